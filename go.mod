@@ -1,9 +1,11 @@
 module github.com/monocloud/auth-go
 
-go 1.26
+go 1.26.0
 
 require (
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/gorilla/securecookie v1.1.2 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-jose/go-jose/v4 v4.1.4
+	github.com/gorilla/securecookie v1.1.2
 )
+
+require golang.org/x/oauth2 v0.38.0 // indirect

@@ -1,0 +1,400 @@
+package monocloud
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is Options resolved against the environment and the defaults, and
+// validated: every field holds its final value.
+type config struct {
+	issuer       string
+	clientID     string
+	clientSecret string
+	authPost     bool // client_secret_post instead of client_secret_basic
+	appURL       *url.URL
+	secrets      []string
+
+	routes          Routes
+	clockSkew       time.Duration
+	responseTimeout time.Duration
+	usePAR          bool
+	postLogoutURL   string
+	federated       bool
+	userInfo        bool
+	refetchUserInfo bool
+
+	authParams AuthParams
+	resources  []Indicator
+
+	sessionCookie   cookieConfig
+	sliding         bool
+	duration        time.Duration
+	maxDuration     time.Duration
+	store           SessionStore
+	stateCookie     cookieConfig
+	idTokenAlg      string
+	filteredClaims  []string
+	groupsClaim     string
+	userAgent       string
+	httpClient      *http.Client
+	logger          *slog.Logger
+	opts            Options
+}
+
+// cookieConfig holds resolved cookie attributes.
+type cookieConfig struct {
+	name, path, domain string
+	httpOnly, secure   bool
+	persistent         bool
+	sameSite           http.SameSite
+}
+
+var supportedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+
+const defaultFilteredClaims = "iss exp nbf aud nonce iat auth_time c_hash at_hash s_hash"
+
+// resolver reads fields from Options, the environment and defaults, and
+// collects every validation error.
+type resolver struct {
+	errs []error
+}
+
+func (r *resolver) fail(field, env, format string, args ...any) {
+	r.errs = append(r.errs, &ValidationError{Field: field, EnvVar: env, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *resolver) str(v, env, def string) string {
+	if v != "" {
+		return v
+	}
+	if e, ok := os.LookupEnv(env); ok && e != "" {
+		return e
+	}
+	return def
+}
+
+func (r *resolver) boolean(v *bool, field, env string, def bool) bool {
+	if v != nil {
+		return *v
+	}
+	e, ok := os.LookupEnv(env)
+	if !ok || strings.TrimSpace(e) == "" {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(e)) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	r.fail(field, env, "must be true or false, got %q", e)
+	return def
+}
+
+// duration reads v, else env as an integer number of unit, else def.
+func (r *resolver) duration(v time.Duration, field, env string, unit, def time.Duration) time.Duration {
+	if v != 0 {
+		return v
+	}
+	e, ok := os.LookupEnv(env)
+	if !ok || strings.TrimSpace(e) == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(e), 10, 64)
+	if err != nil {
+		r.fail(field, env, "must be a whole number, got %q", e)
+		return def
+	}
+	return time.Duration(n) * unit
+}
+
+func (r *resolver) list(v []string, env, def string) []string {
+	if v != nil {
+		return v
+	}
+	return strings.Fields(r.str("", env, def))
+}
+
+func resolve(o Options) (*config, error) {
+	r := &resolver{}
+	c := &config{opts: o}
+
+	c.issuer = r.issuer(r.str(o.TenantDomain, "MONOCLOUD_AUTH_TENANT_DOMAIN", ""))
+	c.clientID = r.required(o.ClientID, "ClientID", "MONOCLOUD_AUTH_CLIENT_ID")
+	c.clientSecret = r.required(o.ClientSecret, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET")
+	switch m := r.str(o.ClientAuthMethod, "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic"); m {
+	case "client_secret_basic":
+	case "client_secret_post":
+		c.authPost = true
+	default:
+		r.fail("ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "must be client_secret_basic or client_secret_post, got %q", m)
+	}
+	c.appURL = r.appURL(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
+
+	secret := r.required(o.CookieSecret, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET")
+	if secret != "" && len(secret) < 8 {
+		r.fail("CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "length must be at least 8 characters long")
+	}
+	c.secrets = append([]string{secret}, r.list(o.PreviousCookieSecrets, "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", "")...)
+
+	c.routes = Routes{
+		Callback:          r.route(o.Routes.Callback, "Routes.Callback", "MONOCLOUD_AUTH_CALLBACK_URL", "/api/auth/callback"),
+		BackChannelLogout: r.route(o.Routes.BackChannelLogout, "Routes.BackChannelLogout", "MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL", "/api/auth/backchannel-logout"),
+		SignIn:            r.route(o.Routes.SignIn, "Routes.SignIn", "MONOCLOUD_AUTH_SIGNIN_URL", "/api/auth/signin"),
+		SignOut:           r.route(o.Routes.SignOut, "Routes.SignOut", "MONOCLOUD_AUTH_SIGNOUT_URL", "/api/auth/signout"),
+		UserInfo:          r.route(o.Routes.UserInfo, "Routes.UserInfo", "MONOCLOUD_AUTH_USER_INFO_URL", "/api/auth/userinfo"),
+	}
+
+	if o.ClockSkew != nil {
+		c.clockSkew = *o.ClockSkew
+	} else {
+		c.clockSkew = r.duration(0, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", time.Second, 60*time.Second)
+	}
+	if c.clockSkew < 0 {
+		r.fail("ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "must not be negative")
+	}
+	c.responseTimeout = r.duration(o.ResponseTimeout, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", time.Millisecond, 10*time.Second)
+	if c.responseTimeout < time.Second {
+		r.fail("ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "must be at least 1s, got %v", c.responseTimeout)
+	}
+	c.usePAR = r.boolean(o.UsePAR, "UsePAR", "MONOCLOUD_AUTH_USE_PAR", false)
+	c.postLogoutURL = r.str(o.PostLogoutRedirectURI, "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI", "")
+	c.federated = r.boolean(o.FederatedSignOut, "FederatedSignOut", "MONOCLOUD_AUTH_FEDERATED_SIGNOUT", true)
+	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true)
+	c.refetchUserInfo = r.boolean(o.RefetchUserInfo, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", false)
+
+	c.authParams = o.DefaultAuthParams
+	c.authParams.Scopes = r.scopes(r.str(o.DefaultAuthParams.Scopes, "MONOCLOUD_AUTH_SCOPES", "openid profile email"))
+	c.authParams.Resource = r.resource(r.str(o.DefaultAuthParams.Resource, "MONOCLOUD_AUTH_RESOURCE", ""), "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE")
+	if m := c.authParams.ResponseMode; m != "" && m != "query" && m != "form_post" {
+		r.fail("DefaultAuthParams.ResponseMode", "", "must be query or form_post, got %q", m)
+	}
+	for i, ind := range o.Resources {
+		field := fmt.Sprintf("Resources[%d]", i)
+		if strings.TrimSpace(ind.Resource) == "" {
+			r.fail(field, "", "Resource must not be empty")
+			continue
+		}
+		ind.Resource = r.resource(ind.Resource, field, "")
+		if ind.Scopes != "" {
+			if joinFields(ind.Scopes) == "" {
+				r.fail(field, "", "Scopes must be a space-separated string")
+			}
+			ind.Scopes = joinFields(ind.Scopes)
+		}
+		c.resources = append(c.resources, ind)
+	}
+
+	secureDefault := c.appURL != nil && c.appURL.Scheme == "https"
+	c.sessionCookie = r.cookie(o.Session.Cookie, "Session.Cookie", "MONOCLOUD_AUTH_SESSION_COOKIE_", "session", secureDefault, true)
+	c.stateCookie = r.cookie(o.State.Cookie, "State.Cookie", "MONOCLOUD_AUTH_STATE_COOKIE_", "state", secureDefault, false)
+	c.stateCookie.httpOnly = true
+	c.stateCookie.persistent = false
+	if c.sessionCookie.name == c.stateCookie.name {
+		r.fail("State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "must differ from the session cookie name")
+	}
+	c.sliding = r.boolean(o.Session.Sliding, "Session.Sliding", "MONOCLOUD_AUTH_SESSION_SLIDING", false)
+	c.duration = r.duration(o.Session.Duration, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", time.Second, 24*time.Hour)
+	c.maxDuration = r.duration(o.Session.MaximumDuration, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", time.Second, 7*24*time.Hour)
+	if c.duration < time.Second {
+		r.fail("Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", "must be at least 1s")
+	}
+	if c.maxDuration <= c.duration {
+		r.fail("Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "must be greater than Session.Duration (%v), got %v", c.duration, c.maxDuration)
+	}
+	c.store = o.Session.Store
+
+	c.idTokenAlg = r.str(o.IDTokenSigningAlg, "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", "RS256")
+	if !slices.Contains(supportedAlgs, c.idTokenAlg) {
+		r.fail("IDTokenSigningAlg", "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", "must be one of %s, got %q", strings.Join(supportedAlgs, ", "), c.idTokenAlg)
+	}
+	c.filteredClaims = r.list(o.FilteredIDTokenClaims, "MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS", defaultFilteredClaims)
+	c.groupsClaim = r.str(o.GroupsClaim, "MONOCLOUD_AUTH_GROUPS_CLAIM", "groups")
+	c.userAgent = r.str(o.UserAgent, "", "monocloud-auth-go")
+	c.logger = o.Logger
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	c.httpClient = httpClientWithTimeout(o.HTTPClient, c.responseTimeout, c.userAgent)
+
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, nil
+}
+
+func (r *resolver) required(v, field, env string) string {
+	v = r.str(v, env, "")
+	if v == "" {
+		r.fail(field, env, "is required")
+	}
+	return v
+}
+
+func (r *resolver) issuer(v string) string {
+	const field, env = "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN"
+	if v == "" {
+		r.fail(field, env, "is required")
+		return ""
+	}
+	if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		v = "https://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		r.fail(field, env, "must be a host name or an http(s) URL without query or fragment, got %q", v)
+		return ""
+	}
+	return strings.TrimSuffix(v, "/")
+}
+
+func (r *resolver) appURL(v string) *url.URL {
+	const field, env = "AppURL", "MONOCLOUD_AUTH_APP_URL"
+	if v == "" {
+		r.fail(field, env, "is required")
+		return nil
+	}
+	u, err := url.Parse(strings.TrimSuffix(strings.TrimSpace(v), "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		r.fail(field, env, "must be an absolute http(s) URL without query or fragment, got %q", v)
+		return nil
+	}
+	return u
+}
+
+func (r *resolver) route(v, field, env, def string) string {
+	v = strings.TrimSpace(r.str(v, env, def))
+	if !strings.HasPrefix(v, "/") {
+		v = "/" + v
+	}
+	if len(v) > 1 {
+		v = strings.TrimSuffix(v, "/")
+	}
+	if u, err := url.Parse(v); err != nil || u.Scheme != "" || u.Host != "" || u.RawQuery != "" || strings.HasPrefix(v, "//") {
+		r.fail(field, env, "must be a valid relative uri, got %q", v)
+	}
+	return v
+}
+
+func (r *resolver) scopes(v string) string {
+	const field, env = "DefaultAuthParams.Scopes", "MONOCLOUD_AUTH_SCOPES"
+	s := joinFields(v)
+	switch {
+	case s == "":
+		r.fail(field, env, "Scopes must be a space-separated string")
+	case !slices.Contains(strings.Fields(s), "openid"):
+		r.fail(field, env, "Scope must contain openid")
+	}
+	return s
+}
+
+// resource validates a space-separated list of resource indicators.
+func (r *resolver) resource(v, field, env string) string {
+	if v == "" {
+		return ""
+	}
+	for _, item := range strings.Fields(v) {
+		if !validResource(item) {
+			r.fail(field, env, "Invalid resource %q: Resource must be a valid URL without query or hash parameters", item)
+		}
+	}
+	if joinFields(v) == "" {
+		r.fail(field, env, "Resource must not be empty")
+	}
+	return joinFields(v)
+}
+
+func validResource(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "") && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.Contains(s, "#")
+}
+
+func (r *resolver) cookie(o CookieOptions, field, envPrefix, defName string, secureDefault, persistentDefault bool) cookieConfig {
+	c := cookieConfig{
+		name:       r.str(o.Name, envPrefix+"NAME", defName),
+		path:       r.str(o.Path, envPrefix+"PATH", "/"),
+		domain:     r.str(o.Domain, envPrefix+"DOMAIN", ""),
+		httpOnly:   r.boolean(o.HTTPOnly, field+".HTTPOnly", envPrefix+"HTTP_ONLY", true),
+		secure:     r.boolean(o.Secure, field+".Secure", envPrefix+"SECURE", secureDefault),
+		persistent: r.boolean(o.Persistent, field+".Persistent", envPrefix+"PERSISTENT", persistentDefault),
+		sameSite:   o.SameSite,
+	}
+	if !validCookieName(c.name) {
+		r.fail(field+".Name", envPrefix+"NAME", "must be a valid cookie name, got %q", c.name)
+	}
+	if !strings.HasPrefix(c.path, "/") {
+		r.fail(field+".Path", envPrefix+"PATH", "must start with /, got %q", c.path)
+	}
+	if c.sameSite == 0 {
+		switch s := r.str("", envPrefix+"SAME_SITE", "lax"); s {
+		case "lax":
+			c.sameSite = http.SameSiteLaxMode
+		case "strict":
+			c.sameSite = http.SameSiteStrictMode
+		case "none":
+			c.sameSite = http.SameSiteNoneMode
+		default:
+			r.fail(field+".SameSite", envPrefix+"SAME_SITE", "must be one of strict, lax, none, got %q", s)
+		}
+	}
+	if secureDefault && !c.secure {
+		r.fail(field+".Secure", envPrefix+"SECURE", "Cookie must be set to secure when app url protocol is https.")
+	}
+	if c.sameSite == http.SameSiteNoneMode && !c.secure {
+		r.fail(field+".SameSite", envPrefix+"SAME_SITE", "SameSite=None requires a Secure cookie (an https AppURL)")
+	}
+	return c
+}
+
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// joinFields collapses whitespace runs to single spaces and trims.
+func joinFields(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// httpClientWithTimeout returns a client for provider calls: base's
+// transport, the timeout, and the User-Agent header.
+func httpClientWithTimeout(base *http.Client, timeout time.Duration, userAgent string) *http.Client {
+	c := &http.Client{Timeout: timeout}
+	var rt http.RoundTripper = http.DefaultTransport
+	if base != nil {
+		if base.Transport != nil {
+			rt = base.Transport
+		}
+		c.Jar = base.Jar
+		c.CheckRedirect = base.CheckRedirect
+	}
+	c.Transport = userAgentTransport{rt: rt, ua: userAgent}
+	return c
+}
+
+type userAgentTransport struct {
+	rt http.RoundTripper
+	ua string
+}
+
+func (t userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("User-Agent") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("User-Agent", t.ua)
+	}
+	return t.rt.RoundTrip(r)
+}

@@ -1,0 +1,95 @@
+package monocloud
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNoSession is returned when a request carries no valid session: no
+// cookie, a cookie that does not decrypt, or a session past its lifetime.
+// It is also a *ValidationError, as the SDK's "Session does not exist" is.
+var ErrNoSession error = &ValidationError{Message: "Session does not exist"}
+
+// ErrNoRequestContext is returned by the context forms of the helpers
+// (GetTokens, Session, …) when ctx does not come from a request served under
+// AuthMiddleware or Handler.
+var ErrNoRequestContext = errors.New("monocloud: no request in context: serve the handler under Client.AuthMiddleware or Client.Handler, or use the (w, r) form")
+
+// ValidationError reports invalid configuration, invalid options passed to
+// a helper, a failed state or callback check, or a missing session, refresh
+// token or access token. It mirrors the SDK's MonoCloudValidationError.
+type ValidationError struct {
+	// Message is the SDK's message where it has one, e.g. "Session does not exist".
+	Message string
+	// Field and EnvVar name the offending option of Options and its
+	// environment variable, for configuration errors; empty otherwise.
+	Field  string
+	EnvVar string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+func (e *ValidationError) Error() string {
+	switch {
+	case e.Field != "" && e.EnvVar != "":
+		return fmt.Sprintf("monocloud: %s (%s): %s", e.Field, e.EnvVar, e.Message)
+	case e.Field != "":
+		return fmt.Sprintf("monocloud: %s: %s", e.Field, e.Message)
+	}
+	return "monocloud: " + e.Message
+}
+
+// Unwrap returns the underlying cause.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// OPError is an OAuth 2.0 error answered by the OpenID provider: on the
+// callback (error=…), from the token or PAR endpoint, or from userinfo. It
+// mirrors the SDK's MonoCloudOPError.
+type OPError struct {
+	// Code is the OAuth error code, e.g. "invalid_grant" or "access_denied".
+	Code string
+	// Description is the provider's error_description, or the SDK's default.
+	Description string
+	// StatusCode is the HTTP status of the provider's answer; 0 for errors
+	// delivered through a browser redirect to the callback.
+	StatusCode int
+}
+
+func (e *OPError) Error() string {
+	if e.Description == "" {
+		return "monocloud: provider error " + e.Code
+	}
+	return fmt.Sprintf("monocloud: provider error %s: %s", e.Code, e.Description)
+}
+
+// HTTPError reports a failed call to the provider: network failure or
+// timeout, an unexpected status code, or a body that is not the expected
+// JSON. It mirrors the SDK's MonoCloudHttpError. Timeouts match
+// errors.Is(err, context.DeadlineExceeded).
+type HTTPError struct {
+	Message    string
+	StatusCode int // 0 when no response was received
+	Err        error
+}
+
+func (e *HTTPError) Error() string { return "monocloud: " + e.Message }
+
+// Unwrap returns the underlying cause.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// TokenError reports an ID token or logout token that failed validation. It
+// mirrors the SDK's MonoCloudTokenError.
+type TokenError struct {
+	Message string
+	Err     error
+}
+
+func (e *TokenError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("monocloud: %s: %v", e.Message, e.Err)
+	}
+	return "monocloud: " + e.Message
+}
+
+// Unwrap returns the underlying cause.
+func (e *TokenError) Unwrap() error { return e.Err }

@@ -1,0 +1,193 @@
+package monocloud
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// MiddlewareOptions configures AuthMiddleware. A nil *MiddlewareOptions
+// protects every route.
+type MiddlewareOptions struct {
+	// ProtectedRoutes lists the protected routes. nil protects every route;
+	// an empty non-nil slice protects none. The first matching entry decides.
+	ProtectedRoutes []ProtectedRoute
+	// IsProtected, when set, decides instead of ProtectedRoutes which
+	// requests need a session.
+	IsProtected func(r *http.Request) bool
+	// GroupsClaim overrides Options.GroupsClaim for group checks.
+	GroupsClaim string
+	// MatchAll requires every group of a ProtectedRoute instead of any one.
+	MatchAll bool
+	// OnAccessDenied answers requests without a session (user nil) or
+	// without a required group. It returns false to let the request through
+	// to the handler instead. When nil, API routes (/api and below) get 401
+	// or 403 JSON and pages a 307 redirect to sign-in (403 text for groups).
+	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User) (handled bool)
+	// OnError handles errors of the auth routes, overriding Options.OnError.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// ProtectedRoute is a protected path pattern and the groups it requires.
+type ProtectedRoute struct {
+	// Pattern is matched against the request path (relative to AppURL's
+	// base path). Like the SDK's patterns it is unanchored: use ^ and $.
+	Pattern *regexp.Regexp
+	// Groups, when set, are required (any one, or all with MatchAll).
+	Groups []string
+}
+
+// Protect returns ProtectedRoutes for the given regular expressions. It
+// panics if one does not compile, like regexp.MustCompile.
+func Protect(patterns ...string) []ProtectedRoute {
+	routes := make([]ProtectedRoute, len(patterns))
+	for i, p := range patterns {
+		routes[i] = ProtectedRoute{Pattern: regexp.MustCompile(p)}
+	}
+	return routes
+}
+
+// AuthMiddleware returns middleware that serves the auth routes
+// (Options.Routes), protects the other routes as opts says, and makes the
+// request's auth state reachable from r.Context() for GetTokens, Session and
+// the other helpers. The session is decoded at most once per request, and
+// any change to it (sliding expiry, refreshed tokens) is added as
+// Set-Cookie before the response header is written. CORS preflight
+// (OPTIONS) requests are never blocked.
+func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http.Handler {
+	if opts == nil {
+		opts = &MiddlewareOptions{}
+	}
+	cc := c
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cc.withState(w, r, opts.OnError, func(w http.ResponseWriter, r *http.Request) {
+				if h := cc.authRoute(r); h != nil {
+					h(w, r)
+					return
+				}
+				groups, protected := cc.protection(opts, r)
+				if !protected || r.Method == http.MethodOptions {
+					next.ServeHTTP(w, r)
+					return
+				}
+				st := stateFrom(r.Context())
+				st.mu.Lock()
+				sc := st.session(r.Context())
+				st.mu.Unlock()
+				if sc == nil {
+					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, nil) {
+						return
+					}
+					if opts.OnAccessDenied == nil {
+						cc.denyUnauthenticated(w, r)
+						return
+					}
+				} else if len(groups) > 0 && !inGroups(sc.Session.User, cc.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll) {
+					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, sc.Session.User) {
+						return
+					}
+					if opts.OnAccessDenied == nil {
+						cc.denyForbidden(w, r)
+						return
+					}
+				}
+				next.ServeHTTP(w, r)
+			})
+		})
+	}
+}
+
+// protection reports whether r needs a session and which groups.
+func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (groups []string, protected bool) {
+	if opts.IsProtected != nil {
+		return nil, opts.IsProtected(r)
+	}
+	if opts.ProtectedRoutes == nil {
+		return nil, true
+	}
+	path := c.relativePath(r)
+	for _, pr := range opts.ProtectedRoutes {
+		if pr.Pattern != nil && pr.Pattern.MatchString(path) {
+			return pr.Groups, true
+		}
+	}
+	return nil, false
+}
+
+// relativePath returns r's path relative to AppURL's base path.
+func (c *Client) relativePath(r *http.Request) string {
+	base := strings.TrimSuffix(c.cfg.appURL.Path, "/")
+	if base != "" && (r.URL.Path == base || strings.HasPrefix(r.URL.Path, base+"/")) {
+		if p := strings.TrimPrefix(r.URL.Path, base); p != "" {
+			return p
+		}
+		return "/"
+	}
+	return r.URL.Path
+}
+
+func (c *Client) isAPI(r *http.Request) bool {
+	p := c.relativePath(r)
+	return p == "/api" || strings.HasPrefix(p, "/api/")
+}
+
+func (c *Client) denyUnauthenticated(w http.ResponseWriter, r *http.Request) {
+	if c.isAPI(r) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
+		return
+	}
+	ret := c.relativePath(r)
+	if r.URL.RawQuery != "" {
+		ret += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, c.appURL(c.cfg.routes.SignIn)+"?"+url.Values{"return_url": {ret}}.Encode(), http.StatusTemporaryRedirect)
+}
+
+func (c *Client) denyForbidden(w http.ResponseWriter, r *http.Request) {
+	if c.isAPI(r) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "forbidden"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte("forbidden"))
+}
+
+func (c *Client) groupsClaim(override string) string {
+	if override != "" {
+		return override
+	}
+	return c.cfg.groupsClaim
+}
+
+// cookieWriter adds the request state's pending cookies to the header just
+// before it is written.
+type cookieWriter struct {
+	http.ResponseWriter
+	st *requestState
+}
+
+func (w *cookieWriter) WriteHeader(code int) {
+	if code >= 200 {
+		w.st.commit(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *cookieWriter) Write(b []byte) (int, error) {
+	w.st.commit(w.Header())
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *cookieWriter) Flush() {
+	w.st.commit(w.Header())
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *cookieWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,115 @@
+// Package monocloud adds MonoCloud (OpenID Connect) authentication to Go
+// net/http servers: sign-in with the authorization code flow and PKCE,
+// sign-out, an encrypted cookie session, route protection by sign-in and by
+// group, and GetTokens, which hands a handler the user's tokens and
+// refreshes them when they expire.
+//
+// It is the Go counterpart of MonoCloud's Next.js SDK (@monocloud/auth-nextjs);
+// the README lists where it deliberately differs.
+//
+// A typical server wraps its mux with the middleware:
+//
+//	client, err := monocloud.New(monocloud.Options{}) // MONOCLOUD_AUTH_* from the environment
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.ListenAndServe(":8080", client.AuthMiddleware(nil)(mux))
+package monocloud
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/cookie"
+)
+
+// stateMaxAge bounds a sign-in transaction: its state cookie expires after it.
+const stateMaxAge = 10 * time.Minute
+
+// Client is a configured MonoCloud relying party. It is safe for concurrent
+// use; create one per application with New and share it.
+type Client struct {
+	cfg          *config
+	op           *provider
+	sessionCodec *cookie.Codec
+	stateCodec   *cookie.Codec
+	refresher    *refresher
+	usedStates   *expiringSet
+	revocations  *revocations
+	now          func() time.Time
+}
+
+// New returns a Client configured by opts, with the zero fields read from
+// the MONOCLOUD_AUTH_* environment variables. It validates the whole
+// configuration, derives the cookie keys and fetches the provider's
+// discovery document (bounded by ResponseTimeout). Configuration errors are
+// *ValidationError values naming the field and its variable, joined with
+// errors.Join; a provider that cannot be reached gives an *HTTPError.
+func New(opts Options) (*Client, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	sessionCodec, err := cookie.NewCodec(cfg.secrets, cfg.maxDuration)
+	if err != nil {
+		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
+	}
+	stateCodec, err := cookie.NewCodec(cfg.secrets, stateMaxAge)
+	if err != nil {
+		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.responseTimeout)
+	defer cancel()
+	op, err := discover(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:          cfg,
+		op:           op,
+		sessionCodec: sessionCodec,
+		stateCodec:   stateCodec,
+		usedStates:   newExpiringSet(),
+		revocations:  newRevocations(cfg.maxDuration),
+		now:          time.Now,
+	}
+	c.refresher = newRefresher(c)
+	return c, nil
+}
+
+var defaultClient struct {
+	mu     sync.Mutex
+	client *Client
+}
+
+// Default returns the package-level client used by the package-level
+// helpers outside a request served by a client. It is built from the
+// environment on first use; SetDefault replaces it.
+func Default() (*Client, error) {
+	defaultClient.mu.Lock()
+	defer defaultClient.mu.Unlock()
+	if defaultClient.client == nil {
+		c, err := New(Options{})
+		if err != nil {
+			return nil, err
+		}
+		defaultClient.client = c
+	}
+	return defaultClient.client, nil
+}
+
+// SetDefault makes c the client returned by Default.
+func SetDefault(c *Client) {
+	defaultClient.mu.Lock()
+	defer defaultClient.mu.Unlock()
+	defaultClient.client = c
+}
+
+// clientFor returns the client serving ctx's request, else Default().
+func clientFor(ctx context.Context) (*Client, error) {
+	if st := stateFrom(ctx); st != nil {
+		return st.c, nil
+	}
+	return Default()
+}

@@ -1,0 +1,195 @@
+package monocloud
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configures a Client. A zero field is read from its MONOCLOUD_AUTH_*
+// environment variable (named in each comment), and when that is unset it
+// takes the SDK's default. Explicit fields win over the environment. New
+// rejects an invalid configuration with a *ValidationError naming the field
+// and its variable.
+//
+// Pointer fields (*bool, *time.Duration, *int) distinguish "unset" from an
+// explicit false or zero: write new(false) or new(30*time.Second).
+type Options struct {
+	// TenantDomain is the provider's issuer (MONOCLOUD_AUTH_TENANT_DOMAIN).
+	// A bare host such as "acme.us.monocloud.com" gets https://; an explicit
+	// http:// URL is kept, for providers on loopback. Required.
+	TenantDomain string
+	// ClientID is the application's client ID (MONOCLOUD_AUTH_CLIENT_ID). Required.
+	ClientID string
+	// ClientSecret is the application's client secret
+	// (MONOCLOUD_AUTH_CLIENT_SECRET). Required.
+	ClientSecret string
+	// ClientAuthMethod is how the client authenticates at the token endpoint:
+	// "client_secret_basic" (default) or "client_secret_post"
+	// (MONOCLOUD_AUTH_CLIENT_AUTH_METHOD).
+	ClientAuthMethod string
+	// AppURL is the application's base URL, possibly with a base path, e.g.
+	// https://example.org or https://example.org/app (MONOCLOUD_AUTH_APP_URL).
+	// Redirects never leave its origin. Required.
+	AppURL string
+	// CookieSecret encrypts and authenticates the session and state cookies
+	// (MONOCLOUD_AUTH_COOKIE_SECRET); at least 8 characters, 32 random bytes
+	// recommended. Required.
+	CookieSecret string
+	// PreviousCookieSecrets still decrypt cookies written before a secret
+	// rotation; cookies they open are re-written with CookieSecret
+	// (MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS, space-separated).
+	PreviousCookieSecrets []string
+
+	// Routes are the paths of the auth routes, relative to AppURL.
+	Routes Routes
+
+	// ClockSkew is the leeway allowed when checking ID token times, in both
+	// directions (MONOCLOUD_AUTH_CLOCK_SKEW, seconds; default 60s).
+	ClockSkew *time.Duration
+	// ResponseTimeout bounds every HTTP call to the provider
+	// (MONOCLOUD_AUTH_RESPONSE_TIMEOUT, milliseconds; default 10s, at least 1s).
+	ResponseTimeout time.Duration
+	// UsePAR sends authorization requests through Pushed Authorization
+	// Requests (MONOCLOUD_AUTH_USE_PAR; default false).
+	UsePAR *bool
+	// PostLogoutRedirectURI is where sign-out returns, relative to AppURL or
+	// absolute on its origin (MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI;
+	// default AppURL).
+	PostLogoutRedirectURI string
+	// FederatedSignOut also ends the session at the provider
+	// (MONOCLOUD_AUTH_FEDERATED_SIGNOUT; default true).
+	FederatedSignOut *bool
+	// UserInfo fetches the userinfo endpoint on callback and merges its claims
+	// into the user (MONOCLOUD_AUTH_USER_INFO; default true).
+	UserInfo *bool
+	// RefetchUserInfo refetches userinfo on the userinfo route and on token
+	// refresh (MONOCLOUD_AUTH_REFETCH_USER_INFO; default false).
+	RefetchUserInfo *bool
+
+	// DefaultAuthParams are sent with every sign-in.
+	DefaultAuthParams AuthParams
+	// Resources are extra resource and scope sets requested at sign-in and
+	// selectable in GetTokens with GetTokensOptions.Resource.
+	Resources []Indicator
+
+	// Session configures the session cookie and its lifetime.
+	Session SessionOptions
+	// State configures the short-lived cookie of each sign-in transaction.
+	State StateOptions
+
+	// IDTokenSigningAlg is the only algorithm accepted for ID and logout
+	// tokens (MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG; default RS256).
+	IDTokenSigningAlg string
+	// FilteredIDTokenClaims are removed from the ID token claims before they
+	// become the user (MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS, space-separated;
+	// default "iss exp nbf aud nonce iat auth_time c_hash at_hash s_hash").
+	FilteredIDTokenClaims []string
+	// GroupsClaim is the user claim holding groups for group checks
+	// (MONOCLOUD_AUTH_GROUPS_CLAIM; default "groups").
+	GroupsClaim string
+	// UserAgent is sent on every request to the provider (default
+	// "monocloud-auth-go").
+	UserAgent string
+
+	// HTTPClient makes the calls to the provider; its transport is used and
+	// ResponseTimeout is applied. Default: a client on http.DefaultTransport.
+	HTTPClient *http.Client
+	// Logger receives errors that handlers answer with a 5xx status. Default
+	// slog.Default().
+	Logger *slog.Logger
+
+	// OnSessionCreating may change a session before it is saved: at
+	// callback (with the ID token claims, the userinfo and the application
+	// state), on token refresh and on userinfo refetch. An error aborts the
+	// operation.
+	OnSessionCreating func(ctx context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error
+	// OnSetApplicationState returns data kept in the state cookie during
+	// sign-in and handed back to OnSessionCreating.
+	OnSetApplicationState func(r *http.Request) (map[string]any, error)
+	// OnBackChannelLogout is called after a valid logout token was received
+	// and the matching sessions were revoked. When nil the back-channel
+	// logout route still revokes sessions.
+	OnBackChannelLogout func(ctx context.Context, sub, sid string) error
+	// OnError handles errors of the auth routes (for example an *OPError on
+	// the callback). When nil, provider and validation errors get a 4xx or
+	// 5xx status with a short text body.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// Routes are the paths served by Client.Handler and the middleware.
+type Routes struct {
+	Callback          string // MONOCLOUD_AUTH_CALLBACK_URL, default /api/auth/callback
+	BackChannelLogout string // MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL, default /api/auth/backchannel-logout
+	SignIn            string // MONOCLOUD_AUTH_SIGNIN_URL, default /api/auth/signin
+	SignOut           string // MONOCLOUD_AUTH_SIGNOUT_URL, default /api/auth/signout
+	UserInfo          string // MONOCLOUD_AUTH_USER_INFO_URL, default /api/auth/userinfo
+}
+
+// AuthParams are authorization request parameters.
+type AuthParams struct {
+	// Scopes, space-separated, must contain openid (MONOCLOUD_AUTH_SCOPES;
+	// default "openid profile email").
+	Scopes string
+	// Resource is the default resource indicator(s), space-separated absolute
+	// URLs without query or fragment (MONOCLOUD_AUTH_RESOURCE).
+	Resource string
+	// ResponseMode is "query" (default) or "form_post".
+	ResponseMode      string
+	Prompt            string
+	Display           string
+	UILocales         string
+	LoginHint         string
+	AuthenticatorHint string
+	ACRValues         []string
+	// MaxAge is the max_age parameter in seconds; auth_time is then checked.
+	MaxAge *int
+}
+
+// Indicator is a resource (space-separated URLs) and the scopes to request
+// for it.
+type Indicator struct{ Resource, Scopes string }
+
+// SessionOptions configures the session.
+type SessionOptions struct {
+	// Cookie configures the session cookie; its name defaults to "session".
+	Cookie CookieOptions
+	// Sliding extends the session on activity, up to MaximumDuration
+	// (MONOCLOUD_AUTH_SESSION_SLIDING; default false).
+	Sliding *bool
+	// Duration is the session lifetime, or the idle timeout when sliding
+	// (MONOCLOUD_AUTH_SESSION_DURATION, seconds; default 24h).
+	Duration time.Duration
+	// MaximumDuration bounds every session; must exceed Duration
+	// (MONOCLOUD_AUTH_SESSION_MAX_DURATION, seconds; default 7 days).
+	MaximumDuration time.Duration
+	// Store keeps sessions server-side; the cookie then holds only a key.
+	Store SessionStore
+}
+
+// StateOptions configures the cookie of each sign-in transaction. It is
+// always HttpOnly, lives at most ten minutes and is deleted on callback.
+type StateOptions struct {
+	// Cookie configures the state cookies; the name defaults to "state".
+	// HTTPOnly and Persistent are ignored.
+	Cookie CookieOptions
+}
+
+// CookieOptions are cookie attributes. The session cookie reads
+// MONOCLOUD_AUTH_SESSION_COOKIE_*, the state cookie
+// MONOCLOUD_AUTH_STATE_COOKIE_* (NAME, PATH, DOMAIN, HTTP_ONLY, SECURE,
+// SAME_SITE, PERSISTENT).
+type CookieOptions struct {
+	Name   string
+	Path   string // default "/"
+	Domain string
+	// HTTPOnly defaults to true.
+	HTTPOnly *bool
+	// Secure defaults to whether AppURL is https; it must be true then.
+	Secure *bool
+	// SameSite defaults to http.SameSiteLaxMode. SameSiteNoneMode needs Secure.
+	SameSite http.SameSite
+	// Persistent sets Expires on the session cookie (default true).
+	Persistent *bool
+}

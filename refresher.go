@@ -1,0 +1,171 @@
+package monocloud
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// lineageIdle is how long the refresh record of a session is kept after its
+// last use once its results have expired.
+const lineageIdle = 10 * time.Minute
+
+// refresher runs refresh grants exactly once. Refreshes of one session (its
+// lineage: the cookie key, kept across updates) are serialized, so a
+// rotated refresh token is never presented twice; a caller that waited for
+// a grant that another caller ran gets that grant's result; and a request
+// still carrying a cookie from before a refresh gets the refreshed tokens
+// (the results are kept until the access token expires).
+type refresher struct {
+	c        *Client
+	mu       sync.Mutex
+	lineages map[string]*lineage
+}
+
+// lineage is the refresh record of one session.
+type lineage struct {
+	sem      chan struct{} // one grant at a time
+	latestRT string        // newest refresh token issued to this session
+	consumed map[string]bool
+	results  map[resultKey]*refreshResult
+	lastUsed time.Time
+}
+
+type resultKey struct{ refreshToken, resource, scopes string }
+
+// refreshResult is what one refresh grant produced.
+type refreshResult struct {
+	accessToken  string
+	expiresAt    int64 // unix seconds
+	scope        string
+	idToken      string
+	refreshToken string
+	claims       map[string]any // verified claims of idToken
+	userInfo     map[string]any
+	obtained     time.Time
+}
+
+func newRefresher(c *Client) *refresher {
+	return &refresher{c: c, lineages: make(map[string]*lineage)}
+}
+
+func (rf *refresher) lineage(key string, now time.Time) *lineage {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	ln, ok := rf.lineages[key]
+	if !ok {
+		if len(rf.lineages) >= 1024 {
+			rf.sweep(now)
+		}
+		ln = &lineage{sem: make(chan struct{}, 1), consumed: make(map[string]bool), results: make(map[resultKey]*refreshResult)}
+		rf.lineages[key] = ln
+	}
+	ln.lastUsed = now
+	return ln
+}
+
+// sweep drops idle lineages. The caller holds rf.mu.
+func (rf *refresher) sweep(now time.Time) {
+	for key, ln := range rf.lineages {
+		if now.Sub(ln.lastUsed) < lineageIdle || len(ln.sem) > 0 {
+			continue
+		}
+		live := false
+		for _, res := range ln.results {
+			live = live || res.expiresAt > now.Unix()
+		}
+		if !live {
+			delete(rf.lineages, key)
+		}
+	}
+}
+
+// refresh returns a refresh result for q on session sc, running at most one
+// grant per session at a time.
+func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshResult, error) {
+	arrived := time.Now()
+	ln := rf.lineage(sc.Key, arrived)
+	select {
+	case ln.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &HTTPError{Message: "waiting for a token refresh: " + ctx.Err().Error(), Err: ctx.Err()}
+	}
+	defer func() { <-ln.sem }()
+
+	rt := sc.Session.RefreshToken
+	key := resultKey{rt, q.resource, q.fileScopes}
+	now := rf.c.now().Unix()
+	if res, ok := ln.results[key]; ok && res.expiresAt-expiryMargin >= now {
+		// Shared when it was obtained while this call waited, when this
+		// call's refresh token was already used, or when not forced.
+		if res.obtained.After(arrived) || ln.consumed[rt] || !q.force {
+			return ln.withLatest(res), nil
+		}
+	}
+	if ln.consumed[rt] && ln.latestRT != "" {
+		rt = ln.latestRT
+	}
+	res, err := rf.grant(ctx, sc.Session, rt, q)
+	if err != nil {
+		return nil, err
+	}
+	if res.refreshToken != "" && res.refreshToken != rt {
+		ln.consumed[rt] = true
+		ln.consumed[sc.Session.RefreshToken] = true
+		ln.latestRT = res.refreshToken
+	}
+	for k, old := range ln.results {
+		if old.expiresAt-expiryMargin < now {
+			delete(ln.results, k)
+		}
+	}
+	ln.results[key] = res
+	ln.results[resultKey{rt, q.resource, q.fileScopes}] = res
+	return ln.withLatest(res), nil
+}
+
+// withLatest returns res carrying the newest refresh token of the lineage,
+// so that a session updated from an older result does not keep a consumed
+// refresh token.
+func (ln *lineage) withLatest(res *refreshResult) *refreshResult {
+	if ln.latestRT == "" || ln.latestRT == res.refreshToken {
+		return res
+	}
+	r := *res
+	r.refreshToken = ln.latestRT
+	return &r
+}
+
+// grant runs the refresh grant and validates what it returns.
+func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQuery) (*refreshResult, error) {
+	c := rf.c
+	resp, err := c.op.tokens.Refresh(ctx, c.op.tokenURL, rt, strings.Fields(q.resource), q.scopes)
+	if err != nil {
+		return nil, opError(err)
+	}
+	res := &refreshResult{
+		accessToken:  resp.AccessToken,
+		expiresAt:    c.now().Unix() + resp.ExpiresIn,
+		scope:        resp.Scope,
+		idToken:      resp.IDToken,
+		refreshToken: resp.RefreshToken,
+		obtained:     time.Now(),
+	}
+	if resp.IDToken != "" {
+		res.claims, err = c.verifyIDToken(ctx, resp.IDToken, idTokenCheck{
+			refresh: true,
+			nonce:   unverifiedClaim(s.IDToken, "nonce"),
+			subject: s.User.Subject(),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if q.refetch && hasScope(resp.Scope, "openid") && c.op.userInfoURL != "" {
+		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.User.Subject()); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,301 @@
+package monocloud
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/cookie"
+)
+
+// slideInterval is how often a sliding session is re-written: at most once
+// a minute instead of on every request.
+const slideInterval = 60
+
+// errResponseCommitted is logged when the session changes after the
+// response header was written, so the browser keeps its old cookie.
+var errResponseCommitted = errors.New("monocloud: session changed after the response header was written; the browser keeps the previous cookie")
+
+// ctxKey is the context key of a request's *requestState.
+type ctxKey struct{}
+
+// requestState is the auth state of one request: the session, decoded at most
+// once, and the Set-Cookie headers waiting for the response.
+type requestState struct {
+	c *Client
+	r *http.Request
+	// direct, when set, receives Set-Cookie headers as soon as they are
+	// produced (the explicit (w, r) forms outside the middleware).
+	direct http.ResponseWriter
+	// onError overrides Options.OnError for the auth routes.
+	onError func(http.ResponseWriter, *http.Request, error)
+
+	mu        sync.Mutex
+	loaded    bool
+	current   *sessionCookie // nil when there is no valid session
+	family    []string       // session cookie names the request carried
+	pending   []*http.Cookie
+	committed bool
+}
+
+// stateFrom returns the request state that AuthMiddleware or Handler put in
+// ctx, or nil.
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(ctxKey{}).(*requestState)
+	return st
+}
+
+// requestState returns r's state when r is served under this client's
+// middleware or handler; otherwise a new one that writes cookies to w
+// directly (w may be nil: then changes are not sent to the browser).
+func (c *Client) requestState(w http.ResponseWriter, r *http.Request) *requestState {
+	if st := stateFrom(r.Context()); st != nil && st.c == c {
+		return st
+	}
+	return &requestState{c: c, r: r, direct: w}
+}
+
+// session returns the request's session cookie, decoding it on first use.
+// The caller holds st.mu.
+func (st *requestState) session(ctx context.Context) *sessionCookie {
+	if st.loaded {
+		return st.current
+	}
+	st.loaded = true
+	st.current = st.load(ctx)
+	return st.current
+}
+
+func (st *requestState) load(ctx context.Context) *sessionCookie {
+	cfg := st.c.cfg
+	value, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
+	st.family = family
+	if value == "" {
+		st.expireFamily(nil)
+		return nil
+	}
+	var sc sessionCookie
+	stale, err := st.c.sessionCodec.Decode(cfg.sessionCookie.name, value, &sc)
+	if err != nil || sc.Key == "" {
+		st.expireFamily(nil)
+		return nil
+	}
+	now := st.c.now().Unix()
+	if !cfg.valid(sc.Lifetime, now) {
+		st.remove(ctx, &sc)
+		return nil
+	}
+	if cfg.store != nil {
+		s, err := cfg.store.Get(ctx, sc.Key)
+		if err != nil {
+			cfg.logger.ErrorContext(ctx, "monocloud: session store get failed", "error", err)
+			return nil
+		}
+		if s == nil {
+			st.expireFamily(nil)
+			return nil
+		}
+		sc.Session = s
+	}
+	if sc.Session == nil {
+		return nil
+	}
+	if sc.Session.User == nil {
+		sc.Session.User = User{}
+	}
+	if st.c.revocations.revoked(sc.Session.User, sc.Lifetime.C) {
+		st.remove(ctx, &sc)
+		return nil
+	}
+	if stale || (cfg.sliding && now-sc.Lifetime.U >= slideInterval) {
+		sc.Lifetime.U = now
+		sc.Lifetime.E = cfg.expiry(sc.Lifetime)
+		if err := st.write(ctx, &sc); err != nil {
+			cfg.logger.WarnContext(ctx, "monocloud: re-writing session cookie failed", "error", err)
+		}
+	}
+	return &sc
+}
+
+// create starts a new session (sign-in): a new key, so a session fixed
+// before sign-in is never reused.
+func (st *requestState) create(ctx context.Context, s *Session) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	old := st.session(ctx)
+	if old != nil && st.c.cfg.store != nil {
+		if err := st.c.cfg.store.Delete(ctx, old.Key); err != nil {
+			return err
+		}
+	}
+	now := st.c.now().Unix()
+	sc := &sessionCookie{Key: newKey(), Lifetime: lifetime{C: now, U: now}, Session: s}
+	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
+	if err := st.write(ctx, sc); err != nil {
+		return err
+	}
+	st.current = sc
+	return nil
+}
+
+// update replaces the session's content, keeping its key and creation time.
+// The caller holds st.mu and has loaded the session.
+func (st *requestState) update(ctx context.Context, s *Session) error {
+	if st.current == nil {
+		return ErrNoSession
+	}
+	sc := &sessionCookie{Key: st.current.Key, Lifetime: st.current.Lifetime, Session: s}
+	sc.Lifetime.U = st.c.now().Unix()
+	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
+	if err := st.write(ctx, sc); err != nil {
+		return err
+	}
+	st.current = sc
+	return nil
+}
+
+// destroy ends the session locally: store entry and cookies.
+func (st *requestState) destroy(ctx context.Context) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	sc := st.session(ctx)
+	st.remove(ctx, sc)
+	st.current = nil
+}
+
+// remove deletes sc's store entry (if any) and expires every session cookie
+// the request carried.
+func (st *requestState) remove(ctx context.Context, sc *sessionCookie) {
+	if sc != nil && st.c.cfg.store != nil {
+		if err := st.c.cfg.store.Delete(ctx, sc.Key); err != nil {
+			st.c.cfg.logger.ErrorContext(ctx, "monocloud: session store delete failed", "error", err)
+		}
+	}
+	st.expireFamily(nil)
+}
+
+// write encodes sc into Set-Cookie headers (and the store), expiring the
+// request's session cookies that the new value does not overwrite.
+func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
+	cfg := st.c.cfg
+	payload := sc
+	if cfg.store != nil {
+		if err := cfg.store.Set(ctx, sc.Key, sc.Session, sc.Lifetime.public()); err != nil {
+			return err
+		}
+		payload = &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime}
+	}
+	value, err := st.c.sessionCodec.Encode(cfg.sessionCookie.name, payload)
+	if err != nil {
+		return err
+	}
+	attrs := cookieAttributes(cfg.sessionCookie)
+	if cfg.sessionCookie.persistent {
+		attrs.Expires = time.Unix(sc.Lifetime.E, 0)
+	}
+	cookies, err := cookie.Split(cfg.sessionCookie.name, value, attrs)
+	if err != nil {
+		return err
+	}
+	written := make(map[string]bool, len(cookies))
+	for _, ck := range cookies {
+		written[ck.Name] = true
+	}
+	st.expireFamily(written)
+	return st.setCookies(cookies...)
+}
+
+// expireFamily expires the request's session cookies except those in keep.
+func (st *requestState) expireFamily(keep map[string]bool) {
+	attrs := cookieAttributes(st.c.cfg.sessionCookie)
+	for _, name := range st.family {
+		if !keep[name] {
+			_ = st.setCookies(cookie.Expired(name, attrs))
+		}
+	}
+}
+
+// setCookies queues Set-Cookie headers, replacing queued ones of the same
+// name; outside the middleware they go to the response writer at once.
+func (st *requestState) setCookies(cookies ...*http.Cookie) error {
+	if st.committed {
+		return errResponseCommitted
+	}
+	for _, ck := range cookies {
+		st.pending = replaceCookie(st.pending, ck)
+	}
+	if st.direct != nil {
+		st.flush(st.direct.Header())
+	}
+	return nil
+}
+
+func replaceCookie(list []*http.Cookie, ck *http.Cookie) []*http.Cookie {
+	for i, old := range list {
+		if old.Name == ck.Name {
+			list[i] = ck
+			return list
+		}
+	}
+	return append(list, ck)
+}
+
+// flush writes the queued cookies into h, replacing Set-Cookie lines this
+// state wrote earlier for the same names.
+func (st *requestState) flush(h http.Header) {
+	if len(st.pending) == 0 {
+		return
+	}
+	lines := h["Set-Cookie"][:0:0]
+	for _, line := range h["Set-Cookie"] {
+		if !queued(st.pending, line) {
+			lines = append(lines, line)
+		}
+	}
+	for _, ck := range st.pending {
+		if v := ck.String(); v != "" {
+			lines = append(lines, v)
+		}
+	}
+	h["Set-Cookie"] = lines
+	if st.direct == nil {
+		st.pending = nil
+	}
+}
+
+func queued(pending []*http.Cookie, line string) bool {
+	for _, ck := range pending {
+		if strings.HasPrefix(line, ck.Name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// commit writes the queued cookies into h just before the response header
+// goes out; later session changes cannot reach the browser.
+func (st *requestState) commit(h http.Header) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.committed {
+		return
+	}
+	st.flush(h)
+	st.committed = true
+}
+
+func cookieAttributes(c cookieConfig) cookie.Attributes {
+	return cookie.Attributes{Path: c.path, Domain: c.domain, HTTPOnly: c.httpOnly, Secure: c.secure, SameSite: c.sameSite}
+}
+
+// newKey returns a random session key.
+func newKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,111 @@
+package monocloud
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Session is a signed-in user's session as stored in the session cookie (or
+// in the SessionStore). Its JSON shape is the SDK's MonoCloudSession.
+type Session struct {
+	// User holds the ID token claims (minus FilteredIDTokenClaims) overlaid
+	// with the userinfo claims.
+	User             User          `json:"user"`
+	IDToken          string        `json:"idToken,omitempty"`
+	RefreshToken     string        `json:"refreshToken,omitempty"`
+	AuthorizedScopes string        `json:"authorizedScopes,omitempty"`
+	AccessTokens     []AccessToken `json:"accessTokens,omitempty"`
+	// Extra holds application data, typically set by OnSessionCreating.
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// User is the signed-in user's claims.
+type User map[string]any
+
+// Subject returns the sub claim.
+func (u User) Subject() string {
+	s, _ := u["sub"].(string)
+	return s
+}
+
+// AccessToken is one access token kept in the session. A session holds one
+// per resource and scope set it was issued for.
+type AccessToken struct {
+	AccessToken           string `json:"accessToken"`
+	AccessTokenExpiration int64  `json:"accessTokenExpiration"` // unix seconds
+	Scopes                string `json:"scopes"`                // granted
+	Resource              string `json:"resource,omitempty"`
+	RequestedScopes       string `json:"requestedScopes,omitempty"`
+}
+
+// clone returns a copy of s that shares no slices or maps at the top level
+// with it, so a caller may change its fields without touching s.
+func (s *Session) clone() *Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.User = maps.Clone(s.User)
+	if c.User == nil {
+		c.User = User{}
+	}
+	c.AccessTokens = slices.Clone(s.AccessTokens)
+	c.Extra = maps.Clone(s.Extra)
+	return &c
+}
+
+// Lifetime is the timing of a session, as kept in its cookie.
+type Lifetime struct {
+	Created time.Time
+	Updated time.Time
+	// Expires is when the session ends unless it slides further.
+	Expires time.Time
+}
+
+// SessionStore keeps sessions server-side; the session cookie then holds only
+// a random key and the lifetime. Get returns (nil, nil) for an unknown or
+// expired key; an error is only for a failure of the store itself.
+// Implementations must be safe for concurrent use and should expire entries
+// at lifetime.Expires.
+type SessionStore interface {
+	Get(ctx context.Context, key string) (*Session, error)
+	Set(ctx context.Context, key string, s *Session, lifetime Lifetime) error
+	Delete(ctx context.Context, key string) error
+}
+
+// sessionCookie is the encrypted content of the session cookie.
+type sessionCookie struct {
+	Key      string   `json:"key"`
+	Lifetime lifetime `json:"lifetime"`
+	Session  *Session `json:"session,omitempty"`
+}
+
+// lifetime is Lifetime in unix seconds, as in the SDK's cookie format.
+type lifetime struct {
+	C int64 `json:"c"`
+	U int64 `json:"u"`
+	E int64 `json:"e,omitempty"`
+}
+
+func (l lifetime) public() Lifetime {
+	return Lifetime{Created: time.Unix(l.C, 0), Updated: time.Unix(l.U, 0), Expires: time.Unix(l.E, 0)}
+}
+
+// expiry returns when a session with lifetime l ends: Duration after its
+// creation, or after its last update when sliding, never beyond
+// MaximumDuration after creation.
+func (c *config) expiry(l lifetime) int64 {
+	limit := l.C + int64(c.maxDuration/time.Second)
+	if !c.sliding {
+		return min(l.C+int64(c.duration/time.Second), limit)
+	}
+	return min(l.U+int64(c.duration/time.Second), limit)
+}
+
+// valid reports whether a session with lifetime l is still alive at now.
+// Unlike the SDK it enforces Duration for non-persistent cookies too.
+func (c *config) valid(l lifetime, now int64) bool {
+	return l.C <= now+60 && c.expiry(l) >= now
+}

@@ -1,0 +1,314 @@
+package monocloud
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// expiryMargin is how early an access token counts as expired, as in the SDK.
+const expiryMargin = 30
+
+// GetTokensOptions selects and refreshes the token GetTokens returns.
+type GetTokensOptions struct {
+	// ForceRefresh refreshes the token even if it has not expired.
+	ForceRefresh bool
+	// Resource selects a token for these resource indicators (RFC 8707),
+	// space-separated. Empty selects the default resource
+	// (DefaultAuthParams.Resource).
+	Resource string
+	// Scopes selects a token requested with exactly these scopes,
+	// space-separated. With Resource and no Scopes, the scopes of the
+	// matching Options.Resources entry are used.
+	Scopes string
+	// RefetchUserInfo refetches userinfo when a refresh happens; nil uses
+	// Options.RefetchUserInfo.
+	RefetchUserInfo *bool
+}
+
+// Tokens is what GetTokens returns: one access token with the session's ID
+// and refresh tokens. Its JSON is the SDK's MonoCloudTokens.
+type Tokens struct {
+	AccessToken           string `json:"accessToken"`
+	AccessTokenExpiration int64  `json:"accessTokenExpiration"` // unix seconds
+	Scopes                string `json:"scopes"`                // granted
+	Resource              string `json:"resource,omitempty"`
+	RequestedScopes       string `json:"requestedScopes,omitempty"`
+	IDToken               string `json:"idToken,omitempty"`
+	RefreshToken          string `json:"refreshToken,omitempty"`
+	// IsExpired is true when the access token expires within 30 seconds.
+	IsExpired bool `json:"isExpired"`
+}
+
+// Token returns t as an *oauth2.Token (Bearer), for use with x/oauth2.
+func (t *Tokens) Token() *oauth2.Token {
+	tok := &oauth2.Token{
+		AccessToken:  t.AccessToken,
+		TokenType:    "Bearer",
+		RefreshToken: t.RefreshToken,
+		Expiry:       time.Unix(t.AccessTokenExpiration, 0),
+	}
+	return tok.WithExtra(map[string]any{"id_token": t.IDToken, "scope": t.Scopes})
+}
+
+// GetTokens returns the signed-in user's tokens for the request of ctx,
+// which must be r.Context() of a request served under AuthMiddleware or
+// Handler (else ErrNoRequestContext). Without options it returns the
+// default token (default resource, sign-in scopes). The token is refreshed
+// when it is missing, expires within 30 seconds, or ForceRefresh is set; the
+// refreshed session is written to the request's response as Set-Cookie.
+//
+// Concurrent calls that need the same refresh share one refresh grant, and a
+// request still carrying the cookie from before a refresh gets the refreshed
+// tokens without presenting the old refresh token again.
+//
+// Errors: ErrNoSession (a *ValidationError) without a session; a
+// *ValidationError for invalid options or when a refresh is needed and the
+// session has no refresh token; an *OPError when the provider refuses the
+// refresh; an *HTTPError when it cannot be reached or answers garbage; a
+// *TokenError when the new ID token is invalid. On error the session is
+// unchanged.
+func (c *Client) GetTokens(ctx context.Context, opts *GetTokensOptions) (*Tokens, error) {
+	st := stateFrom(ctx)
+	if st == nil || st.c != c {
+		return nil, ErrNoRequestContext
+	}
+	return c.getTokens(ctx, st, opts)
+}
+
+// GetTokensFromRequest is GetTokens for an explicit request. Under
+// AuthMiddleware or Handler the refreshed session goes to that request's
+// response; otherwise it is not sent, but the refresh is remembered so the
+// next request with the same cookie reuses it instead of refreshing again.
+func (c *Client) GetTokensFromRequest(r *http.Request, opts *GetTokensOptions) (*Tokens, error) {
+	return c.getTokens(r.Context(), c.requestState(nil, r), opts)
+}
+
+// GetTokensWithResponse is GetTokens for an explicit request and response:
+// the refreshed session is written to w as Set-Cookie, so call it before
+// writing the response header.
+func (c *Client) GetTokensWithResponse(w http.ResponseWriter, r *http.Request, opts *GetTokensOptions) (*Tokens, error) {
+	return c.getTokens(r.Context(), c.requestState(w, r), opts)
+}
+
+// GetTokens calls Client.GetTokens on the client serving ctx's request, or
+// on Default().
+func GetTokens(ctx context.Context, opts *GetTokensOptions) (*Tokens, error) {
+	c, err := clientFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.GetTokens(ctx, opts)
+}
+
+// GetTokensFromRequest calls Client.GetTokensFromRequest on the client
+// serving r, or on Default().
+func GetTokensFromRequest(r *http.Request, opts *GetTokensOptions) (*Tokens, error) {
+	c, err := clientFor(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return c.GetTokensFromRequest(r, opts)
+}
+
+// GetTokensWithResponse calls Client.GetTokensWithResponse on the client
+// serving r, or on Default().
+func GetTokensWithResponse(w http.ResponseWriter, r *http.Request, opts *GetTokensOptions) (*Tokens, error) {
+	c, err := clientFor(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return c.GetTokensWithResponse(w, r, opts)
+}
+
+// tokenQuery is a validated GetTokensOptions: which token to find and how
+// to refresh it.
+type tokenQuery struct {
+	resource string // resource set the token is filed under
+	scopes   string // scope parameter of the refresh grant
+	// fileScopes is the requestedScopes the token is filed under and found by.
+	fileScopes string
+	force      bool
+	refetch    bool
+}
+
+func (c *Client) tokenQuery(opts *GetTokensOptions, authorizedScopes string) (tokenQuery, error) {
+	if opts == nil {
+		opts = &GetTokensOptions{}
+	}
+	q := tokenQuery{force: opts.ForceRefresh, refetch: c.cfg.refetchUserInfo}
+	if opts.RefetchUserInfo != nil {
+		q.refetch = *opts.RefetchUserInfo
+	}
+	if opts.Resource != "" {
+		if joinFields(opts.Resource) == "" {
+			return q, &ValidationError{Message: `"resource" is not allowed to be empty`}
+		}
+		for _, item := range strings.Fields(opts.Resource) {
+			if !validResource(item) {
+				return q, &ValidationError{Message: `Invalid resource "` + item + `": Resource must be a valid URL without query or hash parameters`}
+			}
+		}
+	}
+	if opts.Scopes != "" && joinFields(opts.Scopes) == "" {
+		return q, &ValidationError{Message: "Scopes must be a space-separated string"}
+	}
+	q.resource = joinFields(opts.Resource)
+	q.scopes = joinFields(opts.Scopes)
+	if q.resource != "" && q.scopes == "" {
+		q.scopes = c.indicatorScopes(q.resource)
+	}
+	switch {
+	case q.resource == "" && q.scopes == "":
+		q.resource = c.cfg.authParams.Resource
+		q.fileScopes = authorizedScopes
+	case q.resource == "":
+		q.resource = c.cfg.authParams.Resource
+		q.fileScopes = q.scopes
+	default:
+		q.fileScopes = q.scopes
+	}
+	return q, nil
+}
+
+// indicatorScopes returns the scopes of the Options.Resources entry for
+// resource: none when an entry without scopes matches, else those of the
+// first matching entry.
+func (c *Client) indicatorScopes(resource string) string {
+	var scopes string
+	found := false
+	for _, ind := range c.cfg.resources {
+		if !sameSet(ind.Resource, resource) {
+			continue
+		}
+		if ind.Scopes == "" {
+			return ""
+		}
+		if !found {
+			scopes, found = ind.Scopes, true
+		}
+	}
+	return scopes
+}
+
+func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetTokensOptions) (*Tokens, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	sc := st.session(ctx)
+	if sc == nil {
+		return nil, ErrNoSession
+	}
+	q, err := c.tokenQuery(opts, sc.Session.AuthorizedScopes)
+	if err != nil {
+		return nil, err
+	}
+	now := c.now().Unix()
+	if tok := findToken(sc.Session.AccessTokens, q.resource, q.fileScopes); tok != nil && !q.force && !expired(tok, now) {
+		return newTokens(tok, sc.Session, now), nil
+	}
+	if sc.Session.RefreshToken == "" {
+		return nil, &ValidationError{Message: "Session does not contain refresh token"}
+	}
+	res, err := c.refresher.refresh(ctx, sc, q)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.applyRefresh(ctx, sc.Session.clone(), res, q)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.update(ctx, s); err != nil {
+		c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not saved", "error", err)
+		sc.Session = s // this request still sees it; the refresher remembers it for the next
+	}
+	tok := findToken(s.AccessTokens, q.resource, q.fileScopes)
+	if tok == nil {
+		return nil, &ValidationError{Message: "Access token not found"}
+	}
+	return newTokens(tok, s, c.now().Unix()), nil
+}
+
+// applyRefresh files a refresh result into s: the new access token replaces
+// the one with the same resource and requested scopes, and the rotated
+// refresh token, the new ID token and the new claims are kept.
+func (c *Client) applyRefresh(ctx context.Context, s *Session, res *refreshResult, q tokenQuery) (*Session, error) {
+	s.AccessTokens = slices.DeleteFunc(s.AccessTokens, func(t AccessToken) bool {
+		return sameSet(t.Resource, q.resource) && sameSet(t.RequestedScopes, q.fileScopes)
+	})
+	s.AccessTokens = append(s.AccessTokens, AccessToken{
+		AccessToken:           res.accessToken,
+		AccessTokenExpiration: res.expiresAt,
+		Scopes:                res.scope,
+		Resource:              q.resource,
+		RequestedScopes:       q.fileScopes,
+	})
+	if res.refreshToken != "" {
+		s.RefreshToken = res.refreshToken
+	}
+	if res.idToken != "" {
+		s.IDToken = res.idToken
+	}
+	if len(res.claims) > 0 || len(res.userInfo) > 0 {
+		maps.Copy(s.User, c.userClaims(res.claims))
+		maps.Copy(s.User, res.userInfo)
+	}
+	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
+		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func newTokens(t *AccessToken, s *Session, now int64) *Tokens {
+	return &Tokens{
+		AccessToken:           t.AccessToken,
+		AccessTokenExpiration: t.AccessTokenExpiration,
+		Scopes:                t.Scopes,
+		Resource:              t.Resource,
+		RequestedScopes:       t.RequestedScopes,
+		IDToken:               s.IDToken,
+		RefreshToken:          s.RefreshToken,
+		IsExpired:             expired(t, now),
+	}
+}
+
+func expired(t *AccessToken, now int64) bool { return t.AccessTokenExpiration-expiryMargin < now }
+
+// findToken returns the first token whose resource set and requested
+// scope set equal resource and scopes (order- and duplicate-insensitive).
+func findToken(tokens []AccessToken, resource, scopes string) *AccessToken {
+	for i := range tokens {
+		if sameSet(tokens[i].Resource, resource) && sameSet(tokens[i].RequestedScopes, scopes) {
+			return &tokens[i]
+		}
+	}
+	return nil
+}
+
+// sameSet reports whether two space-separated lists hold the same items.
+// It does not allocate for lists of up to 16 items.
+func sameSet(a, b string) bool {
+	if a == b {
+		return true
+	}
+	var bufA, bufB [16]string
+	sa, sb := appendFields(bufA[:0], a), appendFields(bufB[:0], b)
+	slices.Sort(sa)
+	sa = slices.Compact(sa)
+	slices.Sort(sb)
+	sb = slices.Compact(sb)
+	return slices.Equal(sa, sb)
+}
+
+func appendFields(dst []string, s string) []string {
+	for f := range strings.FieldsSeq(s) {
+		dst = append(dst, f)
+	}
+	return dst
+}
