@@ -35,19 +35,19 @@ type config struct {
 	authParams AuthParams
 	resources  []Indicator
 
-	sessionCookie   cookieConfig
-	sliding         bool
-	duration        time.Duration
-	maxDuration     time.Duration
-	store           SessionStore
-	stateCookie     cookieConfig
-	idTokenAlg      string
-	filteredClaims  []string
-	groupsClaim     string
-	userAgent       string
-	httpClient      *http.Client
-	logger          *slog.Logger
-	opts            Options
+	sessionCookie  cookieConfig
+	sliding        bool
+	duration       time.Duration
+	maxDuration    time.Duration
+	store          SessionStore
+	stateCookie    cookieConfig
+	idTokenAlg     string
+	filteredClaims []string
+	groupsClaim    string
+	userAgent      string
+	httpClient     *http.Client
+	logger         *slog.Logger
+	opts           Options
 }
 
 // cookieConfig holds resolved cookie attributes.

@@ -8,4 +8,4 @@ require (
 	github.com/gorilla/securecookie v1.1.2
 )
 
-require golang.org/x/oauth2 v0.38.0 // indirect
+require golang.org/x/oauth2 v0.38.0
