@@ -1,0 +1,76 @@
+package oidctest
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// Authorize simulates the user signing in: it GETs authorizeURL, an
+// authorization request URL at the provider, and returns the URL the browser
+// would be redirected to, the client's redirect_uri with code, state and iss
+// (or error and error_description), without following it. It fails the test
+// unless the provider answers with a redirect; use
+// [Provider.AuthorizeFormPost] for response_mode=form_post.
+func (p *Provider) Authorize(t testing.TB, authorizeURL string) *url.URL {
+	t.Helper()
+	resp, body := p.visit(t, authorizeURL)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("oidctest: authorization request got %s, want a redirect: %s", resp.Status, body)
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		t.Fatalf("oidctest: authorization response: %v", err)
+	}
+	return loc
+}
+
+// AuthorizeFormPost is like [Provider.Authorize] for
+// response_mode=form_post: it returns the URL the browser would POST to, the
+// client's redirect_uri, and the form it would post.
+func (p *Provider) AuthorizeFormPost(t testing.TB, authorizeURL string) (action string, form url.Values) {
+	t.Helper()
+	resp, body := p.visit(t, authorizeURL)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("oidctest: authorization request got %s, want a form_post page: %s", resp.Status, body)
+	}
+	action, form, err := parseFormPost(body)
+	if err != nil {
+		t.Fatalf("oidctest: authorization response: %v:\n%s", err, body)
+	}
+	return action, form
+}
+
+// visit GETs rawURL at the provider without following redirects, and returns
+// the response with its body.
+func (p *Provider) visit(t testing.TB, rawURL string) (*http.Response, string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("oidctest: authorization request URL: %v", err)
+	}
+	if origin := u.Scheme + "://" + u.Host; origin != p.Issuer() {
+		t.Fatalf("oidctest: authorization request URL %s is not at the provider %s", rawURL, p.Issuer())
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatalf("oidctest: %v", err)
+	}
+	browser := &http.Client{
+		Transport: p.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatalf("oidctest: authorization request: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("oidctest: reading authorization response: %v", err)
+	}
+	return resp, string(body)
+}

@@ -1,0 +1,181 @@
+// Package oidctest runs an in-process OpenID provider for tests.
+//
+// A [Provider] serves discovery, the authorization endpoint (with PKCE, pushed
+// authorization requests and the form_post response mode), the token
+// endpoint (authorization_code and rotating refresh_token grants, resource
+// indicators), userinfo, token revocation, RP-initiated logout and a JWKS,
+// all on an [httptest.Server]. Tests drive the user's part of the flow with
+// [Provider.Authorize], inject failures with [Provider.SetTokenFault] and
+// friends, and inspect what the relying party sent with the recording
+// accessors such as [Provider.LastTokenRequest].
+//
+// All methods are safe for concurrent use.
+package oidctest
+
+import (
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Config configures a [Provider]. The zero value is ready to use.
+type Config struct {
+	// ClientID and ClientSecret are the credentials of the only registered
+	// client. They default to "test-client" and "test-secret".
+	ClientID, ClientSecret string
+
+	// Subject is the sub claim of the signed-in user. It defaults to "user-1".
+	Subject string
+
+	// Claims are extra user claims, such as name, email or groups, included
+	// in every ID token and userinfo response. They never override the
+	// registered claims (iss, sub, aud, exp, iat, …).
+	Claims map[string]any
+
+	// AccessTokenTTL and IDTokenTTL are the lifetimes of issued tokens; both
+	// default to one hour. The token response's expires_in is AccessTokenTTL
+	// in seconds.
+	AccessTokenTTL, IDTokenTTL time.Duration
+
+	// DisableRotation keeps refresh tokens valid across uses and omits
+	// refresh_token from refresh responses. By default a refresh token is
+	// consumed by its first use and replaced by a new one, and replaying a
+	// consumed refresh token revokes the whole grant.
+	DisableRotation bool
+
+	// Now is the provider's clock, used to issue and check every code and
+	// token. It defaults to time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns c with its zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = "test-client"
+	}
+	if c.ClientSecret == "" {
+		c.ClientSecret = "test-secret"
+	}
+	if c.Subject == "" {
+		c.Subject = "user-1"
+	}
+	c.Claims = maps.Clone(c.Claims)
+	if c.AccessTokenTTL == 0 {
+		c.AccessTokenTTL = time.Hour
+	}
+	if c.IDTokenTTL == 0 {
+		c.IDTokenTTL = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Provider is a fake OpenID provider listening on a local HTTP server.
+// Create one with [New].
+type Provider struct {
+	cfg    Config
+	srv    *httptest.Server
+	closed chan struct{} // closed when the test ends, to cut fault delays short
+
+	mu sync.Mutex // guards the fields below
+
+	key            *signingKey
+	codes          map[string]*authCode
+	pushed         map[string]*pushedRequest // by request_uri
+	refreshTokens  map[string]*refreshToken
+	accessTokens   map[string]*accessToken
+	authorizeError *oauthError // for the next authorization request
+	tokenFault     Fault
+	userinfoFault  Fault
+
+	// Recorded traffic.
+	lastAuthorizeRequest url.Values
+	lastTokenRequest     url.Values
+	lastAuthMethod       string
+	codeGrants           int
+	refreshGrants        int
+	reuseDetected        int
+	jwksRequests         int
+	endSessionRequests   []url.Values
+}
+
+// New starts a Provider configured by cfg. The server is closed when the test
+// and all its subtests complete.
+func New(t testing.TB, cfg Config) *Provider {
+	t.Helper()
+	key, err := sharedKey()
+	if err != nil {
+		t.Fatalf("oidctest: %v", err)
+	}
+	p := &Provider{
+		cfg:           cfg.withDefaults(),
+		closed:        make(chan struct{}),
+		key:           key,
+		codes:         make(map[string]*authCode),
+		pushed:        make(map[string]*pushedRequest),
+		refreshTokens: make(map[string]*refreshToken),
+		accessTokens:  make(map[string]*accessToken),
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+discoveryPath, p.serveDiscovery)
+	mux.HandleFunc("GET "+authorizePath, p.serveAuthorize)
+	mux.HandleFunc("POST "+parPath, p.servePAR)
+	mux.HandleFunc("POST "+tokenPath, p.serveToken)
+	mux.HandleFunc("GET "+userinfoPath, p.serveUserinfo)
+	mux.HandleFunc("POST "+userinfoPath, p.serveUserinfo)
+	mux.HandleFunc("POST "+revocationPath, p.serveRevocation)
+	mux.HandleFunc("GET "+endSessionPath, p.serveEndSession)
+	mux.HandleFunc("POST "+endSessionPath, p.serveEndSession)
+	mux.HandleFunc("GET "+jwksPath, p.serveJWKS)
+
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		close(p.closed)
+		p.srv.Close()
+	})
+	return p
+}
+
+// Issuer returns the provider's issuer identifier: the server's base URL,
+// without a trailing slash. The discovery document is at
+// Issuer()+"/.well-known/openid-configuration".
+func (p *Provider) Issuer() string {
+	return p.srv.URL
+}
+
+// Client returns an HTTP client configured for requests to the provider.
+func (p *Provider) Client() *http.Client {
+	return p.srv.Client()
+}
+
+// now returns the current time on the provider's clock.
+func (p *Provider) now() time.Time {
+	return p.cfg.Now()
+}
+
+// userClaims returns a new map holding the configured user claims.
+func (p *Provider) userClaims() map[string]any {
+	claims := make(map[string]any, len(p.cfg.Claims))
+	maps.Copy(claims, p.cfg.Claims)
+	return claims
+}
+
+// cloneValues returns a deep copy of v, or nil if v is nil.
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	clone := make(url.Values, len(v))
+	for name, values := range v {
+		clone[name] = slices.Clone(values)
+	}
+	return clone
+}

@@ -1,0 +1,61 @@
+package oidctest
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// serveUserinfo serves the userinfo endpoint (OpenID Connect Core 1.0,
+// section 5.3): the configured claims of the user, for a valid access token.
+func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	fault := p.userinfoFault
+	p.mu.Unlock()
+	if fault.intercept(w, r, p.closed) {
+		return
+	}
+
+	token, ok := bearerToken(r)
+	if !ok {
+		// RFC 6750, section 3.1: no error code for a request without a token.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oidctest"`)
+		http.Error(w, "oidctest: a bearer access token is required", http.StatusUnauthorized)
+		return
+	}
+	p.mu.Lock()
+	err := p.checkAccessToken(token)
+	p.mu.Unlock()
+	if err != nil {
+		w.Header().Set("WWW-Authenticate",
+			fmt.Sprintf(`Bearer error=%q, error_description=%q`, err.Code, err.Description))
+		writeJSON(w, http.StatusUnauthorized, err)
+		return
+	}
+
+	claims := p.userClaims()
+	claims["sub"] = p.cfg.Subject
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// bearerToken returns the access token in the Authorization header of r
+// (RFC 6750, section 2.1).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// checkAccessToken reports why token is not a valid access token, if it is
+// not. p.mu must be held.
+func (p *Provider) checkAccessToken(token string) *oauthError {
+	at, ok := p.accessTokens[token]
+	switch {
+	case !ok:
+		return errorf("invalid_token", "unknown access token")
+	case at.grant.revoked:
+		return errorf("invalid_token", "access token revoked")
+	case p.now().After(at.expiry):
+		return errorf("invalid_token", "access token expired")
+	}
+	return nil
+}
