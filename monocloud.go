@@ -34,6 +34,7 @@ type Client struct {
 	op           *provider
 	sessionCodec *cookie.Codec
 	stateCodec   *cookie.Codec
+	sessions     *sessionCache
 	refresher    *refresher
 	usedStates   *expiringSet
 	revocations  *revocations
@@ -70,6 +71,7 @@ func New(opts Options) (*Client, error) {
 		op:           op,
 		sessionCodec: sessionCodec,
 		stateCodec:   stateCodec,
+		sessions:     newSessionCache(),
 		usedStates:   newExpiringSet(),
 		revocations:  newRevocations(cfg.maxDuration),
 		now:          time.Now,

@@ -79,9 +79,8 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 		st.expireFamily(nil)
 		return nil
 	}
-	var sc sessionCookie
-	stale, err := st.c.sessionCodec.Decode(cfg.sessionCookie.name, value, &sc)
-	if err != nil || sc.Key == "" {
+	sc, stale, err := st.c.decodeSession(value)
+	if err != nil {
 		st.expireFamily(nil)
 		return nil
 	}
@@ -106,7 +105,9 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 		return nil
 	}
 	if sc.Session.User == nil {
-		sc.Session.User = User{}
+		s := *sc.Session // the decoded session may be shared through the cache
+		s.User = User{}
+		sc.Session = &s
 	}
 	if st.c.revocations.revoked(sc.Session.User, sc.Lifetime.C) {
 		st.remove(ctx, &sc)
@@ -120,6 +121,25 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 		}
 	}
 	return &sc
+}
+
+// decodeSession decodes a session cookie value, through the cache of
+// decoded values.
+func (c *Client) decodeSession(value string) (sessionCookie, bool, error) {
+	now := time.Now()
+	if sc, stale, ok := c.sessions.get(value, now); ok {
+		return sc, stale, nil
+	}
+	var sc sessionCookie
+	stale, err := c.sessionCodec.Decode(c.cfg.sessionCookie.name, value, &sc)
+	if err != nil {
+		return sessionCookie{}, false, err
+	}
+	if sc.Key == "" {
+		return sessionCookie{}, false, errors.New("monocloud: session cookie without key")
+	}
+	c.sessions.put(value, sc, stale, now)
+	return sc, stale, nil
 }
 
 // create starts a new session (sign-in): a new key, so a session fixed

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of auth-go: formatting and vet, the unit tests, the
+# end-to-end suite against the real oidc-provider and the headless Chromium
+# test, all under the race detector, plus short fuzzing of the parsers.
+# It installs what it needs (Debian's chromium, the npm packages) itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if ((${#need_apt[@]})); then
+	echo "installing: ${need_apt[*]}"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+for dir in e2e/op e2e/browser; do
+	(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+done
+
+echo "== gofmt"
+unformatted=$(gofmt -l . examples/chi)
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed:"; echo "$unformatted"; exit 1
+fi
+echo "== go vet"
+go vet ./...
+(cd examples/chi && go vet ./...)
+
+echo "== fuzz (short)"
+go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=10s ./internal/cookie/
+go test -run='^$' -fuzz='^FuzzJoin$' -fuzztime=5s ./internal/cookie/
+go test -run='^$' -fuzz='^FuzzResolve$' -fuzztime=10s ./internal/returnurl/
+
+echo "== go test -race"
+go test -race -count=1 ./...
