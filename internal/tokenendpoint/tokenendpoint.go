@@ -1,0 +1,383 @@
+// Package tokenendpoint is a small client for an OpenID Provider's token
+// endpoint (RFC 6749 section 3.2), pushed authorization request endpoint
+// (RFC 9126) and userinfo endpoint (OpenID Connect Core section 5.3).
+//
+// It exists because golang.org/x/oauth2 cannot send repeated resource
+// parameters (RFC 8707), cannot force a refresh and does not return a
+// rotated refresh token. It checks the shape of responses only: ID tokens
+// are returned as received and must be verified by the caller.
+package tokenendpoint
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// maxBodySize is the largest response body read from any endpoint.
+const maxBodySize = 1 << 20
+
+// AuthMethod is how a Client authenticates to the server
+// (RFC 6749 section 2.3.1).
+type AuthMethod int
+
+const (
+	// ClientSecretBasic sends the client ID and secret in an HTTP Basic
+	// Authorization header, each form-urlencoded before they are joined,
+	// as RFC 6749 section 2.3.1 requires. The MonoCloud JS SDK did not
+	// encode them, so the two differ for credentials containing characters
+	// such as ':', '%' or '+'.
+	ClientSecretBasic AuthMethod = iota
+	// ClientSecretPost sends client_id, and client_secret unless it is
+	// empty, in the request body.
+	ClientSecretPost
+)
+
+// Client makes requests to a server's token and PAR endpoints for one
+// client. It is safe for concurrent use as long as its fields are not
+// modified.
+type Client struct {
+	// HTTPClient sends the requests. It is required. Set its Timeout: a
+	// request is otherwise bounded only by its context.
+	HTTPClient   *http.Client
+	ClientID     string
+	ClientSecret string
+	// AuthMethod selects how the client authenticates; the zero value is
+	// ClientSecretBasic.
+	AuthMethod AuthMethod
+}
+
+// Response is a successful token response (RFC 6749 section 5.1).
+// Only AccessToken, ExpiresIn and Scope are checked; see ExchangeCode.
+type Response struct {
+	AccessToken string
+	// TokenType is returned as received; it is not checked.
+	TokenType string
+	// IDToken is returned as received; it is not verified.
+	IDToken string
+	// RefreshToken is empty if the server issued none. After a refresh that
+	// means the server did not rotate it, and the old one remains in use.
+	RefreshToken string
+	// Scope is the granted scope, as received.
+	Scope string
+	// ExpiresIn is the lifetime of AccessToken in seconds. Its sign is not
+	// checked.
+	ExpiresIn int64
+}
+
+// operation holds what differs between requests to the token and PAR
+// endpoints.
+type operation struct {
+	success int // status code of a successful response
+	// code and description stand in for a missing error and
+	// error_description in an OAuth error response.
+	code, description string
+	// failure starts the message for an unexpected status code.
+	failure string
+}
+
+var (
+	codeGrant = operation{
+		http.StatusOK, "code_grant_failed", "Authorization code grant failed",
+		"Error while performing token grant",
+	}
+	refreshGrant = operation{
+		http.StatusOK, "refresh_grant_failed", "Refresh token grant failed",
+		"Error while performing refresh token grant",
+	}
+	pushedAuthorization = operation{
+		http.StatusCreated, "par_request_failed", "Pushed Authorization Request Failed",
+		"Error while performing pushed authorization request",
+	}
+)
+
+// ExchangeCode redeems an authorization code at tokenURL
+// (RFC 6749 section 4.1.3). The body carries grant_type, code and
+// redirect_uri, then code_verifier (RFC 7636) if it is not empty, then one
+// resource parameter (RFC 8707) per element of resources, in that order.
+// The arguments are sent as given, without checks of their own.
+//
+// The response must have status 200 and be a JSON object with a non-empty
+// access_token string, an integer expires_in (a JSON number or a string
+// holding one) and a scope string that is not blank. Every error
+// returned is an *Error.
+func (c *Client) ExchangeCode(ctx context.Context, tokenURL, code, redirectURI, codeVerifier string, resources []string) (*Response, error) {
+	var f form
+	f.add("grant_type", "authorization_code")
+	f.add("code", code)
+	f.add("redirect_uri", redirectURI)
+	if codeVerifier != "" {
+		f.add("code_verifier", codeVerifier)
+	}
+	for _, r := range resources {
+		f.add("resource", r)
+	}
+	return c.grant(ctx, tokenURL, &f, codeGrant)
+}
+
+// Refresh redeems a refresh token at tokenURL (RFC 6749 section 6), so the
+// server is always asked, whatever the expiry of the current access token.
+// The body carries grant_type and refresh_token, then scope if it is not
+// blank, with runs of white space collapsed to one space, then one resource
+// parameter per element of resources. refreshToken is sent as given.
+//
+// The response is checked as for ExchangeCode. Its RefreshToken is the
+// rotated refresh token, or empty if the server did not rotate it.
+func (c *Client) Refresh(ctx context.Context, tokenURL, refreshToken string, resources []string, scope string) (*Response, error) {
+	var f form
+	f.add("grant_type", "refresh_token")
+	f.add("refresh_token", refreshToken)
+	if scope := strings.Join(strings.Fields(scope), " "); scope != "" {
+		f.add("scope", scope)
+	}
+	for _, r := range resources {
+		f.add("resource", r)
+	}
+	return c.grant(ctx, tokenURL, &f, refreshGrant)
+}
+
+// PushAuthorization sends the authorization request params to parURL
+// (RFC 9126) and returns the request_uri to pass to the authorization
+// endpoint. Any client_id or client_secret in params is replaced by the
+// Client's own; the other parameters are sent as given.
+//
+// The response must have status 201 and be a JSON object with a non-empty
+// request_uri string. Its expires_in is not checked. Any error returned is
+// an *Error.
+func (c *Client) PushAuthorization(ctx context.Context, parURL string, params url.Values) (requestURI string, err error) {
+	var f form
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if k == "client_id" || k == "client_secret" {
+			continue
+		}
+		for _, v := range params[k] {
+			f.add(k, v)
+		}
+	}
+	// RFC 9126 section 2.1 has client_id in the body whatever the client
+	// authentication; post adds it itself for ClientSecretPost.
+	if c.AuthMethod != ClientSecretPost {
+		f.add("client_id", c.ClientID)
+	}
+	body, err := c.post(ctx, parURL, &f, pushedAuthorization)
+	if err != nil {
+		return "", err
+	}
+	status := pushedAuthorization.success
+	obj, err := decodeObject[json.RawMessage](body)
+	if err != nil {
+		return "", parseError(status, err)
+	}
+	requestURI = stringMember(obj, "request_uri")
+	if requestURI == "" {
+		return "", validationError(status, "Missing required 'request_uri' field", nil)
+	}
+	return requestURI, nil
+}
+
+// grant posts a token request and parses the token response.
+func (c *Client) grant(ctx context.Context, tokenURL string, f *form, op operation) (*Response, error) {
+	body, err := c.post(ctx, tokenURL, f, op)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := decodeObject[json.RawMessage](body)
+	if err != nil {
+		return nil, parseError(op.success, err)
+	}
+	r := &Response{
+		AccessToken:  stringMember(obj, "access_token"),
+		TokenType:    stringMember(obj, "token_type"),
+		IDToken:      stringMember(obj, "id_token"),
+		RefreshToken: stringMember(obj, "refresh_token"),
+		Scope:        stringMember(obj, "scope"),
+	}
+	if r.AccessToken == "" {
+		return nil, validationError(op.success, "Missing required 'access_token' field", nil)
+	}
+	if r.ExpiresIn, err = int64Member(obj, "expires_in"); err != nil {
+		return nil, validationError(op.success, "Missing required 'expires_in' field", err)
+	}
+	if strings.TrimSpace(r.Scope) == "" {
+		return nil, validationError(op.success, "Missing or invalid 'scope' field", nil)
+	}
+	return r, nil
+}
+
+// post adds the client's credentials to f, posts it to endpoint and returns
+// the body of a response with status op.success. Any other outcome is an
+// *Error.
+func (c *Client) post(ctx context.Context, endpoint string, f *form, op operation) ([]byte, error) {
+	switch c.AuthMethod {
+	case ClientSecretBasic:
+	case ClientSecretPost:
+		f.add("client_id", c.ClientID)
+		if c.ClientSecret != "" {
+			f.add("client_secret", c.ClientSecret)
+		}
+	default:
+		return nil, validationError(0, fmt.Sprintf("Unsupported client authentication method %d", c.AuthMethod), nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(f.String()))
+	if err != nil {
+		return nil, requestError(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if c.AuthMethod == ClientSecretBasic {
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	}
+	resp, err := send(c.HTTPClient, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+
+	switch resp.StatusCode {
+	case op.success:
+		return readBody(resp)
+	case http.StatusBadRequest, http.StatusUnauthorized:
+		body, err := readBody(resp)
+		if err != nil {
+			return nil, err
+		}
+		return nil, op.errorResponse(resp.StatusCode, body)
+	}
+	return nil, unexpectedStatus(op.failure, resp.StatusCode)
+}
+
+// errorResponse interprets a 400 or 401 response body as an OAuth error
+// response. Defaults stand in for a missing error or error_description, and
+// for a 400 body that is not a JSON object; a 401 is an OAuth error only if
+// its body names one.
+func (op operation) errorResponse(status int, body []byte) *Error {
+	obj, _ := decodeObject[json.RawMessage](body) // a bad body counts as one without error
+	code := stringMember(obj, "error")
+	if code == "" && status == http.StatusUnauthorized {
+		return unexpectedStatus(op.failure, status)
+	}
+	return oauthError(status, cmp.Or(code, op.code), cmp.Or(stringMember(obj, "error_description"), op.description))
+}
+
+// send performs req with hc, turning a failure into an *Error.
+func send(hc *http.Client, req *http.Request) (*http.Response, error) {
+	if hc == nil {
+		return nil, validationError(0, "HTTPClient is required", nil)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, requestError(err)
+	}
+	return resp, nil
+}
+
+// readBody reads the body of resp, failing if it exceeds maxBodySize.
+func readBody(resp *http.Response) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
+	if err != nil {
+		return nil, &Error{Kind: KindHTTP, StatusCode: resp.StatusCode, Message: err.Error(), Err: err}
+	}
+	if len(body) > maxBodySize {
+		return nil, &Error{
+			Kind:       KindHTTP,
+			StatusCode: resp.StatusCode,
+			Message:    "Response body exceeds " + strconv.Itoa(maxBodySize) + " bytes",
+		}
+	}
+	return body, nil
+}
+
+var errNotObject = errors.New("response body is not a JSON object")
+
+// decodeObject decodes body, which must hold a JSON object.
+func decodeObject[V any](body []byte) (map[string]V, error) {
+	var obj map[string]V
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, err
+	}
+	if obj == nil { // the body was null
+		return nil, errNotObject
+	}
+	return obj, nil
+}
+
+// stringMember returns the member name of obj, or "" if it is absent or not
+// a JSON string.
+func stringMember(obj map[string]json.RawMessage, name string) string {
+	var s string
+	if err := json.Unmarshal(obj[name], &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+// int64Member returns the member name of obj, which must be an integer held
+// in a JSON number or a JSON string.
+func int64Member(obj map[string]json.RawMessage, name string) (int64, error) {
+	raw, ok := obj[name]
+	if !ok {
+		return 0, fmt.Errorf("no %s member", name)
+	}
+	var n json.Number // decodes from a number, or from a string holding one
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	i, err := n.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return i, nil
+}
+
+func oauthError(status int, code, description string) *Error {
+	return &Error{Kind: KindOAuth, Code: code, Description: description, StatusCode: status, Message: code}
+}
+
+func requestError(err error) *Error {
+	return &Error{Kind: KindHTTP, Message: err.Error(), Err: err}
+}
+
+func unexpectedStatus(failure string, status int) *Error {
+	return &Error{
+		Kind:       KindHTTP,
+		StatusCode: status,
+		Message:    failure + ". Unexpected status code: " + strconv.Itoa(status),
+	}
+}
+
+func parseError(status int, err error) *Error {
+	return &Error{
+		Kind:       KindHTTP,
+		StatusCode: status,
+		Message:    "Failed to parse response body as JSON : " + err.Error(),
+		Err:        err,
+	}
+}
+
+func validationError(status int, message string, err error) *Error {
+	return &Error{Kind: KindValidation, StatusCode: status, Message: message, Err: err}
+}
+
+// form builds an application/x-www-form-urlencoded body whose parameters
+// keep the order they were added in; url.Values.Encode sorts them by name.
+type form struct{ b strings.Builder }
+
+func (f *form) add(name, value string) {
+	if f.b.Len() > 0 {
+		f.b.WriteByte('&')
+	}
+	f.b.WriteString(url.QueryEscape(name))
+	f.b.WriteByte('=')
+	f.b.WriteString(url.QueryEscape(value))
+}
+
+func (f *form) String() string { return f.b.String() }

@@ -1,0 +1,121 @@
+package tokenendpoint
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"strings"
+)
+
+// UserInfo fetches the claims about the end-user from userinfoURL
+// (OpenID Connect Core section 5.3), presenting accessToken as a Bearer
+// token (RFC 6750 section 2.1) with the GET method. hc is required.
+//
+// accessToken must not be blank. The response must have status 200 and be
+// a JSON object, whose members are returned as decoded by encoding/json
+// (numbers as float64); its sub claim is not checked against the ID token.
+// A 401 with a WWW-Authenticate header is a KindOAuth error carrying the
+// error and error_description parameters of the header's first challenge.
+// Any error returned is an *Error.
+func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken string) (map[string]any, error) {
+	if strings.TrimSpace(accessToken) == "" {
+		return nil, validationError(0, "Access token is required for fetching userinfo", nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, userinfoURL, nil)
+	if err != nil {
+		return nil, requestError(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := send(hc, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+
+	switch resp.StatusCode {
+	case http.StatusOK:
+		body, err := readBody(resp)
+		if err != nil {
+			return nil, err
+		}
+		claims, err := decodeObject[any](body)
+		if err != nil {
+			return nil, parseError(resp.StatusCode, err)
+		}
+		return claims, nil
+	case http.StatusUnauthorized:
+		if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" {
+			params := challengeParams(challenge)
+			return nil, oauthError(resp.StatusCode,
+				cmp.Or(params["error"], "userinfo_failed"),
+				cmp.Or(params["error_description"], "Userinfo authentication error"))
+		}
+	}
+	return nil, unexpectedStatus("Error while fetching userinfo", resp.StatusCode)
+}
+
+// challengeParams returns the auth-params of the first challenge in a
+// WWW-Authenticate field value (RFC 9110 section 11.6.1), keyed by their
+// lower-cased names. It stops at the end of that challenge or at the first
+// malformed parameter, keeping those parsed so far.
+func challengeParams(challenge string) map[string]string {
+	params := make(map[string]string)
+	_, s, _ := strings.Cut(strings.TrimLeft(challenge, " \t"), " ") // skip the auth-scheme
+	for {
+		s = strings.TrimLeft(s, " \t,")
+		n := tokenLen(s)
+		if n == 0 {
+			return params
+		}
+		name := s[:n]
+		s = strings.TrimLeft(s[n:], " \t")
+		if !strings.HasPrefix(s, "=") { // a token68 or the next challenge's auth-scheme
+			return params
+		}
+		s = strings.TrimLeft(s[1:], " \t")
+		var value string
+		if strings.HasPrefix(s, `"`) {
+			var ok bool
+			if value, s, ok = quotedString(s); !ok {
+				return params
+			}
+		} else {
+			n := tokenLen(s)
+			value, s = s[:n], s[n:]
+		}
+		params[strings.ToLower(name)] = value
+	}
+}
+
+// tokenLen returns the length of the token (RFC 9110 section 5.6.2) that
+// begins s.
+func tokenLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// quotedString unquotes the quoted-string (RFC 9110 section 5.6.4) that
+// begins s and returns it with the rest of s. ok is false if it is not
+// terminated.
+func quotedString(s string) (value, rest string, ok bool) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return b.String(), s[i+1:], true
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", s, false
+}
