@@ -96,10 +96,12 @@ func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuer
 	rt := sc.Session.RefreshToken
 	key := resultKey{rt, q.resource, q.fileScopes}
 	now := rf.c.now().Unix()
-	if res, ok := ln.results[key]; ok && res.expiresAt-expiryMargin >= now {
-		// Shared when it was obtained while this call waited, when this
-		// call's refresh token was already used, or when not forced.
-		if res.obtained.After(arrived) || ln.consumed[rt] || !q.force {
+	if res, ok := ln.results[key]; ok {
+		// Shared when it was obtained while this call waited (whatever
+		// its lifetime), or while it is fresh when this call's refresh
+		// token was already used or the refresh is not forced.
+		fresh := res.expiresAt-expiryMargin >= now
+		if res.obtained.After(arrived) || (fresh && (ln.consumed[rt] || !q.force)) {
 			return ln.withLatest(res), nil
 		}
 	}
@@ -116,7 +118,7 @@ func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuer
 		ln.latestRT = res.refreshToken
 	}
 	for k, old := range ln.results {
-		if old.expiresAt-expiryMargin < now {
+		if old.expiresAt < now && time.Since(old.obtained) > time.Minute {
 			delete(ln.results, k)
 		}
 	}
