@@ -1,0 +1,127 @@
+package cookie
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// fuzzSeeds are small values, so that the fuzzer minimizes inputs quickly,
+// with tokens shaped like those of a session.
+func fuzzSeeds(tb testing.TB) []any {
+	tb.Helper()
+	enc := base64.RawURLEncoding
+	token := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." +
+		enc.EncodeToString([]byte(`{"sub":"1234","email":"j@example.com"}`)) + "." +
+		enc.EncodeToString(randomBytes(tb, 32))
+	return []any{
+		nil,
+		"v",
+		map[string]any{"sub": "1234", "email": "j@example.com", "idToken": token, "at": []any{token}},
+		[]any{"\x00", token},
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	// The secret is fixed so that corpus entries stay meaningful.
+	c := newTestCodec(f, 0, testSecret)
+	for _, v := range fuzzSeeds(f) {
+		s, err := c.Encode("session", v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(s)
+	}
+	f.Add("")
+	f.Fuzz(func(t *testing.T, value string) {
+		var v any
+		stale, err := c.Decode("session", value, &v)
+		if err != nil && (!errors.Is(err, ErrInvalid) || stale) {
+			t.Errorf("Decode = stale %t, error %v; want false, an ErrInvalid", stale, err)
+		}
+	})
+}
+
+func FuzzDeserialize(f *testing.F) {
+	for _, v := range fuzzSeeds(f) {
+		data, err := compactSerializer{}.Serialize(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(pack(js))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		_ = compactSerializer{}.Deserialize(data, &v)
+		// Most mutations break DEFLATE, so also feed the payload parser.
+		if js, err := unpack(data); err == nil && len(js) > 2*len(data) {
+			t.Errorf("unpack made %d bytes of %d", len(js), len(data))
+		}
+	})
+}
+
+// FuzzJoin takes cookies as "name=value" lines.
+func FuzzJoin(f *testing.F) {
+	f.Add("session", "session=v")
+	f.Add("session", "session.0=a\nsession.1=b\nother=c")
+	f.Add("session", "session.1=b\nsession.0=a\nsession=")
+	f.Add("session", "session.01=a\nsession.=b\nsession.0=c\nsession.0=d")
+	f.Add("a.b", "a.b.0=x\na.b.1=y\na.b=\na=z")
+	f.Fuzz(func(t *testing.T, name, lines string) {
+		var cookies []*http.Cookie
+		for line := range strings.Lines(lines) {
+			n, v, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
+			cookies = append(cookies, &http.Cookie{Name: n, Value: v})
+		}
+		value, family := Join(cookies, name)
+		for i, n := range family {
+			if n != name && !strings.HasPrefix(n, name+".") {
+				t.Errorf("family member %q is not %q or %q.*", n, name, name)
+			}
+			if i > 0 && family[i-1] >= n {
+				t.Errorf("family %q is not sorted and distinct", family)
+			}
+		}
+		if value != "" && !isJoinOf(value, cookies, name) {
+			t.Errorf("value %q is neither a cookie called %q nor its chunks", value, name)
+		}
+		// Whatever the value, Split and Join must agree on it.
+		split, err := Split(name, lines, Attributes{Path: "/"})
+		if err != nil {
+			return
+		}
+		if got, _ := Join(split, name); got != lines {
+			t.Errorf("Join(Split(%q)) = %q", lines, got)
+		}
+	})
+}
+
+// isJoinOf reports whether value is the value of a cookie called name, or
+// the concatenation of the values of cookies called name.0, name.1, ….
+func isJoinOf(value string, cookies []*http.Cookie, name string) bool {
+	byName := make(map[string]string)
+	for _, c := range cookies {
+		if c.Name == name && c.Value == value {
+			return true
+		}
+		byName[c.Name] = c.Value
+	}
+	var chunks strings.Builder
+	for i := range MaxChunks {
+		v, ok := byName[name+"."+strconv.Itoa(i)]
+		if !ok {
+			break
+		}
+		chunks.WriteString(v)
+	}
+	return chunks.String() == value
+}
