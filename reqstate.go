@@ -214,6 +214,8 @@ func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
 	if err != nil {
 		return err
 	}
+	// The browser sends this value back next: spare that request the decode.
+	st.c.sessions.put(value, *payload, false, time.Now())
 	attrs := cookieAttributes(cfg.sessionCookie)
 	if cfg.sessionCookie.persistent {
 		attrs.Expires = time.Unix(sc.Lifetime.E, 0)
