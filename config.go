@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -110,8 +111,8 @@ func (r *resolver) duration(v time.Duration, field, env string, unit, def time.D
 		return def
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(e), 10, 64)
-	if err != nil {
-		r.fail(field, env, "must be a whole number, got %q", e)
+	if limit := int64(math.MaxInt64 / unit); err != nil || n > limit || n < -limit {
+		r.fail(field, env, "must be a whole number of at most %d, got %q", limit, e)
 		return def
 	}
 	return time.Duration(n) * unit
@@ -273,6 +274,10 @@ func (r *resolver) appURL(v string) *url.URL {
 
 func (r *resolver) route(v, field, env, def string) string {
 	v = strings.TrimSpace(r.str(v, env, def))
+	if u, err := url.Parse(v); err != nil || u.Scheme != "" || u.Host != "" {
+		r.fail(field, env, "must be a valid relative uri, got %q", v)
+		return def
+	}
 	if !strings.HasPrefix(v, "/") {
 		v = "/" + v
 	}

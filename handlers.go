@@ -99,7 +99,14 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		scopes = s
 	}
 	if res := joinFields(q.Get("resource")); res != "" && allValidResources(res) {
-		resources, exchangeResource = res, res
+		resources = res
+		if len(strings.Fields(res)) == 1 {
+			// Exchange the code for the requested resource and file the
+			// token under it. Providers refuse several resources in one
+			// token request (RFC 8707 allows them to), so with several
+			// the code is exchanged for the default resource.
+			exchangeResource = res
+		}
 	}
 	for name, dst := range map[string]*string{"prompt": &p.Prompt, "login_hint": &p.LoginHint, "authenticator_hint": &p.AuthenticatorHint, "display": &p.Display, "ui_locales": &p.UILocales} {
 		if v := q.Get(name); v != "" {

@@ -33,6 +33,10 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	}
 	tok, err := c.op.verifier.Verify(ctx, raw)
 	if err != nil {
+		if strings.Contains(err.Error(), "fetching keys") {
+			// The provider's JWKS could not be fetched: not the token's fault.
+			return nil, &HTTPError{Message: "Error while fetching JWKS: " + err.Error(), Err: err}
+		}
 		return nil, &TokenError{Message: "ID token verification failed", Err: err}
 	}
 	var claims map[string]any

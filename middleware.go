@@ -3,6 +3,7 @@ package monocloud
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -107,13 +108,28 @@ func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (groups []
 	if opts.ProtectedRoutes == nil {
 		return nil, true
 	}
-	path := c.relativePath(r)
+	// Match the cleaned path: handlers and file servers resolve "//x",
+	// "/./x" and "/a/../x" to "/x", so patterns must see it that way too.
+	path := cleanPath(c.relativePath(r))
 	for _, pr := range opts.ProtectedRoutes {
 		if pr.Pattern != nil && pr.Pattern.MatchString(path) {
 			return pr.Groups, true
 		}
 	}
 	return nil, false
+}
+
+// returnPath returns r's escaped path and query, relative to AppURL's base
+// path: where sign-in should return to.
+func (c *Client) returnPath(r *http.Request) string {
+	ret := r.URL.EscapedPath()
+	if base := strings.TrimSuffix(c.cfg.appURL.EscapedPath(), "/"); base != "" && strings.HasPrefix(ret, base+"/") {
+		ret = strings.TrimPrefix(ret, base)
+	}
+	if r.URL.RawQuery != "" {
+		ret += "?" + r.URL.RawQuery
+	}
+	return ret
 }
 
 // relativePath returns r's path relative to AppURL's base path.
@@ -128,8 +144,17 @@ func (c *Client) relativePath(r *http.Request) string {
 	return r.URL.Path
 }
 
+// cleanPath is path.Clean keeping a trailing slash.
+func cleanPath(p string) string {
+	clean := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
+}
+
 func (c *Client) isAPI(r *http.Request) bool {
-	p := c.relativePath(r)
+	p := cleanPath(c.relativePath(r))
 	return p == "/api" || strings.HasPrefix(p, "/api/")
 }
 
@@ -138,11 +163,7 @@ func (c *Client) denyUnauthenticated(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
 		return
 	}
-	ret := c.relativePath(r)
-	if r.URL.RawQuery != "" {
-		ret += "?" + r.URL.RawQuery
-	}
-	http.Redirect(w, r, c.appURL(c.cfg.routes.SignIn)+"?"+url.Values{"return_url": {ret}}.Encode(), http.StatusTemporaryRedirect)
+	http.Redirect(w, r, c.appURL(c.cfg.routes.SignIn)+"?"+url.Values{"return_url": {c.returnPath(r)}}.Encode(), http.StatusTemporaryRedirect)
 }
 
 func (c *Client) denyForbidden(w http.ResponseWriter, r *http.Request) {

@@ -18,9 +18,10 @@ const lineageIdle = 10 * time.Minute
 // still carrying a cookie from before a refresh gets the refreshed tokens
 // (the results are kept until the access token expires).
 type refresher struct {
-	c        *Client
-	mu       sync.Mutex
-	lineages map[string]*lineage
+	c         *Client
+	mu        sync.Mutex
+	lineages  map[string]*lineage
+	nextSweep int // sweep when this many lineages exist
 }
 
 // lineage is the refresh record of one session.
@@ -29,7 +30,10 @@ type lineage struct {
 	latestRT string        // newest refresh token issued to this session
 	consumed map[string]bool
 	results  map[resultKey]*refreshResult
-	lastUsed time.Time
+	// lastUsed and keepUntil (unix seconds: the latest expiry of its
+	// results) are guarded by refresher.mu, the rest by sem.
+	lastUsed  time.Time
+	keepUntil int64
 }
 
 type resultKey struct{ refreshToken, resource, scopes string }
@@ -47,7 +51,7 @@ type refreshResult struct {
 }
 
 func newRefresher(c *Client) *refresher {
-	return &refresher{c: c, lineages: make(map[string]*lineage)}
+	return &refresher{c: c, lineages: make(map[string]*lineage), nextSweep: 1024}
 }
 
 func (rf *refresher) lineage(key string, now time.Time) *lineage {
@@ -55,8 +59,9 @@ func (rf *refresher) lineage(key string, now time.Time) *lineage {
 	defer rf.mu.Unlock()
 	ln, ok := rf.lineages[key]
 	if !ok {
-		if len(rf.lineages) >= 1024 {
+		if len(rf.lineages) >= rf.nextSweep {
 			rf.sweep(now)
+			rf.nextSweep = max(1024, 2*len(rf.lineages))
 		}
 		ln = &lineage{sem: make(chan struct{}, 1), consumed: make(map[string]bool), results: make(map[resultKey]*refreshResult)}
 		rf.lineages[key] = ln
@@ -68,14 +73,7 @@ func (rf *refresher) lineage(key string, now time.Time) *lineage {
 // sweep drops idle lineages. The caller holds rf.mu.
 func (rf *refresher) sweep(now time.Time) {
 	for key, ln := range rf.lineages {
-		if now.Sub(ln.lastUsed) < lineageIdle || len(ln.sem) > 0 {
-			continue
-		}
-		live := false
-		for _, res := range ln.results {
-			live = live || res.expiresAt > now.Unix()
-		}
-		if !live {
+		if now.Sub(ln.lastUsed) >= lineageIdle && ln.keepUntil < now.Unix() && len(ln.sem) == 0 {
 			delete(rf.lineages, key)
 		}
 	}
@@ -124,6 +122,9 @@ func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuer
 	}
 	ln.results[key] = res
 	ln.results[resultKey{rt, q.resource, q.fileScopes}] = res
+	rf.mu.Lock()
+	ln.keepUntil = max(ln.keepUntil, res.expiresAt)
+	rf.mu.Unlock()
 	return ln.withLatest(res), nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +15,8 @@ import (
 )
 
 // slideInterval is how often a sliding session is re-written: at most once
-// a minute instead of on every request.
+// a minute instead of on every request (more often for sessions shorter
+// than two minutes).
 const slideInterval = 60
 
 // errResponseCommitted is logged when the session changes after the
@@ -109,11 +111,11 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 		s.User = User{}
 		sc.Session = &s
 	}
-	if st.c.revocations.revoked(sc.Session.User, sc.Lifetime.C) {
+	if st.c.revocations.revoked(sc.Session, sc.Lifetime.C) {
 		st.remove(ctx, &sc)
 		return nil
 	}
-	if stale || (cfg.sliding && now-sc.Lifetime.U >= slideInterval) {
+	if stale || (cfg.sliding && now-sc.Lifetime.U >= min(slideInterval, int64(cfg.duration/time.Second)/2)) {
 		sc.Lifetime.U = now
 		sc.Lifetime.E = cfg.expiry(sc.Lifetime)
 		if err := st.write(ctx, &sc); err != nil {
@@ -232,10 +234,18 @@ func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
 	return st.setCookies(cookies...)
 }
 
-// expireFamily expires the request's session cookies except those in keep.
+// expireFamily expires the session cookies that the request carried or
+// that an earlier write of this request queued, except those in keep.
 func (st *requestState) expireFamily(keep map[string]bool) {
-	attrs := cookieAttributes(st.c.cfg.sessionCookie)
-	for _, name := range st.family {
+	cfg := st.c.cfg.sessionCookie
+	attrs := cookieAttributes(cfg)
+	names := slices.Clone(st.family)
+	for _, ck := range st.pending {
+		if ck.Name == cfg.name || strings.HasPrefix(ck.Name, cfg.name+".") {
+			names = append(names, ck.Name)
+		}
+	}
+	for _, name := range names {
 		if !keep[name] {
 			_ = st.setCookies(cookie.Expired(name, attrs))
 		}

@@ -38,15 +38,23 @@ func (rv *revocations) add(sub, sid string, at time.Time) {
 	rv.entries["sub:"+sub] = at
 }
 
-// revoked reports whether a session of user created at unix time created
-// was logged out.
-func (rv *revocations) revoked(user User, created int64) bool {
+// revoked reports whether session s, created at unix time created, was
+// logged out. The sid and sub come from the user, or from the session's ID
+// token when FilteredIDTokenClaims removed them.
+func (rv *revocations) revoked(s *Session, created int64) bool {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	if len(rv.entries) == 0 {
 		return false
 	}
-	for _, key := range []string{"sid:" + claimString(user, "sid"), "sub:" + user.Subject()} {
+	sid, sub := claimString(s.User, "sid"), s.User.Subject()
+	if sid == "" {
+		sid = unverifiedClaim(s.IDToken, "sid")
+	}
+	if sub == "" {
+		sub = unverifiedClaim(s.IDToken, "sub")
+	}
+	for _, key := range []string{"sid:" + sid, "sub:" + sub} {
 		if t, ok := rv.entries[key]; ok && len(key) > 4 && created <= t.Unix() {
 			return true
 		}

@@ -2,7 +2,6 @@ package monocloud
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"time"
 )
@@ -40,20 +39,46 @@ type AccessToken struct {
 	RequestedScopes       string `json:"requestedScopes,omitempty"`
 }
 
-// clone returns a copy of s that shares no slices or maps at the top level
-// with it, so a caller may change its fields without touching s.
+// clone returns a deep copy of s, so a caller may change anything in it
+// without touching s (decoded sessions are shared between requests).
 func (s *Session) clone() *Session {
 	if s == nil {
 		return nil
 	}
 	c := *s
-	c.User = maps.Clone(s.User)
+	c.User = deepCopyMap(s.User)
 	if c.User == nil {
 		c.User = User{}
 	}
 	c.AccessTokens = slices.Clone(s.AccessTokens)
-	c.Extra = maps.Clone(s.Extra)
+	c.Extra = deepCopyMap(s.Extra)
 	return &c
+}
+
+// deepCopyMap copies a JSON-shaped map, with its nested maps and slices.
+func deepCopyMap[M ~map[string]any](m M) M {
+	if m == nil {
+		return nil
+	}
+	c := make(M, len(m))
+	for k, v := range m {
+		c[k] = deepCopyValue(v)
+	}
+	return c
+}
+
+func deepCopyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return deepCopyMap(v)
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = deepCopyValue(e)
+		}
+		return c
+	}
+	return v
 }
 
 // Lifetime is the timing of a session, as kept in its cookie.

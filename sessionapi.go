@@ -149,10 +149,7 @@ func (c *Client) ProtectPage(h http.Handler, opts *ProtectOptions) http.Handler 
 		if !signedIn {
 			ret := opts.ReturnURL
 			if ret == "" {
-				ret = c.relativePath(r)
-				if r.URL.RawQuery != "" {
-					ret += "?" + r.URL.RawQuery
-				}
+				ret = c.returnPath(r)
 			}
 			c.RedirectToSignIn(w, r, &SignInParams{ReturnURL: ret})
 			return

@@ -131,13 +131,15 @@ func GetTokensWithResponse(w http.ResponseWriter, r *http.Request, opts *GetToke
 type tokenQuery struct {
 	resource string // resource set the token is filed under
 	scopes   string // scope parameter of the refresh grant
-	// fileScopes is the requestedScopes the token is filed under and found by.
-	fileScopes string
-	force      bool
-	refetch    bool
+	// fileScopes is the requestedScopes the token is filed under and found
+	// by; for the default token the session's authorized scopes.
+	fileScopes   string
+	defaultToken bool
+	force        bool
+	refetch      bool
 }
 
-func (c *Client) tokenQuery(opts *GetTokensOptions, authorizedScopes string) (tokenQuery, error) {
+func (c *Client) tokenQuery(opts *GetTokensOptions) (tokenQuery, error) {
 	if opts == nil {
 		opts = &GetTokensOptions{}
 	}
@@ -166,7 +168,7 @@ func (c *Client) tokenQuery(opts *GetTokensOptions, authorizedScopes string) (to
 	switch {
 	case q.resource == "" && q.scopes == "":
 		q.resource = c.cfg.authParams.Resource
-		q.fileScopes = authorizedScopes
+		q.defaultToken = true
 	case q.resource == "":
 		q.resource = c.cfg.authParams.Resource
 		q.fileScopes = q.scopes
@@ -197,15 +199,18 @@ func (c *Client) indicatorScopes(resource string) string {
 }
 
 func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetTokensOptions) (*Tokens, error) {
+	q, err := c.tokenQuery(opts)
+	if err != nil {
+		return nil, err
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	sc := st.session(ctx)
 	if sc == nil {
 		return nil, ErrNoSession
 	}
-	q, err := c.tokenQuery(opts, sc.Session.AuthorizedScopes)
-	if err != nil {
-		return nil, err
+	if q.defaultToken {
+		q.fileScopes = sc.Session.AuthorizedScopes
 	}
 	now := c.now().Unix()
 	if tok := findToken(sc.Session.AccessTokens, q.resource, q.fileScopes); tok != nil && !q.force && !expired(tok, now) {

@@ -30,6 +30,7 @@ package realop
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -460,6 +461,14 @@ func (p *Provider) proxyHandler(next http.Handler) http.Handler {
 		}
 		p.mu.Unlock()
 		if isToken && f.Delay > 0 {
+			// Read the body first: only then does the server notice a
+			// client that gives up during the delay (r.Context is done),
+			// so a timed-out request is never forwarded.
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			tm := time.NewTimer(f.Delay)
 			select {
 			case <-tm.C:

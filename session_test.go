@@ -1,0 +1,1150 @@
+package monocloud
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// tkSessionEnv drives a Client's session service through the explicit
+// (w, r) forms, with an injected clock and, in store mode, a tkStore.
+type tkSessionEnv struct {
+	t     *testing.T
+	c     *Client
+	clock *tkClock
+	store *tkStore // nil: sessions live in the cookie
+	t0    int64    // the clock's start, unix seconds
+}
+
+func newTkSessionEnv(t *testing.T, opts Options, withStore bool) *tkSessionEnv {
+	t.Helper()
+	op := oidctest.New(t, oidctest.Config{})
+	opts.TenantDomain = op.Issuer()
+	opts.ClientID, opts.ClientSecret = "test-client", "test-secret"
+	if opts.AppURL == "" {
+		opts.AppURL = "https://app.example.com"
+	}
+	if opts.CookieSecret == "" {
+		opts.CookieSecret = testSecret
+	}
+	env := &tkSessionEnv{t: t, clock: newTkClock()}
+	if withStore {
+		env.store = newTkStore()
+		opts.Session.Store = env.store
+	}
+	c, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c.now = env.clock.Now
+	env.c = c
+	env.t0 = env.clock.Unix()
+	return env
+}
+
+// create starts a session (as the callback does) for a browser holding have.
+func (e *tkSessionEnv) create(have []*http.Cookie, s *Session) *http.Response {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	r := tkRequest("/", have)
+	if err := e.c.requestState(rec, r).create(r.Context(), s); err != nil {
+		e.t.Fatalf("create: %v", err)
+	}
+	return rec.Result()
+}
+
+func (e *tkSessionEnv) get(have []*http.Cookie) (*Session, *http.Response, error) {
+	rec := httptest.NewRecorder()
+	s, err := e.c.SessionWithResponse(rec, tkRequest("/", have))
+	return s, rec.Result(), err
+}
+
+func (e *tkSessionEnv) update(have []*http.Cookie, s *Session) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	err := e.c.UpdateSessionWithResponse(rec, tkRequest("/", have), s)
+	return rec.Result(), err
+}
+
+func (e *tkSessionEnv) destroy(have []*http.Cookie) *http.Response {
+	rec := httptest.NewRecorder()
+	e.c.DestroySessionWithResponse(rec, tkRequest("/", have))
+	return rec.Result()
+}
+
+// signedIn creates s and returns the browser's cookies.
+func (e *tkSessionEnv) signedIn(s *Session) []*http.Cookie {
+	e.t.Helper()
+	return tkBrowser(nil, e.create(nil, s).Cookies())
+}
+
+// lifetime returns the lifetime in the browser's session cookie, checking
+// that the store (if any) holds the same one.
+func (e *tkSessionEnv) lifetime(have []*http.Cookie) lifetime {
+	e.t.Helper()
+	sc := tkDecode(e.t, e.c, have)
+	if e.store != nil {
+		if sc.Session != nil {
+			e.t.Errorf("cookie of a store session holds the session: %+v", sc.Session)
+		}
+		entry, ok := e.store.entry(sc.Key)
+		if !ok {
+			e.t.Fatalf("store has no entry for the cookie's key %q (keys %v)", sc.Key, e.store.keys())
+		}
+		if want := sc.Lifetime.public(); entry.lifetime != want {
+			e.t.Errorf("store lifetime = %+v, want the cookie's %+v", entry.lifetime, want)
+		}
+	}
+	return sc.Lifetime
+}
+
+func tkRandomData(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// tkSampleSession returns a session like the callback's, with extraBytes
+// random bytes of application data.
+func tkSampleSession(extraBytes int) *Session {
+	s := &Session{
+		User:             User{"sub": "user-1", "name": "Ada"},
+		IDToken:          "id-token",
+		RefreshToken:     "refresh-token",
+		AuthorizedScopes: "openid profile",
+		AccessTokens:     []AccessToken{{AccessToken: "at", AccessTokenExpiration: 4102444800, Scopes: "openid profile", RequestedScopes: "openid profile"}},
+	}
+	if extraBytes > 0 {
+		s.Extra = map[string]any{"data": tkRandomData(extraBytes)}
+	}
+	return s
+}
+
+func tkJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// tkSameSession fails the test unless got and want have the same JSON.
+func tkSameSession(t testing.TB, got, want *Session) {
+	t.Helper()
+	if g, w := tkJSON(t, got), tkJSON(t, want); g != w {
+		t.Fatalf("session = %.300s\nwant      %.300s", g, w)
+	}
+}
+
+// tkOnly returns the only cookie of set named name.
+func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
+	t.Helper()
+	var found *http.Cookie
+	for _, c := range set {
+		if c.Name == name {
+			if found != nil {
+				t.Fatalf("two Set-Cookie headers for %q", name)
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		t.Fatalf("no Set-Cookie for %q among %v", name, tkNames(set))
+	}
+	return found
+}
+
+// tkAttrs are the attributes a session cookie is expected to carry.
+type tkAttrs struct {
+	path, domain     string
+	httpOnly, secure bool
+	sameSite         http.SameSite
+}
+
+func (a tkAttrs) check(t testing.TB, c *http.Cookie) {
+	t.Helper()
+	if c.Path != a.path || c.Domain != a.domain || c.HttpOnly != a.httpOnly || c.Secure != a.secure || c.SameSite != a.sameSite {
+		t.Errorf("cookie %s: Path=%q Domain=%q HttpOnly=%v Secure=%v SameSite=%v; want Path=%q Domain=%q HttpOnly=%v Secure=%v SameSite=%v",
+			c.Name, c.Path, c.Domain, c.HttpOnly, c.Secure, c.SameSite, a.path, a.domain, a.httpOnly, a.secure, a.sameSite)
+	}
+}
+
+func tkNoSession(t testing.TB, s *Session, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrNoSession) || s != nil {
+		t.Fatalf("got session %+v, err %v; want ErrNoSession", s, err)
+	}
+}
+
+// tkExpiresAll fails unless resp expires every name of names.
+func tkExpiresAll(t testing.TB, resp *http.Response, cookieName string, names ...string) {
+	t.Helper()
+	written, expired := tkFamily(resp.Cookies(), cookieName)
+	if len(written) != 0 || !slices.Equal(expired, names) {
+		t.Fatalf("Set-Cookie wrote %v and expired %v; want only %v expired", written, expired, names)
+	}
+}
+
+var tkStoreModes = []struct {
+	name  string
+	store bool
+}{{"Default Store", false}, {"Custom Store", true}}
+
+// TestSessionService ports the SDK's "Session Service" tests
+// (node-core/tests/session-service.test.ts) that apply to Go.
+func TestSessionService(t *testing.T) {
+	for _, mode := range tkStoreModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Run("should set the session cookie with configured options", func(t *testing.T) {
+				for _, tc := range []struct {
+					name     string
+					opts     Options
+					cookie   string
+					attrs    tkAttrs
+					duration int64
+				}{
+					{"defaults", Options{}, "session", tkAttrs{"/", "", true, true, http.SameSiteLaxMode}, 86400},
+					{"custom", Options{Session: SessionOptions{
+						Duration: time.Hour,
+						Cookie:   CookieOptions{Name: "sid", Path: "/app", Domain: "example.com", HTTPOnly: new(false), Secure: new(true), SameSite: http.SameSiteStrictMode},
+					}}, "sid", tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}, 3600},
+					{"SameSite=None", Options{Session: SessionOptions{Cookie: CookieOptions{SameSite: http.SameSiteNoneMode}}}, "session", tkAttrs{"/", "", true, true, http.SameSiteNoneMode}, 86400},
+					{"http app", Options{AppURL: "http://localhost:3000"}, "session", tkAttrs{"/", "", true, false, http.SameSiteLaxMode}, 86400},
+				} {
+					t.Run(tc.name, func(t *testing.T) {
+						env := newTkSessionEnv(t, tc.opts, mode.store)
+						resp := env.create(nil, tkSampleSession(0))
+						set := resp.Cookies()
+						if len(set) != 1 {
+							t.Fatalf("Set-Cookie = %v, want one cookie", tkNames(set))
+						}
+						ck := tkOnly(t, set, tc.cookie)
+						tc.attrs.check(t, ck)
+						if got, want := ck.Expires.Unix(), env.t0+tc.duration; got != want {
+							t.Errorf("Expires = %v, want created + duration = %v", ck.Expires, time.Unix(want, 0))
+						}
+						if ck.MaxAge != 0 {
+							t.Errorf("Max-Age = %d, want none (the SDK sets Expires only)", ck.MaxAge)
+						}
+						lt := env.lifetime(tkBrowser(nil, set))
+						if lt != (lifetime{C: env.t0, U: env.t0, E: env.t0 + tc.duration}) {
+							t.Errorf("lifetime = %+v, want c=u=%d e=%d", lt, env.t0, env.t0+tc.duration)
+						}
+					})
+				}
+			})
+
+			t.Run("should be able to get the session from cookies with configured options", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Name: "sid", Path: "/app"}}}, mode.store)
+				want := tkSampleSession(100)
+				have := env.signedIn(want)
+				got, resp, err := env.get(have)
+				if err != nil {
+					t.Fatalf("Session: %v", err)
+				}
+				tkSameSession(t, got, want)
+				if set := resp.Cookies(); len(set) != 0 {
+					t.Errorf("reading an absolute session wrote cookies %v", tkNames(set))
+				}
+			})
+
+			t.Run("should be able to update the session from cookies with configured options ", func(t *testing.T) {
+				attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
+				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
+				have := env.signedIn(tkSampleSession(0))
+				before := tkDecode(t, env.c, have)
+				env.clock.Advance(5 * time.Second)
+				changed := tkSampleSession(0)
+				changed.User["name"] = "Grace"
+				resp, err := env.update(have, changed)
+				if err != nil {
+					t.Fatalf("UpdateSession: %v", err)
+				}
+				ck := tkOnly(t, resp.Cookies(), "session")
+				attrs.check(t, ck)
+				if got, want := ck.Expires.Unix(), env.t0+86400; got != want {
+					t.Errorf("Expires = %d, want unchanged %d", got, want)
+				}
+				have = tkBrowser(have, resp.Cookies())
+				after := tkDecode(t, env.c, have)
+				if after.Key != before.Key {
+					t.Errorf("update changed the key %q -> %q", before.Key, after.Key)
+				}
+				if lt := env.lifetime(have); lt != (lifetime{C: env.t0, U: env.t0 + 5, E: env.t0 + 86400}) {
+					t.Errorf("lifetime = %+v, want c=%d u=%d e=%d", lt, env.t0, env.t0+5, env.t0+86400)
+				}
+				got, _, err := env.get(have)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tkSameSession(t, got, changed)
+				if env.store != nil && len(env.store.keys()) != 1 {
+					t.Errorf("store keys = %v, want the one session", env.store.keys())
+				}
+			})
+
+			t.Run("should remove the session cookie with configured options", func(t *testing.T) {
+				attrs := tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
+				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
+				have := env.signedIn(tkSampleSession(0))
+				key := tkDecode(t, env.c, have).Key
+				resp := env.destroy(have)
+				tkExpiresAll(t, resp, "session", "session")
+				attrs.check(t, tkOnly(t, resp.Cookies(), "session"))
+				have = tkBrowser(have, resp.Cookies())
+				s, _, err := env.get(have)
+				tkNoSession(t, s, err)
+				if env.store != nil {
+					if len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key) {
+						t.Errorf("store keys %v, deleted %v; want %q deleted", env.store.keys(), env.store.deleted(), key)
+					}
+				}
+			})
+
+			t.Run("should return undefined when getting an expired session", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+				have := env.signedIn(tkSampleSession(0))
+				key := tkDecode(t, env.c, have).Key
+				env.clock.Advance(6 * time.Second)
+				s, resp, err := env.get(have)
+				tkNoSession(t, s, err)
+				tkExpiresAll(t, resp, "session", "session")
+				if env.store != nil && (len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key)) {
+					t.Errorf("expired session left in the store: keys %v, deleted %v", env.store.keys(), env.store.deleted())
+				}
+			})
+
+			t.Run("should return undefined when getting there is no session cookie in the request", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{}, mode.store)
+				s, resp, err := env.get([]*http.Cookie{{Name: "other", Value: "x"}})
+				tkNoSession(t, s, err)
+				if set := resp.Cookies(); len(set) != 0 {
+					t.Errorf("Set-Cookie %v without a session cookie", tkNames(set))
+				}
+			})
+
+			t.Run("should return undefined when getting an invalid session cookie", func(t *testing.T) {
+				other := newTkSessionEnv(t, Options{CookieSecret: "another-secret-of-enough-length!!"}, mode.store)
+				foreign := other.signedIn(tkSampleSession(0))
+				for _, tc := range []struct {
+					name    string
+					cookies []*http.Cookie
+				}{
+					{"garbage", []*http.Cookie{{Name: "session", Value: "garbage"}}},
+					{"another secret", foreign},
+				} {
+					t.Run(tc.name, func(t *testing.T) {
+						env := newTkSessionEnv(t, Options{}, mode.store)
+						s, resp, err := env.get(tc.cookies)
+						tkNoSession(t, s, err)
+						tkExpiresAll(t, resp, "session", "session")
+					})
+				}
+			})
+
+			t.Run("should not set expiration for non persistent sessions", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
+				resp := env.create(nil, tkSampleSession(0))
+				ck := tkOnly(t, resp.Cookies(), "session")
+				if !ck.Expires.IsZero() || ck.MaxAge != 0 {
+					t.Fatalf("non-persistent cookie has Expires=%v Max-Age=%d", ck.Expires, ck.MaxAge)
+				}
+				have := tkBrowser(nil, resp.Cookies())
+				// Deliberate deviation from the SDK: the session still ends
+				// Duration after its creation on the server side.
+				env.clock.Advance(10 * time.Second)
+				if _, _, err := env.get(have); err != nil {
+					t.Fatalf("Session at the end of Duration: %v", err)
+				}
+				env.clock.Advance(time.Second)
+				s, resp, err := env.get(have)
+				tkNoSession(t, s, err)
+				tkExpiresAll(t, resp, "session", "session")
+			})
+
+			t.Run("should not update an invalid session", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{}, mode.store)
+				resp, err := env.update([]*http.Cookie{{Name: "session", Value: "garbage"}}, tkSampleSession(0))
+				if !errors.Is(err, ErrNoSession) {
+					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
+				}
+				tkExpiresAll(t, resp, "session", "session")
+				if env.store != nil && env.store.sets != 0 {
+					t.Errorf("store written %d times", env.store.sets)
+				}
+			})
+
+			t.Run("should not update an expired session", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+				have := env.signedIn(tkSampleSession(0))
+				env.clock.Advance(6 * time.Second)
+				resp, err := env.update(have, tkSampleSession(0))
+				if !errors.Is(err, ErrNoSession) {
+					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
+				}
+				tkExpiresAll(t, resp, "session", "session")
+				if env.store != nil && len(env.store.keys()) != 0 {
+					t.Errorf("store keys %v after updating an expired session", env.store.keys())
+				}
+			})
+
+			t.Run("should remove invalid session", func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{}, mode.store)
+				resp := env.destroy([]*http.Cookie{{Name: "session", Value: "garbage"}, {Name: "session.1", Value: "junk"}})
+				tkExpiresAll(t, resp, "session", "session", "session.1")
+			})
+
+			t.Run("Sliding Session", func(t *testing.T) {
+				sliding := func(d, maxD time.Duration) Options {
+					return Options{Session: SessionOptions{Sliding: new(true), Duration: d, MaximumDuration: maxD}}
+				}
+				t.Run("should slide the set duration with sliding expiration", func(t *testing.T) {
+					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					have := env.signedIn(tkSampleSession(0))
+					env.clock.Advance(9 * time.Second)
+					resp, err := env.update(have, tkSampleSession(0))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := tkOnly(t, resp.Cookies(), "session").Expires.Unix(); got != env.t0+19 {
+						t.Errorf("Expires = %d, want u + duration = %d", got, env.t0+19)
+					}
+					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 19}) {
+						t.Errorf("lifetime = %+v, want c=%d u=%d e=%d", lt, env.t0, env.t0+9, env.t0+19)
+					}
+				})
+				t.Run("should not exceed max duration while the expiration is sliding", func(t *testing.T) {
+					env := newTkSessionEnv(t, sliding(7*time.Second, 10*time.Second), mode.store)
+					have := env.signedIn(tkSampleSession(0))
+					env.clock.Advance(5 * time.Second)
+					resp, err := env.update(have, tkSampleSession(0))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt.E != env.t0+10 || lt.U != env.t0+5 {
+						t.Errorf("lifetime = %+v, want e = c + max duration = %d", lt, env.t0+10)
+					}
+				})
+				t.Run("should be able to get the session from the cookies and resave it", func(t *testing.T) {
+					env := newTkSessionEnv(t, sliding(time.Hour, 24*time.Hour), mode.store)
+					want := tkSampleSession(0)
+					have := env.signedIn(want)
+					env.clock.Advance(61 * time.Second)
+					got, resp, err := env.get(have)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tkSameSession(t, got, want)
+					ck := tkOnly(t, resp.Cookies(), "session")
+					if ck.Expires.Unix() != env.t0+61+3600 {
+						t.Errorf("resaved Expires = %d, want %d", ck.Expires.Unix(), env.t0+61+3600)
+					}
+					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 61, E: env.t0 + 3661}) {
+						t.Errorf("lifetime = %+v", lt)
+					}
+				})
+				t.Run("should be able to get the session from the cookies and resave it (duration under a minute)", func(t *testing.T) {
+					// The SDK's own setting: duration 10 s. A user active
+					// every 6 s must stay signed in.
+					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					have := env.signedIn(tkSampleSession(0))
+					for i := 1; i <= 5; i++ {
+						env.clock.Advance(6 * time.Second)
+						_, resp, err := env.get(have)
+						if err != nil {
+							t.Fatalf("request %d, %d s after the previous one (idle timeout 10 s): %v", i, 6, err)
+						}
+						have = tkBrowser(have, resp.Cookies())
+					}
+				})
+				t.Run("should be able to get the session from the cookies without resaving it", func(t *testing.T) {
+					for _, tc := range []struct {
+						name    string
+						opts    Options
+						advance time.Duration
+					}{
+						{"sliding, within a minute of the last write", sliding(time.Hour, 24*time.Hour), 30 * time.Second},
+						{"absolute", Options{}, 2 * time.Hour},
+					} {
+						t.Run(tc.name, func(t *testing.T) {
+							env := newTkSessionEnv(t, tc.opts, mode.store)
+							have := env.signedIn(tkSampleSession(0))
+							env.clock.Advance(tc.advance)
+							if _, resp, err := env.get(have); err != nil || len(resp.Cookies()) != 0 {
+								t.Fatalf("err %v, Set-Cookie %v; want the session and no cookie", err, tkNames(resp.Cookies()))
+							}
+						})
+					}
+				})
+				t.Run("should return undefined when getting an expired session beyond the duration", func(t *testing.T) {
+					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					have := env.signedIn(tkSampleSession(0))
+					env.clock.Advance(11 * time.Second)
+					s, resp, err := env.get(have)
+					tkNoSession(t, s, err)
+					tkExpiresAll(t, resp, "session", "session")
+				})
+				t.Run("should return undefined when getting an expired session beyond the maximum duration", func(t *testing.T) {
+					env := newTkSessionEnv(t, sliding(10*time.Second, 20*time.Second), mode.store)
+					have := env.signedIn(tkSampleSession(0))
+					for _, step := range []int64{9, 9} {
+						env.clock.Advance(time.Duration(step) * time.Second)
+						resp, err := env.update(have, tkSampleSession(0))
+						if err != nil {
+							t.Fatal(err)
+						}
+						have = tkBrowser(have, resp.Cookies())
+					}
+					if lt := env.lifetime(have); lt.E != env.t0+20 {
+						t.Fatalf("e = %d, want capped at c + max = %d", lt.E, env.t0+20)
+					}
+					env.clock.Advance(3 * time.Second) // t0+21
+					s, resp, err := env.get(have)
+					tkNoSession(t, s, err)
+					tkExpiresAll(t, resp, "session", "session")
+				})
+			})
+
+			t.Run("Absolute Expiration", func(t *testing.T) {
+				t.Run("should not exceed the configured session duration after updating the session", func(t *testing.T) {
+					env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+					have := env.signedIn(tkSampleSession(0))
+					env.clock.Advance(9 * time.Second)
+					resp, err := env.update(have, tkSampleSession(0))
+					if err != nil {
+						t.Fatal(err)
+					}
+					have = tkBrowser(have, resp.Cookies())
+					if lt := env.lifetime(have); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 10}) {
+						t.Errorf("lifetime = %+v, want e = c + duration = %d", lt, env.t0+10)
+					}
+					env.clock.Advance(2 * time.Second)
+					s, _, err := env.get(have)
+					tkNoSession(t, s, err)
+				})
+			})
+		})
+	}
+}
+
+// TestSessionServiceDefaultStore holds the cookie-only titles: a session
+// without data and chunking.
+func TestSessionServiceDefaultStore(t *testing.T) {
+	t.Run("should return undefined when getting a session cookie with no sesson data", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, false)
+		now := env.clock.Unix()
+		value, err := env.c.sessionCodec.Encode("session", &sessionCookie{Key: "k1", Lifetime: lifetime{C: now, U: now, E: now + 60}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := env.get([]*http.Cookie{{Name: "session", Value: value}})
+		tkNoSession(t, s, err)
+	})
+
+	// The SDK's 2000/4000/5000 random bytes (as hex) give 2/3/4 chunks of
+	// its unencoded cookies. Ours are compressed and twice base64-encoded
+	// (securecookie), so the sizes that give 2/3/4 chunks differ.
+	chunked := []struct {
+		bytes, chunks int
+	}{{3000, 2}, {6000, 3}, {8000, 4}}
+
+	t.Run("should save to chunked cookies if the session is too long", func(t *testing.T) {
+		for _, tc := range chunked {
+			t.Run(fmt.Sprintf("%d bytes", tc.bytes), func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{}, false)
+				resp := env.create(nil, tkSampleSession(tc.bytes))
+				written, expired := tkFamily(resp.Cookies(), "session")
+				var want []string
+				for i := range tc.chunks {
+					want = append(want, fmt.Sprintf("session.%d", i))
+				}
+				if !slices.Equal(written, want) || len(expired) != 0 {
+					t.Fatalf("wrote %v, expired %v; want %v", written, expired, want)
+				}
+				for _, line := range resp.Header.Values("Set-Cookie") {
+					if len(line) > 4096 {
+						t.Errorf("Set-Cookie of %d bytes > 4096: %.60s…", len(line), line)
+					}
+					if !strings.Contains(line, "Expires=") || !strings.Contains(line, "HttpOnly") || !strings.Contains(line, "SameSite=Lax") {
+						t.Errorf("chunk lacks the session cookie attributes: %.40s…%s", line, line[max(0, len(line)-90):])
+					}
+				}
+			})
+		}
+	})
+
+	t.Run("should be able to get from chunked cookies", func(t *testing.T) {
+		for _, tc := range chunked {
+			t.Run(fmt.Sprintf("%d chunks", tc.chunks), func(t *testing.T) {
+				env := newTkSessionEnv(t, Options{}, false)
+				want := tkSampleSession(tc.bytes)
+				have := env.signedIn(want)
+				if len(have) != tc.chunks {
+					t.Fatalf("browser holds %v", tkNames(have))
+				}
+				got, _, err := env.get(have)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tkSameSession(t, got, want)
+			})
+		}
+	})
+
+	t.Run("should be able to update chunked cookies", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, false)
+		have := env.signedIn(tkSampleSession(6000))
+		want := tkSampleSession(6000)
+		resp, err := env.update(have, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, expired := tkFamily(resp.Cookies(), "session")
+		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || len(expired) != 0 {
+			t.Fatalf("wrote %v, expired %v", written, expired)
+		}
+		got, _, err := env.get(tkBrowser(have, resp.Cookies()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkSameSession(t, got, want)
+	})
+
+	t.Run("should delete unwanted chunked cookies if updated session data is smaller than before", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
+		have := env.signedIn(tkSampleSession(8000))
+		if len(have) != 4 {
+			t.Fatalf("browser holds %v, want 4 chunks", tkNames(have))
+		}
+		want := tkSampleSession(3000)
+		resp, err := env.update(have, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, expired := tkFamily(resp.Cookies(), "session")
+		if !slices.Equal(written, []string{"session.0", "session.1"}) || !slices.Equal(expired, []string{"session.2", "session.3"}) {
+			t.Fatalf("wrote %v, expired %v; want session.0-1 written, session.2-3 expired", written, expired)
+		}
+		attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteLaxMode}
+		for _, name := range expired {
+			ck := tkOnly(t, resp.Cookies(), name)
+			attrs.check(t, ck)
+			if ck.Value != "" {
+				t.Errorf("expired %s has value %q", name, ck.Value)
+			}
+		}
+		have = tkBrowser(have, resp.Cookies())
+		got, _, err := env.get(have)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkSameSession(t, got, want)
+	})
+
+	t.Run("should not be able to get invalid chunked cookies", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, false)
+		have := env.signedIn(tkSampleSession(6000)) // session.0, .1, .2
+		for _, tc := range []struct {
+			name    string
+			cookies []*http.Cookie
+		}{
+			{"a cookie named session. alone", []*http.Cookie{{Name: "session.", Value: have[0].Value}}},
+			{"a missing chunk", []*http.Cookie{have[0], have[2]}},
+			{"chunks out of order", []*http.Cookie{{Name: "session.0", Value: have[1].Value}, {Name: "session.1", Value: have[0].Value}, have[2]}},
+			{"a corrupted chunk", []*http.Cookie{have[0], {Name: "session.1", Value: have[1].Value[:len(have[1].Value)-4] + "AAAA"}, have[2]}},
+			{"a junk chunk name", []*http.Cookie{have[0], have[1], have[2], {Name: "session.foo", Value: "x"}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s, resp, err := env.get(tc.cookies)
+				tkNoSession(t, s, err)
+				_, expired := tkFamily(resp.Cookies(), "session")
+				if len(expired) != len(tc.cookies) {
+					t.Errorf("expired %v, want every session cookie sent (%v)", expired, tkNames(tc.cookies))
+				}
+			})
+		}
+	})
+
+	t.Run("single and chunked cookies replace each other", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, false)
+		have := env.signedIn(tkSampleSession(0))
+		if !slices.Equal(tkNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v", tkNames(have))
+		}
+		big := tkSampleSession(6000)
+		resp, err := env.update(have, big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, expired := tkFamily(resp.Cookies(), "session")
+		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || !slices.Equal(expired, []string{"session"}) {
+			t.Fatalf("single -> chunked wrote %v, expired %v", written, expired)
+		}
+		have = tkBrowser(have, resp.Cookies())
+		got, _, err := env.get(have)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkSameSession(t, got, big)
+
+		small := tkSampleSession(10)
+		resp, err = env.update(have, small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, expired = tkFamily(resp.Cookies(), "session")
+		if !slices.Equal(written, []string{"session"}) || !slices.Equal(expired, []string{"session.0", "session.1", "session.2"}) {
+			t.Fatalf("chunked -> single wrote %v, expired %v", written, expired)
+		}
+		have = tkBrowser(have, resp.Cookies())
+		if !slices.Equal(tkNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v", tkNames(have))
+		}
+		got, _, err = env.get(have)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkSameSession(t, got, small)
+	})
+
+	t.Run("two updates in one request leave only the last session's cookies", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, false)
+		have := env.signedIn(tkSampleSession(0)) // one cookie: "session"
+		big, smaller := tkSampleSession(8000), tkSampleSession(3000)
+		var errs []error
+		h := env.c.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			errs = append(errs, env.c.UpdateSession(r.Context(), big), env.c.UpdateSession(r.Context(), smaller))
+			_, _ = io.WriteString(w, "ok")
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, tkRequest("/", have))
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		have = tkBrowser(have, rec.Result().Cookies())
+		got, _, err := env.get(have)
+		if err != nil {
+			t.Fatalf("after the response the browser holds %v and its session does not read: %v", tkNames(have), err)
+		}
+		tkSameSession(t, got, smaller)
+	})
+
+	t.Run("a session too large for 16 cookies is refused", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, false)
+		have := env.signedIn(tkSampleSession(0))
+		if _, err := env.update(have, tkSampleSession(64<<10)); err == nil {
+			t.Fatal("UpdateSession of a ~114 KB cookie succeeded")
+		}
+		if _, _, err := env.get(have); err != nil {
+			t.Fatalf("the previous session was lost: %v", err)
+		}
+	})
+}
+
+func TestSessionServiceCustomStore(t *testing.T) {
+	t.Run("the cookie holds only the key and the lifetime", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, true)
+		want := tkSampleSession(6000) // would take 3 cookies without a store
+		have := env.signedIn(want)
+		if !slices.Equal(tkNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v, want one small cookie", tkNames(have))
+		}
+		sc := tkDecode(t, env.c, have)
+		if sc.Session != nil || sc.Key == "" {
+			t.Fatalf("cookie = %+v, want a key and no session", sc)
+		}
+		env.lifetime(have)
+		got, _, err := env.get(have)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkSameSession(t, got, want)
+	})
+
+	t.Run("should return undefined when getting a session thats not present in the store", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, true)
+		have := env.signedIn(tkSampleSession(0))
+		key := tkDecode(t, env.c, have).Key
+		env.store.mu.Lock()
+		delete(env.store.entries, key)
+		env.store.mu.Unlock()
+		s, resp, err := env.get(have)
+		tkNoSession(t, s, err)
+		tkExpiresAll(t, resp, "session", "session")
+	})
+
+	t.Run("sign-in rotates the key and deletes the old entry", func(t *testing.T) {
+		env := newTkSessionEnv(t, Options{}, true)
+		have := env.signedIn(tkSampleSession(0))
+		oldKey := tkDecode(t, env.c, have).Key
+		resp := env.create(have, tkSampleSession(0))
+		have = tkBrowser(have, resp.Cookies())
+		newKey := tkDecode(t, env.c, have).Key
+		if newKey == oldKey {
+			t.Fatalf("second sign-in kept the key %q", oldKey)
+		}
+		if keys := env.store.keys(); !slices.Equal(keys, []string{newKey}) {
+			t.Fatalf("store keys = %v, want only the new key", keys)
+		}
+		if !slices.Contains(env.store.deleted(), oldKey) {
+			t.Fatalf("old key not deleted: %v", env.store.deleted())
+		}
+	})
+
+	t.Run("sign-in through the provider rotates the key", func(t *testing.T) {
+		store := newTkStore()
+		app := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+		app.signIn("")
+		first := store.keys()
+		app.signIn("")
+		second := store.keys()
+		if len(first) != 1 || len(second) != 1 || first[0] == second[0] {
+			t.Fatalf("store keys after two sign-ins: %v then %v", first, second)
+		}
+		if !slices.Contains(store.deleted(), first[0]) {
+			t.Fatalf("first session's entry not deleted: %v", store.deleted())
+		}
+	})
+}
+
+// TestSessionKeyRotation: a cookie written under a previous secret is read
+// and re-written under the current one.
+func TestSessionKeyRotation(t *testing.T) {
+	const oldSecret, newSecret = "the-old-cookie-secret-32-bytes!!", "the-new-cookie-secret-32-bytes!!"
+	old := newTkSessionEnv(t, Options{CookieSecret: oldSecret}, false)
+	want := tkSampleSession(6000) // chunked, to re-write every chunk
+	have := old.signedIn(want)
+
+	rotated := newTkSessionEnv(t, Options{CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
+	got, resp, err := rotated.get(have)
+	if err != nil {
+		t.Fatalf("cookie of the previous secret: %v", err)
+	}
+	tkSameSession(t, got, want)
+	written, _ := tkFamily(resp.Cookies(), "session")
+	if len(written) == 0 {
+		t.Fatal("the session was not re-written with the new secret")
+	}
+	have = tkBrowser(have, resp.Cookies())
+
+	onlyNew := newTkSessionEnv(t, Options{CookieSecret: newSecret}, false)
+	if _, _, err := onlyNew.get(have); err != nil {
+		t.Fatalf("re-written cookie does not open with the new secret alone: %v", err)
+	}
+	if lt, orig := tkDecode(t, onlyNew.c, have).Lifetime, tkDecode(t, old.c, old.signedIn(want)).Lifetime; lt.C != orig.C {
+		t.Errorf("re-writing changed the creation time: %d, want %d", lt.C, orig.C)
+	}
+	if _, _, err := onlyNew.get(old.signedIn(want)); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("a cookie of an unknown secret = %v, want ErrNoSession", err)
+	}
+	// Re-reading the re-written cookie under rotation writes nothing more.
+	if _, resp, err := rotated.get(have); err != nil || len(resp.Cookies()) != 0 {
+		t.Fatalf("second read: err %v, Set-Cookie %v", err, tkNames(resp.Cookies()))
+	}
+}
+
+// TestSessionHelpers covers the context forms of the session helpers under
+// AuthMiddleware, and their refusal outside it.
+func TestSessionHelpers(t *testing.T) {
+	app := newTkApp(t, oidctest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
+	c := app.client
+
+	// serve runs fn under the middleware with the browser's cookies.
+	serve := func(fn func(w http.ResponseWriter, r *http.Request)) *http.Response {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		app.mw(http.HandlerFunc(fn)).ServeHTTP(rec, app.request(http.MethodGet, "/page"))
+		resp := rec.Result()
+		app.absorb(resp)
+		return resp
+	}
+
+	t.Run("isAuthenticated should return false if the request is not authenticated", func(t *testing.T) {
+		var authed bool
+		var err error
+		serve(func(w http.ResponseWriter, r *http.Request) {
+			authed = c.IsAuthenticated(r.Context())
+			_, err = c.Session(r.Context())
+		})
+		if authed || !errors.Is(err, ErrNoSession) {
+			t.Fatalf("IsAuthenticated = %v, Session err = %v", authed, err)
+		}
+		if c.IsAuthenticatedRequest(app.request(http.MethodGet, "/")) {
+			t.Fatal("IsAuthenticatedRequest = true without a session")
+		}
+	})
+
+	app.signIn("")
+
+	t.Run("isAuthenticated should return true if the request is authenticated and has a session", func(t *testing.T) {
+		var authed bool
+		serve(func(w http.ResponseWriter, r *http.Request) { authed = c.IsAuthenticated(r.Context()) })
+		if !authed || !c.IsAuthenticatedRequest(app.request(http.MethodGet, "/")) {
+			t.Fatal("IsAuthenticated = false with a session")
+		}
+	})
+
+	t.Run("getSession should return the session", func(t *testing.T) {
+		var s *Session
+		var err error
+		serve(func(w http.ResponseWriter, r *http.Request) { s, err = c.Session(r.Context()) })
+		if err != nil || s.User.Subject() != "user-1" || s.RefreshToken == "" || len(s.AccessTokens) != 1 || s.AuthorizedScopes != "openid profile email" {
+			t.Fatalf("Session = %+v, %v", s, err)
+		}
+	})
+
+	t.Run("the session is a copy", func(t *testing.T) {
+		var again *Session
+		serve(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := c.Session(r.Context())
+			s.User["name"] = "changed"
+			s.AccessTokens[0].AccessToken = "changed"
+			again, _ = c.Session(r.Context())
+		})
+		if again.User["name"] == "changed" || again.AccessTokens[0].AccessToken == "changed" {
+			t.Fatalf("changing the returned session changed the request's session: %+v", again)
+		}
+	})
+
+	t.Run("updateSession should update the session", func(t *testing.T) {
+		var seen *Session
+		var err error
+		resp := serve(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := c.Session(r.Context())
+			s.Extra = map[string]any{"theme": "dark"}
+			if err = c.UpdateSession(r.Context(), s); err != nil {
+				return
+			}
+			seen, _ = c.Session(r.Context()) // later helpers see the update
+			_, _ = io.WriteString(w, "ok")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen == nil || seen.Extra["theme"] != "dark" {
+			t.Fatalf("Session after UpdateSession in the same request = %+v", seen)
+		}
+		if written, _ := tkFamily(resp.Cookies(), "session"); len(written) == 0 {
+			t.Fatal("UpdateSession's cookie did not reach the response")
+		}
+		if s := app.session(); s == nil || s.Extra["theme"] != "dark" {
+			t.Fatalf("next request's session = %+v", s)
+		}
+	})
+
+	t.Run("updateSession after the response header was written reports an error", func(t *testing.T) {
+		var err error
+		serve(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := c.Session(r.Context())
+			w.WriteHeader(http.StatusOK)
+			s.Extra = map[string]any{"theme": "light"}
+			err = c.UpdateSession(r.Context(), s)
+		})
+		if err == nil {
+			t.Fatal("UpdateSession after WriteHeader returned nil; the browser never gets the change")
+		}
+		if s := app.session(); s.Extra["theme"] != "dark" {
+			t.Fatalf("session changed to %+v", s.Extra)
+		}
+	})
+
+	t.Run("isUserInGroup under the middleware", func(t *testing.T) {
+		var in, all, out bool
+		serve(func(w http.ResponseWriter, r *http.Request) {
+			in = c.IsUserInGroup(r.Context(), []string{"nobody", "staff"}, nil)
+			all = c.IsUserInGroup(r.Context(), []string{"staff", "admins"}, &GroupOptions{MatchAll: true})
+			out = c.IsUserInGroup(r.Context(), []string{"staff", "nobody"}, &GroupOptions{MatchAll: true})
+		})
+		if !in || !all || out {
+			t.Fatalf("IsUserInGroup any=%v all=%v all-with-missing=%v; want true true false", in, all, out)
+		}
+	})
+
+	t.Run("changing nested values of a returned session changes no later request", func(t *testing.T) {
+		// Session documents its result as a copy to be changed only through
+		// UpdateSession; the groups claim is what group checks rely on.
+		serve(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := c.Session(r.Context())
+			groups, _ := s.User["groups"].([]any)
+			if len(groups) == 0 {
+				t.Fatalf("user has no groups: %v", s.User)
+			}
+			groups[0] = "root"
+		})
+		var inRoot bool
+		var groups any
+		serve(func(w http.ResponseWriter, r *http.Request) {
+			inRoot = c.IsUserInGroup(r.Context(), []string{"root"}, nil)
+			s, _ := c.Session(r.Context())
+			groups = s.User["groups"]
+		})
+		if inRoot {
+			t.Fatalf("a later request with the same cookie sees the caller's change: groups %v", groups)
+		}
+	})
+
+	t.Run("should destroy session", func(t *testing.T) {
+		var err error
+		var after bool
+		resp := serve(func(w http.ResponseWriter, r *http.Request) {
+			err = c.DestroySession(r.Context())
+			after = c.IsAuthenticated(r.Context())
+		})
+		if err != nil || after {
+			t.Fatalf("DestroySession = %v, authenticated after = %v", err, after)
+		}
+		tkExpiresAll(t, resp, "session", "session")
+		if s := app.session(); s != nil {
+			t.Fatalf("session after DestroySession: %+v", s)
+		}
+	})
+}
+
+func TestSessionHelpersOutsideMiddleware(t *testing.T) {
+	app := newTkApp(t, oidctest.Config{}, Options{})
+	other := newTkApp(t, oidctest.Config{}, Options{})
+	tkSetDefault(t, app.client)
+	c := app.client
+
+	var otherCtx context.Context
+	rec := httptest.NewRecorder()
+	other.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { otherCtx = r.Context() })).ServeHTTP(rec, other.request(http.MethodGet, "/"))
+
+	for _, ctx := range []struct {
+		name string
+		ctx  context.Context
+	}{{"background context", context.Background()}, {"another client's request", otherCtx}} {
+		t.Run(ctx.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				name string
+				call func(context.Context) error
+			}{
+				{"Session", func(ctx context.Context) error { _, err := c.Session(ctx); return err }},
+				{"UpdateSession", func(ctx context.Context) error { return c.UpdateSession(ctx, &Session{}) }},
+				{"DestroySession", c.DestroySession},
+				{"Client.GetTokens", func(ctx context.Context) error { _, err := c.GetTokens(ctx, nil); return err }},
+			} {
+				if err := tc.call(ctx.ctx); !errors.Is(err, ErrNoRequestContext) {
+					t.Errorf("%s = %v, want ErrNoRequestContext", tc.name, err)
+				}
+			}
+			if c.IsAuthenticated(ctx.ctx) || c.IsUserInGroup(ctx.ctx, nil, nil) {
+				t.Error("IsAuthenticated/IsUserInGroup true outside a request")
+			}
+		})
+	}
+	t.Run("package GetTokens with SetDefault and a background context", func(t *testing.T) {
+		if _, err := GetTokens(context.Background(), nil); !errors.Is(err, ErrNoRequestContext) {
+			t.Fatalf("GetTokens = %v, want ErrNoRequestContext", err)
+		}
+	})
+}
+
+func TestErrNoSession(t *testing.T) {
+	app := newTkApp(t, oidctest.Config{}, Options{})
+	_, err := app.tokens(nil)
+	if !errors.Is(err, ErrNoSession) {
+		t.Fatalf("GetTokens without a session = %v", err)
+	}
+	ve := tkAs[*ValidationError](t, err)
+	if ve.Message != "Session does not exist" {
+		t.Fatalf("message = %q, want the SDK's", ve.Message)
+	}
+	wrapped := fmt.Errorf("handler: %w", err)
+	if !errors.Is(wrapped, ErrNoSession) || tkAs[*ValidationError](t, wrapped) == nil {
+		t.Fatal("a wrapped ErrNoSession no longer matches")
+	}
+}
+
+// TestIsUserInGroup ports the SDK's isUserInGroup() tests.
+func TestSessionIsUserInGroup(t *testing.T) {
+	const uuid = "6a8e1f0e-8b9b-4b8f-9c4e-2f1d7a9b3c11"
+	user := func(groupsJSON string) User {
+		u := User{"sub": "user-1"}
+		if groupsJSON != "" {
+			var v any
+			if err := json.Unmarshal([]byte(groupsJSON), &v); err != nil {
+				t.Fatal(err)
+			}
+			u["groups"] = v
+		}
+		return u
+	}
+	t.Run("should return expected result", func(t *testing.T) {
+		for _, tc := range []struct {
+			groups   string // JSON; "" for none
+			expected []string
+			want     bool
+			matchAll bool
+		}{
+			{`[]`, []string{"test"}, false, false},
+			{``, []string{"test"}, false, false},
+			{`["test"]`, []string{"test"}, true, false},
+			{`["test"]`, []string{"test", "test_2"}, true, false},
+			{`["test "]`, []string{"test"}, false, false},
+			{`["` + uuid + `"]`, []string{uuid}, true, false},
+			{`[{"id":"` + uuid + `","name":"test"}]`, []string{uuid}, true, false},
+			{`[{"id":"` + uuid + `","name":"test"}]`, []string{"test"}, true, false},
+			{`["group1","group2"]`, []string{"group1", "group3"}, false, true},
+			{`["group1","group2"]`, []string{"group1", "group2"}, true, true},
+			{`["group1","group2","group3"]`, []string{"group1", "group2"}, true, true},
+		} {
+			name := fmt.Sprintf("%s/%v/%v/%v", tkOr(tc.groups, "undefined"), tc.expected, tc.want, tc.matchAll)
+			t.Run(name, func(t *testing.T) {
+				if got := inGroups(user(tc.groups), "groups", tc.expected, tc.matchAll); got != tc.want {
+					t.Fatalf("inGroups = %v, want %v", got, tc.want)
+				}
+			})
+		}
+	})
+	t.Run("should return false when the user groups claim is not a json array", func(t *testing.T) {
+		for _, groups := range []string{`{}`, `"groups"`, `12345678`, `true`, `false`, `null`} {
+			t.Run(groups, func(t *testing.T) {
+				if inGroups(user(groups), "groups", []string{"groups"}, false) {
+					t.Fatal("inGroups = true")
+				}
+			})
+		}
+	})
+	t.Run("should return true when the expected groups are empty and session is present", func(t *testing.T) {
+		if !inGroups(user(``), "groups", nil, false) || !inGroups(user(`[]`), "groups", []string{}, true) {
+			t.Fatal("inGroups with no expected groups = false")
+		}
+	})
+	t.Run("should be able to take in custom groups claim name", func(t *testing.T) {
+		u := User{"sub": "user-1", "CUSTOM_GROUPS": []any{"test"}, "groups": []any{"other"}}
+		if !inGroups(u, "CUSTOM_GROUPS", []string{"test"}, false) || inGroups(u, "groups", []string{"test"}, false) {
+			t.Fatal("custom groups claim not used")
+		}
+	})
+	t.Run("should return false when the session does not have a user", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		var in bool
+		rec := httptest.NewRecorder()
+		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			in = app.client.IsUserInGroup(r.Context(), []string{"test"}, nil)
+		})).ServeHTTP(rec, app.request(http.MethodGet, "/"))
+		if in {
+			t.Fatal("IsUserInGroup = true without a session")
+		}
+	})
+}
+
+func tkOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

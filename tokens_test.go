@@ -1,0 +1,1374 @@
+package monocloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+const (
+	tkResA = "https://a.example.com"
+	tkResB = "https://b.example.com"
+	tkResD = "https://api.example.com" // a default resource
+)
+
+// tkWantGrants fails unless the provider saw want refresh grants and no
+// refresh token reuse.
+func tkWantGrants(t testing.TB, op *oidctest.Provider, want int) {
+	t.Helper()
+	if got := op.RefreshGrants(); got != want {
+		t.Fatalf("refresh grants = %d, want %d", got, want)
+	}
+	if got := op.ReuseDetected(); got != 0 {
+		t.Fatalf("provider detected %d refresh token reuses", got)
+	}
+}
+
+// tkWroteSession reports whether resp sets a session cookie with a value.
+func tkWroteSession(resp *http.Response) bool {
+	written, _ := tkFamily(resp.Cookies(), "session")
+	return len(written) > 0
+}
+
+// TestGetTokensForms ports "MonoCloud.getTokens() - App Router" and "- Page
+// Router" onto the Go forms, and runs the same titles on the package-level
+// forms.
+func TestGetTokensForms(t *testing.T) {
+	groups := []struct {
+		name string
+		form tkForm
+	}{
+		{"App Router/No params (<From Cookies>)", tkFormCtx},
+		{"App Router/With Request and Response (req, res)", tkFormWithResponse},
+		{"App Router/With Request and Context (req, ctx)", tkFormFromRequest},
+		{"Page Router/With Request and Response (req, res)", tkFormWithResponse},
+		{"Package/" + tkFormPkgCtx.name, tkFormPkgCtx},
+		{"Package/" + tkFormPkgFromRequest.name, tkFormPkgFromRequest},
+		{"Package/" + tkFormPkgWithResponse.name, tkFormPkgWithResponse},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Run("should return the tokens if the request is authenticated", func(t *testing.T) {
+				app := newTkApp(t, oidctest.Config{}, Options{})
+				tkSetDefault(t, app.client)
+				app.signIn("")
+				s := app.session()
+				stored := s.AccessTokens[0]
+				tok, resp, err := app.call(g.form, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := &Tokens{
+					AccessToken:           stored.AccessToken,
+					AccessTokenExpiration: stored.AccessTokenExpiration,
+					Scopes:                stored.Scopes,
+					Resource:              stored.Resource,
+					RequestedScopes:       stored.RequestedScopes,
+					IDToken:               s.IDToken,
+					RefreshToken:          s.RefreshToken,
+					IsExpired:             false,
+				}
+				if *tok != *want {
+					t.Fatalf("tokens = %+v\nwant     %+v", tok, want)
+				}
+				if tok.RequestedScopes != "openid profile email" || tok.Scopes != "openid profile email" {
+					t.Errorf("default token scopes %q / requested %q", tok.Scopes, tok.RequestedScopes)
+				}
+				tkWantGrants(t, app.op, 0)
+				if tkWroteSession(resp) {
+					t.Error("a session cookie was written without a refresh")
+				}
+			})
+			t.Run("should throw if the request is not authenticated", func(t *testing.T) {
+				app := newTkApp(t, oidctest.Config{}, Options{})
+				tkSetDefault(t, app.client)
+				tok, _, err := app.call(g.form, nil)
+				if tok != nil || !errors.Is(err, ErrNoSession) {
+					t.Fatalf("GetTokens = %+v, %v; want ErrNoSession", tok, err)
+				}
+				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not exist" {
+					t.Fatalf("message %q", ve.Message)
+				}
+			})
+			t.Run("should refresh the tokens when forceRefresh is true", func(t *testing.T) {
+				app := newTkApp(t, oidctest.Config{}, Options{})
+				tkSetDefault(t, app.client)
+				app.signIn("")
+				before := app.session()
+				tok, resp, err := app.call(g.form, &GetTokensOptions{ForceRefresh: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tkWantGrants(t, app.op, 1)
+				if tok.AccessToken == before.AccessTokens[0].AccessToken || tok.AccessToken == "" {
+					t.Error("access token not renewed")
+				}
+				if tok.RefreshToken == before.RefreshToken || tok.RefreshToken == "" {
+					t.Error("rotated refresh token not returned")
+				}
+				if tok.IDToken == before.IDToken || tok.IDToken == "" {
+					t.Error("new ID token not returned")
+				}
+				if tok.Scopes != "openid profile email" || tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+3600 {
+					t.Errorf("tokens = %+v", tok)
+				}
+				if !tkWroteSession(resp) {
+					t.Fatal("the refreshed session was not written to the response")
+				}
+				after := app.session()
+				if after.RefreshToken != tok.RefreshToken || after.IDToken != tok.IDToken || len(after.AccessTokens) != 1 || after.AccessTokens[0].AccessToken != tok.AccessToken {
+					t.Fatalf("session after refresh = %+v", after)
+				}
+				again, _, err := app.call(g.form, nil)
+				if err != nil || again.AccessToken != tok.AccessToken {
+					t.Fatalf("next call = %+v, %v", again, err)
+				}
+				tkWantGrants(t, app.op, 1)
+			})
+		})
+	}
+}
+
+// TestGetTokensOptionValidation: "should throw an error if options
+// validation fails", with the SDK's messages.
+func TestGetTokensOptionValidation(t *testing.T) {
+	anonymous := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, oidctest.Config{}, Options{})
+	app.signIn("")
+	for _, tc := range []struct {
+		name string
+		opts GetTokensOptions
+		msg  string
+	}{
+		{"blank resource", GetTokensOptions{Resource: "   "}, `"resource" is not allowed to be empty`},
+		{"resource that is not a URL", GetTokensOptions{Resource: "abc"}, `Invalid resource "abc": Resource must be a valid URL without query or hash parameters`},
+		{"resource with a query", GetTokensOptions{Resource: tkResA + " https://x.example.com/a?b=c"}, `Invalid resource "https://x.example.com/a?b=c": Resource must be a valid URL without query or hash parameters`},
+		{"resource with a fragment", GetTokensOptions{Resource: "https://x.example.com/#f"}, `Invalid resource "https://x.example.com/#f": Resource must be a valid URL without query or hash parameters`},
+		{"blank scopes", GetTokensOptions{Scopes: " \t "}, `Scopes must be a space-separated string`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Run("without a session", func(t *testing.T) {
+				// The SDK validates the options before it reads the session.
+				_, err := anonymous.tokens(&tc.opts)
+				if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+					t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
+				}
+			})
+			t.Run("with a session", func(t *testing.T) {
+				_, err := app.tokens(&tc.opts)
+				if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+					t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
+				}
+				tkWantGrants(t, app.op, 0)
+			})
+		})
+	}
+}
+
+// TestGetTokensWithoutRefreshToken: a refresh that is needed but impossible.
+func TestGetTokensWithoutRefreshToken(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*tkApp)
+		opts   *GetTokensOptions
+	}{
+		{"should not refresh a user session if there is no refresh token in the session", func(a *tkApp) { a.expireDefault() }, nil},
+		{"should throw error if force refresh is true and no refresh token is found", func(*tkApp) {}, &GetTokensOptions{ForceRefresh: true}},
+		{"no token for the requested scopes", func(*tkApp) {}, &GetTokensOptions{Scopes: "openid"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{}, Options{})
+			app.signIn("")
+			app.mutate(func(s *Session) { s.RefreshToken = "" })
+			tc.mutate(app)
+			_, err := app.tokens(tc.opts)
+			if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" {
+				t.Fatalf("message = %q", ve.Message)
+			}
+			tkWantGrants(t, app.op, 0)
+		})
+	}
+}
+
+// TestGetTokensEarlyExpiry: tokens count as expired 30 seconds early.
+func TestGetTokensEarlyExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		left    int64 // seconds until the token's expiration
+		refresh bool
+	}{
+		{"31 s left: valid", 31, false},
+		{"30 s left: valid", 30, false},
+		{"29 s left: refreshed", 29, true},
+		{"token expiring in 20 s is treated as expired", 20, true},
+		{"expired 10 s ago", -10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{}, Options{})
+			app.signIn("")
+			old := app.defaultToken()
+			app.clock.Set(time.Unix(old.AccessTokenExpiration-tc.left, 0))
+			tok := app.mustTokens(nil)
+			if tok.IsExpired {
+				t.Errorf("IsExpired = true for %+v", tok)
+			}
+			if refreshed := tok.AccessToken != old.AccessToken; refreshed != tc.refresh {
+				t.Fatalf("refreshed = %v, want %v", refreshed, tc.refresh)
+			}
+			if tc.refresh {
+				tkWantGrants(t, app.op, 1)
+			} else {
+				tkWantGrants(t, app.op, 0)
+			}
+		})
+	}
+
+	t.Run("isExpired is true when the provider issues tokens living under 30 s", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
+		app.signIn("")
+		tok := app.mustTokens(nil)
+		if !tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+20 {
+			t.Fatalf("tokens = %+v, want a 20 s token flagged expired", tok)
+		}
+		tkWantGrants(t, app.op, 1)
+	})
+
+	t.Run("newTokens", func(t *testing.T) {
+		for _, tc := range []struct {
+			exp, now int64
+			want     bool
+		}{{1000, 969, false}, {1000, 970, false}, {1000, 971, true}, {1000, 2000, true}} {
+			if got := newTokens(&AccessToken{AccessTokenExpiration: tc.exp}, &Session{}, tc.now).IsExpired; got != tc.want {
+				t.Errorf("exp %d now %d: IsExpired = %v, want %v", tc.exp, tc.now, got, tc.want)
+			}
+		}
+	})
+}
+
+// TestFindToken ports the SDK's findToken tests (core/tests/utils.test.ts).
+func TestFindToken(t *testing.T) {
+	tok := func(resource, scopes, at string) AccessToken {
+		return AccessToken{AccessToken: at, Resource: resource, RequestedScopes: scopes}
+	}
+	for _, tc := range []struct {
+		name             string
+		tokens           []AccessToken
+		resource, scopes string
+		want             string // access token found; "" for none
+	}{
+		{"should return undefined for empty token array", nil, "", "openid", ""},
+		{"should find token without resource when no resource specified", []AccessToken{tok("", "openid", "t1")}, "", "openid", "t1"},
+		{"should match token by resource and scopes", []AccessToken{tok(tkResB, "read", "t0"), tok(tkResA, "read", "t1")}, tkResA, "read", "t1"},
+		{"should match token with scopes in different order", []AccessToken{tok(tkResA, "read write openid", "t1")}, tkResA, "openid write read", "t1"},
+		{"should return undefined when resource does not match", []AccessToken{tok(tkResA, "read", "t1")}, tkResB, "read", ""},
+		{"should return undefined when scopes do not match", []AccessToken{tok(tkResA, "read", "t1")}, tkResA, "write", ""},
+		{"should handle tokens with undefined resource and scopes", []AccessToken{tok("", "", "t1")}, "", "", "t1"},
+		{"should handle multiple matching tokens and return first", []AccessToken{tok(tkResA, "read", "t1"), tok(tkResA, "read", "t2")}, tkResA, "read", "t1"},
+		{"should handle empty string resource and scopes", []AccessToken{tok("", "", "t1")}, "  ", " ", "t1"},
+		{"should match tokens with whitespace-heavy resource and scopes", []AccessToken{tok("  "+tkResA+"\t "+tkResB+" ", " read\twrite  ", "t1")}, tkResB + " " + tkResA, "write read", "t1"},
+		{"should not match when additional scopes are present in token", []AccessToken{tok(tkResA, "read write admin", "t1")}, tkResA, "read write", ""},
+		{"should not match when additional scopes are requested", []AccessToken{tok(tkResA, "read", "t1")}, tkResA, "read write", ""},
+		{"duplicates do not count", []AccessToken{tok(tkResA, "read read write", "t1")}, tkResA + " " + tkResA, "write read", "t1"},
+		{"a subset of the resources does not match", []AccessToken{tok(tkResA+" "+tkResB, "read", "t1")}, tkResA, "read", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := findToken(tc.tokens, tc.resource, tc.scopes)
+			switch {
+			case got == nil && tc.want != "":
+				t.Fatalf("no token found, want %s", tc.want)
+			case got != nil && got.AccessToken != tc.want:
+				t.Fatalf("found %s, want %q", got.AccessToken, tc.want)
+			}
+		})
+	}
+}
+
+// TestGetTokensTokenSelection selects tokens stored in a session without a
+// refresh token: a match is returned, a miss fails with "Session does not
+// contain refresh token".
+func TestGetTokensTokenSelection(t *testing.T) {
+	far := time.Now().Add(time.Hour).Unix()
+	stored := func(resource, scopes, at string) AccessToken {
+		return AccessToken{AccessToken: at, AccessTokenExpiration: far, Scopes: "granted", Resource: resource, RequestedScopes: scopes}
+	}
+	for _, tc := range []struct {
+		name      string
+		resources []Indicator
+		tokens    []AccessToken
+		opts      *GetTokensOptions
+		want      string // "" for no match
+	}{
+		{"should return the tokens", nil, []AccessToken{stored("", "openid profile email", "default")}, nil, "default"},
+		{"{scopes:'profile openid'} with stored requestedScopes `openid profile`", nil,
+			[]AccessToken{stored("", "openid profile email", "default"), stored("", "openid profile", "t1")}, &GetTokensOptions{Scopes: "profile openid"}, "t1"},
+		{"should find the token with the resource from session", nil,
+			[]AccessToken{stored("", "openid profile email", "default"), stored(tkResA, "", "t1")}, &GetTokensOptions{Resource: tkResA}, "t1"},
+		{"should find the token with the undefined scopes", nil,
+			[]AccessToken{stored(tkResA, "read", "t0"), stored(tkResA, "", "t1")}, &GetTokensOptions{Resource: tkResA}, "t1"},
+		{"should find the token with scopes defined in indicator options", []Indicator{{Resource: tkResA, Scopes: "read write"}},
+			[]AccessToken{stored(tkResA, "", "t0"), stored(tkResA, "write read", "t1")}, &GetTokensOptions{Resource: tkResA}, "t1"},
+		{"an indicator without scopes selects the token without requested scopes", []Indicator{{Resource: tkResA, Scopes: "read"}, {Resource: tkResA}},
+			[]AccessToken{stored(tkResA, "read", "t0"), stored(tkResA, "", "t1")}, &GetTokensOptions{Resource: tkResA}, "t1"},
+		{"explicit scopes win over the indicator's", []Indicator{{Resource: tkResA, Scopes: "read write"}},
+			[]AccessToken{stored(tkResA, "read write", "t0"), stored(tkResA, "read", "t1")}, &GetTokensOptions{Resource: tkResA, Scopes: "read"}, "t1"},
+		{"resources in another order", nil,
+			[]AccessToken{stored(tkResB+" "+tkResA, "read", "t1")}, &GetTokensOptions{Resource: tkResA + " " + tkResB, Scopes: "read"}, "t1"},
+		{"no subset match: fewer scopes requested than the token's", nil,
+			[]AccessToken{stored(tkResA, "read write admin", "t1")}, &GetTokensOptions{Resource: tkResA, Scopes: "read write"}, ""},
+		{"no subset match: more scopes requested than the token's", nil,
+			[]AccessToken{stored(tkResA, "read", "t1")}, &GetTokensOptions{Resource: tkResA, Scopes: "read write"}, ""},
+		{"no subset match: one of the token's resources", nil,
+			[]AccessToken{stored(tkResA+" "+tkResB, "read", "t1")}, &GetTokensOptions{Resource: tkResA, Scopes: "read"}, ""},
+		{"the default token is not matched by scopes alone", nil,
+			[]AccessToken{stored(tkResA, "openid profile email", "t1")}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{}, Options{Resources: tc.resources})
+			app.signIn("")
+			app.mutate(func(s *Session) {
+				s.RefreshToken = ""
+				s.AccessTokens = tc.tokens
+			})
+			tok, err := app.tokens(tc.opts)
+			if tc.want == "" {
+				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" {
+					t.Fatalf("GetTokens = %+v, %v; want no match", tok, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.AccessToken != tc.want || tok.IsExpired || tok.Scopes != "granted" {
+				t.Fatalf("tokens = %+v, want %s", tok, tc.want)
+			}
+		})
+	}
+}
+
+// TestGetTokensRefreshGrant checks the refresh grant requests (the SDK's
+// refreshGrant() tests and the verified scenarios of the reference, 5.6).
+func TestGetTokensRefreshGrant(t *testing.T) {
+	t.Run("refresh with no options sends exactly grant_type and refresh_token", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		rt := app.session().RefreshToken
+		app.expireDefault()
+		tok := app.mustTokens(nil)
+		body := app.op.LastTokenRequest()
+		want := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+		if body.Encode() != want.Encode() {
+			t.Fatalf("refresh body = %s, want %s", body.Encode(), want.Encode())
+		}
+		s := app.session()
+		if len(s.AccessTokens) != 1 || s.AccessTokens[0].AccessToken != tok.AccessToken || s.AccessTokens[0].RequestedScopes != s.AuthorizedScopes {
+			t.Fatalf("session tokens = %+v, want the default token replaced", s.AccessTokens)
+		}
+		if tok.IsExpired || tok.RequestedScopes != "openid profile email" {
+			t.Fatalf("tokens = %+v", tok)
+		}
+	})
+
+	t.Run("should perform the refresh token grant at token endpoint", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
+		app.signIn("")
+		rt := app.session().RefreshToken
+		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"})
+		body := app.op.LastTokenRequest()
+		want := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {"api1 api2"}, "resource": {tkResA, tkResB}}
+		if body.Encode() != want.Encode() || !slices.Equal(body["resource"], []string{tkResA, tkResB}) {
+			t.Fatalf("refresh body = %s, want %s", body.Encode(), want.Encode())
+		}
+		if tok.Resource != tkResA+" "+tkResB || tok.RequestedScopes != "api1 api2" || tok.Scopes != "api1 api2" {
+			t.Fatalf("tokens = %+v", tok)
+		}
+	})
+
+	t.Run("{resource:R} with resources:[{resource:R, scopes:'read write'}], no token for R", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
+		app.signIn("")
+		def := app.defaultToken()
+		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA})
+		body := app.op.LastTokenRequest()
+		if body.Get("scope") != "read write" || !slices.Equal(body["resource"], []string{tkResA}) {
+			t.Fatalf("refresh body = %s, want scope=read+write&resource=R", body.Encode())
+		}
+		if tok.Resource != tkResA || tok.RequestedScopes != "read write" || tok.Scopes != "read write" || tok.IsExpired {
+			t.Fatalf("tokens = %+v", tok)
+		}
+		s := app.session()
+		if len(s.AccessTokens) != 2 || s.AccessTokens[0] != def || s.AccessTokens[1].AccessToken != tok.AccessToken {
+			t.Fatalf("session tokens = %+v, want the default then the new one appended", s.AccessTokens)
+		}
+		if again := app.mustTokens(&GetTokensOptions{Resource: tkResA}); again.AccessToken != tok.AccessToken {
+			t.Fatal("the token filed under R was not found again")
+		}
+		if def := app.mustTokens(nil); def.Resource != "" || def.RequestedScopes != s.AuthorizedScopes || s.AuthorizedScopes != "openid profile email read write" {
+			t.Fatalf("default token after = %+v (authorized scopes %q)", def, s.AuthorizedScopes)
+		}
+		tkWantGrants(t, app.op, 1)
+	})
+
+	t.Run("{resource:R}, no resources config, stored token {resource:R, no requestedScopes}", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.mutate(func(s *Session) {
+			s.AccessTokens = append(s.AccessTokens, AccessToken{AccessToken: "for-R", AccessTokenExpiration: app.clock.Unix() + 600, Scopes: "x", Resource: tkResA})
+		})
+		if tok := app.mustTokens(&GetTokensOptions{Resource: tkResA}); tok.AccessToken != "for-R" {
+			t.Fatalf("tokens = %+v", tok)
+		}
+		tkWantGrants(t, app.op, 0)
+	})
+
+	t.Run("{scopes:'x y'} with a default resource D", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
+		app.signIn("")
+		tok := app.mustTokens(&GetTokensOptions{Scopes: "x y"})
+		body := app.op.LastTokenRequest()
+		if body.Get("scope") != "x y" || !slices.Equal(body["resource"], []string{tkResD}) {
+			t.Fatalf("refresh body = %s, want scope=x+y&resource=D", body.Encode())
+		}
+		if tok.Resource != tkResD || tok.RequestedScopes != "x y" {
+			t.Fatalf("tokens = %+v, want filed under {D, x y}", tok)
+		}
+		s := app.session()
+		if len(s.AccessTokens) != 2 || s.AccessTokens[0].RequestedScopes != "openid profile x y" || s.AccessTokens[0].Resource != tkResD {
+			t.Fatalf("session tokens = %+v", s.AccessTokens)
+		}
+	})
+}
+
+// TestGetTokensDefaultResource covers the SDK bug fixed by the port
+// (reference 5.6 and 10.3): with a configured default resource the default
+// token is refreshed in place.
+func TestGetTokensDefaultResource(t *testing.T) {
+	opts := Options{DefaultAuthParams: AuthParams{Resource: tkResD}}
+
+	t.Run("refresh of the expired default token replaces it", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, opts)
+		app.signIn("")
+		old := app.defaultToken()
+		if old.Resource != tkResD || old.RequestedScopes != "openid profile email" {
+			t.Fatalf("default token after sign-in = %+v", old)
+		}
+		app.expireDefault()
+		tok := app.mustTokens(nil)
+		if tok.AccessToken == old.AccessToken || tok.IsExpired {
+			t.Fatalf("GetTokens returned the stale token: %+v", tok)
+		}
+		body := app.op.LastTokenRequest()
+		if !slices.Equal(body["resource"], []string{tkResD}) || body.Has("scope") {
+			t.Fatalf("refresh body = %s, want resource=D and no scope", body.Encode())
+		}
+		s := app.session()
+		if len(s.AccessTokens) != 1 || s.AccessTokens[0].AccessToken != tok.AccessToken || s.AccessTokens[0].Resource != tkResD || s.AccessTokens[0].RequestedScopes != s.AuthorizedScopes {
+			t.Fatalf("session tokens = %+v, want only the new default token", s.AccessTokens)
+		}
+		if again := app.mustTokens(nil); again.AccessToken != tok.AccessToken {
+			t.Fatal("next call returned another token")
+		}
+		tkWantGrants(t, app.op, 1)
+	})
+
+	t.Run("a session with no default token gets one", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, opts)
+		app.signIn("")
+		app.mutate(func(s *Session) { s.AccessTokens = nil })
+		tok, err := app.tokens(nil)
+		if err != nil {
+			t.Fatalf("GetTokens: %v (the SDK throws Access token not found here)", err)
+		}
+		if tok.Resource != tkResD || tok.RequestedScopes != "openid profile email" || tok.IsExpired {
+			t.Fatalf("tokens = %+v", tok)
+		}
+		if s := app.session(); len(s.AccessTokens) != 1 {
+			t.Fatalf("session tokens = %+v", s.AccessTokens)
+		}
+		app.mustTokens(nil)
+		tkWantGrants(t, app.op, 1)
+	})
+}
+
+// TestGetTokensRefreshSession ports the SDK's refreshSession() tests and
+// the getTokens() instance-helper tests about what a refresh stores.
+func TestGetTokensRefreshSession(t *testing.T) {
+	t.Run("should refresh a session", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
+		app.signIn("")
+		before := app.session()
+		app.mutate(func(s *Session) { s.Extra = map[string]any{"kept": "yes"} })
+		app.expireDefault()
+		tok := app.mustTokens(nil)
+		after := app.session()
+		if after.RefreshToken != tok.RefreshToken || after.RefreshToken == before.RefreshToken {
+			t.Error("rotated refresh token not stored")
+		}
+		if after.IDToken == before.IDToken || after.IDToken != tok.IDToken {
+			t.Error("new ID token not stored")
+		}
+		if after.User["name"] != "Ada" || after.User.Subject() != "user-1" || after.Extra["kept"] != "yes" {
+			t.Errorf("user %v, extra %v", after.User, after.Extra)
+		}
+		for _, filtered := range []string{"iss", "aud", "exp", "iat", "nonce", "at_hash", "auth_time"} {
+			if _, ok := after.User[filtered]; ok {
+				t.Errorf("filtered claim %q in the user after refresh", filtered)
+			}
+		}
+	})
+
+	t.Run("should not save the new access token in the cookie if RefreshGrantOptions.scopes or RefreshGrantOptions.resource was passed in", func(t *testing.T) {
+		// Despite its title, the SDK test shows the matching token replaced.
+		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
+		app.signIn("")
+		app.mustTokens(&GetTokensOptions{Resource: tkResA})
+		app.mustTokens(&GetTokensOptions{Resource: tkResB})
+		s := app.session()
+		def, oldA, b := s.AccessTokens[0], s.AccessTokens[1], s.AccessTokens[2]
+		app.clock.Set(time.Unix(oldA.AccessTokenExpiration+1, 0))
+		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA})
+		s = app.session()
+		if len(s.AccessTokens) != 3 || s.AccessTokens[0] != def || s.AccessTokens[1] != b || s.AccessTokens[2].AccessToken != tok.AccessToken || tok.AccessToken == oldA.AccessToken {
+			t.Fatalf("session tokens = %+v; want the default and B untouched and A replaced (appended)", s.AccessTokens)
+		}
+		if s.AccessTokens[2].Resource != tkResA || s.AccessTokens[2].RequestedScopes != "read write" {
+			t.Fatalf("refreshed token filed under %q/%q", s.AccessTokens[2].Resource, s.AccessTokens[2].RequestedScopes)
+		}
+		tkWantGrants(t, app.op, 3)
+	})
+
+	t.Run("should not update the authorizedScopes on refresh", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app.signIn("")
+		before := app.session().AuthorizedScopes
+		app.mustTokens(&GetTokensOptions{Resource: tkResA})
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		if after := app.session().AuthorizedScopes; after != before || before != "openid profile email read" {
+			t.Fatalf("authorizedScopes %q -> %q", before, after)
+		}
+	})
+
+	t.Run("should save with the old refresh token if the updated token response does not have one", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{DisableRotation: true}, Options{})
+		app.signIn("")
+		rt := app.session().RefreshToken
+		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		if tok.RefreshToken != rt || app.session().RefreshToken != rt {
+			t.Fatalf("refresh token %q -> %q (session %q)", rt, tok.RefreshToken, app.session().RefreshToken)
+		}
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		tkWantGrants(t, app.op, 2)
+	})
+
+	t.Run("should refresh session without id token and userinfo", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{RefetchUserInfo: new(true)})
+		app.signIn("")
+		before := app.session()
+		app.op.SetTokenFault(oidctest.Fault{Body: `{"access_token":"plain-at","token_type":"Bearer","expires_in":600,"scope":"profile"}`})
+		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError}) // must not be called: no openid
+		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		after := app.session()
+		if tok.AccessToken != "plain-at" || tok.Scopes != "profile" || tok.AccessTokenExpiration != app.clock.Unix()+600 {
+			t.Fatalf("tokens = %+v", tok)
+		}
+		if after.IDToken != before.IDToken || after.RefreshToken != before.RefreshToken || tkJSON(t, after.User) != tkJSON(t, before.User) {
+			t.Fatalf("session changed beyond the access token: %+v", after)
+		}
+	})
+
+	for _, tc := range []struct {
+		name, body, msg string
+	}{
+		{"should throw error if expires_in is not present in the response", `{"access_token":"a","token_type":"Bearer","scope":"openid"}`, "Missing required 'expires_in' field"},
+		{"should throw error if scope is not present in the response", `{"access_token":"a","token_type":"Bearer","expires_in":60}`, "Missing or invalid 'scope' field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{}, Options{})
+			app.signIn("")
+			before := app.session()
+			app.op.SetTokenFault(oidctest.Fault{Body: tc.body})
+			_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+			if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+				t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
+			}
+			tkSameSession(t, app.session(), before)
+		})
+	}
+
+	t.Run("should be able to customize the session using onSessionCreating", func(t *testing.T) {
+		var mu sync.Mutex
+		var calls []map[string]any
+		app := newTkApp(t, oidctest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, maps.Clone(idTokenClaims))
+			if s.Extra == nil {
+				s.Extra = map[string]any{}
+			}
+			s.Extra["hook"] = float64(len(calls))
+			return nil
+		}})
+		app.signIn("")
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		s := app.session()
+		if len(calls) != 2 || calls[1]["sub"] != "user-1" || s.Extra["hook"] != float64(2) {
+			t.Fatalf("hook calls %d (claims %v), session extra %v", len(calls), calls, s.Extra)
+		}
+	})
+
+	t.Run("an error of onSessionCreating aborts the refresh", func(t *testing.T) {
+		boom := errors.New("boom")
+		fail := false
+		app := newTkApp(t, oidctest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+			if fail {
+				return boom
+			}
+			return nil
+		}})
+		app.signIn("")
+		before := app.session()
+		fail = true
+		if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.Is(err, boom) {
+			t.Fatalf("GetTokens = %v, want the hook's error", err)
+		}
+		tkSameSession(t, app.session(), before)
+	})
+}
+
+// TestGetTokensRefetchUserInfo covers refetchUserInfo on refresh.
+func TestGetTokensRefetchUserInfo(t *testing.T) {
+	const info = `{"sub":"user-1","nickname":"from-userinfo"}`
+	for _, tc := range []struct {
+		name    string
+		option  *bool
+		perCall *bool
+		want    bool
+	}{
+		{"should fetch userinfo when fetch useinfo is enabled", nil, new(true), true},
+		{"the client's RefetchUserInfo option applies", new(true), nil, true},
+		{"the call's RefetchUserInfo=false wins over the option", new(true), new(false), false},
+		{"no refetch by default", nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
+			app.signIn("")
+			app.op.SetUserinfoFault(oidctest.Fault{Body: info})
+			app.mustTokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: tc.perCall})
+			u := app.session().User
+			if got := u["nickname"] == "from-userinfo"; got != tc.want {
+				t.Fatalf("userinfo merged = %v, want %v (user %v)", got, tc.want, u)
+			}
+			if u["name"] != "Ada" || u.Subject() != "user-1" {
+				t.Fatalf("claims lost: %v", u)
+			}
+		})
+	}
+
+	t.Run("refetchUserInfo has no effect without a refresh", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.op.SetUserinfoFault(oidctest.Fault{Body: info})
+		app.mustTokens(&GetTokensOptions{RefetchUserInfo: new(true)})
+		if _, ok := app.session().User["nickname"]; ok {
+			t.Fatal("userinfo fetched without a refresh")
+		}
+	})
+
+	t.Run("should refresh the tokens and fetch from userinfo using the new access token if specified", func(t *testing.T) {
+		// The provider rejects an access token it did not issue, so a
+		// refetch with the token of the (faked) refresh response fails.
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		before := app.session()
+		app.op.SetTokenFault(oidctest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
+		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
+		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_token" {
+			t.Fatalf("OPError %+v, want invalid_token from userinfo", oe)
+		}
+		tkSameSession(t, app.session(), before)
+	})
+
+	t.Run("should only fetch userinfo when openid scope is present", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app.signIn("")
+		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError})
+		if _, err := app.tokens(&GetTokensOptions{Resource: tkResA, RefetchUserInfo: new(true)}); err != nil {
+			t.Fatalf("userinfo fetched for a token without openid: %v", err)
+		}
+		if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)}); err == nil {
+			t.Fatal("userinfo not fetched for the default (openid) token")
+		}
+	})
+
+	for _, tc := range []struct {
+		name  string
+		fault oidctest.Fault
+	}{
+		{"should fail if userinfo fails", oidctest.Fault{Status: http.StatusBadRequest}},
+		{"should throw error if userinfo fails (500)", oidctest.Fault{Status: http.StatusInternalServerError}},
+		{"userinfo of another subject", oidctest.Fault{Body: `{"sub":"mallory"}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{}, Options{})
+			app.signIn("")
+			before := app.session()
+			app.op.SetUserinfoFault(tc.fault)
+			tok, resp, err := app.call(tkFormCtx, &GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
+			if err == nil || tok != nil {
+				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
+			}
+			if tkWroteSession(resp) {
+				t.Error("session written despite the error")
+			}
+			tkSameSession(t, app.session(), before)
+		})
+	}
+}
+
+// TestGetTokensProviderFaults: a failed refresh returns the right error
+// type, leaves the session intact, and the next call succeeds with one more
+// grant once the provider recovers.
+func TestGetTokensProviderFaults(t *testing.T) {
+	type check func(t *testing.T, err error)
+	isHTTP := func(status int) check {
+		return func(t *testing.T, err error) {
+			if he := tkAs[*HTTPError](t, err); he.StatusCode != status {
+				t.Errorf("HTTPError status %d, want %d", he.StatusCode, status)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		fault  func(app *tkApp) oidctest.Fault
+		opts   Options
+		check  check
+		within time.Duration
+	}{
+		{
+			name:  "should throw error if refresh grant fails: 500",
+			fault: func(*tkApp) oidctest.Fault { return oidctest.Fault{Status: 500, Body: `{"error":"server_error"}`} },
+			check: func(t *testing.T, err error) {
+				isHTTP(500)(t, err)
+				if he := tkAs[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
+					t.Errorf("message %q", he.Message)
+				}
+			},
+		},
+		{
+			name: "should return a failed result if server returned a 400 (error and description)",
+			fault: func(*tkApp) oidctest.Fault {
+				return oidctest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"refresh token expired"}`}
+			},
+			check: func(t *testing.T, err error) {
+				if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.Description != "refresh token expired" || oe.StatusCode != 400 {
+					t.Errorf("OPError %+v", oe)
+				}
+			},
+		},
+		{
+			name:  "should return a failed result if server returned a 400 (no error fields)",
+			fault: func(*tkApp) oidctest.Fault { return oidctest.Fault{Status: 400, Body: `{}`} },
+			check: func(t *testing.T, err error) {
+				if oe := tkAs[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
+					t.Errorf("OPError %+v", oe)
+				}
+			},
+		},
+		{
+			name:  "garbage JSON",
+			fault: func(*tkApp) oidctest.Fault { return oidctest.Fault{Body: `{"access_token":`} },
+			check: func(t *testing.T, err error) {
+				if he := tkAs[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
+					t.Errorf("message %q", he.Message)
+				}
+			},
+		},
+		{
+			name:   "hang past ResponseTimeout",
+			opts:   Options{ResponseTimeout: time.Second},
+			fault:  func(*tkApp) oidctest.Fault { return oidctest.Fault{Delay: 30 * time.Second} },
+			within: 2500 * time.Millisecond,
+			check: func(t *testing.T, err error) {
+				tkAs[*HTTPError](t, err)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%v does not match context.DeadlineExceeded", err)
+				}
+			},
+		},
+		{
+			name: "should give failed response if id token validation fails: another subject",
+			fault: func(app *tkApp) oidctest.Fault {
+				now := time.Now().Unix()
+				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "mallory", "aud": "test-client", "iat": now, "exp": now + 3600})
+				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","id_token":%q}`, idt)}
+			},
+			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+		},
+		{
+			name: "should give failed response if id token validation fails: another audience",
+			fault: func(app *tkApp) oidctest.Fault {
+				now := time.Now().Unix()
+				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "someone-else", "iat": now, "exp": now + 3600})
+				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
+			},
+			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+		},
+		{
+			name: "should give failed response if id token validation fails: another nonce",
+			fault: func(app *tkApp) oidctest.Fault {
+				now := time.Now().Unix()
+				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600, "nonce": "not-the-sign-in-nonce"})
+				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
+			},
+			check: func(t *testing.T, err error) {
+				if te := tkAs[*TokenError](t, err); te.Message != "Nonce mismatch" {
+					t.Errorf("message %q", te.Message)
+				}
+			},
+		},
+		{
+			name: "should give failed response if id token validation fails: expired",
+			fault: func(app *tkApp) oidctest.Fault {
+				now := time.Now().Unix()
+				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now - 7200, "exp": now - 3600})
+				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
+			},
+			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+		},
+		{
+			name: "should give failed response if id token validation fails: not a JWT",
+			fault: func(*tkApp) oidctest.Fault {
+				return oidctest.Fault{Body: `{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":"not.a.jwt"}`}
+			},
+			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTkApp(t, oidctest.Config{}, tc.opts)
+			app.signIn("")
+			before := app.session()
+			app.expireDefault()
+			app.op.SetTokenFault(tc.fault(app))
+			start := time.Now()
+			tok, resp, err := app.call(tkFormCtx, nil)
+			elapsed := time.Since(start)
+			if err == nil || tok != nil {
+				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
+			}
+			tc.check(t, err)
+			if tc.within > 0 && elapsed > tc.within {
+				t.Errorf("GetTokens took %v, want under %v", elapsed, tc.within)
+			}
+			if tkWroteSession(resp) {
+				t.Error("a session cookie was written despite the failed refresh")
+			}
+			tkSameSession(t, app.session(), before)
+			grants := app.op.RefreshGrants()
+
+			app.op.SetTokenFault(oidctest.Fault{})
+			tok, err = app.tokens(nil)
+			if err != nil {
+				t.Fatalf("after the provider recovered: %v", err)
+			}
+			if tok.AccessToken == before.AccessTokens[0].AccessToken || tok.IsExpired {
+				t.Fatalf("tokens after recovery = %+v", tok)
+			}
+			tkWantGrants(t, app.op, grants+1)
+		})
+	}
+
+	t.Run("should return a failed result if server is unreachable", func(t *testing.T) {
+		tr := &tkTransport{}
+		app := newTkApp(t, oidctest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		app.signIn("")
+		before := app.session()
+		tr.failPath("/token")
+		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+		if he := tkAs[*HTTPError](t, err); he.StatusCode != 0 || !strings.Contains(he.Message, "connection refused") {
+			t.Fatalf("HTTPError %+v", he)
+		}
+		tkSameSession(t, app.session(), before)
+		tr.heal()
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		tkWantGrants(t, app.op, 1)
+	})
+
+	t.Run("should throw error if jwks fetch fails", func(t *testing.T) {
+		tr := &tkTransport{}
+		app := newTkApp(t, oidctest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		app.signIn("")
+		before := app.session()
+		app.op.RotateKey(t) // the refreshed ID token needs the new key
+		tr.failPath("/jwks")
+		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+		if err == nil {
+			t.Fatal("refresh succeeded without the provider's keys")
+		}
+		tkSameSession(t, app.session(), before)
+		// The provider could not be reached: an *HTTPError, as the SDK's
+		// MonoCloudHttpError, not an invalid token.
+		tkAs[*HTTPError](t, err)
+	})
+
+	t.Run("a refreshed ID token may repeat the sign-in nonce", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		nonce := unverifiedClaim(app.session().IDToken, "nonce")
+		if nonce == "" {
+			t.Fatal("sign-in ID token has no nonce")
+		}
+		now := time.Now().Unix()
+		idt := app.op.SignIDToken(t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600, "nonce": nonce})
+		app.op.SetTokenFault(oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)})
+		if tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true}); tok.IDToken != idt {
+			t.Fatalf("tokens = %+v", tok)
+		}
+	})
+
+	t.Run("a refresh token the provider does not know gives its invalid_grant", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.mutate(func(s *Session) { s.RefreshToken = "unknown" })
+		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.StatusCode != http.StatusBadRequest {
+			t.Fatalf("OPError %+v", oe)
+		}
+	})
+
+	t.Run("a refreshed ID token signed with a rotated key is accepted", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.op.RotateKey(t)
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+	})
+}
+
+// TestGetTokensExactlyOnce: concurrent and stale requests of one session
+// share refresh grants, and a rotated refresh token is never replayed.
+func TestGetTokensExactlyOnce(t *testing.T) {
+	// concurrently sends n real requests with cookies and returns the
+	// access tokens and the responses' Set-Cookie headers.
+	concurrently := func(t *testing.T, app *tkApp, n int, cookies []*http.Cookie, query string) ([]string, [][]*http.Cookie) {
+		t.Helper()
+		tokens := make([]string, n)
+		sets := make([][]*http.Cookie, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				status, tok, set, err := app.httpTokens(cookies, query)
+				if err != nil || status != http.StatusOK {
+					errs[i] = fmt.Errorf("request %d: status %d: %v", i, status, err)
+					return
+				}
+				tokens[i], sets[i] = tok.AccessToken, set
+			})
+		}
+		close(start)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		return tokens, sets
+	}
+	allSame := func(t *testing.T, tokens []string, notThis string) {
+		t.Helper()
+		for i, tok := range tokens {
+			if tok != tokens[0] {
+				t.Fatalf("request %d got another access token than request 0", i)
+			}
+		}
+		if tokens[0] == notThis {
+			t.Fatal("the old access token was returned")
+		}
+	}
+
+	t.Run("100 concurrent requests on one expired session share one refresh grant", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		old := app.defaultToken()
+		app.expireDefault()
+		tokens, sets := concurrently(t, app, 100, app.cookies(), "")
+		tkWantGrants(t, app.op, 1)
+		allSame(t, tokens, old.AccessToken)
+		for i, set := range sets {
+			if written, _ := tkFamily(set, "session"); len(written) == 0 {
+				t.Fatalf("response %d carries no refreshed session cookie", i)
+			}
+		}
+	})
+
+	t.Run("50 concurrent forceRefresh requests share one refresh grant", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		old := app.defaultToken()
+		tokens, _ := concurrently(t, app, 50, app.cookies(), "force=1")
+		tkWantGrants(t, app.op, 1)
+		allSame(t, tokens, old.AccessToken)
+	})
+
+	t.Run("100 concurrent direct calls with the same cookies", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		cookies := app.cookies()
+		tokens := make([]*Tokens, 100)
+		errs := make([]error, 100)
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Go(func() {
+				r := tkRequest("/", cookies)
+				rec := httptest.NewRecorder()
+				tokens[i], errs[i] = app.client.GetTokensWithResponse(rec, r, nil)
+				if errs[i] == nil && !tkWroteSession(rec.Result()) {
+					errs[i] = fmt.Errorf("call %d wrote no cookie", i)
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		tkWantGrants(t, app.op, 1)
+		for _, tok := range tokens {
+			if *tok != *tokens[0] {
+				t.Fatalf("tokens differ: %+v vs %+v", tok, tokens[0])
+			}
+		}
+	})
+
+	t.Run("a request with the pre-refresh cookie gets the refreshed tokens without a second grant", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app.signIn("")
+		app.expireDefault()
+		stale := app.cookies()
+
+		_, a, _, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, b, setB, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkWantGrants(t, app.op, 1)
+		if a.AccessToken != b.AccessToken || a.RefreshToken != b.RefreshToken {
+			t.Fatalf("request B got %+v, A got %+v", b, a)
+		}
+		if written, _ := tkFamily(setB, "session"); len(written) == 0 {
+			t.Fatal("request B's response does not carry the updated cookie")
+		}
+		// B's new cookie holds the refreshed session: no refresh needed.
+		cookiesB := tkBrowser(stale, setB)
+		if _, again, _, err := app.httpTokens(cookiesB, ""); err != nil || again.AccessToken != a.AccessToken {
+			t.Fatalf("with B's cookie: %+v, %v", again, err)
+		}
+		tkWantGrants(t, app.op, 1)
+
+		t.Run("a refresh for another resource from the pre-refresh cookie uses the newest refresh token", func(t *testing.T) {
+			_, r, set, err := app.httpTokens(stale, "resource="+url.QueryEscape(tkResA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tkWantGrants(t, app.op, 2)
+			if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
+				t.Fatalf("grant used refresh token %q, want the newest %q", used, a.RefreshToken)
+			}
+			if r.RefreshToken == a.RefreshToken || r.Resource != tkResA {
+				t.Fatalf("tokens = %+v", r)
+			}
+			// A forced refresh with the newest cookie really refreshes, with
+			// the newest refresh token.
+			_, f, _, err := app.httpTokens(tkBrowser(stale, set), "force=1")
+			if err != nil || f.AccessToken == a.AccessToken {
+				t.Fatalf("forced refresh = %+v, %v", f, err)
+			}
+			if used := app.op.LastTokenRequest().Get("refresh_token"); used != r.RefreshToken {
+				t.Fatalf("forced refresh used %q, want %q", used, r.RefreshToken)
+			}
+			tkWantGrants(t, app.op, 3)
+		})
+	})
+
+	t.Run("a stale cookie after the shared result expired refreshes with the newest refresh token", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		stale := app.cookies()
+		_, a, _, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.clock.Set(time.Unix(a.AccessTokenExpiration+1, 0)) // A's token expired too
+		_, b, _, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkWantGrants(t, app.op, 2)
+		if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
+			t.Fatalf("second grant used %q, want the newest refresh token %q", used, a.RefreshToken)
+		}
+		if b.AccessToken == a.AccessToken || b.IsExpired {
+			t.Fatalf("tokens = %+v", b)
+		}
+	})
+
+	t.Run("a refresh after the response header was written is still shared with the next request", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		var tok *Tokens
+		var err error
+		rec := httptest.NewRecorder()
+		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			tok, err = app.client.GetTokens(r.Context(), nil)
+		})).ServeHTTP(rec, app.request(http.MethodGet, "/late"))
+		if err != nil || tok.IsExpired {
+			t.Fatalf("GetTokens after WriteHeader = %+v, %v", tok, err)
+		}
+		if tkWroteSession(rec.Result()) {
+			t.Fatal("a cookie appeared after the header was written")
+		}
+		again, err := app.tokens(nil) // same old cookie
+		if err != nil || again.AccessToken != tok.AccessToken {
+			t.Fatalf("next request = %+v, %v", again, err)
+		}
+		tkWantGrants(t, app.op, 1)
+	})
+
+	t.Run("GetTokensFromRequest outside any middleware refreshes once for repeated requests with the old cookie", func(t *testing.T) {
+		app := newTkApp(t, oidctest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		cookies := app.cookies()
+		first, err := app.client.GetTokensFromRequest(tkRequest("/", cookies), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			again, err := app.client.GetTokensFromRequest(tkRequest("/", cookies), nil)
+			if err != nil || again.AccessToken != first.AccessToken || again.RefreshToken != first.RefreshToken {
+				t.Fatalf("again = %+v, %v", again, err)
+			}
+		}
+		tkWantGrants(t, app.op, 1)
+	})
+}
+
+// TestGetTokensCookiePersistence: the refreshed session reaches the browser
+// through a real server.
+func TestGetTokensCookiePersistence(t *testing.T) {
+	for _, mode := range tkStoreModes {
+		t.Run(mode.name, func(t *testing.T) {
+			var opts Options
+			var store *tkStore
+			if mode.store {
+				store = newTkStore()
+				opts.Session.Store = store
+			}
+			app := newTkApp(t, oidctest.Config{}, opts)
+			app.signIn("")
+			var key string
+			if store != nil {
+				key = store.keys()[0]
+			}
+			app.expireDefault()
+			resp, body := app.get("/tokens")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /tokens: %d %s", resp.StatusCode, body)
+			}
+			if !tkWroteSession(resp) {
+				t.Fatal("no Set-Cookie for the refreshed session")
+			}
+			var first Tokens
+			if err := json.Unmarshal([]byte(body), &first); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				resp, body = app.get("/tokens")
+				var next Tokens
+				_ = json.Unmarshal([]byte(body), &next)
+				if resp.StatusCode != http.StatusOK || next.AccessToken != first.AccessToken || tkWroteSession(resp) {
+					t.Fatalf("next request: %d %s (Set-Cookie %v)", resp.StatusCode, body, tkNames(resp.Cookies()))
+				}
+			}
+			tkWantGrants(t, app.op, 1)
+			if store != nil {
+				if keys := store.keys(); !slices.Equal(keys, []string{key}) {
+					t.Fatalf("store keys %v, want the session's key %q kept", keys, key)
+				}
+			}
+		})
+	}
+}
+
+func TestTokensJSON(t *testing.T) {
+	full := Tokens{AccessToken: "at", AccessTokenExpiration: 1700000000, Scopes: "openid", Resource: tkResA, RequestedScopes: "openid", IDToken: "idt", RefreshToken: "rt", IsExpired: true}
+	b, _ := json.Marshal(full)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	want := []string{"accessToken", "accessTokenExpiration", "idToken", "isExpired", "refreshToken", "requestedScopes", "resource", "scopes"}
+	if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, want) {
+		t.Fatalf("JSON keys %v, want the SDK's MonoCloudTokens %v", got, want)
+	}
+	if m["accessTokenExpiration"] != float64(1700000000) || m["isExpired"] != true {
+		t.Fatalf("JSON %s", b)
+	}
+	b, _ = json.Marshal(Tokens{AccessToken: "at", Scopes: "openid"})
+	if string(b) != `{"accessToken":"at","accessTokenExpiration":0,"scopes":"openid","isExpired":false}` {
+		t.Fatalf("optional fields not omitted: %s", b)
+	}
+	var back Tokens
+	if err := json.Unmarshal([]byte(`{"accessToken":"at","accessTokenExpiration":5,"scopes":"s","resource":"r","requestedScopes":"q","idToken":"i","refreshToken":"f","isExpired":true}`), &back); err != nil || back != (Tokens{"at", 5, "s", "r", "q", "i", "f", true}) {
+		t.Fatalf("decoded %+v, %v", back, err)
+	}
+}
+
+func TestTokensToken(t *testing.T) {
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	tok := (&Tokens{AccessToken: "at", AccessTokenExpiration: exp.Unix(), Scopes: "openid profile", IDToken: "idt", RefreshToken: "rt"}).Token()
+	if tok.AccessToken != "at" || tok.TokenType != "Bearer" || tok.RefreshToken != "rt" || !tok.Expiry.Equal(exp) || !tok.Valid() {
+		t.Fatalf("oauth2 token = %+v", tok)
+	}
+	if tok.Extra("id_token") != "idt" || tok.Extra("scope") != "openid profile" {
+		t.Fatalf("extras id_token=%v scope=%v", tok.Extra("id_token"), tok.Extra("scope"))
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	tok.SetAuthHeader(r)
+	if r.Header.Get("Authorization") != "Bearer at" {
+		t.Fatalf("Authorization %q", r.Header.Get("Authorization"))
+	}
+	if old := (&Tokens{AccessToken: "at", AccessTokenExpiration: time.Now().Add(-time.Minute).Unix()}).Token(); old.Valid() {
+		t.Fatal("an expired token is Valid")
+	}
+}
+
+// TestGetTokensAllocsDoNotGrowWithTokens: once the session is decoded,
+// finding a token allocates the same with 1 or 8 tokens in the session.
+func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
+	app := newTkApp(t, oidctest.Config{}, Options{})
+	app.signIn("")
+	allocs := func(extra int) float64 {
+		app.mutate(func(s *Session) {
+			s.AccessTokens = s.AccessTokens[:1]
+			for i := range extra {
+				// Put the default token last so every token is compared.
+				s.AccessTokens = slices.Insert(s.AccessTokens, 0, AccessToken{AccessToken: fmt.Sprintf("t%d", i), AccessTokenExpiration: app.clock.Unix() + 3600, Scopes: "read", Resource: fmt.Sprintf("https://r%d.example.com https://x.example.com", i), RequestedScopes: "read write"})
+			}
+		})
+		r := app.request(http.MethodGet, "/")
+		st := app.client.requestState(nil, r)
+		if _, err := app.client.getTokens(r.Context(), st, nil); err != nil {
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(100, func() {
+			if _, err := app.client.getTokens(r.Context(), st, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	one, eight := allocs(0), allocs(7)
+	if eight > one || one > 2 {
+		t.Fatalf("allocations per GetTokens: %v with 1 token, %v with 8", one, eight)
+	}
+}
+
+// benchApp returns a signed-in app whose session holds n access tokens,
+// the default one last, and a request carrying its cookies.
+func benchApp(b *testing.B, n int) (*tkApp, *http.Request) {
+	app := newTkApp(b, oidctest.Config{}, Options{})
+	app.signIn("")
+	app.mutate(func(s *Session) {
+		for i := range n - 1 {
+			s.AccessTokens = slices.Insert(s.AccessTokens, 0, AccessToken{AccessToken: fmt.Sprintf("token-%d-%s", i, strings.Repeat("x", 200)), AccessTokenExpiration: app.clock.Unix() + 3600, Scopes: "read", Resource: fmt.Sprintf("https://r%d.example.com", i), RequestedScopes: "read write"})
+		}
+	})
+	return app, app.request(http.MethodGet, "/tokens")
+}
+
+// tkDiscard is a ResponseWriter that keeps nothing.
+type tkDiscard struct{ h http.Header }
+
+func (d *tkDiscard) Header() http.Header         { return d.h }
+func (d *tkDiscard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *tkDiscard) WriteHeader(int)             {}
+
+func benchServe(b *testing.B, n int, inner func(c *Client, r *http.Request) error) {
+	app, req := benchApp(b, n)
+	var err error
+	h := app.client.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err = inner(app.client, r)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	w := &tkDiscard{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if app.op.RefreshGrants() != 0 || len(w.h.Values("Set-Cookie")) != 0 {
+		b.Fatalf("hot path refreshed or wrote cookies")
+	}
+}
+
+// BenchmarkGetTokensHotPath: GetTokens(ctx) returning a valid token under
+// the middleware. Compare with BenchmarkMiddlewareSessionDecodeOnly for
+// GetTokens' own cost.
+func BenchmarkGetTokensHotPath(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
+			benchServe(b, n, func(c *Client, r *http.Request) error {
+				tok, err := c.GetTokens(r.Context(), nil)
+				if err == nil && tok.IsExpired {
+					err = errors.New("expired")
+				}
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkMiddlewareSessionDecodeOnly: the middleware and Session(ctx)
+// (which also copies the session), and the middleware and the bare decode
+// of the request's session, the exact baseline of GetTokens. Both hit the
+// cache of decoded cookies (sessioncache.go) after the first iteration.
+func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("Session(ctx)/tokens=%d", n), func(b *testing.B) {
+			benchServe(b, n, func(c *Client, r *http.Request) error {
+				_, err := c.Session(r.Context())
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("load/tokens=%d", n), func(b *testing.B) {
+			benchServe(b, n, func(c *Client, r *http.Request) error {
+				st := stateFrom(r.Context())
+				st.mu.Lock()
+				sc := st.session(r.Context())
+				st.mu.Unlock()
+				if sc == nil {
+					return ErrNoSession
+				}
+				return nil
+			})
+		})
+	}
+}
