@@ -13,7 +13,8 @@ type authState struct {
 	CodeVerifier string         `json:"codeVerifier"`
 	ReturnURL    string         `json:"returnUrl"`
 	MaxAge       *int           `json:"maxAge,omitempty"`
-	Resource     string         `json:"resource,omitempty"` // sent in the code exchange; the token is filed under it
+	Resource     string         `json:"resource,omitempty"`  // sent in the code exchange; the token is filed under it
+	Resources    string         `json:"resources,omitempty"` // all requested at authorization
 	Scopes       string         `json:"scopes"`
 	AppState     map[string]any `json:"appState,omitempty"`
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/returnurl"
 )
 
 // config is Options resolved against the environment and the defaults, and
@@ -168,7 +170,13 @@ func resolve(o Options) (*config, error) {
 		r.fail("ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "must be at least 1s, got %v", c.responseTimeout)
 	}
 	c.usePAR = r.boolean(o.UsePAR, "UsePAR", "MONOCLOUD_AUTH_USE_PAR", false)
-	c.postLogoutURL = r.str(o.PostLogoutRedirectURI, "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI", "")
+	if v := r.str(o.PostLogoutRedirectURI, "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI", ""); v != "" && c.appURL != nil {
+		v = withLeadingSlash(v)
+		if _, ok := returnurl.Resolve(c.appURL, v); !ok {
+			r.fail("PostLogoutRedirectURI", "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI", "must be a path of the app or a URL on AppURL's origin, got %q", v)
+		}
+		c.postLogoutURL = v
+	}
 	c.federated = r.boolean(o.FederatedSignOut, "FederatedSignOut", "MONOCLOUD_AUTH_FEDERATED_SIGNOUT", true)
 	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true)
 	c.refetchUserInfo = r.boolean(o.RefetchUserInfo, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", false)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/monocloud/auth-go/internal/returnurl"
 	"github.com/monocloud/auth-go/internal/tokenendpoint"
@@ -76,6 +77,26 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 	return nil
 }
 
+// resolveReturnURL returns the absolute URL for a return_url or
+// post_logout_url value, and false when it is not on the app's origin. A
+// relative path without its leading slash ("dashboard") is taken from the
+// app's root, as the SDK does.
+func (c *Client) resolveReturnURL(v string) (string, bool) {
+	return returnurl.Resolve(c.cfg.appURL, withLeadingSlash(v))
+}
+
+// withLeadingSlash prefixes "/" to a relative path that starts with a
+// letter or digit and has no scheme ("dashboard", "a/b?x=1").
+func withLeadingSlash(v string) string {
+	if v == "" || !(unicode.IsLetter(rune(v[0])) || unicode.IsDigit(rune(v[0]))) {
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme == "" && u.Host == "" {
+		return "/" + v
+	}
+	return v
+}
+
 // appURL returns AppURL joined with a path of the app.
 func (c *Client) appURL(path string) string {
 	return strings.TrimSuffix(c.cfg.appURL.String(), "/") + path
@@ -121,7 +142,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	returnTo := c.appURL("/")
 	if v := q.Get("return_url"); v != "" {
-		if u, ok := returnurl.Resolve(c.cfg.appURL, v); ok {
+		if u, ok := c.resolveReturnURL(v); ok {
 			returnTo = u
 		}
 	}
@@ -175,7 +196,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		}
 		params = url.Values{"client_id": {c.cfg.clientID}, "request_uri": {requestURI}}
 	}
-	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Scopes: scopes, AppState: appState}
+	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState}
 	if err := c.saveAuthState(w, state, as, p.ResponseMode == "form_post"); err != nil {
 		c.fail(w, r, err)
 		return
@@ -262,10 +283,11 @@ func (c *Client) exchange(ctx context.Context, code string, as *authState) (*Ses
 		maps.Copy(user, info)
 	}
 	s := &Session{
-		User:             user,
-		IDToken:          resp.IDToken,
-		RefreshToken:     resp.RefreshToken,
-		AuthorizedScopes: as.Scopes,
+		User:                user,
+		IDToken:             resp.IDToken,
+		RefreshToken:        resp.RefreshToken,
+		AuthorizedScopes:    as.Scopes,
+		AuthorizedResources: as.Resources,
 		AccessTokens: []AccessToken{{
 			AccessToken:           resp.AccessToken,
 			AccessTokenExpiration: c.now().Unix() + resp.ExpiresIn,
@@ -333,13 +355,11 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	noCache(w)
 	returnTo := c.appURL("/")
-	if c.cfg.postLogoutURL != "" {
-		if u, ok := returnurl.Resolve(c.cfg.appURL, c.cfg.postLogoutURL); ok {
-			returnTo = u
-		}
+	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
+		returnTo = u
 	}
 	if v := r.URL.Query().Get("post_logout_url"); v != "" {
-		if u, ok := returnurl.Resolve(c.cfg.appURL, v); ok {
+		if u, ok := c.resolveReturnURL(v); ok {
 			returnTo = u
 		}
 	}

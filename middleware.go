@@ -163,7 +163,13 @@ func (c *Client) denyUnauthenticated(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
 		return
 	}
-	http.Redirect(w, r, c.appURL(c.cfg.routes.SignIn)+"?"+url.Values{"return_url": {c.returnPath(r)}}.Encode(), http.StatusTemporaryRedirect)
+	// 307 keeps the method: right for GET and HEAD. A POST to a page must
+	// not be replayed against the sign-in route (405), so it gets 303.
+	status := http.StatusTemporaryRedirect
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusSeeOther
+	}
+	http.Redirect(w, r, c.appURL(c.cfg.routes.SignIn)+"?"+url.Values{"return_url": {c.returnPath(r)}}.Encode(), status)
 }
 
 func (c *Client) denyForbidden(w http.ResponseWriter, r *http.Request) {

@@ -11,11 +11,14 @@ import (
 type Session struct {
 	// User holds the ID token claims (minus FilteredIDTokenClaims) overlaid
 	// with the userinfo claims.
-	User             User          `json:"user"`
-	IDToken          string        `json:"idToken,omitempty"`
-	RefreshToken     string        `json:"refreshToken,omitempty"`
-	AuthorizedScopes string        `json:"authorizedScopes,omitempty"`
-	AccessTokens     []AccessToken `json:"accessTokens,omitempty"`
+	User             User   `json:"user"`
+	IDToken          string `json:"idToken,omitempty"`
+	RefreshToken     string `json:"refreshToken,omitempty"`
+	AuthorizedScopes string `json:"authorizedScopes,omitempty"`
+	// AuthorizedResources are the resource indicators requested at sign-in;
+	// GetTokens refreshes tokens only for these.
+	AuthorizedResources string        `json:"authorizedResources,omitempty"`
+	AccessTokens        []AccessToken `json:"accessTokens,omitempty"`
 	// Extra holds application data, typically set by OnSessionCreating.
 	Extra map[string]any `json:"extra,omitempty"`
 }

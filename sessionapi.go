@@ -145,6 +145,9 @@ func (c *Client) ProtectAPI(h http.Handler, opts *ProtectOptions) http.Handler {
 // sign-in, returning to the page afterwards; without a required group it
 // answers 403.
 func (c *Client) ProtectPage(h http.Handler, opts *ProtectOptions) http.Handler {
+	if opts == nil {
+		opts = &ProtectOptions{}
+	}
 	return c.protect(h, opts, func(w http.ResponseWriter, r *http.Request, signedIn bool) {
 		if !signedIn {
 			ret := opts.ReturnURL
@@ -231,14 +234,19 @@ func (c *Client) RedirectToSignIn(w http.ResponseWriter, r *http.Request, p *Sig
 	http.Redirect(w, r, c.SignInURL(p), http.StatusTemporaryRedirect)
 }
 
-// RedirectToSignOut redirects (307) to the sign-out route; postLogoutURL,
-// when set, is where sign-out returns (on the app's origin only).
-func (c *Client) RedirectToSignOut(w http.ResponseWriter, r *http.Request, postLogoutURL string) {
+// SignOutURL returns the URL of the sign-out route; postLogoutURL, when
+// set, is where sign-out returns (on the app's origin only).
+func (c *Client) SignOutURL(postLogoutURL string) string {
 	u := c.appURL(c.cfg.routes.SignOut)
 	if strings.TrimSpace(postLogoutURL) != "" {
 		u += "?" + url.Values{"post_logout_url": {postLogoutURL}}.Encode()
 	}
-	http.Redirect(w, r, u, http.StatusTemporaryRedirect)
+	return u
+}
+
+// RedirectToSignOut redirects (307) to SignOutURL(postLogoutURL).
+func (c *Client) RedirectToSignOut(w http.ResponseWriter, r *http.Request, postLogoutURL string) {
+	http.Redirect(w, r, c.SignOutURL(postLogoutURL), http.StatusTemporaryRedirect)
 }
 
 // refetchUserInfo refetches the user's claims with the (refreshed if

@@ -178,6 +178,21 @@ func (c *Client) tokenQuery(opts *GetTokensOptions) (tokenQuery, error) {
 	return q, nil
 }
 
+// checkAuthorizedResource refuses to refresh for a resource that was not
+// requested at sign-in. The provider would refuse it too (RFC 8707), and
+// some (oidc-provider) consume the refresh token first, ending the session.
+func (c *Client) checkAuthorizedResource(s *Session, resource string) error {
+	if resource == "" || resource == c.cfg.authParams.Resource {
+		return nil
+	}
+	for item := range strings.FieldsSeq(resource) {
+		if !slices.Contains(strings.Fields(s.AuthorizedResources), item) {
+			return &ValidationError{Message: `Resource "` + item + `" was not requested at sign-in: add it to Options.Resources or DefaultAuthParams.Resource`}
+		}
+	}
+	return nil
+}
+
 // indicatorScopes returns the scopes of the Options.Resources entry for
 // resource: none when an entry without scopes matches, else those of the
 // first matching entry.
@@ -218,6 +233,9 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	}
 	if sc.Session.RefreshToken == "" {
 		return nil, &ValidationError{Message: "Session does not contain refresh token"}
+	}
+	if err := c.checkAuthorizedResource(sc.Session, q.resource); err != nil {
+		return nil, err
 	}
 	res, err := c.refresher.refresh(ctx, sc, q)
 	if err != nil {

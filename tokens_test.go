@@ -1372,3 +1372,20 @@ func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
 		})
 	}
 }
+
+// TestGetTokensRefusesResourceNotRequestedAtSignIn: a resource the user
+// never authorized is refused before the provider is asked, since some
+// providers consume the refresh token before they reject the resource.
+func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
+	app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+	app.signIn("")
+	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
+	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, "was not requested at sign-in") {
+		t.Fatalf("message = %q", ve.Message)
+	}
+	tkWantGrants(t, app.op, 0)
+	if _, err := app.tokens(&GetTokensOptions{Resource: tkResA}); err != nil {
+		t.Fatalf("a configured resource: %v", err)
+	}
+	tkWantGrants(t, app.op, 1)
+}

@@ -1,0 +1,873 @@
+package monocloud
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// cfgValid returns Options that pass validation without any environment.
+func cfgValid() Options {
+	return Options{
+		TenantDomain: "https://op.example.com",
+		ClientID:     "client",
+		ClientSecret: "secret",
+		AppURL:       "https://app.example.com",
+		CookieSecret: "0123456789abcdef0123456789abcdef",
+	}
+}
+
+// cfgResolve resolves o with a clean environment plus env and fails the
+// test on error.
+func cfgResolve(t *testing.T, o Options, env map[string]string) *config {
+	t.Helper()
+	htClearEnv(t)
+	htSetEnv(t, env)
+	c, err := resolve(o)
+	if err != nil {
+		t.Fatalf("resolve: %v", err)
+	}
+	return c
+}
+
+// validationErrors returns every *ValidationError joined in err.
+func validationErrors(err error) []*ValidationError {
+	var out []*ValidationError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case *ValidationError:
+			out = append(out, e)
+		default:
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				out = append(out, ve)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c := cfgResolve(t, cfgValid(), nil)
+	wantRoutes := Routes{
+		Callback:          "/api/auth/callback",
+		BackChannelLogout: "/api/auth/backchannel-logout",
+		SignIn:            "/api/auth/signin",
+		SignOut:           "/api/auth/signout",
+		UserInfo:          "/api/auth/userinfo",
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"issuer", c.issuer, "https://op.example.com"},
+		{"client auth", c.authPost, false},
+		{"app URL", c.appURL.String(), "https://app.example.com"},
+		{"secrets", c.secrets, []string{"0123456789abcdef0123456789abcdef"}},
+		{"routes", c.routes, wantRoutes},
+		{"ClockSkew", c.clockSkew, 60 * time.Second},
+		{"ResponseTimeout", c.responseTimeout, 10 * time.Second},
+		{"UsePAR", c.usePAR, false},
+		{"PostLogoutRedirectURI", c.postLogoutURL, ""},
+		{"FederatedSignOut", c.federated, true},
+		{"UserInfo", c.userInfo, true},
+		{"RefetchUserInfo", c.refetchUserInfo, false},
+		{"Scopes", c.authParams.Scopes, "openid profile email"},
+		{"Resource", c.authParams.Resource, ""},
+		{"session cookie", c.sessionCookie, cookieConfig{name: "session", path: "/", httpOnly: true, secure: true, persistent: true, sameSite: http.SameSiteLaxMode}},
+		{"state cookie", c.stateCookie, cookieConfig{name: "state", path: "/", httpOnly: true, secure: true, persistent: false, sameSite: http.SameSiteLaxMode}},
+		{"Sliding", c.sliding, false},
+		{"Duration", c.duration, 24 * time.Hour},
+		{"MaximumDuration", c.maxDuration, 7 * 24 * time.Hour},
+		{"IDTokenSigningAlg", c.idTokenAlg, "RS256"},
+		{"FilteredIDTokenClaims", c.filteredClaims, strings.Fields("iss exp nbf aud nonce iat auth_time c_hash at_hash s_hash")},
+		{"GroupsClaim", c.groupsClaim, "groups"},
+		{"UserAgent", c.userAgent, "monocloud-auth-go"},
+		{"HTTP timeout", c.httpClient.Timeout, 10 * time.Second},
+	}
+	for _, ck := range checks {
+		if !equalAny(ck.got, ck.want) {
+			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
+		}
+	}
+	if c.logger == nil {
+		t.Error("Logger is nil, want slog.Default()")
+	}
+
+	// With an http AppURL cookies default to not Secure.
+	o := cfgValid()
+	o.AppURL = "http://localhost:3000"
+	c = cfgResolve(t, o, nil)
+	if c.sessionCookie.secure || c.stateCookie.secure {
+		t.Errorf("http AppURL: Secure = %v/%v, want false/false", c.sessionCookie.secure, c.stateCookie.secure)
+	}
+}
+
+func equalAny(a, b any) bool {
+	switch a := a.(type) {
+	case []string:
+		return slices.Equal(a, b.([]string))
+	}
+	return a == b
+}
+
+// TestConfigEnv checks that every option is read from its MONOCLOUD_AUTH_*
+// variable when the field is zero.
+func TestConfigEnv(t *testing.T) {
+	httpApp := func(o *Options) { o.AppURL = "http://localhost:3000" }
+	tests := []struct {
+		env   map[string]string
+		opts  func(*Options) // adjusts cfgValid() before resolving
+		check func(c *config) (got, want any)
+	}{
+		{map[string]string{"MONOCLOUD_AUTH_TENANT_DOMAIN": "https://env-op.example.com/"}, func(o *Options) { o.TenantDomain = "" },
+			func(c *config) (any, any) { return c.issuer, "https://env-op.example.com" }},
+		{map[string]string{"MONOCLOUD_AUTH_CLIENT_ID": "env-client"}, func(o *Options) { o.ClientID = "" },
+			func(c *config) (any, any) { return c.clientID, "env-client" }},
+		{map[string]string{"MONOCLOUD_AUTH_CLIENT_SECRET": "env-secret"}, func(o *Options) { o.ClientSecret = "" },
+			func(c *config) (any, any) { return c.clientSecret, "env-secret" }},
+		{map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "client_secret_post"}, nil,
+			func(c *config) (any, any) { return c.authPost, true }},
+		{map[string]string{"MONOCLOUD_AUTH_APP_URL": "https://env-app.example.com/base/"}, func(o *Options) { o.AppURL = "" },
+			func(c *config) (any, any) { return c.appURL.String(), "https://env-app.example.com/base" }},
+		{map[string]string{"MONOCLOUD_AUTH_COOKIE_SECRET": "env-cookie-secret"}, func(o *Options) { o.CookieSecret = "" },
+			func(c *config) (any, any) { return c.secrets[0], "env-cookie-secret" }},
+		{map[string]string{"MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS": " old-secret-1  old-secret-2 "}, nil,
+			func(c *config) (any, any) { return strings.Join(c.secrets[1:], ","), "old-secret-1,old-secret-2" }},
+		{map[string]string{"MONOCLOUD_AUTH_CALLBACK_URL": "/cb"}, nil,
+			func(c *config) (any, any) { return c.routes.Callback, "/cb" }},
+		{map[string]string{"MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL": "/bcl"}, nil,
+			func(c *config) (any, any) { return c.routes.BackChannelLogout, "/bcl" }},
+		{map[string]string{"MONOCLOUD_AUTH_SIGNIN_URL": "/login"}, nil,
+			func(c *config) (any, any) { return c.routes.SignIn, "/login" }},
+		{map[string]string{"MONOCLOUD_AUTH_SIGNOUT_URL": "/logout"}, nil,
+			func(c *config) (any, any) { return c.routes.SignOut, "/logout" }},
+		{map[string]string{"MONOCLOUD_AUTH_USER_INFO_URL": "/me"}, nil,
+			func(c *config) (any, any) { return c.routes.UserInfo, "/me" }},
+		{map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "30"}, nil,
+			func(c *config) (any, any) { return c.clockSkew, 30 * time.Second }},
+		{map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "0"}, nil,
+			func(c *config) (any, any) { return c.clockSkew, time.Duration(0) }},
+		{map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": " 2500 "}, nil,
+			func(c *config) (any, any) { return c.responseTimeout, 2500 * time.Millisecond }},
+		{map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "2500"}, nil,
+			func(c *config) (any, any) { return c.httpClient.Timeout, 2500 * time.Millisecond }},
+		{map[string]string{"MONOCLOUD_AUTH_USE_PAR": "true"}, nil,
+			func(c *config) (any, any) { return c.usePAR, true }},
+		{map[string]string{"MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI": "/bye"}, nil,
+			func(c *config) (any, any) { return c.postLogoutURL, "/bye" }},
+		{map[string]string{"MONOCLOUD_AUTH_FEDERATED_SIGNOUT": "false"}, nil,
+			func(c *config) (any, any) { return c.federated, false }},
+		{map[string]string{"MONOCLOUD_AUTH_USER_INFO": "FALSE"}, nil,
+			func(c *config) (any, any) { return c.userInfo, false }},
+		{map[string]string{"MONOCLOUD_AUTH_REFETCH_USER_INFO": "true"}, nil,
+			func(c *config) (any, any) { return c.refetchUserInfo, true }},
+		{map[string]string{"MONOCLOUD_AUTH_SCOPES": " openid   offline_access\tprofile "}, nil,
+			func(c *config) (any, any) { return c.authParams.Scopes, "openid offline_access profile" }},
+		{map[string]string{"MONOCLOUD_AUTH_RESOURCE": "https://a.example.com  https://b.example.com/api"}, nil,
+			func(c *config) (any, any) {
+				return c.authParams.Resource, "https://a.example.com https://b.example.com/api"
+			}},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_NAME": "sid"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.name, "sid" }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_PATH": "/app"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.path, "/app" }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_DOMAIN": "example.com"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.domain, "example.com" }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY": "false"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.httpOnly, false }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SECURE": "false"}, httpApp,
+			func(c *config) (any, any) { return c.sessionCookie.secure, false }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SECURE": "true"}, httpApp,
+			func(c *config) (any, any) { return c.sessionCookie.secure, true }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE": "strict"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.sameSite, http.SameSiteStrictMode }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE": "none"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.sameSite, http.SameSiteNoneMode }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT": "false"}, nil,
+			func(c *config) (any, any) { return c.sessionCookie.persistent, false }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_SLIDING": "true"}, nil,
+			func(c *config) (any, any) { return c.sliding, true }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "3600"}, nil,
+			func(c *config) (any, any) { return c.duration, time.Hour }},
+		{map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "3600", "MONOCLOUD_AUTH_SESSION_MAX_DURATION": "7200"}, nil,
+			func(c *config) (any, any) { return c.maxDuration, 2 * time.Hour }},
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_NAME": "tx"}, nil,
+			func(c *config) (any, any) { return c.stateCookie.name, "tx" }},
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_PATH": "/auth"}, nil,
+			func(c *config) (any, any) { return c.stateCookie.path, "/auth" }},
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_DOMAIN": "example.com"}, nil,
+			func(c *config) (any, any) { return c.stateCookie.domain, "example.com" }},
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SECURE": "false"}, httpApp,
+			func(c *config) (any, any) { return c.stateCookie.secure, false }},
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE": "strict"}, nil,
+			func(c *config) (any, any) { return c.stateCookie.sameSite, http.SameSiteStrictMode }},
+		// HttpOnly and Persistent of the state cookie are forced.
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_HTTP_ONLY": "false"}, nil,
+			func(c *config) (any, any) { return c.stateCookie.httpOnly, true }},
+		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_PERSISTENT": "true"}, nil,
+			func(c *config) (any, any) { return c.stateCookie.persistent, false }},
+		{map[string]string{"MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG": "ES256"}, nil,
+			func(c *config) (any, any) { return c.idTokenAlg, "ES256" }},
+		{map[string]string{"MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS": "  iss   exp "}, nil,
+			func(c *config) (any, any) { return strings.Join(c.filteredClaims, ","), "iss,exp" }},
+		{map[string]string{"MONOCLOUD_AUTH_GROUPS_CLAIM": "roles"}, nil,
+			func(c *config) (any, any) { return c.groupsClaim, "roles" }},
+		// Blank variables count as unset.
+		{map[string]string{"MONOCLOUD_AUTH_USE_PAR": "  ", "MONOCLOUD_AUTH_SCOPES": ""}, nil,
+			func(c *config) (any, any) { return c.authParams.Scopes, "openid profile email" }},
+	}
+	for _, tt := range tests {
+		var name string
+		for k, v := range tt.env {
+			name += k + "=" + v + ";"
+		}
+		t.Run(name, func(t *testing.T) {
+			o := cfgValid()
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
+			c := cfgResolve(t, o, tt.env)
+			if got, want := tt.check(c); got != want {
+				t.Errorf("got %#v, want %#v", got, want)
+			}
+		})
+	}
+}
+
+// TestConfigExplicitWinsOverEnv sets every variable and an explicit field,
+// and checks the field wins.
+func TestConfigExplicitWinsOverEnv(t *testing.T) {
+	env := map[string]string{
+		"MONOCLOUD_AUTH_TENANT_DOMAIN":             "https://env-op.example.com",
+		"MONOCLOUD_AUTH_CLIENT_ID":                 "env-client",
+		"MONOCLOUD_AUTH_CLIENT_SECRET":             "env-secret",
+		"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD":        "client_secret_post",
+		"MONOCLOUD_AUTH_APP_URL":                   "https://env-app.example.com",
+		"MONOCLOUD_AUTH_COOKIE_SECRET":             "env-cookie-secret",
+		"MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS":   "env-old-secret",
+		"MONOCLOUD_AUTH_CALLBACK_URL":              "/env-cb",
+		"MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL":   "/env-bcl",
+		"MONOCLOUD_AUTH_SIGNIN_URL":                "/env-signin",
+		"MONOCLOUD_AUTH_SIGNOUT_URL":               "/env-signout",
+		"MONOCLOUD_AUTH_USER_INFO_URL":             "/env-me",
+		"MONOCLOUD_AUTH_CLOCK_SKEW":                "30",
+		"MONOCLOUD_AUTH_RESPONSE_TIMEOUT":          "2000",
+		"MONOCLOUD_AUTH_USE_PAR":                   "true",
+		"MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI":  "/env-bye",
+		"MONOCLOUD_AUTH_FEDERATED_SIGNOUT":         "false",
+		"MONOCLOUD_AUTH_USER_INFO":                 "false",
+		"MONOCLOUD_AUTH_REFETCH_USER_INFO":         "true",
+		"MONOCLOUD_AUTH_SCOPES":                    "openid env",
+		"MONOCLOUD_AUTH_RESOURCE":                  "https://env-api.example.com",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_NAME":       "env-session",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_PATH":       "/env",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_DOMAIN":     "env.example.com",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY":  "false",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_SECURE":     "false",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE":  "none",
+		"MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT": "false",
+		"MONOCLOUD_AUTH_SESSION_SLIDING":           "true",
+		"MONOCLOUD_AUTH_SESSION_DURATION":          "100",
+		"MONOCLOUD_AUTH_SESSION_MAX_DURATION":      "200",
+		"MONOCLOUD_AUTH_STATE_COOKIE_NAME":         "env-state",
+		"MONOCLOUD_AUTH_STATE_COOKIE_PATH":         "/env",
+		"MONOCLOUD_AUTH_STATE_COOKIE_DOMAIN":       "env.example.com",
+		"MONOCLOUD_AUTH_STATE_COOKIE_SECURE":       "false",
+		"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE":    "none",
+		"MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG":      "ES512",
+		"MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS":  "env_claim",
+		"MONOCLOUD_AUTH_GROUPS_CLAIM":              "env_groups",
+	}
+	o := Options{
+		TenantDomain:          "https://op.example.com",
+		ClientID:              "client",
+		ClientSecret:          "secret",
+		ClientAuthMethod:      "client_secret_basic",
+		AppURL:                "https://app.example.com",
+		CookieSecret:          "explicit-cookie-secret",
+		PreviousCookieSecrets: []string{"explicit-old"},
+		Routes:                Routes{Callback: "/cb", BackChannelLogout: "/bcl", SignIn: "/signin", SignOut: "/signout", UserInfo: "/me"},
+		ClockSkew:             new(time.Duration(0)),
+		ResponseTimeout:       3 * time.Second,
+		UsePAR:                new(false),
+		PostLogoutRedirectURI: "/bye",
+		FederatedSignOut:      new(true),
+		UserInfo:              new(true),
+		RefetchUserInfo:       new(false),
+		DefaultAuthParams:     AuthParams{Scopes: "openid explicit", Resource: "https://api.example.com"},
+		Session: SessionOptions{
+			Cookie:          CookieOptions{Name: "sess", Path: "/", Domain: "app.example.com", HTTPOnly: new(true), Secure: new(true), SameSite: http.SameSiteStrictMode, Persistent: new(true)},
+			Sliding:         new(false),
+			Duration:        time.Hour,
+			MaximumDuration: 2 * time.Hour,
+		},
+		State:                 StateOptions{Cookie: CookieOptions{Name: "st", Path: "/", Domain: "app.example.com", Secure: new(true), SameSite: http.SameSiteLaxMode}},
+		IDTokenSigningAlg:     "PS256",
+		FilteredIDTokenClaims: []string{"explicit_claim"},
+		GroupsClaim:           "roles",
+	}
+	c := cfgResolve(t, o, env)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"TenantDomain", c.issuer, "https://op.example.com"},
+		{"ClientID", c.clientID, "client"},
+		{"ClientSecret", c.clientSecret, "secret"},
+		{"ClientAuthMethod", c.authPost, false},
+		{"AppURL", c.appURL.String(), "https://app.example.com"},
+		{"CookieSecret", strings.Join(c.secrets, ","), "explicit-cookie-secret,explicit-old"},
+		{"Routes", c.routes, o.Routes},
+		{"ClockSkew", c.clockSkew, time.Duration(0)},
+		{"ResponseTimeout", c.responseTimeout, 3 * time.Second},
+		{"UsePAR", c.usePAR, false},
+		{"PostLogoutRedirectURI", c.postLogoutURL, "/bye"},
+		{"FederatedSignOut", c.federated, true},
+		{"UserInfo", c.userInfo, true},
+		{"RefetchUserInfo", c.refetchUserInfo, false},
+		{"Scopes", c.authParams.Scopes, "openid explicit"},
+		{"Resource", c.authParams.Resource, "https://api.example.com"},
+		{"Session.Cookie", c.sessionCookie, cookieConfig{name: "sess", path: "/", domain: "app.example.com", httpOnly: true, secure: true, persistent: true, sameSite: http.SameSiteStrictMode}},
+		{"Session.Sliding", c.sliding, false},
+		{"Session.Duration", c.duration, time.Hour},
+		{"Session.MaximumDuration", c.maxDuration, 2 * time.Hour},
+		{"State.Cookie", c.stateCookie, cookieConfig{name: "st", path: "/", domain: "app.example.com", httpOnly: true, secure: true, sameSite: http.SameSiteLaxMode}},
+		{"IDTokenSigningAlg", c.idTokenAlg, "PS256"},
+		{"FilteredIDTokenClaims", strings.Join(c.filteredClaims, ","), "explicit_claim"},
+		{"GroupsClaim", c.groupsClaim, "roles"},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+// TestConfigValidation checks that each invalid option is reported as a
+// *ValidationError naming the field and its variable, and nothing else.
+func TestConfigValidation(t *testing.T) {
+	httpApp := func(o *Options) { o.AppURL = "http://localhost:3000" }
+	tests := []struct {
+		name    string
+		opts    func(*Options)
+		env     map[string]string
+		field   string
+		envVar  string
+		message string // substring
+	}{
+		{"TenantDomain required", func(o *Options) { o.TenantDomain = "" }, nil, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN", "is required"},
+		{"ClientID required", func(o *Options) { o.ClientID = "" }, nil, "ClientID", "MONOCLOUD_AUTH_CLIENT_ID", "is required"},
+		{"ClientSecret required", func(o *Options) { o.ClientSecret = "" }, nil, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "is required"},
+		{"AppURL required", func(o *Options) { o.AppURL = "" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "is required"},
+		{"CookieSecret required", func(o *Options) { o.CookieSecret = "" }, nil, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "is required"},
+		{"CookieSecret too short", func(o *Options) { o.CookieSecret = "1234567" }, nil, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "at least 8 characters"},
+		{"CookieSecret too short in env", func(o *Options) { o.CookieSecret = "" }, map[string]string{"MONOCLOUD_AUTH_COOKIE_SECRET": "short"}, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "at least 8 characters"},
+		{"TenantDomain with query", func(o *Options) { o.TenantDomain = "https://op.example.com/?a=b" }, nil, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN", "without query"},
+		{"TenantDomain with fragment", func(o *Options) { o.TenantDomain = "https://op.example.com#x" }, nil, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN", "without query or fragment"},
+		{"TenantDomain with userinfo", func(o *Options) { o.TenantDomain = "https://user:pw@op.example.com" }, nil, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN", "host name"},
+		{"TenantDomain without host", func(o *Options) { o.TenantDomain = "https://" }, nil, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN", "host name"},
+		{"TenantDomain bad in env", func(o *Options) { o.TenantDomain = "" }, map[string]string{"MONOCLOUD_AUTH_TENANT_DOMAIN": "op.example.com?x=1"}, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN", "without query"},
+		{"AppURL without scheme", func(o *Options) { o.AppURL = "app.example.com" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
+		{"AppURL relative", func(o *Options) { o.AppURL = "/app" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
+		{"AppURL other scheme", func(o *Options) { o.AppURL = "ftp://app.example.com" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
+		{"AppURL with query", func(o *Options) { o.AppURL = "https://app.example.com/?a=b" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query"},
+		{"AppURL with fragment", func(o *Options) { o.AppURL = "https://app.example.com/#top" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query or fragment"},
+		{"AppURL with userinfo", func(o *Options) { o.AppURL = "https://u@app.example.com" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
+		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "private_key_jwt" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic or client_secret_post"},
+		{"ClientAuthMethod unknown in env", nil, map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "none"}, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", `"none"`},
+		{"Routes.SignIn absolute URL", func(o *Options) { o.Routes.SignIn = "https://evil.example/signin" }, nil, "Routes.SignIn", "MONOCLOUD_AUTH_SIGNIN_URL", "valid relative uri"},
+		{"Routes.Callback network-path", func(o *Options) { o.Routes.Callback = "//evil.example/cb" }, nil, "Routes.Callback", "MONOCLOUD_AUTH_CALLBACK_URL", "valid relative uri"},
+		{"Routes.SignOut with query", func(o *Options) { o.Routes.SignOut = "/signout?x=1" }, nil, "Routes.SignOut", "MONOCLOUD_AUTH_SIGNOUT_URL", "valid relative uri"},
+		{"Routes.UserInfo with query in env", nil, map[string]string{"MONOCLOUD_AUTH_USER_INFO_URL": "/me?x"}, "Routes.UserInfo", "MONOCLOUD_AUTH_USER_INFO_URL", "valid relative uri"},
+		{"Routes.BackChannelLogout absolute URL in env", nil, map[string]string{"MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL": "http://evil.example/bcl"}, "Routes.BackChannelLogout", "MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL", "valid relative uri"},
+		{"ClockSkew negative", func(o *Options) { o.ClockSkew = new(-time.Second) }, nil, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "must not be negative"},
+		{"ClockSkew negative in env", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "-5"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", ""},
+		{"ResponseTimeout below 1s", func(o *Options) { o.ResponseTimeout = 999 * time.Millisecond }, nil, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "at least 1s"},
+		{"ResponseTimeout negative", func(o *Options) { o.ResponseTimeout = -time.Second }, nil, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "at least 1s"},
+		{"ResponseTimeout below 1s in env", nil, map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "999"}, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "at least 1s"},
+		{"ResponseTimeout zero in env", nil, map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "0"}, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "at least 1s"},
+		{"Scopes without openid", func(o *Options) { o.DefaultAuthParams.Scopes = "profile email" }, nil, "DefaultAuthParams.Scopes", "MONOCLOUD_AUTH_SCOPES", "Scope must contain openid"},
+		{"Scopes with openid as a substring only", func(o *Options) { o.DefaultAuthParams.Scopes = "openidx profile" }, nil, "DefaultAuthParams.Scopes", "MONOCLOUD_AUTH_SCOPES", "Scope must contain openid"},
+		{"Scopes blank", func(o *Options) { o.DefaultAuthParams.Scopes = " \t " }, nil, "DefaultAuthParams.Scopes", "MONOCLOUD_AUTH_SCOPES", "Scopes must be a space-separated string"},
+		{"Scopes without openid in env", nil, map[string]string{"MONOCLOUD_AUTH_SCOPES": "profile"}, "DefaultAuthParams.Scopes", "MONOCLOUD_AUTH_SCOPES", "Scope must contain openid"},
+		{"Resource with query", func(o *Options) { o.DefaultAuthParams.Resource = "https://api.example.com/?a=1" }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", "Resource must be a valid URL without query or hash parameters"},
+		{"Resource with empty query", func(o *Options) { o.DefaultAuthParams.Resource = "https://api.example.com/?" }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", "without query or hash"},
+		{"Resource with hash", func(o *Options) { o.DefaultAuthParams.Resource = "https://api.example.com/#h" }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", "without query or hash"},
+		{"Resource with empty hash", func(o *Options) { o.DefaultAuthParams.Resource = "https://api.example.com/#" }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", "without query or hash"},
+		{"Resource not a URL", func(o *Options) { o.DefaultAuthParams.Resource = "api.example.com" }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", `Invalid resource "api.example.com"`},
+		{"Resource one bad item of two", func(o *Options) { o.DefaultAuthParams.Resource = "https://ok.example.com not-a-url" }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", `Invalid resource "not-a-url"`},
+		{"Resource blank", func(o *Options) { o.DefaultAuthParams.Resource = "   " }, nil, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", "Resource must not be empty"},
+		{"Resource with query in env", nil, map[string]string{"MONOCLOUD_AUTH_RESOURCE": "https://api.example.com?x=y"}, "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE", "without query or hash"},
+		{"Resources entry without resource", func(o *Options) { o.Resources = []Indicator{{Scopes: "read"}} }, nil, "Resources[0]", "", "Resource must not be empty"},
+		{"Resources entry with bad resource", func(o *Options) {
+			o.Resources = []Indicator{{Resource: "https://ok.example.com"}, {Resource: "https://api.example.com/?q"}}
+		}, nil, "Resources[1]", "", "without query or hash"},
+		{"Resources entry with blank scopes", func(o *Options) { o.Resources = []Indicator{{Resource: "https://api.example.com", Scopes: "  "}} }, nil, "Resources[0]", "", "Scopes must be a space-separated string"},
+		{"ResponseMode unknown", func(o *Options) { o.DefaultAuthParams.ResponseMode = "fragment" }, nil, "DefaultAuthParams.ResponseMode", "", "query or form_post"},
+		{"session cookie not Secure with https AppURL", func(o *Options) { o.Session.Cookie.Secure = new(false) }, nil, "Session.Cookie.Secure", "MONOCLOUD_AUTH_SESSION_COOKIE_SECURE", "Cookie must be set to secure when app url protocol is https."},
+		{"session cookie not Secure with https AppURL in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SECURE": "false"}, "Session.Cookie.Secure", "MONOCLOUD_AUTH_SESSION_COOKIE_SECURE", "must be set to secure"},
+		{"state cookie not Secure with https AppURL", func(o *Options) { o.State.Cookie.Secure = new(false) }, nil, "State.Cookie.Secure", "MONOCLOUD_AUTH_STATE_COOKIE_SECURE", "must be set to secure"},
+		{"session SameSite=None without Secure", func(o *Options) { httpApp(o); o.Session.Cookie.SameSite = http.SameSiteNoneMode }, nil, "Session.Cookie.SameSite", "MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE", "SameSite=None requires a Secure cookie"},
+		{"state SameSite=None without Secure in env", httpApp, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE": "none"}, "State.Cookie.SameSite", "MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE", "SameSite=None requires a Secure cookie"},
+		{"SameSite not lower case in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE": "Lax"}, "Session.Cookie.SameSite", "MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE", "strict, lax, none"},
+		{"SameSite unknown in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE": "relaxed"}, "State.Cookie.SameSite", "MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE", "strict, lax, none"},
+		{"session cookie name with space", func(o *Options) { o.Session.Cookie.Name = "my session" }, nil, "Session.Cookie.Name", "MONOCLOUD_AUTH_SESSION_COOKIE_NAME", "valid cookie name"},
+		{"session cookie name with separator in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_NAME": "a;b"}, "Session.Cookie.Name", "MONOCLOUD_AUTH_SESSION_COOKIE_NAME", "valid cookie name"},
+		{"state cookie name with =", func(o *Options) { o.State.Cookie.Name = "st=1" }, nil, "State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "valid cookie name"},
+		{"state cookie name equals session cookie name", func(o *Options) { o.State.Cookie.Name = "session" }, nil, "State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "must differ"},
+		{"session cookie path relative", func(o *Options) { o.Session.Cookie.Path = "app" }, nil, "Session.Cookie.Path", "MONOCLOUD_AUTH_SESSION_COOKIE_PATH", "must start with /"},
+		{"state cookie path relative in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_PATH": "auth"}, "State.Cookie.Path", "MONOCLOUD_AUTH_STATE_COOKIE_PATH", "must start with /"},
+		{"MaximumDuration below Duration", func(o *Options) { o.Session.Duration, o.Session.MaximumDuration = 2*time.Hour, time.Hour }, nil, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "must be greater than Session.Duration"},
+		{"MaximumDuration equal to Duration", func(o *Options) { o.Session.Duration, o.Session.MaximumDuration = time.Hour, time.Hour }, nil, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "must be greater than Session.Duration"},
+		{"MaximumDuration below the default Duration", func(o *Options) { o.Session.MaximumDuration = time.Hour }, nil, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "must be greater"},
+		{"MaximumDuration equal to Duration in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "100", "MONOCLOUD_AUTH_SESSION_MAX_DURATION": "100"}, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "must be greater"},
+		{"Duration below 1s", func(o *Options) { o.Session.Duration = 500 * time.Millisecond }, nil, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", "at least 1s"},
+		{"Duration negative in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "-1"}, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", ""},
+		{"bad boolean UsePAR", nil, map[string]string{"MONOCLOUD_AUTH_USE_PAR": "yes"}, "UsePAR", "MONOCLOUD_AUTH_USE_PAR", "true or false"},
+		{"bad boolean FederatedSignOut", nil, map[string]string{"MONOCLOUD_AUTH_FEDERATED_SIGNOUT": "1"}, "FederatedSignOut", "MONOCLOUD_AUTH_FEDERATED_SIGNOUT", "true or false"},
+		{"bad boolean UserInfo", nil, map[string]string{"MONOCLOUD_AUTH_USER_INFO": "on"}, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", "true or false"},
+		{"bad boolean RefetchUserInfo", nil, map[string]string{"MONOCLOUD_AUTH_REFETCH_USER_INFO": "nope"}, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", "true or false"},
+		{"bad boolean Session.Sliding", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_SLIDING": "Y"}, "Session.Sliding", "MONOCLOUD_AUTH_SESSION_SLIDING", "true or false"},
+		{"bad boolean Session.Cookie.HTTPOnly", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY": "maybe"}, "Session.Cookie.HTTPOnly", "MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY", "true or false"},
+		{"bad boolean Session.Cookie.Persistent", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT": "2"}, "Session.Cookie.Persistent", "MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT", "true or false"},
+		{"bad boolean State.Cookie.Secure", nil, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SECURE": "tru"}, "State.Cookie.Secure", "MONOCLOUD_AUTH_STATE_COOKIE_SECURE", "true or false"},
+		{"bad number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "abc"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "whole number"},
+		{"fractional number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "1.5"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "whole number"},
+		{"bad number ResponseTimeout", nil, map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "10s"}, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "whole number"},
+		{"bad number Session.Duration", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "1d"}, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", "whole number"},
+		{"bad number Session.MaximumDuration", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_MAX_DURATION": "x"}, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "whole number"},
+		// 18446744133 s overflows time.Duration and wraps to about 59 s.
+		{"overflowing number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "18446744133"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", ""},
+		// 18446744078709 ms wraps to about 5 s.
+		{"overflowing number ResponseTimeout", nil, map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "18446744078709"}, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", ""},
+		{"IDTokenSigningAlg HS256", func(o *Options) { o.IDTokenSigningAlg = "HS256" }, nil, "IDTokenSigningAlg", "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", "must be one of RS256"},
+		{"IDTokenSigningAlg none", func(o *Options) { o.IDTokenSigningAlg = "none" }, nil, "IDTokenSigningAlg", "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", `"none"`},
+		{"IDTokenSigningAlg lower case", func(o *Options) { o.IDTokenSigningAlg = "rs256" }, nil, "IDTokenSigningAlg", "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", "must be one of"},
+		{"IDTokenSigningAlg unknown in env", nil, map[string]string{"MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG": "EdDSA"}, "IDTokenSigningAlg", "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", `"EdDSA"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			htClearEnv(t)
+			htSetEnv(t, tt.env)
+			o := cfgValid()
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
+			c, err := resolve(o)
+			if err == nil {
+				t.Fatalf("resolve succeeded, want a *ValidationError for %s (routes %+v, ClockSkew %v, ResponseTimeout %v)", tt.field, c.routes, c.clockSkew, c.responseTimeout)
+			}
+			var first *ValidationError
+			if !errors.As(err, &first) {
+				t.Fatalf("errors.As(%v, *ValidationError) = false", err)
+			}
+			errs := validationErrors(err)
+			found := false
+			for _, ve := range errs {
+				if ve.Field != tt.field || ve.EnvVar != tt.envVar {
+					t.Errorf("unexpected error for another field: %v (Field %q, EnvVar %q)", ve, ve.Field, ve.EnvVar)
+					continue
+				}
+				if strings.Contains(ve.Message, tt.message) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no error with Field %q, EnvVar %q and a message containing %q in: %v", tt.field, tt.envVar, tt.message, err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.field) || !strings.Contains(msg, tt.envVar) {
+				t.Errorf("error text %q does not name %s and %s", msg, tt.field, tt.envVar)
+			}
+			// New reports the same errors, before any network access.
+			if _, err := New(o); err == nil || len(validationErrors(err)) != len(errs) {
+				t.Errorf("New: %v, want the %d validation errors of resolve", err, len(errs))
+			}
+		})
+	}
+}
+
+func TestConfigJoinsSeveralErrors(t *testing.T) {
+	htClearEnv(t)
+	htSetEnv(t, map[string]string{"MONOCLOUD_AUTH_USE_PAR": "perhaps"})
+	o := cfgValid()
+	o.ClientID = ""
+	o.CookieSecret = "short"
+	o.DefaultAuthParams.Scopes = "profile"
+	o.Session.Duration, o.Session.MaximumDuration = time.Hour, time.Minute
+	_, err := resolve(o)
+	got := map[string]bool{}
+	for _, ve := range validationErrors(err) {
+		got[ve.Field] = true
+	}
+	for _, f := range []string{"ClientID", "CookieSecret", "DefaultAuthParams.Scopes", "Session.MaximumDuration", "UsePAR"} {
+		if !got[f] {
+			t.Errorf("no error for %s in %v", f, err)
+		}
+	}
+	if len(got) != 5 {
+		t.Errorf("errors for %v, want exactly 5 fields", got)
+	}
+}
+
+func TestConfigTenantDomain(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"op.example.com", "https://op.example.com"},
+		{"op.example.com/", "https://op.example.com"},
+		{"acme.us.monocloud.com", "https://acme.us.monocloud.com"},
+		{"op.example.com:8443", "https://op.example.com:8443"},
+		{"https://op.example.com", "https://op.example.com"},
+		{"https://op.example.com/", "https://op.example.com"},
+		{"https://op.example.com/tenant/", "https://op.example.com/tenant"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080"},
+		{"http://localhost:3001/oidc", "http://localhost:3001/oidc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			o := cfgValid()
+			o.TenantDomain = tt.in
+			if got := cfgResolve(t, o, nil).issuer; got != tt.want {
+				t.Errorf("issuer = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigAppURL(t *testing.T) {
+	tests := []struct{ in, want, path string }{
+		{"https://app.example.com", "https://app.example.com", ""},
+		{"https://app.example.com/", "https://app.example.com", ""},
+		{" https://app.example.com/ ", "https://app.example.com", ""},
+		{"https://app.example.com/base", "https://app.example.com/base", "/base"},
+		{"https://app.example.com/base/", "https://app.example.com/base", "/base"},
+		{"http://localhost:3000", "http://localhost:3000", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			o := cfgValid()
+			o.AppURL = tt.in
+			c := cfgResolve(t, o, nil)
+			if got := c.appURL.String(); got != tt.want || c.appURL.Path != tt.path {
+				t.Errorf("AppURL = %q (path %q), want %q (path %q)", got, c.appURL.Path, tt.want, tt.path)
+			}
+			cl := &Client{cfg: c}
+			if got, want := cl.appURL("/api/auth/callback"), tt.want+"/api/auth/callback"; got != want {
+				t.Errorf("callback URL = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestConfigRouteNormalisation(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/login", "/login"},
+		{"login", "/login"},
+		{"/login/", "/login"},
+		{"auth/login/", "/auth/login"},
+		{" /login ", "/login"},
+		{"/", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			o := cfgValid()
+			o.Routes = Routes{SignIn: tt.in, Callback: "/cb", SignOut: tt.in, UserInfo: tt.in, BackChannelLogout: tt.in}
+			c := cfgResolve(t, o, nil)
+			for name, got := range map[string]string{"SignIn": c.routes.SignIn, "SignOut": c.routes.SignOut, "UserInfo": c.routes.UserInfo, "BackChannelLogout": c.routes.BackChannelLogout} {
+				if got != tt.want {
+					t.Errorf("Routes.%s = %q, want %q", name, got, tt.want)
+				}
+			}
+		})
+	}
+	t.Run("env", func(t *testing.T) {
+		c := cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_SIGNIN_URL": "auth/login/"})
+		if c.routes.SignIn != "/auth/login" {
+			t.Errorf("Routes.SignIn = %q, want /auth/login", c.routes.SignIn)
+		}
+	})
+}
+
+func TestConfigCookieSecurity(t *testing.T) {
+	t.Run("https AppURL makes both cookies Secure", func(t *testing.T) {
+		c := cfgResolve(t, cfgValid(), nil)
+		if !c.sessionCookie.secure || !c.stateCookie.secure {
+			t.Errorf("Secure = %v/%v, want true/true", c.sessionCookie.secure, c.stateCookie.secure)
+		}
+	})
+	t.Run("explicit Secure true with https AppURL", func(t *testing.T) {
+		o := cfgValid()
+		o.Session.Cookie.Secure = new(true)
+		if c := cfgResolve(t, o, nil); !c.sessionCookie.secure {
+			t.Error("Secure = false")
+		}
+	})
+	t.Run("SameSite=None with Secure", func(t *testing.T) {
+		o := cfgValid()
+		o.Session.Cookie.SameSite = http.SameSiteNoneMode
+		if c := cfgResolve(t, o, nil); c.sessionCookie.sameSite != http.SameSiteNoneMode || !c.sessionCookie.secure {
+			t.Errorf("session cookie %+v, want SameSite=None and Secure", c.sessionCookie)
+		}
+	})
+	t.Run("explicit SameSite wins over env", func(t *testing.T) {
+		o := cfgValid()
+		o.State.Cookie.SameSite = http.SameSiteStrictMode
+		c := cfgResolve(t, o, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE": "none"})
+		if c.stateCookie.sameSite != http.SameSiteStrictMode {
+			t.Errorf("SameSite = %v, want Strict", c.stateCookie.sameSite)
+		}
+	})
+}
+
+// TestConfigurationOptions ports node-core/tests/get-options.test.ts.
+func TestConfigurationOptions(t *testing.T) {
+	t.Run("should throw if the required properties are not set up", func(t *testing.T) {
+		htClearEnv(t)
+		_, err := resolve(Options{})
+		want := map[string]string{
+			"TenantDomain": "MONOCLOUD_AUTH_TENANT_DOMAIN",
+			"ClientID":     "MONOCLOUD_AUTH_CLIENT_ID",
+			"ClientSecret": "MONOCLOUD_AUTH_CLIENT_SECRET",
+			"AppURL":       "MONOCLOUD_AUTH_APP_URL",
+			"CookieSecret": "MONOCLOUD_AUTH_COOKIE_SECRET",
+		}
+		errs := validationErrors(err)
+		if len(errs) != len(want) {
+			t.Errorf("%d errors, want %d: %v", len(errs), len(want), err)
+		}
+		for _, ve := range errs {
+			if want[ve.Field] != ve.EnvVar || !strings.Contains(ve.Error(), ve.EnvVar) {
+				t.Errorf("error %q: Field %q EnvVar %q", ve, ve.Field, ve.EnvVar)
+			}
+			delete(want, ve.Field)
+		}
+		if len(want) > 0 {
+			t.Errorf("no error for %v", want)
+		}
+	})
+	t.Run("should be able to configure id token claims filter", func(t *testing.T) {
+		o := cfgValid()
+		o.FilteredIDTokenClaims = []string{"email", "sid"}
+		if got := cfgResolve(t, o, nil).filteredClaims; !slices.Equal(got, []string{"email", "sid"}) {
+			t.Errorf("filtered claims = %v", got)
+		}
+		o.FilteredIDTokenClaims = []string{}
+		if got := cfgResolve(t, o, nil).filteredClaims; len(got) != 0 {
+			t.Errorf("an explicit empty filter = %v, want none", got)
+		}
+	})
+	t.Run("should throw if the resource are not a valid url", func(t *testing.T) {
+		o := cfgValid()
+		o.DefaultAuthParams.Resource = "invalid resource"
+		_, err := resolve(o)
+		if n := len(validationErrors(err)); n != 2 || !strings.Contains(err.Error(), `Invalid resource "invalid"`) {
+			t.Errorf("resolve: %v (%d errors), want one per bad item", err, n)
+		}
+	})
+	t.Run("should throw if the scope does not have openid", func(t *testing.T) {
+		o := cfgValid()
+		o.DefaultAuthParams.Scopes = "profile email offline_access"
+		if _, err := resolve(o); err == nil || !strings.Contains(err.Error(), "Scope must contain openid") {
+			t.Errorf("resolve: %v", err)
+		}
+	})
+	t.Run("should throw if the scope is empty", func(t *testing.T) {
+		o := cfgValid()
+		o.DefaultAuthParams.Scopes = "  "
+		if _, err := resolve(o); err == nil || !strings.Contains(err.Error(), "Scopes must be a space-separated string") {
+			t.Errorf("resolve: %v", err)
+		}
+	})
+	t.Run("should throw if the resource have query params or hash", func(t *testing.T) {
+		for _, res := range []string{"https://api.example.com?a=b", "https://api.example.com#hash", "https://api.example.com/p?x#y"} {
+			o := cfgValid()
+			o.DefaultAuthParams.Resource = res
+			if _, err := resolve(o); err == nil || !strings.Contains(err.Error(), "Resource must be a valid URL without query or hash parameters") {
+				t.Errorf("resource %q: %v", res, err)
+			}
+		}
+	})
+	t.Run("should be able to set resources", func(t *testing.T) {
+		o := cfgValid()
+		o.Resources = []Indicator{
+			{Resource: "https://a.example.com  https://b.example.com", Scopes: " read   write "},
+			{Resource: "urn:example:api"},
+		}
+		c := cfgResolve(t, o, nil)
+		want := []Indicator{{Resource: "https://a.example.com https://b.example.com", Scopes: "read write"}, {Resource: "urn:example:api"}}
+		if !slices.Equal(c.resources, want) {
+			t.Errorf("resources = %+v, want %+v", c.resources, want)
+		}
+		if o.Resources[0].Scopes != " read   write " {
+			t.Error("resolve changed the caller's Options.Resources")
+		}
+	})
+}
+
+func TestNewWithProvider(t *testing.T) {
+	op := oidctest.New(t, oidctest.Config{})
+	t.Run("explicit http issuer is kept", func(t *testing.T) {
+		htClearEnv(t)
+		c, err := New(Options{TenantDomain: op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret", AppURL: "http://localhost:3000", CookieSecret: testSecret})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if c.op.issuer != op.Issuer() || !strings.HasPrefix(c.op.authURL, op.Issuer()+"/") {
+			t.Errorf("discovered issuer %q, authorize %q", c.op.issuer, c.op.authURL)
+		}
+	})
+	t.Run("whole configuration from the environment", func(t *testing.T) {
+		htClearEnv(t)
+		htSetEnv(t, map[string]string{
+			"MONOCLOUD_AUTH_TENANT_DOMAIN": op.Issuer() + "/",
+			"MONOCLOUD_AUTH_CLIENT_ID":     "test-client",
+			"MONOCLOUD_AUTH_CLIENT_SECRET": "test-secret",
+			"MONOCLOUD_AUTH_APP_URL":       "http://localhost:3000/",
+			"MONOCLOUD_AUTH_COOKIE_SECRET": testSecret,
+		})
+		c, err := New(Options{})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if c.cfg.clientID != "test-client" || c.cfg.appURL.String() != "http://localhost:3000" {
+			t.Errorf("config %+v", c.cfg)
+		}
+	})
+	t.Run("unreachable provider", func(t *testing.T) {
+		htClearEnv(t)
+		srv := httptest.NewServer(http.NotFoundHandler())
+		issuer := srv.URL
+		srv.Close()
+		_, err := New(Options{TenantDomain: issuer, ClientID: "c", ClientSecret: "s", AppURL: "http://localhost:3000", CookieSecret: testSecret})
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			t.Fatalf("New: %v, want *HTTPError", err)
+		}
+	})
+	t.Run("provider answering 404", func(t *testing.T) {
+		htClearEnv(t)
+		srv := httptest.NewServer(http.NotFoundHandler())
+		t.Cleanup(srv.Close)
+		_, err := New(Options{TenantDomain: srv.URL, ClientID: "c", ClientSecret: "s", AppURL: "http://localhost:3000", CookieSecret: testSecret})
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			t.Fatalf("New: %v, want *HTTPError", err)
+		}
+	})
+}
+
+// uaRecorder records the User-Agent of the requests it forwards.
+type uaRecorder struct {
+	mu  sync.Mutex
+	uas []string
+	rt  http.RoundTripper
+}
+
+func (u *uaRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	u.mu.Lock()
+	u.uas = append(u.uas, r.Header.Get("User-Agent"))
+	u.mu.Unlock()
+	return u.rt.RoundTrip(r)
+}
+
+func TestProviderCallsUseHTTPClientAndUserAgent(t *testing.T) {
+	for _, tt := range []struct{ ua, want string }{{"", "monocloud-auth-go"}, {"my-app/1.0", "my-app/1.0"}} {
+		t.Run(tt.want, func(t *testing.T) {
+			rec := &uaRecorder{rt: http.DefaultTransport}
+			app := htNewApp(t, oidctest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
+			app.signInVia("/api/auth/signin")
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.uas) < 3 { // discovery, JWKS, token, userinfo
+				t.Fatalf("the HTTPClient's transport saw %d requests, want discovery, token, JWKS and userinfo", len(rec.uas))
+			}
+			for i, ua := range rec.uas {
+				if ua != tt.want {
+					t.Errorf("request %d: User-Agent %q, want %q", i, ua, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestResponseTimeout checks that every call to the provider is bounded by
+// ResponseTimeout (a deliberate fix: the SDK has no HTTP timeout).
+func TestResponseTimeout(t *testing.T) {
+	const timeout = time.Second
+	t.Run("discovery", func(t *testing.T) {
+		t.Parallel()
+		done := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-done:
+			}
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(done) })
+		start := time.Now()
+		_, err := New(Options{TenantDomain: srv.URL, ClientID: "c", ClientSecret: "s", AppURL: "http://localhost:3000", CookieSecret: testSecret, ResponseTimeout: timeout})
+		elapsed := time.Since(start)
+		var he *HTTPError
+		if !errors.As(err, &he) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("New: %v, want an *HTTPError matching context.DeadlineExceeded", err)
+		}
+		if elapsed < timeout-50*time.Millisecond || elapsed > 3*timeout {
+			t.Errorf("New returned after %v, want about %v", elapsed, timeout)
+		}
+	})
+	t.Run("token endpoint", func(t *testing.T) {
+		t.Parallel()
+		var got error
+		app := htNewApp(t, oidctest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+			got = err
+			w.WriteHeader(errorStatus(err))
+		}}, nil, nil)
+		_, loc := app.startSignIn("/api/auth/signin")
+		cb := app.op.Authorize(t, loc)
+		app.op.SetTokenFault(oidctest.Fault{Delay: 10 * time.Second})
+		start := time.Now()
+		resp, _ := app.get(cb.String())
+		elapsed := time.Since(start)
+		var he *HTTPError
+		if !errors.As(got, &he) || !errors.Is(got, context.DeadlineExceeded) {
+			t.Errorf("OnError got %v, want an *HTTPError matching context.DeadlineExceeded", got)
+		}
+		if resp.StatusCode != http.StatusGatewayTimeout {
+			t.Errorf("status %d, want 504", resp.StatusCode)
+		}
+		if elapsed > 3*timeout {
+			t.Errorf("callback took %v, want about %v", elapsed, timeout)
+		}
+	})
+	t.Run("userinfo endpoint", func(t *testing.T) {
+		t.Parallel()
+		app := htNewApp(t, oidctest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
+		_, loc := app.startSignIn("/api/auth/signin")
+		cb := app.op.Authorize(t, loc)
+		app.op.SetUserinfoFault(oidctest.Fault{Delay: 10 * time.Second})
+		start := time.Now()
+		resp, body := app.get(cb.String())
+		if elapsed := time.Since(start); elapsed > 3*timeout {
+			t.Errorf("callback took %v, want about %v", elapsed, timeout)
+		}
+		if resp.StatusCode != http.StatusGatewayTimeout {
+			t.Errorf("status %d, want 504: %s", resp.StatusCode, body)
+		}
+	})
+}

@@ -1,0 +1,107 @@
+// Command chi shows auth-go with the chi router: the auth middleware on the
+// whole router, and chi route groups protected by sign-in, by group
+// membership, and as an API.
+//
+// It is configured by the same environment as examples/quickstart
+// (MONOCLOUD_AUTH_TENANT_DOMAIN, _CLIENT_ID, _CLIENT_SECRET, _APP_URL,
+// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080).
+//
+// This example is its own Go module, so that the core module does not
+// depend on chi.
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"html"
+	"log"
+	"net/http"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	monocloud "github.com/monocloud/auth-go"
+)
+
+func main() {
+	client, err := monocloud.New(monocloud.Options{}) // MONOCLOUD_AUTH_* from the environment
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := chi.NewRouter()
+	r.Use(middleware.Logger, middleware.Recoverer)
+
+	// The auth middleware runs for every request, matched route or not: it
+	// serves /api/auth/signin, /api/auth/callback, /api/auth/signout … and
+	// decodes the session once per request. It protects only what
+	// ProtectedRoutes lists: here everything under /admin, for members of
+	// the "admin" group.
+	r.Use(client.AuthMiddleware(&monocloud.MiddlewareOptions{
+		ProtectedRoutes: []monocloud.ProtectedRoute{
+			{Pattern: regexp.MustCompile(`^/admin(/|$)`), Groups: []string{"admin"}},
+		},
+	}))
+
+	// Public pages.
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		s, err := client.Session(r.Context())
+		if err != nil {
+			fmt.Fprintf(w, `<p>Signed out. <a href="%s">Sign in</a></p>`, html.EscapeString(client.SignInURL(nil)))
+			return
+		}
+		fmt.Fprintf(w, `<p>Hello %s. <a href="/account">Account</a> <a href="/api/auth/signout">Sign out</a></p>`,
+			html.EscapeString(s.User.Subject()))
+	})
+
+	// Pages for signed-in users: a chi group with ProtectPage, which sends
+	// visitors to sign-in and back.
+	r.Group(func(r chi.Router) {
+		r.Use(func(next http.Handler) http.Handler { return client.ProtectPage(next, &monocloud.ProtectOptions{}) })
+		r.Get("/account", func(w http.ResponseWriter, r *http.Request) {
+			s, _ := client.Session(r.Context()) // ProtectPage guarantees a session
+			fmt.Fprintf(w, "<p>Signed in as %s (%s)</p>", html.EscapeString(s.User.Subject()), html.EscapeString(fmt.Sprint(s.User["email"])))
+		})
+	})
+
+	// Pages for staff: ProtectPage can require groups too (403 otherwise).
+	r.Group(func(r chi.Router) {
+		r.Use(func(next http.Handler) http.Handler {
+			return client.ProtectPage(next, &monocloud.ProtectOptions{Groups: []string{"staff"}})
+		})
+		r.Get("/reports", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintln(w, "<p>Staff reports.</p>")
+		})
+	})
+
+	// Protected by the middleware's ProtectedRoutes above.
+	r.Route("/admin", func(r chi.Router) {
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintln(w, "<p>Admins only.</p>")
+		})
+	})
+
+	// An API: a chi sub-router with ProtectAPI, which answers 401/403 JSON
+	// instead of redirecting.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(func(next http.Handler) http.Handler { return client.ProtectAPI(next, nil) })
+		r.Get("/token", func(w http.ResponseWriter, r *http.Request) {
+			tokens, err := client.GetTokens(r.Context(), nil) // refreshed if it expired
+			if err != nil {
+				http.Error(w, `{"message":"tokens unavailable"}`, http.StatusUnauthorized)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"expired": tokens.IsExpired, "scopes": tokens.Scopes})
+		})
+	})
+
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
+	srv := &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("chi example listening on http://%s", addr)
+	log.Fatal(srv.ListenAndServe())
+}

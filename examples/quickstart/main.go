@@ -1,0 +1,51 @@
+// Command quickstart is the smallest complete auth-go application: sign-in
+// and sign-out, a protected page, and the user's tokens.
+//
+// It is configured entirely by the environment:
+//
+//	MONOCLOUD_AUTH_TENANT_DOMAIN   your MonoCloud tenant (or any OpenID provider's issuer)
+//	MONOCLOUD_AUTH_CLIENT_ID       the application's client ID
+//	MONOCLOUD_AUTH_CLIENT_SECRET   the application's client secret
+//	MONOCLOUD_AUTH_APP_URL         where this app is reached, e.g. http://127.0.0.1:8080
+//	MONOCLOUD_AUTH_COOKIE_SECRET   a long random string, e.g. `openssl rand -hex 32`
+//	ADDR                           listen address (default 127.0.0.1:8080)
+//	EXAMPLE_RESOURCES              optional APIs to get tokens for:
+//	                               "https://api.example.com=read:api,https://other.example.com=read:other"
+//
+// Register http://127.0.0.1:8080/api/auth/callback as the application's
+// callback URL and http://127.0.0.1:8080/ as its sign-out URL. To try it
+// without an account, run ./scripts/demo.sh: it starts a local OpenID
+// provider and this program.
+package main
+
+import (
+	"cmp"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/examples/quickstart/app"
+)
+
+func main() {
+	resources, err := app.ParseResources(os.Getenv("EXAMPLE_RESOURCES"))
+	if err != nil {
+		log.Fatalf("EXAMPLE_RESOURCES: %v", err)
+	}
+	// Every other option comes from the MONOCLOUD_AUTH_* variables.
+	client, err := monocloud.New(monocloud.Options{Resources: resources})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           app.New(client, resources),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	log.Printf("quickstart listening on http://%s", addr)
+	log.Fatal(srv.ListenAndServe())
+}
