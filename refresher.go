@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -79,9 +80,13 @@ func (rf *refresher) sweep(now time.Time) {
 	}
 }
 
-// refresh returns a refresh result for q on session sc, running at most one
-// grant per session at a time.
-func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshResult, error) {
+// refresh refreshes the token q of session sc and saves the updated
+// session with save, running at most one grant per session at a time: in
+// this process always, and across instances when the SessionStore
+// implements SessionLocker (the session is then re-read from the store under
+// the lock, and a refresh made meanwhile by another instance is adopted).
+// It returns the saved session.
+func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery, save func(*Session) error) (*Session, error) {
 	arrived := time.Now()
 	ln := rf.lineage(sc.Key, arrived)
 	select {
@@ -91,7 +96,45 @@ func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuer
 	}
 	defer func() { <-ln.sem }()
 
-	rt := sc.Session.RefreshToken
+	base := sc.Session
+	if locker, ok := rf.c.cfg.store.(SessionLocker); ok {
+		unlock, err := locker.LockSession(ctx, sc.Key)
+		if err != nil {
+			return nil, fmt.Errorf("monocloud: locking the session for a token refresh: %w", err)
+		}
+		defer unlock()
+		current, err := rf.c.cfg.store.Get(ctx, sc.Key)
+		if err != nil {
+			return nil, fmt.Errorf("monocloud: re-reading the session: %w", err)
+		}
+		if current == nil {
+			return nil, ErrNoSession
+		}
+		if current.RefreshToken != base.RefreshToken {
+			// Another instance refreshed while this request ran.
+			if tok := findToken(current.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, rf.c.now().Unix()) {
+				return current, save(current)
+			}
+			base = current
+		}
+	}
+
+	res, err := rf.result(ctx, ln, arrived, base, q)
+	if err != nil {
+		return nil, err
+	}
+	s, err := rf.c.applyRefresh(ctx, base.clone(), res, q)
+	if err != nil {
+		return nil, err
+	}
+	return s, save(s)
+}
+
+// result returns the refresh result for q: one obtained by an earlier grant
+// of this lineage when it can be shared, else a new grant's. The caller
+// holds ln.sem.
+func (rf *refresher) result(ctx context.Context, ln *lineage, arrived time.Time, base *Session, q tokenQuery) (*refreshResult, error) {
+	rt := base.RefreshToken
 	key := resultKey{rt, q.resource, q.fileScopes}
 	now := rf.c.now().Unix()
 	if res, ok := ln.results[key]; ok {
@@ -106,13 +149,13 @@ func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuer
 	if ln.consumed[rt] && ln.latestRT != "" {
 		rt = ln.latestRT
 	}
-	res, err := rf.grant(ctx, sc.Session, rt, q)
+	res, err := rf.grant(ctx, base, rt, q)
 	if err != nil {
 		return nil, err
 	}
 	if res.refreshToken != "" && res.refreshToken != rt {
 		ln.consumed[rt] = true
-		ln.consumed[sc.Session.RefreshToken] = true
+		ln.consumed[base.RefreshToken] = true
 		ln.latestRT = res.refreshToken
 	}
 	for k, old := range ln.results {

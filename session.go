@@ -103,6 +103,18 @@ type SessionStore interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// SessionLocker is implemented by a SessionStore shared by several
+// instances of an application to make token refreshes exactly-once across
+// them: GetTokens holds the session's lock while it re-reads the session,
+// refreshes and saves it, so an instance never presents a refresh token
+// that another one has already rotated.
+type SessionLocker interface {
+	// LockSession blocks until it holds the lock of the session key or ctx
+	// ends; unlock releases it. Locks must expire on their own (a crashed
+	// holder) after a time longer than ResponseTimeout.
+	LockSession(ctx context.Context, key string) (unlock func(), err error)
+}
+
 // sessionCookie is the encrypted content of the session cookie.
 type sessionCookie struct {
 	Key      string   `json:"key"`

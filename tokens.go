@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -237,17 +238,20 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if err := c.checkAuthorizedResource(sc.Session, q.resource); err != nil {
 		return nil, err
 	}
-	res, err := c.refresher.refresh(ctx, sc, q)
+	s, err := c.refresher.refresh(ctx, sc, q, func(s *Session) error {
+		err := st.update(ctx, s)
+		if errors.Is(err, errResponseCommitted) {
+			// Too late for this response. This request still sees the new
+			// session, and the refresher hands the result to the next
+			// request that carries the old cookie.
+			c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not sent to the browser", "error", err)
+			sc.Session = s
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	s, err := c.applyRefresh(ctx, sc.Session.clone(), res, q)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.update(ctx, s); err != nil {
-		c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not saved", "error", err)
-		sc.Session = s // this request still sees it; the refresher remembers it for the next
 	}
 	tok := findToken(s.AccessTokens, q.resource, q.fileScopes)
 	if tok == nil {

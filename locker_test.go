@@ -1,0 +1,97 @@
+package monocloud
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// lockingStore is a shared in-memory store that also implements
+// SessionLocker, standing in for a store shared by several instances.
+type lockingStore struct {
+	*tkStore
+	mu    sync.Mutex
+	locks map[string]chan struct{}
+}
+
+func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), error) {
+	s.mu.Lock()
+	l, ok := s.locks[key]
+	if !ok {
+		l = make(chan struct{}, 1)
+		s.locks[key] = l
+	}
+	s.mu.Unlock()
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestRefreshExactlyOnceAcrossInstances: two clients (two instances of an
+// app) share a SessionLocker store; concurrent requests of one session with
+// an expired token, spread over both, cause one refresh grant and no reuse
+// of a rotated refresh token.
+func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
+	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a.signIn("")
+	b, err := New(Options{
+		TenantDomain: a.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
+		AppURL: a.srv.URL, CookieSecret: testSecret, Session: SessionOptions{Store: store},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.now = a.clock.Now
+	handler := func(c *Client) http.Handler {
+		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok, err := c.GetTokens(r.Context(), nil)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			writeJSON(w, http.StatusOK, tok)
+		}))
+	}
+	instances := []http.Handler{handler(a.client), handler(b)}
+	a.expireDefault()
+
+	const n = 40
+	tokens := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			w := httptest.NewRecorder()
+			instances[i%2].ServeHTTP(w, a.request(http.MethodGet, "/api/tokens"))
+			if w.Code != http.StatusOK {
+				t.Errorf("request %d: %d %s", i, w.Code, w.Body)
+				return
+			}
+			var tok Tokens
+			if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+			tokens[i] = tok.AccessToken
+		})
+	}
+	wg.Wait()
+	if got := a.op.RefreshGrants(); got != 1 {
+		t.Errorf("refresh grants = %d, want 1", got)
+	}
+	if got := a.op.ReuseDetected(); got != 0 {
+		t.Errorf("refresh token reuse detected %d times", got)
+	}
+	for i, tok := range tokens {
+		if tok != tokens[0] {
+			t.Fatalf("request %d got access token %q, request 0 %q", i, tok, tokens[0])
+		}
+	}
+}
