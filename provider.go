@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -120,6 +119,3 @@ func opError(err error) error {
 	}
 	return &HTTPError{Message: te.Message, StatusCode: te.StatusCode, Err: err}
 }
-
-// splitSpaces returns the space-separated items of s.
-func splitSpaces(s string) []string { return strings.Fields(s) }

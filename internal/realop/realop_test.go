@@ -243,7 +243,7 @@ func TestRealProvider(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("SignIn ended with %s Location=%q: %s", resp.Status, resp.Header.Get("Location"), b)
 	}
-	tok, idt, rawID := rp.tokens()
+	tok, idt, _ := rp.tokens()
 	if idt.Subject != "alice" {
 		t.Errorf("sub = %q, want alice", idt.Subject)
 	}
@@ -315,7 +315,7 @@ func TestRealProvider(t *testing.T) {
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("second SignIn: %s", resp.Status)
 	}
-	tok, idt, rawID = rp.tokens()
+	tok, idt, rawID := rp.tokens()
 	if idt.Subject != "alice" {
 		t.Errorf("second sign-in sub = %q, want alice (existing session)", idt.Subject)
 	}
