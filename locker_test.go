@@ -95,3 +95,64 @@ func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateSessionKeepsAnotherInstancesRefresh: an UpdateSession based on
+// a session read before another instance rotated its refresh token keeps
+// the rotated tokens, so the consumed refresh token never returns to the
+// store (the provider would revoke the grant on its next use).
+func TestUpdateSessionKeepsAnotherInstancesRefresh(t *testing.T) {
+	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a.signIn("")
+	b, err := New(Options{
+		TenantDomain: a.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
+		AppURL: a.srv.URL, CookieSecret: testSecret, Session: SessionOptions{Store: store},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := a.session()
+
+	read, refreshed := make(chan struct{}), make(chan struct{})
+	slowUpdate := a.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.client.Session(r.Context())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		close(read)
+		<-refreshed // instance B rotates the refresh token meanwhile
+		s.Extra = map[string]any{"theme": "dark"}
+		if err := a.client.UpdateSession(r.Context(), s); err != nil {
+			t.Error(err)
+		}
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		slowUpdate.ServeHTTP(httptest.NewRecorder(), a.request(http.MethodGet, "/settings"))
+	}()
+	<-read
+	w := httptest.NewRecorder()
+	b.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := b.GetTokens(r.Context(), &GetTokensOptions{ForceRefresh: true}); err != nil {
+			t.Error(err)
+		}
+	})).ServeHTTP(w, a.request(http.MethodGet, "/tokens"))
+	close(refreshed)
+	<-done
+
+	s := a.session()
+	if s.RefreshToken == signedIn.RefreshToken {
+		t.Fatal("the update put the consumed refresh token back into the store")
+	}
+	if s.Extra["theme"] != "dark" {
+		t.Errorf("the update was lost: Extra = %v", s.Extra)
+	}
+	if _, err := a.tokens(&GetTokensOptions{ForceRefresh: true}); err != nil {
+		t.Fatalf("refresh after the update: %v", err)
+	}
+	if got := a.op.ReuseDetected(); got != 0 {
+		t.Errorf("refresh token reuse detected %d times", got)
+	}
+}

@@ -110,8 +110,11 @@ func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuer
 		if current == nil {
 			return nil, ErrNoSession
 		}
-		if current.RefreshToken != base.RefreshToken {
-			// Another instance refreshed while this request ran.
+		// Another instance refreshed while this request ran, or before it
+		// while the browser still held the cookie from before the refresh:
+		// adopt that refresh (forced or not) rather than running another.
+		behind := sc.Version != "" && sc.Version != tokenVersion(current.RefreshToken)
+		if current.RefreshToken != base.RefreshToken || behind {
 			if tok := findToken(current.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, rf.c.now().Unix()) {
 				return current, save(current)
 			}

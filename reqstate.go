@@ -118,7 +118,7 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 	if stale || (cfg.sliding && now-sc.Lifetime.U >= min(slideInterval, int64(cfg.duration/time.Second)/2)) {
 		sc.Lifetime.U = now
 		sc.Lifetime.E = cfg.expiry(sc.Lifetime)
-		if err := st.write(ctx, &sc); err != nil {
+		if err := st.writeMerged(ctx, &sc, sc.Session.RefreshToken); err != nil {
 			cfg.logger.WarnContext(ctx, "monocloud: re-writing session cookie failed", "error", err)
 		}
 	}
@@ -168,17 +168,62 @@ func (st *requestState) create(ctx context.Context, s *Session) error {
 // update replaces the session's content, keeping its key and creation time.
 // The caller holds st.mu and has loaded the session.
 func (st *requestState) update(ctx context.Context, s *Session) error {
+	return st.replaceSession(ctx, s, true)
+}
+
+// saveRefreshed is update for the token refresh, which already holds the
+// session's lock when the store is a SessionLocker.
+func (st *requestState) saveRefreshed(ctx context.Context, s *Session) error {
+	return st.replaceSession(ctx, s, false)
+}
+
+func (st *requestState) replaceSession(ctx context.Context, s *Session, merge bool) error {
 	if st.current == nil {
 		return ErrNoSession
 	}
 	sc := &sessionCookie{Key: st.current.Key, Lifetime: st.current.Lifetime, Session: s}
 	sc.Lifetime.U = st.c.now().Unix()
 	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
-	if err := st.write(ctx, sc); err != nil {
+	write := st.write
+	if merge {
+		write = func(ctx context.Context, sc *sessionCookie) error {
+			return st.writeMerged(ctx, sc, st.current.Session.RefreshToken)
+		}
+	}
+	if err := write(ctx, sc); err != nil {
 		return err
 	}
 	st.current = sc
 	return nil
+}
+
+// writeMerged is write for changes made outside a token refresh. With a
+// SessionLocker store it holds the session's lock and keeps the tokens that
+// another instance refreshed since this request read the session (its
+// refresh token was then loadedRT), so a rotated refresh token is never put
+// back into the store.
+func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, loadedRT string) error {
+	locker, ok := st.c.cfg.store.(SessionLocker)
+	if !ok {
+		return st.write(ctx, sc)
+	}
+	unlock, err := locker.LockSession(ctx, sc.Key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	stored, err := st.c.cfg.store.Get(ctx, sc.Key)
+	if err != nil {
+		return err
+	}
+	if stored != nil && stored.RefreshToken != loadedRT && sc.Session.RefreshToken == loadedRT {
+		s := *sc.Session
+		s.RefreshToken, s.IDToken, s.AccessTokens = stored.RefreshToken, stored.IDToken, stored.AccessTokens
+		merged := *sc
+		merged.Session = &s
+		*sc = merged
+	}
+	return st.write(ctx, sc)
 }
 
 // destroy ends the session locally: store entry and cookies.
@@ -210,7 +255,7 @@ func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
 		if err := cfg.store.Set(ctx, sc.Key, sc.Session, sc.Lifetime.public()); err != nil {
 			return err
 		}
-		payload = &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime}
+		payload = &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Version: tokenVersion(sc.Session.RefreshToken)}
 	}
 	value, err := st.c.sessionCodec.Encode(cfg.sessionCookie.name, payload)
 	if err != nil {

@@ -2,6 +2,8 @@ package monocloud
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"slices"
 	"time"
 )
@@ -111,7 +113,8 @@ type SessionStore interface {
 type SessionLocker interface {
 	// LockSession blocks until it holds the lock of the session key or ctx
 	// ends; unlock releases it. Locks must expire on their own (a crashed
-	// holder) after a time longer than ResponseTimeout.
+	// holder), after more than twice ResponseTimeout: a refresh may call
+	// the token and the userinfo endpoints while it holds the lock.
 	LockSession(ctx context.Context, key string) (unlock func(), err error)
 }
 
@@ -120,6 +123,19 @@ type sessionCookie struct {
 	Key      string   `json:"key"`
 	Lifetime lifetime `json:"lifetime"`
 	Session  *Session `json:"session,omitempty"`
+	// Version identifies, with a store, the refresh token of the session
+	// the browser last received, so a request carrying a cookie from before
+	// a refresh is recognised.
+	Version string `json:"v,omitempty"`
+}
+
+// tokenVersion returns a short digest of a refresh token.
+func tokenVersion(refreshToken string) string {
+	if refreshToken == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(refreshToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 // lifetime is Lifetime in unix seconds, as in the SDK's cookie format.

@@ -239,7 +239,7 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 		return nil, err
 	}
 	s, err := c.refresher.refresh(ctx, sc, q, func(s *Session) error {
-		err := st.update(ctx, s)
+		err := st.saveRefreshed(ctx, s)
 		if errors.Is(err, errResponseCommitted) {
 			// Too late for this response. This request still sees the new
 			// session, and the refresher hands the result to the next

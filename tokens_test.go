@@ -951,7 +951,13 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		app := newTkApp(t, oidctest.Config{}, Options{})
 		app.signIn("")
 		app.op.RotateKey(t)
+		fetches := app.op.JWKSRequests()
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		// The unknown kid costs exactly one JWKS fetch; the new key is then cached.
+		if got := app.op.JWKSRequests() - fetches; got != 1 {
+			t.Errorf("JWKS fetched %d times after the key rotation, want 1", got)
+		}
 	})
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test of auth-go: formatting and vet, the unit tests, the
-# end-to-end suite against the real oidc-provider and the headless Chromium
-# test, all under the race detector, plus short fuzzing of the parsers.
-# It installs what it needs (Debian's chromium, the npm packages) itself.
+# end-to-end suite against the real oidc-provider, the headless Chromium
+# test and the Redis store against a real redis-server, all under the race
+# detector, plus short fuzzing of the parsers. It installs what it needs
+# (Debian's chromium and redis-server, the npm packages) itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
 	echo "installing: ${need_apt[*]}"
@@ -21,18 +23,22 @@ for dir in e2e/op e2e/browser; do
 done
 
 echo "== gofmt"
-unformatted=$(gofmt -l . examples/chi)
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
 	echo "not gofmt-ed:"; echo "$unformatted"; exit 1
 fi
 echo "== go vet"
 go vet ./...
 (cd examples/chi && go vet ./...)
+(cd redisstore && go vet ./...)
 
 echo "== fuzz (short)"
 go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=10s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzJoin$' -fuzztime=5s ./internal/cookie/
+go test -run='^$' -fuzz='^FuzzDeserialize$' -fuzztime=5s ./internal/cookie/
+go test -run='^$' -fuzz='^FuzzReturnURLSignIn$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzResolve$' -fuzztime=10s ./internal/returnurl/
 
 echo "== go test -race"
 go test -race -count=1 ./...
+(cd redisstore && go test -race -count=1 ./...)

@@ -1,0 +1,252 @@
+// Package redisstore is a Redis [monocloud.SessionStore] for
+// github.com/monocloud/auth-go. It keeps sessions server-side, so the session
+// cookie holds only a random key and the session's lifetime, and it
+// implements [monocloud.SessionLocker], so that several instances of an
+// application sharing one Redis run each refresh grant of a session exactly
+// once: GetTokens takes the session's lock, re-reads the session, refreshes
+// it only if no other instance did so meanwhile, saves it and unlocks.
+//
+// It is a separate Go module, so that applications using cookie sessions do
+// not depend on go-redis.
+//
+// # Guarantees and limits
+//
+//   - Sessions are stored as JSON (the SDK's MonoCloudSession shape) under
+//     Options.Prefix + key, and Redis expires them at the session's
+//     Lifetime.Expires. Set needs Redis 6.2 or later (SET … EXAT/PXAT).
+//   - The lock is the single-instance Redis lock pattern (SET NX PX with a
+//     random token, released by a compare-and-delete script). It is not
+//     Redlock: it is correct while one Redis primary holds the key. A
+//     failover to a replica that had not yet received the lock, or a holder
+//     that runs longer than Options.LockTTL, can let two holders overlap.
+//     With the default 30 s and the library's default ResponseTimeout of
+//     10 s a refresh (token request, and userinfo when refetched) finishes
+//     well within it.
+//   - A lock whose holder crashed is free again after LockTTL. Releasing a
+//     lock never deletes a lock that expired and was taken by another
+//     holder.
+//   - The lock serializes token refreshes only. Other session writes of the
+//     library (UpdateSession, the sliding-expiry re-write) are plain Sets of
+//     the session as the request read it, and are not serialized with them.
+//   - Waiting for a lock polls every Options.LockRetry; it is not fair (no
+//     queue) and ends with the context.
+//   - Redis Cluster works through redis.UniversalClient: every command and
+//     script touches a single key.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	monocloud "github.com/monocloud/auth-go"
+	"github.com/redis/go-redis/v9"
+)
+
+// unlockTimeout bounds a release, so that an unreachable Redis does not hold
+// up the request that releases.
+const unlockTimeout = 5 * time.Second
+
+// Default option values.
+const (
+	DefaultPrefix    = "monocloud:session:"
+	DefaultLockTTL   = 30 * time.Second
+	DefaultLockRetry = 20 * time.Millisecond
+)
+
+// Options configures a Store. The zero value (or nil) uses the defaults.
+type Options struct {
+	// Prefix is put before every session key; the lock of a session is
+	// Prefix + key + ":lock". Default "monocloud:session:". Give each
+	// application sharing a Redis its own prefix.
+	Prefix string
+	// LockTTL is how long a lock lives when its holder does not release it
+	// (a crashed or hung instance). It must exceed the longest refresh: the
+	// lock is held across up to two provider calls (token, then userinfo
+	// when refetched), each bounded by monocloud.Options.ResponseTimeout
+	// (default 10s). Default 30s.
+	LockTTL time.Duration
+	// LockRetry is the polling interval while waiting for a lock held by
+	// another request. Default 20ms.
+	LockRetry time.Duration
+}
+
+// Store is a monocloud.SessionStore and monocloud.SessionLocker backed by
+// Redis. It is safe for concurrent use and holds no state besides the
+// client, so any number of Stores and processes may share one Redis.
+type Store struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	lockTTL   time.Duration
+	lockRetry time.Duration
+}
+
+var (
+	_ monocloud.SessionStore  = (*Store)(nil)
+	_ monocloud.SessionLocker = (*Store)(nil)
+)
+
+// unlockScript deletes the lock only if it still holds the caller's token,
+// so that a lock that expired and was taken by another holder survives.
+var unlockScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0
+`)
+
+// New returns a Store using client, which may be a *redis.Client, a
+// *redis.ClusterClient or a failover client. opts may be nil; zero fields
+// take their defaults. The client's own timeouts bound every command.
+func New(client redis.UniversalClient, opts *Options) *Store {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = DefaultLockTTL
+	}
+	if o.LockRetry <= 0 {
+		o.LockRetry = DefaultLockRetry
+	}
+	return &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry}
+}
+
+func (s *Store) sessionKey(key string) string { return s.prefix + key }
+func (s *Store) lockKey(key string) string    { return s.prefix + key + ":lock" }
+
+// Get returns the session stored under key, or (nil, nil) when there is
+// none (never stored, deleted or expired). An error means Redis failed or
+// the stored value is not a session.
+func (s *Store) Get(ctx context.Context, key string) (*monocloud.Session, error) {
+	data, err := s.rdb.Get(ctx, s.sessionKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: get session: %w", err)
+	}
+	var sess monocloud.Session
+	if err := json.Unmarshal(data, &sess); err != nil {
+		return nil, fmt.Errorf("redisstore: decode session: %w", err)
+	}
+	return &sess, nil
+}
+
+// Set stores sess under key until lt.Expires, replacing any earlier value
+// and its expiry. An lt.Expires that is not in the future deletes the key
+// instead; a zero lt.Expires is an error (a session without an expiry would
+// stay in Redis forever). Set does not take the session's lock: callers that
+// need read-modify-write atomicity hold LockSession around it.
+func (s *Store) Set(ctx context.Context, key string, sess *monocloud.Session, lt monocloud.Lifetime) error {
+	if sess == nil {
+		return errors.New("redisstore: set: nil session")
+	}
+	if lt.Expires.IsZero() {
+		return errors.New("redisstore: set: Lifetime.Expires is zero")
+	}
+	// Redis compares expiries in milliseconds: anything due within the
+	// current millisecond is already gone.
+	if !lt.Expires.After(time.Now().Add(time.Millisecond)) {
+		return s.Delete(ctx, key)
+	}
+	data, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode session: %w", err)
+	}
+	// ExpireAt is sent as EXAT, or PXAT when it has sub-second precision.
+	if err := s.rdb.SetArgs(ctx, s.sessionKey(key), data, redis.SetArgs{ExpireAt: lt.Expires}).Err(); err != nil {
+		return fmt.Errorf("redisstore: set session: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the session stored under key; deleting a missing key is
+// not an error. It leaves a lock of the key alone (it expires on its own).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.rdb.Del(ctx, s.sessionKey(key)).Err(); err != nil {
+		return fmt.Errorf("redisstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// LockSession takes the lock of session key, polling every LockRetry while
+// another holder has it, until it succeeds or ctx ends (the error then wraps
+// ctx.Err()). A Redis error ends the wait at once and is returned.
+//
+// The lock expires LockTTL after it was taken even if unlock is never
+// called. unlock releases it if it still holds this call's random token (a
+// compare-and-delete script), so it never releases a lock that expired and
+// was taken by someone else. unlock may be called more than once and after
+// ctx has ended; it reports no error: if Redis cannot be reached the lock
+// simply expires after LockTTL.
+//
+// The lock is advisory: Get, Set and Delete do not check it. It is a
+// single-instance Redis lock, not Redlock (see the package documentation).
+func (s *Store) LockSession(ctx context.Context, key string) (unlock func(), err error) {
+	lk := s.lockKey(key)
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	var timer *time.Timer
+	for {
+		ok, err := s.rdb.SetArgs(ctx, lk, token, redis.SetArgs{Mode: "NX", TTL: s.lockTTL}).Result()
+		switch {
+		case err == nil && ok == "OK":
+			return s.unlocker(ctx, lk, token), nil
+		case errors.Is(err, redis.Nil):
+			// Held by someone else: wait below.
+		case err != nil:
+			// The SET may have been applied although its reply was lost:
+			// release whatever this token holds.
+			s.unlocker(ctx, lk, token)()
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, fmt.Errorf("redisstore: waiting for the session lock: %w", ctxErr)
+			}
+			return nil, fmt.Errorf("redisstore: lock session: %w", err)
+		}
+		if timer == nil {
+			timer = time.NewTimer(s.lockRetry)
+			defer timer.Stop()
+		} else {
+			timer.Reset(s.lockRetry)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("redisstore: waiting for the session lock: %w", ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+// unlocker returns the release function of the lock lk held with token.
+// It runs on a context that ignores ctx's cancellation (the request may be
+// over) but gives up after unlockTimeout or LockTTL, whichever is shorter:
+// the lock then expires on its own.
+func (s *Store) unlocker(ctx context.Context, lk, token string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.lockTTL, unlockTimeout))
+			defer cancel()
+			_ = unlockScript.Run(uctx, s.rdb, []string{lk}, token).Err()
+		})
+	}
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("redisstore: lock token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
