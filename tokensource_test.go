@@ -1,0 +1,67 @@
+package monocloud
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// TestHTTPClientCallsDownstreamAPIWithCurrentToken: the client from
+// Client.HTTPClient sends the user's access token, refreshes it through
+// GetTokens when it expired (once, whatever the number of calls), and the
+// refreshed session reaches the browser.
+func TestHTTPClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
+	var got []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer api.Close()
+
+	app := newTkApp(t, oidctest.Config{}, Options{})
+	app.signIn("")
+	first := app.defaultToken().AccessToken
+	callAPI := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc := app.client.HTTPClient(r.Context(), nil)
+		for range 3 {
+			resp, err := hc.Get(api.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}
+	}))
+	serve := func() *http.Response {
+		w := httptest.NewRecorder()
+		callAPI.ServeHTTP(w, app.request(http.MethodGet, "/dashboard"))
+		app.absorb(w.Result())
+		return w.Result()
+	}
+
+	serve()
+	if len(got) != 3 || got[0] != first || got[2] != first {
+		t.Fatalf("downstream saw tokens %q, want the session's %q three times", got, first)
+	}
+	app.expireDefault()
+	got = nil
+	resp := serve()
+	refreshed := app.defaultToken().AccessToken
+	if refreshed == first || len(got) != 3 || got[0] != refreshed || got[2] != refreshed {
+		t.Fatalf("after expiry downstream saw %q; session token %q (was %q)", got, refreshed, first)
+	}
+	if n := app.op.RefreshGrants(); n != 1 {
+		t.Errorf("refresh grants = %d, want 1", n)
+	}
+	if len(resp.Cookies()) == 0 {
+		t.Error("the refreshed session was not sent to the browser")
+	}
+	tok, err := app.client.TokenSource(t.Context(), nil).Token()
+	if err != ErrNoRequestContext || tok != nil {
+		t.Errorf("TokenSource outside a request = %v, %v; want ErrNoRequestContext", tok, err)
+	}
+}
