@@ -26,6 +26,28 @@ func (c *Client) stateCookieName(state string) string {
 	return c.cfg.stateCookie.name + "." + state
 }
 
+// maxStateCookies bounds the sign-in transactions in flight per browser:
+// each adds a cookie of about 500 bytes, and too many would push the Cookie
+// header past the limits of servers and proxies.
+const maxStateCookies = 5
+
+// expireOldStates expires the request's oldest state cookies so that with
+// the new one at most maxStateCookies remain. Browsers list cookies of the
+// same path oldest first (RFC 6265, 5.4).
+func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request) {
+	prefix := c.cfg.stateCookie.name + "."
+	var names []string
+	for _, ck := range r.Cookies() {
+		if strings.HasPrefix(ck.Name, prefix) {
+			names = append(names, ck.Name)
+		}
+	}
+	cc := c.cfg.stateCookie
+	for _, name := range names[:max(0, len(names)-(maxStateCookies-1))] {
+		http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
+	}
+}
+
 // saveAuthState sets the state cookie of a new transaction.
 func (c *Client) saveAuthState(w http.ResponseWriter, state string, as *authState, formPost bool) error {
 	name := c.stateCookieName(state)
@@ -71,29 +93,46 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 	return &as, nil
 }
 
+// maxRemembered bounds an expiringSet. Past it the oldest-looking entries
+// are dropped: replay protection then rests on the single-use state cookie
+// and the provider's single-use codes alone.
+const maxRemembered = 1 << 20
+
 // expiringSet remembers strings until their expiry: used states and logout
 // token IDs, so a replayed callback or logout token is refused.
 type expiringSet struct {
-	mu      sync.Mutex
-	entries map[string]time.Time
+	mu        sync.Mutex
+	entries   map[string]time.Time
+	nextSweep int // sweep expired entries when this many exist
 }
 
-func newExpiringSet() *expiringSet { return &expiringSet{entries: make(map[string]time.Time)} }
+func newExpiringSet() *expiringSet {
+	return &expiringSet{entries: make(map[string]time.Time), nextSweep: 1024}
+}
 
 // add records key for ttl from now and reports whether it was new.
 func (s *expiringSet) add(key string, now time.Time, ttl time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.entries) >= 1024 {
-		for k, exp := range s.entries {
-			if now.After(exp) {
-				delete(s.entries, k)
-			}
-		}
-	}
 	if exp, ok := s.entries[key]; ok && now.Before(exp) {
 		return false
 	}
+	if len(s.entries) >= s.nextSweep {
+		for k, exp := range s.entries {
+			if now.After(exp) || len(s.entries) >= maxRemembered {
+				delete(s.entries, k)
+			}
+		}
+		s.nextSweep = max(1024, 2*len(s.entries))
+	}
 	s.entries[key] = now.Add(ttl)
 	return true
+}
+
+// contains reports whether key is remembered at now.
+func (s *expiringSet) contains(key string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.entries[key]
+	return ok && now.Before(exp)
 }

@@ -65,6 +65,11 @@ var supportedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512
 
 const defaultFilteredClaims = "iss exp nbf aud nonce iat auth_time c_hash at_hash s_hash"
 
+// minSecretLength is the shortest cookie secret accepted. Cookie keys are
+// derived with HKDF, which is fast: the secret itself must resist guessing
+// (the JS SDK accepted 8 characters but ran PBKDF2 on every request).
+const minSecretLength = 32
+
 // resolver reads fields from Options, the environment and defaults, and
 // collects every validation error.
 type resolver struct {
@@ -144,10 +149,16 @@ func resolve(o Options) (*config, error) {
 	c.appURL = r.appURL(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
 
 	secret := r.required(o.CookieSecret, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET")
-	if secret != "" && len(secret) < 8 {
-		r.fail("CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "length must be at least 8 characters long")
+	if secret != "" && len(secret) < minSecretLength {
+		r.fail("CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "length must be at least %d characters long (use e.g. openssl rand -hex 32)", minSecretLength)
 	}
-	c.secrets = append([]string{secret}, r.list(o.PreviousCookieSecrets, "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", "")...)
+	previous := r.list(o.PreviousCookieSecrets, "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", "")
+	for _, p := range previous {
+		if len(p) < minSecretLength {
+			r.fail("PreviousCookieSecrets", "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", "length must be at least %d characters long", minSecretLength)
+		}
+	}
+	c.secrets = append([]string{secret}, previous...)
 
 	c.routes = Routes{
 		Callback:          r.route(o.Routes.Callback, "Routes.Callback", "MONOCLOUD_AUTH_CALLBACK_URL", "/api/auth/callback"),

@@ -197,6 +197,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		params = url.Values{"client_id": {c.cfg.clientID}, "request_uri": {requestURI}}
 	}
 	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState}
+	c.expireOldStates(w, r)
 	if err := c.saveAuthState(w, state, as, p.ResponseMode == "form_post"); err != nil {
 		c.fail(w, r, err)
 		return
@@ -297,7 +298,7 @@ func (c *Client) exchange(ctx context.Context, code string, as *authState) (*Ses
 		}},
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(ctx, s, claims, info, as.AppState); err != nil {
+		if err := hook(hookContext(ctx), s, claims, info, as.AppState); err != nil {
 			return nil, err
 		}
 	}
@@ -371,7 +372,10 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, returnTo, http.StatusFound)
 		return
 	}
-	st.destroy(r.Context())
+	if err := st.destroy(r.Context()); err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	if c.cfg.federated {
 		if u, ok := c.op.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {
 			returnTo = u
@@ -400,17 +404,18 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &TokenError{Message: "Invalid logout token", Err: err})
 		return
 	}
-	if !c.usedStates.add("jti:"+lt.TokenID, c.now(), c.cfg.maxDuration) {
+	if c.usedStates.contains("jti:"+lt.TokenID, c.now()) {
 		c.fail(w, r, &TokenError{Message: "Invalid logout token: already used"})
 		return
 	}
 	c.revocations.add(lt.Subject, lt.SessionID, c.now())
 	if hook := c.cfg.opts.OnBackChannelLogout; hook != nil {
-		if err := hook(r.Context(), lt.Subject, lt.SessionID); err != nil {
-			c.fail(w, r, err)
+		if err := hook(hookContext(r.Context()), lt.Subject, lt.SessionID); err != nil {
+			c.fail(w, r, err) // the provider may retry: the token is not marked used
 			return
 		}
 	}
+	c.usedStates.add("jti:"+lt.TokenID, c.now(), c.cfg.maxDuration)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -431,10 +436,12 @@ func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		c.cfg.logger.WarnContext(r.Context(), "monocloud: auth route refused a request", "path", r.URL.Path, "error", err)
 	}
+	// The details stay in the log: they may hold internal addresses, and
+	// error_description on the callback is attacker-supplied text.
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(http.StatusText(status) + ": " + err.Error() + "\n"))
+	_, _ = w.Write([]byte(http.StatusText(status) + "\n"))
 }
 
 // errorStatus maps an error to the HTTP status of an auth route's answer.

@@ -54,8 +54,9 @@ func Protect(patterns ...string) []ProtectedRoute {
 // request's auth state reachable from r.Context() for GetTokens, Session and
 // the other helpers. The session is decoded at most once per request, and
 // any change to it (sliding expiry, refreshed tokens) is added as
-// Set-Cookie before the response header is written. CORS preflight
-// (OPTIONS) requests are never blocked.
+// Set-Cookie before the response header is written. Every method is
+// protected, OPTIONS included: put a CORS middleware in front of this one
+// to answer preflight requests, which carry no cookies.
 func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http.Handler {
 	if opts == nil {
 		opts = &MiddlewareOptions{}
@@ -69,7 +70,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 					return
 				}
 				groups, protected := cc.protection(opts, r)
-				if !protected || r.Method == http.MethodOptions {
+				if !protected {
 					next.ServeHTTP(w, r)
 					return
 				}

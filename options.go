@@ -18,7 +18,8 @@ import (
 type Options struct {
 	// TenantDomain is the provider's issuer (MONOCLOUD_AUTH_TENANT_DOMAIN).
 	// A bare host such as "acme.us.monocloud.com" gets https://; an explicit
-	// http:// URL is kept, for providers on loopback. Required.
+	// http:// URL is kept, for providers on loopback. Issuers that end in a
+	// slash (as Auth0's do) work either way. Required.
 	TenantDomain string
 	// ClientID is the application's client ID (MONOCLOUD_AUTH_CLIENT_ID). Required.
 	ClientID string
@@ -34,8 +35,8 @@ type Options struct {
 	// Redirects never leave its origin. Required.
 	AppURL string
 	// CookieSecret encrypts and authenticates the session and state cookies
-	// (MONOCLOUD_AUTH_COOKIE_SECRET); at least 8 characters, 32 random bytes
-	// recommended. Required.
+	// (MONOCLOUD_AUTH_COOKIE_SECRET): at least 32 characters, such as 32
+	// random bytes in hex. Required.
 	CookieSecret string
 	// PreviousCookieSecrets still decrypt cookies written before a secret
 	// rotation; cookies they open are re-written with CookieSecret
@@ -103,7 +104,9 @@ type Options struct {
 	// OnSessionCreating may change a session before it is saved: at
 	// callback (with the ID token claims, the userinfo and the application
 	// state), on token refresh and on userinfo refetch. An error aborts the
-	// operation.
+	// operation. It runs while the request's session is being changed: its
+	// ctx carries no request state, so the Client's request helpers
+	// (Session, GetTokens, …) answer ErrNoRequestContext there.
 	OnSessionCreating func(ctx context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error
 	// OnSetApplicationState returns data kept in the state cookie during
 	// sign-in and handed back to OnSessionCreating.

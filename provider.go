@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -28,7 +29,15 @@ type provider struct {
 
 // discover fetches the discovery document of cfg.issuer.
 func discover(ctx context.Context, cfg *config) (*provider, error) {
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.httpClient), cfg.issuer)
+	ctx = oidc.ClientContext(ctx, cfg.httpClient)
+	p, err := oidc.NewProvider(ctx, cfg.issuer)
+	if err != nil && strings.Contains(err.Error(), "did not match the issuer URL") {
+		// The configured issuer lost (or never had) the trailing slash
+		// that the provider's issuer has.
+		if alt, altErr := oidc.NewProvider(ctx, cfg.issuer+"/"); altErr == nil {
+			p, err = alt, nil
+		}
+	}
 	if err != nil {
 		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error(), Err: err}
 	}
@@ -45,7 +54,6 @@ func discover(ctx context.Context, cfg *config) (*provider, error) {
 	for _, required := range []struct{ name, value string }{
 		{"authorization_endpoint", p.Endpoint().AuthURL},
 		{"token_endpoint", meta.TokenEndpoint},
-		{"jwks_uri", "checked by go-oidc"},
 	} {
 		if required.value == "" {
 			return nil, &ValidationError{Message: required.name + " endpoint is required but not available in the issuer metadata"}

@@ -205,14 +205,14 @@ func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQu
 		res.claims, err = c.verifyIDToken(ctx, resp.IDToken, idTokenCheck{
 			refresh: true,
 			nonce:   unverifiedClaim(s.IDToken, "nonce"),
-			subject: s.User.Subject(),
+			subject: s.subject(),
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	if q.refetch && hasScope(resp.Scope, "openid") && c.op.userInfoURL != "" {
-		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.User.Subject()); err != nil {
+		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.subject()); err != nil {
 			return nil, err
 		}
 	}

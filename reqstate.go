@@ -78,17 +78,17 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 	value, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
 	st.family = family
 	if value == "" {
-		st.expireFamily(nil)
+		_ = st.expireFamily(nil)
 		return nil
 	}
 	sc, stale, err := st.c.decodeSession(value)
 	if err != nil {
-		st.expireFamily(nil)
+		_ = st.expireFamily(nil)
 		return nil
 	}
 	now := st.c.now().Unix()
 	if !cfg.valid(sc.Lifetime, now) {
-		st.remove(ctx, &sc)
+		_ = st.remove(ctx, &sc)
 		return nil
 	}
 	if cfg.store != nil {
@@ -98,7 +98,7 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 			return nil
 		}
 		if s == nil {
-			st.expireFamily(nil)
+			_ = st.expireFamily(nil)
 			return nil
 		}
 		sc.Session = s
@@ -111,8 +111,8 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 		s.User = User{}
 		sc.Session = &s
 	}
-	if st.c.revocations.revoked(sc.Session, sc.Lifetime.C) {
-		st.remove(ctx, &sc)
+	if st.c.revocations.revoked(sc.Key, sc.Session, sc.Lifetime.C) {
+		_ = st.remove(ctx, &sc)
 		return nil
 	}
 	if stale || (cfg.sliding && now-sc.Lifetime.U >= min(slideInterval, int64(cfg.duration/time.Second)/2)) {
@@ -216,7 +216,13 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 	if err != nil {
 		return err
 	}
-	if stored != nil && stored.RefreshToken != loadedRT && sc.Session.RefreshToken == loadedRT {
+	if stored == nil {
+		// Signed out (or logged out by the provider) meanwhile: do not
+		// bring the session back.
+		_ = st.expireFamily(nil)
+		return ErrNoSession
+	}
+	if stored.RefreshToken != loadedRT && sc.Session.RefreshToken == loadedRT {
 		s := *sc.Session
 		s.RefreshToken, s.IDToken, s.AccessTokens = stored.RefreshToken, stored.IDToken, stored.AccessTokens
 		merged := *sc
@@ -226,24 +232,29 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 	return st.write(ctx, sc)
 }
 
-// destroy ends the session locally: store entry and cookies.
-func (st *requestState) destroy(ctx context.Context) {
+// destroy ends the session locally: store entry and cookies. The session's
+// key is also revoked in this process, so a copy of the cookie taken before
+// is refused too.
+func (st *requestState) destroy(ctx context.Context) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	sc := st.session(ctx)
-	st.remove(ctx, sc)
+	if sc != nil {
+		st.c.revocations.addKey(sc.Key, st.c.now())
+	}
 	st.current = nil
+	return st.remove(ctx, sc)
 }
 
 // remove deletes sc's store entry (if any) and expires every session cookie
 // the request carried.
-func (st *requestState) remove(ctx context.Context, sc *sessionCookie) {
+func (st *requestState) remove(ctx context.Context, sc *sessionCookie) error {
 	if sc != nil && st.c.cfg.store != nil {
 		if err := st.c.cfg.store.Delete(ctx, sc.Key); err != nil {
 			st.c.cfg.logger.ErrorContext(ctx, "monocloud: session store delete failed", "error", err)
 		}
 	}
-	st.expireFamily(nil)
+	return st.expireFamily(nil)
 }
 
 // write encodes sc into Set-Cookie headers (and the store), expiring the
@@ -275,13 +286,16 @@ func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
 	for _, ck := range cookies {
 		written[ck.Name] = true
 	}
-	st.expireFamily(written)
+	if err := st.expireFamily(written); err != nil {
+		return err
+	}
 	return st.setCookies(cookies...)
 }
 
 // expireFamily expires the session cookies that the request carried or
-// that an earlier write of this request queued, except those in keep.
-func (st *requestState) expireFamily(keep map[string]bool) {
+// that an earlier write of this request queued, except those in keep. It
+// fails only when the response header was already written.
+func (st *requestState) expireFamily(keep map[string]bool) error {
 	cfg := st.c.cfg.sessionCookie
 	attrs := cookieAttributes(cfg)
 	names := slices.Clone(st.family)
@@ -292,9 +306,12 @@ func (st *requestState) expireFamily(keep map[string]bool) {
 	}
 	for _, name := range names {
 		if !keep[name] {
-			_ = st.setCookies(cookie.Expired(name, attrs))
+			if err := st.setCookies(cookie.Expired(name, attrs)); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // setCookies queues Set-Cookie headers, replacing queued ones of the same

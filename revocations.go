@@ -5,57 +5,69 @@ import (
 	"time"
 )
 
-// revocations remembers back-channel logouts: a session whose sid was
-// logged out, or whose sub was logged out without a sid, and that was
-// created before the logout, is no longer valid. Entries are kept for the
-// maximum session duration, after which every affected session has ended
-// anyway. They live in this process: with several instances, use a shared
-// SessionStore and delete the sessions in OnBackChannelLogout.
+// revocations remembers ended sessions: back-channel logouts (a session
+// whose sid was logged out, or whose sub was logged out without a sid, and
+// that was created before the logout) and sign-outs (the session key, so a
+// copy of the cookie taken before sign-out is refused). Entries are kept for
+// the maximum session duration, after which every affected session has
+// ended anyway. They live in this process: with several instances, use a
+// shared SessionStore and delete the sessions in OnBackChannelLogout.
 type revocations struct {
-	mu      sync.Mutex
-	ttl     time.Duration
-	entries map[string]time.Time // "sid:…" or "sub:…" → time of logout
+	mu        sync.Mutex
+	ttl       time.Duration
+	entries   map[string]time.Time // "sid:…", "sub:…" or "key:…" → time of logout
+	nextSweep int                  // sweep expired entries when this many exist
 }
 
 func newRevocations(ttl time.Duration) *revocations {
-	return &revocations{ttl: ttl, entries: make(map[string]time.Time)}
+	return &revocations{ttl: ttl, entries: make(map[string]time.Time), nextSweep: 1024}
 }
 
 // add records a logout of session sid, or of every session of sub when sid
 // is empty.
 func (rv *revocations) add(sub, sid string, at time.Time) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	for k, t := range rv.entries {
-		if at.Sub(t) > rv.ttl {
-			delete(rv.entries, k)
-		}
-	}
 	if sid != "" {
-		rv.entries["sid:"+sid] = at
+		rv.record("sid:"+sid, at)
 		return
 	}
-	rv.entries["sub:"+sub] = at
+	rv.record("sub:"+sub, at)
 }
 
-// revoked reports whether session s, created at unix time created, was
-// logged out. The sid and sub come from the user, or from the session's ID
-// token when FilteredIDTokenClaims removed them.
-func (rv *revocations) revoked(s *Session, created int64) bool {
+// addKey records the sign-out of the session with the given key.
+func (rv *revocations) addKey(key string, at time.Time) { rv.record("key:"+key, at) }
+
+func (rv *revocations) record(entry string, at time.Time) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if len(rv.entries) >= rv.nextSweep {
+		for k, t := range rv.entries {
+			if at.Sub(t) > rv.ttl || len(rv.entries) >= maxRemembered {
+				delete(rv.entries, k)
+			}
+		}
+		rv.nextSweep = max(1024, 2*len(rv.entries))
+	}
+	rv.entries[entry] = at
+}
+
+// revoked reports whether session s with the given key, created at unix
+// time created, was logged out. The sid and sub come from the user, or
+// from the session's ID token when FilteredIDTokenClaims removed them.
+func (rv *revocations) revoked(key string, s *Session, created int64) bool {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	if len(rv.entries) == 0 {
 		return false
 	}
-	sid, sub := claimString(s.User, "sid"), s.User.Subject()
+	if _, ok := rv.entries["key:"+key]; ok {
+		return true
+	}
+	sid := claimString(s.User, "sid")
 	if sid == "" {
 		sid = unverifiedClaim(s.IDToken, "sid")
 	}
-	if sub == "" {
-		sub = unverifiedClaim(s.IDToken, "sub")
-	}
-	for _, key := range []string{"sid:" + sid, "sub:" + sub} {
-		if t, ok := rv.entries[key]; ok && len(key) > 4 && created <= t.Unix() {
+	for _, k := range []string{"sid:" + sid, "sub:" + s.subject()} {
+		if t, ok := rv.entries[k]; ok && len(k) > 4 && created <= t.Unix() {
 			return true
 		}
 	}

@@ -34,6 +34,23 @@ func (u User) Subject() string {
 	return s
 }
 
+// subject returns the session's user ID: the user's sub claim, or the ID
+// token's when the user no longer holds it (FilteredIDTokenClaims,
+// UpdateSession).
+func (s *Session) subject() string {
+	if sub := s.User.Subject(); sub != "" {
+		return sub
+	}
+	return unverifiedClaim(s.IDToken, "sub")
+}
+
+// hookContext returns ctx without the request state, for the hooks: a hook
+// runs while GetTokens holds the request, so the request helpers must not
+// be called from it (they answer ErrNoRequestContext instead of deadlocking).
+func hookContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, (*requestState)(nil))
+}
+
 // AccessToken is one access token kept in the session. A session holds one
 // per resource and scope set it was issued for.
 type AccessToken struct {
@@ -113,8 +130,8 @@ type SessionStore interface {
 type SessionLocker interface {
 	// LockSession blocks until it holds the lock of the session key or ctx
 	// ends; unlock releases it. Locks must expire on their own (a crashed
-	// holder), after more than twice ResponseTimeout: a refresh may call
-	// the token and the userinfo endpoints while it holds the lock.
+	// holder), after more than three times ResponseTimeout: a refresh may
+	// call the token, JWKS and userinfo endpoints while it holds the lock.
 	LockSession(ctx context.Context, key string) (unlock func(), err error)
 }
 

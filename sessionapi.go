@@ -63,19 +63,20 @@ func (st *requestState) replace(ctx context.Context, s *Session) error {
 
 // DestroySession ends the session of ctx's request locally (no call to the
 // provider): the store entry is deleted and the cookies expired.
+// It fails when the response header was already written, since the cookies
+// can then no longer be expired.
 func (c *Client) DestroySession(ctx context.Context) error {
 	st := stateFrom(ctx)
 	if st == nil || st.c != c {
 		return ErrNoRequestContext
 	}
-	st.destroy(ctx)
-	return nil
+	return st.destroy(ctx)
 }
 
 // DestroySessionWithResponse is DestroySession for an explicit request and
 // response.
-func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Request) {
-	c.requestState(w, r).destroy(r.Context())
+func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Request) error {
+	return c.requestState(w, r).destroy(r.Context())
 }
 
 // IsAuthenticated reports whether the request of ctx (or r with
@@ -265,7 +266,7 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 	if sc == nil {
 		return nil, ErrNoSession
 	}
-	info, err := c.fetchUserInfo(ctx, tokens.AccessToken, sc.Session.User.Subject())
+	info, err := c.fetchUserInfo(ctx, tokens.AccessToken, sc.Session.subject())
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +275,7 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 		s.User[k] = v
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(ctx, s, nil, info, nil); err != nil {
+		if err := hook(hookContext(ctx), s, nil, info, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -72,8 +72,8 @@ func (t *Tokens) Token() *oauth2.Token {
 // *ValidationError for invalid options or when a refresh is needed and the
 // session has no refresh token; an *OPError when the provider refuses the
 // refresh; an *HTTPError when it cannot be reached or answers garbage; a
-// *TokenError when the new ID token is invalid. On error the session is
-// unchanged.
+// *TokenError when the new ID token is invalid; the SessionStore's own
+// errors, wrapped, when it fails. On error the session is unchanged.
 func (c *Client) GetTokens(ctx context.Context, opts *GetTokensOptions) (*Tokens, error) {
 	st := stateFrom(ctx)
 	if st == nil || st.c != c {
@@ -285,7 +285,7 @@ func (c *Client) applyRefresh(ctx context.Context, s *Session, res *refreshResul
 		maps.Copy(s.User, res.userInfo)
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {
+		if err := hook(hookContext(ctx), s, res.claims, res.userInfo, nil); err != nil {
 			return nil, err
 		}
 	}

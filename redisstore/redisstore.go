@@ -19,15 +19,17 @@
 //     Redlock: it is correct while one Redis primary holds the key. A
 //     failover to a replica that had not yet received the lock, or a holder
 //     that runs longer than Options.LockTTL, can let two holders overlap.
-//     With the default 30 s and the library's default ResponseTimeout of
-//     10 s a refresh (token request, and userinfo when refetched) finishes
-//     well within it.
+//     Keep LockTTL above three times the client's ResponseTimeout: a
+//     refresh may call the token, JWKS and userinfo endpoints while it holds
+//     the lock (the defaults are 45 s and 10 s).
 //   - A lock whose holder crashed is free again after LockTTL. Releasing a
 //     lock never deletes a lock that expired and was taken by another
 //     holder.
-//   - The lock serializes token refreshes only. Other session writes of the
-//     library (UpdateSession, the sliding-expiry re-write) are plain Sets of
-//     the session as the request read it, and are not serialized with them.
+//   - The library takes the lock for every write of an existing session:
+//     token refreshes, and also UpdateSession and the sliding-expiry
+//     re-write, which re-read the session under the lock and keep tokens
+//     another instance refreshed meanwhile (and never re-create a session
+//     that was deleted).
 //   - Waiting for a lock polls every Options.LockRetry; it is not fair (no
 //     queue) and ends with the context.
 //   - Redis Cluster works through redis.UniversalClient: every command and
@@ -55,7 +57,7 @@ const unlockTimeout = 5 * time.Second
 // Default option values.
 const (
 	DefaultPrefix    = "monocloud:session:"
-	DefaultLockTTL   = 30 * time.Second
+	DefaultLockTTL   = 45 * time.Second
 	DefaultLockRetry = 20 * time.Millisecond
 )
 
@@ -67,9 +69,9 @@ type Options struct {
 	Prefix string
 	// LockTTL is how long a lock lives when its holder does not release it
 	// (a crashed or hung instance). It must exceed the longest refresh: the
-	// lock is held across up to two provider calls (token, then userinfo
-	// when refetched), each bounded by monocloud.Options.ResponseTimeout
-	// (default 10s). Default 30s.
+	// lock is held across up to three provider calls (token, JWKS, then
+	// userinfo when refetched), each bounded by
+	// monocloud.Options.ResponseTimeout (default 10s). Default 45s.
 	LockTTL time.Duration
 	// LockRetry is the polling interval while waiting for a lock held by
 	// another request. Default 20ms.
