@@ -124,8 +124,13 @@ func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (groups []
 // path: where sign-in should return to.
 func (c *Client) returnPath(r *http.Request) string {
 	ret := r.URL.EscapedPath()
-	if base := strings.TrimSuffix(c.cfg.appURL.EscapedPath(), "/"); base != "" && strings.HasPrefix(ret, base+"/") {
-		ret = strings.TrimPrefix(ret, base)
+	if base := strings.TrimSuffix(c.cfg.appURL.EscapedPath(), "/"); base != "" {
+		switch {
+		case ret == base:
+			ret = "/"
+		case strings.HasPrefix(ret, base+"/"):
+			ret = strings.TrimPrefix(ret, base)
+		}
 	}
 	if r.URL.RawQuery != "" {
 		ret += "?" + r.URL.RawQuery
