@@ -702,10 +702,16 @@ func TestHandlerCallback(t *testing.T) {
 		t.Run("should redirect to the app url if the returnUrl in the state is invalid"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
 			app := htNewAppAt(t, base, oidctest.Config{}, Options{}, nil, nil)
 			for _, ret := range []string{"https://someoneelse.com/cb", "//someoneelse.com", "/\\someoneelse.com"} {
+				// The sign-in route refuses it and stores the app root...
 				app.newBrowser()
 				resp, _ := app.signInVia(base + "/api/auth/signin?return_url=" + url.QueryEscape(ret))
 				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 					t.Errorf("return_url %q: Location %q, want %q", ret, got, want)
+				}
+				// ...and the callback re-checks a state that holds it.
+				resp = mgSignInWithStateReturn(t, app, base, ret)
+				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+					t.Errorf("state ReturnURL %q: Location %q, want %q", ret, got, want)
 				}
 			}
 		})

@@ -7,6 +7,7 @@ package monocloud
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -189,12 +190,16 @@ func (a *htApp) serve(method, path string, cookies ...*http.Cookie) *httptest.Re
 	return w
 }
 
-// session returns the session the browser's cookies hold, or nil.
+// session returns the session the browser's cookies hold, or nil when they
+// hold none. Any other error fails the test.
 func (a *htApp) session() *Session {
 	a.t.Helper()
 	s, err := a.client.SessionWithResponse(httptest.NewRecorder(), a.request(http.MethodGet, "/"))
-	if err != nil {
+	if errors.Is(err, ErrNoSession) {
 		return nil
+	}
+	if err != nil {
+		a.t.Fatalf("SessionWithResponse: %v", err)
 	}
 	return s
 }

@@ -148,6 +148,10 @@ func TestJoin(t *testing.T) {
 		{"gap", cookies("session.0", "a", "session.2", "c"), "", []string{"session.0", "session.2"}},
 		{"no first chunk", cookies("session.1", "b"), "", []string{"session.1"}},
 		{"duplicate chunk", cookies("session.0", "a", "session.0", "a", "session.1", "b"), "", []string{"session.0", "session.1"}},
+		// Only the duplicate check refuses these: the extra chunk makes up
+		// for the missing one in the count of chunks.
+		{"duplicate chunk filling a gap", cookies("session.0", "a", "session.0", "x", "session.2", "c"), "", []string{"session.0", "session.2"}},
+		{"duplicate last chunk", cookies("session.0", "a", "session.1", "b", "session.1", "x"), "", []string{"session.0", "session.1"}},
 		{"empty chunk", cookies("session.0", "a", "session.1", ""), "", []string{"session.0", "session.1"}},
 		{"word", cookies("session.0", "a", "session.foo", "x"), "", []string{"session.0", "session.foo"}},
 		{"no index", cookies("session.0", "a", "session.", "x"), "", []string{"session.", "session.0"}},
