@@ -60,7 +60,7 @@ func mgRefreshedIDToken(t testing.TB, app *tkApp, claims map[string]any) string 
 	return app.op.SignIDToken(t, c)
 }
 
-// TestMGRefreshedIDTokenIssuedInTheFuture: an ID token whose iat is beyond
+// TestRefreshedIDTokenIssuedInTheFuture: an ID token whose iat is beyond
 // the clock skew (60 s) ahead is refused, one within it accepted.
 // Kills: the iat check removed; the skew doubled in the iat check.
 func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
@@ -93,7 +93,7 @@ func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
 	}
 }
 
-// TestMGRefreshedIDTokenAuthorizedParty: azp must equal the client ID when
+// TestRefreshedIDTokenAuthorizedParty: azp must equal the client ID when
 // present, and is required with several audiences.
 // Kills: either operand of the azp condition dropped, or the check removed.
 func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
@@ -130,7 +130,7 @@ func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
 	}
 }
 
-// TestMGMaxAgeAllowsClockSkew: with max_age=60 the callback accepts an
+// TestMaxAgeAllowsClockSkew: with max_age=60 the callback accepts an
 // auth_time up to max_age plus the clock skew (60 s) ago.
 // Kills: the skew dropped from the max_age deadline; the check removed.
 func TestMaxAgeAllowsClockSkew(t *testing.T) {
@@ -158,7 +158,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 	}
 }
 
-// TestMGExpiringSetReaddAfterTTL: a key can be added again once its entry
+// TestExpiringSetReaddAfterTTL: a key can be added again once its entry
 // expired, not before. Kills: the expiry ignored (any remembered key
 // refused); add always reporting a new key.
 func TestExpiringSetReaddAfterTTL(t *testing.T) {
@@ -178,7 +178,7 @@ func TestExpiringSetReaddAfterTTL(t *testing.T) {
 	}
 }
 
-// TestMGSessionCreatedInTheFuture: a session cookie created more than the
+// TestSessionCreatedInTheFuture: a session cookie created more than the
 // clock skew (60 s) ahead of now is refused and expired; one a little
 // ahead is accepted. Kills: the `l.C <= now+60` check removed from
 // config.valid (the control kills dropping the +60).
@@ -227,7 +227,7 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 	}
 }
 
-// TestMGForceRefreshWithoutRotationSharesOneGrant: concurrent forced
+// TestForceRefreshWithoutRotationSharesOneGrant: concurrent forced
 // refreshes of one session that waited for a grant share it, even when the
 // provider does not rotate refresh tokens. Kills: dropping
 // `res.obtained.After(arrived)` from the sharing condition.
@@ -263,7 +263,7 @@ func TestForceRefreshWithoutRotationSharesOneGrant(t *testing.T) {
 	}
 }
 
-// TestMGStaleResultWithinMarginIsNotShared: a result whose access token is
+// TestStaleResultWithinMarginIsNotShared: a result whose access token is
 // within the expiry margin (30 s) is not handed to a later request from the
 // same old cookie: it gets a new grant. Kills: the margin dropped from
 // `fresh` in refresher.result.
@@ -287,7 +287,7 @@ func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 	}
 }
 
-// TestMGAdoptedTokenIsNeverExpired: an instance holding a cookie from
+// TestAdoptedTokenIsNeverExpired: an instance holding a cookie from
 // before another instance's refresh does not adopt that refresh's access
 // token once it has expired: it refreshes again. Kills: the `!expired(tok)`
 // condition dropped from the adoption in refresher.refresh.
@@ -296,14 +296,7 @@ func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	c0 := a.cookies()
-	b, err := New(Options{
-		TenantDomain: a.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
-		AppURL: a.srv.URL, CookieSecret: testSecret, Session: SessionOptions{Store: store},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.now = a.clock.Now
+	b := secondInstance(t, a, store)
 
 	// Instance A refreshes; its token then expires.
 	refreshedByA := a.mustTokens(&GetTokensOptions{ForceRefresh: true})
@@ -331,7 +324,7 @@ func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 	tkWantGrants(t, a.op, 2)
 }
 
-// TestMGSharedResultCarriesTheNewestRefreshToken: a request with an old
+// TestSharedResultCarriesTheNewestRefreshToken: a request with an old
 // cookie that shares an old result gets the lineage's newest refresh token,
 // not the (consumed) one of that result. Kills: withLatest returning res
 // unchanged.
@@ -356,7 +349,7 @@ func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
 	}
 }
 
-// TestMGResultFiledUnderTheCookiesRefreshToken: when an old cookie's
+// TestResultFiledUnderTheCookiesRefreshToken: when an old cookie's
 // refresh is run with the lineage's newest refresh token, its result is
 // also filed under the cookie's own refresh token, so the next request
 // with that cookie shares it. Kills: `ln.results[key] = res` removed.
@@ -384,7 +377,7 @@ func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
 	}
 }
 
-// TestMGEchoedRefreshTokenIsNotConsumed: a provider that answers a refresh
+// TestEchoedRefreshTokenIsNotConsumed: a provider that answers a refresh
 // with the same refresh token did not rotate it, so a later forced refresh
 // runs a new grant. Kills: `res.refreshToken != "" && res.refreshToken != rt`
 // reduced to `res.refreshToken != ""`. (DisableRotation, where the provider
@@ -404,7 +397,7 @@ func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
 	tkWantGrants(t, app.op, 2)
 }
 
-// TestMGReturnPathWithBasePath: the return_url of an unauthenticated page
+// TestReturnPathWithBasePath: the return_url of an unauthenticated page
 // is relative to the base path only for paths under it. Kills: the
 // `ret == base` case removed (GET /base returned to /base/base); the
 // prefix check without its slash (/basement/x became "ment/x").
@@ -434,7 +427,7 @@ func TestReturnPathWithBasePath(t *testing.T) {
 	}
 }
 
-// TestMGPostLogoutRedirectURIOnAnotherOrigin: PostLogoutRedirectURI must be
+// TestPostLogoutRedirectURIOnAnotherOrigin: PostLogoutRedirectURI must be
 // on AppURL's origin. Kills: the check removed from resolve.
 func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
 	htClearEnv(t)
@@ -491,7 +484,7 @@ func mgSignInWithStateReturn(t *testing.T, app *htApp, base, ret string) *http.R
 	return resp
 }
 
-// TestMGCallbackRechecksTheStatesReturnURL: the callback redirects to the
+// TestCallbackRechecksTheStatesReturnURL: the callback redirects to the
 // app's root when the state's ReturnURL is not on the app's origin, even
 // though the sign-in route never stores such a URL. Kills: the callback
 // redirecting to as.ReturnURL unchecked.

@@ -327,9 +327,7 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	noCache(w)
 	st := c.requestState(w, r)
-	st.mu.Lock()
-	sc := st.session(r.Context())
-	st.mu.Unlock()
+	sc := st.lookup(r.Context())
 	if sc == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -365,9 +363,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := c.requestState(w, r)
-	st.mu.Lock()
-	sc := st.session(r.Context())
-	st.mu.Unlock()
+	sc := st.lookup(r.Context())
 	if sc == nil {
 		http.Redirect(w, r, returnTo, http.StatusFound)
 		return

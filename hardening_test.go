@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"testing"
 	"time"
 
@@ -142,5 +143,49 @@ func TestExpiringSetStaysBounded(t *testing.T) {
 	last := string(rune(9_999))
 	if !s.contains(last, start.Add(10_000*time.Second)) || s.add(last, start.Add(10_000*time.Second), time.Minute) {
 		t.Error("a live entry was forgotten")
+	}
+}
+
+// TestOnAccessDeniedGetsItsOwnUser: the user handed to OnAccessDenied is a
+// copy; changing it does not change the session other requests read (the
+// decoded session is cached and shared).
+func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
+	mw := &MiddlewareOptions{
+		ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile(`^/admin`), Groups: []string{"admin"}}},
+		OnAccessDenied: func(w http.ResponseWriter, r *http.Request, user User) bool {
+			if groups, ok := user["groups"].([]any); ok {
+				groups[0] = "admin" // must not grant anything
+			}
+			user["groups"] = []any{"admin"}
+			w.WriteHeader(http.StatusForbidden)
+			return true
+		},
+	}
+	app := newTestApp(t, oidctest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, func(c *Client) http.Handler {
+		return c.AuthMiddleware(mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "ok")
+		}))
+	})
+	app.signIn("")
+	for i := range 2 {
+		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("request %d: %d, want 403", i, resp.StatusCode)
+		}
+	}
+}
+
+// TestClientAuthMethodReachesTheProvider: ClientAuthMethod selects how the
+// code exchange and the refresh authenticate at the token endpoint.
+func TestClientAuthMethodReachesTheProvider(t *testing.T) {
+	for method, want := range map[string]string{"": "client_secret_basic", "client_secret_post": "client_secret_post"} {
+		app := newTkApp(t, oidctest.Config{}, Options{ClientAuthMethod: method})
+		app.signIn("")
+		if got := app.op.AuthMethod(); got != want {
+			t.Errorf("ClientAuthMethod %q: code exchange used %q, want %q", method, got, want)
+		}
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		if got := app.op.AuthMethod(); got != want {
+			t.Errorf("ClientAuthMethod %q: refresh used %q, want %q", method, got, want)
+		}
 	}
 }

@@ -35,14 +35,10 @@ func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), err
 	}
 }
 
-// TestRefreshExactlyOnceAcrossInstances: two clients (two instances of an
-// app) share a SessionLocker store; concurrent requests of one session with
-// an expired token, spread over both, cause one refresh grant and no reuse
-// of a rotated refresh token.
-func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
-	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
-	a.signIn("")
+// secondInstance returns another instance of app a's application: a client
+// with the same configuration and store, on a's clock.
+func secondInstance(t *testing.T, a *tkApp, store SessionStore) *Client {
+	t.Helper()
 	b, err := New(Options{
 		TenantDomain: a.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
 		AppURL: a.srv.URL, CookieSecret: testSecret, Session: SessionOptions{Store: store},
@@ -51,6 +47,18 @@ func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.now = a.clock.Now
+	return b
+}
+
+// TestRefreshExactlyOnceAcrossInstances: two clients (two instances of an
+// app) share a SessionLocker store; concurrent requests of one session with
+// an expired token, spread over both, cause one refresh grant and no reuse
+// of a rotated refresh token.
+func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
+	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a.signIn("")
+	b := secondInstance(t, a, store)
 	handler := func(c *Client) http.Handler {
 		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := c.GetTokens(r.Context(), nil)
@@ -104,13 +112,7 @@ func TestUpdateSessionKeepsAnotherInstancesRefresh(t *testing.T) {
 	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
 	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
-	b, err := New(Options{
-		TenantDomain: a.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
-		AppURL: a.srv.URL, CookieSecret: testSecret, Session: SessionOptions{Store: store},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := secondInstance(t, a, store)
 	signedIn := a.session()
 
 	read, refreshed := make(chan struct{}), make(chan struct{})

@@ -74,10 +74,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 					next.ServeHTTP(w, r)
 					return
 				}
-				st := stateFrom(r.Context())
-				st.mu.Lock()
-				sc := st.session(r.Context())
-				st.mu.Unlock()
+				sc := stateFrom(r.Context()).lookup(r.Context())
 				if sc == nil {
 					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, nil) {
 						return
@@ -87,7 +84,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 						return
 					}
 				} else if len(groups) > 0 && !inGroups(sc.Session.User, cc.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll) {
-					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, sc.Session.User) {
+					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, deepCopyMap(sc.Session.User)) {
 						return
 					}
 					if opts.OnAccessDenied == nil {

@@ -73,6 +73,15 @@ func (st *requestState) session(ctx context.Context) *sessionCookie {
 	return st.current
 }
 
+// lookup returns the request's session cookie for reading, or nil. The
+// Session it points to may be shared with other requests (decoded values
+// are cached) and must not be modified: copy it with clone first.
+func (st *requestState) lookup(ctx context.Context) *sessionCookie {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.session(ctx)
+}
+
 func (st *requestState) load(ctx context.Context) *sessionCookie {
 	cfg := st.c.cfg
 	value, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)

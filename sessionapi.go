@@ -82,14 +82,13 @@ func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Reque
 // IsAuthenticated reports whether the request of ctx (or r with
 // IsAuthenticatedRequest) has a valid session.
 func (c *Client) IsAuthenticated(ctx context.Context) bool {
-	_, err := c.Session(ctx)
-	return err == nil
+	st := stateFrom(ctx)
+	return st != nil && st.c == c && st.lookup(ctx) != nil
 }
 
 // IsAuthenticatedRequest reports whether r has a valid session.
 func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
-	_, err := c.requestState(nil, r).sessionCopy(r.Context())
-	return err == nil
+	return c.requestState(nil, r).lookup(r.Context()) != nil
 }
 
 // GroupOptions configures a group check.
@@ -104,14 +103,18 @@ type GroupOptions struct {
 // any of groups (all with MatchAll). No groups means true; no session means
 // false.
 func (c *Client) IsUserInGroup(ctx context.Context, groups []string, opts *GroupOptions) bool {
-	s, err := c.Session(ctx)
-	if err != nil {
+	st := stateFrom(ctx)
+	if st == nil || st.c != c {
+		return false
+	}
+	sc := st.lookup(ctx)
+	if sc == nil {
 		return false
 	}
 	if opts == nil {
 		opts = &GroupOptions{}
 	}
-	return inGroups(s.User, c.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll)
+	return inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll)
 }
 
 // ProtectOptions configures ProtectAPI and ProtectPage.
@@ -170,17 +173,17 @@ func (c *Client) protect(h http.Handler, opts *ProtectOptions, deny func(http.Re
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
-			s, err := c.Session(r.Context())
+			sc := stateFrom(r.Context()).lookup(r.Context())
 			switch {
-			case err != nil:
+			case sc == nil:
 				if opts.OnAccessDenied != nil {
 					opts.OnAccessDenied(w, r, nil)
 					return
 				}
 				deny(w, r, false)
-			case !inGroups(s.User, c.groupsClaim(opts.GroupsClaim), opts.Groups, opts.MatchAll):
+			case !inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), opts.Groups, opts.MatchAll):
 				if opts.OnAccessDenied != nil {
-					opts.OnAccessDenied(w, r, s.User)
+					opts.OnAccessDenied(w, r, deepCopyMap(sc.Session.User))
 					return
 				}
 				deny(w, r, true)

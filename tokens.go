@@ -245,7 +245,9 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 			// session, and the refresher hands the result to the next
 			// request that carries the old cookie.
 			c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not sent to the browser", "error", err)
-			sc.Session = s
+			cur := *sc
+			cur.Session = s
+			st.current = &cur
 			return nil
 		}
 		return err

@@ -132,26 +132,7 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	// Outside the middleware: the package-level forms fall back to
 	// monocloud.Default() (see SetDefault).
 	root := http.NewServeMux()
-	root.HandleFunc("GET /plain/tokens", func(w http.ResponseWriter, r *http.Request) {
-		var tok *monocloud.Tokens
-		var err error
-		switch form := r.URL.Query().Get("form"); form {
-		case "pkg-ctx":
-			tok, err = monocloud.GetTokens(r.Context(), nil)
-		case "pkg-req":
-			tok, err = monocloud.GetTokensFromRequest(r, nil)
-		case "pkg-resp":
-			tok, err = monocloud.GetTokensWithResponse(w, r, nil)
-		default:
-			http.Error(w, "unknown form "+form, http.StatusBadRequest)
-			return
-		}
-		if err != nil {
-			app.writeError(w, err)
-			return
-		}
-		flowWriteJSON(w, http.StatusOK, tok)
-	})
+	root.HandleFunc("GET /plain/tokens", app.tokensHandler(c))
 	root.Handle("/", c.AuthMiddleware(middleware)(app.routes(c)))
 	if cfg.ShortTimeout > 0 {
 		short := opts
@@ -207,7 +188,16 @@ func (app *flowApp) routes(c *monocloud.Client) http.Handler {
 		}
 		flowWriteJSON(w, http.StatusOK, s)
 	})
-	mux.HandleFunc("GET /api/tokens", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/tokens", app.tokensHandler(c))
+
+	return mux
+}
+
+// tokensHandler answers GetTokens as JSON, called in the form named by the
+// query parameter form (ctx, req, resp, or pkg-ctx, pkg-req, pkg-resp for
+// the package-level functions), with options from force, resource and scopes.
+func (app *flowApp) tokensHandler(c *monocloud.Client) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		opts := &monocloud.GetTokensOptions{
 			ForceRefresh: q.Get("force") == "1",
@@ -238,9 +228,7 @@ func (app *flowApp) routes(c *monocloud.Client) http.Handler {
 			return
 		}
 		flowWriteJSON(w, http.StatusOK, tok)
-	})
-
-	return mux
+	}
 }
 
 // postLogoutToken posts a logout token to the app's back-channel logout
