@@ -18,6 +18,7 @@ package monocloud
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,7 +74,7 @@ func New(opts Options) (*Client, error) {
 		stateCodec:   stateCodec,
 		sessions:     newSessionCache(),
 		usedStates:   newExpiringSet(),
-		revocations:  newRevocations(cfg.maxDuration),
+		revocations:  newRevocations(cfg.maxDuration, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
 	c.refresher = newRefresher(c)

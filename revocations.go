@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,11 +17,15 @@ type revocations struct {
 	mu        sync.Mutex
 	ttl       time.Duration
 	entries   map[string]time.Time // "sid:…", "sub:…" or "key:…" → time of logout
+	subjects  int                  // how many entries are "sid:" or "sub:" ones
 	nextSweep int                  // sweep expired entries when this many exist
+	// sidFromIDToken: FilteredIDTokenClaims removes sid from the user, so
+	// it is read from the session's ID token.
+	sidFromIDToken bool
 }
 
-func newRevocations(ttl time.Duration) *revocations {
-	return &revocations{ttl: ttl, entries: make(map[string]time.Time), nextSweep: 1024}
+func newRevocations(ttl time.Duration, sidFromIDToken bool) *revocations {
+	return &revocations{ttl: ttl, entries: make(map[string]time.Time), nextSweep: 1024, sidFromIDToken: sidFromIDToken}
 }
 
 // add records a logout of session sid, or of every session of sub when sid
@@ -42,17 +47,29 @@ func (rv *revocations) record(entry string, at time.Time) {
 	if len(rv.entries) >= rv.nextSweep {
 		for k, t := range rv.entries {
 			if at.Sub(t) > rv.ttl || len(rv.entries) >= maxRemembered {
-				delete(rv.entries, k)
+				rv.forget(k)
 			}
 		}
 		rv.nextSweep = max(1024, 2*len(rv.entries))
 	}
+	if _, ok := rv.entries[entry]; !ok && !strings.HasPrefix(entry, "key:") {
+		rv.subjects++
+	}
 	rv.entries[entry] = at
 }
 
+// forget drops an entry. The caller holds rv.mu.
+func (rv *revocations) forget(entry string) {
+	if !strings.HasPrefix(entry, "key:") {
+		rv.subjects--
+	}
+	delete(rv.entries, entry)
+}
+
 // revoked reports whether session s with the given key, created at unix
-// time created, was logged out. The sid and sub come from the user, or
-// from the session's ID token when FilteredIDTokenClaims removed them.
+// time created, was logged out. It runs on every request: it decodes the ID
+// token only when sid is filtered out of the user and a logout by sid or
+// sub is on record.
 func (rv *revocations) revoked(key string, s *Session, created int64) bool {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
@@ -62,8 +79,11 @@ func (rv *revocations) revoked(key string, s *Session, created int64) bool {
 	if _, ok := rv.entries["key:"+key]; ok {
 		return true
 	}
+	if rv.subjects == 0 {
+		return false
+	}
 	sid := claimString(s.User, "sid")
-	if sid == "" {
+	if sid == "" && rv.sidFromIDToken {
 		sid = unverifiedClaim(s.IDToken, "sid")
 	}
 	for _, k := range []string{"sid:" + sid, "sub:" + s.subject()} {
