@@ -93,3 +93,18 @@ func (e *TokenError) Error() string {
 
 // Unwrap returns the underlying cause.
 func (e *TokenError) Unwrap() error { return e.Err }
+
+// StoreError reports a failure of the SessionStore (or its SessionLocker).
+// It is not "signed out": the session is left as it was, and the auth
+// routes and the middleware answer 503 Service Unavailable (or call
+// OnError), so that clients keep their session and retry.
+type StoreError struct {
+	// Op says what was being done, e.g. "reading the session".
+	Op  string
+	Err error
+}
+
+func (e *StoreError) Error() string { return "monocloud: session store: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the store's error.
+func (e *StoreError) Unwrap() error { return e.Err }

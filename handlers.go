@@ -327,7 +327,11 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	noCache(w)
 	st := c.requestState(w, r)
-	sc := st.lookup(r.Context())
+	sc, err := st.lookup(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	if sc == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -363,7 +367,11 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := c.requestState(w, r)
-	sc := st.lookup(r.Context())
+	sc, err := st.lookup(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	if sc == nil {
 		http.Redirect(w, r, returnTo, http.StatusFound)
 		return
@@ -447,8 +455,11 @@ func errorStatus(err error) int {
 		oe *OPError
 		te *TokenError
 		he *HTTPError
+		se *StoreError
 	)
 	switch {
+	case errors.As(err, &se):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &oe), errors.As(err, &ve), errors.As(err, &te):
 		return http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded):

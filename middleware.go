@@ -74,7 +74,12 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 					next.ServeHTTP(w, r)
 					return
 				}
-				sc := stateFrom(r.Context()).lookup(r.Context())
+				sc, err := stateFrom(r.Context()).lookup(r.Context())
+				if err != nil {
+					// Not "signed out": the client keeps its session and retries.
+					cc.fail(w, r, err)
+					return
+				}
 				if sc == nil {
 					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, nil) {
 						return

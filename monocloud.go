@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/internal/refresh"
 )
 
 // stateMaxAge bounds a sign-in transaction: its state cookie expires after it.
@@ -36,7 +37,7 @@ type Client struct {
 	sessionCodec *cookie.Codec
 	stateCodec   *cookie.Codec
 	sessions     *sessionCache
-	refresher    *refresher
+	refreshes    *refresh.Group[*refreshed]
 	usedStates   *expiringSet
 	revocations  *revocations
 	now          func() time.Time
@@ -77,7 +78,7 @@ func New(opts Options) (*Client, error) {
 		revocations:  newRevocations(cfg.maxDuration, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
-	c.refresher = newRefresher(c)
+	c.refreshes = refresh.New[*refreshed](cfg.responseTimeout, func() time.Time { return c.now() })
 	return c, nil
 }
 

@@ -2,42 +2,105 @@ package monocloud
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/refresh"
 )
 
-// lineageIdle is how long the refresh record of a session is kept after its
-// last use once its results have expired.
-const lineageIdle = 10 * time.Minute
-
-// refresher runs refresh grants exactly once. Refreshes of one session (its
-// lineage: the cookie key, kept across updates) are serialized, so a
-// rotated refresh token is never presented twice; a caller that waited for
-// a grant that another caller ran gets that grant's result; and a request
-// still carrying a cookie from before a refresh gets the refreshed tokens
-// (the results are kept until the access token expires).
-type refresher struct {
-	c         *Client
-	mu        sync.Mutex
-	lineages  map[string]*lineage
-	nextSweep int // sweep when this many lineages exist
+// refreshed is a session after a refresh grant: the cookie to send, encoded
+// once and shared by every request that adopts the refresh.
+type refreshed struct {
+	sc    *sessionCookie
+	value string // sc encoded; with a store, its key, lifetime and version
 }
 
-// lineage is the refresh record of one session.
-type lineage struct {
-	sem      chan struct{} // one grant at a time
-	latestRT string        // newest refresh token issued to this session
-	consumed map[string]bool
-	results  map[resultKey]*refreshResult
-	// lastUsed and keepUntil (unix seconds: the latest expiry of its
-	// results) are guarded by refresher.mu, the rest by sem.
-	lastUsed  time.Time
-	keepUntil int64
+// refresh returns session sc with the token q refreshed. Refreshes run
+// through c.refreshes (see package refresh): once per need, detached from
+// the request, with the result kept for requests that still carry sc's
+// cookie. With a SessionLocker store the grant also holds the session's
+// lock, re-reads the session, adopts a refresh another instance made, and
+// saves the result before it releases the lock, so that a sign-out cannot
+// be undone by a refresh that finishes after it.
+func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshed, error) {
+	req := refresh.Request{
+		Session:      sc.Key,
+		Query:        q.resource + "\x00" + q.fileScopes,
+		RefreshToken: sc.Session.RefreshToken,
+		Force:        q.force,
+	}
+	out, err := c.refreshes.Do(ctx, req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshed], error) {
+		return c.runRefresh(ctx, sc, rt, q)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Value, nil
 }
 
-type resultKey struct{ refreshToken, resource, scopes string }
+// runRefresh runs one refresh grant of session sc presenting rt, and
+// builds the refreshed session cookie. Its ctx is detached from any request.
+func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (refresh.Outcome[*refreshed], error) {
+	var out refresh.Outcome[*refreshed]
+	base := sc.Session
+	locker, _ := c.cfg.store.(SessionLocker)
+	if locker != nil {
+		unlock, err := locker.LockSession(ctx, sc.Key)
+		if err != nil {
+			return out, storeError("locking the session for a token refresh", err)
+		}
+		defer unlock()
+		current, err := c.cfg.store.Get(ctx, sc.Key)
+		if err != nil {
+			return out, storeError("re-reading the session", err)
+		}
+		if current == nil {
+			return out, ErrNoSession // signed out meanwhile
+		}
+		if current.RefreshToken != rt {
+			// Another instance refreshed while this request ran, or
+			// before it while the browser still held the cookie from
+			// before that refresh: adopt it rather than run another.
+			if tok := findToken(current.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) {
+				return c.refreshedOutcome(ctx, sc, current, tok)
+			}
+		}
+		base, rt = current, current.RefreshToken
+	}
+	if c.revocations.revoked(sc.Key, base, sc.Lifetime.C) {
+		return out, ErrNoSession
+	}
+	res, err := c.grant(ctx, base, rt, q)
+	if res != nil {
+		out.RefreshToken = res.refreshToken
+	}
+	if err != nil {
+		return out, err
+	}
+	s, err := c.applyRefresh(ctx, base.clone(), res, q)
+	if err != nil {
+		return out, err
+	}
+	return c.refreshedOutcome(ctx, sc, s, findToken(s.AccessTokens, q.resource, q.fileScopes))
+}
+
+// refreshedOutcome encodes refreshed session s of sc (saving it to the
+// store, if any) into the outcome of a refresh that obtained token tok.
+func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Session, tok *AccessToken) (refresh.Outcome[*refreshed], error) {
+	now := c.now().Unix()
+	next := &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: s}
+	next.Lifetime.U = now
+	next.Lifetime.E = c.cfg.expiry(next.Lifetime)
+	value, err := c.encodeSession(ctx, next)
+	if err != nil {
+		return refresh.Outcome[*refreshed]{}, err
+	}
+	return refresh.Outcome[*refreshed]{
+		Value:        &refreshed{sc: next, value: value},
+		RefreshToken: s.RefreshToken,
+		Expires:      time.Unix(tok.AccessTokenExpiration-expiryMargin, 0),
+	}, nil
+}
 
 // refreshResult is what one refresh grant produced.
 type refreshResult struct {
@@ -45,150 +108,15 @@ type refreshResult struct {
 	expiresAt    int64 // unix seconds
 	scope        string
 	idToken      string
-	refreshToken string
+	refreshToken string         // empty when the provider did not rotate it
 	claims       map[string]any // verified claims of idToken
 	userInfo     map[string]any
-	obtained     time.Time
 }
 
-func newRefresher(c *Client) *refresher {
-	return &refresher{c: c, lineages: make(map[string]*lineage), nextSweep: 1024}
-}
-
-func (rf *refresher) lineage(key string, now time.Time) *lineage {
-	rf.mu.Lock()
-	defer rf.mu.Unlock()
-	ln, ok := rf.lineages[key]
-	if !ok {
-		if len(rf.lineages) >= rf.nextSweep {
-			rf.sweep(now)
-			rf.nextSweep = max(1024, 2*len(rf.lineages))
-		}
-		ln = &lineage{sem: make(chan struct{}, 1), consumed: make(map[string]bool), results: make(map[resultKey]*refreshResult)}
-		rf.lineages[key] = ln
-	}
-	ln.lastUsed = now
-	return ln
-}
-
-// sweep drops idle lineages. The caller holds rf.mu.
-func (rf *refresher) sweep(now time.Time) {
-	for key, ln := range rf.lineages {
-		if now.Sub(ln.lastUsed) >= lineageIdle && ln.keepUntil < now.Unix() && len(ln.sem) == 0 {
-			delete(rf.lineages, key)
-		}
-	}
-}
-
-// refresh refreshes the token q of session sc and saves the updated
-// session with save, running at most one grant per session at a time: in
-// this process always, and across instances when the SessionStore
-// implements SessionLocker (the session is then re-read from the store under
-// the lock, and a refresh made meanwhile by another instance is adopted).
-// It returns the saved session.
-func (rf *refresher) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery, save func(*Session) error) (*Session, error) {
-	arrived := time.Now()
-	ln := rf.lineage(sc.Key, arrived)
-	select {
-	case ln.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &HTTPError{Message: "waiting for a token refresh: " + ctx.Err().Error(), Err: ctx.Err()}
-	}
-	defer func() { <-ln.sem }()
-
-	base := sc.Session
-	if locker, ok := rf.c.cfg.store.(SessionLocker); ok {
-		unlock, err := locker.LockSession(ctx, sc.Key)
-		if err != nil {
-			return nil, fmt.Errorf("monocloud: locking the session for a token refresh: %w", err)
-		}
-		defer unlock()
-		current, err := rf.c.cfg.store.Get(ctx, sc.Key)
-		if err != nil {
-			return nil, fmt.Errorf("monocloud: re-reading the session: %w", err)
-		}
-		if current == nil {
-			return nil, ErrNoSession
-		}
-		// Another instance refreshed while this request ran, or before it
-		// while the browser still held the cookie from before the refresh:
-		// adopt that refresh (forced or not) rather than running another.
-		behind := sc.Version != "" && sc.Version != tokenVersion(current.RefreshToken)
-		if current.RefreshToken != base.RefreshToken || behind {
-			if tok := findToken(current.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, rf.c.now().Unix()) {
-				return current, save(current)
-			}
-			base = current
-		}
-	}
-
-	res, err := rf.result(ctx, ln, arrived, base, q)
-	if err != nil {
-		return nil, err
-	}
-	s, err := rf.c.applyRefresh(ctx, base.clone(), res, q)
-	if err != nil {
-		return nil, err
-	}
-	return s, save(s)
-}
-
-// result returns the refresh result for q: one obtained by an earlier grant
-// of this lineage when it can be shared, else a new grant's. The caller
-// holds ln.sem.
-func (rf *refresher) result(ctx context.Context, ln *lineage, arrived time.Time, base *Session, q tokenQuery) (*refreshResult, error) {
-	rt := base.RefreshToken
-	key := resultKey{rt, q.resource, q.fileScopes}
-	now := rf.c.now().Unix()
-	if res, ok := ln.results[key]; ok {
-		// Shared when it was obtained while this call waited (whatever
-		// its lifetime), or while it is fresh when this call's refresh
-		// token was already used or the refresh is not forced.
-		fresh := res.expiresAt-expiryMargin >= now
-		if res.obtained.After(arrived) || (fresh && (ln.consumed[rt] || !q.force)) {
-			return ln.withLatest(res), nil
-		}
-	}
-	if ln.consumed[rt] && ln.latestRT != "" {
-		rt = ln.latestRT
-	}
-	res, err := rf.grant(ctx, base, rt, q)
-	if err != nil {
-		return nil, err
-	}
-	if res.refreshToken != "" && res.refreshToken != rt {
-		ln.consumed[rt] = true
-		ln.consumed[base.RefreshToken] = true
-		ln.latestRT = res.refreshToken
-	}
-	for k, old := range ln.results {
-		if old.expiresAt < now && time.Since(old.obtained) > time.Minute {
-			delete(ln.results, k)
-		}
-	}
-	ln.results[key] = res
-	ln.results[resultKey{rt, q.resource, q.fileScopes}] = res
-	rf.mu.Lock()
-	ln.keepUntil = max(ln.keepUntil, res.expiresAt)
-	rf.mu.Unlock()
-	return ln.withLatest(res), nil
-}
-
-// withLatest returns res carrying the newest refresh token of the lineage,
-// so that a session updated from an older result does not keep a consumed
-// refresh token.
-func (ln *lineage) withLatest(res *refreshResult) *refreshResult {
-	if ln.latestRT == "" || ln.latestRT == res.refreshToken {
-		return res
-	}
-	r := *res
-	r.refreshToken = ln.latestRT
-	return &r
-}
-
-// grant runs the refresh grant and validates what it returns.
-func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQuery) (*refreshResult, error) {
-	c := rf.c
+// grant runs the refresh grant and validates what it returns. When the
+// provider answered but its answer fails validation, the result is
+// returned with the error, so that a rotated refresh token is not lost.
+func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery) (*refreshResult, error) {
 	resp, err := c.op.tokens.Refresh(ctx, c.op.tokenURL, rt, strings.Fields(q.resource), q.scopes)
 	if err != nil {
 		return nil, opError(err)
@@ -199,7 +127,6 @@ func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQu
 		scope:        resp.Scope,
 		idToken:      resp.IDToken,
 		refreshToken: resp.RefreshToken,
-		obtained:     time.Now(),
 	}
 	if resp.IDToken != "" {
 		res.claims, err = c.verifyIDToken(ctx, resp.IDToken, idTokenCheck{
@@ -208,13 +135,19 @@ func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQu
 			subject: s.subject(),
 		})
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	if q.refetch && hasScope(resp.Scope, "openid") && c.op.userInfoURL != "" {
 		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.subject()); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	return res, nil
 }
+
+// storeError wraps a failure of the SessionStore.
+func storeError(op string, err error) error {
+	return &StoreError{Op: op, Err: err}
+}
+

@@ -27,7 +27,9 @@ var errResponseCommitted = errors.New("monocloud: session changed after the resp
 type ctxKey struct{}
 
 // requestState is the auth state of one request: the session, decoded at most
-// once, and the Set-Cookie headers waiting for the response.
+// once, and the Set-Cookie headers waiting for the response. No lock is held
+// across I/O (store, provider) or hooks: loading runs once, outside mu, and
+// mu guards only the fields below it.
 type requestState struct {
 	c *Client
 	r *http.Request
@@ -37,10 +39,12 @@ type requestState struct {
 	// onError overrides Options.OnError for the auth routes.
 	onError func(http.ResponseWriter, *http.Request, error)
 
+	loadOnce sync.Once
+	loadErr  error    // a failure of the store while loading
+	family   []string // session cookie names the request carried
+
 	mu        sync.Mutex
-	loaded    bool
 	current   *sessionCookie // nil when there is no valid session
-	family    []string       // session cookie names the request carried
 	pending   []*http.Cookie
 	committed bool
 }
@@ -62,58 +66,54 @@ func (c *Client) requestState(w http.ResponseWriter, r *http.Request) *requestSt
 	return &requestState{c: c, r: r, direct: w}
 }
 
-// session returns the request's session cookie, decoding it on first use.
-// The caller holds st.mu.
-func (st *requestState) session(ctx context.Context) *sessionCookie {
-	if st.loaded {
-		return st.current
-	}
-	st.loaded = true
-	st.current = st.load(ctx)
-	return st.current
-}
-
-// lookup returns the request's session cookie for reading, or nil. The
-// Session it points to may be shared with other requests (decoded values
-// are cached) and must not be modified: copy it with clone first.
-func (st *requestState) lookup(ctx context.Context) *sessionCookie {
+// lookup returns the request's session cookie, decoding it on first use:
+// nil without a valid session, or an error (a *StoreError) when the
+// SessionStore failed, which is not "signed out". The Session it points to
+// may be shared with other requests (decoded values are cached) and must
+// not be modified: copy it with clone first.
+func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
+	st.loadOnce.Do(func() {
+		sc, err := st.load(ctx)
+		st.mu.Lock()
+		st.current, st.loadErr = sc, err
+		st.mu.Unlock()
+	})
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.session(ctx)
+	return st.current, st.loadErr
 }
 
-func (st *requestState) load(ctx context.Context) *sessionCookie {
+func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
 	value, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
 	st.family = family
 	if value == "" {
-		_ = st.expireFamily(nil)
-		return nil
+		st.expireFamily(nil)
+		return nil, nil
 	}
 	sc, stale, err := st.c.decodeSession(value)
 	if err != nil {
-		_ = st.expireFamily(nil)
-		return nil
+		st.expireFamily(nil)
+		return nil, nil
 	}
 	now := st.c.now().Unix()
 	if !cfg.valid(sc.Lifetime, now) {
-		_ = st.remove(ctx, &sc)
-		return nil
+		st.remove(ctx, &sc)
+		return nil, nil
 	}
 	if cfg.store != nil {
 		s, err := cfg.store.Get(ctx, sc.Key)
 		if err != nil {
-			cfg.logger.ErrorContext(ctx, "monocloud: session store get failed", "error", err)
-			return nil
+			return nil, storeError("reading the session", err)
 		}
 		if s == nil {
-			_ = st.expireFamily(nil)
-			return nil
+			st.expireFamily(nil)
+			return nil, nil
 		}
 		sc.Session = s
 	}
 	if sc.Session == nil {
-		return nil
+		return nil, nil
 	}
 	if sc.Session.User == nil {
 		s := *sc.Session // the decoded session may be shared through the cache
@@ -121,23 +121,26 @@ func (st *requestState) load(ctx context.Context) *sessionCookie {
 		sc.Session = &s
 	}
 	if st.c.revocations.revoked(sc.Key, sc.Session, sc.Lifetime.C) {
-		_ = st.remove(ctx, &sc)
-		return nil
+		st.remove(ctx, &sc)
+		return nil, nil
 	}
 	if stale || (cfg.sliding && now-sc.Lifetime.U >= min(slideInterval, int64(cfg.duration/time.Second)/2)) {
-		sc.Lifetime.U = now
-		sc.Lifetime.E = cfg.expiry(sc.Lifetime)
-		if err := st.writeMerged(ctx, &sc, sc.Session.RefreshToken); err != nil {
+		next := sc
+		next.Lifetime.U = now
+		next.Lifetime.E = cfg.expiry(next.Lifetime)
+		if err := st.writeMerged(ctx, &next, sc.Session.RefreshToken); err != nil {
 			cfg.logger.WarnContext(ctx, "monocloud: re-writing session cookie failed", "error", err)
+		} else {
+			sc = next
 		}
 	}
-	return &sc
+	return &sc, nil
 }
 
 // decodeSession decodes a session cookie value, through the cache of
 // decoded values.
 func (c *Client) decodeSession(value string) (sessionCookie, bool, error) {
-	now := time.Now()
+	now := c.now()
 	if sc, stale, ok := c.sessions.get(value, now); ok {
 		return sc, stale, nil
 	}
@@ -156,54 +159,34 @@ func (c *Client) decodeSession(value string) (sessionCookie, bool, error) {
 // create starts a new session (sign-in): a new key, so a session fixed
 // before sign-in is never reused.
 func (st *requestState) create(ctx context.Context, s *Session) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	old := st.session(ctx)
+	old, err := st.lookup(ctx)
+	if err != nil {
+		return err
+	}
 	if old != nil && st.c.cfg.store != nil {
 		if err := st.c.cfg.store.Delete(ctx, old.Key); err != nil {
-			return err
+			return storeError("deleting the previous session", err)
 		}
 	}
 	now := st.c.now().Unix()
 	sc := &sessionCookie{Key: newKey(), Lifetime: lifetime{C: now, U: now}, Session: s}
 	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
-	if err := st.write(ctx, sc); err != nil {
-		return err
-	}
-	st.current = sc
-	return nil
+	return st.write(ctx, sc)
 }
 
 // update replaces the session's content, keeping its key and creation time.
-// The caller holds st.mu and has loaded the session.
 func (st *requestState) update(ctx context.Context, s *Session) error {
-	return st.replaceSession(ctx, s, true)
-}
-
-// saveRefreshed is update for the token refresh, which already holds the
-// session's lock when the store is a SessionLocker.
-func (st *requestState) saveRefreshed(ctx context.Context, s *Session) error {
-	return st.replaceSession(ctx, s, false)
-}
-
-func (st *requestState) replaceSession(ctx context.Context, s *Session, merge bool) error {
-	if st.current == nil {
-		return ErrNoSession
-	}
-	sc := &sessionCookie{Key: st.current.Key, Lifetime: st.current.Lifetime, Session: s}
-	sc.Lifetime.U = st.c.now().Unix()
-	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
-	write := st.write
-	if merge {
-		write = func(ctx context.Context, sc *sessionCookie) error {
-			return st.writeMerged(ctx, sc, st.current.Session.RefreshToken)
-		}
-	}
-	if err := write(ctx, sc); err != nil {
+	cur, err := st.lookup(ctx)
+	if err != nil {
 		return err
 	}
-	st.current = sc
-	return nil
+	if cur == nil {
+		return ErrNoSession
+	}
+	sc := &sessionCookie{Key: cur.Key, Lifetime: cur.Lifetime, Session: s}
+	sc.Lifetime.U = st.c.now().Unix()
+	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
+	return st.writeMerged(ctx, sc, cur.Session.RefreshToken)
 }
 
 // writeMerged is write for changes made outside a token refresh. With a
@@ -218,17 +201,17 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 	}
 	unlock, err := locker.LockSession(ctx, sc.Key)
 	if err != nil {
-		return err
+		return storeError("locking the session", err)
 	}
 	defer unlock()
 	stored, err := st.c.cfg.store.Get(ctx, sc.Key)
 	if err != nil {
-		return err
+		return storeError("re-reading the session", err)
 	}
 	if stored == nil {
 		// Signed out (or logged out by the provider) meanwhile: do not
 		// bring the session back.
-		_ = st.expireFamily(nil)
+		st.expireFamily(nil)
 		return ErrNoSession
 	}
 	if stored.RefreshToken != loadedRT && sc.Session.RefreshToken == loadedRT {
@@ -241,48 +224,124 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 	return st.write(ctx, sc)
 }
 
-// destroy ends the session locally: store entry and cookies. The session's
-// key is also revoked in this process, so a copy of the cookie taken before
-// is refused too.
-func (st *requestState) destroy(ctx context.Context) error {
+// adoptRefresh makes the refreshed session r the request's session, unless
+// the session ended while the refresh ran (sign-out in this request or
+// another one): then the refreshed cookie is not sent and ErrNoSession is
+// returned. When the response header was already written, the browser keeps
+// its cookie (the refresh is kept for its next request) and this request
+// still sees the refreshed session.
+func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	sc := st.session(ctx)
-	if sc != nil {
-		st.c.revocations.addKey(sc.Key, st.c.now())
+	if st.current == nil || st.current.Key != r.sc.Key || st.c.revocations.revoked(r.sc.Key, r.sc.Session, r.sc.Lifetime.C) {
+		return ErrNoSession
 	}
-	st.current = nil
-	return st.remove(ctx, sc)
-}
-
-// remove deletes sc's store entry (if any) and expires every session cookie
-// the request carried.
-func (st *requestState) remove(ctx context.Context, sc *sessionCookie) error {
-	if sc != nil && st.c.cfg.store != nil {
-		if err := st.c.cfg.store.Delete(ctx, sc.Key); err != nil {
-			st.c.cfg.logger.ErrorContext(ctx, "monocloud: session store delete failed", "error", err)
-		}
-	}
-	return st.expireFamily(nil)
-}
-
-// write encodes sc into Set-Cookie headers (and the store), expiring the
-// request's session cookies that the new value does not overwrite.
-func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
-	cfg := st.c.cfg
-	payload := sc
-	if cfg.store != nil {
-		if err := cfg.store.Set(ctx, sc.Key, sc.Session, sc.Lifetime.public()); err != nil {
+	if err := st.setSessionLocked(r.value, r.sc); err != nil {
+		if !errors.Is(err, errResponseCommitted) {
 			return err
 		}
-		payload = &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Version: tokenVersion(sc.Session.RefreshToken)}
+		st.c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not sent to the browser", "error", err)
 	}
-	value, err := st.c.sessionCodec.Encode(cfg.sessionCookie.name, payload)
+	st.current = r.sc
+	return nil
+}
+
+// destroy ends the session locally: store entry and cookies. The session's
+// key is also revoked in this process, so a copy of the cookie taken before
+// is refused too. With a SessionLocker store it holds the session's lock,
+// so a refresh running meanwhile either sees the session gone or is undone.
+// When the store fails, nothing changes and a *StoreError is returned: the
+// session has not ended.
+func (st *requestState) destroy(ctx context.Context) error {
+	sc, err := st.lookup(ctx)
 	if err != nil {
 		return err
 	}
+	if sc != nil {
+		if err := st.c.deleteStored(ctx, sc.Key); err != nil {
+			return err
+		}
+		st.c.revocations.addKey(sc.Key, st.c.now())
+		st.c.refreshes.Forget(sc.Key)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.current = nil
+	return st.expireFamilyLocked(nil)
+}
+
+// deleteStored deletes the stored session key, under its lock when the
+// store is a SessionLocker. Without a store it does nothing.
+func (c *Client) deleteStored(ctx context.Context, key string) error {
+	store := c.cfg.store
+	if store == nil {
+		return nil
+	}
+	if locker, ok := store.(SessionLocker); ok {
+		unlock, err := locker.LockSession(ctx, key)
+		if err != nil {
+			return storeError("locking the session", err)
+		}
+		defer unlock()
+	}
+	if err := store.Delete(ctx, key); err != nil {
+		return storeError("deleting the session", err)
+	}
+	return nil
+}
+
+// remove ends a session found invalid at load (expired or revoked): it
+// deletes sc's store entry, if any, and expires every session cookie the
+// request carried. A store failure is logged: the stale entry stays, but
+// the session is not served.
+func (st *requestState) remove(ctx context.Context, sc *sessionCookie) {
+	if err := st.c.deleteStored(ctx, sc.Key); err != nil {
+		st.c.cfg.logger.ErrorContext(ctx, "monocloud: session store delete failed", "error", err)
+	}
+	st.expireFamily(nil)
+}
+
+// write saves sc (to the store, if any) and makes it the request's session,
+// queueing its cookies.
+func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
+	value, err := st.c.encodeSession(ctx, sc)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.setSessionLocked(value, sc); err != nil {
+		return err
+	}
+	st.current = sc
+	return nil
+}
+
+// encodeSession saves sc to the store, if any, and returns the session
+// cookie value for it (with a store: its key, lifetime and version only).
+func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, error) {
+	cfg := c.cfg
+	payload := sc
+	if cfg.store != nil {
+		if err := cfg.store.Set(ctx, sc.Key, sc.Session, sc.Lifetime.public()); err != nil {
+			return "", storeError("saving the session", err)
+		}
+		payload = &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Version: tokenVersion(sc.Session.RefreshToken)}
+	}
+	value, err := c.sessionCodec.Encode(cfg.sessionCookie.name, payload)
+	if err != nil {
+		return "", err
+	}
 	// The browser sends this value back next: spare that request the decode.
-	st.c.sessions.put(value, *payload, false, time.Now())
+	c.sessions.put(value, *payload, false, c.now())
+	return value, nil
+}
+
+// setSessionLocked queues the cookies of session cookie value (of sc),
+// expiring the request's session cookies that it does not overwrite. The
+// caller holds st.mu.
+func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error {
+	cfg := st.c.cfg
 	attrs := cookieAttributes(cfg.sessionCookie)
 	if cfg.sessionCookie.persistent {
 		attrs.Expires = time.Unix(sc.Lifetime.E, 0)
@@ -295,16 +354,27 @@ func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
 	for _, ck := range cookies {
 		written[ck.Name] = true
 	}
-	if err := st.expireFamily(written); err != nil {
+	if err := st.expireFamilyLocked(written); err != nil {
 		return err
 	}
-	return st.setCookies(cookies...)
+	return st.setCookiesLocked(cookies...)
 }
 
-// expireFamily expires the session cookies that the request carried or
-// that an earlier write of this request queued, except those in keep. It
-// fails only when the response header was already written.
-func (st *requestState) expireFamily(keep map[string]bool) error {
+// expireFamily is expireFamilyLocked for callers that do not hold st.mu. A
+// failure (the response header was written) is logged.
+func (st *requestState) expireFamily(keep map[string]bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.expireFamilyLocked(keep); err != nil {
+		st.c.cfg.logger.Warn("monocloud: session cookies not expired", "error", err)
+	}
+}
+
+// expireFamilyLocked expires the session cookies that the request carried
+// or that an earlier write of this request queued, except those in keep.
+// It fails only when the response header was already written. The caller
+// holds st.mu.
+func (st *requestState) expireFamilyLocked(keep map[string]bool) error {
 	cfg := st.c.cfg.sessionCookie
 	attrs := cookieAttributes(cfg)
 	names := slices.Clone(st.family)
@@ -315,7 +385,7 @@ func (st *requestState) expireFamily(keep map[string]bool) error {
 	}
 	for _, name := range names {
 		if !keep[name] {
-			if err := st.setCookies(cookie.Expired(name, attrs)); err != nil {
+			if err := st.setCookiesLocked(cookie.Expired(name, attrs)); err != nil {
 				return err
 			}
 		}
@@ -323,9 +393,10 @@ func (st *requestState) expireFamily(keep map[string]bool) error {
 	return nil
 }
 
-// setCookies queues Set-Cookie headers, replacing queued ones of the same
-// name; outside the middleware they go to the response writer at once.
-func (st *requestState) setCookies(cookies ...*http.Cookie) error {
+// setCookiesLocked queues Set-Cookie headers, replacing queued ones of the
+// same name; outside the middleware they go to the response writer at once.
+// The caller holds st.mu.
+func (st *requestState) setCookiesLocked(cookies ...*http.Cookie) error {
 	if st.committed {
 		return errResponseCommitted
 	}

@@ -26,9 +26,10 @@ func (c *Client) SessionWithResponse(w http.ResponseWriter, r *http.Request) (*S
 }
 
 func (st *requestState) sessionCopy(ctx context.Context) (*Session, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	sc := st.session(ctx)
+	sc, err := st.lookup(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if sc == nil {
 		return nil, ErrNoSession
 	}
@@ -53,18 +54,14 @@ func (c *Client) UpdateSessionWithResponse(w http.ResponseWriter, r *http.Reques
 }
 
 func (st *requestState) replace(ctx context.Context, s *Session) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.session(ctx) == nil {
-		return ErrNoSession
-	}
 	return st.update(ctx, s.clone())
 }
 
 // DestroySession ends the session of ctx's request locally (no call to the
 // provider): the store entry is deleted and the cookies expired.
 // It fails when the response header was already written, since the cookies
-// can then no longer be expired.
+// can then no longer be expired, and with a *StoreError when the store
+// fails: the session has then not ended.
 func (c *Client) DestroySession(ctx context.Context) error {
 	st := stateFrom(ctx)
 	if st == nil || st.c != c {
@@ -80,15 +77,21 @@ func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Reque
 }
 
 // IsAuthenticated reports whether the request of ctx (or r with
-// IsAuthenticatedRequest) has a valid session.
+// IsAuthenticatedRequest) has a valid session. It is false when the
+// SessionStore fails; Session tells that case apart (a *StoreError).
 func (c *Client) IsAuthenticated(ctx context.Context) bool {
 	st := stateFrom(ctx)
-	return st != nil && st.c == c && st.lookup(ctx) != nil
+	if st == nil || st.c != c {
+		return false
+	}
+	sc, err := st.lookup(ctx)
+	return err == nil && sc != nil
 }
 
 // IsAuthenticatedRequest reports whether r has a valid session.
 func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
-	return c.requestState(nil, r).lookup(r.Context()) != nil
+	sc, err := c.requestState(nil, r).lookup(r.Context())
+	return err == nil && sc != nil
 }
 
 // GroupOptions configures a group check.
@@ -107,8 +110,8 @@ func (c *Client) IsUserInGroup(ctx context.Context, groups []string, opts *Group
 	if st == nil || st.c != c {
 		return false
 	}
-	sc := st.lookup(ctx)
-	if sc == nil {
+	sc, err := st.lookup(ctx)
+	if err != nil || sc == nil {
 		return false
 	}
 	if opts == nil {
@@ -173,8 +176,10 @@ func (c *Client) protect(h http.Handler, opts *ProtectOptions, deny func(http.Re
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
-			sc := stateFrom(r.Context()).lookup(r.Context())
+			sc, err := stateFrom(r.Context()).lookup(r.Context())
 			switch {
+			case err != nil:
+				c.fail(w, r, err)
 			case sc == nil:
 				if opts.OnAccessDenied != nil {
 					opts.OnAccessDenied(w, r, nil)
@@ -263,9 +268,10 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 	if !hasScope(tokens.Scopes, "openid") {
 		return nil, &ValidationError{Message: "Fetching userinfo requires the openid scope"}
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	sc := st.session(ctx)
+	sc, err := st.lookup(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if sc == nil {
 		return nil, ErrNoSession
 	}

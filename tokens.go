@@ -2,8 +2,7 @@ package monocloud
 
 import (
 	"context"
-	"errors"
-	"maps"
+		"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -219,9 +218,10 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if err != nil {
 		return nil, err
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	sc := st.session(ctx)
+	sc, err := st.lookup(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if sc == nil {
 		return nil, ErrNoSession
 	}
@@ -238,23 +238,14 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if err := c.checkAuthorizedResource(sc.Session, q.resource); err != nil {
 		return nil, err
 	}
-	s, err := c.refresher.refresh(ctx, sc, q, func(s *Session) error {
-		err := st.saveRefreshed(ctx, s)
-		if errors.Is(err, errResponseCommitted) {
-			// Too late for this response. This request still sees the new
-			// session, and the refresher hands the result to the next
-			// request that carries the old cookie.
-			c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not sent to the browser", "error", err)
-			cur := *sc
-			cur.Session = s
-			st.current = &cur
-			return nil
-		}
-		return err
-	})
+	r, err := c.refresh(ctx, sc, q)
 	if err != nil {
 		return nil, err
 	}
+	if err := st.adoptRefresh(ctx, r); err != nil {
+		return nil, err
+	}
+	s := r.sc.Session
 	tok := findToken(s.AccessTokens, q.resource, q.fileScopes)
 	if tok == nil {
 		return nil, &ValidationError{Message: "Access token not found"}

@@ -1366,10 +1366,10 @@ func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("load/tokens=%d", n), func(b *testing.B) {
 			benchServe(b, n, func(c *Client, r *http.Request) error {
-				st := stateFrom(r.Context())
-				st.mu.Lock()
-				sc := st.session(r.Context())
-				st.mu.Unlock()
+				sc, err := stateFrom(r.Context()).lookup(r.Context())
+				if err != nil {
+					return err
+				}
 				if sc == nil {
 					return ErrNoSession
 				}

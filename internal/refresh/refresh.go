@@ -1,0 +1,257 @@
+// Package refresh runs the refresh-token grants of sessions exactly once.
+//
+// Providers that rotate refresh tokens (oidc-provider, MonoCloud, Auth0,
+// Okta) revoke a whole grant when a used refresh token is presented again.
+// A Group makes sure that this process never does so:
+//
+//   - grants of one session run one at a time, and each presents the newest
+//     refresh token the session was given;
+//   - a grant is detached from the request that started it: it runs to
+//     completion, bounded by Group.Timeout, and its outcome is kept even when
+//     that request has gone;
+//   - callers that need the same refresh while it runs wait for it and get
+//     its outcome, success or failure: they never re-run a failed grant;
+//   - a caller that presents a refresh token already used (a request still
+//     carrying the cookie from before a refresh) gets the kept result
+//     instead of presenting it again.
+//
+// The package knows nothing of sessions or tokens beyond the refresh token:
+// what a grant produces is the caller's type R.
+package refresh
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// Request describes one caller's need for a refresh.
+type Request struct {
+	// Session identifies the session (its lineage of refresh tokens):
+	// grants of one session are serialized.
+	Session string
+	// Query identifies what is refreshed (for example the resource and
+	// scopes of an access token). Callers with the same query share a grant.
+	Query string
+	// RefreshToken is the refresh token the caller's copy of the session
+	// holds.
+	RefreshToken string
+	// Force asks for a grant newer than the call, even if a kept result is
+	// still fresh (unless RefreshToken was already used: the caller's copy
+	// of the session is then behind, and the kept result is what it lacks).
+	Force bool
+}
+
+// Outcome is what a grant produced.
+type Outcome[R any] struct {
+	// Value is the grant's result.
+	Value R
+	// RefreshToken is the refresh token the session holds after the grant:
+	// the rotated one, or the presented one when the provider did not
+	// rotate it. A GrantFunc that fails after the provider rotated the
+	// token still sets it, so the next grant presents the new token.
+	RefreshToken string
+	// Expires is when Value stops being worth sharing, typically the
+	// access token's expiry minus a margin.
+	Expires time.Time
+}
+
+// GrantFunc runs one grant presenting refreshToken. Its ctx is detached
+// from the request of the caller that started it and ends after
+// Group.Timeout.
+type GrantFunc[R any] func(ctx context.Context, refreshToken string) (Outcome[R], error)
+
+// Group coordinates the refresh grants of many sessions. Its zero value is
+// not usable: create it with New.
+type Group[R any] struct {
+	timeout time.Duration
+	now     func() time.Time
+
+	mu       sync.Mutex
+	lineages *lineages[R]
+}
+
+// Limits of what a Group remembers. Past them the oldest records are
+// dropped: a session whose record was dropped is refreshed with the refresh
+// token its caller presents.
+const (
+	// MaxSessions bounds the sessions whose refresh records are kept.
+	MaxSessions = 10_000
+	// KeepIdle is how long the record of a session is kept after its last
+	// refresh: a request carrying the cookie from before that refresh
+	// within it gets the refreshed tokens.
+	KeepIdle = 24 * time.Hour
+	// maxUsedTokens bounds the used refresh tokens remembered per session:
+	// a cookie more than this many refreshes old presents its own token.
+	maxUsedTokens = 32
+	// maxResults bounds the kept results per session (one per query).
+	maxResults = 16
+)
+
+// New returns a Group whose grants end after timeout, reading time from now.
+func New[R any](timeout time.Duration, now func() time.Time) *Group[R] {
+	return &Group[R]{timeout: timeout, now: now, lineages: newLineages[R](MaxSessions, KeepIdle)}
+}
+
+// lineage is the refresh record of one session.
+type lineage[R any] struct {
+	mu      sync.Mutex
+	latest  string                // newest refresh token of the session
+	used    [][sha256.Size]byte   // digests of used refresh tokens, oldest first
+	results map[string]*result[R] // newest result per query
+	flight  *flight[R]            // the grant in progress, if any
+	gen     uint64                // grants completed
+}
+
+// result is a kept grant result.
+type result[R any] struct {
+	outcome Outcome[R]
+	gen     uint64 // lineage.gen when it was obtained
+}
+
+// flight is a grant in progress.
+type flight[R any] struct {
+	query string
+	done  chan struct{}
+	// Set before done is closed.
+	outcome Outcome[R]
+	err     error
+}
+
+// Do returns the refresh result for req: a kept one when it can be shared,
+// else the outcome of a grant, which it starts with grant unless one for the
+// same query is already running. Do returns early with ctx's error when
+// ctx ends; the grant goes on and its result is kept. The Outcome's
+// RefreshToken is the session's newest refresh token.
+func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Outcome[R], error) {
+	ln := g.lineage(req.Session)
+	ln.mu.Lock()
+	arrived := ln.gen
+	for {
+		if out, ok := ln.share(req, arrived, g.now()); ok {
+			ln.mu.Unlock()
+			return out, nil
+		}
+		f := ln.flight
+		if f == nil {
+			f = ln.start(g, req, grant)
+		}
+		ln.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			var zero Outcome[R]
+			return zero, context.Cause(ctx)
+		}
+		if f.query == req.Query {
+			// The outcome of the grant this call waited on, whatever it is.
+			return f.outcome, f.err
+		}
+		// A grant for another query ran first; now this one.
+		ln.mu.Lock()
+	}
+}
+
+// Forget drops the record of a session, for example when it ends.
+func (g *Group[R]) Forget(session string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lineages.delete(session)
+}
+
+func (g *Group[R]) lineage(session string) *lineage[R] {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lineages.getOrCreate(session, g.now())
+}
+
+// share returns a kept result for req when it can stand in for a new grant:
+// it was obtained while the caller waited, or it is still fresh and either
+// the caller's refresh token was already used or no new grant is forced.
+// The caller holds ln.mu.
+func (ln *lineage[R]) share(req Request, arrived uint64, now time.Time) (Outcome[R], bool) {
+	res, ok := ln.results[req.Query]
+	if !ok {
+		return Outcome[R]{}, false
+	}
+	fresh := now.Before(res.outcome.Expires)
+	if res.gen > arrived || (fresh && (ln.isUsed(req.RefreshToken) || !req.Force)) {
+		out := res.outcome
+		out.RefreshToken = ln.latest
+		return out, true
+	}
+	return Outcome[R]{}, false
+}
+
+// start starts a grant for req and returns its flight. The caller holds
+// ln.mu.
+func (ln *lineage[R]) start(g *Group[R], req Request, grant GrantFunc[R]) *flight[R] {
+	rt := req.RefreshToken
+	if ln.latest != "" && ln.isUsed(rt) {
+		rt = ln.latest
+	}
+	f := &flight[R]{query: req.Query, done: make(chan struct{})}
+	ln.flight = f
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+		defer cancel()
+		out, err := grant(ctx, rt)
+		ln.finish(f, rt, out, err)
+	}()
+	return f
+}
+
+// finish records the outcome of flight f, which presented rt.
+func (ln *lineage[R]) finish(f *flight[R], rt string, out Outcome[R], err error) {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if out.RefreshToken != "" && out.RefreshToken != rt {
+		ln.markUsed(rt)
+		ln.latest = out.RefreshToken
+	} else if ln.latest == "" {
+		ln.latest = rt
+	}
+	if err == nil {
+		ln.gen++
+		ln.keep(f.query, out)
+	}
+	out.RefreshToken = ln.latest
+	f.outcome, f.err = out, err
+	ln.flight = nil
+	close(f.done)
+}
+
+// keep files out as the newest result of query. The caller holds ln.mu.
+func (ln *lineage[R]) keep(query string, out Outcome[R]) {
+	if ln.results == nil {
+		ln.results = make(map[string]*result[R])
+	}
+	if _, ok := ln.results[query]; !ok && len(ln.results) >= maxResults {
+		var oldest string
+		for q, r := range ln.results {
+			if oldest == "" || r.gen < ln.results[oldest].gen {
+				oldest = q
+			}
+		}
+		delete(ln.results, oldest)
+	}
+	ln.results[query] = &result[R]{outcome: out, gen: ln.gen}
+}
+
+func (ln *lineage[R]) markUsed(rt string) {
+	if len(ln.used) == maxUsedTokens {
+		ln.used = append(ln.used[:0], ln.used[1:]...)
+	}
+	ln.used = append(ln.used, sha256.Sum256([]byte(rt)))
+}
+
+func (ln *lineage[R]) isUsed(rt string) bool {
+	sum := sha256.Sum256([]byte(rt))
+	for _, u := range ln.used {
+		if u == sum {
+			return true
+		}
+	}
+	return false
+}
