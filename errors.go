@@ -104,7 +104,9 @@ type StoreError struct {
 	Err error
 }
 
-func (e *StoreError) Error() string { return "monocloud: session store: " + e.Op + ": " + e.Err.Error() }
+func (e *StoreError) Error() string {
+	return "monocloud: session store: " + e.Op + ": " + e.Err.Error()
+}
 
 // Unwrap returns the store's error.
 func (e *StoreError) Unwrap() error { return e.Err }

@@ -150,4 +150,3 @@ func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery)
 func storeError(op string, err error) error {
 	return &StoreError{Op: op, Err: err}
 }
-

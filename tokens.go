@@ -2,7 +2,7 @@ package monocloud
 
 import (
 	"context"
-		"maps"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
