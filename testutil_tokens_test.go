@@ -357,7 +357,13 @@ func (a *tkApp) mustTokens(o *GetTokensOptions) *Tokens {
 // httpTokens does a real GET /tokens?query with exactly cookies (not the
 // jar) and returns the status, the decoded tokens and the Set-Cookie headers.
 func (a *tkApp) httpTokens(cookies []*http.Cookie, query string) (int, *Tokens, []*http.Cookie, error) {
-	req, err := http.NewRequest(http.MethodGet, a.srv.URL+"/tokens?"+query, nil)
+	return a.httpTokensContext(context.Background(), cookies, query)
+}
+
+// httpTokensContext is httpTokens for a client that gives up when ctx ends
+// (a closed tab, an aborted fetch).
+func (a *tkApp) httpTokensContext(ctx context.Context, cookies []*http.Cookie, query string) (int, *Tokens, []*http.Cookie, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/tokens?"+query, nil)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -1,0 +1,282 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rotatingProvider is a token endpoint with refresh-token rotation and
+// reuse detection: presenting a used refresh token revokes the grant.
+type rotatingProvider struct {
+	mu      sync.Mutex
+	current string
+	n       int
+	grants  atomic.Int32
+	reused  atomic.Int32
+	release chan struct{} // when set, each grant waits for it after rotating
+	fail    error         // when set, each grant fails after rotating
+}
+
+func newProvider() *rotatingProvider { return &rotatingProvider{current: "rt-0"} }
+
+// grant returns a GrantFunc that gives value v.
+func (p *rotatingProvider) grant(v string) GrantFunc[string] {
+	return func(ctx context.Context, rt string) (Outcome[string], error) {
+		p.grants.Add(1)
+		p.mu.Lock()
+		if rt != p.current {
+			p.reused.Add(1)
+			p.mu.Unlock()
+			return Outcome[string]{}, errors.New("invalid_grant: refresh token reused, grant revoked")
+		}
+		p.n++
+		p.current = fmt.Sprintf("rt-%d", p.n)
+		next, release, fail := p.current, p.release, p.fail
+		p.mu.Unlock()
+		if release != nil {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return Outcome[string]{RefreshToken: next}, ctx.Err()
+			}
+		}
+		if fail != nil {
+			return Outcome[string]{RefreshToken: next}, fail
+		}
+		return Outcome[string]{Value: v, RefreshToken: next, Expires: time.Now().Add(time.Hour)}, nil
+	}
+}
+
+func newGroup() *Group[string] { return New[string](time.Second, time.Now) }
+
+func TestDoSharesOneGrantAmongConcurrentCallers(t *testing.T) {
+	p := newProvider()
+	p.release = make(chan struct{})
+	g := newGroup()
+	const n = 20
+	var wg sync.WaitGroup
+	outs := make([]Outcome[string], n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			outs[i], errs[i] = g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("v"))
+		})
+	}
+	waitFor(t, func() bool { return p.grants.Load() == 1 })
+	time.Sleep(20 * time.Millisecond) // let the other callers join
+	close(p.release)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || outs[i].Value != "v" || outs[i].RefreshToken != "rt-1" {
+			t.Fatalf("caller %d: %+v, %v", i, outs[i], errs[i])
+		}
+	}
+	if got := p.grants.Load(); got != 1 {
+		t.Fatalf("%d grants for %d concurrent callers, want 1", got, n)
+	}
+}
+
+func TestDoGrantOutlivesItsCaller(t *testing.T) {
+	p := newProvider()
+	p.release = make(chan struct{})
+	g := newGroup()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := g.Do(ctx, Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("v"))
+		done <- err
+	}()
+	waitFor(t, func() bool { return p.grants.Load() == 1 })
+	cancel() // the tab is closed while the provider rotates the token
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	close(p.release)
+
+	// The session's next request still carries the used token: it gets the
+	// kept result, with no second grant.
+	out, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("other"))
+	if err != nil || out.Value != "v" || out.RefreshToken != "rt-1" {
+		t.Fatalf("next request: %+v, %v", out, err)
+	}
+	if p.grants.Load() != 1 || p.reused.Load() != 0 {
+		t.Fatalf("grants %d, reuse %d; want 1, 0", p.grants.Load(), p.reused.Load())
+	}
+}
+
+func TestDoWaitersShareAFailureWithoutRetrying(t *testing.T) {
+	p := newProvider()
+	p.release = make(chan struct{})
+	p.fail = errors.New("provider hung up")
+	g := newGroup()
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for range 5 {
+		wg.Go(func() {
+			_, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("v"))
+			errs <- err
+		})
+	}
+	waitFor(t, func() bool { return p.grants.Load() == 1 })
+	time.Sleep(20 * time.Millisecond)
+	close(p.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, p.fail) {
+			t.Fatalf("waiter got %v, want the grant's failure", err)
+		}
+	}
+	if p.grants.Load() != 1 {
+		t.Fatalf("%d grants, want 1", p.grants.Load())
+	}
+
+	// The failed grant had rotated the token: the next need presents the
+	// rotated one, not the used one.
+	p.release, p.fail = nil, nil
+	out, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("v2"))
+	if err != nil || out.Value != "v2" || p.reused.Load() != 0 {
+		t.Fatalf("after a failure: %+v, %v, reuse %d", out, err, p.reused.Load())
+	}
+}
+
+func TestDoGrantIsBoundedByTimeout(t *testing.T) {
+	p := newProvider()
+	p.release = make(chan struct{}) // never released: a hung provider
+	g := New[string](50*time.Millisecond, time.Now)
+	start := time.Now()
+	_, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("v"))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hung grant: %v", err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Fatalf("waited %v for a grant bounded by 50ms", waited)
+	}
+}
+
+func TestDoQueriesOfOneSessionAreSerialized(t *testing.T) {
+	p := newProvider()
+	g := newGroup()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			q := fmt.Sprintf("resource-%d", i)
+			if _, err := g.Do(context.Background(), Request{Session: "s", Query: q, RefreshToken: "rt-0"}, p.grant(q)); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		})
+	}
+	wg.Wait()
+	if p.grants.Load() != 8 || p.reused.Load() != 0 {
+		t.Fatalf("grants %d, reuse %d; want 8, 0", p.grants.Load(), p.reused.Load())
+	}
+}
+
+func TestDoSharing(t *testing.T) {
+	tests := []struct {
+		name       string
+		presented  string
+		force      bool
+		wantGrant  bool
+		wantResult string
+	}{
+		{"used token, not forced", "rt-0", false, false, "first"},
+		{"used token, forced", "rt-0", true, false, "first"},
+		{"newest token, not forced", "rt-1", false, false, "first"},
+		{"newest token, forced", "rt-1", true, true, "second"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProvider()
+			g := newGroup()
+			if _, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("first")); err != nil {
+				t.Fatal(err)
+			}
+			out, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: tt.presented, Force: tt.force}, p.grant("second"))
+			if err != nil || out.Value != tt.wantResult {
+				t.Fatalf("got %+v, %v; want %q", out, err, tt.wantResult)
+			}
+			if grants := p.grants.Load(); (grants == 2) != tt.wantGrant || p.reused.Load() != 0 {
+				t.Fatalf("grants %d (want a second: %v), reuse %d", grants, tt.wantGrant, p.reused.Load())
+			}
+		})
+	}
+}
+
+func TestDoExpiredResultIsNotShared(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	p := newProvider()
+	g := New[string](time.Second, clock)
+	if _, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("first")); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour) // the kept result expired
+	out, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("second"))
+	if err != nil || out.Value != "second" || p.reused.Load() != 0 {
+		t.Fatalf("got %+v, %v, reuse %d; want a new grant with the newest token", out, err, p.reused.Load())
+	}
+}
+
+func TestUsedTokenRecordIsBounded(t *testing.T) {
+	p := newProvider()
+	g := newGroup()
+	rt := "rt-0"
+	for range 300 {
+		out, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: rt, Force: true}, p.grant("v"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt = out.RefreshToken
+	}
+	ln := g.lineage("s")
+	if len(ln.used) > maxUsedTokens || len(ln.results) > maxResults {
+		t.Fatalf("after 300 refreshes: %d used tokens, %d results remembered", len(ln.used), len(ln.results))
+	}
+}
+
+func TestSessionRecordsAreBounded(t *testing.T) {
+	now := time.Now()
+	ls := newLineages[string](3, time.Hour)
+	for i := range 10 {
+		ls.getOrCreate(fmt.Sprint(i), now)
+	}
+	if ls.len() != 3 {
+		t.Fatalf("%d records, bound 3", ls.len())
+	}
+	if _, ok := ls.byKey["9"]; !ok {
+		t.Fatal("the newest record was dropped")
+	}
+	ls.getOrCreate("new", now.Add(2*time.Hour))
+	if ls.len() != 1 {
+		t.Fatalf("idle records kept: %d", ls.len())
+	}
+}
+
+func TestForgetDropsTheRecord(t *testing.T) {
+	p := newProvider()
+	g := newGroup()
+	if _, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("v")); err != nil {
+		t.Fatal(err)
+	}
+	g.Forget("s")
+	if g.lineage("s").latest != "" {
+		t.Fatal("record kept after Forget")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
