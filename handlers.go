@@ -298,7 +298,7 @@ func (c *Client) exchange(ctx context.Context, code string, as *authState) (*Ses
 		}},
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(hookContext(ctx), s, claims, info, as.AppState); err != nil {
+		if err := hook(ctx, s, claims, info, as.AppState); err != nil {
 			return nil, err
 		}
 	}

@@ -104,9 +104,12 @@ type Options struct {
 	// OnSessionCreating may change a session before it is saved: at
 	// callback (with the ID token claims, the userinfo and the application
 	// state), on token refresh and on userinfo refetch. An error aborts the
-	// operation. It runs while the request's session is being changed: its
-	// ctx carries no request state, so the Client's request helpers
-	// (Session, GetTokens, …) answer ErrNoRequestContext there.
+	// operation. At callback and userinfo refetch its ctx is the request's.
+	// On token refresh it runs once for every request that shares the
+	// refresh, detached from them: its ctx keeps the values of the request
+	// that started the refresh but carries no request state, so the
+	// Client's request helpers (Session, GetTokens, …) answer
+	// ErrNoRequestContext there.
 	OnSessionCreating func(ctx context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error
 	// OnSetApplicationState returns data kept in the state cookie during
 	// sign-in and handed back to OnSessionCreating.

@@ -29,7 +29,9 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 		RefreshToken: sc.Session.RefreshToken,
 		Force:        q.force,
 	}
-	out, err := c.refreshes.Do(ctx, req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshed], error) {
+	// The grant runs detached from this request and may serve others: its
+	// ctx keeps the request's values (trace IDs) but not its auth state.
+	out, err := c.refreshes.Do(hookContext(ctx), req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshed], error) {
 		return c.runRefresh(ctx, sc, rt, q)
 	})
 	if err != nil {

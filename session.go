@@ -44,9 +44,10 @@ func (s *Session) subject() string {
 	return unverifiedClaim(s.IDToken, "sub")
 }
 
-// hookContext returns ctx without the request state, for the hooks: a hook
-// runs while GetTokens holds the request, so the request helpers must not
-// be called from it (they answer ErrNoRequestContext instead of deadlocking).
+// hookContext returns ctx without the request state, for work that runs
+// detached from the request (a token refresh, which may serve several
+// requests and outlive the one that started it): the request helpers
+// answer ErrNoRequestContext there.
 func hookContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, ctxKey{}, (*requestState)(nil))
 }

@@ -284,7 +284,7 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 		s.User[k] = v
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(hookContext(ctx), s, nil, info, nil); err != nil {
+		if err := hook(ctx, s, nil, info, nil); err != nil {
 			return nil, err
 		}
 	}

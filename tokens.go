@@ -278,7 +278,7 @@ func (c *Client) applyRefresh(ctx context.Context, s *Session, res *refreshResul
 		maps.Copy(s.User, res.userInfo)
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(hookContext(ctx), s, res.claims, res.userInfo, nil); err != nil {
+		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {
 			return nil, err
 		}
 	}

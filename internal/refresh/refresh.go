@@ -57,9 +57,9 @@ type Outcome[R any] struct {
 	Expires time.Time
 }
 
-// GrantFunc runs one grant presenting refreshToken. Its ctx is detached
-// from the request of the caller that started it and ends after
-// Group.Timeout.
+// GrantFunc runs one grant presenting refreshToken. Its ctx has the values
+// of the ctx given to Do by the caller that started the grant, but not its
+// cancellation: it ends after the Group's timeout.
 type GrantFunc[R any] func(ctx context.Context, refreshToken string) (Outcome[R], error)
 
 // Group coordinates the refresh grants of many sessions. Its zero value is
@@ -135,7 +135,7 @@ func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Out
 		}
 		f := ln.flight
 		if f == nil {
-			f = ln.start(g, req, grant)
+			f = ln.start(ctx, g, req, grant)
 		}
 		ln.mu.Unlock()
 		select {
@@ -186,7 +186,7 @@ func (ln *lineage[R]) share(req Request, arrived uint64, now time.Time) (Outcome
 
 // start starts a grant for req and returns its flight. The caller holds
 // ln.mu.
-func (ln *lineage[R]) start(g *Group[R], req Request, grant GrantFunc[R]) *flight[R] {
+func (ln *lineage[R]) start(ctx context.Context, g *Group[R], req Request, grant GrantFunc[R]) *flight[R] {
 	rt := req.RefreshToken
 	if ln.latest != "" && ln.isUsed(rt) {
 		rt = ln.latest
@@ -194,7 +194,7 @@ func (ln *lineage[R]) start(g *Group[R], req Request, grant GrantFunc[R]) *fligh
 	f := &flight[R]{query: req.Query, done: make(chan struct{})}
 	ln.flight = f
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
 		defer cancel()
 		out, err := grant(ctx, rt)
 		ln.finish(f, rt, out, err)
