@@ -3,10 +3,12 @@ package monocloud
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,13 +260,38 @@ func TestGetTokensDuringStoreOutage(t *testing.T) {
 	}
 }
 
-// TestSignOutDuringRefreshStaysSignedOut: a sign-out that arrives while a
-// refresh grant of the same session is in flight ends the session for good,
-// whichever request finishes last: neither the store entry nor a cookie the
-// refresh hands out brings it back.
+// TestSignOutDuringRefreshStaysSignedOut: a sign-out (or a back-channel
+// logout) that arrives while a refresh grant of the same session is in
+// flight ends the session for good, whichever request finishes last:
+// neither the store entry nor a cookie the refresh hands out brings it back.
 func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
-	for _, mode := range []string{"cookie", "store"} {
-		t.Run(mode, func(t *testing.T) {
+	signOut := func(t *testing.T, a *tkApp) {
+		if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+			t.Fatalf("sign-out: %d", resp.StatusCode)
+		}
+	}
+	backChannelLogout := func(t *testing.T, a *tkApp) {
+		token := a.op.SignLogoutToken(t, map[string]any{
+			"iss": a.op.Issuer(), "aud": "test-client", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(),
+			"jti": rand.Text(), "sub": "user-1",
+			"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+		})
+		resp, err := http.PostForm(a.srv.URL+"/api/auth/backchannel-logout", url.Values{"logout_token": {token}})
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("back-channel logout: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	for _, tt := range []struct {
+		mode string
+		end  func(*testing.T, *tkApp)
+	}{
+		{"cookie/sign-out", signOut},
+		{"store/sign-out", signOut},
+		{"cookie/back-channel logout", backChannelLogout},
+	} {
+		mode := strings.Split(tt.mode, "/")[0]
+		t.Run(tt.mode, func(t *testing.T) {
 			var store *lockingStore
 			opts := Options{}
 			if mode == "store" {
@@ -279,9 +306,7 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 			var wg sync.WaitGroup
 			wg.Go(func() { _, _, refreshSet, _ = a.httpTokens(cookies, "") })
 			time.Sleep(50 * time.Millisecond) // the grant is in flight
-			if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
-				t.Fatalf("sign-out: %d", resp.StatusCode)
-			}
+			tt.end(t, a)
 			wg.Wait()
 
 			if store != nil && len(store.keys()) != 0 {
