@@ -351,12 +351,25 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
 // signOut ends the session and, with FederatedSignOut, the provider's
 // session through its end_session endpoint. The post_logout_url query
 // parameter is honoured only on the app's origin.
+//
+// A request the browser marks Sec-Fetch-Site: cross-site (a link, redirect
+// or form of another site, which the Lax session cookie follows) ends
+// nothing here or at the provider: it gets a page asking the user to
+// confirm, whose link repeats the sign-out from the app's origin. Requests
+// marked same-origin, same-site (another host of the same registrable
+// domain, which SameSite cookies already trust and which can set cookies
+// for the app's domain) or none (typed, bookmarked), and requests without
+// the header (older browsers, scripts), sign out at once.
 func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, http.MethodGet)
 		return
 	}
 	noCache(w)
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		c.confirmSignOut(w, r)
+		return
+	}
 	returnTo := c.appURL("/")
 	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
 		returnTo = u

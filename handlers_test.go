@@ -1,16 +1,19 @@
 package monocloud
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -1107,6 +1110,124 @@ func TestHandlerSignOut(t *testing.T) {
 			t.Errorf("no session: Location %q, want the app", got)
 		}
 	})
+}
+
+// TestHandlerSignOutFetchSite: a sign-out the browser marks cross-site
+// (another site's link or redirect, carrying the Lax cookie) ends nothing,
+// here or at the provider, and gets a confirm page whose link signs out from
+// the app's origin, post_logout_url included; every other Sec-Fetch-Site
+// value, and none at all, signs out at once.
+func TestHandlerSignOutFetchSite(t *testing.T) {
+	// signOut sends the browser's cookies to the sign-out route with query,
+	// marked with Sec-Fetch-Site site unless it is "".
+	signOut := func(app *htApp, method, query, site string) *httptest.ResponseRecorder {
+		r := app.request(method, "/api/auth/signout"+query)
+		if site != "" {
+			r.Header.Set("Sec-Fetch-Site", site)
+		}
+		w := httptest.NewRecorder()
+		app.h.ServeHTTP(w, r)
+		return w
+	}
+	// signedOut checks that w ended the session at the provider too,
+	// returning to wantReturn.
+	signedOut := func(t *testing.T, app *htApp, w *httptest.ResponseRecorder, wantReturn string) {
+		t.Helper()
+		loc := w.Header().Get("Location")
+		if w.Code != http.StatusFound || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
+			t.Fatalf("status %d, Location %q; want 302 to the provider", w.Code, loc)
+		}
+		if got := htQuery(t, loc).Get("post_logout_redirect_uri"); got != wantReturn {
+			t.Errorf("post_logout_redirect_uri %q, want %q", got, wantReturn)
+		}
+		if app.session() != nil {
+			t.Error("the session survives sign-out")
+		}
+	}
+	// A return path on the app's origin that needs escaping in HTML.
+	const postLogout = `/bye?next=<b>"x"</b>&y='1'`
+	query := "?post_logout_url=" + url.QueryEscape(postLogout)
+
+	for _, site := range []string{"", "same-origin", "same-site", "none"} {
+		t.Run("signs out, Sec-Fetch-Site "+cmp.Or(site, "absent"), func(t *testing.T) {
+			app := htNewApp(t, hdClaims, Options{}, nil, nil)
+			app.signInVia("/api/auth/signin")
+			want, ok := app.client.resolveReturnURL(postLogout)
+			if !ok {
+				t.Fatalf("setup: post_logout_url %q is refused", postLogout)
+			}
+			signedOut(t, app, signOut(app, http.MethodGet, query, site), want)
+		})
+	}
+
+	t.Run("cross-site gets a confirm page, then signs out from the app", func(t *testing.T) {
+		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		w := signOut(app, http.MethodGet, query, "cross-site")
+		if w.Code != http.StatusOK || w.Header().Get("Location") != "" || len(w.Result().Cookies()) != 0 {
+			t.Fatalf("status %d, Location %q, Set-Cookie %v; want 200, no redirect, no cookie", w.Code, w.Header().Get("Location"), w.Header()["Set-Cookie"])
+		}
+		if app.session() == nil {
+			t.Fatal("a cross-site request ended the session")
+		}
+		h := w.Header()
+		if ct := h.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if cc := h.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+			t.Errorf("Cache-Control %q, want no-store", cc)
+		}
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("Content-Security-Policy %q, want default-src and frame-ancestors 'none'", csp)
+		}
+		body := w.Body.String()
+		if strings.Contains(body, "<b>") || strings.Contains(body, "<script") || strings.Contains(body, "<form") {
+			t.Errorf("page has unescaped markup, a script or a form:\n%s", body)
+		}
+		links := hdLinks(t, body)
+		if len(links) != 2 {
+			t.Fatalf("links %v, want sign-out and cancel", links)
+		}
+		if links[1] != app.url("/") {
+			t.Errorf("cancel link %q, want the app", links[1])
+		}
+		link := htParse(t, links[0])
+		if link.Scheme+"://"+link.Host != app.origin() || link.Path != "/api/auth/signout" || link.Query().Get("post_logout_url") != postLogout {
+			t.Fatalf("sign-out link %q, want the sign-out route with post_logout_url %q", links[0], postLogout)
+		}
+		// Following the link is a same-origin navigation.
+		want, _ := app.client.resolveReturnURL(postLogout)
+		signedOut(t, app, signOut(app, http.MethodGet, "?"+link.RawQuery, "same-origin"), want)
+	})
+
+	t.Run("cross-site confirm page drops an off-site post_logout_url", func(t *testing.T) {
+		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		w := signOut(app, http.MethodGet, "?post_logout_url="+url.QueryEscape("https://evil.example/x"), "cross-site")
+		if links := hdLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
+			t.Errorf("status %d, links %v; want the bare sign-out route", w.Code, links)
+		}
+	})
+
+	t.Run("cross-site POST is refused", func(t *testing.T) {
+		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		if w := signOut(app, http.MethodPost, "", "cross-site"); w.Code != http.StatusMethodNotAllowed {
+			t.Errorf("status %d, want 405", w.Code)
+		}
+		if app.session() == nil {
+			t.Error("a cross-site POST ended the session")
+		}
+	})
+}
+
+// hdLinks returns the href targets of body's links, HTML-unescaped.
+func hdLinks(t *testing.T, body string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range regexp.MustCompile(`<a href="([^"]*)"`).FindAllStringSubmatch(body, -1) {
+		out = append(out, html.UnescapeString(m[1]))
+	}
+	return out
 }
 
 // hdLogoutClaims returns valid logout token claims for app, changed by

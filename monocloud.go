@@ -54,11 +54,14 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessionCodec, err := cookie.NewCodec(cfg.secrets, cfg.maxDuration)
+	// The configured issuer is a parsed URL, so it holds no NUL byte: the
+	// binding is unambiguous.
+	binding := cfg.issuer + "\x00" + cfg.clientID
+	sessionCodec, err := cookie.NewCodec(cfg.secrets, binding, cfg.maxDuration)
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}
-	stateCodec, err := cookie.NewCodec(cfg.secrets, stateMaxAge)
+	stateCodec, err := cookie.NewCodec(cfg.secrets, binding, stateMaxAge)
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}

@@ -36,7 +36,9 @@ type Options struct {
 	AppURL string
 	// CookieSecret encrypts and authenticates the session and state cookies
 	// (MONOCLOUD_AUTH_COOKIE_SECRET): at least 32 characters, such as 32
-	// random bytes in hex. Required.
+	// random bytes in hex. Required. The cookie keys are also bound to
+	// TenantDomain and ClientID: another app with the same secret cannot
+	// read this app's cookies, and changing either signs everyone out.
 	CookieSecret string
 	// PreviousCookieSecrets still decrypt cookies written before a secret
 	// rotation; cookies they open are re-written with CookieSecret

@@ -28,10 +28,13 @@ type tkSessionEnv struct {
 	t0    int64    // the clock's start, unix seconds
 }
 
+// newTkSessionEnv returns an env for a Client of opts, on a new fake
+// provider unless opts.TenantDomain names one.
 func newTkSessionEnv(t *testing.T, opts Options, withStore bool) *tkSessionEnv {
 	t.Helper()
-	op := oidctest.New(t, oidctest.Config{})
-	opts.TenantDomain = op.Issuer()
+	if opts.TenantDomain == "" {
+		opts.TenantDomain = oidctest.New(t, oidctest.Config{}).Issuer()
+	}
 	opts.ClientID, opts.ClientSecret = "test-client", "test-secret"
 	if opts.AppURL == "" {
 		opts.AppURL = "https://app.example.com"
@@ -827,7 +830,8 @@ func TestSessionKeyRotation(t *testing.T) {
 	want := tkSampleSession(6000) // chunked, to re-write every chunk
 	have := old.signedIn(want)
 
-	rotated := newTkSessionEnv(t, Options{CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
+	// The same app (issuer and client ID) after a secret rotation.
+	rotated := newTkSessionEnv(t, Options{TenantDomain: old.c.cfg.issuer, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
 	got, resp, err := rotated.get(have)
 	if err != nil {
 		t.Fatalf("cookie of the previous secret: %v", err)
@@ -839,7 +843,7 @@ func TestSessionKeyRotation(t *testing.T) {
 	}
 	have = tkBrowser(have, resp.Cookies())
 
-	onlyNew := newTkSessionEnv(t, Options{CookieSecret: newSecret}, false)
+	onlyNew := newTkSessionEnv(t, Options{TenantDomain: old.c.cfg.issuer, CookieSecret: newSecret}, false)
 	if _, _, err := onlyNew.get(have); err != nil {
 		t.Fatalf("re-written cookie does not open with the new secret alone: %v", err)
 	}
@@ -852,6 +856,53 @@ func TestSessionKeyRotation(t *testing.T) {
 	// Re-reading the re-written cookie under rotation writes nothing more.
 	if _, resp, err := rotated.get(have); err != nil || len(resp.Cookies()) != 0 {
 		t.Fatalf("second read: err %v, Set-Cookie %v", err, tkNames(resp.Cookies()))
+	}
+}
+
+// TestCookiesBoundToTheApp: two apps that share CookieSecret (a copied
+// configuration) but differ in client ID or issuer refuse each other's
+// session and state cookies; the app that wrote them still accepts them.
+func TestCookiesBoundToTheApp(t *testing.T) {
+	a := htNewApp(t, hdClaims, Options{}, nil, nil)
+	a.signInVia("/api/auth/signin")
+	if w := a.serve(http.MethodGet, "/api/auth/userinfo", a.sessionCookies()...); w.Code != http.StatusOK {
+		t.Fatalf("app A's own session: userinfo %d", w.Code)
+	}
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"other client ID", Options{TenantDomain: a.op.Issuer(), ClientID: "other-client"}},
+		{"other issuer", Options{ClientID: "test-client"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec hdErrRecorder
+			tc.opts.OnError = rec.hook
+			b := htNewApp(t, oidctest.Config{}, tc.opts, nil, nil)
+			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
+				t.Fatal("setup: the apps have the same issuer and client ID")
+			}
+
+			if w := b.serve(http.MethodGet, "/api/auth/userinfo", a.sessionCookies()...); w.Code != http.StatusNoContent {
+				t.Errorf("app B's userinfo with app A's session: %d %s, want 204", w.Code, w.Body)
+			}
+			r := b.request(http.MethodGet, "/private")
+			for _, ck := range a.sessionCookies() {
+				r.AddCookie(ck)
+			}
+			if b.client.IsAuthenticatedRequest(r) {
+				t.Error("app B is authenticated by app A's session")
+			}
+
+			state, cb := biTransaction(t, a)
+			atB := htParse(t, b.url(cb.RequestURI()))
+			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") {
+				t.Errorf("app B's callback with app A's state cookie: %d, error %v; want Invalid state", w.Code, rec.last())
+			}
+			if w := biCallbackRequest(t, a, cb, state); w.Code != http.StatusFound || !htWritesSession(w.Result()) {
+				t.Errorf("app A's callback with its own state cookie: %d %s, want 302 and a session", w.Code, w.Body)
+			}
+		})
 	}
 }
 

@@ -13,16 +13,21 @@ import (
 // ErrInvalid is matched, via errors.Is, by every error Codec.Decode returns.
 var ErrInvalid = errors.New("cookie: invalid value")
 
-// HKDF info strings; each names the purpose of a derived key.
+// HKDF info prefixes; each names the purpose of a derived key. The
+// binding follows them, after a NUL byte (v2 added the binding).
 const (
-	hashKeyInfo  = "auth-go cookie hmac v1"
-	blockKeyInfo = "auth-go cookie aes v1"
+	hashKeyInfo  = "auth-go cookie hmac v2"
+	blockKeyInfo = "auth-go cookie aes v2"
 )
 
 // Codec encodes values into cookie values and back. The value is serialized
 // as compressed JSON, encrypted with AES-256-CTR and authenticated with
 // HMAC-SHA256 over the cookie name, a timestamp and the ciphertext
-// (gorilla/securecookie). Create one with NewCodec; a Codec is safe for
+// (gorilla/securecookie). The keys are bound to the binding given to
+// NewCodec (the app's issuer and client ID): a value decodes only in a Codec
+// with the same secret and the same binding, so another app that shares the
+// secret cannot read or accept it, and changing the binding invalidates
+// every value written before. Create one with NewCodec; a Codec is safe for
 // concurrent use.
 type Codec struct {
 	// codecs holds one codec per secret, in the order given to NewCodec.
@@ -30,16 +35,20 @@ type Codec struct {
 	codecs []*securecookie.SecureCookie
 }
 
-// NewCodec returns a Codec for secrets. The first secret encodes; every
-// secret decodes, so a new secret can be put first while cookies written
-// under the old ones stay readable. Keys are derived from each secret here,
-// once, with HKDF-SHA256; the secrets themselves are not checked for
-// strength, only for being non-empty.
+// NewCodec returns a Codec for secrets, bound to binding. The first secret
+// encodes; every secret decodes, so a new secret can be put first while
+// cookies written under the old ones stay readable. Keys are derived from
+// each secret and binding here, once, with HKDF-SHA256; the secrets
+// themselves are not checked for strength, only for being non-empty.
+//
+// binding names the application the values belong to; values decode only
+// under the same binding, whichever secret wrote them. The caller must
+// encode it unambiguously when it joins several fields; it may be empty.
 //
 // maxAge bounds how old a decoded value's timestamp (set by Encode) may be,
 // truncated to whole seconds; zero means no limit. A negative or sub-second
 // maxAge is an error.
-func NewCodec(secrets []string, maxAge time.Duration) (*Codec, error) {
+func NewCodec(secrets []string, binding string, maxAge time.Duration) (*Codec, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("cookie: no secret")
 	}
@@ -51,7 +60,7 @@ func NewCodec(secrets []string, maxAge time.Duration) (*Codec, error) {
 		if secret == "" {
 			return nil, fmt.Errorf("cookie: secret %d is empty", i)
 		}
-		hashKey, blockKey, err := deriveKeys(secret)
+		hashKey, blockKey, err := deriveKeys(secret, binding)
 		if err != nil {
 			return nil, err
 		}
@@ -63,12 +72,13 @@ func NewCodec(secrets []string, maxAge time.Duration) (*Codec, error) {
 	return c, nil
 }
 
-// deriveKeys derives from secret a 32-byte HMAC key and an AES-256 key.
-func deriveKeys(secret string) (hashKey, blockKey []byte, err error) {
-	if hashKey, err = hkdf.Key(sha256.New, []byte(secret), nil, hashKeyInfo, 32); err != nil {
+// deriveKeys derives from secret a 32-byte HMAC key and an AES-256 key,
+// both bound to binding through the HKDF info.
+func deriveKeys(secret, binding string) (hashKey, blockKey []byte, err error) {
+	if hashKey, err = hkdf.Key(sha256.New, []byte(secret), nil, hashKeyInfo+"\x00"+binding, 32); err != nil {
 		return nil, nil, fmt.Errorf("cookie: deriving HMAC key: %w", err)
 	}
-	if blockKey, err = hkdf.Key(sha256.New, []byte(secret), nil, blockKeyInfo, 32); err != nil {
+	if blockKey, err = hkdf.Key(sha256.New, []byte(secret), nil, blockKeyInfo+"\x00"+binding, 32); err != nil {
 		return nil, nil, fmt.Errorf("cookie: deriving AES key: %w", err)
 	}
 	return hashKey, blockKey, nil

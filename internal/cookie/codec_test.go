@@ -21,11 +21,20 @@ import (
 // its JSON encoding.
 const maxSizeRatio = 1.35
 
-const testSecret = "correct horse battery staple, but longer and random"
+const (
+	testSecret  = "correct horse battery staple, but longer and random"
+	testBinding = "https://acme-corp.us.monocloud.com\x000e6f3c1a-5b7d-4c2e-9f8a-1d2b3c4d5e6f"
+)
 
+// newTestCodec returns a Codec for secrets bound to testBinding.
 func newTestCodec(tb testing.TB, maxAge time.Duration, secrets ...string) *Codec {
 	tb.Helper()
-	c, err := NewCodec(secrets, maxAge)
+	return newBoundCodec(tb, maxAge, testBinding, secrets...)
+}
+
+func newBoundCodec(tb testing.TB, maxAge time.Duration, binding string, secrets ...string) *Codec {
+	tb.Helper()
+	c, err := NewCodec(secrets, binding, maxAge)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -46,7 +55,7 @@ func TestNewCodecErrors(t *testing.T) {
 		{"sub-second max age", []string{"s"}, 500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if c, err := NewCodec(tc.secrets, tc.maxAge); err == nil {
+			if c, err := NewCodec(tc.secrets, testBinding, tc.maxAge); err == nil {
 				t.Errorf("NewCodec(%q, %v) = %v, want error", tc.secrets, tc.maxAge, c)
 			}
 		})
@@ -54,15 +63,19 @@ func TestNewCodecErrors(t *testing.T) {
 }
 
 func TestDeriveKeys(t *testing.T) {
-	h1, b1, err := deriveKeys("one")
+	h1, b1, err := deriveKeys("one", testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h1again, b1again, err := deriveKeys("one")
+	h1again, b1again, err := deriveKeys("one", testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2, b2, err := deriveKeys("two")
+	h2, b2, err := deriveKeys("two", testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h3, b3, err := deriveKeys("one", "another binding")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +83,9 @@ func TestDeriveKeys(t *testing.T) {
 		t.Errorf("key lengths %d and %d, want 32", len(h1), len(b1))
 	}
 	if !bytes.Equal(h1, h1again) || !bytes.Equal(b1, b1again) {
-		t.Error("keys differ between derivations from the same secret")
+		t.Error("keys differ between derivations from the same secret and binding")
 	}
-	for _, pair := range [][2][]byte{{h1, b1}, {h1, h2}, {b1, b2}} {
+	for _, pair := range [][2][]byte{{h1, b1}, {h1, h2}, {b1, b2}, {h1, h3}, {b1, b3}} {
 		if bytes.Equal(pair[0], pair[1]) {
 			t.Errorf("keys %x and %x are equal, want distinct", pair[0], pair[1])
 		}
@@ -175,7 +188,7 @@ func TestEncodedSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashKey, blockKey, err := deriveKeys(testSecret)
+	hashKey, blockKey, err := deriveKeys(testSecret, testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +308,43 @@ func TestDecodeRotation(t *testing.T) {
 	}
 }
 
+// TestDecodeBinding: a value decodes only under the binding that wrote it,
+// whichever of the secrets wrote it; the same secret under another binding
+// (another app sharing the secret) refuses it.
+func TestDecodeBinding(t *testing.T) {
+	const otherBinding = "https://acme-corp.us.monocloud.com\x00another-client"
+	current := newTestCodec(t, time.Hour, "new secret")
+	old := newTestCodec(t, time.Hour, "old secret")
+	rotated := newTestCodec(t, time.Hour, "new secret", "old secret")
+	otherApp := newBoundCodec(t, time.Hour, otherBinding, "new secret", "old secret")
+	unbound := newBoundCodec(t, time.Hour, "", "new secret", "old secret")
+	for _, tc := range []struct {
+		name    string
+		encoder *Codec
+		decoder *Codec
+		wantErr bool
+	}{
+		{"same binding", current, rotated, false},
+		{"same binding, previous secret", old, rotated, false},
+		{"other binding", current, otherApp, true},
+		{"other binding, previous secret", old, otherApp, true},
+		{"no binding", current, unbound, true},
+		{"from no binding", unbound, rotated, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := tc.encoder.Encode("session", "v")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			_, err = tc.decoder.Decode("session", s, &v)
+			if tc.wantErr != errors.Is(err, ErrInvalid) || (!tc.wantErr && err != nil) {
+				t.Errorf("Decode error %v, want error %t", err, tc.wantErr)
+			}
+		})
+	}
+}
+
 func TestDecodeExpired(t *testing.T) {
 	const maxAge = time.Hour
 	limited := newTestCodec(t, maxAge, testSecret)
@@ -326,9 +376,9 @@ func TestDecodeExpired(t *testing.T) {
 }
 
 // restamp returns value, a securecookie value for the cookie called name
-// under testSecret, with its timestamp replaced by ts and its MAC redone.
-// It relies on securecookie's format: base64("date|value|mac"), the MAC
-// being over "name|date|value".
+// under testSecret and testBinding, with its timestamp replaced by ts and
+// its MAC redone. It relies on securecookie's format:
+// base64("date|value|mac"), the MAC being over "name|date|value".
 func restamp(tb testing.TB, value, name string, ts time.Time) string {
 	tb.Helper()
 	raw, err := base64.URLEncoding.DecodeString(value)
@@ -339,7 +389,7 @@ func restamp(tb testing.TB, value, name string, ts time.Time) string {
 	if len(parts) != 3 {
 		tb.Fatalf("value has %d parts, want 3", len(parts))
 	}
-	hashKey, _, err := deriveKeys(testSecret)
+	hashKey, _, err := deriveKeys(testSecret, testBinding)
 	if err != nil {
 		tb.Fatal(err)
 	}
