@@ -52,7 +52,7 @@ func TestStateService(t *testing.T) {
 		}
 	})
 	t.Run("should be able to get the state from the cookies", func(t *testing.T) {
-		c.usedStates = newExpiringSet()
+		c.usedStates = newUsedStates()
 		got, _, err := take(save(t, false))
 		if err != nil || got.Nonce != "n" || got.CodeVerifier != "v" || got.ReturnURL != as.ReturnURL || got.AppState["k"] != "v" {
 			t.Fatalf("got %+v, %v", got, err)
@@ -72,14 +72,14 @@ func TestStateService(t *testing.T) {
 			"garbage":              {Name: ck.Name, Value: "not-a-cookie"},
 			"session cookie value": {Name: ck.Name, Value: strings.Repeat("A", 64)},
 		} {
-			c.usedStates = newExpiringSet()
+			c.usedStates = newUsedStates()
 			if _, _, err := take(bad); !isValidation(err, "Invalid state") {
 				t.Errorf("%s cookie: err = %v", name, err)
 			}
 		}
 	})
 	t.Run("should remove the state cookie after the first get", func(t *testing.T) {
-		c.usedStates = newExpiringSet()
+		c.usedStates = newUsedStates()
 		ck := save(t, false)
 		_, w, err := take(ck)
 		if err != nil {

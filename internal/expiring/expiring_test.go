@@ -147,6 +147,23 @@ func TestPutDoesBoundedWork(t *testing.T) {
 	}
 }
 
+// TestExpiredDroppedAsNewOnesArrive: with a steady flow of puts, expired
+// entries are dropped and live ones kept, long before the bound is reached.
+func TestExpiredDroppedAsNewOnesArrive(t *testing.T) {
+	m := New[int, int](1<<20, time.Minute)
+	for i := range 10_000 {
+		if !m.Add(i, i, t0.Add(time.Duration(i)*time.Second)) {
+			t.Fatalf("entry %d reported as present", i)
+		}
+	}
+	if n := m.Len(); n > 61 {
+		t.Errorf("Len = %d, want the 60 live entries (and one expired at most)", n)
+	}
+	if _, ok := m.Get(9_940, t0.Add(9_999*time.Second)); !ok {
+		t.Error("a live entry was dropped")
+	}
+}
+
 func TestNewPanicsOnNonPositiveBounds(t *testing.T) {
 	for _, c := range []struct {
 		capacity int
