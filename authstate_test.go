@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/monocloud/auth-go/internal/expiring"
 	"github.com/monocloud/auth-go/internal/oidctest"
 )
 
@@ -109,4 +111,32 @@ func encodeState(t *testing.T, c *Client, state string, as *authState) string {
 func isValidation(err error, msg string) bool {
 	var ve *ValidationError
 	return errors.As(err, &ve) && ve.Message == msg
+}
+
+// TestAnonymousCallbacksDoNotEvictLogoutTokenIDs: sign-ins and callbacks
+// without a code (no account needed) fill the used states up to their
+// bound and no further, and cannot make the app forget the ID of a logout
+// token it accepted: a replay of the token is still refused.
+func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
+	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	const bound = 4
+	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
+	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "some-sid"}))
+	if resp, body := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout: %d %q", resp.StatusCode, body)
+	}
+	for range 5 * bound {
+		app.newBrowser()
+		_, loc := app.startSignIn("/api/auth/signin")
+		state := htQuery(t, loc).Get("state")
+		if resp, _ := app.get("/api/auth/callback?" + url.Values{"state": {state}}.Encode()); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("callback without code: %d, want 400", resp.StatusCode)
+		}
+	}
+	if n := app.client.usedStates.Len(); n > bound {
+		t.Errorf("%d used states held, past the bound %d", n, bound)
+	}
+	if resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("replayed logout token: %d, want 400", resp.StatusCode)
+	}
 }
