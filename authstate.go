@@ -102,11 +102,12 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 // from the logout token IDs, which only the provider's signature adds. Each
 // set is bounded, and forgets its oldest entries first past the bound. A
 // forgotten state leaves replay protection to the single-use state cookie
-// and the provider's single-use codes; a logout token ID is forgotten only
-// after that many other logouts, long after the token's own expiry.
+// and the provider's single-use codes. A logout token ID is forgotten only
+// after maxLogoutJTIs later logouts, and a replay must still pass the
+// token's own time checks.
 const (
-	maxUsedStates = 1 << 18 // 437 callbacks a second for stateMaxAge; about 50 MB
-	maxLogoutJTIs = 1 << 16
+	maxUsedStates = 1 << 18 // 437 callbacks a second for stateMaxAge; about 45 MB
+	maxLogoutJTIs = 1 << 16 // about 10 MB
 )
 
 // newUsedStates returns the set of states whose callback was taken.

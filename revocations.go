@@ -9,7 +9,7 @@ import (
 )
 
 // maxRevocations bounds each kind of revocation (sign-outs, logouts by sid,
-// logouts by sub): about 160 MB at most each. Past it, revocations fails
+// logouts by sub): about 150 MB at most each. Past it, revocations fails
 // closed (see there).
 const maxRevocations = 1 << 20
 
