@@ -1,13 +1,12 @@
 // Package expiring provides Map, a bounded map whose entries all live for
 // the same time, dropped oldest first, with O(1) work per operation.
 //
-// It is not hashicorp/golang-lru/v2/expirable, which fits almost: that
-// cache reorders entries on every read (least recently used, not oldest
-// first), reads the wall clock itself, sweeps a hundredth of its entries
-// under its lock from a goroutine per cache that cannot be stopped, and does
-// not tell an entry evicted by the bound from an expired one. Callers here
-// need a clock they pass in and to fail closed when an unexpired entry is
-// evicted, so this is a small map over an insertion-ordered list.
+// It is not hashicorp/golang-lru/v2/expirable: that cache orders entries by
+// last use rather than insertion, reads the wall clock itself and sweeps
+// expired entries from a goroutine per cache that cannot be stopped. Above
+// all, it cannot tell its caller that an entry was evicted by the bound
+// before its expiry, with its put time, which revocations need to fail
+// closed.
 package expiring
 
 import (
