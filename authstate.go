@@ -3,8 +3,9 @@ package monocloud
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/expiring"
 )
 
 // authState is the content of a sign-in transaction's state cookie.
@@ -87,52 +88,29 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 	}
 	cc := c.cfg.stateCookie
 	http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
-	if !c.usedStates.add(state, c.now(), stateMaxAge) {
+	if !c.usedStates.Add(state, struct{}{}, c.now()) {
 		return nil, &ValidationError{Message: "Invalid state: the callback was already used"}
 	}
 	return &as, nil
 }
 
-// maxRemembered bounds an expiringSet. Past it the oldest-looking entries
-// are dropped: replay protection then rests on the single-use state cookie
-// and the provider's single-use codes alone.
-const maxRemembered = 1 << 20
+// Replays are refused by remembering the states of the callbacks taken and
+// the IDs (jti) of the logout tokens accepted. States are kept for
+// stateMaxAge, after which their cookie is refused anyway; logout token IDs
+// for the maximum session duration. Anyone can add used states (a sign-in
+// and a callback without a code need no account), so they are kept apart
+// from the logout token IDs, which only the provider's signature adds. Each
+// set is bounded, and forgets its oldest entries first past the bound. A
+// forgotten state leaves replay protection to the single-use state cookie
+// and the provider's single-use codes. A logout token ID is forgotten only
+// after maxLogoutJTIs later logouts, and a replay must still pass the
+// token's own time checks.
+const (
+	maxUsedStates = 1 << 18 // 437 callbacks a second for stateMaxAge; about 45 MB
+	maxLogoutJTIs = 1 << 16 // about 10 MB
+)
 
-// expiringSet remembers strings until their expiry: used states and logout
-// token IDs, so a replayed callback or logout token is refused.
-type expiringSet struct {
-	mu        sync.Mutex
-	entries   map[string]time.Time
-	nextSweep int // sweep expired entries when this many exist
-}
-
-func newExpiringSet() *expiringSet {
-	return &expiringSet{entries: make(map[string]time.Time), nextSweep: 1024}
-}
-
-// add records key for ttl from now and reports whether it was new.
-func (s *expiringSet) add(key string, now time.Time, ttl time.Duration) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if exp, ok := s.entries[key]; ok && now.Before(exp) {
-		return false
-	}
-	if len(s.entries) >= s.nextSweep {
-		for k, exp := range s.entries {
-			if now.After(exp) || len(s.entries) >= maxRemembered {
-				delete(s.entries, k)
-			}
-		}
-		s.nextSweep = max(1024, 2*len(s.entries))
-	}
-	s.entries[key] = now.Add(ttl)
-	return true
-}
-
-// contains reports whether key is remembered at now.
-func (s *expiringSet) contains(key string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	exp, ok := s.entries[key]
-	return ok && now.Before(exp)
+// newUsedStates returns the set of states whose callback was taken.
+func newUsedStates() *expiring.Map[string, struct{}] {
+	return expiring.New[string, struct{}](maxUsedStates, stateMaxAge)
 }

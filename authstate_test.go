@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/monocloud/auth-go/internal/expiring"
 	"github.com/monocloud/auth-go/internal/oidctest"
 )
 
@@ -52,7 +54,7 @@ func TestStateService(t *testing.T) {
 		}
 	})
 	t.Run("should be able to get the state from the cookies", func(t *testing.T) {
-		c.usedStates = newExpiringSet()
+		c.usedStates = newUsedStates()
 		got, _, err := take(save(t, false))
 		if err != nil || got.Nonce != "n" || got.CodeVerifier != "v" || got.ReturnURL != as.ReturnURL || got.AppState["k"] != "v" {
 			t.Fatalf("got %+v, %v", got, err)
@@ -72,14 +74,14 @@ func TestStateService(t *testing.T) {
 			"garbage":              {Name: ck.Name, Value: "not-a-cookie"},
 			"session cookie value": {Name: ck.Name, Value: strings.Repeat("A", 64)},
 		} {
-			c.usedStates = newExpiringSet()
+			c.usedStates = newUsedStates()
 			if _, _, err := take(bad); !isValidation(err, "Invalid state") {
 				t.Errorf("%s cookie: err = %v", name, err)
 			}
 		}
 	})
 	t.Run("should remove the state cookie after the first get", func(t *testing.T) {
-		c.usedStates = newExpiringSet()
+		c.usedStates = newUsedStates()
 		ck := save(t, false)
 		_, w, err := take(ck)
 		if err != nil {
@@ -109,4 +111,32 @@ func encodeState(t *testing.T, c *Client, state string, as *authState) string {
 func isValidation(err error, msg string) bool {
 	var ve *ValidationError
 	return errors.As(err, &ve) && ve.Message == msg
+}
+
+// TestAnonymousCallbacksDoNotEvictLogoutTokenIDs: sign-ins and callbacks
+// without a code (no account needed) fill the used states up to their
+// bound and no further, and cannot make the app forget the ID of a logout
+// token it accepted: a replay of the token is still refused.
+func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
+	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	const bound = 4
+	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
+	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "some-sid"}))
+	if resp, body := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout: %d %q", resp.StatusCode, body)
+	}
+	for range 5 * bound {
+		app.newBrowser()
+		_, loc := app.startSignIn("/api/auth/signin")
+		state := htQuery(t, loc).Get("state")
+		if resp, _ := app.get("/api/auth/callback?" + url.Values{"state": {state}}.Encode()); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("callback without code: %d, want 400", resp.StatusCode)
+		}
+	}
+	if n := app.client.usedStates.Len(); n > bound {
+		t.Errorf("%d used states held, past the bound %d", n, bound)
+	}
+	if resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("replayed logout token: %d, want 400", resp.StatusCode)
+	}
 }

@@ -1,7 +1,7 @@
 package monocloud
 
 // Boundary cases of the security and refresh checks: clock-skew edges of
-// the ID token checks, replay-set expiry, sessions from the future, shared
+// the ID token checks, sessions from the future, shared
 // refresh results and their refresh tokens, base-path return URLs. Each
 // test names in its comment the change of the library it catches. Helpers
 // carry an "mg" prefix.
@@ -155,26 +155,6 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 				t.Errorf("session written: %t", got)
 			}
 		})
-	}
-}
-
-// TestExpiringSetReaddAfterTTL: a key can be added again once its entry
-// expired, not before. Kills: the expiry ignored (any remembered key
-// refused); add always reporting a new key.
-func TestExpiringSetReaddAfterTTL(t *testing.T) {
-	s := newExpiringSet()
-	t0 := time.Unix(1_700_000_000, 0)
-	if !s.add("k", t0, time.Minute) {
-		t.Fatal("first add reported the key as known")
-	}
-	if s.add("k", t0.Add(30*time.Second), time.Minute) {
-		t.Error("add within the TTL reported the key as new")
-	}
-	if !s.add("k", t0.Add(2*time.Minute), time.Minute) {
-		t.Error("add after the TTL reported the key as known")
-	}
-	if s.add("k", t0.Add(2*time.Minute+30*time.Second), time.Minute) {
-		t.Error("the re-added key was not remembered for its new TTL")
 	}
 }
 

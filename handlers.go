@@ -421,7 +421,7 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &TokenError{Message: "Invalid logout token", Err: err})
 		return
 	}
-	if c.usedStates.contains("jti:"+lt.TokenID, c.now()) {
+	if _, used := c.logoutJTIs.Get(lt.TokenID, c.now()); used {
 		c.fail(w, r, &TokenError{Message: "Invalid logout token: already used"})
 		return
 	}
@@ -432,7 +432,7 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c.usedStates.add("jti:"+lt.TokenID, c.now(), c.cfg.maxDuration)
+	c.logoutJTIs.Put(lt.TokenID, struct{}{}, c.now())
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -127,25 +127,6 @@ func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
 	}
 }
 
-// TestExpiringSetStaysBounded: remembered states and logout token IDs are
-// swept once expired, without a scan on every insert.
-func TestExpiringSetStaysBounded(t *testing.T) {
-	s := newExpiringSet()
-	start := time.Unix(1_700_000_000, 0)
-	for i := range 10_000 {
-		if !s.add(string(rune(i)), start.Add(time.Duration(i)*time.Second), time.Minute) {
-			t.Fatalf("entry %d reported as already present", i)
-		}
-	}
-	if n := len(s.entries); n > 2100 {
-		t.Errorf("%d entries remembered, want expired ones swept (at most about 2,000)", n)
-	}
-	last := string(rune(9_999))
-	if !s.contains(last, start.Add(10_000*time.Second)) || s.add(last, start.Add(10_000*time.Second), time.Minute) {
-		t.Error("a live entry was forgotten")
-	}
-}
-
 // TestOnAccessDeniedGetsItsOwnUser: the user handed to OnAccessDenied is a
 // copy; changing it does not change the session other requests read (the
 // decoded session is cached and shared).

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/internal/expiring"
 	"github.com/monocloud/auth-go/internal/refresh"
 )
 
@@ -38,7 +39,8 @@ type Client struct {
 	stateCodec   *cookie.Codec
 	sessions     *sessionCache
 	refreshes    *refresh.Group[*refreshed]
-	usedStates   *expiringSet
+	usedStates   *expiring.Map[string, struct{}] // states of the callbacks taken
+	logoutJTIs   *expiring.Map[string, struct{}] // IDs of the logout tokens accepted
 	revocations  *revocations
 	now          func() time.Time
 }
@@ -77,8 +79,9 @@ func New(opts Options) (*Client, error) {
 		sessionCodec: sessionCodec,
 		stateCodec:   stateCodec,
 		sessions:     newSessionCache(),
-		usedStates:   newExpiringSet(),
-		revocations:  newRevocations(cfg.maxDuration, slices.Contains(cfg.filteredClaims, "sid")),
+		usedStates:   newUsedStates(),
+		logoutJTIs:   expiring.New[string, struct{}](maxLogoutJTIs, cfg.maxDuration),
+		revocations:  newRevocations(cfg.maxDuration, maxRevocations, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
 	c.refreshes = refresh.New[*refreshed](cfg.responseTimeout, func() time.Time { return c.now() })

@@ -1,10 +1,17 @@
 package monocloud
 
 import (
-	"strings"
-	"sync"
+	"math"
+	"sync/atomic"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/expiring"
 )
+
+// maxRevocations bounds each kind of revocation (sign-outs, logouts by sid,
+// logouts by sub): about 150 MB at most each. Past it, revocations fails
+// closed (see there).
+const maxRevocations = 1 << 20
 
 // revocations remembers ended sessions: back-channel logouts (a session
 // whose sid was logged out, or whose sub was logged out without a sid, and
@@ -13,85 +20,91 @@ import (
 // the maximum session duration, after which every affected session has
 // ended anyway. They live in this process: with several instances, use a
 // shared SessionStore and delete the sessions in OnBackChannelLogout.
+//
+// Each kind holds at most a fixed number of entries. When one is full, its
+// oldest entry is evicted, and revocations fails closed: every session
+// created at or before the logout time of an evicted revocation counts as
+// revoked. A flood of sign-outs past the bound thus ends older sessions
+// early; it never lets a signed-out session back in.
 type revocations struct {
-	mu        sync.Mutex
-	ttl       time.Duration
-	entries   map[string]time.Time // "sid:…", "sub:…" or "key:…" → time of logout
-	subjects  int                  // how many entries are "sid:" or "sub:" ones
-	nextSweep int                  // sweep expired entries when this many exist
+	keys *expiring.Map[string, int64] // session key → unix time of the sign-out
+	sids *expiring.Map[string, int64] // sid → unix time of the logout
+	subs *expiring.Map[string, int64] // sub → unix time of a logout without sid
+	// watermark is the latest logout time (unix) of a revocation evicted
+	// before its expiry: sessions created then or before are revoked.
+	watermark atomic.Int64
 	// sidFromIDToken: FilteredIDTokenClaims removes sid from the user, so
 	// it is read from the session's ID token.
 	sidFromIDToken bool
 }
 
-func newRevocations(ttl time.Duration, sidFromIDToken bool) *revocations {
-	return &revocations{ttl: ttl, entries: make(map[string]time.Time), nextSweep: 1024, sidFromIDToken: sidFromIDToken}
+// newRevocations returns revocations kept for ttl, at most capacity of each
+// kind.
+func newRevocations(ttl time.Duration, capacity int, sidFromIDToken bool) *revocations {
+	rv := &revocations{
+		keys:           expiring.New[string, int64](capacity, ttl),
+		sids:           expiring.New[string, int64](capacity, ttl),
+		subs:           expiring.New[string, int64](capacity, ttl),
+		sidFromIDToken: sidFromIDToken,
+	}
+	rv.watermark.Store(math.MinInt64)
+	for _, m := range []*expiring.Map[string, int64]{rv.keys, rv.sids, rv.subs} {
+		m.OnEvict = rv.evicted
+	}
+	return rv
+}
+
+// evicted raises the watermark to the logout time of a revocation evicted
+// before its expiry.
+func (rv *revocations) evicted(_ string, at int64, _ time.Time) {
+	for {
+		w := rv.watermark.Load()
+		if at <= w || rv.watermark.CompareAndSwap(w, at) {
+			return
+		}
+	}
 }
 
 // add records a logout of session sid, or of every session of sub when sid
 // is empty.
 func (rv *revocations) add(sub, sid string, at time.Time) {
 	if sid != "" {
-		rv.record("sid:"+sid, at)
+		rv.sids.Put(sid, at.Unix(), at)
 		return
 	}
-	rv.record("sub:"+sub, at)
+	rv.subs.Put(sub, at.Unix(), at)
 }
 
 // addKey records the sign-out of the session with the given key.
-func (rv *revocations) addKey(key string, at time.Time) { rv.record("key:"+key, at) }
-
-func (rv *revocations) record(entry string, at time.Time) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	if len(rv.entries) >= rv.nextSweep {
-		for k, t := range rv.entries {
-			if at.Sub(t) > rv.ttl || len(rv.entries) >= maxRemembered {
-				rv.forget(k)
-			}
-		}
-		rv.nextSweep = max(1024, 2*len(rv.entries))
-	}
-	if _, ok := rv.entries[entry]; !ok && !strings.HasPrefix(entry, "key:") {
-		rv.subjects++
-	}
-	rv.entries[entry] = at
-}
-
-// forget drops an entry. The caller holds rv.mu.
-func (rv *revocations) forget(entry string) {
-	if !strings.HasPrefix(entry, "key:") {
-		rv.subjects--
-	}
-	delete(rv.entries, entry)
-}
+func (rv *revocations) addKey(key string, at time.Time) { rv.keys.Put(key, at.Unix(), at) }
 
 // revoked reports whether session s with the given key, created at unix
-// time created, was logged out. It runs on every request: it decodes the ID
-// token only when sid is filtered out of the user and a logout by sid or
-// sub is on record.
+// time created, was logged out. It runs on every request: it allocates
+// nothing, and decodes the ID token only when sid is filtered out of the
+// user and a logout by sid or sub is on record.
 func (rv *revocations) revoked(key string, s *Session, created int64) bool {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	if len(rv.entries) == 0 {
-		return false
-	}
-	if _, ok := rv.entries["key:"+key]; ok {
+	if created <= rv.watermark.Load() {
 		return true
 	}
-	if rv.subjects == 0 {
+	// A revocation that expired before the session was created cannot
+	// concern it, so the creation time serves as the time of the lookups.
+	now := time.Unix(created, 0)
+	if _, ok := rv.keys.Get(key, now); ok {
+		return true
+	}
+	if rv.sids.Len() == 0 && rv.subs.Len() == 0 {
 		return false
 	}
 	sid := claimString(s.User, "sid")
 	if sid == "" && rv.sidFromIDToken {
 		sid = unverifiedClaim(s.IDToken, "sid")
 	}
-	for _, k := range []string{"sid:" + sid, "sub:" + s.subject()} {
-		if t, ok := rv.entries[k]; ok && len(k) > 4 && created <= t.Unix() {
-			return true
-		}
+	if t, ok := rv.sids.Get(sid, now); ok && sid != "" && created <= t {
+		return true
 	}
-	return false
+	sub := s.subject()
+	t, ok := rv.subs.Get(sub, now)
+	return ok && sub != "" && created <= t
 }
 
 func claimString(u User, claim string) string {

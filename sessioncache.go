@@ -1,8 +1,9 @@
 package monocloud
 
 import (
-	"sync"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/expiring"
 )
 
 // Decoded session cookies are cached by their exact encoded value, so a
@@ -16,47 +17,30 @@ const (
 	sessionCacheTTL  = 5 * time.Minute
 )
 
-// sessionCache maps encoded session cookie values to their decoded content.
+// sessionCache maps encoded session cookie values to their decoded
+// content: at most sessionCacheSize of them, each for sessionCacheTTL, the
+// oldest dropped first when full.
 type sessionCache struct {
-	mu      sync.RWMutex
-	entries map[string]cachedSession
+	entries *expiring.Map[string, cachedSession]
 }
 
 type cachedSession struct {
 	sc    sessionCookie
 	stale bool // decoded with a previous secret
-	until time.Time
 }
 
 func newSessionCache() *sessionCache {
-	return &sessionCache{entries: make(map[string]cachedSession)}
+	return &sessionCache{entries: expiring.New[string, cachedSession](sessionCacheSize, sessionCacheTTL)}
 }
 
 // get returns a copy of the cookie decoded from value, if cached and fresh.
 // The Session it points to is shared and must not be modified.
 func (c *sessionCache) get(value string, now time.Time) (sessionCookie, bool, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[value]
-	c.mu.RUnlock()
-	if !ok || now.After(e.until) {
-		return sessionCookie{}, false, false
-	}
-	return e.sc, e.stale, true
+	e, ok := c.entries.Get(value, now)
+	return e.sc, e.stale, ok
 }
 
-// put caches sc as the decoding of value. When the cache is full it drops
-// an arbitrary eighth of it (map iteration order is random).
+// put caches sc as the decoding of value.
 func (c *sessionCache) put(value string, sc sessionCookie, stale bool, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= sessionCacheSize {
-		n := sessionCacheSize / 8
-		for k := range c.entries {
-			if n--; n < 0 {
-				break
-			}
-			delete(c.entries, k)
-		}
-	}
-	c.entries[value] = cachedSession{sc: sc, stale: stale, until: now.Add(sessionCacheTTL)}
+	c.entries.Put(value, cachedSession{sc: sc, stale: stale}, now)
 }

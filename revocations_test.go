@@ -1,0 +1,150 @@
+package monocloud
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// rvTTL is the revocations' TTL in these tests: the default maximum
+// session duration.
+const rvTTL = 7 * 24 * time.Hour
+
+// TestSignOutRevocationsSurviveAFloodPastTheBound: sign-outs recorded just
+// before a flood of others past the bound still revoke their sessions (the
+// evicted ones through the watermark), the bound holds, and sessions
+// created after the evicted sign-outs are not revoked.
+func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
+	const capacity = 64
+	rv := newRevocations(rvTTL, capacity, false)
+	start := time.Unix(1_700_000_000, 0)
+	s := &Session{User: User{"sub": "victim"}}
+	for i := range 32 {
+		rv.addKey(fmt.Sprintf("victim-%02d", i), start)
+	}
+	flood := 10 * capacity
+	for i := range flood {
+		rv.addKey(fmt.Sprintf("k%04d", i), start.Add(time.Duration(i)*time.Second))
+	}
+	if n := rv.keys.Len(); n > capacity {
+		t.Errorf("%d sign-outs held, past the bound %d", n, capacity)
+	}
+	for i := range 32 {
+		if !rv.revoked(fmt.Sprintf("victim-%02d", i), s, start.Unix()-10) {
+			t.Errorf("the sign-out of victim-%02d was forgotten: its cookie works again", i)
+		}
+	}
+	// The last evicted sign-out was at start+(flood-capacity-1)s.
+	lastEvicted := start.Unix() + int64(flood-capacity-1)
+	if !rv.revoked("other", s, lastEvicted) {
+		t.Error("a session created at the last evicted sign-out is not revoked")
+	}
+	if rv.revoked("other", s, lastEvicted+1) {
+		t.Error("a session created after every evicted sign-out is revoked")
+	}
+	if !rv.revoked(fmt.Sprintf("k%04d", flood-1), s, lastEvicted+1) {
+		t.Error("a sign-out still held does not revoke its session")
+	}
+}
+
+// TestExpiredRevocationsDoNotFailClosed: revocations dropped after their
+// TTL do not raise the watermark: the sessions they concerned have ended.
+func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
+	const capacity = 4
+	rv := newRevocations(time.Hour, capacity, false)
+	start := time.Unix(1_700_000_000, 0)
+	for i := range capacity {
+		rv.addKey(fmt.Sprintf("old-%d", i), start)
+	}
+	later := start.Add(2 * time.Hour)
+	for i := range capacity { // the map stays full, of live entries
+		rv.addKey(fmt.Sprintf("new-%d", i), later)
+	}
+	if rv.revoked("other", &Session{User: User{"sub": "u"}}, start.Unix()) {
+		t.Error("a session created at the expired sign-outs is revoked")
+	}
+}
+
+// TestBackChannelRevocationsSurviveAFloodPastTheBound: logouts by sid and
+// by sub recorded before a flood past the bound still revoke the sessions
+// created before them.
+func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
+	const capacity = 16
+	start := time.Unix(1_700_000_000, 0)
+	for _, kind := range []string{"sid", "sub"} {
+		t.Run(kind, func(t *testing.T) {
+			rv := newRevocations(rvTTL, capacity, false)
+			victim := &Session{User: User{"sub": "victim", "sid": "victim-sid"}}
+			if kind == "sid" {
+				rv.add("victim", "victim-sid", start)
+			} else {
+				rv.add("victim", "", start)
+			}
+			for i := range 4 * capacity {
+				sub, sid := fmt.Sprintf("u%d", i), ""
+				if kind == "sid" {
+					sid = fmt.Sprintf("sid%d", i)
+				}
+				rv.add(sub, sid, start.Add(time.Second))
+			}
+			if !rv.revoked("key", victim, start.Unix()-10) {
+				t.Error("the logout was forgotten: the session works again")
+			}
+			if rv.revoked("key", victim, start.Unix()+2) {
+				t.Error("a session created after the flood is revoked")
+			}
+		})
+	}
+}
+
+// TestRevokedAllocatesNothing: the check on every request allocates
+// nothing, with or without revocations on record (keys and claims longer
+// than the 32 bytes Go concatenates on the stack).
+func TestRevokedAllocatesNothing(t *testing.T) {
+	rv := newRevocations(rvTTL, maxRevocations, false)
+	long := strings.Repeat("x", 40)
+	key, s := "k"+long, &Session{User: User{"sub": "u" + long, "sid": "s" + long}}
+	created := time.Now().Unix()
+	check := func(what string) {
+		t.Helper()
+		if n := testing.AllocsPerRun(100, func() { rv.revoked(key, s, created) }); n != 0 {
+			t.Errorf("%s: revoked allocates %.0f times", what, n)
+		}
+	}
+	check("no revocations")
+	rv.addKey("other-key", time.Now())
+	check("a sign-out on record")
+	rv.add("other", "other-sid", time.Now())
+	rv.add("other", "", time.Now())
+	check("logouts by sid and sub on record")
+}
+
+// TestCopiedCookieStaysSignedOutPastTheBound: a cookie copied before
+// sign-out stays refused after more sign-outs than the bound, and sign-in
+// still works afterwards.
+func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
+	app := newTestApp(t, oidctest.Config{}, Options{FederatedSignOut: new(false)}, nil)
+	clock := htUseClock(app.client)
+	const capacity = 8
+	app.client.revocations = newRevocations(app.client.cfg.maxDuration, capacity, false)
+	app.signIn("")
+	stolen := app.request(http.MethodGet, "/private")
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	for i := range 4 * capacity {
+		app.client.revocations.addKey(fmt.Sprintf("other-%d", i), app.client.now())
+	}
+	if app.client.IsAuthenticatedRequest(stolen) {
+		t.Fatal("the cookie copied before sign-out opens the session again")
+	}
+	clock.advance(2 * time.Second)
+	app.signIn("")
+	if resp, body := app.get("/private"); resp.StatusCode != http.StatusOK {
+		t.Errorf("after a new sign-in: %d %q, want 200", resp.StatusCode, body)
+	}
+}
