@@ -24,6 +24,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/expiring"
 )
 
 // Request describes one caller's need for a refresh.
@@ -68,8 +70,8 @@ type Group[R any] struct {
 	timeout time.Duration
 	now     func() time.Time
 
-	mu       sync.Mutex
-	lineages *lineages[R]
+	mu       sync.Mutex // makes finding or creating a record atomic
+	lineages *expiring.Map[string, *lineage[R]]
 }
 
 // Limits of what a Group remembers. Past them the oldest records are
@@ -91,7 +93,7 @@ const (
 
 // New returns a Group whose grants end after timeout, reading time from now.
 func New[R any](timeout time.Duration, now func() time.Time) *Group[R] {
-	return &Group[R]{timeout: timeout, now: now, lineages: newLineages[R](MaxSessions, KeepIdle)}
+	return &Group[R]{timeout: timeout, now: now, lineages: expiring.New[string, *lineage[R]](MaxSessions, KeepIdle)}
 }
 
 // lineage is the refresh record of one session.
@@ -155,15 +157,21 @@ func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Out
 
 // Forget drops the record of a session, for example when it ends.
 func (g *Group[R]) Forget(session string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.lineages.delete(session)
+	g.lineages.Delete(session)
 }
 
+// lineage returns the record of session, created if needed, and keeps it
+// for KeepIdle from now.
 func (g *Group[R]) lineage(session string) *lineage[R] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.lineages.getOrCreate(session, g.now())
+	now := g.now()
+	ln, ok := g.lineages.Get(session, now)
+	if !ok {
+		ln = &lineage[R]{}
+	}
+	g.lineages.Put(session, ln, now)
+	return ln
 }
 
 // share returns a kept result for req when it can stand in for a new grant:

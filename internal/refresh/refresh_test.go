@@ -241,20 +241,23 @@ func TestUsedTokenRecordIsBounded(t *testing.T) {
 }
 
 func TestSessionRecordsAreBounded(t *testing.T) {
-	now := time.Now()
-	ls := newLineages[string](3, time.Hour)
-	for i := range 10 {
-		ls.getOrCreate(fmt.Sprint(i), now)
+	p := newProvider()
+	g := newGroup()
+	for i := range MaxSessions + 100 {
+		g.lineage(fmt.Sprint(i))
 	}
-	if ls.len() != 3 {
-		t.Fatalf("%d records, bound 3", ls.len())
+	if n := g.lineages.Len(); n > MaxSessions {
+		t.Fatalf("%d session records, bound %d", n, MaxSessions)
 	}
-	if _, ok := ls.byKey["9"]; !ok {
-		t.Fatal("the newest record was dropped")
+	// A used record is kept while the oldest are evicted.
+	if _, err := g.Do(context.Background(), Request{Session: "active", Query: "q", RefreshToken: "rt-0"}, p.grant("v")); err != nil {
+		t.Fatal(err)
 	}
-	ls.getOrCreate("new", now.Add(2*time.Hour))
-	if ls.len() != 1 {
-		t.Fatalf("idle records kept: %d", ls.len())
+	for i := range MaxSessions - 1 {
+		g.lineage(fmt.Sprint("other-", i))
+	}
+	if g.lineage("active").latest != "rt-1" {
+		t.Fatal("the most recently used record was evicted")
 	}
 }
 
