@@ -189,7 +189,11 @@ func (ln *lineage) withLatest(res *refreshResult) *refreshResult {
 // grant runs the refresh grant and validates what it returns.
 func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQuery) (*refreshResult, error) {
 	c := rf.c
-	resp, err := c.op.tokens.Refresh(ctx, c.op.tokenURL, rt, strings.Fields(q.resource), q.scopes)
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.tokens.Refresh(ctx, p.tokenURL, rt, strings.Fields(q.resource), q.scopes)
 	if err != nil {
 		return nil, opError(err)
 	}
@@ -211,7 +215,7 @@ func (rf *refresher) grant(ctx context.Context, s *Session, rt string, q tokenQu
 			return nil, err
 		}
 	}
-	if q.refetch && hasScope(resp.Scope, "openid") && c.op.userInfoURL != "" {
+	if q.refetch && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
 		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.subject()); err != nil {
 			return nil, err
 		}

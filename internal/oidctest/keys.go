@@ -126,10 +126,13 @@ func (p *Provider) JWKSRequests() int {
 }
 
 // serveJWKS serves the public half of the current signing key.
-func (p *Provider) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.jwksRequests++
-	key := p.key
+	key, fault := p.key, p.jwksFault
 	p.mu.Unlock()
+	if fault.intercept(w, r, p.closed) {
+		return
+	}
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.publicJWK()}})
 }
