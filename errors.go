@@ -15,6 +15,13 @@ var ErrNoSession error = &ValidationError{Message: "Session does not exist"}
 // AuthMiddleware or Handler.
 var ErrNoRequestContext = errors.New("monocloud: no request in context: serve the handler under Client.AuthMiddleware or Client.Handler, or use the (w, r) form")
 
+// ErrProviderUnavailable is matched (errors.Is) by the errors of calls that
+// need the OpenID provider while it cannot be reached: its discovery
+// document or its JWKS could not be fetched (network failure, timeout, a 5xx
+// answer). The error also wraps the cause, usually an *HTTPError. The auth
+// routes answer 503 for it; retrying later may succeed.
+var ErrProviderUnavailable = errors.New("monocloud: OpenID provider unavailable")
+
 // ValidationError reports invalid configuration, invalid options passed to
 // a helper, a failed state or callback check, or a missing session, refresh
 // token or access token. It mirrors the SDK's MonoCloudValidationError.

@@ -111,6 +111,11 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, http.MethodGet)
 		return
 	}
+	op, err := c.provider(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	p := c.cfg.authParams
 	scopes := mergeLists(p.Scopes, indicatorField(c.cfg.resources, false))
@@ -187,9 +192,9 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		params.Add("resource", res)
 	}
 
-	authorize := c.op.authURL
+	authorize := op.authURL
 	if c.cfg.usePAR {
-		requestURI, err := c.op.tokens.PushAuthorization(r.Context(), c.op.parURL, params)
+		requestURI, err := op.tokens.PushAuthorization(r.Context(), op.parURL, params)
 		if err != nil {
 			c.fail(w, r, opError(err))
 			return
@@ -231,6 +236,11 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noCache(w)
+	p, err := c.provider(r.Context())
+	if err != nil {
+		c.fail(w, r, err) // the state is kept: the callback can be retried
+		return
+	}
 	as, err := c.takeAuthState(w, r, params.Get("state"))
 	if err != nil {
 		c.fail(w, r, err)
@@ -240,7 +250,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &OPError{Code: code, Description: params.Get("error_description")})
 		return
 	}
-	if iss := params.Get("iss"); iss != "" && iss != c.op.issuer {
+	if iss := params.Get("iss"); iss != "" && iss != p.issuer {
 		c.fail(w, r, &ValidationError{Message: "Invalid issuer in the authorization response"})
 		return
 	}
@@ -249,7 +259,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &ValidationError{Message: "Authorization code not found in the callback"})
 		return
 	}
-	session, err := c.exchange(r.Context(), code, as)
+	session, err := c.exchange(r.Context(), p, code, as)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -266,8 +276,8 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // exchange redeems the authorization code and builds the new session.
-func (c *Client) exchange(ctx context.Context, code string, as *authState) (*Session, error) {
-	resp, err := c.op.tokens.ExchangeCode(ctx, c.op.tokenURL, code, c.appURL(c.cfg.routes.Callback), as.CodeVerifier, strings.Fields(as.Resource))
+func (c *Client) exchange(ctx context.Context, p *provider, code string, as *authState) (*Session, error) {
+	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.appURL(c.cfg.routes.Callback), as.CodeVerifier, strings.Fields(as.Resource))
 	if err != nil {
 		return nil, opError(err)
 	}
@@ -277,7 +287,7 @@ func (c *Client) exchange(ctx context.Context, code string, as *authState) (*Ses
 	}
 	user := User(c.userClaims(claims))
 	var info map[string]any
-	if c.cfg.userInfo && hasScope(resp.Scope, "openid") && c.op.userInfoURL != "" {
+	if c.cfg.userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
 		if info, err = c.fetchUserInfo(ctx, resp.AccessToken, user.Subject()); err != nil {
 			return nil, err
 		}
@@ -308,7 +318,11 @@ func (c *Client) exchange(ctx context.Context, code string, as *authState) (*Ses
 // fetchUserInfo calls the userinfo endpoint and checks that it describes
 // the session's user.
 func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (map[string]any, error) {
-	info, err := tokenendpoint.UserInfo(ctx, c.cfg.httpClient, c.op.userInfoURL, accessToken)
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := tokenendpoint.UserInfo(ctx, c.cfg.httpClient, p.userInfoURL, accessToken)
 	if err != nil {
 		return nil, opError(err)
 	}
@@ -350,7 +364,9 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
 
 // signOut ends the session and, with FederatedSignOut, the provider's
 // session through its end_session endpoint. The post_logout_url query
-// parameter is honoured only on the app's origin.
+// parameter is honoured only on the app's origin. While the provider cannot
+// be reached, a federated sign-out answers 503 and ends nothing, so that a
+// retry ends the session here and at the provider.
 //
 // A request the browser marks Sec-Fetch-Site: cross-site (a link, redirect
 // or form of another site, which the Lax session cookie follows) ends
@@ -389,12 +405,20 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, returnTo, http.StatusFound)
 		return
 	}
+	var p *provider
+	if c.cfg.federated {
+		// Before anything ends: a retry must still end both sessions.
+		if p, err = c.provider(r.Context()); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
 	if err := st.destroy(r.Context()); err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	if c.cfg.federated {
-		if u, ok := c.op.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {
+	if p != nil {
+		if u, ok := p.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {
 			returnTo = u
 		}
 	}
@@ -416,9 +440,14 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &ValidationError{Message: "Missing Logout Token"})
 		return
 	}
-	lt, err := c.op.verifier.VerifyLogout(r.Context(), token)
+	p, err := c.provider(r.Context())
 	if err != nil {
-		c.fail(w, r, &TokenError{Message: "Invalid logout token", Err: err})
+		c.fail(w, r, err)
+		return
+	}
+	lt, err := c.verifyLogoutToken(r.Context(), p, token)
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	if _, used := c.logoutJTIs.Get(lt.TokenID, c.now()); used {
@@ -471,7 +500,7 @@ func errorStatus(err error) int {
 		se *StoreError
 	)
 	switch {
-	case errors.As(err, &se):
+	case errors.As(err, &se), errors.Is(err, ErrProviderUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &oe), errors.As(err, &ve), errors.As(err, &te):
 		return http.StatusBadRequest

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // idTokenCheck is what an ID token is checked against beyond go-oidc's
@@ -31,11 +34,17 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	if strings.TrimSpace(raw) == "" {
 		return nil, &TokenError{Message: "ID Token must be a valid non-empty string"}
 	}
-	tok, err := c.op.verifier.Verify(ctx, raw)
+	p, err := c.provider(ctx)
 	if err != nil {
-		if strings.Contains(err.Error(), "fetching keys") {
-			// The provider's JWKS could not be fetched: not the token's fault.
-			return nil, &HTTPError{Message: "Error while fetching JWKS: " + err.Error(), Err: err}
+		return nil, err
+	}
+	// go-oidc flattens the key set's errors to text: keys keeps the error
+	// aside, to tell a provider whose JWKS cannot be fetched from a bad token.
+	keys := &keyErrRecorder{KeySet: p.keys}
+	tok, err := oidc.NewVerifier(p.issuer, keys, p.idTokens).Verify(ctx, raw)
+	if err != nil {
+		if errors.Is(keys.err, ErrProviderUnavailable) {
+			return nil, keys.err
 		}
 		return nil, &TokenError{Message: "ID token verification failed", Err: err}
 	}
@@ -73,6 +82,19 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 		return nil, &TokenError{Message: "ID token subject changed on refresh"}
 	}
 	return claims, nil
+}
+
+// keyErrRecorder is a key set that keeps the error of its last call.
+type keyErrRecorder struct {
+	oidc.KeySet
+	err error
+}
+
+// VerifySignature implements oidc.KeySet.
+func (k *keyErrRecorder) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.KeySet.VerifySignature(ctx, jwt)
+	k.err = err
+	return payload, err
 }
 
 // unverifiedClaim returns a claim of a JWT that was verified when it was

@@ -18,6 +18,7 @@ package monocloud
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ const stateMaxAge = 10 * time.Minute
 // use; create one per application with New and share it.
 type Client struct {
 	cfg          *config
-	op           *provider
+	disc         discovery // the provider: reach it through c.provider
 	sessionCodec *cookie.Codec
 	stateCodec   *cookie.Codec
 	sessions     *sessionCache
@@ -50,7 +51,11 @@ type Client struct {
 // configuration, derives the cookie keys and fetches the provider's
 // discovery document (bounded by ResponseTimeout). Configuration errors are
 // *ValidationError values naming the field and its variable, joined with
-// errors.Join; a provider that cannot be reached gives an *HTTPError.
+// errors.Join; so is a discovery answer that proves TenantDomain wrong (a
+// 404, another issuer, required endpoints missing). A provider that cannot
+// be reached does not fail New: discovery is retried, with backoff, by the
+// requests that need the provider, which fail with ErrProviderUnavailable
+// (503 on the auth routes) until it succeeds.
 func New(opts Options) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
@@ -67,15 +72,8 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.responseTimeout)
-	defer cancel()
-	op, err := discover(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
 	c := &Client{
 		cfg:          cfg,
-		op:           op,
 		sessionCodec: sessionCodec,
 		stateCodec:   stateCodec,
 		sessions:     newSessionCache(),
@@ -85,6 +83,13 @@ func New(opts Options) (*Client, error) {
 		now:          time.Now,
 	}
 	c.refreshes = refresh.New[*refreshed](cfg.responseTimeout, func() time.Time { return c.now() })
+	ctx := context.Background()
+	p, err := c.discover(ctx)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return nil, err
+	}
+	_ = c.settleDiscovery(ctx, p, err) // unreachable: logged, retried on demand
 	return c, nil
 }
 

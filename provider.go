@@ -2,20 +2,23 @@ package monocloud
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-
+	"fmt"
+	"net/http"
 	"net/url"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monocloud/auth-go/internal/tokenendpoint"
 )
 
-// provider is the OpenID provider as discovered once by New: its endpoints,
-// the ID token verifier (go-oidc, with its JWKS cache that refetches on an
-// unknown key ID) and the token endpoint client.
+// provider is the OpenID provider as discovered: its endpoints, its JWKS
+// and the token endpoint client.
 type provider struct {
 	issuer        string
 	authURL       string
@@ -23,65 +26,180 @@ type provider struct {
 	userInfoURL   string
 	endSessionURL string
 	parURL        string
-	verifier      *oidc.IDTokenVerifier
-	tokens        *tokenendpoint.Client
+	keys          *keySet
+	// idTokens configures go-oidc's ID token verifier (with keys as its key set).
+	idTokens *oidc.Config
+	tokens   *tokenendpoint.Client
 }
 
-// discover fetches the discovery document of cfg.issuer.
-func discover(ctx context.Context, cfg *config) (*provider, error) {
-	ctx = oidc.ClientContext(ctx, cfg.httpClient)
-	p, err := oidc.NewProvider(ctx, cfg.issuer)
-	if err != nil && strings.Contains(err.Error(), "did not match the issuer URL") {
-		// The configured issuer lost (or never had) the trailing slash
-		// that the provider's issuer has.
-		if alt, altErr := oidc.NewProvider(ctx, cfg.issuer+"/"); altErr == nil {
-			p, err = alt, nil
+// discoveryDoc holds the fields of the discovery document that are used.
+type discoveryDoc struct {
+	Issuer        string `json:"issuer"`
+	AuthURL       string `json:"authorization_endpoint"`
+	TokenURL      string `json:"token_endpoint"`
+	UserInfoURL   string `json:"userinfo_endpoint"`
+	JWKSURL       string `json:"jwks_uri"`
+	EndSessionURL string `json:"end_session_endpoint"`
+	PARURL        string `json:"pushed_authorization_request_endpoint"`
+}
+
+// Discovery retry backoff: the wait after the first failed attempt, doubled
+// after each further failure up to the maximum.
+const (
+	minDiscoveryBackoff = time.Second
+	maxDiscoveryBackoff = 30 * time.Second
+)
+
+// discovery is the provider once discovered, and the retry state until then.
+type discovery struct {
+	p atomic.Pointer[provider]
+
+	mu       sync.Mutex    // guards the fields below
+	attempt  chan struct{} // closed when the attempt in flight ends; nil if none
+	err      error         // of the last failed attempt
+	failures int           // consecutive failed attempts
+	retryAt  time.Time     // no attempt before
+}
+
+// provider returns the discovered provider, discovering it first if needed.
+// One attempt runs at a time, for all callers; after a failure, attempts
+// are spaced by an exponential backoff (minDiscoveryBackoff to
+// maxDiscoveryBackoff) during which callers fail fast. Errors match
+// ErrProviderUnavailable.
+func (c *Client) provider(ctx context.Context) (*provider, error) {
+	d := &c.disc
+	if p := d.p.Load(); p != nil {
+		return p, nil
+	}
+	d.mu.Lock()
+	if p := d.p.Load(); p != nil {
+		d.mu.Unlock()
+		return p, nil
+	}
+	if done := d.attempt; done != nil {
+		d.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, ctx.Err())
 		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if p := d.p.Load(); p != nil {
+			return p, nil
+		}
+		return nil, d.err
 	}
+	if c.now().Before(d.retryAt) {
+		defer d.mu.Unlock()
+		return nil, d.err
+	}
+	done := make(chan struct{})
+	d.attempt = done
+	d.mu.Unlock()
+	p, err := c.discover(ctx)
+	return p, c.settleDiscovery(ctx, p, err)
+}
+
+// discover runs one discovery attempt, bounded by ResponseTimeout and not
+// cancelled with ctx: other callers may wait for it.
+func (c *Client) discover(ctx context.Context) (*provider, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.responseTimeout)
+	defer cancel()
+	return discover(ctx, c.cfg, func() time.Time { return c.now() })
+}
+
+// settleDiscovery records the outcome of a discovery attempt, ends the
+// attempt in flight, if any, and returns the error for its callers.
+func (c *Client) settleDiscovery(ctx context.Context, p *provider, err error) error {
+	d := &c.disc
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.attempt != nil {
+		close(d.attempt)
+		d.attempt = nil
+	}
+	if err == nil {
+		d.p.Store(p)
+		return nil
+	}
+	d.failures++
+	wait := min(minDiscoveryBackoff<<(d.failures-1), maxDiscoveryBackoff)
+	d.retryAt = c.now().Add(wait)
+	d.err = fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	c.cfg.logger.WarnContext(ctx, "monocloud: provider discovery failed; routes that need the provider answer 503 until it succeeds",
+		"issuer", c.cfg.issuer, "attempt", d.failures, "retry_in", wait, "error", err)
+	return d.err
+}
+
+// discover fetches the discovery document of cfg.issuer. An *HTTPError
+// reports a provider that could not be reached (no answer, a 5xx, 408 or
+// 429 status): worth a retry. A *ValidationError naming TenantDomain
+// reports an answer that proves the configuration wrong (another status,
+// not JSON, another issuer, required endpoints missing). now is the clock
+// of the JWKS refetch limit.
+func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider, error) {
+	docURL := cfg.issuer + "/.well-known/openid-configuration"
+	misconfigured := func(err error, format string, args ...any) error {
+		return &ValidationError{Field: "TenantDomain", EnvVar: "MONOCLOUD_AUTH_TENANT_DOMAIN", Message: docURL + ": " + fmt.Sprintf(format, args...), Err: err}
+	}
+	body, status, err := getJSON(ctx, cfg.httpClient, docURL)
 	if err != nil {
-		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error(), Err: err}
+		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error(), StatusCode: status, Err: err}
 	}
-	var meta struct {
-		Issuer        string `json:"issuer"`
-		EndSession    string `json:"end_session_endpoint"`
-		PAR           string `json:"pushed_authorization_request_endpoint"`
-		UserInfo      string `json:"userinfo_endpoint"`
-		TokenEndpoint string `json:"token_endpoint"`
+	if status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests {
+		return nil, &HTTPError{Message: fmt.Sprintf("Error while fetching metadata from %s. Unexpected status code: %d", docURL, status), StatusCode: status}
 	}
-	if err := p.Claims(&meta); err != nil {
-		return nil, &HTTPError{Message: "Failed to parse response body as JSON : " + err.Error(), Err: err}
+	if status != http.StatusOK {
+		return nil, misconfigured(&HTTPError{Message: "Unexpected status code", StatusCode: status}, "the discovery document answered status %d, want 200: is this the issuer URL?", status)
+	}
+	var doc discoveryDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, misconfigured(err, "the discovery document is not JSON: %v", err)
+	}
+	// The issuer may differ from the configured one by a trailing slash,
+	// which configuration drops.
+	if doc.Issuer != cfg.issuer && doc.Issuer != cfg.issuer+"/" {
+		return nil, misconfigured(nil, "the provider's issuer is %q, not the configured %q", doc.Issuer, cfg.issuer)
 	}
 	for _, required := range []struct{ name, value string }{
-		{"authorization_endpoint", p.Endpoint().AuthURL},
-		{"token_endpoint", meta.TokenEndpoint},
+		{"authorization_endpoint", doc.AuthURL},
+		{"token_endpoint", doc.TokenURL},
+		{"jwks_uri", doc.JWKSURL},
 	} {
 		if required.value == "" {
-			return nil, &ValidationError{Message: required.name + " endpoint is required but not available in the issuer metadata"}
+			return nil, misconfigured(nil, "%s is required but not available in the issuer metadata", required.name)
 		}
 	}
-	if cfg.usePAR && meta.PAR == "" {
+	if cfg.usePAR && doc.PARURL == "" {
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
 	skew := cfg.clockSkew
-	verifier := p.Verifier(&oidc.Config{
-		ClientID:             cfg.clientID,
-		SupportedSigningAlgs: []string{cfg.idTokenAlg},
-		// go-oidc rejects exp < now; shifting its clock back by the skew
-		// accepts tokens that expired within the skew.
-		Now: func() time.Time { return time.Now().Add(-skew) },
-	})
 	method := tokenendpoint.ClientSecretBasic
 	if cfg.authPost {
 		method = tokenendpoint.ClientSecretPost
 	}
 	return &provider{
-		issuer:        meta.Issuer,
-		authURL:       p.Endpoint().AuthURL,
-		tokenURL:      meta.TokenEndpoint,
-		userInfoURL:   meta.UserInfo,
-		endSessionURL: meta.EndSession,
-		parURL:        meta.PAR,
-		verifier:      verifier,
+		issuer:        doc.Issuer,
+		authURL:       doc.AuthURL,
+		tokenURL:      doc.TokenURL,
+		userInfoURL:   doc.UserInfoURL,
+		endSessionURL: doc.EndSessionURL,
+		parURL:        doc.PARURL,
+		keys: &keySet{
+			url:     doc.JWKSURL,
+			alg:     jose.SignatureAlgorithm(cfg.idTokenAlg),
+			client:  cfg.httpClient,
+			timeout: cfg.responseTimeout,
+			now:     now,
+		},
+		idTokens: &oidc.Config{
+			ClientID:             cfg.clientID,
+			SupportedSigningAlgs: []string{cfg.idTokenAlg},
+			// go-oidc rejects exp < now; shifting its clock back by the skew
+			// accepts tokens that expired within the skew.
+			Now: func() time.Time { return time.Now().Add(-skew) },
+		},
 		tokens: &tokenendpoint.Client{
 			HTTPClient:   cfg.httpClient,
 			ClientID:     cfg.clientID,

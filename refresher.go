@@ -119,7 +119,11 @@ type refreshResult struct {
 // provider answered but its answer fails validation, the result is
 // returned with the error, so that a rotated refresh token is not lost.
 func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery) (*refreshResult, error) {
-	resp, err := c.op.tokens.Refresh(ctx, c.op.tokenURL, rt, strings.Fields(q.resource), q.scopes)
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.tokens.Refresh(ctx, p.tokenURL, rt, strings.Fields(q.resource), q.scopes)
 	if err != nil {
 		return nil, opError(err)
 	}
@@ -140,7 +144,7 @@ func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery)
 			return res, err
 		}
 	}
-	if q.refetch && hasScope(resp.Scope, "openid") && c.op.userInfoURL != "" {
+	if q.refetch && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
 		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.subject()); err != nil {
 			return res, err
 		}

@@ -47,10 +47,16 @@ func htNewApp(t testing.TB, opcfg oidctest.Config, opts Options, mw *MiddlewareO
 // opts.AppURL is set).
 func htNewAppAt(t testing.TB, basePath string, opcfg oidctest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
 	t.Helper()
+	return htNewAppWithOP(t, oidctest.New(t, opcfg), basePath, opcfg, opts, mw, build)
+}
+
+// htNewAppWithOP is htNewAppAt with a provider started by the caller
+// (configured with opcfg), for tests that set it up before New.
+func htNewAppWithOP(t testing.TB, op *oidctest.Provider, basePath string, opcfg oidctest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
+	t.Helper()
 	if build == nil {
 		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(htOK) }
 	}
-	op := oidctest.New(t, opcfg)
 	a := &htApp{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)

@@ -911,6 +911,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		app.signIn("")
 		before := app.session()
 		app.op.RotateKey(t) // the refreshed ID token needs the new key
+		app.clock.Advance(jwksRefetchInterval)
 		tr.failPath("/jwks")
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 		if err == nil {
@@ -951,6 +952,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		app := newTkApp(t, oidctest.Config{}, Options{})
 		app.signIn("")
 		app.op.RotateKey(t)
+		app.clock.Advance(jwksRefetchInterval)
 		fetches := app.op.JWKSRequests()
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})

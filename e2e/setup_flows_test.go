@@ -54,6 +54,8 @@ type flowConfig struct {
 	// default timeout, so a loaded machine does not fail the other calls.
 	ShortTimeout time.Duration
 	UsePAR       bool
+	// Transport, when set, carries the client's calls to the provider.
+	Transport http.RoundTripper
 }
 
 // flowApp is an application served by a monocloud.Client against a real
@@ -119,6 +121,9 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	}
 	if cfg.UsePAR {
 		opts.UsePAR = new(true)
+	}
+	if cfg.Transport != nil {
+		opts.HTTPClient = &http.Client{Transport: cfg.Transport}
 	}
 	c, err := monocloud.New(opts)
 	if err != nil {

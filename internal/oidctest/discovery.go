@@ -38,8 +38,23 @@ type providerMetadata struct {
 	BackchannelLogoutSessionSupported  bool     `json:"backchannel_logout_session_supported"`
 }
 
+// DiscoveryRequests returns the number of requests for the discovery
+// document so far, faulty ones included.
+func (p *Provider) DiscoveryRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.discoveryRequests
+}
+
 // serveDiscovery serves the OpenID provider metadata.
-func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.discoveryRequests++
+	fault := p.discoveryFault
+	p.mu.Unlock()
+	if fault.intercept(w, r, p.closed) {
+		return
+	}
 	iss := p.Issuer()
 	writeJSON(w, http.StatusOK, providerMetadata{
 		Issuer:                             iss,

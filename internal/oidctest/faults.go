@@ -38,6 +38,24 @@ func (p *Provider) SetUserinfoFault(f Fault) {
 	p.userinfoFault = f
 }
 
+// SetDiscoveryFault applies f to every request for the discovery document
+// until it is cleared with SetDiscoveryFault(Fault{}), for tests of a
+// provider that is down or misconfigured.
+func (p *Provider) SetDiscoveryFault(f Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.discoveryFault = f
+}
+
+// SetJWKSFault applies f to every request to the JWKS endpoint until it is
+// cleared with SetJWKSFault(Fault{}). Faulty requests are still counted by
+// [Provider.JWKSRequests].
+func (p *Provider) SetJWKSFault(f Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.jwksFault = f
+}
+
 // intercept applies f to the request and reports whether it took the request
 // over, in which case the caller must not respond. Delays also end when the
 // provider shuts down, so that a stuck client cannot hang the test's cleanup.

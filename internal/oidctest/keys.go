@@ -53,10 +53,11 @@ func (k *signingKey) sign(typ string, claims map[string]any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encoding claims: %w", err)
 	}
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}},
-		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)),
-	)
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid}}, opts)
 	if err != nil {
 		return "", fmt.Errorf("creating signer: %w", err)
 	}
@@ -94,6 +95,13 @@ func (p *Provider) SignLogoutToken(t testing.TB, claims map[string]any) string {
 	return p.signForTest(t, typLogoutToken, claims)
 }
 
+// SignJWT signs exactly the given claims as a JWT with the given typ header
+// ("" for none), using the provider's current key, for tests of typ checks.
+func (p *Provider) SignJWT(t testing.TB, typ string, claims map[string]any) string {
+	t.Helper()
+	return p.signForTest(t, typ, claims)
+}
+
 // signForTest signs claims with the current key, failing t on error.
 func (p *Provider) signForTest(t testing.TB, typ string, claims map[string]any) string {
 	t.Helper()
@@ -126,10 +134,13 @@ func (p *Provider) JWKSRequests() int {
 }
 
 // serveJWKS serves the public half of the current signing key.
-func (p *Provider) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.jwksRequests++
-	key := p.key
+	key, fault := p.key, p.jwksFault
 	p.mu.Unlock()
+	if fault.intercept(w, r, p.closed) {
+		return
+	}
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.publicJWK()}})
 }

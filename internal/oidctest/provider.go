@@ -94,6 +94,8 @@ type Provider struct {
 	authorizeError *oauthError // for the next authorization request
 	tokenFault     Fault
 	userinfoFault  Fault
+	discoveryFault Fault
+	jwksFault      Fault
 
 	// Recorded traffic.
 	lastAuthorizeRequest url.Values
@@ -103,6 +105,7 @@ type Provider struct {
 	refreshGrants        int
 	reuseDetected        int
 	jwksRequests         int
+	discoveryRequests    int
 	endSessionRequests   []url.Values
 }
 

@@ -1,0 +1,180 @@
+package monocloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// jwksRefetchInterval is the shortest time between two fetches of the
+// provider's JWKS. A token whose key is not in the cached set triggers a
+// refetch at most this often; within it, such tokens fail fast.
+const jwksRefetchInterval = 10 * time.Second
+
+// maxDocumentBytes bounds the JWKS and discovery documents read from the provider.
+const maxDocumentBytes = 1 << 20
+
+// errKeyRefetchLimited reports a token signed with a key that is not in the
+// cached JWKS, while the JWKS was fetched too recently to fetch it again.
+var errKeyRefetchLimited = fmt.Errorf("no cached key verifies the token, and the JWKS was fetched less than %v ago", jwksRefetchInterval)
+
+// errBadSignature reports a token that no key of a freshly fetched JWKS verifies.
+var errBadSignature = errors.New("no key of the provider's JWKS verifies the token")
+
+// keySet is the provider's JWKS, cached. It implements oidc.KeySet for
+// go-oidc's ID token verifier and serves logout tokens directly.
+//
+// It replaces go-oidc's RemoteKeySet, which refetches the JWKS whenever no
+// cached key verifies a token: one fetch per forged token, which any caller
+// of the back-channel logout route could trigger. Here a refetch happens at
+// most once per jwksRefetchInterval, shared by concurrent callers, so a key
+// rotation at the provider is picked up by the first token signed with the
+// new key after the interval.
+type keySet struct {
+	url     string
+	alg     jose.SignatureAlgorithm // the only algorithm accepted
+	client  *http.Client
+	timeout time.Duration
+	now     func() time.Time
+
+	fetchMu sync.Mutex // held by the one fetch in flight
+
+	mu      sync.Mutex // guards the fields below
+	keys    []jose.JSONWebKey
+	fetches int       // fetches done, so that a waiter can tell it missed one
+	last    time.Time // start of the last fetch
+	lastErr error     // error of the last fetch
+}
+
+// VerifySignature implements oidc.KeySet.
+func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{ks.alg})
+	if err != nil {
+		return nil, fmt.Errorf("malformed JWS: %w", err)
+	}
+	return ks.verify(ctx, jws)
+}
+
+// verify returns the payload of jws, which must have a single signature by
+// a key of the JWKS. The error matches ErrProviderUnavailable when the JWKS
+// could not be fetched.
+func (ks *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("a JWS with exactly one signature is required")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	ks.mu.Lock()
+	keys, seen := ks.keys, ks.fetches
+	ks.mu.Unlock()
+	if payload, ok := verifyWith(jws, kid, keys); ok {
+		return payload, nil
+	}
+	keys, err := ks.refetch(ctx, seen)
+	if err != nil {
+		return nil, err
+	}
+	if payload, ok := verifyWith(jws, kid, keys); ok {
+		return payload, nil
+	}
+	return nil, errBadSignature
+}
+
+// verifyWith verifies jws with the keys of ID kid, or with every key when
+// the token names none.
+func verifyWith(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) ([]byte, bool) {
+	for i := range keys {
+		if kid != "" && keys[i].KeyID != kid {
+			continue
+		}
+		if payload, err := jws.Verify(&keys[i]); err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
+// refetch returns the keys of a fetch done after the caller's read of
+// fetch number seen: one that another caller did meanwhile, else a new one
+// if the last started at least jwksRefetchInterval ago. The fetch is not
+// cancelled with ctx, as other callers may wait for it; it is bounded by
+// the client's timeout.
+func (ks *keySet) refetch(ctx context.Context, seen int) ([]jose.JSONWebKey, error) {
+	ks.fetchMu.Lock()
+	defer ks.fetchMu.Unlock()
+	ks.mu.Lock()
+	keys, fetches, last, lastErr := ks.keys, ks.fetches, ks.last, ks.lastErr
+	ks.mu.Unlock()
+	now := ks.now()
+	switch {
+	case fetches != seen:
+		return keys, lastErr
+	case fetches > 0 && now.Sub(last) < jwksRefetchInterval:
+		return nil, errKeyRefetchLimited
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ks.timeout)
+	defer cancel()
+	fetched, err := ks.fetch(ctx)
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.fetches++
+	ks.last, ks.lastErr = now, err
+	if err != nil {
+		return nil, err
+	}
+	ks.keys = fetched
+	return fetched, nil
+}
+
+// fetch GETs the JWKS. Keys that do not parse as public keys (of a type
+// go-jose does not know, say) are skipped, as RFC 7517 section 5 asks.
+func (ks *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	body, status, err := getJSON(ctx, ks.client, ks.url)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: "Error while fetching JWKS: " + err.Error(), StatusCode: status, Err: err})
+	case status != http.StatusOK:
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: fmt.Sprintf("Error while fetching JWKS. Unexpected status code: %d", status), StatusCode: status})
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: "Failed to parse JWKS as JSON: " + err.Error(), StatusCode: status, Err: err})
+	}
+	var keys []jose.JSONWebKey
+	for _, raw := range set.Keys {
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(raw); err == nil && k.Valid() && k.IsPublic() {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// getJSON GETs url and returns the answer's status and body (at most
+// maxDocumentBytes of it). The error reports a request that got no answer, or
+// whose body could not be read.
+func getJSON(ctx context.Context, client *http.Client, url string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentBytes))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("reading the answer of %s: %w", url, err)
+	}
+	return body, resp.StatusCode, nil
+}

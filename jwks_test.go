@@ -1,0 +1,130 @@
+package monocloud
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// TestJWKSRefetchLimit checks that tokens signed with unknown keys, such as
+// forged logout tokens posted by anyone, fetch the provider's JWKS at most
+// once per jwksRefetchInterval, while known keys keep verifying and a key
+// rotation is picked up.
+func TestJWKSRefetchLimit(t *testing.T) {
+	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	clock := newTkClock()
+	app.client.now = clock.Now
+	valid := func() string { return app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sub": "nobody"})) }
+	_, kid := ltProviderKey(t, app.op)
+	enc := base64.RawURLEncoding.EncodeToString
+	forged := func(i int) string {
+		k := fmt.Sprintf("forged-%d", i)
+		if i%2 == 0 {
+			k = kid // the provider's key ID, a bad signature
+		}
+		return enc(fmt.Appendf(nil, `{"alg":"RS256","kid":%q}`, k)) + "." + enc([]byte(`{"sub":"x"}`)) + "." + enc([]byte("not a signature"))
+	}
+	fetches := func() int { return app.op.JWKSRequests() }
+	post := func(token string, want int) {
+		t.Helper()
+		if got := ltPost(app, token); got != want {
+			t.Fatalf("logout token: %d, want %d", got, want)
+		}
+	}
+
+	before := fetches()
+	post(valid(), http.StatusOK) // the first token fetches the JWKS
+	if n := fetches() - before; n != 1 {
+		t.Fatalf("%d JWKS fetches for the first token, want 1", n)
+	}
+	before = fetches()
+	for i := range 100 {
+		post(forged(i), http.StatusBadRequest)
+	}
+	if n := fetches() - before; n != 0 {
+		t.Errorf("100 forged tokens right after a fetch caused %d JWKS fetches, want 0", n)
+	}
+
+	clock.Advance(jwksRefetchInterval)
+	before = fetches()
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			if got := ltPost(app, forged(i)); got != http.StatusBadRequest {
+				t.Errorf("forged token %d: %d, want 400", i, got)
+			}
+		})
+	}
+	wg.Wait()
+	if n := fetches() - before; n != 1 {
+		t.Errorf("100 concurrent forged tokens after the interval caused %d JWKS fetches, want 1", n)
+	}
+	before = fetches()
+	post(valid(), http.StatusOK)
+	if n := fetches() - before; n != 0 {
+		t.Errorf("a token with a known key caused %d JWKS fetches", n)
+	}
+
+	// A key rotation: within the interval a token with the new key fails
+	// fast; after it, concurrent tokens with the new key share one fetch.
+	app.op.RotateKey(t)
+	post(valid(), http.StatusBadRequest)
+	clock.Advance(jwksRefetchInterval)
+	before = fetches()
+	for i := range 20 {
+		wg.Go(func() {
+			if got := ltPost(app, valid()); got != http.StatusOK {
+				t.Errorf("token %d with the rotated key: %d, want 200", i, got)
+			}
+		})
+	}
+	wg.Wait()
+	if n := fetches() - before; n != 1 {
+		t.Errorf("tokens with the rotated key caused %d JWKS fetches, want 1", n)
+	}
+}
+
+// TestJWKSUnavailable checks that a JWKS the provider cannot serve is a 503
+// (the provider retries the logout), not an invalid token, and that the
+// next fetch after the interval recovers.
+func TestJWKSUnavailable(t *testing.T) {
+	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	clock := newTkClock()
+	app.client.now = clock.Now
+	app.op.SetJWKSFault(oidctest.Fault{Status: http.StatusBadGateway, Body: "down", ContentType: "text/plain"})
+	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, nil))
+	if got := ltPost(app, token); got != http.StatusServiceUnavailable {
+		t.Errorf("JWKS down: %d, want 503", got)
+	}
+	app.op.SetJWKSFault(oidctest.Fault{})
+	clock.Advance(jwksRefetchInterval)
+	if got := ltPost(app, token); got != http.StatusOK {
+		t.Errorf("JWKS back: %d, want 200", got)
+	}
+	if n := app.op.JWKSRequests(); n != 2 {
+		t.Errorf("%d JWKS fetches, want 2", n)
+	}
+}
+
+// TestJWKSSkipsUnknownKeys checks that keys go-jose cannot parse do not
+// make the whole key set fail.
+func TestJWKSSkipsUnknownKeys(t *testing.T) {
+	op := oidctest.New(t, oidctest.Config{})
+	pub, kid := ltProviderKey(t, op)
+	jwks := fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed448","x":"AA"},{"kty":"RSA","kid":%q,"n":%q,"e":"AQAB"}]}`,
+		kid, base64.RawURLEncoding.EncodeToString(pub.N.Bytes()))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(jwks)) }))
+	t.Cleanup(srv.Close)
+	ks := &keySet{url: srv.URL, alg: "RS256", client: srv.Client(), timeout: time.Second, now: newTkClock().Now}
+	payload, err := ks.VerifySignature(t.Context(), op.SignIDToken(t, map[string]any{"sub": "s"}))
+	if err != nil || !strings.Contains(string(payload), `"sub":"s"`) {
+		t.Fatalf("VerifySignature: %q, %v", payload, err)
+	}
+}
