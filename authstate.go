@@ -50,16 +50,15 @@ func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size in
 		}
 	}
 	cc := c.cfg.stateCookie
-	kept, full := 1, false
+	kept := 1 // the new one
 	for i := len(states) - 1; i >= 0; i-- {
-		n := len(states[i].Name) + len(states[i].Value)
-		full = full || kept == maxStateCookies || size+n > maxStateBytes
-		if full {
-			http.SetCookie(w, &http.Cookie{Name: states[i].Name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
+		if n := len(states[i].Name) + len(states[i].Value); kept < maxStateCookies && size+n <= maxStateBytes {
+			kept++
+			size += n
 			continue
 		}
-		kept++
-		size += n
+		kept = maxStateCookies // this one goes, and every older one
+		http.SetCookie(w, &http.Cookie{Name: states[i].Name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
 	}
 }
 
