@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/expiring"
 )
 
@@ -27,34 +28,52 @@ func (c *Client) stateCookieName(state string) string {
 	return c.cfg.stateCookie.name + "." + state
 }
 
-// maxStateCookies bounds the sign-in transactions in flight per browser:
-// each adds a cookie of about 500 bytes, and too many would push the Cookie
-// header past the limits of servers and proxies.
-const maxStateCookies = 5
+// maxStateCookies and maxStateBytes bound the sign-in transactions in
+// flight per browser: each adds a cookie (of about 500 bytes, up to
+// cookie.MaxSize with a long return URL), and too many would push the
+// Cookie header past the limits of servers and proxies.
+const (
+	maxStateCookies = 5
+	maxStateBytes   = 2 * cookie.MaxSize
+)
 
-// expireOldStates expires the request's oldest state cookies so that with
-// the new one at most maxStateCookies remain. Browsers list cookies of the
-// same path oldest first (RFC 6265, 5.4).
-func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request) {
+// expireOldStates expires the request's oldest state cookies so that with a
+// new one of size bytes (name plus value) at most maxStateCookies, of at
+// most maxStateBytes together, remain. Browsers list cookies of the same
+// path oldest first (RFC 6265, 5.4).
+func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size int) {
 	prefix := c.cfg.stateCookie.name + "."
-	var names []string
+	var states []*http.Cookie
 	for _, ck := range r.Cookies() {
 		if strings.HasPrefix(ck.Name, prefix) {
-			names = append(names, ck.Name)
+			states = append(states, ck)
 		}
 	}
 	cc := c.cfg.stateCookie
-	for _, name := range names[:max(0, len(names)-(maxStateCookies-1))] {
-		http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
+	kept := 1 // the new one
+	for i := len(states) - 1; i >= 0; i-- {
+		if n := len(states[i].Name) + len(states[i].Value); kept < maxStateCookies && size+n <= maxStateBytes {
+			kept++
+			size += n
+			continue
+		}
+		kept = maxStateCookies // this one goes, and every older one
+		http.SetCookie(w, &http.Cookie{Name: states[i].Name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
 	}
 }
 
-// saveAuthState sets the state cookie of a new transaction.
-func (c *Client) saveAuthState(w http.ResponseWriter, state string, as *authState, formPost bool) error {
+// stateCookie returns the state cookie of a new transaction. A cookie over
+// cookie.MaxSize is a *ValidationError wrapping cookie.ErrTooLarge:
+// browsers drop such a cookie, and the callback would then fail after the
+// user signed in at the provider.
+func (c *Client) stateCookie(state string, as *authState, formPost bool) (*http.Cookie, error) {
 	name := c.stateCookieName(state)
 	value, err := c.stateCodec.Encode(name, as)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if err := cookie.CheckSize(name, value); err != nil {
+		return nil, &ValidationError{Message: "Sign-in state too large for a cookie: shorten the application state, the scope or the resource parameter", Err: err}
 	}
 	cc := c.cfg.stateCookie
 	sameSite := cc.sameSite
@@ -63,11 +82,10 @@ func (c *Client) saveAuthState(w http.ResponseWriter, state string, as *authStat
 		// cookies come along (and browsers require Secure for those).
 		sameSite = http.SameSiteNoneMode
 	}
-	http.SetCookie(w, &http.Cookie{
+	return &http.Cookie{
 		Name: name, Value: value, Path: cc.path, Domain: cc.domain,
 		MaxAge: int(stateMaxAge / time.Second), HttpOnly: true, Secure: cc.secure, SameSite: sameSite,
-	})
-	return nil
+	}, nil
 }
 
 // takeAuthState returns the transaction of state and expires its cookie.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/returnurl"
 	"github.com/monocloud/auth-go/internal/tokenendpoint"
 )
@@ -105,7 +106,10 @@ func (c *Client) appURL(path string) string {
 // signIn starts the authorization code flow with PKCE and redirects to the
 // provider. It accepts the query parameters return_url, scope, resource,
 // prompt, login_hint, authenticator_hint, display, ui_locales, acr_values and
-// max_age; return_url is honoured only on the app's origin.
+// max_age; return_url is honoured only on the app's origin, and only if the
+// state cookie stays within cookie.MaxSize with it (else the user returns
+// to the app's root). A state cookie still too large (application state,
+// scope, resource) is a *ValidationError, answered before the redirect.
 func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, http.MethodGet)
@@ -192,6 +196,21 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		params.Add("resource", res)
 	}
 
+	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState}
+	formPost := p.ResponseMode == "form_post"
+	stateCookie, err := c.stateCookie(state, as, formPost)
+	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.appURL("/") {
+		// Dropped, as a malformed return_url is, rather than a cookie
+		// the browser would drop.
+		c.cfg.logger.WarnContext(r.Context(), "monocloud: return_url too long for the state cookie; returning to the app's root", "length", len(as.ReturnURL))
+		as.ReturnURL = c.appURL("/")
+		stateCookie, err = c.stateCookie(state, as, formPost)
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+
 	authorize := op.authURL
 	if c.cfg.usePAR {
 		requestURI, err := op.tokens.PushAuthorization(r.Context(), op.parURL, params)
@@ -201,12 +220,8 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		}
 		params = url.Values{"client_id": {c.cfg.clientID}, "request_uri": {requestURI}}
 	}
-	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState}
-	c.expireOldStates(w, r)
-	if err := c.saveAuthState(w, state, as, p.ResponseMode == "form_post"); err != nil {
-		c.fail(w, r, err)
-		return
-	}
+	c.expireOldStates(w, r, len(stateCookie.Name)+len(stateCookie.Value))
+	http.SetCookie(w, stateCookie)
 	sep := "?"
 	if strings.Contains(authorize, "?") {
 		sep = "&"

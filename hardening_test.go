@@ -8,6 +8,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,5 +171,129 @@ func TestClientAuthMethodReachesTheProvider(t *testing.T) {
 		if got := app.op.AuthMethod(); got != want {
 			t.Errorf("ClientAuthMethod %q: refresh used %q, want %q", method, got, want)
 		}
+	}
+}
+
+// TestSignInReplacesCookiesTheCallbackDidNotCarry: a callback that arrives
+// without the session cookies (form_post: the provider's POST is
+// cross-site) cannot see the browser's previous session. Whatever form the
+// two sessions take, the next request sees the new one and the browser is
+// left with the new session's cookies only.
+func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		before, after int // bytes of application data of the first and second session
+	}{
+		{"single then chunks", 0, 6000},
+		{"chunks then fewer chunks", 9000, 3000},
+		{"chunks then single", 6000, 0},
+		{"single then single", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var label atomic.Value
+			var size atomic.Int64
+			app := htNewApp(t, hdClaims, Options{
+				DefaultAuthParams: AuthParams{ResponseMode: "form_post"},
+				OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
+					s.Extra = map[string]any{"signIn": label.Load(), "data": tkRandomData(int(size.Load()))}
+					return nil
+				},
+			}, nil, nil)
+
+			label.Store("first")
+			size.Store(int64(tc.before))
+			_, loc := app.startSignIn("/api/auth/signin")
+			action, form := app.op.AuthorizeFormPost(t, loc)
+			if resp, body := app.do(http.MethodPost, action, form); resp.StatusCode != http.StatusFound {
+				t.Fatalf("first callback: %d %s", resp.StatusCode, body)
+			}
+			have := app.sessionCookies()
+
+			label.Store("second")
+			size.Store(int64(tc.after))
+			_, loc = app.startSignIn("/api/auth/signin")
+			action, form = app.op.AuthorizeFormPost(t, loc)
+			r := httptest.NewRequest(http.MethodPost, action, strings.NewReader(form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, ck := range app.stateCookies() { // not the session cookies
+				r.AddCookie(ck)
+			}
+			w := httptest.NewRecorder()
+			app.h.ServeHTTP(w, r)
+			if w.Code != http.StatusFound {
+				t.Fatalf("second callback: %d %s", w.Code, w.Body)
+			}
+			written, _ := tkFamily(w.Result().Cookies(), "session")
+			browser := tkBrowser(have, w.Result().Cookies())
+			t.Logf("first session %v, second %v; the browser holds %v", tkNames(have), written, tkNames(browser))
+
+			rec := httptest.NewRecorder()
+			s, err := app.client.SessionWithResponse(rec, tkRequest("/", browser))
+			if err != nil {
+				t.Fatalf("the next request has no session: %v", err)
+			}
+			if got := s.Extra["signIn"]; got != "second" {
+				t.Errorf("the next request sees the %v session, want the second", got)
+			}
+			if browser = tkBrowser(browser, rec.Result().Cookies()); !slices.Equal(tkNames(browser), written) {
+				t.Errorf("the browser then holds %v, want only the second session's %v", tkNames(browser), written)
+			}
+		})
+	}
+}
+
+// TestNewestOfSingleAndChunkedSessionWins: a browser that holds both a
+// single session cookie and chunks (left by a write that could not expire
+// the other form) is served the session signed in last, or the one that
+// decodes, and the other form's cookies are expired.
+func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
+	env := newTkSessionEnv(t, Options{}, false)
+	first, second, third := tkSampleSession(10), tkSampleSession(6000), tkSampleSession(20)
+	oldSingle := env.signedIn(first)
+	env.clock.Advance(time.Minute)
+	chunks := env.signedIn(second) // session.0, .1, .2
+	env.clock.Advance(time.Minute)
+	newSingle := env.signedIn(third)
+	// The same sign-in as oldSingle, updated later into chunks.
+	resp, err := env.update(oldSingle, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := tkBrowser(nil, resp.Cookies())
+	if len(chunks) != 3 || len(updated) != 3 {
+		t.Fatalf("chunked sessions hold %v and %v, want 3 cookies each", tkNames(chunks), tkNames(updated))
+	}
+	corrupt := func(cookies []*http.Cookie) []*http.Cookie {
+		out := slices.Clone(cookies)
+		last := *out[len(out)-1]
+		last.Value = last.Value[:len(last.Value)-4] + "AAAA"
+		out[len(out)-1] = &last
+		return out
+	}
+	chunkNames := []string{"session.0", "session.1", "session.2"}
+	for _, tc := range []struct {
+		name        string
+		cookies     []*http.Cookie
+		want        *Session // nil: no session
+		wantExpired []string
+	}{
+		{"chunks signed in later", slices.Concat(oldSingle, chunks), second, []string{"session"}},
+		{"single signed in later", slices.Concat(chunks, newSingle), third, chunkNames},
+		{"same sign-in, chunks updated later", slices.Concat(oldSingle, updated), second, []string{"session"}},
+		{"newer chunks do not decode", slices.Concat(oldSingle, corrupt(chunks)), first, chunkNames},
+		{"newer single does not decode", slices.Concat(corrupt(newSingle), chunks), second, []string{"session"}},
+		{"neither decodes", slices.Concat(corrupt(newSingle), corrupt(chunks)), nil, append([]string{"session"}, chunkNames...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, resp, err := env.get(tc.cookies)
+			if tc.want == nil {
+				tkNoSession(t, got, err)
+			} else if err != nil {
+				t.Fatal(err)
+			} else {
+				tkSameSession(t, got, tc.want)
+			}
+			tkExpiresAll(t, resp, "session", tc.wantExpired...)
+		})
 	}
 }

@@ -272,7 +272,7 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 	}
 	backChannelLogout := func(t *testing.T, a *tkApp) {
 		token := a.op.SignLogoutToken(t, map[string]any{
-			"iss": a.op.Issuer(), "aud": "test-client", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(),
+			"iss": a.op.Issuer(), "aud": "test-client", "iat": a.clock.Unix(), "exp": a.clock.Now().Add(time.Minute).Unix(),
 			"jti": rand.Text(), "sub": "user-1",
 			"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 		})

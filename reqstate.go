@@ -1,12 +1,14 @@
 package monocloud
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,13 +87,13 @@ func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
-	value, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
+	single, chunked, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
 	st.family = family
-	if value == "" {
+	if single == "" && chunked == "" {
 		st.expireFamily(nil)
 		return nil, nil
 	}
-	sc, stale, err := st.c.decodeSession(value)
+	sc, stale, err := st.decodeNewest(single, chunked)
 	if err != nil {
 		st.expireFamily(nil)
 		return nil, nil
@@ -135,6 +137,34 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		}
 	}
 	return &sc, nil
+}
+
+// decodeNewest decodes the request's session cookie value, single or
+// chunked. A browser holds both only when a write could not expire the
+// other form: a sign-in whose callback arrived without the session cookies
+// (form_post, SameSite=Strict) and wrote a single cookie beside older
+// chunks, or a version that did not expire the single cookie when writing
+// chunks. Then both are decoded, the session signed in last (the later
+// Lifetime.C, then Lifetime.U; single on a tie) wins, and the cookies of
+// the other form are expired.
+func (st *requestState) decodeNewest(single, chunked string) (sessionCookie, bool, error) {
+	if single == "" || chunked == "" {
+		return st.c.decodeSession(single + chunked)
+	}
+	sc, stale, err := st.c.decodeSession(single)
+	csc, cstale, cerr := st.c.decodeSession(chunked)
+	if err != nil && cerr != nil {
+		return sessionCookie{}, false, err
+	}
+	name := st.c.cfg.sessionCookie.name
+	if cerr == nil && (err != nil || cmp.Or(cmp.Compare(csc.Lifetime.C, sc.Lifetime.C), cmp.Compare(csc.Lifetime.U, sc.Lifetime.U)) > 0) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		_ = st.setCookiesLocked(cookie.Expired(name, cookieAttributes(st.c.cfg.sessionCookie)))
+		return csc, cstale, nil
+	}
+	st.expireFamily(map[string]bool{name: true})
+	return sc, stale, nil
 }
 
 // decodeSession decodes a session cookie value, through the cache of
@@ -356,6 +386,21 @@ func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error 
 	}
 	if err := st.expireFamilyLocked(written); err != nil {
 		return err
+	}
+	if len(cookies) > 1 && len(st.family) == 0 {
+		// A request carries all of the session cookies or none; one with
+		// none (a callback from the provider, cross-site) may come from a
+		// browser that holds some. A single cookie or leftover chunks
+		// would hide or corrupt these chunks: expire them. A single
+		// cookie written here needs no such care: leftover chunks hold an
+		// older session, which decodeNewest discards.
+		expired := []*http.Cookie{cookie.Expired(cfg.sessionCookie.name, attrs)}
+		for i := len(cookies); i < cookie.MaxChunks; i++ {
+			expired = append(expired, cookie.Expired(cfg.sessionCookie.name+"."+strconv.Itoa(i), attrs))
+		}
+		if err := st.setCookiesLocked(expired...); err != nil {
+			return err
+		}
 	}
 	return st.setCookiesLocked(cookies...)
 }

@@ -4,6 +4,7 @@ package monocloud
 // they cannot clash with the helpers of the other test files of the package.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -163,7 +164,8 @@ func tkRequest(path string, cookies []*http.Cookie) *http.Request {
 // tkDecode returns the decrypted session cookie held by cookies.
 func tkDecode(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
 	t.Helper()
-	value, _ := cookie.Join(cookies, c.cfg.sessionCookie.name)
+	single, chunked, _ := cookie.Join(cookies, c.cfg.sessionCookie.name)
+	value := cmp.Or(single, chunked)
 	if value == "" {
 		t.Fatalf("no session cookie among %v", tkNames(cookies))
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/url"
@@ -611,6 +612,76 @@ func TestFlowSignInVariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFlowNewestSessionWins: a browser holds one user's session in a single
+// cookie; another user signs in with a session that needs chunks, and the
+// callback arrives without the session cookie (as a SameSite=Strict cookie
+// does on the provider's redirect, or a Lax one on a form_post). The next
+// request sees the new user, and the browser holds the new cookies only.
+func TestFlowNewestSessionWins(t *testing.T) {
+	t.Parallel()
+	app := flowStart(t, flowConfig{})
+	browser := flowBrowser(t)
+	browser.Jar = flowCrossSiteCallbackJar{browser.Jar}
+	u, _ := url.Parse(app.url)
+	sessionNames := func() []string {
+		var names []string
+		for _, ck := range browser.Jar.Cookies(u) {
+			if flowIsSessionCookie(ck.Name) {
+				names = append(names, ck.Name)
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+
+	app.signIn(t, browser, "ivan", "/protected")
+	if names := sessionNames(); !slices.Equal(names, []string{"session"}) {
+		t.Fatalf("first sign-in left %v, want a single session cookie", names)
+	}
+	// The provider's session ends (it expired, or the user signed out
+	// there only), so the next sign-in asks for a login. (A login within
+	// it, with prompt=login, would make the provider log the first session
+	// out through the back channel.)
+	iss, _ := url.Parse(app.op.Issuer())
+	for _, ck := range browser.Jar.Cookies(iss) {
+		if strings.HasPrefix(ck.Name, "op_") {
+			browser.Jar.SetCookies(iss, []*http.Cookie{{Name: ck.Name, Path: "/", MaxAge: -1}})
+		}
+	}
+	// The provider makes the login the subject, and puts it in sub, name,
+	// preferred_username and email: 6,000 random characters need chunks.
+	var login string
+	for len(login) < 6000 {
+		login += strings.ToLower(rand.Text())
+	}
+	app.signIn(t, browser, login, "/protected")
+	resp := app.get(t, browser, "/protected")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /protected after the second sign-in: %s", resp.Status)
+	}
+	var page struct{ Sub string }
+	resp.decode(t, &page)
+	if page.Sub != login {
+		t.Errorf("GET /protected after the second sign-in sees %.20q…, want the second user %.20q…", page.Sub, login)
+	}
+	if names := sessionNames(); len(names) < 2 || slices.Contains(names, "session") {
+		t.Errorf("the browser holds %v, want the second session's chunks only", names)
+	}
+}
+
+// flowCrossSiteCallbackJar sends no session cookie to the callback, as a
+// browser does when the provider's redirect or form_post to it is cross-site
+// and the session cookie is SameSite=Strict (or Lax, for a form_post).
+type flowCrossSiteCallbackJar struct{ http.CookieJar }
+
+func (j flowCrossSiteCallbackJar) Cookies(u *url.URL) []*http.Cookie {
+	cookies := j.CookieJar.Cookies(u)
+	if u.Path != "/api/auth/callback" {
+		return cookies
+	}
+	return slices.DeleteFunc(cookies, func(ck *http.Cookie) bool { return flowIsSessionCookie(ck.Name) })
 }
 
 // flowUserInfo calls the userinfo route and wants status; it returns the

@@ -13,15 +13,30 @@ import (
 // MaxChunks is the most cookies Split writes, and Join reads, for one value.
 const MaxChunks = 16
 
-// chunkBudget bounds the Set-Cookie header (http.Cookie.String) of a chunk.
-// Browsers keep cookies of up to 4096 bytes (RFC 6265 §6.1); the rest is
-// left for a second index digit and the quotes a value with a space or a
-// comma gets.
-const chunkBudget = 4090
+// MaxSize is the most bytes, name plus value, of a cookie the library
+// writes. Browsers silently drop larger cookies: RFC 6265 §6.1 promises
+// only 4096 bytes, and some browsers count more than name and value.
+const MaxSize = 4093
+
+// chunkBudget bounds the whole Set-Cookie header (http.Cookie.String) of a
+// chunk, attributes included, so name plus value stays well within MaxSize.
+// The 3 bytes below MaxSize are for a second index digit and the quotes a
+// value with a space or a comma gets.
+const chunkBudget = MaxSize - 3
 
 // ErrTooLarge is matched, via errors.Is, by the error Split returns when a
-// value needs more than MaxChunks cookies.
+// value needs more than MaxChunks cookies, and by the error of CheckSize.
 var ErrTooLarge = errors.New("cookie: value too large")
+
+// CheckSize fails with ErrTooLarge when a cookie called name holding value
+// exceeds MaxSize. It is for cookies that are never split; it does not
+// check that name and value are valid.
+func CheckSize(name, value string) error {
+	if n := len(name) + len(value); n > MaxSize {
+		return fmt.Errorf("%w: cookie %q would be %d bytes, more than %d", ErrTooLarge, name, n, MaxSize)
+	}
+	return nil
+}
 
 // Attributes are the attributes of the cookies holding a value.
 type Attributes struct {
@@ -78,16 +93,18 @@ func Split(name, value string, a Attributes) ([]*http.Cookie, error) {
 	return cookies, nil
 }
 
-// Join returns the value Split spread over cookies under name, and family,
+// Join returns the values Split spread over cookies under name, and family,
 // the sorted names of all cookies called name or name.<anything>, so the
 // caller can expire those it does not write again.
 //
-// The first non-empty cookie called name is the value. Otherwise the value
-// is the concatenation of the cookies name.0 to name.k, if they are exactly
-// the other family members, each non-empty and present once, with indexes
-// in decimal without sign or leading zeros and k < MaxChunks. Otherwise
-// the value is empty. Join does not check the value itself.
-func Join(cookies []*http.Cookie, name string) (value string, family []string) {
+// single is the first non-empty cookie called name. chunked is the
+// concatenation of the cookies name.0 to name.k, if they are exactly the
+// family members other than name, each non-empty and present once, with
+// indexes in decimal without sign or leading zeros and k < MaxChunks;
+// otherwise it is empty. A browser holds both only when a write could not
+// expire the other form's cookies: which of the two is current is for the
+// caller to decide. Join does not check the values themselves.
+func Join(cookies []*http.Cookie, name string) (single, chunked string, family []string) {
 	var (
 		chunks [MaxChunks]string
 		n      int  // of chunks set
@@ -98,8 +115,8 @@ func Join(cookies []*http.Cookie, name string) (value string, family []string) {
 	for _, c := range cookies {
 		if c.Name == name {
 			family = append(family, c.Name)
-			if value == "" {
-				value = c.Value
+			if single == "" {
+				single = c.Value
 			}
 			continue
 		}
@@ -119,10 +136,10 @@ func Join(cookies []*http.Cookie, name string) (value string, family []string) {
 	}
 	slices.Sort(family)
 	family = slices.Compact(family)
-	if value != "" || broken || n != last+1 {
-		return value, family
+	if broken || n != last+1 {
+		return single, "", family
 	}
-	return strings.Join(chunks[:n], ""), family
+	return single, strings.Join(chunks[:n], ""), family
 }
 
 // chunkIndex parses the index of a chunk cookie, the decimal after the dot.

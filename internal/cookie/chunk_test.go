@@ -78,11 +78,15 @@ func TestSplit(t *testing.T) {
 					if want := wantCookie(wantName, c.Value, a); !reflect.DeepEqual(c, want) {
 						t.Errorf("cookie %d is %+v, want %+v", i, c, want)
 					}
-					if n := len(c.String()); n > 4096 {
-						t.Errorf("cookie %d: Set-Cookie of %d bytes, want at most 4096", i, n)
+					if n := len(c.String()); n > MaxSize {
+						t.Errorf("cookie %d: Set-Cookie of %d bytes, want at most %d", i, n, MaxSize)
+					}
+					if n := len(c.Name) + len(c.Value); n > MaxSize {
+						t.Errorf("cookie %d: name and value of %d bytes, want at most %d", i, n, MaxSize)
 					}
 				}
-				if got, _ := Join(cookies, "session"); got != tc.value {
+				single, chunked, _ := Join(cookies, "session")
+				if got := single + chunked; got != tc.value {
 					t.Errorf("Join(Split(value)) is %d bytes, want the %d of value", len(got), len(tc.value))
 				}
 			})
@@ -131,46 +135,67 @@ func TestJoin(t *testing.T) {
 	}
 	slices.Sort(allNames)
 	for _, tc := range []struct {
-		name       string
-		cookies    []*http.Cookie
-		wantValue  string
-		wantFamily []string
+		name        string
+		cookies     []*http.Cookie
+		wantSingle  string
+		wantChunked string
+		wantFamily  []string
 	}{
-		{"none", nil, "", nil},
-		{"unrelated", cookies("other", "x", "sessionx", "y", "session_0", "z"), "", nil},
-		{"whole", cookies("other", "x", "session", "v"), "v", []string{"session"}},
-		{"whole wins over chunks", cookies("session.0", "a", "session", "v", "session.1", "b"), "v", []string{"session", "session.0", "session.1"}},
-		{"first non-empty whole", cookies("session", "", "session", "v", "session", "w"), "v", []string{"session"}},
-		{"empty whole and chunks", cookies("session", "", "session.0", "a", "session.1", "b"), "ab", []string{"session", "session.0", "session.1"}},
-		{"chunks", cookies("session.0", "a", "session.1", "b", "session.2", "c"), "abc", []string{"session.0", "session.1", "session.2"}},
-		{"chunks out of order", cookies("session.2", "c", "session.0", "a", "session.1", "b"), "abc", []string{"session.0", "session.1", "session.2"}},
-		{"most chunks", cookies(all...), "0123456789abcdef", allNames},
-		{"gap", cookies("session.0", "a", "session.2", "c"), "", []string{"session.0", "session.2"}},
-		{"no first chunk", cookies("session.1", "b"), "", []string{"session.1"}},
-		{"duplicate chunk", cookies("session.0", "a", "session.0", "a", "session.1", "b"), "", []string{"session.0", "session.1"}},
+		{"none", nil, "", "", nil},
+		{"unrelated", cookies("other", "x", "sessionx", "y", "session_0", "z"), "", "", nil},
+		{"whole", cookies("other", "x", "session", "v"), "v", "", []string{"session"}},
+		{"whole and chunks", cookies("session.0", "a", "session", "v", "session.1", "b"), "v", "ab", []string{"session", "session.0", "session.1"}},
+		{"whole and broken chunks", cookies("session.0", "a", "session", "v", "session.2", "c"), "v", "", []string{"session", "session.0", "session.2"}},
+		{"first non-empty whole", cookies("session", "", "session", "v", "session", "w"), "v", "", []string{"session"}},
+		{"empty whole and chunks", cookies("session", "", "session.0", "a", "session.1", "b"), "", "ab", []string{"session", "session.0", "session.1"}},
+		{"chunks", cookies("session.0", "a", "session.1", "b", "session.2", "c"), "", "abc", []string{"session.0", "session.1", "session.2"}},
+		{"chunks out of order", cookies("session.2", "c", "session.0", "a", "session.1", "b"), "", "abc", []string{"session.0", "session.1", "session.2"}},
+		{"most chunks", cookies(all...), "", "0123456789abcdef", allNames},
+		{"gap", cookies("session.0", "a", "session.2", "c"), "", "", []string{"session.0", "session.2"}},
+		{"no first chunk", cookies("session.1", "b"), "", "", []string{"session.1"}},
+		{"duplicate chunk", cookies("session.0", "a", "session.0", "a", "session.1", "b"), "", "", []string{"session.0", "session.1"}},
 		// Only the duplicate check refuses these: the extra chunk makes up
 		// for the missing one in the count of chunks.
-		{"duplicate chunk filling a gap", cookies("session.0", "a", "session.0", "x", "session.2", "c"), "", []string{"session.0", "session.2"}},
-		{"duplicate last chunk", cookies("session.0", "a", "session.1", "b", "session.1", "x"), "", []string{"session.0", "session.1"}},
-		{"empty chunk", cookies("session.0", "a", "session.1", ""), "", []string{"session.0", "session.1"}},
-		{"word", cookies("session.0", "a", "session.foo", "x"), "", []string{"session.0", "session.foo"}},
-		{"no index", cookies("session.0", "a", "session.", "x"), "", []string{"session.", "session.0"}},
-		{"negative", cookies("session.0", "a", "session.-1", "x"), "", []string{"session.-1", "session.0"}},
-		{"plus sign", cookies("session.0", "a", "session.+1", "b"), "", []string{"session.+1", "session.0"}},
-		{"leading zero", cookies("session.0", "a", "session.01", "b"), "", []string{"session.0", "session.01"}},
-		{"two dots", cookies("session.0", "a", "session.0.1", "b"), "", []string{"session.0", "session.0.1"}},
-		{"index MaxChunks", cookies(append(all, "session.16", "g")...), "", slices.Sorted(slices.Values(append(allNames, "session.16")))},
-		{"huge index", cookies("session.0", "a", "session.99999999999999999999999", "b"), "", []string{"session.0", "session.99999999999999999999999"}},
+		{"duplicate chunk filling a gap", cookies("session.0", "a", "session.0", "x", "session.2", "c"), "", "", []string{"session.0", "session.2"}},
+		{"duplicate last chunk", cookies("session.0", "a", "session.1", "b", "session.1", "x"), "", "", []string{"session.0", "session.1"}},
+		{"empty chunk", cookies("session.0", "a", "session.1", ""), "", "", []string{"session.0", "session.1"}},
+		{"word", cookies("session.0", "a", "session.foo", "x"), "", "", []string{"session.0", "session.foo"}},
+		{"no index", cookies("session.0", "a", "session.", "x"), "", "", []string{"session.", "session.0"}},
+		{"negative", cookies("session.0", "a", "session.-1", "x"), "", "", []string{"session.-1", "session.0"}},
+		{"plus sign", cookies("session.0", "a", "session.+1", "b"), "", "", []string{"session.+1", "session.0"}},
+		{"leading zero", cookies("session.0", "a", "session.01", "b"), "", "", []string{"session.0", "session.01"}},
+		{"two dots", cookies("session.0", "a", "session.0.1", "b"), "", "", []string{"session.0", "session.0.1"}},
+		{"index MaxChunks", cookies(append(all, "session.16", "g")...), "", "", slices.Sorted(slices.Values(append(allNames, "session.16")))},
+		{"huge index", cookies("session.0", "a", "session.99999999999999999999999", "b"), "", "", []string{"session.0", "session.99999999999999999999999"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			value, family := Join(tc.cookies, "session")
-			if value != tc.wantValue {
-				t.Errorf("value %q, want %q", value, tc.wantValue)
+			single, chunked, family := Join(tc.cookies, "session")
+			if single != tc.wantSingle || chunked != tc.wantChunked {
+				t.Errorf("single %q, chunked %q; want %q, %q", single, chunked, tc.wantSingle, tc.wantChunked)
 			}
 			if !reflect.DeepEqual(family, tc.wantFamily) {
 				t.Errorf("family %q, want %q", family, tc.wantFamily)
 			}
 		})
+	}
+}
+
+func TestCheckSize(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		wantErr     bool
+	}{
+		{"state.x", "", false},
+		{"state.x", strings.Repeat("v", MaxSize-len("state.x")-1), false},
+		{"state.x", strings.Repeat("v", MaxSize-len("state.x")), false},
+		{"state.x", strings.Repeat("v", MaxSize-len("state.x")+1), true},
+		{"state.x", strings.Repeat("v", 2*MaxSize), true},
+		{strings.Repeat("n", MaxSize+1), "", true},
+	} {
+		err := CheckSize(tc.name, tc.value)
+		if (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, ErrTooLarge)) {
+			t.Errorf("CheckSize(%d bytes of name and value) = %v, want error %t (ErrTooLarge)", len(tc.name)+len(tc.value), err, tc.wantErr)
+		}
 	}
 }
 

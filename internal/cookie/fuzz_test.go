@@ -82,7 +82,7 @@ func FuzzJoin(f *testing.F) {
 			n, v, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
 			cookies = append(cookies, &http.Cookie{Name: n, Value: v})
 		}
-		value, family := Join(cookies, name)
+		single, chunked, family := Join(cookies, name)
 		for i, n := range family {
 			if n != name && !strings.HasPrefix(n, name+".") {
 				t.Errorf("family member %q is not %q or %q.*", n, name, name)
@@ -91,16 +91,19 @@ func FuzzJoin(f *testing.F) {
 				t.Errorf("family %q is not sorted and distinct", family)
 			}
 		}
-		if value != "" && !isJoinOf(value, cookies, name) {
-			t.Errorf("value %q is neither a cookie called %q nor its chunks", value, name)
+		if single != "" && !isJoinOf(single, cookies, name) {
+			t.Errorf("single %q is neither a cookie called %q nor its chunks", single, name)
+		}
+		if chunked != "" && !isJoinOf(chunked, cookies, name) {
+			t.Errorf("chunked %q is neither a cookie called %q nor its chunks", chunked, name)
 		}
 		// Whatever the value, Split and Join must agree on it.
 		split, err := Split(name, lines, Attributes{Path: "/"})
 		if err != nil {
 			return
 		}
-		if got, _ := Join(split, name); got != lines {
-			t.Errorf("Join(Split(%q)) = %q", lines, got)
+		if single, chunked, _ := Join(split, name); single+chunked != lines {
+			t.Errorf("Join(Split(%q)) = %q, %q", lines, single, chunked)
 		}
 	})
 }
