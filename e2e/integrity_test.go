@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,6 +119,81 @@ func TestFlowAbortedRefresh(t *testing.T) {
 		}
 		flowCheckGrantAlive(t, app, browser, &tok, 1)
 	})
+}
+
+// TestFlowRandomAborts sends rounds of concurrent requests of one session,
+// each carrying one of the cookies the session has had, asking for the
+// default token (forced or not) or an API token, and each given up by its
+// client at a random moment while the provider answers late. However the
+// aborts fall, the provider never sees a used refresh token again (no
+// grant revoked, no grant error), every answered request gets tokens, and
+// every cookie the session ever had still refreshes afterwards.
+func TestFlowRandomAborts(t *testing.T) {
+	t.Parallel()
+	const (
+		rounds   = 12
+		requests = 6
+	)
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d (it repeats the choices, not the timing)", seed)
+	rnd := rand.New(rand.NewPCG(uint64(seed), 0))
+	app := flowStart(t, flowConfig{})
+	op := app.op
+	browser := flowBrowser(t)
+	app.signIn(t, browser, "liam", "/protected")
+
+	queries := []string{"force=1", "", "resource=" + url.QueryEscape(flowAPIOne.URL)}
+	var (
+		mu      sync.Mutex
+		cookies = []string{app.sessionCookie(browser)}
+	)
+	for round := range rounds {
+		op.SetTokenFault(realop.Fault{HoldResponse: time.Duration(rnd.IntN(400)) * time.Millisecond})
+		var wg sync.WaitGroup
+		for range requests {
+			mu.Lock()
+			cookie := cookies[rnd.IntN(len(cookies))]
+			mu.Unlock()
+			u := app.url + "/api/tokens?" + queries[rnd.IntN(len(queries))]
+			abortAfter := time.Duration(rnd.IntN(600)) * time.Millisecond
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), abortAfter)
+				defer cancel()
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header.Set("Cookie", cookie)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // given up
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("round %d: %s: %s", round, u, resp.Status)
+				}
+				if next := flowCookieHeader(flowResponse{Response: resp}.sessionSetCookies()); next != "" {
+					mu.Lock()
+					cookies = append(cookies, next)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	op.SetTokenFault(realop.Fault{})
+	noJar := &http.Client{Timeout: 30 * time.Second}
+	for i, cookie := range cookies {
+		if resp := app.getWithCookie(t, noJar, "/api/tokens?force=1", cookie); resp.StatusCode != http.StatusOK {
+			t.Errorf("cookie %d of %d: %s %s", i, len(cookies), resp.Status, resp.body)
+		}
+	}
+	t.Logf("%d refresh grants, %d cookies", op.Count("grant.success", "refresh_token"), len(cookies))
+	flowSettled(t, op, "grant.revoked", "", 0)
+	if n := op.Count("grant.error", ""); n != 0 {
+		t.Errorf("grant errors at the provider: %d\n%s", n, flowEvents(op))
+	}
 }
 
 // TestFlowHungProvider: with a provider that does not answer within
@@ -253,6 +330,15 @@ func flowAbandon(ctx context.Context, u, cookie string) error {
 		return fmt.Errorf("GET %s: %w", u, err)
 	}
 	return nil
+}
+
+// flowCookieHeader returns cks as a Cookie header value.
+func flowCookieHeader(cks []*http.Cookie) string {
+	parts := make([]string, len(cks))
+	for i, ck := range cks {
+		parts[i] = ck.Name + "=" + ck.Value
+	}
+	return strings.Join(parts, "; ")
 }
 
 // flowCheckGrantAlive checks, after a refresh that returned tok with the
