@@ -51,7 +51,7 @@ func TestFlowAbortedRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		op.WaitCount(t, "grant.success", "refresh_token", 1, 5*time.Second) // rotated
-		time.Sleep(hold)                                                    // the held answer has been delivered
+		time.Sleep(hold)                                                    // the answer reached the grant, which nobody waits for
 		op.SetTokenFault(realop.Fault{})
 
 		// The browser still holds the pre-refresh cookie.
@@ -205,9 +205,10 @@ func TestFlowRandomAborts(t *testing.T) {
 // healthy again. When it carried the grant out but its answer was lost, the
 // rotated refresh token never reached the library: the next refresh
 // presents the token the provider saw used, and the provider revokes the
-// grant. No client can avoid that; a provider's reuse grace period (Auth0,
-// Okta) is the remedy. What the library promises then is one grant, a
-// typed error (*OPError invalid_grant) and an unchanged session cookie.
+// grant. No client can avoid that (README, Known limits); a provider's
+// reuse grace period (Auth0, Okta) is the remedy. What the library promises
+// then is one grant per need, a typed error (*OPError invalid_grant) and an
+// unchanged session cookie.
 func TestFlowHungProvider(t *testing.T) {
 	t.Parallel()
 	const (
