@@ -35,8 +35,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -93,6 +95,11 @@ type Fault struct {
 	// Delay is waited before answering/forwarding; if the request's context
 	// ends first, nothing is answered or forwarded.
 	Delay time.Duration
+	// HoldResponse, when non-zero and Status is not, forwards the request
+	// to the provider even if its client gives up (the provider acts on
+	// it, e.g. rotates a refresh token), then holds the provider's answer
+	// this long before writing it. A client gone by then never gets it.
+	HoldResponse time.Duration
 }
 
 // Event is one line the provider logged for an event.
@@ -488,8 +495,29 @@ func (p *Provider) proxyHandler(next http.Handler) http.Handler {
 			io.WriteString(w, f.Body)
 			return
 		}
+		if isToken && f.HoldResponse > 0 {
+			forwardAndHold(w, r, next, f.HoldResponse)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// forwardAndHold serves r with next whether or not r's client gives up,
+// then writes next's answer to w after hold, unless the client has gone.
+func forwardAndHold(w http.ResponseWriter, r *http.Request, next http.Handler, hold time.Duration) {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+	tm := time.NewTimer(hold)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+	case <-r.Context().Done(): // noticed once next has read the body
+		return
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
 }
 
 type discoveryDoc struct {

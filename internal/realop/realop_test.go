@@ -351,6 +351,23 @@ func TestRealProvider(t *testing.T) {
 		t.Errorf("refresh grants = %d, want %d", got, okBefore+1)
 	}
 
+	// A held answer arrives late; a client that gives up meanwhile gets
+	// none, yet the provider has acted on its request.
+	const hold = 500 * time.Millisecond
+	op.SetTokenFault(realop.Fault{HoldResponse: hold})
+	began := time.Now()
+	late := refresh(t, ctx, meta.TokenEndpoint, rec.RefreshToken, "")
+	if late.status != http.StatusOK || late.RefreshToken == "" || time.Since(began) < hold {
+		t.Fatalf("held answer: %d %q after %v, want 200 with a refresh token after %v", late.status, late.Error, time.Since(began), hold)
+	}
+	shortCtx, shortCancel = context.WithTimeout(ctx, 200*time.Millisecond)
+	if f := refresh(t, shortCtx, meta.TokenEndpoint, late.RefreshToken, ""); f.status != -1 {
+		t.Fatalf("held answer should time out on the client, got %d", f.status)
+	}
+	shortCancel()
+	op.SetTokenFault(realop.Fault{})
+	op.WaitCount(t, "grant.success", "refresh_token", okBefore+3, 5*time.Second)
+
 	// RP-initiated logout, with back-channel logout to the RP.
 	q := url.Values{
 		"id_token_hint":            {rawID},
