@@ -190,17 +190,18 @@ func (s *redisServer) kill() {
 }
 
 // client returns a client of s, closed at the end of the test, whose
-// commands fail after timeout when the server does not answer, without
-// retries. Applications should bound their Redis commands the same way
-// (DialTimeout, ReadTimeout, WriteTimeout): a request then answers 503 in
-// about that time when Redis hangs.
+// commands fail after timeout when the server does not answer, and at once
+// when it refuses connections: no retries. Applications should bound their
+// Redis commands the same way (DialTimeout, ReadTimeout, WriteTimeout): a
+// request then answers 503 in about that time when Redis hangs.
 func (s *redisServer) client(timeout time.Duration) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{
-		Addr:         s.addr,
-		DialTimeout:  timeout,
-		ReadTimeout:  timeout,
-		WriteTimeout: timeout,
-		MaxRetries:   -1,
+		Addr:          s.addr,
+		DialTimeout:   timeout,
+		ReadTimeout:   timeout,
+		WriteTimeout:  timeout,
+		MaxRetries:    -1,
+		DialerRetries: 1,
 	})
 	s.t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
