@@ -77,6 +77,37 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 	cl.expectRefused(cookie, "after sign-out")
 }
 
+// TestSignOutWhileRedisWritesHang signs out while Redis serves reads but
+// holds writes (CLIENT PAUSE WRITE, as during a failover): the session is
+// read, but its lock and delete time out. Sign-out must answer 503 without
+// redirecting or expiring the cookie, since it ended nothing; the session
+// works meanwhile and afterwards, and sign-out then ends it.
+func TestSignOutWhileRedisWritesHang(t *testing.T) {
+	srv := startRedis(t)
+	cl := newClusterOn(t, srv.client(commandTimeout), 2, true)
+	cookie := cl.signIn()
+	admin := srv.client(time.Second)
+	if err := admin.Do(t.Context(), "CLIENT", "PAUSE", 5000, "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range cl.instances {
+		if r := cl.send(i, "/api/auth/signout", cookie); r.code != http.StatusServiceUnavailable || r.location != "" || len(r.cookies) != 0 {
+			t.Errorf("sign-out on instance %d while writes hang: %d, Location %q, Set-Cookie %v; want 503 without either",
+				i, r.code, r.location, r.cookies)
+		}
+	}
+	cl.expectServed(cookie, "while writes hang")
+	if err := admin.Do(t.Context(), "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cl.expectServed(cookie, "after writes resumed")
+	cl.expectSignOut(1, cookie)
+	if keys := cl.sessionKeys(); len(keys) != 0 {
+		t.Fatalf("store holds %q after sign-out", keys)
+	}
+	cl.expectRefused(cookie, "after sign-out")
+}
+
 // expectServed checks that every instance serves a protected page and an
 // API route with cookie.
 func (cl *cluster) expectServed(cookie, when string) {
