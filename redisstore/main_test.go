@@ -141,7 +141,7 @@ func startRedis(t *testing.T) *redisServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &redisServer{t: t, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: t.TempDir()}
+	s := &redisServer{t: t, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dataDir(t)}
 	s.start()
 	t.Cleanup(func() {
 		if s.cmd != nil {
@@ -149,6 +149,19 @@ func startRedis(t *testing.T) *redisServer {
 		}
 	})
 	return s
+}
+
+// dataDir returns a directory for a server's files, removed at the end of
+// t. It is on a memory file system when there is one: an fsync to disk on
+// every write can take longer than the tests' short command timeouts, and
+// the files still outlive the server's process.
+func dataDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("/dev/shm", "redisstore-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // start runs the server on s.addr with the data of s.dir.
