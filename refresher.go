@@ -59,7 +59,8 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		if current == nil {
 			return out, ErrNoSession // signed out meanwhile
 		}
-		if current.RefreshToken != rt {
+		behind := sc.Version != "" && sc.Version != tokenVersion(current.RefreshToken)
+		if current.RefreshToken != rt || behind {
 			// Another instance refreshed while this request ran, or
 			// before it while the browser still held the cookie from
 			// before that refresh: adopt it rather than run another.

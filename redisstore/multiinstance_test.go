@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	monocloud "github.com/monocloud/auth-go"
 	"github.com/monocloud/auth-go/internal/oidctest"
 	"github.com/monocloud/auth-go/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 const cookieSecret = "a-test-cookie-secret-of-32-bytes!"
@@ -33,8 +35,10 @@ type cluster struct {
 	t         *testing.T
 	gate      gate
 	op        *oidctest.Provider
+	rdb       *redis.Client // the client of the store
 	store     *redisstore.Store
 	prefix    string // the store's key prefix
+	hold      chan chan struct{}
 	instances []*instance
 }
 
@@ -77,20 +81,29 @@ func (g *gate) pass(r *http.Request) error {
 	}
 }
 
-// newCluster starts a provider and n instances. Every path is protected by
-// AuthMiddleware; /tokens answers the tokens of GetTokens, forcing a refresh
-// when the query has force=1. With gate=1 the handler first waits at the
-// cluster's gate: the middleware has then read the session of every request
-// of the wave from the store before any of them refreshes.
+// newCluster starts a provider and n instances sharing the Redis of
+// TestMain. Every path but /public/… is protected by AuthMiddleware; every
+// path answers the tokens of GetTokens, forcing a refresh when the query has
+// force=1, or 503 when GetTokens fails with a *monocloud.StoreError. With
+// gate=1 the handler first waits at the cluster's gate: the middleware has
+// then read the session of every request of the wave from the store before
+// any of them refreshes. With hold=1 it first sends a channel on cl.hold and
+// waits until it is closed.
 //
 // Without locking the instances share the store only as a plain
 // SessionStore (LockSession hidden), as a control for the tests.
 func newCluster(t *testing.T, n int, locking bool) *cluster {
 	t.Helper()
+	return newClusterOn(t, newClient(t), n, locking)
+}
+
+// newClusterOn is newCluster with the store on Redis client rdb.
+func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster {
+	t.Helper()
 	op := oidctest.New(t, oidctest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com"}})
 	prefix := testPrefix(t)
-	store := redisstore.New(newClient(t), &redisstore.Options{Prefix: prefix})
-	cl := &cluster{t: t, op: op, store: store, prefix: prefix}
+	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
+	cl := &cluster{t: t, op: op, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}
 	var shared monocloud.SessionStore = store
 	if !locking {
 		shared = struct{ monocloud.SessionStore }{store}
@@ -119,16 +132,26 @@ func newCluster(t *testing.T, n int, locking bool) *cluster {
 			t.Fatalf("monocloud.New (instance %d): %v", i, err)
 		}
 		inst.client = c
-		mux.Handle("/", c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protected := func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/public/") }
+		mux.Handle("/", c.AuthMiddleware(&monocloud.MiddlewareOptions{IsProtected: protected})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("gate") == "1" {
 				if err := cl.gate.pass(r); err != nil {
 					http.Error(w, "gate: "+err.Error(), http.StatusGatewayTimeout)
 					return
 				}
 			}
+			if r.URL.Query().Get("hold") == "1" {
+				release := make(chan struct{})
+				cl.hold <- release
+				<-release
+			}
 			tokens, err := c.GetTokens(r.Context(), &monocloud.GetTokensOptions{ForceRefresh: r.URL.Query().Get("force") == "1"})
 			if err != nil {
-				http.Error(w, "GetTokens: "+err.Error(), http.StatusInternalServerError)
+				status := http.StatusInternalServerError
+				if se := (*monocloud.StoreError)(nil); errors.As(err, &se) {
+					status = http.StatusServiceUnavailable
+				}
+				http.Error(w, "GetTokens: "+err.Error(), status)
 				return
 			}
 			w.Header().Set("Content-Type", "application/json")
@@ -165,7 +188,7 @@ func (cl *cluster) signIn() string {
 	u, _ := url.Parse(base)
 	var parts []string
 	for _, ck := range jar.Cookies(u) {
-		if ck.Name == "session" || strings.HasPrefix(ck.Name, "session.") {
+		if isSessionCookie(ck) {
 			parts = append(parts, ck.Name+"="+ck.Value)
 		}
 	}
@@ -195,16 +218,67 @@ func (cl *cluster) get(i int, path, cookie string) (tokensBody, error) {
 	if err := json.Unmarshal(body, &tb); err != nil {
 		return tokensBody{}, fmt.Errorf("instance %d %s: %v: %s", i, path, err, body)
 	}
+	if set := liveSessionCookie(resp.Cookies()); set != "" {
+		tb.cookie = set
+	}
+	return tb, nil
+}
+
+// response is what an instance answered.
+type response struct {
+	code     int
+	location string
+	cookies  []*http.Cookie // Set-Cookie
+	body     string
+}
+
+// send sends GET path to instance i with the Cookie header cookie, without
+// following redirects. It may be called from any goroutine: when the request
+// fails, the test fails and the zero response is returned.
+func (cl *cluster) send(i int, path, cookie string) response {
+	t := cl.t
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, cl.instances[i].srv.URL+path, nil)
+	if err != nil {
+		t.Error(err)
+		return response{}
+	}
+	req.Header.Set("Cookie", cookie)
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Errorf("instance %d %s: %v", i, path, err)
+		return response{}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{code: resp.StatusCode, location: resp.Header.Get("Location"), cookies: resp.Cookies(), body: string(body)}
+}
+
+func isSessionCookie(ck *http.Cookie) bool {
+	return ck.Name == "session" || strings.HasPrefix(ck.Name, "session.")
+}
+
+// liveSessionCookie returns the Cookie header of the session cookies that
+// set gives the browser (not expired), or "".
+func liveSessionCookie(set []*http.Cookie) string {
 	var parts []string
-	for _, ck := range resp.Cookies() {
-		if (ck.Name == "session" || strings.HasPrefix(ck.Name, "session.")) && ck.MaxAge >= 0 && ck.Value != "" {
+	for _, ck := range set {
+		if isSessionCookie(ck) && ck.MaxAge >= 0 && ck.Value != "" {
 			parts = append(parts, ck.Name+"="+ck.Value)
 		}
 	}
-	if len(parts) > 0 {
-		tb.cookie = strings.Join(parts, "; ")
+	return strings.Join(parts, "; ")
+}
+
+// expiresSession reports whether set expires a session cookie.
+func expiresSession(set []*http.Cookie) bool {
+	for _, ck := range set {
+		if isSessionCookie(ck) && (ck.MaxAge < 0 || ck.Value == "") {
+			return true
+		}
 	}
-	return tb, nil
+	return false
 }
 
 // wave sends n concurrent forced refreshes with cookie, alternating between
@@ -244,22 +318,29 @@ func (cl *cluster) tryWave(n int, cookie string, gated bool) ([]tokensBody, []er
 	return results, errs
 }
 
-// storedSession returns the only session in the store.
-func (cl *cluster) storedSession(cookie string) *monocloud.Session {
+// sessionKeys returns the keys of the sessions in the store (without the
+// prefix); locks are left out.
+func (cl *cluster) sessionKeys() []string {
 	t := cl.t
 	t.Helper()
-	rdb := newClient(t)
-	prefix := cl.prefix
-	keys, err := rdb.Keys(t.Context(), prefix+"*").Result()
+	keys, err := cl.rdb.Keys(t.Context(), cl.prefix+"*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sessions []string
 	for _, k := range keys {
 		if !strings.HasSuffix(k, ":lock") {
-			sessions = append(sessions, strings.TrimPrefix(k, prefix))
+			sessions = append(sessions, strings.TrimPrefix(k, cl.prefix))
 		}
 	}
+	return sessions
+}
+
+// storedSession returns the only session in the store.
+func (cl *cluster) storedSession(cookie string) *monocloud.Session {
+	t := cl.t
+	t.Helper()
+	sessions := cl.sessionKeys()
 	if len(sessions) != 1 {
 		t.Fatalf("store holds sessions %q; want exactly one", sessions)
 	}

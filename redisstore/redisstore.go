@@ -34,6 +34,11 @@
 //     queue) and ends with the context.
 //   - Redis Cluster works through redis.UniversalClient: every command and
 //     script touches a single key.
+//   - A Redis failure is an error, never "no session": the library then
+//     answers 503 (or calls OnError) and leaves the session as it was, so it
+//     works again once Redis is back. Set DialTimeout, ReadTimeout and
+//     WriteTimeout on the client (and mind MaxRetries): they bound how long
+//     a request waits for a Redis that hangs before it answers 503.
 package redisstore
 
 import (
@@ -53,6 +58,10 @@ import (
 // unlockTimeout bounds a release, so that an unreachable Redis does not hold
 // up the request that releases.
 const unlockTimeout = 5 * time.Second
+
+// maxReleaseRetry caps the interval between the background attempts to
+// release a lock when Redis does not answer.
+const maxReleaseRetry = time.Second
 
 // Default option values.
 const (
@@ -188,8 +197,10 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // called. unlock releases it if it still holds this call's random token (a
 // compare-and-delete script), so it never releases a lock that expired and
 // was taken by someone else. unlock may be called more than once and after
-// ctx has ended; it reports no error: if Redis cannot be reached the lock
-// simply expires after LockTTL.
+// ctx has ended; it reports no error: if Redis does not answer, it keeps
+// trying in the background until LockTTL, when the lock expires anyway. A
+// LockSession that fails with a Redis error releases the same way whatever
+// its SET may have taken.
 //
 // The lock is advisory: Get, Set and Delete do not check it. It is a
 // single-instance Redis lock, not Redlock (see the package documentation).
@@ -208,9 +219,10 @@ func (s *Store) LockSession(ctx context.Context, key string) (unlock func(), err
 		case errors.Is(err, redis.Nil):
 			// Held by someone else: wait below.
 		case err != nil:
-			// The SET may have been applied although its reply was lost:
-			// release whatever this token holds.
-			s.unlocker(ctx, lk, token)()
+			// The SET may have been applied although its reply was lost,
+			// or be applied when a hung Redis resumes: release whatever
+			// this token holds.
+			s.release(ctx, lk, token)
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, fmt.Errorf("redisstore: waiting for the session lock: %w", ctxErr)
 			}
@@ -231,18 +243,49 @@ func (s *Store) LockSession(ctx context.Context, key string) (unlock func(), err
 }
 
 // unlocker returns the release function of the lock lk held with token.
-// It runs on a context that ignores ctx's cancellation (the request may be
-// over) but gives up after unlockTimeout or LockTTL, whichever is shorter:
-// the lock then expires on its own.
 func (s *Store) unlocker(ctx context.Context, lk, token string) func() {
 	var once sync.Once
 	return func() {
-		once.Do(func() {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.lockTTL, unlockTimeout))
-			defer cancel()
-			_ = unlockScript.Run(uctx, s.rdb, []string{lk}, token).Err()
-		})
+		once.Do(func() { s.release(ctx, lk, token) })
 	}
+}
+
+// release deletes the lock lk if it holds token, ignoring ctx's
+// cancellation (the request may be over). When Redis does not answer within
+// unlockTimeout (or LockTTL, if shorter), release returns and keeps trying
+// in the background, with growing intervals, until Redis answers or LockTTL
+// has passed. A Redis that hung runs the commands it had received when it
+// resumes, possibly a SET of this lock after the release that was sent
+// while it hung; only a release that Redis answers is known to come after
+// them. Without this, the lock would block the session's refreshes and
+// sign-outs until LockTTL after every hang.
+func (s *Store) release(ctx context.Context, lk, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lockTTL)
+	if s.tryRelease(ctx, lk, token) {
+		cancel()
+		return
+	}
+	go func() {
+		defer cancel()
+		for wait := s.lockRetry; ; wait = min(2*wait, maxReleaseRetry) {
+			select {
+			case <-ctx.Done():
+				return // the lock has expired
+			case <-time.After(wait):
+			}
+			if s.tryRelease(ctx, lk, token) {
+				return
+			}
+		}
+	}()
+}
+
+// tryRelease runs the release script once and reports whether Redis
+// answered it.
+func (s *Store) tryRelease(ctx context.Context, lk, token string) bool {
+	ctx, cancel := context.WithTimeout(ctx, unlockTimeout)
+	defer cancel()
+	return unlockScript.Run(ctx, s.rdb, []string{lk}, token).Err() == nil
 }
 
 func newToken() (string, error) {
