@@ -198,7 +198,7 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 			SupportedSigningAlgs: []string{cfg.idTokenAlg},
 			// go-oidc rejects exp < now; shifting its clock back by the skew
 			// accepts tokens that expired within the skew.
-			Now: func() time.Time { return time.Now().Add(-skew) },
+			Now: func() time.Time { return now().Add(-skew) },
 		},
 		tokens: &tokenendpoint.Client{
 			HTTPClient:   cfg.httpClient,

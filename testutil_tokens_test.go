@@ -200,6 +200,9 @@ func newTkApp(t testing.TB, opcfg oidctest.Config, opts Options) *tkApp {
 	t.Helper()
 	clock := newTkClock()
 	app := &tkApp{clock: clock}
+	if opcfg.Now == nil {
+		opcfg.Now = clock.Now // tokens are issued and checked on one clock
+	}
 	app.testApp = newTestApp(t, opcfg, opts, func(c *Client) http.Handler {
 		c.now = clock.Now // before the server serves any request
 		app.mw = c.AuthMiddleware(tkUnprotected)
