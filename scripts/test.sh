@@ -38,6 +38,8 @@ go test -run='^$' -fuzz='^FuzzJoin$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzDeserialize$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzReturnURLSignIn$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzResolve$' -fuzztime=10s ./internal/returnurl/
+go test -run='^$' -fuzz='^FuzzVerifyLogoutToken$' -fuzztime=10s .
+go test -run='^$' -fuzz='^FuzzMap$' -fuzztime=5s ./internal/expiring/
 
 echo "== go test -race"
 go test -race -count=1 ./...
