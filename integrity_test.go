@@ -323,3 +323,21 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshKeepsRotatedTokenOfRefusedAnswer: when the provider rotates
+// the refresh token but its answer fails validation, the stored session
+// keeps the rotated token, so the next grant (on any instance) does not
+// present the used one.
+func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
+	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a.signIn("")
+	a.expireDefault()
+	a.op.SetTokenFault(oidctest.Fault{Body: `{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","refresh_token":"rotated-by-the-provider","id_token":"not.a.jwt"}`})
+	if status, _, _, err := a.httpTokens(a.cookies(), ""); status == http.StatusOK || !strings.Contains(err.Error(), "ID token") {
+		t.Fatalf("a refresh with an invalid ID token: %d %v", status, err)
+	}
+	if s := a.session(); s == nil || s.RefreshToken != "rotated-by-the-provider" {
+		t.Fatalf("stored session after a refused answer: %+v, want the rotated refresh token kept", s)
+	}
+}

@@ -78,6 +78,16 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		out.RefreshToken = res.refreshToken
 	}
 	if err != nil {
+		if out.RefreshToken != "" && c.cfg.store != nil {
+			// The provider rotated the refresh token but its answer is
+			// refused: keep the new token, or the next grant, on any
+			// instance, presents the used one and the grant is revoked.
+			kept := base.clone()
+			kept.RefreshToken = out.RefreshToken
+			if serr := c.cfg.store.Set(ctx, sc.Key, kept, sc.Lifetime.public()); serr != nil {
+				c.cfg.logger.ErrorContext(ctx, "monocloud: saving a rotated refresh token failed", "error", serr)
+			}
+		}
 		return out, err
 	}
 	s, err := c.applyRefresh(ctx, base.clone(), res, q)
