@@ -465,18 +465,20 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	if _, used := c.logoutJTIs.Get(lt.TokenID, c.now()); used {
+	// Marked used before anything else, so that two copies arriving at once
+	// are not both served.
+	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
 		c.fail(w, r, &TokenError{Message: "Invalid logout token: already used"})
 		return
 	}
 	c.revocations.add(lt.Subject, lt.SessionID, c.now())
 	if hook := c.cfg.opts.OnBackChannelLogout; hook != nil {
-		if err := hook(hookContext(r.Context()), lt.Subject, lt.SessionID); err != nil {
-			c.fail(w, r, err) // the provider may retry: the token is not marked used
+		if err := hook(r.Context(), lt.Subject, lt.SessionID); err != nil {
+			c.logoutJTIs.Delete(lt.TokenID) // the provider may retry
+			c.fail(w, r, err)
 			return
 		}
 	}
-	c.logoutJTIs.Put(lt.TokenID, struct{}{}, c.now())
 	w.WriteHeader(http.StatusOK)
 }
 

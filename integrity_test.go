@@ -341,3 +341,38 @@ func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
 		t.Fatalf("stored session after a refused answer: %+v, want the rotated refresh token kept", s)
 	}
 }
+
+// TestBackChannelLogoutTokenServedOnce: copies of one logout token that
+// arrive at once are served once; the others are refused as replays.
+func TestBackChannelLogoutTokenServedOnce(t *testing.T) {
+	var calls atomic.Int32
+	a := newTkApp(t, oidctest.Config{}, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+		calls.Add(1)
+		time.Sleep(20 * time.Millisecond) // a hook that deletes sessions somewhere
+		return nil
+	}})
+	token := a.op.SignLogoutToken(t, map[string]any{
+		"iss": a.op.Issuer(), "aud": "test-client", "iat": a.clock.Unix(), "exp": a.clock.Now().Add(time.Minute).Unix(),
+		"jti": rand.Text(), "sub": "user-1",
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	})
+	var served atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			resp, err := http.PostForm(a.srv.URL+"/api/auth/backchannel-logout", url.Values{"logout_token": {token}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				served.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if served.Load() != 1 || calls.Load() != 1 {
+		t.Fatalf("%d copies served, hook called %d times; want 1 and 1", served.Load(), calls.Load())
+	}
+}
