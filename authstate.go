@@ -1,6 +1,8 @@
 package monocloud
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -131,4 +133,11 @@ const (
 // newUsedStates returns the set of states whose callback was taken.
 func newUsedStates() *expiring.Map[string, struct{}] {
 	return expiring.New[string, struct{}](maxUsedStates, stateMaxAge)
+}
+
+// randomString returns 32 random bytes, base64url-encoded.
+func randomString() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -391,9 +391,6 @@ func validCookieName(s string) bool {
 	return true
 }
 
-// joinFields collapses whitespace runs to single spaces and trims.
-func joinFields(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 // httpClientWithTimeout returns a client for provider calls: base's
 // transport, the timeout, and the User-Agent header.
 func httpClientWithTimeout(base *http.Client, timeout time.Duration, userAgent string) *http.Client {

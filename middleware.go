@@ -61,23 +61,22 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 	if opts == nil {
 		opts = &MiddlewareOptions{}
 	}
-	cc := c
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			cc.withState(w, r, opts.OnError, func(w http.ResponseWriter, r *http.Request) {
-				if h := cc.authRoute(r); h != nil {
+			c.withState(w, r, opts.OnError, func(w http.ResponseWriter, r *http.Request) {
+				if h := c.authRoute(r); h != nil {
 					h(w, r)
 					return
 				}
-				groups, protected := cc.protection(opts, r)
+				groups, protected := c.protection(opts, r)
 				if !protected {
 					next.ServeHTTP(w, r)
 					return
 				}
-				sc, err := stateFrom(r.Context()).lookup(r.Context())
+				sc, err := c.state(r.Context()).lookup(r.Context())
 				if err != nil {
 					// Not "signed out": the client keeps its session and retries.
-					cc.fail(w, r, err)
+					c.fail(w, r, err)
 					return
 				}
 				if sc == nil {
@@ -85,15 +84,15 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 						return
 					}
 					if opts.OnAccessDenied == nil {
-						cc.denyUnauthenticated(w, r)
+						c.denyUnauthenticated(w, r)
 						return
 					}
-				} else if len(groups) > 0 && !inGroups(sc.Session.User, cc.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll) {
+				} else if len(groups) > 0 && !inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll) {
 					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, deepCopyMap(sc.Session.User)) {
 						return
 					}
 					if opts.OnAccessDenied == nil {
-						cc.denyForbidden(w, r)
+						c.denyForbidden(w, r)
 						return
 					}
 				}
@@ -196,33 +195,3 @@ func (c *Client) groupsClaim(override string) string {
 	}
 	return c.cfg.groupsClaim
 }
-
-// cookieWriter adds the request state's pending cookies to the header just
-// before it is written.
-type cookieWriter struct {
-	http.ResponseWriter
-	st *requestState
-}
-
-func (w *cookieWriter) WriteHeader(code int) {
-	if code >= 200 {
-		w.st.commit(w.Header())
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *cookieWriter) Write(b []byte) (int, error) {
-	w.st.commit(w.Header())
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush implements http.Flusher.
-func (w *cookieWriter) Flush() {
-	w.st.commit(w.Header())
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *cookieWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -123,8 +123,8 @@ func SetDefault(c *Client) {
 
 // clientFor returns the client serving ctx's request, else Default().
 func clientFor(ctx context.Context) (*Client, error) {
-	if st := stateFrom(ctx); st != nil {
-		return st.c, nil
+	if c, ok := ctx.Value(servingKey{}).(*Client); ok {
+		return c, nil
 	}
 	return Default()
 }

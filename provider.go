@@ -14,7 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/monocloud/auth-go/internal/tokenendpoint"
+	"github.com/monocloud/auth-go/internal/opclient"
 )
 
 // provider is the OpenID provider as discovered: its endpoints, its JWKS
@@ -29,7 +29,7 @@ type provider struct {
 	keys          *keySet
 	// idTokens configures go-oidc's ID token verifier (with keys as its key set).
 	idTokens *oidc.Config
-	tokens   *tokenendpoint.Client
+	tokens   *opclient.Client
 }
 
 // discoveryDoc holds the fields of the discovery document that are used.
@@ -175,9 +175,9 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
 	skew := cfg.clockSkew
-	method := tokenendpoint.ClientSecretBasic
+	method := opclient.ClientSecretBasic
 	if cfg.authPost {
-		method = tokenendpoint.ClientSecretPost
+		method = opclient.ClientSecretPost
 	}
 	return &provider{
 		issuer:        doc.Issuer,
@@ -200,7 +200,7 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 			// accepts tokens that expired within the skew.
 			Now: func() time.Time { return now().Add(-skew) },
 		},
-		tokens: &tokenendpoint.Client{
+		tokens: &opclient.Client{
 			HTTPClient:   cfg.httpClient,
 			ClientID:     cfg.clientID,
 			ClientSecret: cfg.clientSecret,
@@ -233,14 +233,14 @@ func (p *provider) endSession(clientID, idToken, postLogout string) (string, boo
 // opError converts an error of the token endpoint client into the package's
 // error types.
 func opError(err error) error {
-	var te *tokenendpoint.Error
+	var te *opclient.Error
 	if !errors.As(err, &te) {
 		return &HTTPError{Message: err.Error(), Err: err}
 	}
 	switch te.Kind {
-	case tokenendpoint.KindOAuth:
+	case opclient.KindOAuth:
 		return &OPError{Code: te.Code, Description: te.Description, StatusCode: te.StatusCode}
-	case tokenendpoint.KindValidation:
+	case opclient.KindValidation:
 		return &ValidationError{Message: te.Message, Err: te.Err}
 	}
 	return &HTTPError{Message: te.Message, StatusCode: te.StatusCode, Err: err}

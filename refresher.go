@@ -31,7 +31,7 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 	}
 	// The grant runs detached from this request and may serve others: its
 	// ctx keeps the request's values (trace IDs) but not its auth state.
-	out, err := c.refreshes.Do(hookContext(ctx), req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshed], error) {
+	out, err := c.refreshes.Do(c.detached(ctx), req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshed], error) {
 		return c.runRefresh(ctx, sc, rt, q)
 	})
 	if err != nil {

@@ -25,8 +25,13 @@ const slideInterval = 60
 // response header was written, so the browser keeps its old cookie.
 var errResponseCommitted = errors.New("monocloud: session changed after the response header was written; the browser keeps the previous cookie")
 
-// ctxKey is the context key of a request's *requestState.
-type ctxKey struct{}
+// stateKey is the context key of the request state of client c: each
+// Client has its own, so a client never takes another's state for its own.
+type stateKey struct{ c *Client }
+
+// servingKey is the context key of the innermost Client serving a request,
+// for the package-level helpers.
+type servingKey struct{}
 
 // requestState is the auth state of one request: the session, decoded at most
 // once, and the Set-Cookie headers waiting for the response. No lock is held
@@ -51,18 +56,26 @@ type requestState struct {
 	committed bool
 }
 
-// stateFrom returns the request state that AuthMiddleware or Handler put in
-// ctx, or nil.
-func stateFrom(ctx context.Context) *requestState {
-	st, _ := ctx.Value(ctxKey{}).(*requestState)
+// state returns the request state that c's AuthMiddleware or Handler put
+// in ctx, or nil.
+func (c *Client) state(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{c}).(*requestState)
 	return st
+}
+
+// detached returns ctx without c's request state, for work that runs
+// detached from the request (a token refresh, which may serve several
+// requests and outlive the one that started it): the request helpers
+// answer ErrNoRequestContext there.
+func (c *Client) detached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, stateKey{c}, (*requestState)(nil))
 }
 
 // requestState returns r's state when r is served under this client's
 // middleware or handler; otherwise a new one that writes cookies to w
 // directly (w may be nil: then changes are not sent to the browser).
 func (c *Client) requestState(w http.ResponseWriter, r *http.Request) *requestState {
-	if st := stateFrom(r.Context()); st != nil && st.c == c {
+	if st := c.state(r.Context()); st != nil {
 		return st
 	}
 	return &requestState{c: c, r: r, direct: w}
@@ -518,3 +531,51 @@ func newKey() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// withState serves r with a request state in its context and a response
+// writer that adds the state's cookies before the header goes out.
+// onError, when set, handles the auth routes' errors instead of
+// Options.OnError.
+func (c *Client) withState(w http.ResponseWriter, r *http.Request, onError func(http.ResponseWriter, *http.Request, error), serve func(http.ResponseWriter, *http.Request)) {
+	if st := c.state(r.Context()); st != nil {
+		serve(w, r)
+		return
+	}
+	st := &requestState{c: c, onError: onError}
+	ctx := context.WithValue(r.Context(), stateKey{c}, st)
+	r = r.WithContext(context.WithValue(ctx, servingKey{}, c))
+	st.r = r
+	cw := &cookieWriter{ResponseWriter: w, st: st}
+	serve(cw, r)
+	st.commit(w.Header())
+}
+
+// cookieWriter adds the request state's pending cookies to the header just
+// before it is written.
+type cookieWriter struct {
+	http.ResponseWriter
+	st *requestState
+}
+
+func (w *cookieWriter) WriteHeader(code int) {
+	if code >= 200 {
+		w.st.commit(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *cookieWriter) Write(b []byte) (int, error) {
+	w.st.commit(w.Header())
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *cookieWriter) Flush() {
+	w.st.commit(w.Header())
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *cookieWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

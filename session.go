@@ -44,14 +44,6 @@ func (s *Session) subject() string {
 	return unverifiedClaim(s.IDToken, "sub")
 }
 
-// hookContext returns ctx without the request state, for work that runs
-// detached from the request (a token refresh, which may serve several
-// requests and outlive the one that started it): the request helpers
-// answer ErrNoRequestContext there.
-func hookContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, ctxKey{}, (*requestState)(nil))
-}
-
 // AccessToken is one access token kept in the session. A session holds one
 // per resource and scope set it was issued for.
 type AccessToken struct {

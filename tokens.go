@@ -74,8 +74,8 @@ func (t *Tokens) Token() *oauth2.Token {
 // *TokenError when the new ID token is invalid; the SessionStore's own
 // errors, wrapped, when it fails. On error the session is unchanged.
 func (c *Client) GetTokens(ctx context.Context, opts *GetTokensOptions) (*Tokens, error) {
-	st := stateFrom(ctx)
-	if st == nil || st.c != c {
+	st := c.state(ctx)
+	if st == nil {
 		return nil, ErrNoRequestContext
 	}
 	return c.getTokens(ctx, st, opts)
@@ -309,26 +309,4 @@ func findToken(tokens []AccessToken, resource, scopes string) *AccessToken {
 		}
 	}
 	return nil
-}
-
-// sameSet reports whether two space-separated lists hold the same items.
-// It does not allocate for lists of up to 16 items.
-func sameSet(a, b string) bool {
-	if a == b {
-		return true
-	}
-	var bufA, bufB [16]string
-	sa, sb := appendFields(bufA[:0], a), appendFields(bufB[:0], b)
-	slices.Sort(sa)
-	sa = slices.Compact(sa)
-	slices.Sort(sb)
-	sb = slices.Compact(sb)
-	return slices.Equal(sa, sb)
-}
-
-func appendFields(dst []string, s string) []string {
-	for f := range strings.FieldsSeq(s) {
-		dst = append(dst, f)
-	}
-	return dst
 }

@@ -1,4 +1,4 @@
-package tokenendpoint
+package opclient
 
 import (
 	"context"
@@ -454,8 +454,8 @@ func TestErrorString(t *testing.T) {
 		err  *Error
 		want string
 	}{
-		{&Error{Kind: KindOAuth, Code: "invalid_grant", Description: "Code expired", Message: "invalid_grant"}, "tokenendpoint: invalid_grant: Code expired"},
-		{&Error{Kind: KindHTTP, Message: "Error while fetching userinfo. Unexpected status code: 500"}, "tokenendpoint: Error while fetching userinfo. Unexpected status code: 500"},
+		{&Error{Kind: KindOAuth, Code: "invalid_grant", Description: "Code expired", Message: "invalid_grant"}, "opclient: invalid_grant: Code expired"},
+		{&Error{Kind: KindHTTP, Message: "Error while fetching userinfo. Unexpected status code: 500"}, "opclient: Error while fetching userinfo. Unexpected status code: 500"},
 	}
 	for _, tt := range tests {
 		if got := tt.err.Error(); got != tt.want {

@@ -1,4 +1,4 @@
-// Package tokenendpoint is a small client for an OpenID Provider's token
+// Package opclient is a small client for an OpenID Provider's token
 // endpoint (RFC 6749 section 3.2), pushed authorization request endpoint
 // (RFC 9126) and userinfo endpoint (OpenID Connect Core section 5.3).
 //
@@ -6,7 +6,7 @@
 // parameters (RFC 8707), cannot force a refresh and does not return a
 // rotated refresh token. It checks the shape of responses only: ID tokens
 // are returned as received and must be verified by the caller.
-package tokenendpoint
+package opclient
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package tokenendpoint
+package opclient
 
 // Kind classifies an Error.
 type Kind int
@@ -35,9 +35,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Kind == KindOAuth {
-		return "tokenendpoint: " + e.Code + ": " + e.Description
+		return "opclient: " + e.Code + ": " + e.Description
 	}
-	return "tokenendpoint: " + e.Message
+	return "opclient: " + e.Message
 }
 
 // Unwrap returns e.Err, so that errors.Is(err, context.DeadlineExceeded)

@@ -1,4 +1,4 @@
-package tokenendpoint
+package opclient
 
 import (
 	"cmp"

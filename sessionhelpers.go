@@ -1,0 +1,118 @@
+package monocloud
+
+import (
+	"context"
+	"net/http"
+)
+
+// Session returns the session of ctx's request (served under AuthMiddleware
+// or Handler), or ErrNoSession. It reflects changes made earlier in the
+// same request. The result is a copy: change it with UpdateSession.
+func (c *Client) Session(ctx context.Context) (*Session, error) {
+	st := c.state(ctx)
+	if st == nil {
+		return nil, ErrNoRequestContext
+	}
+	return st.sessionCopy(ctx)
+}
+
+// SessionWithResponse is Session for an explicit request and response; a
+// sliding session's renewed cookie is written to w.
+func (c *Client) SessionWithResponse(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	return c.requestState(w, r).sessionCopy(r.Context())
+}
+
+func (st *requestState) sessionCopy(ctx context.Context) (*Session, error) {
+	sc, err := st.lookup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sc == nil {
+		return nil, ErrNoSession
+	}
+	return sc.Session.clone(), nil
+}
+
+// UpdateSession replaces the content of the session of ctx's request,
+// keeping its creation time; the cookie is re-written. It returns
+// ErrNoSession when there is no session to update.
+func (c *Client) UpdateSession(ctx context.Context, s *Session) error {
+	st := c.state(ctx)
+	if st == nil {
+		return ErrNoRequestContext
+	}
+	return st.replace(ctx, s)
+}
+
+// UpdateSessionWithResponse is UpdateSession for an explicit request and
+// response.
+func (c *Client) UpdateSessionWithResponse(w http.ResponseWriter, r *http.Request, s *Session) error {
+	return c.requestState(w, r).replace(r.Context(), s)
+}
+
+func (st *requestState) replace(ctx context.Context, s *Session) error {
+	return st.update(ctx, s.clone())
+}
+
+// DestroySession ends the session of ctx's request locally (no call to the
+// provider): the store entry is deleted and the cookies expired.
+// It fails when the response header was already written, since the cookies
+// can then no longer be expired, and with a *StoreError when the store
+// fails: the session has then not ended.
+func (c *Client) DestroySession(ctx context.Context) error {
+	st := c.state(ctx)
+	if st == nil {
+		return ErrNoRequestContext
+	}
+	return st.destroy(ctx)
+}
+
+// DestroySessionWithResponse is DestroySession for an explicit request and
+// response.
+func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Request) error {
+	return c.requestState(w, r).destroy(r.Context())
+}
+
+// IsAuthenticated reports whether the request of ctx (or r with
+// IsAuthenticatedRequest) has a valid session. It is false when the
+// SessionStore fails; Session tells that case apart (a *StoreError).
+func (c *Client) IsAuthenticated(ctx context.Context) bool {
+	st := c.state(ctx)
+	if st == nil {
+		return false
+	}
+	sc, err := st.lookup(ctx)
+	return err == nil && sc != nil
+}
+
+// IsAuthenticatedRequest reports whether r has a valid session.
+func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
+	sc, err := c.requestState(nil, r).lookup(r.Context())
+	return err == nil && sc != nil
+}
+
+// GroupOptions configures a group check.
+type GroupOptions struct {
+	// GroupsClaim overrides Options.GroupsClaim.
+	GroupsClaim string
+	// MatchAll requires every group instead of any one.
+	MatchAll bool
+}
+
+// IsUserInGroup reports whether the signed-in user of ctx's request is in
+// any of groups (all with MatchAll). No groups means true; no session means
+// false.
+func (c *Client) IsUserInGroup(ctx context.Context, groups []string, opts *GroupOptions) bool {
+	st := c.state(ctx)
+	if st == nil {
+		return false
+	}
+	sc, err := st.lookup(ctx)
+	if err != nil || sc == nil {
+		return false
+	}
+	if opts == nil {
+		opts = &GroupOptions{}
+	}
+	return inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll)
+}

@@ -1,0 +1,264 @@
+package monocloud
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/internal/returnurl"
+)
+
+// resolveReturnURL returns the absolute URL for a return_url or
+// post_logout_url value, and false when it is not on the app's origin. A
+// relative path without its leading slash ("dashboard") is taken from the
+// app's root, as the SDK does.
+func (c *Client) resolveReturnURL(v string) (string, bool) {
+	return returnurl.Resolve(c.cfg.appURL, withLeadingSlash(v))
+}
+
+// withLeadingSlash prefixes "/" to a relative path that starts with a
+// letter or digit and has no scheme ("dashboard", "a/b?x=1").
+func withLeadingSlash(v string) string {
+	if v == "" || !(unicode.IsLetter(rune(v[0])) || unicode.IsDigit(rune(v[0]))) {
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme == "" && u.Host == "" {
+		return "/" + v
+	}
+	return v
+}
+
+// signIn starts the authorization code flow with PKCE and redirects to the
+// provider. It accepts the query parameters return_url, scope, resource,
+// prompt, login_hint, authenticator_hint, display, ui_locales, acr_values and
+// max_age; return_url is honoured only on the app's origin, and only if the
+// state cookie stays within cookie.MaxSize with it (else the user returns
+// to the app's root). A state cookie still too large (application state,
+// scope, resource) is a *ValidationError, answered before the redirect.
+func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, http.MethodGet)
+		return
+	}
+	op, err := c.provider(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	p := c.cfg.authParams
+	scopes := mergeLists(p.Scopes, indicatorField(c.cfg.resources, false))
+	resources := mergeLists(p.Resource, indicatorField(c.cfg.resources, true))
+	exchangeResource := p.Resource
+	if s := joinFields(q.Get("scope")); s != "" {
+		scopes = s
+	}
+	if res := joinFields(q.Get("resource")); res != "" && allValidResources(res) {
+		resources = res
+		if len(strings.Fields(res)) == 1 {
+			// Exchange the code for the requested resource and file the
+			// token under it. Providers refuse several resources in one
+			// token request (RFC 8707 allows them to), so with several
+			// the code is exchanged for the default resource.
+			exchangeResource = res
+		}
+	}
+	for name, dst := range map[string]*string{"prompt": &p.Prompt, "login_hint": &p.LoginHint, "authenticator_hint": &p.AuthenticatorHint, "display": &p.Display, "ui_locales": &p.UILocales} {
+		if v := q.Get(name); v != "" {
+			*dst = v
+		}
+	}
+	if v := q.Get("acr_values"); strings.TrimSpace(v) != "" {
+		p.ACRValues = strings.Fields(v)
+	}
+	if v, err := strconv.Atoi(q.Get("max_age")); err == nil && v >= 0 {
+		p.MaxAge = &v
+	}
+	returnTo := c.appURL("/")
+	if v := q.Get("return_url"); v != "" {
+		if u, ok := c.resolveReturnURL(v); ok {
+			returnTo = u
+		}
+	}
+	var appState map[string]any
+	if hook := c.cfg.opts.OnSetApplicationState; hook != nil {
+		s, err := hook(r)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		if s == nil {
+			c.fail(w, r, &ValidationError{Message: "Invalid Application State. Expected state to be an object"})
+			return
+		}
+		appState = s
+	}
+
+	state, nonce, verifier := randomString(), randomString(), randomString()
+	challenge := sha256.Sum256([]byte(verifier))
+	params := url.Values{
+		"client_id":             {c.cfg.clientID},
+		"redirect_uri":          {c.appURL(c.cfg.routes.Callback)},
+		"scope":                 {scopes},
+		"response_type":         {"code"},
+		"nonce":                 {nonce},
+		"state":                 {state},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
+		"code_challenge_method": {"S256"},
+	}
+	for name, v := range map[string]string{"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display, "ui_locales": p.UILocales, "response_mode": p.ResponseMode} {
+		if v != "" {
+			params.Set(name, v)
+		}
+	}
+	if len(p.ACRValues) > 0 {
+		params.Set("acr_values", strings.Join(p.ACRValues, " "))
+	}
+	if p.MaxAge != nil {
+		params.Set("max_age", strconv.Itoa(*p.MaxAge))
+	}
+	for _, res := range strings.Fields(resources) {
+		params.Add("resource", res)
+	}
+
+	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState}
+	formPost := p.ResponseMode == "form_post"
+	stateCookie, err := c.stateCookie(state, as, formPost)
+	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.appURL("/") {
+		// Dropped, as a malformed return_url is, rather than a cookie
+		// the browser would drop.
+		c.cfg.logger.WarnContext(r.Context(), "monocloud: return_url too long for the state cookie; returning to the app's root", "length", len(as.ReturnURL))
+		as.ReturnURL = c.appURL("/")
+		stateCookie, err = c.stateCookie(state, as, formPost)
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+
+	authorize := op.authURL
+	if c.cfg.usePAR {
+		requestURI, err := op.tokens.PushAuthorization(r.Context(), op.parURL, params)
+		if err != nil {
+			c.fail(w, r, opError(err))
+			return
+		}
+		params = url.Values{"client_id": {c.cfg.clientID}, "request_uri": {requestURI}}
+	}
+	c.expireOldStates(w, r, len(stateCookie.Name)+len(stateCookie.Value))
+	http.SetCookie(w, stateCookie)
+	sep := "?"
+	if strings.Contains(authorize, "?") {
+		sep = "&"
+	}
+	noCache(w)
+	http.Redirect(w, r, authorize+sep+params.Encode(), http.StatusFound)
+}
+
+// callback completes sign-in: it checks the state, exchanges the code,
+// validates the ID token, fetches userinfo (option UserInfo), creates the
+// session and redirects to the return URL. It accepts GET and form_post.
+// An error answered by the provider becomes an *OPError.
+func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
+	var params url.Values
+	switch r.Method {
+	case http.MethodGet:
+		params = r.URL.Query()
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			c.fail(w, r, &ValidationError{Message: "Invalid callback body", Err: err})
+			return
+		}
+		params = r.PostForm
+	default:
+		methodNotAllowed(w, http.MethodGet, http.MethodPost)
+		return
+	}
+	noCache(w)
+	p, err := c.provider(r.Context())
+	if err != nil {
+		c.fail(w, r, err) // the state is kept: the callback can be retried
+		return
+	}
+	as, err := c.takeAuthState(w, r, params.Get("state"))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if code := params.Get("error"); code != "" {
+		c.fail(w, r, &OPError{Code: code, Description: params.Get("error_description")})
+		return
+	}
+	if iss := params.Get("iss"); iss != "" && iss != p.issuer {
+		c.fail(w, r, &ValidationError{Message: "Invalid issuer in the authorization response"})
+		return
+	}
+	code := params.Get("code")
+	if code == "" {
+		c.fail(w, r, &ValidationError{Message: "Authorization code not found in the callback"})
+		return
+	}
+	session, err := c.exchange(r.Context(), p, code, as)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if err := c.requestState(w, r).create(r.Context(), session); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	returnTo, ok := returnurl.Resolve(c.cfg.appURL, as.ReturnURL)
+	if !ok {
+		returnTo = c.appURL("/")
+	}
+	http.Redirect(w, r, returnTo, http.StatusFound)
+}
+
+// exchange redeems the authorization code and builds the new session.
+func (c *Client) exchange(ctx context.Context, p *provider, code string, as *authState) (*Session, error) {
+	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.appURL(c.cfg.routes.Callback), as.CodeVerifier, strings.Fields(as.Resource))
+	if err != nil {
+		return nil, opError(err)
+	}
+	claims, err := c.verifyIDToken(ctx, resp.IDToken, idTokenCheck{nonce: as.Nonce, maxAge: as.MaxAge})
+	if err != nil {
+		return nil, err
+	}
+	user := User(c.userClaims(claims))
+	var info map[string]any
+	if c.cfg.userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
+		if info, err = c.fetchUserInfo(ctx, resp.AccessToken, user.Subject()); err != nil {
+			return nil, err
+		}
+		maps.Copy(user, info)
+	}
+	s := &Session{
+		User:                user,
+		IDToken:             resp.IDToken,
+		RefreshToken:        resp.RefreshToken,
+		AuthorizedScopes:    as.Scopes,
+		AuthorizedResources: as.Resources,
+		AccessTokens: []AccessToken{{
+			AccessToken:           resp.AccessToken,
+			AccessTokenExpiration: c.now().Unix() + resp.ExpiresIn,
+			Scopes:                resp.Scope,
+			Resource:              as.Resource,
+			RequestedScopes:       as.Scopes,
+		}},
+	}
+	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
+		if err := hook(ctx, s, claims, info, as.AppState); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,105 @@
+package monocloud
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+)
+
+// signOut ends the session and, with FederatedSignOut, the provider's
+// session through its end_session endpoint. The post_logout_url query
+// parameter is honoured only on the app's origin. While the provider cannot
+// be reached, a federated sign-out answers 503 and ends nothing, so that a
+// retry ends the session here and at the provider.
+//
+// A request the browser marks Sec-Fetch-Site: cross-site (a link, redirect
+// or form of another site, which the Lax session cookie follows) ends
+// nothing here or at the provider: it gets a page asking the user to
+// confirm, whose link repeats the sign-out from the app's origin. Requests
+// marked same-origin, same-site (another host of the same registrable
+// domain, which SameSite cookies already trust and which can set cookies
+// for the app's domain) or none (typed, bookmarked), and requests without
+// the header (older browsers, scripts), sign out at once.
+func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, http.MethodGet)
+		return
+	}
+	noCache(w)
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		c.confirmSignOut(w, r)
+		return
+	}
+	returnTo := c.appURL("/")
+	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
+		returnTo = u
+	}
+	if v := r.URL.Query().Get("post_logout_url"); v != "" {
+		if u, ok := c.resolveReturnURL(v); ok {
+			returnTo = u
+		}
+	}
+	st := c.requestState(w, r)
+	sc, err := st.lookup(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if sc == nil {
+		http.Redirect(w, r, returnTo, http.StatusFound)
+		return
+	}
+	var p *provider
+	if c.cfg.federated {
+		// Before anything ends: a retry must still end both sessions.
+		if p, err = c.provider(r.Context()); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
+	if err := st.destroy(r.Context()); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if p != nil {
+		if u, ok := p.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {
+			returnTo = u
+		}
+	}
+	http.Redirect(w, r, returnTo, http.StatusFound)
+}
+
+// signOutPage asks the user to confirm a sign-out that another site
+// started. Its links are same-origin, so following one is not cross-site.
+// It has no script and no form, and html/template escapes the links.
+var signOutPage = template.Must(template.New("signout").Parse(`<!DOCTYPE html>
+<html lang="en">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out</title>
+<h1>Sign out?</h1>
+<p>Another site asked to sign you out.</p>
+<p><a href="{{.SignOut}}">Sign out</a> &middot; <a href="{{.Cancel}}">Stay signed in</a></p>
+</html>
+`))
+
+// confirmSignOut answers a cross-site sign-out request with signOutPage,
+// without touching the session. The page's sign-out link repeats the
+// request's post_logout_url when it is on the app's origin, and drops it
+// otherwise; the sign-out it leads to checks it again. The page may not be
+// framed, cached or run anything.
+func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
+	link := c.appURL(c.cfg.routes.SignOut)
+	if v := r.URL.Query().Get("post_logout_url"); v != "" {
+		if _, ok := c.resolveReturnURL(v); ok {
+			link += "?" + url.Values{"post_logout_url": {v}}.Encode()
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_ = signOutPage.Execute(w, struct{ SignOut, Cancel string }{link, c.appURL("/")})
+}
