@@ -1,19 +1,3 @@
-// Package monocloud adds MonoCloud (OpenID Connect) authentication to Go
-// net/http servers: sign-in with the authorization code flow and PKCE,
-// sign-out, an encrypted cookie session, route protection by sign-in and by
-// group, and GetTokens, which hands a handler the user's tokens and
-// refreshes them when they expire.
-//
-// It is the Go counterpart of MonoCloud's Next.js SDK (@monocloud/auth-nextjs);
-// the README lists where it deliberately differs.
-//
-// A typical server wraps its mux with the middleware:
-//
-//	client, err := monocloud.New(monocloud.Options{}) // MONOCLOUD_AUTH_* from the environment
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	http.ListenAndServe(":8080", client.AuthMiddleware(nil)(mux))
 package monocloud
 
 import (

@@ -1,0 +1,73 @@
+// Package monocloud adds MonoCloud (OpenID Connect) authentication to Go
+// net/http servers: sign-in with the authorization code flow and PKCE,
+// sign-out, an encrypted cookie session, route protection by sign-in and by
+// group, and GetTokens, which hands a handler the user's tokens and
+// refreshes them when they expire. It works with any OpenID provider that
+// supports the authorization code flow; MonoCloud is the one it is made for.
+//
+// # Setting up
+//
+// New builds a Client from Options; a zero field is read from its
+// MONOCLOUD_AUTH_* environment variable. A server wraps its handler with
+// the middleware, which serves the auth routes (sign-in, callback, userinfo,
+// sign-out, back-channel logout) and protects the other routes:
+//
+//	client, err := monocloud.New(monocloud.Options{}) // MONOCLOUD_AUTH_* from the environment
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.ListenAndServe(":8080", client.AuthMiddleware(nil)(mux))
+//
+// New fails on a configuration error, naming the field and its variable. A
+// provider that cannot be reached does not fail New: the routes that need it
+// answer 503 until it answers.
+//
+// # A request's life
+//
+// Under AuthMiddleware (or Handler) the session cookie is decoded at most
+// once per request, on first use, and kept in the request's context: every
+// helper of that request (Session, GetTokens, IsAuthenticated, …) sees it,
+// with the changes made earlier in the same request. Changes (a sliding
+// expiry, refreshed tokens, UpdateSession) reach the browser as Set-Cookie
+// headers added just before the response header is written. Outside the
+// middleware, the (w, r) forms of the helpers write those headers to w.
+//
+// GetTokens returns an access token and refreshes it when it has expired or
+// when asked to. A refresh happens once per need: concurrent requests share
+// one grant and its outcome; a grant is not cancelled by the request that
+// started it (a closed tab), and its result is kept, so that a request still
+// carrying the cookie from before the refresh gets the new tokens instead of
+// presenting a used refresh token, which providers with refresh-token
+// rotation answer by revoking the whole grant.
+//
+// # Sessions: cookie or store
+//
+// By default the whole session lives in the session cookie, encrypted and
+// authenticated with keys derived from CookieSecret and bound to the
+// provider and client ID, and split into several cookies when it is large.
+// With Options.Session.Store (a SessionStore, such as the Redis store of
+// package github.com/monocloud/auth-go/redisstore) the cookie holds only a
+// random key and the session is kept server-side.
+//
+// # Several instances
+//
+// Cookie sessions work on any number of instances that share CookieSecret.
+// A store shared by the instances that also implements SessionLocker makes
+// refreshes exactly-once across them, and sign-outs delete the shared entry
+// under the same lock. Sign-outs and back-channel logouts are also
+// remembered by the process that receives them, so a copy of a signed-out
+// cookie is refused there.
+//
+// # Errors
+//
+// Errors are typed and wrap their causes: match them with errors.As and
+// errors.Is. ErrNoSession means there is no valid session; a *ValidationError
+// reports a configuration error or invalid options; an *OPError is an OAuth
+// error answered by the provider (its Code, such as "invalid_grant"); an
+// *HTTPError is a provider that could not be reached or answered garbage; a
+// *TokenError an ID or logout token that failed validation; a *StoreError a
+// SessionStore that failed, which is not a sign-out; ErrProviderUnavailable
+// a provider whose discovery document or keys cannot be fetched. The auth
+// routes answer them with a 4xx or 5xx status, or hand them to
+// Options.OnError.
+package monocloud
