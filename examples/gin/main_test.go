@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,9 +33,11 @@ type testApp struct {
 	browser *http.Client
 }
 
-func newTestApp(t *testing.T) *testApp {
+// newTestApp serves the example's handler against a fake provider
+// configured by opcfg.
+func newTestApp(t *testing.T, opcfg oidctest.Config) *testApp {
 	t.Helper()
-	op := oidctest.New(t, oidctest.Config{})
+	op := oidctest.New(t, opcfg)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -100,7 +103,7 @@ func (a *testApp) cookies() []*http.Cookie {
 }
 
 func TestSignedOut(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, oidctest.Config{})
 
 	resp, body := app.get("/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed out") {
@@ -120,7 +123,7 @@ func TestSignedOut(t *testing.T) {
 }
 
 func TestSignedIn(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, oidctest.Config{})
 	app.signIn()
 
 	if resp, body := app.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello user-1") {
@@ -145,11 +148,34 @@ func TestSignedIn(t *testing.T) {
 	}
 }
 
+// TestRefreshedCookie checks that the middleware's Set-Cookie for a refreshed
+// session gets through gin's response writer.
+func TestRefreshedCookie(t *testing.T) {
+	// Tokens that expire within GetTokens' 30 s margin: every call refreshes.
+	app := newTestApp(t, oidctest.Config{AccessTokenTTL: 10 * time.Second})
+	app.signIn()
+
+	resp, body := app.get("/api/tokens")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("tokens API: %s %q, want 200", resp.Status, body)
+	}
+	if n := app.op.RefreshGrants(); n != 1 {
+		t.Fatalf("refresh grants: %d, want 1", n)
+	}
+	var refreshed bool
+	for _, ck := range resp.Cookies() {
+		refreshed = refreshed || strings.HasPrefix(ck.Name, "session") && ck.Value != ""
+	}
+	if !refreshed {
+		t.Errorf("tokens API after a refresh sets no session cookie: %q", resp.Header.Values("Set-Cookie"))
+	}
+}
+
 // TestGinContextAsContext checks the pitfall the example avoids: a
 // *gin.Context passed as the context reaches the request's context only
 // with the engine's ContextWithFallback, and without it the error says so.
 func TestGinContextAsContext(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestApp(t, oidctest.Config{})
 	app.signIn()
 
 	for _, fallback := range []bool{false, true} {
