@@ -16,12 +16,15 @@ package main
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"html"
 	"log"
 	"net/http"
 	"os"
-	"time"
+	"os/signal"
+	"syscall"
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
@@ -34,10 +37,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
-	srv := &http.Server{Addr: addr, Handler: newHandler(client), ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("echo example listening on http://%s", addr)
-	log.Fatal(srv.ListenAndServe())
+	// echo's server: timeouts, and a graceful shutdown on ^C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sc := echo.StartConfig{Address: cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")}
+	if err := sc.Start(ctx, newHandler(client)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
 }
 
 // newHandler returns the application: an echo instance whose first
