@@ -30,6 +30,8 @@ fi
 echo "== go vet"
 go vet ./...
 (cd examples/chi && go vet ./...)
+(cd examples/gin && go vet ./...)
+(cd examples/echo && go vet ./...)
 (cd redisstore && go vet ./...)
 
 echo "== fuzz (short)"
@@ -44,3 +46,5 @@ go test -run='^$' -fuzz='^FuzzMap$' -fuzztime=5s ./internal/expiring/
 echo "== go test -race"
 go test -race -count=1 ./...
 (cd redisstore && go test -race -count=1 ./...)
+(cd examples/gin && go test -race -count=1 ./...)
+(cd examples/echo && go test -race -count=1 ./...)

@@ -1,0 +1,103 @@
+// Command echo shows auth-go with the echo router: the auth middleware in
+// front of echo's routing, echo route groups protected as pages and as an
+// API, and a handler that calls GetTokens.
+//
+// echo.WrapMiddleware runs net/http middleware, and hands the request it
+// passes on to the handlers as c.Request(). Handlers pass
+// c.Request().Context() to the helpers.
+//
+// It is configured by the same environment as examples/quickstart
+// (MONOCLOUD_AUTH_TENANT_DOMAIN, _CLIENT_ID, _CLIENT_SECRET, _APP_URL,
+// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080).
+//
+// This example is its own Go module, so that the core module does not
+// depend on echo.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	monocloud "github.com/monocloud/auth-go"
+)
+
+func main() {
+	client, err := monocloud.New(monocloud.Options{}) // MONOCLOUD_AUTH_* from the environment
+	if err != nil {
+		log.Fatal(err)
+	}
+	// echo's server: timeouts, and a graceful shutdown on ^C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sc := echo.StartConfig{Address: cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")}
+	if err := sc.Start(ctx, newHandler(client)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// newHandler returns the application: an echo instance whose first
+// middleware is the client's auth middleware.
+func newHandler(client *monocloud.Client) http.Handler {
+	e := echo.New()
+
+	// Pre runs the middleware for every request, before echo's routing: it
+	// serves /api/auth/signin, /api/auth/callback, /api/auth/signout …,
+	// which are no echo routes, and decodes the session once per request.
+	// It protects nothing itself (an empty ProtectedRoutes): the route
+	// groups below do.
+	e.Pre(echo.WrapMiddleware(client.AuthMiddleware(&monocloud.MiddlewareOptions{ProtectedRoutes: []monocloud.ProtectedRoute{}})))
+	e.Use(middleware.RequestLogger(), middleware.Recover())
+
+	// Public.
+	e.GET("/", func(c *echo.Context) error {
+		s, err := client.Session(c.Request().Context())
+		if err != nil {
+			return c.HTML(http.StatusOK, fmt.Sprintf(`<p>Signed out. <a href="%s">Sign in</a></p>`,
+				html.EscapeString(client.SignInURL(nil))))
+		}
+		return c.HTML(http.StatusOK, fmt.Sprintf(`<p>Hello %s. <a href="/account">Account</a> <a href="/api/auth/signout">Sign out</a></p>`,
+			html.EscapeString(s.User.Subject())))
+	})
+
+	// Pages for signed-in users: ProtectPage sends visitors to sign-in and
+	// back.
+	account := e.Group("/account", echo.WrapMiddleware(func(next http.Handler) http.Handler {
+		return client.ProtectPage(next, nil)
+	}))
+	account.GET("", func(c *echo.Context) error {
+		s, _ := client.Session(c.Request().Context()) // ProtectPage guarantees a session
+		return c.String(http.StatusOK, "Signed in as "+s.User.Subject())
+	})
+
+	// An API: ProtectAPI answers 401/403 JSON instead of redirecting.
+	api := e.Group("/api", echo.WrapMiddleware(func(next http.Handler) http.Handler {
+		return client.ProtectAPI(next, nil)
+	}))
+	api.GET("/tokens", func(c *echo.Context) error {
+		tokens, err := client.GetTokens(c.Request().Context(), nil) // refreshed if it expired
+		if err != nil {
+			// examples/quickstart tells "sign in again" from "try later".
+			log.Printf("GetTokens: %v", err)
+			return c.JSON(http.StatusUnauthorized, map[string]string{"message": "tokens unavailable"})
+		}
+		// The access token only: never the refresh or ID token.
+		return c.JSON(http.StatusOK, map[string]any{
+			"accessToken":           tokens.AccessToken,
+			"accessTokenExpiration": tokens.AccessTokenExpiration,
+			"scopes":                tokens.Scopes,
+		})
+	})
+
+	return e
+}

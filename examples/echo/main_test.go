@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/internal/oidctest"
+)
+
+// testApp is the example's handler served against a fake provider, with a
+// browser that keeps cookies and does not follow redirects.
+type testApp struct {
+	t       *testing.T
+	op      *oidctest.Provider
+	srv     *httptest.Server
+	browser *http.Client
+}
+
+// newTestApp serves the example's handler against a fake provider
+// configured by opcfg.
+func newTestApp(t *testing.T, opcfg oidctest.Config) *testApp {
+	t.Helper()
+	op := oidctest.New(t, opcfg)
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	client, err := monocloud.New(monocloud.Options{
+		TenantDomain: op.Issuer(),
+		ClientID:     "test-client",
+		ClientSecret: "test-secret",
+		AppURL:       srv.URL,
+		CookieSecret: "a-test-cookie-secret-of-32-bytes!",
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	h = newHandler(client)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &testApp{t: t, op: op, srv: srv, browser: browser}
+}
+
+// get sends a GET with the browser's cookies and returns the response and
+// its body.
+func (a *testApp) get(rawURL string) (*http.Response, string) {
+	a.t.Helper()
+	if strings.HasPrefix(rawURL, "/") {
+		rawURL = a.srv.URL + rawURL
+	}
+	resp, err := a.browser.Get(rawURL)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", rawURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", rawURL, err)
+	}
+	return resp, string(body)
+}
+
+// signIn runs the sign-in flow through the app's sign-in route, the
+// provider and the callback.
+func (a *testApp) signIn() {
+	a.t.Helper()
+	resp, body := a.get("/api/auth/signin")
+	if resp.StatusCode != http.StatusFound {
+		a.t.Fatalf("sign-in: %s, want 302: %s", resp.Status, body)
+	}
+	cb := a.op.Authorize(a.t, resp.Header.Get("Location"))
+	if resp, body = a.get(cb.String()); resp.StatusCode != http.StatusFound {
+		a.t.Fatalf("callback: %s, want 302: %s", resp.Status, body)
+	}
+}
+
+func TestSignedOut(t *testing.T) {
+	app := newTestApp(t, oidctest.Config{})
+
+	resp, body := app.get("/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed out") {
+		t.Errorf("home: %s %q, want 200 and a sign-in link", resp.Status, body)
+	}
+
+	resp, body = app.get("/account")
+	loc, _ := resp.Location()
+	if resp.StatusCode/100 != 3 || loc == nil || loc.Path != "/api/auth/signin" || loc.Query().Get("return_url") != "/account" {
+		t.Errorf("protected page: %s to %v, want a redirect to sign-in returning to /account: %s", resp.Status, loc, body)
+	}
+
+	resp, body = app.get("/api/tokens")
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "accessToken") {
+		t.Errorf("tokens API: %s %q, want 401 without a token", resp.Status, body)
+	}
+}
+
+func TestSignedIn(t *testing.T) {
+	app := newTestApp(t, oidctest.Config{})
+	app.signIn()
+
+	if resp, body := app.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello user-1") {
+		t.Errorf("home: %s %q, want a greeting", resp.Status, body)
+	}
+	if resp, body := app.get("/account"); resp.StatusCode != http.StatusOK || body != "Signed in as user-1" {
+		t.Errorf("protected page: %s %q", resp.Status, body)
+	}
+
+	resp, body := app.get("/api/tokens")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("tokens API: %s %q (%v), want 200 JSON", resp.Status, body, err)
+	}
+	if tok, _ := got["accessToken"].(string); tok == "" {
+		t.Errorf("tokens API: no access token in %s", body)
+	}
+	for _, leak := range []string{"refreshToken", "idToken"} {
+		if _, ok := got[leak]; ok {
+			t.Errorf("tokens API hands out %s: %s", leak, body)
+		}
+	}
+}
+
+// TestRefreshedCookie checks that the middleware's Set-Cookie for a refreshed
+// session gets through echo's response writer.
+func TestRefreshedCookie(t *testing.T) {
+	// Tokens that expire within GetTokens' 30 s margin: every call refreshes.
+	app := newTestApp(t, oidctest.Config{AccessTokenTTL: 10 * time.Second})
+	app.signIn()
+
+	resp, body := app.get("/api/tokens")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("tokens API: %s %q, want 200", resp.Status, body)
+	}
+	if n := app.op.RefreshGrants(); n != 1 {
+		t.Fatalf("refresh grants: %d, want 1", n)
+	}
+	var refreshed bool
+	for _, ck := range resp.Cookies() {
+		refreshed = refreshed || strings.HasPrefix(ck.Name, "session") && ck.Value != ""
+	}
+	if !refreshed {
+		t.Errorf("tokens API after a refresh sets no session cookie: %q", resp.Header.Values("Set-Cookie"))
+	}
+}
