@@ -45,13 +45,17 @@ type Tokens struct {
 	IsExpired bool `json:"isExpired"`
 }
 
-// Token returns t as an *oauth2.Token (Bearer), for use with x/oauth2.
+// Token returns t's access token as an *oauth2.Token (Bearer), for use with
+// x/oauth2, with the ID token and the granted scopes as extras. It leaves
+// out the refresh token: an oauth2.Config.TokenSource built from it would
+// refresh behind the session's back, and a provider that rotates refresh
+// tokens would then refuse the session's own refresh token (or revoke the
+// grant). Refresh through GetTokens, or use TokenSource.
 func (t *Tokens) Token() *oauth2.Token {
 	tok := &oauth2.Token{
-		AccessToken:  t.AccessToken,
-		TokenType:    "Bearer",
-		RefreshToken: t.RefreshToken,
-		Expiry:       time.Unix(t.AccessTokenExpiration, 0),
+		AccessToken: t.AccessToken,
+		TokenType:   "Bearer",
+		Expiry:      time.Unix(t.AccessTokenExpiration, 0),
 	}
 	return tok.WithExtra(map[string]any{"id_token": t.IDToken, "scope": t.Scopes})
 }

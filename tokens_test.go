@@ -1250,8 +1250,13 @@ func TestTokensJSON(t *testing.T) {
 func TestTokensToken(t *testing.T) {
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	tok := (&Tokens{AccessToken: "at", AccessTokenExpiration: exp.Unix(), Scopes: "openid profile", IDToken: "idt", RefreshToken: "rt"}).Token()
-	if tok.AccessToken != "at" || tok.TokenType != "Bearer" || tok.RefreshToken != "rt" || !tok.Expiry.Equal(exp) || !tok.Valid() {
+	if tok.AccessToken != "at" || tok.TokenType != "Bearer" || !tok.Expiry.Equal(exp) || !tok.Valid() {
 		t.Fatalf("oauth2 token = %+v", tok)
+	}
+	// An oauth2.Config.TokenSource built from it must not refresh behind
+	// the session's back.
+	if tok.RefreshToken != "" {
+		t.Fatalf("oauth2 token carries the refresh token %q", tok.RefreshToken)
 	}
 	if tok.Extra("id_token") != "idt" || tok.Extra("scope") != "openid profile" {
 		t.Fatalf("extras id_token=%v scope=%v", tok.Extra("id_token"), tok.Extra("scope"))
