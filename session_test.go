@@ -905,7 +905,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 
 			state, cb := biTransaction(t, a)
 			atB := htParse(t, b.url(cb.RequestURI()))
-			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") {
+			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
 				t.Errorf("app B's callback with app A's state cookie: %d, error %v; want Invalid state", w.Code, rec.last())
 			}
 			if w := biCallbackRequest(t, a, cb, state); w.Code != http.StatusFound || !htWritesSession(w.Result()) {
