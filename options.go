@@ -146,8 +146,8 @@ type AuthParams struct {
 	// of Options.Resources; the scopes of one sign-in replace them all.
 	Scopes string
 	// Resource is the resource indicator(s): absolute URLs without query or
-	// fragment (MONOCLOUD_AUTH_RESOURCE). The default resource is that of
-	// GetTokens without GetTokensOptions.Resource.
+	// fragment (MONOCLOUD_AUTH_RESOURCE). The default resource is also the
+	// one GetTokens uses without GetTokensOptions.Resource.
 	Resource string
 	// ResponseMode is "query" (default) or "form_post". It is read from
 	// DefaultAuthParams only: SignInURL leaves it out.
