@@ -91,25 +91,24 @@ func (c *Client) stateCookie(state string, as *authState, formPost bool) (*http.
 }
 
 // takeAuthState returns the transaction of state and expires its cookie.
-// A missing, forged, expired or already used state is a *ValidationError.
+// A missing, forged, expired or already used state is ErrInvalidState.
 func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state string) (*authState, error) {
-	invalid := &ValidationError{Message: "Invalid state"}
 	if state == "" || len(state) > 128 || strings.ContainsAny(state, "; ,\"") {
-		return nil, invalid
+		return nil, ErrInvalidState
 	}
 	name := c.stateCookieName(state)
 	ck, err := r.Cookie(name)
 	if err != nil {
-		return nil, invalid
+		return nil, ErrInvalidState
 	}
 	var as authState
 	if _, err := c.stateCodec.Decode(name, ck.Value, &as); err != nil {
-		return nil, invalid
+		return nil, ErrInvalidState
 	}
 	cc := c.cfg.stateCookie
 	http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
 	if !c.usedStates.Add(state, struct{}{}, c.now()) {
-		return nil, &ValidationError{Message: "Invalid state: the callback was already used"}
+		return nil, &ValidationError{Message: "Invalid state: the callback was already used", Err: ErrInvalidState}
 	}
 	return &as, nil
 }

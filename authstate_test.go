@@ -57,7 +57,7 @@ func TestStateService(t *testing.T) {
 		}
 	})
 	t.Run("should return undefined when getting the state from request with no state cookie", func(t *testing.T) {
-		if _, _, err := take(); !isValidation(err, "Invalid state") {
+		if _, _, err := take(); !isValidation(err, "Invalid state") || !errors.Is(err, ErrInvalidState) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -71,7 +71,7 @@ func TestStateService(t *testing.T) {
 			"session cookie value": {Name: ck.Name, Value: strings.Repeat("A", 64)},
 		} {
 			c.usedStates = newUsedStates()
-			if _, _, err := take(bad); !isValidation(err, "Invalid state") {
+			if _, _, err := take(bad); !isValidation(err, "Invalid state") || !errors.Is(err, ErrInvalidState) {
 				t.Errorf("%s cookie: err = %v", name, err)
 			}
 		}
@@ -89,7 +89,7 @@ func TestStateService(t *testing.T) {
 		}
 		// A replay of the same cookie (the browser had not dropped it yet,
 		// or an attacker copied it) is refused.
-		if _, _, err := take(ck); !isValidation(err, "Invalid state: the callback was already used") {
+		if _, _, err := take(ck); !isValidation(err, "Invalid state: the callback was already used") || !errors.Is(err, ErrInvalidState) {
 			t.Fatalf("replay: err = %v", err)
 		}
 	})

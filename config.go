@@ -195,6 +195,7 @@ func resolve(o Options) (*config, error) {
 	c.authParams = o.DefaultAuthParams
 	c.authParams.Scopes = r.scopes(r.str(o.DefaultAuthParams.Scopes, "MONOCLOUD_AUTH_SCOPES", "openid profile email"))
 	c.authParams.Resource = r.resource(r.str(o.DefaultAuthParams.Resource, "MONOCLOUD_AUTH_RESOURCE", ""), "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE")
+	c.authParams.ACRValues = joinFields(c.authParams.ACRValues)
 	if m := c.authParams.ResponseMode; m != "" && m != "query" && m != "form_post" {
 		r.fail("DefaultAuthParams.ResponseMode", "", "must be query or form_post, got %q", m)
 	}

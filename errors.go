@@ -10,6 +10,26 @@ import (
 // It is also a *ValidationError, as the SDK's "Session does not exist" is.
 var ErrNoSession error = &ValidationError{Message: "Session does not exist"}
 
+// ErrNoRefreshToken is matched (errors.Is) by the error of GetTokens when
+// the token must be refreshed and the session holds no refresh token (the
+// provider issued none: request offline_access, or sign in again). It is a
+// *ValidationError.
+var ErrNoRefreshToken error = &ValidationError{Message: "Session does not contain refresh token"}
+
+// ErrResourceNotRequested is matched (errors.Is) by the error of GetTokens
+// for a resource that was not requested at sign-in (add it to
+// Options.Resources or DefaultAuthParams.Resource). The error is a
+// *ValidationError naming the resource, which wraps this one. No refresh is
+// attempted: a provider would refuse it, and some consume the refresh token
+// first.
+var ErrResourceNotRequested error = &ValidationError{Message: "Resource was not requested at sign-in"}
+
+// ErrInvalidState is matched (errors.Is) by the error of a callback whose
+// state is missing, forged, expired or already used (the callback was
+// replayed, or the sign-in started in another browser). The error is a
+// *ValidationError; the callback answers 400 or calls OnError with it.
+var ErrInvalidState error = &ValidationError{Message: "Invalid state"}
+
 // ErrNoRequestContext is returned by the context forms of the helpers
 // (GetTokens, Session, …) when ctx does not come from a request served under
 // AuthMiddleware or Handler. Routers whose handlers get their own context
@@ -28,6 +48,9 @@ var ErrProviderUnavailable = errors.New("monocloud: OpenID provider unavailable"
 // ValidationError reports invalid configuration, invalid options passed to
 // a helper, a failed state or callback check, or a missing session, refresh
 // token or access token. It mirrors the SDK's MonoCloudValidationError.
+// Branch on the conditions with errors.Is and ErrNoSession,
+// ErrNoRefreshToken, ErrResourceNotRequested or ErrInvalidState, not on
+// Message.
 type ValidationError struct {
 	// Message is the SDK's message where it has one, e.g. "Session does not exist".
 	Message string

@@ -88,8 +88,8 @@ func ExampleClient_AuthMiddleware() {
 		ProtectedRoutes: append(
 			monocloud.Protect(`^/dashboard$`, `^/api/`),
 			monocloud.ProtectedRoute{
-				Pattern: regexp.MustCompile(`^/admin/`),
-				Groups:  []string{"admin", "support"}, // any one of them
+				Pattern:    regexp.MustCompile(`^/admin/`),
+				GroupCheck: monocloud.GroupCheck{Groups: []string{"admin", "support"}}, // any one of them
 			},
 		),
 	})

@@ -1,5 +1,28 @@
 package monocloud
 
+// GroupCheck requires the signed-in user to be in groups. It is the group
+// requirement of a ProtectedRoute, of ProtectPage and ProtectAPI, and of
+// IsUserInGroup.
+type GroupCheck struct {
+	// Groups are the groups required: any one of them, or all with
+	// MatchAll. None requires no group, only a session.
+	Groups []string
+	// Claim is the user claim that holds the user's groups; default
+	// Options.GroupsClaim.
+	Claim string
+	// MatchAll requires every group of Groups instead of any one.
+	MatchAll bool
+}
+
+// inGroup reports whether user passes g.
+func (c *Client) inGroup(user User, g GroupCheck) bool {
+	claim := g.Claim
+	if claim == "" {
+		claim = c.cfg.groupsClaim
+	}
+	return inGroups(user, claim, g.Groups, g.MatchAll)
+}
+
 // inGroups reports whether user's groups claim holds any of groups (all of
 // them with matchAll). No groups to check means true; a claim that is not a
 // non-empty JSON array means false. A group matches an expected value when

@@ -203,7 +203,7 @@ func TestHandlerSignIn(t *testing.T) {
 			DefaultAuthParams: AuthParams{
 				Scopes: "openid profile", Resource: "https://default.example.com", Prompt: "login",
 				LoginHint: "opt@example.com", AuthenticatorHint: "apple", Display: "page", UILocales: "en",
-				ACRValues: []string{"opt"}, MaxAge: new(100),
+				ACRValues: "opt", MaxAge: new(100),
 			},
 			Resources: []Indicator{{Resource: "https://ind.example.com", Scopes: "ind"}},
 		}, nil, nil)

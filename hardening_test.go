@@ -135,14 +135,13 @@ func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
 // decoded session is cached and shared).
 func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 	mw := &MiddlewareOptions{
-		ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile(`^/admin`), Groups: []string{"admin"}}},
-		OnAccessDenied: func(w http.ResponseWriter, r *http.Request, user User) bool {
+		ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile(`^/admin`), GroupCheck: GroupCheck{Groups: []string{"admin"}}}},
+		OnAccessDenied: func(w http.ResponseWriter, r *http.Request, user User) {
 			if groups, ok := user["groups"].([]any); ok {
 				groups[0] = "admin" // must not grant anything
 			}
 			user["groups"] = []any{"admin"}
 			w.WriteHeader(http.StatusForbidden)
-			return true
 		},
 	}
 	app := newTestApp(t, oidctest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, func(c *Client) http.Handler {

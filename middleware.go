@@ -2,7 +2,6 @@ package monocloud
 
 import (
 	"net/http"
-	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -17,15 +16,17 @@ type MiddlewareOptions struct {
 	// IsProtected, when set, decides instead of ProtectedRoutes which
 	// requests need a session.
 	IsProtected func(r *http.Request) bool
-	// GroupsClaim overrides Options.GroupsClaim for group checks.
-	GroupsClaim string
-	// MatchAll requires every group of a ProtectedRoute instead of any one.
-	MatchAll bool
-	// OnAccessDenied answers requests without a session (user nil) or
-	// without a required group. It returns false to let the request through
-	// to the handler instead. When nil, API routes (/api and below) get 401
-	// or 403 JSON and pages a 307 redirect to sign-in (403 text for groups).
-	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User) (handled bool)
+	// OnAccessDenied answers a protected request without a session (user
+	// nil) or without a required group (user is a copy of the session's).
+	// When nil, API routes (/api and below) get 401 or 403 JSON, and pages
+	// a redirect to sign-in (see RedirectToSignIn) or 403 text.
+	//
+	// It has the signature of ProtectOptions.OnAccessDenied, and like it
+	// always answers: the handler is not called after it. A denial hook
+	// that could let requests through would fail open when it forgets to
+	// say no; a route that anyone may reach is left unprotected instead
+	// (ProtectedRoutes, IsProtected).
+	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User)
 	// OnError handles errors of the auth routes, overriding Options.OnError.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
@@ -35,8 +36,8 @@ type ProtectedRoute struct {
 	// Pattern is matched against the request path (relative to AppURL's
 	// base path). Like the SDK's patterns it is unanchored: use ^ and $.
 	Pattern *regexp.Regexp
-	// Groups, when set, are required (any one, or all with MatchAll).
-	Groups []string
+	// GroupCheck, when it names groups, requires them of the user.
+	GroupCheck
 }
 
 // Protect returns ProtectedRoutes for the given regular expressions. It
@@ -73,52 +74,29 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 					next.ServeHTTP(w, r)
 					return
 				}
-				sc, err := c.state(r.Context()).lookup(r.Context())
-				if err != nil {
-					// Not "signed out": the client keeps its session and retries.
-					c.fail(w, r, err)
-					return
-				}
-				if sc == nil {
-					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, nil) {
-						return
-					}
-					if opts.OnAccessDenied == nil {
-						c.denyUnauthenticated(w, r)
-						return
-					}
-				} else if len(groups) > 0 && !inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll) {
-					if opts.OnAccessDenied != nil && opts.OnAccessDenied(w, r, deepCopyMap(sc.Session.User)) {
-						return
-					}
-					if opts.OnAccessDenied == nil {
-						c.denyForbidden(w, r)
-						return
-					}
-				}
-				next.ServeHTTP(w, r)
+				c.guard(w, r, accessRule{GroupCheck: groups, api: c.isAPI(r), onDenied: opts.OnAccessDenied}, next)
 			})
 		})
 	}
 }
 
 // protection reports whether r needs a session and which groups.
-func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (groups []string, protected bool) {
+func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (groups GroupCheck, protected bool) {
 	if opts.IsProtected != nil {
-		return nil, opts.IsProtected(r)
+		return GroupCheck{}, opts.IsProtected(r)
 	}
 	if opts.ProtectedRoutes == nil {
-		return nil, true
+		return GroupCheck{}, true
 	}
 	// Match the cleaned path: handlers and file servers resolve "//x",
 	// "/./x" and "/a/../x" to "/x", so patterns must see it that way too.
 	path := cleanPath(c.relativePath(r))
 	for _, pr := range opts.ProtectedRoutes {
 		if pr.Pattern != nil && pr.Pattern.MatchString(path) {
-			return pr.Groups, true
+			return pr.GroupCheck, true
 		}
 	}
-	return nil, false
+	return GroupCheck{}, false
 }
 
 // returnPath returns r's escaped path and query, relative to AppURL's base
@@ -160,38 +138,9 @@ func cleanPath(p string) string {
 	return clean
 }
 
+// isAPI reports whether r is for /api or below (relative to AppURL's base
+// path), whose denials are answered in JSON.
 func (c *Client) isAPI(r *http.Request) bool {
 	p := cleanPath(c.relativePath(r))
 	return p == "/api" || strings.HasPrefix(p, "/api/")
-}
-
-func (c *Client) denyUnauthenticated(w http.ResponseWriter, r *http.Request) {
-	if c.isAPI(r) {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
-		return
-	}
-	// 307 keeps the method: right for GET and HEAD. A POST to a page must
-	// not be replayed against the sign-in route (405), so it gets 303.
-	status := http.StatusTemporaryRedirect
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		status = http.StatusSeeOther
-	}
-	http.Redirect(w, r, c.appURL(c.cfg.routes.SignIn)+"?"+url.Values{"return_url": {c.returnPath(r)}}.Encode(), status)
-}
-
-func (c *Client) denyForbidden(w http.ResponseWriter, r *http.Request) {
-	if c.isAPI(r) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"message": "forbidden"})
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusForbidden)
-	_, _ = w.Write([]byte("forbidden"))
-}
-
-func (c *Client) groupsClaim(override string) string {
-	if override != "" {
-		return override
-	}
-	return c.cfg.groupsClaim
 }

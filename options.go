@@ -135,22 +135,29 @@ type Routes struct {
 	UserInfo          string // MONOCLOUD_AUTH_USER_INFO_URL, default /api/auth/userinfo
 }
 
-// AuthParams are authorization request parameters.
+// AuthParams are authorization request parameters. Options.DefaultAuthParams
+// sends them with every sign-in; SignInURL and RedirectToSignIn pass them
+// to the sign-in route for one sign-in, where each one set replaces its
+// default. Lists (Scopes, Resource, ACRValues) are space-separated, as in
+// the protocol.
 type AuthParams struct {
-	// Scopes, space-separated, must contain openid (MONOCLOUD_AUTH_SCOPES;
-	// default "openid profile email").
+	// Scopes must contain openid (MONOCLOUD_AUTH_SCOPES; default "openid
+	// profile email"). The default scopes are requested together with those
+	// of Options.Resources; the scopes of one sign-in replace them all.
 	Scopes string
-	// Resource is the default resource indicator(s), space-separated absolute
-	// URLs without query or fragment (MONOCLOUD_AUTH_RESOURCE).
+	// Resource is the resource indicator(s): absolute URLs without query or
+	// fragment (MONOCLOUD_AUTH_RESOURCE). The default resource is also the
+	// one GetTokens uses without GetTokensOptions.Resource.
 	Resource string
-	// ResponseMode is "query" (default) or "form_post".
+	// ResponseMode is "query" (default) or "form_post". It is read from
+	// DefaultAuthParams only: SignInURL leaves it out.
 	ResponseMode      string
 	Prompt            string
 	Display           string
 	UILocales         string
 	LoginHint         string
 	AuthenticatorHint string
-	ACRValues         []string
+	ACRValues         string
 	// MaxAge is the max_age parameter in seconds; auth_time is then checked.
 	MaxAge *int
 }

@@ -4,15 +4,13 @@ import "net/http"
 
 // ProtectOptions configures ProtectAPI and ProtectPage.
 type ProtectOptions struct {
-	// Groups, when set, are required (any one, or all with MatchAll).
-	Groups      []string
-	GroupsClaim string
-	MatchAll    bool
+	// GroupCheck, when it names groups, requires them of the user.
+	GroupCheck
 	// ReturnURL is where sign-in returns (ProtectPage); default the
 	// request's own path and query.
 	ReturnURL string
-	// OnAccessDenied answers a denied request instead of the default; user
-	// is nil without a session.
+	// OnAccessDenied answers a denied request instead of the default; see
+	// MiddlewareOptions.OnAccessDenied.
 	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User)
 }
 
@@ -21,62 +19,75 @@ type ProtectOptions struct {
 // {"message":"forbidden"}. Serve it under AuthMiddleware or Handler, or on
 // its own (it then reads the session itself).
 func (c *Client) ProtectAPI(h http.Handler, opts *ProtectOptions) http.Handler {
-	return c.protect(h, opts, func(w http.ResponseWriter, r *http.Request, signedIn bool) {
-		if !signedIn {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
-			return
-		}
-		writeJSON(w, http.StatusForbidden, map[string]string{"message": "forbidden"})
-	})
+	return c.protect(h, opts, true)
 }
 
-// ProtectPage wraps a page handler: without a session it redirects (307) to
-// sign-in, returning to the page afterwards; without a required group it
-// answers 403.
+// ProtectPage wraps a page handler: without a session it redirects to
+// sign-in as RedirectToSignIn does (307, or 303 for methods other than GET
+// and HEAD), returning to the page afterwards; without a required group it
+// answers 403. Like ProtectAPI it can be served on its own.
 func (c *Client) ProtectPage(h http.Handler, opts *ProtectOptions) http.Handler {
+	return c.protect(h, opts, false)
+}
+
+func (c *Client) protect(h http.Handler, opts *ProtectOptions, api bool) http.Handler {
 	if opts == nil {
 		opts = &ProtectOptions{}
 	}
-	return c.protect(h, opts, func(w http.ResponseWriter, r *http.Request, signedIn bool) {
-		if !signedIn {
-			ret := opts.ReturnURL
-			if ret == "" {
-				ret = c.returnPath(r)
-			}
-			c.RedirectToSignIn(w, r, &SignInParams{ReturnURL: ret})
-			return
+	rule := accessRule{GroupCheck: opts.GroupCheck, api: api, returnURL: opts.ReturnURL, onDenied: opts.OnAccessDenied}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+			c.guard(w, r, rule, h)
+		})
+	})
+}
+
+// accessRule is what a protected request needs, and how a denial is
+// answered. AuthMiddleware and the Protect wrappers share it.
+type accessRule struct {
+	GroupCheck
+	api       bool   // deny with JSON, not with a sign-in redirect or text
+	returnURL string // where sign-in returns; "" for the request's own URL
+	onDenied  func(w http.ResponseWriter, r *http.Request, user User)
+}
+
+// guard serves r with next when its session passes rule, and denies it
+// otherwise. A session that cannot be read (a *StoreError) is not "signed
+// out": it is answered by fail, so the client keeps its session and retries.
+func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, next http.Handler) {
+	sc, err := c.state(r.Context()).lookup(r.Context())
+	switch {
+	case err != nil:
+		c.fail(w, r, err)
+	case sc == nil:
+		c.deny(w, r, rule, false, nil)
+	case !c.inGroup(sc.Session.User, rule.GroupCheck):
+		c.deny(w, r, rule, true, deepCopyMap(sc.Session.User))
+	default:
+		next.ServeHTTP(w, r)
+	}
+}
+
+// deny answers a request that rule refuses: through rule.onDenied when set;
+// else an API request gets 401 (no session) or 403 JSON, and a page a
+// redirect to sign-in (no session) or 403 text.
+func (c *Client) deny(w http.ResponseWriter, r *http.Request, rule accessRule, signedIn bool, user User) {
+	switch {
+	case rule.onDenied != nil:
+		rule.onDenied(w, r, user)
+	case rule.api && !signedIn:
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
+	case rule.api:
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "forbidden"})
+	case !signedIn:
+		ret := rule.returnURL
+		if ret == "" {
+			ret = c.returnPath(r)
 		}
+		c.RedirectToSignIn(w, r, ret, nil)
+	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte("forbidden"))
-	})
-}
-
-func (c *Client) protect(h http.Handler, opts *ProtectOptions, deny func(http.ResponseWriter, *http.Request, bool)) http.Handler {
-	if opts == nil {
-		opts = &ProtectOptions{}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
-			sc, err := c.state(r.Context()).lookup(r.Context())
-			switch {
-			case err != nil:
-				c.fail(w, r, err)
-			case sc == nil:
-				if opts.OnAccessDenied != nil {
-					opts.OnAccessDenied(w, r, nil)
-					return
-				}
-				deny(w, r, false)
-			case !inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), opts.Groups, opts.MatchAll):
-				if opts.OnAccessDenied != nil {
-					opts.OnAccessDenied(w, r, deepCopyMap(sc.Session.User))
-					return
-				}
-				deny(w, r, true)
-			default:
-				h.ServeHTTP(w, r)
-			}
-		})
-	})
 }

@@ -7,30 +7,20 @@ import (
 	"strings"
 )
 
-// SignInParams are the query parameters of a sign-in redirect.
-type SignInParams struct {
-	ReturnURL         string
-	Scopes            []string
-	Resource          []string
-	Prompt            string
-	LoginHint         string
-	AuthenticatorHint string
-	Display           string
-	UILocales         string
-	ACRValues         []string
-	MaxAge            *int
-}
-
-// SignInURL returns the URL of the sign-in route with p as query parameters.
-func (c *Client) SignInURL(p *SignInParams) string {
+// SignInURL returns the URL of the sign-in route. returnURL, when set, is
+// where sign-in returns (on the app's origin only; default the app's root).
+// p, when not nil, holds this sign-in's authorization parameters, each of
+// which replaces its Options.DefaultAuthParams value (ResponseMode is left
+// out).
+func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 	if p == nil {
-		p = &SignInParams{}
+		p = &AuthParams{}
 	}
 	q := url.Values{}
 	for name, v := range map[string]string{
-		"return_url": p.ReturnURL, "scope": strings.Join(p.Scopes, " "), "resource": strings.Join(p.Resource, " "),
+		"return_url": returnURL, "scope": p.Scopes, "resource": p.Resource,
 		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint,
-		"display": p.Display, "ui_locales": p.UILocales, "acr_values": strings.Join(p.ACRValues, " "),
+		"display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues,
 	} {
 		if v != "" {
 			q.Set(name, v)
@@ -46,9 +36,15 @@ func (c *Client) SignInURL(p *SignInParams) string {
 	return u
 }
 
-// RedirectToSignIn redirects (307) to the sign-in route.
-func (c *Client) RedirectToSignIn(w http.ResponseWriter, r *http.Request, p *SignInParams) {
-	http.Redirect(w, r, c.SignInURL(p), http.StatusTemporaryRedirect)
+// RedirectToSignIn redirects to SignInURL(returnURL, p): 307 for GET and
+// HEAD, 303 for other methods, so that a form's POST is not replayed
+// against the sign-in route (which answers 405).
+func (c *Client) RedirectToSignIn(w http.ResponseWriter, r *http.Request, returnURL string, p *AuthParams) {
+	status := http.StatusTemporaryRedirect
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusSeeOther
+	}
+	http.Redirect(w, r, c.SignInURL(returnURL, p), status)
 }
 
 // SignOutURL returns the URL of the sign-out route; postLogoutURL, when

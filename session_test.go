@@ -905,7 +905,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 
 			state, cb := biTransaction(t, a)
 			atB := htParse(t, b.url(cb.RequestURI()))
-			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") {
+			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
 				t.Errorf("app B's callback with app A's state cookie: %d, error %v; want Invalid state", w.Code, rec.last())
 			}
 			if w := biCallbackRequest(t, a, cb, state); w.Code != http.StatusFound || !htWritesSession(w.Result()) {
@@ -1023,9 +1023,9 @@ func TestSessionHelpers(t *testing.T) {
 	t.Run("isUserInGroup under the middleware", func(t *testing.T) {
 		var in, all, out bool
 		serve(func(w http.ResponseWriter, r *http.Request) {
-			in = c.IsUserInGroup(r.Context(), []string{"nobody", "staff"}, nil)
-			all = c.IsUserInGroup(r.Context(), []string{"staff", "admins"}, &GroupOptions{MatchAll: true})
-			out = c.IsUserInGroup(r.Context(), []string{"staff", "nobody"}, &GroupOptions{MatchAll: true})
+			in = c.IsUserInGroup(r.Context(), GroupCheck{Groups: []string{"nobody", "staff"}})
+			all = c.IsUserInGroup(r.Context(), GroupCheck{Groups: []string{"staff", "admins"}, MatchAll: true})
+			out = c.IsUserInGroup(r.Context(), GroupCheck{Groups: []string{"staff", "nobody"}, MatchAll: true})
 		})
 		if !in || !all || out {
 			t.Fatalf("IsUserInGroup any=%v all=%v all-with-missing=%v; want true true false", in, all, out)
@@ -1046,7 +1046,7 @@ func TestSessionHelpers(t *testing.T) {
 		var inRoot bool
 		var groups any
 		serve(func(w http.ResponseWriter, r *http.Request) {
-			inRoot = c.IsUserInGroup(r.Context(), []string{"root"}, nil)
+			inRoot = c.IsUserInGroup(r.Context(), GroupCheck{Groups: []string{"root"}})
 			s, _ := c.Session(r.Context())
 			groups = s.User["groups"]
 		})
@@ -1100,7 +1100,7 @@ func TestSessionHelpersOutsideMiddleware(t *testing.T) {
 					t.Errorf("%s = %v, want ErrNoRequestContext", tc.name, err)
 				}
 			}
-			if c.IsAuthenticated(ctx.ctx) || c.IsUserInGroup(ctx.ctx, nil, nil) {
+			if c.IsAuthenticated(ctx.ctx) || c.IsUserInGroup(ctx.ctx, GroupCheck{}) {
 				t.Error("IsAuthenticated/IsUserInGroup true outside a request")
 			}
 		})
@@ -1194,7 +1194,7 @@ func TestSessionIsUserInGroup(t *testing.T) {
 		var in bool
 		rec := httptest.NewRecorder()
 		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			in = app.client.IsUserInGroup(r.Context(), []string{"test"}, nil)
+			in = app.client.IsUserInGroup(r.Context(), GroupCheck{Groups: []string{"test"}})
 		})).ServeHTTP(rec, app.request(http.MethodGet, "/"))
 		if in {
 			t.Fatal("IsUserInGroup = true without a session")

@@ -91,18 +91,9 @@ func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
 	return err == nil && sc != nil
 }
 
-// GroupOptions configures a group check.
-type GroupOptions struct {
-	// GroupsClaim overrides Options.GroupsClaim.
-	GroupsClaim string
-	// MatchAll requires every group instead of any one.
-	MatchAll bool
-}
-
-// IsUserInGroup reports whether the signed-in user of ctx's request is in
-// any of groups (all with MatchAll). No groups means true; no session means
-// false.
-func (c *Client) IsUserInGroup(ctx context.Context, groups []string, opts *GroupOptions) bool {
+// IsUserInGroup reports whether the signed-in user of ctx's request passes
+// g. No groups means true; no session means false.
+func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 	st := c.state(ctx)
 	if st == nil {
 		return false
@@ -111,8 +102,5 @@ func (c *Client) IsUserInGroup(ctx context.Context, groups []string, opts *Group
 	if err != nil || sc == nil {
 		return false
 	}
-	if opts == nil {
-		opts = &GroupOptions{}
-	}
-	return inGroups(sc.Session.User, c.groupsClaim(opts.GroupsClaim), groups, opts.MatchAll)
+	return c.inGroup(sc.Session.User, g)
 }

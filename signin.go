@@ -76,8 +76,8 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 			*dst = v
 		}
 	}
-	if v := q.Get("acr_values"); strings.TrimSpace(v) != "" {
-		p.ACRValues = strings.Fields(v)
+	if v := joinFields(q.Get("acr_values")); v != "" {
+		p.ACRValues = v
 	}
 	if v, err := strconv.Atoi(q.Get("max_age")); err == nil && v >= 0 {
 		p.MaxAge = &v
@@ -114,13 +114,10 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},
 	}
-	for name, v := range map[string]string{"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display, "ui_locales": p.UILocales, "response_mode": p.ResponseMode} {
+	for name, v := range map[string]string{"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues, "response_mode": p.ResponseMode} {
 		if v != "" {
 			params.Set(name, v)
 		}
-	}
-	if len(p.ACRValues) > 0 {
-		params.Set("acr_values", strings.Join(p.ACRValues, " "))
 	}
 	if p.MaxAge != nil {
 		params.Set("max_age", strconv.Itoa(*p.MaxAge))

@@ -45,13 +45,17 @@ type Tokens struct {
 	IsExpired bool `json:"isExpired"`
 }
 
-// Token returns t as an *oauth2.Token (Bearer), for use with x/oauth2.
+// Token returns t's access token as an *oauth2.Token (Bearer), for use with
+// x/oauth2, with the ID token and the granted scopes as extras. It leaves
+// out the refresh token: an oauth2.Config.TokenSource built from it would
+// refresh behind the session's back, and a provider that rotates refresh
+// tokens would then refuse the session's own refresh token (or revoke the
+// grant). Refresh through GetTokens, or use TokenSource.
 func (t *Tokens) Token() *oauth2.Token {
 	tok := &oauth2.Token{
-		AccessToken:  t.AccessToken,
-		TokenType:    "Bearer",
-		RefreshToken: t.RefreshToken,
-		Expiry:       time.Unix(t.AccessTokenExpiration, 0),
+		AccessToken: t.AccessToken,
+		TokenType:   "Bearer",
+		Expiry:      time.Unix(t.AccessTokenExpiration, 0),
 	}
 	return tok.WithExtra(map[string]any{"id_token": t.IDToken, "scope": t.Scopes})
 }
@@ -67,9 +71,10 @@ func (t *Tokens) Token() *oauth2.Token {
 // request still carrying the cookie from before a refresh gets the refreshed
 // tokens without presenting the old refresh token again.
 //
-// Errors: ErrNoSession (a *ValidationError) without a session; a
-// *ValidationError for invalid options or when a refresh is needed and the
-// session has no refresh token; an *OPError when the provider refuses the
+// Errors: ErrNoSession without a session; ErrNoRefreshToken when a refresh
+// is needed and the session has no refresh token; ErrResourceNotRequested
+// for a resource not requested at sign-in (all three are *ValidationError);
+// a *ValidationError for other invalid options; an *OPError when the provider refuses the
 // refresh; an *HTTPError when it cannot be reached or answers garbage; a
 // *TokenError when the new ID token is invalid; the SessionStore's own
 // errors, wrapped, when it fails. On error the session is unchanged.
@@ -187,7 +192,7 @@ func (c *Client) checkAuthorizedResource(s *Session, resource string) error {
 	}
 	for item := range strings.FieldsSeq(resource) {
 		if !slices.Contains(strings.Fields(s.AuthorizedResources), item) {
-			return &ValidationError{Message: `Resource "` + item + `" was not requested at sign-in: add it to Options.Resources or DefaultAuthParams.Resource`}
+			return &ValidationError{Message: `Resource "` + item + `" was not requested at sign-in: add it to Options.Resources or DefaultAuthParams.Resource`, Err: ErrResourceNotRequested}
 		}
 	}
 	return nil
@@ -233,7 +238,7 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 		return newTokens(tok, sc.Session, now), nil
 	}
 	if sc.Session.RefreshToken == "" {
-		return nil, &ValidationError{Message: "Session does not contain refresh token"}
+		return nil, ErrNoRefreshToken
 	}
 	if err := c.checkAuthorizedResource(sc.Session, q.resource); err != nil {
 		return nil, err

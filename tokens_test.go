@@ -194,7 +194,7 @@ func TestGetTokensWithoutRefreshToken(t *testing.T) {
 			app.mutate(func(s *Session) { s.RefreshToken = "" })
 			tc.mutate(app)
 			_, err := app.tokens(tc.opts)
-			if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" {
+			if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
 				t.Fatalf("message = %q", ve.Message)
 			}
 			tkWantGrants(t, app.op, 0)
@@ -343,7 +343,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			})
 			tok, err := app.tokens(tc.opts)
 			if tc.want == "" {
-				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" {
+				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
 					t.Fatalf("GetTokens = %+v, %v; want no match", tok, err)
 				}
 				return
@@ -1250,8 +1250,13 @@ func TestTokensJSON(t *testing.T) {
 func TestTokensToken(t *testing.T) {
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	tok := (&Tokens{AccessToken: "at", AccessTokenExpiration: exp.Unix(), Scopes: "openid profile", IDToken: "idt", RefreshToken: "rt"}).Token()
-	if tok.AccessToken != "at" || tok.TokenType != "Bearer" || tok.RefreshToken != "rt" || !tok.Expiry.Equal(exp) || !tok.Valid() {
+	if tok.AccessToken != "at" || tok.TokenType != "Bearer" || !tok.Expiry.Equal(exp) || !tok.Valid() {
 		t.Fatalf("oauth2 token = %+v", tok)
+	}
+	// An oauth2.Config.TokenSource built from it must not refresh behind
+	// the session's back.
+	if tok.RefreshToken != "" {
+		t.Fatalf("oauth2 token carries the refresh token %q", tok.RefreshToken)
 	}
 	if tok.Extra("id_token") != "idt" || tok.Extra("scope") != "openid profile" {
 		t.Fatalf("extras id_token=%v scope=%v", tok.Extra("id_token"), tok.Extra("scope"))
@@ -1388,8 +1393,11 @@ func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
 	app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 	app.signIn("")
 	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
-	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, "was not requested at sign-in") {
-		t.Fatalf("message = %q", ve.Message)
+	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {
+		t.Fatalf("%q: message = %q", err, ve.Message)
+	}
+	if errors.Is(err, ErrNoRefreshToken) || errors.Is(ErrNoRefreshToken, ErrResourceNotRequested) {
+		t.Error("the sentinels match each other")
 	}
 	tkWantGrants(t, app.op, 0)
 	if _, err := app.tokens(&GetTokensOptions{Resource: tkResA}); err != nil {

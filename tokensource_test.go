@@ -1,13 +1,17 @@
 package monocloud
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/monocloud/auth-go/internal/oidctest"
+	"golang.org/x/oauth2"
 )
 
 // TestHTTPClientCallsDownstreamAPIWithCurrentToken: the client from
@@ -63,5 +67,25 @@ func TestHTTPClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
 	tok, err := app.client.TokenSource(t.Context(), nil).Token()
 	if err != ErrNoRequestContext || tok != nil {
 		t.Errorf("TokenSource outside a request = %v, %v; want ErrNoRequestContext", tok, err)
+	}
+}
+
+// TestTokensTokenDoesNotRefreshOnItsOwn: an x/oauth2 token source built
+// from an expired Token() fails instead of presenting the session's
+// refresh token to the token endpoint.
+func TestTokensTokenDoesNotRefreshOnItsOwn(t *testing.T) {
+	var grants atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grants.Add(1)
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": "new", "token_type": "Bearer", "refresh_token": "rotated", "expires_in": 3600})
+	}))
+	t.Cleanup(srv.Close)
+	expired := (&Tokens{AccessToken: "at", AccessTokenExpiration: time.Now().Add(-time.Minute).Unix(), RefreshToken: "rt"}).Token()
+	cfg := &oauth2.Config{ClientID: "c", Endpoint: oauth2.Endpoint{TokenURL: srv.URL}}
+	if tok, err := cfg.TokenSource(context.Background(), expired).Token(); err == nil {
+		t.Errorf("token source refreshed on its own: %+v", tok)
+	}
+	if n := grants.Load(); n != 0 {
+		t.Errorf("token endpoint called %d times, want 0", n)
 	}
 }

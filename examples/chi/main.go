@@ -43,7 +43,7 @@ func main() {
 	// the "admin" group.
 	r.Use(client.AuthMiddleware(&monocloud.MiddlewareOptions{
 		ProtectedRoutes: []monocloud.ProtectedRoute{
-			{Pattern: regexp.MustCompile(`^/admin(/|$)`), Groups: []string{"admin"}},
+			{Pattern: regexp.MustCompile(`^/admin(/|$)`), GroupCheck: monocloud.GroupCheck{Groups: []string{"admin"}}},
 		},
 	}))
 
@@ -51,7 +51,7 @@ func main() {
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		s, err := client.Session(r.Context())
 		if err != nil {
-			fmt.Fprintf(w, `<p>Signed out. <a href="%s">Sign in</a></p>`, html.EscapeString(client.SignInURL(nil)))
+			fmt.Fprintf(w, `<p>Signed out. <a href="%s">Sign in</a></p>`, html.EscapeString(client.SignInURL("", nil)))
 			return
 		}
 		fmt.Fprintf(w, `<p>Hello %s. <a href="/account">Account</a> <a href="/api/auth/signout">Sign out</a></p>`,
@@ -71,7 +71,7 @@ func main() {
 	// Pages for staff: ProtectPage can require groups too (403 otherwise).
 	r.Group(func(r chi.Router) {
 		r.Use(func(next http.Handler) http.Handler {
-			return client.ProtectPage(next, &monocloud.ProtectOptions{Groups: []string{"staff"}})
+			return client.ProtectPage(next, &monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"staff"}}})
 		})
 		r.Get("/reports", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintln(w, "<p>Staff reports.</p>")

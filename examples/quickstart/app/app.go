@@ -76,7 +76,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		SignedIn  bool
 		Name      string
 		SignInURL string
-	}{SignInURL: a.client.SignInURL(nil)}
+	}{SignInURL: a.client.SignInURL("", nil)}
 	if s, err := a.client.Session(r.Context()); err == nil {
 		data.SignedIn = true
 		data.Name = displayName(s.User)
@@ -117,7 +117,7 @@ func (a *app) tokens(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		status, msg := tokenErrorStatus(err)
-		signIn := a.client.SignInURL(&monocloud.SignInParams{ReturnURL: "/tokens"})
+		signIn := a.client.SignInURL("/tokens", nil)
 		render(w, status, "error", struct{ Message, SignInURL string }{msg, signIn})
 		return
 	}

@@ -1,0 +1,184 @@
+package monocloud
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// prAdmin requires a group the user of mwClaims (in "staff") lacks.
+var prAdmin = GroupCheck{Groups: []string{"admin"}}
+
+// prWrapped returns an app that protects /page and /admin with ProtectPage
+// and /api/data and /api/admin with ProtectAPI (/admin and /api/admin
+// require prAdmin), with opts for every wrapper.
+func prWrapped(t *testing.T, opts ProtectOptions) *htApp {
+	return htNewApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
+		admin := opts
+		admin.GroupCheck = prAdmin
+		mux := http.NewServeMux()
+		mux.Handle("/api/auth/", c.Handler())
+		mux.Handle("/page", c.ProtectPage(htOK, &opts))
+		mux.Handle("/admin", c.ProtectPage(htOK, &admin))
+		mux.Handle("/api/data", c.ProtectAPI(htOK, &opts))
+		mux.Handle("/api/admin", c.ProtectAPI(htOK, &admin))
+		return mux
+	})
+}
+
+// prAnswer is what a test compares of a response, with the app's origin
+// (which differs from app to app) cut out of the Location and the body.
+type prAnswer struct {
+	status                int
+	location, ctype, body string
+}
+
+func prDo(app *htApp, method, path string) prAnswer {
+	resp, body := app.do(method, path, nil)
+	local := func(s string) string { return strings.ReplaceAll(s, app.origin(), "") }
+	return prAnswer{resp.StatusCode, local(resp.Header.Get("Location")), resp.Header.Get("Content-Type"), local(body)}
+}
+
+// TestProtectDeniesAsTheMiddleware: ProtectPage and ProtectAPI answer a
+// denied request exactly as AuthMiddleware does, for every method, with
+// and without a session.
+func TestProtectDeniesAsTheMiddleware(t *testing.T) {
+	mw := &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{
+		{Pattern: regexp.MustCompile(`^/(api/)?admin$`), GroupCheck: prAdmin},
+		{Pattern: regexp.MustCompile(`^/(page|api/data)$`)},
+	}}
+	for _, signedIn := range []bool{false, true} {
+		apps := map[string]*htApp{"middleware": htNewApp(t, mwClaims, Options{}, mw, nil), "wrappers": prWrapped(t, ProtectOptions{})}
+		if signedIn {
+			for _, app := range apps {
+				app.signInVia("/api/auth/signin")
+			}
+		}
+		for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete} {
+			for _, path := range []string{"/page?x=1", "/admin", "/api/data", "/api/admin"} {
+				mwAnswer, wrAnswer := prDo(apps["middleware"], method, path), prDo(apps["wrappers"], method, path)
+				if mwAnswer != wrAnswer {
+					t.Errorf("signed in %v, %s %s: middleware %+v, wrappers %+v", signedIn, method, path, mwAnswer, wrAnswer)
+				}
+			}
+		}
+	}
+}
+
+// TestProtectPage: without a session a GET or HEAD is redirected (307) to
+// sign-in and returns to the page; any other method gets 303, so that the
+// browser does not re-send a form to the sign-in route (405). Without the
+// group the page answers 403; with a session it is served.
+func TestProtectPage(t *testing.T) {
+	app := prWrapped(t, ProtectOptions{})
+	for method, want := range map[string]int{http.MethodGet: http.StatusTemporaryRedirect, http.MethodHead: http.StatusTemporaryRedirect, http.MethodPost: http.StatusSeeOther, http.MethodPut: http.StatusSeeOther} {
+		resp, _ := app.do(method, "/page?x=1", nil)
+		loc := htParse(t, resp.Header.Get("Location"))
+		if resp.StatusCode != want || loc.Path != "/api/auth/signin" || loc.Query().Get("return_url") != "/page?x=1" {
+			t.Errorf("%s without a session: %d to %s, want %d to sign-in returning to /page?x=1", method, resp.StatusCode, loc, want)
+		}
+	}
+	// Following the 303 reaches the sign-in route, not a 405.
+	if resp, _ := app.do(http.MethodPost, "/page", nil); resp.StatusCode == http.StatusSeeOther {
+		if next, _ := app.get(resp.Header.Get("Location")); next.StatusCode != http.StatusFound {
+			t.Errorf("sign-in after a denied POST: %d, want 302 to the provider", next.StatusCode)
+		}
+	}
+
+	app.signInVia("/api/auth/signin")
+	if got := prDo(app, http.MethodGet, "/admin"); got.status != http.StatusForbidden || got.body != "forbidden" || !strings.HasPrefix(got.ctype, "text/plain") {
+		t.Errorf("without the group: %+v, want 403 text", got)
+	}
+	if got := prDo(app, http.MethodPost, "/page"); got.status != http.StatusOK || got.body != "ok /page" {
+		t.Errorf("with a session: %+v, want the page", got)
+	}
+}
+
+// TestProtectPageReturnURL: ProtectOptions.ReturnURL replaces the page's
+// own URL as where sign-in returns.
+func TestProtectPageReturnURL(t *testing.T) {
+	app := prWrapped(t, ProtectOptions{ReturnURL: "/welcome"})
+	resp, _ := app.get("/page")
+	if got := htQuery(t, resp.Header.Get("Location")).Get("return_url"); got != "/welcome" {
+		t.Errorf("return_url = %q, want /welcome", got)
+	}
+}
+
+// TestProtectAPI: 401 JSON without a session and 403 JSON without the
+// group, whatever the method; the handler with both.
+func TestProtectAPI(t *testing.T) {
+	app := prWrapped(t, ProtectOptions{})
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		resp, body := app.do(method, "/api/data", nil)
+		mwJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
+	}
+	app.signInVia("/api/auth/signin")
+	resp, body := app.get("/api/admin")
+	mwJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
+	if resp, body := app.do(http.MethodPost, "/api/data", url.Values{}); resp.StatusCode != http.StatusOK || body != "ok /api/data" {
+		t.Errorf("with a session: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestProtectOnAccessDenied: the hook answers every denial of the
+// wrappers, with no user without a session and a copy of the user
+// without the group, and the handler is not called after it.
+func TestProtectOnAccessDenied(t *testing.T) {
+	var users []User
+	app := prWrapped(t, ProtectOptions{OnAccessDenied: func(w http.ResponseWriter, r *http.Request, user User) {
+		users = append(users, user)
+		if user != nil {
+			user["groups"] = []any{"admin"} // must not grant anything
+		}
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = io.WriteString(w, "denied "+r.URL.Path)
+	}})
+	for _, path := range []string{"/page", "/api/data"} {
+		if got := prDo(app, http.MethodGet, path); got.status != http.StatusTeapot || got.body != "denied "+path {
+			t.Errorf("%s without a session: %+v, want the hook's answer", path, got)
+		}
+	}
+	app.signInVia("/api/auth/signin")
+	for range 2 {
+		for _, path := range []string{"/admin", "/api/admin"} {
+			if got := prDo(app, http.MethodGet, path); got.status != http.StatusTeapot || got.body != "denied "+path {
+				t.Errorf("%s without the group: %+v, want the hook's answer", path, got)
+			}
+		}
+	}
+	if len(users) != 6 || users[0] != nil || users[1] != nil || users[2].Subject() != "user-1" {
+		t.Errorf("users handed to the hook: %v, want two nil then the signed-in user's", users)
+	}
+}
+
+// TestRedirectToSignIn: 307 for GET and HEAD, 303 otherwise, to SignInURL,
+// which carries the return URL and the parameters set.
+func TestRedirectToSignIn(t *testing.T) {
+	app := htNewApp(t, mwClaims, Options{}, nil, nil)
+	c := app.client
+	u := htParse(t, c.SignInURL("/orders?id=1", &AuthParams{
+		Scopes: "openid orders", Resource: "https://a.example.com https://b.example.com", ACRValues: "urn:mfa",
+		Prompt: "login", LoginHint: "ada@example.com", MaxAge: new(60), ResponseMode: "form_post",
+	}))
+	want := url.Values{
+		"return_url": {"/orders?id=1"}, "scope": {"openid orders"}, "resource": {"https://a.example.com https://b.example.com"},
+		"acr_values": {"urn:mfa"}, "prompt": {"login"}, "login_hint": {"ada@example.com"}, "max_age": {"60"},
+	}
+	if u.Path != "/api/auth/signin" || u.Query().Encode() != want.Encode() {
+		t.Errorf("SignInURL = %s, want the sign-in route with %v", u, want)
+	}
+	if got := c.SignInURL("", nil); got != app.url("/api/auth/signin") {
+		t.Errorf("SignInURL without parameters = %s", got)
+	}
+	for method, status := range map[string]int{http.MethodGet: http.StatusTemporaryRedirect, http.MethodHead: http.StatusTemporaryRedirect, http.MethodPost: http.StatusSeeOther, http.MethodPatch: http.StatusSeeOther} {
+		w := httptest.NewRecorder()
+		c.RedirectToSignIn(w, httptest.NewRequest(method, app.url("/form"), nil), "/form", nil)
+		if w.Code != status || w.Header().Get("Location") != c.SignInURL("/form", nil) {
+			t.Errorf("%s: %d to %s, want %d to SignInURL", method, w.Code, w.Header().Get("Location"), status)
+		}
+	}
+}
