@@ -64,7 +64,7 @@ func newHandler(client *monocloud.Client) http.Handler {
 		s, err := client.Session(c.Request().Context())
 		if err != nil {
 			return c.HTML(http.StatusOK, fmt.Sprintf(`<p>Signed out. <a href="%s">Sign in</a></p>`,
-				html.EscapeString(client.SignInURL(nil))))
+				html.EscapeString(client.SignInURL("", nil))))
 		}
 		return c.HTML(http.StatusOK, fmt.Sprintf(`<p>Hello %s. <a href="/account">Account</a> <a href="/api/auth/signout">Sign out</a></p>`,
 			html.EscapeString(s.User.Subject())))

@@ -53,7 +53,7 @@ func newHandler(client *monocloud.Client) http.Handler {
 		s, err := client.Session(c.Request.Context())
 		if err != nil {
 			c.Data(http.StatusOK, "text/html; charset=utf-8", fmt.Appendf(nil,
-				`<p>Signed out. <a href="%s">Sign in</a></p>`, html.EscapeString(client.SignInURL(nil))))
+				`<p>Signed out. <a href="%s">Sign in</a></p>`, html.EscapeString(client.SignInURL("", nil))))
 			return
 		}
 		c.Data(http.StatusOK, "text/html; charset=utf-8", fmt.Appendf(nil,
