@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/monocloud/auth-go/internal/expiring"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestStateService mirrors the SDK's "State Service" titles for the state
 // cookie of a sign-in transaction.
 func TestStateService(t *testing.T) {
 	secure := Options{AppURL: "https://app.example.com", State: StateOptions{Cookie: CookieOptions{Path: "/auth", Domain: "app.example.com"}}}
-	c := newTestApp(t, oidctest.Config{}, secure, nil).client
+	c := newTestApp(t, monocloudtest.Config{}, secure, nil).client
 	as := &authState{Nonce: "n", CodeVerifier: "v", ReturnURL: "https://app.example.com/x", Scopes: "openid", AppState: map[string]any{"k": "v"}}
 
 	save := func(t *testing.T, formPost bool) *http.Cookie {

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // FuzzVerifyLogoutToken: whatever arrives as a logout token, verification
 // does not panic, answers a *TokenError for anything but a token the
 // provider signed, and accepts a signed token only with its own claims.
 func FuzzVerifyLogoutToken(f *testing.F) {
-	app := newTestApp(f, oidctest.Config{}, Options{}, nil)
+	app := newTestApp(f, monocloudtest.Config{}, Options{}, nil)
 	p, err := app.client.provider(context.Background())
 	if err != nil {
 		f.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // biSignedIn returns an app (middleware protecting everything) and the
@@ -263,7 +263,7 @@ func TestBadCallbacks(t *testing.T) {
 	})
 
 	t.Run("state cookie from another client secret", func(t *testing.T) {
-		other := htNewApp(t, oidctest.Config{}, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other := htNewApp(t, monocloudtest.Config{}, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
 		state, _ := biTransaction(t, other)
 		_, cb := biTransaction(t, app)
 		q := cb.Query()
@@ -430,7 +430,7 @@ func TestHostileReturnURLs(t *testing.T) {
 	if len(hostileURLs) < 30 {
 		t.Fatalf("only %d hostile URLs", len(hostileURLs))
 	}
-	app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 	for i, raw := range hostileURLs {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			v := biExpand(app, raw)
@@ -467,7 +467,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 			if mode == "not federated" {
 				opts.FederatedSignOut = new(false)
 			}
-			app := htNewApp(t, oidctest.Config{}, opts, nil, nil)
+			app := htNewApp(t, monocloudtest.Config{}, opts, nil, nil)
 			for i, raw := range hostileURLs {
 				v := biExpand(app, raw)
 				var cookies []*http.Cookie
@@ -499,7 +499,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 // redirects) serves //admin/secret.txt as /admin/secret.txt.
 func TestProtectedPatternsOnNonCanonicalPaths(t *testing.T) {
 	files := http.FileServerFS(fstest.MapFS{"admin/secret.txt": {Data: []byte("top secret")}, "public.txt": {Data: []byte("public")}})
-	app := htNewApp(t, oidctest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: Protect("^/admin")})(files)
 	})
 	for _, p := range []string{"/admin/secret.txt", "//admin/secret.txt", "/./admin/secret.txt", "/x/../admin/secret.txt", "/%61dmin/secret.txt", "/public.txt/../admin/secret.txt"} {
@@ -530,7 +530,7 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("/ok?x=1#y")
-	op := oidctest.New(f, oidctest.Config{})
+	op := monocloudtest.NewProvider(f, monocloudtest.Config{})
 	const appURL = "https://app.example.com/base"
 	c, err := New(Options{TenantDomain: op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret", AppURL: appURL, CookieSecret: testSecret})
 	if err != nil {

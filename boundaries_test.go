@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // mgTokenFault returns a token endpoint fault answering a successful token
 // response with accessToken and, when set, idToken and refreshToken.
-func mgTokenFault(accessToken, idToken, refreshToken string) oidctest.Fault {
+func mgTokenFault(accessToken, idToken, refreshToken string) monocloudtest.Fault {
 	body := map[string]any{
 		"access_token": accessToken,
 		"token_type":   "Bearer",
@@ -40,7 +40,7 @@ func mgTokenFault(accessToken, idToken, refreshToken string) oidctest.Fault {
 	if err != nil {
 		panic(err)
 	}
-	return oidctest.Fault{Body: string(b)}
+	return monocloudtest.Fault{Body: string(b)}
 }
 
 // mgRefreshedIDToken returns an ID token of the signed-in user signed by the
@@ -72,7 +72,7 @@ func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
 		{30, false},
 	} {
 		t.Run(fmt.Sprintf("iat now+%ds", tc.ahead), func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{})
+			app := newTkApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			idt := mgRefreshedIDToken(t, app, map[string]any{"iat": app.clock.Unix() + tc.ahead})
 			app.op.SetTokenFault(mgTokenFault("at-iat", idt, ""))
@@ -109,7 +109,7 @@ func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
 		{"single audience, azp of the client", map[string]any{"azp": "test-client"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{})
+			app := newTkApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			idt := mgRefreshedIDToken(t, app, tc.claims)
 			app.op.SetTokenFault(mgTokenFault("at-azp", idt, ""))
@@ -142,7 +142,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 		{130 * time.Second, http.StatusBadRequest},
 	} {
 		t.Run(fmt.Sprintf("auth_time+%v", tc.late), func(t *testing.T) {
-			app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 			clock := htUseClock(app.client) // the provider keeps the real clock
 			_, loc := app.startSignIn("/api/auth/signin?max_age=60")
 			cb := app.op.Authorize(t, loc)
@@ -171,7 +171,7 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 		{30 * time.Second, true},
 	} {
 		t.Run(fmt.Sprintf("created now+%v", tc.ahead), func(t *testing.T) {
-			app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 			clock := htUseClock(app.client)
 			clock.advance(tc.ahead)
 			cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
@@ -212,12 +212,12 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 // provider does not rotate refresh tokens. Kills: dropping
 // `res.obtained.After(arrived)` from the sharing condition.
 func TestForceRefreshWithoutRotationSharesOneGrant(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{DisableRotation: true}, Options{})
+	app := newTkApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
 	app.signIn("")
 	signedIn := app.session().AccessTokens[0].AccessToken
 	c0 := app.cookies()
 	// Slow grants, so all requests arrive while the first one runs.
-	app.op.SetTokenFault(oidctest.Fault{Delay: 400 * time.Millisecond})
+	app.op.SetTokenFault(monocloudtest.Fault{Delay: 400 * time.Millisecond})
 
 	const n = 20
 	tokens := make([]string, n)
@@ -249,7 +249,7 @@ func TestForceRefreshWithoutRotationSharesOneGrant(t *testing.T) {
 // `fresh` in refresher.result.
 func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 	// Tokens of 20 s count as expired from the start.
-	app := newTkApp(t, oidctest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
+	app := newTkApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
 	app.signIn("")
 	c0 := app.cookies()
 	_, first, _, err := app.httpTokens(c0, "")
@@ -273,7 +273,7 @@ func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 // condition dropped from the adoption in refresher.refresh.
 func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	c0 := a.cookies()
 	b := secondInstance(t, a, store)
@@ -309,7 +309,7 @@ func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 // not the (consumed) one of that result. Kills: withLatest returning res
 // unchanged.
 func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	c1 := app.cookies() // RT1; its access token expires at t0+1h
 	app.clock.Advance(50 * time.Minute)
@@ -334,7 +334,7 @@ func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
 // also filed under the cookie's own refresh token, so the next request
 // with that cookie shares it. Kills: `ln.results[key] = res` removed.
 func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	c1 := app.cookies()
 	_, first, _, err := app.httpTokens(c1, "force=1") // RT1 → RT2
@@ -363,7 +363,7 @@ func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
 // reduced to `res.refreshToken != ""`. (DisableRotation, where the provider
 // omits refresh_token, cannot tell them apart.)
 func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	rt := app.session().RefreshToken
 	app.op.SetTokenFault(mgTokenFault("at-echo-1", "", rt))
@@ -382,7 +382,7 @@ func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
 // `ret == base` case removed (GET /base returned to /base/base); the
 // prefix check without its slash (/basement/x became "ment/x").
 func TestReturnPathWithBasePath(t *testing.T) {
-	app := htNewAppAt(t, "/base", oidctest.Config{}, Options{}, nil, nil)
+	app := htNewAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
 	for path, want := range map[string]string{
 		"/base":         "/",
 		"/base/":        "/",
@@ -419,7 +419,7 @@ func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
 		t.Fatalf("resolve: %v, want one ValidationError for PostLogoutRedirectURI", err)
 	}
 
-	op := oidctest.New(t, oidctest.Config{})
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 	o.TenantDomain = op.Issuer()
 	c, err := New(o)
 	var ve *ValidationError
@@ -471,7 +471,7 @@ func mgSignInWithStateReturn(t *testing.T, app *htApp, base, ret string) *http.R
 func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 	for _, base := range []string{"", "/base"} {
 		t.Run("base="+base, func(t *testing.T) {
-			app := htNewAppAt(t, base, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp := mgSignInWithStateReturn(t, app, base, "https://evil.example/")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)

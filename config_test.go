@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // cfgValid returns Options that pass validation without any environment.
@@ -723,7 +723,7 @@ func TestConfigurationOptions(t *testing.T) {
 }
 
 func TestNewWithProvider(t *testing.T) {
-	op := oidctest.New(t, oidctest.Config{})
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 	t.Run("explicit http issuer is kept", func(t *testing.T) {
 		htClearEnv(t)
 		c, err := New(Options{TenantDomain: op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret", AppURL: "http://localhost:3000", CookieSecret: testSecret})
@@ -775,7 +775,7 @@ func TestProviderCallsUseHTTPClientAndUserAgent(t *testing.T) {
 	for _, tt := range []struct{ ua, want string }{{"", "monocloud-auth-go"}, {"my-app/1.0", "my-app/1.0"}} {
 		t.Run(tt.want, func(t *testing.T) {
 			rec := &uaRecorder{rt: http.DefaultTransport}
-			app := htNewApp(t, oidctest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
+			app := htNewApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
@@ -824,13 +824,13 @@ func TestResponseTimeout(t *testing.T) {
 	t.Run("token endpoint", func(t *testing.T) {
 		t.Parallel()
 		var got error
-		app := htNewApp(t, oidctest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		app := htNewApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			got = err
 			w.WriteHeader(errorStatus(err))
 		}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
-		app.op.SetTokenFault(oidctest.Fault{Delay: 10 * time.Second})
+		app.op.SetTokenFault(monocloudtest.Fault{Delay: 10 * time.Second})
 		start := time.Now()
 		resp, _ := app.get(cb.String())
 		elapsed := time.Since(start)
@@ -847,10 +847,10 @@ func TestResponseTimeout(t *testing.T) {
 	})
 	t.Run("userinfo endpoint", func(t *testing.T) {
 		t.Parallel()
-		app := htNewApp(t, oidctest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
-		app.op.SetUserinfoFault(oidctest.Fault{Delay: 10 * time.Second})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Delay: 10 * time.Second})
 		start := time.Now()
 		resp, body := app.get(cb.String())
 		if elapsed := time.Since(start); elapsed > 3*timeout {

@@ -13,10 +13,9 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
-	"testing"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // The GetTokens examples mirror the getTokens examples of the Next.js SDK's
@@ -364,27 +363,23 @@ func fetch(c *http.Client, u string) string {
 	return strconv.Itoa(resp.StatusCode) + " " + string(body)
 }
 
-// startExampleProvider starts the in-process test provider of
-// internal/oidctest, which wants a testing.TB, outside a test.
-func startExampleProvider() (op *oidctest.Provider, stop func()) {
-	t := &exampleTB{}
-	return oidctest.New(t, oidctest.Config{}), t.cleanup
+// startExampleProvider starts monocloudtest's provider outside a test.
+func startExampleProvider() (op *monocloudtest.Provider, stop func()) {
+	t := &exampleT{}
+	return monocloudtest.NewProvider(t, monocloudtest.Config{}), t.cleanup
 }
 
-// exampleTB is the part of testing.TB that oidctest.New uses.
-type exampleTB struct {
-	testing.TB // nil: any other method panics
-	cleanups   []func()
-}
+// exampleT is a monocloudtest.TestingT for code that runs outside a test,
+// such as an Example: a failure panics, cleanups run when cleanup is called.
+type exampleT struct{ cleanups []func() }
 
-func (t *exampleTB) Helper()                  {}
-func (t *exampleTB) Context() context.Context { return context.Background() }
-func (t *exampleTB) Cleanup(f func())         { t.cleanups = append(t.cleanups, f) }
-func (t *exampleTB) Fatalf(format string, args ...any) {
+func (t *exampleT) Helper()          {}
+func (t *exampleT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+func (t *exampleT) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
 
-func (t *exampleTB) cleanup() {
+func (t *exampleT) cleanup() {
 	for i := len(t.cleanups) - 1; i >= 0; i-- {
 		t.cleanups[i]()
 	}

@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-var hdClaims = oidctest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "groups": []any{"staff"}}}
+var hdClaims = monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "groups": []any{"staff"}}}
 
 // hdKeys returns the sorted parameter names of q.
 func hdKeys(q url.Values) []string {
@@ -87,7 +87,7 @@ func (h *hdErrRecorder) last() error {
 
 func TestHandlerSignIn(t *testing.T) {
 	t.Run("should redirect to authorize endpoint", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, loc := app.startSignIn("/api/auth/signin")
 		q := htQuery(t, loc)
 		want := []string{"client_id", "code_challenge", "code_challenge_method", "nonce", "redirect_uri", "response_type", "scope", "state"}
@@ -134,7 +134,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should set the state cookie", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, loc := app.startSignIn("/api/auth/signin")
 		ck, _ := hdStateCookie(t, app, resp)
 		if want := "state." + htQuery(t, loc).Get("state"); ck.Name != want {
@@ -146,14 +146,14 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should set openid as default scope", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin").Get("scope"); got != "openid" {
 			t.Errorf("scope = %q, want openid", got)
 		}
 	})
 
 	t.Run("should combine all scopes and resources for authorize request", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{
+		app := htNewApp(t, monocloudtest.Config{}, Options{
 			DefaultAuthParams: AuthParams{Scopes: "openid profile default", Resource: "https://default.example.com"},
 			Resources: []Indicator{
 				{Resource: "https://one.example.com", Scopes: "one two"},
@@ -171,35 +171,35 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should have the base path in the redirect uri", func(t *testing.T) {
-		app := htNewAppAt(t, "/base", oidctest.Config{}, Options{}, nil, nil)
+		app := htNewAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
 		if got, want := hdAuthorize(t, app, "/base/api/auth/signin").Get("redirect_uri"), app.url("/base/api/auth/callback"); got != want {
 			t.Errorf("redirect_uri = %q, want %q", got, want)
 		}
 	})
 
 	t.Run("should be able to set login_hint through options", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin").Get("login_hint"); got != "ada@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should redirect  with prompt=create", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=create").Get("prompt"); got != "create" {
 			t.Errorf("prompt = %q, want create", got)
 		}
 	})
 
 	t.Run("should redirect with authenticator_hint when authenticator is set", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?authenticator_hint=google").Get("authenticator_hint"); got != "google" {
 			t.Errorf("authenticator_hint = %q, want google", got)
 		}
 	})
 
 	t.Run("should pick up the auth params from the request even if options are present", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{
+		app := htNewApp(t, monocloudtest.Config{}, Options{
 			DefaultAuthParams: AuthParams{
 				Scopes: "openid profile", Resource: "https://default.example.com", Prompt: "login",
 				LoginHint: "opt@example.com", AuthenticatorHint: "apple", Display: "page", UILocales: "en",
@@ -230,14 +230,14 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should pick up the login_hint from the request even if the loginHint is passed through options", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?login_hint=req%40example.com").Get("login_hint"); got != "req@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should override prompt with the value from the request", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{Prompt: "login"}}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Prompt: "login"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=none").Get("prompt"); got != "none" {
 			t.Errorf("prompt = %q, want none", got)
 		}
@@ -247,7 +247,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("query parameters of the sign-in route", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		tests := []struct {
 			query, param string
 			want         []string // nil: absent
@@ -292,18 +292,18 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("max_age should not be present if the query is not a number", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		if q := hdAuthorize(t, app, "/api/auth/signin?max_age=abc"); q.Has("max_age") {
 			t.Errorf("max_age = %q, want absent", q.Get("max_age"))
 		}
-		app = htNewApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}, nil, nil)
+		app = htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?max_age=abc").Get("max_age"); got != "300" {
 			t.Errorf("max_age = %q, want the default 300", got)
 		}
 	})
 
 	t.Run("empty scopes should not override the default scopes", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		for _, query := range []string{"scope=", "scope=%20%20", "scope=%09"} {
 			if got := hdAuthorize(t, app, "/api/auth/signin?"+query).Get("scope"); got != "openid profile email" {
 				t.Errorf("%s: scope = %q, want the default", query, got)
@@ -312,7 +312,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("empty resource should not override the default resource", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}, nil, nil)
 		for _, query := range []string{"resource=", "resource=%20", "resource=not-a-url", "resource=https://api.example.com?x=1", "resource=https://ok.example.com%20bad"} {
 			if got := hdAuthorize(t, app, "/api/auth/signin?"+query)["resource"]; !slices.Equal(got, []string{"https://default.example.com"}) {
 				t.Errorf("%s: resource = %q, want the default", query, got)
@@ -376,12 +376,12 @@ func TestHandlerSignIn(t *testing.T) {
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				rec := &hdErrRecorder{}
-				app := htNewApp(t, oidctest.Config{}, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
+				app := htNewApp(t, monocloudtest.Config{}, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
 				resp, _ := app.get("/api/auth/signin")
 				if resp.StatusCode != tt.status || len(app.stateCookies()) != 0 {
 					t.Errorf("status %d with state cookies %v, want %d and none", resp.StatusCode, app.stateCookies(), tt.status)
 				}
-				app2 := htNewApp(t, oidctest.Config{}, Options{OnError: rec.hook, OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
+				app2 := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook, OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
 				resp, _ = app2.get("/api/auth/signin")
 				var ve *ValidationError
 				if resp.StatusCode != http.StatusTeapot || (tt.err != nil && !errors.Is(rec.last(), hookErr)) || (tt.err == nil && !errors.As(rec.last(), &ve)) {
@@ -419,7 +419,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should throw error if par request was a failure", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
 		// The provider refuses a pushed request without openid.
 		resp, _ := app.get("/api/auth/signin?scope=profile")
 		var oe *OPError
@@ -429,14 +429,14 @@ func TestHandlerSignIn(t *testing.T) {
 		if len(app.stateCookies()) != 0 {
 			t.Error("a state cookie was set for a failed PAR")
 		}
-		app = htNewApp(t, oidctest.Config{}, Options{UsePAR: new(true)}, nil, nil)
+		app = htNewApp(t, monocloudtest.Config{}, Options{UsePAR: new(true)}, nil, nil)
 		if resp, _ := app.get("/api/auth/signin?scope=profile"); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("without OnError: status %d, want 400", resp.StatusCode)
 		}
 	})
 
 	t.Run("can pass custom return_url for application redirects", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, _ := app.startSignIn("/api/auth/signin?return_url=%2Fcustom%3Fa%3D1%23frag")
 		if _, as := hdStateCookie(t, app, resp); as.ReturnURL != app.url("/custom?a=1#frag") {
 			t.Errorf("state return URL %q", as.ReturnURL)
@@ -445,7 +445,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	for _, ret := range []string{"/custom", "{app}/custom"} {
 		t.Run("can pass custom application return url through request query", func(t *testing.T) {
-			app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 			ret := strings.ReplaceAll(ret, "{app}", app.origin())
 			resp, _ := app.signInVia("/api/auth/signin?return_url=" + url.QueryEscape(ret))
 			if got := resp.Header.Get("Location"); got != app.url("/custom") {
@@ -455,7 +455,7 @@ func TestHandlerSignIn(t *testing.T) {
 	}
 
 	t.Run("should set same site to none if the response_mode is form_post", func(t *testing.T) {
-		op := oidctest.New(t, oidctest.Config{})
+		op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 		for _, tt := range []struct {
 			appURL, mode string
 			want         http.SameSite
@@ -559,7 +559,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		resp, body := app.get("/api/auth/callback?code=x&state=unknown")
 		var ve *ValidationError
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || !errors.As(rec.last(), &ve) {
@@ -584,7 +584,7 @@ func TestHandlerCallback(t *testing.T) {
 	}
 
 	t.Run("should return internal server error if state is not found", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.newBrowser() // the state cookie is gone
@@ -595,7 +595,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if authorization code is not found in returned callback url", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -605,7 +605,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if state parameter mismatches", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -616,7 +616,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if nonce parameter mismatches", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		u := htParse(t, loc)
 		q := u.Query()
@@ -635,7 +635,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if the max age specified has passed", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		clock := htUseClock(app.client)
 		_, loc := app.startSignIn("/api/auth/signin?max_age=60")
 		cb := app.op.Authorize(t, loc)
@@ -675,7 +675,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	for _, base := range []string{"", "/base"} {
 		t.Run("should redirect to app url if state does not have a redirect url"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
-			app := htNewAppAt(t, base, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.signInVia(base + "/api/auth/signin")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want %q", got, want)
@@ -691,7 +691,7 @@ func TestHandlerCallback(t *testing.T) {
 				title += " (with basepath)"
 			}
 			t.Run(title, func(t *testing.T) {
-				app := htNewAppAt(t, base, oidctest.Config{}, Options{}, nil, nil)
+				app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 				r := strings.NewReplacer("{app}", app.origin(), "{base}", base)
 				ret := r.Replace(tt.ret)
 				want := app.url(r.Replace(tt.want))
@@ -705,7 +705,7 @@ func TestHandlerCallback(t *testing.T) {
 			})
 		}
 		t.Run("should redirect to the app url if the returnUrl in the state is invalid"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
-			app := htNewAppAt(t, base, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			for _, ret := range []string{"https://someoneelse.com/cb", "//someoneelse.com", "/\\someoneelse.com"} {
 				// The sign-in route refuses it and stores the app root...
 				app.newBrowser()
@@ -724,7 +724,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should not fetch from userinfo if options.userInfo explicitly to false", func(t *testing.T) {
 		app := htNewApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError, Body: "down"})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
 		}
@@ -736,7 +736,7 @@ func TestHandlerCallback(t *testing.T) {
 	t.Run("should return internal server error if the userinfo endpoint returns an error", func(t *testing.T) {
 		rec := &hdErrRecorder{}
 		app := htNewApp(t, hdClaims, Options{OnError: rec.hook}, nil, nil)
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError, Body: "down"})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		_, loc := app.startSignIn("/api/auth/signin")
 		resp, _ := app.get(app.op.Authorize(t, loc).String())
 		var he *HTTPError
@@ -750,7 +750,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("userinfo of another subject is refused", func(t *testing.T) {
 		app := htNewApp(t, hdClaims, Options{}, nil, nil)
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else","name":"Mallory"}`})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else","name":"Mallory"}`})
 		_, loc := app.startSignIn("/api/auth/signin")
 		badCallback(t, app, app.op.Authorize(t, loc).String())
 	})
@@ -777,7 +777,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return bad request if there is an op error", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		app.op.SetAuthorizeError("access_denied", "The user cancelled")
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
@@ -790,7 +790,7 @@ func TestHandlerCallback(t *testing.T) {
 			t.Error("state cookie kept or a token request made after an OP error")
 		}
 
-		app = htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app = htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		app.op.SetAuthorizeError("login_required", "")
 		_, loc = app.startSignIn("/api/auth/signin")
 		resp, body := app.get(app.op.Authorize(t, loc).String())
@@ -803,7 +803,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return 500 for unexpected errors", func(t *testing.T) {
 		// The SDK's test: an OP error with a state that has no cookie.
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, _ := app.get("/api/auth/callback?error=foo&error_description=bar&state=foo")
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400", resp.StatusCode)
@@ -812,21 +812,21 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("callback endpoint should return 500 for authorization server errors", func(t *testing.T) {
 		for _, tt := range []struct {
-			fault  oidctest.Fault
+			fault  monocloudtest.Fault
 			status int
 			check  func(error) bool
 		}{
-			{oidctest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"code expired"}`}, http.StatusBadRequest, func(err error) bool {
+			{monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"code expired"}`}, http.StatusBadRequest, func(err error) bool {
 				var oe *OPError
 				return errors.As(err, &oe) && oe.Code == "invalid_grant" && oe.Description == "code expired" && oe.StatusCode == 400
 			}},
-			{oidctest.Fault{Status: 500, Body: `oops`}, http.StatusBadGateway, func(err error) bool { var he *HTTPError; return errors.As(err, &he) }},
-			{oidctest.Fault{Status: 200, Body: `not json`}, http.StatusBadGateway, func(err error) bool { var he *HTTPError; return errors.As(err, &he) }},
-			{oidctest.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, http.StatusBadRequest, func(err error) bool { var ve *ValidationError; return errors.As(err, &ve) }},
+			{monocloudtest.Fault{Status: 500, Body: `oops`}, http.StatusBadGateway, func(err error) bool { var he *HTTPError; return errors.As(err, &he) }},
+			{monocloudtest.Fault{Status: 200, Body: `not json`}, http.StatusBadGateway, func(err error) bool { var he *HTTPError; return errors.As(err, &he) }},
+			{monocloudtest.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, http.StatusBadRequest, func(err error) bool { var ve *ValidationError; return errors.As(err, &ve) }},
 		} {
 			t.Run(tt.fault.Body, func(t *testing.T) {
 				rec := &hdErrRecorder{}
-				app := htNewApp(t, oidctest.Config{}, Options{}, &MiddlewareOptions{OnError: rec.hook}, nil)
+				app := htNewApp(t, monocloudtest.Config{}, Options{}, &MiddlewareOptions{OnError: rec.hook}, nil)
 				_, loc := app.startSignIn("/api/auth/signin")
 				cb := app.op.Authorize(t, loc)
 				app.op.SetTokenFault(tt.fault)
@@ -839,7 +839,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("iss of another issuer is refused", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -849,7 +849,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("the code exchange asks for the requested resource", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{
+		app := htNewApp(t, monocloudtest.Config{}, Options{
 			DefaultAuthParams: AuthParams{Resource: "https://default.example.com"},
 			Resources:         []Indicator{{Resource: "https://one.example.com", Scopes: "one"}},
 		}, nil, nil)
@@ -873,7 +873,7 @@ func TestHandlerCallback(t *testing.T) {
 
 func TestHandlerUserInfo(t *testing.T) {
 	t.Run("should return no content if there is no session (204)", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, htHandlerOnly)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusNoContent || body != "" {
 			t.Errorf("%d %q, want 204 and no body", resp.StatusCode, body)
@@ -899,7 +899,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	t.Run("should perform a userinfo request when customized through options", func(t *testing.T) {
 		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
 		app.signInVia("/api/auth/signin")
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Grace"}`})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Grace"}`})
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Grace"`) || !strings.Contains(body, `"email":"ada@example.com"`) {
 			t.Errorf("%d %s, want the refetched name merged into the user", resp.StatusCode, body)
@@ -912,7 +912,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	t.Run("should not perform a userinfo request when customized through options", func(t *testing.T) {
 		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
 		app.signInVia("/api/auth/signin")
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Ada"`) {
 			t.Errorf("%d %s", resp.StatusCode, body)
@@ -945,12 +945,12 @@ func TestHandlerUserInfo(t *testing.T) {
 
 	t.Run("should return bad request if there is an op error", func(t *testing.T) {
 		for _, tt := range []struct {
-			fault  oidctest.Fault
+			fault  monocloudtest.Fault
 			status int
 		}{
-			{oidctest.Fault{Status: http.StatusInternalServerError, Body: "down"}, http.StatusBadGateway},
-			{oidctest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
-			{oidctest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
+			{monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"}, http.StatusBadGateway},
+			{monocloudtest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
+			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
 		} {
 			app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
 			app.signInVia("/api/auth/signin")
@@ -959,7 +959,7 @@ func TestHandlerUserInfo(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Errorf("userinfo answering %d %q: status %d, want %d", tt.fault.Status, tt.fault.Body, resp.StatusCode, tt.status)
 			}
-			app.op.SetUserinfoFault(oidctest.Fault{})
+			app.op.SetUserinfoFault(monocloudtest.Fault{})
 			if s := app.session(); s == nil || s.User["name"] != "Ada" {
 				t.Errorf("session changed by a failed refetch: %+v", s)
 			}
@@ -970,7 +970,7 @@ func TestHandlerUserInfo(t *testing.T) {
 		rec := &hdErrRecorder{}
 		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
 		app.signInVia("/api/auth/signin")
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, _ := app.get("/api/auth/userinfo")
 		var he *HTTPError
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &he) {
@@ -1058,7 +1058,7 @@ func TestHandlerSignOut(t *testing.T) {
 		}
 
 		t.Run("should redirect to app url if there is no session"+suffix, func(t *testing.T) {
-			app := htNewAppAt(t, base, oidctest.Config{}, Options{}, nil, nil)
+			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.get(base + "/api/auth/signout")
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") {
 				t.Errorf("%d %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
@@ -1507,7 +1507,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 		name  string
 		build func(*Client) http.Handler
 	}{{"Handler", htHandlerOnly}, {"AuthMiddleware", nil}} {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, via.build)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, via.build)
 		cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
 		for _, m := range matrix {
 			for _, method := range m.methods {
@@ -1523,7 +1523,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 }
 
 func TestHandlerUnknownRoutes(t *testing.T) {
-	app := htNewApp(t, oidctest.Config{}, Options{}, nil, htHandlerOnly)
+	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
 	for _, path := range []string{"/api/auth/unknown", "/api/auth/signin/", "/API/AUTH/SIGNIN", "/", "/page"} {
 		t.Run("should return 404 for unknown routes "+path, func(t *testing.T) {
 			if w := app.serve(http.MethodGet, path); w.Code != http.StatusNotFound {
@@ -1536,7 +1536,7 @@ func TestHandlerUnknownRoutes(t *testing.T) {
 func TestHandlerOnError(t *testing.T) {
 	t.Run("can pass onError to monoCloudAuth() to handle errors", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{OnError: rec.hook}, nil, htHandlerOnly)
+		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, htHandlerOnly)
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || rec.last() == nil {
 			t.Errorf("%d %q %v", resp.StatusCode, body, rec.last())
@@ -1544,14 +1544,14 @@ func TestHandlerOnError(t *testing.T) {
 	})
 	t.Run("can pass onError to authMiddleware() to handle errors", func(t *testing.T) {
 		global, local := &hdErrRecorder{}, &hdErrRecorder{}
-		app := htNewApp(t, oidctest.Config{}, Options{OnError: global.hook}, &MiddlewareOptions{OnError: local.hook}, nil)
+		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: global.hook}, &MiddlewareOptions{OnError: local.hook}, nil)
 		resp, _ := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || local.last() == nil || global.last() != nil {
 			t.Errorf("%d: middleware OnError %v, Options.OnError %v; want the middleware's only", resp.StatusCode, local.last(), global.last())
 		}
 	})
 	t.Run("errors are logged, not leaked as 500", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, htHandlerOnly)
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)

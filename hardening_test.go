@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestSignOutRevokesCopiedCookie: a copy of the session cookie taken before
 // sign-out no longer opens the session afterwards.
 func TestSignOutRevokesCopiedCookie(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{}, Options{FederatedSignOut: new(false)}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil)
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
 	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
@@ -35,7 +35,7 @@ func TestSignOutRevokesCopiedCookie(t *testing.T) {
 // expired, DestroySession says so instead of pretending to succeed.
 func TestDestroySessionAfterHeaderWritten(t *testing.T) {
 	var destroyErr error
-	app := newTestApp(t, oidctest.Config{}, Options{}, func(c *Client) http.Handler {
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, func(c *Client) http.Handler {
 		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "body first")
 			destroyErr = c.DestroySession(r.Context())
@@ -53,7 +53,7 @@ func TestDestroySessionAfterHeaderWritten(t *testing.T) {
 // logout) does not store it again.
 func TestUpdateSessionDoesNotResurrectDeletedSession(t *testing.T) {
 	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	app := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	app := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	app.signIn("")
 	var updateErr error
 	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +105,7 @@ func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
 	var app *tkApp
 	var hookErr error
-	app = newTkApp(t, oidctest.Config{}, Options{OnSessionCreating: func(ctx context.Context, _ *Session, _, _, _ map[string]any) error {
+	app = newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(ctx context.Context, _ *Session, _, _, _ map[string]any) error {
 		if app != nil && app.client != nil {
 			_, hookErr = app.client.Session(ctx)
 		}
@@ -144,7 +144,7 @@ func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 		},
 	}
-	app := newTestApp(t, oidctest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, func(c *Client) http.Handler {
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, func(c *Client) http.Handler {
 		return c.AuthMiddleware(mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "ok")
 		}))
@@ -161,7 +161,7 @@ func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 // code exchange and the refresh authenticate at the token endpoint.
 func TestClientAuthMethodReachesTheProvider(t *testing.T) {
 	for method, want := range map[string]string{"": "client_secret_basic", "client_secret_post": "client_secret_post"} {
-		app := newTkApp(t, oidctest.Config{}, Options{ClientAuthMethod: method})
+		app := newTkApp(t, monocloudtest.Config{}, Options{ClientAuthMethod: method})
 		app.signIn("")
 		if got := app.op.AuthMethod(); got != want {
 			t.Errorf("ClientAuthMethod %q: code exchange used %q, want %q", method, got, want)

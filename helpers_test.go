@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // testApp is an application served by a Client against a fake provider,
 // with a browser-like HTTP client (cookie jar, redirects not followed).
 type testApp struct {
 	t       testing.TB
-	op      *oidctest.Provider
+	op      *monocloudtest.Provider
 	client  *Client
 	srv     *httptest.Server
 	browser *http.Client
@@ -28,9 +28,9 @@ const testSecret = "a-test-cookie-secret-of-32-bytes!"
 // opts (zero fields filled for the test setup) and whose handler is built by
 // handler from the client (nil: the middleware protecting every route in
 // front of a handler answering "ok <path>").
-func newTestApp(t testing.TB, opcfg oidctest.Config, opts Options, handler func(c *Client) http.Handler) *testApp {
+func newTestApp(t testing.TB, opcfg monocloudtest.Config, opts Options, handler func(c *Client) http.Handler) *testApp {
 	t.Helper()
-	op := oidctest.New(t, opcfg)
+	op := monocloudtest.NewProvider(t, opcfg)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -120,7 +120,7 @@ func (a *testApp) request(method, path string) *http.Request {
 }
 
 func TestSignInFlowCreatesSession(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{Claims: map[string]any{"name": "Ada", "groups": []any{"staff"}}}, Options{}, nil)
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada", "groups": []any{"staff"}}}, Options{}, nil)
 	resp := app.signIn("?return_url=/dashboard")
 	if got, want := resp.Header.Get("Location"), app.srv.URL+"/dashboard"; got != want {
 		t.Fatalf("callback redirect = %q, want %q", got, want)

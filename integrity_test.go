@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // lateTransport hands refresh responses back late: the provider carries
@@ -62,7 +62,7 @@ func newLateApp(t *testing.T, opts Options) (*tkApp, *lateTransport) {
 	t.Helper()
 	tr := &lateTransport{}
 	opts.HTTPClient = &http.Client{Transport: tr}
-	a := newTkApp(t, oidctest.Config{}, opts)
+	a := newTkApp(t, monocloudtest.Config{}, opts)
 	a.signIn("")
 	a.expireDefault()
 	return a, tr
@@ -123,11 +123,11 @@ func TestRefreshWaiterGetsAbortedLeadersGrant(t *testing.T) {
 // grant to a hung provider share its failure after one ResponseTimeout,
 // instead of each running its own grant after the previous one timed out.
 func TestRefreshNoConvoyOnHungProvider(t *testing.T) {
-	a := newTkApp(t, oidctest.Config{}, Options{ResponseTimeout: time.Second})
+	a := newTkApp(t, monocloudtest.Config{}, Options{ResponseTimeout: time.Second})
 	a.signIn("")
 	a.expireDefault()
 	cookies := a.cookies()
-	a.op.SetTokenFault(oidctest.Fault{Delay: time.Minute})
+	a.op.SetTokenFault(monocloudtest.Fault{Delay: time.Minute})
 
 	const n = 5
 	var wg sync.WaitGroup
@@ -149,7 +149,7 @@ func TestRefreshNoConvoyOnHungProvider(t *testing.T) {
 		t.Errorf("provider got %d refresh grants for one refresh need, want 1", got)
 	}
 
-	a.op.SetTokenFault(oidctest.Fault{})
+	a.op.SetTokenFault(monocloudtest.Fault{})
 	if status, _, _, err := a.httpTokens(cookies, ""); status != http.StatusOK || a.op.ReuseDetected() != 0 {
 		t.Fatalf("after the provider recovered: %d %v, %d reuse detections", status, err, a.op.ReuseDetected())
 	}
@@ -201,7 +201,7 @@ func (s *flakyStore) LockSession(ctx context.Context, key string) (func(), error
 // store is back the same cookie works, and sign-out then ends it.
 func TestStoreOutageIsNotSignOut(t *testing.T) {
 	store := newFlakyStore()
-	app := newTestApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}}, nil)
 	app.signIn("")
 	store.down.Store(true)
 
@@ -240,7 +240,7 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 // does not call the provider, and the session is intact afterwards.
 func TestGetTokensDuringStoreOutage(t *testing.T) {
 	store := newFlakyStore()
-	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	a.expireDefault()
 	signedIn := a.session()
@@ -330,10 +330,10 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 // present the used one.
 func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
 	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	a.expireDefault()
-	a.op.SetTokenFault(oidctest.Fault{Body: `{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","refresh_token":"rotated-by-the-provider","id_token":"not.a.jwt"}`})
+	a.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","refresh_token":"rotated-by-the-provider","id_token":"not.a.jwt"}`})
 	if status, _, _, err := a.httpTokens(a.cookies(), ""); status == http.StatusOK || !strings.Contains(err.Error(), "ID token") {
 		t.Fatalf("a refresh with an invalid ID token: %d %v", status, err)
 	}
@@ -346,7 +346,7 @@ func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
 // arrive at once are served once; the others are refused as replays.
 func TestBackChannelLogoutTokenServedOnce(t *testing.T) {
 	var calls atomic.Int32
-	a := newTkApp(t, oidctest.Config{}, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+	a := newTkApp(t, monocloudtest.Config{}, Options{OnBackChannelLogout: func(context.Context, string, string) error {
 		calls.Add(1)
 		time.Sleep(20 * time.Millisecond) // a hook that deletes sessions somewhere
 		return nil

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestJWKSRefetchLimit checks that tokens signed with unknown keys, such as
@@ -98,12 +98,12 @@ func TestJWKSUnavailable(t *testing.T) {
 	app := htNewApp(t, hdClaims, Options{}, nil, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
-	app.op.SetJWKSFault(oidctest.Fault{Status: http.StatusBadGateway, Body: "down", ContentType: "text/plain"})
+	app.op.SetJWKSFault(monocloudtest.Fault{Status: http.StatusBadGateway, Body: "down", ContentType: "text/plain"})
 	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, nil))
 	if got := ltPost(app, token); got != http.StatusServiceUnavailable {
 		t.Errorf("JWKS down: %d, want 503", got)
 	}
-	app.op.SetJWKSFault(oidctest.Fault{})
+	app.op.SetJWKSFault(monocloudtest.Fault{})
 	clock.Advance(jwksRefetchInterval)
 	if got := ltPost(app, token); got != http.StatusOK {
 		t.Errorf("JWKS back: %d, want 200", got)
@@ -116,7 +116,7 @@ func TestJWKSUnavailable(t *testing.T) {
 // TestJWKSSkipsUnknownKeys checks that keys go-jose cannot parse do not
 // make the whole key set fail.
 func TestJWKSSkipsUnknownKeys(t *testing.T) {
-	op := oidctest.New(t, oidctest.Config{})
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 	pub, kid := ltProviderKey(t, op)
 	jwks := fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed448","x":"AA"},{"kty":"RSA","kid":%q,"n":%q,"e":"AQAB"}]}`,
 		kid, base64.RawURLEncoding.EncodeToString(pub.N.Bytes()))

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // lockingStore is a shared in-memory store that also implements
@@ -56,7 +56,7 @@ func secondInstance(t *testing.T, a *tkApp, store SessionStore) *Client {
 // of a rotated refresh token.
 func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
 	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	b := secondInstance(t, a, store)
 	handler := func(c *Client) http.Handler {
@@ -110,7 +110,7 @@ func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
 // store (the provider would revoke the grant on its next use).
 func TestUpdateSessionKeepsAnotherInstancesRefresh(t *testing.T) {
 	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	b := secondInstance(t, a, store)
 	signedIn := a.session()

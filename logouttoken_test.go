@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // ltLog is a log sink safe for concurrent use.
@@ -70,7 +70,7 @@ func ltSign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string,
 }
 
 // ltProviderKey returns the provider's current public key and key ID.
-func ltProviderKey(t *testing.T, op *oidctest.Provider) (*rsa.PublicKey, string) {
+func ltProviderKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, string) {
 	t.Helper()
 	resp, err := op.Client().Get(op.Issuer() + "/jwks")
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // BenchmarkMiddleware compares a handler behind AuthMiddleware, on a
@@ -18,7 +18,7 @@ import (
 //
 //	go test -run=^$ -bench=Middleware -benchmem .
 func BenchmarkMiddleware(b *testing.B) {
-	app := newTestApp(b, oidctest.Config{Claims: map[string]any{
+	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
 	}}, Options{}, nil)

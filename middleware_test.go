@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-var mwClaims = oidctest.Config{Claims: map[string]any{
+var mwClaims = monocloudtest.Config{Claims: map[string]any{
 	"name":          "Ada",
 	"groups":        []any{"staff"},
 	"CUSTOM_GROUPS": []any{"admin"},
@@ -51,7 +51,7 @@ func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map
 }
 
 func TestMiddlewareUnauthenticated(t *testing.T) {
-	app := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 
 	t.Run("should redirect unauthenticated requests to signin endpoint", func(t *testing.T) {
 		resp, _ := app.get("/dashboard")
@@ -167,7 +167,7 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			app := htNewApp(t, oidctest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					calls.Add(1)
 					htOK(w, r)
@@ -371,7 +371,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 
 func TestMiddlewareCustomComposition(t *testing.T) {
 	t.Run("can return authMiddleware from a customMiddleware", func(t *testing.T) {
-		app := htNewApp(t, oidctest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 			auth := c.AuthMiddleware(nil)
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-Custom", "1")
@@ -654,7 +654,7 @@ func TestMiddlewareRequestContext(t *testing.T) {
 	app := mwSignedIn(t, Options{}, nil)
 	var other *Client
 	{
-		o := htNewApp(t, oidctest.Config{}, Options{}, nil, nil)
+		o := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		other = o.client
 	}
 	r := app.request(http.MethodGet, "/page")

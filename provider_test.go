@@ -10,19 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // pvDown is the fault of a provider that is down behind its load balancer.
-var pvDown = oidctest.Fault{Status: http.StatusServiceUnavailable, Body: "down", ContentType: "text/plain"}
+var pvDown = monocloudtest.Fault{Status: http.StatusServiceUnavailable, Body: "down", ContentType: "text/plain"}
 
 // pvNewAppDown starts a provider whose discovery answers fault, then the
 // app (every route but /page public), and returns it with the app's clock,
 // stopped. The clock is past New's discovery attempt once advanced by
 // maxDiscoveryBackoff.
-func pvNewAppDown(t *testing.T, fault oidctest.Fault, opts Options) (*htApp, *tkClock) {
+func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*htApp, *tkClock) {
 	t.Helper()
-	op := oidctest.New(t, hdClaims)
+	op := monocloudtest.NewProvider(t, hdClaims)
 	op.SetDiscoveryFault(fault)
 	app := htNewAppWithOP(t, op, "", hdClaims, opts, &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}, nil)
 	clock := newTkClock()
@@ -45,7 +45,7 @@ func TestProviderDownAtStart(t *testing.T) {
 		if resp, _ := app.get("/page"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("protected page while down, signed out: %d, want 307 to sign-in", resp.StatusCode)
 		}
-		app.op.SetDiscoveryFault(oidctest.Fault{})
+		app.op.SetDiscoveryFault(monocloudtest.Fault{})
 		clock.Advance(maxDiscoveryBackoff)
 		resp, body := app.signInVia("/api/auth/signin")
 		if resp.StatusCode != http.StatusFound || app.session() == nil {
@@ -101,7 +101,7 @@ func TestProviderDownAtStart(t *testing.T) {
 	t.Run("concurrent requests share one attempt", func(t *testing.T) {
 		app, clock := pvNewAppDown(t, pvDown, Options{})
 		clock.Advance(maxDiscoveryBackoff)
-		app.op.SetDiscoveryFault(oidctest.Fault{Delay: 200 * time.Millisecond}) // slow, then up
+		app.op.SetDiscoveryFault(monocloudtest.Fault{Delay: 200 * time.Millisecond}) // slow, then up
 		var wg sync.WaitGroup
 		codes := make([]int, 20)
 		for i := range codes {

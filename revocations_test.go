@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // rvTTL is the revocations' TTL in these tests: the default maximum
@@ -127,7 +127,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 // sign-out stays refused after more sign-outs than the bound, and sign-in
 // still works afterwards.
 func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{}, Options{FederatedSignOut: new(false)}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil)
 	clock := htUseClock(app.client)
 	const capacity = 8
 	app.client.revocations = newRevocations(app.client.cfg.maxDuration, capacity, false)

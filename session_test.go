@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // tkSessionEnv drives a Client's session service through the explicit
@@ -34,7 +34,7 @@ type tkSessionEnv struct {
 func newTkSessionEnv(t *testing.T, opts Options, withStore bool) *tkSessionEnv {
 	t.Helper()
 	if opts.TenantDomain == "" {
-		opts.TenantDomain = oidctest.New(t, oidctest.Config{}).Issuer()
+		opts.TenantDomain = monocloudtest.NewProvider(t, monocloudtest.Config{}).Issuer()
 	}
 	opts.ClientID, opts.ClientSecret = "test-client", "test-secret"
 	if opts.AppURL == "" {
@@ -817,7 +817,7 @@ func TestSessionServiceCustomStore(t *testing.T) {
 
 	t.Run("sign-in through the provider rotates the key", func(t *testing.T) {
 		store := newTkStore()
-		app := newTkApp(t, oidctest.Config{}, Options{Session: SessionOptions{Store: store}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 		app.signIn("")
 		first := store.keys()
 		app.signIn("")
@@ -887,7 +887,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var rec hdErrRecorder
 			tc.opts.OnError = rec.hook
-			b := htNewApp(t, oidctest.Config{}, tc.opts, nil, nil)
+			b := htNewApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
 			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
 				t.Fatal("setup: the apps have the same issuer and client ID")
 			}
@@ -918,7 +918,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 // TestSessionHelpers covers the context forms of the session helpers under
 // AuthMiddleware, and their refusal outside it.
 func TestSessionHelpers(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
+	app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
 	c := app.client
 
 	// serve runs fn under the middleware with the browser's cookies.
@@ -1073,8 +1073,8 @@ func TestSessionHelpers(t *testing.T) {
 }
 
 func TestSessionHelpersOutsideMiddleware(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{})
-	other := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	other := newTkApp(t, monocloudtest.Config{}, Options{})
 	tkSetDefault(t, app.client)
 	c := app.client
 
@@ -1113,7 +1113,7 @@ func TestSessionHelpersOutsideMiddleware(t *testing.T) {
 }
 
 func TestErrNoSession(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	_, err := app.tokens(nil)
 	if !errors.Is(err, ErrNoSession) {
 		t.Fatalf("GetTokens without a session = %v", err)
@@ -1190,7 +1190,7 @@ func TestSessionIsUserInGroup(t *testing.T) {
 		}
 	})
 	t.Run("should return false when the session does not have a user", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		var in bool
 		rec := httptest.NewRecorder()
 		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

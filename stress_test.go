@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // stressCounts are the broken promises TestIntegrityStress looks for.
@@ -46,7 +46,7 @@ func TestIntegrityStress(t *testing.T) {
 			tr := &lateTransport{}
 			tr.delay.Store(int64(5 * time.Millisecond))
 			opts.HTTPClient = &http.Client{Transport: tr}
-			a := newTkApp(t, oidctest.Config{}, opts)
+			a := newTkApp(t, monocloudtest.Config{}, opts)
 			var counts stressCounts
 			// The clock does not move during a sign-in, whose authorization
 			// code lives a minute.

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // htApp is a testApp that also keeps the app's handler, so that tests can
@@ -38,21 +38,21 @@ var htOK = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 // htNewApp is newTestApp keeping the handler. build nil: the middleware
 // with mw in front of htOK.
-func htNewApp(t testing.TB, opcfg oidctest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
+func htNewApp(t testing.TB, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
 	t.Helper()
 	return htNewAppAt(t, "", opcfg, opts, mw, build)
 }
 
 // htNewAppAt is htNewApp with AppURL = the server's URL + basePath (unless
 // opts.AppURL is set).
-func htNewAppAt(t testing.TB, basePath string, opcfg oidctest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
+func htNewAppAt(t testing.TB, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
 	t.Helper()
-	return htNewAppWithOP(t, oidctest.New(t, opcfg), basePath, opcfg, opts, mw, build)
+	return htNewAppWithOP(t, monocloudtest.NewProvider(t, opcfg), basePath, opcfg, opts, mw, build)
 }
 
 // htNewAppWithOP is htNewAppAt with a provider started by the caller
 // (configured with opcfg), for tests that set it up before New.
-func htNewAppWithOP(t testing.TB, op *oidctest.Provider, basePath string, opcfg oidctest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
+func htNewAppWithOP(t testing.TB, op *monocloudtest.Provider, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *htApp {
 	t.Helper()
 	if build == nil {
 		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(htOK) }

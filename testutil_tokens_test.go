@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // tkClock is a settable clock for Client.now, safe for concurrent use.
@@ -196,7 +196,7 @@ type tkApp struct {
 // tkUnprotected protects no route, so helpers can be called without a session.
 var tkUnprotected = &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}}
 
-func newTkApp(t testing.TB, opcfg oidctest.Config, opts Options) *tkApp {
+func newTkApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *tkApp {
 	t.Helper()
 	clock := newTkClock()
 	app := &tkApp{clock: clock}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 const (
@@ -26,7 +26,7 @@ const (
 
 // tkWantGrants fails unless the provider saw want refresh grants and no
 // refresh token reuse.
-func tkWantGrants(t testing.TB, op *oidctest.Provider, want int) {
+func tkWantGrants(t testing.TB, op *monocloudtest.Provider, want int) {
 	t.Helper()
 	if got := op.RefreshGrants(); got != want {
 		t.Fatalf("refresh grants = %d, want %d", got, want)
@@ -61,7 +61,7 @@ func TestGetTokensForms(t *testing.T) {
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Run("should return the tokens if the request is authenticated", func(t *testing.T) {
-				app := newTkApp(t, oidctest.Config{}, Options{})
+				app := newTkApp(t, monocloudtest.Config{}, Options{})
 				tkSetDefault(t, app.client)
 				app.signIn("")
 				s := app.session()
@@ -92,7 +92,7 @@ func TestGetTokensForms(t *testing.T) {
 				}
 			})
 			t.Run("should throw if the request is not authenticated", func(t *testing.T) {
-				app := newTkApp(t, oidctest.Config{}, Options{})
+				app := newTkApp(t, monocloudtest.Config{}, Options{})
 				tkSetDefault(t, app.client)
 				tok, _, err := app.call(g.form, nil)
 				if tok != nil || !errors.Is(err, ErrNoSession) {
@@ -103,7 +103,7 @@ func TestGetTokensForms(t *testing.T) {
 				}
 			})
 			t.Run("should refresh the tokens when forceRefresh is true", func(t *testing.T) {
-				app := newTkApp(t, oidctest.Config{}, Options{})
+				app := newTkApp(t, monocloudtest.Config{}, Options{})
 				tkSetDefault(t, app.client)
 				app.signIn("")
 				before := app.session()
@@ -144,8 +144,8 @@ func TestGetTokensForms(t *testing.T) {
 // TestGetTokensOptionValidation: "should throw an error if options
 // validation fails", with the SDK's messages.
 func TestGetTokensOptionValidation(t *testing.T) {
-	anonymous := newTkApp(t, oidctest.Config{}, Options{})
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	anonymous := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	for _, tc := range []struct {
 		name string
@@ -189,7 +189,7 @@ func TestGetTokensWithoutRefreshToken(t *testing.T) {
 		{"no token for the requested scopes", func(*tkApp) {}, &GetTokensOptions{Scopes: "openid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{})
+			app := newTkApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			app.mutate(func(s *Session) { s.RefreshToken = "" })
 			tc.mutate(app)
@@ -216,7 +216,7 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 		{"expired 10 s ago", -10, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{})
+			app := newTkApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			old := app.defaultToken()
 			app.clock.Set(time.Unix(old.AccessTokenExpiration-tc.left, 0))
@@ -236,7 +236,7 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 	}
 
 	t.Run("isExpired is true when the provider issues tokens living under 30 s", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
+		app := newTkApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
 		app.signIn("")
 		tok := app.mustTokens(nil)
 		if !tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+20 {
@@ -335,7 +335,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			[]AccessToken{stored(tkResA, "openid profile email", "t1")}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{Resources: tc.resources})
+			app := newTkApp(t, monocloudtest.Config{}, Options{Resources: tc.resources})
 			app.signIn("")
 			app.mutate(func(s *Session) {
 				s.RefreshToken = ""
@@ -362,7 +362,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 // refreshGrant() tests and the verified scenarios of the reference, 5.6).
 func TestGetTokensRefreshGrant(t *testing.T) {
 	t.Run("refresh with no options sends exactly grant_type and refresh_token", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		app.expireDefault()
@@ -382,7 +382,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("should perform the refresh token grant at token endpoint", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"})
@@ -397,7 +397,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{resource:R} with resources:[{resource:R, scopes:'read write'}], no token for R", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
 		app.signIn("")
 		def := app.defaultToken()
 		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA})
@@ -422,7 +422,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{resource:R}, no resources config, stored token {resource:R, no requestedScopes}", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.mutate(func(s *Session) {
 			s.AccessTokens = append(s.AccessTokens, AccessToken{AccessToken: "for-R", AccessTokenExpiration: app.clock.Unix() + 600, Scopes: "x", Resource: tkResA})
@@ -434,7 +434,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{scopes:'x y'} with a default resource D", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
 		app.signIn("")
 		tok := app.mustTokens(&GetTokensOptions{Scopes: "x y"})
 		body := app.op.LastTokenRequest()
@@ -458,7 +458,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 	opts := Options{DefaultAuthParams: AuthParams{Resource: tkResD}}
 
 	t.Run("refresh of the expired default token replaces it", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, opts)
+		app := newTkApp(t, monocloudtest.Config{}, opts)
 		app.signIn("")
 		old := app.defaultToken()
 		if old.Resource != tkResD || old.RequestedScopes != "openid profile email" {
@@ -484,7 +484,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 	})
 
 	t.Run("a session with no default token gets one", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, opts)
+		app := newTkApp(t, monocloudtest.Config{}, opts)
 		app.signIn("")
 		app.mutate(func(s *Session) { s.AccessTokens = nil })
 		tok, err := app.tokens(nil)
@@ -506,7 +506,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 // the getTokens() instance-helper tests about what a refresh stores.
 func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("should refresh a session", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
+		app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
 		app.signIn("")
 		before := app.session()
 		app.mutate(func(s *Session) { s.Extra = map[string]any{"kept": "yes"} })
@@ -531,7 +531,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 
 	t.Run("should not save the new access token in the cookie if RefreshGrantOptions.scopes or RefreshGrantOptions.resource was passed in", func(t *testing.T) {
 		// Despite its title, the SDK test shows the matching token replaced.
-		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
 		app.signIn("")
 		app.mustTokens(&GetTokensOptions{Resource: tkResA})
 		app.mustTokens(&GetTokensOptions{Resource: tkResB})
@@ -550,7 +550,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should not update the authorizedScopes on refresh", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		before := app.session().AuthorizedScopes
 		app.mustTokens(&GetTokensOptions{Resource: tkResA})
@@ -561,7 +561,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should save with the old refresh token if the updated token response does not have one", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{DisableRotation: true}, Options{})
+		app := newTkApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
@@ -573,11 +573,11 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should refresh session without id token and userinfo", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{RefetchUserInfo: new(true)})
+		app := newTkApp(t, monocloudtest.Config{}, Options{RefetchUserInfo: new(true)})
 		app.signIn("")
 		before := app.session()
-		app.op.SetTokenFault(oidctest.Fault{Body: `{"access_token":"plain-at","token_type":"Bearer","expires_in":600,"scope":"profile"}`})
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError}) // must not be called: no openid
+		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"plain-at","token_type":"Bearer","expires_in":600,"scope":"profile"}`})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError}) // must not be called: no openid
 		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
 		after := app.session()
 		if tok.AccessToken != "plain-at" || tok.Scopes != "profile" || tok.AccessTokenExpiration != app.clock.Unix()+600 {
@@ -595,10 +595,10 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		{"should throw error if scope is not present in the response", `{"access_token":"a","token_type":"Bearer","expires_in":60}`, "Missing or invalid 'scope' field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{})
+			app := newTkApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			before := app.session()
-			app.op.SetTokenFault(oidctest.Fault{Body: tc.body})
+			app.op.SetTokenFault(monocloudtest.Fault{Body: tc.body})
 			_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 			if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
 				t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
@@ -610,7 +610,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("should be able to customize the session using onSessionCreating", func(t *testing.T) {
 		var mu sync.Mutex
 		var calls []map[string]any
-		app := newTkApp(t, oidctest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
+		app := newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, maps.Clone(idTokenClaims))
@@ -631,7 +631,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("an error of onSessionCreating aborts the refresh", func(t *testing.T) {
 		boom := errors.New("boom")
 		fail := false
-		app := newTkApp(t, oidctest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+		app := newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
 			if fail {
 				return boom
 			}
@@ -662,9 +662,9 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		{"no refetch by default", nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
+			app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
 			app.signIn("")
-			app.op.SetUserinfoFault(oidctest.Fault{Body: info})
+			app.op.SetUserinfoFault(monocloudtest.Fault{Body: info})
 			app.mustTokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: tc.perCall})
 			u := app.session().User
 			if got := u["nickname"] == "from-userinfo"; got != tc.want {
@@ -677,9 +677,9 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	}
 
 	t.Run("refetchUserInfo has no effect without a refresh", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
-		app.op.SetUserinfoFault(oidctest.Fault{Body: info})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Body: info})
 		app.mustTokens(&GetTokensOptions{RefetchUserInfo: new(true)})
 		if _, ok := app.session().User["nickname"]; ok {
 			t.Fatal("userinfo fetched without a refresh")
@@ -689,10 +689,10 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	t.Run("should refresh the tokens and fetch from userinfo using the new access token if specified", func(t *testing.T) {
 		// The provider rejects an access token it did not issue, so a
 		// refetch with the token of the (faked) refresh response fails.
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		before := app.session()
-		app.op.SetTokenFault(oidctest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
+		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
 		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_token" {
 			t.Fatalf("OPError %+v, want invalid_token from userinfo", oe)
@@ -701,9 +701,9 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	})
 
 	t.Run("should only fetch userinfo when openid scope is present", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
-		app.op.SetUserinfoFault(oidctest.Fault{Status: http.StatusInternalServerError})
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		if _, err := app.tokens(&GetTokensOptions{Resource: tkResA, RefetchUserInfo: new(true)}); err != nil {
 			t.Fatalf("userinfo fetched for a token without openid: %v", err)
 		}
@@ -714,14 +714,14 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		fault oidctest.Fault
+		fault monocloudtest.Fault
 	}{
-		{"should fail if userinfo fails", oidctest.Fault{Status: http.StatusBadRequest}},
-		{"should throw error if userinfo fails (500)", oidctest.Fault{Status: http.StatusInternalServerError}},
-		{"userinfo of another subject", oidctest.Fault{Body: `{"sub":"mallory"}`}},
+		{"should fail if userinfo fails", monocloudtest.Fault{Status: http.StatusBadRequest}},
+		{"should throw error if userinfo fails (500)", monocloudtest.Fault{Status: http.StatusInternalServerError}},
+		{"userinfo of another subject", monocloudtest.Fault{Body: `{"sub":"mallory"}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, Options{})
+			app := newTkApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			before := app.session()
 			app.op.SetUserinfoFault(tc.fault)
@@ -751,14 +751,14 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		fault  func(app *tkApp) oidctest.Fault
+		fault  func(app *tkApp) monocloudtest.Fault
 		opts   Options
 		check  check
 		within time.Duration
 	}{
 		{
 			name:  "should throw error if refresh grant fails: 500",
-			fault: func(*tkApp) oidctest.Fault { return oidctest.Fault{Status: 500, Body: `{"error":"server_error"}`} },
+			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 500, Body: `{"error":"server_error"}`} },
 			check: func(t *testing.T, err error) {
 				isHTTP(500)(t, err)
 				if he := tkAs[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
@@ -768,8 +768,8 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should return a failed result if server returned a 400 (error and description)",
-			fault: func(*tkApp) oidctest.Fault {
-				return oidctest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"refresh token expired"}`}
+			fault: func(*tkApp) monocloudtest.Fault {
+				return monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"refresh token expired"}`}
 			},
 			check: func(t *testing.T, err error) {
 				if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.Description != "refresh token expired" || oe.StatusCode != 400 {
@@ -779,7 +779,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name:  "should return a failed result if server returned a 400 (no error fields)",
-			fault: func(*tkApp) oidctest.Fault { return oidctest.Fault{Status: 400, Body: `{}`} },
+			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 400, Body: `{}`} },
 			check: func(t *testing.T, err error) {
 				if oe := tkAs[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
 					t.Errorf("OPError %+v", oe)
@@ -788,7 +788,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name:  "garbage JSON",
-			fault: func(*tkApp) oidctest.Fault { return oidctest.Fault{Body: `{"access_token":`} },
+			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Body: `{"access_token":`} },
 			check: func(t *testing.T, err error) {
 				if he := tkAs[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
 					t.Errorf("message %q", he.Message)
@@ -798,7 +798,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		{
 			name:   "hang past ResponseTimeout",
 			opts:   Options{ResponseTimeout: time.Second},
-			fault:  func(*tkApp) oidctest.Fault { return oidctest.Fault{Delay: 30 * time.Second} },
+			fault:  func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Delay: 30 * time.Second} },
 			within: 2500 * time.Millisecond,
 			check: func(t *testing.T, err error) {
 				tkAs[*HTTPError](t, err)
@@ -809,28 +809,28 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: another subject",
-			fault: func(app *tkApp) oidctest.Fault {
+			fault: func(app *tkApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "mallory", "aud": "test-client", "iat": now, "exp": now + 3600})
-				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","id_token":%q}`, idt)}
+				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","id_token":%q}`, idt)}
 			},
 			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: another audience",
-			fault: func(app *tkApp) oidctest.Fault {
+			fault: func(app *tkApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "someone-else", "iat": now, "exp": now + 3600})
-				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
+				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
 			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: another nonce",
-			fault: func(app *tkApp) oidctest.Fault {
+			fault: func(app *tkApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600, "nonce": "not-the-sign-in-nonce"})
-				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
+				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
 			check: func(t *testing.T, err error) {
 				if te := tkAs[*TokenError](t, err); te.Message != "Nonce mismatch" {
@@ -840,23 +840,23 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: expired",
-			fault: func(app *tkApp) oidctest.Fault {
+			fault: func(app *tkApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now - 7200, "exp": now - 3600})
-				return oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
+				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
 			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: not a JWT",
-			fault: func(*tkApp) oidctest.Fault {
-				return oidctest.Fault{Body: `{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":"not.a.jwt"}`}
+			fault: func(*tkApp) monocloudtest.Fault {
+				return monocloudtest.Fault{Body: `{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":"not.a.jwt"}`}
 			},
 			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, oidctest.Config{}, tc.opts)
+			app := newTkApp(t, monocloudtest.Config{}, tc.opts)
 			app.signIn("")
 			before := app.session()
 			app.expireDefault()
@@ -877,7 +877,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			tkSameSession(t, app.session(), before)
 			grants := app.op.RefreshGrants()
 
-			app.op.SetTokenFault(oidctest.Fault{})
+			app.op.SetTokenFault(monocloudtest.Fault{})
 			tok, err = app.tokens(nil)
 			if err != nil {
 				t.Fatalf("after the provider recovered: %v", err)
@@ -891,7 +891,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 
 	t.Run("should return a failed result if server is unreachable", func(t *testing.T) {
 		tr := &tkTransport{}
-		app := newTkApp(t, oidctest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		tr.failPath("/token")
@@ -907,7 +907,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 
 	t.Run("should throw error if jwks fetch fails", func(t *testing.T) {
 		tr := &tkTransport{}
-		app := newTkApp(t, oidctest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		app.op.RotateKey(t) // the refreshed ID token needs the new key
@@ -924,7 +924,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("a refreshed ID token may repeat the sign-in nonce", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		nonce := unverifiedClaim(app.session().IDToken, "nonce")
 		if nonce == "" {
@@ -932,14 +932,14 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		}
 		now := time.Now().Unix()
 		idt := app.op.SignIDToken(t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600, "nonce": nonce})
-		app.op.SetTokenFault(oidctest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)})
+		app.op.SetTokenFault(monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)})
 		if tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true}); tok.IDToken != idt {
 			t.Fatalf("tokens = %+v", tok)
 		}
 	})
 
 	t.Run("a refresh token the provider does not know gives its invalid_grant", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.mutate(func(s *Session) { s.RefreshToken = "unknown" })
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
@@ -949,7 +949,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("a refreshed ID token signed with a rotated key is accepted", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.op.RotateKey(t)
 		app.clock.Advance(jwksRefetchInterval)
@@ -1006,7 +1006,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	}
 
 	t.Run("100 concurrent requests on one expired session share one refresh grant", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		old := app.defaultToken()
 		app.expireDefault()
@@ -1021,7 +1021,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("50 concurrent forceRefresh requests share one refresh grant", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		old := app.defaultToken()
 		tokens, _ := concurrently(t, app, 50, app.cookies(), "force=1")
@@ -1030,7 +1030,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("100 concurrent direct calls with the same cookies", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		cookies := app.cookies()
@@ -1060,7 +1060,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("a request with the pre-refresh cookie gets the refreshed tokens without a second grant", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		app.expireDefault()
 		stale := app.cookies()
@@ -1113,7 +1113,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("a stale cookie after the shared result expired refreshes with the newest refresh token", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		stale := app.cookies()
@@ -1136,7 +1136,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("a refresh after the response header was written is still shared with the next request", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		var tok *Tokens
@@ -1160,7 +1160,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("GetTokensFromRequest outside any middleware refreshes once for repeated requests with the old cookie", func(t *testing.T) {
-		app := newTkApp(t, oidctest.Config{}, Options{})
+		app := newTkApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		cookies := app.cookies()
@@ -1189,7 +1189,7 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 				store = newTkStore()
 				opts.Session.Store = store
 			}
-			app := newTkApp(t, oidctest.Config{}, opts)
+			app := newTkApp(t, monocloudtest.Config{}, opts)
 			app.signIn("")
 			var key string
 			if store != nil {
@@ -1274,7 +1274,7 @@ func TestTokensToken(t *testing.T) {
 // TestGetTokensAllocsDoNotGrowWithTokens: once the session is decoded,
 // finding a token allocates the same with 1 or 8 tokens in the session.
 func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	allocs := func(extra int) float64 {
 		app.mutate(func(s *Session) {
@@ -1304,7 +1304,7 @@ func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
 // benchApp returns a signed-in app whose session holds n access tokens,
 // the default one last, and a request carrying its cookies.
 func benchApp(b *testing.B, n int) (*tkApp, *http.Request) {
-	app := newTkApp(b, oidctest.Config{}, Options{})
+	app := newTkApp(b, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	app.mutate(func(s *Session) {
 		for i := range n - 1 {
@@ -1390,7 +1390,7 @@ func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
 // never authorized is refused before the provider is asked, since some
 // providers consume the refresh token before they reject the resource.
 func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
-	app := newTkApp(t, oidctest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+	app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 	app.signIn("")
 	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
 	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {

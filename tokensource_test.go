@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 	"golang.org/x/oauth2"
 )
 
@@ -26,7 +26,7 @@ func TestHTTPClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
 	}))
 	defer api.Close()
 
-	app := newTkApp(t, oidctest.Config{}, Options{})
+	app := newTkApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	first := app.defaultToken().AccessToken
 	callAPI := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 	"github.com/monocloud/auth-go/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -34,7 +34,7 @@ type instance struct {
 type cluster struct {
 	t         *testing.T
 	gate      gate
-	op        *oidctest.Provider
+	op        *monocloudtest.Provider
 	rdb       *redis.Client // the client of the store
 	store     *redisstore.Store
 	prefix    string // the store's key prefix
@@ -100,7 +100,7 @@ func newCluster(t *testing.T, n int, locking bool) *cluster {
 // newClusterOn is newCluster with the store on Redis client rdb.
 func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster {
 	t.Helper()
-	op := oidctest.New(t, oidctest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com"}})
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com"}})
 	prefix := testPrefix(t)
 	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
 	cl := &cluster{t: t, op: op, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}

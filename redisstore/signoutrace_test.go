@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestSignOutDuringRefreshStaysSignedOut signs out while a forced refresh of
@@ -60,13 +60,13 @@ func (cl *cluster) signOutDuringRefresh(signOutOn int, beforeGrant bool) {
 		cl.expectSignOut(signOutOn, cookie)
 		close(release)
 	} else {
-		cl.op.SetTokenFault(oidctest.Fault{Delay: 150 * time.Millisecond})
+		cl.op.SetTokenFault(monocloudtest.Fault{Delay: 150 * time.Millisecond})
 		go func() { done <- cl.send(0, "/api/tokens?force=1", cookie) }()
 		cl.waitFor("the refresh grant to reach the provider", func() bool { return cl.op.RefreshGrants() > grants })
 		cl.expectSignOut(signOutOn, cookie)
 	}
 	refresh := <-done
-	cl.op.SetTokenFault(oidctest.Fault{})
+	cl.op.SetTokenFault(monocloudtest.Fault{})
 
 	if beforeGrant {
 		if refresh.code == http.StatusOK || liveSessionCookie(refresh.cookies) != "" {

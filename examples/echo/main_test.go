@@ -11,23 +11,23 @@ import (
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // testApp is the example's handler served against a fake provider, with a
 // browser that keeps cookies and does not follow redirects.
 type testApp struct {
 	t       *testing.T
-	op      *oidctest.Provider
+	op      *monocloudtest.Provider
 	srv     *httptest.Server
 	browser *http.Client
 }
 
 // newTestApp serves the example's handler against a fake provider
 // configured by opcfg.
-func newTestApp(t *testing.T, opcfg oidctest.Config) *testApp {
+func newTestApp(t *testing.T, opcfg monocloudtest.Config) *testApp {
 	t.Helper()
-	op := oidctest.New(t, opcfg)
+	op := monocloudtest.NewProvider(t, opcfg)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -84,7 +84,7 @@ func (a *testApp) signIn() {
 }
 
 func TestSignedOut(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{})
+	app := newTestApp(t, monocloudtest.Config{})
 
 	resp, body := app.get("/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed out") {
@@ -104,7 +104,7 @@ func TestSignedOut(t *testing.T) {
 }
 
 func TestSignedIn(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{})
+	app := newTestApp(t, monocloudtest.Config{})
 	app.signIn()
 
 	if resp, body := app.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello user-1") {
@@ -133,7 +133,7 @@ func TestSignedIn(t *testing.T) {
 // session gets through echo's response writer.
 func TestRefreshedCookie(t *testing.T) {
 	// Tokens that expire within GetTokens' 30 s margin: every call refreshes.
-	app := newTestApp(t, oidctest.Config{AccessTokenTTL: 10 * time.Second})
+	app := newTestApp(t, monocloudtest.Config{AccessTokenTTL: 10 * time.Second})
 	app.signIn()
 
 	resp, body := app.get("/api/tokens")

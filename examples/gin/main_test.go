@@ -15,7 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 func init() {
@@ -27,7 +27,7 @@ func init() {
 // browser that keeps cookies and does not follow redirects.
 type testApp struct {
 	t       *testing.T
-	op      *oidctest.Provider
+	op      *monocloudtest.Provider
 	client  *monocloud.Client
 	srv     *httptest.Server
 	browser *http.Client
@@ -35,9 +35,9 @@ type testApp struct {
 
 // newTestApp serves the example's handler against a fake provider
 // configured by opcfg.
-func newTestApp(t *testing.T, opcfg oidctest.Config) *testApp {
+func newTestApp(t *testing.T, opcfg monocloudtest.Config) *testApp {
 	t.Helper()
-	op := oidctest.New(t, opcfg)
+	op := monocloudtest.NewProvider(t, opcfg)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -103,7 +103,7 @@ func (a *testApp) cookies() []*http.Cookie {
 }
 
 func TestSignedOut(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{})
+	app := newTestApp(t, monocloudtest.Config{})
 
 	resp, body := app.get("/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed out") {
@@ -123,7 +123,7 @@ func TestSignedOut(t *testing.T) {
 }
 
 func TestSignedIn(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{})
+	app := newTestApp(t, monocloudtest.Config{})
 	app.signIn()
 
 	if resp, body := app.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello user-1") {
@@ -152,7 +152,7 @@ func TestSignedIn(t *testing.T) {
 // session gets through gin's response writer.
 func TestRefreshedCookie(t *testing.T) {
 	// Tokens that expire within GetTokens' 30 s margin: every call refreshes.
-	app := newTestApp(t, oidctest.Config{AccessTokenTTL: 10 * time.Second})
+	app := newTestApp(t, monocloudtest.Config{AccessTokenTTL: 10 * time.Second})
 	app.signIn()
 
 	resp, body := app.get("/api/tokens")
@@ -175,7 +175,7 @@ func TestRefreshedCookie(t *testing.T) {
 // *gin.Context passed as the context reaches the request's context only
 // with the engine's ContextWithFallback, and without it the error says so.
 func TestGinContextAsContext(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{})
+	app := newTestApp(t, monocloudtest.Config{})
 	app.signIn()
 
 	for _, fallback := range []bool{false, true} {

@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"net/http"
@@ -32,7 +32,7 @@ func (p *Provider) authenticateClient(w http.ResponseWriter, r *http.Request) bo
 	}
 	if clientAuthMethod(r) == authMethodBasic && err.Code == "invalid_client" {
 		// RFC 6749, section 5.2.
-		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+		w.Header().Set("WWW-Authenticate", `Basic realm="monocloudtest"`)
 	}
 	writeError(w, err)
 	return false

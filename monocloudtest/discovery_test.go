@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestDiscovery(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 
 	resp := get(t, op, op.Issuer()+"/.well-known/openid-configuration", nil)
 	var md map[string]any

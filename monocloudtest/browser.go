@@ -1,10 +1,9 @@
-package oidctest
+package monocloudtest
 
 import (
 	"io"
 	"net/http"
 	"net/url"
-	"testing"
 )
 
 // Authorize simulates the user signing in: it GETs authorizeURL, an
@@ -13,15 +12,15 @@ import (
 // (or error and error_description), without following it. It fails the test
 // unless the provider answers with a redirect; use
 // [Provider.AuthorizeFormPost] for response_mode=form_post.
-func (p *Provider) Authorize(t testing.TB, authorizeURL string) *url.URL {
+func (p *Provider) Authorize(t TestingT, authorizeURL string) *url.URL {
 	t.Helper()
 	resp, body := p.visit(t, authorizeURL)
 	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("oidctest: authorization request got %s, want a redirect: %s", resp.Status, body)
+		t.Fatalf("monocloudtest: authorization request got %s, want a redirect: %s", resp.Status, body)
 	}
 	loc, err := resp.Location()
 	if err != nil {
-		t.Fatalf("oidctest: authorization response: %v", err)
+		t.Fatalf("monocloudtest: authorization response: %v", err)
 	}
 	return loc
 }
@@ -29,33 +28,33 @@ func (p *Provider) Authorize(t testing.TB, authorizeURL string) *url.URL {
 // AuthorizeFormPost is like [Provider.Authorize] for
 // response_mode=form_post: it returns the URL the browser would POST to, the
 // client's redirect_uri, and the form it would post.
-func (p *Provider) AuthorizeFormPost(t testing.TB, authorizeURL string) (action string, form url.Values) {
+func (p *Provider) AuthorizeFormPost(t TestingT, authorizeURL string) (action string, form url.Values) {
 	t.Helper()
 	resp, body := p.visit(t, authorizeURL)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("oidctest: authorization request got %s, want a form_post page: %s", resp.Status, body)
+		t.Fatalf("monocloudtest: authorization request got %s, want a form_post page: %s", resp.Status, body)
 	}
 	action, form, err := parseFormPost(body)
 	if err != nil {
-		t.Fatalf("oidctest: authorization response: %v:\n%s", err, body)
+		t.Fatalf("monocloudtest: authorization response: %v:\n%s", err, body)
 	}
 	return action, form
 }
 
 // visit GETs rawURL at the provider without following redirects, and returns
 // the response with its body.
-func (p *Provider) visit(t testing.TB, rawURL string) (*http.Response, string) {
+func (p *Provider) visit(t TestingT, rawURL string) (*http.Response, string) {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		t.Fatalf("oidctest: authorization request URL: %v", err)
+		t.Fatalf("monocloudtest: authorization request URL: %v", err)
 	}
 	if origin := u.Scheme + "://" + u.Host; origin != p.Issuer() {
-		t.Fatalf("oidctest: authorization request URL %s is not at the provider %s", rawURL, p.Issuer())
+		t.Fatalf("monocloudtest: authorization request URL %s is not at the provider %s", rawURL, p.Issuer())
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
 	if err != nil {
-		t.Fatalf("oidctest: %v", err)
+		t.Fatalf("monocloudtest: %v", err)
 	}
 	browser := &http.Client{
 		Transport: p.Client().Transport,
@@ -65,12 +64,12 @@ func (p *Provider) visit(t testing.TB, rawURL string) (*http.Response, string) {
 	}
 	resp, err := browser.Do(req)
 	if err != nil {
-		t.Fatalf("oidctest: authorization request: %v", err)
+		t.Fatalf("monocloudtest: authorization request: %v", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("oidctest: reading authorization response: %v", err)
+		t.Fatalf("monocloudtest: reading authorization response: %v", err)
 	}
 	return resp, string(body)
 }

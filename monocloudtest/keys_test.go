@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"encoding/json"
@@ -23,7 +23,7 @@ func jwks(t *testing.T, op *Provider) jose.JSONWebKeySet {
 }
 
 func TestSignIDToken(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 
 	token := op.SignIDToken(t, map[string]any{
@@ -44,7 +44,7 @@ func TestSignIDToken(t *testing.T) {
 }
 
 func TestRotateKey(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	oldTok, _ := rp.signIn(t)
 	oldKID := jwks(t, op).Keys[0].KeyID

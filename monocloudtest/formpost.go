@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"errors"

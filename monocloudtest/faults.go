@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"io"
@@ -68,7 +68,7 @@ func (f Fault) intercept(w http.ResponseWriter, r *http.Request, shutdown <-chan
 		case <-r.Context().Done():
 			return true
 		case <-shutdown:
-			http.Error(w, "oidctest: provider shut down", http.StatusServiceUnavailable)
+			http.Error(w, "monocloudtest: provider shut down", http.StatusServiceUnavailable)
 			return true
 		}
 	}

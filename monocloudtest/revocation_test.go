@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestRevocation(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	revoke := func(t *testing.T, token string) {
 		t.Helper()

@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestUserinfo(t *testing.T) {
-	op := New(t, Config{Subject: "ada", Claims: map[string]any{"email": "ada@example.com", "groups": []string{"admins"}}})
+	op := NewProvider(t, Config{Subject: "ada", Claims: map[string]any{"email": "ada@example.com", "groups": []string{"admins"}}})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 
@@ -31,7 +31,7 @@ func TestUserinfo(t *testing.T) {
 
 func TestUserinfoRejectsBadTokens(t *testing.T) {
 	clock := newClock()
-	op := New(t, Config{Now: clock.Now})
+	op := NewProvider(t, Config{Now: clock.Now})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 	if _, err := rp.oidc.UserInfo(rp.ctx, oauth2.StaticTokenSource(tok)); err != nil {
@@ -46,7 +46,7 @@ func TestUserinfoRejectsBadTokens(t *testing.T) {
 	}{
 		{"unknown token", http.Header{"Authorization": {"Bearer nope"}}, `error="invalid_token"`},
 		{"expired token", http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, `error="invalid_token"`},
-		{"no token", nil, `Bearer realm="oidctest"`},
+		{"no token", nil, `Bearer realm="monocloudtest"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := get(t, op, rp.oidc.UserInfoEndpoint(), tt.header)
@@ -59,7 +59,7 @@ func TestUserinfoRejectsBadTokens(t *testing.T) {
 }
 
 func TestUserinfoFault(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 	op.SetUserinfoFault(Fault{Status: http.StatusBadGateway, Body: "upstream down", ContentType: "text/plain"})

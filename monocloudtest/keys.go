@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"crypto"
@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"testing"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -82,7 +81,7 @@ func (p *Provider) signingKey() *signingKey {
 
 // SignIDToken signs exactly the given claims as a JWT with typ "JWT", using
 // the provider's current key, for tests that craft their own ID tokens.
-func (p *Provider) SignIDToken(t testing.TB, claims map[string]any) string {
+func (p *Provider) SignIDToken(t TestingT, claims map[string]any) string {
 	t.Helper()
 	return p.signForTest(t, typJWT, claims)
 }
@@ -90,24 +89,24 @@ func (p *Provider) SignIDToken(t testing.TB, claims map[string]any) string {
 // SignLogoutToken signs exactly the given claims as a JWT with typ
 // "logout+jwt", using the provider's current key, for back-channel logout
 // tests.
-func (p *Provider) SignLogoutToken(t testing.TB, claims map[string]any) string {
+func (p *Provider) SignLogoutToken(t TestingT, claims map[string]any) string {
 	t.Helper()
 	return p.signForTest(t, typLogoutToken, claims)
 }
 
 // SignJWT signs exactly the given claims as a JWT with the given typ header
 // ("" for none), using the provider's current key, for tests of typ checks.
-func (p *Provider) SignJWT(t testing.TB, typ string, claims map[string]any) string {
+func (p *Provider) SignJWT(t TestingT, typ string, claims map[string]any) string {
 	t.Helper()
 	return p.signForTest(t, typ, claims)
 }
 
 // signForTest signs claims with the current key, failing t on error.
-func (p *Provider) signForTest(t testing.TB, typ string, claims map[string]any) string {
+func (p *Provider) signForTest(t TestingT, typ string, claims map[string]any) string {
 	t.Helper()
 	jwt, err := p.signingKey().sign(typ, claims)
 	if err != nil {
-		t.Fatalf("oidctest: %v", err)
+		t.Fatalf("monocloudtest: %v", err)
 	}
 	return jwt
 }
@@ -115,11 +114,11 @@ func (p *Provider) signForTest(t testing.TB, typ string, claims map[string]any) 
 // RotateKey replaces the signing key with a newly generated one with a new
 // key ID. Afterwards the JWKS serves only the new key, and all tokens are
 // signed with it.
-func (p *Provider) RotateKey(t testing.TB) {
+func (p *Provider) RotateKey(t TestingT) {
 	t.Helper()
 	key, err := newSigningKey()
 	if err != nil {
-		t.Fatalf("oidctest: %v", err)
+		t.Fatalf("monocloudtest: %v", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

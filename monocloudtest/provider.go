@@ -1,4 +1,6 @@
-// Package oidctest runs an in-process OpenID provider for tests.
+// Package monocloudtest is a test kit for applications that use package
+// monocloud: it runs an in-process OpenID provider, so that a test can sign
+// a user in to its own handlers, with no network and no MonoCloud account.
 //
 // A [Provider] serves discovery, the authorization endpoint (with PKCE, pushed
 // authorization requests and the form_post response mode), the token
@@ -10,7 +12,7 @@
 // accessors such as [Provider.LastTokenRequest].
 //
 // All methods are safe for concurrent use.
-package oidctest
+package monocloudtest
 
 import (
 	"maps"
@@ -19,7 +21,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -109,13 +110,21 @@ type Provider struct {
 	endSessionRequests   []url.Values
 }
 
-// New starts a Provider configured by cfg. The server is closed when the test
-// and all its subtests complete.
-func New(t testing.TB, cfg Config) *Provider {
+// TestingT is the part of *testing.T, *testing.B and *testing.F that the
+// kit uses, so that any test framework can drive it.
+type TestingT interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// NewProvider starts a Provider configured by cfg. The server is closed when
+// the test and all its subtests complete.
+func NewProvider(t TestingT, cfg Config) *Provider {
 	t.Helper()
 	key, err := sharedKey()
 	if err != nil {
-		t.Fatalf("oidctest: %v", err)
+		t.Fatalf("monocloudtest: %v", err)
 	}
 	p := &Provider{
 		cfg:           cfg.withDefaults(),

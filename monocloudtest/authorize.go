@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"crypto/rand"
@@ -73,7 +73,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		err = p.checkClient(params)
 	}
 	if err != nil {
-		http.Error(w, "oidctest: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, "monocloudtest: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 

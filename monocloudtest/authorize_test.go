@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"net/http"
@@ -11,7 +11,7 @@ import (
 )
 
 func TestCodeFlow(t *testing.T) {
-	op := New(t, Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "sub": "ignored"}})
+	op := NewProvider(t, Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "sub": "ignored"}})
 	rp := newRelyingParty(t, op)
 
 	tok, idToken := rp.signIn(t, oauth2.SetAuthURLParam("max_age", "300"))
@@ -62,7 +62,7 @@ func TestCodeFlow(t *testing.T) {
 }
 
 func TestAuthorizeKeepsRedirectURIQuery(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	rp.oauth2.RedirectURL = testRedirectURI + "?tenant=acme"
 
@@ -74,7 +74,7 @@ func TestAuthorizeKeepsRedirectURIQuery(t *testing.T) {
 }
 
 func TestAuthorizeErrorPage(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	challenge := oauth2.S256ChallengeOption(oauth2.GenerateVerifier())
 	for _, tt := range []struct {
@@ -106,7 +106,7 @@ func TestAuthorizeErrorPage(t *testing.T) {
 }
 
 func TestAuthorizeErrorRedirect(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	verifier := oauth2.GenerateVerifier()
 	for _, tt := range []struct {
@@ -134,7 +134,7 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 }
 
 func TestSetAuthorizeError(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	op.SetAuthorizeError("access_denied", "the user said no")
 
@@ -147,7 +147,7 @@ func TestSetAuthorizeError(t *testing.T) {
 }
 
 func TestAuthorizeFormPost(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	rp.oauth2.RedirectURL = testRedirectURI + "?a=1&b=2"
 	verifier := oauth2.GenerateVerifier()
@@ -163,7 +163,7 @@ func TestAuthorizeFormPost(t *testing.T) {
 }
 
 func TestPushedAuthorizationRequest(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	verifier := oauth2.GenerateVerifier()
 	pushed, err := url.Parse(rp.authCodeURL(verifier, oauth2.SetAuthURLParam("resource", "https://api.example")))
@@ -198,7 +198,7 @@ func TestPushedAuthorizationRequest(t *testing.T) {
 }
 
 func TestPushedAuthorizationRequestErrors(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	pushed, err := url.Parse(rp.authCodeURL(oauth2.GenerateVerifier()))
 	if err != nil {

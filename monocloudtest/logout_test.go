@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"io"
@@ -11,7 +11,7 @@ import (
 )
 
 func TestEndSession(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	var endSession struct {
 		URL string `json:"end_session_endpoint"`
@@ -55,7 +55,7 @@ func TestEndSession(t *testing.T) {
 }
 
 func TestSignLogoutToken(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 
 	token := op.SignLogoutToken(t, map[string]any{

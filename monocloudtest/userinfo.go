@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"fmt"
@@ -19,8 +19,8 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	token, ok := bearerToken(r)
 	if !ok {
 		// RFC 6750, section 3.1: no error code for a request without a token.
-		w.Header().Set("WWW-Authenticate", `Bearer realm="oidctest"`)
-		http.Error(w, "oidctest: a bearer access token is required", http.StatusUnauthorized)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="monocloudtest"`)
+		http.Error(w, "monocloudtest: a bearer access token is required", http.StatusUnauthorized)
 		return
 	}
 	p.mu.Lock()

@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestTokenFault(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 
@@ -68,7 +68,7 @@ func TestTokenFault(t *testing.T) {
 }
 
 func TestFaultDelayEndsWithRequest(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	op.SetTokenFault(Fault{Delay: time.Hour, Status: http.StatusInternalServerError})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)

@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestCodeExchangeRequiresMatchingPKCEVerifier(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	code := rp.authorize(t, oauth2.GenerateVerifier())
 
@@ -23,7 +23,7 @@ func TestCodeExchangeRequiresMatchingPKCEVerifier(t *testing.T) {
 }
 
 func TestCodeExchangeRequiresMatchingRedirectURI(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	verifier := oauth2.GenerateVerifier()
 	code := rp.authorize(t, verifier)
@@ -35,7 +35,7 @@ func TestCodeExchangeRequiresMatchingRedirectURI(t *testing.T) {
 }
 
 func TestCodeReplayRevokesTokens(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	verifier := oauth2.GenerateVerifier()
 	code := rp.authorize(t, verifier)
@@ -58,7 +58,7 @@ func TestCodeReplayRevokesTokens(t *testing.T) {
 }
 
 func TestRefreshRotation(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	tok, first := rp.signIn(t)
 
@@ -92,7 +92,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestRefreshWithoutRotation(t *testing.T) {
-	op := New(t, Config{DisableRotation: true})
+	op := NewProvider(t, Config{DisableRotation: true})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 
@@ -111,7 +111,7 @@ func TestRefreshWithoutRotation(t *testing.T) {
 }
 
 func TestConcurrentRefreshOfOneToken(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 	const n = 100
@@ -142,7 +142,7 @@ func TestConcurrentRefreshOfOneToken(t *testing.T) {
 }
 
 func TestRefreshScope(t *testing.T) {
-	op := New(t, Config{DisableRotation: true})
+	op := NewProvider(t, Config{DisableRotation: true})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 
@@ -160,7 +160,7 @@ func TestRefreshScope(t *testing.T) {
 
 func TestResourceIndicators(t *testing.T) {
 	const api, files, other = "https://api.example", "https://files.example", "https://other.example"
-	op := New(t, Config{DisableRotation: true})
+	op := NewProvider(t, Config{DisableRotation: true})
 	rp := newRelyingParty(t, op)
 	authorize := func(t *testing.T) (code, verifier string) {
 		t.Helper()
@@ -223,7 +223,7 @@ func TestResourceIndicators(t *testing.T) {
 }
 
 func TestAccessTokenForClientWithoutResources(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 	rp := newRelyingParty(t, op)
 	tok, _ := rp.signIn(t)
 
@@ -236,7 +236,7 @@ func TestClientAuthentication(t *testing.T) {
 	// Characters that form-urlencoding changes; Basic credentials without it
 	// cannot have a colon in the client ID.
 	const id, secret = "client 1", "s&cr+t/=:"
-	op := New(t, Config{ClientID: id, ClientSecret: secret})
+	op := NewProvider(t, Config{ClientID: id, ClientSecret: secret})
 	rp := newRelyingParty(t, op)
 	rp.oauth2.ClientID, rp.oauth2.ClientSecret = id, secret
 	rp.verifier = rp.oidc.Verifier(&oidc.Config{ClientID: id})
@@ -287,7 +287,7 @@ func TestClientAuthentication(t *testing.T) {
 }
 
 func TestUnsupportedGrantType(t *testing.T) {
-	op := New(t, Config{})
+	op := NewProvider(t, Config{})
 
 	status, body := tokenRequest(t, op, url.Values{"grant_type": {"password"}})
 

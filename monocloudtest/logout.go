@@ -1,4 +1,4 @@
-package oidctest
+package monocloudtest
 
 import (
 	"io"
@@ -24,7 +24,7 @@ func (p *Provider) EndSessionRequests() []url.Values {
 // shows a "signed out" page when there is none.
 func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "oidctest: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, "monocloudtest: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	params := r.Form
@@ -34,11 +34,11 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 
 	clientID := params.Get("client_id")
 	if clientID == "" && params.Get("id_token_hint") == "" {
-		http.Error(w, "oidctest: client_id or id_token_hint is required", http.StatusBadRequest)
+		http.Error(w, "monocloudtest: client_id or id_token_hint is required", http.StatusBadRequest)
 		return
 	}
 	if clientID != "" && clientID != p.cfg.ClientID {
-		http.Error(w, "oidctest: unknown client_id "+clientID, http.StatusBadRequest)
+		http.Error(w, "monocloudtest: unknown client_id "+clientID, http.StatusBadRequest)
 		return
 	}
 	redirect := params.Get("post_logout_redirect_uri")
@@ -49,7 +49,7 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := url.Parse(redirect)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		http.Error(w, "oidctest: post_logout_redirect_uri is not an absolute http(s) URL", http.StatusBadRequest)
+		http.Error(w, "monocloudtest: post_logout_redirect_uri is not an absolute http(s) URL", http.StatusBadRequest)
 		return
 	}
 	if state := params.Get("state"); state != "" {
