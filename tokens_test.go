@@ -757,8 +757,10 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		within time.Duration
 	}{
 		{
-			name:  "should throw error if refresh grant fails: 500",
-			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 500, Body: `{"error":"server_error"}`} },
+			name: "should throw error if refresh grant fails: 500",
+			fault: func(*tkApp) monocloudtest.Fault {
+				return monocloudtest.Fault{Status: 500, Body: `{"error":"server_error"}`}
+			},
 			check: func(t *testing.T, err error) {
 				isHTTP(500)(t, err)
 				if he := tkAs[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
