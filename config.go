@@ -67,7 +67,8 @@ const defaultFilteredClaims = "iss exp nbf aud nonce iat auth_time c_hash at_has
 
 // minSecretLength is the shortest cookie secret accepted. Cookie keys are
 // derived with HKDF, which is fast: the secret itself must resist guessing
-// (the JS SDK accepted 8 characters but ran PBKDF2 on every request).
+// (MonoCloud's JavaScript SDK accepted 8 characters but ran PBKDF2 on
+// every request).
 const minSecretLength = 32
 
 // resolver reads fields from Options, the environment and defaults, and

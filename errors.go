@@ -7,7 +7,7 @@ import (
 
 // ErrNoSession is returned when a request carries no valid session: no
 // cookie, a cookie that does not decrypt, or a session past its lifetime.
-// It is also a *ValidationError, as the SDK's "Session does not exist" is.
+// It is also a *ValidationError.
 var ErrNoSession error = &ValidationError{Message: "Session does not exist"}
 
 // ErrNoRefreshToken is matched (errors.Is) by the error of GetTokens when
@@ -47,12 +47,12 @@ var ErrProviderUnavailable = errors.New("monocloud: OpenID provider unavailable"
 
 // ValidationError reports invalid configuration, invalid options passed to
 // a helper, a failed state or callback check, or a missing session, refresh
-// token or access token. It mirrors the SDK's MonoCloudValidationError.
+// token or access token.
 // Branch on the conditions with errors.Is and ErrNoSession,
 // ErrNoRefreshToken, ErrResourceNotRequested or ErrInvalidState, not on
 // Message.
 type ValidationError struct {
-	// Message is the SDK's message where it has one, e.g. "Session does not exist".
+	// Message describes the problem, e.g. "Session does not exist".
 	Message string
 	// Field and EnvVar name the offending option of Options and its
 	// environment variable, for configuration errors; empty otherwise.
@@ -76,12 +76,11 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Unwrap() error { return e.Err }
 
 // OPError is an OAuth 2.0 error answered by the OpenID provider: on the
-// callback (error=…), from the token or PAR endpoint, or from userinfo. It
-// mirrors the SDK's MonoCloudOPError.
+// callback (error=…), from the token or PAR endpoint, or from userinfo.
 type OPError struct {
 	// Code is the OAuth error code, e.g. "invalid_grant" or "access_denied".
 	Code string
-	// Description is the provider's error_description, or the SDK's default.
+	// Description is the provider's error_description, if any.
 	Description string
 	// StatusCode is the HTTP status of the provider's answer; 0 for errors
 	// delivered through a browser redirect to the callback.
@@ -97,8 +96,9 @@ func (e *OPError) Error() string {
 
 // HTTPError reports a failed call to the provider: network failure or
 // timeout, an unexpected status code, or a body that is not the expected
-// JSON. It mirrors the SDK's MonoCloudHttpError. Timeouts match
-// errors.Is(err, context.DeadlineExceeded).
+// JSON. Timeouts match errors.Is(err, context.DeadlineExceeded). A token
+// endpoint that cannot be reached is an *HTTPError; ErrProviderUnavailable
+// is for a provider whose discovery document or keys cannot be fetched.
 type HTTPError struct {
 	Message    string
 	StatusCode int // 0 when no response was received
@@ -110,8 +110,7 @@ func (e *HTTPError) Error() string { return "monocloud: " + e.Message }
 // Unwrap returns the underlying cause.
 func (e *HTTPError) Unwrap() error { return e.Err }
 
-// TokenError reports an ID token or logout token that failed validation. It
-// mirrors the SDK's MonoCloudTokenError.
+// TokenError reports an ID token or logout token that failed validation.
 type TokenError struct {
 	Message string
 	Err     error

@@ -34,7 +34,7 @@ type MiddlewareOptions struct {
 // ProtectedRoute is a protected path pattern and the groups it requires.
 type ProtectedRoute struct {
 	// Pattern is matched against the request path (relative to AppURL's
-	// base path). Like the SDK's patterns it is unanchored: use ^ and $.
+	// base path). It is unanchored: use ^ and $.
 	Pattern *regexp.Regexp
 	// GroupCheck, when it names groups, requires them of the user.
 	GroupCheck

@@ -9,7 +9,7 @@ import (
 
 // Options configures a Client. A zero field is read from its MONOCLOUD_AUTH_*
 // environment variable (named in each comment), and when that is unset it
-// takes the SDK's default. Explicit fields win over the environment. New
+// takes the default given there. Explicit fields win over the environment. New
 // rejects an invalid configuration with a *ValidationError naming the field
 // and its variable.
 //

@@ -9,7 +9,8 @@ import (
 )
 
 // Session is a signed-in user's session as stored in the session cookie (or
-// in the SessionStore). Its JSON shape is the SDK's MonoCloudSession.
+// in the SessionStore). Its JSON shape is that of MonoCloud's JavaScript
+// SDK sessions.
 type Session struct {
 	// User holds the ID token claims (minus FilteredIDTokenClaims) overlaid
 	// with the userinfo claims.
@@ -148,7 +149,7 @@ func tokenVersion(refreshToken string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
-// lifetime is Lifetime in unix seconds, as in the SDK's cookie format.
+// lifetime is Lifetime in unix seconds.
 type lifetime struct {
 	C int64 `json:"c"`
 	U int64 `json:"u"`
@@ -171,7 +172,7 @@ func (c *config) expiry(l lifetime) int64 {
 }
 
 // valid reports whether a session with lifetime l is still alive at now.
-// Unlike the SDK it enforces Duration for non-persistent cookies too.
+// Duration applies to non-persistent cookies too.
 func (c *config) valid(l lifetime, now int64) bool {
 	return l.C <= now+60 && c.expiry(l) >= now
 }

@@ -19,7 +19,7 @@ import (
 // resolveReturnURL returns the absolute URL for a return_url or
 // post_logout_url value, and false when it is not on the app's origin. A
 // relative path without its leading slash ("dashboard") is taken from the
-// app's root, as the SDK does.
+// app's root.
 func (c *Client) resolveReturnURL(v string) (string, bool) {
 	return returnurl.Resolve(c.cfg.appURL, withLeadingSlash(v))
 }

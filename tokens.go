@@ -11,7 +11,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// expiryMargin is how early an access token counts as expired, as in the SDK.
+// expiryMargin is how early, in seconds, an access token counts as expired.
 const expiryMargin = 30
 
 // GetTokensOptions selects and refreshes the token GetTokens returns.
@@ -32,7 +32,9 @@ type GetTokensOptions struct {
 }
 
 // Tokens is what GetTokens returns: one access token with the session's ID
-// and refresh tokens. Its JSON is the SDK's MonoCloudTokens.
+// and refresh tokens. Its JSON names are those of MonoCloud's JavaScript
+// SDK. Keep the refresh token on the server: a client that uses it
+// refreshes behind the session's back.
 type Tokens struct {
 	AccessToken           string `json:"accessToken"`
 	AccessTokenExpiration int64  `json:"accessTokenExpiration"` // unix seconds
