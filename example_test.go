@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 
 	monocloud "github.com/monocloud/auth-go"
 	"github.com/monocloud/auth-go/monocloudtest"
@@ -360,7 +361,7 @@ func fetch(c *http.Client, u string) string {
 	if len(body) == 0 {
 		return strconv.Itoa(resp.StatusCode)
 	}
-	return strconv.Itoa(resp.StatusCode) + " " + string(body)
+	return strconv.Itoa(resp.StatusCode) + " " + strings.TrimSpace(string(body))
 }
 
 // startExampleProvider starts monocloudtest's provider outside a test.
