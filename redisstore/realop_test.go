@@ -137,13 +137,7 @@ func TestRealOPStoreOutageIsNotSignOut(t *testing.T) {
 	expectRefreshGrants(t, op, 1)
 	cookie = refreshed.cookie
 
-	srv.kill()
-	cl.expectOutage(cookie, "Redis killed")
-	srv.start()
-	cl.expectServed(cookie, "after Redis restarted")
-	if s := cl.storedSession(cookie); s.RefreshToken != refreshed.RefreshToken {
-		t.Fatal("the restarted Redis lost the refreshed session")
-	}
+	cl.expectRestartKeeps(srv, cookie, refreshed.RefreshToken)
 
 	cl.expectEndSession(1, cookie, op)
 	if keys := cl.sessionKeys(); len(keys) != 0 {
