@@ -16,7 +16,8 @@ import (
 // The tests of this file run the store's outage and sign-out tests against
 // the real oidc-provider (internal/realop, e2e/op) instead of the in-process
 // fake: a provider that rotates refresh tokens and revokes the whole grant
-// (grant.revoked) when a used one is presented again.
+// (grant.revoked) when a used one is presented again. Like the e2e suite,
+// they need Node.js and npm (realop.Start installs e2e/op's packages).
 
 const (
 	realOPClientID     = "redis-rp"
