@@ -71,8 +71,8 @@ func (cl *cluster) signInAt(op *realop.Provider, login string) string {
 }
 
 // expectEndSession signs out cookie on instance i and checks the answer: a
-// redirect to op's end_session endpoint with the session's ID token as
-// hint, which expires the session cookie.
+// redirect to op's end_session endpoint with an id_token_hint, which
+// expires the session cookie.
 func (cl *cluster) expectEndSession(i int, cookie string, op *realop.Provider) {
 	t := cl.t
 	t.Helper()
