@@ -142,7 +142,9 @@ func TestRefreshNoConvoyOnHungProvider(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if d := time.Duration(slowest.Load()); d > 1800*time.Millisecond {
+	// A convoy answers its k-th request after k × ResponseTimeout; the
+	// bound leaves room for a loaded machine below 2 s.
+	if d := time.Duration(slowest.Load()); d > 1900*time.Millisecond {
 		t.Errorf("slowest of %d requests answered after %v; ResponseTimeout is 1s", n, d)
 	}
 	if got := a.op.RefreshGrants(); got != 1 {

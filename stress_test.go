@@ -46,7 +46,9 @@ func TestIntegrityStress(t *testing.T) {
 			tr := &lateTransport{}
 			tr.delay.Store(int64(5 * time.Millisecond))
 			opts.HTTPClient = &http.Client{Transport: tr}
-			a := newTkApp(t, monocloudtest.Config{}, opts)
+			// ID tokens outlive a refresh that is slow under load while
+			// the clock moves; access tokens (1 h) still expire.
+			a := newTkApp(t, monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}, opts)
 			var counts stressCounts
 			// The clock does not move during a sign-in, whose authorization
 			// code lives a minute.

@@ -101,37 +101,51 @@ func newCluster(t *testing.T, n int, locking bool) *cluster {
 func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster {
 	t.Helper()
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com"}})
+	cl := newClusterWith(t, rdb, n, locking, func(string) monocloud.Options {
+		return monocloud.Options{
+			TenantDomain: op.Issuer(),
+			ClientID:     "test-client",
+			ClientSecret: "test-secret",
+			DefaultAuthParams: monocloud.AuthParams{
+				Scopes: "openid profile email offline_access",
+			},
+		}
+	})
+	cl.op = op
+	return cl
+}
+
+// newClusterWith is newClusterOn with the provider of register, which is
+// called once the app's URL (AppURL) is known and returns the options that
+// reach the provider (TenantDomain, client and scopes). The cluster's op is
+// left nil.
+func newClusterWith(t *testing.T, rdb *redis.Client, n int, locking bool, register func(appURL string) monocloud.Options) *cluster {
+	t.Helper()
 	prefix := testPrefix(t)
 	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
-	cl := &cluster{t: t, op: op, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}
+	cl := &cluster{t: t, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}
 	var shared monocloud.SessionStore = store
 	if !locking {
 		shared = struct{ monocloud.SessionStore }{store}
 	}
-	var appURL string
+	muxes := make([]*http.ServeMux, n)
 	for i := range n {
-		inst := &instance{}
-		mux := http.NewServeMux()
-		inst.srv = httptest.NewServer(mux)
+		muxes[i] = http.NewServeMux()
+		inst := &instance{srv: httptest.NewServer(muxes[i])}
 		t.Cleanup(inst.srv.Close)
-		if i == 0 {
-			appURL = inst.srv.URL
-		}
-		c, err := monocloud.New(monocloud.Options{
-			TenantDomain: op.Issuer(),
-			ClientID:     "test-client",
-			ClientSecret: "test-secret",
-			AppURL:       appURL,
-			CookieSecret: cookieSecret,
-			DefaultAuthParams: monocloud.AuthParams{
-				Scopes: "openid profile email offline_access",
-			},
-			Session: monocloud.SessionOptions{Store: shared},
-		})
+		cl.instances = append(cl.instances, inst)
+	}
+	opts := register(cl.instances[0].srv.URL)
+	opts.AppURL = cl.instances[0].srv.URL
+	opts.CookieSecret = cookieSecret
+	opts.Session = monocloud.SessionOptions{Store: shared}
+	for i, inst := range cl.instances {
+		c, err := monocloud.New(opts)
 		if err != nil {
 			t.Fatalf("monocloud.New (instance %d): %v", i, err)
 		}
 		inst.client = c
+		mux := muxes[i]
 		protected := func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/public/") }
 		mux.Handle("/", c.AuthMiddleware(&monocloud.MiddlewareOptions{IsProtected: protected})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("gate") == "1" {
@@ -157,7 +171,6 @@ func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(tokensBody{AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken})
 		})))
-		cl.instances = append(cl.instances, inst)
 	}
 	return cl
 }

@@ -58,13 +58,7 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 	}
 	cookie = refreshed.cookie
 
-	srv.kill()
-	cl.expectOutage(cookie, "Redis killed")
-	srv.start()
-	cl.expectServed(cookie, "after Redis restarted")
-	if s := cl.storedSession(cookie); s.RefreshToken != refreshed.RefreshToken {
-		t.Fatal("the restarted Redis lost the refreshed session")
-	}
+	cl.expectRestartKeeps(srv, cookie, refreshed.RefreshToken)
 
 	r := cl.send(1, "/api/auth/signout", cookie)
 	if r.code != http.StatusFound || !strings.HasPrefix(r.location, cl.op.Issuer()) || !expiresSession(r.cookies) {
@@ -140,6 +134,21 @@ func (cl *cluster) expectOutage(cookie, when string) {
 	}
 	if t.Failed() {
 		t.FailNow()
+	}
+}
+
+// expectRestartKeeps kills srv, checks that every instance answers the
+// outage with cookie, restarts srv on its append-only file and checks that
+// the session is served again and still holds refreshToken.
+func (cl *cluster) expectRestartKeeps(srv *redisServer, cookie, refreshToken string) {
+	t := cl.t
+	t.Helper()
+	srv.kill()
+	cl.expectOutage(cookie, "Redis killed")
+	srv.start()
+	cl.expectServed(cookie, "after Redis restarted")
+	if s := cl.storedSession(cookie); s.RefreshToken != refreshToken {
+		t.Fatal("the restarted Redis lost the session's latest refresh token")
 	}
 }
 
