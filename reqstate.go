@@ -100,7 +100,7 @@ func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
-	single, chunked, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
+	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.sessionCookie.name)
 	st.family = family
 	if single == "" && chunked == "" {
 		st.expireFamily(nil)
