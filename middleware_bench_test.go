@@ -96,7 +96,7 @@ const rotatingCookies = 10_000
 // benchRotatingRequests returns rotatingCookies requests to /page, each
 // carrying a session of its own with the content of signedIn's session, and
 // empties c's cache of decoded cookies.
-func benchRotatingRequests(b *testing.B, c *Client, signedIn *http.Request) []*http.Request {
+func benchRotatingRequests(b testing.TB, c *Client, signedIn *http.Request) []*http.Request {
 	s, err := c.SessionWithResponse(httptest.NewRecorder(), signedIn)
 	if err != nil {
 		b.Fatal(err)
