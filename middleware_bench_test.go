@@ -11,12 +11,17 @@ import (
 
 // BenchmarkMiddleware compares a handler behind AuthMiddleware, on a
 // protected route with a signed-in user's session, with the bare handler.
-// The difference per op is the middleware's overhead, session decode
-// included: "protected" is a user's usual request (its cookie value was
-// decoded before), "protected-first-request" the first request after
-// sign-in or a cookie update, which decodes the cookie in full.
+// The protected handler also calls GetTokens, as an API handler does. The
+// difference per op is the overhead, session decode included. "protected"
+// is a user's usual request: its cookie value was decoded before and is
+// found in the cache of decoded values. "protected-first-request" is the
+// first request after sign-in or a cookie update, which decodes the cookie
+// in full. "protected-rotating" cycles through rotatingCookies distinct
+// users, more than the cache holds, so that every request decodes in full,
+// as with many users, several instances, or after a deploy.
 //
-//	go test -run=^$ -bench=Middleware -benchmem .
+//	go test -run='^$' -bench='^BenchmarkMiddleware$' -benchmem -count=10 . | tee new.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt
 func BenchmarkMiddleware(b *testing.B) {
 	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
@@ -24,11 +29,25 @@ func BenchmarkMiddleware(b *testing.B) {
 	}}, Options{}, nil)
 	app.signIn("")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
-	protected := app.client.AuthMiddleware(nil)(bare)
+	withTokens := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := app.client.GetTokens(r.Context(), nil); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	protected := app.client.AuthMiddleware(nil)(withTokens)
 	req := app.request(http.MethodGet, "/page")
 	cookieBytes := 0
 	for _, ck := range req.Cookies() {
 		cookieBytes += len(ck.Value)
+	}
+	serve := func(b *testing.B, r *http.Request) {
+		w := httptest.NewRecorder()
+		protected.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
 	}
 
 	b.Run("bare", func(b *testing.B) {
@@ -40,25 +59,25 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Run("protected", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			w := httptest.NewRecorder()
-			protected.ServeHTTP(w, req)
-			if w.Code != http.StatusOK {
-				b.Fatalf("status %d", w.Code)
-			}
+			serve(b, req)
 		}
 		// After the loop: b.Loop resets the metrics reported before it.
 		b.ReportMetric(float64(cookieBytes), "cookie-bytes")
 	})
 	b.Run("protected-first-request", func(b *testing.B) {
-		// The first request of a cookie value decodes it in full.
 		b.ReportAllocs()
 		for b.Loop() {
 			app.client.sessions = newSessionCache()
-			w := httptest.NewRecorder()
-			protected.ServeHTTP(w, req)
-			if w.Code != http.StatusOK {
-				b.Fatalf("status %d", w.Code)
-			}
+			serve(b, req)
+		}
+	})
+	b.Run("protected-rotating", func(b *testing.B) {
+		reqs := benchRotatingRequests(b, app.client, app.request(http.MethodGet, "/"))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			serve(b, reqs[i%len(reqs)])
+			i++
 		}
 	})
 	b.Run("unprotected-route", func(b *testing.B) {
@@ -68,4 +87,51 @@ func BenchmarkMiddleware(b *testing.B) {
 			mw.ServeHTTP(httptest.NewRecorder(), req)
 		}
 	})
+}
+
+// rotatingCookies is how many distinct session cookies
+// BenchmarkMiddleware/protected-rotating cycles through: more than
+// sessionCacheSize, so that each is evicted before it comes round again.
+const rotatingCookies = 10_000
+
+// benchRotatingRequests returns rotatingCookies requests to /page, each
+// carrying a session of its own with the content of signedIn's session, and
+// empties c's cache of decoded cookies.
+func benchRotatingRequests(b testing.TB, c *Client, signedIn *http.Request) []*http.Request {
+	s, err := c.SessionWithResponse(httptest.NewRecorder(), signedIn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]*http.Request, rotatingCookies)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest(http.MethodGet, c.appURL("/page"), nil)
+		for _, ck := range htMintSession(b, c, s) {
+			reqs[i].AddCookie(ck)
+		}
+	}
+	c.sessions = newSessionCache()
+	return reqs
+}
+
+// TestCachedRequestAllocations: a signed-in request whose cookie value was
+// decoded before costs the middleware and GetTokens a few allocations
+// (request state, context, the session copy, the *Tokens answer), none
+// for parsing the Cookie header or wrapping the response writer.
+func TestCachedRequestAllocations(t *testing.T) {
+	app := newTestApp(t, oidctest.Config{}, Options{}, nil)
+	app.signIn("")
+	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := app.client.GetTokens(r.Context(), nil); err != nil {
+			t.Error(err)
+		}
+	}))
+	req := app.request(http.MethodGet, "/page")
+	w := &tkDiscard{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	if got := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); got > 7 {
+		t.Errorf("%v allocations per request, want at most 7", got)
+	}
+	if n := len(w.h.Values("Set-Cookie")); n != 0 {
+		t.Errorf("%d Set-Cookie headers on a cached request", n)
+	}
 }

@@ -45,6 +45,8 @@ type requestState struct {
 	direct http.ResponseWriter
 	// onError overrides Options.OnError for the auth routes.
 	onError func(http.ResponseWriter, *http.Request, error)
+	// writer is the middleware's response writer, allocated with the state.
+	writer cookieWriter
 
 	loadOnce sync.Once
 	loadErr  error    // a failure of the store while loading
@@ -100,7 +102,7 @@ func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
-	single, chunked, family := cookie.Join(st.r.Cookies(), cfg.sessionCookie.name)
+	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.sessionCookie.name)
 	st.family = family
 	if single == "" && chunked == "" {
 		st.expireFamily(nil)
@@ -545,8 +547,8 @@ func (c *Client) withState(w http.ResponseWriter, r *http.Request, onError func(
 	ctx := context.WithValue(r.Context(), stateKey{c}, st)
 	r = r.WithContext(context.WithValue(ctx, servingKey{}, c))
 	st.r = r
-	cw := &cookieWriter{ResponseWriter: w, st: st}
-	serve(cw, r)
+	st.writer = cookieWriter{ResponseWriter: w, st: st}
+	serve(&st.writer, r)
 	st.commit(w.Header())
 }
 

@@ -37,6 +37,7 @@ go vet ./...
 echo "== fuzz (short)"
 go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=10s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzJoin$' -fuzztime=5s ./internal/cookie/
+go test -run='^$' -fuzz='^FuzzFind$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzDeserialize$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzReturnURLSignIn$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzResolve$' -fuzztime=10s ./internal/returnurl/

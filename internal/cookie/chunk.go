@@ -105,41 +105,57 @@ func Split(name, value string, a Attributes) ([]*http.Cookie, error) {
 // expire the other form's cookies: which of the two is current is for the
 // caller to decide. Join does not check the values themselves.
 func Join(cookies []*http.Cookie, name string) (single, chunked string, family []string) {
-	var (
-		chunks [MaxChunks]string
-		n      int  // of chunks set
-		last   = -1 // highest chunk index
-		broken bool
-	)
-	prefix := name + "."
+	j := joiner{name: name, last: -1}
 	for _, c := range cookies {
-		if c.Name == name {
-			family = append(family, c.Name)
-			if single == "" {
-				single = c.Value
-			}
-			continue
-		}
-		suffix, ok := strings.CutPrefix(c.Name, prefix)
-		if !ok {
-			continue
-		}
-		family = append(family, c.Name)
-		i, ok := chunkIndex(suffix)
-		if !ok || chunks[i] != "" || c.Value == "" {
-			broken = true
-			continue
-		}
-		chunks[i] = c.Value
-		n++
-		last = max(last, i)
+		j.add(c.Name, c.Value)
 	}
-	slices.Sort(family)
-	family = slices.Compact(family)
-	if broken || n != last+1 {
-		return single, "", family
+	return j.result()
+}
+
+// joiner collects the cookies of one family for Join and Find.
+type joiner struct {
+	name   string
+	single string
+	family []string
+	chunks [MaxChunks]string
+	n      int // of chunks set
+	last   int // highest chunk index, -1 for none
+	broken bool
+}
+
+// add takes the cookie called name holding value, ignoring it unless it
+// belongs to the family.
+func (j *joiner) add(name, value string) {
+	if name == j.name {
+		j.family = append(j.family, name)
+		if j.single == "" {
+			j.single = value
+		}
+		return
 	}
-	return single, strings.Join(chunks[:n], ""), family
+	suffix, ok := strings.CutPrefix(name, j.name+".")
+	if !ok {
+		return
+	}
+	j.family = append(j.family, name)
+	i, ok := chunkIndex(suffix)
+	if !ok || j.chunks[i] != "" || value == "" {
+		j.broken = true
+		return
+	}
+	j.chunks[i] = value
+	j.n++
+	j.last = max(j.last, i)
+}
+
+// result returns what Join returns for the cookies added.
+func (j *joiner) result() (single, chunked string, family []string) {
+	slices.Sort(j.family)
+	family = slices.Compact(j.family)
+	if j.broken || j.n != j.last+1 {
+		return j.single, "", family
+	}
+	return j.single, strings.Join(j.chunks[:j.n], ""), family
 }
 
 // chunkIndex parses the index of a chunk cookie, the decimal after the dot.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,6 +105,49 @@ func FuzzJoin(f *testing.F) {
 		}
 		if single, chunked, _ := Join(split, name); single+chunked != lines {
 			t.Errorf("Join(Split(%q)) = %q, %q", lines, single, chunked)
+		}
+	})
+}
+
+// FuzzFind checks Find against Join(r.Cookies()) on Cookie header lines,
+// given as one string with a newline between lines. Where r.Cookies drops
+// a cookie (a name that is not a token, an invalid byte in a value), Find
+// may differ, but stays within the family.
+func FuzzFind(f *testing.F) {
+	f.Add("session", "a=1; session=v; b=2")
+	f.Add("session", "session.1=b; a=1\nsession.0=a")
+	f.Add("session", " session = \"v\" ;\tsession.0=a;session.1=;session.x y=z")
+	f.Add("session", "session=a\\b; session.0=a\"b; session.01=c; session.=d")
+	f.Add("a.b", "a.b.0=x; a.b.1=y; a.b=; a=z")
+	f.Fuzz(func(t *testing.T, name, header string) {
+		lines := strings.Split(header, "\n")
+		single, chunked, family := Find(lines, name)
+		cookies := (&http.Request{Header: http.Header{"Cookie": lines}}).Cookies()
+		wellFormed := (&http.Cookie{Name: name}).Valid() == nil
+		parts := 0
+		for _, line := range lines {
+			for part := range strings.SplitSeq(line, ";") {
+				if strings.Trim(part, " \t\r\n") != "" {
+					parts++
+				}
+			}
+		}
+		if wellFormed && parts == len(cookies) {
+			wantSingle, wantChunked, wantFamily := Join(cookies, name)
+			if single != wantSingle || chunked != wantChunked || !slices.Equal(family, wantFamily) {
+				t.Errorf("Find = %q, %q, %q; Join(r.Cookies()) = %q, %q, %q", single, chunked, family, wantSingle, wantChunked, wantFamily)
+			}
+		}
+		for i, n := range family {
+			if n != name && !strings.HasPrefix(n, name+".") {
+				t.Errorf("family member %q is not %q or %q.*", n, name, name)
+			}
+			if i > 0 && family[i-1] >= n {
+				t.Errorf("family %q is not sorted and distinct", family)
+			}
+		}
+		if !strings.Contains(header, single) {
+			t.Errorf("single %q is not in the header", single)
 		}
 	})
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Load test of AuthMiddleware over loopback: wrk against a hello-world
+# server (TestLoadServer in loadtest_test.go), bare and behind
+# AuthMiddleware, with one repeated session cookie and with 10k rotating
+# ones (more than the cache of decoded cookies holds). For each case it
+# prints requests/s, the server's CPU time per request, and the ratio of
+# throughput to bare. It installs wrk (Debian) if missing.
+#
+#	scripts/loadtest.sh                 # 10 s per case, 32 connections
+#	DURATION=30s CONNECTIONS=64 scripts/loadtest.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-32}
+
+if ! command -v wrk >/dev/null 2>&1; then
+	echo "installing: wrk"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
+
+tmp=$(mktemp -d)
+server=""
+cleanup() {
+	[ -z "$server" ] || kill "$server" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go test -c -o "$tmp/auth.test" .
+MONOCLOUD_LOADTEST_DIR=$tmp "$tmp/auth.test" -test.run='^TestLoadServer$' -test.count=1 >"$tmp/server.log" 2>&1 &
+server=$!
+for _ in $(seq 600); do
+	[ -s "$tmp/addr" ] && break
+	kill -0 "$server" 2>/dev/null || { cat "$tmp/server.log"; exit 1; }
+	sleep 0.1
+done
+[ -s "$tmp/addr" ] || { echo "the server did not start"; cat "$tmp/server.log"; exit 1; }
+addr=$(cat "$tmp/addr")
+ticks=$(getconf CLK_TCK)
+
+# cpu prints the server's user plus system CPU time, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+
+echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c$connections -d$duration"
+printf '%-28s %12s %16s %14s\n' case requests/s "CPU µs/request" "share of bare"
+for cookies in 1 10000; do
+	bare=""
+	for path in bare protected; do
+		before=$(cpu)
+		out=$(COOKIES="$tmp/cookies" ROTATE=$cookies wrk -t1 -c"$connections" -d"$duration" -s scripts/loadtest.lua "http://$addr/$path")
+		after=$(cpu)
+		if grep -q "Non-2xx" <<<"$out"; then
+			echo "$path with $cookies cookies: non-2xx answers"; echo "$out"; exit 1
+		fi
+		requests=$(awk '/requests in/ {print $1}' <<<"$out")
+		rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+		[ -n "$bare" ] || bare=$rps
+		awk -v c="$path, $cookies cookie(s)" -v rps="$rps" -v req="$requests" -v cpu=$((after - before)) -v hz="$ticks" -v bare="$bare" \
+			'BEGIN {printf "%-28s %12.0f %16.1f %14.2f\n", c, rps, cpu / hz * 1e6 / req, rps / bare}'
+	done
+done
