@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestLoadServer is the server of scripts/loadtest.sh, which sets
@@ -23,7 +23,7 @@ func TestLoadServer(t *testing.T) {
 	if dir == "" {
 		t.Skip("MONOCLOUD_LOADTEST_DIR is not set: run scripts/loadtest.sh")
 	}
-	app := newTestApp(t, oidctest.Config{Claims: map[string]any{
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
 	}}, Options{}, nil)

@@ -118,7 +118,7 @@ func benchRotatingRequests(b testing.TB, c *Client, signedIn *http.Request) []*h
 // (request state, context, the session copy, the *Tokens answer), none
 // for parsing the Cookie header or wrapping the response writer.
 func TestCachedRequestAllocations(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{}, Options{}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil)
 	app.signIn("")
 	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := app.client.GetTokens(r.Context(), nil); err != nil {

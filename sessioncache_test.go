@@ -11,7 +11,7 @@ import (
 	"weak"
 
 	"github.com/monocloud/auth-go/internal/cookie"
-	"github.com/monocloud/auth-go/internal/oidctest"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestSessionCachePutWhenFullEvictsOnlyTheOldest: a put into the full
@@ -90,7 +90,7 @@ func TestSessionCacheKeys(t *testing.T) {
 //
 //	go test -run='^$' -bench=SessionCacheMemory .
 func BenchmarkSessionCacheMemory(b *testing.B) {
-	app := newTestApp(b, oidctest.Config{Claims: map[string]any{
+	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
 	}}, Options{}, nil)
