@@ -76,6 +76,9 @@ var (
 
 	writers sync.Pool // of *flate.Writer at flateLevel
 	readers sync.Pool // of io.ReadCloser from flate.NewReader
+
+	// scratch holds buffers for the decompressed version 2 values.
+	scratch = sync.Pool{New: func() any { return new([]byte) }}
 )
 
 // compactSerializer is the securecookie.Serializer of Codec. It accepts an
@@ -139,7 +142,14 @@ func unmarshalBinary(block []byte, u encoding.BinaryUnmarshaler) error {
 	if n > maxPayload {
 		return fmt.Errorf("%w: %d bytes compressed, more than %d", errMalformed, n, maxPayload)
 	}
-	p, err := s2.Decode(make([]byte, n), block)
+	buf := scratch.Get().(*[]byte)
+	defer scratch.Put(buf)
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	// UnmarshalBinary keeps no reference to p, by the contract of
+	// encoding.BinaryUnmarshaler, so buf is free again once it returns.
+	p, err := s2.Decode((*buf)[:n], block)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errMalformed, err)
 	}
