@@ -24,7 +24,7 @@ type Reader struct {
 // used.
 func NewReader(p []byte) Reader {
 	var r Reader
-	n, k := binary.Uvarint(p)
+	n, k := shortestUvarint(p)
 	if k <= 0 || n > uint64(len(p)-k) {
 		r.fail("bad strings length")
 		return r
@@ -74,11 +74,21 @@ func (r *Reader) Bool() bool {
 	return false
 }
 
+// shortestUvarint is binary.Uvarint, failing (k = 0) for all but the
+// shortest form of x.
+func shortestUvarint(p []byte) (x uint64, k int) {
+	x, k = binary.Uvarint(p)
+	// A last byte of 0 after others is a longer form than needed.
+	if k > 1 && p[k-1] == 0 {
+		return 0, 0
+	}
+	return x, k
+}
+
 // Uvarint reads a Uvarint.
 func (r *Reader) Uvarint() uint64 {
-	x, k := binary.Uvarint(r.buf)
-	// A last byte of 0 after others is a longer form than needed.
-	if k <= 0 || (k > 1 && r.buf[k-1] == 0) {
+	x, k := shortestUvarint(r.buf)
+	if k <= 0 {
 		r.fail("bad uvarint")
 		return 0
 	}
@@ -88,12 +98,17 @@ func (r *Reader) Uvarint() uint64 {
 
 // Varint reads a Varint.
 func (r *Reader) Varint() int64 {
-	x, k := binary.Varint(r.buf)
-	if k <= 0 || (k > 1 && r.buf[k-1] == 0) {
+	ux, k := shortestUvarint(r.buf)
+	if k <= 0 {
 		r.fail("bad varint")
 		return 0
 	}
 	r.buf = r.buf[k:]
+	// The zigzag decoding of binary.Varint.
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
 	return x
 }
 
