@@ -6,6 +6,7 @@ require (
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-jose/go-jose/v4 v4.1.4
 	github.com/gorilla/securecookie v1.1.2
+	github.com/klauspost/compress v1.20.5
 )
 
 require golang.org/x/oauth2 v0.38.0

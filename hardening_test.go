@@ -247,7 +247,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 // decodes, and the other form's cookies are expired.
 func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 	env := newTkSessionEnv(t, Options{}, false)
-	first, second, third := tkSampleSession(10), tkSampleSession(6000), tkSampleSession(20)
+	first, second, third := tkSampleSession(10), tkSampleSession(4000), tkSampleSession(20)
 	oldSingle := env.signedIn(first)
 	env.clock.Advance(time.Minute)
 	chunks := env.signedIn(second) // session.0, .1, .2

@@ -558,11 +558,12 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	// The SDK's 2000/4000/5000 random bytes (as hex) give 2/3/4 chunks of
-	// its unencoded cookies. Ours are compressed and twice base64-encoded
-	// (securecookie), so the sizes that give 2/3/4 chunks differ.
+	// its unencoded cookies. Ours are compressed (s2, which leaves random
+	// base64 as it is) and twice base64-encoded (securecookie), so the
+	// sizes that give 2/3/4 chunks differ.
 	chunked := []struct {
 		bytes, chunks int
-	}{{3000, 2}, {6000, 3}, {8000, 4}}
+	}{{2500, 2}, {4000, 3}, {5500, 4}}
 
 	t.Run("should save to chunked cookies if the session is too long", func(t *testing.T) {
 		for _, tc := range chunked {
@@ -617,8 +618,8 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 
 	t.Run("should be able to update chunked cookies", func(t *testing.T) {
 		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(6000))
-		want := tkSampleSession(6000)
+		have := env.signedIn(tkSampleSession(4000))
+		want := tkSampleSession(4000)
 		resp, err := env.update(have, want)
 		if err != nil {
 			t.Fatal(err)
@@ -636,11 +637,11 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 
 	t.Run("should delete unwanted chunked cookies if updated session data is smaller than before", func(t *testing.T) {
 		env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
-		have := env.signedIn(tkSampleSession(8000))
+		have := env.signedIn(tkSampleSession(5500))
 		if len(have) != 4 {
 			t.Fatalf("browser holds %v, want 4 chunks", tkNames(have))
 		}
-		want := tkSampleSession(3000)
+		want := tkSampleSession(2500)
 		resp, err := env.update(have, want)
 		if err != nil {
 			t.Fatal(err)
@@ -667,7 +668,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 
 	t.Run("should not be able to get invalid chunked cookies", func(t *testing.T) {
 		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(6000)) // session.0, .1, .2
+		have := env.signedIn(tkSampleSession(4000)) // session.0, .1, .2
 		for _, tc := range []struct {
 			name    string
 			cookies []*http.Cookie
@@ -695,7 +696,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		if !slices.Equal(tkNames(have), []string{"session"}) {
 			t.Fatalf("browser holds %v", tkNames(have))
 		}
-		big := tkSampleSession(6000)
+		big := tkSampleSession(4000)
 		resp, err := env.update(have, big)
 		if err != nil {
 			t.Fatal(err)
@@ -734,7 +735,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("two updates in one request leave only the last session's cookies", func(t *testing.T) {
 		env := newTkSessionEnv(t, Options{}, false)
 		have := env.signedIn(tkSampleSession(0)) // one cookie: "session"
-		big, smaller := tkSampleSession(8000), tkSampleSession(3000)
+		big, smaller := tkSampleSession(5500), tkSampleSession(2500)
 		var errs []error
 		h := env.c.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, env.c.UpdateSession(r.Context(), big), env.c.UpdateSession(r.Context(), smaller))
@@ -768,7 +769,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 func TestSessionServiceCustomStore(t *testing.T) {
 	t.Run("the cookie holds only the key and the lifetime", func(t *testing.T) {
 		env := newTkSessionEnv(t, Options{}, true)
-		want := tkSampleSession(6000) // would take 3 cookies without a store
+		want := tkSampleSession(4000) // would take 3 cookies without a store
 		have := env.signedIn(want)
 		if !slices.Equal(tkNames(have), []string{"session"}) {
 			t.Fatalf("browser holds %v, want one small cookie", tkNames(have))
@@ -836,7 +837,7 @@ func TestSessionServiceCustomStore(t *testing.T) {
 func TestSessionKeyRotation(t *testing.T) {
 	const oldSecret, newSecret = "the-old-cookie-secret-32-bytes!!", "the-new-cookie-secret-32-bytes!!"
 	old := newTkSessionEnv(t, Options{CookieSecret: oldSecret}, false)
-	want := tkSampleSession(6000) // chunked, to re-write every chunk
+	want := tkSampleSession(4000) // chunked, to re-write every chunk
 	have := old.signedIn(want)
 
 	// The same app (issuer and client ID) after a secret rotation.

@@ -21,7 +21,10 @@ const (
 )
 
 // Codec encodes values into cookie values and back. The value is serialized
-// as compressed JSON, encrypted with AES-256-CTR and authenticated with
+// in a versioned format: an encoding.BinaryMarshaler with its own binary
+// encoding compressed with s2, anything else as compressed JSON; values of
+// the previous format, JSON only, still decode (see compactSerializer). It
+// is then encrypted with AES-256-CTR and authenticated with
 // HMAC-SHA256 over the cookie name, a timestamp and the ciphertext
 // (gorilla/securecookie). The keys are bound to the binding given to
 // NewCodec (the app's issuer and client ID): a value decodes only in a Codec
@@ -84,9 +87,8 @@ func deriveKeys(secret, binding string) (hashKey, blockKey []byte, err error) {
 	return hashKey, blockKey, nil
 }
 
-// Encode returns v, serialized as JSON, as a cookie value for the cookie
-// called name, using the first secret. It fails if v cannot be marshaled
-// to JSON. It does not bound the length of the result; see Split.
+// Encode returns v, serialized, as a cookie value for the cookie called
+// name, using the first secret. It fails if v cannot be serialized. It does not bound the length of the result; see Split.
 func (c *Codec) Encode(name string, v any) (string, error) {
 	s, err := c.codecs[0].Encode(name, v)
 	if err != nil {
@@ -96,12 +98,12 @@ func (c *Codec) Encode(name string, v any) (string, error) {
 }
 
 // Decode authenticates value as the cookie called name, checks its age
-// against the Codec's max age, decrypts it and unmarshals its JSON into v.
+// against the Codec's max age, decrypts it and deserializes it into v.
 // It tries the secrets in order; stale reports that a secret other than the
 // first succeeded, so the caller should write the cookie again.
 //
-// Every error matches ErrInvalid, including a v that JSON cannot unmarshal
-// into; in that case v may have been partly modified. Decode does not bound
+// Every error matches ErrInvalid, including a v that the value cannot be
+// deserialized into; in that case a JSON v may have been partly modified. Decode does not bound
 // the length of value: the HTTP server's header limit does.
 func (c *Codec) Decode(name, value string, v any) (stale bool, err error) {
 	for i, sc := range c.codecs {

@@ -7,10 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/wire"
 )
 
 // testSession has the shape of the session the SDK stores.
@@ -27,7 +30,7 @@ type testLifetime struct {
 }
 
 type testSessionData struct {
-	User             testUser          `json:"user"`
+	User             map[string]any    `json:"user"` // of a testUser`
 	IDToken          string            `json:"idToken"`
 	RefreshToken     string            `json:"refreshToken"`
 	AuthorizedScopes string            `json:"authorizedScopes"`
@@ -94,7 +97,10 @@ func newSession(tb testing.TB) (testSession, []byte) {
 		Key:      randomUUID(tb),
 		Lifetime: testLifetime{Created: now, Updated: now, Expires: now + 7*24*3600},
 		Session: testSessionData{
-			User:             user,
+			User: map[string]any{
+				"sub": user.Sub, "name": user.Name, "email": user.Email, "email_verified": user.EmailVerified,
+				"picture": user.Picture, "groups": []any{user.Groups[0], user.Groups[1], user.Groups[2]},
+			},
 			IDToken:          idToken,
 			RefreshToken:     randomString(tb, 90), // 120 characters
 			AuthorizedScopes: scopes,
@@ -112,6 +118,71 @@ func newSession(tb testing.TB) (testSession, []byte) {
 		tb.Fatal(err)
 	}
 	return s, js
+}
+
+// MarshalBinary encodes s as the root package's sessionCookie is, so that
+// sizes and timings measured here are a real session's.
+func (s *testSession) MarshalBinary() ([]byte, error) {
+	var w wire.Writer
+	w.Byte(1)
+	w.Token(s.Key)
+	w.Varint(s.Lifetime.Created)
+	w.Varint(s.Lifetime.Updated)
+	w.Varint(s.Lifetime.Expires)
+	w.Str("")
+	w.Bool(true)
+	d := s.Session
+	w.Map(d.User)
+	w.Token(d.IDToken)
+	w.Token(d.RefreshToken)
+	w.Str(d.AuthorizedScopes)
+	w.Str("")
+	w.Uvarint(uint64(len(d.AccessTokens)))
+	for _, t := range d.AccessTokens {
+		w.Token(t.AccessToken)
+		w.Varint(t.AccessTokenExpiration)
+		w.Str(t.Scopes)
+		w.Str(t.Resource)
+		w.Str(t.RequestedScopes)
+	}
+	w.Map(nil)
+	return w.Bytes()
+}
+
+// UnmarshalBinary decodes what MarshalBinary encoded, as the root package's
+// sessionCookie does.
+func (s *testSession) UnmarshalBinary(p []byte) error {
+	r := wire.NewReader(p)
+	if r.Byte() != 1 {
+		return errors.New("unknown version")
+	}
+	var v testSession
+	v.Key = r.Token()
+	v.Lifetime = testLifetime{Created: r.Varint(), Updated: r.Varint(), Expires: r.Varint()}
+	if r.Str() != "" || !r.Bool() {
+		return errors.New("unexpected version or no session")
+	}
+	v.Session.User = r.Map()
+	v.Session.IDToken = r.Token()
+	v.Session.RefreshToken = r.Token()
+	v.Session.AuthorizedScopes = r.Str()
+	_ = r.Str()
+	v.Session.AccessTokens = make([]testAccessToken, r.Count(6))
+	for i := range v.Session.AccessTokens {
+		v.Session.AccessTokens[i] = testAccessToken{
+			AccessToken:           r.Token(),
+			AccessTokenExpiration: r.Varint(),
+			Scopes:                r.Str(),
+			Resource:              r.Str(),
+			RequestedScopes:       r.Str(),
+		}
+	}
+	_ = r.Map()
+	if err := r.Done(); err != nil {
+		return err
+	}
+	*s = v
+	return nil
 }
 
 func signJWT(tb testing.TB, claims map[string]any) string {
