@@ -74,7 +74,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 					next.ServeHTTP(w, r)
 					return
 				}
-				c.guard(w, r, accessRule{GroupCheck: groups, api: c.isAPI(r), onDenied: opts.OnAccessDenied}, next)
+				c.guard(w, r, accessRule{GroupCheck: groups, apiByPath: true, onDenied: opts.OnAccessDenied}, next)
 			})
 		})
 	}

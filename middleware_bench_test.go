@@ -128,8 +128,8 @@ func TestCachedRequestAllocations(t *testing.T) {
 	req := app.request(http.MethodGet, "/page")
 	w := &tkDiscard{h: http.Header{}}
 	h.ServeHTTP(w, req)
-	if got := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); got > 7 {
-		t.Errorf("%v allocations per request, want at most 7", got)
+	if got := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); got > 5 {
+		t.Errorf("%v allocations per request, want at most 5", got)
 	}
 	if n := len(w.h.Values("Set-Cookie")); n != 0 {
 		t.Errorf("%d Set-Cookie headers on a cached request", n)

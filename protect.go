@@ -47,6 +47,7 @@ func (c *Client) protect(h http.Handler, opts *ProtectOptions, api bool) http.Ha
 type accessRule struct {
 	GroupCheck
 	api       bool   // deny with JSON, not with a sign-in redirect or text
+	apiByPath bool   // api for /api and below (decided only on denial)
 	returnURL string // where sign-in returns; "" for the request's own URL
 	onDenied  func(w http.ResponseWriter, r *http.Request, user User)
 }
@@ -72,12 +73,13 @@ func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, 
 // else an API request gets 401 (no session) or 403 JSON, and a page a
 // redirect to sign-in (no session) or 403 text.
 func (c *Client) deny(w http.ResponseWriter, r *http.Request, rule accessRule, signedIn bool, user User) {
+	api := rule.api || rule.apiByPath && c.isAPI(r)
 	switch {
 	case rule.onDenied != nil:
 		rule.onDenied(w, r, user)
-	case rule.api && !signedIn:
+	case api && !signedIn:
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "unauthorized"})
-	case rule.api:
+	case api:
 		writeJSON(w, http.StatusForbidden, map[string]string{"message": "forbidden"})
 	case !signedIn:
 		ret := rule.returnURL

@@ -33,6 +33,28 @@ type stateKey struct{ c *Client }
 // for the package-level helpers.
 type servingKey struct{}
 
+// stateContext is the context of a request served by a Client: it answers
+// stateKey{c} with the request state and servingKey{} with c. It lives in
+// the requestState, so serving a request adds no context allocation.
+type stateContext struct {
+	context.Context
+	st *requestState
+}
+
+// Value returns the request state or the Client for their keys, and the
+// parent's values for the others.
+func (ctx *stateContext) Value(key any) any {
+	switch k := key.(type) {
+	case stateKey:
+		if k.c == ctx.st.c {
+			return ctx.st
+		}
+	case servingKey:
+		return ctx.st.c
+	}
+	return ctx.Context.Value(key)
+}
+
 // requestState is the auth state of one request: the session, decoded at most
 // once, and the Set-Cookie headers waiting for the response. No lock is held
 // across I/O (store, provider) or hooks: loading runs once, outside mu, and
@@ -47,6 +69,7 @@ type requestState struct {
 	onError func(http.ResponseWriter, *http.Request, error)
 	// writer is the middleware's response writer, allocated with the state.
 	writer cookieWriter
+	ctx    stateContext // the context of r
 
 	loadOnce sync.Once
 	loadErr  error    // a failure of the store while loading
@@ -544,8 +567,8 @@ func (c *Client) withState(w http.ResponseWriter, r *http.Request, onError func(
 		return
 	}
 	st := &requestState{c: c, onError: onError}
-	ctx := context.WithValue(r.Context(), stateKey{c}, st)
-	r = r.WithContext(context.WithValue(ctx, servingKey{}, c))
+	st.ctx = stateContext{Context: r.Context(), st: st}
+	r = r.WithContext(&st.ctx)
 	st.r = r
 	st.writer = cookieWriter{ResponseWriter: w, st: st}
 	serve(&st.writer, r)

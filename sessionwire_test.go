@@ -8,15 +8,15 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/monocloud/auth-go/internal/oidctest"
 	"github.com/monocloud/auth-go/internal/wire"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // wireSamples are session cookies of each shape: signed in through the
 // test provider, in store mode, and with every kind of claim.
 func wireSamples(tb testing.TB) map[string]*sessionCookie {
 	tb.Helper()
-	app := newTestApp(tb, oidctest.Config{Claims: map[string]any{
+	app := newTestApp(tb, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"groups": []any{"staff", "admin"},
 	}}, Options{}, nil)
@@ -109,7 +109,7 @@ func TestSessionCookieUnmarshalRejects(t *testing.T) {
 // TestSessionCookieVersion1StillDecodes checks that a session cookie
 // written before the binary format, as JSON, keeps its user signed in.
 func TestSessionCookieVersion1StillDecodes(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{}, Options{}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil)
 	app.signIn("")
 	want := tkDecode(t, app.client, app.cookies())
 	// jsonCookie has sessionCookie's fields without its MarshalBinary.
@@ -165,7 +165,7 @@ func FuzzSessionCookie(f *testing.F) {
 // signed-in session's cookie value, uncached: about a dozen are
 // securecookie's, the rest one per claim, token and struct (JSON took 113).
 func TestSessionDecodeAllocations(t *testing.T) {
-	app := newTestApp(t, oidctest.Config{Claims: map[string]any{
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
 	}}, Options{}, nil)
