@@ -123,6 +123,18 @@ func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 	return st.current, st.loadErr
 }
 
+// lookupOrFail is lookup for an auth route: it returns r's state and
+// session (nil without one), or answers a store failure and reports false.
+func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request) (*requestState, *sessionCookie, bool) {
+	st := c.requestState(w, r)
+	sc, err := st.lookup(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return nil, nil, false
+	}
+	return st, sc, true
+}
+
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
 	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.sessionCookie.name)

@@ -39,10 +39,8 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 			returnTo = u
 		}
 	}
-	st := c.requestState(w, r)
-	sc, err := st.lookup(r.Context())
-	if err != nil {
-		c.fail(w, r, err)
+	st, sc, ok := c.lookupOrFail(w, r)
+	if !ok {
 		return
 	}
 	if sc == nil {
@@ -52,6 +50,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 	var p *provider
 	if c.cfg.federated {
 		// Before anything ends: a retry must still end both sessions.
+		var err error
 		if p, err = c.provider(r.Context()); err != nil {
 			c.fail(w, r, err)
 			return

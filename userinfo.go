@@ -32,10 +32,8 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noCache(w)
-	st := c.requestState(w, r)
-	sc, err := st.lookup(r.Context())
-	if err != nil {
-		c.fail(w, r, err)
+	st, sc, ok := c.lookupOrFail(w, r)
+	if !ok {
 		return
 	}
 	if sc == nil {

@@ -111,10 +111,7 @@ func (a *app) tokens(w http.ResponseWriter, r *http.Request) {
 		render(w, http.StatusBadRequest, "error", struct{ Message, SignInURL string }{"Unknown API.", ""})
 		return
 	}
-	tokens, err := a.client.GetTokens(r.Context(), &monocloud.GetTokensOptions{
-		Resource:     resource,
-		ForceRefresh: r.URL.Query().Get("refresh") == "1",
-	})
+	tokens, err := a.getTokens(r, resource)
 	if err != nil {
 		status, msg := tokenErrorStatus(err)
 		signIn := a.client.SignInURL("/tokens", nil)
@@ -149,6 +146,15 @@ func (a *app) tokens(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// getTokens returns the access token for resource ("" for the default
+// one), refreshed first when the request asks with ?refresh=1.
+func (a *app) getTokens(r *http.Request, resource string) (*monocloud.Tokens, error) {
+	return a.client.GetTokens(r.Context(), &monocloud.GetTokensOptions{
+		Resource:     resource,
+		ForceRefresh: r.URL.Query().Get("refresh") == "1",
+	})
+}
+
 // apiTokens answers the access token as JSON, for a script on the page or
 // another service. It never hands out the refresh or ID token.
 func (a *app) apiTokens(w http.ResponseWriter, r *http.Request) {
@@ -157,10 +163,7 @@ func (a *app) apiTokens(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "unknown API"})
 		return
 	}
-	tokens, err := a.client.GetTokens(r.Context(), &monocloud.GetTokensOptions{
-		Resource:     resource,
-		ForceRefresh: r.URL.Query().Get("refresh") == "1",
-	})
+	tokens, err := a.getTokens(r, resource)
 	if err != nil {
 		status, msg := tokenErrorStatus(err)
 		writeJSON(w, status, map[string]string{"message": msg})
