@@ -16,7 +16,7 @@ import (
 // cookie of a sign-in transaction.
 func TestStateService(t *testing.T) {
 	secure := Options{AppURL: "https://app.example.com", State: StateOptions{Cookie: CookieOptions{Path: "/auth", Domain: "app.example.com"}}}
-	c := newTestApp(t, monocloudtest.Config{}, secure, nil).client
+	c := newTestApp(t, monocloudtest.Config{}, secure, nil, nil).client
 	as := &authState{Nonce: "n", CodeVerifier: "v", ReturnURL: "https://app.example.com/x", Scopes: "openid", AppState: map[string]any{"k": "v"}}
 
 	save := func(t *testing.T, formPost bool) *http.Cookie {
@@ -114,7 +114,7 @@ func isValidation(err error, msg string) bool {
 // bound and no further, and cannot make the app forget the ID of a logout
 // token it accepted: a replay of the token is still refused.
 func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{}, nil, nil)
 	const bound = 4
 	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
 	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "some-sid"}))

@@ -13,7 +13,7 @@ import (
 // does not panic, answers a *TokenError for anything but a token the
 // provider signed, and accepts a signed token only with its own claims.
 func FuzzVerifyLogoutToken(f *testing.F) {
-	app := newTestApp(f, monocloudtest.Config{}, Options{}, nil)
+	app := newTestApp(f, monocloudtest.Config{}, Options{}, nil, nil)
 	p, err := app.client.provider(context.Background())
 	if err != nil {
 		f.Fatal(err)

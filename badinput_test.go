@@ -17,9 +17,9 @@ import (
 
 // biSignedIn returns an app (middleware protecting everything) and the
 // session cookie value of a real sign-in.
-func biSignedIn(t *testing.T) (*htApp, string) {
+func biSignedIn(t *testing.T) (*testApp, string) {
 	t.Helper()
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{}, nil, nil)
 	app.signInVia("/api/auth/signin")
 	ck := app.cookieNamed("session")
 	if ck == nil || ck.Value == "" {
@@ -32,7 +32,7 @@ func biSignedIn(t *testing.T) (*htApp, string) {
 // biAssertNoSession sends cookies to a page, an API route and the userinfo
 // route, calling the handler directly (a panic fails the test), and checks
 // each answers as without a session.
-func biAssertNoSession(t *testing.T, app *htApp, what string, cookies ...*http.Cookie) {
+func biAssertNoSession(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
 	t.Helper()
 	for _, tt := range []struct {
 		path   string
@@ -53,7 +53,7 @@ func biAssertNoSession(t *testing.T, app *htApp, what string, cookies ...*http.C
 }
 
 // biAssertSession checks cookies hold a session.
-func biAssertSession(t *testing.T, app *htApp, what string, cookies ...*http.Cookie) {
+func biAssertSession(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
 	t.Helper()
 	if w := app.serve(http.MethodGet, "/api/auth/userinfo", cookies...); w.Code != http.StatusOK {
 		t.Errorf("%s: userinfo %d, want 200 (a session)", what, w.Code)
@@ -139,7 +139,7 @@ func TestBadSessionCookies(t *testing.T) {
 	})
 
 	t.Run("a session cookie from another client secret", func(t *testing.T) {
-		other := htNewApp(t, hdClaims, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other := newTestApp(t, hdClaims, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
 		other.signInVia("/api/auth/signin")
 		foreign := other.sessionCookies()
 		biAssertSession(t, other, "the other app's own cookie", foreign...)
@@ -190,7 +190,7 @@ func TestBadSessionCookies(t *testing.T) {
 }
 
 // biCallbackRequest sends the callback URL with exactly the given cookies.
-func biCallbackRequest(t *testing.T, app *htApp, cb *url.URL, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+func biCallbackRequest(t *testing.T, app *testApp, cb *url.URL, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, cb.String(), nil)
 	for _, c := range cookies {
@@ -203,7 +203,7 @@ func biCallbackRequest(t *testing.T, app *htApp, cb *url.URL, cookies ...*http.C
 
 // biTransaction starts a sign-in and returns its state cookie and the
 // callback URL the provider sends the browser to.
-func biTransaction(t *testing.T, app *htApp) (*http.Cookie, *url.URL) {
+func biTransaction(t *testing.T, app *testApp) (*http.Cookie, *url.URL) {
 	t.Helper()
 	resp, loc := app.startSignIn("/api/auth/signin")
 	var state *http.Cookie
@@ -219,7 +219,7 @@ func biTransaction(t *testing.T, app *htApp) (*http.Cookie, *url.URL) {
 }
 
 func TestBadCallbacks(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{}, nil, nil)
 	refused := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
 		t.Helper()
 		if w.Code != http.StatusBadRequest {
@@ -263,7 +263,7 @@ func TestBadCallbacks(t *testing.T) {
 	})
 
 	t.Run("state cookie from another client secret", func(t *testing.T) {
-		other := htNewApp(t, monocloudtest.Config{}, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other := newTestApp(t, monocloudtest.Config{}, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
 		state, _ := biTransaction(t, other)
 		_, cb := biTransaction(t, app)
 		q := cb.Query()
@@ -419,7 +419,7 @@ var hostileURLs = []string{
 	"@evil.com",
 }
 
-func biExpand(app *htApp, s string) string {
+func biExpand(app *testApp, s string) string {
 	u := htParse(app.t, app.origin())
 	return strings.NewReplacer("{origin}", app.origin(), "{host}", u.Host, "{hostname}", u.Hostname(), "{port}", u.Port()).Replace(s)
 }
@@ -430,7 +430,7 @@ func TestHostileReturnURLs(t *testing.T) {
 	if len(hostileURLs) < 30 {
 		t.Fatalf("only %d hostile URLs", len(hostileURLs))
 	}
-	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 	for i, raw := range hostileURLs {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			v := biExpand(app, raw)
@@ -467,7 +467,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 			if mode == "not federated" {
 				opts.FederatedSignOut = new(false)
 			}
-			app := htNewApp(t, monocloudtest.Config{}, opts, nil, nil)
+			app := newTestApp(t, monocloudtest.Config{}, opts, nil, nil)
 			for i, raw := range hostileURLs {
 				v := biExpand(app, raw)
 				var cookies []*http.Cookie
@@ -499,7 +499,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 // redirects) serves //admin/secret.txt as /admin/secret.txt.
 func TestProtectedPatternsOnNonCanonicalPaths(t *testing.T) {
 	files := http.FileServerFS(fstest.MapFS{"admin/secret.txt": {Data: []byte("top secret")}, "public.txt": {Data: []byte("public")}})
-	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: Protect("^/admin")})(files)
 	})
 	for _, p := range []string{"/admin/secret.txt", "//admin/secret.txt", "/./admin/secret.txt", "/x/../admin/secret.txt", "/%61dmin/secret.txt", "/public.txt/../admin/secret.txt"} {
@@ -554,4 +554,36 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		}
 		htAssertSameOrigin(t, appURL+"/api/auth/callback", as.ReturnURL, "https://app.example.com", fmt.Sprintf("return_url %q", ret))
 	})
+}
+
+// htBrowserResolve resolves a Location header value against base as a
+// browser would: tabs and newlines removed, backslashes read as slashes,
+// leading and trailing C0 controls and spaces trimmed (WHATWG URL).
+func htBrowserResolve(base, loc string) (*url.URL, error) {
+	loc = strings.Trim(loc, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+	b, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, err
+	}
+	return b.ResolveReference(u), nil
+}
+
+// htAssertSameOrigin fails unless loc, resolved against base as a browser
+// would, is on origin (scheme://host:port) and its path does not start with
+// "//".
+func htAssertSameOrigin(t testing.TB, base, loc, origin, what string) {
+	t.Helper()
+	u, err := htBrowserResolve(base, loc)
+	if err != nil {
+		t.Errorf("%s: Location %q does not parse: %v", what, loc, err)
+		return
+	}
+	if got := u.Scheme + "://" + u.Host; got != origin || u.User != nil || strings.HasPrefix(u.Path, "//") {
+		t.Errorf("%s: Location %q resolves to %s (origin %s), want origin %s", what, loc, u, got, origin)
+	}
 }

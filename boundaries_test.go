@@ -46,7 +46,7 @@ func mgTokenFault(accessToken, idToken, refreshToken string) monocloudtest.Fault
 // mgRefreshedIDToken returns an ID token of the signed-in user signed by the
 // provider, valid for an hour from now, with claims overriding the defaults
 // (a nil value deletes a claim).
-func mgRefreshedIDToken(t testing.TB, app *tkApp, claims map[string]any) string {
+func mgRefreshedIDToken(t testing.TB, app *testApp, claims map[string]any) string {
 	t.Helper()
 	now := app.clock.Unix()
 	c := map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600}
@@ -72,7 +72,7 @@ func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
 		{30, false},
 	} {
 		t.Run(fmt.Sprintf("iat now+%ds", tc.ahead), func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			idt := mgRefreshedIDToken(t, app, map[string]any{"iat": app.clock.Unix() + tc.ahead})
 			app.op.SetTokenFault(mgTokenFault("at-iat", idt, ""))
@@ -109,7 +109,7 @@ func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
 		{"single audience, azp of the client", map[string]any{"azp": "test-client"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			idt := mgRefreshedIDToken(t, app, tc.claims)
 			app.op.SetTokenFault(mgTokenFault("at-azp", idt, ""))
@@ -142,11 +142,11 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 		{130 * time.Second, http.StatusBadRequest},
 	} {
 		t.Run(fmt.Sprintf("auth_time+%v", tc.late), func(t *testing.T) {
-			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
-			clock := htUseClock(app.client) // the provider keeps the real clock
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			clock := app.useClock() // the provider keeps the real clock
 			_, loc := app.startSignIn("/api/auth/signin?max_age=60")
 			cb := app.op.Authorize(t, loc)
-			clock.advance(tc.late)
+			clock.Advance(tc.late)
 			resp, body := app.get(cb.String())
 			if resp.StatusCode != tc.want {
 				t.Fatalf("callback %v after auth_time: status %d, want %d: %s", tc.late, resp.StatusCode, tc.want, body)
@@ -171,11 +171,11 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 		{30 * time.Second, true},
 	} {
 		t.Run(fmt.Sprintf("created now+%v", tc.ahead), func(t *testing.T) {
-			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
-			clock := htUseClock(app.client)
-			clock.advance(tc.ahead)
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			clock := app.useClock()
+			clock.Advance(tc.ahead)
 			cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
-			clock.advance(-tc.ahead)
+			clock.Advance(-tc.ahead)
 
 			r := httptest.NewRequest(http.MethodGet, app.client.appURL("/"), nil)
 			for _, ck := range cookies {
@@ -212,7 +212,7 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 // provider does not rotate refresh tokens. Kills: dropping
 // `res.obtained.After(arrived)` from the sharing condition.
 func TestForceRefreshWithoutRotationSharesOneGrant(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
 	app.signIn("")
 	signedIn := app.session().AccessTokens[0].AccessToken
 	c0 := app.cookies()
@@ -249,7 +249,7 @@ func TestForceRefreshWithoutRotationSharesOneGrant(t *testing.T) {
 // `fresh` in refresher.result.
 func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 	// Tokens of 20 s count as expired from the start.
-	app := newTkApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
 	app.signIn("")
 	c0 := app.cookies()
 	_, first, _, err := app.httpTokens(c0, "")
@@ -272,11 +272,11 @@ func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 // token once it has expired: it refreshes again. Kills: the `!expired(tok)`
 // condition dropped from the adoption in refresher.refresh.
 func TestAdoptedTokenIsNeverExpired(t *testing.T) {
-	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	c0 := a.cookies()
-	b := secondInstance(t, a, store)
+	b := a.secondInstance(store)
 
 	// Instance A refreshes; its token then expires.
 	refreshedByA := a.mustTokens(&GetTokensOptions{ForceRefresh: true})
@@ -309,7 +309,7 @@ func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 // not the (consumed) one of that result. Kills: withLatest returning res
 // unchanged.
 func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	c1 := app.cookies() // RT1; its access token expires at t0+1h
 	app.clock.Advance(50 * time.Minute)
@@ -334,7 +334,7 @@ func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
 // also filed under the cookie's own refresh token, so the next request
 // with that cookie shares it. Kills: `ln.results[key] = res` removed.
 func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	c1 := app.cookies()
 	_, first, _, err := app.httpTokens(c1, "force=1") // RT1 → RT2
@@ -363,7 +363,7 @@ func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
 // reduced to `res.refreshToken != ""`. (DisableRotation, where the provider
 // omits refresh_token, cannot tell them apart.)
 func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	rt := app.session().RefreshToken
 	app.op.SetTokenFault(mgTokenFault("at-echo-1", "", rt))
@@ -382,7 +382,7 @@ func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
 // `ret == base` case removed (GET /base returned to /base/base); the
 // prefix check without its slash (/basement/x became "ment/x").
 func TestReturnPathWithBasePath(t *testing.T) {
-	app := htNewAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
 	for path, want := range map[string]string{
 		"/base":         "/",
 		"/base/":        "/",
@@ -439,7 +439,7 @@ func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
 // transaction's state cookie re-encoded so that its ReturnURL is ret, as a
 // cookie written by an older version or under an older configuration could
 // hold, and returns the callback's response.
-func mgSignInWithStateReturn(t *testing.T, app *htApp, base, ret string) *http.Response {
+func mgSignInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.Response {
 	t.Helper()
 	_, loc := app.startSignIn(base + "/api/auth/signin")
 	state := htQuery(t, loc).Get("state")
@@ -471,7 +471,7 @@ func mgSignInWithStateReturn(t *testing.T, app *htApp, base, ret string) *http.R
 func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 	for _, base := range []string{"", "/base"} {
 		t.Run("base="+base, func(t *testing.T) {
-			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp := mgSignInWithStateReturn(t, app, base, "https://evil.example/")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -775,7 +776,7 @@ func TestProviderCallsUseHTTPClientAndUserAgent(t *testing.T) {
 	for _, tt := range []struct{ ua, want string }{{"", "monocloud-auth-go"}, {"my-app/1.0", "my-app/1.0"}} {
 		t.Run(tt.want, func(t *testing.T) {
 			rec := &uaRecorder{rt: http.DefaultTransport}
-			app := htNewApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
+			app := newTestApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
@@ -824,7 +825,7 @@ func TestResponseTimeout(t *testing.T) {
 	t.Run("token endpoint", func(t *testing.T) {
 		t.Parallel()
 		var got error
-		app := htNewApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		app := newTestApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			got = err
 			w.WriteHeader(errorStatus(err))
 		}}, nil, nil)
@@ -847,7 +848,7 @@ func TestResponseTimeout(t *testing.T) {
 	})
 	t.Run("userinfo endpoint", func(t *testing.T) {
 		t.Parallel()
-		app := htNewApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Delay: 10 * time.Second})
@@ -860,4 +861,24 @@ func TestResponseTimeout(t *testing.T) {
 			t.Errorf("status %d, want 504: %s", resp.StatusCode, body)
 		}
 	})
+}
+
+// htClearEnv unsets every MONOCLOUD_AUTH_* variable for the test.
+func htClearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "MONOCLOUD_AUTH_") {
+			t.Setenv(k, "")
+			_ = os.Unsetenv(k)
+		}
+	}
+}
+
+// htSetEnv sets env vars for the test.
+func htSetEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 }

@@ -39,14 +39,14 @@ func hdKeys(q url.Values) []string {
 
 // hdAuthorize starts a sign-in at pathAndQuery and returns the
 // authorization request's parameters.
-func hdAuthorize(t *testing.T, app *htApp, pathAndQuery string) url.Values {
+func hdAuthorize(t *testing.T, app *testApp, pathAndQuery string) url.Values {
 	t.Helper()
 	_, loc := app.startSignIn(pathAndQuery)
 	return htQuery(t, loc)
 }
 
 // hdStateCookie returns the state cookie resp sets and decodes it.
-func hdStateCookie(t *testing.T, app *htApp, resp *http.Response) (*http.Cookie, *authState) {
+func hdStateCookie(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *authState) {
 	t.Helper()
 	for _, ck := range resp.Cookies() {
 		if strings.HasPrefix(ck.Name, "state.") && ck.MaxAge > 0 {
@@ -87,7 +87,7 @@ func (h *hdErrRecorder) last() error {
 
 func TestHandlerSignIn(t *testing.T) {
 	t.Run("should redirect to authorize endpoint", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, loc := app.startSignIn("/api/auth/signin")
 		q := htQuery(t, loc)
 		want := []string{"client_id", "code_challenge", "code_challenge_method", "nonce", "redirect_uri", "response_type", "scope", "state"}
@@ -134,7 +134,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should set the state cookie", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, loc := app.startSignIn("/api/auth/signin")
 		ck, _ := hdStateCookie(t, app, resp)
 		if want := "state." + htQuery(t, loc).Get("state"); ck.Name != want {
@@ -146,14 +146,14 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should set openid as default scope", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin").Get("scope"); got != "openid" {
 			t.Errorf("scope = %q, want openid", got)
 		}
 	})
 
 	t.Run("should combine all scopes and resources for authorize request", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{
+		app := newTestApp(t, monocloudtest.Config{}, Options{
 			DefaultAuthParams: AuthParams{Scopes: "openid profile default", Resource: "https://default.example.com"},
 			Resources: []Indicator{
 				{Resource: "https://one.example.com", Scopes: "one two"},
@@ -171,35 +171,35 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should have the base path in the redirect uri", func(t *testing.T) {
-		app := htNewAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
 		if got, want := hdAuthorize(t, app, "/base/api/auth/signin").Get("redirect_uri"), app.url("/base/api/auth/callback"); got != want {
 			t.Errorf("redirect_uri = %q, want %q", got, want)
 		}
 	})
 
 	t.Run("should be able to set login_hint through options", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin").Get("login_hint"); got != "ada@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should redirect  with prompt=create", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=create").Get("prompt"); got != "create" {
 			t.Errorf("prompt = %q, want create", got)
 		}
 	})
 
 	t.Run("should redirect with authenticator_hint when authenticator is set", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?authenticator_hint=google").Get("authenticator_hint"); got != "google" {
 			t.Errorf("authenticator_hint = %q, want google", got)
 		}
 	})
 
 	t.Run("should pick up the auth params from the request even if options are present", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{
+		app := newTestApp(t, monocloudtest.Config{}, Options{
 			DefaultAuthParams: AuthParams{
 				Scopes: "openid profile", Resource: "https://default.example.com", Prompt: "login",
 				LoginHint: "opt@example.com", AuthenticatorHint: "apple", Display: "page", UILocales: "en",
@@ -230,14 +230,14 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should pick up the login_hint from the request even if the loginHint is passed through options", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?login_hint=req%40example.com").Get("login_hint"); got != "req@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should override prompt with the value from the request", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Prompt: "login"}}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Prompt: "login"}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=none").Get("prompt"); got != "none" {
 			t.Errorf("prompt = %q, want none", got)
 		}
@@ -247,7 +247,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("query parameters of the sign-in route", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		tests := []struct {
 			query, param string
 			want         []string // nil: absent
@@ -292,18 +292,18 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("max_age should not be present if the query is not a number", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		if q := hdAuthorize(t, app, "/api/auth/signin?max_age=abc"); q.Has("max_age") {
 			t.Errorf("max_age = %q, want absent", q.Get("max_age"))
 		}
-		app = htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}, nil, nil)
+		app = newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}, nil, nil)
 		if got := hdAuthorize(t, app, "/api/auth/signin?max_age=abc").Get("max_age"); got != "300" {
 			t.Errorf("max_age = %q, want the default 300", got)
 		}
 	})
 
 	t.Run("empty scopes should not override the default scopes", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		for _, query := range []string{"scope=", "scope=%20%20", "scope=%09"} {
 			if got := hdAuthorize(t, app, "/api/auth/signin?"+query).Get("scope"); got != "openid profile email" {
 				t.Errorf("%s: scope = %q, want the default", query, got)
@@ -312,7 +312,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("empty resource should not override the default resource", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}, nil, nil)
 		for _, query := range []string{"resource=", "resource=%20", "resource=not-a-url", "resource=https://api.example.com?x=1", "resource=https://ok.example.com%20bad"} {
 			if got := hdAuthorize(t, app, "/api/auth/signin?"+query)["resource"]; !slices.Equal(got, []string{"https://default.example.com"}) {
 				t.Errorf("%s: resource = %q, want the default", query, got)
@@ -325,7 +325,7 @@ func TestHandlerSignIn(t *testing.T) {
 			mu                           sync.Mutex
 			gotState, gotClaims, gotInfo map[string]any
 		)
-		app := htNewApp(t, hdClaims, Options{
+		app := newTestApp(t, hdClaims, Options{
 			OnSetApplicationState: func(r *http.Request) (map[string]any, error) {
 				return map[string]any{"theme": "dark", "from": r.URL.Query().Get("return_url")}, nil
 			},
@@ -376,12 +376,12 @@ func TestHandlerSignIn(t *testing.T) {
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				rec := &hdErrRecorder{}
-				app := htNewApp(t, monocloudtest.Config{}, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
+				app := newTestApp(t, monocloudtest.Config{}, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
 				resp, _ := app.get("/api/auth/signin")
 				if resp.StatusCode != tt.status || len(app.stateCookies()) != 0 {
 					t.Errorf("status %d with state cookies %v, want %d and none", resp.StatusCode, app.stateCookies(), tt.status)
 				}
-				app2 := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook, OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
+				app2 := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook, OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
 				resp, _ = app2.get("/api/auth/signin")
 				var ve *ValidationError
 				if resp.StatusCode != http.StatusTeapot || (tt.err != nil && !errors.Is(rec.last(), hookErr)) || (tt.err == nil && !errors.As(rec.last(), &ve)) {
@@ -392,7 +392,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should use par if usePar is true", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/par")
 		q := htQuery(t, loc)
 		if got := hdKeys(q); !slices.Equal(got, []string{"client_id", "request_uri"}) {
@@ -419,7 +419,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should throw error if par request was a failure", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
 		// The provider refuses a pushed request without openid.
 		resp, _ := app.get("/api/auth/signin?scope=profile")
 		var oe *OPError
@@ -429,14 +429,14 @@ func TestHandlerSignIn(t *testing.T) {
 		if len(app.stateCookies()) != 0 {
 			t.Error("a state cookie was set for a failed PAR")
 		}
-		app = htNewApp(t, monocloudtest.Config{}, Options{UsePAR: new(true)}, nil, nil)
+		app = newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true)}, nil, nil)
 		if resp, _ := app.get("/api/auth/signin?scope=profile"); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("without OnError: status %d, want 400", resp.StatusCode)
 		}
 	})
 
 	t.Run("can pass custom return_url for application redirects", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, _ := app.startSignIn("/api/auth/signin?return_url=%2Fcustom%3Fa%3D1%23frag")
 		if _, as := hdStateCookie(t, app, resp); as.ReturnURL != app.url("/custom?a=1#frag") {
 			t.Errorf("state return URL %q", as.ReturnURL)
@@ -445,7 +445,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	for _, ret := range []string{"/custom", "{app}/custom"} {
 		t.Run("can pass custom application return url through request query", func(t *testing.T) {
-			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 			ret := strings.ReplaceAll(ret, "{app}", app.origin())
 			resp, _ := app.signInVia("/api/auth/signin?return_url=" + url.QueryEscape(ret))
 			if got := resp.Header.Get("Location"); got != app.url("/custom") {
@@ -491,7 +491,7 @@ func s256(verifier string) string {
 
 func TestHandlerCallback(t *testing.T) {
 	t.Run("should perform a successful callback (Query)", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		state := htQuery(t, loc).Get("state")
 		cb := app.op.Authorize(t, loc)
@@ -528,7 +528,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should perform a successful callback (Body)", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{DefaultAuthParams: AuthParams{ResponseMode: "form_post"}}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{DefaultAuthParams: AuthParams{ResponseMode: "form_post"}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/after")
 		if htQuery(t, loc).Get("response_mode") != "form_post" {
 			t.Fatalf("authorize URL %s lacks response_mode=form_post", loc)
@@ -547,7 +547,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should perform a successful callback (with base path)", func(t *testing.T) {
-		app := htNewAppAt(t, "/base", hdClaims, Options{}, nil, nil)
+		app := newTestAppAt(t, "/base", hdClaims, Options{}, nil, nil)
 		resp, body := app.signInVia("/base/api/auth/signin")
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base/") {
 			t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
@@ -559,7 +559,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		resp, body := app.get("/api/auth/callback?code=x&state=unknown")
 		var ve *ValidationError
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || !errors.As(rec.last(), &ve) {
@@ -569,7 +569,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	// The SDK answers 500 to the errors below; they are the client's or the
 	// provider's, so this port answers 400 (never 500).
-	badCallback := func(t *testing.T, app *htApp, rawURL string) {
+	badCallback := func(t *testing.T, app *testApp, rawURL string) {
 		t.Helper()
 		resp, body := app.get(rawURL)
 		if resp.StatusCode != http.StatusBadRequest {
@@ -584,7 +584,7 @@ func TestHandlerCallback(t *testing.T) {
 	}
 
 	t.Run("should return internal server error if state is not found", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.newBrowser() // the state cookie is gone
@@ -595,7 +595,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if authorization code is not found in returned callback url", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -605,7 +605,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if state parameter mismatches", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -616,7 +616,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if nonce parameter mismatches", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		u := htParse(t, loc)
 		q := u.Query()
@@ -635,11 +635,11 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if the max age specified has passed", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
-		clock := htUseClock(app.client)
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		clock := app.useClock()
 		_, loc := app.startSignIn("/api/auth/signin?max_age=60")
 		cb := app.op.Authorize(t, loc)
-		clock.advance(3 * time.Minute) // beyond max_age + clock skew
+		clock.Advance(3 * time.Minute) // beyond max_age + clock skew
 		resp, _ := app.get(cb.String())
 		var te *TokenError
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &te) || !strings.Contains(te.Message, "elapsed") {
@@ -653,7 +653,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+		app := newTestApp(t, hdClaims, Options{OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
 			s.User["custom"] = "field"
 			delete(s.User, "email")
 			return nil
@@ -666,7 +666,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("an OnSessionCreating error aborts the sign-in", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+		app := newTestApp(t, hdClaims, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
 			return &ValidationError{Message: "user is blocked"}
 		}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
@@ -675,7 +675,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	for _, base := range []string{"", "/base"} {
 		t.Run("should redirect to app url if state does not have a redirect url"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
-			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.signInVia(base + "/api/auth/signin")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want %q", got, want)
@@ -691,7 +691,7 @@ func TestHandlerCallback(t *testing.T) {
 				title += " (with basepath)"
 			}
 			t.Run(title, func(t *testing.T) {
-				app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+				app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 				r := strings.NewReplacer("{app}", app.origin(), "{base}", base)
 				ret := r.Replace(tt.ret)
 				want := app.url(r.Replace(tt.want))
@@ -705,7 +705,7 @@ func TestHandlerCallback(t *testing.T) {
 			})
 		}
 		t.Run("should redirect to the app url if the returnUrl in the state is invalid"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
-			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			for _, ret := range []string{"https://someoneelse.com/cb", "//someoneelse.com", "/\\someoneelse.com"} {
 				// The sign-in route refuses it and stores the app root...
 				app.newBrowser()
@@ -723,7 +723,7 @@ func TestHandlerCallback(t *testing.T) {
 	}
 
 	t.Run("should not fetch from userinfo if options.userInfo explicitly to false", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
@@ -735,7 +735,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if the userinfo endpoint returns an error", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, hdClaims, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{OnError: rec.hook}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		_, loc := app.startSignIn("/api/auth/signin")
 		resp, _ := app.get(app.op.Authorize(t, loc).String())
@@ -749,14 +749,14 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("userinfo of another subject is refused", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else","name":"Mallory"}`})
 		_, loc := app.startSignIn("/api/auth/signin")
 		badCallback(t, app, app.op.Authorize(t, loc).String())
 	})
 
 	t.Run("should filter out the configured claims", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		u := app.session().User
 		for _, c := range strings.Fields(defaultFilteredClaims) {
@@ -767,7 +767,7 @@ func TestHandlerCallback(t *testing.T) {
 		if u["sid"] == nil || u["name"] != "Ada" {
 			t.Errorf("default filter: user %v lacks sid or name", u)
 		}
-		app = htNewApp(t, hdClaims, Options{UserInfo: new(false), FilteredIDTokenClaims: []string{"email", "iss"}}, nil, nil)
+		app = newTestApp(t, hdClaims, Options{UserInfo: new(false), FilteredIDTokenClaims: []string{"email", "iss"}}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		u = app.session().User
 		if u["email"] != nil || u["iss"] != nil || u["exp"] == nil || u["aud"] == nil || u["name"] != "Ada" {
@@ -777,7 +777,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return bad request if there is an op error", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		app.op.SetAuthorizeError("access_denied", "The user cancelled")
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
@@ -790,7 +790,7 @@ func TestHandlerCallback(t *testing.T) {
 			t.Error("state cookie kept or a token request made after an OP error")
 		}
 
-		app = htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app = newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		app.op.SetAuthorizeError("login_required", "")
 		_, loc = app.startSignIn("/api/auth/signin")
 		resp, body := app.get(app.op.Authorize(t, loc).String())
@@ -803,7 +803,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return 500 for unexpected errors", func(t *testing.T) {
 		// The SDK's test: an OP error with a state that has no cookie.
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, _ := app.get("/api/auth/callback?error=foo&error_description=bar&state=foo")
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400", resp.StatusCode)
@@ -826,7 +826,7 @@ func TestHandlerCallback(t *testing.T) {
 		} {
 			t.Run(tt.fault.Body, func(t *testing.T) {
 				rec := &hdErrRecorder{}
-				app := htNewApp(t, monocloudtest.Config{}, Options{}, &MiddlewareOptions{OnError: rec.hook}, nil)
+				app := newTestApp(t, monocloudtest.Config{}, Options{}, &MiddlewareOptions{OnError: rec.hook}, nil)
 				_, loc := app.startSignIn("/api/auth/signin")
 				cb := app.op.Authorize(t, loc)
 				app.op.SetTokenFault(tt.fault)
@@ -839,7 +839,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("iss of another issuer is refused", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -849,7 +849,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("the code exchange asks for the requested resource", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{
+		app := newTestApp(t, monocloudtest.Config{}, Options{
 			DefaultAuthParams: AuthParams{Resource: "https://default.example.com"},
 			Resources:         []Indicator{{Resource: "https://one.example.com", Scopes: "one"}},
 		}, nil, nil)
@@ -873,7 +873,7 @@ func TestHandlerCallback(t *testing.T) {
 
 func TestHandlerUserInfo(t *testing.T) {
 	t.Run("should return no content if there is no session (204)", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusNoContent || body != "" {
 			t.Errorf("%d %q, want 204 and no body", resp.StatusCode, body)
@@ -884,7 +884,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should return the current user claims", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		resp, body := app.get("/api/auth/userinfo")
 		var user map[string]any
@@ -897,7 +897,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should perform a userinfo request when customized through options", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Grace"}`})
 		resp, body := app.get("/api/auth/userinfo")
@@ -910,7 +910,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should not perform a userinfo request when customized through options", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, body := app.get("/api/auth/userinfo")
@@ -922,7 +922,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
 		var calls []string
 		var mu sync.Mutex
-		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, map[bool]string{true: "callback", false: "refetch"}[claims != nil])
@@ -952,7 +952,7 @@ func TestHandlerUserInfo(t *testing.T) {
 			{monocloudtest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
 			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
 		} {
-			app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+			app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			app.op.SetUserinfoFault(tt.fault)
 			resp, _ := app.get("/api/auth/userinfo")
@@ -968,7 +968,7 @@ func TestHandlerUserInfo(t *testing.T) {
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, _ := app.get("/api/auth/userinfo")
@@ -982,7 +982,7 @@ func TestHandlerUserInfo(t *testing.T) {
 func TestHandlerSignOut(t *testing.T) {
 	// signOut signs in, signs out with query and returns the sign-out
 	// response and the ID token the session had.
-	signOut := func(t *testing.T, app *htApp, base, query string) (*http.Response, string) {
+	signOut := func(t *testing.T, app *testApp, base, query string) (*http.Response, string) {
 		t.Helper()
 		app.signInVia(base + "/api/auth/signin")
 		s := app.session()
@@ -997,7 +997,7 @@ func TestHandlerSignOut(t *testing.T) {
 	}
 	// endSession checks resp redirects to the provider's end_session
 	// endpoint and returns its parameters.
-	endSession := func(t *testing.T, app *htApp, resp *http.Response) url.Values {
+	endSession := func(t *testing.T, app *testApp, resp *http.Response) url.Values {
 		t.Helper()
 		loc := resp.Header.Get("Location")
 		if !strings.HasPrefix(loc, app.op.Issuer()+"/") {
@@ -1009,7 +1009,7 @@ func TestHandlerSignOut(t *testing.T) {
 	for _, base := range []string{"", "/base"} {
 		suffix := map[string]string{"": "", "/base": " (with base path)"}[base]
 		t.Run("should redirect to endSessionUrl with post logout redirect uri and id token hint"+suffix, func(t *testing.T) {
-			app := htNewAppAt(t, base, hdClaims, Options{}, nil, nil)
+			app := newTestAppAt(t, base, hdClaims, Options{}, nil, nil)
 			resp, idToken := signOut(t, app, base, "")
 			q := endSession(t, app, resp)
 			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base+"/") {
@@ -1037,7 +1037,7 @@ func TestHandlerSignOut(t *testing.T) {
 				{"{app}/bye?x=1", "/bye?x=1"},
 				{"https://elsewhere.example.com/bye", base + "/"}, // other origins are ignored
 			} {
-				app := htNewAppAt(t, base, hdClaims, Options{}, nil, nil)
+				app := newTestAppAt(t, base, hdClaims, Options{}, nil, nil)
 				app.client.cfg.postLogoutURL = strings.ReplaceAll(tt.opt, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "")
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
@@ -1048,7 +1048,7 @@ func TestHandlerSignOut(t *testing.T) {
 
 		for _, tt := range []struct{ query, want string }{{"/something", base + "/something"}, {"{app}/something", "/something"}} {
 			t.Run("can pickup post_logout_url from query param"+suffix, func(t *testing.T) {
-				app := htNewAppAt(t, base, hdClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
+				app := newTestAppAt(t, base, hdClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
 				q := strings.ReplaceAll(tt.query, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "?post_logout_url="+url.QueryEscape(q))
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
@@ -1058,7 +1058,7 @@ func TestHandlerSignOut(t *testing.T) {
 		}
 
 		t.Run("should redirect to app url if there is no session"+suffix, func(t *testing.T) {
-			app := htNewAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.get(base + "/api/auth/signout")
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") {
 				t.Errorf("%d %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
@@ -1070,7 +1070,7 @@ func TestHandlerSignOut(t *testing.T) {
 		})
 
 		t.Run("should redirect to app url if federatedSignOut is false"+suffix, func(t *testing.T) {
-			app := htNewAppAt(t, base, hdClaims, Options{FederatedSignOut: new(false)}, nil, nil)
+			app := newTestAppAt(t, base, hdClaims, Options{FederatedSignOut: new(false)}, nil, nil)
 			resp, _ := signOut(t, app, base, "")
 			if resp.Header.Get("Location") != app.url(base+"/") {
 				t.Errorf("Location %q, want the app", resp.Header.Get("Location"))
@@ -1089,7 +1089,7 @@ func TestHandlerSignOut(t *testing.T) {
 	}
 
 	t.Run("invalid post_logout_url from query param does not override", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
 		for _, bad := range []string{`"`, "//evil.com", "https://evil.com/x", "javascript:alert(1)"} {
 			app.newBrowser()
 			resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape(bad))
@@ -1102,7 +1102,7 @@ func TestHandlerSignOut(t *testing.T) {
 	t.Run("can redirect to external domains", func(t *testing.T) {
 		// A deliberate fix of the SDK's open redirect: other origins are
 		// ignored, with or without a session.
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape("https://something.com/test"))
 		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("/") {
 			t.Errorf("post_logout_redirect_uri %q, want the app", got)
@@ -1122,7 +1122,7 @@ func TestHandlerSignOut(t *testing.T) {
 func TestHandlerSignOutFetchSite(t *testing.T) {
 	// signOut sends the browser's cookies to the sign-out route with query,
 	// marked with Sec-Fetch-Site site unless it is "".
-	signOut := func(app *htApp, method, query, site string) *httptest.ResponseRecorder {
+	signOut := func(app *testApp, method, query, site string) *httptest.ResponseRecorder {
 		r := app.request(method, "/api/auth/signout"+query)
 		if site != "" {
 			r.Header.Set("Sec-Fetch-Site", site)
@@ -1133,7 +1133,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	}
 	// signedOut checks that w ended the session at the provider too,
 	// returning to wantReturn.
-	signedOut := func(t *testing.T, app *htApp, w *httptest.ResponseRecorder, wantReturn string) {
+	signedOut := func(t *testing.T, app *testApp, w *httptest.ResponseRecorder, wantReturn string) {
 		t.Helper()
 		loc := w.Header().Get("Location")
 		if w.Code != http.StatusFound || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
@@ -1152,7 +1152,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 
 	for _, site := range []string{"", "same-origin", "same-site", "none"} {
 		t.Run("signs out, Sec-Fetch-Site "+cmp.Or(site, "absent"), func(t *testing.T) {
-			app := htNewApp(t, hdClaims, Options{}, nil, nil)
+			app := newTestApp(t, hdClaims, Options{}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			want, ok := app.client.resolveReturnURL(postLogout)
 			if !ok {
@@ -1163,7 +1163,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	}
 
 	t.Run("cross-site gets a confirm page, then signs out from the app", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		w := signOut(app, http.MethodGet, query, "cross-site")
 		if w.Code != http.StatusOK || w.Header().Get("Location") != "" || len(w.Result().Cookies()) != 0 {
@@ -1203,7 +1203,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 
 	t.Run("cross-site confirm page drops an off-site post_logout_url", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		w := signOut(app, http.MethodGet, "?post_logout_url="+url.QueryEscape("https://evil.example/x"), "cross-site")
 		if links := hdLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
 			t.Errorf("status %d, links %v; want the bare sign-out route", w.Code, links)
@@ -1211,7 +1211,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 
 	t.Run("cross-site POST is refused", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		if w := signOut(app, http.MethodPost, "", "cross-site"); w.Code != http.StatusMethodNotAllowed {
 			t.Errorf("status %d, want 405", w.Code)
@@ -1234,7 +1234,7 @@ func hdLinks(t *testing.T, body string) []string {
 
 // hdLogoutClaims returns valid logout token claims for app, changed by
 // overrides (a nil value deletes the claim).
-func hdLogoutClaims(app *htApp, overrides map[string]any) map[string]any {
+func hdLogoutClaims(app *testApp, overrides map[string]any) map[string]any {
 	now := time.Now()
 	claims := map[string]any{
 		"iss":    app.op.Issuer(),
@@ -1257,7 +1257,7 @@ func hdLogoutClaims(app *htApp, overrides map[string]any) map[string]any {
 
 // hdPostLogout posts form to the app's back-channel logout route as the
 // provider would (no browser cookies).
-func hdPostLogout(t *testing.T, app *htApp, form url.Values) (*http.Response, string) {
+func hdPostLogout(t *testing.T, app *testApp, form url.Values) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.PostForm(app.url("/api/auth/backchannel-logout"), form)
 	if err != nil {
@@ -1270,12 +1270,12 @@ func hdPostLogout(t *testing.T, app *htApp, form url.Values) (*http.Response, st
 
 func TestHandlerBackChannelLogout(t *testing.T) {
 	type call struct{ sub, sid string }
-	newApp := func(t *testing.T) (*htApp, *[]call, *sync.Mutex) {
+	newApp := func(t *testing.T) (*testApp, *[]call, *sync.Mutex) {
 		var (
 			mu    sync.Mutex
 			calls []call
 		)
-		app := htNewApp(t, hdClaims, Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
+		app := newTestApp(t, hdClaims, Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{sub, sid})
@@ -1283,7 +1283,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 		}}, nil, nil)
 		return app, &calls, &mu
 	}
-	signedIn := func(t *testing.T, app *htApp) string {
+	signedIn := func(t *testing.T, app *testApp) string {
 		t.Helper()
 		app.signInVia("/api/auth/signin")
 		s := app.session()
@@ -1296,7 +1296,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 		}
 		return sid
 	}
-	assertSignedOut := func(t *testing.T, app *htApp) {
+	assertSignedOut := func(t *testing.T, app *testApp) {
 		t.Helper()
 		if resp, _ := app.get("/api/auth/userinfo"); resp.StatusCode != http.StatusNoContent {
 			t.Errorf("userinfo: %d, want 204 (session revoked)", resp.StatusCode)
@@ -1305,7 +1305,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			t.Errorf("protected page: %d, want 307", resp.StatusCode)
 		}
 	}
-	assertSignedIn := func(t *testing.T, app *htApp) {
+	assertSignedIn := func(t *testing.T, app *testApp) {
 		t.Helper()
 		if resp, _ := app.get("/api/auth/userinfo"); resp.StatusCode != http.StatusOK {
 			t.Errorf("userinfo: %d, want 200 (session kept)", resp.StatusCode)
@@ -1372,12 +1372,12 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	// 400 as the specification asks.
 	bad := []struct {
 		name string
-		form func(app *htApp) url.Values
+		form func(app *testApp) url.Values
 	}{
-		{"should return internal server error if the logout token was not found in the body", func(*htApp) url.Values { return url.Values{} }},
-		{"empty logout token", func(*htApp) url.Values { return url.Values{"logout_token": {""}} }},
-		{"not a JWT", func(*htApp) url.Values { return url.Values{"logout_token": {"garbage"}} }},
-		{"bad signature", func(app *htApp) url.Values {
+		{"should return internal server error if the logout token was not found in the body", func(*testApp) url.Values { return url.Values{} }},
+		{"empty logout token", func(*testApp) url.Values { return url.Values{"logout_token": {""}} }},
+		{"not a JWT", func(*testApp) url.Values { return url.Values{"logout_token": {"garbage"}} }},
+		{"bad signature", func(app *testApp) url.Values {
 			tok := app.op.SignLogoutToken(app.t, hdLogoutClaims(app, nil))
 			i := strings.LastIndexByte(tok, '.') + 5
 			flipped := map[byte]byte{'A': 'B'}[tok[i]]
@@ -1386,36 +1386,36 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			}
 			return url.Values{"logout_token": {tok[:i] + string(flipped) + tok[i+1:]}}
 		}},
-		{"payload of another token", func(app *htApp) url.Values {
+		{"payload of another token", func(app *testApp) url.Values {
 			a := strings.Split(app.op.SignLogoutToken(app.t, hdLogoutClaims(app, nil)), ".")
 			b := strings.Split(app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"sub": "someone-else"})), ".")
 			return url.Values{"logout_token": {a[0] + "." + b[1] + "." + a[2]}}
 		}},
-		{"an ID token (nonce present)", func(app *htApp) url.Values {
+		{"an ID token (nonce present)", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"nonce": "n"}))}}
 		}},
-		{"events missing", func(app *htApp) url.Values {
+		{"events missing", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"events": nil}))}}
 		}},
-		{"should return internal server error if the event is not an object", func(app *htApp) url.Values {
+		{"should return internal server error if the event is not an object", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"events": 1}))}}
 		}},
-		{"events without the back-channel logout event", func(app *htApp) url.Values {
+		{"events without the back-channel logout event", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"events": map[string]any{"other": map[string]any{}}}))}}
 		}},
-		{"neither sid nor sub", func(app *htApp) url.Values {
+		{"neither sid nor sub", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"sub": nil}))}}
 		}},
-		{"jti missing", func(app *htApp) url.Values {
+		{"jti missing", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"jti": nil}))}}
 		}},
-		{"another audience", func(app *htApp) url.Values {
+		{"another audience", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"aud": "other-client"}))}}
 		}},
-		{"another issuer", func(app *htApp) url.Values {
+		{"another issuer", func(app *testApp) url.Values {
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"iss": "https://evil.example.com"}))}}
 		}},
-		{"expired", func(app *htApp) url.Values {
+		{"expired", func(app *testApp) url.Values {
 			past := time.Now().Add(-time.Hour)
 			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"iat": past.Unix(), "exp": past.Add(time.Minute).Unix()}))}}
 		}},
@@ -1457,7 +1457,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("logout by sid when sid is a filtered claim", func(t *testing.T) {
 		// Filtering claims (to keep the cookie small) must not make
 		// back-channel logout by sid a silent no-op.
-		app := htNewApp(t, hdClaims, Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -1478,7 +1478,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	})
 
 	t.Run("served without OnBackChannelLogout", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		sid := signedIn(t, app)
 		resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": sid}))}})
 		if resp.StatusCode >= 300 {
@@ -1507,7 +1507,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 		name  string
 		build func(*Client) http.Handler
 	}{{"Handler", htHandlerOnly}, {"AuthMiddleware", nil}} {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, via.build)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, via.build)
 		cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
 		for _, m := range matrix {
 			for _, method := range m.methods {
@@ -1523,7 +1523,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 }
 
 func TestHandlerUnknownRoutes(t *testing.T) {
-	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
 	for _, path := range []string{"/api/auth/unknown", "/api/auth/signin/", "/API/AUTH/SIGNIN", "/", "/page"} {
 		t.Run("should return 404 for unknown routes "+path, func(t *testing.T) {
 			if w := app.serve(http.MethodGet, path); w.Code != http.StatusNotFound {
@@ -1536,7 +1536,7 @@ func TestHandlerUnknownRoutes(t *testing.T) {
 func TestHandlerOnError(t *testing.T) {
 	t.Run("can pass onError to monoCloudAuth() to handle errors", func(t *testing.T) {
 		rec := &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, htHandlerOnly)
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, htHandlerOnly)
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || rec.last() == nil {
 			t.Errorf("%d %q %v", resp.StatusCode, body, rec.last())
@@ -1544,14 +1544,14 @@ func TestHandlerOnError(t *testing.T) {
 	})
 	t.Run("can pass onError to authMiddleware() to handle errors", func(t *testing.T) {
 		global, local := &hdErrRecorder{}, &hdErrRecorder{}
-		app := htNewApp(t, monocloudtest.Config{}, Options{OnError: global.hook}, &MiddlewareOptions{OnError: local.hook}, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: global.hook}, &MiddlewareOptions{OnError: local.hook}, nil)
 		resp, _ := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || local.last() == nil || global.last() != nil {
 			t.Errorf("%d: middleware OnError %v, Options.OnError %v; want the middleware's only", resp.StatusCode, local.last(), global.last())
 		}
 	})
 	t.Run("errors are logged, not leaked as 500", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)
@@ -1564,7 +1564,7 @@ func TestHandlerOnError(t *testing.T) {
 func TestParallelSignIns(t *testing.T) {
 	for _, order := range [][2]int{{0, 1}, {1, 0}} {
 		t.Run(map[int]string{0: "first tab first", 1: "second tab first"}[order[0]], func(t *testing.T) {
-			app := htNewApp(t, hdClaims, Options{}, nil, nil)
+			app := newTestApp(t, hdClaims, Options{}, nil, nil)
 			var cbs [2]*url.URL
 			for i, ret := range []string{"/tab-a", "/tab-b"} {
 				_, loc := app.startSignIn("/api/auth/signin?return_url=" + ret)
@@ -1588,7 +1588,7 @@ func TestParallelSignIns(t *testing.T) {
 		})
 	}
 	t.Run("at most five transactions in flight: the oldest is dropped", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		var first *url.URL
 		for i := range maxStateCookies + 1 {
 			_, loc := app.startSignIn("/api/auth/signin")
@@ -1604,7 +1604,7 @@ func TestParallelSignIns(t *testing.T) {
 		}
 	})
 	t.Run("concurrently", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, hdClaims, Options{}, nil, nil)
 		const tabs = maxStateCookies
 		cbs := make([]*url.URL, tabs)
 		for i := range cbs {
@@ -1659,7 +1659,7 @@ func hdStateSize(resp *http.Response) int {
 // cookie too large is dropped (the user returns to the app's root); other
 // state that does not fit is refused before the redirect to the provider.
 func TestStateCookieFitsInABrowser(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{}, nil, nil)
 	// The return_url length whose state cookie is the largest that fits,
 	// give or take the few bytes by which the random state, nonce and
 	// verifier of each sign-in change the compressed size.
@@ -1741,7 +1741,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				rec := &hdErrRecorder{}
 				data := hdRandomPath(tc.appState)
-				app := htNewApp(t, hdClaims, Options{
+				app := newTestApp(t, hdClaims, Options{
 					OnError:               rec.hook,
 					OnSetApplicationState: func(*http.Request) (map[string]any, error) { return map[string]any{"data": data}, nil },
 				}, nil, nil)
@@ -1784,7 +1784,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 
 func TestCustomRoutes(t *testing.T) {
 	routes := Routes{SignIn: "/login", Callback: "/auth/cb", SignOut: "/logout", UserInfo: "/me", BackChannelLogout: "/bcl"}
-	app := htNewApp(t, hdClaims, Options{Routes: routes}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{Routes: routes}, nil, nil)
 	t.Run("should redirect to authorize endpoint when custom signin route is called", func(t *testing.T) {
 		q := hdAuthorize(t, app, "/login")
 		if q.Get("redirect_uri") != app.url("/auth/cb") {
@@ -1819,7 +1819,7 @@ func TestCustomRoutes(t *testing.T) {
 
 // TestAppURLWithBasePath runs every route of an app served under /base.
 func TestAppURLWithBasePath(t *testing.T) {
-	app := htNewAppAt(t, "/base", hdClaims, Options{}, &MiddlewareOptions{ProtectedRoutes: Protect("^/private")}, nil)
+	app := newTestAppAt(t, "/base", hdClaims, Options{}, &MiddlewareOptions{ProtectedRoutes: Protect("^/private")}, nil)
 	resp, _ := app.get("/base/private/x?y=1")
 	if got, want := resp.Header.Get("Location"), app.url("/base/api/auth/signin?return_url=%2Fprivate%2Fx%3Fy%3D1"); resp.StatusCode != http.StatusTemporaryRedirect || got != want {
 		t.Fatalf("unauthenticated: %d %q, want 307 to %q", resp.StatusCode, got, want)
@@ -1837,5 +1837,21 @@ func TestAppURLWithBasePath(t *testing.T) {
 	resp, _ = app.get("/base/api/auth/signout")
 	if q := htQuery(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base/") {
 		t.Errorf("sign-out: %v", q)
+	}
+}
+
+func TestSignInFlowCreatesSession(t *testing.T) {
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada", "groups": []any{"staff"}}}, Options{}, nil, nil)
+	resp := app.signIn("?return_url=/dashboard")
+	if got, want := resp.Header.Get("Location"), app.srv.URL+"/dashboard"; got != want {
+		t.Fatalf("callback redirect = %q, want %q", got, want)
+	}
+	resp, body := app.get("/dashboard")
+	if resp.StatusCode != http.StatusOK || body != "ok /dashboard" {
+		t.Fatalf("protected page: %d %q", resp.StatusCode, body)
+	}
+	resp, body = app.get("/api/auth/userinfo")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Ada"`) || !strings.Contains(body, `"sub":"user-1"`) {
+		t.Fatalf("userinfo: %d %s", resp.StatusCode, body)
 	}
 }

@@ -20,7 +20,7 @@ import (
 // TestSignOutRevokesCopiedCookie: a copy of the session cookie taken before
 // sign-out no longer opens the session afterwards.
 func TestSignOutRevokesCopiedCookie(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil, nil)
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
 	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
@@ -35,12 +35,13 @@ func TestSignOutRevokesCopiedCookie(t *testing.T) {
 // expired, DestroySession says so instead of pretending to succeed.
 func TestDestroySessionAfterHeaderWritten(t *testing.T) {
 	var destroyErr error
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, func(c *Client) http.Handler {
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "body first")
 			destroyErr = c.DestroySession(r.Context())
 		}))
 	})
+
 	app.signIn("")
 	app.get("/page")
 	if !errors.Is(destroyErr, errResponseCommitted) {
@@ -52,8 +53,8 @@ func TestDestroySessionAfterHeaderWritten(t *testing.T) {
 // session read before another instance deleted it (sign-out, back-channel
 // logout) does not store it again.
 func TestUpdateSessionDoesNotResurrectDeletedSession(t *testing.T) {
-	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	app := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := newLockingStore()
+	app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	app.signIn("")
 	var updateErr error
 	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +81,7 @@ func TestUpdateSessionDoesNotResurrectDeletedSession(t *testing.T) {
 // fails, the provider's retry of the same logout token is accepted.
 func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 	fail := true
-	app := htNewApp(t, hdClaims, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+	app := newTestApp(t, hdClaims, Options{OnBackChannelLogout: func(context.Context, string, string) error {
 		if fail {
 			return errors.New("store unavailable")
 		}
@@ -103,9 +104,9 @@ func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 // refresh holds the request; helpers called from it answer
 // ErrNoRequestContext instead of blocking forever.
 func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
-	var app *tkApp
+	var app *testApp
 	var hookErr error
-	app = newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(ctx context.Context, _ *Session, _, _, _ map[string]any) error {
+	app = newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(ctx context.Context, _ *Session, _, _, _ map[string]any) error {
 		if app != nil && app.client != nil {
 			_, hookErr = app.client.Session(ctx)
 		}
@@ -144,11 +145,12 @@ func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 		},
 	}
-	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, func(c *Client) http.Handler {
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "ok")
 		}))
 	})
+
 	app.signIn("")
 	for i := range 2 {
 		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusForbidden {
@@ -161,7 +163,7 @@ func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 // code exchange and the refresh authenticate at the token endpoint.
 func TestClientAuthMethodReachesTheProvider(t *testing.T) {
 	for method, want := range map[string]string{"": "client_secret_basic", "client_secret_post": "client_secret_post"} {
-		app := newTkApp(t, monocloudtest.Config{}, Options{ClientAuthMethod: method})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{ClientAuthMethod: method})
 		app.signIn("")
 		if got := app.op.AuthMethod(); got != want {
 			t.Errorf("ClientAuthMethod %q: code exchange used %q, want %q", method, got, want)
@@ -191,7 +193,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var label atomic.Value
 			var size atomic.Int64
-			app := htNewApp(t, hdClaims, Options{
+			app := newTestApp(t, hdClaims, Options{
 				DefaultAuthParams: AuthParams{ResponseMode: "form_post"},
 				OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
 					s.Extra = map[string]any{"signIn": label.Load(), "data": tkRandomData(int(size.Load()))}
@@ -246,7 +248,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 // the other form) is served the session signed in last, or the one that
 // decodes, and the other form's cookies are expired.
 func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
-	env := newTkSessionEnv(t, Options{}, false)
+	env := newSessionApp(t, Options{}, false)
 	first, second, third := tkSampleSession(10), tkSampleSession(6000), tkSampleSession(20)
 	oldSingle := env.signedIn(first)
 	env.clock.Advance(time.Minute)
@@ -254,7 +256,7 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 	env.clock.Advance(time.Minute)
 	newSingle := env.signedIn(third)
 	// The same sign-in as oldSingle, updated later into chunks.
-	resp, err := env.update(oldSingle, second)
+	resp, err := env.updateSession(oldSingle, second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +286,7 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 		{"neither decodes", slices.Concat(corrupt(newSingle), corrupt(chunks)), nil, append([]string{"session"}, chunkNames...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, resp, err := env.get(tc.cookies)
+			got, resp, err := env.getSession(tc.cookies)
 			if tc.want == nil {
 				tkNoSession(t, got, err)
 			} else if err != nil {

@@ -58,11 +58,11 @@ func (t *lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // newLateApp returns a tkApp whose provider answers refresh grants through
 // a lateTransport, signed in with an expired default token.
-func newLateApp(t *testing.T, opts Options) (*tkApp, *lateTransport) {
+func newLateApp(t *testing.T, opts Options) (*testApp, *lateTransport) {
 	t.Helper()
 	tr := &lateTransport{}
 	opts.HTTPClient = &http.Client{Transport: tr}
-	a := newTkApp(t, monocloudtest.Config{}, opts)
+	a := newTokensApp(t, monocloudtest.Config{}, opts)
 	a.signIn("")
 	a.expireDefault()
 	return a, tr
@@ -123,7 +123,7 @@ func TestRefreshWaiterGetsAbortedLeadersGrant(t *testing.T) {
 // grant to a hung provider share its failure after one ResponseTimeout,
 // instead of each running its own grant after the previous one timed out.
 func TestRefreshNoConvoyOnHungProvider(t *testing.T) {
-	a := newTkApp(t, monocloudtest.Config{}, Options{ResponseTimeout: time.Second})
+	a := newTokensApp(t, monocloudtest.Config{}, Options{ResponseTimeout: time.Second})
 	a.signIn("")
 	a.expireDefault()
 	cookies := a.cookies()
@@ -155,53 +155,12 @@ func TestRefreshNoConvoyOnHungProvider(t *testing.T) {
 	}
 }
 
-// flakyStore is a SessionStore and SessionLocker whose every call fails
-// while down is set, as a Redis that is paused or killed.
-type flakyStore struct {
-	*lockingStore
-	down atomic.Bool
-}
-
-var errStoreDown = errors.New("flaky: connection refused")
-
-func newFlakyStore() *flakyStore {
-	return &flakyStore{lockingStore: &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}}
-}
-
-func (s *flakyStore) Get(ctx context.Context, key string) (*Session, error) {
-	if s.down.Load() {
-		return nil, errStoreDown
-	}
-	return s.lockingStore.Get(ctx, key)
-}
-
-func (s *flakyStore) Set(ctx context.Context, key string, sess *Session, lt Lifetime) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	return s.lockingStore.Set(ctx, key, sess, lt)
-}
-
-func (s *flakyStore) Delete(ctx context.Context, key string) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	return s.lockingStore.Delete(ctx, key)
-}
-
-func (s *flakyStore) LockSession(ctx context.Context, key string) (func(), error) {
-	if s.down.Load() {
-		return nil, errStoreDown
-	}
-	return s.lockingStore.LockSession(ctx, key)
-}
-
 // TestStoreOutageIsNotSignOut: while the store fails, protected routes and
 // sign-out answer 503 and leave the session and its cookie alone; once the
 // store is back the same cookie works, and sign-out then ends it.
 func TestStoreOutageIsNotSignOut(t *testing.T) {
-	store := newFlakyStore()
-	app := newTestApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}}, nil)
+	store := newLockingStore()
+	app := newTestApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}}, nil, nil)
 	app.signIn("")
 	store.down.Store(true)
 
@@ -239,8 +198,8 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 // TestGetTokensDuringStoreOutage: a refresh that cannot lock the session
 // does not call the provider, and the session is intact afterwards.
 func TestGetTokensDuringStoreOutage(t *testing.T) {
-	store := newFlakyStore()
-	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	a.expireDefault()
 	signedIn := a.session()
@@ -265,12 +224,12 @@ func TestGetTokensDuringStoreOutage(t *testing.T) {
 // flight ends the session for good, whichever request finishes last:
 // neither the store entry nor a cookie the refresh hands out brings it back.
 func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
-	signOut := func(t *testing.T, a *tkApp) {
+	signOut := func(t *testing.T, a *testApp) {
 		if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
 			t.Fatalf("sign-out: %d", resp.StatusCode)
 		}
 	}
-	backChannelLogout := func(t *testing.T, a *tkApp) {
+	backChannelLogout := func(t *testing.T, a *testApp) {
 		token := a.op.SignLogoutToken(t, map[string]any{
 			"iss": a.op.Issuer(), "aud": "test-client", "iat": a.clock.Unix(), "exp": a.clock.Now().Add(time.Minute).Unix(),
 			"jti": rand.Text(), "sub": "user-1",
@@ -284,7 +243,7 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		mode string
-		end  func(*testing.T, *tkApp)
+		end  func(*testing.T, *testApp)
 	}{
 		{"cookie/sign-out", signOut},
 		{"store/sign-out", signOut},
@@ -295,7 +254,7 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 			var store *lockingStore
 			opts := Options{}
 			if mode == "store" {
-				store = &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+				store = newLockingStore()
 				opts.Session.Store = store
 			}
 			a, tr := newLateApp(t, opts)
@@ -329,8 +288,8 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 // keeps the rotated token, so the next grant (on any instance) does not
 // present the used one.
 func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
-	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
 	a.expireDefault()
 	a.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","refresh_token":"rotated-by-the-provider","id_token":"not.a.jwt"}`})
@@ -346,7 +305,7 @@ func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
 // arrive at once are served once; the others are refused as replays.
 func TestBackChannelLogoutTokenServedOnce(t *testing.T) {
 	var calls atomic.Int32
-	a := newTkApp(t, monocloudtest.Config{}, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+	a := newTokensApp(t, monocloudtest.Config{}, Options{OnBackChannelLogout: func(context.Context, string, string) error {
 		calls.Add(1)
 		time.Sleep(20 * time.Millisecond) // a hook that deletes sessions somewhere
 		return nil

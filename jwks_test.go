@@ -18,7 +18,7 @@ import (
 // once per jwksRefetchInterval, while known keys keep verifying and a key
 // rotation is picked up.
 func TestJWKSRefetchLimit(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{}, nil, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
 	valid := func() string { return app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sub": "nobody"})) }
@@ -95,7 +95,7 @@ func TestJWKSRefetchLimit(t *testing.T) {
 // (the provider retries the logout), not an invalid token, and that the
 // next fetch after the interval recovers.
 func TestJWKSUnavailable(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{}, nil, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
 	app.op.SetJWKSFault(monocloudtest.Fault{Status: http.StatusBadGateway, Body: "down", ContentType: "text/plain"})

@@ -1,7 +1,6 @@
 package monocloud
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,54 +10,15 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// lockingStore is a shared in-memory store that also implements
-// SessionLocker, standing in for a store shared by several instances.
-type lockingStore struct {
-	*tkStore
-	mu    sync.Mutex
-	locks map[string]chan struct{}
-}
-
-func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), error) {
-	s.mu.Lock()
-	l, ok := s.locks[key]
-	if !ok {
-		l = make(chan struct{}, 1)
-		s.locks[key] = l
-	}
-	s.mu.Unlock()
-	select {
-	case l <- struct{}{}:
-		return func() { <-l }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// secondInstance returns another instance of app a's application: a client
-// with the same configuration and store, on a's clock.
-func secondInstance(t *testing.T, a *tkApp, store SessionStore) *Client {
-	t.Helper()
-	b, err := New(Options{
-		TenantDomain: a.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
-		AppURL: a.srv.URL, CookieSecret: testSecret, Session: SessionOptions{Store: store},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.now = a.clock.Now
-	return b
-}
-
 // TestRefreshExactlyOnceAcrossInstances: two clients (two instances of an
 // app) share a SessionLocker store; concurrent requests of one session with
 // an expired token, spread over both, cause one refresh grant and no reuse
 // of a rotated refresh token.
 func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
-	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
-	b := secondInstance(t, a, store)
+	b := a.secondInstance(store)
 	handler := func(c *Client) http.Handler {
 		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := c.GetTokens(r.Context(), nil)
@@ -109,10 +69,10 @@ func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
 // the rotated tokens, so the consumed refresh token never returns to the
 // store (the provider would revoke the grant on its next use).
 func TestUpdateSessionKeepsAnotherInstancesRefresh(t *testing.T) {
-	store := &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
-	a := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 	a.signIn("")
-	b := secondInstance(t, a, store)
+	b := a.secondInstance(store)
 	signedIn := a.session()
 
 	read, refreshed := make(chan struct{}), make(chan struct{})

@@ -39,7 +39,7 @@ func (l *ltLog) String() string {
 }
 
 // ltPost serves a back-channel logout request with token and returns the status.
-func ltPost(app *htApp, token string) int {
+func ltPost(app *testApp, token string) int {
 	r := httptest.NewRequest(http.MethodPost, app.url("/api/auth/backchannel-logout"), strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
@@ -89,7 +89,7 @@ func ltProviderKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, st
 // send (Ory Hydra: aud, events, iat, iss, jti, sid; typ JWT).
 func TestVerifyLogoutToken(t *testing.T) {
 	log := &ltLog{}
-	app := htNewApp(t, hdClaims, Options{Logger: slog.New(slog.NewTextHandler(log, nil))}, nil, nil)
+	app := newTestApp(t, hdClaims, Options{Logger: slog.New(slog.NewTextHandler(log, nil))}, nil, nil)
 	pub, kid := ltProviderKey(t, app.op)
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -176,7 +176,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		}
 	})
 	t.Run("a token without exp ends the session", func(t *testing.T) {
-		app := htNewApp(t, hdClaims, Options{}, nil, nil) // no logout of user-1 on record
+		app := newTestApp(t, hdClaims, Options{}, nil, nil) // no logout of user-1 on record
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {

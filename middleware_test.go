@@ -24,9 +24,9 @@ var mwClaims = monocloudtest.Config{Claims: map[string]any{
 }}
 
 // mwSignedIn returns an app with mw whose browser is signed in.
-func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *htApp {
+func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 	t.Helper()
-	app := htNewApp(t, mwClaims, opts, mw, nil)
+	app := newTestApp(t, mwClaims, opts, mw, nil)
 	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
@@ -51,7 +51,7 @@ func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map
 }
 
 func TestMiddlewareUnauthenticated(t *testing.T) {
-	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 
 	t.Run("should redirect unauthenticated requests to signin endpoint", func(t *testing.T) {
 		resp, _ := app.get("/dashboard")
@@ -167,7 +167,7 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					calls.Add(1)
 					htOK(w, r)
@@ -239,7 +239,7 @@ func TestMiddlewareGroups(t *testing.T) {
 	})
 
 	t.Run("a group route still needs a session first", func(t *testing.T) {
-		app := htNewApp(t, mwClaims, Options{}, admin("staff"), nil)
+		app := newTestApp(t, mwClaims, Options{}, admin("staff"), nil)
 		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("/admin: %d, want 307", resp.StatusCode)
 		}
@@ -307,7 +307,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 		user User
 	}
 	// answer false makes a hook that writes nothing.
-	newApp := func(t *testing.T, answer bool, signIn bool) (*htApp, *[]denial) {
+	newApp := func(t *testing.T, answer bool, signIn bool) (*testApp, *[]denial) {
 		var denials []denial
 		mw := &MiddlewareOptions{
 			ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile("^/admin"), GroupCheck: GroupCheck{Groups: []string{"admin"}}}, {Pattern: regexp.MustCompile("^/")}},
@@ -320,7 +320,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 				}
 			},
 		}
-		app := htNewApp(t, mwClaims, Options{}, mw, nil)
+		app := newTestApp(t, mwClaims, Options{}, mw, nil)
 		if signIn {
 			app.signInVia("/api/auth/signin")
 		}
@@ -371,7 +371,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 
 func TestMiddlewareCustomComposition(t *testing.T) {
 	t.Run("can return authMiddleware from a customMiddleware", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 			auth := c.AuthMiddleware(nil)
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-Custom", "1")
@@ -449,10 +449,10 @@ func TestMiddlewareDecodesSessionOnce(t *testing.T) {
 		{"group route", &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile("^/page"), GroupCheck: GroupCheck{Groups: []string{"staff"}}}}}, "/page"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			store := newHTMemStore()
-			var app *htApp
+			store := newMemStore()
+			var app *testApp
 			var helperCalls atomic.Int32
-			app = htNewApp(t, mwClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
+			app = newTestApp(t, mwClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.URL.Query().Has("helpers") {
 						helperCalls.Add(1)
@@ -570,14 +570,14 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 	for path := range handlers {
 		t.Run(path, func(t *testing.T) {
-			app := htNewApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
-			clock := htUseClock(app.client)
+			app := newTestApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
+			clock := app.useClock()
 			resp, _ := app.signInVia("/api/auth/signin")
 			first := htSetCookie(resp, "session")
 			if first == nil {
 				t.Fatal("no session cookie at sign-in")
 			}
-			clock.advance(5 * time.Minute)
+			clock.Advance(5 * time.Minute)
 			resp, _ = app.get(path)
 			if resp.StatusCode >= 300 {
 				t.Fatalf("status %d", resp.StatusCode)
@@ -597,7 +597,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 
 	t.Run("handler on an unprotected route reading the session", func(t *testing.T) {
-		app := htNewApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
 			return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if _, err := c.Session(r.Context()); err != nil {
 					t.Errorf("Session: %v", err)
@@ -605,16 +605,16 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 				_, _ = io.WriteString(w, "body")
 			}))
 		})
-		clock := htUseClock(app.client)
+		clock := app.useClock()
 		app.signInVia("/api/auth/signin")
-		clock.advance(2 * time.Minute)
+		clock.Advance(2 * time.Minute)
 		if resp, _ := app.get("/page"); htSetCookie(resp, "session") == nil {
 			t.Errorf("no renewed session cookie: %v", resp.Header["Set-Cookie"])
 		}
 	})
 
 	t.Run("no cookie is written within the slide interval", func(t *testing.T) {
-		app := htNewApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
+		app := newTestApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
 		app.signInVia("/api/auth/signin")
 		if resp, _ := app.get("/write"); len(resp.Cookies()) != 0 {
 			t.Errorf("Set-Cookie %v on a request right after sign-in", resp.Header["Set-Cookie"])
@@ -623,7 +623,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 }
 
 func TestMiddlewareResponseController(t *testing.T) {
-	app := htNewApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := http.NewResponseController(w)
 			var errs []string
@@ -654,7 +654,7 @@ func TestMiddlewareRequestContext(t *testing.T) {
 	app := mwSignedIn(t, Options{}, nil)
 	var other *Client
 	{
-		o := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		o := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		other = o.client
 	}
 	r := app.request(http.MethodGet, "/page")

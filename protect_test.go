@@ -16,8 +16,8 @@ var prAdmin = GroupCheck{Groups: []string{"admin"}}
 // prWrapped returns an app that protects /page and /admin with ProtectPage
 // and /api/data and /api/admin with ProtectAPI (/admin and /api/admin
 // require prAdmin), with opts for every wrapper.
-func prWrapped(t *testing.T, opts ProtectOptions) *htApp {
-	return htNewApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
+func prWrapped(t *testing.T, opts ProtectOptions) *testApp {
+	return newTestApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
 		admin := opts
 		admin.GroupCheck = prAdmin
 		mux := http.NewServeMux()
@@ -37,7 +37,7 @@ type prAnswer struct {
 	location, ctype, body string
 }
 
-func prDo(app *htApp, method, path string) prAnswer {
+func prDo(app *testApp, method, path string) prAnswer {
 	resp, body := app.do(method, path, nil)
 	local := func(s string) string { return strings.ReplaceAll(s, app.origin(), "") }
 	return prAnswer{resp.StatusCode, local(resp.Header.Get("Location")), resp.Header.Get("Content-Type"), local(body)}
@@ -52,7 +52,7 @@ func TestProtectDeniesAsTheMiddleware(t *testing.T) {
 		{Pattern: regexp.MustCompile(`^/(page|api/data)$`)},
 	}}
 	for _, signedIn := range []bool{false, true} {
-		apps := map[string]*htApp{"middleware": htNewApp(t, mwClaims, Options{}, mw, nil), "wrappers": prWrapped(t, ProtectOptions{})}
+		apps := map[string]*testApp{"middleware": newTestApp(t, mwClaims, Options{}, mw, nil), "wrappers": prWrapped(t, ProtectOptions{})}
 		if signedIn {
 			for _, app := range apps {
 				app.signInVia("/api/auth/signin")
@@ -158,7 +158,7 @@ func TestProtectOnAccessDenied(t *testing.T) {
 // TestRedirectToSignIn: 307 for GET and HEAD, 303 otherwise, to SignInURL,
 // which carries the return URL and the parameters set.
 func TestRedirectToSignIn(t *testing.T) {
-	app := htNewApp(t, mwClaims, Options{}, nil, nil)
+	app := newTestApp(t, mwClaims, Options{}, nil, nil)
 	c := app.client
 	u := htParse(t, c.SignInURL("/orders?id=1", &AuthParams{
 		Scopes: "openid orders", Resource: "https://a.example.com https://b.example.com", ACRValues: "urn:mfa",

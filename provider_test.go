@@ -20,11 +20,11 @@ var pvDown = monocloudtest.Fault{Status: http.StatusServiceUnavailable, Body: "d
 // app (every route but /page public), and returns it with the app's clock,
 // stopped. The clock is past New's discovery attempt once advanced by
 // maxDiscoveryBackoff.
-func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*htApp, *tkClock) {
+func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*testApp, *tkClock) {
 	t.Helper()
 	op := monocloudtest.NewProvider(t, hdClaims)
 	op.SetDiscoveryFault(fault)
-	app := htNewAppWithOP(t, op, "", hdClaims, opts, &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}, nil)
+	app := newTestAppWithOP(t, op, "", hdClaims, opts, &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
 	return app, clock

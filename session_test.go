@@ -19,100 +19,6 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// tkSessionEnv drives a Client's session service through the explicit
-// (w, r) forms, with an injected clock and, in store mode, a tkStore.
-type tkSessionEnv struct {
-	t     *testing.T
-	c     *Client
-	clock *tkClock
-	store *tkStore // nil: sessions live in the cookie
-	t0    int64    // the clock's start, unix seconds
-}
-
-// newTkSessionEnv returns an env for a Client of opts, on a new fake
-// provider unless opts.TenantDomain names one.
-func newTkSessionEnv(t *testing.T, opts Options, withStore bool) *tkSessionEnv {
-	t.Helper()
-	if opts.TenantDomain == "" {
-		opts.TenantDomain = monocloudtest.NewProvider(t, monocloudtest.Config{}).Issuer()
-	}
-	opts.ClientID, opts.ClientSecret = "test-client", "test-secret"
-	if opts.AppURL == "" {
-		opts.AppURL = "https://app.example.com"
-	}
-	if opts.CookieSecret == "" {
-		opts.CookieSecret = testSecret
-	}
-	env := &tkSessionEnv{t: t, clock: newTkClock()}
-	if withStore {
-		env.store = newTkStore()
-		opts.Session.Store = env.store
-	}
-	c, err := New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	c.now = env.clock.Now
-	env.c = c
-	env.t0 = env.clock.Unix()
-	return env
-}
-
-// create starts a session (as the callback does) for a browser holding have.
-func (e *tkSessionEnv) create(have []*http.Cookie, s *Session) *http.Response {
-	e.t.Helper()
-	rec := httptest.NewRecorder()
-	r := tkRequest("/", have)
-	if err := e.c.requestState(rec, r).create(r.Context(), s); err != nil {
-		e.t.Fatalf("create: %v", err)
-	}
-	return rec.Result()
-}
-
-func (e *tkSessionEnv) get(have []*http.Cookie) (*Session, *http.Response, error) {
-	rec := httptest.NewRecorder()
-	s, err := e.c.SessionWithResponse(rec, tkRequest("/", have))
-	return s, rec.Result(), err
-}
-
-func (e *tkSessionEnv) update(have []*http.Cookie, s *Session) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	err := e.c.UpdateSessionWithResponse(rec, tkRequest("/", have), s)
-	return rec.Result(), err
-}
-
-func (e *tkSessionEnv) destroy(have []*http.Cookie) *http.Response {
-	rec := httptest.NewRecorder()
-	e.c.DestroySessionWithResponse(rec, tkRequest("/", have))
-	return rec.Result()
-}
-
-// signedIn creates s and returns the browser's cookies.
-func (e *tkSessionEnv) signedIn(s *Session) []*http.Cookie {
-	e.t.Helper()
-	return tkBrowser(nil, e.create(nil, s).Cookies())
-}
-
-// lifetime returns the lifetime in the browser's session cookie, checking
-// that the store (if any) holds the same one.
-func (e *tkSessionEnv) lifetime(have []*http.Cookie) lifetime {
-	e.t.Helper()
-	sc := tkDecode(e.t, e.c, have)
-	if e.store != nil {
-		if sc.Session != nil {
-			e.t.Errorf("cookie of a store session holds the session: %+v", sc.Session)
-		}
-		entry, ok := e.store.entry(sc.Key)
-		if !ok {
-			e.t.Fatalf("store has no entry for the cookie's key %q (keys %v)", sc.Key, e.store.keys())
-		}
-		if want := sc.Lifetime.public(); entry.lifetime != want {
-			e.t.Errorf("store lifetime = %+v, want the cookie's %+v", entry.lifetime, want)
-		}
-	}
-	return sc.Lifetime
-}
-
 func tkRandomData(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -228,8 +134,8 @@ func TestSessionService(t *testing.T) {
 					{"http app", Options{AppURL: "http://localhost:3000"}, "session", tkAttrs{"/", "", true, false, http.SameSiteLaxMode}, 86400},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
-						env := newTkSessionEnv(t, tc.opts, mode.store)
-						resp := env.create(nil, tkSampleSession(0))
+						env := newSessionApp(t, tc.opts, mode.store)
+						resp := env.createSession(nil, tkSampleSession(0))
 						set := resp.Cookies()
 						if len(set) != 1 {
 							t.Fatalf("Set-Cookie = %v, want one cookie", tkNames(set))
@@ -251,10 +157,10 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should be able to get the session from cookies with configured options", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Name: "sid", Path: "/app"}}}, mode.store)
+				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Name: "sid", Path: "/app"}}}, mode.store)
 				want := tkSampleSession(100)
 				have := env.signedIn(want)
-				got, resp, err := env.get(have)
+				got, resp, err := env.getSession(have)
 				if err != nil {
 					t.Fatalf("Session: %v", err)
 				}
@@ -266,13 +172,13 @@ func TestSessionService(t *testing.T) {
 
 			t.Run("should be able to update the session from cookies with configured options ", func(t *testing.T) {
 				attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
+				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
 				have := env.signedIn(tkSampleSession(0))
-				before := tkDecode(t, env.c, have)
+				before := tkDecode(t, env.client, have)
 				env.clock.Advance(5 * time.Second)
 				changed := tkSampleSession(0)
 				changed.User["name"] = "Grace"
-				resp, err := env.update(have, changed)
+				resp, err := env.updateSession(have, changed)
 				if err != nil {
 					t.Fatalf("UpdateSession: %v", err)
 				}
@@ -282,14 +188,14 @@ func TestSessionService(t *testing.T) {
 					t.Errorf("Expires = %d, want unchanged %d", got, want)
 				}
 				have = tkBrowser(have, resp.Cookies())
-				after := tkDecode(t, env.c, have)
+				after := tkDecode(t, env.client, have)
 				if after.Key != before.Key {
 					t.Errorf("update changed the key %q -> %q", before.Key, after.Key)
 				}
 				if lt := env.lifetime(have); lt != (lifetime{C: env.t0, U: env.t0 + 5, E: env.t0 + 86400}) {
 					t.Errorf("lifetime = %+v, want c=%d u=%d e=%d", lt, env.t0, env.t0+5, env.t0+86400)
 				}
-				got, _, err := env.get(have)
+				got, _, err := env.getSession(have)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -301,14 +207,14 @@ func TestSessionService(t *testing.T) {
 
 			t.Run("should remove the session cookie with configured options", func(t *testing.T) {
 				attrs := tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
+				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
 				have := env.signedIn(tkSampleSession(0))
-				key := tkDecode(t, env.c, have).Key
-				resp := env.destroy(have)
+				key := tkDecode(t, env.client, have).Key
+				resp := env.destroySession(have)
 				tkExpiresAll(t, resp, "session", "session")
 				attrs.check(t, tkOnly(t, resp.Cookies(), "session"))
 				have = tkBrowser(have, resp.Cookies())
-				s, _, err := env.get(have)
+				s, _, err := env.getSession(have)
 				tkNoSession(t, s, err)
 				if env.store != nil {
 					if len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key) {
@@ -318,11 +224,11 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should return undefined when getting an expired session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
 				have := env.signedIn(tkSampleSession(0))
-				key := tkDecode(t, env.c, have).Key
+				key := tkDecode(t, env.client, have).Key
 				env.clock.Advance(6 * time.Second)
-				s, resp, err := env.get(have)
+				s, resp, err := env.getSession(have)
 				tkNoSession(t, s, err)
 				tkExpiresAll(t, resp, "session", "session")
 				if env.store != nil && (len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key)) {
@@ -331,8 +237,8 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should return undefined when getting there is no session cookie in the request", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, mode.store)
-				s, resp, err := env.get([]*http.Cookie{{Name: "other", Value: "x"}})
+				env := newSessionApp(t, Options{}, mode.store)
+				s, resp, err := env.getSession([]*http.Cookie{{Name: "other", Value: "x"}})
 				tkNoSession(t, s, err)
 				if set := resp.Cookies(); len(set) != 0 {
 					t.Errorf("Set-Cookie %v without a session cookie", tkNames(set))
@@ -340,7 +246,7 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should return undefined when getting an invalid session cookie", func(t *testing.T) {
-				other := newTkSessionEnv(t, Options{CookieSecret: "another-secret-of-enough-length!!"}, mode.store)
+				other := newSessionApp(t, Options{CookieSecret: "another-secret-of-enough-length!!"}, mode.store)
 				foreign := other.signedIn(tkSampleSession(0))
 				for _, tc := range []struct {
 					name    string
@@ -350,8 +256,8 @@ func TestSessionService(t *testing.T) {
 					{"another secret", foreign},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
-						env := newTkSessionEnv(t, Options{}, mode.store)
-						s, resp, err := env.get(tc.cookies)
+						env := newSessionApp(t, Options{}, mode.store)
+						s, resp, err := env.getSession(tc.cookies)
 						tkNoSession(t, s, err)
 						tkExpiresAll(t, resp, "session", "session")
 					})
@@ -359,8 +265,8 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should not set expiration for non persistent sessions", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
-				resp := env.create(nil, tkSampleSession(0))
+				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
+				resp := env.createSession(nil, tkSampleSession(0))
 				ck := tkOnly(t, resp.Cookies(), "session")
 				if !ck.Expires.IsZero() || ck.MaxAge != 0 {
 					t.Fatalf("non-persistent cookie has Expires=%v Max-Age=%d", ck.Expires, ck.MaxAge)
@@ -369,18 +275,18 @@ func TestSessionService(t *testing.T) {
 				// Deliberate deviation from the SDK: the session still ends
 				// Duration after its creation on the server side.
 				env.clock.Advance(10 * time.Second)
-				if _, _, err := env.get(have); err != nil {
+				if _, _, err := env.getSession(have); err != nil {
 					t.Fatalf("Session at the end of Duration: %v", err)
 				}
 				env.clock.Advance(time.Second)
-				s, resp, err := env.get(have)
+				s, resp, err := env.getSession(have)
 				tkNoSession(t, s, err)
 				tkExpiresAll(t, resp, "session", "session")
 			})
 
 			t.Run("should not update an invalid session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, mode.store)
-				resp, err := env.update([]*http.Cookie{{Name: "session", Value: "garbage"}}, tkSampleSession(0))
+				env := newSessionApp(t, Options{}, mode.store)
+				resp, err := env.updateSession([]*http.Cookie{{Name: "session", Value: "garbage"}}, tkSampleSession(0))
 				if !errors.Is(err, ErrNoSession) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
@@ -391,10 +297,10 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should not update an expired session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
 				have := env.signedIn(tkSampleSession(0))
 				env.clock.Advance(6 * time.Second)
-				resp, err := env.update(have, tkSampleSession(0))
+				resp, err := env.updateSession(have, tkSampleSession(0))
 				if !errors.Is(err, ErrNoSession) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
@@ -405,8 +311,8 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should remove invalid session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, mode.store)
-				resp := env.destroy([]*http.Cookie{{Name: "session", Value: "garbage"}, {Name: "session.1", Value: "junk"}})
+				env := newSessionApp(t, Options{}, mode.store)
+				resp := env.destroySession([]*http.Cookie{{Name: "session", Value: "garbage"}, {Name: "session.1", Value: "junk"}})
 				tkExpiresAll(t, resp, "session", "session", "session.1")
 			})
 
@@ -415,10 +321,10 @@ func TestSessionService(t *testing.T) {
 					return Options{Session: SessionOptions{Sliding: new(true), Duration: d, MaximumDuration: maxD}}
 				}
 				t.Run("should slide the set duration with sliding expiration", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
 					have := env.signedIn(tkSampleSession(0))
 					env.clock.Advance(9 * time.Second)
-					resp, err := env.update(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, tkSampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -430,10 +336,10 @@ func TestSessionService(t *testing.T) {
 					}
 				})
 				t.Run("should not exceed max duration while the expiration is sliding", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(7*time.Second, 10*time.Second), mode.store)
+					env := newSessionApp(t, sliding(7*time.Second, 10*time.Second), mode.store)
 					have := env.signedIn(tkSampleSession(0))
 					env.clock.Advance(5 * time.Second)
-					resp, err := env.update(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, tkSampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -442,11 +348,11 @@ func TestSessionService(t *testing.T) {
 					}
 				})
 				t.Run("should be able to get the session from the cookies and resave it", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(time.Hour, 24*time.Hour), mode.store)
+					env := newSessionApp(t, sliding(time.Hour, 24*time.Hour), mode.store)
 					want := tkSampleSession(0)
 					have := env.signedIn(want)
 					env.clock.Advance(61 * time.Second)
-					got, resp, err := env.get(have)
+					got, resp, err := env.getSession(have)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -462,11 +368,11 @@ func TestSessionService(t *testing.T) {
 				t.Run("should be able to get the session from the cookies and resave it (duration under a minute)", func(t *testing.T) {
 					// The SDK's own setting: duration 10 s. A user active
 					// every 6 s must stay signed in.
-					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
 					have := env.signedIn(tkSampleSession(0))
 					for i := 1; i <= 5; i++ {
 						env.clock.Advance(6 * time.Second)
-						_, resp, err := env.get(have)
+						_, resp, err := env.getSession(have)
 						if err != nil {
 							t.Fatalf("request %d, %d s after the previous one (idle timeout 10 s): %v", i, 6, err)
 						}
@@ -483,29 +389,29 @@ func TestSessionService(t *testing.T) {
 						{"absolute", Options{}, 2 * time.Hour},
 					} {
 						t.Run(tc.name, func(t *testing.T) {
-							env := newTkSessionEnv(t, tc.opts, mode.store)
+							env := newSessionApp(t, tc.opts, mode.store)
 							have := env.signedIn(tkSampleSession(0))
 							env.clock.Advance(tc.advance)
-							if _, resp, err := env.get(have); err != nil || len(resp.Cookies()) != 0 {
+							if _, resp, err := env.getSession(have); err != nil || len(resp.Cookies()) != 0 {
 								t.Fatalf("err %v, Set-Cookie %v; want the session and no cookie", err, tkNames(resp.Cookies()))
 							}
 						})
 					}
 				})
 				t.Run("should return undefined when getting an expired session beyond the duration", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
 					have := env.signedIn(tkSampleSession(0))
 					env.clock.Advance(11 * time.Second)
-					s, resp, err := env.get(have)
+					s, resp, err := env.getSession(have)
 					tkNoSession(t, s, err)
 					tkExpiresAll(t, resp, "session", "session")
 				})
 				t.Run("should return undefined when getting an expired session beyond the maximum duration", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(10*time.Second, 20*time.Second), mode.store)
+					env := newSessionApp(t, sliding(10*time.Second, 20*time.Second), mode.store)
 					have := env.signedIn(tkSampleSession(0))
 					for _, step := range []int64{9, 9} {
 						env.clock.Advance(time.Duration(step) * time.Second)
-						resp, err := env.update(have, tkSampleSession(0))
+						resp, err := env.updateSession(have, tkSampleSession(0))
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -515,7 +421,7 @@ func TestSessionService(t *testing.T) {
 						t.Fatalf("e = %d, want capped at c + max = %d", lt.E, env.t0+20)
 					}
 					env.clock.Advance(3 * time.Second) // t0+21
-					s, resp, err := env.get(have)
+					s, resp, err := env.getSession(have)
 					tkNoSession(t, s, err)
 					tkExpiresAll(t, resp, "session", "session")
 				})
@@ -523,10 +429,10 @@ func TestSessionService(t *testing.T) {
 
 			t.Run("Absolute Expiration", func(t *testing.T) {
 				t.Run("should not exceed the configured session duration after updating the session", func(t *testing.T) {
-					env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+					env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
 					have := env.signedIn(tkSampleSession(0))
 					env.clock.Advance(9 * time.Second)
-					resp, err := env.update(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, tkSampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -535,7 +441,7 @@ func TestSessionService(t *testing.T) {
 						t.Errorf("lifetime = %+v, want e = c + duration = %d", lt, env.t0+10)
 					}
 					env.clock.Advance(2 * time.Second)
-					s, _, err := env.get(have)
+					s, _, err := env.getSession(have)
 					tkNoSession(t, s, err)
 				})
 			})
@@ -547,13 +453,13 @@ func TestSessionService(t *testing.T) {
 // without data and chunking.
 func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("should return undefined when getting a session cookie with no sesson data", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		now := env.clock.Unix()
-		value, err := env.c.sessionCodec.Encode("session", &sessionCookie{Key: "k1", Lifetime: lifetime{C: now, U: now, E: now + 60}})
+		value, err := env.client.sessionCodec.Encode("session", &sessionCookie{Key: "k1", Lifetime: lifetime{C: now, U: now, E: now + 60}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _, err := env.get([]*http.Cookie{{Name: "session", Value: value}})
+		s, _, err := env.getSession([]*http.Cookie{{Name: "session", Value: value}})
 		tkNoSession(t, s, err)
 	})
 
@@ -567,8 +473,8 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("should save to chunked cookies if the session is too long", func(t *testing.T) {
 		for _, tc := range chunked {
 			t.Run(fmt.Sprintf("%d bytes", tc.bytes), func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, false)
-				resp := env.create(nil, tkSampleSession(tc.bytes))
+				env := newSessionApp(t, Options{}, false)
+				resp := env.createSession(nil, tkSampleSession(tc.bytes))
 				written, expired := tkFamily(resp.Cookies(), "session")
 				var want []string
 				for i := range tc.chunks {
@@ -600,13 +506,13 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("should be able to get from chunked cookies", func(t *testing.T) {
 		for _, tc := range chunked {
 			t.Run(fmt.Sprintf("%d chunks", tc.chunks), func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, false)
+				env := newSessionApp(t, Options{}, false)
 				want := tkSampleSession(tc.bytes)
 				have := env.signedIn(want)
 				if len(have) != tc.chunks {
 					t.Fatalf("browser holds %v", tkNames(have))
 				}
-				got, _, err := env.get(have)
+				got, _, err := env.getSession(have)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -616,10 +522,10 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	t.Run("should be able to update chunked cookies", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		have := env.signedIn(tkSampleSession(6000))
 		want := tkSampleSession(6000)
-		resp, err := env.update(have, want)
+		resp, err := env.updateSession(have, want)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -627,7 +533,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || len(expired) != 0 {
 			t.Fatalf("wrote %v, expired %v", written, expired)
 		}
-		got, _, err := env.get(tkBrowser(have, resp.Cookies()))
+		got, _, err := env.getSession(tkBrowser(have, resp.Cookies()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -635,13 +541,13 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	t.Run("should delete unwanted chunked cookies if updated session data is smaller than before", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
+		env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
 		have := env.signedIn(tkSampleSession(8000))
 		if len(have) != 4 {
 			t.Fatalf("browser holds %v, want 4 chunks", tkNames(have))
 		}
 		want := tkSampleSession(3000)
-		resp, err := env.update(have, want)
+		resp, err := env.updateSession(have, want)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -658,7 +564,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 			}
 		}
 		have = tkBrowser(have, resp.Cookies())
-		got, _, err := env.get(have)
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -666,7 +572,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	t.Run("should not be able to get invalid chunked cookies", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		have := env.signedIn(tkSampleSession(6000)) // session.0, .1, .2
 		for _, tc := range []struct {
 			name    string
@@ -679,7 +585,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 			{"a junk chunk name", []*http.Cookie{have[0], have[1], have[2], {Name: "session.foo", Value: "x"}}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				s, resp, err := env.get(tc.cookies)
+				s, resp, err := env.getSession(tc.cookies)
 				tkNoSession(t, s, err)
 				_, expired := tkFamily(resp.Cookies(), "session")
 				if len(expired) != len(tc.cookies) {
@@ -690,13 +596,13 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	t.Run("single and chunked cookies replace each other", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		have := env.signedIn(tkSampleSession(0))
 		if !slices.Equal(tkNames(have), []string{"session"}) {
 			t.Fatalf("browser holds %v", tkNames(have))
 		}
 		big := tkSampleSession(6000)
-		resp, err := env.update(have, big)
+		resp, err := env.updateSession(have, big)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -705,14 +611,14 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 			t.Fatalf("single -> chunked wrote %v, expired %v", written, expired)
 		}
 		have = tkBrowser(have, resp.Cookies())
-		got, _, err := env.get(have)
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tkSameSession(t, got, big)
 
 		small := tkSampleSession(10)
-		resp, err = env.update(have, small)
+		resp, err = env.updateSession(have, small)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -724,7 +630,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		if !slices.Equal(tkNames(have), []string{"session"}) {
 			t.Fatalf("browser holds %v", tkNames(have))
 		}
-		got, _, err = env.get(have)
+		got, _, err = env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -732,12 +638,12 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	t.Run("two updates in one request leave only the last session's cookies", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		have := env.signedIn(tkSampleSession(0)) // one cookie: "session"
 		big, smaller := tkSampleSession(8000), tkSampleSession(3000)
 		var errs []error
-		h := env.c.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			errs = append(errs, env.c.UpdateSession(r.Context(), big), env.c.UpdateSession(r.Context(), smaller))
+		h := env.client.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			errs = append(errs, env.client.UpdateSession(r.Context(), big), env.client.UpdateSession(r.Context(), smaller))
 			_, _ = io.WriteString(w, "ok")
 		}))
 		rec := httptest.NewRecorder()
@@ -746,7 +652,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		have = tkBrowser(have, rec.Result().Cookies())
-		got, _, err := env.get(have)
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatalf("after the response the browser holds %v and its session does not read: %v", tkNames(have), err)
 		}
@@ -754,12 +660,12 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	})
 
 	t.Run("a session too large for 16 cookies is refused", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		have := env.signedIn(tkSampleSession(0))
-		if _, err := env.update(have, tkSampleSession(64<<10)); err == nil {
+		if _, err := env.updateSession(have, tkSampleSession(64<<10)); err == nil {
 			t.Fatal("UpdateSession of a ~114 KB cookie succeeded")
 		}
-		if _, _, err := env.get(have); err != nil {
+		if _, _, err := env.getSession(have); err != nil {
 			t.Fatalf("the previous session was lost: %v", err)
 		}
 	})
@@ -767,18 +673,18 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 
 func TestSessionServiceCustomStore(t *testing.T) {
 	t.Run("the cookie holds only the key and the lifetime", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, true)
+		env := newSessionApp(t, Options{}, true)
 		want := tkSampleSession(6000) // would take 3 cookies without a store
 		have := env.signedIn(want)
 		if !slices.Equal(tkNames(have), []string{"session"}) {
 			t.Fatalf("browser holds %v, want one small cookie", tkNames(have))
 		}
-		sc := tkDecode(t, env.c, have)
+		sc := tkDecode(t, env.client, have)
 		if sc.Session != nil || sc.Key == "" {
 			t.Fatalf("cookie = %+v, want a key and no session", sc)
 		}
 		env.lifetime(have)
-		got, _, err := env.get(have)
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -786,24 +692,24 @@ func TestSessionServiceCustomStore(t *testing.T) {
 	})
 
 	t.Run("should return undefined when getting a session thats not present in the store", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, true)
+		env := newSessionApp(t, Options{}, true)
 		have := env.signedIn(tkSampleSession(0))
-		key := tkDecode(t, env.c, have).Key
+		key := tkDecode(t, env.client, have).Key
 		env.store.mu.Lock()
 		delete(env.store.entries, key)
 		env.store.mu.Unlock()
-		s, resp, err := env.get(have)
+		s, resp, err := env.getSession(have)
 		tkNoSession(t, s, err)
 		tkExpiresAll(t, resp, "session", "session")
 	})
 
 	t.Run("sign-in rotates the key and deletes the old entry", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, true)
+		env := newSessionApp(t, Options{}, true)
 		have := env.signedIn(tkSampleSession(0))
-		oldKey := tkDecode(t, env.c, have).Key
-		resp := env.create(have, tkSampleSession(0))
+		oldKey := tkDecode(t, env.client, have).Key
+		resp := env.createSession(have, tkSampleSession(0))
 		have = tkBrowser(have, resp.Cookies())
-		newKey := tkDecode(t, env.c, have).Key
+		newKey := tkDecode(t, env.client, have).Key
 		if newKey == oldKey {
 			t.Fatalf("second sign-in kept the key %q", oldKey)
 		}
@@ -816,8 +722,8 @@ func TestSessionServiceCustomStore(t *testing.T) {
 	})
 
 	t.Run("sign-in through the provider rotates the key", func(t *testing.T) {
-		store := newTkStore()
-		app := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+		store := newMemStore()
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 		app.signIn("")
 		first := store.keys()
 		app.signIn("")
@@ -835,13 +741,13 @@ func TestSessionServiceCustomStore(t *testing.T) {
 // and re-written under the current one.
 func TestSessionKeyRotation(t *testing.T) {
 	const oldSecret, newSecret = "the-old-cookie-secret-32-bytes!!", "the-new-cookie-secret-32-bytes!!"
-	old := newTkSessionEnv(t, Options{CookieSecret: oldSecret}, false)
+	old := newSessionApp(t, Options{CookieSecret: oldSecret}, false)
 	want := tkSampleSession(6000) // chunked, to re-write every chunk
 	have := old.signedIn(want)
 
 	// The same app (issuer and client ID) after a secret rotation.
-	rotated := newTkSessionEnv(t, Options{TenantDomain: old.c.cfg.issuer, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
-	got, resp, err := rotated.get(have)
+	rotated := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
+	got, resp, err := rotated.getSession(have)
 	if err != nil {
 		t.Fatalf("cookie of the previous secret: %v", err)
 	}
@@ -852,18 +758,18 @@ func TestSessionKeyRotation(t *testing.T) {
 	}
 	have = tkBrowser(have, resp.Cookies())
 
-	onlyNew := newTkSessionEnv(t, Options{TenantDomain: old.c.cfg.issuer, CookieSecret: newSecret}, false)
-	if _, _, err := onlyNew.get(have); err != nil {
+	onlyNew := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret}, false)
+	if _, _, err := onlyNew.getSession(have); err != nil {
 		t.Fatalf("re-written cookie does not open with the new secret alone: %v", err)
 	}
-	if lt, orig := tkDecode(t, onlyNew.c, have).Lifetime, tkDecode(t, old.c, old.signedIn(want)).Lifetime; lt.C != orig.C {
+	if lt, orig := tkDecode(t, onlyNew.client, have).Lifetime, tkDecode(t, old.client, old.signedIn(want)).Lifetime; lt.C != orig.C {
 		t.Errorf("re-writing changed the creation time: %d, want %d", lt.C, orig.C)
 	}
-	if _, _, err := onlyNew.get(old.signedIn(want)); !errors.Is(err, ErrNoSession) {
+	if _, _, err := onlyNew.getSession(old.signedIn(want)); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("a cookie of an unknown secret = %v, want ErrNoSession", err)
 	}
 	// Re-reading the re-written cookie under rotation writes nothing more.
-	if _, resp, err := rotated.get(have); err != nil || len(resp.Cookies()) != 0 {
+	if _, resp, err := rotated.getSession(have); err != nil || len(resp.Cookies()) != 0 {
 		t.Fatalf("second read: err %v, Set-Cookie %v", err, tkNames(resp.Cookies()))
 	}
 }
@@ -872,7 +778,7 @@ func TestSessionKeyRotation(t *testing.T) {
 // configuration) but differ in client ID or issuer refuse each other's
 // session and state cookies; the app that wrote them still accepts them.
 func TestCookiesBoundToTheApp(t *testing.T) {
-	a := htNewApp(t, hdClaims, Options{}, nil, nil)
+	a := newTestApp(t, hdClaims, Options{}, nil, nil)
 	a.signInVia("/api/auth/signin")
 	if w := a.serve(http.MethodGet, "/api/auth/userinfo", a.sessionCookies()...); w.Code != http.StatusOK {
 		t.Fatalf("app A's own session: userinfo %d", w.Code)
@@ -887,7 +793,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var rec hdErrRecorder
 			tc.opts.OnError = rec.hook
-			b := htNewApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
+			b := newTestApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
 			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
 				t.Fatal("setup: the apps have the same issuer and client ID")
 			}
@@ -918,7 +824,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 // TestSessionHelpers covers the context forms of the session helpers under
 // AuthMiddleware, and their refusal outside it.
 func TestSessionHelpers(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
 	c := app.client
 
 	// serve runs fn under the middleware with the browser's cookies.
@@ -1073,8 +979,8 @@ func TestSessionHelpers(t *testing.T) {
 }
 
 func TestSessionHelpersOutsideMiddleware(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
-	other := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
+	other := newTokensApp(t, monocloudtest.Config{}, Options{})
 	tkSetDefault(t, app.client)
 	c := app.client
 
@@ -1113,7 +1019,7 @@ func TestSessionHelpersOutsideMiddleware(t *testing.T) {
 }
 
 func TestErrNoSession(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	_, err := app.tokens(nil)
 	if !errors.Is(err, ErrNoSession) {
 		t.Fatalf("GetTokens without a session = %v", err)
@@ -1190,7 +1096,7 @@ func TestSessionIsUserInGroup(t *testing.T) {
 		}
 	})
 	t.Run("should return false when the session does not have a user", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		var in bool
 		rec := httptest.NewRecorder()
 		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

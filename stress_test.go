@@ -40,13 +40,13 @@ func TestIntegrityStress(t *testing.T) {
 			// Sessions outlive the test's clock, which moves half an hour every 40 ms.
 			opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}}
 			if mode == "store" {
-				store = &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+				store = newLockingStore()
 				opts.Session.Store = store
 			}
 			tr := &lateTransport{}
 			tr.delay.Store(int64(5 * time.Millisecond))
 			opts.HTTPClient = &http.Client{Transport: tr}
-			a := newTkApp(t, monocloudtest.Config{}, opts)
+			a := newTokensApp(t, monocloudtest.Config{}, opts)
 			var counts stressCounts
 			// The clock does not move during a sign-in, whose authorization
 			// code lives a minute.
@@ -108,7 +108,7 @@ func TestIntegrityStress(t *testing.T) {
 
 // stressUser is one browser of TestIntegrityStress.
 type stressUser struct {
-	a       *tkApp
+	a       *testApp
 	counts  *stressCounts
 	rng     *rand.Rand
 	cookies []*http.Cookie

@@ -61,7 +61,7 @@ func TestGetTokensForms(t *testing.T) {
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Run("should return the tokens if the request is authenticated", func(t *testing.T) {
-				app := newTkApp(t, monocloudtest.Config{}, Options{})
+				app := newTokensApp(t, monocloudtest.Config{}, Options{})
 				tkSetDefault(t, app.client)
 				app.signIn("")
 				s := app.session()
@@ -92,7 +92,7 @@ func TestGetTokensForms(t *testing.T) {
 				}
 			})
 			t.Run("should throw if the request is not authenticated", func(t *testing.T) {
-				app := newTkApp(t, monocloudtest.Config{}, Options{})
+				app := newTokensApp(t, monocloudtest.Config{}, Options{})
 				tkSetDefault(t, app.client)
 				tok, _, err := app.call(g.form, nil)
 				if tok != nil || !errors.Is(err, ErrNoSession) {
@@ -103,7 +103,7 @@ func TestGetTokensForms(t *testing.T) {
 				}
 			})
 			t.Run("should refresh the tokens when forceRefresh is true", func(t *testing.T) {
-				app := newTkApp(t, monocloudtest.Config{}, Options{})
+				app := newTokensApp(t, monocloudtest.Config{}, Options{})
 				tkSetDefault(t, app.client)
 				app.signIn("")
 				before := app.session()
@@ -144,8 +144,8 @@ func TestGetTokensForms(t *testing.T) {
 // TestGetTokensOptionValidation: "should throw an error if options
 // validation fails", with the SDK's messages.
 func TestGetTokensOptionValidation(t *testing.T) {
-	anonymous := newTkApp(t, monocloudtest.Config{}, Options{})
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	anonymous := newTokensApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	for _, tc := range []struct {
 		name string
@@ -181,15 +181,15 @@ func TestGetTokensOptionValidation(t *testing.T) {
 func TestGetTokensWithoutRefreshToken(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		mutate func(*tkApp)
+		mutate func(*testApp)
 		opts   *GetTokensOptions
 	}{
-		{"should not refresh a user session if there is no refresh token in the session", func(a *tkApp) { a.expireDefault() }, nil},
-		{"should throw error if force refresh is true and no refresh token is found", func(*tkApp) {}, &GetTokensOptions{ForceRefresh: true}},
-		{"no token for the requested scopes", func(*tkApp) {}, &GetTokensOptions{Scopes: "openid"}},
+		{"should not refresh a user session if there is no refresh token in the session", func(a *testApp) { a.expireDefault() }, nil},
+		{"should throw error if force refresh is true and no refresh token is found", func(*testApp) {}, &GetTokensOptions{ForceRefresh: true}},
+		{"no token for the requested scopes", func(*testApp) {}, &GetTokensOptions{Scopes: "openid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			app.mutate(func(s *Session) { s.RefreshToken = "" })
 			tc.mutate(app)
@@ -216,7 +216,7 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 		{"expired 10 s ago", -10, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			old := app.defaultToken()
 			app.clock.Set(time.Unix(old.AccessTokenExpiration-tc.left, 0))
@@ -236,7 +236,7 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 	}
 
 	t.Run("isExpired is true when the provider issues tokens living under 30 s", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
 		app.signIn("")
 		tok := app.mustTokens(nil)
 		if !tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+20 {
@@ -335,7 +335,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			[]AccessToken{stored(tkResA, "openid profile email", "t1")}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{Resources: tc.resources})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: tc.resources})
 			app.signIn("")
 			app.mutate(func(s *Session) {
 				s.RefreshToken = ""
@@ -362,7 +362,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 // refreshGrant() tests and the verified scenarios of the reference, 5.6).
 func TestGetTokensRefreshGrant(t *testing.T) {
 	t.Run("refresh with no options sends exactly grant_type and refresh_token", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		app.expireDefault()
@@ -382,7 +382,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("should perform the refresh token grant at token endpoint", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"})
@@ -397,7 +397,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{resource:R} with resources:[{resource:R, scopes:'read write'}], no token for R", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
 		app.signIn("")
 		def := app.defaultToken()
 		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA})
@@ -422,7 +422,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{resource:R}, no resources config, stored token {resource:R, no requestedScopes}", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.mutate(func(s *Session) {
 			s.AccessTokens = append(s.AccessTokens, AccessToken{AccessToken: "for-R", AccessTokenExpiration: app.clock.Unix() + 600, Scopes: "x", Resource: tkResA})
@@ -434,7 +434,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{scopes:'x y'} with a default resource D", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
 		app.signIn("")
 		tok := app.mustTokens(&GetTokensOptions{Scopes: "x y"})
 		body := app.op.LastTokenRequest()
@@ -458,7 +458,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 	opts := Options{DefaultAuthParams: AuthParams{Resource: tkResD}}
 
 	t.Run("refresh of the expired default token replaces it", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, opts)
+		app := newTokensApp(t, monocloudtest.Config{}, opts)
 		app.signIn("")
 		old := app.defaultToken()
 		if old.Resource != tkResD || old.RequestedScopes != "openid profile email" {
@@ -484,7 +484,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 	})
 
 	t.Run("a session with no default token gets one", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, opts)
+		app := newTokensApp(t, monocloudtest.Config{}, opts)
 		app.signIn("")
 		app.mutate(func(s *Session) { s.AccessTokens = nil })
 		tok, err := app.tokens(nil)
@@ -506,7 +506,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 // the getTokens() instance-helper tests about what a refresh stores.
 func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("should refresh a session", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
 		app.signIn("")
 		before := app.session()
 		app.mutate(func(s *Session) { s.Extra = map[string]any{"kept": "yes"} })
@@ -531,7 +531,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 
 	t.Run("should not save the new access token in the cookie if RefreshGrantOptions.scopes or RefreshGrantOptions.resource was passed in", func(t *testing.T) {
 		// Despite its title, the SDK test shows the matching token replaced.
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
 		app.signIn("")
 		app.mustTokens(&GetTokensOptions{Resource: tkResA})
 		app.mustTokens(&GetTokensOptions{Resource: tkResB})
@@ -550,7 +550,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should not update the authorizedScopes on refresh", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		before := app.session().AuthorizedScopes
 		app.mustTokens(&GetTokensOptions{Resource: tkResA})
@@ -561,7 +561,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should save with the old refresh token if the updated token response does not have one", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
@@ -573,7 +573,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should refresh session without id token and userinfo", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{RefetchUserInfo: new(true)})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{RefetchUserInfo: new(true)})
 		app.signIn("")
 		before := app.session()
 		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"plain-at","token_type":"Bearer","expires_in":600,"scope":"profile"}`})
@@ -595,7 +595,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		{"should throw error if scope is not present in the response", `{"access_token":"a","token_type":"Bearer","expires_in":60}`, "Missing or invalid 'scope' field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			before := app.session()
 			app.op.SetTokenFault(monocloudtest.Fault{Body: tc.body})
@@ -610,7 +610,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("should be able to customize the session using onSessionCreating", func(t *testing.T) {
 		var mu sync.Mutex
 		var calls []map[string]any
-		app := newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, maps.Clone(idTokenClaims))
@@ -631,7 +631,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("an error of onSessionCreating aborts the refresh", func(t *testing.T) {
 		boom := errors.New("boom")
 		fail := false
-		app := newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
 			if fail {
 				return boom
 			}
@@ -662,7 +662,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		{"no refetch by default", nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
+			app := newTokensApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
 			app.signIn("")
 			app.op.SetUserinfoFault(monocloudtest.Fault{Body: info})
 			app.mustTokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: tc.perCall})
@@ -677,7 +677,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	}
 
 	t.Run("refetchUserInfo has no effect without a refresh", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Body: info})
 		app.mustTokens(&GetTokensOptions{RefetchUserInfo: new(true)})
@@ -689,7 +689,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	t.Run("should refresh the tokens and fetch from userinfo using the new access token if specified", func(t *testing.T) {
 		// The provider rejects an access token it did not issue, so a
 		// refetch with the token of the (faked) refresh response fails.
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		before := app.session()
 		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
@@ -701,7 +701,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	})
 
 	t.Run("should only fetch userinfo when openid scope is present", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		if _, err := app.tokens(&GetTokensOptions{Resource: tkResA, RefetchUserInfo: new(true)}); err != nil {
@@ -721,7 +721,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		{"userinfo of another subject", monocloudtest.Fault{Body: `{"sub":"mallory"}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			before := app.session()
 			app.op.SetUserinfoFault(tc.fault)
@@ -751,14 +751,14 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		fault  func(app *tkApp) monocloudtest.Fault
+		fault  func(app *testApp) monocloudtest.Fault
 		opts   Options
 		check  check
 		within time.Duration
 	}{
 		{
 			name: "should throw error if refresh grant fails: 500",
-			fault: func(*tkApp) monocloudtest.Fault {
+			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Status: 500, Body: `{"error":"server_error"}`}
 			},
 			check: func(t *testing.T, err error) {
@@ -770,7 +770,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should return a failed result if server returned a 400 (error and description)",
-			fault: func(*tkApp) monocloudtest.Fault {
+			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"refresh token expired"}`}
 			},
 			check: func(t *testing.T, err error) {
@@ -781,7 +781,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name:  "should return a failed result if server returned a 400 (no error fields)",
-			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 400, Body: `{}`} },
+			fault: func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 400, Body: `{}`} },
 			check: func(t *testing.T, err error) {
 				if oe := tkAs[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
 					t.Errorf("OPError %+v", oe)
@@ -790,7 +790,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name:  "garbage JSON",
-			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Body: `{"access_token":`} },
+			fault: func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Body: `{"access_token":`} },
 			check: func(t *testing.T, err error) {
 				if he := tkAs[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
 					t.Errorf("message %q", he.Message)
@@ -800,7 +800,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		{
 			name:   "hang past ResponseTimeout",
 			opts:   Options{ResponseTimeout: time.Second},
-			fault:  func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Delay: 30 * time.Second} },
+			fault:  func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Delay: 30 * time.Second} },
 			within: 2500 * time.Millisecond,
 			check: func(t *testing.T, err error) {
 				tkAs[*HTTPError](t, err)
@@ -811,7 +811,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: another subject",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "mallory", "aud": "test-client", "iat": now, "exp": now + 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","id_token":%q}`, idt)}
@@ -820,7 +820,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: another audience",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "someone-else", "iat": now, "exp": now + 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
@@ -829,7 +829,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: another nonce",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600, "nonce": "not-the-sign-in-nonce"})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
@@ -842,7 +842,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: expired",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now - 7200, "exp": now - 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
@@ -851,14 +851,14 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: not a JWT",
-			fault: func(*tkApp) monocloudtest.Fault {
+			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Body: `{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":"not.a.jwt"}`}
 			},
 			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, tc.opts)
+			app := newTokensApp(t, monocloudtest.Config{}, tc.opts)
 			app.signIn("")
 			before := app.session()
 			app.expireDefault()
@@ -893,7 +893,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 
 	t.Run("should return a failed result if server is unreachable", func(t *testing.T) {
 		tr := &tkTransport{}
-		app := newTkApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		tr.failPath("/token")
@@ -909,7 +909,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 
 	t.Run("should throw error if jwks fetch fails", func(t *testing.T) {
 		tr := &tkTransport{}
-		app := newTkApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		app.op.RotateKey(t) // the refreshed ID token needs the new key
@@ -926,7 +926,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("a refreshed ID token may repeat the sign-in nonce", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		nonce := unverifiedClaim(app.session().IDToken, "nonce")
 		if nonce == "" {
@@ -941,7 +941,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("a refresh token the provider does not know gives its invalid_grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.mutate(func(s *Session) { s.RefreshToken = "unknown" })
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
@@ -951,7 +951,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("a refreshed ID token signed with a rotated key is accepted", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.op.RotateKey(t)
 		app.clock.Advance(jwksRefetchInterval)
@@ -970,7 +970,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 func TestGetTokensExactlyOnce(t *testing.T) {
 	// concurrently sends n real requests with cookies and returns the
 	// access tokens and the responses' Set-Cookie headers.
-	concurrently := func(t *testing.T, app *tkApp, n int, cookies []*http.Cookie, query string) ([]string, [][]*http.Cookie) {
+	concurrently := func(t *testing.T, app *testApp, n int, cookies []*http.Cookie, query string) ([]string, [][]*http.Cookie) {
 		t.Helper()
 		tokens := make([]string, n)
 		sets := make([][]*http.Cookie, n)
@@ -1008,7 +1008,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	}
 
 	t.Run("100 concurrent requests on one expired session share one refresh grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		old := app.defaultToken()
 		app.expireDefault()
@@ -1023,7 +1023,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("50 concurrent forceRefresh requests share one refresh grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		old := app.defaultToken()
 		tokens, _ := concurrently(t, app, 50, app.cookies(), "force=1")
@@ -1032,7 +1032,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("100 concurrent direct calls with the same cookies", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		cookies := app.cookies()
@@ -1062,7 +1062,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("a request with the pre-refresh cookie gets the refreshed tokens without a second grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		app.expireDefault()
 		stale := app.cookies()
@@ -1115,7 +1115,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("a stale cookie after the shared result expired refreshes with the newest refresh token", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		stale := app.cookies()
@@ -1138,7 +1138,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("a refresh after the response header was written is still shared with the next request", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		var tok *Tokens
@@ -1162,7 +1162,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("GetTokensFromRequest outside any middleware refreshes once for repeated requests with the old cookie", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.expireDefault()
 		cookies := app.cookies()
@@ -1186,12 +1186,12 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 	for _, mode := range tkStoreModes {
 		t.Run(mode.name, func(t *testing.T) {
 			var opts Options
-			var store *tkStore
+			var store *memStore
 			if mode.store {
-				store = newTkStore()
+				store = newMemStore()
 				opts.Session.Store = store
 			}
-			app := newTkApp(t, monocloudtest.Config{}, opts)
+			app := newTokensApp(t, monocloudtest.Config{}, opts)
 			app.signIn("")
 			var key string
 			if store != nil {
@@ -1276,7 +1276,7 @@ func TestTokensToken(t *testing.T) {
 // TestGetTokensAllocsDoNotGrowWithTokens: once the session is decoded,
 // finding a token allocates the same with 1 or 8 tokens in the session.
 func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	allocs := func(extra int) float64 {
 		app.mutate(func(s *Session) {
@@ -1305,8 +1305,8 @@ func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
 
 // benchApp returns a signed-in app whose session holds n access tokens,
 // the default one last, and a request carrying its cookies.
-func benchApp(b *testing.B, n int) (*tkApp, *http.Request) {
-	app := newTkApp(b, monocloudtest.Config{}, Options{})
+func benchApp(b *testing.B, n int) (*testApp, *http.Request) {
+	app := newTokensApp(b, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	app.mutate(func(s *Session) {
 		for i := range n - 1 {
@@ -1392,7 +1392,7 @@ func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
 // never authorized is refused before the provider is asked, since some
 // providers consume the refresh token before they reject the resource.
 func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 	app.signIn("")
 	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
 	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {

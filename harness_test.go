@@ -1,0 +1,870 @@
+package monocloud
+
+// The test harness of the package: one application type, one fake clock and
+// one in-memory session store.
+//
+// A test that goes through HTTP starts an app with newTestApp: a Client
+// against a monocloudtest provider, served by an httptest server, and a
+// browser (cookie jar, redirects not followed). get, do, signIn and
+// signInVia drive it as a browser would; serve calls the handler directly,
+// so that a panic fails the test. newTestAppAt mounts the app under a base
+// path and newTestAppWithOP takes a provider the test set up first.
+//
+// A test of GetTokens starts newTokensApp: the app answers GET /tokens and
+// GET /session, runs on a tkClock shared with the provider, and call, tokens
+// and httpTokens reach GetTokens in each of its forms.
+//
+// A test of the session service alone starts newSessionApp: a Client with
+// no server, on a tkClock, whose sessions createSession, getSession,
+// updateSession and destroySession drive through the (w, r) forms.
+//
+// memStore is the store of every test that needs one; lockingStore is the
+// same store as a SessionLocker.
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/monocloudtest"
+)
+
+const testSecret = "a-test-cookie-secret-of-32-bytes!"
+
+// testApp is an application using a Client. Apps of newSessionApp have no
+// server, browser or handler.
+type testApp struct {
+	t       testing.TB
+	op      *monocloudtest.Provider
+	client  *Client
+	srv     *httptest.Server
+	browser *http.Client
+	h       http.Handler // the app's handler, called directly by serve
+
+	clock *tkClock                        // the Client's clock; nil: the real one
+	mw    func(http.Handler) http.Handler // newTokensApp's middleware, protecting no route
+	store *memStore                       // newSessionApp's store; nil: sessions live in the cookie
+	t0    int64                           // newSessionApp's start on clock, unix seconds
+}
+
+// htOK answers "ok <path>".
+var htOK = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.WriteString(w, "ok "+r.URL.Path)
+})
+
+// newTestApp starts a fake provider configured by opcfg and an app whose
+// Client is configured by opts (zero fields filled for the test setup) and
+// whose handler is built by build from the client (nil: the middleware with
+// mw in front of htOK).
+func newTestApp(t testing.TB, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
+	t.Helper()
+	return newTestAppAt(t, "", opcfg, opts, mw, build)
+}
+
+// newTestAppAt is newTestApp with AppURL = the server's URL + basePath
+// (unless opts.AppURL is set).
+func newTestAppAt(t testing.TB, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
+	t.Helper()
+	return newTestAppWithOP(t, monocloudtest.NewProvider(t, opcfg), basePath, opcfg, opts, mw, build)
+}
+
+// newTestAppWithOP is newTestAppAt with a provider started by the caller
+// (configured with opcfg), for tests that set it up before New.
+func newTestAppWithOP(t testing.TB, op *monocloudtest.Provider, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
+	t.Helper()
+	if build == nil {
+		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(htOK) }
+	}
+	a := &testApp{t: t, op: op}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }))
+	t.Cleanup(a.srv.Close)
+	a.client = newTestClient(t, opts, opcfg, op, a.srv.URL+basePath)
+	a.h = build(a.client)
+	jar, _ := cookiejar.New(nil)
+	a.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return a
+}
+
+// newTestClient returns New(opts) with the empty fields of opts set for a
+// test: op's issuer (op may be nil when opts names one), opcfg's client credentials (or the provider's
+// defaults), appURL and testSecret.
+func newTestClient(t testing.TB, opts Options, opcfg monocloudtest.Config, op *monocloudtest.Provider, appURL string) *Client {
+	t.Helper()
+	if opts.TenantDomain == "" {
+		opts.TenantDomain = op.Issuer()
+	}
+	opts.ClientID = cmp.Or(opts.ClientID, opcfg.ClientID, "test-client")
+	opts.ClientSecret = cmp.Or(opts.ClientSecret, opcfg.ClientSecret, "test-secret")
+	opts.AppURL = cmp.Or(opts.AppURL, appURL)
+	opts.CookieSecret = cmp.Or(opts.CookieSecret, testSecret)
+	c, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+// htHandlerOnly builds Client.Handler().
+func htHandlerOnly(c *Client) http.Handler { return c.Handler() }
+
+// url returns the app's absolute URL of path.
+func (a *testApp) url(path string) string { return a.srv.URL + path }
+
+// origin returns the app's scheme://host:port.
+func (a *testApp) origin() string { return a.srv.URL }
+
+// get sends a GET with the browser's cookies and returns the response with
+// its body read into the returned string.
+func (a *testApp) get(rawURL string) (*http.Response, string) {
+	a.t.Helper()
+	return a.do(http.MethodGet, rawURL, nil)
+}
+
+// do sends a request with the browser's cookies (redirects not followed)
+// and returns the response with its body. A non-nil form is sent as an
+// urlencoded body.
+func (a *testApp) do(method, path string, form url.Values) (*http.Response, string) {
+	a.t.Helper()
+	if strings.HasPrefix(path, "/") {
+		path = a.srv.URL + path
+	}
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, path, body)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := a.browser.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// signIn runs the whole sign-in flow through the app's sign-in route, the
+// provider and the callback, and returns the callback's response, failing
+// the test unless the callback redirects.
+func (a *testApp) signIn(query string) *http.Response {
+	a.t.Helper()
+	resp, body := a.signInVia("/api/auth/signin" + query)
+	if resp.StatusCode != http.StatusFound {
+		a.t.Fatalf("callback: status %d, want 302: %s", resp.StatusCode, body)
+	}
+	return resp
+}
+
+// startSignIn GETs the sign-in route path+query and returns its 302
+// response and the authorization URL it redirects to.
+func (a *testApp) startSignIn(pathAndQuery string) (*http.Response, string) {
+	a.t.Helper()
+	resp, body := a.get(pathAndQuery)
+	if resp.StatusCode != http.StatusFound {
+		a.t.Fatalf("GET %s: status %d, want 302: %s", pathAndQuery, resp.StatusCode, body)
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, a.op.Issuer()+"/") {
+		a.t.Fatalf("GET %s: Location %q is not at the provider %s", pathAndQuery, loc, a.op.Issuer())
+	}
+	return resp, loc
+}
+
+// signInVia runs the whole flow through the sign-in route at
+// pathAndQuery and returns the callback's response and body.
+func (a *testApp) signInVia(pathAndQuery string) (*http.Response, string) {
+	a.t.Helper()
+	_, loc := a.startSignIn(pathAndQuery)
+	cb := a.op.Authorize(a.t, loc)
+	return a.get(cb.String())
+}
+
+// newBrowser replaces the browser's cookie jar: a new visitor.
+func (a *testApp) newBrowser() {
+	jar, _ := cookiejar.New(nil)
+	a.browser.Jar = jar
+}
+
+// cookies returns the browser's cookies for the app.
+func (a *testApp) cookies() []*http.Cookie {
+	u, _ := url.Parse(a.srv.URL)
+	return a.browser.Jar.Cookies(u)
+}
+
+// absorb stores resp's Set-Cookie headers in the browser's jar.
+func (a *testApp) absorb(resp *http.Response) {
+	u, _ := url.Parse(a.srv.URL)
+	a.browser.Jar.SetCookies(u, resp.Cookies())
+}
+
+// cookieNamed returns the browser's cookie called name, or nil.
+func (a *testApp) cookieNamed(name string) *http.Cookie {
+	for _, ck := range a.cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// sessionCookies returns the browser's session cookies (session, session.N).
+func (a *testApp) sessionCookies() []*http.Cookie {
+	var out []*http.Cookie
+	for _, ck := range a.cookies() {
+		if ck.Name == "session" || strings.HasPrefix(ck.Name, "session.") {
+			out = append(out, ck)
+		}
+	}
+	return out
+}
+
+// stateCookies returns the browser's state cookies (state.<state>).
+func (a *testApp) stateCookies() []*http.Cookie {
+	var out []*http.Cookie
+	for _, ck := range a.cookies() {
+		if strings.HasPrefix(ck.Name, "state.") {
+			out = append(out, ck)
+		}
+	}
+	return out
+}
+
+// request returns a request to the app's path carrying the browser's cookies.
+func (a *testApp) request(method, path string) *http.Request {
+	r := httptest.NewRequest(method, a.srv.URL+path, nil)
+	for _, ck := range a.cookies() {
+		r.AddCookie(ck)
+	}
+	return r
+}
+
+// serve calls the app's handler directly with a request to path carrying
+// cookies.
+func (a *testApp) serve(method, path string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, a.srv.URL+path, nil)
+	for _, ck := range cookies {
+		r.AddCookie(ck)
+	}
+	w := httptest.NewRecorder()
+	a.h.ServeHTTP(w, r)
+	return w
+}
+
+// session returns the session the browser's cookies hold, or nil when they
+// hold none, read without the middleware and without changing the jar. Any
+// other error fails the test.
+func (a *testApp) session() *Session {
+	a.t.Helper()
+	s, err := a.client.SessionWithResponse(httptest.NewRecorder(), a.request(http.MethodGet, "/"))
+	if errors.Is(err, ErrNoSession) {
+		return nil
+	}
+	if err != nil {
+		a.t.Fatalf("SessionWithResponse: %v", err)
+	}
+	return s
+}
+
+// mutate changes the browser's session with fn, as UpdateSession would.
+func (a *testApp) mutate(fn func(s *Session)) {
+	a.t.Helper()
+	r := a.request(http.MethodGet, "/")
+	rec := httptest.NewRecorder()
+	s, err := a.client.SessionWithResponse(rec, r)
+	if err != nil {
+		a.t.Fatalf("SessionWithResponse: %v", err)
+	}
+	fn(s)
+	if err := a.client.UpdateSessionWithResponse(rec, r, s); err != nil {
+		a.t.Fatalf("UpdateSessionWithResponse: %v", err)
+	}
+	a.absorb(rec.Result())
+}
+
+// useClock puts the Client on a tkClock (the provider keeps its own clock)
+// and returns it.
+func (a *testApp) useClock() *tkClock {
+	a.clock = newTkClock()
+	a.client.now = a.clock.Now
+	return a.clock
+}
+
+// secondInstance returns another instance of the application: a client with
+// the same configuration, sharing store, on a's clock.
+func (a *testApp) secondInstance(store SessionStore) *Client {
+	a.t.Helper()
+	b := newTestClient(a.t, Options{Session: SessionOptions{Store: store}}, monocloudtest.Config{}, a.op, a.srv.URL)
+	b.now = a.clock.Now
+	return b
+}
+
+// tkUnprotected protects no route, so helpers can be called without a session.
+var tkUnprotected = &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}}
+
+// newTokensApp returns an app whose Client and provider run on a tkClock
+// and whose server answers GET /tokens (GetTokens(ctx) under
+// AuthMiddleware, options from the query) and GET /session, with no route
+// protected.
+func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testApp {
+	t.Helper()
+	clock := newTkClock()
+	if opcfg.Now == nil {
+		opcfg.Now = clock.Now // tokens are issued and checked on one clock
+	}
+	var mw func(http.Handler) http.Handler
+	a := newTestApp(t, opcfg, opts, nil, func(c *Client) http.Handler {
+		c.now = clock.Now // before the server serves any request
+		mw = c.AuthMiddleware(tkUnprotected)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
+			tok, err := c.GetTokens(r.Context(), tkOptionsFromQuery(r.URL.Query()))
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, tok)
+		})
+		mux.HandleFunc("GET /session", func(w http.ResponseWriter, r *http.Request) {
+			s, err := c.Session(r.Context())
+			if err != nil {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			writeJSON(w, http.StatusOK, s)
+		})
+		return mw(mux)
+	})
+	a.clock, a.mw = clock, mw
+	return a
+}
+
+func tkOptionsFromQuery(q url.Values) *GetTokensOptions {
+	o := &GetTokensOptions{Resource: q.Get("resource"), Scopes: q.Get("scopes"), ForceRefresh: q.Get("force") == "1"}
+	if v := q.Get("refetch"); v != "" {
+		b := v == "1"
+		o.RefetchUserInfo = &b
+	}
+	return o
+}
+
+// defaultToken returns the session's first access token.
+func (a *testApp) defaultToken() AccessToken {
+	a.t.Helper()
+	s := a.session()
+	if s == nil || len(s.AccessTokens) == 0 {
+		a.t.Fatalf("no access token in session %+v", s)
+	}
+	return s.AccessTokens[0]
+}
+
+// expireDefault moves the client's clock past the default token's expiry.
+func (a *testApp) expireDefault() {
+	a.clock.Set(time.Unix(a.defaultToken().AccessTokenExpiration+1, 0))
+}
+
+// tkForm is one way of calling GetTokens.
+type tkForm struct {
+	name string
+	// underMiddleware serves the call under AuthMiddleware; otherwise it
+	// is made on a bare request.
+	underMiddleware bool
+	call            func(c *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error)
+}
+
+var (
+	tkFormCtx = tkForm{"Client.GetTokens(ctx)", true, func(c *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+		return c.GetTokens(r.Context(), o)
+	}}
+	tkFormFromRequest = tkForm{"Client.GetTokensFromRequest(r)", true, func(c *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+		return c.GetTokensFromRequest(r, o)
+	}}
+	tkFormWithResponse = tkForm{"Client.GetTokensWithResponse(w, r)", false, func(c *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+		return c.GetTokensWithResponse(w, r, o)
+	}}
+	tkFormPkgCtx = tkForm{"GetTokens(ctx)", true, func(_ *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+		return GetTokens(r.Context(), o)
+	}}
+	tkFormPkgFromRequest = tkForm{"GetTokensFromRequest(r)", true, func(_ *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+		return GetTokensFromRequest(r, o)
+	}}
+	tkFormPkgWithResponse = tkForm{"GetTokensWithResponse(w, r) with SetDefault", false, func(_ *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+		return GetTokensWithResponse(w, r, o)
+	}}
+)
+
+// call runs GetTokens in form f with the browser's cookies, stores the
+// response's cookies in the jar and returns the result and the response.
+func (a *testApp) call(f tkForm, o *GetTokensOptions) (*Tokens, *http.Response, error) {
+	a.t.Helper()
+	var (
+		tok *Tokens
+		err error
+	)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err = f.call(a.client, w, r, o)
+		w.WriteHeader(http.StatusOK)
+	})
+	rec := httptest.NewRecorder()
+	req := a.request(http.MethodGet, "/tokens")
+	if f.underMiddleware {
+		a.mw(h).ServeHTTP(rec, req)
+	} else {
+		h.ServeHTTP(rec, req)
+	}
+	resp := rec.Result()
+	a.absorb(resp)
+	return tok, resp, err
+}
+
+// tokens is call with the context form.
+func (a *testApp) tokens(o *GetTokensOptions) (*Tokens, error) {
+	a.t.Helper()
+	tok, _, err := a.call(tkFormCtx, o)
+	return tok, err
+}
+
+// mustTokens is tokens failing the test on error.
+func (a *testApp) mustTokens(o *GetTokensOptions) *Tokens {
+	a.t.Helper()
+	tok, err := a.tokens(o)
+	if err != nil {
+		a.t.Fatalf("GetTokens(%+v): %v", o, err)
+	}
+	return tok
+}
+
+// httpTokens does a real GET /tokens?query with exactly cookies (not the
+// jar) and returns the status, the decoded tokens and the Set-Cookie headers.
+func (a *testApp) httpTokens(cookies []*http.Cookie, query string) (int, *Tokens, []*http.Cookie, error) {
+	return a.httpTokensContext(context.Background(), cookies, query)
+}
+
+// httpTokensContext is httpTokens for a client that gives up when ctx ends
+// (a closed tab, an aborted fetch).
+func (a *testApp) httpTokensContext(ctx context.Context, cookies []*http.Cookie, query string) (int, *Tokens, []*http.Cookie, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/tokens?"+query, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, nil, resp.Cookies(), errors.New(e["error"])
+	}
+	var tok Tokens
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		return resp.StatusCode, nil, nil, err
+	}
+	return resp.StatusCode, &tok, resp.Cookies(), nil
+}
+
+// newSessionApp returns an app with no server for tests of the session
+// service: a Client of opts at https://app.example.com, on a new fake
+// provider unless opts.TenantDomain names one, on a tkClock and, when
+// withStore is set, with a memStore.
+func newSessionApp(t testing.TB, opts Options, withStore bool) *testApp {
+	t.Helper()
+	a := &testApp{t: t, clock: newTkClock()}
+	if opts.TenantDomain == "" {
+		a.op = monocloudtest.NewProvider(t, monocloudtest.Config{})
+	}
+	if withStore {
+		a.store = newMemStore()
+		opts.Session.Store = a.store
+	}
+	a.client = newTestClient(t, opts, monocloudtest.Config{}, a.op, "https://app.example.com")
+	a.client.now = a.clock.Now
+	a.t0 = a.clock.Unix()
+	return a
+}
+
+// createSession starts a session (as the callback does) for a browser
+// holding have.
+func (a *testApp) createSession(have []*http.Cookie, s *Session) *http.Response {
+	a.t.Helper()
+	rec := httptest.NewRecorder()
+	r := tkRequest("/", have)
+	if err := a.client.requestState(rec, r).create(r.Context(), s); err != nil {
+		a.t.Fatalf("create: %v", err)
+	}
+	return rec.Result()
+}
+
+// getSession calls SessionWithResponse for a browser holding have.
+func (a *testApp) getSession(have []*http.Cookie) (*Session, *http.Response, error) {
+	rec := httptest.NewRecorder()
+	s, err := a.client.SessionWithResponse(rec, tkRequest("/", have))
+	return s, rec.Result(), err
+}
+
+// updateSession calls UpdateSessionWithResponse for a browser holding have.
+func (a *testApp) updateSession(have []*http.Cookie, s *Session) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	err := a.client.UpdateSessionWithResponse(rec, tkRequest("/", have), s)
+	return rec.Result(), err
+}
+
+// destroySession calls DestroySessionWithResponse for a browser holding have.
+func (a *testApp) destroySession(have []*http.Cookie) *http.Response {
+	rec := httptest.NewRecorder()
+	a.client.DestroySessionWithResponse(rec, tkRequest("/", have))
+	return rec.Result()
+}
+
+// signedIn creates s and returns the browser's cookies.
+func (a *testApp) signedIn(s *Session) []*http.Cookie {
+	a.t.Helper()
+	return tkBrowser(nil, a.createSession(nil, s).Cookies())
+}
+
+// lifetime returns the lifetime in the browser's session cookie, checking
+// that the store (if any) holds the same one.
+func (a *testApp) lifetime(have []*http.Cookie) lifetime {
+	a.t.Helper()
+	sc := tkDecode(a.t, a.client, have)
+	if a.store != nil {
+		if sc.Session != nil {
+			a.t.Errorf("cookie of a store session holds the session: %+v", sc.Session)
+		}
+		entry, ok := a.store.entry(sc.Key)
+		if !ok {
+			a.t.Fatalf("store has no entry for the cookie's key %q (keys %v)", sc.Key, a.store.keys())
+		}
+		if want := sc.Lifetime.public(); entry.lifetime != want {
+			a.t.Errorf("store lifetime = %+v, want the cookie's %+v", entry.lifetime, want)
+		}
+	}
+	return sc.Lifetime
+}
+
+// tkClock is a settable clock for Client.now and monocloudtest.Config.Now,
+// safe for concurrent use.
+type tkClock struct{ ns atomic.Int64 }
+
+// newTkClock returns a clock stopped at the current second.
+func newTkClock() *tkClock {
+	c := &tkClock{}
+	c.Set(time.Now().Truncate(time.Second))
+	return c
+}
+
+func (c *tkClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *tkClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
+func (c *tkClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+func (c *tkClock) Unix() int64             { return c.Now().Unix() }
+
+// memStore is an in-memory SessionStore. It stores JSON copies, so callers
+// never share maps with it, and counts its calls. While down is set every
+// call fails with errStoreDown, as a Redis that is paused or killed.
+//
+// memStore is not a SessionLocker: a Client finds that out with a type
+// assertion, so a store that locks is a lockingStore.
+type memStore struct {
+	mu      sync.Mutex
+	entries map[string]memStoreEntry
+	deletes []string
+	sets    int
+	gets    atomic.Int64
+	down    atomic.Bool
+}
+
+type memStoreEntry struct {
+	data     []byte
+	lifetime Lifetime
+}
+
+var errStoreDown = errors.New("memStore: connection refused")
+
+func newMemStore() *memStore { return &memStore{entries: make(map[string]memStoreEntry)} }
+
+func (s *memStore) Get(_ context.Context, key string) (*Session, error) {
+	s.gets.Add(1)
+	if s.down.Load() {
+		return nil, errStoreDown
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
+	if !ok {
+		return nil, nil
+	}
+	var out Session
+	if err := json.Unmarshal(e.data, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (s *memStore) Set(_ context.Context, key string, sess *Session, lt Lifetime) error {
+	if s.down.Load() {
+		return errStoreDown
+	}
+	data, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[key] = memStoreEntry{data: data, lifetime: lt}
+	s.sets++
+	return nil
+}
+
+func (s *memStore) Delete(_ context.Context, key string) error {
+	if s.down.Load() {
+		return errStoreDown
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.entries, key)
+	s.deletes = append(s.deletes, key)
+	return nil
+}
+
+func (s *memStore) keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.entries {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (s *memStore) entry(key string) (memStoreEntry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
+	return e, ok
+}
+
+func (s *memStore) deleted() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.deletes)
+}
+
+// lockingStore is a memStore that also implements SessionLocker, standing
+// in for a store shared by several instances.
+type lockingStore struct {
+	*memStore
+	mu    sync.Mutex
+	locks map[string]chan struct{}
+}
+
+func newLockingStore() *lockingStore {
+	return &lockingStore{memStore: newMemStore(), locks: make(map[string]chan struct{})}
+}
+
+// LockSession takes key's lock, failing while the store is down or when ctx
+// ends first.
+func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), error) {
+	if s.down.Load() {
+		return nil, errStoreDown
+	}
+	s.mu.Lock()
+	l, ok := s.locks[key]
+	if !ok {
+		l = make(chan struct{}, 1)
+		s.locks[key] = l
+	}
+	s.mu.Unlock()
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// tkBrowser applies Set-Cookie headers to the cookies a browser holds (one
+// host, one path), returning the cookies it would send next, sorted by name.
+// A cookie with Max-Age<=0 or an empty value is deleted.
+func tkBrowser(have, set []*http.Cookie) []*http.Cookie {
+	m := make(map[string]string, len(have))
+	for _, c := range have {
+		m[c.Name] = c.Value
+	}
+	for _, c := range set {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(m, c.Name)
+			continue
+		}
+		m[c.Name] = c.Value
+	}
+	out := make([]*http.Cookie, 0, len(m))
+	for name, value := range m {
+		out = append(out, &http.Cookie{Name: name, Value: value})
+	}
+	slices.SortFunc(out, func(a, b *http.Cookie) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// tkFamily splits the Set-Cookie headers of resp for the session cookie
+// called name into the names written with a value and the names expired.
+func tkFamily(set []*http.Cookie, name string) (written, expired []string) {
+	for _, c := range set {
+		if c.Name != name && !strings.HasPrefix(c.Name, name+".") {
+			continue
+		}
+		if c.MaxAge < 0 || c.Value == "" {
+			expired = append(expired, c.Name)
+		} else {
+			written = append(written, c.Name)
+		}
+	}
+	slices.Sort(written)
+	slices.Sort(expired)
+	return written, expired
+}
+
+// tkRequest returns a GET request to path carrying cookies.
+func tkRequest(path string, cookies []*http.Cookie) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "https://app.example.com"+path, nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+// tkDecode returns the decrypted session cookie held by cookies.
+func tkDecode(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
+	t.Helper()
+	single, chunked, _ := cookie.Join(cookies, c.cfg.sessionCookie.name)
+	value := cmp.Or(single, chunked)
+	if value == "" {
+		t.Fatalf("no session cookie among %v", tkNames(cookies))
+	}
+	var sc sessionCookie
+	if _, err := c.sessionCodec.Decode(c.cfg.sessionCookie.name, value, &sc); err != nil {
+		t.Fatalf("session cookie does not decode: %v", err)
+	}
+	return sc
+}
+
+func tkNames(cookies []*http.Cookie) []string {
+	var names []string
+	for _, c := range cookies {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// htMintSession returns the Set-Cookie cookies of a new session s made by c,
+// without a sign-in.
+func htMintSession(t testing.TB, c *Client, s *Session) []*http.Cookie {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, c.appURL("/"), nil)
+	st := c.requestState(w, r)
+	if err := st.create(r.Context(), s); err != nil {
+		t.Fatalf("creating a session: %v", err)
+	}
+	var out []*http.Cookie
+	for _, ck := range w.Result().Cookies() {
+		if ck.MaxAge >= 0 && ck.Value != "" {
+			out = append(out, ck)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no session cookie was written")
+	}
+	return out
+}
+
+// htSetCookie returns the response's Set-Cookie cookie called name, or nil.
+func htSetCookie(resp *http.Response, name string) *http.Cookie {
+	for _, ck := range resp.Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// htWritesSession reports whether resp sets a live (non-expired, non-empty)
+// session cookie.
+func htWritesSession(resp *http.Response) bool {
+	for _, ck := range resp.Cookies() {
+		if (ck.Name == "session" || strings.HasPrefix(ck.Name, "session.")) && ck.Value != "" && ck.MaxAge >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func htQuery(t testing.TB, rawURL string) url.Values { return htParse(t, rawURL).Query() }
+
+func htParse(t testing.TB, rawURL string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("parsing %q: %v", rawURL, err)
+	}
+	return u
+}
+
+// tkSetDefault makes c the default client for the test.
+func tkSetDefault(t testing.TB, c *Client) {
+	defaultClient.mu.Lock()
+	prev := defaultClient.client
+	defaultClient.mu.Unlock()
+	SetDefault(c)
+	t.Cleanup(func() { SetDefault(prev) })
+}
+
+// tkTransport fails the requests fail selects, and passes the others on.
+type tkTransport struct {
+	fail atomic.Pointer[func(*http.Request) bool]
+}
+
+func (tr *tkTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f := tr.fail.Load(); f != nil && (*f)(r) {
+		return nil, errors.New("tk: connection refused")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (tr *tkTransport) failPath(suffix string) {
+	f := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, suffix) }
+	tr.fail.Store(&f)
+}
+
+func (tr *tkTransport) heal() { tr.fail.Store(nil) }
+
+// tkAs returns err as a *T, failing the test if it is not one.
+func tkAs[T error](t testing.TB, err error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("error %v (%T) is not a %T", err, err, target)
+	}
+	return target
+}
