@@ -882,3 +882,47 @@ func htSetEnv(t *testing.T, env map[string]string) {
 		t.Setenv(k, v)
 	}
 }
+
+// TestClientAuthMethodReachesTheProvider: ClientAuthMethod selects how the
+// code exchange and the refresh authenticate at the token endpoint.
+func TestClientAuthMethodReachesTheProvider(t *testing.T) {
+	for method, want := range map[string]string{"": "client_secret_basic", "client_secret_post": "client_secret_post"} {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{ClientAuthMethod: method})
+		app.signIn("")
+		if got := app.op.AuthMethod(); got != want {
+			t.Errorf("ClientAuthMethod %q: code exchange used %q, want %q", method, got, want)
+		}
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		if got := app.op.AuthMethod(); got != want {
+			t.Errorf("ClientAuthMethod %q: refresh used %q, want %q", method, got, want)
+		}
+	}
+}
+
+// TestPostLogoutRedirectURIOnAnotherOrigin: PostLogoutRedirectURI must be
+// on AppURL's origin. Kills: the check removed from resolve.
+func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
+	htClearEnv(t)
+	o := cfgValid()
+	o.PostLogoutRedirectURI = "https://evil.example/bye"
+	_, err := resolve(o)
+	ves := validationErrors(err)
+	if len(ves) != 1 || ves[0].Field != "PostLogoutRedirectURI" || ves[0].EnvVar != "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI" {
+		t.Fatalf("resolve: %v, want one ValidationError for PostLogoutRedirectURI", err)
+	}
+
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
+	o.TenantDomain = op.Issuer()
+	c, err := New(o)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "PostLogoutRedirectURI" {
+		t.Fatalf("New = %v, %v; want a ValidationError for PostLogoutRedirectURI", c, err)
+	}
+
+	for _, ok := range []string{"https://app.example.com/bye", "/bye", "bye"} {
+		o.PostLogoutRedirectURI = ok
+		if _, err := resolve(o); err != nil {
+			t.Errorf("PostLogoutRedirectURI %q: %v", ok, err)
+		}
+	}
+}

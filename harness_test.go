@@ -24,6 +24,9 @@ package monocloud
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -38,6 +41,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
@@ -867,4 +871,380 @@ func tkAs[T error](t testing.TB, err error) T {
 		t.Fatalf("error %v (%T) is not a %T", err, err, target)
 	}
 	return target
+}
+
+// htBrowserResolve resolves a Location header value against base as a
+// browser would: tabs and newlines removed, backslashes read as slashes,
+// leading and trailing C0 controls and spaces trimmed (WHATWG URL).
+func htBrowserResolve(base, loc string) (*url.URL, error) {
+	loc = strings.Trim(loc, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+	b, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, err
+	}
+	return b.ResolveReference(u), nil
+}
+
+// htAssertSameOrigin fails unless loc, resolved against base as a browser
+// would, is on origin (scheme://host:port) and its path does not start with
+// "//".
+func htAssertSameOrigin(t testing.TB, base, loc, origin, what string) {
+	t.Helper()
+	u, err := htBrowserResolve(base, loc)
+	if err != nil {
+		t.Errorf("%s: Location %q does not parse: %v", what, loc, err)
+		return
+	}
+	if got := u.Scheme + "://" + u.Host; got != origin || u.User != nil || strings.HasPrefix(u.Path, "//") {
+		t.Errorf("%s: Location %q resolves to %s (origin %s), want origin %s", what, loc, u, got, origin)
+	}
+}
+
+var hdClaims = monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "groups": []any{"staff"}}}
+
+// hdStateCookie returns the state cookie resp sets and decodes it.
+func hdStateCookie(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *authState) {
+	t.Helper()
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "state.") && ck.MaxAge > 0 {
+			var as authState
+			if _, err := app.client.stateCodec.Decode(ck.Name, ck.Value, &as); err != nil {
+				t.Fatalf("state cookie %s does not decode: %v", ck.Name, err)
+			}
+			return ck, &as
+		}
+	}
+	t.Fatalf("no state cookie in %v", resp.Header["Set-Cookie"])
+	return nil, nil
+}
+
+// hdErrRecorder is an OnError hook recording the errors it gets and
+// answering 418.
+type hdErrRecorder struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (h *hdErrRecorder) hook(w http.ResponseWriter, r *http.Request, err error) {
+	h.mu.Lock()
+	h.errs = append(h.errs, err)
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusTeapot)
+	_, _ = io.WriteString(w, "custom error page")
+}
+
+func (h *hdErrRecorder) last() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.errs) == 0 {
+		return nil
+	}
+	return h.errs[len(h.errs)-1]
+}
+
+// hdLogoutClaims returns valid logout token claims for app, changed by
+// overrides (a nil value deletes the claim).
+func hdLogoutClaims(app *testApp, overrides map[string]any) map[string]any {
+	now := time.Now()
+	claims := map[string]any{
+		"iss":    app.op.Issuer(),
+		"aud":    "test-client",
+		"iat":    now.Unix(),
+		"exp":    now.Add(2 * time.Minute).Unix(),
+		"jti":    rand.Text(),
+		"sub":    "user-1",
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
+	}
+	return claims
+}
+
+// hdPostLogout posts form to the app's back-channel logout route as the
+// provider would (no browser cookies).
+func hdPostLogout(t *testing.T, app *testApp, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.PostForm(app.url("/api/auth/backchannel-logout"), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// ltPost serves a back-channel logout request with token and returns the status.
+func ltPost(app *testApp, token string) int {
+	r := httptest.NewRequest(http.MethodPost, app.url("/api/auth/backchannel-logout"), strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	app.h.ServeHTTP(w, r)
+	return w.Code
+}
+
+// ltProviderKey returns the provider's current public key and key ID.
+func ltProviderKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, string) {
+	t.Helper()
+	resp, err := op.Client().Get(op.Issuer() + "/jwks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("JWKS: %v, %d keys", err, len(set.Keys))
+	}
+	return set.Keys[0].Key.(*rsa.PublicKey), set.Keys[0].KeyID
+}
+
+// mgTokenFault returns a token endpoint fault answering a successful token
+// response with accessToken and, when set, idToken and refreshToken.
+func mgTokenFault(accessToken, idToken, refreshToken string) monocloudtest.Fault {
+	body := map[string]any{
+		"access_token": accessToken,
+		"token_type":   "Bearer",
+		"expires_in":   3600,
+		"scope":        "openid profile email",
+	}
+	if idToken != "" {
+		body["id_token"] = idToken
+	}
+	if refreshToken != "" {
+		body["refresh_token"] = refreshToken
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	return monocloudtest.Fault{Body: string(b)}
+}
+
+func tkRandomData(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// tkSampleSession returns a session like the callback's, with extraBytes
+// random bytes of application data.
+func tkSampleSession(extraBytes int) *Session {
+	s := &Session{
+		User:             User{"sub": "user-1", "name": "Ada"},
+		IDToken:          "id-token",
+		RefreshToken:     "refresh-token",
+		AuthorizedScopes: "openid profile",
+		AccessTokens:     []AccessToken{{AccessToken: "at", AccessTokenExpiration: 4102444800, Scopes: "openid profile", RequestedScopes: "openid profile"}},
+	}
+	if extraBytes > 0 {
+		s.Extra = map[string]any{"data": tkRandomData(extraBytes)}
+	}
+	return s
+}
+
+func tkJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// tkSameSession fails the test unless got and want have the same JSON.
+func tkSameSession(t testing.TB, got, want *Session) {
+	t.Helper()
+	if g, w := tkJSON(t, got), tkJSON(t, want); g != w {
+		t.Fatalf("session = %.300s\nwant      %.300s", g, w)
+	}
+}
+
+func tkNoSession(t testing.TB, s *Session, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrNoSession) || s != nil {
+		t.Fatalf("got session %+v, err %v; want ErrNoSession", s, err)
+	}
+}
+
+// tkExpiresAll fails unless resp expires every name of names.
+func tkExpiresAll(t testing.TB, resp *http.Response, cookieName string, names ...string) {
+	t.Helper()
+	written, expired := tkFamily(resp.Cookies(), cookieName)
+	if len(written) != 0 || !slices.Equal(expired, names) {
+		t.Fatalf("Set-Cookie wrote %v and expired %v; want only %v expired", written, expired, names)
+	}
+}
+
+var tkStoreModes = []struct {
+	name  string
+	store bool
+}{{"Default Store", false}, {"Custom Store", true}}
+
+// biAssertSession checks cookies hold a session.
+func biAssertSession(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
+	t.Helper()
+	if w := app.serve(http.MethodGet, "/api/auth/userinfo", cookies...); w.Code != http.StatusOK {
+		t.Errorf("%s: userinfo %d, want 200 (a session)", what, w.Code)
+	}
+}
+
+func biCookie(name, value string) *http.Cookie { return &http.Cookie{Name: name, Value: value} }
+
+// biCallbackRequest sends the callback URL with exactly the given cookies.
+func biCallbackRequest(t *testing.T, app *testApp, cb *url.URL, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, cb.String(), nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	app.h.ServeHTTP(w, r)
+	return w
+}
+
+// biTransaction starts a sign-in and returns its state cookie and the
+// callback URL the provider sends the browser to.
+func biTransaction(t *testing.T, app *testApp) (*http.Cookie, *url.URL) {
+	t.Helper()
+	resp, loc := app.startSignIn("/api/auth/signin")
+	var state *http.Cookie
+	for _, c := range resp.Cookies() {
+		if strings.HasPrefix(c.Name, "state.") {
+			state = c
+		}
+	}
+	if state == nil {
+		t.Fatal("no state cookie")
+	}
+	return state, app.op.Authorize(t, loc)
+}
+
+// hostileURLs are return URLs that must never take the browser off the
+// app's origin. {origin}, {host}, {hostname} and {port} are the app's.
+var hostileURLs = []string{
+	"//evil.com",
+	"///evil.com",
+	"////evil.com/x",
+	"/\\evil.com",
+	"\\\\evil.com",
+	"\\/evil.com",
+	"/\\/evil.com",
+	"%2F%2Fevil.com",
+	"/%2F%2Fevil.com",
+	"/%2f%2fevil.com",
+	"/%5Cevil.com",
+	"/%5C%5Cevil.com",
+	" //evil.com",
+	"\t//evil.com",
+	"/\t/evil.com",
+	"/\n/evil.com",
+	"/\r\n/evil.com",
+	"\x00//evil.com",
+	"/\x00/evil.com",
+	"/%09/evil.com",
+	"/%00/evil.com",
+	"//evil.com%0d%0aSet-Cookie:x=y",
+	"/%0d%0aLocation:%20https://evil.com",
+	"/\u2028/evil.com",
+	"/\u00a0/evil.com",
+	"//evil\u3002com",
+	"\u3002evil.com",
+	"https://evil.com",
+	"http://evil.com/path",
+	"HTTPS://EVIL.COM",
+	"https:evil.com",
+	"https:/evil.com",
+	"https:\\\\evil.com",
+	"http:///evil.com",
+	"http:evil.com",
+	"http://user@evil.com",
+	"{origin}@evil.com",
+	"{origin}.evil.com",
+	"http://evil.com\\@{host}",
+	"http://evil.com#@{host}",
+	"http://evil.com?@{host}",
+	"http://{hostname}:{port}.evil.com/",
+	"//{host}@evil.com",
+	"http://{hostname}:1/",
+	"https://{host}/",
+	"ftp://{host}/",
+	"{origin}//evil.com",
+	"{origin}/\\evil.com",
+	"{origin}/..//evil.com",
+	"javascript:alert(1)",
+	"JaVaScRiPt:alert(1)",
+	"javascript://%0aalert(1)",
+	" javascript:alert(1)",
+	"data:text/html,<script>alert(1)</script>",
+	"vbscript:msgbox(1)",
+	"/..//evil.com",
+	"/.%2e//evil.com",
+	"/%2e%2e//evil.com",
+	"/./evil.com",
+	"evil.com",
+	"@evil.com",
+}
+
+func biExpand(app *testApp, s string) string {
+	u := htParse(app.t, app.origin())
+	return strings.NewReplacer("{origin}", app.origin(), "{host}", u.Host, "{hostname}", u.Hostname(), "{port}", u.Port()).Replace(s)
+}
+
+// tkWantGrants fails unless the provider saw want refresh grants and no
+// refresh token reuse.
+func tkWantGrants(t testing.TB, op *monocloudtest.Provider, want int) {
+	t.Helper()
+	if got := op.RefreshGrants(); got != want {
+		t.Fatalf("refresh grants = %d, want %d", got, want)
+	}
+	if got := op.ReuseDetected(); got != 0 {
+		t.Fatalf("provider detected %d refresh token reuses", got)
+	}
+}
+
+var mwClaims = monocloudtest.Config{Claims: map[string]any{
+	"name":          "Ada",
+	"groups":        []any{"staff"},
+	"CUSTOM_GROUPS": []any{"admin"},
+	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
+}}
+
+// mwJSON fails unless resp is JSON equal to want.
+func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map[string]any) {
+	t.Helper()
+	var got map[string]any
+	if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(body), &got) != nil {
+		t.Fatalf("%d %s %q, want %d JSON %v", resp.StatusCode, resp.Header.Get("Content-Type"), body, status, want)
+	}
+	if len(got) != len(want) {
+		t.Errorf("body %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("body %v, want %v", got, want)
+		}
+	}
+}
+
+func encodeState(t *testing.T, c *Client, state string, as *authState) string {
+	t.Helper()
+	v, err := c.stateCodec.Encode(c.stateCookieName(state), as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func isValidation(err error, msg string) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) && ve.Message == msg
 }

@@ -2,26 +2,20 @@ package monocloud
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
-
-var mwClaims = monocloudtest.Config{Claims: map[string]any{
-	"name":          "Ada",
-	"groups":        []any{"staff"},
-	"CUSTOM_GROUPS": []any{"admin"},
-	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
-}}
 
 // mwSignedIn returns an app with mw whose browser is signed in.
 func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
@@ -31,23 +25,6 @@ func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
 	return app
-}
-
-// mwJSON fails unless resp is JSON equal to want.
-func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map[string]any) {
-	t.Helper()
-	var got map[string]any
-	if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(body), &got) != nil {
-		t.Fatalf("%d %s %q, want %d JSON %v", resp.StatusCode, resp.Header.Get("Content-Type"), body, status, want)
-	}
-	if len(got) != len(want) {
-		t.Errorf("body %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("body %v, want %v", got, want)
-		}
-	}
 }
 
 func TestMiddlewareUnauthenticated(t *testing.T) {
@@ -672,5 +649,63 @@ func TestMiddlewareRequestContext(t *testing.T) {
 	}
 	if _, err := app.client.Session(context.Background()); err != ErrNoRequestContext {
 		t.Errorf("Session(context.Background()): %v, want ErrNoRequestContext", err)
+	}
+}
+
+// TestOnAccessDeniedGetsItsOwnUser: the user handed to OnAccessDenied is a
+// copy; changing it does not change the session other requests read (the
+// decoded session is cached and shared).
+func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
+	mw := &MiddlewareOptions{
+		ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile(`^/admin`), GroupCheck: GroupCheck{Groups: []string{"admin"}}}},
+		OnAccessDenied: func(w http.ResponseWriter, r *http.Request, user User) {
+			if groups, ok := user["groups"].([]any); ok {
+				groups[0] = "admin" // must not grant anything
+			}
+			user["groups"] = []any{"admin"}
+			w.WriteHeader(http.StatusForbidden)
+		},
+	}
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, nil, func(c *Client) http.Handler {
+		return c.AuthMiddleware(mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "ok")
+		}))
+	})
+
+	app.signIn("")
+	for i := range 2 {
+		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("request %d: %d, want 403", i, resp.StatusCode)
+		}
+	}
+}
+
+// TestProtectedPatternsOnNonCanonicalPaths checks that a protected pattern
+// cannot be bypassed by spelling the path differently. http.FileServer (and
+// other handlers and routers that clean paths, unlike http.ServeMux which
+// redirects) serves //admin/secret.txt as /admin/secret.txt.
+func TestProtectedPatternsOnNonCanonicalPaths(t *testing.T) {
+	files := http.FileServerFS(fstest.MapFS{"admin/secret.txt": {Data: []byte("top secret")}, "public.txt": {Data: []byte("public")}})
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: Protect("^/admin")})(files)
+	})
+	for _, p := range []string{"/admin/secret.txt", "//admin/secret.txt", "/./admin/secret.txt", "/x/../admin/secret.txt", "/%61dmin/secret.txt", "/public.txt/../admin/secret.txt"} {
+		t.Run(p, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)
+			u, err := url.ParseRequestURI(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RequestURI, r.URL.Path, r.URL.RawPath = p, u.Path, u.RawPath
+			w := httptest.NewRecorder()
+			app.h.ServeHTTP(w, r)
+			if strings.Contains(w.Body.String(), "top secret") {
+				t.Errorf("%s: the protected file was served without a session (status %d)", p, w.Code)
+			}
+		})
+	}
+	// Control: unprotected files are served.
+	if w := app.serve(http.MethodGet, "/public.txt"); w.Code != http.StatusOK || w.Body.String() != "public" {
+		t.Errorf("/public.txt: %d %q", w.Code, w.Body)
 	}
 }

@@ -2,8 +2,6 @@ package monocloud
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,45 +16,6 @@ import (
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
-
-func tkRandomData(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// tkSampleSession returns a session like the callback's, with extraBytes
-// random bytes of application data.
-func tkSampleSession(extraBytes int) *Session {
-	s := &Session{
-		User:             User{"sub": "user-1", "name": "Ada"},
-		IDToken:          "id-token",
-		RefreshToken:     "refresh-token",
-		AuthorizedScopes: "openid profile",
-		AccessTokens:     []AccessToken{{AccessToken: "at", AccessTokenExpiration: 4102444800, Scopes: "openid profile", RequestedScopes: "openid profile"}},
-	}
-	if extraBytes > 0 {
-		s.Extra = map[string]any{"data": tkRandomData(extraBytes)}
-	}
-	return s
-}
-
-func tkJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// tkSameSession fails the test unless got and want have the same JSON.
-func tkSameSession(t testing.TB, got, want *Session) {
-	t.Helper()
-	if g, w := tkJSON(t, got), tkJSON(t, want); g != w {
-		t.Fatalf("session = %.300s\nwant      %.300s", g, w)
-	}
-}
 
 // tkOnly returns the only cookie of set named name.
 func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
@@ -90,27 +49,6 @@ func (a tkAttrs) check(t testing.TB, c *http.Cookie) {
 			c.Name, c.Path, c.Domain, c.HttpOnly, c.Secure, c.SameSite, a.path, a.domain, a.httpOnly, a.secure, a.sameSite)
 	}
 }
-
-func tkNoSession(t testing.TB, s *Session, err error) {
-	t.Helper()
-	if !errors.Is(err, ErrNoSession) || s != nil {
-		t.Fatalf("got session %+v, err %v; want ErrNoSession", s, err)
-	}
-}
-
-// tkExpiresAll fails unless resp expires every name of names.
-func tkExpiresAll(t testing.TB, resp *http.Response, cookieName string, names ...string) {
-	t.Helper()
-	written, expired := tkFamily(resp.Cookies(), cookieName)
-	if len(written) != 0 || !slices.Equal(expired, names) {
-		t.Fatalf("Set-Cookie wrote %v and expired %v; want only %v expired", written, expired, names)
-	}
-}
-
-var tkStoreModes = []struct {
-	name  string
-	store bool
-}{{"Default Store", false}, {"Custom Store", true}}
 
 // TestSessionService ports the SDK's "Session Service" tests
 // (node-core/tests/session-service.test.ts) that apply to Go.
@@ -1113,4 +1051,170 @@ func tkOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// TestSessionCreatedInTheFuture: a session cookie created more than the
+// clock skew (60 s) ahead of now is refused and expired; one a little
+// ahead is accepted. Kills: the `l.C <= now+60` check removed from
+// config.valid (the control kills dropping the +60).
+func TestSessionCreatedInTheFuture(t *testing.T) {
+	for _, tc := range []struct {
+		ahead time.Duration
+		valid bool
+	}{
+		{time.Hour, false},
+		{30 * time.Second, true},
+	} {
+		t.Run(fmt.Sprintf("created now+%v", tc.ahead), func(t *testing.T) {
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			clock := app.useClock()
+			clock.Advance(tc.ahead)
+			cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
+			clock.Advance(-tc.ahead)
+
+			r := httptest.NewRequest(http.MethodGet, app.client.appURL("/"), nil)
+			for _, ck := range cookies {
+				r.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+			}
+			w := httptest.NewRecorder()
+			s, err := app.client.SessionWithResponse(w, r)
+			if tc.valid {
+				if err != nil || s.User.Subject() != "user-1" {
+					t.Fatalf("Session = %+v, %v; want the session", s, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNoSession) {
+				t.Fatalf("Session = %+v, %v; want ErrNoSession", s, err)
+			}
+			expired := map[string]bool{}
+			for _, ck := range w.Result().Cookies() {
+				if ck.MaxAge < 0 {
+					expired[ck.Name] = true
+				}
+			}
+			for _, ck := range cookies {
+				if !expired[ck.Name] {
+					t.Errorf("cookie %s was not expired; Set-Cookie: %v", ck.Name, w.Result().Cookies())
+				}
+			}
+		})
+	}
+}
+
+// TestDestroySessionAfterHeaderWritten: when the cookies can no longer be
+// expired, DestroySession says so instead of pretending to succeed.
+func TestDestroySessionAfterHeaderWritten(t *testing.T) {
+	var destroyErr error
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "body first")
+			destroyErr = c.DestroySession(r.Context())
+		}))
+	})
+
+	app.signIn("")
+	app.get("/page")
+	if !errors.Is(destroyErr, errResponseCommitted) {
+		t.Fatalf("DestroySession after the body = %v, want errResponseCommitted", destroyErr)
+	}
+}
+
+// TestUpdateSessionDoesNotResurrectDeletedSession: an update based on a
+// session read before another instance deleted it (sign-out, back-channel
+// logout) does not store it again.
+func TestUpdateSessionDoesNotResurrectDeletedSession(t *testing.T) {
+	store := newLockingStore()
+	app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	app.signIn("")
+	var updateErr error
+	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := app.client.Session(r.Context())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, key := range store.keys() { // another instance signs the user out
+			_ = store.Delete(r.Context(), key)
+		}
+		updateErr = app.client.UpdateSession(r.Context(), s)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), app.request(http.MethodGet, "/settings"))
+	if !errors.Is(updateErr, ErrNoSession) {
+		t.Errorf("UpdateSession = %v, want ErrNoSession", updateErr)
+	}
+	if keys := store.keys(); len(keys) != 0 {
+		t.Errorf("the deleted session is back in the store: %v", keys)
+	}
+}
+
+// TestHookCallingHelpersDoesNotDeadlock: OnSessionCreating runs while a
+// refresh holds the request; helpers called from it answer
+// ErrNoRequestContext instead of blocking forever.
+func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
+	var app *testApp
+	var hookErr error
+	app = newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(ctx context.Context, _ *Session, _, _, _ map[string]any) error {
+		if app != nil && app.client != nil {
+			_, hookErr = app.client.Session(ctx)
+		}
+		return nil
+	}})
+	app.signIn("")
+	done := make(chan error, 1)
+	go func() {
+		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("GetTokens deadlocked on a hook calling Session")
+	}
+	if !errors.Is(hookErr, ErrNoRequestContext) {
+		t.Errorf("Session inside the hook = %v, want ErrNoRequestContext", hookErr)
+	}
+}
+
+// TestStoreOutageIsNotSignOut: while the store fails, protected routes and
+// sign-out answer 503 and leave the session and its cookie alone; once the
+// store is back the same cookie works, and sign-out then ends it.
+func TestStoreOutageIsNotSignOut(t *testing.T) {
+	store := newLockingStore()
+	app := newTestApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}}, nil, nil)
+	app.signIn("")
+	store.down.Store(true)
+
+	for _, path := range []string{"/dashboard", "/api/data", "/api/auth/signout", "/api/auth/userinfo"} {
+		resp, _ := app.get(path)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s during the outage: %d, want 503", path, resp.StatusCode)
+		}
+		if len(resp.Cookies()) != 0 {
+			t.Errorf("%s during the outage set cookies %v", path, tkNames(resp.Cookies()))
+		}
+		if loc := resp.Header.Get("Location"); loc != "" {
+			t.Errorf("%s during the outage redirected to %s", path, loc)
+		}
+	}
+	if len(app.op.EndSessionRequests()) != 0 {
+		t.Error("sign-out during the outage reached the provider")
+	}
+	if _, err := app.client.SessionWithResponse(httptest.NewRecorder(), app.request(http.MethodGet, "/")); !errors.As(err, new(*StoreError)) || errors.Is(err, ErrNoSession) {
+		t.Errorf("Session during the outage: %v, want a *StoreError", err)
+	}
+
+	store.down.Store(false)
+	if resp, body := app.get("/dashboard"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the outage: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
+		t.Fatalf("sign-out after the outage: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if len(store.keys()) != 0 {
+		t.Fatalf("store still holds %v after sign-out", store.keys())
+	}
 }

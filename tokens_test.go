@@ -24,18 +24,6 @@ const (
 	tkResD = "https://api.example.com" // a default resource
 )
 
-// tkWantGrants fails unless the provider saw want refresh grants and no
-// refresh token reuse.
-func tkWantGrants(t testing.TB, op *monocloudtest.Provider, want int) {
-	t.Helper()
-	if got := op.RefreshGrants(); got != want {
-		t.Fatalf("refresh grants = %d, want %d", got, want)
-	}
-	if got := op.ReuseDetected(); got != 0 {
-		t.Fatalf("provider detected %d refresh token reuses", got)
-	}
-}
-
 // tkWroteSession reports whether resp sets a session cookie with a value.
 func tkWroteSession(resp *http.Response) bool {
 	written, _ := tkFamily(resp.Cookies(), "session")
@@ -1406,4 +1394,28 @@ func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
 		t.Fatalf("a configured resource: %v", err)
 	}
 	tkWantGrants(t, app.op, 1)
+}
+
+// TestGetTokensDuringStoreOutage: a refresh that cannot lock the session
+// does not call the provider, and the session is intact afterwards.
+func TestGetTokensDuringStoreOutage(t *testing.T) {
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a.signIn("")
+	a.expireDefault()
+	signedIn := a.session()
+	store.down.Store(true)
+	if status, _, _, _ := a.httpTokens(a.cookies(), ""); status == http.StatusOK {
+		t.Fatal("GetTokens succeeded with the store down")
+	}
+	if a.op.RefreshGrants() != 0 {
+		t.Fatalf("%d refresh grants with the store down", a.op.RefreshGrants())
+	}
+	store.down.Store(false)
+	if s := a.session(); s == nil || s.RefreshToken != signedIn.RefreshToken {
+		t.Fatal("session changed by the outage")
+	}
+	if status, _, _, err := a.httpTokens(a.cookies(), ""); status != http.StatusOK {
+		t.Fatalf("after the outage: %d %v", status, err)
+	}
 }
