@@ -103,17 +103,17 @@ func TestStateService(t *testing.T) {
 // bound and no further, and cannot make the app forget the ID of a logout
 // token it accepted: a replay of the token is still refused.
 func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
-	app := newTestApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	const bound = 4
 	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
-	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "some-sid"}))
-	if resp, body := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
+	token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "some-sid"}))
+	if resp, body := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d %q", resp.StatusCode, body)
 	}
 	for range 5 * bound {
 		app.newBrowser()
 		_, loc := app.startSignIn("/api/auth/signin")
-		state := htQuery(t, loc).Get("state")
+		state := queryOf(t, loc).Get("state")
 		if resp, _ := app.get("/api/auth/callback?" + url.Values{"state": {state}}.Encode()); resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("callback without code: %d, want 400", resp.StatusCode)
 		}
@@ -121,7 +121,7 @@ func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
 	if n := app.client.usedStates.Len(); n > bound {
 		t.Errorf("%d used states held, past the bound %d", n, bound)
 	}
-	if resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("replayed logout token: %d, want 400", resp.StatusCode)
 	}
 }
@@ -154,12 +154,12 @@ func hdStateSize(resp *http.Response) int {
 // cookie too large is dropped (the user returns to the app's root); other
 // state that does not fit is refused before the redirect to the provider.
 func TestStateCookieFitsInABrowser(t *testing.T) {
-	app := newTestApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	// The return_url length whose state cookie is the largest that fits,
 	// give or take the few bytes by which the random state, nonce and
 	// verifier of each sign-in change the compressed size.
 	resp, _ := app.startSignIn("/api/auth/signin")
-	ck, template := hdStateCookie(t, app, resp)
+	ck, template := stateCookieOf(t, app, resp)
 	limit := sort.Search(cookie.MaxSize, func(n int) bool {
 		as := *template
 		as.ReturnURL = app.url(hdRandomPath(n))
@@ -196,7 +196,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			if n := hdStateSize(resp); n > cookie.MaxSize {
 				t.Errorf("state cookie of %d bytes, more than %d", n, cookie.MaxSize)
 			}
-			ck, as := hdStateCookie(t, app, resp)
+			ck, as := stateCookieOf(t, app, resp)
 			want := app.url(ret)
 			if as.ReturnURL != want {
 				// Dropped: only if the state cookie would not have fit.
@@ -234,9 +234,9 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			{"4 KB and a return_url", 4000, "/x", true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				rec := &hdErrRecorder{}
+				rec := &errRecorder{}
 				data := hdRandomPath(tc.appState)
-				app := newTestApp(t, hdClaims, Options{
+				app := newTestApp(t, adaClaims, Options{
 					OnError:               rec.hook,
 					OnSetApplicationState: func(*http.Request) (map[string]any, error) { return map[string]any{"data": data}, nil },
 				}, nil, nil)

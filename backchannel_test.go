@@ -30,7 +30,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			mu    sync.Mutex
 			calls []call
 		)
-		app := newTestApp(t, hdClaims, Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
+		app := newTestApp(t, adaClaims, Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{sub, sid})
@@ -70,8 +70,8 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("should perform a backchannel logout", func(t *testing.T) {
 		app, calls, mu := newApp(t)
 		sid := signedIn(t, app)
-		token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": sid}))
-		resp, body := hdPostLogout(t, app, url.Values{"logout_token": {token}})
+		token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": sid}))
+		resp, body := postBackChannelLogout(t, app, url.Values{"logout_token": {token}})
 		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("status %d %q, want 200 or 204", resp.StatusCode, body)
 		}
@@ -96,7 +96,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 		firstJar := app.browser.Jar
 		app.newBrowser()
 		signedIn(t, app)
-		resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, hdLogoutClaims(app, nil))}})
+		resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, nil))}})
 		if resp.StatusCode >= 300 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -108,7 +108,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("logout of another session keeps this one", func(t *testing.T) {
 		app, _, _ := newApp(t)
 		signedIn(t, app)
-		resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "another-sid"}))}})
+		resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "another-sid"}))}})
 		if resp.StatusCode >= 300 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -133,7 +133,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 		{"empty logout token", func(*testApp) url.Values { return url.Values{"logout_token": {""}} }},
 		{"not a JWT", func(*testApp) url.Values { return url.Values{"logout_token": {"garbage"}} }},
 		{"bad signature", func(app *testApp) url.Values {
-			tok := app.op.SignLogoutToken(app.t, hdLogoutClaims(app, nil))
+			tok := app.op.SignLogoutToken(app.t, validLogoutClaims(app, nil))
 			i := strings.LastIndexByte(tok, '.') + 5
 			flipped := map[byte]byte{'A': 'B'}[tok[i]]
 			if flipped == 0 {
@@ -142,44 +142,44 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			return url.Values{"logout_token": {tok[:i] + string(flipped) + tok[i+1:]}}
 		}},
 		{"payload of another token", func(app *testApp) url.Values {
-			a := strings.Split(app.op.SignLogoutToken(app.t, hdLogoutClaims(app, nil)), ".")
-			b := strings.Split(app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"sub": "someone-else"})), ".")
+			a := strings.Split(app.op.SignLogoutToken(app.t, validLogoutClaims(app, nil)), ".")
+			b := strings.Split(app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"sub": "someone-else"})), ".")
 			return url.Values{"logout_token": {a[0] + "." + b[1] + "." + a[2]}}
 		}},
 		{"an ID token (nonce present)", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"nonce": "n"}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"nonce": "n"}))}}
 		}},
 		{"events missing", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"events": nil}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"events": nil}))}}
 		}},
 		{"should return internal server error if the event is not an object", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"events": 1}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"events": 1}))}}
 		}},
 		{"events without the back-channel logout event", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"events": map[string]any{"other": map[string]any{}}}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"events": map[string]any{"other": map[string]any{}}}))}}
 		}},
 		{"neither sid nor sub", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"sub": nil}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"sub": nil}))}}
 		}},
 		{"jti missing", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"jti": nil}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"jti": nil}))}}
 		}},
 		{"another audience", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"aud": "other-client"}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"aud": "other-client"}))}}
 		}},
 		{"another issuer", func(app *testApp) url.Values {
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"iss": "https://evil.example.com"}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"iss": "https://evil.example.com"}))}}
 		}},
 		{"expired", func(app *testApp) url.Values {
 			past := time.Now().Add(-time.Hour)
-			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, hdLogoutClaims(app, map[string]any{"iat": past.Unix(), "exp": past.Add(time.Minute).Unix()}))}}
+			return url.Values{"logout_token": {app.op.SignLogoutToken(app.t, validLogoutClaims(app, map[string]any{"iat": past.Unix(), "exp": past.Add(time.Minute).Unix()}))}}
 		}},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			app, calls, mu := newApp(t)
 			signedIn(t, app)
-			resp, body := hdPostLogout(t, app, tt.form(app))
+			resp, body := postBackChannelLogout(t, app, tt.form(app))
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("status %d %q, want 400", resp.StatusCode, body)
 			}
@@ -195,11 +195,11 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("replayed logout token", func(t *testing.T) {
 		app, calls, mu := newApp(t)
 		signedIn(t, app)
-		token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "unrelated"}))
-		if resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode >= 300 {
+		token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "unrelated"}))
+		if resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode >= 300 {
 			t.Fatalf("first: %d", resp.StatusCode)
 		}
-		if resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
+		if resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("replay: %d, want 400", resp.StatusCode)
 		}
 		mu.Lock()
@@ -212,7 +212,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("logout by sid when sid is a filtered claim", func(t *testing.T) {
 		// Filtering claims (to keep the cookie small) must not make
 		// back-channel logout by sid a silent no-op.
-		app := newTestApp(t, hdClaims, Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -225,7 +225,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 		if sid == "" {
 			t.Fatal("the ID token has no sid")
 		}
-		resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sub": nil, "sid": sid}))}})
+		resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sub": nil, "sid": sid}))}})
 		if resp.StatusCode >= 300 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -233,9 +233,9 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	})
 
 	t.Run("served without OnBackChannelLogout", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		sid := signedIn(t, app)
-		resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": sid}))}})
+		resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": sid}))}})
 		if resp.StatusCode >= 300 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -247,21 +247,21 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 // fails, the provider's retry of the same logout token is accepted.
 func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 	fail := true
-	app := newTestApp(t, hdClaims, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+	app := newTestApp(t, adaClaims, Options{OnBackChannelLogout: func(context.Context, string, string) error {
 		if fail {
 			return errors.New("store unavailable")
 		}
 		return nil
 	}}, nil, nil)
-	form := url.Values{"logout_token": {app.op.SignLogoutToken(t, hdLogoutClaims(app, nil))}}
-	if resp, _ := hdPostLogout(t, app, form); resp.StatusCode != http.StatusInternalServerError {
+	form := url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, nil))}}
+	if resp, _ := postBackChannelLogout(t, app, form); resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("failing hook: %d, want 500", resp.StatusCode)
 	}
 	fail = false
-	if resp, _ := hdPostLogout(t, app, form); resp.StatusCode != http.StatusOK {
+	if resp, _ := postBackChannelLogout(t, app, form); resp.StatusCode != http.StatusOK {
 		t.Fatalf("retry: %d, want 200", resp.StatusCode)
 	}
-	if resp, _ := hdPostLogout(t, app, form); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := postBackChannelLogout(t, app, form); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replay after success: %d, want 400", resp.StatusCode)
 	}
 }
@@ -346,8 +346,8 @@ func ltSign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string,
 // send (Ory Hydra: aud, events, iat, iss, jti, sid; typ JWT).
 func TestVerifyLogoutToken(t *testing.T) {
 	log := &ltLog{}
-	app := newTestApp(t, hdClaims, Options{Logger: slog.New(slog.NewTextHandler(log, nil))}, nil, nil)
-	pub, kid := ltProviderKey(t, app.op)
+	app := newTestApp(t, adaClaims, Options{Logger: slog.New(slog.NewTextHandler(log, nil))}, nil, nil)
+	pub, kid := providerKey(t, app.op)
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +358,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	claims := func(overrides map[string]any) map[string]any { return hdLogoutClaims(app, overrides) }
+	claims := func(overrides map[string]any) map[string]any { return validLogoutClaims(app, overrides) }
 	// hydra is a token as Ory Hydra 2.3 sends it.
 	hydra := func(overrides map[string]any) map[string]any {
 		c := map[string]any{
@@ -415,7 +415,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ltPost(app, tt.token); got != tt.want {
+			if got := backChannelLogoutStatus(app, tt.token); got != tt.want {
 				t.Errorf("status %d, want %d", got, tt.want)
 			}
 		})
@@ -428,12 +428,12 @@ func TestVerifyLogoutToken(t *testing.T) {
 	})
 	t.Run("a token without exp is refused when replayed", func(t *testing.T) {
 		token := app.op.SignJWT(t, "JWT", hydra(nil))
-		if first, second := ltPost(app, token), ltPost(app, token); first != http.StatusOK || second != http.StatusBadRequest {
+		if first, second := backChannelLogoutStatus(app, token), backChannelLogoutStatus(app, token); first != http.StatusOK || second != http.StatusBadRequest {
 			t.Errorf("first %d, replay %d, want 200 then 400", first, second)
 		}
 	})
 	t.Run("a token without exp ends the session", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil) // no logout of user-1 on record
+		app := newTestApp(t, adaClaims, Options{}, nil, nil) // no logout of user-1 on record
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -441,7 +441,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		}
 		sid, _ := s.User["sid"].(string)
 		claims := hydra(map[string]any{"sid": sid, "iss": app.op.Issuer()})
-		if code := ltPost(app, app.op.SignJWT(t, "JWT", claims)); code != http.StatusOK {
+		if code := backChannelLogoutStatus(app, app.op.SignJWT(t, "JWT", claims)); code != http.StatusOK {
 			t.Fatalf("logout: %d", code)
 		}
 		if resp, _ := app.get("/api/auth/userinfo"); resp.StatusCode != http.StatusNoContent {

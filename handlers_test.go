@@ -25,7 +25,7 @@ func hdKeys(q url.Values) []string {
 func hdAuthorize(t *testing.T, app *testApp, pathAndQuery string) url.Values {
 	t.Helper()
 	_, loc := app.startSignIn(pathAndQuery)
-	return htQuery(t, loc)
+	return queryOf(t, loc)
 }
 
 // TestAuthRoutesMethodNotAllowed is the SDK's 405 matrix ("should return
@@ -46,9 +46,9 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 	for _, via := range []struct {
 		name  string
 		build func(*Client) http.Handler
-	}{{"Handler", htHandlerOnly}, {"AuthMiddleware", nil}} {
+	}{{"Handler", handlerOnly}, {"AuthMiddleware", nil}} {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, via.build)
-		cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
+		cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
 		for _, m := range matrix {
 			for _, method := range m.methods {
 				t.Run(via.name+"/should return 405 on "+m.route+" for request type "+method, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 }
 
 func TestHandlerUnknownRoutes(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
 	for _, path := range []string{"/api/auth/unknown", "/api/auth/signin/", "/API/AUTH/SIGNIN", "/", "/page"} {
 		t.Run("should return 404 for unknown routes "+path, func(t *testing.T) {
 			if w := app.serve(http.MethodGet, path); w.Code != http.StatusNotFound {
@@ -75,15 +75,15 @@ func TestHandlerUnknownRoutes(t *testing.T) {
 
 func TestHandlerOnError(t *testing.T) {
 	t.Run("can pass onError to monoCloudAuth() to handle errors", func(t *testing.T) {
-		rec := &hdErrRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, htHandlerOnly)
+		rec := &errRecorder{}
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, handlerOnly)
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || rec.last() == nil {
 			t.Errorf("%d %q %v", resp.StatusCode, body, rec.last())
 		}
 	})
 	t.Run("can pass onError to authMiddleware() to handle errors", func(t *testing.T) {
-		global, local := &hdErrRecorder{}, &hdErrRecorder{}
+		global, local := &errRecorder{}, &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: global.hook}, &MiddlewareOptions{OnError: local.hook}, nil)
 		resp, _ := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || local.last() == nil || global.last() != nil {
@@ -91,7 +91,7 @@ func TestHandlerOnError(t *testing.T) {
 		}
 	})
 	t.Run("errors are logged, not leaked as 500", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)
@@ -101,7 +101,7 @@ func TestHandlerOnError(t *testing.T) {
 
 func TestCustomRoutes(t *testing.T) {
 	routes := Routes{SignIn: "/login", Callback: "/auth/cb", SignOut: "/logout", UserInfo: "/me", BackChannelLogout: "/bcl"}
-	app := newTestApp(t, hdClaims, Options{Routes: routes}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{Routes: routes}, nil, nil)
 	t.Run("should redirect to authorize endpoint when custom signin route is called", func(t *testing.T) {
 		q := hdAuthorize(t, app, "/login")
 		if q.Get("redirect_uri") != app.url("/auth/cb") {
@@ -136,7 +136,7 @@ func TestCustomRoutes(t *testing.T) {
 
 // TestAppURLWithBasePath runs every route of an app served under /base.
 func TestAppURLWithBasePath(t *testing.T) {
-	app := newTestAppAt(t, "/base", hdClaims, Options{}, &MiddlewareOptions{ProtectedRoutes: Protect("^/private")}, nil)
+	app := newTestAppAt(t, "/base", adaClaims, Options{}, &MiddlewareOptions{ProtectedRoutes: Protect("^/private")}, nil)
 	resp, _ := app.get("/base/private/x?y=1")
 	if got, want := resp.Header.Get("Location"), app.url("/base/api/auth/signin?return_url=%2Fprivate%2Fx%3Fy%3D1"); resp.StatusCode != http.StatusTemporaryRedirect || got != want {
 		t.Fatalf("unauthenticated: %d %q, want 307 to %q", resp.StatusCode, got, want)
@@ -152,7 +152,7 @@ func TestAppURLWithBasePath(t *testing.T) {
 		t.Errorf("userinfo: %d", resp.StatusCode)
 	}
 	resp, _ = app.get("/base/api/auth/signout")
-	if q := htQuery(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base/") {
+	if q := queryOf(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base/") {
 		t.Errorf("sign-out: %v", q)
 	}
 }

@@ -18,8 +18,13 @@ package monocloud
 // no server, on a tkClock, whose sessions createSession, getSession,
 // updateSession and destroySession drive through the (w, r) forms.
 //
-// memStore is the store of every test that needs one; lockingStore is the
-// same store as a SessionLocker.
+// memStore is the store of every test that needs one (its down switch makes
+// every call fail); lockingStore is the same store as a SessionLocker.
+// useClock puts any app's Client on a tkClock.
+//
+// Below the harness are the helpers that the tests of several units share:
+// cookies and URLs, fixtures, sign-in transactions and back-channel logout,
+// and assertions. Helpers that one unit's tests use live in its test file.
 
 import (
 	"cmp"
@@ -64,15 +69,15 @@ type testApp struct {
 	t0    int64                           // newSessionApp's start on clock, unix seconds
 }
 
-// htOK answers "ok <path>".
-var htOK = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// okHandler answers "ok <path>".
+var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok "+r.URL.Path)
 })
 
 // newTestApp starts a fake provider configured by opcfg and an app whose
 // Client is configured by opts (zero fields filled for the test setup) and
 // whose handler is built by build from the client (nil: the middleware with
-// mw in front of htOK).
+// mw in front of okHandler).
 func newTestApp(t testing.TB, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
 	t.Helper()
 	return newTestAppAt(t, "", opcfg, opts, mw, build)
@@ -90,7 +95,7 @@ func newTestAppAt(t testing.TB, basePath string, opcfg monocloudtest.Config, opt
 func newTestAppWithOP(t testing.TB, op *monocloudtest.Provider, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
 	t.Helper()
 	if build == nil {
-		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(htOK) }
+		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(okHandler) }
 	}
 	a := &testApp{t: t, op: op}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }))
@@ -121,8 +126,8 @@ func newTestClient(t testing.TB, opts Options, opcfg monocloudtest.Config, op *m
 	return c
 }
 
-// htHandlerOnly builds Client.Handler().
-func htHandlerOnly(c *Client) http.Handler { return c.Handler() }
+// handlerOnly builds Client.Handler().
+func handlerOnly(c *Client) http.Handler { return c.Handler() }
 
 // url returns the app's absolute URL of path.
 func (a *testApp) url(path string) string { return a.srv.URL + path }
@@ -320,8 +325,8 @@ func (a *testApp) secondInstance(store SessionStore) *Client {
 	return b
 }
 
-// tkUnprotected protects no route, so helpers can be called without a session.
-var tkUnprotected = &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}}
+// protectNone protects no route, so helpers can be called without a session.
+var protectNone = &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}}
 
 // newTokensApp returns an app whose Client and provider run on a tkClock
 // and whose server answers GET /tokens (GetTokens(ctx) under
@@ -336,10 +341,10 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 	var mw func(http.Handler) http.Handler
 	a := newTestApp(t, opcfg, opts, nil, func(c *Client) http.Handler {
 		c.now = clock.Now // before the server serves any request
-		mw = c.AuthMiddleware(tkUnprotected)
+		mw = c.AuthMiddleware(protectNone)
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
-			tok, err := c.GetTokens(r.Context(), tkOptionsFromQuery(r.URL.Query()))
+			tok, err := c.GetTokens(r.Context(), optionsFromQuery(r.URL.Query()))
 			if err != nil {
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 				return
@@ -360,7 +365,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 	return a
 }
 
-func tkOptionsFromQuery(q url.Values) *GetTokensOptions {
+func optionsFromQuery(q url.Values) *GetTokensOptions {
 	o := &GetTokensOptions{Resource: q.Get("resource"), Scopes: q.Get("scopes"), ForceRefresh: q.Get("force") == "1"}
 	if v := q.Get("refetch"); v != "" {
 		b := v == "1"
@@ -384,8 +389,8 @@ func (a *testApp) expireDefault() {
 	a.clock.Set(time.Unix(a.defaultToken().AccessTokenExpiration+1, 0))
 }
 
-// tkForm is one way of calling GetTokens.
-type tkForm struct {
+// tokensForm is one way of calling GetTokens.
+type tokensForm struct {
 	name string
 	// underMiddleware serves the call under AuthMiddleware; otherwise it
 	// is made on a bare request.
@@ -394,29 +399,29 @@ type tkForm struct {
 }
 
 var (
-	tkFormCtx = tkForm{"Client.GetTokens(ctx)", true, func(c *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+	formCtx = tokensForm{"Client.GetTokens(ctx)", true, func(c *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
 		return c.GetTokens(r.Context(), o)
 	}}
-	tkFormFromRequest = tkForm{"Client.GetTokensFromRequest(r)", true, func(c *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+	formFromRequest = tokensForm{"Client.GetTokensFromRequest(r)", true, func(c *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
 		return c.GetTokensFromRequest(r, o)
 	}}
-	tkFormWithResponse = tkForm{"Client.GetTokensWithResponse(w, r)", false, func(c *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+	formWithResponse = tokensForm{"Client.GetTokensWithResponse(w, r)", false, func(c *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
 		return c.GetTokensWithResponse(w, r, o)
 	}}
-	tkFormPkgCtx = tkForm{"GetTokens(ctx)", true, func(_ *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+	formPkgCtx = tokensForm{"GetTokens(ctx)", true, func(_ *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
 		return GetTokens(r.Context(), o)
 	}}
-	tkFormPkgFromRequest = tkForm{"GetTokensFromRequest(r)", true, func(_ *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+	formPkgFromRequest = tokensForm{"GetTokensFromRequest(r)", true, func(_ *Client, _ http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
 		return GetTokensFromRequest(r, o)
 	}}
-	tkFormPkgWithResponse = tkForm{"GetTokensWithResponse(w, r) with SetDefault", false, func(_ *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
+	formPkgWithResponse = tokensForm{"GetTokensWithResponse(w, r) with SetDefault", false, func(_ *Client, w http.ResponseWriter, r *http.Request, o *GetTokensOptions) (*Tokens, error) {
 		return GetTokensWithResponse(w, r, o)
 	}}
 )
 
 // call runs GetTokens in form f with the browser's cookies, stores the
 // response's cookies in the jar and returns the result and the response.
-func (a *testApp) call(f tkForm, o *GetTokensOptions) (*Tokens, *http.Response, error) {
+func (a *testApp) call(f tokensForm, o *GetTokensOptions) (*Tokens, *http.Response, error) {
 	a.t.Helper()
 	var (
 		tok *Tokens
@@ -441,7 +446,7 @@ func (a *testApp) call(f tkForm, o *GetTokensOptions) (*Tokens, *http.Response, 
 // tokens is call with the context form.
 func (a *testApp) tokens(o *GetTokensOptions) (*Tokens, error) {
 	a.t.Helper()
-	tok, _, err := a.call(tkFormCtx, o)
+	tok, _, err := a.call(formCtx, o)
 	return tok, err
 }
 
@@ -513,7 +518,7 @@ func newSessionApp(t testing.TB, opts Options, withStore bool) *testApp {
 func (a *testApp) createSession(have []*http.Cookie, s *Session) *http.Response {
 	a.t.Helper()
 	rec := httptest.NewRecorder()
-	r := tkRequest("/", have)
+	r := newRequest("/", have)
 	if err := a.client.requestState(rec, r).create(r.Context(), s); err != nil {
 		a.t.Fatalf("create: %v", err)
 	}
@@ -523,35 +528,35 @@ func (a *testApp) createSession(have []*http.Cookie, s *Session) *http.Response 
 // getSession calls SessionWithResponse for a browser holding have.
 func (a *testApp) getSession(have []*http.Cookie) (*Session, *http.Response, error) {
 	rec := httptest.NewRecorder()
-	s, err := a.client.SessionWithResponse(rec, tkRequest("/", have))
+	s, err := a.client.SessionWithResponse(rec, newRequest("/", have))
 	return s, rec.Result(), err
 }
 
 // updateSession calls UpdateSessionWithResponse for a browser holding have.
 func (a *testApp) updateSession(have []*http.Cookie, s *Session) (*http.Response, error) {
 	rec := httptest.NewRecorder()
-	err := a.client.UpdateSessionWithResponse(rec, tkRequest("/", have), s)
+	err := a.client.UpdateSessionWithResponse(rec, newRequest("/", have), s)
 	return rec.Result(), err
 }
 
 // destroySession calls DestroySessionWithResponse for a browser holding have.
 func (a *testApp) destroySession(have []*http.Cookie) *http.Response {
 	rec := httptest.NewRecorder()
-	a.client.DestroySessionWithResponse(rec, tkRequest("/", have))
+	a.client.DestroySessionWithResponse(rec, newRequest("/", have))
 	return rec.Result()
 }
 
 // signedIn creates s and returns the browser's cookies.
 func (a *testApp) signedIn(s *Session) []*http.Cookie {
 	a.t.Helper()
-	return tkBrowser(nil, a.createSession(nil, s).Cookies())
+	return applyCookies(nil, a.createSession(nil, s).Cookies())
 }
 
 // lifetime returns the lifetime in the browser's session cookie, checking
 // that the store (if any) holds the same one.
 func (a *testApp) lifetime(have []*http.Cookie) lifetime {
 	a.t.Helper()
-	sc := tkDecode(a.t, a.client, have)
+	sc := decodeSessionCookie(a.t, a.client, have)
 	if a.store != nil {
 		if sc.Session != nil {
 			a.t.Errorf("cookie of a store session holds the session: %+v", sc.Session)
@@ -708,10 +713,15 @@ func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), err
 	}
 }
 
-// tkBrowser applies Set-Cookie headers to the cookies a browser holds (one
+// Cookies, requests and URLs.
+
+// newCookie returns a request cookie.
+func newCookie(name, value string) *http.Cookie { return &http.Cookie{Name: name, Value: value} }
+
+// applyCookies applies Set-Cookie headers to the cookies a browser holds (one
 // host, one path), returning the cookies it would send next, sorted by name.
 // A cookie with Max-Age<=0 or an empty value is deleted.
-func tkBrowser(have, set []*http.Cookie) []*http.Cookie {
+func applyCookies(have, set []*http.Cookie) []*http.Cookie {
 	m := make(map[string]string, len(have))
 	for _, c := range have {
 		m[c.Name] = c.Value
@@ -731,9 +741,9 @@ func tkBrowser(have, set []*http.Cookie) []*http.Cookie {
 	return out
 }
 
-// tkFamily splits the Set-Cookie headers of resp for the session cookie
+// cookieFamily splits the Set-Cookie headers of resp for the session cookie
 // called name into the names written with a value and the names expired.
-func tkFamily(set []*http.Cookie, name string) (written, expired []string) {
+func cookieFamily(set []*http.Cookie, name string) (written, expired []string) {
 	for _, c := range set {
 		if c.Name != name && !strings.HasPrefix(c.Name, name+".") {
 			continue
@@ -749,8 +759,8 @@ func tkFamily(set []*http.Cookie, name string) (written, expired []string) {
 	return written, expired
 }
 
-// tkRequest returns a GET request to path carrying cookies.
-func tkRequest(path string, cookies []*http.Cookie) *http.Request {
+// newRequest returns a GET request to path carrying cookies.
+func newRequest(path string, cookies []*http.Cookie) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "https://app.example.com"+path, nil)
 	for _, c := range cookies {
 		r.AddCookie(c)
@@ -758,13 +768,13 @@ func tkRequest(path string, cookies []*http.Cookie) *http.Request {
 	return r
 }
 
-// tkDecode returns the decrypted session cookie held by cookies.
-func tkDecode(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
+// decodeSessionCookie returns the decrypted session cookie held by cookies.
+func decodeSessionCookie(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
 	t.Helper()
 	single, chunked, _ := cookie.Join(cookies, c.cfg.sessionCookie.name)
 	value := cmp.Or(single, chunked)
 	if value == "" {
-		t.Fatalf("no session cookie among %v", tkNames(cookies))
+		t.Fatalf("no session cookie among %v", cookieNames(cookies))
 	}
 	var sc sessionCookie
 	if _, err := c.sessionCodec.Decode(c.cfg.sessionCookie.name, value, &sc); err != nil {
@@ -773,7 +783,7 @@ func tkDecode(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
 	return sc
 }
 
-func tkNames(cookies []*http.Cookie) []string {
+func cookieNames(cookies []*http.Cookie) []string {
 	var names []string
 	for _, c := range cookies {
 		names = append(names, c.Name)
@@ -781,9 +791,9 @@ func tkNames(cookies []*http.Cookie) []string {
 	return names
 }
 
-// htMintSession returns the Set-Cookie cookies of a new session s made by c,
+// mintSession returns the Set-Cookie cookies of a new session s made by c,
 // without a sign-in.
-func htMintSession(t testing.TB, c *Client, s *Session) []*http.Cookie {
+func mintSession(t testing.TB, c *Client, s *Session) []*http.Cookie {
 	t.Helper()
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, c.appURL("/"), nil)
@@ -803,8 +813,8 @@ func htMintSession(t testing.TB, c *Client, s *Session) []*http.Cookie {
 	return out
 }
 
-// htSetCookie returns the response's Set-Cookie cookie called name, or nil.
-func htSetCookie(resp *http.Response, name string) *http.Cookie {
+// setCookieNamed returns the response's Set-Cookie cookie called name, or nil.
+func setCookieNamed(resp *http.Response, name string) *http.Cookie {
 	for _, ck := range resp.Cookies() {
 		if ck.Name == name {
 			return ck
@@ -813,9 +823,9 @@ func htSetCookie(resp *http.Response, name string) *http.Cookie {
 	return nil
 }
 
-// htWritesSession reports whether resp sets a live (non-expired, non-empty)
+// writesSession reports whether resp sets a live (non-expired, non-empty)
 // session cookie.
-func htWritesSession(resp *http.Response) bool {
+func writesSession(resp *http.Response) bool {
 	for _, ck := range resp.Cookies() {
 		if (ck.Name == "session" || strings.HasPrefix(ck.Name, "session.")) && ck.Value != "" && ck.MaxAge >= 0 {
 			return true
@@ -824,9 +834,9 @@ func htWritesSession(resp *http.Response) bool {
 	return false
 }
 
-func htQuery(t testing.TB, rawURL string) url.Values { return htParse(t, rawURL).Query() }
+func queryOf(t testing.TB, rawURL string) url.Values { return parseURL(t, rawURL).Query() }
 
-func htParse(t testing.TB, rawURL string) *url.URL {
+func parseURL(t testing.TB, rawURL string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -835,48 +845,10 @@ func htParse(t testing.TB, rawURL string) *url.URL {
 	return u
 }
 
-// tkSetDefault makes c the default client for the test.
-func tkSetDefault(t testing.TB, c *Client) {
-	defaultClient.mu.Lock()
-	prev := defaultClient.client
-	defaultClient.mu.Unlock()
-	SetDefault(c)
-	t.Cleanup(func() { SetDefault(prev) })
-}
-
-// tkTransport fails the requests fail selects, and passes the others on.
-type tkTransport struct {
-	fail atomic.Pointer[func(*http.Request) bool]
-}
-
-func (tr *tkTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if f := tr.fail.Load(); f != nil && (*f)(r) {
-		return nil, errors.New("tk: connection refused")
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (tr *tkTransport) failPath(suffix string) {
-	f := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, suffix) }
-	tr.fail.Store(&f)
-}
-
-func (tr *tkTransport) heal() { tr.fail.Store(nil) }
-
-// tkAs returns err as a *T, failing the test if it is not one.
-func tkAs[T error](t testing.TB, err error) T {
-	t.Helper()
-	var target T
-	if !errors.As(err, &target) {
-		t.Fatalf("error %v (%T) is not a %T", err, err, target)
-	}
-	return target
-}
-
-// htBrowserResolve resolves a Location header value against base as a
+// browserResolve resolves a Location header value against base as a
 // browser would: tabs and newlines removed, backslashes read as slashes,
 // leading and trailing C0 controls and spaces trimmed (WHATWG URL).
-func htBrowserResolve(base, loc string) (*url.URL, error) {
+func browserResolve(base, loc string) (*url.URL, error) {
 	loc = strings.Trim(loc, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
 	loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
 	b, err := url.Parse(base)
@@ -890,154 +862,28 @@ func htBrowserResolve(base, loc string) (*url.URL, error) {
 	return b.ResolveReference(u), nil
 }
 
-// htAssertSameOrigin fails unless loc, resolved against base as a browser
-// would, is on origin (scheme://host:port) and its path does not start with
-// "//".
-func htAssertSameOrigin(t testing.TB, base, loc, origin, what string) {
-	t.Helper()
-	u, err := htBrowserResolve(base, loc)
-	if err != nil {
-		t.Errorf("%s: Location %q does not parse: %v", what, loc, err)
-		return
-	}
-	if got := u.Scheme + "://" + u.Host; got != origin || u.User != nil || strings.HasPrefix(u.Path, "//") {
-		t.Errorf("%s: Location %q resolves to %s (origin %s), want origin %s", what, loc, u, got, origin)
-	}
+// Fixtures.
+
+// setDefaultClient makes c the default client for the test.
+func setDefaultClient(t testing.TB, c *Client) {
+	defaultClient.mu.Lock()
+	prev := defaultClient.client
+	defaultClient.mu.Unlock()
+	SetDefault(c)
+	t.Cleanup(func() { SetDefault(prev) })
 }
 
-var hdClaims = monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "groups": []any{"staff"}}}
+var adaClaims = monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com", "groups": []any{"staff"}}}
 
-// hdStateCookie returns the state cookie resp sets and decodes it.
-func hdStateCookie(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *authState) {
-	t.Helper()
-	for _, ck := range resp.Cookies() {
-		if strings.HasPrefix(ck.Name, "state.") && ck.MaxAge > 0 {
-			var as authState
-			if _, err := app.client.stateCodec.Decode(ck.Name, ck.Value, &as); err != nil {
-				t.Fatalf("state cookie %s does not decode: %v", ck.Name, err)
-			}
-			return ck, &as
-		}
-	}
-	t.Fatalf("no state cookie in %v", resp.Header["Set-Cookie"])
-	return nil, nil
-}
-
-// hdErrRecorder is an OnError hook recording the errors it gets and
-// answering 418.
-type hdErrRecorder struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (h *hdErrRecorder) hook(w http.ResponseWriter, r *http.Request, err error) {
-	h.mu.Lock()
-	h.errs = append(h.errs, err)
-	h.mu.Unlock()
-	w.WriteHeader(http.StatusTeapot)
-	_, _ = io.WriteString(w, "custom error page")
-}
-
-func (h *hdErrRecorder) last() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.errs) == 0 {
-		return nil
-	}
-	return h.errs[len(h.errs)-1]
-}
-
-// hdLogoutClaims returns valid logout token claims for app, changed by
-// overrides (a nil value deletes the claim).
-func hdLogoutClaims(app *testApp, overrides map[string]any) map[string]any {
-	now := time.Now()
-	claims := map[string]any{
-		"iss":    app.op.Issuer(),
-		"aud":    "test-client",
-		"iat":    now.Unix(),
-		"exp":    now.Add(2 * time.Minute).Unix(),
-		"jti":    rand.Text(),
-		"sub":    "user-1",
-		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
-	}
-	for k, v := range overrides {
-		if v == nil {
-			delete(claims, k)
-		} else {
-			claims[k] = v
-		}
-	}
-	return claims
-}
-
-// hdPostLogout posts form to the app's back-channel logout route as the
-// provider would (no browser cookies).
-func hdPostLogout(t *testing.T, app *testApp, form url.Values) (*http.Response, string) {
-	t.Helper()
-	resp, err := http.PostForm(app.url("/api/auth/backchannel-logout"), form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-// ltPost serves a back-channel logout request with token and returns the status.
-func ltPost(app *testApp, token string) int {
-	r := httptest.NewRequest(http.MethodPost, app.url("/api/auth/backchannel-logout"), strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	app.h.ServeHTTP(w, r)
-	return w.Code
-}
-
-// ltProviderKey returns the provider's current public key and key ID.
-func ltProviderKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, string) {
-	t.Helper()
-	resp, err := op.Client().Get(op.Issuer() + "/jwks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) != 1 {
-		t.Fatalf("JWKS: %v, %d keys", err, len(set.Keys))
-	}
-	return set.Keys[0].Key.(*rsa.PublicKey), set.Keys[0].KeyID
-}
-
-// mgTokenFault returns a token endpoint fault answering a successful token
-// response with accessToken and, when set, idToken and refreshToken.
-func mgTokenFault(accessToken, idToken, refreshToken string) monocloudtest.Fault {
-	body := map[string]any{
-		"access_token": accessToken,
-		"token_type":   "Bearer",
-		"expires_in":   3600,
-		"scope":        "openid profile email",
-	}
-	if idToken != "" {
-		body["id_token"] = idToken
-	}
-	if refreshToken != "" {
-		body["refresh_token"] = refreshToken
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		panic(err)
-	}
-	return monocloudtest.Fault{Body: string(b)}
-}
-
-func tkRandomData(n int) string {
+func randomData(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// tkSampleSession returns a session like the callback's, with extraBytes
+// sampleSession returns a session like the callback's, with extraBytes
 // random bytes of application data.
-func tkSampleSession(extraBytes int) *Session {
+func sampleSession(extraBytes int) *Session {
 	s := &Session{
 		User:             User{"sub": "user-1", "name": "Ada"},
 		IDToken:          "id-token",
@@ -1046,87 +892,15 @@ func tkSampleSession(extraBytes int) *Session {
 		AccessTokens:     []AccessToken{{AccessToken: "at", AccessTokenExpiration: 4102444800, Scopes: "openid profile", RequestedScopes: "openid profile"}},
 	}
 	if extraBytes > 0 {
-		s.Extra = map[string]any{"data": tkRandomData(extraBytes)}
+		s.Extra = map[string]any{"data": randomData(extraBytes)}
 	}
 	return s
 }
 
-func tkJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// tkSameSession fails the test unless got and want have the same JSON.
-func tkSameSession(t testing.TB, got, want *Session) {
-	t.Helper()
-	if g, w := tkJSON(t, got), tkJSON(t, want); g != w {
-		t.Fatalf("session = %.300s\nwant      %.300s", g, w)
-	}
-}
-
-func tkNoSession(t testing.TB, s *Session, err error) {
-	t.Helper()
-	if !errors.Is(err, ErrNoSession) || s != nil {
-		t.Fatalf("got session %+v, err %v; want ErrNoSession", s, err)
-	}
-}
-
-// tkExpiresAll fails unless resp expires every name of names.
-func tkExpiresAll(t testing.TB, resp *http.Response, cookieName string, names ...string) {
-	t.Helper()
-	written, expired := tkFamily(resp.Cookies(), cookieName)
-	if len(written) != 0 || !slices.Equal(expired, names) {
-		t.Fatalf("Set-Cookie wrote %v and expired %v; want only %v expired", written, expired, names)
-	}
-}
-
-var tkStoreModes = []struct {
+var storeModes = []struct {
 	name  string
 	store bool
 }{{"Default Store", false}, {"Custom Store", true}}
-
-// biAssertSession checks cookies hold a session.
-func biAssertSession(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
-	t.Helper()
-	if w := app.serve(http.MethodGet, "/api/auth/userinfo", cookies...); w.Code != http.StatusOK {
-		t.Errorf("%s: userinfo %d, want 200 (a session)", what, w.Code)
-	}
-}
-
-func biCookie(name, value string) *http.Cookie { return &http.Cookie{Name: name, Value: value} }
-
-// biCallbackRequest sends the callback URL with exactly the given cookies.
-func biCallbackRequest(t *testing.T, app *testApp, cb *url.URL, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, cb.String(), nil)
-	for _, c := range cookies {
-		r.AddCookie(c)
-	}
-	w := httptest.NewRecorder()
-	app.h.ServeHTTP(w, r)
-	return w
-}
-
-// biTransaction starts a sign-in and returns its state cookie and the
-// callback URL the provider sends the browser to.
-func biTransaction(t *testing.T, app *testApp) (*http.Cookie, *url.URL) {
-	t.Helper()
-	resp, loc := app.startSignIn("/api/auth/signin")
-	var state *http.Cookie
-	for _, c := range resp.Cookies() {
-		if strings.HasPrefix(c.Name, "state.") {
-			state = c
-		}
-	}
-	if state == nil {
-		t.Fatal("no state cookie")
-	}
-	return state, app.op.Authorize(t, loc)
-}
 
 // hostileURLs are return URLs that must never take the browser off the
 // app's origin. {origin}, {host}, {hostname} and {port} are the app's.
@@ -1194,14 +968,270 @@ var hostileURLs = []string{
 	"@evil.com",
 }
 
-func biExpand(app *testApp, s string) string {
-	u := htParse(app.t, app.origin())
+func expandURL(app *testApp, s string) string {
+	u := parseURL(app.t, app.origin())
 	return strings.NewReplacer("{origin}", app.origin(), "{host}", u.Host, "{hostname}", u.Hostname(), "{port}", u.Port()).Replace(s)
 }
 
-// tkWantGrants fails unless the provider saw want refresh grants and no
+var adaGroupClaims = monocloudtest.Config{Claims: map[string]any{
+	"name":          "Ada",
+	"groups":        []any{"staff"},
+	"CUSTOM_GROUPS": []any{"admin"},
+	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
+}}
+
+// Sign-in transactions, back-channel logout and provider faults.
+
+// failingTransport fails the requests fail selects, and passes the others on.
+type failingTransport struct {
+	fail atomic.Pointer[func(*http.Request) bool]
+}
+
+func (tr *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f := tr.fail.Load(); f != nil && (*f)(r) {
+		return nil, errors.New("tk: connection refused")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (tr *failingTransport) failPath(suffix string) {
+	f := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, suffix) }
+	tr.fail.Store(&f)
+}
+
+func (tr *failingTransport) heal() { tr.fail.Store(nil) }
+
+// stateCookieOf returns the state cookie resp sets and decodes it.
+func stateCookieOf(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *authState) {
+	t.Helper()
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "state.") && ck.MaxAge > 0 {
+			var as authState
+			if _, err := app.client.stateCodec.Decode(ck.Name, ck.Value, &as); err != nil {
+				t.Fatalf("state cookie %s does not decode: %v", ck.Name, err)
+			}
+			return ck, &as
+		}
+	}
+	t.Fatalf("no state cookie in %v", resp.Header["Set-Cookie"])
+	return nil, nil
+}
+
+// errRecorder is an OnError hook recording the errors it gets and
+// answering 418.
+type errRecorder struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (h *errRecorder) hook(w http.ResponseWriter, r *http.Request, err error) {
+	h.mu.Lock()
+	h.errs = append(h.errs, err)
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusTeapot)
+	_, _ = io.WriteString(w, "custom error page")
+}
+
+func (h *errRecorder) last() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.errs) == 0 {
+		return nil
+	}
+	return h.errs[len(h.errs)-1]
+}
+
+// validLogoutClaims returns valid logout token claims for app, changed by
+// overrides (a nil value deletes the claim).
+func validLogoutClaims(app *testApp, overrides map[string]any) map[string]any {
+	now := time.Now()
+	claims := map[string]any{
+		"iss":    app.op.Issuer(),
+		"aud":    "test-client",
+		"iat":    now.Unix(),
+		"exp":    now.Add(2 * time.Minute).Unix(),
+		"jti":    rand.Text(),
+		"sub":    "user-1",
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
+	}
+	return claims
+}
+
+// postBackChannelLogout posts form to the app's back-channel logout route as the
+// provider would (no browser cookies).
+func postBackChannelLogout(t *testing.T, app *testApp, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.PostForm(app.url("/api/auth/backchannel-logout"), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// backChannelLogoutStatus serves a back-channel logout request with token and returns the status.
+func backChannelLogoutStatus(app *testApp, token string) int {
+	r := httptest.NewRequest(http.MethodPost, app.url("/api/auth/backchannel-logout"), strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	app.h.ServeHTTP(w, r)
+	return w.Code
+}
+
+// providerKey returns the provider's current public key and key ID.
+func providerKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, string) {
+	t.Helper()
+	resp, err := op.Client().Get(op.Issuer() + "/jwks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("JWKS: %v, %d keys", err, len(set.Keys))
+	}
+	return set.Keys[0].Key.(*rsa.PublicKey), set.Keys[0].KeyID
+}
+
+// tokenFault returns a token endpoint fault answering a successful token
+// response with accessToken and, when set, idToken and refreshToken.
+func tokenFault(accessToken, idToken, refreshToken string) monocloudtest.Fault {
+	body := map[string]any{
+		"access_token": accessToken,
+		"token_type":   "Bearer",
+		"expires_in":   3600,
+		"scope":        "openid profile email",
+	}
+	if idToken != "" {
+		body["id_token"] = idToken
+	}
+	if refreshToken != "" {
+		body["refresh_token"] = refreshToken
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	return monocloudtest.Fault{Body: string(b)}
+}
+
+// callbackRequest sends the callback URL with exactly the given cookies.
+func callbackRequest(t *testing.T, app *testApp, cb *url.URL, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, cb.String(), nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	app.h.ServeHTTP(w, r)
+	return w
+}
+
+// startTransaction starts a sign-in and returns its state cookie and the
+// callback URL the provider sends the browser to.
+func startTransaction(t *testing.T, app *testApp) (*http.Cookie, *url.URL) {
+	t.Helper()
+	resp, loc := app.startSignIn("/api/auth/signin")
+	var state *http.Cookie
+	for _, c := range resp.Cookies() {
+		if strings.HasPrefix(c.Name, "state.") {
+			state = c
+		}
+	}
+	if state == nil {
+		t.Fatal("no state cookie")
+	}
+	return state, app.op.Authorize(t, loc)
+}
+
+func encodeState(t *testing.T, c *Client, state string, as *authState) string {
+	t.Helper()
+	v, err := c.stateCodec.Encode(c.stateCookieName(state), as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Assertions.
+
+// asError returns err as a *T, failing the test if it is not one.
+func asError[T error](t testing.TB, err error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("error %v (%T) is not a %T", err, err, target)
+	}
+	return target
+}
+
+// assertSameOrigin fails unless loc, resolved against base as a browser
+// would, is on origin (scheme://host:port) and its path does not start with
+// "//".
+func assertSameOrigin(t testing.TB, base, loc, origin, what string) {
+	t.Helper()
+	u, err := browserResolve(base, loc)
+	if err != nil {
+		t.Errorf("%s: Location %q does not parse: %v", what, loc, err)
+		return
+	}
+	if got := u.Scheme + "://" + u.Host; got != origin || u.User != nil || strings.HasPrefix(u.Path, "//") {
+		t.Errorf("%s: Location %q resolves to %s (origin %s), want origin %s", what, loc, u, got, origin)
+	}
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// assertSameSession fails the test unless got and want have the same JSON.
+func assertSameSession(t testing.TB, got, want *Session) {
+	t.Helper()
+	if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
+		t.Fatalf("session = %.300s\nwant      %.300s", g, w)
+	}
+}
+
+func assertNoSession(t testing.TB, s *Session, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrNoSession) || s != nil {
+		t.Fatalf("got session %+v, err %v; want ErrNoSession", s, err)
+	}
+}
+
+// assertExpiresAll fails unless resp expires every name of names.
+func assertExpiresAll(t testing.TB, resp *http.Response, cookieName string, names ...string) {
+	t.Helper()
+	written, expired := cookieFamily(resp.Cookies(), cookieName)
+	if len(written) != 0 || !slices.Equal(expired, names) {
+		t.Fatalf("Set-Cookie wrote %v and expired %v; want only %v expired", written, expired, names)
+	}
+}
+
+// assertSessionServed checks cookies hold a session.
+func assertSessionServed(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
+	t.Helper()
+	if w := app.serve(http.MethodGet, "/api/auth/userinfo", cookies...); w.Code != http.StatusOK {
+		t.Errorf("%s: userinfo %d, want 200 (a session)", what, w.Code)
+	}
+}
+
+// assertGrants fails unless the provider saw want refresh grants and no
 // refresh token reuse.
-func tkWantGrants(t testing.TB, op *monocloudtest.Provider, want int) {
+func assertGrants(t testing.TB, op *monocloudtest.Provider, want int) {
 	t.Helper()
 	if got := op.RefreshGrants(); got != want {
 		t.Fatalf("refresh grants = %d, want %d", got, want)
@@ -1211,15 +1241,8 @@ func tkWantGrants(t testing.TB, op *monocloudtest.Provider, want int) {
 	}
 }
 
-var mwClaims = monocloudtest.Config{Claims: map[string]any{
-	"name":          "Ada",
-	"groups":        []any{"staff"},
-	"CUSTOM_GROUPS": []any{"admin"},
-	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
-}}
-
-// mwJSON fails unless resp is JSON equal to want.
-func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map[string]any) {
+// assertJSON fails unless resp is JSON equal to want.
+func assertJSON(t *testing.T, resp *http.Response, body string, status int, want map[string]any) {
 	t.Helper()
 	var got map[string]any
 	if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(body), &got) != nil {
@@ -1233,15 +1256,6 @@ func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map
 			t.Errorf("body %v, want %v", got, want)
 		}
 	}
-}
-
-func encodeState(t *testing.T, c *Client, state string, as *authState) string {
-	t.Helper()
-	v, err := c.stateCodec.Encode(c.stateCookieName(state), as)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func isValidation(err error, msg string) bool {

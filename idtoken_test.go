@@ -42,7 +42,7 @@ func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
 			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			idt := mgRefreshedIDToken(t, app, map[string]any{"iat": app.clock.Unix() + tc.ahead})
-			app.op.SetTokenFault(mgTokenFault("at-iat", idt, ""))
+			app.op.SetTokenFault(tokenFault("at-iat", idt, ""))
 			tok, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 			if !tc.wantErr {
 				if err != nil || tok.AccessToken != "at-iat" || tok.IDToken != idt {
@@ -53,7 +53,7 @@ func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
 			if err == nil {
 				t.Fatalf("GetTokens = %+v; want an error for an iat %ds ahead", tok, tc.ahead)
 			}
-			if te := tkAs[*TokenError](t, err); !strings.Contains(te.Message, `"iat"`) {
+			if te := asError[*TokenError](t, err); !strings.Contains(te.Message, `"iat"`) {
 				t.Errorf("TokenError %q does not mention iat", te.Message)
 			}
 		})
@@ -79,7 +79,7 @@ func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
 			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			idt := mgRefreshedIDToken(t, app, tc.claims)
-			app.op.SetTokenFault(mgTokenFault("at-azp", idt, ""))
+			app.op.SetTokenFault(tokenFault("at-azp", idt, ""))
 			tok, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 			if !tc.wantErr {
 				if err != nil || tok.AccessToken != "at-azp" {
@@ -90,7 +90,7 @@ func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
 			if err == nil {
 				t.Fatalf("GetTokens = %+v; want an azp error", tok)
 			}
-			if te := tkAs[*TokenError](t, err); te.Message != "Invalid authorized party (azp) claim" {
+			if te := asError[*TokenError](t, err); te.Message != "Invalid authorized party (azp) claim" {
 				t.Errorf("TokenError %q, want the azp error", te.Message)
 			}
 		})
@@ -118,7 +118,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Fatalf("callback %v after auth_time: status %d, want %d: %s", tc.late, resp.StatusCode, tc.want, body)
 			}
-			if got := htWritesSession(resp); got != (tc.want == http.StatusFound) {
+			if got := writesSession(resp); got != (tc.want == http.StatusFound) {
 				t.Errorf("session written: %t", got)
 			}
 		})

@@ -20,7 +20,7 @@ import (
 // mwSignedIn returns an app with mw whose browser is signed in.
 func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 	t.Helper()
-	app := newTestApp(t, mwClaims, opts, mw, nil)
+	app := newTestApp(t, adaGroupClaims, opts, mw, nil)
 	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
@@ -43,7 +43,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 			// %3F does not start a query.
 			"/files/a%2Fb", "/a%3Fb?c=d"} {
 			resp, _ := app.get(path)
-			loc := htParse(t, resp.Header.Get("Location"))
+			loc := parseURL(t, resp.Header.Get("Location"))
 			if resp.StatusCode != http.StatusTemporaryRedirect || loc.Path != "/api/auth/signin" {
 				t.Fatalf("%s: %d %s", path, resp.StatusCode, loc)
 			}
@@ -63,7 +63,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 	t.Run("should return 401 unauthorized for api requests", func(t *testing.T) {
 		for _, path := range []string{"/api", "/api/data", "/api/v1/items?x=1"} {
 			resp, body := app.get(path)
-			mwJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
+			assertJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
 		}
 		// Only /api and below are API routes.
 		if resp, _ := app.get("/apiary"); resp.StatusCode != http.StatusTemporaryRedirect {
@@ -73,7 +73,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 
 	t.Run("should return 401 for unknown routes", func(t *testing.T) {
 		resp, body := app.get("/api/auth/unknown")
-		mwJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
+		assertJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
 	})
 
 	t.Run("the auth routes are served by the middleware", func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					calls.Add(1)
-					htOK(w, r)
+					okHandler(w, r)
 				}))
 			})
 			for _, path := range tt.protected {
@@ -162,7 +162,7 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 			}
 			for _, path := range tt.open {
 				resp, body := app.get(path)
-				if p := htParse(t, path).Path; resp.StatusCode != http.StatusOK || body != "ok "+p {
+				if p := parseURL(t, path).Path; resp.StatusCode != http.StatusOK || body != "ok "+p {
 					t.Errorf("%s: %d %q, want the handler", path, resp.StatusCode, body)
 				}
 			}
@@ -198,7 +198,7 @@ func TestMiddlewareGroups(t *testing.T) {
 	t.Run("returns forbidden if the user does not belong to a group (API)", func(t *testing.T) {
 		app := mwSignedIn(t, Options{}, admin("admin"))
 		resp, body := app.get("/api/admin/users")
-		mwJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
+		assertJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
 	})
 
 	t.Run("succeeds if the request is a non-group protected route", func(t *testing.T) {
@@ -216,7 +216,7 @@ func TestMiddlewareGroups(t *testing.T) {
 	})
 
 	t.Run("a group route still needs a session first", func(t *testing.T) {
-		app := newTestApp(t, mwClaims, Options{}, admin("staff"), nil)
+		app := newTestApp(t, adaGroupClaims, Options{}, admin("staff"), nil)
 		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("/admin: %d, want 307", resp.StatusCode)
 		}
@@ -297,7 +297,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 				}
 			},
 		}
-		app := newTestApp(t, mwClaims, Options{}, mw, nil)
+		app := newTestApp(t, adaGroupClaims, Options{}, mw, nil)
 		if signIn {
 			app.signInVia("/api/auth/signin")
 		}
@@ -353,7 +353,7 @@ func TestMiddlewareCustomComposition(t *testing.T) {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-Custom", "1")
 				if strings.HasPrefix(r.URL.Path, "/health") {
-					htOK(w, r)
+					okHandler(w, r)
 					return
 				}
 				auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -361,7 +361,7 @@ func TestMiddlewareCustomComposition(t *testing.T) {
 						http.Error(w, err.Error(), http.StatusInternalServerError)
 						return
 					}
-					htOK(w, r)
+					okHandler(w, r)
 				})).ServeHTTP(w, r)
 			})
 		})
@@ -429,13 +429,13 @@ func TestMiddlewareDecodesSessionOnce(t *testing.T) {
 			store := newMemStore()
 			var app *testApp
 			var helperCalls atomic.Int32
-			app = newTestApp(t, mwClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
+			app = newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.URL.Query().Has("helpers") {
 						helperCalls.Add(1)
 						mwHelpers(app.t, c, w, r, 5)
 					}
-					htOK(w, r)
+					okHandler(w, r)
 				}))
 			})
 			app.signInVia("/api/auth/signin")
@@ -547,10 +547,10 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 	for path := range handlers {
 		t.Run(path, func(t *testing.T) {
-			app := newTestApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
+			app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
 			clock := app.useClock()
 			resp, _ := app.signInVia("/api/auth/signin")
-			first := htSetCookie(resp, "session")
+			first := setCookieNamed(resp, "session")
 			if first == nil {
 				t.Fatal("no session cookie at sign-in")
 			}
@@ -559,7 +559,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 			if resp.StatusCode >= 300 {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			renewed := htSetCookie(resp, "session")
+			renewed := setCookieNamed(resp, "session")
 			if renewed == nil || renewed.Value == "" || !renewed.Expires.After(first.Expires) {
 				t.Fatalf("no renewed session cookie: %v", resp.Header["Set-Cookie"])
 			}
@@ -574,7 +574,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 
 	t.Run("handler on an unprotected route reading the session", func(t *testing.T) {
-		app := newTestApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
 			return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if _, err := c.Session(r.Context()); err != nil {
 					t.Errorf("Session: %v", err)
@@ -585,13 +585,13 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 		clock := app.useClock()
 		app.signInVia("/api/auth/signin")
 		clock.Advance(2 * time.Minute)
-		if resp, _ := app.get("/page"); htSetCookie(resp, "session") == nil {
+		if resp, _ := app.get("/page"); setCookieNamed(resp, "session") == nil {
 			t.Errorf("no renewed session cookie: %v", resp.Header["Set-Cookie"])
 		}
 	})
 
 	t.Run("no cookie is written within the slide interval", func(t *testing.T) {
-		app := newTestApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
+		app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
 		app.signInVia("/api/auth/signin")
 		if resp, _ := app.get("/write"); len(resp.Cookies()) != 0 {
 			t.Errorf("Set-Cookie %v on a request right after sign-in", resp.Header["Set-Cookie"])
@@ -600,7 +600,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 }
 
 func TestMiddlewareResponseController(t *testing.T) {
-	app := newTestApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := http.NewResponseController(w)
 			var errs []string

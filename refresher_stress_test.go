@@ -152,7 +152,7 @@ func (u *stressUser) step(t *testing.T, ended *sync.Map) {
 		status, _, set, _ := u.a.httpTokensContext(ctx, u.cookies, query)
 		cancel()
 		if status == http.StatusOK {
-			u.cookies = tkBrowser(u.cookies, set) // it finished in time after all
+			u.cookies = applyCookies(u.cookies, set) // it finished in time after all
 		}
 	case n < 8:
 		u.counts.requests.Add(1)
@@ -162,15 +162,15 @@ func (u *stressUser) step(t *testing.T, ended *sync.Map) {
 			t.Errorf("live session: %d %v", status, err)
 			return
 		}
-		u.cookies = tkBrowser(u.cookies, set)
+		u.cookies = applyCookies(u.cookies, set)
 	default: // sign-out, racing a refresh of the same session
 		u.counts.signOuts.Add(1)
-		key := tkDecode(t, u.a.client, u.cookies).Key
+		key := decodeSessionCookie(t, u.a.client, u.cookies).Key
 		var raced []*http.Cookie
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			_, _, set, _ := u.a.httpTokens(u.cookies, "force=1")
-			raced = tkBrowser(u.cookies, set)
+			raced = applyCookies(u.cookies, set)
 		})
 		req, _ := http.NewRequest(http.MethodGet, u.a.srv.URL+"/api/auth/signout", nil)
 		for _, ck := range u.cookies {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -68,12 +69,12 @@ func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tkWantGrants(t, app.op, 1)
+	assertGrants(t, app.op, 1)
 	_, second, _, err := app.httpTokens(c0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tkWantGrants(t, app.op, 2)
+	assertGrants(t, app.op, 2)
 	if second.AccessToken == first.AccessToken {
 		t.Fatalf("the second request got the first one's access token %q, already within the expiry margin", first.AccessToken)
 	}
@@ -113,7 +114,7 @@ func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 	if tok.IsExpired || tok.AccessToken == refreshedByA.AccessToken {
 		t.Fatalf("instance B got %+v; want a new, unexpired token (A's was %q)", tok, refreshedByA.AccessToken)
 	}
-	tkWantGrants(t, a.op, 2)
+	assertGrants(t, a.op, 2)
 }
 
 // TestSharedResultCarriesTheNewestRefreshToken: a request with an old
@@ -135,7 +136,7 @@ func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tkWantGrants(t, app.op, 2)
+	assertGrants(t, app.op, 2)
 	if tok.RefreshToken != rt3 {
 		t.Fatalf("refresh token %q, want the newest %q", tok.RefreshToken, rt3)
 	}
@@ -158,12 +159,12 @@ func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tkWantGrants(t, app.op, 2)
+	assertGrants(t, app.op, 2)
 	_, third, _, err := app.httpTokens(c1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tkWantGrants(t, app.op, 2)
+	assertGrants(t, app.op, 2)
 	if third.AccessToken != second.AccessToken || third.RefreshToken != second.RefreshToken {
 		t.Fatalf("third request got %+v, want the second's %+v", third, second)
 	}
@@ -178,15 +179,15 @@ func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
 	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	rt := app.session().RefreshToken
-	app.op.SetTokenFault(mgTokenFault("at-echo-1", "", rt))
+	app.op.SetTokenFault(tokenFault("at-echo-1", "", rt))
 	if tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true}); tok.AccessToken != "at-echo-1" || tok.RefreshToken != rt {
 		t.Fatalf("first refresh: %+v", tok)
 	}
-	app.op.SetTokenFault(mgTokenFault("at-echo-2", "", rt))
+	app.op.SetTokenFault(tokenFault("at-echo-2", "", rt))
 	if tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true}); tok.AccessToken != "at-echo-2" {
 		t.Fatalf("second forced refresh got %q, want a new grant's at-echo-2", tok.AccessToken)
 	}
-	tkWantGrants(t, app.op, 2)
+	assertGrants(t, app.op, 2)
 }
 
 // lateTransport hands refresh responses back late: the provider carries
@@ -227,7 +228,7 @@ func (t *lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 }
 
-// newLateApp returns a tkApp whose provider answers refresh grants through
+// newLateApp returns a tokens app whose provider answers refresh grants through
 // a lateTransport, signed in with an expired default token.
 func newLateApp(t *testing.T, opts Options) (*testApp, *lateTransport) {
 	t.Helper()
@@ -378,7 +379,7 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 			if store != nil && len(store.keys()) != 0 {
 				t.Fatalf("store entry resurrected: %v", store.keys())
 			}
-			for name, set := range map[string][]*http.Cookie{"old cookie": cookies, "cookie set by the refresh": tkBrowser(cookies, refreshSet)} {
+			for name, set := range map[string][]*http.Cookie{"old cookie": cookies, "cookie set by the refresh": applyCookies(cookies, refreshSet)} {
 				if status, _, _, _ := a.httpTokens(set, ""); status == http.StatusOK {
 					t.Errorf("%s still works after sign-out", name)
 				}
@@ -515,4 +516,219 @@ func TestUpdateSessionKeepsAnotherInstancesRefresh(t *testing.T) {
 	if got := a.op.ReuseDetected(); got != 0 {
 		t.Errorf("refresh token reuse detected %d times", got)
 	}
+}
+
+// TestGetTokensExactlyOnce: concurrent and stale requests of one session
+// share refresh grants, and a rotated refresh token is never replayed.
+func TestGetTokensExactlyOnce(t *testing.T) {
+	// concurrently sends n real requests with cookies and returns the
+	// access tokens and the responses' Set-Cookie headers.
+	concurrently := func(t *testing.T, app *testApp, n int, cookies []*http.Cookie, query string) ([]string, [][]*http.Cookie) {
+		t.Helper()
+		tokens := make([]string, n)
+		sets := make([][]*http.Cookie, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				status, tok, set, err := app.httpTokens(cookies, query)
+				if err != nil || status != http.StatusOK {
+					errs[i] = fmt.Errorf("request %d: status %d: %v", i, status, err)
+					return
+				}
+				tokens[i], sets[i] = tok.AccessToken, set
+			})
+		}
+		close(start)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		return tokens, sets
+	}
+	allSame := func(t *testing.T, tokens []string, notThis string) {
+		t.Helper()
+		for i, tok := range tokens {
+			if tok != tokens[0] {
+				t.Fatalf("request %d got another access token than request 0", i)
+			}
+		}
+		if tokens[0] == notThis {
+			t.Fatal("the old access token was returned")
+		}
+	}
+
+	t.Run("100 concurrent requests on one expired session share one refresh grant", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
+		app.signIn("")
+		old := app.defaultToken()
+		app.expireDefault()
+		tokens, sets := concurrently(t, app, 100, app.cookies(), "")
+		assertGrants(t, app.op, 1)
+		allSame(t, tokens, old.AccessToken)
+		for i, set := range sets {
+			if written, _ := cookieFamily(set, "session"); len(written) == 0 {
+				t.Fatalf("response %d carries no refreshed session cookie", i)
+			}
+		}
+	})
+
+	t.Run("50 concurrent forceRefresh requests share one refresh grant", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
+		app.signIn("")
+		old := app.defaultToken()
+		tokens, _ := concurrently(t, app, 50, app.cookies(), "force=1")
+		assertGrants(t, app.op, 1)
+		allSame(t, tokens, old.AccessToken)
+	})
+
+	t.Run("100 concurrent direct calls with the same cookies", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		cookies := app.cookies()
+		tokens := make([]*Tokens, 100)
+		errs := make([]error, 100)
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Go(func() {
+				r := newRequest("/", cookies)
+				rec := httptest.NewRecorder()
+				tokens[i], errs[i] = app.client.GetTokensWithResponse(rec, r, nil)
+				if errs[i] == nil && !tkWroteSession(rec.Result()) {
+					errs[i] = fmt.Errorf("call %d wrote no cookie", i)
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		assertGrants(t, app.op, 1)
+		for _, tok := range tokens {
+			if *tok != *tokens[0] {
+				t.Fatalf("tokens differ: %+v vs %+v", tok, tokens[0])
+			}
+		}
+	})
+
+	t.Run("a request with the pre-refresh cookie gets the refreshed tokens without a second grant", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app.signIn("")
+		app.expireDefault()
+		stale := app.cookies()
+
+		_, a, _, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, b, setB, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertGrants(t, app.op, 1)
+		if a.AccessToken != b.AccessToken || a.RefreshToken != b.RefreshToken {
+			t.Fatalf("request B got %+v, A got %+v", b, a)
+		}
+		if written, _ := cookieFamily(setB, "session"); len(written) == 0 {
+			t.Fatal("request B's response does not carry the updated cookie")
+		}
+		// B's new cookie holds the refreshed session: no refresh needed.
+		cookiesB := applyCookies(stale, setB)
+		if _, again, _, err := app.httpTokens(cookiesB, ""); err != nil || again.AccessToken != a.AccessToken {
+			t.Fatalf("with B's cookie: %+v, %v", again, err)
+		}
+		assertGrants(t, app.op, 1)
+
+		t.Run("a refresh for another resource from the pre-refresh cookie uses the newest refresh token", func(t *testing.T) {
+			_, r, set, err := app.httpTokens(stale, "resource="+url.QueryEscape(tkResA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertGrants(t, app.op, 2)
+			if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
+				t.Fatalf("grant used refresh token %q, want the newest %q", used, a.RefreshToken)
+			}
+			if r.RefreshToken == a.RefreshToken || r.Resource != tkResA {
+				t.Fatalf("tokens = %+v", r)
+			}
+			// A forced refresh with the newest cookie really refreshes, with
+			// the newest refresh token.
+			_, f, _, err := app.httpTokens(applyCookies(stale, set), "force=1")
+			if err != nil || f.AccessToken == a.AccessToken {
+				t.Fatalf("forced refresh = %+v, %v", f, err)
+			}
+			if used := app.op.LastTokenRequest().Get("refresh_token"); used != r.RefreshToken {
+				t.Fatalf("forced refresh used %q, want %q", used, r.RefreshToken)
+			}
+			assertGrants(t, app.op, 3)
+		})
+	})
+
+	t.Run("a stale cookie after the shared result expired refreshes with the newest refresh token", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		stale := app.cookies()
+		_, a, _, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.clock.Set(time.Unix(a.AccessTokenExpiration+1, 0)) // A's token expired too
+		_, b, _, err := app.httpTokens(stale, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertGrants(t, app.op, 2)
+		if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
+			t.Fatalf("second grant used %q, want the newest refresh token %q", used, a.RefreshToken)
+		}
+		if b.AccessToken == a.AccessToken || b.IsExpired {
+			t.Fatalf("tokens = %+v", b)
+		}
+	})
+
+	t.Run("a refresh after the response header was written is still shared with the next request", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		var tok *Tokens
+		var err error
+		rec := httptest.NewRecorder()
+		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			tok, err = app.client.GetTokens(r.Context(), nil)
+		})).ServeHTTP(rec, app.request(http.MethodGet, "/late"))
+		if err != nil || tok.IsExpired {
+			t.Fatalf("GetTokens after WriteHeader = %+v, %v", tok, err)
+		}
+		if tkWroteSession(rec.Result()) {
+			t.Fatal("a cookie appeared after the header was written")
+		}
+		again, err := app.tokens(nil) // same old cookie
+		if err != nil || again.AccessToken != tok.AccessToken {
+			t.Fatalf("next request = %+v, %v", again, err)
+		}
+		assertGrants(t, app.op, 1)
+	})
+
+	t.Run("GetTokensFromRequest outside any middleware refreshes once for repeated requests with the old cookie", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
+		app.signIn("")
+		app.expireDefault()
+		cookies := app.cookies()
+		first, err := app.client.GetTokensFromRequest(newRequest("/", cookies), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			again, err := app.client.GetTokensFromRequest(newRequest("/", cookies), nil)
+			if err != nil || again.AccessToken != first.AccessToken || again.RefreshToken != first.RefreshToken {
+				t.Fatalf("again = %+v, %v", again, err)
+			}
+		}
+		assertGrants(t, app.op, 1)
+	})
 }

@@ -18,7 +18,7 @@ import (
 // decodes, and the other form's cookies are expired.
 func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 	env := newSessionApp(t, Options{}, false)
-	first, second, third := tkSampleSession(10), tkSampleSession(6000), tkSampleSession(20)
+	first, second, third := sampleSession(10), sampleSession(6000), sampleSession(20)
 	oldSingle := env.signedIn(first)
 	env.clock.Advance(time.Minute)
 	chunks := env.signedIn(second) // session.0, .1, .2
@@ -29,9 +29,9 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	updated := tkBrowser(nil, resp.Cookies())
+	updated := applyCookies(nil, resp.Cookies())
 	if len(chunks) != 3 || len(updated) != 3 {
-		t.Fatalf("chunked sessions hold %v and %v, want 3 cookies each", tkNames(chunks), tkNames(updated))
+		t.Fatalf("chunked sessions hold %v and %v, want 3 cookies each", cookieNames(chunks), cookieNames(updated))
 	}
 	corrupt := func(cookies []*http.Cookie) []*http.Cookie {
 		out := slices.Clone(cookies)
@@ -57,13 +57,13 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, resp, err := env.getSession(tc.cookies)
 			if tc.want == nil {
-				tkNoSession(t, got, err)
+				assertNoSession(t, got, err)
 			} else if err != nil {
 				t.Fatal(err)
 			} else {
-				tkSameSession(t, got, tc.want)
+				assertSameSession(t, got, tc.want)
 			}
-			tkExpiresAll(t, resp, "session", tc.wantExpired...)
+			assertExpiresAll(t, resp, "session", tc.wantExpired...)
 		})
 	}
 }
@@ -72,7 +72,7 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 // session cookie value of a real sign-in.
 func biSignedIn(t *testing.T) (*testApp, string) {
 	t.Helper()
-	app := newTestApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	app.signInVia("/api/auth/signin")
 	ck := app.cookieNamed("session")
 	if ck == nil || ck.Value == "" {
@@ -99,7 +99,7 @@ func biAssertNoSession(t *testing.T, app *testApp, what string, cookies ...*http
 		if w.Code != tt.status {
 			t.Errorf("%s: GET %s: %d, want %d (no session)", what, tt.path, w.Code, tt.status)
 		}
-		if htWritesSession(w.Result()) {
+		if writesSession(w.Result()) {
 			t.Errorf("%s: GET %s wrote a session cookie", what, tt.path)
 		}
 	}
@@ -107,7 +107,7 @@ func biAssertNoSession(t *testing.T, app *testApp, what string, cookies ...*http
 
 func TestBadSessionCookies(t *testing.T) {
 	app, value := biSignedIn(t)
-	biAssertSession(t, app, "the real cookie", biCookie("session", value))
+	assertSessionServed(t, app, "the real cookie", newCookie("session", value))
 
 	t.Run("garbage", func(t *testing.T) {
 		for _, v := range []string{
@@ -119,7 +119,7 @@ func TestBadSessionCookies(t *testing.T) {
 			value + value,
 			value[:len(value)/2] + "|" + value[len(value)/2:],
 		} {
-			biAssertNoSession(t, app, fmt.Sprintf("value %.40q", v), biCookie("session", v))
+			biAssertNoSession(t, app, fmt.Sprintf("value %.40q", v), newCookie("session", v))
 		}
 	})
 
@@ -141,7 +141,7 @@ func TestBadSessionCookies(t *testing.T) {
 					continue // only unused padding bits changed: the same cookie
 				}
 				tested++
-				biAssertNoSession(t, app, fmt.Sprintf("byte %d set to %q", i, repl), biCookie("session", string(b)))
+				biAssertNoSession(t, app, fmt.Sprintf("byte %d set to %q", i, repl), newCookie("session", string(b)))
 			}
 		}
 		if tested < 100 {
@@ -152,25 +152,25 @@ func TestBadSessionCookies(t *testing.T) {
 	t.Run("truncated", func(t *testing.T) {
 		step := max(1, len(value)/100)
 		for n := 0; n < len(value); n += step {
-			biAssertNoSession(t, app, fmt.Sprintf("first %d bytes", n), biCookie("session", value[:n]))
+			biAssertNoSession(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
 		}
 		for n := len(value) - 4; n < len(value); n++ {
-			biAssertNoSession(t, app, fmt.Sprintf("first %d bytes", n), biCookie("session", value[:n]))
+			biAssertNoSession(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
 		}
 	})
 
 	t.Run("oversized", func(t *testing.T) {
 		big := strings.Repeat("A", 100<<10)
-		biAssertNoSession(t, app, "100 KB cookie", biCookie("session", big))
-		biAssertNoSession(t, app, "100 KB of a real value", biCookie("session", strings.Repeat(value, 100<<10/len(value)+1)))
+		biAssertNoSession(t, app, "100 KB cookie", newCookie("session", big))
+		biAssertNoSession(t, app, "100 KB of a real value", newCookie("session", strings.Repeat(value, 100<<10/len(value)+1)))
 		var chunks []*http.Cookie
 		for i := range 20 {
-			chunks = append(chunks, biCookie("session."+strconv.Itoa(i), strings.Repeat("B", 5000)))
+			chunks = append(chunks, newCookie("session."+strconv.Itoa(i), strings.Repeat("B", 5000)))
 		}
 		biAssertNoSession(t, app, "20 chunks of 5 KB", chunks...)
 		// Through the real server too.
 		req, _ := http.NewRequest(http.MethodGet, app.url("/api/auth/userinfo"), nil)
-		req.AddCookie(biCookie("session", big))
+		req.AddCookie(newCookie("session", big))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -182,19 +182,19 @@ func TestBadSessionCookies(t *testing.T) {
 	})
 
 	t.Run("a session cookie from another client secret", func(t *testing.T) {
-		other := newTestApp(t, hdClaims, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other := newTestApp(t, adaClaims, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
 		other.signInVia("/api/auth/signin")
 		foreign := other.sessionCookies()
-		biAssertSession(t, other, "the other app's own cookie", foreign...)
+		assertSessionServed(t, other, "the other app's own cookie", foreign...)
 		biAssertNoSession(t, app, "another secret's cookie", foreign...)
 		// Minted without a sign-in as well.
-		biAssertNoSession(t, app, "another secret's minted cookie", htMintSession(t, other.client, &Session{User: User{"sub": "user-1"}})...)
+		biAssertNoSession(t, app, "another secret's minted cookie", mintSession(t, other.client, &Session{User: User{"sub": "user-1"}})...)
 	})
 
 	t.Run("a state cookie value as session cookie", func(t *testing.T) {
 		resp, _ := app.startSignIn("/api/auth/signin")
 		for _, c := range resp.Cookies() {
-			biAssertNoSession(t, app, "state cookie value", biCookie("session", c.Value))
+			biAssertNoSession(t, app, "state cookie value", newCookie("session", c.Value))
 		}
 	})
 
@@ -202,30 +202,30 @@ func TestBadSessionCookies(t *testing.T) {
 		a, b, c := value[:len(value)/3], value[len(value)/3:2*len(value)/3], value[2*len(value)/3:]
 		// Positive controls: the value split into chunks is a session, and a
 		// whole cookie wins over junk chunks.
-		biAssertSession(t, app, "session.0, session.1, session.2", biCookie("session.0", a), biCookie("session.1", b), biCookie("session.2", c))
-		biAssertSession(t, app, "session.1, session.0, session.2 (any order)", biCookie("session.1", b), biCookie("session.0", a), biCookie("session.2", c))
-		biAssertSession(t, app, "session and session.foo", biCookie("session", value), biCookie("session.foo", "x"))
+		assertSessionServed(t, app, "session.0, session.1, session.2", newCookie("session.0", a), newCookie("session.1", b), newCookie("session.2", c))
+		assertSessionServed(t, app, "session.1, session.0, session.2 (any order)", newCookie("session.1", b), newCookie("session.0", a), newCookie("session.2", c))
+		assertSessionServed(t, app, "session and session.foo", newCookie("session", value), newCookie("session.foo", "x"))
 		for _, tt := range []struct {
 			name    string
 			cookies []*http.Cookie
 		}{
-			{"session.foo", []*http.Cookie{biCookie("session.foo", value)}},
-			{"session.", []*http.Cookie{biCookie("session.", value)}},
-			{"session.x alone", []*http.Cookie{biCookie("session.x", "garbage")}},
-			{"gap: session.0 and session.2", []*http.Cookie{biCookie("session.0", a), biCookie("session.2", b+c)}},
-			{"gap: session.1 and session.2", []*http.Cookie{biCookie("session.1", a+b), biCookie("session.2", c)}},
-			{"only session.1", []*http.Cookie{biCookie("session.1", value)}},
-			{"chunks with session.foo", []*http.Cookie{biCookie("session.0", a), biCookie("session.1", b), biCookie("session.2", c), biCookie("session.foo", "x")}},
-			{"chunks with session.", []*http.Cookie{biCookie("session.0", a), biCookie("session.1", b+c), biCookie("session.", "x")}},
-			{"duplicate session.0", []*http.Cookie{biCookie("session.0", a), biCookie("session.0", a), biCookie("session.1", b+c)}},
-			{"empty chunk", []*http.Cookie{biCookie("session.0", a+b), biCookie("session.1", ""), biCookie("session.2", c)}},
-			{"session.00", []*http.Cookie{biCookie("session.00", a+b), biCookie("session.1", c)}},
-			{"session.-1", []*http.Cookie{biCookie("session.-1", a), biCookie("session.0", b+c)}},
-			{"session.+1", []*http.Cookie{biCookie("session.0", a+b), biCookie("session.+1", c)}},
-			{"session.0x1", []*http.Cookie{biCookie("session.0", a+b), biCookie("session.0x1", c)}},
-			{"chunk index 99", []*http.Cookie{biCookie("session.0", a+b+c), biCookie("session.99", "x")}},
-			{"chunks in the wrong order", []*http.Cookie{biCookie("session.0", b), biCookie("session.1", a), biCookie("session.2", c)}},
-			{"empty session and chunks of garbage", []*http.Cookie{biCookie("session", ""), biCookie("session.0", "x"), biCookie("session.1", "y")}},
+			{"session.foo", []*http.Cookie{newCookie("session.foo", value)}},
+			{"session.", []*http.Cookie{newCookie("session.", value)}},
+			{"session.x alone", []*http.Cookie{newCookie("session.x", "garbage")}},
+			{"gap: session.0 and session.2", []*http.Cookie{newCookie("session.0", a), newCookie("session.2", b+c)}},
+			{"gap: session.1 and session.2", []*http.Cookie{newCookie("session.1", a+b), newCookie("session.2", c)}},
+			{"only session.1", []*http.Cookie{newCookie("session.1", value)}},
+			{"chunks with session.foo", []*http.Cookie{newCookie("session.0", a), newCookie("session.1", b), newCookie("session.2", c), newCookie("session.foo", "x")}},
+			{"chunks with session.", []*http.Cookie{newCookie("session.0", a), newCookie("session.1", b+c), newCookie("session.", "x")}},
+			{"duplicate session.0", []*http.Cookie{newCookie("session.0", a), newCookie("session.0", a), newCookie("session.1", b+c)}},
+			{"empty chunk", []*http.Cookie{newCookie("session.0", a+b), newCookie("session.1", ""), newCookie("session.2", c)}},
+			{"session.00", []*http.Cookie{newCookie("session.00", a+b), newCookie("session.1", c)}},
+			{"session.-1", []*http.Cookie{newCookie("session.-1", a), newCookie("session.0", b+c)}},
+			{"session.+1", []*http.Cookie{newCookie("session.0", a+b), newCookie("session.+1", c)}},
+			{"session.0x1", []*http.Cookie{newCookie("session.0", a+b), newCookie("session.0x1", c)}},
+			{"chunk index 99", []*http.Cookie{newCookie("session.0", a+b+c), newCookie("session.99", "x")}},
+			{"chunks in the wrong order", []*http.Cookie{newCookie("session.0", b), newCookie("session.1", a), newCookie("session.2", c)}},
+			{"empty session and chunks of garbage", []*http.Cookie{newCookie("session", ""), newCookie("session.0", "x"), newCookie("session.1", "y")}},
 		} {
 			biAssertNoSession(t, app, tt.name, tt.cookies...)
 		}

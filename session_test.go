@@ -30,7 +30,7 @@ func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
 		}
 	}
 	if found == nil {
-		t.Fatalf("no Set-Cookie for %q among %v", name, tkNames(set))
+		t.Fatalf("no Set-Cookie for %q among %v", name, cookieNames(set))
 	}
 	return found
 }
@@ -53,7 +53,7 @@ func (a tkAttrs) check(t testing.TB, c *http.Cookie) {
 // TestSessionService ports the SDK's "Session Service" tests
 // (node-core/tests/session-service.test.ts) that apply to Go.
 func TestSessionService(t *testing.T) {
-	for _, mode := range tkStoreModes {
+	for _, mode := range storeModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Run("should set the session cookie with configured options", func(t *testing.T) {
 				for _, tc := range []struct {
@@ -73,10 +73,10 @@ func TestSessionService(t *testing.T) {
 				} {
 					t.Run(tc.name, func(t *testing.T) {
 						env := newSessionApp(t, tc.opts, mode.store)
-						resp := env.createSession(nil, tkSampleSession(0))
+						resp := env.createSession(nil, sampleSession(0))
 						set := resp.Cookies()
 						if len(set) != 1 {
-							t.Fatalf("Set-Cookie = %v, want one cookie", tkNames(set))
+							t.Fatalf("Set-Cookie = %v, want one cookie", cookieNames(set))
 						}
 						ck := tkOnly(t, set, tc.cookie)
 						tc.attrs.check(t, ck)
@@ -86,7 +86,7 @@ func TestSessionService(t *testing.T) {
 						if ck.MaxAge != 0 {
 							t.Errorf("Max-Age = %d, want none (the SDK sets Expires only)", ck.MaxAge)
 						}
-						lt := env.lifetime(tkBrowser(nil, set))
+						lt := env.lifetime(applyCookies(nil, set))
 						if lt != (lifetime{C: env.t0, U: env.t0, E: env.t0 + tc.duration}) {
 							t.Errorf("lifetime = %+v, want c=u=%d e=%d", lt, env.t0, env.t0+tc.duration)
 						}
@@ -96,25 +96,25 @@ func TestSessionService(t *testing.T) {
 
 			t.Run("should be able to get the session from cookies with configured options", func(t *testing.T) {
 				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Name: "sid", Path: "/app"}}}, mode.store)
-				want := tkSampleSession(100)
+				want := sampleSession(100)
 				have := env.signedIn(want)
 				got, resp, err := env.getSession(have)
 				if err != nil {
 					t.Fatalf("Session: %v", err)
 				}
-				tkSameSession(t, got, want)
+				assertSameSession(t, got, want)
 				if set := resp.Cookies(); len(set) != 0 {
-					t.Errorf("reading an absolute session wrote cookies %v", tkNames(set))
+					t.Errorf("reading an absolute session wrote cookies %v", cookieNames(set))
 				}
 			})
 
 			t.Run("should be able to update the session from cookies with configured options ", func(t *testing.T) {
 				attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
 				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
-				before := tkDecode(t, env.client, have)
+				have := env.signedIn(sampleSession(0))
+				before := decodeSessionCookie(t, env.client, have)
 				env.clock.Advance(5 * time.Second)
-				changed := tkSampleSession(0)
+				changed := sampleSession(0)
 				changed.User["name"] = "Grace"
 				resp, err := env.updateSession(have, changed)
 				if err != nil {
@@ -125,8 +125,8 @@ func TestSessionService(t *testing.T) {
 				if got, want := ck.Expires.Unix(), env.t0+86400; got != want {
 					t.Errorf("Expires = %d, want unchanged %d", got, want)
 				}
-				have = tkBrowser(have, resp.Cookies())
-				after := tkDecode(t, env.client, have)
+				have = applyCookies(have, resp.Cookies())
+				after := decodeSessionCookie(t, env.client, have)
 				if after.Key != before.Key {
 					t.Errorf("update changed the key %q -> %q", before.Key, after.Key)
 				}
@@ -137,7 +137,7 @@ func TestSessionService(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tkSameSession(t, got, changed)
+				assertSameSession(t, got, changed)
 				if env.store != nil && len(env.store.keys()) != 1 {
 					t.Errorf("store keys = %v, want the one session", env.store.keys())
 				}
@@ -146,14 +146,14 @@ func TestSessionService(t *testing.T) {
 			t.Run("should remove the session cookie with configured options", func(t *testing.T) {
 				attrs := tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
 				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
-				key := tkDecode(t, env.client, have).Key
+				have := env.signedIn(sampleSession(0))
+				key := decodeSessionCookie(t, env.client, have).Key
 				resp := env.destroySession(have)
-				tkExpiresAll(t, resp, "session", "session")
+				assertExpiresAll(t, resp, "session", "session")
 				attrs.check(t, tkOnly(t, resp.Cookies(), "session"))
-				have = tkBrowser(have, resp.Cookies())
+				have = applyCookies(have, resp.Cookies())
 				s, _, err := env.getSession(have)
-				tkNoSession(t, s, err)
+				assertNoSession(t, s, err)
 				if env.store != nil {
 					if len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key) {
 						t.Errorf("store keys %v, deleted %v; want %q deleted", env.store.keys(), env.store.deleted(), key)
@@ -163,12 +163,12 @@ func TestSessionService(t *testing.T) {
 
 			t.Run("should return undefined when getting an expired session", func(t *testing.T) {
 				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
-				key := tkDecode(t, env.client, have).Key
+				have := env.signedIn(sampleSession(0))
+				key := decodeSessionCookie(t, env.client, have).Key
 				env.clock.Advance(6 * time.Second)
 				s, resp, err := env.getSession(have)
-				tkNoSession(t, s, err)
-				tkExpiresAll(t, resp, "session", "session")
+				assertNoSession(t, s, err)
+				assertExpiresAll(t, resp, "session", "session")
 				if env.store != nil && (len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key)) {
 					t.Errorf("expired session left in the store: keys %v, deleted %v", env.store.keys(), env.store.deleted())
 				}
@@ -177,15 +177,15 @@ func TestSessionService(t *testing.T) {
 			t.Run("should return undefined when getting there is no session cookie in the request", func(t *testing.T) {
 				env := newSessionApp(t, Options{}, mode.store)
 				s, resp, err := env.getSession([]*http.Cookie{{Name: "other", Value: "x"}})
-				tkNoSession(t, s, err)
+				assertNoSession(t, s, err)
 				if set := resp.Cookies(); len(set) != 0 {
-					t.Errorf("Set-Cookie %v without a session cookie", tkNames(set))
+					t.Errorf("Set-Cookie %v without a session cookie", cookieNames(set))
 				}
 			})
 
 			t.Run("should return undefined when getting an invalid session cookie", func(t *testing.T) {
 				other := newSessionApp(t, Options{CookieSecret: "another-secret-of-enough-length!!"}, mode.store)
-				foreign := other.signedIn(tkSampleSession(0))
+				foreign := other.signedIn(sampleSession(0))
 				for _, tc := range []struct {
 					name    string
 					cookies []*http.Cookie
@@ -196,20 +196,20 @@ func TestSessionService(t *testing.T) {
 					t.Run(tc.name, func(t *testing.T) {
 						env := newSessionApp(t, Options{}, mode.store)
 						s, resp, err := env.getSession(tc.cookies)
-						tkNoSession(t, s, err)
-						tkExpiresAll(t, resp, "session", "session")
+						assertNoSession(t, s, err)
+						assertExpiresAll(t, resp, "session", "session")
 					})
 				}
 			})
 
 			t.Run("should not set expiration for non persistent sessions", func(t *testing.T) {
 				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
-				resp := env.createSession(nil, tkSampleSession(0))
+				resp := env.createSession(nil, sampleSession(0))
 				ck := tkOnly(t, resp.Cookies(), "session")
 				if !ck.Expires.IsZero() || ck.MaxAge != 0 {
 					t.Fatalf("non-persistent cookie has Expires=%v Max-Age=%d", ck.Expires, ck.MaxAge)
 				}
-				have := tkBrowser(nil, resp.Cookies())
+				have := applyCookies(nil, resp.Cookies())
 				// Deliberate deviation from the SDK: the session still ends
 				// Duration after its creation on the server side.
 				env.clock.Advance(10 * time.Second)
@@ -218,17 +218,17 @@ func TestSessionService(t *testing.T) {
 				}
 				env.clock.Advance(time.Second)
 				s, resp, err := env.getSession(have)
-				tkNoSession(t, s, err)
-				tkExpiresAll(t, resp, "session", "session")
+				assertNoSession(t, s, err)
+				assertExpiresAll(t, resp, "session", "session")
 			})
 
 			t.Run("should not update an invalid session", func(t *testing.T) {
 				env := newSessionApp(t, Options{}, mode.store)
-				resp, err := env.updateSession([]*http.Cookie{{Name: "session", Value: "garbage"}}, tkSampleSession(0))
+				resp, err := env.updateSession([]*http.Cookie{{Name: "session", Value: "garbage"}}, sampleSession(0))
 				if !errors.Is(err, ErrNoSession) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
-				tkExpiresAll(t, resp, "session", "session")
+				assertExpiresAll(t, resp, "session", "session")
 				if env.store != nil && env.store.sets != 0 {
 					t.Errorf("store written %d times", env.store.sets)
 				}
@@ -236,13 +236,13 @@ func TestSessionService(t *testing.T) {
 
 			t.Run("should not update an expired session", func(t *testing.T) {
 				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
+				have := env.signedIn(sampleSession(0))
 				env.clock.Advance(6 * time.Second)
-				resp, err := env.updateSession(have, tkSampleSession(0))
+				resp, err := env.updateSession(have, sampleSession(0))
 				if !errors.Is(err, ErrNoSession) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
-				tkExpiresAll(t, resp, "session", "session")
+				assertExpiresAll(t, resp, "session", "session")
 				if env.store != nil && len(env.store.keys()) != 0 {
 					t.Errorf("store keys %v after updating an expired session", env.store.keys())
 				}
@@ -251,7 +251,7 @@ func TestSessionService(t *testing.T) {
 			t.Run("should remove invalid session", func(t *testing.T) {
 				env := newSessionApp(t, Options{}, mode.store)
 				resp := env.destroySession([]*http.Cookie{{Name: "session", Value: "garbage"}, {Name: "session.1", Value: "junk"}})
-				tkExpiresAll(t, resp, "session", "session", "session.1")
+				assertExpiresAll(t, resp, "session", "session", "session.1")
 			})
 
 			t.Run("Sliding Session", func(t *testing.T) {
@@ -260,46 +260,46 @@ func TestSessionService(t *testing.T) {
 				}
 				t.Run("should slide the set duration with sliding expiration", func(t *testing.T) {
 					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(9 * time.Second)
-					resp, err := env.updateSession(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, sampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
 					if got := tkOnly(t, resp.Cookies(), "session").Expires.Unix(); got != env.t0+19 {
 						t.Errorf("Expires = %d, want u + duration = %d", got, env.t0+19)
 					}
-					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 19}) {
+					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 19}) {
 						t.Errorf("lifetime = %+v, want c=%d u=%d e=%d", lt, env.t0, env.t0+9, env.t0+19)
 					}
 				})
 				t.Run("should not exceed max duration while the expiration is sliding", func(t *testing.T) {
 					env := newSessionApp(t, sliding(7*time.Second, 10*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(5 * time.Second)
-					resp, err := env.updateSession(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, sampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
-					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt.E != env.t0+10 || lt.U != env.t0+5 {
+					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt.E != env.t0+10 || lt.U != env.t0+5 {
 						t.Errorf("lifetime = %+v, want e = c + max duration = %d", lt, env.t0+10)
 					}
 				})
 				t.Run("should be able to get the session from the cookies and resave it", func(t *testing.T) {
 					env := newSessionApp(t, sliding(time.Hour, 24*time.Hour), mode.store)
-					want := tkSampleSession(0)
+					want := sampleSession(0)
 					have := env.signedIn(want)
 					env.clock.Advance(61 * time.Second)
 					got, resp, err := env.getSession(have)
 					if err != nil {
 						t.Fatal(err)
 					}
-					tkSameSession(t, got, want)
+					assertSameSession(t, got, want)
 					ck := tkOnly(t, resp.Cookies(), "session")
 					if ck.Expires.Unix() != env.t0+61+3600 {
 						t.Errorf("resaved Expires = %d, want %d", ck.Expires.Unix(), env.t0+61+3600)
 					}
-					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 61, E: env.t0 + 3661}) {
+					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 61, E: env.t0 + 3661}) {
 						t.Errorf("lifetime = %+v", lt)
 					}
 				})
@@ -307,14 +307,14 @@ func TestSessionService(t *testing.T) {
 					// The SDK's own setting: duration 10 s. A user active
 					// every 6 s must stay signed in.
 					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					have := env.signedIn(sampleSession(0))
 					for i := 1; i <= 5; i++ {
 						env.clock.Advance(6 * time.Second)
 						_, resp, err := env.getSession(have)
 						if err != nil {
 							t.Fatalf("request %d, %d s after the previous one (idle timeout 10 s): %v", i, 6, err)
 						}
-						have = tkBrowser(have, resp.Cookies())
+						have = applyCookies(have, resp.Cookies())
 					}
 				})
 				t.Run("should be able to get the session from the cookies without resaving it", func(t *testing.T) {
@@ -328,59 +328,59 @@ func TestSessionService(t *testing.T) {
 					} {
 						t.Run(tc.name, func(t *testing.T) {
 							env := newSessionApp(t, tc.opts, mode.store)
-							have := env.signedIn(tkSampleSession(0))
+							have := env.signedIn(sampleSession(0))
 							env.clock.Advance(tc.advance)
 							if _, resp, err := env.getSession(have); err != nil || len(resp.Cookies()) != 0 {
-								t.Fatalf("err %v, Set-Cookie %v; want the session and no cookie", err, tkNames(resp.Cookies()))
+								t.Fatalf("err %v, Set-Cookie %v; want the session and no cookie", err, cookieNames(resp.Cookies()))
 							}
 						})
 					}
 				})
 				t.Run("should return undefined when getting an expired session beyond the duration", func(t *testing.T) {
 					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(11 * time.Second)
 					s, resp, err := env.getSession(have)
-					tkNoSession(t, s, err)
-					tkExpiresAll(t, resp, "session", "session")
+					assertNoSession(t, s, err)
+					assertExpiresAll(t, resp, "session", "session")
 				})
 				t.Run("should return undefined when getting an expired session beyond the maximum duration", func(t *testing.T) {
 					env := newSessionApp(t, sliding(10*time.Second, 20*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					have := env.signedIn(sampleSession(0))
 					for _, step := range []int64{9, 9} {
 						env.clock.Advance(time.Duration(step) * time.Second)
-						resp, err := env.updateSession(have, tkSampleSession(0))
+						resp, err := env.updateSession(have, sampleSession(0))
 						if err != nil {
 							t.Fatal(err)
 						}
-						have = tkBrowser(have, resp.Cookies())
+						have = applyCookies(have, resp.Cookies())
 					}
 					if lt := env.lifetime(have); lt.E != env.t0+20 {
 						t.Fatalf("e = %d, want capped at c + max = %d", lt.E, env.t0+20)
 					}
 					env.clock.Advance(3 * time.Second) // t0+21
 					s, resp, err := env.getSession(have)
-					tkNoSession(t, s, err)
-					tkExpiresAll(t, resp, "session", "session")
+					assertNoSession(t, s, err)
+					assertExpiresAll(t, resp, "session", "session")
 				})
 			})
 
 			t.Run("Absolute Expiration", func(t *testing.T) {
 				t.Run("should not exceed the configured session duration after updating the session", func(t *testing.T) {
 					env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(9 * time.Second)
-					resp, err := env.updateSession(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, sampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
-					have = tkBrowser(have, resp.Cookies())
+					have = applyCookies(have, resp.Cookies())
 					if lt := env.lifetime(have); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 10}) {
 						t.Errorf("lifetime = %+v, want e = c + duration = %d", lt, env.t0+10)
 					}
 					env.clock.Advance(2 * time.Second)
 					s, _, err := env.getSession(have)
-					tkNoSession(t, s, err)
+					assertNoSession(t, s, err)
 				})
 			})
 		})
@@ -398,7 +398,7 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		s, _, err := env.getSession([]*http.Cookie{{Name: "session", Value: value}})
-		tkNoSession(t, s, err)
+		assertNoSession(t, s, err)
 	})
 
 	// The SDK's 2000/4000/5000 random bytes (as hex) give 2/3/4 chunks of
@@ -412,8 +412,8 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		for _, tc := range chunked {
 			t.Run(fmt.Sprintf("%d bytes", tc.bytes), func(t *testing.T) {
 				env := newSessionApp(t, Options{}, false)
-				resp := env.createSession(nil, tkSampleSession(tc.bytes))
-				written, expired := tkFamily(resp.Cookies(), "session")
+				resp := env.createSession(nil, sampleSession(tc.bytes))
+				written, expired := cookieFamily(resp.Cookies(), "session")
 				var want []string
 				for i := range tc.chunks {
 					want = append(want, fmt.Sprintf("session.%d", i))
@@ -445,51 +445,51 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		for _, tc := range chunked {
 			t.Run(fmt.Sprintf("%d chunks", tc.chunks), func(t *testing.T) {
 				env := newSessionApp(t, Options{}, false)
-				want := tkSampleSession(tc.bytes)
+				want := sampleSession(tc.bytes)
 				have := env.signedIn(want)
 				if len(have) != tc.chunks {
-					t.Fatalf("browser holds %v", tkNames(have))
+					t.Fatalf("browser holds %v", cookieNames(have))
 				}
 				got, _, err := env.getSession(have)
 				if err != nil {
 					t.Fatal(err)
 				}
-				tkSameSession(t, got, want)
+				assertSameSession(t, got, want)
 			})
 		}
 	})
 
 	t.Run("should be able to update chunked cookies", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(6000))
-		want := tkSampleSession(6000)
+		have := env.signedIn(sampleSession(6000))
+		want := sampleSession(6000)
 		resp, err := env.updateSession(have, want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired := tkFamily(resp.Cookies(), "session")
+		written, expired := cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || len(expired) != 0 {
 			t.Fatalf("wrote %v, expired %v", written, expired)
 		}
-		got, _, err := env.getSession(tkBrowser(have, resp.Cookies()))
+		got, _, err := env.getSession(applyCookies(have, resp.Cookies()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, want)
+		assertSameSession(t, got, want)
 	})
 
 	t.Run("should delete unwanted chunked cookies if updated session data is smaller than before", func(t *testing.T) {
 		env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
-		have := env.signedIn(tkSampleSession(8000))
+		have := env.signedIn(sampleSession(8000))
 		if len(have) != 4 {
-			t.Fatalf("browser holds %v, want 4 chunks", tkNames(have))
+			t.Fatalf("browser holds %v, want 4 chunks", cookieNames(have))
 		}
-		want := tkSampleSession(3000)
+		want := sampleSession(3000)
 		resp, err := env.updateSession(have, want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired := tkFamily(resp.Cookies(), "session")
+		written, expired := cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session.0", "session.1"}) || !slices.Equal(expired, []string{"session.2", "session.3"}) {
 			t.Fatalf("wrote %v, expired %v; want session.0-1 written, session.2-3 expired", written, expired)
 		}
@@ -501,17 +501,17 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 				t.Errorf("expired %s has value %q", name, ck.Value)
 			}
 		}
-		have = tkBrowser(have, resp.Cookies())
+		have = applyCookies(have, resp.Cookies())
 		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, want)
+		assertSameSession(t, got, want)
 	})
 
 	t.Run("should not be able to get invalid chunked cookies", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(6000)) // session.0, .1, .2
+		have := env.signedIn(sampleSession(6000)) // session.0, .1, .2
 		for _, tc := range []struct {
 			name    string
 			cookies []*http.Cookie
@@ -524,10 +524,10 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				s, resp, err := env.getSession(tc.cookies)
-				tkNoSession(t, s, err)
-				_, expired := tkFamily(resp.Cookies(), "session")
+				assertNoSession(t, s, err)
+				_, expired := cookieFamily(resp.Cookies(), "session")
 				if len(expired) != len(tc.cookies) {
-					t.Errorf("expired %v, want every session cookie sent (%v)", expired, tkNames(tc.cookies))
+					t.Errorf("expired %v, want every session cookie sent (%v)", expired, cookieNames(tc.cookies))
 				}
 			})
 		}
@@ -535,72 +535,72 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 
 	t.Run("single and chunked cookies replace each other", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(0))
-		if !slices.Equal(tkNames(have), []string{"session"}) {
-			t.Fatalf("browser holds %v", tkNames(have))
+		have := env.signedIn(sampleSession(0))
+		if !slices.Equal(cookieNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v", cookieNames(have))
 		}
-		big := tkSampleSession(6000)
+		big := sampleSession(6000)
 		resp, err := env.updateSession(have, big)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired := tkFamily(resp.Cookies(), "session")
+		written, expired := cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || !slices.Equal(expired, []string{"session"}) {
 			t.Fatalf("single -> chunked wrote %v, expired %v", written, expired)
 		}
-		have = tkBrowser(have, resp.Cookies())
+		have = applyCookies(have, resp.Cookies())
 		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, big)
+		assertSameSession(t, got, big)
 
-		small := tkSampleSession(10)
+		small := sampleSession(10)
 		resp, err = env.updateSession(have, small)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired = tkFamily(resp.Cookies(), "session")
+		written, expired = cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session"}) || !slices.Equal(expired, []string{"session.0", "session.1", "session.2"}) {
 			t.Fatalf("chunked -> single wrote %v, expired %v", written, expired)
 		}
-		have = tkBrowser(have, resp.Cookies())
-		if !slices.Equal(tkNames(have), []string{"session"}) {
-			t.Fatalf("browser holds %v", tkNames(have))
+		have = applyCookies(have, resp.Cookies())
+		if !slices.Equal(cookieNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v", cookieNames(have))
 		}
 		got, _, err = env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, small)
+		assertSameSession(t, got, small)
 	})
 
 	t.Run("two updates in one request leave only the last session's cookies", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(0)) // one cookie: "session"
-		big, smaller := tkSampleSession(8000), tkSampleSession(3000)
+		have := env.signedIn(sampleSession(0)) // one cookie: "session"
+		big, smaller := sampleSession(8000), sampleSession(3000)
 		var errs []error
-		h := env.client.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := env.client.AuthMiddleware(protectNone)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, env.client.UpdateSession(r.Context(), big), env.client.UpdateSession(r.Context(), smaller))
 			_, _ = io.WriteString(w, "ok")
 		}))
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, tkRequest("/", have))
+		h.ServeHTTP(rec, newRequest("/", have))
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		have = tkBrowser(have, rec.Result().Cookies())
+		have = applyCookies(have, rec.Result().Cookies())
 		got, _, err := env.getSession(have)
 		if err != nil {
-			t.Fatalf("after the response the browser holds %v and its session does not read: %v", tkNames(have), err)
+			t.Fatalf("after the response the browser holds %v and its session does not read: %v", cookieNames(have), err)
 		}
-		tkSameSession(t, got, smaller)
+		assertSameSession(t, got, smaller)
 	})
 
 	t.Run("a session too large for 16 cookies is refused", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(0))
-		if _, err := env.updateSession(have, tkSampleSession(64<<10)); err == nil {
+		have := env.signedIn(sampleSession(0))
+		if _, err := env.updateSession(have, sampleSession(64<<10)); err == nil {
 			t.Fatal("UpdateSession of a ~114 KB cookie succeeded")
 		}
 		if _, _, err := env.getSession(have); err != nil {
@@ -612,12 +612,12 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 func TestSessionServiceCustomStore(t *testing.T) {
 	t.Run("the cookie holds only the key and the lifetime", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, true)
-		want := tkSampleSession(6000) // would take 3 cookies without a store
+		want := sampleSession(6000) // would take 3 cookies without a store
 		have := env.signedIn(want)
-		if !slices.Equal(tkNames(have), []string{"session"}) {
-			t.Fatalf("browser holds %v, want one small cookie", tkNames(have))
+		if !slices.Equal(cookieNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v, want one small cookie", cookieNames(have))
 		}
-		sc := tkDecode(t, env.client, have)
+		sc := decodeSessionCookie(t, env.client, have)
 		if sc.Session != nil || sc.Key == "" {
 			t.Fatalf("cookie = %+v, want a key and no session", sc)
 		}
@@ -626,28 +626,28 @@ func TestSessionServiceCustomStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, want)
+		assertSameSession(t, got, want)
 	})
 
 	t.Run("should return undefined when getting a session thats not present in the store", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, true)
-		have := env.signedIn(tkSampleSession(0))
-		key := tkDecode(t, env.client, have).Key
+		have := env.signedIn(sampleSession(0))
+		key := decodeSessionCookie(t, env.client, have).Key
 		env.store.mu.Lock()
 		delete(env.store.entries, key)
 		env.store.mu.Unlock()
 		s, resp, err := env.getSession(have)
-		tkNoSession(t, s, err)
-		tkExpiresAll(t, resp, "session", "session")
+		assertNoSession(t, s, err)
+		assertExpiresAll(t, resp, "session", "session")
 	})
 
 	t.Run("sign-in rotates the key and deletes the old entry", func(t *testing.T) {
 		env := newSessionApp(t, Options{}, true)
-		have := env.signedIn(tkSampleSession(0))
-		oldKey := tkDecode(t, env.client, have).Key
-		resp := env.createSession(have, tkSampleSession(0))
-		have = tkBrowser(have, resp.Cookies())
-		newKey := tkDecode(t, env.client, have).Key
+		have := env.signedIn(sampleSession(0))
+		oldKey := decodeSessionCookie(t, env.client, have).Key
+		resp := env.createSession(have, sampleSession(0))
+		have = applyCookies(have, resp.Cookies())
+		newKey := decodeSessionCookie(t, env.client, have).Key
 		if newKey == oldKey {
 			t.Fatalf("second sign-in kept the key %q", oldKey)
 		}
@@ -680,7 +680,7 @@ func TestSessionServiceCustomStore(t *testing.T) {
 func TestSessionKeyRotation(t *testing.T) {
 	const oldSecret, newSecret = "the-old-cookie-secret-32-bytes!!", "the-new-cookie-secret-32-bytes!!"
 	old := newSessionApp(t, Options{CookieSecret: oldSecret}, false)
-	want := tkSampleSession(6000) // chunked, to re-write every chunk
+	want := sampleSession(6000) // chunked, to re-write every chunk
 	have := old.signedIn(want)
 
 	// The same app (issuer and client ID) after a secret rotation.
@@ -689,18 +689,18 @@ func TestSessionKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cookie of the previous secret: %v", err)
 	}
-	tkSameSession(t, got, want)
-	written, _ := tkFamily(resp.Cookies(), "session")
+	assertSameSession(t, got, want)
+	written, _ := cookieFamily(resp.Cookies(), "session")
 	if len(written) == 0 {
 		t.Fatal("the session was not re-written with the new secret")
 	}
-	have = tkBrowser(have, resp.Cookies())
+	have = applyCookies(have, resp.Cookies())
 
 	onlyNew := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret}, false)
 	if _, _, err := onlyNew.getSession(have); err != nil {
 		t.Fatalf("re-written cookie does not open with the new secret alone: %v", err)
 	}
-	if lt, orig := tkDecode(t, onlyNew.client, have).Lifetime, tkDecode(t, old.client, old.signedIn(want)).Lifetime; lt.C != orig.C {
+	if lt, orig := decodeSessionCookie(t, onlyNew.client, have).Lifetime, decodeSessionCookie(t, old.client, old.signedIn(want)).Lifetime; lt.C != orig.C {
 		t.Errorf("re-writing changed the creation time: %d, want %d", lt.C, orig.C)
 	}
 	if _, _, err := onlyNew.getSession(old.signedIn(want)); !errors.Is(err, ErrNoSession) {
@@ -708,7 +708,7 @@ func TestSessionKeyRotation(t *testing.T) {
 	}
 	// Re-reading the re-written cookie under rotation writes nothing more.
 	if _, resp, err := rotated.getSession(have); err != nil || len(resp.Cookies()) != 0 {
-		t.Fatalf("second read: err %v, Set-Cookie %v", err, tkNames(resp.Cookies()))
+		t.Fatalf("second read: err %v, Set-Cookie %v", err, cookieNames(resp.Cookies()))
 	}
 }
 
@@ -716,7 +716,7 @@ func TestSessionKeyRotation(t *testing.T) {
 // configuration) but differ in client ID or issuer refuse each other's
 // session and state cookies; the app that wrote them still accepts them.
 func TestCookiesBoundToTheApp(t *testing.T) {
-	a := newTestApp(t, hdClaims, Options{}, nil, nil)
+	a := newTestApp(t, adaClaims, Options{}, nil, nil)
 	a.signInVia("/api/auth/signin")
 	if w := a.serve(http.MethodGet, "/api/auth/userinfo", a.sessionCookies()...); w.Code != http.StatusOK {
 		t.Fatalf("app A's own session: userinfo %d", w.Code)
@@ -729,7 +729,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 		{"other issuer", Options{ClientID: "test-client"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var rec hdErrRecorder
+			var rec errRecorder
 			tc.opts.OnError = rec.hook
 			b := newTestApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
 			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
@@ -747,12 +747,12 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 				t.Error("app B is authenticated by app A's session")
 			}
 
-			state, cb := biTransaction(t, a)
-			atB := htParse(t, b.url(cb.RequestURI()))
-			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
+			state, cb := startTransaction(t, a)
+			atB := parseURL(t, b.url(cb.RequestURI()))
+			if w := callbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
 				t.Errorf("app B's callback with app A's state cookie: %d, error %v; want Invalid state", w.Code, rec.last())
 			}
-			if w := biCallbackRequest(t, a, cb, state); w.Code != http.StatusFound || !htWritesSession(w.Result()) {
+			if w := callbackRequest(t, a, cb, state); w.Code != http.StatusFound || !writesSession(w.Result()) {
 				t.Errorf("app A's callback with its own state cookie: %d %s, want 302 and a session", w.Code, w.Body)
 			}
 		})
@@ -840,7 +840,7 @@ func TestSessionHelpers(t *testing.T) {
 		if seen == nil || seen.Extra["theme"] != "dark" {
 			t.Fatalf("Session after UpdateSession in the same request = %+v", seen)
 		}
-		if written, _ := tkFamily(resp.Cookies(), "session"); len(written) == 0 {
+		if written, _ := cookieFamily(resp.Cookies(), "session"); len(written) == 0 {
 			t.Fatal("UpdateSession's cookie did not reach the response")
 		}
 		if s := app.session(); s == nil || s.Extra["theme"] != "dark" {
@@ -909,7 +909,7 @@ func TestSessionHelpers(t *testing.T) {
 		if err != nil || after {
 			t.Fatalf("DestroySession = %v, authenticated after = %v", err, after)
 		}
-		tkExpiresAll(t, resp, "session", "session")
+		assertExpiresAll(t, resp, "session", "session")
 		if s := app.session(); s != nil {
 			t.Fatalf("session after DestroySession: %+v", s)
 		}
@@ -919,7 +919,7 @@ func TestSessionHelpers(t *testing.T) {
 func TestSessionHelpersOutsideMiddleware(t *testing.T) {
 	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	other := newTokensApp(t, monocloudtest.Config{}, Options{})
-	tkSetDefault(t, app.client)
+	setDefaultClient(t, app.client)
 	c := app.client
 
 	var otherCtx context.Context
@@ -962,12 +962,12 @@ func TestErrNoSession(t *testing.T) {
 	if !errors.Is(err, ErrNoSession) {
 		t.Fatalf("GetTokens without a session = %v", err)
 	}
-	ve := tkAs[*ValidationError](t, err)
+	ve := asError[*ValidationError](t, err)
 	if ve.Message != "Session does not exist" {
 		t.Fatalf("message = %q, want the SDK's", ve.Message)
 	}
 	wrapped := fmt.Errorf("handler: %w", err)
-	if !errors.Is(wrapped, ErrNoSession) || tkAs[*ValidationError](t, wrapped) == nil {
+	if !errors.Is(wrapped, ErrNoSession) || asError[*ValidationError](t, wrapped) == nil {
 		t.Fatal("a wrapped ErrNoSession no longer matches")
 	}
 }
@@ -1069,7 +1069,7 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 			clock := app.useClock()
 			clock.Advance(tc.ahead)
-			cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
+			cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
 			clock.Advance(-tc.ahead)
 
 			r := httptest.NewRequest(http.MethodGet, app.client.appURL("/"), nil)
@@ -1194,7 +1194,7 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 			t.Errorf("%s during the outage: %d, want 503", path, resp.StatusCode)
 		}
 		if len(resp.Cookies()) != 0 {
-			t.Errorf("%s during the outage set cookies %v", path, tkNames(resp.Cookies()))
+			t.Errorf("%s during the outage set cookies %v", path, cookieNames(resp.Cookies()))
 		}
 		if loc := resp.Header.Get("Location"); loc != "" {
 			t.Errorf("%s during the outage redirected to %s", path, loc)

@@ -25,7 +25,7 @@ func TestHandlerSignIn(t *testing.T) {
 	t.Run("should redirect to authorize endpoint", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, loc := app.startSignIn("/api/auth/signin")
-		q := htQuery(t, loc)
+		q := queryOf(t, loc)
 		want := []string{"client_id", "code_challenge", "code_challenge_method", "nonce", "redirect_uri", "response_type", "scope", "state"}
 		if got := hdKeys(q); !slices.Equal(got, want) {
 			t.Errorf("authorize parameters %v, want exactly %v", got, want)
@@ -53,7 +53,7 @@ func TestHandlerSignIn(t *testing.T) {
 			t.Errorf("Cache-Control %q, want no-store", got)
 		}
 		// The challenge is S256 of the verifier kept in the state cookie.
-		_, as := hdStateCookie(t, app, resp)
+		_, as := stateCookieOf(t, app, resp)
 		if got := s256(as.CodeVerifier); got != q.Get("code_challenge") {
 			t.Errorf("code_challenge %q is not S256(verifier) %q", q.Get("code_challenge"), got)
 		}
@@ -72,8 +72,8 @@ func TestHandlerSignIn(t *testing.T) {
 	t.Run("should set the state cookie", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, loc := app.startSignIn("/api/auth/signin")
-		ck, _ := hdStateCookie(t, app, resp)
-		if want := "state." + htQuery(t, loc).Get("state"); ck.Name != want {
+		ck, _ := stateCookieOf(t, app, resp)
+		if want := "state." + queryOf(t, loc).Get("state"); ck.Name != want {
 			t.Errorf("state cookie %q, want %q", ck.Name, want)
 		}
 		if ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.MaxAge != 600 {
@@ -261,7 +261,7 @@ func TestHandlerSignIn(t *testing.T) {
 			mu                           sync.Mutex
 			gotState, gotClaims, gotInfo map[string]any
 		)
-		app := newTestApp(t, hdClaims, Options{
+		app := newTestApp(t, adaClaims, Options{
 			OnSetApplicationState: func(r *http.Request) (map[string]any, error) {
 				return map[string]any{"theme": "dark", "from": r.URL.Query().Get("return_url")}, nil
 			},
@@ -275,7 +275,7 @@ func TestHandlerSignIn(t *testing.T) {
 			},
 		}, nil, nil)
 		resp, _ := app.startSignIn("/api/auth/signin?return_url=/x")
-		if _, as := hdStateCookie(t, app, resp); as.AppState["theme"] != "dark" {
+		if _, as := stateCookieOf(t, app, resp); as.AppState["theme"] != "dark" {
 			t.Errorf("state cookie app state = %v", as.AppState)
 		}
 		app.newBrowser()
@@ -311,7 +311,7 @@ func TestHandlerSignIn(t *testing.T) {
 			{"hook error", map[string]any{}, hookErr, http.StatusInternalServerError},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				rec := &hdErrRecorder{}
+				rec := &errRecorder{}
 				app := newTestApp(t, monocloudtest.Config{}, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
 				resp, _ := app.get("/api/auth/signin")
 				if resp.StatusCode != tt.status || len(app.stateCookies()) != 0 {
@@ -328,9 +328,9 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should use par if usePar is true", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/par")
-		q := htQuery(t, loc)
+		q := queryOf(t, loc)
 		if got := hdKeys(q); !slices.Equal(got, []string{"client_id", "request_uri"}) {
 			t.Errorf("authorize parameters %v, want client_id and request_uri only", got)
 		}
@@ -354,7 +354,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should throw error if par request was a failure", func(t *testing.T) {
-		rec := &hdErrRecorder{}
+		rec := &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
 		// The provider refuses a pushed request without openid.
 		resp, _ := app.get("/api/auth/signin?scope=profile")
@@ -374,7 +374,7 @@ func TestHandlerSignIn(t *testing.T) {
 	t.Run("can pass custom return_url for application redirects", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		resp, _ := app.startSignIn("/api/auth/signin?return_url=%2Fcustom%3Fa%3D1%23frag")
-		if _, as := hdStateCookie(t, app, resp); as.ReturnURL != app.url("/custom?a=1#frag") {
+		if _, as := stateCookieOf(t, app, resp); as.ReturnURL != app.url("/custom?a=1#frag") {
 			t.Errorf("state return URL %q", as.ReturnURL)
 		}
 	})
@@ -412,7 +412,7 @@ func TestHandlerSignIn(t *testing.T) {
 			if w.Code != http.StatusFound || len(cks) != 1 || cks[0].SameSite != tt.want || cks[0].Secure != tt.secure || !cks[0].HttpOnly {
 				t.Errorf("%s %q: status %d, cookies %v, want one HttpOnly state cookie SameSite=%v Secure=%v", tt.appURL, tt.mode, w.Code, w.Header()["Set-Cookie"], tt.want, tt.secure)
 			}
-			if tt.mode != "" && htQuery(t, w.Header().Get("Location")).Get("response_mode") != tt.mode {
+			if tt.mode != "" && queryOf(t, w.Header().Get("Location")).Get("response_mode") != tt.mode {
 				t.Errorf("response_mode not sent")
 			}
 		}
@@ -427,21 +427,21 @@ func s256(verifier string) string {
 
 func TestHandlerCallback(t *testing.T) {
 	t.Run("should perform a successful callback (Query)", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
-		state := htQuery(t, loc).Get("state")
+		state := queryOf(t, loc).Get("state")
 		cb := app.op.Authorize(t, loc)
 		resp, body := app.get(cb.String())
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/") {
 			t.Fatalf("callback: %d Location %q, want 302 to the app: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
-		sc := htSetCookie(resp, "session")
+		sc := setCookieNamed(resp, "session")
 		if sc == nil || !sc.HttpOnly || sc.Path != "/" || sc.SameSite != http.SameSiteLaxMode || sc.Expires.IsZero() {
 			t.Errorf("session cookie %v, want HttpOnly, Path /, Lax, persistent", sc)
 		} else if d := time.Until(sc.Expires); d < 23*time.Hour || d > 25*time.Hour {
 			t.Errorf("session cookie expires in %v, want 24h", d)
 		}
-		if st := htSetCookie(resp, "state."+state); st == nil || st.MaxAge >= 0 {
+		if st := setCookieNamed(resp, "state."+state); st == nil || st.MaxAge >= 0 {
 			t.Errorf("state cookie not expired: %v", st)
 		}
 		if len(app.stateCookies()) != 0 {
@@ -464,9 +464,9 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should perform a successful callback (Body)", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{DefaultAuthParams: AuthParams{ResponseMode: "form_post"}}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{DefaultAuthParams: AuthParams{ResponseMode: "form_post"}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/after")
-		if htQuery(t, loc).Get("response_mode") != "form_post" {
+		if queryOf(t, loc).Get("response_mode") != "form_post" {
 			t.Fatalf("authorize URL %s lacks response_mode=form_post", loc)
 		}
 		action, form := app.op.AuthorizeFormPost(t, loc)
@@ -483,7 +483,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should perform a successful callback (with base path)", func(t *testing.T) {
-		app := newTestAppAt(t, "/base", hdClaims, Options{}, nil, nil)
+		app := newTestAppAt(t, "/base", adaClaims, Options{}, nil, nil)
 		resp, body := app.signInVia("/base/api/auth/signin")
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base/") {
 			t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
@@ -494,7 +494,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
-		rec := &hdErrRecorder{}
+		rec := &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		resp, body := app.get("/api/auth/callback?code=x&state=unknown")
 		var ve *ValidationError
@@ -511,7 +511,7 @@ func TestHandlerCallback(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400: %s", resp.StatusCode, body)
 		}
-		if htWritesSession(resp) {
+		if writesSession(resp) {
 			t.Error("a session cookie was written")
 		}
 		if app.session() != nil {
@@ -551,10 +551,10 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if nonce parameter mismatches", func(t *testing.T) {
-		rec := &hdErrRecorder{}
+		rec := &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
-		u := htParse(t, loc)
+		u := parseURL(t, loc)
 		q := u.Query()
 		q.Set("nonce", "another-nonce")
 		u.RawQuery = q.Encode()
@@ -564,13 +564,13 @@ func TestHandlerCallback(t *testing.T) {
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &te) || te.Message != "Nonce mismatch" {
 			t.Errorf("status %d, error %v, want *TokenError Nonce mismatch", resp.StatusCode, rec.last())
 		}
-		if errorStatus(rec.last()) != http.StatusBadRequest || htWritesSession(resp) {
-			t.Errorf("status without OnError %d, session written %v", errorStatus(rec.last()), htWritesSession(resp))
+		if errorStatus(rec.last()) != http.StatusBadRequest || writesSession(resp) {
+			t.Errorf("status without OnError %d, session written %v", errorStatus(rec.last()), writesSession(resp))
 		}
 	})
 
 	t.Run("should return internal server error if the max age specified has passed", func(t *testing.T) {
-		rec := &hdErrRecorder{}
+		rec := &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		clock := app.useClock()
 		_, loc := app.startSignIn("/api/auth/signin?max_age=60")
@@ -589,7 +589,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+		app := newTestApp(t, adaClaims, Options{OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
 			s.User["custom"] = "field"
 			delete(s.User, "email")
 			return nil
@@ -602,7 +602,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("an OnSessionCreating error aborts the sign-in", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+		app := newTestApp(t, adaClaims, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
 			return &ValidationError{Message: "user is blocked"}
 		}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
@@ -659,7 +659,7 @@ func TestHandlerCallback(t *testing.T) {
 	}
 
 	t.Run("should not fetch from userinfo if options.userInfo explicitly to false", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{UserInfo: new(false)}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
@@ -670,8 +670,8 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if the userinfo endpoint returns an error", func(t *testing.T) {
-		rec := &hdErrRecorder{}
-		app := newTestApp(t, hdClaims, Options{OnError: rec.hook}, nil, nil)
+		rec := &errRecorder{}
+		app := newTestApp(t, adaClaims, Options{OnError: rec.hook}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		_, loc := app.startSignIn("/api/auth/signin")
 		resp, _ := app.get(app.op.Authorize(t, loc).String())
@@ -679,20 +679,20 @@ func TestHandlerCallback(t *testing.T) {
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &he) || errorStatus(rec.last()) != http.StatusBadGateway {
 			t.Errorf("status %d, error %v, want an *HTTPError (502)", resp.StatusCode, rec.last())
 		}
-		if htWritesSession(resp) {
+		if writesSession(resp) {
 			t.Error("session written")
 		}
 	})
 
 	t.Run("userinfo of another subject is refused", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else","name":"Mallory"}`})
 		_, loc := app.startSignIn("/api/auth/signin")
 		badCallback(t, app, app.op.Authorize(t, loc).String())
 	})
 
 	t.Run("should filter out the configured claims", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{UserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{UserInfo: new(false)}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		u := app.session().User
 		for _, c := range strings.Fields(defaultFilteredClaims) {
@@ -703,7 +703,7 @@ func TestHandlerCallback(t *testing.T) {
 		if u["sid"] == nil || u["name"] != "Ada" {
 			t.Errorf("default filter: user %v lacks sid or name", u)
 		}
-		app = newTestApp(t, hdClaims, Options{UserInfo: new(false), FilteredIDTokenClaims: []string{"email", "iss"}}, nil, nil)
+		app = newTestApp(t, adaClaims, Options{UserInfo: new(false), FilteredIDTokenClaims: []string{"email", "iss"}}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		u = app.session().User
 		if u["email"] != nil || u["iss"] != nil || u["exp"] == nil || u["aud"] == nil || u["name"] != "Ada" {
@@ -712,7 +712,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return bad request if there is an op error", func(t *testing.T) {
-		rec := &hdErrRecorder{}
+		rec := &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
 		app.op.SetAuthorizeError("access_denied", "The user cancelled")
 		_, loc := app.startSignIn("/api/auth/signin")
@@ -761,7 +761,7 @@ func TestHandlerCallback(t *testing.T) {
 			{monocloudtest.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, http.StatusBadRequest, func(err error) bool { var ve *ValidationError; return errors.As(err, &ve) }},
 		} {
 			t.Run(tt.fault.Body, func(t *testing.T) {
-				rec := &hdErrRecorder{}
+				rec := &errRecorder{}
 				app := newTestApp(t, monocloudtest.Config{}, Options{}, &MiddlewareOptions{OnError: rec.hook}, nil)
 				_, loc := app.startSignIn("/api/auth/signin")
 				cb := app.op.Authorize(t, loc)
@@ -812,7 +812,7 @@ func TestHandlerCallback(t *testing.T) {
 func TestParallelSignIns(t *testing.T) {
 	for _, order := range [][2]int{{0, 1}, {1, 0}} {
 		t.Run(map[int]string{0: "first tab first", 1: "second tab first"}[order[0]], func(t *testing.T) {
-			app := newTestApp(t, hdClaims, Options{}, nil, nil)
+			app := newTestApp(t, adaClaims, Options{}, nil, nil)
 			var cbs [2]*url.URL
 			for i, ret := range []string{"/tab-a", "/tab-b"} {
 				_, loc := app.startSignIn("/api/auth/signin?return_url=" + ret)
@@ -836,7 +836,7 @@ func TestParallelSignIns(t *testing.T) {
 		})
 	}
 	t.Run("at most five transactions in flight: the oldest is dropped", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		var first *url.URL
 		for i := range maxStateCookies + 1 {
 			_, loc := app.startSignIn("/api/auth/signin")
@@ -852,7 +852,7 @@ func TestParallelSignIns(t *testing.T) {
 		}
 	})
 	t.Run("concurrently", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		const tabs = maxStateCookies
 		cbs := make([]*url.URL, tabs)
 		for i := range cbs {
@@ -919,7 +919,7 @@ func TestReturnPathWithBasePath(t *testing.T) {
 		if !strings.HasPrefix(loc, app.url("/base/api/auth/signin?")) {
 			t.Errorf("GET %s: Location %q is not the sign-in route", path, loc)
 		}
-		if got := htQuery(t, loc).Get("return_url"); got != want {
+		if got := queryOf(t, loc).Get("return_url"); got != want {
 			t.Errorf("GET %s: return_url %q, want %q", path, got, want)
 		}
 	}
@@ -932,7 +932,7 @@ func TestReturnPathWithBasePath(t *testing.T) {
 func mgSignInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.Response {
 	t.Helper()
 	_, loc := app.startSignIn(base + "/api/auth/signin")
-	state := htQuery(t, loc).Get("state")
+	state := queryOf(t, loc).Get("state")
 	name := app.client.stateCookieName(state)
 	ck := app.cookieNamed(name)
 	if ck == nil {
@@ -966,7 +966,7 @@ func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)
 			}
-			if !htWritesSession(resp) {
+			if !writesSession(resp) {
 				t.Error("no session written")
 			}
 			resp = mgSignInWithStateReturn(t, app, base, app.url(base+"/fine"))
@@ -995,10 +995,10 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var label atomic.Value
 			var size atomic.Int64
-			app := newTestApp(t, hdClaims, Options{
+			app := newTestApp(t, adaClaims, Options{
 				DefaultAuthParams: AuthParams{ResponseMode: "form_post"},
 				OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
-					s.Extra = map[string]any{"signIn": label.Load(), "data": tkRandomData(int(size.Load()))}
+					s.Extra = map[string]any{"signIn": label.Load(), "data": randomData(int(size.Load()))}
 					return nil
 				},
 			}, nil, nil)
@@ -1026,89 +1026,89 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 			if w.Code != http.StatusFound {
 				t.Fatalf("second callback: %d %s", w.Code, w.Body)
 			}
-			written, _ := tkFamily(w.Result().Cookies(), "session")
-			browser := tkBrowser(have, w.Result().Cookies())
-			t.Logf("first session %v, second %v; the browser holds %v", tkNames(have), written, tkNames(browser))
+			written, _ := cookieFamily(w.Result().Cookies(), "session")
+			browser := applyCookies(have, w.Result().Cookies())
+			t.Logf("first session %v, second %v; the browser holds %v", cookieNames(have), written, cookieNames(browser))
 
 			rec := httptest.NewRecorder()
-			s, err := app.client.SessionWithResponse(rec, tkRequest("/", browser))
+			s, err := app.client.SessionWithResponse(rec, newRequest("/", browser))
 			if err != nil {
 				t.Fatalf("the next request has no session: %v", err)
 			}
 			if got := s.Extra["signIn"]; got != "second" {
 				t.Errorf("the next request sees the %v session, want the second", got)
 			}
-			if browser = tkBrowser(browser, rec.Result().Cookies()); !slices.Equal(tkNames(browser), written) {
-				t.Errorf("the browser then holds %v, want only the second session's %v", tkNames(browser), written)
+			if browser = applyCookies(browser, rec.Result().Cookies()); !slices.Equal(cookieNames(browser), written) {
+				t.Errorf("the browser then holds %v, want only the second session's %v", cookieNames(browser), written)
 			}
 		})
 	}
 }
 
 func TestBadCallbacks(t *testing.T) {
-	app := newTestApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	refused := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
 		t.Helper()
 		if w.Code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400: %s", what, w.Code, w.Body)
 		}
-		if htWritesSession(w.Result()) {
+		if writesSession(w.Result()) {
 			t.Errorf("%s: a session cookie was written", what)
 		}
 	}
 
 	t.Run("state param without cookie", func(t *testing.T) {
-		_, cb := biTransaction(t, app)
-		refused(t, "no cookie", biCallbackRequest(t, app, cb))
+		_, cb := startTransaction(t, app)
+		refused(t, "no cookie", callbackRequest(t, app, cb))
 	})
 
 	t.Run("cookie of another transaction", func(t *testing.T) {
-		stateA, cbA := biTransaction(t, app)
-		stateB, _ := biTransaction(t, app)
-		refused(t, "only B's cookie", biCallbackRequest(t, app, cbA, stateB))
-		refused(t, "B's value under A's name", biCallbackRequest(t, app, cbA, biCookie(stateA.Name, stateB.Value)))
+		stateA, cbA := startTransaction(t, app)
+		stateB, _ := startTransaction(t, app)
+		refused(t, "only B's cookie", callbackRequest(t, app, cbA, stateB))
+		refused(t, "B's value under A's name", callbackRequest(t, app, cbA, newCookie(stateA.Name, stateB.Value)))
 		// A's own cookie still completes A.
-		if w := biCallbackRequest(t, app, cbA, stateA); w.Code != http.StatusFound || !htWritesSession(w.Result()) {
+		if w := callbackRequest(t, app, cbA, stateA); w.Code != http.StatusFound || !writesSession(w.Result()) {
 			t.Errorf("A's own cookie: %d", w.Code)
 		}
 	})
 
 	t.Run("tampered state cookie", func(t *testing.T) {
-		state, cb := biTransaction(t, app)
+		state, cb := startTransaction(t, app)
 		v := []byte(state.Value)
 		for _, i := range []int{0, len(v) / 2, len(v) - 5} {
 			b := bytes.Clone(v)
 			b[i] ^= 1
-			refused(t, fmt.Sprintf("byte %d flipped", i), biCallbackRequest(t, app, cb, biCookie(state.Name, string(b))))
+			refused(t, fmt.Sprintf("byte %d flipped", i), callbackRequest(t, app, cb, newCookie(state.Name, string(b))))
 		}
-		refused(t, "truncated", biCallbackRequest(t, app, cb, biCookie(state.Name, state.Value[:len(state.Value)/2])))
-		refused(t, "empty", biCallbackRequest(t, app, cb, biCookie(state.Name, "")))
+		refused(t, "truncated", callbackRequest(t, app, cb, newCookie(state.Name, state.Value[:len(state.Value)/2])))
+		refused(t, "empty", callbackRequest(t, app, cb, newCookie(state.Name, "")))
 		// The untampered cookie still works: refused attempts did not use it up.
-		if w := biCallbackRequest(t, app, cb, state); w.Code != http.StatusFound {
+		if w := callbackRequest(t, app, cb, state); w.Code != http.StatusFound {
 			t.Errorf("the real cookie after tampered attempts: %d", w.Code)
 		}
 	})
 
 	t.Run("state cookie from another client secret", func(t *testing.T) {
 		other := newTestApp(t, monocloudtest.Config{}, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
-		state, _ := biTransaction(t, other)
-		_, cb := biTransaction(t, app)
+		state, _ := startTransaction(t, other)
+		_, cb := startTransaction(t, app)
 		q := cb.Query()
 		q.Set("state", strings.TrimPrefix(state.Name, "state."))
 		cb.RawQuery = q.Encode()
-		refused(t, "foreign state cookie", biCallbackRequest(t, app, cb, state))
+		refused(t, "foreign state cookie", callbackRequest(t, app, cb, state))
 	})
 
 	t.Run("hostile state values", func(t *testing.T) {
 		for _, s := range []string{"", " ", "a;b", "a,b", `a"b`, strings.Repeat("s", 200), "../x", "%00", "x\x00y"} {
 			cb := &url.URL{Path: "/api/auth/callback", RawQuery: url.Values{"state": {s}, "code": {"c"}}.Encode()}
 			cb.Scheme, cb.Host = "http", strings.TrimPrefix(app.origin(), "http://")
-			refused(t, fmt.Sprintf("state %q", s), biCallbackRequest(t, app, cb, biCookie("state."+url.PathEscape(s), "x")))
+			refused(t, fmt.Sprintf("state %q", s), callbackRequest(t, app, cb, newCookie("state."+url.PathEscape(s), "x")))
 		}
 	})
 
 	t.Run("missing code", func(t *testing.T) {
-		state, cb := biTransaction(t, app)
+		state, cb := startTransaction(t, app)
 		for _, code := range []string{"", "del"} {
 			u := *cb
 			q := u.Query()
@@ -1118,23 +1118,23 @@ func TestBadCallbacks(t *testing.T) {
 				q.Set("code", "")
 			}
 			u.RawQuery = q.Encode()
-			refused(t, "code "+code, biCallbackRequest(t, app, &u, state))
+			refused(t, "code "+code, callbackRequest(t, app, &u, state))
 		}
 	})
 
 	t.Run("unknown code", func(t *testing.T) {
-		state, cb := biTransaction(t, app)
+		state, cb := startTransaction(t, app)
 		q := cb.Query()
 		q.Set("code", "forged-code")
 		cb.RawQuery = q.Encode()
-		refused(t, "forged code", biCallbackRequest(t, app, cb, state))
+		refused(t, "forged code", callbackRequest(t, app, cb, state))
 	})
 
 	t.Run("replayed callback", func(t *testing.T) {
-		state, cb := biTransaction(t, app)
+		state, cb := startTransaction(t, app)
 		grants := app.op.CodeGrants()
-		first := biCallbackRequest(t, app, cb, state)
-		if first.Code != http.StatusFound || !htWritesSession(first.Result()) {
+		first := callbackRequest(t, app, cb, state)
+		if first.Code != http.StatusFound || !writesSession(first.Result()) {
 			t.Fatalf("first callback: %d", first.Code)
 		}
 		var session []*http.Cookie
@@ -1143,7 +1143,7 @@ func TestBadCallbacks(t *testing.T) {
 				session = append(session, c)
 			}
 		}
-		second := biCallbackRequest(t, app, cb, append([]*http.Cookie{state}, session...)...)
+		second := callbackRequest(t, app, cb, append([]*http.Cookie{state}, session...)...)
 		refused(t, "replay", second)
 		if n := app.op.CodeGrants() - grants; n != 1 {
 			t.Errorf("%d code grants, want 1: the replay reached the token endpoint", n)
@@ -1153,9 +1153,9 @@ func TestBadCallbacks(t *testing.T) {
 				t.Errorf("the replay touched the session cookie: %v", c)
 			}
 		}
-		biAssertSession(t, app, "the first session after the replay", session...)
+		assertSessionServed(t, app, "the first session after the replay", session...)
 		// Without the session cookie, too.
-		refused(t, "replay without session", biCallbackRequest(t, app, cb, state))
+		refused(t, "replay without session", callbackRequest(t, app, cb, state))
 	})
 
 	t.Run("oversized form_post body", func(t *testing.T) {
@@ -1189,7 +1189,7 @@ func TestHostileReturnURLs(t *testing.T) {
 	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 	for i, raw := range hostileURLs {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
-			v := biExpand(app, raw)
+			v := expandURL(app, raw)
 			app.newBrowser()
 			resp, body := app.get("/api/auth/signin?return_url=" + url.QueryEscape(v))
 			if resp.StatusCode != http.StatusFound {
@@ -1200,7 +1200,7 @@ func TestHostileReturnURLs(t *testing.T) {
 			if resp.StatusCode != http.StatusFound {
 				t.Fatalf("return_url %q: callback %d: %s", v, resp.StatusCode, body)
 			}
-			htAssertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), fmt.Sprintf("return_url %q", v))
+			assertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), fmt.Sprintf("return_url %q", v))
 		})
 	}
 	// A raw, unencoded query is read the same way.
@@ -1209,7 +1209,7 @@ func TestHostileReturnURLs(t *testing.T) {
 		resp, _ := app.get("/api/auth/signin?" + q)
 		cb := app.op.Authorize(t, resp.Header.Get("Location"))
 		resp, _ = app.get(cb.String())
-		htAssertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), "query "+q)
+		assertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), "query "+q)
 	}
 }
 
@@ -1242,6 +1242,6 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		if _, err := c.stateCodec.Decode(cks[0].Name, cks[0].Value, &as); err != nil {
 			t.Fatal(err)
 		}
-		htAssertSameOrigin(t, appURL+"/api/auth/callback", as.ReturnURL, "https://app.example.com", fmt.Sprintf("return_url %q", ret))
+		assertSameOrigin(t, appURL+"/api/auth/callback", as.ReturnURL, "https://app.example.com", fmt.Sprintf("return_url %q", ret))
 	})
 }

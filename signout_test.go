@@ -38,19 +38,19 @@ func TestHandlerSignOut(t *testing.T) {
 		if !strings.HasPrefix(loc, app.op.Issuer()+"/") {
 			t.Fatalf("Location %q is not at the provider", loc)
 		}
-		return htQuery(t, loc)
+		return queryOf(t, loc)
 	}
 
 	for _, base := range []string{"", "/base"} {
 		suffix := map[string]string{"": "", "/base": " (with base path)"}[base]
 		t.Run("should redirect to endSessionUrl with post logout redirect uri and id token hint"+suffix, func(t *testing.T) {
-			app := newTestAppAt(t, base, hdClaims, Options{}, nil, nil)
+			app := newTestAppAt(t, base, adaClaims, Options{}, nil, nil)
 			resp, idToken := signOut(t, app, base, "")
 			q := endSession(t, app, resp)
 			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base+"/") {
 				t.Errorf("end_session parameters %v, want client_id, id_token_hint and post_logout_redirect_uri %s", q, app.url(base+"/"))
 			}
-			if ck := htSetCookie(resp, "session"); ck == nil || ck.MaxAge >= 0 {
+			if ck := setCookieNamed(resp, "session"); ck == nil || ck.MaxAge >= 0 {
 				t.Errorf("session cookie not expired: %v", resp.Header["Set-Cookie"])
 			}
 			if app.session() != nil {
@@ -72,7 +72,7 @@ func TestHandlerSignOut(t *testing.T) {
 				{"{app}/bye?x=1", "/bye?x=1"},
 				{"https://elsewhere.example.com/bye", base + "/"}, // other origins are ignored
 			} {
-				app := newTestAppAt(t, base, hdClaims, Options{}, nil, nil)
+				app := newTestAppAt(t, base, adaClaims, Options{}, nil, nil)
 				app.client.cfg.postLogoutURL = strings.ReplaceAll(tt.opt, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "")
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
@@ -83,7 +83,7 @@ func TestHandlerSignOut(t *testing.T) {
 
 		for _, tt := range []struct{ query, want string }{{"/something", base + "/something"}, {"{app}/something", "/something"}} {
 			t.Run("can pickup post_logout_url from query param"+suffix, func(t *testing.T) {
-				app := newTestAppAt(t, base, hdClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
+				app := newTestAppAt(t, base, adaClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
 				q := strings.ReplaceAll(tt.query, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "?post_logout_url="+url.QueryEscape(q))
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
@@ -105,7 +105,7 @@ func TestHandlerSignOut(t *testing.T) {
 		})
 
 		t.Run("should redirect to app url if federatedSignOut is false"+suffix, func(t *testing.T) {
-			app := newTestAppAt(t, base, hdClaims, Options{FederatedSignOut: new(false)}, nil, nil)
+			app := newTestAppAt(t, base, adaClaims, Options{FederatedSignOut: new(false)}, nil, nil)
 			resp, _ := signOut(t, app, base, "")
 			if resp.Header.Get("Location") != app.url(base+"/") {
 				t.Errorf("Location %q, want the app", resp.Header.Get("Location"))
@@ -124,7 +124,7 @@ func TestHandlerSignOut(t *testing.T) {
 	}
 
 	t.Run("invalid post_logout_url from query param does not override", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
 		for _, bad := range []string{`"`, "//evil.com", "https://evil.com/x", "javascript:alert(1)"} {
 			app.newBrowser()
 			resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape(bad))
@@ -137,7 +137,7 @@ func TestHandlerSignOut(t *testing.T) {
 	t.Run("can redirect to external domains", func(t *testing.T) {
 		// A deliberate fix of the SDK's open redirect: other origins are
 		// ignored, with or without a session.
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape("https://something.com/test"))
 		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("/") {
 			t.Errorf("post_logout_redirect_uri %q, want the app", got)
@@ -174,7 +174,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		if w.Code != http.StatusFound || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
 			t.Fatalf("status %d, Location %q; want 302 to the provider", w.Code, loc)
 		}
-		if got := htQuery(t, loc).Get("post_logout_redirect_uri"); got != wantReturn {
+		if got := queryOf(t, loc).Get("post_logout_redirect_uri"); got != wantReturn {
 			t.Errorf("post_logout_redirect_uri %q, want %q", got, wantReturn)
 		}
 		if app.session() != nil {
@@ -187,7 +187,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 
 	for _, site := range []string{"", "same-origin", "same-site", "none"} {
 		t.Run("signs out, Sec-Fetch-Site "+cmp.Or(site, "absent"), func(t *testing.T) {
-			app := newTestApp(t, hdClaims, Options{}, nil, nil)
+			app := newTestApp(t, adaClaims, Options{}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			want, ok := app.client.resolveReturnURL(postLogout)
 			if !ok {
@@ -198,7 +198,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	}
 
 	t.Run("cross-site gets a confirm page, then signs out from the app", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		w := signOut(app, http.MethodGet, query, "cross-site")
 		if w.Code != http.StatusOK || w.Header().Get("Location") != "" || len(w.Result().Cookies()) != 0 {
@@ -228,7 +228,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		if links[1] != app.url("/") {
 			t.Errorf("cancel link %q, want the app", links[1])
 		}
-		link := htParse(t, links[0])
+		link := parseURL(t, links[0])
 		if link.Scheme+"://"+link.Host != app.origin() || link.Path != "/api/auth/signout" || link.Query().Get("post_logout_url") != postLogout {
 			t.Fatalf("sign-out link %q, want the sign-out route with post_logout_url %q", links[0], postLogout)
 		}
@@ -238,7 +238,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 
 	t.Run("cross-site confirm page drops an off-site post_logout_url", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		w := signOut(app, http.MethodGet, "?post_logout_url="+url.QueryEscape("https://evil.example/x"), "cross-site")
 		if links := hdLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
 			t.Errorf("status %d, links %v; want the bare sign-out route", w.Code, links)
@@ -246,7 +246,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 
 	t.Run("cross-site POST is refused", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		if w := signOut(app, http.MethodPost, "", "cross-site"); w.Code != http.StatusMethodNotAllowed {
 			t.Errorf("status %d, want 405", w.Code)
@@ -293,10 +293,10 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 			}
 			app := newTestApp(t, monocloudtest.Config{}, opts, nil, nil)
 			for i, raw := range hostileURLs {
-				v := biExpand(app, raw)
+				v := expandURL(app, raw)
 				var cookies []*http.Cookie
 				if mode != "no session" {
-					cookies = htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}, IDToken: "id-token"})
+					cookies = mintSession(t, app.client, &Session{User: User{"sub": "user-1"}, IDToken: "id-token"})
 				}
 				w := app.serve(http.MethodGet, "/api/auth/signout?post_logout_url="+url.QueryEscape(v), cookies...)
 				if w.Code != http.StatusFound {
@@ -309,9 +309,9 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 						t.Errorf("%d %q: Location %q is not the provider", i, v, loc)
 						continue
 					}
-					loc = htQuery(t, loc).Get("post_logout_redirect_uri")
+					loc = queryOf(t, loc).Get("post_logout_redirect_uri")
 				}
-				htAssertSameOrigin(t, app.url("/api/auth/signout"), loc, app.origin(), fmt.Sprintf("%d post_logout_url %q", i, v))
+				assertSameOrigin(t, app.url("/api/auth/signout"), loc, app.origin(), fmt.Sprintf("%d post_logout_url %q", i, v))
 			}
 		})
 	}

@@ -26,7 +26,7 @@ const (
 
 // tkWroteSession reports whether resp sets a session cookie with a value.
 func tkWroteSession(resp *http.Response) bool {
-	written, _ := tkFamily(resp.Cookies(), "session")
+	written, _ := cookieFamily(resp.Cookies(), "session")
 	return len(written) > 0
 }
 
@@ -36,21 +36,21 @@ func tkWroteSession(resp *http.Response) bool {
 func TestGetTokensForms(t *testing.T) {
 	groups := []struct {
 		name string
-		form tkForm
+		form tokensForm
 	}{
-		{"App Router/No params (<From Cookies>)", tkFormCtx},
-		{"App Router/With Request and Response (req, res)", tkFormWithResponse},
-		{"App Router/With Request and Context (req, ctx)", tkFormFromRequest},
-		{"Page Router/With Request and Response (req, res)", tkFormWithResponse},
-		{"Package/" + tkFormPkgCtx.name, tkFormPkgCtx},
-		{"Package/" + tkFormPkgFromRequest.name, tkFormPkgFromRequest},
-		{"Package/" + tkFormPkgWithResponse.name, tkFormPkgWithResponse},
+		{"App Router/No params (<From Cookies>)", formCtx},
+		{"App Router/With Request and Response (req, res)", formWithResponse},
+		{"App Router/With Request and Context (req, ctx)", formFromRequest},
+		{"Page Router/With Request and Response (req, res)", formWithResponse},
+		{"Package/" + formPkgCtx.name, formPkgCtx},
+		{"Package/" + formPkgFromRequest.name, formPkgFromRequest},
+		{"Package/" + formPkgWithResponse.name, formPkgWithResponse},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Run("should return the tokens if the request is authenticated", func(t *testing.T) {
 				app := newTokensApp(t, monocloudtest.Config{}, Options{})
-				tkSetDefault(t, app.client)
+				setDefaultClient(t, app.client)
 				app.signIn("")
 				s := app.session()
 				stored := s.AccessTokens[0]
@@ -74,32 +74,32 @@ func TestGetTokensForms(t *testing.T) {
 				if tok.RequestedScopes != "openid profile email" || tok.Scopes != "openid profile email" {
 					t.Errorf("default token scopes %q / requested %q", tok.Scopes, tok.RequestedScopes)
 				}
-				tkWantGrants(t, app.op, 0)
+				assertGrants(t, app.op, 0)
 				if tkWroteSession(resp) {
 					t.Error("a session cookie was written without a refresh")
 				}
 			})
 			t.Run("should throw if the request is not authenticated", func(t *testing.T) {
 				app := newTokensApp(t, monocloudtest.Config{}, Options{})
-				tkSetDefault(t, app.client)
+				setDefaultClient(t, app.client)
 				tok, _, err := app.call(g.form, nil)
 				if tok != nil || !errors.Is(err, ErrNoSession) {
 					t.Fatalf("GetTokens = %+v, %v; want ErrNoSession", tok, err)
 				}
-				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not exist" {
+				if ve := asError[*ValidationError](t, err); ve.Message != "Session does not exist" {
 					t.Fatalf("message %q", ve.Message)
 				}
 			})
 			t.Run("should refresh the tokens when forceRefresh is true", func(t *testing.T) {
 				app := newTokensApp(t, monocloudtest.Config{}, Options{})
-				tkSetDefault(t, app.client)
+				setDefaultClient(t, app.client)
 				app.signIn("")
 				before := app.session()
 				tok, resp, err := app.call(g.form, &GetTokensOptions{ForceRefresh: true})
 				if err != nil {
 					t.Fatal(err)
 				}
-				tkWantGrants(t, app.op, 1)
+				assertGrants(t, app.op, 1)
 				if tok.AccessToken == before.AccessTokens[0].AccessToken || tok.AccessToken == "" {
 					t.Error("access token not renewed")
 				}
@@ -123,7 +123,7 @@ func TestGetTokensForms(t *testing.T) {
 				if err != nil || again.AccessToken != tok.AccessToken {
 					t.Fatalf("next call = %+v, %v", again, err)
 				}
-				tkWantGrants(t, app.op, 1)
+				assertGrants(t, app.op, 1)
 			})
 		})
 	}
@@ -150,16 +150,16 @@ func TestGetTokensOptionValidation(t *testing.T) {
 			t.Run("without a session", func(t *testing.T) {
 				// The SDK validates the options before it reads the session.
 				_, err := anonymous.tokens(&tc.opts)
-				if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+				if ve := asError[*ValidationError](t, err); ve.Message != tc.msg {
 					t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
 				}
 			})
 			t.Run("with a session", func(t *testing.T) {
 				_, err := app.tokens(&tc.opts)
-				if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+				if ve := asError[*ValidationError](t, err); ve.Message != tc.msg {
 					t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
 				}
-				tkWantGrants(t, app.op, 0)
+				assertGrants(t, app.op, 0)
 			})
 		})
 	}
@@ -182,10 +182,10 @@ func TestGetTokensWithoutRefreshToken(t *testing.T) {
 			app.mutate(func(s *Session) { s.RefreshToken = "" })
 			tc.mutate(app)
 			_, err := app.tokens(tc.opts)
-			if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
+			if ve := asError[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
 				t.Fatalf("message = %q", ve.Message)
 			}
-			tkWantGrants(t, app.op, 0)
+			assertGrants(t, app.op, 0)
 		})
 	}
 }
@@ -216,9 +216,9 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 				t.Fatalf("refreshed = %v, want %v", refreshed, tc.refresh)
 			}
 			if tc.refresh {
-				tkWantGrants(t, app.op, 1)
+				assertGrants(t, app.op, 1)
 			} else {
-				tkWantGrants(t, app.op, 0)
+				assertGrants(t, app.op, 0)
 			}
 		})
 	}
@@ -230,7 +230,7 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 		if !tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+20 {
 			t.Fatalf("tokens = %+v, want a 20 s token flagged expired", tok)
 		}
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("newTokens", func(t *testing.T) {
@@ -331,7 +331,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			})
 			tok, err := app.tokens(tc.opts)
 			if tc.want == "" {
-				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
+				if ve := asError[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
 					t.Fatalf("GetTokens = %+v, %v; want no match", tok, err)
 				}
 				return
@@ -406,7 +406,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 		if def := app.mustTokens(nil); def.Resource != "" || def.RequestedScopes != s.AuthorizedScopes || s.AuthorizedScopes != "openid profile email read write" {
 			t.Fatalf("default token after = %+v (authorized scopes %q)", def, s.AuthorizedScopes)
 		}
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("{resource:R}, no resources config, stored token {resource:R, no requestedScopes}", func(t *testing.T) {
@@ -418,7 +418,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 		if tok := app.mustTokens(&GetTokensOptions{Resource: tkResA}); tok.AccessToken != "for-R" {
 			t.Fatalf("tokens = %+v", tok)
 		}
-		tkWantGrants(t, app.op, 0)
+		assertGrants(t, app.op, 0)
 	})
 
 	t.Run("{scopes:'x y'} with a default resource D", func(t *testing.T) {
@@ -468,7 +468,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 		if again := app.mustTokens(nil); again.AccessToken != tok.AccessToken {
 			t.Fatal("next call returned another token")
 		}
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("a session with no default token gets one", func(t *testing.T) {
@@ -486,7 +486,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 			t.Fatalf("session tokens = %+v", s.AccessTokens)
 		}
 		app.mustTokens(nil)
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 }
 
@@ -534,7 +534,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		if s.AccessTokens[2].Resource != tkResA || s.AccessTokens[2].RequestedScopes != "read write" {
 			t.Fatalf("refreshed token filed under %q/%q", s.AccessTokens[2].Resource, s.AccessTokens[2].RequestedScopes)
 		}
-		tkWantGrants(t, app.op, 3)
+		assertGrants(t, app.op, 3)
 	})
 
 	t.Run("should not update the authorizedScopes on refresh", func(t *testing.T) {
@@ -557,7 +557,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 			t.Fatalf("refresh token %q -> %q (session %q)", rt, tok.RefreshToken, app.session().RefreshToken)
 		}
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
-		tkWantGrants(t, app.op, 2)
+		assertGrants(t, app.op, 2)
 	})
 
 	t.Run("should refresh session without id token and userinfo", func(t *testing.T) {
@@ -571,7 +571,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		if tok.AccessToken != "plain-at" || tok.Scopes != "profile" || tok.AccessTokenExpiration != app.clock.Unix()+600 {
 			t.Fatalf("tokens = %+v", tok)
 		}
-		if after.IDToken != before.IDToken || after.RefreshToken != before.RefreshToken || tkJSON(t, after.User) != tkJSON(t, before.User) {
+		if after.IDToken != before.IDToken || after.RefreshToken != before.RefreshToken || mustJSON(t, after.User) != mustJSON(t, before.User) {
 			t.Fatalf("session changed beyond the access token: %+v", after)
 		}
 	})
@@ -588,10 +588,10 @@ func TestGetTokensRefreshSession(t *testing.T) {
 			before := app.session()
 			app.op.SetTokenFault(monocloudtest.Fault{Body: tc.body})
 			_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
-			if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+			if ve := asError[*ValidationError](t, err); ve.Message != tc.msg {
 				t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
 			}
-			tkSameSession(t, app.session(), before)
+			assertSameSession(t, app.session(), before)
 		})
 	}
 
@@ -631,7 +631,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.Is(err, boom) {
 			t.Fatalf("GetTokens = %v, want the hook's error", err)
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 	})
 }
 
@@ -682,10 +682,10 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		before := app.session()
 		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
-		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_token" {
+		if oe := asError[*OPError](t, err); oe.Code != "invalid_token" {
 			t.Fatalf("OPError %+v, want invalid_token from userinfo", oe)
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 	})
 
 	t.Run("should only fetch userinfo when openid scope is present", func(t *testing.T) {
@@ -713,14 +713,14 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 			app.signIn("")
 			before := app.session()
 			app.op.SetUserinfoFault(tc.fault)
-			tok, resp, err := app.call(tkFormCtx, &GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
+			tok, resp, err := app.call(formCtx, &GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
 			if err == nil || tok != nil {
 				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
 			}
 			if tkWroteSession(resp) {
 				t.Error("session written despite the error")
 			}
-			tkSameSession(t, app.session(), before)
+			assertSameSession(t, app.session(), before)
 		})
 	}
 }
@@ -732,7 +732,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	type check func(t *testing.T, err error)
 	isHTTP := func(status int) check {
 		return func(t *testing.T, err error) {
-			if he := tkAs[*HTTPError](t, err); he.StatusCode != status {
+			if he := asError[*HTTPError](t, err); he.StatusCode != status {
 				t.Errorf("HTTPError status %d, want %d", he.StatusCode, status)
 			}
 		}
@@ -751,7 +751,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			},
 			check: func(t *testing.T, err error) {
 				isHTTP(500)(t, err)
-				if he := tkAs[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
+				if he := asError[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
 					t.Errorf("message %q", he.Message)
 				}
 			},
@@ -762,7 +762,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 				return monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"refresh token expired"}`}
 			},
 			check: func(t *testing.T, err error) {
-				if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.Description != "refresh token expired" || oe.StatusCode != 400 {
+				if oe := asError[*OPError](t, err); oe.Code != "invalid_grant" || oe.Description != "refresh token expired" || oe.StatusCode != 400 {
 					t.Errorf("OPError %+v", oe)
 				}
 			},
@@ -771,7 +771,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			name:  "should return a failed result if server returned a 400 (no error fields)",
 			fault: func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 400, Body: `{}`} },
 			check: func(t *testing.T, err error) {
-				if oe := tkAs[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
+				if oe := asError[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
 					t.Errorf("OPError %+v", oe)
 				}
 			},
@@ -780,7 +780,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			name:  "garbage JSON",
 			fault: func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Body: `{"access_token":`} },
 			check: func(t *testing.T, err error) {
-				if he := tkAs[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
+				if he := asError[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
 					t.Errorf("message %q", he.Message)
 				}
 			},
@@ -791,7 +791,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			fault:  func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Delay: 30 * time.Second} },
 			within: 2500 * time.Millisecond,
 			check: func(t *testing.T, err error) {
-				tkAs[*HTTPError](t, err)
+				asError[*HTTPError](t, err)
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("%v does not match context.DeadlineExceeded", err)
 				}
@@ -804,7 +804,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "mallory", "aud": "test-client", "iat": now, "exp": now + 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","id_token":%q}`, idt)}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: another audience",
@@ -813,7 +813,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "someone-else", "iat": now, "exp": now + 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: another nonce",
@@ -823,7 +823,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
 			check: func(t *testing.T, err error) {
-				if te := tkAs[*TokenError](t, err); te.Message != "Nonce mismatch" {
+				if te := asError[*TokenError](t, err); te.Message != "Nonce mismatch" {
 					t.Errorf("message %q", te.Message)
 				}
 			},
@@ -835,14 +835,14 @@ func TestGetTokensProviderFaults(t *testing.T) {
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now - 7200, "exp": now - 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: not a JWT",
 			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Body: `{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":"not.a.jwt"}`}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -852,7 +852,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			app.expireDefault()
 			app.op.SetTokenFault(tc.fault(app))
 			start := time.Now()
-			tok, resp, err := app.call(tkFormCtx, nil)
+			tok, resp, err := app.call(formCtx, nil)
 			elapsed := time.Since(start)
 			if err == nil || tok != nil {
 				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
@@ -864,7 +864,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			if tkWroteSession(resp) {
 				t.Error("a session cookie was written despite the failed refresh")
 			}
-			tkSameSession(t, app.session(), before)
+			assertSameSession(t, app.session(), before)
 			grants := app.op.RefreshGrants()
 
 			app.op.SetTokenFault(monocloudtest.Fault{})
@@ -875,28 +875,28 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			if tok.AccessToken == before.AccessTokens[0].AccessToken || tok.IsExpired {
 				t.Fatalf("tokens after recovery = %+v", tok)
 			}
-			tkWantGrants(t, app.op, grants+1)
+			assertGrants(t, app.op, grants+1)
 		})
 	}
 
 	t.Run("should return a failed result if server is unreachable", func(t *testing.T) {
-		tr := &tkTransport{}
+		tr := &failingTransport{}
 		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		tr.failPath("/token")
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
-		if he := tkAs[*HTTPError](t, err); he.StatusCode != 0 || !strings.Contains(he.Message, "connection refused") {
+		if he := asError[*HTTPError](t, err); he.StatusCode != 0 || !strings.Contains(he.Message, "connection refused") {
 			t.Fatalf("HTTPError %+v", he)
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 		tr.heal()
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("should throw error if jwks fetch fails", func(t *testing.T) {
-		tr := &tkTransport{}
+		tr := &failingTransport{}
 		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
@@ -907,10 +907,10 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		if err == nil {
 			t.Fatal("refresh succeeded without the provider's keys")
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 		// The provider could not be reached: an *HTTPError, as the SDK's
 		// MonoCloudHttpError, not an invalid token.
-		tkAs[*HTTPError](t, err)
+		asError[*HTTPError](t, err)
 	})
 
 	t.Run("a refreshed ID token may repeat the sign-in nonce", func(t *testing.T) {
@@ -933,7 +933,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		app.signIn("")
 		app.mutate(func(s *Session) { s.RefreshToken = "unknown" })
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
-		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.StatusCode != http.StatusBadRequest {
+		if oe := asError[*OPError](t, err); oe.Code != "invalid_grant" || oe.StatusCode != http.StatusBadRequest {
 			t.Fatalf("OPError %+v", oe)
 		}
 	})
@@ -953,225 +953,10 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 }
 
-// TestGetTokensExactlyOnce: concurrent and stale requests of one session
-// share refresh grants, and a rotated refresh token is never replayed.
-func TestGetTokensExactlyOnce(t *testing.T) {
-	// concurrently sends n real requests with cookies and returns the
-	// access tokens and the responses' Set-Cookie headers.
-	concurrently := func(t *testing.T, app *testApp, n int, cookies []*http.Cookie, query string) ([]string, [][]*http.Cookie) {
-		t.Helper()
-		tokens := make([]string, n)
-		sets := make([][]*http.Cookie, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				status, tok, set, err := app.httpTokens(cookies, query)
-				if err != nil || status != http.StatusOK {
-					errs[i] = fmt.Errorf("request %d: status %d: %v", i, status, err)
-					return
-				}
-				tokens[i], sets[i] = tok.AccessToken, set
-			})
-		}
-		close(start)
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-		return tokens, sets
-	}
-	allSame := func(t *testing.T, tokens []string, notThis string) {
-		t.Helper()
-		for i, tok := range tokens {
-			if tok != tokens[0] {
-				t.Fatalf("request %d got another access token than request 0", i)
-			}
-		}
-		if tokens[0] == notThis {
-			t.Fatal("the old access token was returned")
-		}
-	}
-
-	t.Run("100 concurrent requests on one expired session share one refresh grant", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		old := app.defaultToken()
-		app.expireDefault()
-		tokens, sets := concurrently(t, app, 100, app.cookies(), "")
-		tkWantGrants(t, app.op, 1)
-		allSame(t, tokens, old.AccessToken)
-		for i, set := range sets {
-			if written, _ := tkFamily(set, "session"); len(written) == 0 {
-				t.Fatalf("response %d carries no refreshed session cookie", i)
-			}
-		}
-	})
-
-	t.Run("50 concurrent forceRefresh requests share one refresh grant", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		old := app.defaultToken()
-		tokens, _ := concurrently(t, app, 50, app.cookies(), "force=1")
-		tkWantGrants(t, app.op, 1)
-		allSame(t, tokens, old.AccessToken)
-	})
-
-	t.Run("100 concurrent direct calls with the same cookies", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		cookies := app.cookies()
-		tokens := make([]*Tokens, 100)
-		errs := make([]error, 100)
-		var wg sync.WaitGroup
-		for i := range 100 {
-			wg.Go(func() {
-				r := tkRequest("/", cookies)
-				rec := httptest.NewRecorder()
-				tokens[i], errs[i] = app.client.GetTokensWithResponse(rec, r, nil)
-				if errs[i] == nil && !tkWroteSession(rec.Result()) {
-					errs[i] = fmt.Errorf("call %d wrote no cookie", i)
-				}
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-		tkWantGrants(t, app.op, 1)
-		for _, tok := range tokens {
-			if *tok != *tokens[0] {
-				t.Fatalf("tokens differ: %+v vs %+v", tok, tokens[0])
-			}
-		}
-	})
-
-	t.Run("a request with the pre-refresh cookie gets the refreshed tokens without a second grant", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
-		app.signIn("")
-		app.expireDefault()
-		stale := app.cookies()
-
-		_, a, _, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, b, setB, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tkWantGrants(t, app.op, 1)
-		if a.AccessToken != b.AccessToken || a.RefreshToken != b.RefreshToken {
-			t.Fatalf("request B got %+v, A got %+v", b, a)
-		}
-		if written, _ := tkFamily(setB, "session"); len(written) == 0 {
-			t.Fatal("request B's response does not carry the updated cookie")
-		}
-		// B's new cookie holds the refreshed session: no refresh needed.
-		cookiesB := tkBrowser(stale, setB)
-		if _, again, _, err := app.httpTokens(cookiesB, ""); err != nil || again.AccessToken != a.AccessToken {
-			t.Fatalf("with B's cookie: %+v, %v", again, err)
-		}
-		tkWantGrants(t, app.op, 1)
-
-		t.Run("a refresh for another resource from the pre-refresh cookie uses the newest refresh token", func(t *testing.T) {
-			_, r, set, err := app.httpTokens(stale, "resource="+url.QueryEscape(tkResA))
-			if err != nil {
-				t.Fatal(err)
-			}
-			tkWantGrants(t, app.op, 2)
-			if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
-				t.Fatalf("grant used refresh token %q, want the newest %q", used, a.RefreshToken)
-			}
-			if r.RefreshToken == a.RefreshToken || r.Resource != tkResA {
-				t.Fatalf("tokens = %+v", r)
-			}
-			// A forced refresh with the newest cookie really refreshes, with
-			// the newest refresh token.
-			_, f, _, err := app.httpTokens(tkBrowser(stale, set), "force=1")
-			if err != nil || f.AccessToken == a.AccessToken {
-				t.Fatalf("forced refresh = %+v, %v", f, err)
-			}
-			if used := app.op.LastTokenRequest().Get("refresh_token"); used != r.RefreshToken {
-				t.Fatalf("forced refresh used %q, want %q", used, r.RefreshToken)
-			}
-			tkWantGrants(t, app.op, 3)
-		})
-	})
-
-	t.Run("a stale cookie after the shared result expired refreshes with the newest refresh token", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		stale := app.cookies()
-		_, a, _, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		app.clock.Set(time.Unix(a.AccessTokenExpiration+1, 0)) // A's token expired too
-		_, b, _, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tkWantGrants(t, app.op, 2)
-		if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
-			t.Fatalf("second grant used %q, want the newest refresh token %q", used, a.RefreshToken)
-		}
-		if b.AccessToken == a.AccessToken || b.IsExpired {
-			t.Fatalf("tokens = %+v", b)
-		}
-	})
-
-	t.Run("a refresh after the response header was written is still shared with the next request", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		var tok *Tokens
-		var err error
-		rec := httptest.NewRecorder()
-		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusOK)
-			tok, err = app.client.GetTokens(r.Context(), nil)
-		})).ServeHTTP(rec, app.request(http.MethodGet, "/late"))
-		if err != nil || tok.IsExpired {
-			t.Fatalf("GetTokens after WriteHeader = %+v, %v", tok, err)
-		}
-		if tkWroteSession(rec.Result()) {
-			t.Fatal("a cookie appeared after the header was written")
-		}
-		again, err := app.tokens(nil) // same old cookie
-		if err != nil || again.AccessToken != tok.AccessToken {
-			t.Fatalf("next request = %+v, %v", again, err)
-		}
-		tkWantGrants(t, app.op, 1)
-	})
-
-	t.Run("GetTokensFromRequest outside any middleware refreshes once for repeated requests with the old cookie", func(t *testing.T) {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		cookies := app.cookies()
-		first, err := app.client.GetTokensFromRequest(tkRequest("/", cookies), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 3 {
-			again, err := app.client.GetTokensFromRequest(tkRequest("/", cookies), nil)
-			if err != nil || again.AccessToken != first.AccessToken || again.RefreshToken != first.RefreshToken {
-				t.Fatalf("again = %+v, %v", again, err)
-			}
-		}
-		tkWantGrants(t, app.op, 1)
-	})
-}
-
 // TestGetTokensCookiePersistence: the refreshed session reaches the browser
 // through a real server.
 func TestGetTokensCookiePersistence(t *testing.T) {
-	for _, mode := range tkStoreModes {
+	for _, mode := range storeModes {
 		t.Run(mode.name, func(t *testing.T) {
 			var opts Options
 			var store *memStore
@@ -1202,10 +987,10 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 				var next Tokens
 				_ = json.Unmarshal([]byte(body), &next)
 				if resp.StatusCode != http.StatusOK || next.AccessToken != first.AccessToken || tkWroteSession(resp) {
-					t.Fatalf("next request: %d %s (Set-Cookie %v)", resp.StatusCode, body, tkNames(resp.Cookies()))
+					t.Fatalf("next request: %d %s (Set-Cookie %v)", resp.StatusCode, body, cookieNames(resp.Cookies()))
 				}
 			}
-			tkWantGrants(t, app.op, 1)
+			assertGrants(t, app.op, 1)
 			if store != nil {
 				if keys := store.keys(); !slices.Equal(keys, []string{key}) {
 					t.Fatalf("store keys %v, want the session's key %q kept", keys, key)
@@ -1314,7 +1099,7 @@ func (d *tkDiscard) WriteHeader(int)             {}
 func benchServe(b *testing.B, n int, inner func(c *Client, r *http.Request) error) {
 	app, req := benchApp(b, n)
 	var err error
-	h := app.client.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := app.client.AuthMiddleware(protectNone)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err = inner(app.client, r)
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -1383,17 +1168,17 @@ func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
 	app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 	app.signIn("")
 	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
-	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {
+	if ve := asError[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {
 		t.Fatalf("%q: message = %q", err, ve.Message)
 	}
 	if errors.Is(err, ErrNoRefreshToken) || errors.Is(ErrNoRefreshToken, ErrResourceNotRequested) {
 		t.Error("the sentinels match each other")
 	}
-	tkWantGrants(t, app.op, 0)
+	assertGrants(t, app.op, 0)
 	if _, err := app.tokens(&GetTokensOptions{Resource: tkResA}); err != nil {
 		t.Fatalf("a configured resource: %v", err)
 	}
-	tkWantGrants(t, app.op, 1)
+	assertGrants(t, app.op, 1)
 }
 
 // TestGetTokensDuringStoreOutage: a refresh that cannot lock the session

@@ -15,7 +15,7 @@ import (
 
 func TestHandlerUserInfo(t *testing.T) {
 	t.Run("should return no content if there is no session (204)", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, htHandlerOnly)
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusNoContent || body != "" {
 			t.Errorf("%d %q, want 204 and no body", resp.StatusCode, body)
@@ -26,7 +26,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should return the current user claims", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		resp, body := app.get("/api/auth/userinfo")
 		var user map[string]any
@@ -39,7 +39,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should perform a userinfo request when customized through options", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Grace"}`})
 		resp, body := app.get("/api/auth/userinfo")
@@ -52,7 +52,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should not perform a userinfo request when customized through options", func(t *testing.T) {
-		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, body := app.get("/api/auth/userinfo")
@@ -64,7 +64,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
 		var calls []string
 		var mu sync.Mutex
-		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, map[bool]string{true: "callback", false: "refetch"}[claims != nil])
@@ -94,7 +94,7 @@ func TestHandlerUserInfo(t *testing.T) {
 			{monocloudtest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
 			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
 		} {
-			app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+			app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			app.op.SetUserinfoFault(tt.fault)
 			resp, _ := app.get("/api/auth/userinfo")
@@ -109,8 +109,8 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
-		rec := &hdErrRecorder{}
-		app := newTestApp(t, hdClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
+		rec := &errRecorder{}
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, _ := app.get("/api/auth/userinfo")
