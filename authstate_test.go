@@ -126,9 +126,9 @@ func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
 	}
 }
 
-// hdRandomPath returns "/search?q=" and random text, n bytes in all: a
+// randomPath returns "/search?q=" and random text, n bytes in all: a
 // return URL that does not compress.
-func hdRandomPath(n int) string {
+func randomPath(n int) string {
 	p := "/search?q="
 	for len(p) < n {
 		p += rand.Text()
@@ -136,9 +136,9 @@ func hdRandomPath(n int) string {
 	return p[:n]
 }
 
-// hdStateSize is the name plus value of the cookies resp sets whose name
+// stateCookieSize is the name plus value of the cookies resp sets whose name
 // starts with "state.", the largest one.
-func hdStateSize(resp *http.Response) int {
+func stateCookieSize(resp *http.Response) int {
 	size := 0
 	for _, ck := range resp.Cookies() {
 		if strings.HasPrefix(ck.Name, "state.") {
@@ -162,7 +162,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 	ck, template := stateCookieOf(t, app, resp)
 	limit := sort.Search(cookie.MaxSize, func(n int) bool {
 		as := *template
-		as.ReturnURL = app.url(hdRandomPath(n))
+		as.ReturnURL = app.url(randomPath(n))
 		value, err := app.client.stateCodec.Encode(ck.Name, &as)
 		if err != nil {
 			t.Fatal(err)
@@ -191,9 +191,9 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app.newBrowser()
-			ret := hdRandomPath(tc.n)
+			ret := randomPath(tc.n)
 			resp, loc := app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(ret))
-			if n := hdStateSize(resp); n > cookie.MaxSize {
+			if n := stateCookieSize(resp); n > cookie.MaxSize {
 				t.Errorf("state cookie of %d bytes, more than %d", n, cookie.MaxSize)
 			}
 			ck, as := stateCookieOf(t, app, resp)
@@ -235,15 +235,15 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				rec := &errRecorder{}
-				data := hdRandomPath(tc.appState)
+				data := randomPath(tc.appState)
 				app := newTestApp(t, adaClaims, Options{
 					OnError:               rec.hook,
 					OnSetApplicationState: func(*http.Request) (map[string]any, error) { return map[string]any{"data": data}, nil },
 				}, nil, nil)
 				resp, _ := app.get("/api/auth/signin?return_url=" + tc.returnURL)
 				if !tc.refused {
-					if resp.StatusCode != http.StatusFound || hdStateSize(resp) > cookie.MaxSize {
-						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 302 and at most %d", resp.StatusCode, hdStateSize(resp), cookie.MaxSize)
+					if resp.StatusCode != http.StatusFound || stateCookieSize(resp) > cookie.MaxSize {
+						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 302 and at most %d", resp.StatusCode, stateCookieSize(resp), cookie.MaxSize)
 					}
 					return
 				}
@@ -262,7 +262,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 		app.newBrowser()
 		var loc string
 		for range maxStateCookies {
-			_, loc = app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(hdRandomPath(limit-64)))
+			_, loc = app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(randomPath(limit-64)))
 		}
 		size := 0
 		for _, ck := range app.stateCookies() {

@@ -301,26 +301,26 @@ func TestBackChannelLogoutTokenServedOnce(t *testing.T) {
 	}
 }
 
-// ltLog is a log sink safe for concurrent use.
-type ltLog struct {
+// logBuffer is a log sink safe for concurrent use.
+type logBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (l *ltLog) Write(p []byte) (int, error) {
+func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *ltLog) String() string {
+func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-// ltSign signs claims with key under alg, with the given kid and typ headers.
-func ltSign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string, claims map[string]any) string {
+// signLogoutToken signs claims with key under alg, with the given kid and typ headers.
+func signLogoutToken(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string, claims map[string]any) string {
 	t.Helper()
 	payload, err := json.Marshal(claims)
 	if err != nil {
@@ -345,7 +345,7 @@ func ltSign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string,
 // that fails exactly it, and the tokens without exp that some providers
 // send (Ory Hydra: aud, events, iat, iss, jti, sid; typ JWT).
 func TestVerifyLogoutToken(t *testing.T) {
-	log := &ltLog{}
+	log := &logBuffer{}
 	app := newTestApp(t, adaClaims, Options{Logger: slog.New(slog.NewTextHandler(log, nil))}, nil, nil)
 	pub, kid := providerKey(t, app.op)
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -393,9 +393,9 @@ func TestVerifyLogoutToken(t *testing.T) {
 
 		{"not a JWT", "garbage", http.StatusBadRequest},
 		{"alg none", enc([]byte(`{"alg":"none"}`)) + "." + enc(must(json.Marshal(claims(nil)))) + ".", http.StatusBadRequest},
-		{"HS256 keyed with the provider's public key", ltSign(t, jose.HS256, pemKey, kid, "logout+jwt", claims(nil)), http.StatusBadRequest},
-		{"another key under the provider's kid", ltSign(t, jose.RS256, attacker, kid, "logout+jwt", claims(nil)), http.StatusBadRequest},
-		{"another algorithm (RS384)", ltSign(t, jose.RS384, attacker, kid, "logout+jwt", claims(nil)), http.StatusBadRequest},
+		{"HS256 keyed with the provider's public key", signLogoutToken(t, jose.HS256, pemKey, kid, "logout+jwt", claims(nil)), http.StatusBadRequest},
+		{"another key under the provider's kid", signLogoutToken(t, jose.RS256, attacker, kid, "logout+jwt", claims(nil)), http.StatusBadRequest},
+		{"another algorithm (RS384)", signLogoutToken(t, jose.RS384, attacker, kid, "logout+jwt", claims(nil)), http.StatusBadRequest},
 		{"typ of an access token", app.op.SignJWT(t, "at+jwt", claims(nil)), http.StatusBadRequest},
 		{"another issuer", signed(claims(map[string]any{"iss": "https://evil.example.com"})), http.StatusBadRequest},
 		{"another audience", signed(claims(map[string]any{"aud": "other-client"})), http.StatusBadRequest},

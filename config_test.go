@@ -30,8 +30,8 @@ func cfgValid() Options {
 // test on error.
 func cfgResolve(t *testing.T, o Options, env map[string]string) *config {
 	t.Helper()
-	htClearEnv(t)
-	htSetEnv(t, env)
+	clearEnv(t)
+	setEnv(t, env)
 	c, err := resolve(o)
 	if err != nil {
 		t.Fatalf("resolve: %v", err)
@@ -467,8 +467,8 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			htClearEnv(t)
-			htSetEnv(t, tt.env)
+			clearEnv(t)
+			setEnv(t, tt.env)
 			o := cfgValid()
 			if tt.opts != nil {
 				tt.opts(&o)
@@ -507,8 +507,8 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestConfigJoinsSeveralErrors(t *testing.T) {
-	htClearEnv(t)
-	htSetEnv(t, map[string]string{"MONOCLOUD_AUTH_USE_PAR": "perhaps"})
+	clearEnv(t)
+	setEnv(t, map[string]string{"MONOCLOUD_AUTH_USE_PAR": "perhaps"})
 	o := cfgValid()
 	o.ClientID = ""
 	o.CookieSecret = "short"
@@ -641,7 +641,7 @@ func TestConfigCookieSecurity(t *testing.T) {
 // TestConfigurationOptions ports node-core/tests/get-options.test.ts.
 func TestConfigurationOptions(t *testing.T) {
 	t.Run("should throw if the required properties are not set up", func(t *testing.T) {
-		htClearEnv(t)
+		clearEnv(t)
 		_, err := resolve(Options{})
 		want := map[string]string{
 			"TenantDomain": "MONOCLOUD_AUTH_TENANT_DOMAIN",
@@ -726,7 +726,7 @@ func TestConfigurationOptions(t *testing.T) {
 func TestNewWithProvider(t *testing.T) {
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 	t.Run("explicit http issuer is kept", func(t *testing.T) {
-		htClearEnv(t)
+		clearEnv(t)
 		c, err := New(Options{TenantDomain: op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret", AppURL: "http://localhost:3000", CookieSecret: testSecret})
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -740,8 +740,8 @@ func TestNewWithProvider(t *testing.T) {
 		}
 	})
 	t.Run("whole configuration from the environment", func(t *testing.T) {
-		htClearEnv(t)
-		htSetEnv(t, map[string]string{
+		clearEnv(t)
+		setEnv(t, map[string]string{
 			"MONOCLOUD_AUTH_TENANT_DOMAIN": op.Issuer() + "/",
 			"MONOCLOUD_AUTH_CLIENT_ID":     "test-client",
 			"MONOCLOUD_AUTH_CLIENT_SECRET": "test-secret",
@@ -863,8 +863,8 @@ func TestResponseTimeout(t *testing.T) {
 	})
 }
 
-// htClearEnv unsets every MONOCLOUD_AUTH_* variable for the test.
-func htClearEnv(t *testing.T) {
+// clearEnv unsets every MONOCLOUD_AUTH_* variable for the test.
+func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -875,8 +875,8 @@ func htClearEnv(t *testing.T) {
 	}
 }
 
-// htSetEnv sets env vars for the test.
-func htSetEnv(t *testing.T, env map[string]string) {
+// setEnv sets env vars for the test.
+func setEnv(t *testing.T, env map[string]string) {
 	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -902,7 +902,7 @@ func TestClientAuthMethodReachesTheProvider(t *testing.T) {
 // TestPostLogoutRedirectURIOnAnotherOrigin: PostLogoutRedirectURI must be
 // on AppURL's origin. Kills: the check removed from resolve.
 func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
-	htClearEnv(t)
+	clearEnv(t)
 	o := cfgValid()
 	o.PostLogoutRedirectURI = "https://evil.example/bye"
 	_, err := resolve(o)

@@ -2,31 +2,11 @@ package monocloud
 
 import (
 	"net/http"
-	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
-
-// hdKeys returns the sorted parameter names of q.
-func hdKeys(q url.Values) []string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// hdAuthorize starts a sign-in at pathAndQuery and returns the
-// authorization request's parameters.
-func hdAuthorize(t *testing.T, app *testApp, pathAndQuery string) url.Values {
-	t.Helper()
-	_, loc := app.startSignIn(pathAndQuery)
-	return queryOf(t, loc)
-}
 
 // TestAuthRoutesMethodNotAllowed is the SDK's 405 matrix ("should return
 // 405 on ${endpoint} for request type ${method}"), through both Handler
@@ -103,7 +83,7 @@ func TestCustomRoutes(t *testing.T) {
 	routes := Routes{SignIn: "/login", Callback: "/auth/cb", SignOut: "/logout", UserInfo: "/me", BackChannelLogout: "/bcl"}
 	app := newTestApp(t, adaClaims, Options{Routes: routes}, nil, nil)
 	t.Run("should redirect to authorize endpoint when custom signin route is called", func(t *testing.T) {
-		q := hdAuthorize(t, app, "/login")
+		q := authorizeParams(t, app, "/login")
 		if q.Get("redirect_uri") != app.url("/auth/cb") {
 			t.Errorf("redirect_uri %q", q.Get("redirect_uri"))
 		}

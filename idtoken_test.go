@@ -10,10 +10,10 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// mgRefreshedIDToken returns an ID token of the signed-in user signed by the
+// refreshedIDToken returns an ID token of the signed-in user signed by the
 // provider, valid for an hour from now, with claims overriding the defaults
 // (a nil value deletes a claim).
-func mgRefreshedIDToken(t testing.TB, app *testApp, claims map[string]any) string {
+func refreshedIDToken(t testing.TB, app *testApp, claims map[string]any) string {
 	t.Helper()
 	now := app.clock.Unix()
 	c := map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600}
@@ -41,7 +41,7 @@ func TestRefreshedIDTokenIssuedInTheFuture(t *testing.T) {
 		t.Run(fmt.Sprintf("iat now+%ds", tc.ahead), func(t *testing.T) {
 			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
-			idt := mgRefreshedIDToken(t, app, map[string]any{"iat": app.clock.Unix() + tc.ahead})
+			idt := refreshedIDToken(t, app, map[string]any{"iat": app.clock.Unix() + tc.ahead})
 			app.op.SetTokenFault(tokenFault("at-iat", idt, ""))
 			tok, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 			if !tc.wantErr {
@@ -78,7 +78,7 @@ func TestRefreshedIDTokenAuthorizedParty(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
-			idt := mgRefreshedIDToken(t, app, tc.claims)
+			idt := refreshedIDToken(t, app, tc.claims)
 			app.op.SetTokenFault(tokenFault("at-azp", idt, ""))
 			tok, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 			if !tc.wantErr {

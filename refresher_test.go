@@ -597,7 +597,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 				r := newRequest("/", cookies)
 				rec := httptest.NewRecorder()
 				tokens[i], errs[i] = app.client.GetTokensWithResponse(rec, r, nil)
-				if errs[i] == nil && !tkWroteSession(rec.Result()) {
+				if errs[i] == nil && !writesSession(rec.Result()) {
 					errs[i] = fmt.Errorf("call %d wrote no cookie", i)
 				}
 			})
@@ -704,7 +704,7 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 		if err != nil || tok.IsExpired {
 			t.Fatalf("GetTokens after WriteHeader = %+v, %v", tok, err)
 		}
-		if tkWroteSession(rec.Result()) {
+		if writesSession(rec.Result()) {
 			t.Fatal("a cookie appeared after the header was written")
 		}
 		again, err := app.tokens(nil) // same old cookie

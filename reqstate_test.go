@@ -68,9 +68,9 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 	}
 }
 
-// biSignedIn returns an app (middleware protecting everything) and the
+// signedInApp returns an app (middleware protecting everything) and the
 // session cookie value of a real sign-in.
-func biSignedIn(t *testing.T) (*testApp, string) {
+func signedInApp(t *testing.T) (*testApp, string) {
 	t.Helper()
 	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	app.signInVia("/api/auth/signin")
@@ -82,10 +82,10 @@ func biSignedIn(t *testing.T) (*testApp, string) {
 	return app, ck.Value
 }
 
-// biAssertNoSession sends cookies to a page, an API route and the userinfo
+// assertNoSessionServed sends cookies to a page, an API route and the userinfo
 // route, calling the handler directly (a panic fails the test), and checks
 // each answers as without a session.
-func biAssertNoSession(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
+func assertNoSessionServed(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
 	t.Helper()
 	for _, tt := range []struct {
 		path   string
@@ -106,7 +106,7 @@ func biAssertNoSession(t *testing.T, app *testApp, what string, cookies ...*http
 }
 
 func TestBadSessionCookies(t *testing.T) {
-	app, value := biSignedIn(t)
+	app, value := signedInApp(t)
 	assertSessionServed(t, app, "the real cookie", newCookie("session", value))
 
 	t.Run("garbage", func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestBadSessionCookies(t *testing.T) {
 			value + value,
 			value[:len(value)/2] + "|" + value[len(value)/2:],
 		} {
-			biAssertNoSession(t, app, fmt.Sprintf("value %.40q", v), newCookie("session", v))
+			assertNoSessionServed(t, app, fmt.Sprintf("value %.40q", v), newCookie("session", v))
 		}
 	})
 
@@ -141,7 +141,7 @@ func TestBadSessionCookies(t *testing.T) {
 					continue // only unused padding bits changed: the same cookie
 				}
 				tested++
-				biAssertNoSession(t, app, fmt.Sprintf("byte %d set to %q", i, repl), newCookie("session", string(b)))
+				assertNoSessionServed(t, app, fmt.Sprintf("byte %d set to %q", i, repl), newCookie("session", string(b)))
 			}
 		}
 		if tested < 100 {
@@ -152,22 +152,22 @@ func TestBadSessionCookies(t *testing.T) {
 	t.Run("truncated", func(t *testing.T) {
 		step := max(1, len(value)/100)
 		for n := 0; n < len(value); n += step {
-			biAssertNoSession(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
+			assertNoSessionServed(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
 		}
 		for n := len(value) - 4; n < len(value); n++ {
-			biAssertNoSession(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
+			assertNoSessionServed(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
 		}
 	})
 
 	t.Run("oversized", func(t *testing.T) {
 		big := strings.Repeat("A", 100<<10)
-		biAssertNoSession(t, app, "100 KB cookie", newCookie("session", big))
-		biAssertNoSession(t, app, "100 KB of a real value", newCookie("session", strings.Repeat(value, 100<<10/len(value)+1)))
+		assertNoSessionServed(t, app, "100 KB cookie", newCookie("session", big))
+		assertNoSessionServed(t, app, "100 KB of a real value", newCookie("session", strings.Repeat(value, 100<<10/len(value)+1)))
 		var chunks []*http.Cookie
 		for i := range 20 {
 			chunks = append(chunks, newCookie("session."+strconv.Itoa(i), strings.Repeat("B", 5000)))
 		}
-		biAssertNoSession(t, app, "20 chunks of 5 KB", chunks...)
+		assertNoSessionServed(t, app, "20 chunks of 5 KB", chunks...)
 		// Through the real server too.
 		req, _ := http.NewRequest(http.MethodGet, app.url("/api/auth/userinfo"), nil)
 		req.AddCookie(newCookie("session", big))
@@ -186,15 +186,15 @@ func TestBadSessionCookies(t *testing.T) {
 		other.signInVia("/api/auth/signin")
 		foreign := other.sessionCookies()
 		assertSessionServed(t, other, "the other app's own cookie", foreign...)
-		biAssertNoSession(t, app, "another secret's cookie", foreign...)
+		assertNoSessionServed(t, app, "another secret's cookie", foreign...)
 		// Minted without a sign-in as well.
-		biAssertNoSession(t, app, "another secret's minted cookie", mintSession(t, other.client, &Session{User: User{"sub": "user-1"}})...)
+		assertNoSessionServed(t, app, "another secret's minted cookie", mintSession(t, other.client, &Session{User: User{"sub": "user-1"}})...)
 	})
 
 	t.Run("a state cookie value as session cookie", func(t *testing.T) {
 		resp, _ := app.startSignIn("/api/auth/signin")
 		for _, c := range resp.Cookies() {
-			biAssertNoSession(t, app, "state cookie value", newCookie("session", c.Value))
+			assertNoSessionServed(t, app, "state cookie value", newCookie("session", c.Value))
 		}
 	})
 
@@ -227,7 +227,7 @@ func TestBadSessionCookies(t *testing.T) {
 			{"chunks in the wrong order", []*http.Cookie{newCookie("session.0", b), newCookie("session.1", a), newCookie("session.2", c)}},
 			{"empty session and chunks of garbage", []*http.Cookie{newCookie("session", ""), newCookie("session.0", "x"), newCookie("session.1", "y")}},
 		} {
-			biAssertNoSession(t, app, tt.name, tt.cookies...)
+			assertNoSessionServed(t, app, tt.name, tt.cookies...)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,8 +18,8 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// tkOnly returns the only cookie of set named name.
-func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
+// onlyCookie returns the only cookie of set named name.
+func onlyCookie(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
 	t.Helper()
 	var found *http.Cookie
 	for _, c := range set {
@@ -35,14 +36,14 @@ func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
 	return found
 }
 
-// tkAttrs are the attributes a session cookie is expected to carry.
-type tkAttrs struct {
+// cookieAttrs are the attributes a session cookie is expected to carry.
+type cookieAttrs struct {
 	path, domain     string
 	httpOnly, secure bool
 	sameSite         http.SameSite
 }
 
-func (a tkAttrs) check(t testing.TB, c *http.Cookie) {
+func (a cookieAttrs) check(t testing.TB, c *http.Cookie) {
 	t.Helper()
 	if c.Path != a.path || c.Domain != a.domain || c.HttpOnly != a.httpOnly || c.Secure != a.secure || c.SameSite != a.sameSite {
 		t.Errorf("cookie %s: Path=%q Domain=%q HttpOnly=%v Secure=%v SameSite=%v; want Path=%q Domain=%q HttpOnly=%v Secure=%v SameSite=%v",
@@ -60,16 +61,16 @@ func TestSessionService(t *testing.T) {
 					name     string
 					opts     Options
 					cookie   string
-					attrs    tkAttrs
+					attrs    cookieAttrs
 					duration int64
 				}{
-					{"defaults", Options{}, "session", tkAttrs{"/", "", true, true, http.SameSiteLaxMode}, 86400},
+					{"defaults", Options{}, "session", cookieAttrs{"/", "", true, true, http.SameSiteLaxMode}, 86400},
 					{"custom", Options{Session: SessionOptions{
 						Duration: time.Hour,
 						Cookie:   CookieOptions{Name: "sid", Path: "/app", Domain: "example.com", HTTPOnly: new(false), Secure: new(true), SameSite: http.SameSiteStrictMode},
-					}}, "sid", tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}, 3600},
-					{"SameSite=None", Options{Session: SessionOptions{Cookie: CookieOptions{SameSite: http.SameSiteNoneMode}}}, "session", tkAttrs{"/", "", true, true, http.SameSiteNoneMode}, 86400},
-					{"http app", Options{AppURL: "http://localhost:3000"}, "session", tkAttrs{"/", "", true, false, http.SameSiteLaxMode}, 86400},
+					}}, "sid", cookieAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}, 3600},
+					{"SameSite=None", Options{Session: SessionOptions{Cookie: CookieOptions{SameSite: http.SameSiteNoneMode}}}, "session", cookieAttrs{"/", "", true, true, http.SameSiteNoneMode}, 86400},
+					{"http app", Options{AppURL: "http://localhost:3000"}, "session", cookieAttrs{"/", "", true, false, http.SameSiteLaxMode}, 86400},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
 						env := newSessionApp(t, tc.opts, mode.store)
@@ -78,7 +79,7 @@ func TestSessionService(t *testing.T) {
 						if len(set) != 1 {
 							t.Fatalf("Set-Cookie = %v, want one cookie", cookieNames(set))
 						}
-						ck := tkOnly(t, set, tc.cookie)
+						ck := onlyCookie(t, set, tc.cookie)
 						tc.attrs.check(t, ck)
 						if got, want := ck.Expires.Unix(), env.t0+tc.duration; got != want {
 							t.Errorf("Expires = %v, want created + duration = %v", ck.Expires, time.Unix(want, 0))
@@ -109,7 +110,7 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should be able to update the session from cookies with configured options ", func(t *testing.T) {
-				attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
+				attrs := cookieAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
 				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
 				have := env.signedIn(sampleSession(0))
 				before := decodeSessionCookie(t, env.client, have)
@@ -120,7 +121,7 @@ func TestSessionService(t *testing.T) {
 				if err != nil {
 					t.Fatalf("UpdateSession: %v", err)
 				}
-				ck := tkOnly(t, resp.Cookies(), "session")
+				ck := onlyCookie(t, resp.Cookies(), "session")
 				attrs.check(t, ck)
 				if got, want := ck.Expires.Unix(), env.t0+86400; got != want {
 					t.Errorf("Expires = %d, want unchanged %d", got, want)
@@ -144,13 +145,13 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should remove the session cookie with configured options", func(t *testing.T) {
-				attrs := tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
+				attrs := cookieAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
 				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
 				have := env.signedIn(sampleSession(0))
 				key := decodeSessionCookie(t, env.client, have).Key
 				resp := env.destroySession(have)
 				assertExpiresAll(t, resp, "session", "session")
-				attrs.check(t, tkOnly(t, resp.Cookies(), "session"))
+				attrs.check(t, onlyCookie(t, resp.Cookies(), "session"))
 				have = applyCookies(have, resp.Cookies())
 				s, _, err := env.getSession(have)
 				assertNoSession(t, s, err)
@@ -205,7 +206,7 @@ func TestSessionService(t *testing.T) {
 			t.Run("should not set expiration for non persistent sessions", func(t *testing.T) {
 				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
 				resp := env.createSession(nil, sampleSession(0))
-				ck := tkOnly(t, resp.Cookies(), "session")
+				ck := onlyCookie(t, resp.Cookies(), "session")
 				if !ck.Expires.IsZero() || ck.MaxAge != 0 {
 					t.Fatalf("non-persistent cookie has Expires=%v Max-Age=%d", ck.Expires, ck.MaxAge)
 				}
@@ -266,7 +267,7 @@ func TestSessionService(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got := tkOnly(t, resp.Cookies(), "session").Expires.Unix(); got != env.t0+19 {
+					if got := onlyCookie(t, resp.Cookies(), "session").Expires.Unix(); got != env.t0+19 {
 						t.Errorf("Expires = %d, want u + duration = %d", got, env.t0+19)
 					}
 					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 19}) {
@@ -295,7 +296,7 @@ func TestSessionService(t *testing.T) {
 						t.Fatal(err)
 					}
 					assertSameSession(t, got, want)
-					ck := tkOnly(t, resp.Cookies(), "session")
+					ck := onlyCookie(t, resp.Cookies(), "session")
 					if ck.Expires.Unix() != env.t0+61+3600 {
 						t.Errorf("resaved Expires = %d, want %d", ck.Expires.Unix(), env.t0+61+3600)
 					}
@@ -493,9 +494,9 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 		if !slices.Equal(written, []string{"session.0", "session.1"}) || !slices.Equal(expired, []string{"session.2", "session.3"}) {
 			t.Fatalf("wrote %v, expired %v; want session.0-1 written, session.2-3 expired", written, expired)
 		}
-		attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteLaxMode}
+		attrs := cookieAttrs{"/app", "example.com", true, true, http.SameSiteLaxMode}
 		for _, name := range expired {
-			ck := tkOnly(t, resp.Cookies(), name)
+			ck := onlyCookie(t, resp.Cookies(), name)
 			attrs.check(t, ck)
 			if ck.Value != "" {
 				t.Errorf("expired %s has value %q", name, ck.Value)
@@ -1005,7 +1006,7 @@ func TestSessionIsUserInGroup(t *testing.T) {
 			{`["group1","group2"]`, []string{"group1", "group2"}, true, true},
 			{`["group1","group2","group3"]`, []string{"group1", "group2"}, true, true},
 		} {
-			name := fmt.Sprintf("%s/%v/%v/%v", tkOr(tc.groups, "undefined"), tc.expected, tc.want, tc.matchAll)
+			name := fmt.Sprintf("%s/%v/%v/%v", cmp.Or(tc.groups, "undefined"), tc.expected, tc.want, tc.matchAll)
 			t.Run(name, func(t *testing.T) {
 				if got := inGroups(user(tc.groups), "groups", tc.expected, tc.matchAll); got != tc.want {
 					t.Fatalf("inGroups = %v, want %v", got, tc.want)
@@ -1044,13 +1045,6 @@ func TestSessionIsUserInGroup(t *testing.T) {
 			t.Fatal("IsUserInGroup = true without a session")
 		}
 	})
-}
-
-func tkOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // TestSessionCreatedInTheFuture: a session cookie created more than the

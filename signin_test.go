@@ -27,7 +27,7 @@ func TestHandlerSignIn(t *testing.T) {
 		resp, loc := app.startSignIn("/api/auth/signin")
 		q := queryOf(t, loc)
 		want := []string{"client_id", "code_challenge", "code_challenge_method", "nonce", "redirect_uri", "response_type", "scope", "state"}
-		if got := hdKeys(q); !slices.Equal(got, want) {
+		if got := sortedKeys(q); !slices.Equal(got, want) {
 			t.Errorf("authorize parameters %v, want exactly %v", got, want)
 		}
 		for name, want := range map[string]string{
@@ -61,7 +61,7 @@ func TestHandlerSignIn(t *testing.T) {
 			t.Errorf("state cookie nonce %q, authorize nonce %q", as.Nonce, q.Get("nonce"))
 		}
 		// A second sign-in gets fresh values.
-		q2 := hdAuthorize(t, app, "/api/auth/signin")
+		q2 := authorizeParams(t, app, "/api/auth/signin")
 		for _, name := range []string{"nonce", "state", "code_challenge"} {
 			if q2.Get(name) == q.Get(name) {
 				t.Errorf("%s repeated across sign-ins", name)
@@ -83,7 +83,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should set openid as default scope", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin").Get("scope"); got != "openid" {
+		if got := authorizeParams(t, app, "/api/auth/signin").Get("scope"); got != "openid" {
 			t.Errorf("scope = %q, want openid", got)
 		}
 	})
@@ -97,7 +97,7 @@ func TestHandlerSignIn(t *testing.T) {
 				{Resource: "https://default.example.com"},
 			},
 		}, nil, nil)
-		q := hdAuthorize(t, app, "/api/auth/signin")
+		q := authorizeParams(t, app, "/api/auth/signin")
 		if got, want := q.Get("scope"), "openid profile default one two three"; got != want {
 			t.Errorf("scope = %q, want %q", got, want)
 		}
@@ -108,28 +108,28 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should have the base path in the redirect uri", func(t *testing.T) {
 		app := newTestAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
-		if got, want := hdAuthorize(t, app, "/base/api/auth/signin").Get("redirect_uri"), app.url("/base/api/auth/callback"); got != want {
+		if got, want := authorizeParams(t, app, "/base/api/auth/signin").Get("redirect_uri"), app.url("/base/api/auth/callback"); got != want {
 			t.Errorf("redirect_uri = %q, want %q", got, want)
 		}
 	})
 
 	t.Run("should be able to set login_hint through options", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin").Get("login_hint"); got != "ada@example.com" {
+		if got := authorizeParams(t, app, "/api/auth/signin").Get("login_hint"); got != "ada@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should redirect  with prompt=create", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=create").Get("prompt"); got != "create" {
+		if got := authorizeParams(t, app, "/api/auth/signin?prompt=create").Get("prompt"); got != "create" {
 			t.Errorf("prompt = %q, want create", got)
 		}
 	})
 
 	t.Run("should redirect with authenticator_hint when authenticator is set", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin?authenticator_hint=google").Get("authenticator_hint"); got != "google" {
+		if got := authorizeParams(t, app, "/api/auth/signin?authenticator_hint=google").Get("authenticator_hint"); got != "google" {
 			t.Errorf("authenticator_hint = %q, want google", got)
 		}
 	})
@@ -148,9 +148,9 @@ func TestHandlerSignIn(t *testing.T) {
 			"prompt": {"consent"}, "login_hint": {"req@example.com"}, "authenticator_hint": {"google"},
 			"display": {"popup"}, "ui_locales": {"fr-CA fr"}, "acr_values": {"a  b"}, "max_age": {"5"},
 		}
-		q := hdAuthorize(t, app, "/api/auth/signin?"+query.Encode())
-		if n := len(hdKeys(q)); n != 16 {
-			t.Errorf("%d parameters %v, want 16", n, hdKeys(q))
+		q := authorizeParams(t, app, "/api/auth/signin?"+query.Encode())
+		if n := len(sortedKeys(q)); n != 16 {
+			t.Errorf("%d parameters %v, want 16", n, sortedKeys(q))
 		}
 		for name, want := range map[string]string{
 			"scope": "openid email", "prompt": "consent", "login_hint": "req@example.com", "authenticator_hint": "google",
@@ -167,17 +167,17 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should pick up the login_hint from the request even if the loginHint is passed through options", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin?login_hint=req%40example.com").Get("login_hint"); got != "req@example.com" {
+		if got := authorizeParams(t, app, "/api/auth/signin?login_hint=req%40example.com").Get("login_hint"); got != "req@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should override prompt with the value from the request", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Prompt: "login"}}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=none").Get("prompt"); got != "none" {
+		if got := authorizeParams(t, app, "/api/auth/signin?prompt=none").Get("prompt"); got != "none" {
 			t.Errorf("prompt = %q, want none", got)
 		}
-		if got := hdAuthorize(t, app, "/api/auth/signin?prompt=").Get("prompt"); got != "login" {
+		if got := authorizeParams(t, app, "/api/auth/signin?prompt=").Get("prompt"); got != "login" {
 			t.Errorf("empty prompt query: prompt = %q, want the default login", got)
 		}
 	})
@@ -211,14 +211,14 @@ func TestHandlerSignIn(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.query, func(t *testing.T) {
-				q := hdAuthorize(t, app, "/api/auth/signin?"+tt.query)
+				q := authorizeParams(t, app, "/api/auth/signin?"+tt.query)
 				if got := q[tt.param]; !slices.Equal(got, tt.want) {
 					t.Errorf("%s = %q, want %q", tt.param, got, tt.want)
 				}
 			})
 		}
 		t.Run("state, nonce and code_challenge cannot be injected", func(t *testing.T) {
-			q := hdAuthorize(t, app, "/api/auth/signin?state=fixed&nonce=fixed&code_challenge=fixed")
+			q := authorizeParams(t, app, "/api/auth/signin?state=fixed&nonce=fixed&code_challenge=fixed")
 			for _, name := range []string{"state", "nonce", "code_challenge"} {
 				if q.Get(name) == "fixed" || len(q[name]) != 1 {
 					t.Errorf("%s = %q", name, q[name])
@@ -229,11 +229,11 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("max_age should not be present if the query is not a number", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
-		if q := hdAuthorize(t, app, "/api/auth/signin?max_age=abc"); q.Has("max_age") {
+		if q := authorizeParams(t, app, "/api/auth/signin?max_age=abc"); q.Has("max_age") {
 			t.Errorf("max_age = %q, want absent", q.Get("max_age"))
 		}
 		app = newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}, nil, nil)
-		if got := hdAuthorize(t, app, "/api/auth/signin?max_age=abc").Get("max_age"); got != "300" {
+		if got := authorizeParams(t, app, "/api/auth/signin?max_age=abc").Get("max_age"); got != "300" {
 			t.Errorf("max_age = %q, want the default 300", got)
 		}
 	})
@@ -241,7 +241,7 @@ func TestHandlerSignIn(t *testing.T) {
 	t.Run("empty scopes should not override the default scopes", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		for _, query := range []string{"scope=", "scope=%20%20", "scope=%09"} {
-			if got := hdAuthorize(t, app, "/api/auth/signin?"+query).Get("scope"); got != "openid profile email" {
+			if got := authorizeParams(t, app, "/api/auth/signin?"+query).Get("scope"); got != "openid profile email" {
 				t.Errorf("%s: scope = %q, want the default", query, got)
 			}
 		}
@@ -250,7 +250,7 @@ func TestHandlerSignIn(t *testing.T) {
 	t.Run("empty resource should not override the default resource", func(t *testing.T) {
 		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}, nil, nil)
 		for _, query := range []string{"resource=", "resource=%20", "resource=not-a-url", "resource=https://api.example.com?x=1", "resource=https://ok.example.com%20bad"} {
-			if got := hdAuthorize(t, app, "/api/auth/signin?"+query)["resource"]; !slices.Equal(got, []string{"https://default.example.com"}) {
+			if got := authorizeParams(t, app, "/api/auth/signin?"+query)["resource"]; !slices.Equal(got, []string{"https://default.example.com"}) {
 				t.Errorf("%s: resource = %q, want the default", query, got)
 			}
 		}
@@ -331,7 +331,7 @@ func TestHandlerSignIn(t *testing.T) {
 		app := newTestApp(t, adaClaims, Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/par")
 		q := queryOf(t, loc)
-		if got := hdKeys(q); !slices.Equal(got, []string{"client_id", "request_uri"}) {
+		if got := sortedKeys(q); !slices.Equal(got, []string{"client_id", "request_uri"}) {
 			t.Errorf("authorize parameters %v, want client_id and request_uri only", got)
 		}
 		cb := app.op.Authorize(t, loc)
@@ -650,7 +650,7 @@ func TestHandlerCallback(t *testing.T) {
 					t.Errorf("return_url %q: Location %q, want %q", ret, got, want)
 				}
 				// ...and the callback re-checks a state that holds it.
-				resp = mgSignInWithStateReturn(t, app, base, ret)
+				resp = signInWithStateReturn(t, app, base, ret)
 				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 					t.Errorf("state ReturnURL %q: Location %q, want %q", ret, got, want)
 				}
@@ -925,11 +925,11 @@ func TestReturnPathWithBasePath(t *testing.T) {
 	}
 }
 
-// mgSignInWithStateReturn signs in through the app at base with the
+// signInWithStateReturn signs in through the app at base with the
 // transaction's state cookie re-encoded so that its ReturnURL is ret, as a
 // cookie written by an older version or under an older configuration could
 // hold, and returns the callback's response.
-func mgSignInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.Response {
+func signInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.Response {
 	t.Helper()
 	_, loc := app.startSignIn(base + "/api/auth/signin")
 	state := queryOf(t, loc).Get("state")
@@ -962,14 +962,14 @@ func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 	for _, base := range []string{"", "/base"} {
 		t.Run("base="+base, func(t *testing.T) {
 			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
-			resp := mgSignInWithStateReturn(t, app, base, "https://evil.example/")
+			resp := signInWithStateReturn(t, app, base, "https://evil.example/")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)
 			}
 			if !writesSession(resp) {
 				t.Error("no session written")
 			}
-			resp = mgSignInWithStateReturn(t, app, base, app.url(base+"/fine"))
+			resp = signInWithStateReturn(t, app, base, app.url(base+"/fine"))
 			if got, want := resp.Header.Get("Location"), app.url(base+"/fine"); got != want {
 				t.Errorf("Location %q, want %q", got, want)
 			}
@@ -1244,4 +1244,22 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		}
 		assertSameOrigin(t, appURL+"/api/auth/callback", as.ReturnURL, "https://app.example.com", fmt.Sprintf("return_url %q", ret))
 	})
+}
+
+// sortedKeys returns the sorted parameter names of q.
+func sortedKeys(q url.Values) []string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// authorizeParams starts a sign-in at pathAndQuery and returns the
+// authorization request's parameters.
+func authorizeParams(t *testing.T, app *testApp, pathAndQuery string) url.Values {
+	t.Helper()
+	_, loc := app.startSignIn(pathAndQuery)
+	return queryOf(t, loc)
 }

@@ -221,7 +221,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		if strings.Contains(body, "<b>") || strings.Contains(body, "<script") || strings.Contains(body, "<form") {
 			t.Errorf("page has unescaped markup, a script or a form:\n%s", body)
 		}
-		links := hdLinks(t, body)
+		links := htmlLinks(t, body)
 		if len(links) != 2 {
 			t.Fatalf("links %v, want sign-out and cancel", links)
 		}
@@ -240,7 +240,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	t.Run("cross-site confirm page drops an off-site post_logout_url", func(t *testing.T) {
 		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		w := signOut(app, http.MethodGet, "?post_logout_url="+url.QueryEscape("https://evil.example/x"), "cross-site")
-		if links := hdLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
+		if links := htmlLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
 			t.Errorf("status %d, links %v; want the bare sign-out route", w.Code, links)
 		}
 	})
@@ -257,8 +257,8 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 }
 
-// hdLinks returns the href targets of body's links, HTML-unescaped.
-func hdLinks(t *testing.T, body string) []string {
+// htmlLinks returns the href targets of body's links, HTML-unescaped.
+func htmlLinks(t *testing.T, body string) []string {
 	t.Helper()
 	var out []string
 	for _, m := range regexp.MustCompile(`<a href="([^"]*)"`).FindAllStringSubmatch(body, -1) {

@@ -24,12 +24,6 @@ const (
 	tkResD = "https://api.example.com" // a default resource
 )
 
-// tkWroteSession reports whether resp sets a session cookie with a value.
-func tkWroteSession(resp *http.Response) bool {
-	written, _ := cookieFamily(resp.Cookies(), "session")
-	return len(written) > 0
-}
-
 // TestGetTokensForms ports "MonoCloud.getTokens() - App Router" and "- Page
 // Router" onto the Go forms, and runs the same titles on the package-level
 // forms.
@@ -75,7 +69,7 @@ func TestGetTokensForms(t *testing.T) {
 					t.Errorf("default token scopes %q / requested %q", tok.Scopes, tok.RequestedScopes)
 				}
 				assertGrants(t, app.op, 0)
-				if tkWroteSession(resp) {
+				if writesSession(resp) {
 					t.Error("a session cookie was written without a refresh")
 				}
 			})
@@ -112,7 +106,7 @@ func TestGetTokensForms(t *testing.T) {
 				if tok.Scopes != "openid profile email" || tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+3600 {
 					t.Errorf("tokens = %+v", tok)
 				}
-				if !tkWroteSession(resp) {
+				if !writesSession(resp) {
 					t.Fatal("the refreshed session was not written to the response")
 				}
 				after := app.session()
@@ -717,7 +711,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 			if err == nil || tok != nil {
 				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
 			}
-			if tkWroteSession(resp) {
+			if writesSession(resp) {
 				t.Error("session written despite the error")
 			}
 			assertSameSession(t, app.session(), before)
@@ -861,7 +855,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			if tc.within > 0 && elapsed > tc.within {
 				t.Errorf("GetTokens took %v, want under %v", elapsed, tc.within)
 			}
-			if tkWroteSession(resp) {
+			if writesSession(resp) {
 				t.Error("a session cookie was written despite the failed refresh")
 			}
 			assertSameSession(t, app.session(), before)
@@ -975,7 +969,7 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET /tokens: %d %s", resp.StatusCode, body)
 			}
-			if !tkWroteSession(resp) {
+			if !writesSession(resp) {
 				t.Fatal("no Set-Cookie for the refreshed session")
 			}
 			var first Tokens
@@ -986,7 +980,7 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 				resp, body = app.get("/tokens")
 				var next Tokens
 				_ = json.Unmarshal([]byte(body), &next)
-				if resp.StatusCode != http.StatusOK || next.AccessToken != first.AccessToken || tkWroteSession(resp) {
+				if resp.StatusCode != http.StatusOK || next.AccessToken != first.AccessToken || writesSession(resp) {
 					t.Fatalf("next request: %d %s (Set-Cookie %v)", resp.StatusCode, body, cookieNames(resp.Cookies()))
 				}
 			}
