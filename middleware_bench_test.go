@@ -21,9 +21,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil,
-
-		nil)
+	}}, Options{}, nil, nil)
 
 	app.signIn("")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
