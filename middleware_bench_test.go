@@ -22,7 +22,6 @@ func BenchmarkMiddleware(b *testing.B) {
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
 	}}, Options{}, nil, nil)
-
 	app.signIn("")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	protected := app.client.AuthMiddleware(nil)(bare)
