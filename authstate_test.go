@@ -1,13 +1,16 @@
 package monocloud
 
 import (
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/expiring"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
@@ -16,7 +19,7 @@ import (
 // cookie of a sign-in transaction.
 func TestStateService(t *testing.T) {
 	secure := Options{AppURL: "https://app.example.com", State: StateOptions{Cookie: CookieOptions{Path: "/auth", Domain: "app.example.com"}}}
-	c := newTestApp(t, monocloudtest.Config{}, secure, nil).client
+	c := newTestApp(t, monocloudtest.Config{}, secure, nil, nil).client
 	as := &authState{Nonce: "n", CodeVerifier: "v", ReturnURL: "https://app.example.com/x", Scopes: "openid", AppState: map[string]any{"k": "v"}}
 
 	save := func(t *testing.T, formPost bool) *http.Cookie {
@@ -95,36 +98,22 @@ func TestStateService(t *testing.T) {
 	})
 }
 
-func encodeState(t *testing.T, c *Client, state string, as *authState) string {
-	t.Helper()
-	v, err := c.stateCodec.Encode(c.stateCookieName(state), as)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func isValidation(err error, msg string) bool {
-	var ve *ValidationError
-	return errors.As(err, &ve) && ve.Message == msg
-}
-
 // TestAnonymousCallbacksDoNotEvictLogoutTokenIDs: sign-ins and callbacks
 // without a code (no account needed) fill the used states up to their
 // bound and no further, and cannot make the app forget the ID of a logout
 // token it accepted: a replay of the token is still refused.
 func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	const bound = 4
 	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
-	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sid": "some-sid"}))
-	if resp, body := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
+	token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "some-sid"}))
+	if resp, body := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d %q", resp.StatusCode, body)
 	}
 	for range 5 * bound {
 		app.newBrowser()
 		_, loc := app.startSignIn("/api/auth/signin")
-		state := htQuery(t, loc).Get("state")
+		state := queryOf(t, loc).Get("state")
 		if resp, _ := app.get("/api/auth/callback?" + url.Values{"state": {state}}.Encode()); resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("callback without code: %d, want 400", resp.StatusCode)
 		}
@@ -132,7 +121,158 @@ func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
 	if n := app.client.usedStates.Len(); n > bound {
 		t.Errorf("%d used states held, past the bound %d", n, bound)
 	}
-	if resp, _ := hdPostLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("replayed logout token: %d, want 400", resp.StatusCode)
 	}
+}
+
+// randomPath returns "/search?q=" and random text, n bytes in all: a
+// return URL that does not compress.
+func randomPath(n int) string {
+	p := "/search?q="
+	for len(p) < n {
+		p += rand.Text()
+	}
+	return p[:n]
+}
+
+// stateCookieSize is the name plus value of the cookies resp sets whose name
+// starts with "state.", the largest one.
+func stateCookieSize(resp *http.Response) int {
+	size := 0
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "state.") {
+			size = max(size, len(ck.Name)+len(ck.Value))
+		}
+	}
+	return size
+}
+
+// TestStateCookieFitsInABrowser: browsers drop a cookie over 4093 bytes
+// (name plus value), and the user would then sign in at the provider only
+// to get a 400 at the callback. A return_url that would make the state
+// cookie too large is dropped (the user returns to the app's root); other
+// state that does not fit is refused before the redirect to the provider.
+func TestStateCookieFitsInABrowser(t *testing.T) {
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	// The return_url length whose state cookie is the largest that fits,
+	// give or take the few bytes by which the random state, nonce and
+	// verifier of each sign-in change the compressed size.
+	resp, _ := app.startSignIn("/api/auth/signin")
+	ck, template := stateCookieOf(t, app, resp)
+	limit := sort.Search(cookie.MaxSize, func(n int) bool {
+		as := *template
+		as.ReturnURL = app.url(randomPath(n))
+		value, err := app.client.stateCodec.Encode(ck.Name, &as)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ck.Name)+len(value) > cookie.MaxSize
+	}) - 1
+
+	const (
+		dropped = -1
+		either  = 0 // kept or dropped, exactly as it fits
+		kept    = 1
+	)
+	for _, tc := range []struct {
+		name string
+		n    int // bytes of the return_url's path and query
+		want int
+	}{
+		{"far below", limit - 1000, kept},
+		{"64 below", limit - 64, kept},
+		{"1 below", limit - 1, either},
+		{"at", limit, either},
+		{"1 above", limit + 1, either},
+		{"64 above", limit + 64, dropped},
+		{"3.2 KB", 3200, dropped},
+		{"far above", 20000, dropped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app.newBrowser()
+			ret := randomPath(tc.n)
+			resp, loc := app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(ret))
+			if n := stateCookieSize(resp); n > cookie.MaxSize {
+				t.Errorf("state cookie of %d bytes, more than %d", n, cookie.MaxSize)
+			}
+			ck, as := stateCookieOf(t, app, resp)
+			want := app.url(ret)
+			if as.ReturnURL != want {
+				// Dropped: only if the state cookie would not have fit.
+				if as.ReturnURL != app.url("/") {
+					t.Fatalf("return URL %.60q, want the requested one or the app's root", as.ReturnURL)
+				}
+				withIt := *as
+				withIt.ReturnURL = want
+				if value, _ := app.client.stateCodec.Encode(ck.Name, &withIt); len(ck.Name)+len(value) <= cookie.MaxSize {
+					t.Errorf("return_url of %d bytes dropped, yet its state cookie of %d bytes fits", len(ret), len(ck.Name)+len(value))
+				}
+				want = app.url("/")
+			}
+			if got := map[bool]int{true: kept, false: dropped}[as.ReturnURL != app.url("/")]; tc.want != either && got != tc.want {
+				t.Errorf("return_url of %d bytes (limit about %d): kept %t", len(ret), limit, got == kept)
+			}
+			cb := app.op.Authorize(t, loc)
+			resp, body := app.get(cb.String())
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+				t.Errorf("callback: %d to %.60q, want 302 to %.60q: %s", resp.StatusCode, resp.Header.Get("Location"), want, body)
+			}
+		})
+	}
+
+	t.Run("application state that does not fit is refused before the redirect", func(t *testing.T) {
+		for _, tc := range []struct {
+			name      string
+			appState  int // bytes of random application state
+			returnURL string
+			refused   bool
+		}{
+			{"small", 100, "", false},
+			{"2 KB", 2000, "", false},
+			{"4 KB", 4000, "", true},
+			{"4 KB and a return_url", 4000, "/x", true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				rec := &errRecorder{}
+				data := randomPath(tc.appState)
+				app := newTestApp(t, adaClaims, Options{
+					OnError:               rec.hook,
+					OnSetApplicationState: func(*http.Request) (map[string]any, error) { return map[string]any{"data": data}, nil },
+				}, nil, nil)
+				resp, _ := app.get("/api/auth/signin?return_url=" + tc.returnURL)
+				if !tc.refused {
+					if resp.StatusCode != http.StatusFound || stateCookieSize(resp) > cookie.MaxSize {
+						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 302 and at most %d", resp.StatusCode, stateCookieSize(resp), cookie.MaxSize)
+					}
+					return
+				}
+				var ve *ValidationError
+				if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &ve) || !errors.Is(rec.last(), cookie.ErrTooLarge) {
+					t.Errorf("sign-in: %d, error %v; want OnError with a *ValidationError for a state cookie too large", resp.StatusCode, rec.last())
+				}
+				if len(app.stateCookies()) != 0 || resp.Header.Get("Location") != "" {
+					t.Errorf("refused sign-in set %v and redirected to %q", app.stateCookies(), resp.Header.Get("Location"))
+				}
+			})
+		}
+	})
+
+	t.Run("state cookies in flight take at most two full cookies", func(t *testing.T) {
+		app.newBrowser()
+		var loc string
+		for range maxStateCookies {
+			_, loc = app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(randomPath(limit-64)))
+		}
+		size := 0
+		for _, ck := range app.stateCookies() {
+			size += len(ck.Name) + len(ck.Value)
+		}
+		if size > 2*cookie.MaxSize || len(app.stateCookies()) != 2 {
+			t.Errorf("%d state cookies of %d bytes, want the newest two, of at most %d", len(app.stateCookies()), size, 2*cookie.MaxSize)
+		}
+		if resp, body := app.get(app.op.Authorize(t, loc).String()); resp.StatusCode != http.StatusFound {
+			t.Errorf("the newest transaction's callback: %d %s", resp.StatusCode, body)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -29,8 +30,8 @@ func cfgValid() Options {
 // test on error.
 func cfgResolve(t *testing.T, o Options, env map[string]string) *config {
 	t.Helper()
-	htClearEnv(t)
-	htSetEnv(t, env)
+	clearEnv(t)
+	setEnv(t, env)
 	c, err := resolve(o)
 	if err != nil {
 		t.Fatalf("resolve: %v", err)
@@ -466,8 +467,8 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			htClearEnv(t)
-			htSetEnv(t, tt.env)
+			clearEnv(t)
+			setEnv(t, tt.env)
 			o := cfgValid()
 			if tt.opts != nil {
 				tt.opts(&o)
@@ -506,8 +507,8 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestConfigJoinsSeveralErrors(t *testing.T) {
-	htClearEnv(t)
-	htSetEnv(t, map[string]string{"MONOCLOUD_AUTH_USE_PAR": "perhaps"})
+	clearEnv(t)
+	setEnv(t, map[string]string{"MONOCLOUD_AUTH_USE_PAR": "perhaps"})
 	o := cfgValid()
 	o.ClientID = ""
 	o.CookieSecret = "short"
@@ -640,7 +641,7 @@ func TestConfigCookieSecurity(t *testing.T) {
 // TestConfigurationOptions ports node-core/tests/get-options.test.ts.
 func TestConfigurationOptions(t *testing.T) {
 	t.Run("should throw if the required properties are not set up", func(t *testing.T) {
-		htClearEnv(t)
+		clearEnv(t)
 		_, err := resolve(Options{})
 		want := map[string]string{
 			"TenantDomain": "MONOCLOUD_AUTH_TENANT_DOMAIN",
@@ -725,7 +726,7 @@ func TestConfigurationOptions(t *testing.T) {
 func TestNewWithProvider(t *testing.T) {
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 	t.Run("explicit http issuer is kept", func(t *testing.T) {
-		htClearEnv(t)
+		clearEnv(t)
 		c, err := New(Options{TenantDomain: op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret", AppURL: "http://localhost:3000", CookieSecret: testSecret})
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -739,8 +740,8 @@ func TestNewWithProvider(t *testing.T) {
 		}
 	})
 	t.Run("whole configuration from the environment", func(t *testing.T) {
-		htClearEnv(t)
-		htSetEnv(t, map[string]string{
+		clearEnv(t)
+		setEnv(t, map[string]string{
 			"MONOCLOUD_AUTH_TENANT_DOMAIN": op.Issuer() + "/",
 			"MONOCLOUD_AUTH_CLIENT_ID":     "test-client",
 			"MONOCLOUD_AUTH_CLIENT_SECRET": "test-secret",
@@ -775,7 +776,7 @@ func TestProviderCallsUseHTTPClientAndUserAgent(t *testing.T) {
 	for _, tt := range []struct{ ua, want string }{{"", "monocloud-auth-go"}, {"my-app/1.0", "my-app/1.0"}} {
 		t.Run(tt.want, func(t *testing.T) {
 			rec := &uaRecorder{rt: http.DefaultTransport}
-			app := htNewApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
+			app := newTestApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
 			app.signInVia("/api/auth/signin")
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
@@ -824,7 +825,7 @@ func TestResponseTimeout(t *testing.T) {
 	t.Run("token endpoint", func(t *testing.T) {
 		t.Parallel()
 		var got error
-		app := htNewApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		app := newTestApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			got = err
 			w.WriteHeader(errorStatus(err))
 		}}, nil, nil)
@@ -847,7 +848,7 @@ func TestResponseTimeout(t *testing.T) {
 	})
 	t.Run("userinfo endpoint", func(t *testing.T) {
 		t.Parallel()
-		app := htNewApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
+		app := newTestApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Delay: 10 * time.Second})
@@ -860,4 +861,68 @@ func TestResponseTimeout(t *testing.T) {
 			t.Errorf("status %d, want 504: %s", resp.StatusCode, body)
 		}
 	})
+}
+
+// clearEnv unsets every MONOCLOUD_AUTH_* variable for the test.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "MONOCLOUD_AUTH_") {
+			t.Setenv(k, "")
+			_ = os.Unsetenv(k)
+		}
+	}
+}
+
+// setEnv sets env vars for the test.
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+// TestClientAuthMethodReachesTheProvider: ClientAuthMethod selects how the
+// code exchange and the refresh authenticate at the token endpoint.
+func TestClientAuthMethodReachesTheProvider(t *testing.T) {
+	for method, want := range map[string]string{"": "client_secret_basic", "client_secret_post": "client_secret_post"} {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{ClientAuthMethod: method})
+		app.signIn("")
+		if got := app.op.AuthMethod(); got != want {
+			t.Errorf("ClientAuthMethod %q: code exchange used %q, want %q", method, got, want)
+		}
+		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		if got := app.op.AuthMethod(); got != want {
+			t.Errorf("ClientAuthMethod %q: refresh used %q, want %q", method, got, want)
+		}
+	}
+}
+
+// TestPostLogoutRedirectURIOnAnotherOrigin: PostLogoutRedirectURI must be
+// on AppURL's origin. Kills: the check removed from resolve.
+func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
+	clearEnv(t)
+	o := cfgValid()
+	o.PostLogoutRedirectURI = "https://evil.example/bye"
+	_, err := resolve(o)
+	ves := validationErrors(err)
+	if len(ves) != 1 || ves[0].Field != "PostLogoutRedirectURI" || ves[0].EnvVar != "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI" {
+		t.Fatalf("resolve: %v, want one ValidationError for PostLogoutRedirectURI", err)
+	}
+
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
+	o.TenantDomain = op.Issuer()
+	c, err := New(o)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "PostLogoutRedirectURI" {
+		t.Fatalf("New = %v, %v; want a ValidationError for PostLogoutRedirectURI", c, err)
+	}
+
+	for _, ok := range []string{"https://app.example.com/bye", "/bye", "bye"} {
+		o.PostLogoutRedirectURI = ok
+		if _, err := resolve(o); err != nil {
+			t.Errorf("PostLogoutRedirectURI %q: %v", ok, err)
+		}
+	}
 }

@@ -18,11 +18,13 @@ import (
 // once per jwksRefetchInterval, while known keys keep verifying and a key
 // rotation is picked up.
 func TestJWKSRefetchLimit(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
-	valid := func() string { return app.op.SignLogoutToken(t, hdLogoutClaims(app, map[string]any{"sub": "nobody"})) }
-	_, kid := ltProviderKey(t, app.op)
+	valid := func() string {
+		return app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sub": "nobody"}))
+	}
+	_, kid := providerKey(t, app.op)
 	enc := base64.RawURLEncoding.EncodeToString
 	forged := func(i int) string {
 		k := fmt.Sprintf("forged-%d", i)
@@ -34,7 +36,7 @@ func TestJWKSRefetchLimit(t *testing.T) {
 	fetches := func() int { return app.op.JWKSRequests() }
 	post := func(token string, want int) {
 		t.Helper()
-		if got := ltPost(app, token); got != want {
+		if got := backChannelLogoutStatus(app, token); got != want {
 			t.Fatalf("logout token: %d, want %d", got, want)
 		}
 	}
@@ -57,7 +59,7 @@ func TestJWKSRefetchLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Go(func() {
-			if got := ltPost(app, forged(i)); got != http.StatusBadRequest {
+			if got := backChannelLogoutStatus(app, forged(i)); got != http.StatusBadRequest {
 				t.Errorf("forged token %d: %d, want 400", i, got)
 			}
 		})
@@ -80,7 +82,7 @@ func TestJWKSRefetchLimit(t *testing.T) {
 	before = fetches()
 	for i := range 20 {
 		wg.Go(func() {
-			if got := ltPost(app, valid()); got != http.StatusOK {
+			if got := backChannelLogoutStatus(app, valid()); got != http.StatusOK {
 				t.Errorf("token %d with the rotated key: %d, want 200", i, got)
 			}
 		})
@@ -95,17 +97,17 @@ func TestJWKSRefetchLimit(t *testing.T) {
 // (the provider retries the logout), not an invalid token, and that the
 // next fetch after the interval recovers.
 func TestJWKSUnavailable(t *testing.T) {
-	app := htNewApp(t, hdClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
 	app.op.SetJWKSFault(monocloudtest.Fault{Status: http.StatusBadGateway, Body: "down", ContentType: "text/plain"})
-	token := app.op.SignLogoutToken(t, hdLogoutClaims(app, nil))
-	if got := ltPost(app, token); got != http.StatusServiceUnavailable {
+	token := app.op.SignLogoutToken(t, validLogoutClaims(app, nil))
+	if got := backChannelLogoutStatus(app, token); got != http.StatusServiceUnavailable {
 		t.Errorf("JWKS down: %d, want 503", got)
 	}
 	app.op.SetJWKSFault(monocloudtest.Fault{})
 	clock.Advance(jwksRefetchInterval)
-	if got := ltPost(app, token); got != http.StatusOK {
+	if got := backChannelLogoutStatus(app, token); got != http.StatusOK {
 		t.Errorf("JWKS back: %d, want 200", got)
 	}
 	if n := app.op.JWKSRequests(); n != 2 {
@@ -117,7 +119,7 @@ func TestJWKSUnavailable(t *testing.T) {
 // make the whole key set fail.
 func TestJWKSSkipsUnknownKeys(t *testing.T) {
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
-	pub, kid := ltProviderKey(t, op)
+	pub, kid := providerKey(t, op)
 	jwks := fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed448","x":"AA"},{"kty":"RSA","kid":%q,"n":%q,"e":"AQAB"}]}`,
 		kid, base64.RawURLEncoding.EncodeToString(pub.N.Bytes()))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(jwks)) }))

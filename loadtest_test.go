@@ -26,7 +26,7 @@ func TestLoadServer(t *testing.T) {
 	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil)
+	}}, Options{}, nil, nil)
 	app.signIn("")
 	var lines strings.Builder
 	for _, r := range benchRotatingRequests(t, app.client, app.request(http.MethodGet, "/")) {

@@ -26,7 +26,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil)
+	}}, Options{}, nil, nil)
 	app.signIn("")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	withTokens := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +105,7 @@ func benchRotatingRequests(b testing.TB, c *Client, signedIn *http.Request) []*h
 	reqs := make([]*http.Request, rotatingCookies)
 	for i := range reqs {
 		reqs[i] = httptest.NewRequest(http.MethodGet, c.appURL("/page"), nil)
-		for _, ck := range htMintSession(b, c, s) {
+		for _, ck := range mintSession(b, c, s) {
 			reqs[i].AddCookie(ck)
 		}
 	}
@@ -118,7 +118,7 @@ func benchRotatingRequests(b testing.TB, c *Client, signedIn *http.Request) []*h
 // (request state, context, the session copy, the *Tokens answer), none
 // for parsing the Cookie header or wrapping the response writer.
 func TestCachedRequestAllocations(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 	app.signIn("")
 	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := app.client.GetTokens(r.Context(), nil); err != nil {

@@ -2,56 +2,33 @@ package monocloud
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-var mwClaims = monocloudtest.Config{Claims: map[string]any{
-	"name":          "Ada",
-	"groups":        []any{"staff"},
-	"CUSTOM_GROUPS": []any{"admin"},
-	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
-}}
-
 // mwSignedIn returns an app with mw whose browser is signed in.
-func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *htApp {
+func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 	t.Helper()
-	app := htNewApp(t, mwClaims, opts, mw, nil)
+	app := newTestApp(t, adaGroupClaims, opts, mw, nil)
 	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
 	return app
 }
 
-// mwJSON fails unless resp is JSON equal to want.
-func mwJSON(t *testing.T, resp *http.Response, body string, status int, want map[string]any) {
-	t.Helper()
-	var got map[string]any
-	if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(body), &got) != nil {
-		t.Fatalf("%d %s %q, want %d JSON %v", resp.StatusCode, resp.Header.Get("Content-Type"), body, status, want)
-	}
-	if len(got) != len(want) {
-		t.Errorf("body %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("body %v, want %v", got, want)
-		}
-	}
-}
-
 func TestMiddlewareUnauthenticated(t *testing.T) {
-	app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 
 	t.Run("should redirect unauthenticated requests to signin endpoint", func(t *testing.T) {
 		resp, _ := app.get("/dashboard")
@@ -66,7 +43,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 			// %3F does not start a query.
 			"/files/a%2Fb", "/a%3Fb?c=d"} {
 			resp, _ := app.get(path)
-			loc := htParse(t, resp.Header.Get("Location"))
+			loc := parseURL(t, resp.Header.Get("Location"))
 			if resp.StatusCode != http.StatusTemporaryRedirect || loc.Path != "/api/auth/signin" {
 				t.Fatalf("%s: %d %s", path, resp.StatusCode, loc)
 			}
@@ -86,7 +63,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 	t.Run("should return 401 unauthorized for api requests", func(t *testing.T) {
 		for _, path := range []string{"/api", "/api/data", "/api/v1/items?x=1"} {
 			resp, body := app.get(path)
-			mwJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
+			assertJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
 		}
 		// Only /api and below are API routes.
 		if resp, _ := app.get("/apiary"); resp.StatusCode != http.StatusTemporaryRedirect {
@@ -96,7 +73,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 
 	t.Run("should return 401 for unknown routes", func(t *testing.T) {
 		resp, body := app.get("/api/auth/unknown")
-		mwJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
+		assertJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
 	})
 
 	t.Run("the auth routes are served by the middleware", func(t *testing.T) {
@@ -167,10 +144,10 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					calls.Add(1)
-					htOK(w, r)
+					okHandler(w, r)
 				}))
 			})
 			for _, path := range tt.protected {
@@ -185,7 +162,7 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 			}
 			for _, path := range tt.open {
 				resp, body := app.get(path)
-				if p := htParse(t, path).Path; resp.StatusCode != http.StatusOK || body != "ok "+p {
+				if p := parseURL(t, path).Path; resp.StatusCode != http.StatusOK || body != "ok "+p {
 					t.Errorf("%s: %d %q, want the handler", path, resp.StatusCode, body)
 				}
 			}
@@ -221,7 +198,7 @@ func TestMiddlewareGroups(t *testing.T) {
 	t.Run("returns forbidden if the user does not belong to a group (API)", func(t *testing.T) {
 		app := mwSignedIn(t, Options{}, admin("admin"))
 		resp, body := app.get("/api/admin/users")
-		mwJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
+		assertJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
 	})
 
 	t.Run("succeeds if the request is a non-group protected route", func(t *testing.T) {
@@ -239,7 +216,7 @@ func TestMiddlewareGroups(t *testing.T) {
 	})
 
 	t.Run("a group route still needs a session first", func(t *testing.T) {
-		app := htNewApp(t, mwClaims, Options{}, admin("staff"), nil)
+		app := newTestApp(t, adaGroupClaims, Options{}, admin("staff"), nil)
 		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("/admin: %d, want 307", resp.StatusCode)
 		}
@@ -307,7 +284,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 		user User
 	}
 	// answer false makes a hook that writes nothing.
-	newApp := func(t *testing.T, answer bool, signIn bool) (*htApp, *[]denial) {
+	newApp := func(t *testing.T, answer bool, signIn bool) (*testApp, *[]denial) {
 		var denials []denial
 		mw := &MiddlewareOptions{
 			ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile("^/admin"), GroupCheck: GroupCheck{Groups: []string{"admin"}}}, {Pattern: regexp.MustCompile("^/")}},
@@ -320,7 +297,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 				}
 			},
 		}
-		app := htNewApp(t, mwClaims, Options{}, mw, nil)
+		app := newTestApp(t, adaGroupClaims, Options{}, mw, nil)
 		if signIn {
 			app.signInVia("/api/auth/signin")
 		}
@@ -371,12 +348,12 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 
 func TestMiddlewareCustomComposition(t *testing.T) {
 	t.Run("can return authMiddleware from a customMiddleware", func(t *testing.T) {
-		app := htNewApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
 			auth := c.AuthMiddleware(nil)
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-Custom", "1")
 				if strings.HasPrefix(r.URL.Path, "/health") {
-					htOK(w, r)
+					okHandler(w, r)
 					return
 				}
 				auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -384,7 +361,7 @@ func TestMiddlewareCustomComposition(t *testing.T) {
 						http.Error(w, err.Error(), http.StatusInternalServerError)
 						return
 					}
-					htOK(w, r)
+					okHandler(w, r)
 				})).ServeHTTP(w, r)
 			})
 		})
@@ -449,16 +426,16 @@ func TestMiddlewareDecodesSessionOnce(t *testing.T) {
 		{"group route", &MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile("^/page"), GroupCheck: GroupCheck{Groups: []string{"staff"}}}}}, "/page"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			store := newHTMemStore()
-			var app *htApp
+			store := newMemStore()
+			var app *testApp
 			var helperCalls atomic.Int32
-			app = htNewApp(t, mwClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
+			app = newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.URL.Query().Has("helpers") {
 						helperCalls.Add(1)
 						mwHelpers(app.t, c, w, r, 5)
 					}
-					htOK(w, r)
+					okHandler(w, r)
 				}))
 			})
 			app.signInVia("/api/auth/signin")
@@ -570,19 +547,19 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 	for path := range handlers {
 		t.Run(path, func(t *testing.T) {
-			app := htNewApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
-			clock := htUseClock(app.client)
+			app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
+			clock := app.useClock()
 			resp, _ := app.signInVia("/api/auth/signin")
-			first := htSetCookie(resp, "session")
+			first := setCookieNamed(resp, "session")
 			if first == nil {
 				t.Fatal("no session cookie at sign-in")
 			}
-			clock.advance(5 * time.Minute)
+			clock.Advance(5 * time.Minute)
 			resp, _ = app.get(path)
 			if resp.StatusCode >= 300 {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			renewed := htSetCookie(resp, "session")
+			renewed := setCookieNamed(resp, "session")
 			if renewed == nil || renewed.Value == "" || !renewed.Expires.After(first.Expires) {
 				t.Fatalf("no renewed session cookie: %v", resp.Header["Set-Cookie"])
 			}
@@ -597,7 +574,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 
 	t.Run("handler on an unprotected route reading the session", func(t *testing.T) {
-		app := htNewApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
 			return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if _, err := c.Session(r.Context()); err != nil {
 					t.Errorf("Session: %v", err)
@@ -605,16 +582,16 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 				_, _ = io.WriteString(w, "body")
 			}))
 		})
-		clock := htUseClock(app.client)
+		clock := app.useClock()
 		app.signInVia("/api/auth/signin")
-		clock.advance(2 * time.Minute)
-		if resp, _ := app.get("/page"); htSetCookie(resp, "session") == nil {
+		clock.Advance(2 * time.Minute)
+		if resp, _ := app.get("/page"); setCookieNamed(resp, "session") == nil {
 			t.Errorf("no renewed session cookie: %v", resp.Header["Set-Cookie"])
 		}
 	})
 
 	t.Run("no cookie is written within the slide interval", func(t *testing.T) {
-		app := htNewApp(t, mwClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
+		app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
 		app.signInVia("/api/auth/signin")
 		if resp, _ := app.get("/write"); len(resp.Cookies()) != 0 {
 			t.Errorf("Set-Cookie %v on a request right after sign-in", resp.Header["Set-Cookie"])
@@ -623,7 +600,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 }
 
 func TestMiddlewareResponseController(t *testing.T) {
-	app := htNewApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := http.NewResponseController(w)
 			var errs []string
@@ -654,7 +631,7 @@ func TestMiddlewareRequestContext(t *testing.T) {
 	app := mwSignedIn(t, Options{}, nil)
 	var other *Client
 	{
-		o := htNewApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		o := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 		other = o.client
 	}
 	r := app.request(http.MethodGet, "/page")
@@ -672,5 +649,63 @@ func TestMiddlewareRequestContext(t *testing.T) {
 	}
 	if _, err := app.client.Session(context.Background()); err != ErrNoRequestContext {
 		t.Errorf("Session(context.Background()): %v, want ErrNoRequestContext", err)
+	}
+}
+
+// TestOnAccessDeniedGetsItsOwnUser: the user handed to OnAccessDenied is a
+// copy; changing it does not change the session other requests read (the
+// decoded session is cached and shared).
+func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
+	mw := &MiddlewareOptions{
+		ProtectedRoutes: []ProtectedRoute{{Pattern: regexp.MustCompile(`^/admin`), GroupCheck: GroupCheck{Groups: []string{"admin"}}}},
+		OnAccessDenied: func(w http.ResponseWriter, r *http.Request, user User) {
+			if groups, ok := user["groups"].([]any); ok {
+				groups[0] = "admin" // must not grant anything
+			}
+			user["groups"] = []any{"admin"}
+			w.WriteHeader(http.StatusForbidden)
+		},
+	}
+	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, nil, func(c *Client) http.Handler {
+		return c.AuthMiddleware(mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "ok")
+		}))
+	})
+
+	app.signIn("")
+	for i := range 2 {
+		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("request %d: %d, want 403", i, resp.StatusCode)
+		}
+	}
+}
+
+// TestProtectedPatternsOnNonCanonicalPaths checks that a protected pattern
+// cannot be bypassed by spelling the path differently. http.FileServer (and
+// other handlers and routers that clean paths, unlike http.ServeMux which
+// redirects) serves //admin/secret.txt as /admin/secret.txt.
+func TestProtectedPatternsOnNonCanonicalPaths(t *testing.T) {
+	files := http.FileServerFS(fstest.MapFS{"admin/secret.txt": {Data: []byte("top secret")}, "public.txt": {Data: []byte("public")}})
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: Protect("^/admin")})(files)
+	})
+	for _, p := range []string{"/admin/secret.txt", "//admin/secret.txt", "/./admin/secret.txt", "/x/../admin/secret.txt", "/%61dmin/secret.txt", "/public.txt/../admin/secret.txt"} {
+		t.Run(p, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)
+			u, err := url.ParseRequestURI(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RequestURI, r.URL.Path, r.URL.RawPath = p, u.Path, u.RawPath
+			w := httptest.NewRecorder()
+			app.h.ServeHTTP(w, r)
+			if strings.Contains(w.Body.String(), "top secret") {
+				t.Errorf("%s: the protected file was served without a session (status %d)", p, w.Code)
+			}
+		})
+	}
+	// Control: unprotected files are served.
+	if w := app.serve(http.MethodGet, "/public.txt"); w.Code != http.StatusOK || w.Body.String() != "public" {
+		t.Errorf("/public.txt: %d %q", w.Code, w.Body)
 	}
 }

@@ -10,22 +10,22 @@ import (
 	"testing"
 )
 
-// prAdmin requires a group the user of mwClaims (in "staff") lacks.
+// prAdmin requires a group the user of adaGroupClaims (in "staff") lacks.
 var prAdmin = GroupCheck{Groups: []string{"admin"}}
 
 // prWrapped returns an app that protects /page and /admin with ProtectPage
 // and /api/data and /api/admin with ProtectAPI (/admin and /api/admin
 // require prAdmin), with opts for every wrapper.
-func prWrapped(t *testing.T, opts ProtectOptions) *htApp {
-	return htNewApp(t, mwClaims, Options{}, nil, func(c *Client) http.Handler {
+func prWrapped(t *testing.T, opts ProtectOptions) *testApp {
+	return newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
 		admin := opts
 		admin.GroupCheck = prAdmin
 		mux := http.NewServeMux()
 		mux.Handle("/api/auth/", c.Handler())
-		mux.Handle("/page", c.ProtectPage(htOK, &opts))
-		mux.Handle("/admin", c.ProtectPage(htOK, &admin))
-		mux.Handle("/api/data", c.ProtectAPI(htOK, &opts))
-		mux.Handle("/api/admin", c.ProtectAPI(htOK, &admin))
+		mux.Handle("/page", c.ProtectPage(okHandler, &opts))
+		mux.Handle("/admin", c.ProtectPage(okHandler, &admin))
+		mux.Handle("/api/data", c.ProtectAPI(okHandler, &opts))
+		mux.Handle("/api/admin", c.ProtectAPI(okHandler, &admin))
 		return mux
 	})
 }
@@ -37,7 +37,7 @@ type prAnswer struct {
 	location, ctype, body string
 }
 
-func prDo(app *htApp, method, path string) prAnswer {
+func prDo(app *testApp, method, path string) prAnswer {
 	resp, body := app.do(method, path, nil)
 	local := func(s string) string { return strings.ReplaceAll(s, app.origin(), "") }
 	return prAnswer{resp.StatusCode, local(resp.Header.Get("Location")), resp.Header.Get("Content-Type"), local(body)}
@@ -52,7 +52,7 @@ func TestProtectDeniesAsTheMiddleware(t *testing.T) {
 		{Pattern: regexp.MustCompile(`^/(page|api/data)$`)},
 	}}
 	for _, signedIn := range []bool{false, true} {
-		apps := map[string]*htApp{"middleware": htNewApp(t, mwClaims, Options{}, mw, nil), "wrappers": prWrapped(t, ProtectOptions{})}
+		apps := map[string]*testApp{"middleware": newTestApp(t, adaGroupClaims, Options{}, mw, nil), "wrappers": prWrapped(t, ProtectOptions{})}
 		if signedIn {
 			for _, app := range apps {
 				app.signInVia("/api/auth/signin")
@@ -77,7 +77,7 @@ func TestProtectPage(t *testing.T) {
 	app := prWrapped(t, ProtectOptions{})
 	for method, want := range map[string]int{http.MethodGet: http.StatusTemporaryRedirect, http.MethodHead: http.StatusTemporaryRedirect, http.MethodPost: http.StatusSeeOther, http.MethodPut: http.StatusSeeOther} {
 		resp, _ := app.do(method, "/page?x=1", nil)
-		loc := htParse(t, resp.Header.Get("Location"))
+		loc := parseURL(t, resp.Header.Get("Location"))
 		if resp.StatusCode != want || loc.Path != "/api/auth/signin" || loc.Query().Get("return_url") != "/page?x=1" {
 			t.Errorf("%s without a session: %d to %s, want %d to sign-in returning to /page?x=1", method, resp.StatusCode, loc, want)
 		}
@@ -103,7 +103,7 @@ func TestProtectPage(t *testing.T) {
 func TestProtectPageReturnURL(t *testing.T) {
 	app := prWrapped(t, ProtectOptions{ReturnURL: "/welcome"})
 	resp, _ := app.get("/page")
-	if got := htQuery(t, resp.Header.Get("Location")).Get("return_url"); got != "/welcome" {
+	if got := queryOf(t, resp.Header.Get("Location")).Get("return_url"); got != "/welcome" {
 		t.Errorf("return_url = %q, want /welcome", got)
 	}
 }
@@ -114,11 +114,11 @@ func TestProtectAPI(t *testing.T) {
 	app := prWrapped(t, ProtectOptions{})
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		resp, body := app.do(method, "/api/data", nil)
-		mwJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
+		assertJSON(t, resp, body, http.StatusUnauthorized, map[string]any{"message": "unauthorized"})
 	}
 	app.signInVia("/api/auth/signin")
 	resp, body := app.get("/api/admin")
-	mwJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
+	assertJSON(t, resp, body, http.StatusForbidden, map[string]any{"message": "forbidden"})
 	if resp, body := app.do(http.MethodPost, "/api/data", url.Values{}); resp.StatusCode != http.StatusOK || body != "ok /api/data" {
 		t.Errorf("with a session: %d %q", resp.StatusCode, body)
 	}
@@ -158,9 +158,9 @@ func TestProtectOnAccessDenied(t *testing.T) {
 // TestRedirectToSignIn: 307 for GET and HEAD, 303 otherwise, to SignInURL,
 // which carries the return URL and the parameters set.
 func TestRedirectToSignIn(t *testing.T) {
-	app := htNewApp(t, mwClaims, Options{}, nil, nil)
+	app := newTestApp(t, adaGroupClaims, Options{}, nil, nil)
 	c := app.client
-	u := htParse(t, c.SignInURL("/orders?id=1", &AuthParams{
+	u := parseURL(t, c.SignInURL("/orders?id=1", &AuthParams{
 		Scopes: "openid orders", Resource: "https://a.example.com https://b.example.com", ACRValues: "urn:mfa",
 		Prompt: "login", LoginHint: "ada@example.com", MaxAge: new(60), ResponseMode: "form_post",
 	}))

@@ -20,11 +20,11 @@ var pvDown = monocloudtest.Fault{Status: http.StatusServiceUnavailable, Body: "d
 // app (every route but /page public), and returns it with the app's clock,
 // stopped. The clock is past New's discovery attempt once advanced by
 // maxDiscoveryBackoff.
-func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*htApp, *tkClock) {
+func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*testApp, *tkClock) {
 	t.Helper()
-	op := monocloudtest.NewProvider(t, hdClaims)
+	op := monocloudtest.NewProvider(t, adaClaims)
 	op.SetDiscoveryFault(fault)
-	app := htNewAppWithOP(t, op, "", hdClaims, opts, &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}, nil)
+	app := newTestAppWithOP(t, op, "", adaClaims, opts, &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}, nil)
 	clock := newTkClock()
 	app.client.now = clock.Now
 	return app, clock
@@ -130,7 +130,7 @@ func TestProviderDownAtStart(t *testing.T) {
 	t.Run("routes that need the provider answer 503; a session is served", func(t *testing.T) {
 		app, clock := pvNewAppDown(t, pvDown, Options{})
 		expired := clock.Now().Add(-time.Minute).Unix()
-		cookies := htMintSession(t, app.client, &Session{
+		cookies := mintSession(t, app.client, &Session{
 			User:         User{"sub": "user-1", "name": "Ada"},
 			RefreshToken: "rt",
 			AccessTokens: []AccessToken{{AccessToken: "at", AccessTokenExpiration: expired, Scopes: "openid"}},
@@ -163,7 +163,7 @@ func TestProviderDownAtStart(t *testing.T) {
 
 	t.Run("federated sign-out answers 503 and ends nothing, so a retry ends both sessions", func(t *testing.T) {
 		app, _ := pvNewAppDown(t, pvDown, Options{})
-		cookies := htMintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
+		cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
 		w := app.serve(http.MethodGet, "/api/auth/signout", cookies...)
 		if w.Code != http.StatusServiceUnavailable {
 			t.Errorf("sign-out: %d, want 503", w.Code)

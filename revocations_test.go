@@ -127,8 +127,8 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 // sign-out stays refused after more sign-outs than the bound, and sign-in
 // still works afterwards.
 func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil)
-	clock := htUseClock(app.client)
+	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil, nil)
+	clock := app.useClock()
 	const capacity = 8
 	app.client.revocations = newRevocations(app.client.cfg.maxDuration, capacity, false)
 	app.signIn("")
@@ -142,7 +142,7 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	if app.client.IsAuthenticatedRequest(stolen) {
 		t.Fatal("the cookie copied before sign-out opens the session again")
 	}
-	clock.advance(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	app.signIn("")
 	if resp, body := app.get("/private"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after a new sign-in: %d %q, want 200", resp.StatusCode, body)

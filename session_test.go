@@ -1,9 +1,8 @@
 package monocloud
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,141 +18,8 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// tkSessionEnv drives a Client's session service through the explicit
-// (w, r) forms, with an injected clock and, in store mode, a tkStore.
-type tkSessionEnv struct {
-	t     *testing.T
-	c     *Client
-	clock *tkClock
-	store *tkStore // nil: sessions live in the cookie
-	t0    int64    // the clock's start, unix seconds
-}
-
-// newTkSessionEnv returns an env for a Client of opts, on a new fake
-// provider unless opts.TenantDomain names one.
-func newTkSessionEnv(t *testing.T, opts Options, withStore bool) *tkSessionEnv {
-	t.Helper()
-	if opts.TenantDomain == "" {
-		opts.TenantDomain = monocloudtest.NewProvider(t, monocloudtest.Config{}).Issuer()
-	}
-	opts.ClientID, opts.ClientSecret = "test-client", "test-secret"
-	if opts.AppURL == "" {
-		opts.AppURL = "https://app.example.com"
-	}
-	if opts.CookieSecret == "" {
-		opts.CookieSecret = testSecret
-	}
-	env := &tkSessionEnv{t: t, clock: newTkClock()}
-	if withStore {
-		env.store = newTkStore()
-		opts.Session.Store = env.store
-	}
-	c, err := New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	c.now = env.clock.Now
-	env.c = c
-	env.t0 = env.clock.Unix()
-	return env
-}
-
-// create starts a session (as the callback does) for a browser holding have.
-func (e *tkSessionEnv) create(have []*http.Cookie, s *Session) *http.Response {
-	e.t.Helper()
-	rec := httptest.NewRecorder()
-	r := tkRequest("/", have)
-	if err := e.c.requestState(rec, r).create(r.Context(), s); err != nil {
-		e.t.Fatalf("create: %v", err)
-	}
-	return rec.Result()
-}
-
-func (e *tkSessionEnv) get(have []*http.Cookie) (*Session, *http.Response, error) {
-	rec := httptest.NewRecorder()
-	s, err := e.c.SessionWithResponse(rec, tkRequest("/", have))
-	return s, rec.Result(), err
-}
-
-func (e *tkSessionEnv) update(have []*http.Cookie, s *Session) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	err := e.c.UpdateSessionWithResponse(rec, tkRequest("/", have), s)
-	return rec.Result(), err
-}
-
-func (e *tkSessionEnv) destroy(have []*http.Cookie) *http.Response {
-	rec := httptest.NewRecorder()
-	e.c.DestroySessionWithResponse(rec, tkRequest("/", have))
-	return rec.Result()
-}
-
-// signedIn creates s and returns the browser's cookies.
-func (e *tkSessionEnv) signedIn(s *Session) []*http.Cookie {
-	e.t.Helper()
-	return tkBrowser(nil, e.create(nil, s).Cookies())
-}
-
-// lifetime returns the lifetime in the browser's session cookie, checking
-// that the store (if any) holds the same one.
-func (e *tkSessionEnv) lifetime(have []*http.Cookie) lifetime {
-	e.t.Helper()
-	sc := tkDecode(e.t, e.c, have)
-	if e.store != nil {
-		if sc.Session != nil {
-			e.t.Errorf("cookie of a store session holds the session: %+v", sc.Session)
-		}
-		entry, ok := e.store.entry(sc.Key)
-		if !ok {
-			e.t.Fatalf("store has no entry for the cookie's key %q (keys %v)", sc.Key, e.store.keys())
-		}
-		if want := sc.Lifetime.public(); entry.lifetime != want {
-			e.t.Errorf("store lifetime = %+v, want the cookie's %+v", entry.lifetime, want)
-		}
-	}
-	return sc.Lifetime
-}
-
-func tkRandomData(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// tkSampleSession returns a session like the callback's, with extraBytes
-// random bytes of application data.
-func tkSampleSession(extraBytes int) *Session {
-	s := &Session{
-		User:             User{"sub": "user-1", "name": "Ada"},
-		IDToken:          "id-token",
-		RefreshToken:     "refresh-token",
-		AuthorizedScopes: "openid profile",
-		AccessTokens:     []AccessToken{{AccessToken: "at", AccessTokenExpiration: 4102444800, Scopes: "openid profile", RequestedScopes: "openid profile"}},
-	}
-	if extraBytes > 0 {
-		s.Extra = map[string]any{"data": tkRandomData(extraBytes)}
-	}
-	return s
-}
-
-func tkJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// tkSameSession fails the test unless got and want have the same JSON.
-func tkSameSession(t testing.TB, got, want *Session) {
-	t.Helper()
-	if g, w := tkJSON(t, got), tkJSON(t, want); g != w {
-		t.Fatalf("session = %.300s\nwant      %.300s", g, w)
-	}
-}
-
-// tkOnly returns the only cookie of set named name.
-func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
+// onlyCookie returns the only cookie of set named name.
+func onlyCookie(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
 	t.Helper()
 	var found *http.Cookie
 	for _, c := range set {
@@ -165,19 +31,19 @@ func tkOnly(t testing.TB, set []*http.Cookie, name string) *http.Cookie {
 		}
 	}
 	if found == nil {
-		t.Fatalf("no Set-Cookie for %q among %v", name, tkNames(set))
+		t.Fatalf("no Set-Cookie for %q among %v", name, cookieNames(set))
 	}
 	return found
 }
 
-// tkAttrs are the attributes a session cookie is expected to carry.
-type tkAttrs struct {
+// cookieAttrs are the attributes a session cookie is expected to carry.
+type cookieAttrs struct {
 	path, domain     string
 	httpOnly, secure bool
 	sameSite         http.SameSite
 }
 
-func (a tkAttrs) check(t testing.TB, c *http.Cookie) {
+func (a cookieAttrs) check(t testing.TB, c *http.Cookie) {
 	t.Helper()
 	if c.Path != a.path || c.Domain != a.domain || c.HttpOnly != a.httpOnly || c.Secure != a.secure || c.SameSite != a.sameSite {
 		t.Errorf("cookie %s: Path=%q Domain=%q HttpOnly=%v Secure=%v SameSite=%v; want Path=%q Domain=%q HttpOnly=%v Secure=%v SameSite=%v",
@@ -185,56 +51,35 @@ func (a tkAttrs) check(t testing.TB, c *http.Cookie) {
 	}
 }
 
-func tkNoSession(t testing.TB, s *Session, err error) {
-	t.Helper()
-	if !errors.Is(err, ErrNoSession) || s != nil {
-		t.Fatalf("got session %+v, err %v; want ErrNoSession", s, err)
-	}
-}
-
-// tkExpiresAll fails unless resp expires every name of names.
-func tkExpiresAll(t testing.TB, resp *http.Response, cookieName string, names ...string) {
-	t.Helper()
-	written, expired := tkFamily(resp.Cookies(), cookieName)
-	if len(written) != 0 || !slices.Equal(expired, names) {
-		t.Fatalf("Set-Cookie wrote %v and expired %v; want only %v expired", written, expired, names)
-	}
-}
-
-var tkStoreModes = []struct {
-	name  string
-	store bool
-}{{"Default Store", false}, {"Custom Store", true}}
-
 // TestSessionService ports the SDK's "Session Service" tests
 // (node-core/tests/session-service.test.ts) that apply to Go.
 func TestSessionService(t *testing.T) {
-	for _, mode := range tkStoreModes {
+	for _, mode := range storeModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Run("should set the session cookie with configured options", func(t *testing.T) {
 				for _, tc := range []struct {
 					name     string
 					opts     Options
 					cookie   string
-					attrs    tkAttrs
+					attrs    cookieAttrs
 					duration int64
 				}{
-					{"defaults", Options{}, "session", tkAttrs{"/", "", true, true, http.SameSiteLaxMode}, 86400},
+					{"defaults", Options{}, "session", cookieAttrs{"/", "", true, true, http.SameSiteLaxMode}, 86400},
 					{"custom", Options{Session: SessionOptions{
 						Duration: time.Hour,
 						Cookie:   CookieOptions{Name: "sid", Path: "/app", Domain: "example.com", HTTPOnly: new(false), Secure: new(true), SameSite: http.SameSiteStrictMode},
-					}}, "sid", tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}, 3600},
-					{"SameSite=None", Options{Session: SessionOptions{Cookie: CookieOptions{SameSite: http.SameSiteNoneMode}}}, "session", tkAttrs{"/", "", true, true, http.SameSiteNoneMode}, 86400},
-					{"http app", Options{AppURL: "http://localhost:3000"}, "session", tkAttrs{"/", "", true, false, http.SameSiteLaxMode}, 86400},
+					}}, "sid", cookieAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}, 3600},
+					{"SameSite=None", Options{Session: SessionOptions{Cookie: CookieOptions{SameSite: http.SameSiteNoneMode}}}, "session", cookieAttrs{"/", "", true, true, http.SameSiteNoneMode}, 86400},
+					{"http app", Options{AppURL: "http://localhost:3000"}, "session", cookieAttrs{"/", "", true, false, http.SameSiteLaxMode}, 86400},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
-						env := newTkSessionEnv(t, tc.opts, mode.store)
-						resp := env.create(nil, tkSampleSession(0))
+						env := newSessionApp(t, tc.opts, mode.store)
+						resp := env.createSession(nil, sampleSession(0))
 						set := resp.Cookies()
 						if len(set) != 1 {
-							t.Fatalf("Set-Cookie = %v, want one cookie", tkNames(set))
+							t.Fatalf("Set-Cookie = %v, want one cookie", cookieNames(set))
 						}
-						ck := tkOnly(t, set, tc.cookie)
+						ck := onlyCookie(t, set, tc.cookie)
 						tc.attrs.check(t, ck)
 						if got, want := ck.Expires.Unix(), env.t0+tc.duration; got != want {
 							t.Errorf("Expires = %v, want created + duration = %v", ck.Expires, time.Unix(want, 0))
@@ -242,7 +87,7 @@ func TestSessionService(t *testing.T) {
 						if ck.MaxAge != 0 {
 							t.Errorf("Max-Age = %d, want none (the SDK sets Expires only)", ck.MaxAge)
 						}
-						lt := env.lifetime(tkBrowser(nil, set))
+						lt := env.lifetime(applyCookies(nil, set))
 						if lt != (lifetime{C: env.t0, U: env.t0, E: env.t0 + tc.duration}) {
 							t.Errorf("lifetime = %+v, want c=u=%d e=%d", lt, env.t0, env.t0+tc.duration)
 						}
@@ -251,65 +96,65 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should be able to get the session from cookies with configured options", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Name: "sid", Path: "/app"}}}, mode.store)
-				want := tkSampleSession(100)
+				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Name: "sid", Path: "/app"}}}, mode.store)
+				want := sampleSession(100)
 				have := env.signedIn(want)
-				got, resp, err := env.get(have)
+				got, resp, err := env.getSession(have)
 				if err != nil {
 					t.Fatalf("Session: %v", err)
 				}
-				tkSameSession(t, got, want)
+				assertSameSession(t, got, want)
 				if set := resp.Cookies(); len(set) != 0 {
-					t.Errorf("reading an absolute session wrote cookies %v", tkNames(set))
+					t.Errorf("reading an absolute session wrote cookies %v", cookieNames(set))
 				}
 			})
 
 			t.Run("should be able to update the session from cookies with configured options ", func(t *testing.T) {
-				attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
-				before := tkDecode(t, env.c, have)
+				attrs := cookieAttrs{"/app", "example.com", true, true, http.SameSiteStrictMode}
+				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", SameSite: http.SameSiteStrictMode}}}, mode.store)
+				have := env.signedIn(sampleSession(0))
+				before := decodeSessionCookie(t, env.client, have)
 				env.clock.Advance(5 * time.Second)
-				changed := tkSampleSession(0)
+				changed := sampleSession(0)
 				changed.User["name"] = "Grace"
-				resp, err := env.update(have, changed)
+				resp, err := env.updateSession(have, changed)
 				if err != nil {
 					t.Fatalf("UpdateSession: %v", err)
 				}
-				ck := tkOnly(t, resp.Cookies(), "session")
+				ck := onlyCookie(t, resp.Cookies(), "session")
 				attrs.check(t, ck)
 				if got, want := ck.Expires.Unix(), env.t0+86400; got != want {
 					t.Errorf("Expires = %d, want unchanged %d", got, want)
 				}
-				have = tkBrowser(have, resp.Cookies())
-				after := tkDecode(t, env.c, have)
+				have = applyCookies(have, resp.Cookies())
+				after := decodeSessionCookie(t, env.client, have)
 				if after.Key != before.Key {
 					t.Errorf("update changed the key %q -> %q", before.Key, after.Key)
 				}
 				if lt := env.lifetime(have); lt != (lifetime{C: env.t0, U: env.t0 + 5, E: env.t0 + 86400}) {
 					t.Errorf("lifetime = %+v, want c=%d u=%d e=%d", lt, env.t0, env.t0+5, env.t0+86400)
 				}
-				got, _, err := env.get(have)
+				got, _, err := env.getSession(have)
 				if err != nil {
 					t.Fatal(err)
 				}
-				tkSameSession(t, got, changed)
+				assertSameSession(t, got, changed)
 				if env.store != nil && len(env.store.keys()) != 1 {
 					t.Errorf("store keys = %v, want the one session", env.store.keys())
 				}
 			})
 
 			t.Run("should remove the session cookie with configured options", func(t *testing.T) {
-				attrs := tkAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
-				key := tkDecode(t, env.c, have).Key
-				resp := env.destroy(have)
-				tkExpiresAll(t, resp, "session", "session")
-				attrs.check(t, tkOnly(t, resp.Cookies(), "session"))
-				have = tkBrowser(have, resp.Cookies())
-				s, _, err := env.get(have)
-				tkNoSession(t, s, err)
+				attrs := cookieAttrs{"/app", "example.com", false, true, http.SameSiteStrictMode}
+				env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com", HTTPOnly: new(false), SameSite: http.SameSiteStrictMode}}}, mode.store)
+				have := env.signedIn(sampleSession(0))
+				key := decodeSessionCookie(t, env.client, have).Key
+				resp := env.destroySession(have)
+				assertExpiresAll(t, resp, "session", "session")
+				attrs.check(t, onlyCookie(t, resp.Cookies(), "session"))
+				have = applyCookies(have, resp.Cookies())
+				s, _, err := env.getSession(have)
+				assertNoSession(t, s, err)
 				if env.store != nil {
 					if len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key) {
 						t.Errorf("store keys %v, deleted %v; want %q deleted", env.store.keys(), env.store.deleted(), key)
@@ -318,30 +163,30 @@ func TestSessionService(t *testing.T) {
 			})
 
 			t.Run("should return undefined when getting an expired session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
-				key := tkDecode(t, env.c, have).Key
+				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+				have := env.signedIn(sampleSession(0))
+				key := decodeSessionCookie(t, env.client, have).Key
 				env.clock.Advance(6 * time.Second)
-				s, resp, err := env.get(have)
-				tkNoSession(t, s, err)
-				tkExpiresAll(t, resp, "session", "session")
+				s, resp, err := env.getSession(have)
+				assertNoSession(t, s, err)
+				assertExpiresAll(t, resp, "session", "session")
 				if env.store != nil && (len(env.store.keys()) != 0 || !slices.Contains(env.store.deleted(), key)) {
 					t.Errorf("expired session left in the store: keys %v, deleted %v", env.store.keys(), env.store.deleted())
 				}
 			})
 
 			t.Run("should return undefined when getting there is no session cookie in the request", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, mode.store)
-				s, resp, err := env.get([]*http.Cookie{{Name: "other", Value: "x"}})
-				tkNoSession(t, s, err)
+				env := newSessionApp(t, Options{}, mode.store)
+				s, resp, err := env.getSession([]*http.Cookie{{Name: "other", Value: "x"}})
+				assertNoSession(t, s, err)
 				if set := resp.Cookies(); len(set) != 0 {
-					t.Errorf("Set-Cookie %v without a session cookie", tkNames(set))
+					t.Errorf("Set-Cookie %v without a session cookie", cookieNames(set))
 				}
 			})
 
 			t.Run("should return undefined when getting an invalid session cookie", func(t *testing.T) {
-				other := newTkSessionEnv(t, Options{CookieSecret: "another-secret-of-enough-length!!"}, mode.store)
-				foreign := other.signedIn(tkSampleSession(0))
+				other := newSessionApp(t, Options{CookieSecret: "another-secret-of-enough-length!!"}, mode.store)
+				foreign := other.signedIn(sampleSession(0))
 				for _, tc := range []struct {
 					name    string
 					cookies []*http.Cookie
@@ -350,64 +195,64 @@ func TestSessionService(t *testing.T) {
 					{"another secret", foreign},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
-						env := newTkSessionEnv(t, Options{}, mode.store)
-						s, resp, err := env.get(tc.cookies)
-						tkNoSession(t, s, err)
-						tkExpiresAll(t, resp, "session", "session")
+						env := newSessionApp(t, Options{}, mode.store)
+						s, resp, err := env.getSession(tc.cookies)
+						assertNoSession(t, s, err)
+						assertExpiresAll(t, resp, "session", "session")
 					})
 				}
 			})
 
 			t.Run("should not set expiration for non persistent sessions", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
-				resp := env.create(nil, tkSampleSession(0))
-				ck := tkOnly(t, resp.Cookies(), "session")
+				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second, Cookie: CookieOptions{Persistent: new(false)}}}, mode.store)
+				resp := env.createSession(nil, sampleSession(0))
+				ck := onlyCookie(t, resp.Cookies(), "session")
 				if !ck.Expires.IsZero() || ck.MaxAge != 0 {
 					t.Fatalf("non-persistent cookie has Expires=%v Max-Age=%d", ck.Expires, ck.MaxAge)
 				}
-				have := tkBrowser(nil, resp.Cookies())
+				have := applyCookies(nil, resp.Cookies())
 				// Deliberate deviation from the SDK: the session still ends
 				// Duration after its creation on the server side.
 				env.clock.Advance(10 * time.Second)
-				if _, _, err := env.get(have); err != nil {
+				if _, _, err := env.getSession(have); err != nil {
 					t.Fatalf("Session at the end of Duration: %v", err)
 				}
 				env.clock.Advance(time.Second)
-				s, resp, err := env.get(have)
-				tkNoSession(t, s, err)
-				tkExpiresAll(t, resp, "session", "session")
+				s, resp, err := env.getSession(have)
+				assertNoSession(t, s, err)
+				assertExpiresAll(t, resp, "session", "session")
 			})
 
 			t.Run("should not update an invalid session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, mode.store)
-				resp, err := env.update([]*http.Cookie{{Name: "session", Value: "garbage"}}, tkSampleSession(0))
+				env := newSessionApp(t, Options{}, mode.store)
+				resp, err := env.updateSession([]*http.Cookie{{Name: "session", Value: "garbage"}}, sampleSession(0))
 				if !errors.Is(err, ErrNoSession) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
-				tkExpiresAll(t, resp, "session", "session")
+				assertExpiresAll(t, resp, "session", "session")
 				if env.store != nil && env.store.sets != 0 {
 					t.Errorf("store written %d times", env.store.sets)
 				}
 			})
 
 			t.Run("should not update an expired session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
-				have := env.signedIn(tkSampleSession(0))
+				env := newSessionApp(t, Options{Session: SessionOptions{Duration: 5 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+				have := env.signedIn(sampleSession(0))
 				env.clock.Advance(6 * time.Second)
-				resp, err := env.update(have, tkSampleSession(0))
+				resp, err := env.updateSession(have, sampleSession(0))
 				if !errors.Is(err, ErrNoSession) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
-				tkExpiresAll(t, resp, "session", "session")
+				assertExpiresAll(t, resp, "session", "session")
 				if env.store != nil && len(env.store.keys()) != 0 {
 					t.Errorf("store keys %v after updating an expired session", env.store.keys())
 				}
 			})
 
 			t.Run("should remove invalid session", func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, mode.store)
-				resp := env.destroy([]*http.Cookie{{Name: "session", Value: "garbage"}, {Name: "session.1", Value: "junk"}})
-				tkExpiresAll(t, resp, "session", "session", "session.1")
+				env := newSessionApp(t, Options{}, mode.store)
+				resp := env.destroySession([]*http.Cookie{{Name: "session", Value: "garbage"}, {Name: "session.1", Value: "junk"}})
+				assertExpiresAll(t, resp, "session", "session", "session.1")
 			})
 
 			t.Run("Sliding Session", func(t *testing.T) {
@@ -415,62 +260,62 @@ func TestSessionService(t *testing.T) {
 					return Options{Session: SessionOptions{Sliding: new(true), Duration: d, MaximumDuration: maxD}}
 				}
 				t.Run("should slide the set duration with sliding expiration", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(9 * time.Second)
-					resp, err := env.update(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, sampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got := tkOnly(t, resp.Cookies(), "session").Expires.Unix(); got != env.t0+19 {
+					if got := onlyCookie(t, resp.Cookies(), "session").Expires.Unix(); got != env.t0+19 {
 						t.Errorf("Expires = %d, want u + duration = %d", got, env.t0+19)
 					}
-					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 19}) {
+					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 19}) {
 						t.Errorf("lifetime = %+v, want c=%d u=%d e=%d", lt, env.t0, env.t0+9, env.t0+19)
 					}
 				})
 				t.Run("should not exceed max duration while the expiration is sliding", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(7*time.Second, 10*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					env := newSessionApp(t, sliding(7*time.Second, 10*time.Second), mode.store)
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(5 * time.Second)
-					resp, err := env.update(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, sampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
-					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt.E != env.t0+10 || lt.U != env.t0+5 {
+					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt.E != env.t0+10 || lt.U != env.t0+5 {
 						t.Errorf("lifetime = %+v, want e = c + max duration = %d", lt, env.t0+10)
 					}
 				})
 				t.Run("should be able to get the session from the cookies and resave it", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(time.Hour, 24*time.Hour), mode.store)
-					want := tkSampleSession(0)
+					env := newSessionApp(t, sliding(time.Hour, 24*time.Hour), mode.store)
+					want := sampleSession(0)
 					have := env.signedIn(want)
 					env.clock.Advance(61 * time.Second)
-					got, resp, err := env.get(have)
+					got, resp, err := env.getSession(have)
 					if err != nil {
 						t.Fatal(err)
 					}
-					tkSameSession(t, got, want)
-					ck := tkOnly(t, resp.Cookies(), "session")
+					assertSameSession(t, got, want)
+					ck := onlyCookie(t, resp.Cookies(), "session")
 					if ck.Expires.Unix() != env.t0+61+3600 {
 						t.Errorf("resaved Expires = %d, want %d", ck.Expires.Unix(), env.t0+61+3600)
 					}
-					if lt := env.lifetime(tkBrowser(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 61, E: env.t0 + 3661}) {
+					if lt := env.lifetime(applyCookies(have, resp.Cookies())); lt != (lifetime{C: env.t0, U: env.t0 + 61, E: env.t0 + 3661}) {
 						t.Errorf("lifetime = %+v", lt)
 					}
 				})
 				t.Run("should be able to get the session from the cookies and resave it (duration under a minute)", func(t *testing.T) {
 					// The SDK's own setting: duration 10 s. A user active
 					// every 6 s must stay signed in.
-					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					have := env.signedIn(sampleSession(0))
 					for i := 1; i <= 5; i++ {
 						env.clock.Advance(6 * time.Second)
-						_, resp, err := env.get(have)
+						_, resp, err := env.getSession(have)
 						if err != nil {
 							t.Fatalf("request %d, %d s after the previous one (idle timeout 10 s): %v", i, 6, err)
 						}
-						have = tkBrowser(have, resp.Cookies())
+						have = applyCookies(have, resp.Cookies())
 					}
 				})
 				t.Run("should be able to get the session from the cookies without resaving it", func(t *testing.T) {
@@ -483,60 +328,60 @@ func TestSessionService(t *testing.T) {
 						{"absolute", Options{}, 2 * time.Hour},
 					} {
 						t.Run(tc.name, func(t *testing.T) {
-							env := newTkSessionEnv(t, tc.opts, mode.store)
-							have := env.signedIn(tkSampleSession(0))
+							env := newSessionApp(t, tc.opts, mode.store)
+							have := env.signedIn(sampleSession(0))
 							env.clock.Advance(tc.advance)
-							if _, resp, err := env.get(have); err != nil || len(resp.Cookies()) != 0 {
-								t.Fatalf("err %v, Set-Cookie %v; want the session and no cookie", err, tkNames(resp.Cookies()))
+							if _, resp, err := env.getSession(have); err != nil || len(resp.Cookies()) != 0 {
+								t.Fatalf("err %v, Set-Cookie %v; want the session and no cookie", err, cookieNames(resp.Cookies()))
 							}
 						})
 					}
 				})
 				t.Run("should return undefined when getting an expired session beyond the duration", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(10*time.Second, 100*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					env := newSessionApp(t, sliding(10*time.Second, 100*time.Second), mode.store)
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(11 * time.Second)
-					s, resp, err := env.get(have)
-					tkNoSession(t, s, err)
-					tkExpiresAll(t, resp, "session", "session")
+					s, resp, err := env.getSession(have)
+					assertNoSession(t, s, err)
+					assertExpiresAll(t, resp, "session", "session")
 				})
 				t.Run("should return undefined when getting an expired session beyond the maximum duration", func(t *testing.T) {
-					env := newTkSessionEnv(t, sliding(10*time.Second, 20*time.Second), mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					env := newSessionApp(t, sliding(10*time.Second, 20*time.Second), mode.store)
+					have := env.signedIn(sampleSession(0))
 					for _, step := range []int64{9, 9} {
 						env.clock.Advance(time.Duration(step) * time.Second)
-						resp, err := env.update(have, tkSampleSession(0))
+						resp, err := env.updateSession(have, sampleSession(0))
 						if err != nil {
 							t.Fatal(err)
 						}
-						have = tkBrowser(have, resp.Cookies())
+						have = applyCookies(have, resp.Cookies())
 					}
 					if lt := env.lifetime(have); lt.E != env.t0+20 {
 						t.Fatalf("e = %d, want capped at c + max = %d", lt.E, env.t0+20)
 					}
 					env.clock.Advance(3 * time.Second) // t0+21
-					s, resp, err := env.get(have)
-					tkNoSession(t, s, err)
-					tkExpiresAll(t, resp, "session", "session")
+					s, resp, err := env.getSession(have)
+					assertNoSession(t, s, err)
+					assertExpiresAll(t, resp, "session", "session")
 				})
 			})
 
 			t.Run("Absolute Expiration", func(t *testing.T) {
 				t.Run("should not exceed the configured session duration after updating the session", func(t *testing.T) {
-					env := newTkSessionEnv(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
-					have := env.signedIn(tkSampleSession(0))
+					env := newSessionApp(t, Options{Session: SessionOptions{Duration: 10 * time.Second, MaximumDuration: 100 * time.Second}}, mode.store)
+					have := env.signedIn(sampleSession(0))
 					env.clock.Advance(9 * time.Second)
-					resp, err := env.update(have, tkSampleSession(0))
+					resp, err := env.updateSession(have, sampleSession(0))
 					if err != nil {
 						t.Fatal(err)
 					}
-					have = tkBrowser(have, resp.Cookies())
+					have = applyCookies(have, resp.Cookies())
 					if lt := env.lifetime(have); lt != (lifetime{C: env.t0, U: env.t0 + 9, E: env.t0 + 10}) {
 						t.Errorf("lifetime = %+v, want e = c + duration = %d", lt, env.t0+10)
 					}
 					env.clock.Advance(2 * time.Second)
-					s, _, err := env.get(have)
-					tkNoSession(t, s, err)
+					s, _, err := env.getSession(have)
+					assertNoSession(t, s, err)
 				})
 			})
 		})
@@ -547,14 +392,14 @@ func TestSessionService(t *testing.T) {
 // without data and chunking.
 func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("should return undefined when getting a session cookie with no sesson data", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
+		env := newSessionApp(t, Options{}, false)
 		now := env.clock.Unix()
-		value, err := env.c.sessionCodec.Encode("session", &sessionCookie{Key: "k1", Lifetime: lifetime{C: now, U: now, E: now + 60}})
+		value, err := env.client.sessionCodec.Encode("session", &sessionCookie{Key: "k1", Lifetime: lifetime{C: now, U: now, E: now + 60}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _, err := env.get([]*http.Cookie{{Name: "session", Value: value}})
-		tkNoSession(t, s, err)
+		s, _, err := env.getSession([]*http.Cookie{{Name: "session", Value: value}})
+		assertNoSession(t, s, err)
 	})
 
 	// The SDK's 2000/4000/5000 random bytes (as hex) give 2/3/4 chunks of
@@ -568,9 +413,9 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("should save to chunked cookies if the session is too long", func(t *testing.T) {
 		for _, tc := range chunked {
 			t.Run(fmt.Sprintf("%d bytes", tc.bytes), func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, false)
-				resp := env.create(nil, tkSampleSession(tc.bytes))
-				written, expired := tkFamily(resp.Cookies(), "session")
+				env := newSessionApp(t, Options{}, false)
+				resp := env.createSession(nil, sampleSession(tc.bytes))
+				written, expired := cookieFamily(resp.Cookies(), "session")
 				var want []string
 				for i := range tc.chunks {
 					want = append(want, fmt.Sprintf("session.%d", i))
@@ -601,74 +446,74 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 	t.Run("should be able to get from chunked cookies", func(t *testing.T) {
 		for _, tc := range chunked {
 			t.Run(fmt.Sprintf("%d chunks", tc.chunks), func(t *testing.T) {
-				env := newTkSessionEnv(t, Options{}, false)
-				want := tkSampleSession(tc.bytes)
+				env := newSessionApp(t, Options{}, false)
+				want := sampleSession(tc.bytes)
 				have := env.signedIn(want)
 				if len(have) != tc.chunks {
-					t.Fatalf("browser holds %v", tkNames(have))
+					t.Fatalf("browser holds %v", cookieNames(have))
 				}
-				got, _, err := env.get(have)
+				got, _, err := env.getSession(have)
 				if err != nil {
 					t.Fatal(err)
 				}
-				tkSameSession(t, got, want)
+				assertSameSession(t, got, want)
 			})
 		}
 	})
 
 	t.Run("should be able to update chunked cookies", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(4000))
-		want := tkSampleSession(4000)
-		resp, err := env.update(have, want)
+		env := newSessionApp(t, Options{}, false)
+		have := env.signedIn(sampleSession(4000))
+		want := sampleSession(4000)
+		resp, err := env.updateSession(have, want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired := tkFamily(resp.Cookies(), "session")
+		written, expired := cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || len(expired) != 0 {
 			t.Fatalf("wrote %v, expired %v", written, expired)
 		}
-		got, _, err := env.get(tkBrowser(have, resp.Cookies()))
+		got, _, err := env.getSession(applyCookies(have, resp.Cookies()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, want)
+		assertSameSession(t, got, want)
 	})
 
 	t.Run("should delete unwanted chunked cookies if updated session data is smaller than before", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
-		have := env.signedIn(tkSampleSession(5500))
+		env := newSessionApp(t, Options{Session: SessionOptions{Cookie: CookieOptions{Path: "/app", Domain: "example.com"}}}, false)
+		have := env.signedIn(sampleSession(5500))
 		if len(have) != 4 {
-			t.Fatalf("browser holds %v, want 4 chunks", tkNames(have))
+			t.Fatalf("browser holds %v, want 4 chunks", cookieNames(have))
 		}
-		want := tkSampleSession(2500)
-		resp, err := env.update(have, want)
+		want := sampleSession(2500)
+		resp, err := env.updateSession(have, want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired := tkFamily(resp.Cookies(), "session")
+		written, expired := cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session.0", "session.1"}) || !slices.Equal(expired, []string{"session.2", "session.3"}) {
 			t.Fatalf("wrote %v, expired %v; want session.0-1 written, session.2-3 expired", written, expired)
 		}
-		attrs := tkAttrs{"/app", "example.com", true, true, http.SameSiteLaxMode}
+		attrs := cookieAttrs{"/app", "example.com", true, true, http.SameSiteLaxMode}
 		for _, name := range expired {
-			ck := tkOnly(t, resp.Cookies(), name)
+			ck := onlyCookie(t, resp.Cookies(), name)
 			attrs.check(t, ck)
 			if ck.Value != "" {
 				t.Errorf("expired %s has value %q", name, ck.Value)
 			}
 		}
-		have = tkBrowser(have, resp.Cookies())
-		got, _, err := env.get(have)
+		have = applyCookies(have, resp.Cookies())
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, want)
+		assertSameSession(t, got, want)
 	})
 
 	t.Run("should not be able to get invalid chunked cookies", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(4000)) // session.0, .1, .2
+		env := newSessionApp(t, Options{}, false)
+		have := env.signedIn(sampleSession(4000)) // session.0, .1, .2
 		for _, tc := range []struct {
 			name    string
 			cookies []*http.Cookie
@@ -680,87 +525,87 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 			{"a junk chunk name", []*http.Cookie{have[0], have[1], have[2], {Name: "session.foo", Value: "x"}}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				s, resp, err := env.get(tc.cookies)
-				tkNoSession(t, s, err)
-				_, expired := tkFamily(resp.Cookies(), "session")
+				s, resp, err := env.getSession(tc.cookies)
+				assertNoSession(t, s, err)
+				_, expired := cookieFamily(resp.Cookies(), "session")
 				if len(expired) != len(tc.cookies) {
-					t.Errorf("expired %v, want every session cookie sent (%v)", expired, tkNames(tc.cookies))
+					t.Errorf("expired %v, want every session cookie sent (%v)", expired, cookieNames(tc.cookies))
 				}
 			})
 		}
 	})
 
 	t.Run("single and chunked cookies replace each other", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(0))
-		if !slices.Equal(tkNames(have), []string{"session"}) {
-			t.Fatalf("browser holds %v", tkNames(have))
+		env := newSessionApp(t, Options{}, false)
+		have := env.signedIn(sampleSession(0))
+		if !slices.Equal(cookieNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v", cookieNames(have))
 		}
-		big := tkSampleSession(4000)
-		resp, err := env.update(have, big)
+		big := sampleSession(4000)
+		resp, err := env.updateSession(have, big)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired := tkFamily(resp.Cookies(), "session")
+		written, expired := cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session.0", "session.1", "session.2"}) || !slices.Equal(expired, []string{"session"}) {
 			t.Fatalf("single -> chunked wrote %v, expired %v", written, expired)
 		}
-		have = tkBrowser(have, resp.Cookies())
-		got, _, err := env.get(have)
+		have = applyCookies(have, resp.Cookies())
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, big)
+		assertSameSession(t, got, big)
 
-		small := tkSampleSession(10)
-		resp, err = env.update(have, small)
+		small := sampleSession(10)
+		resp, err = env.updateSession(have, small)
 		if err != nil {
 			t.Fatal(err)
 		}
-		written, expired = tkFamily(resp.Cookies(), "session")
+		written, expired = cookieFamily(resp.Cookies(), "session")
 		if !slices.Equal(written, []string{"session"}) || !slices.Equal(expired, []string{"session.0", "session.1", "session.2"}) {
 			t.Fatalf("chunked -> single wrote %v, expired %v", written, expired)
 		}
-		have = tkBrowser(have, resp.Cookies())
-		if !slices.Equal(tkNames(have), []string{"session"}) {
-			t.Fatalf("browser holds %v", tkNames(have))
+		have = applyCookies(have, resp.Cookies())
+		if !slices.Equal(cookieNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v", cookieNames(have))
 		}
-		got, _, err = env.get(have)
+		got, _, err = env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, small)
+		assertSameSession(t, got, small)
 	})
 
 	t.Run("two updates in one request leave only the last session's cookies", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(0)) // one cookie: "session"
-		big, smaller := tkSampleSession(5500), tkSampleSession(2500)
+		env := newSessionApp(t, Options{}, false)
+		have := env.signedIn(sampleSession(0)) // one cookie: "session"
+		big, smaller := sampleSession(5500), sampleSession(2500)
 		var errs []error
-		h := env.c.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			errs = append(errs, env.c.UpdateSession(r.Context(), big), env.c.UpdateSession(r.Context(), smaller))
+		h := env.client.AuthMiddleware(protectNone)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			errs = append(errs, env.client.UpdateSession(r.Context(), big), env.client.UpdateSession(r.Context(), smaller))
 			_, _ = io.WriteString(w, "ok")
 		}))
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, tkRequest("/", have))
+		h.ServeHTTP(rec, newRequest("/", have))
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		have = tkBrowser(have, rec.Result().Cookies())
-		got, _, err := env.get(have)
+		have = applyCookies(have, rec.Result().Cookies())
+		got, _, err := env.getSession(have)
 		if err != nil {
-			t.Fatalf("after the response the browser holds %v and its session does not read: %v", tkNames(have), err)
+			t.Fatalf("after the response the browser holds %v and its session does not read: %v", cookieNames(have), err)
 		}
-		tkSameSession(t, got, smaller)
+		assertSameSession(t, got, smaller)
 	})
 
 	t.Run("a session too large for 16 cookies is refused", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, false)
-		have := env.signedIn(tkSampleSession(0))
-		if _, err := env.update(have, tkSampleSession(64<<10)); err == nil {
+		env := newSessionApp(t, Options{}, false)
+		have := env.signedIn(sampleSession(0))
+		if _, err := env.updateSession(have, sampleSession(64<<10)); err == nil {
 			t.Fatal("UpdateSession of a ~114 KB cookie succeeded")
 		}
-		if _, _, err := env.get(have); err != nil {
+		if _, _, err := env.getSession(have); err != nil {
 			t.Fatalf("the previous session was lost: %v", err)
 		}
 	})
@@ -768,43 +613,43 @@ func TestSessionServiceDefaultStore(t *testing.T) {
 
 func TestSessionServiceCustomStore(t *testing.T) {
 	t.Run("the cookie holds only the key and the lifetime", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, true)
-		want := tkSampleSession(4000) // would take 3 cookies without a store
+		env := newSessionApp(t, Options{}, true)
+		want := sampleSession(4000) // would take 3 cookies without a store
 		have := env.signedIn(want)
-		if !slices.Equal(tkNames(have), []string{"session"}) {
-			t.Fatalf("browser holds %v, want one small cookie", tkNames(have))
+		if !slices.Equal(cookieNames(have), []string{"session"}) {
+			t.Fatalf("browser holds %v, want one small cookie", cookieNames(have))
 		}
-		sc := tkDecode(t, env.c, have)
+		sc := decodeSessionCookie(t, env.client, have)
 		if sc.Session != nil || sc.Key == "" {
 			t.Fatalf("cookie = %+v, want a key and no session", sc)
 		}
 		env.lifetime(have)
-		got, _, err := env.get(have)
+		got, _, err := env.getSession(have)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tkSameSession(t, got, want)
+		assertSameSession(t, got, want)
 	})
 
 	t.Run("should return undefined when getting a session thats not present in the store", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, true)
-		have := env.signedIn(tkSampleSession(0))
-		key := tkDecode(t, env.c, have).Key
+		env := newSessionApp(t, Options{}, true)
+		have := env.signedIn(sampleSession(0))
+		key := decodeSessionCookie(t, env.client, have).Key
 		env.store.mu.Lock()
 		delete(env.store.entries, key)
 		env.store.mu.Unlock()
-		s, resp, err := env.get(have)
-		tkNoSession(t, s, err)
-		tkExpiresAll(t, resp, "session", "session")
+		s, resp, err := env.getSession(have)
+		assertNoSession(t, s, err)
+		assertExpiresAll(t, resp, "session", "session")
 	})
 
 	t.Run("sign-in rotates the key and deletes the old entry", func(t *testing.T) {
-		env := newTkSessionEnv(t, Options{}, true)
-		have := env.signedIn(tkSampleSession(0))
-		oldKey := tkDecode(t, env.c, have).Key
-		resp := env.create(have, tkSampleSession(0))
-		have = tkBrowser(have, resp.Cookies())
-		newKey := tkDecode(t, env.c, have).Key
+		env := newSessionApp(t, Options{}, true)
+		have := env.signedIn(sampleSession(0))
+		oldKey := decodeSessionCookie(t, env.client, have).Key
+		resp := env.createSession(have, sampleSession(0))
+		have = applyCookies(have, resp.Cookies())
+		newKey := decodeSessionCookie(t, env.client, have).Key
 		if newKey == oldKey {
 			t.Fatalf("second sign-in kept the key %q", oldKey)
 		}
@@ -817,8 +662,8 @@ func TestSessionServiceCustomStore(t *testing.T) {
 	})
 
 	t.Run("sign-in through the provider rotates the key", func(t *testing.T) {
-		store := newTkStore()
-		app := newTkApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+		store := newMemStore()
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
 		app.signIn("")
 		first := store.keys()
 		app.signIn("")
@@ -836,36 +681,36 @@ func TestSessionServiceCustomStore(t *testing.T) {
 // and re-written under the current one.
 func TestSessionKeyRotation(t *testing.T) {
 	const oldSecret, newSecret = "the-old-cookie-secret-32-bytes!!", "the-new-cookie-secret-32-bytes!!"
-	old := newTkSessionEnv(t, Options{CookieSecret: oldSecret}, false)
-	want := tkSampleSession(4000) // chunked, to re-write every chunk
+	old := newSessionApp(t, Options{CookieSecret: oldSecret}, false)
+	want := sampleSession(4000) // chunked, to re-write every chunk
 	have := old.signedIn(want)
 
 	// The same app (issuer and client ID) after a secret rotation.
-	rotated := newTkSessionEnv(t, Options{TenantDomain: old.c.cfg.issuer, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
-	got, resp, err := rotated.get(have)
+	rotated := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
+	got, resp, err := rotated.getSession(have)
 	if err != nil {
 		t.Fatalf("cookie of the previous secret: %v", err)
 	}
-	tkSameSession(t, got, want)
-	written, _ := tkFamily(resp.Cookies(), "session")
+	assertSameSession(t, got, want)
+	written, _ := cookieFamily(resp.Cookies(), "session")
 	if len(written) == 0 {
 		t.Fatal("the session was not re-written with the new secret")
 	}
-	have = tkBrowser(have, resp.Cookies())
+	have = applyCookies(have, resp.Cookies())
 
-	onlyNew := newTkSessionEnv(t, Options{TenantDomain: old.c.cfg.issuer, CookieSecret: newSecret}, false)
-	if _, _, err := onlyNew.get(have); err != nil {
+	onlyNew := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret}, false)
+	if _, _, err := onlyNew.getSession(have); err != nil {
 		t.Fatalf("re-written cookie does not open with the new secret alone: %v", err)
 	}
-	if lt, orig := tkDecode(t, onlyNew.c, have).Lifetime, tkDecode(t, old.c, old.signedIn(want)).Lifetime; lt.C != orig.C {
+	if lt, orig := decodeSessionCookie(t, onlyNew.client, have).Lifetime, decodeSessionCookie(t, old.client, old.signedIn(want)).Lifetime; lt.C != orig.C {
 		t.Errorf("re-writing changed the creation time: %d, want %d", lt.C, orig.C)
 	}
-	if _, _, err := onlyNew.get(old.signedIn(want)); !errors.Is(err, ErrNoSession) {
+	if _, _, err := onlyNew.getSession(old.signedIn(want)); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("a cookie of an unknown secret = %v, want ErrNoSession", err)
 	}
 	// Re-reading the re-written cookie under rotation writes nothing more.
-	if _, resp, err := rotated.get(have); err != nil || len(resp.Cookies()) != 0 {
-		t.Fatalf("second read: err %v, Set-Cookie %v", err, tkNames(resp.Cookies()))
+	if _, resp, err := rotated.getSession(have); err != nil || len(resp.Cookies()) != 0 {
+		t.Fatalf("second read: err %v, Set-Cookie %v", err, cookieNames(resp.Cookies()))
 	}
 }
 
@@ -873,7 +718,7 @@ func TestSessionKeyRotation(t *testing.T) {
 // configuration) but differ in client ID or issuer refuse each other's
 // session and state cookies; the app that wrote them still accepts them.
 func TestCookiesBoundToTheApp(t *testing.T) {
-	a := htNewApp(t, hdClaims, Options{}, nil, nil)
+	a := newTestApp(t, adaClaims, Options{}, nil, nil)
 	a.signInVia("/api/auth/signin")
 	if w := a.serve(http.MethodGet, "/api/auth/userinfo", a.sessionCookies()...); w.Code != http.StatusOK {
 		t.Fatalf("app A's own session: userinfo %d", w.Code)
@@ -886,9 +731,9 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 		{"other issuer", Options{ClientID: "test-client"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var rec hdErrRecorder
+			var rec errRecorder
 			tc.opts.OnError = rec.hook
-			b := htNewApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
+			b := newTestApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
 			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
 				t.Fatal("setup: the apps have the same issuer and client ID")
 			}
@@ -904,12 +749,12 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 				t.Error("app B is authenticated by app A's session")
 			}
 
-			state, cb := biTransaction(t, a)
-			atB := htParse(t, b.url(cb.RequestURI()))
-			if w := biCallbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
+			state, cb := startTransaction(t, a)
+			atB := parseURL(t, b.url(cb.RequestURI()))
+			if w := callbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
 				t.Errorf("app B's callback with app A's state cookie: %d, error %v; want Invalid state", w.Code, rec.last())
 			}
-			if w := biCallbackRequest(t, a, cb, state); w.Code != http.StatusFound || !htWritesSession(w.Result()) {
+			if w := callbackRequest(t, a, cb, state); w.Code != http.StatusFound || !writesSession(w.Result()) {
 				t.Errorf("app A's callback with its own state cookie: %d %s, want 302 and a session", w.Code, w.Body)
 			}
 		})
@@ -919,7 +764,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 // TestSessionHelpers covers the context forms of the session helpers under
 // AuthMiddleware, and their refusal outside it.
 func TestSessionHelpers(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admins"}}}, Options{})
 	c := app.client
 
 	// serve runs fn under the middleware with the browser's cookies.
@@ -997,7 +842,7 @@ func TestSessionHelpers(t *testing.T) {
 		if seen == nil || seen.Extra["theme"] != "dark" {
 			t.Fatalf("Session after UpdateSession in the same request = %+v", seen)
 		}
-		if written, _ := tkFamily(resp.Cookies(), "session"); len(written) == 0 {
+		if written, _ := cookieFamily(resp.Cookies(), "session"); len(written) == 0 {
 			t.Fatal("UpdateSession's cookie did not reach the response")
 		}
 		if s := app.session(); s == nil || s.Extra["theme"] != "dark" {
@@ -1066,7 +911,7 @@ func TestSessionHelpers(t *testing.T) {
 		if err != nil || after {
 			t.Fatalf("DestroySession = %v, authenticated after = %v", err, after)
 		}
-		tkExpiresAll(t, resp, "session", "session")
+		assertExpiresAll(t, resp, "session", "session")
 		if s := app.session(); s != nil {
 			t.Fatalf("session after DestroySession: %+v", s)
 		}
@@ -1074,9 +919,9 @@ func TestSessionHelpers(t *testing.T) {
 }
 
 func TestSessionHelpersOutsideMiddleware(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
-	other := newTkApp(t, monocloudtest.Config{}, Options{})
-	tkSetDefault(t, app.client)
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
+	other := newTokensApp(t, monocloudtest.Config{}, Options{})
+	setDefaultClient(t, app.client)
 	c := app.client
 
 	var otherCtx context.Context
@@ -1114,17 +959,17 @@ func TestSessionHelpersOutsideMiddleware(t *testing.T) {
 }
 
 func TestErrNoSession(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	_, err := app.tokens(nil)
 	if !errors.Is(err, ErrNoSession) {
 		t.Fatalf("GetTokens without a session = %v", err)
 	}
-	ve := tkAs[*ValidationError](t, err)
+	ve := asError[*ValidationError](t, err)
 	if ve.Message != "Session does not exist" {
 		t.Fatalf("message = %q, want the SDK's", ve.Message)
 	}
 	wrapped := fmt.Errorf("handler: %w", err)
-	if !errors.Is(wrapped, ErrNoSession) || tkAs[*ValidationError](t, wrapped) == nil {
+	if !errors.Is(wrapped, ErrNoSession) || asError[*ValidationError](t, wrapped) == nil {
 		t.Fatal("a wrapped ErrNoSession no longer matches")
 	}
 }
@@ -1162,7 +1007,7 @@ func TestSessionIsUserInGroup(t *testing.T) {
 			{`["group1","group2"]`, []string{"group1", "group2"}, true, true},
 			{`["group1","group2","group3"]`, []string{"group1", "group2"}, true, true},
 		} {
-			name := fmt.Sprintf("%s/%v/%v/%v", tkOr(tc.groups, "undefined"), tc.expected, tc.want, tc.matchAll)
+			name := fmt.Sprintf("%s/%v/%v/%v", cmp.Or(tc.groups, "undefined"), tc.expected, tc.want, tc.matchAll)
 			t.Run(name, func(t *testing.T) {
 				if got := inGroups(user(tc.groups), "groups", tc.expected, tc.matchAll); got != tc.want {
 					t.Fatalf("inGroups = %v, want %v", got, tc.want)
@@ -1191,7 +1036,7 @@ func TestSessionIsUserInGroup(t *testing.T) {
 		}
 	})
 	t.Run("should return false when the session does not have a user", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		var in bool
 		rec := httptest.NewRecorder()
 		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1203,9 +1048,168 @@ func TestSessionIsUserInGroup(t *testing.T) {
 	})
 }
 
-func tkOr(s, def string) string {
-	if s == "" {
-		return def
+// TestSessionCreatedInTheFuture: a session cookie created more than the
+// clock skew (60 s) ahead of now is refused and expired; one a little
+// ahead is accepted. Kills: the `l.C <= now+60` check removed from
+// config.valid (the control kills dropping the +60).
+func TestSessionCreatedInTheFuture(t *testing.T) {
+	for _, tc := range []struct {
+		ahead time.Duration
+		valid bool
+	}{
+		{time.Hour, false},
+		{30 * time.Second, true},
+	} {
+		t.Run(fmt.Sprintf("created now+%v", tc.ahead), func(t *testing.T) {
+			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			clock := app.useClock()
+			clock.Advance(tc.ahead)
+			cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
+			clock.Advance(-tc.ahead)
+
+			r := httptest.NewRequest(http.MethodGet, app.client.appURL("/"), nil)
+			for _, ck := range cookies {
+				r.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+			}
+			w := httptest.NewRecorder()
+			s, err := app.client.SessionWithResponse(w, r)
+			if tc.valid {
+				if err != nil || s.User.Subject() != "user-1" {
+					t.Fatalf("Session = %+v, %v; want the session", s, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNoSession) {
+				t.Fatalf("Session = %+v, %v; want ErrNoSession", s, err)
+			}
+			expired := map[string]bool{}
+			for _, ck := range w.Result().Cookies() {
+				if ck.MaxAge < 0 {
+					expired[ck.Name] = true
+				}
+			}
+			for _, ck := range cookies {
+				if !expired[ck.Name] {
+					t.Errorf("cookie %s was not expired; Set-Cookie: %v", ck.Name, w.Result().Cookies())
+				}
+			}
+		})
 	}
-	return s
+}
+
+// TestDestroySessionAfterHeaderWritten: when the cookies can no longer be
+// expired, DestroySession says so instead of pretending to succeed.
+func TestDestroySessionAfterHeaderWritten(t *testing.T) {
+	var destroyErr error
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "body first")
+			destroyErr = c.DestroySession(r.Context())
+		}))
+	})
+
+	app.signIn("")
+	app.get("/page")
+	if !errors.Is(destroyErr, errResponseCommitted) {
+		t.Fatalf("DestroySession after the body = %v, want errResponseCommitted", destroyErr)
+	}
+}
+
+// TestUpdateSessionDoesNotResurrectDeletedSession: an update based on a
+// session read before another instance deleted it (sign-out, back-channel
+// logout) does not store it again.
+func TestUpdateSessionDoesNotResurrectDeletedSession(t *testing.T) {
+	store := newLockingStore()
+	app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	app.signIn("")
+	var updateErr error
+	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := app.client.Session(r.Context())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, key := range store.keys() { // another instance signs the user out
+			_ = store.Delete(r.Context(), key)
+		}
+		updateErr = app.client.UpdateSession(r.Context(), s)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), app.request(http.MethodGet, "/settings"))
+	if !errors.Is(updateErr, ErrNoSession) {
+		t.Errorf("UpdateSession = %v, want ErrNoSession", updateErr)
+	}
+	if keys := store.keys(); len(keys) != 0 {
+		t.Errorf("the deleted session is back in the store: %v", keys)
+	}
+}
+
+// TestHookCallingHelpersDoesNotDeadlock: OnSessionCreating runs while a
+// refresh holds the request; helpers called from it answer
+// ErrNoRequestContext instead of blocking forever.
+func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
+	var app *testApp
+	var hookErr error
+	app = newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(ctx context.Context, _ *Session, _, _, _ map[string]any) error {
+		if app != nil && app.client != nil {
+			_, hookErr = app.client.Session(ctx)
+		}
+		return nil
+	}})
+	app.signIn("")
+	done := make(chan error, 1)
+	go func() {
+		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("GetTokens deadlocked on a hook calling Session")
+	}
+	if !errors.Is(hookErr, ErrNoRequestContext) {
+		t.Errorf("Session inside the hook = %v, want ErrNoRequestContext", hookErr)
+	}
+}
+
+// TestStoreOutageIsNotSignOut: while the store fails, protected routes and
+// sign-out answer 503 and leave the session and its cookie alone; once the
+// store is back the same cookie works, and sign-out then ends it.
+func TestStoreOutageIsNotSignOut(t *testing.T) {
+	store := newLockingStore()
+	app := newTestApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}}, nil, nil)
+	app.signIn("")
+	store.down.Store(true)
+
+	for _, path := range []string{"/dashboard", "/api/data", "/api/auth/signout", "/api/auth/userinfo"} {
+		resp, _ := app.get(path)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s during the outage: %d, want 503", path, resp.StatusCode)
+		}
+		if len(resp.Cookies()) != 0 {
+			t.Errorf("%s during the outage set cookies %v", path, cookieNames(resp.Cookies()))
+		}
+		if loc := resp.Header.Get("Location"); loc != "" {
+			t.Errorf("%s during the outage redirected to %s", path, loc)
+		}
+	}
+	if len(app.op.EndSessionRequests()) != 0 {
+		t.Error("sign-out during the outage reached the provider")
+	}
+	if _, err := app.client.SessionWithResponse(httptest.NewRecorder(), app.request(http.MethodGet, "/")); !errors.As(err, new(*StoreError)) || errors.Is(err, ErrNoSession) {
+		t.Errorf("Session during the outage: %v, want a *StoreError", err)
+	}
+
+	store.down.Store(false)
+	if resp, body := app.get("/dashboard"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the outage: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
+		t.Fatalf("sign-out after the outage: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if len(store.keys()) != 0 {
+		t.Fatalf("store still holds %v after sign-out", store.keys())
+	}
 }

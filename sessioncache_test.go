@@ -93,7 +93,7 @@ func BenchmarkSessionCacheMemory(b *testing.B) {
 	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil)
+	}}, Options{}, nil, nil)
 	app.signIn("")
 	reqs := benchRotatingRequests(b, app.client, app.request(http.MethodGet, "/"))[:sessionCacheSize]
 	values := make([][]byte, len(reqs))

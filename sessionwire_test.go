@@ -19,10 +19,10 @@ func wireSamples(tb testing.TB) map[string]*sessionCookie {
 	app := newTestApp(tb, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"groups": []any{"staff", "admin"},
-	}}, Options{}, nil)
+	}}, Options{}, nil, nil)
 	app.signIn("")
-	signedIn := tkDecode(tb, app.client, app.cookies())
-	rich := tkSampleSession(10)
+	signedIn := decodeSessionCookie(tb, app.client, app.cookies())
+	rich := sampleSession(10)
 	rich.User["address"] = map[string]any{"country": "UK", "lines": []any{"1 Main St", nil}}
 	rich.User["updated_at"] = 1.7e9
 	rich.User["score"] = -0.5
@@ -51,7 +51,7 @@ func TestSessionCookieBinaryRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			// What a JSON cookie held, except that nothing is lost.
-			if gotJSON, wantJSON := tkJSON(t, got), tkJSON(t, sc); gotJSON != wantJSON {
+			if gotJSON, wantJSON := mustJSON(t, got), mustJSON(t, sc); gotJSON != wantJSON {
 				t.Errorf("decoded %s, want %s", gotJSON, wantJSON)
 			}
 			if again, err := got.MarshalBinary(); err != nil || !bytes.Equal(again, p) {
@@ -109,9 +109,9 @@ func TestSessionCookieUnmarshalRejects(t *testing.T) {
 // TestSessionCookieVersion1StillDecodes checks that a session cookie
 // written before the binary format, as JSON, keeps its user signed in.
 func TestSessionCookieVersion1StillDecodes(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil)
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
 	app.signIn("")
-	want := tkDecode(t, app.client, app.cookies())
+	want := decodeSessionCookie(t, app.client, app.cookies())
 	// jsonCookie has sessionCookie's fields without its MarshalBinary.
 	type jsonCookie sessionCookie
 	v1, err := app.client.sessionCodec.Encode(app.client.cfg.sessionCookie.name, (*jsonCookie)(&want))
@@ -131,7 +131,7 @@ func TestSessionCookieVersion1StillDecodes(t *testing.T) {
 		t.Fatalf("decoding a version 1 cookie: %v", err)
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded %s, want %s", tkJSON(t, got), tkJSON(t, want))
+		t.Errorf("decoded %s, want %s", mustJSON(t, got), mustJSON(t, want))
 	}
 }
 
@@ -168,7 +168,7 @@ func TestSessionDecodeAllocations(t *testing.T) {
 	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil)
+	}}, Options{}, nil, nil)
 	app.signIn("")
 	var value string
 	for _, ck := range app.cookies() {

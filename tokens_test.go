@@ -24,45 +24,27 @@ const (
 	tkResD = "https://api.example.com" // a default resource
 )
 
-// tkWantGrants fails unless the provider saw want refresh grants and no
-// refresh token reuse.
-func tkWantGrants(t testing.TB, op *monocloudtest.Provider, want int) {
-	t.Helper()
-	if got := op.RefreshGrants(); got != want {
-		t.Fatalf("refresh grants = %d, want %d", got, want)
-	}
-	if got := op.ReuseDetected(); got != 0 {
-		t.Fatalf("provider detected %d refresh token reuses", got)
-	}
-}
-
-// tkWroteSession reports whether resp sets a session cookie with a value.
-func tkWroteSession(resp *http.Response) bool {
-	written, _ := tkFamily(resp.Cookies(), "session")
-	return len(written) > 0
-}
-
 // TestGetTokensForms ports "MonoCloud.getTokens() - App Router" and "- Page
 // Router" onto the Go forms, and runs the same titles on the package-level
 // forms.
 func TestGetTokensForms(t *testing.T) {
 	groups := []struct {
 		name string
-		form tkForm
+		form tokensForm
 	}{
-		{"App Router/No params (<From Cookies>)", tkFormCtx},
-		{"App Router/With Request and Response (req, res)", tkFormWithResponse},
-		{"App Router/With Request and Context (req, ctx)", tkFormFromRequest},
-		{"Page Router/With Request and Response (req, res)", tkFormWithResponse},
-		{"Package/" + tkFormPkgCtx.name, tkFormPkgCtx},
-		{"Package/" + tkFormPkgFromRequest.name, tkFormPkgFromRequest},
-		{"Package/" + tkFormPkgWithResponse.name, tkFormPkgWithResponse},
+		{"App Router/No params (<From Cookies>)", formCtx},
+		{"App Router/With Request and Response (req, res)", formWithResponse},
+		{"App Router/With Request and Context (req, ctx)", formFromRequest},
+		{"Page Router/With Request and Response (req, res)", formWithResponse},
+		{"Package/" + formPkgCtx.name, formPkgCtx},
+		{"Package/" + formPkgFromRequest.name, formPkgFromRequest},
+		{"Package/" + formPkgWithResponse.name, formPkgWithResponse},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Run("should return the tokens if the request is authenticated", func(t *testing.T) {
-				app := newTkApp(t, monocloudtest.Config{}, Options{})
-				tkSetDefault(t, app.client)
+				app := newTokensApp(t, monocloudtest.Config{}, Options{})
+				setDefaultClient(t, app.client)
 				app.signIn("")
 				s := app.session()
 				stored := s.AccessTokens[0]
@@ -86,32 +68,32 @@ func TestGetTokensForms(t *testing.T) {
 				if tok.RequestedScopes != "openid profile email" || tok.Scopes != "openid profile email" {
 					t.Errorf("default token scopes %q / requested %q", tok.Scopes, tok.RequestedScopes)
 				}
-				tkWantGrants(t, app.op, 0)
-				if tkWroteSession(resp) {
+				assertGrants(t, app.op, 0)
+				if writesSession(resp) {
 					t.Error("a session cookie was written without a refresh")
 				}
 			})
 			t.Run("should throw if the request is not authenticated", func(t *testing.T) {
-				app := newTkApp(t, monocloudtest.Config{}, Options{})
-				tkSetDefault(t, app.client)
+				app := newTokensApp(t, monocloudtest.Config{}, Options{})
+				setDefaultClient(t, app.client)
 				tok, _, err := app.call(g.form, nil)
 				if tok != nil || !errors.Is(err, ErrNoSession) {
 					t.Fatalf("GetTokens = %+v, %v; want ErrNoSession", tok, err)
 				}
-				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not exist" {
+				if ve := asError[*ValidationError](t, err); ve.Message != "Session does not exist" {
 					t.Fatalf("message %q", ve.Message)
 				}
 			})
 			t.Run("should refresh the tokens when forceRefresh is true", func(t *testing.T) {
-				app := newTkApp(t, monocloudtest.Config{}, Options{})
-				tkSetDefault(t, app.client)
+				app := newTokensApp(t, monocloudtest.Config{}, Options{})
+				setDefaultClient(t, app.client)
 				app.signIn("")
 				before := app.session()
 				tok, resp, err := app.call(g.form, &GetTokensOptions{ForceRefresh: true})
 				if err != nil {
 					t.Fatal(err)
 				}
-				tkWantGrants(t, app.op, 1)
+				assertGrants(t, app.op, 1)
 				if tok.AccessToken == before.AccessTokens[0].AccessToken || tok.AccessToken == "" {
 					t.Error("access token not renewed")
 				}
@@ -124,7 +106,7 @@ func TestGetTokensForms(t *testing.T) {
 				if tok.Scopes != "openid profile email" || tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+3600 {
 					t.Errorf("tokens = %+v", tok)
 				}
-				if !tkWroteSession(resp) {
+				if !writesSession(resp) {
 					t.Fatal("the refreshed session was not written to the response")
 				}
 				after := app.session()
@@ -135,7 +117,7 @@ func TestGetTokensForms(t *testing.T) {
 				if err != nil || again.AccessToken != tok.AccessToken {
 					t.Fatalf("next call = %+v, %v", again, err)
 				}
-				tkWantGrants(t, app.op, 1)
+				assertGrants(t, app.op, 1)
 			})
 		})
 	}
@@ -144,8 +126,8 @@ func TestGetTokensForms(t *testing.T) {
 // TestGetTokensOptionValidation: "should throw an error if options
 // validation fails", with the SDK's messages.
 func TestGetTokensOptionValidation(t *testing.T) {
-	anonymous := newTkApp(t, monocloudtest.Config{}, Options{})
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	anonymous := newTokensApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	for _, tc := range []struct {
 		name string
@@ -162,16 +144,16 @@ func TestGetTokensOptionValidation(t *testing.T) {
 			t.Run("without a session", func(t *testing.T) {
 				// The SDK validates the options before it reads the session.
 				_, err := anonymous.tokens(&tc.opts)
-				if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+				if ve := asError[*ValidationError](t, err); ve.Message != tc.msg {
 					t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
 				}
 			})
 			t.Run("with a session", func(t *testing.T) {
 				_, err := app.tokens(&tc.opts)
-				if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+				if ve := asError[*ValidationError](t, err); ve.Message != tc.msg {
 					t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
 				}
-				tkWantGrants(t, app.op, 0)
+				assertGrants(t, app.op, 0)
 			})
 		})
 	}
@@ -181,23 +163,23 @@ func TestGetTokensOptionValidation(t *testing.T) {
 func TestGetTokensWithoutRefreshToken(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		mutate func(*tkApp)
+		mutate func(*testApp)
 		opts   *GetTokensOptions
 	}{
-		{"should not refresh a user session if there is no refresh token in the session", func(a *tkApp) { a.expireDefault() }, nil},
-		{"should throw error if force refresh is true and no refresh token is found", func(*tkApp) {}, &GetTokensOptions{ForceRefresh: true}},
-		{"no token for the requested scopes", func(*tkApp) {}, &GetTokensOptions{Scopes: "openid"}},
+		{"should not refresh a user session if there is no refresh token in the session", func(a *testApp) { a.expireDefault() }, nil},
+		{"should throw error if force refresh is true and no refresh token is found", func(*testApp) {}, &GetTokensOptions{ForceRefresh: true}},
+		{"no token for the requested scopes", func(*testApp) {}, &GetTokensOptions{Scopes: "openid"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			app.mutate(func(s *Session) { s.RefreshToken = "" })
 			tc.mutate(app)
 			_, err := app.tokens(tc.opts)
-			if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
+			if ve := asError[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
 				t.Fatalf("message = %q", ve.Message)
 			}
-			tkWantGrants(t, app.op, 0)
+			assertGrants(t, app.op, 0)
 		})
 	}
 }
@@ -216,7 +198,7 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 		{"expired 10 s ago", -10, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			old := app.defaultToken()
 			app.clock.Set(time.Unix(old.AccessTokenExpiration-tc.left, 0))
@@ -228,21 +210,21 @@ func TestGetTokensEarlyExpiry(t *testing.T) {
 				t.Fatalf("refreshed = %v, want %v", refreshed, tc.refresh)
 			}
 			if tc.refresh {
-				tkWantGrants(t, app.op, 1)
+				assertGrants(t, app.op, 1)
 			} else {
-				tkWantGrants(t, app.op, 0)
+				assertGrants(t, app.op, 0)
 			}
 		})
 	}
 
 	t.Run("isExpired is true when the provider issues tokens living under 30 s", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
 		app.signIn("")
 		tok := app.mustTokens(nil)
 		if !tok.IsExpired || tok.AccessTokenExpiration != app.clock.Unix()+20 {
 			t.Fatalf("tokens = %+v, want a 20 s token flagged expired", tok)
 		}
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("newTokens", func(t *testing.T) {
@@ -335,7 +317,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			[]AccessToken{stored(tkResA, "openid profile email", "t1")}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{Resources: tc.resources})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: tc.resources})
 			app.signIn("")
 			app.mutate(func(s *Session) {
 				s.RefreshToken = ""
@@ -343,7 +325,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			})
 			tok, err := app.tokens(tc.opts)
 			if tc.want == "" {
-				if ve := tkAs[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
+				if ve := asError[*ValidationError](t, err); ve.Message != "Session does not contain refresh token" || !errors.Is(err, ErrNoRefreshToken) {
 					t.Fatalf("GetTokens = %+v, %v; want no match", tok, err)
 				}
 				return
@@ -362,7 +344,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 // refreshGrant() tests and the verified scenarios of the reference, 5.6).
 func TestGetTokensRefreshGrant(t *testing.T) {
 	t.Run("refresh with no options sends exactly grant_type and refresh_token", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		app.expireDefault()
@@ -382,7 +364,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("should perform the refresh token grant at token endpoint", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"}}})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA + " " + tkResB, Scopes: "api1 api2"})
@@ -397,7 +379,7 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 	})
 
 	t.Run("{resource:R} with resources:[{resource:R, scopes:'read write'}], no token for R", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}}})
 		app.signIn("")
 		def := app.defaultToken()
 		tok := app.mustTokens(&GetTokensOptions{Resource: tkResA})
@@ -418,11 +400,11 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 		if def := app.mustTokens(nil); def.Resource != "" || def.RequestedScopes != s.AuthorizedScopes || s.AuthorizedScopes != "openid profile email read write" {
 			t.Fatalf("default token after = %+v (authorized scopes %q)", def, s.AuthorizedScopes)
 		}
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("{resource:R}, no resources config, stored token {resource:R, no requestedScopes}", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.mutate(func(s *Session) {
 			s.AccessTokens = append(s.AccessTokens, AccessToken{AccessToken: "for-R", AccessTokenExpiration: app.clock.Unix() + 600, Scopes: "x", Resource: tkResA})
@@ -430,11 +412,11 @@ func TestGetTokensRefreshGrant(t *testing.T) {
 		if tok := app.mustTokens(&GetTokensOptions{Resource: tkResA}); tok.AccessToken != "for-R" {
 			t.Fatalf("tokens = %+v", tok)
 		}
-		tkWantGrants(t, app.op, 0)
+		assertGrants(t, app.op, 0)
 	})
 
 	t.Run("{scopes:'x y'} with a default resource D", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid profile x y", Resource: tkResD}})
 		app.signIn("")
 		tok := app.mustTokens(&GetTokensOptions{Scopes: "x y"})
 		body := app.op.LastTokenRequest()
@@ -458,7 +440,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 	opts := Options{DefaultAuthParams: AuthParams{Resource: tkResD}}
 
 	t.Run("refresh of the expired default token replaces it", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, opts)
+		app := newTokensApp(t, monocloudtest.Config{}, opts)
 		app.signIn("")
 		old := app.defaultToken()
 		if old.Resource != tkResD || old.RequestedScopes != "openid profile email" {
@@ -480,11 +462,11 @@ func TestGetTokensDefaultResource(t *testing.T) {
 		if again := app.mustTokens(nil); again.AccessToken != tok.AccessToken {
 			t.Fatal("next call returned another token")
 		}
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("a session with no default token gets one", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, opts)
+		app := newTokensApp(t, monocloudtest.Config{}, opts)
 		app.signIn("")
 		app.mutate(func(s *Session) { s.AccessTokens = nil })
 		tok, err := app.tokens(nil)
@@ -498,7 +480,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 			t.Fatalf("session tokens = %+v", s.AccessTokens)
 		}
 		app.mustTokens(nil)
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 }
 
@@ -506,7 +488,7 @@ func TestGetTokensDefaultResource(t *testing.T) {
 // the getTokens() instance-helper tests about what a refresh stores.
 func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("should refresh a session", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{})
 		app.signIn("")
 		before := app.session()
 		app.mutate(func(s *Session) { s.Extra = map[string]any{"kept": "yes"} })
@@ -531,7 +513,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 
 	t.Run("should not save the new access token in the cookie if RefreshGrantOptions.scopes or RefreshGrantOptions.resource was passed in", func(t *testing.T) {
 		// Despite its title, the SDK test shows the matching token replaced.
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read write"}, {Resource: tkResB, Scopes: "read"}}})
 		app.signIn("")
 		app.mustTokens(&GetTokensOptions{Resource: tkResA})
 		app.mustTokens(&GetTokensOptions{Resource: tkResB})
@@ -546,11 +528,11 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		if s.AccessTokens[2].Resource != tkResA || s.AccessTokens[2].RequestedScopes != "read write" {
 			t.Fatalf("refreshed token filed under %q/%q", s.AccessTokens[2].Resource, s.AccessTokens[2].RequestedScopes)
 		}
-		tkWantGrants(t, app.op, 3)
+		assertGrants(t, app.op, 3)
 	})
 
 	t.Run("should not update the authorizedScopes on refresh", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		before := app.session().AuthorizedScopes
 		app.mustTokens(&GetTokensOptions{Resource: tkResA})
@@ -561,7 +543,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	})
 
 	t.Run("should save with the old refresh token if the updated token response does not have one", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{DisableRotation: true}, Options{})
 		app.signIn("")
 		rt := app.session().RefreshToken
 		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
@@ -569,11 +551,11 @@ func TestGetTokensRefreshSession(t *testing.T) {
 			t.Fatalf("refresh token %q -> %q (session %q)", rt, tok.RefreshToken, app.session().RefreshToken)
 		}
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
-		tkWantGrants(t, app.op, 2)
+		assertGrants(t, app.op, 2)
 	})
 
 	t.Run("should refresh session without id token and userinfo", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{RefetchUserInfo: new(true)})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{RefetchUserInfo: new(true)})
 		app.signIn("")
 		before := app.session()
 		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"plain-at","token_type":"Bearer","expires_in":600,"scope":"profile"}`})
@@ -583,7 +565,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		if tok.AccessToken != "plain-at" || tok.Scopes != "profile" || tok.AccessTokenExpiration != app.clock.Unix()+600 {
 			t.Fatalf("tokens = %+v", tok)
 		}
-		if after.IDToken != before.IDToken || after.RefreshToken != before.RefreshToken || tkJSON(t, after.User) != tkJSON(t, before.User) {
+		if after.IDToken != before.IDToken || after.RefreshToken != before.RefreshToken || mustJSON(t, after.User) != mustJSON(t, before.User) {
 			t.Fatalf("session changed beyond the access token: %+v", after)
 		}
 	})
@@ -595,22 +577,22 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		{"should throw error if scope is not present in the response", `{"access_token":"a","token_type":"Bearer","expires_in":60}`, "Missing or invalid 'scope' field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			before := app.session()
 			app.op.SetTokenFault(monocloudtest.Fault{Body: tc.body})
 			_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
-			if ve := tkAs[*ValidationError](t, err); ve.Message != tc.msg {
+			if ve := asError[*ValidationError](t, err); ve.Message != tc.msg {
 				t.Fatalf("message = %q, want %q", ve.Message, tc.msg)
 			}
-			tkSameSession(t, app.session(), before)
+			assertSameSession(t, app.session(), before)
 		})
 	}
 
 	t.Run("should be able to customize the session using onSessionCreating", func(t *testing.T) {
 		var mu sync.Mutex
 		var calls []map[string]any
-		app := newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(_ context.Context, s *Session, idTokenClaims, userInfo, appState map[string]any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, maps.Clone(idTokenClaims))
@@ -631,7 +613,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	t.Run("an error of onSessionCreating aborts the refresh", func(t *testing.T) {
 		boom := errors.New("boom")
 		fail := false
-		app := newTkApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+		app := newTokensApp(t, monocloudtest.Config{}, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
 			if fail {
 				return boom
 			}
@@ -643,7 +625,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 		if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.Is(err, boom) {
 			t.Fatalf("GetTokens = %v, want the hook's error", err)
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 	})
 }
 
@@ -662,7 +644,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		{"no refetch by default", nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
+			app := newTokensApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada"}}, Options{RefetchUserInfo: tc.option})
 			app.signIn("")
 			app.op.SetUserinfoFault(monocloudtest.Fault{Body: info})
 			app.mustTokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: tc.perCall})
@@ -677,7 +659,7 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	}
 
 	t.Run("refetchUserInfo has no effect without a refresh", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Body: info})
 		app.mustTokens(&GetTokensOptions{RefetchUserInfo: new(true)})
@@ -689,19 +671,19 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 	t.Run("should refresh the tokens and fetch from userinfo using the new access token if specified", func(t *testing.T) {
 		// The provider rejects an access token it did not issue, so a
 		// refetch with the token of the (faked) refresh response fails.
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		before := app.session()
 		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
-		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_token" {
+		if oe := asError[*OPError](t, err); oe.Code != "invalid_token" {
 			t.Fatalf("OPError %+v, want invalid_token from userinfo", oe)
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 	})
 
 	t.Run("should only fetch userinfo when openid scope is present", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 		app.signIn("")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		if _, err := app.tokens(&GetTokensOptions{Resource: tkResA, RefetchUserInfo: new(true)}); err != nil {
@@ -721,18 +703,18 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		{"userinfo of another subject", monocloudtest.Fault{Body: `{"sub":"mallory"}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, Options{})
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
 			app.signIn("")
 			before := app.session()
 			app.op.SetUserinfoFault(tc.fault)
-			tok, resp, err := app.call(tkFormCtx, &GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
+			tok, resp, err := app.call(formCtx, &GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
 			if err == nil || tok != nil {
 				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
 			}
-			if tkWroteSession(resp) {
+			if writesSession(resp) {
 				t.Error("session written despite the error")
 			}
-			tkSameSession(t, app.session(), before)
+			assertSameSession(t, app.session(), before)
 		})
 	}
 }
@@ -744,55 +726,55 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	type check func(t *testing.T, err error)
 	isHTTP := func(status int) check {
 		return func(t *testing.T, err error) {
-			if he := tkAs[*HTTPError](t, err); he.StatusCode != status {
+			if he := asError[*HTTPError](t, err); he.StatusCode != status {
 				t.Errorf("HTTPError status %d, want %d", he.StatusCode, status)
 			}
 		}
 	}
 	for _, tc := range []struct {
 		name   string
-		fault  func(app *tkApp) monocloudtest.Fault
+		fault  func(app *testApp) monocloudtest.Fault
 		opts   Options
 		check  check
 		within time.Duration
 	}{
 		{
 			name: "should throw error if refresh grant fails: 500",
-			fault: func(*tkApp) monocloudtest.Fault {
+			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Status: 500, Body: `{"error":"server_error"}`}
 			},
 			check: func(t *testing.T, err error) {
 				isHTTP(500)(t, err)
-				if he := tkAs[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
+				if he := asError[*HTTPError](t, err); he.Message != "Error while performing refresh token grant. Unexpected status code: 500" {
 					t.Errorf("message %q", he.Message)
 				}
 			},
 		},
 		{
 			name: "should return a failed result if server returned a 400 (error and description)",
-			fault: func(*tkApp) monocloudtest.Fault {
+			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"refresh token expired"}`}
 			},
 			check: func(t *testing.T, err error) {
-				if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.Description != "refresh token expired" || oe.StatusCode != 400 {
+				if oe := asError[*OPError](t, err); oe.Code != "invalid_grant" || oe.Description != "refresh token expired" || oe.StatusCode != 400 {
 					t.Errorf("OPError %+v", oe)
 				}
 			},
 		},
 		{
 			name:  "should return a failed result if server returned a 400 (no error fields)",
-			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 400, Body: `{}`} },
+			fault: func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Status: 400, Body: `{}`} },
 			check: func(t *testing.T, err error) {
-				if oe := tkAs[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
+				if oe := asError[*OPError](t, err); oe.Code != "refresh_grant_failed" || oe.Description != "Refresh token grant failed" {
 					t.Errorf("OPError %+v", oe)
 				}
 			},
 		},
 		{
 			name:  "garbage JSON",
-			fault: func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Body: `{"access_token":`} },
+			fault: func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Body: `{"access_token":`} },
 			check: func(t *testing.T, err error) {
-				if he := tkAs[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
+				if he := asError[*HTTPError](t, err); !strings.HasPrefix(he.Message, "Failed to parse response body as JSON") {
 					t.Errorf("message %q", he.Message)
 				}
 			},
@@ -800,10 +782,10 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		{
 			name:   "hang past ResponseTimeout",
 			opts:   Options{ResponseTimeout: time.Second},
-			fault:  func(*tkApp) monocloudtest.Fault { return monocloudtest.Fault{Delay: 30 * time.Second} },
+			fault:  func(*testApp) monocloudtest.Fault { return monocloudtest.Fault{Delay: 30 * time.Second} },
 			within: 2500 * time.Millisecond,
 			check: func(t *testing.T, err error) {
-				tkAs[*HTTPError](t, err)
+				asError[*HTTPError](t, err)
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("%v does not match context.DeadlineExceeded", err)
 				}
@@ -811,60 +793,60 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		},
 		{
 			name: "should give failed response if id token validation fails: another subject",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "mallory", "aud": "test-client", "iat": now, "exp": now + 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","id_token":%q}`, idt)}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: another audience",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "someone-else", "iat": now, "exp": now + 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: another nonce",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600, "nonce": "not-the-sign-in-nonce"})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
 			check: func(t *testing.T, err error) {
-				if te := tkAs[*TokenError](t, err); te.Message != "Nonce mismatch" {
+				if te := asError[*TokenError](t, err); te.Message != "Nonce mismatch" {
 					t.Errorf("message %q", te.Message)
 				}
 			},
 		},
 		{
 			name: "should give failed response if id token validation fails: expired",
-			fault: func(app *tkApp) monocloudtest.Fault {
+			fault: func(app *testApp) monocloudtest.Fault {
 				now := time.Now().Unix()
 				idt := app.op.SignIDToken(app.t, map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now - 7200, "exp": now - 3600})
 				return monocloudtest.Fault{Body: fmt.Sprintf(`{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":%q}`, idt)}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 		{
 			name: "should give failed response if id token validation fails: not a JWT",
-			fault: func(*tkApp) monocloudtest.Fault {
+			fault: func(*testApp) monocloudtest.Fault {
 				return monocloudtest.Fault{Body: `{"access_token":"at-x","token_type":"Bearer","expires_in":3600,"scope":"openid","id_token":"not.a.jwt"}`}
 			},
-			check: func(t *testing.T, err error) { tkAs[*TokenError](t, err) },
+			check: func(t *testing.T, err error) { asError[*TokenError](t, err) },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := newTkApp(t, monocloudtest.Config{}, tc.opts)
+			app := newTokensApp(t, monocloudtest.Config{}, tc.opts)
 			app.signIn("")
 			before := app.session()
 			app.expireDefault()
 			app.op.SetTokenFault(tc.fault(app))
 			start := time.Now()
-			tok, resp, err := app.call(tkFormCtx, nil)
+			tok, resp, err := app.call(formCtx, nil)
 			elapsed := time.Since(start)
 			if err == nil || tok != nil {
 				t.Fatalf("GetTokens = %+v, %v; want an error", tok, err)
@@ -873,10 +855,10 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			if tc.within > 0 && elapsed > tc.within {
 				t.Errorf("GetTokens took %v, want under %v", elapsed, tc.within)
 			}
-			if tkWroteSession(resp) {
+			if writesSession(resp) {
 				t.Error("a session cookie was written despite the failed refresh")
 			}
-			tkSameSession(t, app.session(), before)
+			assertSameSession(t, app.session(), before)
 			grants := app.op.RefreshGrants()
 
 			app.op.SetTokenFault(monocloudtest.Fault{})
@@ -887,29 +869,29 @@ func TestGetTokensProviderFaults(t *testing.T) {
 			if tok.AccessToken == before.AccessTokens[0].AccessToken || tok.IsExpired {
 				t.Fatalf("tokens after recovery = %+v", tok)
 			}
-			tkWantGrants(t, app.op, grants+1)
+			assertGrants(t, app.op, grants+1)
 		})
 	}
 
 	t.Run("should return a failed result if server is unreachable", func(t *testing.T) {
-		tr := &tkTransport{}
-		app := newTkApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		tr := &failingTransport{}
+		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		tr.failPath("/token")
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
-		if he := tkAs[*HTTPError](t, err); he.StatusCode != 0 || !strings.Contains(he.Message, "connection refused") {
+		if he := asError[*HTTPError](t, err); he.StatusCode != 0 || !strings.Contains(he.Message, "connection refused") {
 			t.Fatalf("HTTPError %+v", he)
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 		tr.heal()
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
-		tkWantGrants(t, app.op, 1)
+		assertGrants(t, app.op, 1)
 	})
 
 	t.Run("should throw error if jwks fetch fails", func(t *testing.T) {
-		tr := &tkTransport{}
-		app := newTkApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
+		tr := &failingTransport{}
+		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		app.op.RotateKey(t) // the refreshed ID token needs the new key
@@ -919,14 +901,14 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		if err == nil {
 			t.Fatal("refresh succeeded without the provider's keys")
 		}
-		tkSameSession(t, app.session(), before)
+		assertSameSession(t, app.session(), before)
 		// The provider could not be reached: an *HTTPError, as the SDK's
 		// MonoCloudHttpError, not an invalid token.
-		tkAs[*HTTPError](t, err)
+		asError[*HTTPError](t, err)
 	})
 
 	t.Run("a refreshed ID token may repeat the sign-in nonce", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		nonce := unverifiedClaim(app.session().IDToken, "nonce")
 		if nonce == "" {
@@ -941,17 +923,17 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("a refresh token the provider does not know gives its invalid_grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.mutate(func(s *Session) { s.RefreshToken = "unknown" })
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
-		if oe := tkAs[*OPError](t, err); oe.Code != "invalid_grant" || oe.StatusCode != http.StatusBadRequest {
+		if oe := asError[*OPError](t, err); oe.Code != "invalid_grant" || oe.StatusCode != http.StatusBadRequest {
 			t.Fatalf("OPError %+v", oe)
 		}
 	})
 
 	t.Run("a refreshed ID token signed with a rotated key is accepted", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
+		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.op.RotateKey(t)
 		app.clock.Advance(jwksRefetchInterval)
@@ -965,233 +947,18 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 }
 
-// TestGetTokensExactlyOnce: concurrent and stale requests of one session
-// share refresh grants, and a rotated refresh token is never replayed.
-func TestGetTokensExactlyOnce(t *testing.T) {
-	// concurrently sends n real requests with cookies and returns the
-	// access tokens and the responses' Set-Cookie headers.
-	concurrently := func(t *testing.T, app *tkApp, n int, cookies []*http.Cookie, query string) ([]string, [][]*http.Cookie) {
-		t.Helper()
-		tokens := make([]string, n)
-		sets := make([][]*http.Cookie, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				status, tok, set, err := app.httpTokens(cookies, query)
-				if err != nil || status != http.StatusOK {
-					errs[i] = fmt.Errorf("request %d: status %d: %v", i, status, err)
-					return
-				}
-				tokens[i], sets[i] = tok.AccessToken, set
-			})
-		}
-		close(start)
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-		return tokens, sets
-	}
-	allSame := func(t *testing.T, tokens []string, notThis string) {
-		t.Helper()
-		for i, tok := range tokens {
-			if tok != tokens[0] {
-				t.Fatalf("request %d got another access token than request 0", i)
-			}
-		}
-		if tokens[0] == notThis {
-			t.Fatal("the old access token was returned")
-		}
-	}
-
-	t.Run("100 concurrent requests on one expired session share one refresh grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		old := app.defaultToken()
-		app.expireDefault()
-		tokens, sets := concurrently(t, app, 100, app.cookies(), "")
-		tkWantGrants(t, app.op, 1)
-		allSame(t, tokens, old.AccessToken)
-		for i, set := range sets {
-			if written, _ := tkFamily(set, "session"); len(written) == 0 {
-				t.Fatalf("response %d carries no refreshed session cookie", i)
-			}
-		}
-	})
-
-	t.Run("50 concurrent forceRefresh requests share one refresh grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		old := app.defaultToken()
-		tokens, _ := concurrently(t, app, 50, app.cookies(), "force=1")
-		tkWantGrants(t, app.op, 1)
-		allSame(t, tokens, old.AccessToken)
-	})
-
-	t.Run("100 concurrent direct calls with the same cookies", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		cookies := app.cookies()
-		tokens := make([]*Tokens, 100)
-		errs := make([]error, 100)
-		var wg sync.WaitGroup
-		for i := range 100 {
-			wg.Go(func() {
-				r := tkRequest("/", cookies)
-				rec := httptest.NewRecorder()
-				tokens[i], errs[i] = app.client.GetTokensWithResponse(rec, r, nil)
-				if errs[i] == nil && !tkWroteSession(rec.Result()) {
-					errs[i] = fmt.Errorf("call %d wrote no cookie", i)
-				}
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-		tkWantGrants(t, app.op, 1)
-		for _, tok := range tokens {
-			if *tok != *tokens[0] {
-				t.Fatalf("tokens differ: %+v vs %+v", tok, tokens[0])
-			}
-		}
-	})
-
-	t.Run("a request with the pre-refresh cookie gets the refreshed tokens without a second grant", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
-		app.signIn("")
-		app.expireDefault()
-		stale := app.cookies()
-
-		_, a, _, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, b, setB, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tkWantGrants(t, app.op, 1)
-		if a.AccessToken != b.AccessToken || a.RefreshToken != b.RefreshToken {
-			t.Fatalf("request B got %+v, A got %+v", b, a)
-		}
-		if written, _ := tkFamily(setB, "session"); len(written) == 0 {
-			t.Fatal("request B's response does not carry the updated cookie")
-		}
-		// B's new cookie holds the refreshed session: no refresh needed.
-		cookiesB := tkBrowser(stale, setB)
-		if _, again, _, err := app.httpTokens(cookiesB, ""); err != nil || again.AccessToken != a.AccessToken {
-			t.Fatalf("with B's cookie: %+v, %v", again, err)
-		}
-		tkWantGrants(t, app.op, 1)
-
-		t.Run("a refresh for another resource from the pre-refresh cookie uses the newest refresh token", func(t *testing.T) {
-			_, r, set, err := app.httpTokens(stale, "resource="+url.QueryEscape(tkResA))
-			if err != nil {
-				t.Fatal(err)
-			}
-			tkWantGrants(t, app.op, 2)
-			if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
-				t.Fatalf("grant used refresh token %q, want the newest %q", used, a.RefreshToken)
-			}
-			if r.RefreshToken == a.RefreshToken || r.Resource != tkResA {
-				t.Fatalf("tokens = %+v", r)
-			}
-			// A forced refresh with the newest cookie really refreshes, with
-			// the newest refresh token.
-			_, f, _, err := app.httpTokens(tkBrowser(stale, set), "force=1")
-			if err != nil || f.AccessToken == a.AccessToken {
-				t.Fatalf("forced refresh = %+v, %v", f, err)
-			}
-			if used := app.op.LastTokenRequest().Get("refresh_token"); used != r.RefreshToken {
-				t.Fatalf("forced refresh used %q, want %q", used, r.RefreshToken)
-			}
-			tkWantGrants(t, app.op, 3)
-		})
-	})
-
-	t.Run("a stale cookie after the shared result expired refreshes with the newest refresh token", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		stale := app.cookies()
-		_, a, _, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		app.clock.Set(time.Unix(a.AccessTokenExpiration+1, 0)) // A's token expired too
-		_, b, _, err := app.httpTokens(stale, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tkWantGrants(t, app.op, 2)
-		if used := app.op.LastTokenRequest().Get("refresh_token"); used != a.RefreshToken {
-			t.Fatalf("second grant used %q, want the newest refresh token %q", used, a.RefreshToken)
-		}
-		if b.AccessToken == a.AccessToken || b.IsExpired {
-			t.Fatalf("tokens = %+v", b)
-		}
-	})
-
-	t.Run("a refresh after the response header was written is still shared with the next request", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		var tok *Tokens
-		var err error
-		rec := httptest.NewRecorder()
-		app.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusOK)
-			tok, err = app.client.GetTokens(r.Context(), nil)
-		})).ServeHTTP(rec, app.request(http.MethodGet, "/late"))
-		if err != nil || tok.IsExpired {
-			t.Fatalf("GetTokens after WriteHeader = %+v, %v", tok, err)
-		}
-		if tkWroteSession(rec.Result()) {
-			t.Fatal("a cookie appeared after the header was written")
-		}
-		again, err := app.tokens(nil) // same old cookie
-		if err != nil || again.AccessToken != tok.AccessToken {
-			t.Fatalf("next request = %+v, %v", again, err)
-		}
-		tkWantGrants(t, app.op, 1)
-	})
-
-	t.Run("GetTokensFromRequest outside any middleware refreshes once for repeated requests with the old cookie", func(t *testing.T) {
-		app := newTkApp(t, monocloudtest.Config{}, Options{})
-		app.signIn("")
-		app.expireDefault()
-		cookies := app.cookies()
-		first, err := app.client.GetTokensFromRequest(tkRequest("/", cookies), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 3 {
-			again, err := app.client.GetTokensFromRequest(tkRequest("/", cookies), nil)
-			if err != nil || again.AccessToken != first.AccessToken || again.RefreshToken != first.RefreshToken {
-				t.Fatalf("again = %+v, %v", again, err)
-			}
-		}
-		tkWantGrants(t, app.op, 1)
-	})
-}
-
 // TestGetTokensCookiePersistence: the refreshed session reaches the browser
 // through a real server.
 func TestGetTokensCookiePersistence(t *testing.T) {
-	for _, mode := range tkStoreModes {
+	for _, mode := range storeModes {
 		t.Run(mode.name, func(t *testing.T) {
 			var opts Options
-			var store *tkStore
+			var store *memStore
 			if mode.store {
-				store = newTkStore()
+				store = newMemStore()
 				opts.Session.Store = store
 			}
-			app := newTkApp(t, monocloudtest.Config{}, opts)
+			app := newTokensApp(t, monocloudtest.Config{}, opts)
 			app.signIn("")
 			var key string
 			if store != nil {
@@ -1202,7 +969,7 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET /tokens: %d %s", resp.StatusCode, body)
 			}
-			if !tkWroteSession(resp) {
+			if !writesSession(resp) {
 				t.Fatal("no Set-Cookie for the refreshed session")
 			}
 			var first Tokens
@@ -1213,11 +980,11 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 				resp, body = app.get("/tokens")
 				var next Tokens
 				_ = json.Unmarshal([]byte(body), &next)
-				if resp.StatusCode != http.StatusOK || next.AccessToken != first.AccessToken || tkWroteSession(resp) {
-					t.Fatalf("next request: %d %s (Set-Cookie %v)", resp.StatusCode, body, tkNames(resp.Cookies()))
+				if resp.StatusCode != http.StatusOK || next.AccessToken != first.AccessToken || writesSession(resp) {
+					t.Fatalf("next request: %d %s (Set-Cookie %v)", resp.StatusCode, body, cookieNames(resp.Cookies()))
 				}
 			}
-			tkWantGrants(t, app.op, 1)
+			assertGrants(t, app.op, 1)
 			if store != nil {
 				if keys := store.keys(); !slices.Equal(keys, []string{key}) {
 					t.Fatalf("store keys %v, want the session's key %q kept", keys, key)
@@ -1276,7 +1043,7 @@ func TestTokensToken(t *testing.T) {
 // TestGetTokensAllocsDoNotGrowWithTokens: once the session is decoded,
 // finding a token allocates the same with 1 or 8 tokens in the session.
 func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	allocs := func(extra int) float64 {
 		app.mutate(func(s *Session) {
@@ -1305,8 +1072,8 @@ func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
 
 // benchApp returns a signed-in app whose session holds n access tokens,
 // the default one last, and a request carrying its cookies.
-func benchApp(b *testing.B, n int) (*tkApp, *http.Request) {
-	app := newTkApp(b, monocloudtest.Config{}, Options{})
+func benchApp(b *testing.B, n int) (*testApp, *http.Request) {
+	app := newTokensApp(b, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	app.mutate(func(s *Session) {
 		for i := range n - 1 {
@@ -1326,7 +1093,7 @@ func (d *tkDiscard) WriteHeader(int)             {}
 func benchServe(b *testing.B, n int, inner func(c *Client, r *http.Request) error) {
 	app, req := benchApp(b, n)
 	var err error
-	h := app.client.AuthMiddleware(tkUnprotected)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := app.client.AuthMiddleware(protectNone)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err = inner(app.client, r)
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -1392,18 +1159,42 @@ func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
 // never authorized is refused before the provider is asked, since some
 // providers consume the refresh token before they reject the resource.
 func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
-	app := newTkApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{Resources: []Indicator{{Resource: tkResA, Scopes: "read"}}})
 	app.signIn("")
 	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
-	if ve := tkAs[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {
+	if ve := asError[*ValidationError](t, err); !strings.Contains(ve.Message, `"https://never-requested.example.com" was not requested at sign-in`) || !errors.Is(err, ErrResourceNotRequested) {
 		t.Fatalf("%q: message = %q", err, ve.Message)
 	}
 	if errors.Is(err, ErrNoRefreshToken) || errors.Is(ErrNoRefreshToken, ErrResourceNotRequested) {
 		t.Error("the sentinels match each other")
 	}
-	tkWantGrants(t, app.op, 0)
+	assertGrants(t, app.op, 0)
 	if _, err := app.tokens(&GetTokensOptions{Resource: tkResA}); err != nil {
 		t.Fatalf("a configured resource: %v", err)
 	}
-	tkWantGrants(t, app.op, 1)
+	assertGrants(t, app.op, 1)
+}
+
+// TestGetTokensDuringStoreOutage: a refresh that cannot lock the session
+// does not call the provider, and the session is intact afterwards.
+func TestGetTokensDuringStoreOutage(t *testing.T) {
+	store := newLockingStore()
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	a.signIn("")
+	a.expireDefault()
+	signedIn := a.session()
+	store.down.Store(true)
+	if status, _, _, _ := a.httpTokens(a.cookies(), ""); status == http.StatusOK {
+		t.Fatal("GetTokens succeeded with the store down")
+	}
+	if a.op.RefreshGrants() != 0 {
+		t.Fatalf("%d refresh grants with the store down", a.op.RefreshGrants())
+	}
+	store.down.Store(false)
+	if s := a.session(); s == nil || s.RefreshToken != signedIn.RefreshToken {
+		t.Fatal("session changed by the outage")
+	}
+	if status, _, _, err := a.httpTokens(a.cookies(), ""); status != http.StatusOK {
+		t.Fatalf("after the outage: %d %v", status, err)
+	}
 }

@@ -26,7 +26,7 @@ func TestHTTPClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
 	}))
 	defer api.Close()
 
-	app := newTkApp(t, monocloudtest.Config{}, Options{})
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
 	first := app.defaultToken().AccessToken
 	callAPI := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

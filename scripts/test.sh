@@ -29,6 +29,7 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet"
 go vet ./...
+(cd e2e && go vet ./...)
 (cd examples/chi && go vet ./...)
 (cd examples/gin && go vet ./...)
 (cd examples/echo && go vet ./...)
@@ -48,6 +49,7 @@ go test -run='^$' -fuzz='^FuzzMap$' -fuzztime=5s ./internal/expiring/
 
 echo "== go test -race"
 go test -race -count=1 ./...
+(cd e2e && go test -race -count=1 ./...)
 (cd redisstore && go test -race -count=1 ./...)
 (cd examples/gin && go test -race -count=1 ./...)
 (cd examples/echo && go test -race -count=1 ./...)

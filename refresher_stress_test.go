@@ -40,7 +40,7 @@ func TestIntegrityStress(t *testing.T) {
 			// Sessions outlive the test's clock, which moves half an hour every 40 ms.
 			opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}}
 			if mode == "store" {
-				store = &lockingStore{tkStore: newTkStore(), locks: make(map[string]chan struct{})}
+				store = newLockingStore()
 				opts.Session.Store = store
 			}
 			tr := &lateTransport{}
@@ -48,7 +48,7 @@ func TestIntegrityStress(t *testing.T) {
 			opts.HTTPClient = &http.Client{Transport: tr}
 			// ID tokens outlive a refresh that is slow under load while
 			// the clock moves; access tokens (1 h) still expire.
-			a := newTkApp(t, monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}, opts)
+			a := newTokensApp(t, monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}, opts)
 			var counts stressCounts
 			// The clock does not move during a sign-in, whose authorization
 			// code lives a minute.
@@ -110,7 +110,7 @@ func TestIntegrityStress(t *testing.T) {
 
 // stressUser is one browser of TestIntegrityStress.
 type stressUser struct {
-	a       *tkApp
+	a       *testApp
 	counts  *stressCounts
 	rng     *rand.Rand
 	cookies []*http.Cookie
@@ -154,7 +154,7 @@ func (u *stressUser) step(t *testing.T, ended *sync.Map) {
 		status, _, set, _ := u.a.httpTokensContext(ctx, u.cookies, query)
 		cancel()
 		if status == http.StatusOK {
-			u.cookies = tkBrowser(u.cookies, set) // it finished in time after all
+			u.cookies = applyCookies(u.cookies, set) // it finished in time after all
 		}
 	case n < 8:
 		u.counts.requests.Add(1)
@@ -164,15 +164,15 @@ func (u *stressUser) step(t *testing.T, ended *sync.Map) {
 			t.Errorf("live session: %d %v", status, err)
 			return
 		}
-		u.cookies = tkBrowser(u.cookies, set)
+		u.cookies = applyCookies(u.cookies, set)
 	default: // sign-out, racing a refresh of the same session
 		u.counts.signOuts.Add(1)
-		key := tkDecode(t, u.a.client, u.cookies).Key
+		key := decodeSessionCookie(t, u.a.client, u.cookies).Key
 		var raced []*http.Cookie
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			_, _, set, _ := u.a.httpTokens(u.cookies, "force=1")
-			raced = tkBrowser(u.cookies, set)
+			raced = applyCookies(u.cookies, set)
 		})
 		req, _ := http.NewRequest(http.MethodGet, u.a.srv.URL+"/api/auth/signout", nil)
 		for _, ck := range u.cookies {

@@ -1,0 +1,233 @@
+package monocloud
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNewestOfSingleAndChunkedSessionWins: a browser that holds both a
+// single session cookie and chunks (left by a write that could not expire
+// the other form) is served the session signed in last, or the one that
+// decodes, and the other form's cookies are expired.
+func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
+	env := newSessionApp(t, Options{}, false)
+	first, second, third := sampleSession(10), sampleSession(4000), sampleSession(20)
+	oldSingle := env.signedIn(first)
+	env.clock.Advance(time.Minute)
+	chunks := env.signedIn(second) // session.0, .1, .2
+	env.clock.Advance(time.Minute)
+	newSingle := env.signedIn(third)
+	// The same sign-in as oldSingle, updated later into chunks.
+	resp, err := env.updateSession(oldSingle, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := applyCookies(nil, resp.Cookies())
+	if len(chunks) != 3 || len(updated) != 3 {
+		t.Fatalf("chunked sessions hold %v and %v, want 3 cookies each", cookieNames(chunks), cookieNames(updated))
+	}
+	corrupt := func(cookies []*http.Cookie) []*http.Cookie {
+		out := slices.Clone(cookies)
+		last := *out[len(out)-1]
+		last.Value = last.Value[:len(last.Value)-4] + "AAAA"
+		out[len(out)-1] = &last
+		return out
+	}
+	chunkNames := []string{"session.0", "session.1", "session.2"}
+	for _, tc := range []struct {
+		name        string
+		cookies     []*http.Cookie
+		want        *Session // nil: no session
+		wantExpired []string
+	}{
+		{"chunks signed in later", slices.Concat(oldSingle, chunks), second, []string{"session"}},
+		{"single signed in later", slices.Concat(chunks, newSingle), third, chunkNames},
+		{"same sign-in, chunks updated later", slices.Concat(oldSingle, updated), second, []string{"session"}},
+		{"newer chunks do not decode", slices.Concat(oldSingle, corrupt(chunks)), first, chunkNames},
+		{"newer single does not decode", slices.Concat(corrupt(newSingle), chunks), second, []string{"session"}},
+		{"neither decodes", slices.Concat(corrupt(newSingle), corrupt(chunks)), nil, append([]string{"session"}, chunkNames...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, resp, err := env.getSession(tc.cookies)
+			if tc.want == nil {
+				assertNoSession(t, got, err)
+			} else if err != nil {
+				t.Fatal(err)
+			} else {
+				assertSameSession(t, got, tc.want)
+			}
+			assertExpiresAll(t, resp, "session", tc.wantExpired...)
+		})
+	}
+}
+
+// signedInApp returns an app (middleware protecting everything) and the
+// session cookie value of a real sign-in.
+func signedInApp(t *testing.T) (*testApp, string) {
+	t.Helper()
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app.signInVia("/api/auth/signin")
+	ck := app.cookieNamed("session")
+	if ck == nil || ck.Value == "" {
+		t.Fatalf("no session cookie after sign-in: %v", app.cookies())
+	}
+	app.newBrowser()
+	return app, ck.Value
+}
+
+// assertNoSessionServed sends cookies to a page, an API route and the userinfo
+// route, calling the handler directly (a panic fails the test), and checks
+// each answers as without a session.
+func assertNoSessionServed(t *testing.T, app *testApp, what string, cookies ...*http.Cookie) {
+	t.Helper()
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{
+		{"/page?x=1", http.StatusTemporaryRedirect},
+		{"/api/data", http.StatusUnauthorized},
+		{"/api/auth/userinfo", http.StatusNoContent},
+	} {
+		w := app.serve(http.MethodGet, tt.path, cookies...)
+		if w.Code != tt.status {
+			t.Errorf("%s: GET %s: %d, want %d (no session)", what, tt.path, w.Code, tt.status)
+		}
+		if writesSession(w.Result()) {
+			t.Errorf("%s: GET %s wrote a session cookie", what, tt.path)
+		}
+	}
+}
+
+func TestBadSessionCookies(t *testing.T) {
+	app, value := signedInApp(t)
+	assertSessionServed(t, app, "the real cookie", newCookie("session", value))
+
+	t.Run("garbage", func(t *testing.T) {
+		for _, v := range []string{
+			"", "a", "null", "{}", "[]", "true", "0", "=", "==", "|||", "a|b|c", "MTIz|YWJj|ZGVm",
+			"!!!!", "%%%%", "%00", "..", "-_-_", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+			base64.URLEncoding.EncodeToString([]byte(`{"key":"k","lifetime":{"c":1,"u":1},"session":{"user":{"sub":"x"}}}`)),
+			base64.URLEncoding.EncodeToString([]byte("1700000000|" + base64.URLEncoding.EncodeToString([]byte("x")) + "|" + strings.Repeat("A", 43))),
+			strings.Repeat("A", 4000),
+			value + value,
+			value[:len(value)/2] + "|" + value[len(value)/2:],
+		} {
+			assertNoSessionServed(t, app, fmt.Sprintf("value %.40q", v), newCookie("session", v))
+		}
+	})
+
+	t.Run("tampered", func(t *testing.T) {
+		orig, err := base64.URLEncoding.DecodeString(value)
+		if err != nil {
+			t.Fatalf("the session cookie is not base64url: %v", err)
+		}
+		step := max(1, len(value)/80)
+		tested := 0
+		for i := 0; i < len(value); i += step {
+			for _, repl := range []byte{'A', 'B', '_', '!'} {
+				if value[i] == repl {
+					continue
+				}
+				b := []byte(value)
+				b[i] = repl
+				if dec, err := base64.URLEncoding.DecodeString(string(b)); err == nil && bytes.Equal(dec, orig) {
+					continue // only unused padding bits changed: the same cookie
+				}
+				tested++
+				assertNoSessionServed(t, app, fmt.Sprintf("byte %d set to %q", i, repl), newCookie("session", string(b)))
+			}
+		}
+		if tested < 100 {
+			t.Errorf("only %d tampered values tested", tested)
+		}
+	})
+
+	t.Run("truncated", func(t *testing.T) {
+		step := max(1, len(value)/100)
+		for n := 0; n < len(value); n += step {
+			assertNoSessionServed(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
+		}
+		for n := len(value) - 4; n < len(value); n++ {
+			assertNoSessionServed(t, app, fmt.Sprintf("first %d bytes", n), newCookie("session", value[:n]))
+		}
+	})
+
+	t.Run("oversized", func(t *testing.T) {
+		big := strings.Repeat("A", 100<<10)
+		assertNoSessionServed(t, app, "100 KB cookie", newCookie("session", big))
+		assertNoSessionServed(t, app, "100 KB of a real value", newCookie("session", strings.Repeat(value, 100<<10/len(value)+1)))
+		var chunks []*http.Cookie
+		for i := range 20 {
+			chunks = append(chunks, newCookie("session."+strconv.Itoa(i), strings.Repeat("B", 5000)))
+		}
+		assertNoSessionServed(t, app, "20 chunks of 5 KB", chunks...)
+		// Through the real server too.
+		req, _ := http.NewRequest(http.MethodGet, app.url("/api/auth/userinfo"), nil)
+		req.AddCookie(newCookie("session", big))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Errorf("100 KB cookie over HTTP: %d, want 204", resp.StatusCode)
+		}
+	})
+
+	t.Run("a session cookie from another client secret", func(t *testing.T) {
+		other := newTestApp(t, adaClaims, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other.signInVia("/api/auth/signin")
+		foreign := other.sessionCookies()
+		assertSessionServed(t, other, "the other app's own cookie", foreign...)
+		assertNoSessionServed(t, app, "another secret's cookie", foreign...)
+		// Minted without a sign-in as well.
+		assertNoSessionServed(t, app, "another secret's minted cookie", mintSession(t, other.client, &Session{User: User{"sub": "user-1"}})...)
+	})
+
+	t.Run("a state cookie value as session cookie", func(t *testing.T) {
+		resp, _ := app.startSignIn("/api/auth/signin")
+		for _, c := range resp.Cookies() {
+			assertNoSessionServed(t, app, "state cookie value", newCookie("session", c.Value))
+		}
+	})
+
+	t.Run("chunks", func(t *testing.T) {
+		a, b, c := value[:len(value)/3], value[len(value)/3:2*len(value)/3], value[2*len(value)/3:]
+		// Positive controls: the value split into chunks is a session, and a
+		// whole cookie wins over junk chunks.
+		assertSessionServed(t, app, "session.0, session.1, session.2", newCookie("session.0", a), newCookie("session.1", b), newCookie("session.2", c))
+		assertSessionServed(t, app, "session.1, session.0, session.2 (any order)", newCookie("session.1", b), newCookie("session.0", a), newCookie("session.2", c))
+		assertSessionServed(t, app, "session and session.foo", newCookie("session", value), newCookie("session.foo", "x"))
+		for _, tt := range []struct {
+			name    string
+			cookies []*http.Cookie
+		}{
+			{"session.foo", []*http.Cookie{newCookie("session.foo", value)}},
+			{"session.", []*http.Cookie{newCookie("session.", value)}},
+			{"session.x alone", []*http.Cookie{newCookie("session.x", "garbage")}},
+			{"gap: session.0 and session.2", []*http.Cookie{newCookie("session.0", a), newCookie("session.2", b+c)}},
+			{"gap: session.1 and session.2", []*http.Cookie{newCookie("session.1", a+b), newCookie("session.2", c)}},
+			{"only session.1", []*http.Cookie{newCookie("session.1", value)}},
+			{"chunks with session.foo", []*http.Cookie{newCookie("session.0", a), newCookie("session.1", b), newCookie("session.2", c), newCookie("session.foo", "x")}},
+			{"chunks with session.", []*http.Cookie{newCookie("session.0", a), newCookie("session.1", b+c), newCookie("session.", "x")}},
+			{"duplicate session.0", []*http.Cookie{newCookie("session.0", a), newCookie("session.0", a), newCookie("session.1", b+c)}},
+			{"empty chunk", []*http.Cookie{newCookie("session.0", a+b), newCookie("session.1", ""), newCookie("session.2", c)}},
+			{"session.00", []*http.Cookie{newCookie("session.00", a+b), newCookie("session.1", c)}},
+			{"session.-1", []*http.Cookie{newCookie("session.-1", a), newCookie("session.0", b+c)}},
+			{"session.+1", []*http.Cookie{newCookie("session.0", a+b), newCookie("session.+1", c)}},
+			{"session.0x1", []*http.Cookie{newCookie("session.0", a+b), newCookie("session.0x1", c)}},
+			{"chunk index 99", []*http.Cookie{newCookie("session.0", a+b+c), newCookie("session.99", "x")}},
+			{"chunks in the wrong order", []*http.Cookie{newCookie("session.0", b), newCookie("session.1", a), newCookie("session.2", c)}},
+			{"empty session and chunks of garbage", []*http.Cookie{newCookie("session", ""), newCookie("session.0", "x"), newCookie("session.1", "y")}},
+		} {
+			assertNoSessionServed(t, app, tt.name, tt.cookies...)
+		}
+	})
+}

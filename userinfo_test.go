@@ -1,0 +1,122 @@
+package monocloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/monocloud/auth-go/monocloudtest"
+)
+
+func TestHandlerUserInfo(t *testing.T) {
+	t.Run("should return no content if there is no session (204)", func(t *testing.T) {
+		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
+		resp, body := app.get("/api/auth/userinfo")
+		if resp.StatusCode != http.StatusNoContent || body != "" {
+			t.Errorf("%d %q, want 204 and no body", resp.StatusCode, body)
+		}
+		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-cache") || !strings.Contains(cc, "no-store") || resp.Header.Get("Pragma") != "no-cache" {
+			t.Errorf("Cache-Control %q Pragma %q", cc, resp.Header.Get("Pragma"))
+		}
+	})
+
+	t.Run("should return the current user claims", func(t *testing.T) {
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		resp, body := app.get("/api/auth/userinfo")
+		var user map[string]any
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal([]byte(body), &user) != nil {
+			t.Fatalf("%d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		if user["sub"] != "user-1" || user["name"] != "Ada" || user["email"] != "ada@example.com" {
+			t.Errorf("user %v", user)
+		}
+	})
+
+	t.Run("should perform a userinfo request when customized through options", func(t *testing.T) {
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Grace"}`})
+		resp, body := app.get("/api/auth/userinfo")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Grace"`) || !strings.Contains(body, `"email":"ada@example.com"`) {
+			t.Errorf("%d %s, want the refetched name merged into the user", resp.StatusCode, body)
+		}
+		if s := app.session(); s == nil || s.User["name"] != "Grace" {
+			t.Errorf("the refetched claims were not saved: %+v", s)
+		}
+	})
+
+	t.Run("should not perform a userinfo request when customized through options", func(t *testing.T) {
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
+		resp, body := app.get("/api/auth/userinfo")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Ada"`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
+		var calls []string
+		var mu sync.Mutex
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, map[bool]string{true: "callback", false: "refetch"}[claims != nil])
+			if claims == nil && info != nil {
+				s.User["refetched"] = true
+			}
+			return nil
+		}}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		resp, body := app.get("/api/auth/userinfo")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"refetched":true`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(calls, []string{"callback", "refetch"}) {
+			t.Errorf("OnSessionCreating calls %v", calls)
+		}
+	})
+
+	t.Run("should return bad request if there is an op error", func(t *testing.T) {
+		for _, tt := range []struct {
+			fault  monocloudtest.Fault
+			status int
+		}{
+			{monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"}, http.StatusBadGateway},
+			{monocloudtest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
+			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
+		} {
+			app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+			app.signInVia("/api/auth/signin")
+			app.op.SetUserinfoFault(tt.fault)
+			resp, _ := app.get("/api/auth/userinfo")
+			if resp.StatusCode != tt.status {
+				t.Errorf("userinfo answering %d %q: status %d, want %d", tt.fault.Status, tt.fault.Body, resp.StatusCode, tt.status)
+			}
+			app.op.SetUserinfoFault(monocloudtest.Fault{})
+			if s := app.session(); s == nil || s.User["name"] != "Ada" {
+				t.Errorf("session changed by a failed refetch: %+v", s)
+			}
+		}
+	})
+
+	t.Run("should execute custom onError function if provided", func(t *testing.T) {
+		rec := &errRecorder{}
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
+		app.signInVia("/api/auth/signin")
+		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
+		resp, _ := app.get("/api/auth/userinfo")
+		var he *HTTPError
+		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &he) {
+			t.Errorf("status %d, error %v", resp.StatusCode, rec.last())
+		}
+	})
+}
