@@ -656,6 +656,13 @@ func (s *memStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// setCount returns how many times Set was called.
+func (s *memStore) setCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sets
+}
+
 func (s *memStore) keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

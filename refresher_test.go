@@ -734,3 +734,66 @@ func TestGetTokensExactlyOnce(t *testing.T) {
 		assertGrants(t, app.op, 1)
 	})
 }
+
+// TestRefreshStorm: 1,000 concurrent requests of one session whose token
+// has expired cause one grant, and the refreshed cookie is encoded once:
+// every response carries the same value (an encoding has a fresh timestamp
+// and IV, so two would differ), and a store is written once.
+func TestRefreshStorm(t *testing.T) {
+	for _, mode := range []string{"cookie", "store"} {
+		t.Run(mode, func(t *testing.T) {
+			opts := Options{}
+			var store *lockingStore
+			if mode == "store" {
+				store = newLockingStore()
+				opts.Session.Store = store
+			}
+			a := newTokensApp(t, monocloudtest.Config{}, opts)
+			a.signIn("")
+			a.expireDefault()
+			cookies := a.cookies()
+			setsBefore := 0
+			if store != nil {
+				setsBefore = store.setCount()
+			}
+
+			const n = 1000
+			values := make([]string, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					w := a.serve(http.MethodGet, "/tokens", cookies...)
+					if w.Code != http.StatusOK {
+						t.Errorf("request %d: %d %s", i, w.Code, w.Body)
+						return
+					}
+					for _, ck := range w.Result().Cookies() {
+						if ck.Name == "session" {
+							values[i] = ck.Value
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if got := a.op.RefreshGrants(); got != 1 {
+				t.Errorf("%d refresh grants for %d requests, want 1", got, n)
+			}
+			// With a store, requests that read the session after the
+			// refresh was saved find a fresh token and set no cookie.
+			distinct := map[string]bool{}
+			for _, v := range values {
+				if v != "" || store == nil {
+					distinct[v] = true
+				}
+			}
+			if len(distinct) != 1 || distinct[""] {
+				t.Errorf("%d distinct session cookie values in %d responses, want 1", len(distinct), n)
+			}
+			if store != nil {
+				if sets := store.setCount() - setsBefore; sets != 1 {
+					t.Errorf("the store was written %d times, want 1", sets)
+				}
+			}
+		})
+	}
+}
