@@ -332,7 +332,7 @@ func (cl *cluster) tryWave(n int, cookie string, gated bool) ([]tokensBody, []er
 }
 
 // sessionKeys returns the keys of the sessions in the store (without the
-// prefix); locks are left out.
+// prefix); locks, indexes and revocations are left out.
 func (cl *cluster) sessionKeys() []string {
 	t := cl.t
 	t.Helper()
@@ -342,7 +342,7 @@ func (cl *cluster) sessionKeys() []string {
 	}
 	var sessions []string
 	for _, k := range keys {
-		if !strings.HasSuffix(k, ":lock") {
+		if name := strings.TrimPrefix(k, cl.prefix); !strings.Contains(name, ":") && name != "revocations" {
 			sessions = append(sessions, strings.TrimPrefix(k, cl.prefix))
 		}
 	}

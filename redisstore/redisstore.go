@@ -173,18 +173,46 @@ func (s *Store) Set(ctx context.Context, key string, sess *monocloud.Session, lt
 	if err != nil {
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
-	// ExpireAt is sent as EXAT, or PXAT when it has sub-second precision.
-	if err := s.rdb.SetArgs(ctx, s.sessionKey(key), data, redis.SetArgs{ExpireAt: lt.Expires}).Err(); err != nil {
+	// One round trip: the session, and its key in the sid and sub indexes
+	// (see Revoke), which live as long as their last session.
+	ttl := time.Until(lt.Expires).Milliseconds() + 1
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// ExpireAt is sent as EXAT, or PXAT when it has sub-second precision.
+		p.SetArgs(ctx, s.sessionKey(key), data, redis.SetArgs{ExpireAt: lt.Expires})
+		for _, idx := range s.indexes(sess) {
+			p.Eval(ctx, indexScript, []string{idx}, key, ttl)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: set session: %w", err)
 	}
 	return nil
 }
 
-// Delete removes the session stored under key; deleting a missing key is
-// not an error. It leaves a lock of the key alone (it expires on its own).
+// Delete removes the session stored under key, and its key from the sid
+// and sub indexes; deleting a missing key is not an error. It leaves a lock
+// of the key alone (it expires on its own).
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.sessionKey(key)).Err(); err != nil {
+	data, err := s.rdb.GetDel(ctx, s.sessionKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("redisstore: delete session: %w", err)
+	}
+	var sess monocloud.Session
+	if json.Unmarshal(data, &sess) != nil {
+		return nil // not a session: nothing indexed it
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, idx := range s.indexes(&sess) {
+			p.SRem(ctx, idx, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: delete session: removing it from the indexes: %w", err)
 	}
 	return nil
 }
