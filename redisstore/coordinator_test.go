@@ -23,18 +23,17 @@ import (
 // the session at the others.
 const propagation = time.Second
 
-// accessTokenTTL is the lifetime of the access tokens of newCookieCluster's
-// provider: GetTokens counts them expired 30 s early, so they are fresh for
-// 2 to 3 seconds.
-const accessTokenTTL = 32 * time.Second
+// shortTTL is a lifetime of access tokens that GetTokens, which counts
+// them expired 30 s early, finds fresh for only 2 to 3 seconds.
+const shortTTL = 32 * time.Second
 
-// newCookieCluster starts a provider and n instances with cookie sessions
-// that share the Store on rdb as mode says (cookieMode or cookieOnly). It
-// also returns signInExpired, which signs in and waits until the session's
-// access token has expired.
-func newCookieCluster(t *testing.T, rdb *redis.Client, n int, mode sharing) (cl *cluster, signInExpired func() string) {
+// newCookieCluster starts a provider issuing access tokens for ttl and n
+// instances with cookie sessions that share the Store on rdb as mode says
+// (cookieMode or cookieOnly). It also returns signInExpired, which signs in
+// and waits until the session's access token has expired (ttl-29s).
+func newCookieCluster(t *testing.T, rdb *redis.Client, n int, mode sharing, ttl time.Duration) (cl *cluster, signInExpired func() string) {
 	t.Helper()
-	op := monocloudtest.NewProvider(t, monocloudtest.Config{AccessTokenTTL: accessTokenTTL})
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{AccessTokenTTL: ttl})
 	cl = newClusterSharing(t, rdb, n, mode, func(string) monocloud.Options {
 		return monocloud.Options{
 			TenantDomain:      op.Issuer(),
@@ -47,7 +46,7 @@ func newCookieCluster(t *testing.T, rdb *redis.Client, n int, mode sharing) (cl 
 	return cl, func() string {
 		cookie := cl.signIn()
 		// Expired once now-30s is past the expiry, in whole seconds.
-		expiry := time.Now().Unix() + int64(accessTokenTTL/time.Second)
+		expiry := time.Now().Unix() + int64(ttl/time.Second)
 		time.Sleep(time.Until(time.Unix(expiry-29, 0)))
 		return cookie
 	}
@@ -69,7 +68,7 @@ func (cl *cluster) expectGrants(when string, grants int) {
 func TestCookieModeRefreshOnceAcrossInstances(t *testing.T) {
 	for _, n := range []int{2, 3} {
 		t.Run(fmt.Sprint(n, " instances"), func(t *testing.T) {
-			cl, signInExpired := newCookieCluster(t, newClient(t), n, cookieMode)
+			cl, signInExpired := newCookieCluster(t, newClient(t), n, cookieMode, shortTTL)
 			cookie := signInExpired()
 			results, errs := cl.tryWaveAt(50, "/tokens?refresh=1", cookie, true)
 			for i, err := range errs {
@@ -98,7 +97,7 @@ func TestCookieModeRefreshOnceAcrossInstances(t *testing.T) {
 // instance refreshes on its own, and the provider sees the refresh token
 // presented twice.
 func TestCookieModeWithoutCoordinatorReplays(t *testing.T) {
-	cl, signInExpired := newCookieCluster(t, newClient(t), 2, cookieOnly)
+	cl, signInExpired := newCookieCluster(t, newClient(t), 2, cookieOnly, shortTTL)
 	cookie := signInExpired()
 	_, errs := cl.tryWaveAt(50, "/tokens?refresh=1", cookie, true)
 	failed := 0
@@ -119,7 +118,7 @@ func TestCookieModeWithoutCoordinatorReplays(t *testing.T) {
 // at instance 1, from the first one's cookie, the oldest cookie gets the
 // newest tokens at instance 2, which follows both shared refreshes.
 func TestCookieModePreRefreshCookieAtAnotherInstance(t *testing.T) {
-	cl, signInExpired := newCookieCluster(t, newClient(t), 3, cookieMode)
+	cl, signInExpired := newCookieCluster(t, newClient(t), 3, cookieMode, shortTTL)
 	cookie0 := signInExpired()
 	first, err := cl.get(0, "/tokens", cookie0)
 	if err != nil {
@@ -179,14 +178,14 @@ func (cl *cluster) expectEndedWithin(start time.Time, skip int, cookie, when str
 // instances: the others refuse a copy of the cookie within a second.
 // Without a Coordinator (the control) they still serve it.
 func TestCookieModeSignOutReachesEveryInstance(t *testing.T) {
-	cl, _ := newCookieCluster(t, newClient(t), 3, cookieMode)
+	cl, _ := newCookieCluster(t, newClient(t), 3, cookieMode, time.Hour)
 	cookie := cl.signIn()
 	cl.expectServed(cookie, "before sign-out")
 	cl.expectSignOut(0, cookie)
 	cl.expectEndedWithin(time.Now(), 0, cookie, "after sign-out at instance 0", propagation)
 
 	t.Run("control without a Coordinator", func(t *testing.T) {
-		cl, _ := newCookieCluster(t, newClient(t), 2, cookieOnly)
+		cl, _ := newCookieCluster(t, newClient(t), 2, cookieOnly, time.Hour)
 		cookie := cl.signIn()
 		cl.expectSignOut(0, cookie)
 		time.Sleep(propagation)
@@ -253,7 +252,7 @@ func (cl *cluster) backChannelLogout(i int, sid string) int {
 // sessions within a second, and a session of the same user with another
 // sid survives the logout by sid.
 func TestCookieModeBackChannelLogoutReachesEveryInstance(t *testing.T) {
-	cl, _ := newCookieCluster(t, newClient(t), 3, cookieMode)
+	cl, _ := newCookieCluster(t, newClient(t), 3, cookieMode, time.Hour)
 	a, b := cl.signIn(), cl.signIn()
 	if code := cl.backChannelLogout(1, cl.sid(a)); code != http.StatusOK {
 		t.Fatalf("back-channel logout by sid: %d", code)
