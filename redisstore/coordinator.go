@@ -56,39 +56,54 @@ func (s *Store) GetRefreshed(ctx context.Context, tokenHash string) ([]byte, err
 // the set KEYS[1], drops the members that expired by ARGV[3] (now, unix
 // ms), makes the set expire with its last member, and publishes the
 // revocation on the channel of the set's name. One key: it runs on Cluster.
-var revokeScript = redis.NewScript(`
+// It is sent in full (EVAL) in Revoke's pipeline, where EVALSHA could not
+// fall back.
+var revokeScript = `
 redis.call("ZADD", KEYS[1], ARGV[2], ARGV[1])
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[3])
 local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
 redis.call("PEXPIREAT", KEYS[1], last[2])
 return redis.call("PUBLISH", KEYS[1], ARGV[1])
-`)
+`
 
 // Revoke deletes the stored sessions r ends (by key, or through the sid
-// and sub indexes that Set keeps), then records r until r.Expires and
-// publishes it to the watchers. The deletion is not atomic with later
-// writes: a session saved by a refresh that was already running may
-// survive in Redis, but every instance refuses it through its revocations.
+// and sub indexes that Set keeps, with the index), then records r until
+// r.Expires and publishes it to the watchers: one round trip for a key,
+// two for a sid or sub. Each command touches one key, so it works on
+// Cluster. The deletion is not atomic with later writes: a session saved
+// by a refresh that was already running may survive in Redis, but every
+// instance refuses it through its revocations.
 func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 	kind, value := revocationKind(r)
-	if kind == "" {
-		return errors.New("redisstore: revoke: no key, sid or sub")
-	}
-	var err error
+	var del []string
 	switch kind {
+	case "":
+		return errors.New("redisstore: revoke: no key, sid or sub")
 	case "k":
-		err = s.rdb.Del(ctx, s.sessionKey(value)).Err()
-	case "i":
-		err = s.deleteIndexed(ctx, s.sidKey(value))
-	case "u":
-		err = s.deleteIndexed(ctx, s.subKey(value))
-	}
-	if err != nil {
-		return fmt.Errorf("redisstore: revoke: deleting sessions: %w", err)
+		del = []string{s.sessionKey(value)}
+	default:
+		idx := s.sidKey(value)
+		if kind == "u" {
+			idx = s.subKey(value)
+		}
+		keys, err := s.rdb.SMembers(ctx, idx).Result()
+		if err != nil {
+			return fmt.Errorf("redisstore: revoke: reading the index: %w", err)
+		}
+		for _, k := range keys {
+			del = append(del, s.sessionKey(k))
+		}
+		del = append(del, idx)
 	}
 	member := kind + " " + strconv.FormatInt(r.At.UnixMilli(), 10) + " " + strconv.FormatInt(r.Expires.UnixMilli(), 10) + " " + value
-	now := time.Now().UnixMilli()
-	if err := revokeScript.Run(ctx, s.rdb, []string{s.revocationsKey()}, member, r.Expires.UnixMilli(), now).Err(); err != nil {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range del {
+			p.Del(ctx, k)
+		}
+		p.Eval(ctx, revokeScript, []string{s.revocationsKey()}, member, r.Expires.UnixMilli(), time.Now().UnixMilli())
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
 	}
 	return nil
@@ -131,23 +146,6 @@ func parseRevocation(member string) (monocloud.Revocation, bool) {
 		return monocloud.Revocation{}, false
 	}
 	return r, true
-}
-
-// deleteIndexed deletes the sessions listed in the index set idx, and idx.
-// Each command touches one key, so it works on Cluster.
-func (s *Store) deleteIndexed(ctx context.Context, idx string) error {
-	keys, err := s.rdb.SMembers(ctx, idx).Result()
-	if err != nil {
-		return err
-	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Del(ctx, s.sessionKey(k))
-		}
-		p.Del(ctx, idx)
-		return nil
-	})
-	return err
 }
 
 // WatchRevocations subscribes to the revocations, delivers those recorded
