@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -36,7 +37,7 @@ func (rt *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 }
 
 // TestRedisRoundTrips measures the Redis round trips of a request, a
-// refresh and a sign-out, in cookie mode with the Store as Coordinator and
+// refresh, a sign-out and a back-channel logout, in cookie mode with the Store as Coordinator and
 // in store mode; the README quotes them.
 func TestRedisRoundTrips(t *testing.T) {
 	for _, tt := range []struct {
@@ -81,6 +82,11 @@ func TestRedisRoundTrips(t *testing.T) {
 			measure("sign-out", tt.signOut, func() {
 				cl.expectSignOut(0, signedIn[0])
 				signedIn = signedIn[1:]
+			})
+			measure("back-channel logout", 2, func() {
+				if code := cl.backChannelLogout(1, "sid-"+rand.Text()); code != http.StatusOK {
+					t.Fatalf("back-channel logout: %d", code)
+				}
 			})
 		})
 	}
