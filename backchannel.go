@@ -15,8 +15,10 @@ import (
 )
 
 // backChannelLogout verifies a logout token (OpenID Connect Back-Channel
-// Logout 1.0), revokes the matching sessions and calls OnBackChannelLogout.
-// Invalid tokens get 400, as the specification asks.
+// Logout 1.0), revokes the matching sessions (on every instance, and
+// deleting them from the store, with a Coordinator) and calls
+// OnBackChannelLogout. Invalid tokens get 400, as the specification asks;
+// a Coordinator that fails gets 503, so that the provider may retry.
 func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	noCache(w)
 	if r.Method != http.MethodPost {
@@ -45,7 +47,17 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &TokenError{Message: "Invalid logout token: already used"})
 		return
 	}
-	c.revocations.add(lt.Subject, lt.SessionID, c.now())
+	now := c.now()
+	c.revocations.add(lt.Subject, lt.SessionID, now)
+	rv := Revocation{SID: lt.SessionID, At: now}
+	if rv.SID == "" {
+		rv.Sub = lt.Subject
+	}
+	if err := c.revoke(r.Context(), rv); err != nil {
+		c.logoutJTIs.Delete(lt.TokenID) // the provider may retry
+		c.fail(w, r, err)
+		return
+	}
 	if hook := c.cfg.opts.OnBackChannelLogout; hook != nil {
 		if err := hook(r.Context(), lt.Subject, lt.SessionID); err != nil {
 			c.logoutJTIs.Delete(lt.TokenID) // the provider may retry

@@ -43,6 +43,7 @@ type config struct {
 	duration       time.Duration
 	maxDuration    time.Duration
 	store          SessionStore
+	coordinator    Coordinator // Options.Coordinator, else the store if it is one
 	stateCookie    cookieConfig
 	idTokenAlg     string
 	filteredClaims []string
@@ -234,6 +235,10 @@ func resolve(o Options) (*config, error) {
 		r.fail("Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "must be greater than Session.Duration (%v), got %v", c.duration, c.maxDuration)
 	}
 	c.store = o.Session.Store
+	c.coordinator = o.Coordinator
+	if c.coordinator == nil {
+		c.coordinator, _ = c.store.(Coordinator)
+	}
 
 	c.idTokenAlg = r.str(o.IDTokenSigningAlg, "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", "RS256")
 	if !slices.Contains(supportedAlgs, c.idTokenAlg) {

@@ -126,7 +126,8 @@ func (e *TokenError) Error() string {
 // Unwrap returns the underlying cause.
 func (e *TokenError) Unwrap() error { return e.Err }
 
-// StoreError reports a failure of the SessionStore (or its SessionLocker).
+// StoreError reports a failure of the SessionStore (or its SessionLocker),
+// or of the Coordinator.
 // It is not "signed out": the session is left as it was, and the auth
 // routes and the middleware answer 503 Service Unavailable (or call
 // OnError), so that clients keep their session and retry.

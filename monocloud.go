@@ -27,6 +27,7 @@ type Client struct {
 	usedStates   *expiring.Map[string, struct{}] // states of the callbacks taken
 	logoutJTIs   *expiring.Map[string, struct{}] // IDs of the logout tokens accepted
 	revocations  *revocations
+	stopWatch    context.CancelFunc // stops watchRevocations; nil without a Coordinator
 	now          func() time.Time
 }
 
@@ -39,7 +40,8 @@ type Client struct {
 // 404, another issuer, required endpoints missing). A provider that cannot
 // be reached does not fail New: discovery is retried, with backoff, by the
 // requests that need the provider, which fail with ErrProviderUnavailable
-// (503 on the auth routes) until it succeeds.
+// (503 on the auth routes) until it succeeds. With a Coordinator, New
+// starts watching its revocations in the background: Close stops it.
 func New(opts Options) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
@@ -74,6 +76,11 @@ func New(opts Options) (*Client, error) {
 		return nil, err
 	}
 	_ = c.settleDiscovery(ctx, p, err) // unreachable: logged, retried on demand
+	if cfg.coordinator != nil {
+		var watch context.Context
+		watch, c.stopWatch = context.WithCancel(context.Background())
+		go c.watchRevocations(watch)
+	}
 	return c, nil
 }
 

@@ -99,6 +99,11 @@ type Options struct {
 	// HTTPClient makes the calls to the provider; its transport is used and
 	// ResponseTimeout is applied. Default: a client on http.DefaultTransport.
 	HTTPClient *http.Client
+	// Coordinator makes several instances of the application act as one:
+	// refreshes run once across them and sign-outs and back-channel logouts
+	// reach all of them (see Coordinator). Nil: this process only, unless
+	// Session.Store implements Coordinator.
+	Coordinator Coordinator
 	// Logger receives errors that handlers answer with a 5xx status. Default
 	// slog.Default().
 	Logger *slog.Logger

@@ -21,7 +21,10 @@ type refreshed struct {
 // cookie. With a SessionLocker store the grant also holds the session's
 // lock, re-reads the session, adopts a refresh another instance made, and
 // saves the result before it releases the lock, so that a sign-out cannot
-// be undone by a refresh that finishes after it.
+// be undone by a refresh that finishes after it. With cookie sessions and a
+// Coordinator, the grant holds the Coordinator's lock of the session,
+// adopts a refresh another instance shared for the refresh token it would
+// present, and shares its own.
 func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshed, error) {
 	req := refresh.Request{
 		Session:      sc.Key,
@@ -70,6 +73,28 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		}
 		base, rt = current, current.RefreshToken
 	}
+	shared := locker == nil && c.cfg.coordinator != nil
+	if shared {
+		unlock, err := c.cfg.coordinator.LockSession(ctx, sc.Key)
+		if err != nil {
+			return out, storeError("locking the session for a token refresh", err)
+		}
+		defer unlock()
+		other, err := c.sharedRefresh(ctx, sc, rt)
+		if err != nil {
+			return out, err
+		}
+		if other != nil {
+			s := other.sc.Session
+			// Adopt another instance's refresh unless a new grant is
+			// forced and the refresh token was not rotated (then sc is
+			// not behind).
+			if tok := findToken(s.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) && (!q.force || s.RefreshToken != rt) {
+				return refresh.Outcome[*refreshed]{Value: other, RefreshToken: s.RefreshToken, Expires: time.Unix(tok.AccessTokenExpiration-expiryMargin, 0)}, nil
+			}
+			base, rt = s, s.RefreshToken
+		}
+	}
 	if c.revocations.revoked(sc.Key, base, sc.Lifetime.C) {
 		return out, ErrNoSession
 	}
@@ -94,7 +119,11 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 	if err != nil {
 		return out, err
 	}
-	return c.refreshedOutcome(ctx, sc, s, findToken(s.AccessTokens, q.resource, q.fileScopes))
+	out, err = c.refreshedOutcome(ctx, sc, s, findToken(s.AccessTokens, q.resource, q.fileScopes))
+	if err == nil && shared {
+		c.shareRefresh(ctx, rt, out.Value)
+	}
+	return out, err
 }
 
 // refreshedOutcome encodes refreshed session s of sc (saving it to the

@@ -328,10 +328,11 @@ func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
 
 // destroy ends the session locally: store entry and cookies. The session's
 // key is also revoked in this process, so a copy of the cookie taken before
-// is refused too. With a SessionLocker store it holds the session's lock,
-// so a refresh running meanwhile either sees the session gone or is undone.
-// When the store fails, nothing changes and a *StoreError is returned: the
-// session has not ended.
+// is refused too; with cookie sessions and a Coordinator, on every
+// instance. With a SessionLocker store it holds the session's lock, so a
+// refresh running meanwhile either sees the session gone or is undone.
+// When the store or the Coordinator fails, nothing changes and a
+// *StoreError is returned: the session has not ended.
 func (st *requestState) destroy(ctx context.Context) error {
 	sc, err := st.lookup(ctx)
 	if err != nil {
@@ -340,6 +341,11 @@ func (st *requestState) destroy(ctx context.Context) error {
 	if sc != nil {
 		if err := st.c.deleteStored(ctx, sc.Key); err != nil {
 			return err
+		}
+		if st.c.cfg.store == nil {
+			if err := st.c.revoke(ctx, Revocation{Key: sc.Key, At: st.c.now()}); err != nil {
+				return err
+			}
 		}
 		st.c.revocations.addKey(sc.Key, st.c.now())
 		st.c.refreshes.Forget(sc.Key)

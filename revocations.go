@@ -18,8 +18,8 @@ const maxRevocations = 1 << 20
 // that was created before the logout) and sign-outs (the session key, so a
 // copy of the cookie taken before sign-out is refused). Entries are kept for
 // the maximum session duration, after which every affected session has
-// ended anyway. They live in this process: with several instances, use a
-// shared SessionStore and delete the sessions in OnBackChannelLogout.
+// ended anyway. They live in this process; with a Coordinator, every
+// instance records those of the others too (see watchRevocations).
 //
 // Each kind holds at most a fixed number of entries. When one is full, its
 // oldest entry is evicted, and revocations fails closed: every session

@@ -48,6 +48,7 @@ type cluster struct {
 type tokensBody struct {
 	AccessToken  string `json:"accessToken"`
 	RefreshToken string `json:"refreshToken"`
+	IDToken      string `json:"idToken"`
 	cookie       string
 }
 
@@ -121,11 +122,31 @@ func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster
 // left nil.
 func newClusterWith(t *testing.T, rdb *redis.Client, n int, locking bool, register func(appURL string) monocloud.Options) *cluster {
 	t.Helper()
+	mode := plainStore
+	if locking {
+		mode = sharedStore
+	}
+	return newClusterSharing(t, rdb, n, mode, register)
+}
+
+// sharing is how the instances of a cluster share the Store.
+type sharing int
+
+const (
+	plainStore  sharing = iota // as a SessionStore only
+	sharedStore                // as SessionStore, SessionLocker and Coordinator
+	cookieMode                 // as Coordinator, with cookie sessions
+	cookieOnly                 // not at all: cookie sessions, each instance alone
+)
+
+// newClusterSharing is newClusterWith with the Store shared as mode says.
+func newClusterSharing(t *testing.T, rdb *redis.Client, n int, mode sharing, register func(appURL string) monocloud.Options) *cluster {
+	t.Helper()
 	prefix := testPrefix(t)
 	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
 	cl := &cluster{t: t, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}
 	var shared monocloud.SessionStore = store
-	if !locking {
+	if mode == plainStore {
 		shared = struct{ monocloud.SessionStore }{store}
 	}
 	muxes := make([]*http.ServeMux, n)
@@ -138,12 +159,19 @@ func newClusterWith(t *testing.T, rdb *redis.Client, n int, locking bool, regist
 	opts := register(cl.instances[0].srv.URL)
 	opts.AppURL = cl.instances[0].srv.URL
 	opts.CookieSecret = cookieSecret
-	opts.Session = monocloud.SessionOptions{Store: shared}
+	switch mode {
+	case cookieMode:
+		opts.Coordinator = store
+	case cookieOnly:
+	default:
+		opts.Session = monocloud.SessionOptions{Store: shared}
+	}
 	for i, inst := range cl.instances {
 		c, err := monocloud.New(opts)
 		if err != nil {
 			t.Fatalf("monocloud.New (instance %d): %v", i, err)
 		}
+		t.Cleanup(func() { _ = c.Close() })
 		inst.client = c
 		mux := muxes[i]
 		protected := func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/public/") }
@@ -169,7 +197,7 @@ func newClusterWith(t *testing.T, rdb *redis.Client, n int, locking bool, regist
 				return
 			}
 			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(tokensBody{AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken})
+			_ = json.NewEncoder(w).Encode(tokensBody{AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken, IDToken: tokens.IDToken})
 		})))
 	}
 	return cl
@@ -311,7 +339,11 @@ func (cl *cluster) wave(n int, cookie string, gated bool) []tokensBody {
 
 // tryWave is wave returning the errors of the requests.
 func (cl *cluster) tryWave(n int, cookie string, gated bool) ([]tokensBody, []error) {
-	path := "/tokens?force=1"
+	return cl.tryWaveAt(n, "/tokens?force=1", cookie, gated)
+}
+
+// tryWaveAt is tryWave with the requests sent to path, which has a query.
+func (cl *cluster) tryWaveAt(n int, path, cookie string, gated bool) ([]tokensBody, []error) {
 	if gated {
 		cl.gate.expect(n)
 		path += "&gate=1"
@@ -332,7 +364,7 @@ func (cl *cluster) tryWave(n int, cookie string, gated bool) ([]tokensBody, []er
 }
 
 // sessionKeys returns the keys of the sessions in the store (without the
-// prefix); locks are left out.
+// prefix); locks, indexes and revocations are left out.
 func (cl *cluster) sessionKeys() []string {
 	t := cl.t
 	t.Helper()
@@ -342,7 +374,7 @@ func (cl *cluster) sessionKeys() []string {
 	}
 	var sessions []string
 	for _, k := range keys {
-		if !strings.HasSuffix(k, ":lock") {
+		if name := strings.TrimPrefix(k, cl.prefix); !strings.Contains(name, ":") && name != "revocations" {
 			sessions = append(sessions, strings.TrimPrefix(k, cl.prefix))
 		}
 	}

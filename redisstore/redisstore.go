@@ -6,6 +6,13 @@
 // once: GetTokens takes the session's lock, re-reads the session, refreshes
 // it only if no other instance did so meanwhile, saves it and unlocks.
 //
+// It also implements [monocloud.Coordinator], for cookie sessions
+// (Options.Coordinator) as for stored ones: refreshes shared across
+// instances, and sign-outs and back-channel logouts that reach every
+// instance (a sorted set of revocations, published on a channel that every
+// instance watches). Set indexes sessions by sid and sub, so Revoke deletes
+// the stored sessions of a back-channel logout.
+//
 // It is a separate Go module, so that applications using cookie sessions do
 // not depend on go-redis.
 //
@@ -33,7 +40,12 @@
 //   - Waiting for a lock polls every Options.LockRetry; it is not fair (no
 //     queue) and ends with the context.
 //   - Redis Cluster works through redis.UniversalClient: every command and
-//     script touches a single key.
+//     script touches a single key, and pipelines (Set with its indexes,
+//     Revoke) are split by slot. No key needs a hash tag; a Prefix with
+//     braces puts every key of the Store in one slot.
+//   - Keys under Prefix: the session key (a session), key:lock (its lock),
+//     sid:… and sub:… (indexes), refreshed:… (shared refreshes, by refresh
+//     token digest) and revocations (also the channel). Every one expires.
 //   - A Redis failure is an error, never "no session": the library then
 //     answers 503 (or calls OnError) and leaves the session as it was, so it
 //     works again once Redis is back. Set DialTimeout, ReadTimeout and
@@ -72,9 +84,10 @@ const (
 
 // Options configures a Store. The zero value (or nil) uses the defaults.
 type Options struct {
-	// Prefix is put before every session key; the lock of a session is
-	// Prefix + key + ":lock". Default "monocloud:session:". Give each
-	// application sharing a Redis its own prefix.
+	// Prefix is put before every key of the Store (see the package
+	// documentation); the lock of a session is Prefix + key + ":lock".
+	// Default "monocloud:session:". Give each application sharing a Redis
+	// its own prefix.
 	Prefix string
 	// LockTTL is how long a lock lives when its holder does not release it
 	// (a crashed or hung instance). It must exceed the longest refresh: the
@@ -87,8 +100,8 @@ type Options struct {
 	LockRetry time.Duration
 }
 
-// Store is a monocloud.SessionStore and monocloud.SessionLocker backed by
-// Redis. It is safe for concurrent use and holds no state besides the
+// Store is a monocloud.SessionStore, monocloud.SessionLocker and
+// monocloud.Coordinator backed by Redis. It is safe for concurrent use and holds no state besides the
 // client, so any number of Stores and processes may share one Redis.
 type Store struct {
 	rdb       redis.UniversalClient
@@ -173,18 +186,46 @@ func (s *Store) Set(ctx context.Context, key string, sess *monocloud.Session, lt
 	if err != nil {
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
-	// ExpireAt is sent as EXAT, or PXAT when it has sub-second precision.
-	if err := s.rdb.SetArgs(ctx, s.sessionKey(key), data, redis.SetArgs{ExpireAt: lt.Expires}).Err(); err != nil {
+	// One round trip: the session, and its key in the sid and sub indexes
+	// (see Revoke), which live as long as their last session.
+	ttl := time.Until(lt.Expires).Milliseconds() + 1
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// ExpireAt is sent as EXAT, or PXAT when it has sub-second precision.
+		p.SetArgs(ctx, s.sessionKey(key), data, redis.SetArgs{ExpireAt: lt.Expires})
+		for _, idx := range s.indexes(sess) {
+			p.Eval(ctx, indexScript, []string{idx}, key, ttl)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: set session: %w", err)
 	}
 	return nil
 }
 
-// Delete removes the session stored under key; deleting a missing key is
-// not an error. It leaves a lock of the key alone (it expires on its own).
+// Delete removes the session stored under key, and its key from the sid
+// and sub indexes; deleting a missing key is not an error. It leaves a lock
+// of the key alone (it expires on its own).
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.sessionKey(key)).Err(); err != nil {
+	data, err := s.rdb.GetDel(ctx, s.sessionKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("redisstore: delete session: %w", err)
+	}
+	var sess monocloud.Session
+	if json.Unmarshal(data, &sess) != nil {
+		return nil // not a session: nothing indexed it
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, idx := range s.indexes(&sess) {
+			p.SRem(ctx, idx, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: delete session: removing it from the indexes: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,183 @@
+package monocloud
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Coordinator is what several instances of an application share so that
+// they behave as one: the refresh of a session runs once across them, and a
+// session ended on one instance is ended on all. Set it as
+// Options.Coordinator; a SessionStore that implements it is used as the
+// Coordinator too. github.com/monocloud/auth-go/redisstore implements it on
+// Redis.
+//
+// The request path never calls it: revocations are checked against a view
+// kept in each process, which WatchRevocations keeps current. It is called
+// by refreshes (cookie sessions only: with a SessionStore, the store's
+// SessionLocker serializes them), sign-outs (cookie sessions only: with a
+// SessionStore, deleting the session ends it everywhere) and back-channel
+// logouts.
+//
+// A failure of any method is answered as a failure of the store: a
+// *StoreError, 503 on the auth routes.
+type Coordinator interface {
+	// LockSession serializes the refreshes of a session across instances,
+	// as SessionLocker does for stores: a refresh holds it while it reads
+	// the shared result, calls the provider and shares its own.
+	SessionLocker
+	// PutRefreshed keeps value, the session cookie value a refresh produced
+	// (encrypted and authenticated by the Client: opaque to the
+	// Coordinator), under tokenHash, the digest of the refresh token that
+	// refresh presented, for ttl.
+	PutRefreshed(ctx context.Context, tokenHash string, value []byte, ttl time.Duration) error
+	// GetRefreshed returns the value kept under tokenHash, or (nil, nil)
+	// when there is none.
+	GetRefreshed(ctx context.Context, tokenHash string) ([]byte, error)
+	// Revoke records r for every instance until r.Expires and tells their
+	// watchers. A Coordinator that is also the SessionStore deletes the
+	// stored sessions r ends as well.
+	Revoke(ctx context.Context, r Revocation) error
+	// WatchRevocations calls fn with every revocation not yet expired:
+	// first those recorded before the call, then each new one as it is
+	// recorded (by any instance, this one included), until ctx ends or the
+	// Coordinator fails, when it returns the error. The Client calls it
+	// again after a failure, so a revocation recorded while the watch was
+	// down must be delivered by the next call. fn must not block.
+	WatchRevocations(ctx context.Context, fn func(Revocation)) error
+}
+
+// Revocation is an ended session, or set of sessions. Exactly one of Key,
+// SID and Sub is set.
+type Revocation struct {
+	// Key is the key of a signed-out session.
+	Key string
+	// SID is the sid of a session logged out by the provider.
+	SID string
+	// Sub is a user logged out by the provider: every session of Sub
+	// created at or before At is ended.
+	Sub string
+	// At is when the session ended.
+	At time.Time
+	// Expires is when every session the revocation concerns has ended by
+	// itself: At plus the maximum session duration.
+	Expires time.Time
+}
+
+// watchRetry bounds the pause between two calls of WatchRevocations after a
+// failure.
+const watchRetry = time.Second
+
+// watchRevocations keeps c.revocations current with the Coordinator's
+// revocations until ctx ends, calling WatchRevocations again after each
+// failure: after 50 ms, doubling to watchRetry while it keeps failing.
+func (c *Client) watchRevocations(ctx context.Context) {
+	wait := 50 * time.Millisecond
+	for {
+		started := time.Now()
+		err := c.cfg.coordinator.WatchRevocations(ctx, c.applyRevocation)
+		if ctx.Err() != nil {
+			return
+		}
+		c.cfg.logger.WarnContext(ctx, "monocloud: watching the coordinator's revocations failed; retrying", "error", err)
+		if time.Since(started) > watchRetry {
+			wait = 50 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, watchRetry)
+	}
+}
+
+// applyRevocation records r in this process.
+func (c *Client) applyRevocation(r Revocation) {
+	switch {
+	case r.Key != "":
+		c.revocations.addKey(r.Key, r.At)
+		c.refreshes.Forget(r.Key)
+	case r.SID != "" || r.Sub != "":
+		c.revocations.add(r.Sub, r.SID, r.At)
+	}
+}
+
+// revoke records r with the Coordinator, if any, filling in its expiry.
+func (c *Client) revoke(ctx context.Context, r Revocation) error {
+	if c.cfg.coordinator == nil {
+		return nil
+	}
+	r.Expires = r.At.Add(c.cfg.maxDuration)
+	if err := c.cfg.coordinator.Revoke(ctx, r); err != nil {
+		return storeError("recording the end of the session with the coordinator", err)
+	}
+	return nil
+}
+
+// Close stops the work New started in the background for the Coordinator
+// (watching its revocations); without a Coordinator it does nothing. The
+// Client still serves requests, but no longer learns of sessions ended on
+// other instances. Close may be called more than once.
+func (c *Client) Close() error {
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+	return nil
+}
+
+// maxSharedRefreshes bounds how many refreshes of a session, shared by
+// other instances, a refresh follows to reach the newest one.
+const maxSharedRefreshes = 32
+
+// sharedRefresh returns the newest refresh of session sc that other
+// instances shared through the Coordinator after refresh token rt was
+// presented, or nil when there is none. It follows the refreshes made since
+// (each shared under the digest of the refresh token it presented).
+func (c *Client) sharedRefresh(ctx context.Context, sc *sessionCookie, rt string) (*refreshed, error) {
+	var newest *refreshed
+	for range maxSharedRefreshes {
+		value, err := c.cfg.coordinator.GetRefreshed(ctx, tokenDigest(rt))
+		if err != nil {
+			return nil, storeError("reading a shared refresh", err)
+		}
+		if value == nil {
+			break
+		}
+		next, _, err := c.decodeSession(string(value))
+		if err != nil || next.Key != sc.Key || next.Session == nil {
+			// Written by another app or with a retired secret: not ours
+			// to adopt.
+			break
+		}
+		newest = &refreshed{sc: &next, value: string(value)}
+		if next.Session.RefreshToken == rt {
+			break // not rotated: this is the newest
+		}
+		rt = next.Session.RefreshToken
+	}
+	return newest, nil
+}
+
+// shareRefresh shares r, the refresh of a session that presented refresh
+// token rt, with the other instances until r's session expires: a request
+// carrying a cookie with rt may come until then. A failure is logged: the
+// refresh succeeded, and this request gets it.
+func (c *Client) shareRefresh(ctx context.Context, rt string, r *refreshed) {
+	ttl := time.Unix(r.sc.Lifetime.E, 0).Sub(c.now())
+	if ttl <= 0 {
+		return
+	}
+	if err := c.cfg.coordinator.PutRefreshed(ctx, tokenDigest(rt), []byte(r.value), ttl); err != nil {
+		c.cfg.logger.ErrorContext(ctx, "monocloud: sharing a token refresh with the coordinator failed; other instances may present the used refresh token", "error", err)
+	}
+}
+
+// tokenDigest returns the hex SHA-256 digest of a refresh token, under
+// which its refresh is shared.
+func tokenDigest(rt string) string {
+	sum := sha256.Sum256([]byte(rt))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,365 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/monocloudtest"
+	"github.com/monocloud/auth-go/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// propagation is the bound within which a logout at one instance must end
+// the session at the others.
+const propagation = time.Second
+
+// shortTTL is a lifetime of access tokens that GetTokens, which counts
+// them expired 30 s early, finds fresh for only 2 to 3 seconds.
+const shortTTL = 32 * time.Second
+
+// newCookieCluster starts a provider issuing access tokens for ttl and n
+// instances with cookie sessions that share the Store on rdb as mode says
+// (cookieMode or cookieOnly). It also returns signInExpired, which signs in
+// and waits until the session's access token has expired (ttl-29s).
+func newCookieCluster(t *testing.T, rdb *redis.Client, n int, mode sharing, ttl time.Duration) (cl *cluster, signInExpired func() string) {
+	t.Helper()
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{AccessTokenTTL: ttl})
+	cl = newClusterSharing(t, rdb, n, mode, func(string) monocloud.Options {
+		return monocloud.Options{
+			TenantDomain:      op.Issuer(),
+			ClientID:          "test-client",
+			ClientSecret:      "test-secret",
+			DefaultAuthParams: monocloud.AuthParams{Scopes: "openid profile email offline_access"},
+		}
+	})
+	cl.op = op
+	return cl, func() string {
+		cookie := cl.signIn()
+		// Expired once now-30s is past the expiry, in whole seconds.
+		expiry := time.Now().Unix() + int64(ttl/time.Second)
+		time.Sleep(time.Until(time.Unix(expiry-29, 0)))
+		return cookie
+	}
+}
+
+// expectGrants checks the provider's refresh grants and reuse detections.
+func (cl *cluster) expectGrants(when string, grants int) {
+	cl.t.Helper()
+	if g, r := cl.op.RefreshGrants(), cl.op.ReuseDetected(); g != grants || r != 0 {
+		cl.t.Fatalf("%s: RefreshGrants = %d, ReuseDetected = %d; want %d, 0", when, g, r, grants)
+	}
+}
+
+// TestCookieModeRefreshOnceAcrossInstances sends 50 concurrent requests
+// with one expired cookie session, split over two and then three
+// instances that share the Store as Coordinator, all held until every one
+// has read the session: one refresh grant, no reuse, and all get its
+// tokens.
+func TestCookieModeRefreshOnceAcrossInstances(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprint(n, " instances"), func(t *testing.T) {
+			cl, signInExpired := newCookieCluster(t, newClient(t), n, cookieMode, shortTTL)
+			cookie := signInExpired()
+			results, errs := cl.tryWaveAt(50, "/tokens?refresh=1", cookie, true)
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+			}
+			cl.expectGrants("50 requests", 1)
+			got := sameAccessToken(t, results)
+			if got.cookie == cookie {
+				t.Fatal("no refreshed session cookie")
+			}
+			// The refreshed cookie needs no further refresh anywhere.
+			for i := range n {
+				if tb, err := cl.get(i, "/tokens", got.cookie); err != nil || tb.AccessToken != got.AccessToken {
+					t.Fatalf("instance %d with the refreshed cookie: %+v, %v", i, tb, err)
+				}
+			}
+			cl.expectGrants("after the wave", 1)
+		})
+	}
+}
+
+// TestCookieModeWithoutCoordinatorReplays is the control of
+// TestCookieModeRefreshOnceAcrossInstances: without a Coordinator each
+// instance refreshes on its own, and the provider sees the refresh token
+// presented twice.
+func TestCookieModeWithoutCoordinatorReplays(t *testing.T) {
+	cl, signInExpired := newCookieCluster(t, newClient(t), 2, cookieOnly, shortTTL)
+	cookie := signInExpired()
+	_, errs := cl.tryWaveAt(50, "/tokens?refresh=1", cookie, true)
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if g, r := cl.op.RefreshGrants(), cl.op.ReuseDetected(); g < 2 || r < 1 || failed == 0 {
+		t.Fatalf("without a Coordinator: RefreshGrants = %d, ReuseDetected = %d, %d failed; want a replay", g, r, failed)
+	}
+}
+
+// TestCookieModePreRefreshCookieAtAnotherInstance refreshes at instance 0,
+// then sends the cookie from before that refresh to instance 1: it answers
+// the refreshed tokens, with the refreshed cookie, without a grant, even
+// when the refresh is forced (the cookie is behind). After a second refresh
+// at instance 1, from the first one's cookie, the oldest cookie gets the
+// newest tokens at instance 2, which follows both shared refreshes.
+func TestCookieModePreRefreshCookieAtAnotherInstance(t *testing.T) {
+	cl, signInExpired := newCookieCluster(t, newClient(t), 3, cookieMode, shortTTL)
+	cookie0 := signInExpired()
+	first, err := cl.get(0, "/tokens", cookie0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.expectGrants("first refresh", 1)
+	for _, path := range []string{"/tokens", "/tokens?force=1"} {
+		tb, err := cl.get(1, path, cookie0)
+		if err != nil || tb.AccessToken != first.AccessToken || tb.RefreshToken != first.RefreshToken || tb.cookie == cookie0 {
+			t.Fatalf("instance 1 %s with the pre-refresh cookie: %+v, %v; want the first refresh's tokens and a new cookie", path, tb, err)
+		}
+	}
+	cl.expectGrants("pre-refresh cookie at the other instances", 1)
+
+	second, err := cl.get(1, "/tokens?force=1", first.cookie)
+	if err != nil || second.AccessToken == first.AccessToken {
+		t.Fatalf("second refresh: %+v, %v", second, err)
+	}
+	cl.expectGrants("second refresh", 2)
+	for _, path := range []string{"/tokens", "/tokens?force=1"} {
+		if tb, err := cl.get(2, path, cookie0); err != nil || tb.AccessToken != second.AccessToken || tb.RefreshToken != second.RefreshToken {
+			t.Fatalf("instance 2 %s with the oldest cookie: %+v, %v; want the second refresh's tokens", path, tb, err)
+		}
+	}
+	cl.expectGrants("oldest cookie", 2)
+}
+
+// expectEndedWithin checks that every instance but the one at index skip
+// refuses cookie within propagation of start, and then every instance.
+func (cl *cluster) expectEndedWithin(start time.Time, skip int, cookie, when string, bound time.Duration) {
+	t := cl.t
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range cl.instances {
+		if i == skip {
+			continue
+		}
+		wg.Go(func() {
+			for cl.send(i, "/api/tokens", cookie).code != http.StatusUnauthorized {
+				if time.Since(start) > bound {
+					t.Errorf("%s: instance %d still serves the session after %v", when, i, bound)
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			t.Logf("%s: instance %d refuses the session %v after", when, i, time.Since(start).Round(time.Millisecond))
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	cl.expectRefused(cookie, when)
+}
+
+// TestCookieModeSignOutReachesEveryInstance signs out at one of three
+// instances: the others refuse a copy of the cookie within a second.
+// Without a Coordinator (the control) they still serve it.
+func TestCookieModeSignOutReachesEveryInstance(t *testing.T) {
+	cl, _ := newCookieCluster(t, newClient(t), 3, cookieMode, time.Hour)
+	cookie := cl.signIn()
+	cl.expectServed(cookie, "before sign-out")
+	cl.expectSignOut(0, cookie)
+	cl.expectEndedWithin(time.Now(), 0, cookie, "after sign-out at instance 0", propagation)
+
+	t.Run("control without a Coordinator", func(t *testing.T) {
+		cl, _ := newCookieCluster(t, newClient(t), 2, cookieOnly, time.Hour)
+		cookie := cl.signIn()
+		cl.expectSignOut(0, cookie)
+		time.Sleep(propagation)
+		if r := cl.send(1, "/api/tokens", cookie); r.code != http.StatusOK {
+			t.Fatalf("instance 1 without a Coordinator: %d; want 200 (the control)", r.code)
+		}
+	})
+}
+
+// idTokenClaim returns a claim of an ID token, unverified.
+func idTokenClaim(t *testing.T, token, claim string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("ID token %q is not a JWT", token)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := claims[claim].(string)
+	return s
+}
+
+// sid returns the sid of cookie's session.
+func (cl *cluster) sid(cookie string) string {
+	cl.t.Helper()
+	tb, err := cl.get(0, "/tokens", cookie)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	sid := idTokenClaim(cl.t, tb.IDToken, "sid")
+	if sid == "" {
+		cl.t.Fatal("the ID token has no sid")
+	}
+	return sid
+}
+
+// backChannelLogout posts a logout token for sid (or, when sid is empty,
+// for every session of the user) to instance i and returns the status.
+func (cl *cluster) backChannelLogout(i int, sid string) int {
+	t := cl.t
+	t.Helper()
+	claims := map[string]any{
+		"iss": cl.op.Issuer(), "aud": "test-client", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(),
+		"jti": rand.Text(), "sub": "user-1",
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}
+	if sid != "" {
+		claims["sid"] = sid
+	}
+	token := cl.op.SignLogoutToken(t, claims)
+	resp, err := http.PostForm(cl.instances[i].srv.URL+"/api/auth/backchannel-logout", url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestCookieModeBackChannelLogoutReachesEveryInstance posts a logout token
+// to one of three instances, by sid and then by sub: the others refuse the
+// sessions within a second, and a session of the same user with another
+// sid survives the logout by sid.
+func TestCookieModeBackChannelLogoutReachesEveryInstance(t *testing.T) {
+	cl, _ := newCookieCluster(t, newClient(t), 3, cookieMode, time.Hour)
+	a, b := cl.signIn(), cl.signIn()
+	if code := cl.backChannelLogout(1, cl.sid(a)); code != http.StatusOK {
+		t.Fatalf("back-channel logout by sid: %d", code)
+	}
+	cl.expectEndedWithin(time.Now(), 1, a, "after a logout by sid at instance 1", propagation)
+	cl.expectServed(b, "the other session after a logout by sid")
+
+	if code := cl.backChannelLogout(2, ""); code != http.StatusOK {
+		t.Fatalf("back-channel logout by sub: %d", code)
+	}
+	cl.expectEndedWithin(time.Now(), 2, b, "after a logout by sub at instance 2", propagation)
+}
+
+// TestStoreModeBackChannelLogoutDeletesSessions: with the Store as
+// SessionStore and Coordinator, a back-channel logout deletes the sessions
+// of its sid, then of its sub, from Redis; every key the Store writes has
+// an expiry.
+func TestStoreModeBackChannelLogoutDeletesSessions(t *testing.T) {
+	cl := newCluster(t, 2, true)
+	a, b := cl.signIn(), cl.signIn()
+	if keys := cl.sessionKeys(); len(keys) != 2 {
+		t.Fatalf("store holds %q; want two sessions", keys)
+	}
+	expectAllExpire(t, cl.rdb, cl.prefix)
+	if code := cl.backChannelLogout(1, cl.sid(a)); code != http.StatusOK {
+		t.Fatalf("back-channel logout by sid: %d", code)
+	}
+	if keys := cl.sessionKeys(); len(keys) != 1 {
+		t.Fatalf("store holds %q after the logout by sid; want one session", keys)
+	}
+	cl.expectRefused(a, "after a logout by sid")
+	cl.expectServed(b, "the other session after a logout by sid")
+	expectAllExpire(t, cl.rdb, cl.prefix)
+
+	if code := cl.backChannelLogout(0, ""); code != http.StatusOK {
+		t.Fatalf("back-channel logout by sub: %d", code)
+	}
+	if keys := cl.sessionKeys(); len(keys) != 0 {
+		t.Fatalf("store holds %q after the logout by sub", keys)
+	}
+	cl.expectRefused(b, "after a logout by sub")
+	expectAllExpire(t, cl.rdb, cl.prefix)
+}
+
+// expectAllExpire checks that every key under prefix has an expiry.
+func expectAllExpire(t *testing.T, rdb *redis.Client, prefix string) {
+	t.Helper()
+	keys, err := rdb.Keys(t.Context(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if ttl, err := rdb.PTTL(t.Context(), k).Result(); err != nil || ttl <= 0 {
+			t.Errorf("key %q: PTTL %v, %v; want an expiry", k, ttl, err)
+		}
+	}
+}
+
+// TestWatchRevocations: a watch delivers the revocations recorded before
+// it started, then each new one; expired ones are not delivered, and the
+// set expires with its last member.
+func TestWatchRevocations(t *testing.T) {
+	rdb := newClient(t)
+	prefix := testPrefix(t)
+	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
+	now := time.Now().Truncate(time.Millisecond)
+	before := monocloud.Revocation{Key: "k1", At: now, Expires: now.Add(time.Hour)}
+	stale := monocloud.Revocation{SID: "old", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	for _, r := range []monocloud.Revocation{before, stale} {
+		if err := store.Revoke(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Revoke(t.Context(), monocloud.Revocation{At: now}); err == nil {
+		t.Fatal("Revoke without key, sid or sub: no error")
+	}
+	got := make(chan monocloud.Revocation, 10)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- store.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }) }()
+	expect := func(want monocloud.Revocation) {
+		t.Helper()
+		select {
+		case r := <-got:
+			if !r.At.Equal(want.At) || !r.Expires.Equal(want.Expires) || r.Key != want.Key || r.SID != want.SID || r.Sub != want.Sub {
+				t.Fatalf("delivered %+v; want %+v", r, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%+v not delivered", want)
+		}
+	}
+	expect(before)
+	after := monocloud.Revocation{Sub: "user 1", At: now, Expires: now.Add(2 * time.Hour)}
+	if err := store.Revoke(t.Context(), after); err != nil {
+		t.Fatal(err)
+	}
+	expect(after)
+	if ttl, err := rdb.PTTL(t.Context(), prefix+"revocations").Result(); err != nil || ttl <= time.Hour || ttl > 2*time.Hour {
+		t.Fatalf("revocation set PTTL %v, %v; want the last member's expiry", ttl, err)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("WatchRevocations returned nil when its context ended")
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("unexpected delivery %+v", r)
+	default:
+	}
+}
