@@ -61,7 +61,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	now := time.Now()
 	f := &fakeCoordinator{watchFailures: 2, watchEnded: make(chan struct{}),
 		revoked: []Revocation{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
-	a := htNewApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
+	a := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
 	c := a.client
 	s := &Session{User: User{"sub": "user-1", "sid": "sid-1"}}
 	deadline := time.Now().Add(5 * time.Second)
@@ -90,7 +90,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 // Coordinator works, sign-out records the session key with it.
 func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	f := &fakeCoordinator{failRevoke: true, watchEnded: make(chan struct{})}
-	a := htNewApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
+	a := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
 	t.Cleanup(func() { _ = a.client.Close() })
 	a.signInVia("/api/auth/signin")
 	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Location") != "" {
