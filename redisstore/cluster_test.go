@@ -69,8 +69,12 @@ const (
 // Provider logouts are not started while a fault is injected: oidc-provider
 // does not retry a back-channel logout the application could not record.
 func TestCluster(t *testing.T) {
-	if _, err := exec.LookPath("haproxy"); err != nil {
-		t.Fatal("TestCluster needs Debian's haproxy on PATH: apt-get install -y haproxy")
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		haproxy, err = exec.LookPath("/usr/sbin/haproxy") // not on a user's PATH
+	}
+	if err != nil {
+		t.Fatal("TestCluster needs Debian's haproxy: apt-get install -y haproxy")
 	}
 	duration := 12 * time.Second
 	if v := os.Getenv("MONOCLOUD_CLUSTER_DURATION"); v != "" {
@@ -113,7 +117,7 @@ func TestCluster(t *testing.T) {
 		backends = append(backends, addr)
 		r.instances = append(r.instances, "http://"+addr)
 	}
-	startHAProxy(t, lbAddr, backends)
+	startHAProxy(t, haproxy, lbAddr, backends)
 
 	start := time.Now()
 	end := start.Add(duration)
@@ -576,9 +580,9 @@ func startClusterApp(t *testing.T, bin, name, addr, redisAddr, issuer, appURL st
 	startProcess(t, cmd, "http://"+addr+"/healthz")
 }
 
-// startHAProxy starts haproxy on addr in front of backends: HTTP,
-// round-robin per request, no stickiness, no health checks.
-func startHAProxy(t *testing.T, addr string, backends []string) {
+// startHAProxy starts haproxy (the binary at path) on addr in front of
+// backends: HTTP, round-robin per request, no stickiness, no health checks.
+func startHAProxy(t *testing.T, path, addr string, backends []string) {
 	t.Helper()
 	cfg := fmt.Sprintf(`global
 	maxconn 4096
@@ -596,11 +600,11 @@ backend app
 	for i, b := range backends {
 		cfg += fmt.Sprintf("\tserver app%d %s\n", i, b)
 	}
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	cfgPath := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startProcess(t, exec.Command("haproxy", "-db", "-f", path), "http://"+addr+"/healthz")
+	startProcess(t, exec.Command(path, "-db", "-f", cfgPath), "http://"+addr+"/healthz")
 }
 
 // startProcess starts cmd, killed at the end of t (its output logged if t

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test of auth-go: formatting and vet, the unit tests, the
 # end-to-end suite against the real oidc-provider, the headless Chromium
-# test and the Redis store against a real redis-server, all under the race
-# detector, plus short fuzzing of the parsers. It installs what it needs
-# (Debian's chromium and redis-server, the npm packages) itself.
+# test and the Redis store against a real redis-server, with the
+# multi-instance harness behind haproxy, all under the race detector, plus
+# short fuzzing of the parsers. It installs what it needs (Debian's
+# chromium, redis-server and haproxy, the npm packages) itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
 	echo "installing: ${need_apt[*]}"

@@ -224,7 +224,10 @@ func Start(t testing.TB, cfg Config) *Provider {
 	}
 
 	target := &url.URL{Scheme: "http", Host: backend}
-	transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}
+	// Idle connections are dropped before node closes them (its
+	// keepAliveTimeout is 5 s): a POST sent on a connection node is closing
+	// would fail with a 502.
+	transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 4 * time.Second}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
