@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/opclient"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -77,7 +78,7 @@ func TestConfigDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"issuer", c.issuer, "https://op.example.com"},
-		{"client auth", c.authPost, false},
+		{"client auth", c.authMethod, opclient.ClientSecretBasic},
 		{"app URL", c.appURL.String(), "https://app.example.com"},
 		{"secrets", c.secrets, []string{"0123456789abcdef0123456789abcdef"}},
 		{"routes", c.routes, wantRoutes},
@@ -143,7 +144,7 @@ func TestConfigEnv(t *testing.T) {
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_SECRET": "env-secret"}, func(o *Options) { o.ClientSecret = "" },
 			func(c *config) (any, any) { return c.clientSecret, "env-secret" }},
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "client_secret_post"}, nil,
-			func(c *config) (any, any) { return c.authPost, true }},
+			func(c *config) (any, any) { return c.authMethod, opclient.ClientSecretPost }},
 		{map[string]string{"MONOCLOUD_AUTH_APP_URL": "https://env-app.example.com/base/"}, func(o *Options) { o.AppURL = "" },
 			func(c *config) (any, any) { return c.appURL.String(), "https://env-app.example.com/base" }},
 		{map[string]string{"MONOCLOUD_AUTH_COOKIE_SECRET": "env-cookie-secret-of-32-characters"}, func(o *Options) { o.CookieSecret = "" },
@@ -333,7 +334,7 @@ func TestConfigExplicitWinsOverEnv(t *testing.T) {
 		{"TenantDomain", c.issuer, "https://op.example.com"},
 		{"ClientID", c.clientID, "client"},
 		{"ClientSecret", c.clientSecret, "secret"},
-		{"ClientAuthMethod", c.authPost, false},
+		{"ClientAuthMethod", c.authMethod, opclient.ClientSecretBasic},
 		{"AppURL", c.appURL.String(), "https://app.example.com"},
 		{"CookieSecret", strings.Join(c.secrets, ","), "explicit-cookie-secret-of-32-chars!,explicit-old-secret-of-32-chars!!"},
 		{"Routes", c.routes, o.Routes},
@@ -393,7 +394,7 @@ func TestConfigValidation(t *testing.T) {
 		{"AppURL with query", func(o *Options) { o.AppURL = "https://app.example.com/?a=b" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query"},
 		{"AppURL with fragment", func(o *Options) { o.AppURL = "https://app.example.com/#top" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query or fragment"},
 		{"AppURL with userinfo", func(o *Options) { o.AppURL = "https://u@app.example.com" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
-		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "private_key_jwt" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic or client_secret_post"},
+		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "tls_client_auth" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt"},
 		{"ClientAuthMethod unknown in env", nil, map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "none"}, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", `"none"`},
 		{"Routes.SignIn absolute URL", func(o *Options) { o.Routes.SignIn = "https://evil.example/signin" }, nil, "Routes.SignIn", "MONOCLOUD_AUTH_SIGNIN_URL", "valid relative uri"},
 		{"Routes.Callback network-path", func(o *Options) { o.Routes.Callback = "//evil.example/cb" }, nil, "Routes.Callback", "MONOCLOUD_AUTH_CALLBACK_URL", "valid relative uri"},
