@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/opclient"
 	"github.com/monocloud/auth-go/internal/returnurl"
 )
 
@@ -22,7 +23,8 @@ type config struct {
 	issuer       string
 	clientID     string
 	clientSecret string
-	authPost     bool // client_secret_post instead of client_secret_basic
+	authMethod   opclient.AuthMethod
+	assertionKey *opclient.AssertionKey // for private_key_jwt
 	appURL       *url.URL
 	secrets      []string
 
@@ -140,14 +142,10 @@ func resolve(o Options) (*config, error) {
 
 	c.issuer = r.issuer(r.str(o.TenantDomain, "MONOCLOUD_AUTH_TENANT_DOMAIN", ""))
 	c.clientID = r.required(o.ClientID, "ClientID", "MONOCLOUD_AUTH_CLIENT_ID")
-	c.clientSecret = r.required(o.ClientSecret, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET")
-	switch m := r.str(o.ClientAuthMethod, "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic"); m {
-	case "client_secret_basic":
-	case "client_secret_post":
-		c.authPost = true
-	default:
-		r.fail("ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "must be client_secret_basic or client_secret_post, got %q", m)
+	if o.ClientAssertionKey == nil {
+		c.clientSecret = r.required(o.ClientSecret, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET")
 	}
+	c.authMethod, c.assertionKey = r.clientAuth(o, c.clientSecret)
 	c.appURL = r.appURL(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
 
 	secret := r.required(o.CookieSecret, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET")

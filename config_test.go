@@ -2,6 +2,11 @@ package monocloud
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/monocloud/auth-go/internal/opclient"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -77,7 +84,7 @@ func TestConfigDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"issuer", c.issuer, "https://op.example.com"},
-		{"client auth", c.authPost, false},
+		{"client auth", c.authMethod, opclient.ClientSecretBasic},
 		{"app URL", c.appURL.String(), "https://app.example.com"},
 		{"secrets", c.secrets, []string{"0123456789abcdef0123456789abcdef"}},
 		{"routes", c.routes, wantRoutes},
@@ -143,7 +150,7 @@ func TestConfigEnv(t *testing.T) {
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_SECRET": "env-secret"}, func(o *Options) { o.ClientSecret = "" },
 			func(c *config) (any, any) { return c.clientSecret, "env-secret" }},
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "client_secret_post"}, nil,
-			func(c *config) (any, any) { return c.authPost, true }},
+			func(c *config) (any, any) { return c.authMethod, opclient.ClientSecretPost }},
 		{map[string]string{"MONOCLOUD_AUTH_APP_URL": "https://env-app.example.com/base/"}, func(o *Options) { o.AppURL = "" },
 			func(c *config) (any, any) { return c.appURL.String(), "https://env-app.example.com/base" }},
 		{map[string]string{"MONOCLOUD_AUTH_COOKIE_SECRET": "env-cookie-secret-of-32-characters"}, func(o *Options) { o.CookieSecret = "" },
@@ -333,7 +340,7 @@ func TestConfigExplicitWinsOverEnv(t *testing.T) {
 		{"TenantDomain", c.issuer, "https://op.example.com"},
 		{"ClientID", c.clientID, "client"},
 		{"ClientSecret", c.clientSecret, "secret"},
-		{"ClientAuthMethod", c.authPost, false},
+		{"ClientAuthMethod", c.authMethod, opclient.ClientSecretBasic},
 		{"AppURL", c.appURL.String(), "https://app.example.com"},
 		{"CookieSecret", strings.Join(c.secrets, ","), "explicit-cookie-secret-of-32-chars!,explicit-old-secret-of-32-chars!!"},
 		{"Routes", c.routes, o.Routes},
@@ -393,7 +400,7 @@ func TestConfigValidation(t *testing.T) {
 		{"AppURL with query", func(o *Options) { o.AppURL = "https://app.example.com/?a=b" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query"},
 		{"AppURL with fragment", func(o *Options) { o.AppURL = "https://app.example.com/#top" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query or fragment"},
 		{"AppURL with userinfo", func(o *Options) { o.AppURL = "https://u@app.example.com" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
-		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "private_key_jwt" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic or client_secret_post"},
+		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "tls_client_auth" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt"},
 		{"ClientAuthMethod unknown in env", nil, map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "none"}, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", `"none"`},
 		{"Routes.SignIn absolute URL", func(o *Options) { o.Routes.SignIn = "https://evil.example/signin" }, nil, "Routes.SignIn", "MONOCLOUD_AUTH_SIGNIN_URL", "valid relative uri"},
 		{"Routes.Callback network-path", func(o *Options) { o.Routes.Callback = "//evil.example/cb" }, nil, "Routes.Callback", "MONOCLOUD_AUTH_CALLBACK_URL", "valid relative uri"},
@@ -884,19 +891,123 @@ func setEnv(t *testing.T, env map[string]string) {
 }
 
 // TestClientAuthMethodReachesTheProvider: ClientAuthMethod selects how the
-// code exchange and the refresh authenticate at the token endpoint.
+// PAR request, the code exchange and the refresh authenticate; the provider
+// accepts only the method under test, and verifies the assertions.
 func TestClientAuthMethodReachesTheProvider(t *testing.T) {
-	for method, want := range map[string]string{"": "client_secret_basic", "client_secret_post": "client_secret_post"} {
-		app := newTokensApp(t, monocloudtest.Config{}, Options{ClientAuthMethod: method})
-		app.signIn("")
-		if got := app.op.AuthMethod(); got != want {
-			t.Errorf("ClientAuthMethod %q: code exchange used %q, want %q", method, got, want)
-		}
-		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
-		if got := app.op.AuthMethod(); got != want {
-			t.Errorf("ClientAuthMethod %q: refresh used %q, want %q", method, got, want)
-		}
+	rsaKey := testRSAKey(t, 2048)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
 	}
+	jwk, err := json.Marshal(jose.JSONWebKey{Key: rsaKey, KeyID: "rsa-1", Algorithm: "PS256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hmacSecret := strings.Repeat("h", 32)
+	for _, tc := range []struct {
+		name   string
+		opts   Options
+		opcfg  monocloudtest.Config
+		method string
+	}{
+		{"default", Options{}, monocloudtest.Config{}, "client_secret_basic"},
+		{"client_secret_post", Options{ClientAuthMethod: "client_secret_post"}, monocloudtest.Config{}, "client_secret_post"},
+		{"client_secret_jwt", Options{ClientAuthMethod: "client_secret_jwt"}, monocloudtest.Config{ClientSecret: hmacSecret}, "client_secret_jwt"},
+		{"private_key_jwt JWK", Options{ClientAuthMethod: "private_key_jwt", ClientSecret: string(jwk)},
+			monocloudtest.Config{ClientPublicKey: &rsaKey.PublicKey}, "private_key_jwt"},
+		{"ClientAssertionKey", Options{ClientAssertionKey: &ClientAssertionKey{Signer: ecKey, KeyID: "ec-1", Algorithm: "ES256"}},
+			monocloudtest.Config{ClientPublicKey: &ecKey.PublicKey}, "private_key_jwt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opcfg.ClientAuthMethod = tc.method
+			tc.opts.UsePAR = new(true)
+			app := newTokensApp(t, tc.opcfg, tc.opts)
+			app.signIn("")
+			if got := app.op.AuthMethod(); got != tc.method {
+				t.Errorf("code exchange used %q, want %q", got, tc.method)
+			}
+			app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+			if got := app.op.AuthMethod(); got != tc.method {
+				t.Errorf("refresh used %q, want %q", got, tc.method)
+			}
+		})
+	}
+}
+
+// TestClientAssertionKeyRefused: New refuses keys unfit for private_key_jwt
+// and secrets too short for client_secret_jwt, naming the field and its
+// variable, without quoting the key.
+func TestClientAssertionKeyRefused(t *testing.T) {
+	rsa1024 := testRSAKey(t, 1024)
+	rsa2048 := testRSAKey(t, 2048)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := func(key any, kid, alg string) string {
+		b, err := json.Marshal(jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const secretField, secretEnv = "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET"
+	for _, tc := range []struct {
+		name          string
+		opts          func(*Options)
+		field, envVar string
+		message       string
+	}{
+		{"RSA 1024", func(o *Options) { o.ClientSecret = jwk(rsa1024, "k", "RS256") }, secretField, secretEnv, "1024 bits is too small"},
+		{"HS key", func(o *Options) { o.ClientSecret = jwk([]byte(strings.Repeat("s", 32)), "k", "HS256") }, secretField, secretEnv, "private RSA or EC JWK"},
+		{"public key", func(o *Options) { o.ClientSecret = jwk(&rsa2048.PublicKey, "k", "RS256") }, secretField, secretEnv, "private RSA or EC JWK"},
+		{"missing kid", func(o *Options) { o.ClientSecret = jwk(rsa2048, "", "RS256") }, secretField, secretEnv, "kid"},
+		{"missing alg", func(o *Options) { o.ClientSecret = jwk(rsa2048, "k", "") }, secretField, secretEnv, "alg"},
+		{"unknown alg", func(o *Options) { o.ClientSecret = jwk(rsa2048, "k", "RS1") }, secretField, secretEnv, `"RS1" is not supported`},
+		{"EdDSA", func(o *Options) { o.ClientSecret = jwk(rsa2048, "k", "EdDSA") }, secretField, secretEnv, "not supported"},
+		{"ES alg with RSA key", func(o *Options) { o.ClientSecret = jwk(rsa2048, "k", "ES256") }, secretField, secretEnv, "ECDSA key on P-256"},
+		{"ES256 with P-384", func(o *Options) { o.ClientSecret = jwk(ecKey, "k", "ES256") }, secretField, secretEnv, "ECDSA key on P-256"},
+		{"RS alg with EC key", func(o *Options) { o.ClientSecret = jwk(ecKey, "k", "RS256") }, secretField, secretEnv, "needs an RSA key"},
+		{"not a JWK", func(o *Options) { o.ClientSecret = "secret" }, secretField, secretEnv, "private JWK"},
+		{"signer RSA 1024", func(o *Options) {
+			o.ClientAssertionKey = &ClientAssertionKey{Signer: rsa1024, KeyID: "k", Algorithm: "PS256"}
+		}, "ClientAssertionKey", "", "1024 bits"},
+		{"signer without kid", func(o *Options) {
+			o.ClientAssertionKey = &ClientAssertionKey{Signer: ecKey, Algorithm: "ES384"}
+		}, "ClientAssertionKey", "", "kid"},
+		{"signer with another method", func(o *Options) {
+			o.ClientAuthMethod = "client_secret_jwt"
+			o.ClientAssertionKey = &ClientAssertionKey{Signer: ecKey, KeyID: "k", Algorithm: "ES384"}
+		}, "ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt"},
+		{"short HMAC secret", func(o *Options) {
+			o.ClientAuthMethod, o.ClientSecret = "client_secret_jwt", strings.Repeat("s", 31)
+		}, secretField, secretEnv, "at least 32 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			o := cfgValid()
+			o.ClientAuthMethod = "private_key_jwt"
+			tc.opts(&o)
+			_, err := resolve(o)
+			ves := validationErrors(err)
+			if len(ves) != 1 || ves[0].Field != tc.field || ves[0].EnvVar != tc.envVar || !strings.Contains(ves[0].Message, tc.message) {
+				t.Fatalf("got %v, want one error on %s (%s) containing %q", err, tc.field, tc.envVar, tc.message)
+			}
+			if o.ClientSecret != "" && len(o.ClientSecret) > 40 && strings.Contains(err.Error(), o.ClientSecret[10:40]) {
+				t.Errorf("error quotes the key: %v", err)
+			}
+		})
+	}
+}
+
+// testRSAKey returns a new RSA key of the given size.
+func testRSAKey(t *testing.T, bits int) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // TestPostLogoutRedirectURIOnAnotherOrigin: PostLogoutRedirectURI must be

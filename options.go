@@ -24,12 +24,22 @@ type Options struct {
 	// ClientID is the application's client ID (MONOCLOUD_AUTH_CLIENT_ID). Required.
 	ClientID string
 	// ClientSecret is the application's client secret
-	// (MONOCLOUD_AUTH_CLIENT_SECRET). Required.
+	// (MONOCLOUD_AUTH_CLIENT_SECRET). Required unless ClientAssertionKey is
+	// set. With client_secret_jwt it keys HS256 and must be at least 32
+	// bytes long; with private_key_jwt it holds a private RSA or EC JWK with
+	// kid and alg (see ClientAssertionKey for the keys accepted).
 	ClientSecret string
-	// ClientAuthMethod is how the client authenticates at the token endpoint:
-	// "client_secret_basic" (default) or "client_secret_post"
-	// (MONOCLOUD_AUTH_CLIENT_AUTH_METHOD).
+	// ClientAuthMethod is how the client authenticates at the token and PAR
+	// endpoints (MONOCLOUD_AUTH_CLIENT_AUTH_METHOD): "client_secret_basic"
+	// (the default), "client_secret_post", "client_secret_jwt" or
+	// "private_key_jwt" (the default when ClientAssertionKey is set). The
+	// last two send a client assertion (RFC 7523) whose iss and sub are
+	// ClientID, whose aud is the token endpoint, with a fresh jti and an exp
+	// 60 seconds after its iat.
 	ClientAuthMethod string
+	// ClientAssertionKey, if set, signs private_key_jwt client assertions
+	// in place of a JWK in ClientSecret, which is then ignored.
+	ClientAssertionKey *ClientAssertionKey
 	// AppURL is the application's base URL, possibly with a base path, e.g.
 	// https://example.org or https://example.org/app (MONOCLOUD_AUTH_APP_URL).
 	// Redirects never leave its origin. Required.

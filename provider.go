@@ -175,10 +175,6 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
 	skew := cfg.clockSkew
-	method := opclient.ClientSecretBasic
-	if cfg.authPost {
-		method = opclient.ClientSecretPost
-	}
 	return &provider{
 		issuer:        doc.Issuer,
 		authURL:       doc.AuthURL,
@@ -204,7 +200,10 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 			HTTPClient:   cfg.httpClient,
 			ClientID:     cfg.clientID,
 			ClientSecret: cfg.clientSecret,
-			AuthMethod:   method,
+			AuthMethod:   cfg.authMethod,
+			Key:          cfg.assertionKey,
+			Audience:     doc.TokenURL,
+			Now:          now,
 		},
 	}, nil
 }

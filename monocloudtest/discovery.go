@@ -71,7 +71,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		GrantTypesSupported:                []string{grantAuthorizationCode, grantRefreshToken},
 		SubjectTypesSupported:              []string{"public"},
 		IDTokenSigningAlgValuesSupported:   []string{signingAlg},
-		TokenEndpointAuthMethodsSupported:  []string{authMethodBasic, authMethodPost},
+		TokenEndpointAuthMethodsSupported:  []string{authMethodBasic, authMethodPost, authMethodSecretJWT, authMethodPrivateKeyJWT},
 		CodeChallengeMethodsSupported:      []string{"S256"},
 		AuthorizationResponseISSSupported:  true,
 		BackchannelLogoutSupported:         true,

@@ -29,7 +29,7 @@ func TestDiscovery(t *testing.T) {
 		"response_modes_supported":              []any{"query", "form_post"},
 		"grant_types_supported":                 []any{"authorization_code", "refresh_token"},
 		"id_token_signing_alg_values_supported": []any{"RS256"},
-		"token_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post"},
+		"token_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"},
 		"code_challenge_methods_supported":      []any{"S256"},
 		"backchannel_logout_supported":          true,
 		"backchannel_logout_session_supported":  true,

@@ -37,6 +37,8 @@ func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 	}
 	params := cloneValues(r.PostForm)
 	params.Del("client_secret")
+	params.Del("client_assertion")
+	params.Del("client_assertion_type")
 	params.Set("client_id", p.cfg.ClientID) // absent with client_secret_basic
 	if params.Has("request_uri") {
 		writeError(w, errorf("invalid_request", "request_uri must not be pushed"))

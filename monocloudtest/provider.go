@@ -15,6 +15,7 @@
 package monocloudtest
 
 import (
+	"crypto"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +49,18 @@ type Config struct {
 	// consumed by its first use and replaced by a new one, and replaying a
 	// consumed refresh token revokes the whole grant.
 	DisableRotation bool
+
+	// ClientAuthMethod, if set, is the only client authentication method
+	// the token, PAR and revocation endpoints accept, as if registered for
+	// the client: client_secret_basic, client_secret_post,
+	// client_secret_jwt or private_key_jwt. Empty accepts any of them
+	// that the other fields let it verify.
+	ClientAuthMethod string
+
+	// ClientPublicKey verifies private_key_jwt client assertions: an
+	// *rsa.PublicKey or an *ecdsa.PublicKey. Assertions signed with
+	// HS256, HS384 or HS512 are verified with ClientSecret.
+	ClientPublicKey crypto.PublicKey
 
 	// Now is the provider's clock, used to issue and check every code and
 	// token. It defaults to time.Now.
@@ -88,6 +101,7 @@ type Provider struct {
 	mu sync.Mutex // guards the fields below
 
 	key            *signingKey
+	assertionIDs   map[string]time.Time // jti of used client assertions, to their exp
 	codes          map[string]*authCode
 	pushed         map[string]*pushedRequest // by request_uri
 	refreshTokens  map[string]*refreshToken
@@ -132,6 +146,7 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 		key:           key,
 		codes:         make(map[string]*authCode),
 		pushed:        make(map[string]*pushedRequest),
+		assertionIDs:  make(map[string]time.Time),
 		refreshTokens: make(map[string]*refreshToken),
 		accessTokens:  make(map[string]*accessToken),
 	}

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxBodySize is the largest response body read from any endpoint.
@@ -40,6 +41,12 @@ const (
 	// ClientSecretPost sends client_id, and client_secret unless it is
 	// empty, in the request body.
 	ClientSecretPost
+	// ClientSecretJWT sends client_id and a client assertion signed with
+	// HS256, keyed with the client secret (OpenID Connect Core section 9).
+	ClientSecretJWT
+	// PrivateKeyJWT sends client_id and a client assertion signed with
+	// Client.Key (OpenID Connect Core section 9, RFC 7523).
+	PrivateKeyJWT
 )
 
 // Client makes requests to a server's token and PAR endpoints for one
@@ -54,6 +61,14 @@ type Client struct {
 	// AuthMethod selects how the client authenticates; the zero value is
 	// ClientSecretBasic.
 	AuthMethod AuthMethod
+	// Key signs the assertions of PrivateKeyJWT.
+	Key *AssertionKey
+	// Audience is the aud claim of client assertions, whichever endpoint
+	// they are sent to; the caller sets it to the token endpoint.
+	Audience string
+	// Now is the clock of the iat and exp of client assertions; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Response is a successful token response (RFC 6749 section 5.1).
@@ -164,8 +179,8 @@ func (c *Client) PushAuthorization(ctx context.Context, parURL string, params ur
 		}
 	}
 	// RFC 9126 section 2.1 has client_id in the body whatever the client
-	// authentication; post adds it itself for ClientSecretPost.
-	if c.AuthMethod != ClientSecretPost {
+	// authentication; post adds it itself for the other methods.
+	if c.AuthMethod == ClientSecretBasic {
 		f.add("client_id", c.ClientID)
 	}
 	body, err := c.post(ctx, parURL, &f, pushedAuthorization)
@@ -224,6 +239,14 @@ func (c *Client) post(ctx context.Context, endpoint string, f *form, op operatio
 		if c.ClientSecret != "" {
 			f.add("client_secret", c.ClientSecret)
 		}
+	case ClientSecretJWT, PrivateKeyJWT:
+		a, err := c.assertion()
+		if err != nil {
+			return nil, validationError(0, "Cannot create client assertion", err)
+		}
+		f.add("client_id", c.ClientID)
+		f.add("client_assertion_type", assertionType)
+		f.add("client_assertion", a)
 	default:
 		return nil, validationError(0, fmt.Sprintf("Unsupported client authentication method %d", c.AuthMethod), nil)
 	}

@@ -482,8 +482,8 @@ func TestRejectedBeforeSending(t *testing.T) {
 		},
 		{
 			name: "unknown auth method",
-			err:  refresh(t.Context(), newClient(srv, ClientSecretPost+1), srv.URL),
-			want: "Unsupported client authentication method 2",
+			err:  refresh(t.Context(), newClient(srv, PrivateKeyJWT+1), srv.URL),
+			want: "Unsupported client authentication method 4",
 		},
 		{
 			name: "nil HTTPClient",

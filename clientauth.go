@@ -1,0 +1,136 @@
+package monocloud
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"fmt"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/cryptosigner"
+
+	"github.com/monocloud/auth-go/internal/opclient"
+)
+
+// ClientAssertionKey is a private key that signs private_key_jwt client
+// assertions (OpenID Connect Core section 9), for a key held outside the
+// environment, such as in a KMS or an HSM. The provider must know its public
+// key under KeyID, usually through the client's registered JWKS.
+type ClientAssertionKey struct {
+	// Signer is the private key, such as an *rsa.PrivateKey, an
+	// *ecdsa.PrivateKey or a KMS signer. Its public key must be RSA of at
+	// least 2048 bits, or ECDSA on the curve of Algorithm.
+	Signer crypto.Signer
+	// KeyID is the kid header of the assertions. Required.
+	KeyID string
+	// Algorithm is the alg header: RS256, RS384, RS512, PS256, PS384,
+	// PS512, ES256, ES384 or ES512. Required.
+	Algorithm string
+}
+
+// minRSABits is the smallest RSA modulus accepted for client assertions.
+const minRSABits = 2048
+
+// minHMACSecretLength is the shortest client secret that can key HS256
+// (RFC 7518 section 3.2).
+const minHMACSecretLength = 32
+
+// clientAuth resolves the client authentication method and, for
+// private_key_jwt, its key: o.ClientAssertionKey if set, otherwise the
+// private JWK in secret. It checks the algorithm, key type, curve and RSA
+// size; it does not check that the provider knows the key.
+func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *opclient.AssertionKey) {
+	const field, env = "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD"
+	def := "client_secret_basic"
+	if o.ClientAssertionKey != nil {
+		def = "private_key_jwt"
+	}
+	m := r.str(o.ClientAuthMethod, env, def)
+	if o.ClientAssertionKey != nil && m != "private_key_jwt" {
+		r.fail("ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt, got %q", m)
+		return opclient.ClientSecretBasic, nil
+	}
+	switch m {
+	case "client_secret_basic":
+		return opclient.ClientSecretBasic, nil
+	case "client_secret_post":
+		return opclient.ClientSecretPost, nil
+	case "client_secret_jwt":
+		if secret != "" && len(secret) < minHMACSecretLength {
+			r.fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
+		}
+		return opclient.ClientSecretJWT, nil
+	case "private_key_jwt":
+		if k := o.ClientAssertionKey; k != nil {
+			key, err := assertionKey(k.Signer, k.KeyID, k.Algorithm)
+			if err != nil {
+				r.fail("ClientAssertionKey", "", "%v", err)
+			}
+			return opclient.PrivateKeyJWT, key
+		}
+		if secret == "" {
+			return opclient.PrivateKeyJWT, nil // reported as required
+		}
+		key, err := jwkAssertionKey(secret)
+		if err != nil {
+			r.fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "%v", err)
+		}
+		return opclient.PrivateKeyJWT, key
+	}
+	r.fail(field, env, "must be client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt, got %q", m)
+	return opclient.ClientSecretBasic, nil
+}
+
+// jwkAssertionKey parses a private JWK with kid and alg for private_key_jwt.
+// Its errors never quote the key.
+func jwkAssertionKey(secret string) (*opclient.AssertionKey, error) {
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON([]byte(secret)); err != nil {
+		return nil, fmt.Errorf("must be a private JWK for private_key_jwt: %w", err)
+	}
+	signer, ok := jwk.Key.(crypto.Signer)
+	if !ok || jwk.IsPublic() {
+		return nil, fmt.Errorf("must be a private RSA or EC JWK for private_key_jwt, got a %T", jwk.Key)
+	}
+	return assertionKey(signer, jwk.KeyID, jwk.Algorithm)
+}
+
+// assertionKey checks that signer suits alg for private_key_jwt and returns
+// it as an assertion key.
+func assertionKey(signer crypto.Signer, kid, alg string) (*opclient.AssertionKey, error) {
+	if signer == nil {
+		return nil, fmt.Errorf("a private key is required")
+	}
+	if kid == "" {
+		return nil, fmt.Errorf("a key ID (kid) is required for private_key_jwt")
+	}
+	var curve elliptic.Curve
+	switch jose.SignatureAlgorithm(alg) {
+	case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
+		pub, ok := signer.Public().(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("alg %s needs an RSA key, got %T", alg, signer.Public())
+		}
+		if n := pub.N.BitLen(); n < minRSABits {
+			return nil, fmt.Errorf("RSA key of %d bits is too small: at least %d are required", n, minRSABits)
+		}
+	case jose.ES256:
+		curve = elliptic.P256()
+	case jose.ES384:
+		curve = elliptic.P384()
+	case jose.ES512:
+		curve = elliptic.P521()
+	case "":
+		return nil, fmt.Errorf("an algorithm (alg) is required for private_key_jwt")
+	default:
+		return nil, fmt.Errorf("alg %q is not supported for private_key_jwt: use RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or ES512", alg)
+	}
+	if curve != nil {
+		pub, ok := signer.Public().(*ecdsa.PublicKey)
+		if !ok || pub.Curve != curve {
+			return nil, fmt.Errorf("alg %s needs an ECDSA key on %s, got %T", alg, curve.Params().Name, signer.Public())
+		}
+	}
+	return &opclient.AssertionKey{Key: cryptosigner.Opaque(signer), KeyID: kid, Algorithm: jose.SignatureAlgorithm(alg)}, nil
+}
