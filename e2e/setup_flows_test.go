@@ -56,6 +56,20 @@ type flowConfig struct {
 	UsePAR       bool
 	// Transport, when set, carries the client's calls to the provider.
 	Transport http.RoundTripper
+	// AuthMethod is the client's token_endpoint_auth_method, registered at
+	// the provider and set as Options.ClientAuthMethod (default
+	// client_secret_basic). A private_key_jwt client is registered without
+	// a secret.
+	AuthMethod string
+	// JWKS is the client's public JWK Set registered at the provider.
+	JWKS json.RawMessage
+	// ClientSecret is the app's Options.ClientSecret (default
+	// flowClientSecret, which is also the registered secret).
+	ClientSecret string
+	// ClientAssertionKey is the app's Options.ClientAssertionKey.
+	ClientAssertionKey *monocloud.ClientAssertionKey
+	// OnError is the app's Options.OnError.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // flowApp is an application served by a monocloud.Client against a real
@@ -94,13 +108,19 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	if ttl == 0 {
 		ttl = 120 * time.Second
 	}
+	registered := flowClientSecret
+	if cfg.AuthMethod == "private_key_jwt" {
+		registered = ""
+	}
 	app.op = realop.Start(t, realop.Config{
 		Clients: []realop.Client{{
 			ID:                     flowClientID,
-			Secret:                 flowClientSecret,
+			Secret:                 registered,
 			RedirectURIs:           []string{app.url + "/api/auth/callback", app.url + "/short/api/auth/callback"},
 			PostLogoutRedirectURIs: []string{app.url + "/"},
 			BackchannelLogoutURI:   app.url + "/api/auth/backchannel-logout",
+			AuthMethod:             cfg.AuthMethod,
+			JWKS:                   cfg.JWKS,
 		}},
 		AccessTokenTTL: ttl,
 		Resources:      realop.DefaultResources,
@@ -117,7 +137,13 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 			{Resource: flowAPIOne.URL, Scopes: flowAPIOne.Scope},
 			{Resource: flowAPITwo.URL, Scopes: flowAPITwo.Scope},
 		},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ClientAuthMethod:   cfg.AuthMethod,
+		ClientAssertionKey: cfg.ClientAssertionKey,
+		OnError:            cfg.OnError,
+	}
+	if cfg.ClientSecret != "" {
+		opts.ClientSecret = cfg.ClientSecret
 	}
 	if cfg.UsePAR {
 		opts.UsePAR = new(true)

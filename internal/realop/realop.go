@@ -72,8 +72,12 @@ type Client struct {
 	// BackchannelLogoutURI, if set, receives logout tokens (with sid).
 	BackchannelLogoutURI string
 	// AuthMethod is the token_endpoint_auth_method; default
-	// "client_secret_basic" ("none" for a public client).
+	// "client_secret_basic" ("none" for a public client). Every method but
+	// "none" and "private_key_jwt" needs a Secret.
 	AuthMethod string
+	// JWKS is the client's public JWK Set (a JSON object with "keys"),
+	// registered as jwks; private_key_jwt needs it. Not checked here.
+	JWKS json.RawMessage
 }
 
 // Resource is a resource server (API) the provider issues JWT access tokens for.
@@ -275,14 +279,15 @@ func OPDir() string {
 
 func (cfg Config) env(issuer string) ([]string, error) {
 	type clientJSON struct {
-		ClientID                string   `json:"client_id"`
-		ClientSecret            string   `json:"client_secret,omitempty"`
-		RedirectURIs            []string `json:"redirect_uris"`
-		PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris,omitempty"`
-		BackchannelLogoutURI    string   `json:"backchannel_logout_uri,omitempty"`
-		TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
-		GrantTypes              []string `json:"grant_types"`
-		ResponseTypes           []string `json:"response_types"`
+		ClientID                string          `json:"client_id"`
+		ClientSecret            string          `json:"client_secret,omitempty"`
+		RedirectURIs            []string        `json:"redirect_uris"`
+		PostLogoutRedirectURIs  []string        `json:"post_logout_redirect_uris,omitempty"`
+		BackchannelLogoutURI    string          `json:"backchannel_logout_uri,omitempty"`
+		TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+		GrantTypes              []string        `json:"grant_types"`
+		ResponseTypes           []string        `json:"response_types"`
+		JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	}
 	clients := make([]clientJSON, 0, len(cfg.Clients))
 	for _, c := range cfg.Clients {
@@ -293,7 +298,10 @@ func (cfg Config) env(issuer string) ([]string, error) {
 		if m == "" {
 			m = "client_secret_basic"
 		}
-		if m != "none" && c.Secret == "" {
+		switch {
+		case m == "private_key_jwt" && len(c.JWKS) == 0:
+			return nil, fmt.Errorf("client %q: auth method %s needs a JWKS", c.ID, m)
+		case m != "none" && m != "private_key_jwt" && c.Secret == "":
 			return nil, fmt.Errorf("client %q: auth method %s needs a Secret", c.ID, m)
 		}
 		cj := clientJSON{
@@ -304,6 +312,7 @@ func (cfg Config) env(issuer string) ([]string, error) {
 			TokenEndpointAuthMethod: m,
 			GrantTypes:              []string{"authorization_code", "refresh_token"},
 			ResponseTypes:           []string{"code"},
+			JWKS:                    c.JWKS,
 		}
 		if m != "none" {
 			cj.ClientSecret = c.Secret
