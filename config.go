@@ -34,6 +34,7 @@ type config struct {
 	usePAR          bool
 	postLogoutURL   string
 	federated       bool
+	revokeOnSignOut bool
 	userInfo        bool
 	refetchUserInfo bool
 
@@ -189,6 +190,7 @@ func resolve(o Options) (*config, error) {
 		c.postLogoutURL = v
 	}
 	c.federated = r.boolean(o.FederatedSignOut, "FederatedSignOut", "MONOCLOUD_AUTH_FEDERATED_SIGNOUT", true)
+	c.revokeOnSignOut = r.boolean(o.RevokeTokensOnSignOut, "RevokeTokensOnSignOut", "MONOCLOUD_AUTH_REVOKE_TOKENS_ON_SIGNOUT", false)
 	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true)
 	c.refetchUserInfo = r.boolean(o.RefetchUserInfo, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", false)
 

@@ -45,6 +45,10 @@ var ErrNoRequestContext = errors.New("monocloud: no request in context: pass r.C
 // routes answer 503 for it; retrying later may succeed.
 var ErrProviderUnavailable = errors.New("monocloud: OpenID provider unavailable")
 
+// ErrNoRevocationEndpoint is returned by Client.RevokeTokens when the
+// provider's discovery document has no revocation_endpoint.
+var ErrNoRevocationEndpoint error = &ValidationError{Message: "revocation_endpoint is not available in the issuer metadata"}
+
 // ValidationError reports invalid configuration, invalid options passed to
 // a helper, a failed state or callback check, or a missing session, refresh
 // token or access token.

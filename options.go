@@ -74,6 +74,12 @@ type Options struct {
 	// FederatedSignOut also ends the session at the provider
 	// (MONOCLOUD_AUTH_FEDERATED_SIGNOUT; default true).
 	FederatedSignOut *bool
+	// RevokeTokensOnSignOut also revokes the session's refresh token and
+	// access tokens at the provider's revocation_endpoint (RFC 7009) on
+	// sign-out (MONOCLOUD_AUTH_REVOKE_TOKENS_ON_SIGNOUT; default false).
+	// It is skipped when the provider has no revocation_endpoint. A failed
+	// revocation is logged and does not stop the sign-out.
+	RevokeTokensOnSignOut *bool
 	// UserInfo fetches the userinfo endpoint on callback and merges its claims
 	// into the user (MONOCLOUD_AUTH_USER_INFO; default true).
 	UserInfo *bool

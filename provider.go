@@ -26,6 +26,7 @@ type provider struct {
 	userInfoURL   string
 	endSessionURL string
 	parURL        string
+	revocationURL string // empty if the provider has none
 	keys          *keySet
 	// idTokens configures go-oidc's ID token verifier (with keys as its key set).
 	idTokens *oidc.Config
@@ -41,6 +42,7 @@ type discoveryDoc struct {
 	JWKSURL       string `json:"jwks_uri"`
 	EndSessionURL string `json:"end_session_endpoint"`
 	PARURL        string `json:"pushed_authorization_request_endpoint"`
+	RevocationURL string `json:"revocation_endpoint"`
 }
 
 // Discovery retry backoff: the wait after the first failed attempt, doubled
@@ -182,6 +184,7 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 		userInfoURL:   doc.UserInfoURL,
 		endSessionURL: doc.EndSessionURL,
 		parURL:        doc.PARURL,
+		revocationURL: doc.RevocationURL,
 		keys: &keySet{
 			url:     doc.JWKSURL,
 			alg:     jose.SignatureAlgorithm(cfg.idTokenAlg),

@@ -10,7 +10,9 @@ import (
 // session through its end_session endpoint. The post_logout_url query
 // parameter is honoured only on the app's origin. While the provider cannot
 // be reached, a federated sign-out answers 503 and ends nothing, so that a
-// retry ends the session here and at the provider.
+// retry ends the session here and at the provider. With
+// RevokeTokensOnSignOut, the session's tokens are revoked once it has
+// ended; see revokeOnSignOut.
 //
 // A request the browser marks Sec-Fetch-Site: cross-site (a link, redirect
 // or form of another site, which the Lax session cookie follows) ends
@@ -59,6 +61,9 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 	if err := st.destroy(r.Context()); err != nil {
 		c.fail(w, r, err)
 		return
+	}
+	if c.cfg.revokeOnSignOut {
+		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
 	if p != nil {
 		if u, ok := p.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {

@@ -1,6 +1,7 @@
 // Package opclient is a small client for an OpenID Provider's token
 // endpoint (RFC 6749 section 3.2), pushed authorization request endpoint
-// (RFC 9126) and userinfo endpoint (OpenID Connect Core section 5.3).
+// (RFC 9126), revocation endpoint (RFC 7009) and userinfo endpoint (OpenID
+// Connect Core section 5.3).
 //
 // It exists because golang.org/x/oauth2 cannot send repeated resource
 // parameters (RFC 8707), cannot force a refresh and does not return a
@@ -113,6 +114,10 @@ var (
 		http.StatusCreated, "par_request_failed", "Pushed Authorization Request Failed",
 		"Error while performing pushed authorization request",
 	}
+	revocation = operation{
+		http.StatusOK, "revocation_failed", "Token revocation failed",
+		"Error while performing token revocation",
+	}
 )
 
 // ExchangeCode redeems an authorization code at tokenURL
@@ -197,6 +202,22 @@ func (c *Client) PushAuthorization(ctx context.Context, parURL string, params ur
 		return "", validationError(status, "Missing required 'request_uri' field", nil)
 	}
 	return requestURI, nil
+}
+
+// Revoke asks the server to revoke token at revocationURL (RFC 7009
+// section 2.1), authenticating as for the token endpoint. The body carries
+// token, then token_type_hint if it is not empty. Any response with status
+// 200 is success, whatever its body, since the server answers 200 for a
+// token it does not know as well (section 2.2). Any error returned is an
+// *Error.
+func (c *Client) Revoke(ctx context.Context, revocationURL, token, tokenTypeHint string) error {
+	var f form
+	f.add("token", token)
+	if tokenTypeHint != "" {
+		f.add("token_type_hint", tokenTypeHint)
+	}
+	_, err := c.post(ctx, revocationURL, &f, revocation)
+	return err
 }
 
 // grant posts a token request and parses the token response.
