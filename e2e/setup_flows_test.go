@@ -54,6 +54,8 @@ type flowConfig struct {
 	// default timeout, so a loaded machine does not fail the other calls.
 	ShortTimeout time.Duration
 	UsePAR       bool
+	// RevokeTokensOnSignOut sets the app's Options.RevokeTokensOnSignOut.
+	RevokeTokensOnSignOut bool
 	// Transport, when set, carries the client's calls to the provider.
 	Transport http.RoundTripper
 	// AuthMethod is the client's token_endpoint_auth_method, registered at
@@ -148,6 +150,7 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	if cfg.UsePAR {
 		opts.UsePAR = new(true)
 	}
+	opts.RevokeTokensOnSignOut = new(cfg.RevokeTokensOnSignOut)
 	if cfg.Transport != nil {
 		opts.HTTPClient = &http.Client{Transport: cfg.Transport}
 	}
