@@ -59,7 +59,7 @@ func TestForceRefreshWithoutRotationSharesOneGrant(t *testing.T) {
 // TestStaleResultWithinMarginIsNotShared: a result whose access token is
 // within the expiry margin (30 s) is not handed to a later request from the
 // same old cookie: it gets a new grant. Kills: the margin dropped from
-// `fresh` in refresher.result.
+// `fresh` in internal/refresh's lineage.share.
 func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 	// Tokens of 20 s count as expired from the start.
 	app := newTokensApp(t, monocloudtest.Config{AccessTokenTTL: 20 * time.Second}, Options{})
@@ -83,7 +83,7 @@ func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 // TestAdoptedTokenIsNeverExpired: an instance holding a cookie from
 // before another instance's refresh does not adopt that refresh's access
 // token once it has expired: it refreshes again. Kills: the `!expired(tok)`
-// condition dropped from the adoption in refresher.refresh.
+// condition dropped from the adoption in Client.runRefresh.
 func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 	store := newLockingStore()
 	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
@@ -144,8 +144,9 @@ func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
 
 // TestResultFiledUnderTheCookiesRefreshToken: when an old cookie's
 // refresh is run with the lineage's newest refresh token, its result is
-// also filed under the cookie's own refresh token, so the next request
-// with that cookie shares it. Kills: `ln.results[key] = res` removed.
+// kept for the query, so the next request with that cookie (whose refresh
+// token is now recorded as used) shares it. Kills: the result not kept in
+// internal/refresh's lineage.finish.
 func TestResultFiledUnderTheCookiesRefreshToken(t *testing.T) {
 	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")
