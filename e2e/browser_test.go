@@ -14,8 +14,9 @@ import (
 
 // TestBrowserSignIn runs e2e/browser/signin.mjs: a real Chromium signs in to
 // the quickstart app at the real oidc-provider, checks the protected and
-// tokens pages, the session cookie's attributes, a session large enough to
-// be split into several cookies, two tabs signing in at once, and sign-out.
+// tokens pages, the admin page (a 403 page outside the admin group), the
+// session cookie's attributes, a session large enough to be split into
+// several cookies, two tabs signing in at once, and sign-out.
 func TestBrowserSignIn(t *testing.T) {
 	t.Parallel()
 	chromium := browserChromium(t)
@@ -79,9 +80,9 @@ func TestBrowserSignIn(t *testing.T) {
 		"LOGIN=alice",
 	)
 
-	// The provider's view: both apps signed out at the provider, and no
-	// token request failed.
-	op.WaitCount(t, "end_session.success", "", 2, 5*time.Second)
+	// The provider's view: three sign-outs (alice and admin at the app, one
+	// at the big app), and no token request failed.
+	op.WaitCount(t, "end_session.success", "", 3, 5*time.Second)
 	var failures []string
 	for _, ev := range op.Events() {
 		if ev.Event == "server_error" || ev.Event == "grant.error" {

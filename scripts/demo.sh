@@ -126,8 +126,8 @@ cat <<EOF
   auth-go demo running:  ${app_url}/
 
   Sign in with any login and password (login "admin" is in the admin group).
-  Pages: /protected (your claims), /tokens (GetTokens, force refresh, per-API tokens),
-         /api/tokens (JSON).
+  Pages: /protected (your claims and groups), /admin (the admin group only),
+         /tokens (GetTokens, force refresh, per-API tokens), /api/tokens (JSON).
   Access tokens live ${OP_ACCESS_TOKEN_TTL:-120}s, so /tokens refreshes them on its own after a while.
 
   Press Ctrl-C to stop.

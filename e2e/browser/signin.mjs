@@ -14,7 +14,9 @@
 //                that the session cookie is split into session.0..n (optional)
 //   RESOURCES    the app's EXAMPLE_RESOURCES, "url=scope,url=scope": the
 //                tokens page's per-API links are checked for each (optional)
-//   LOGIN        the login to sign in with (default alice; any password works)
+//   LOGIN        the login to sign in with (default alice; any password works);
+//                it must not be in the admin group
+//   ADMIN_LOGIN  a login in the admin group (default admin), for /admin
 //   CHROMIUM     the browser binary (default /usr/bin/chromium). No browser is
 //                ever downloaded: playwright-core only drives this one.
 //
@@ -27,6 +29,7 @@ import { chromium } from 'playwright-core';
 const APP_URL = trimSlash(process.env.APP_URL || '');
 const BIG_APP_URL = trimSlash(process.env.BIG_APP_URL || '');
 const LOGIN = process.env.LOGIN || 'alice';
+const ADMIN_LOGIN = process.env.ADMIN_LOGIN || 'admin';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const RESOURCES = (process.env.RESOURCES || '')
   .split(',')
@@ -95,11 +98,11 @@ function at(base, path) {
 }
 
 // signIn completes the provider's login form (devInteractions: any login and
-// password) on page, which must be on its way to it, and waits until the
-// browser is back on base + path.
-async function signIn(page, base, path) {
+// password) as login (default LOGIN) on page, which must be on its way to
+// it, and waits until the browser is back on base + path.
+async function signIn(page, base, path, login = LOGIN) {
   const form = page.locator('form:has(input[name="login"])');
-  await form.locator('input[name="login"]').fill(LOGIN);
+  await form.locator('input[name="login"]').fill(login);
   await form.locator('input[name="password"]').fill('any password');
   await Promise.all([page.waitForURL(at(base, path)), form.locator('button[type="submit"]').click()]);
 }
@@ -173,12 +176,27 @@ async function signInAndOut(context) {
     assert.match(await text(page, '#status'), /Signed in as/);
   });
 
+  await check('protected page lists the groups and links to sign-out', page, async () => {
+    await page.goto(`${APP_URL}/protected`);
+    assert.deepEqual(await page.locator('#groups li').allInnerTexts(), ['staff']);
+    assert.equal(await page.locator('#signout').getAttribute('href'), '/api/auth/signout');
+  });
+
+  await check('the admin page answers 403 to a user outside the admin group', page, async () => {
+    const resp = await page.goto(`${APP_URL}/admin`);
+    assert.equal(resp.status(), 403);
+    assert.match(await text(page, '#forbidden'), /only for members of the admin group/);
+    assert.equal(await page.locator('#admin').count(), 0);
+    assert.equal(await page.locator('#signout').count(), 1);
+  });
+
   await check('tokens page shows an unexpired default token', page, async () => {
     await page.goto(`${APP_URL}/tokens`);
     assert.equal(await text(page, '#expired'), 'false');
     assert.match(await text(page, '#scopes'), /\bopenid\b/);
     assert.equal(await text(page, '#resource'), '(default)');
     assert.equal(await text(page, '#has-refresh-token'), 'present');
+    assert.equal(await page.locator('#signout').count(), 1);
     assert.match(await text(page, '#expires'), /^\d{4}-\d\d-\d\dT/);
     fingerprint = await text(page, '#fingerprint');
   });
@@ -215,6 +233,7 @@ async function signInAndOut(context) {
     const body = await resp.json();
     assert.ok(body.accessToken, 'no accessToken');
     assert.equal(body.isExpired, false);
+    assert.ok(!('resource' in body), `resource ${body.resource} in the default token's JSON`);
     assert.equal(body.refreshToken, undefined);
     assert.equal(body.idToken, undefined);
   });
@@ -222,6 +241,7 @@ async function signInAndOut(context) {
   await check('sign-out (confirmed at the provider) lands on the home page signed out', page, async () => {
     await signOut(page, APP_URL);
     assert.match(await text(page, '#status'), /signed out/);
+    assert.equal(await page.locator('#signout').count(), 0);
     assert.deepEqual((await sessionCookies(context, APP_URL)).map((c) => c.name), []);
   });
 
@@ -234,6 +254,24 @@ async function signInAndOut(context) {
   await check('the provider session ended too: /protected asks to log in again', page, async () => {
     await page.goto(`${APP_URL}/protected`);
     await page.locator('input[name="login"]').waitFor();
+  });
+}
+
+async function adminPage(context) {
+  const page = await context.newPage();
+
+  await check(`admin page: sign-in as ${ADMIN_LOGIN} returns to /admin, which lists the groups`, page, async () => {
+    await page.goto(`${APP_URL}/admin`);
+    await signIn(page, APP_URL, '/admin', ADMIN_LOGIN);
+    assert.equal((await text(page, '#user')).toLowerCase(), ADMIN_LOGIN.toLowerCase());
+    assert.match(await text(page, '#admin'), /Only members of the admin group/);
+    assert.ok((await page.locator('#groups li').allInnerTexts()).includes('admin'), 'admin not in the groups list');
+    assert.equal(await page.locator('#signout').getAttribute('href'), '/api/auth/signout');
+  });
+
+  await check('admin page: sign-out from it lands on the home page signed out', page, async () => {
+    await signOut(page, APP_URL);
+    assert.match(await text(page, '#status'), /signed out/);
   });
 }
 
@@ -322,6 +360,7 @@ const browser = await chromium.launch({
 console.log(`# chromium ${browser.version()} started in ${Date.now() - started} ms`);
 try {
   await flow(browser, `sign-in, pages, tokens, sign-out (${APP_URL})`, signInAndOut);
+  await flow(browser, `admin page for the admin group (${APP_URL})`, adminPage);
   if (BIG_APP_URL) await flow(browser, `chunked session cookie (${BIG_APP_URL})`, chunkedSession);
   await flow(browser, `two tabs signing in at the same time (${APP_URL})`, twoTabs);
 } finally {

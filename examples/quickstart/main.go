@@ -1,5 +1,6 @@
 // Command quickstart is the smallest complete auth-go application: sign-in
-// and sign-out, a protected page, and the user's tokens.
+// and sign-out, a protected page, a page for the admin group, and the
+// user's tokens.
 //
 // It is configured entirely by the environment:
 //

@@ -1,5 +1,6 @@
 // Package app is the quickstart web application: a home page, a page that
-// needs sign-in, and pages that show the signed-in user's tokens.
+// needs sign-in, a page only for the admin group, and pages that show the
+// signed-in user's tokens.
 //
 // The program in the parent directory serves it; the browser test in e2e
 // serves the same handler.
@@ -50,7 +51,9 @@ func ParseResources(s string) ([]monocloud.Indicator, error) {
 // The auth middleware in front of every page serves the auth routes
 // (/api/auth/signin, /api/auth/callback, /api/auth/signout …) and lets only
 // signed-in users reach /protected, /tokens and /api/tokens: pages redirect
-// to sign-in, the API answers 401 JSON.
+// to sign-in, the API answers 401 JSON. /admin is protected on its own by
+// ProtectPage: it needs a member of the "admin" group, and shows others a
+// 403 page.
 func New(client *monocloud.Client, resources []monocloud.Indicator) http.Handler {
 	a := &app{client: client, resources: resources}
 	mux := http.NewServeMux()
@@ -58,12 +61,19 @@ func New(client *monocloud.Client, resources []monocloud.Indicator) http.Handler
 	mux.HandleFunc("GET /protected", a.protected)
 	mux.HandleFunc("GET /tokens", a.tokens)
 	mux.HandleFunc("GET /api/tokens", a.apiTokens)
+	mux.Handle("GET /admin", client.ProtectPage(http.HandlerFunc(a.admin), &monocloud.ProtectOptions{
+		GroupCheck:     monocloud.GroupCheck{Groups: []string{AdminGroup}},
+		OnAccessDenied: a.adminDenied,
+	}))
 
 	protect := client.AuthMiddleware(&monocloud.MiddlewareOptions{
 		ProtectedRoutes: monocloud.Protect(`^/protected$`, `^/tokens$`, `^/api/tokens$`),
 	})
 	return protect(mux)
 }
+
+// AdminGroup is the group whose members may see /admin.
+const AdminGroup = "admin"
 
 type app struct {
 	client    *monocloud.Client
@@ -99,8 +109,37 @@ func (a *app) protected(w http.ResponseWriter, r *http.Request) {
 	}
 	render(w, http.StatusOK, "protected", struct {
 		Name   string
+		Groups []string
 		Claims []claim
-	}{displayName(s.User), claims})
+	}{displayName(s.User), groups(s.User), claims})
+}
+
+// admin is the page for members of AdminGroup; ProtectPage lets no one else
+// reach it.
+func (a *app) admin(w http.ResponseWriter, r *http.Request) {
+	s, err := a.client.Session(r.Context())
+	if err != nil {
+		http.Error(w, "not signed in", http.StatusUnauthorized)
+		return
+	}
+	render(w, http.StatusOK, "admin", struct {
+		Name   string
+		Groups []string
+	}{displayName(s.User), groups(s.User)})
+}
+
+// adminDenied answers a request for /admin that ProtectPage refused: a
+// visitor who is not signed in goes to sign-in, a signed-in user outside
+// AdminGroup gets a 403 page.
+func (a *app) adminDenied(w http.ResponseWriter, r *http.Request, user monocloud.User) {
+	if user == nil {
+		a.client.RedirectToSignIn(w, r, "/admin", nil)
+		return
+	}
+	render(w, http.StatusForbidden, "forbidden", struct {
+		Name  string
+		Group string
+	}{displayName(user), AdminGroup})
 }
 
 // tokens shows the access token GetTokens returns: the default one, or the
@@ -169,13 +208,23 @@ func (a *app) apiTokens(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]string{"message": msg})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"accessToken":           tokens.AccessToken,
-		"accessTokenExpiration": tokens.AccessTokenExpiration,
-		"scopes":                tokens.Scopes,
-		"resource":              tokens.Resource,
-		"isExpired":             tokens.IsExpired,
+	writeJSON(w, http.StatusOK, apiToken{
+		AccessToken:           tokens.AccessToken,
+		AccessTokenExpiration: tokens.AccessTokenExpiration,
+		Scopes:                tokens.Scopes,
+		Resource:              tokens.Resource,
+		IsExpired:             tokens.IsExpired,
 	})
+}
+
+// apiToken is the JSON of /api/tokens: Tokens without the refresh and ID
+// tokens, with the same names.
+type apiToken struct {
+	AccessToken           string `json:"accessToken"`
+	AccessTokenExpiration int64  `json:"accessTokenExpiration"`
+	Scopes                string `json:"scopes"`
+	Resource              string `json:"resource,omitempty"`
+	IsExpired             bool   `json:"isExpired"`
 }
 
 // resource returns the API selected by the request's resource parameter:
@@ -224,6 +273,25 @@ func displayName(u monocloud.User) string {
 		}
 	}
 	return u.Subject()
+}
+
+// groups returns the names in the user's groups claim: a list of names (as
+// the demo's provider sends it) or of objects with a name (as MonoCloud
+// does). Other entries are skipped.
+func groups(u monocloud.User) []string {
+	list, _ := u["groups"].([]any)
+	var out []string
+	for _, g := range list {
+		switch g := g.(type) {
+		case string:
+			out = append(out, g)
+		case map[string]any:
+			if name, ok := g["name"].(string); ok {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }
 
 // fingerprint identifies a token on the page without showing it.
