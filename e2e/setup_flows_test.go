@@ -72,6 +72,18 @@ type flowConfig struct {
 	ClientAssertionKey *monocloud.ClientAssertionKey
 	// OnError is the app's Options.OnError.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
+	// Scopes are the app's DefaultAuthParams.Scopes (default flowScopes).
+	Scopes string
+	// Store is the app's Options.Store.
+	Store monocloud.SessionStore
+	// UserInfo and RefetchUserInfo are the app's options of those names.
+	UserInfo, RefetchUserInfo *bool
+	// Routes, when set, adds routes to the app's mux, behind the middleware.
+	Routes func(mux *http.ServeMux, c *monocloud.Client)
+	// Replica adds a second client with the same options, mounted under
+	// /replica: it has its own cache of decoded sessions, so it decodes
+	// every session cookie the main client writes.
+	Replica bool
 }
 
 // flowApp is an application served by a monocloud.Client against a real
@@ -143,6 +155,12 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 		ClientAuthMethod:   cfg.AuthMethod,
 		ClientAssertionKey: cfg.ClientAssertionKey,
 		OnError:            cfg.OnError,
+		Session:            monocloud.SessionOptions{Store: cfg.Store},
+		UserInfo:           cfg.UserInfo,
+		RefetchUserInfo:    cfg.RefetchUserInfo,
+	}
+	if cfg.Scopes != "" {
+		opts.DefaultAuthParams.Scopes = cfg.Scopes
 	}
 	if cfg.ClientSecret != "" {
 		opts.ClientSecret = cfg.ClientSecret
@@ -167,7 +185,23 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	// monocloud.Default() (see SetDefault).
 	root := http.NewServeMux()
 	root.HandleFunc("GET /plain/tokens", app.tokensHandler(c))
-	root.Handle("/", c.AuthMiddleware(middleware)(app.routes(c)))
+	routes := func(c *monocloud.Client) http.Handler {
+		mux := app.routes(c)
+		if cfg.Routes != nil {
+			cfg.Routes(mux, c)
+		}
+		return mux
+	}
+	root.Handle("/", c.AuthMiddleware(middleware)(routes(c)))
+	if cfg.Replica {
+		replica := opts
+		replica.AppURL = app.url + "/replica"
+		rc, err := monocloud.New(replica)
+		if err != nil {
+			t.Fatalf("monocloud.New (replica): %v", err)
+		}
+		root.Handle("/replica/", http.StripPrefix("/replica", rc.AuthMiddleware(middleware)(routes(rc))))
+	}
 	if cfg.ShortTimeout > 0 {
 		short := opts
 		short.AppURL = app.url + "/short"
@@ -204,7 +238,7 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 }
 
 // routes are the app's own routes, calling the library through c.
-func (app *flowApp) routes(c *monocloud.Client) http.Handler {
+func (app *flowApp) routes(c *monocloud.Client) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /protected", func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.Session(r.Context())

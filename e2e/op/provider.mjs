@@ -124,6 +124,11 @@ const configuration = {
     profile: ['name', 'preferred_username', 'groups'],
     email: ['email', 'email_verified'],
     groups: ['groups'],
+    // Scopes no test asked for before the session format's round trips:
+    // claims of every JSON shape, some different in userinfo.
+    address: ['address'],
+    phone: ['phone_number', 'phone_number_verified'],
+    shapes: ['updated_at', 'claims_source', 'login_count', 'balance', 'big', 'flags', 'tags', 'empty', 'matrix', 'note'],
   },
   // Put the scope-granted claims into the ID token too (not only userinfo), so
   // an RP sees name/email/groups straight from the ID token.
@@ -131,7 +136,8 @@ const configuration = {
   async findAccount(ctx, sub) {
     return {
       accountId: sub,
-      async claims() {
+      // use is "id_token" or "userinfo"; claims_source tells them apart.
+      async claims(use) {
         return {
           sub,
           name: sub.charAt(0).toUpperCase() + sub.slice(1),
@@ -139,6 +145,25 @@ const configuration = {
           email: `${sub}@example.test`,
           email_verified: true,
           groups: sub === 'admin' ? ['admin', 'staff'] : ['staff'],
+          address: {
+            street_address: '1 Main St\nApt 2',
+            locality: 'Zürich',
+            postal_code: '8001',
+            country: 'CH',
+            geo: { lat: 47.3769, lng: 8.5417, verified: sub === 'admin', source: null },
+          },
+          phone_number: '+41 44 000 00 00',
+          phone_number_verified: sub === 'admin',
+          updated_at: 1700000000,
+          claims_source: use,
+          login_count: sub.length * 7,
+          balance: -12.5,
+          big: [2 ** 53 - 1, -(2 ** 53), 1e21, 0.1, -0],
+          flags: [true, false, null],
+          tags: [],
+          empty: {},
+          matrix: [[1, 2], [], [[{ deep: ['x'] }]]],
+          note: 'emoji 😀, line\u2028separator, "quotes" and <html>',
         };
       },
     };
