@@ -11,6 +11,11 @@
 // friends, and inspect what the relying party sent with the recording
 // accessors such as [Provider.LastTokenRequest].
 //
+// Tests of protected handlers need no sign-in flow: the application's
+// Client mints a session cookie for any user and tokens with its
+// EncodeSession method (package monocloud cannot be imported here, since
+// its own tests use this package). The Examples show both ways.
+//
 // All methods are safe for concurrent use.
 package monocloudtest
 
