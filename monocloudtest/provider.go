@@ -12,9 +12,9 @@
 // accessors such as [Provider.LastTokenRequest].
 //
 // Tests of protected handlers need no sign-in flow: the application's
-// Client mints a session cookie for any user and tokens with its
-// EncodeSession method (package monocloud cannot be imported here, since
-// its own tests use this package). The Examples show both ways.
+// Client mints the session cookies of any user and tokens with
+// [github.com/monocloud/auth-go.Client.EncodeSession]. The Examples show
+// both ways.
 //
 // All methods are safe for concurrent use.
 package monocloudtest
