@@ -29,16 +29,16 @@ func TestOptions(t *testing.T) {
 			Resources:             []Indicator{{Resource: "https://api.example.com", Scopes: " read  write "}},
 			OnError:               logic,
 		}, map[string]string{
-			"MONOCLOUD_AUTH_TENANT_DOMAIN":          "op.example.com",
-			"MONOCLOUD_AUTH_CLIENT_ID":              "env-client", // loses to the explicit field
-			"MONOCLOUD_AUTH_CLIENT_SECRET":          "env-secret",
-			"MONOCLOUD_AUTH_APP_URL":                "https://app.example.com/base/",
-			"MONOCLOUD_AUTH_COOKIE_SECRET":          "0123456789abcdef0123456789abcdef",
+			"MONOCLOUD_AUTH_TENANT_DOMAIN":           "op.example.com",
+			"MONOCLOUD_AUTH_CLIENT_ID":               "env-client", // loses to the explicit field
+			"MONOCLOUD_AUTH_CLIENT_SECRET":           "env-secret",
+			"MONOCLOUD_AUTH_APP_URL":                 "https://app.example.com/base/",
+			"MONOCLOUD_AUTH_COOKIE_SECRET":           "0123456789abcdef0123456789abcdef",
 			"MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS": "fedcba9876543210fedcba9876543210",
-			"MONOCLOUD_AUTH_SCOPES":                 "openid   offline_access",
-			"MONOCLOUD_AUTH_SESSION_SLIDING":        "true",
-			"MONOCLOUD_AUTH_SESSION_DURATION":       "3600",
-			"MONOCLOUD_AUTH_SIGNIN_URL":             "login/",
+			"MONOCLOUD_AUTH_SCOPES":                  "openid   offline_access",
+			"MONOCLOUD_AUTH_SESSION_SLIDING":         "true",
+			"MONOCLOUD_AUTH_SESSION_DURATION":        "3600",
+			"MONOCLOUD_AUTH_SIGNIN_URL":              "login/",
 		})
 		o := c.Options()
 		for _, tc := range []struct {
