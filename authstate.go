@@ -20,6 +20,7 @@ type authState struct {
 	Resource     string         `json:"resource,omitempty"`  // sent in the code exchange; the token is filed under it
 	Resources    string         `json:"resources,omitempty"` // all requested at authorization
 	Scopes       string         `json:"scopes"`
+	RedirectURI  string         `json:"redirectUri,omitempty"` // sent at authorization; "" for the callback route's
 	AppState     map[string]any `json:"appState,omitempty"`
 }
 

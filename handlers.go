@@ -33,13 +33,13 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 	}
 	switch path {
 	case c.cfg.routes.SignIn:
-		return c.signIn
+		return func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, &SignInOptions{}) }
 	case c.cfg.routes.Callback:
-		return c.callback
+		return func(w http.ResponseWriter, r *http.Request) { c.callback(w, r, &CallbackOptions{}) }
 	case c.cfg.routes.UserInfo:
-		return c.userInfo
+		return func(w http.ResponseWriter, r *http.Request) { c.userInfo(w, r, &UserInfoOptions{}) }
 	case c.cfg.routes.SignOut:
-		return c.signOut
+		return func(w http.ResponseWriter, r *http.Request) { c.signOut(w, r, &SignOutOptions{}) }
 	case c.cfg.routes.BackChannelLogout:
 		return c.backChannelLogout
 	}

@@ -211,8 +211,9 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 	}, nil
 }
 
-// endSession returns the provider's end_session URL for RP-initiated logout.
-func (p *provider) endSession(clientID, idToken, postLogout string) (string, bool) {
+// endSession returns the provider's end_session URL for RP-initiated
+// logout; state is sent only with a post-logout redirect URI.
+func (p *provider) endSession(clientID, idToken, postLogout, state string) (string, bool) {
 	if p.endSessionURL == "" {
 		return "", false
 	}
@@ -227,6 +228,9 @@ func (p *provider) endSession(clientID, idToken, postLogout string) (string, boo
 	}
 	if postLogout != "" {
 		q.Set("post_logout_redirect_uri", postLogout)
+		if state != "" {
+			q.Set("state", state)
+		}
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), true

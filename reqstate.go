@@ -248,10 +248,7 @@ func (st *requestState) create(ctx context.Context, s *Session) error {
 			return storeError("deleting the previous session", err)
 		}
 	}
-	now := st.c.now().Unix()
-	sc := &sessionCookie{Key: newKey(), Lifetime: lifetime{C: now, U: now}, Session: s}
-	sc.Lifetime.E = st.c.cfg.expiry(sc.Lifetime)
-	return st.write(ctx, sc)
+	return st.write(ctx, st.c.newSessionCookie(s))
 }
 
 // update replaces the session's content, keeping its key and creation time.
@@ -429,10 +426,7 @@ func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, 
 func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error {
 	cfg := st.c.cfg
 	attrs := cookieAttributes(cfg.sessionCookie)
-	if cfg.sessionCookie.persistent {
-		attrs.Expires = time.Unix(sc.Lifetime.E, 0)
-	}
-	cookies, err := cookie.Split(cfg.sessionCookie.name, value, attrs)
+	cookies, err := st.c.sessionCookies(value, sc)
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,16 @@ import (
 	"strings"
 )
 
-// fail answers an auth route's error: through Options.OnError when set,
-// else with a status that fits the error and a plain-text body.
+// fail answers an auth route's error: through the handler's OnError,
+// MiddlewareOptions.OnError or Options.OnError, the first one set, else
+// with a status that fits the error and a plain-text body.
 func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 	hook := c.cfg.opts.OnError
 	if st := c.state(r.Context()); st != nil && st.onError != nil {
 		hook = st.onError
+	}
+	if h, ok := r.Context().Value(onErrorKey{c}).(func(http.ResponseWriter, *http.Request, error)); ok {
+		hook = h
 	}
 	if hook != nil {
 		hook(w, r, err)

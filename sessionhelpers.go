@@ -104,3 +104,11 @@ func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 	}
 	return c.inGroup(sc.Session.User, g)
 }
+
+// IsUserInGroupRequest reports whether the signed-in user of r passes g,
+// for a request served without the middleware. No groups means true; no
+// session, or a SessionStore that fails, means false.
+func (c *Client) IsUserInGroupRequest(r *http.Request, g GroupCheck) bool {
+	sc, err := c.requestState(nil, r).lookup(r.Context())
+	return err == nil && sc != nil && c.inGroup(sc.Session.User, g)
+}

@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -43,7 +44,9 @@ func withLeadingSlash(v string) string {
 // state cookie stays within cookie.MaxSize with it (else the user returns
 // to the app's root). A state cookie still too large (application state,
 // scope, resource) is a *ValidationError, answered before the redirect.
-func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
+// o (checked by SignInHandler) adds to the client's options: see
+// SignInOptions.
+func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, http.MethodGet)
 		return
@@ -54,35 +57,9 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p := c.cfg.authParams
-	scopes := mergeLists(p.Scopes, indicatorField(c.cfg.resources, false))
-	resources := mergeLists(p.Resource, indicatorField(c.cfg.resources, true))
-	exchangeResource := p.Resource
-	if s := joinFields(q.Get("scope")); s != "" {
-		scopes = s
-	}
-	if res := joinFields(q.Get("resource")); res != "" && allValidResources(res) {
-		resources = res
-		if len(strings.Fields(res)) == 1 {
-			// Exchange the code for the requested resource and file the
-			// token under it. Providers refuse several resources in one
-			// token request (RFC 8707 allows them to), so with several
-			// the code is exchanged for the default resource.
-			exchangeResource = res
-		}
-	}
-	for name, dst := range map[string]*string{"prompt": &p.Prompt, "login_hint": &p.LoginHint, "authenticator_hint": &p.AuthenticatorHint, "display": &p.Display, "ui_locales": &p.UILocales} {
-		if v := q.Get(name); v != "" {
-			*dst = v
-		}
-	}
-	if v := joinFields(q.Get("acr_values")); v != "" {
-		p.ACRValues = v
-	}
-	if v, err := strconv.Atoi(q.Get("max_age")); err == nil && v >= 0 {
-		p.MaxAge = &v
-	}
-	returnTo := c.appURL("/")
+	p, resources, exchangeResource := c.signInParams(o, q)
+	scopes := p.Scopes
+	returnTo := cmp.Or(o.ReturnURL, c.appURL("/"))
 	if v := q.Get("return_url"); v != "" {
 		if u, ok := c.resolveReturnURL(v); ok {
 			returnTo = u
@@ -106,7 +83,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 	challenge := sha256.Sum256([]byte(verifier))
 	params := url.Values{
 		"client_id":             {c.cfg.clientID},
-		"redirect_uri":          {c.appURL(c.cfg.routes.Callback)},
+		"redirect_uri":          {cmp.Or(o.RedirectURI, c.appURL(c.cfg.routes.Callback))},
 		"scope":                 {scopes},
 		"response_type":         {"code"},
 		"nonce":                 {nonce},
@@ -126,7 +103,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 		params.Add("resource", res)
 	}
 
-	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState}
+	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState, RedirectURI: o.RedirectURI}
 	formPost := p.ResponseMode == "form_post"
 	stateCookie, err := c.stateCookie(state, as, formPost)
 	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.appURL("/") {
@@ -161,10 +138,11 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request) {
 }
 
 // callback completes sign-in: it checks the state, exchanges the code,
-// validates the ID token, fetches userinfo (option UserInfo), creates the
-// session and redirects to the return URL. It accepts GET and form_post.
-// An error answered by the provider becomes an *OPError.
-func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
+// validates the ID token, fetches userinfo (option UserInfo, or
+// o.UserInfo), creates the session and redirects to the return URL. It
+// accepts GET and form_post. An error answered by the provider becomes an
+// *OPError.
+func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOptions) {
 	var params url.Values
 	switch r.Method {
 	case http.MethodGet:
@@ -204,7 +182,11 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, &ValidationError{Message: "Authorization code not found in the callback"})
 		return
 	}
-	session, err := c.exchange(r.Context(), p, code, as)
+	if o.RedirectURI != "" && o.RedirectURI != c.callbackURL(as) {
+		c.fail(w, r, &ValidationError{Message: "The sign-in sent the redirect URI " + c.callbackURL(as) + ", not this callback's " + o.RedirectURI})
+		return
+	}
+	session, err := c.exchange(r.Context(), p, code, as, boolOr(o.UserInfo, c.cfg.userInfo))
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -220,9 +202,10 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, returnTo, http.StatusFound)
 }
 
-// exchange redeems the authorization code and builds the new session.
-func (c *Client) exchange(ctx context.Context, p *provider, code string, as *authState) (*Session, error) {
-	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.appURL(c.cfg.routes.Callback), as.CodeVerifier, strings.Fields(as.Resource))
+// exchange redeems the authorization code and builds the new session,
+// with the userinfo claims when userInfo is set.
+func (c *Client) exchange(ctx context.Context, p *provider, code string, as *authState, userInfo bool) (*Session, error) {
+	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.callbackURL(as), as.CodeVerifier, strings.Fields(as.Resource))
 	if err != nil {
 		return nil, opError(err)
 	}
@@ -232,7 +215,7 @@ func (c *Client) exchange(ctx context.Context, p *provider, code string, as *aut
 	}
 	user := User(c.userClaims(claims))
 	var info map[string]any
-	if c.cfg.userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
+	if userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
 		if info, err = c.fetchUserInfo(ctx, resp.AccessToken, user.Subject()); err != nil {
 			return nil, err
 		}
@@ -258,4 +241,67 @@ func (c *Client) exchange(ctx context.Context, p *provider, code string, as *aut
 		}
 	}
 	return s, nil
+}
+
+// signInParams returns the authorization parameters of one sign-in, with
+// the scopes to request in p.Scopes: the defaults (with those of
+// Options.Resources), overlaid with o's, then with the request's query
+// parameters. It also returns the resources to request, and the one to
+// exchange the code for (its token is filed under it).
+func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, resources, exchangeResource string) {
+	p = c.cfg.authParams
+	p.Scopes = mergeLists(p.Scopes, indicatorField(c.cfg.resources, false))
+	resources = mergeLists(p.Resource, indicatorField(c.cfg.resources, true))
+	exchangeResource = p.Resource
+	own, query := o.AuthParams, queryAuthParams(q)
+	if o.Register {
+		own.Prompt = "create"
+	}
+	for _, over := range []AuthParams{own, query} {
+		if over.Scopes != "" {
+			p.Scopes = over.Scopes
+		}
+		if over.Resource != "" {
+			resources = over.Resource
+			// Exchange the code for the requested resource and file the
+			// token under it. Providers refuse several resources in one
+			// token request (RFC 8707 allows them to), so with several
+			// the code is exchanged for the default resource.
+			exchangeResource = c.cfg.authParams.Resource
+			if len(strings.Fields(over.Resource)) == 1 {
+				exchangeResource = over.Resource
+			}
+		}
+		for dst, v := range map[*string]string{&p.Prompt: over.Prompt, &p.LoginHint: over.LoginHint, &p.AuthenticatorHint: over.AuthenticatorHint, &p.Display: over.Display, &p.UILocales: over.UILocales, &p.ACRValues: over.ACRValues, &p.ResponseMode: over.ResponseMode} {
+			if v != "" {
+				*dst = v
+			}
+		}
+		if over.MaxAge != nil {
+			p.MaxAge = over.MaxAge
+		}
+	}
+	return p, resources, exchangeResource
+}
+
+// queryAuthParams returns the authorization parameters of the sign-in
+// route's query; invalid values (a resource that is not a URL, a max_age
+// that is not a number) are ignored.
+func queryAuthParams(q url.Values) AuthParams {
+	p := AuthParams{
+		Scopes:            joinFields(q.Get("scope")),
+		Prompt:            q.Get("prompt"),
+		LoginHint:         q.Get("login_hint"),
+		AuthenticatorHint: q.Get("authenticator_hint"),
+		Display:           q.Get("display"),
+		UILocales:         q.Get("ui_locales"),
+		ACRValues:         joinFields(q.Get("acr_values")),
+	}
+	if res := joinFields(q.Get("resource")); res != "" && allValidResources(res) {
+		p.Resource = res
+	}
+	if v, err := strconv.Atoi(q.Get("max_age")); err == nil && v >= 0 {
+		p.MaxAge = &v
+	}
+	return p
 }

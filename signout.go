@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -14,6 +15,9 @@ import (
 // RevokeTokensOnSignOut, the session's tokens are revoked once it has
 // ended; see revokeOnSignOut.
 //
+// o, when its fields are set, replaces the client's options for this
+// sign-out: see SignOutOptions.
+//
 // A request the browser marks Sec-Fetch-Site: cross-site (a link, redirect
 // or form of another site, which the Lax session cookie follows) ends
 // nothing here or at the provider: it gets a page asking the user to
@@ -22,7 +26,7 @@ import (
 // domain, which SameSite cookies already trust and which can set cookies
 // for the app's domain) or none (typed, bookmarked), and requests without
 // the header (older browsers, scripts), sign out at once.
-func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
+func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptions) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, http.MethodGet)
 		return
@@ -35,6 +39,9 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 	returnTo := c.appURL("/")
 	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
 		returnTo = u
+	}
+	if o.PostLogoutRedirectURI != "" {
+		returnTo = o.PostLogoutRedirectURI
 	}
 	if v := r.URL.Query().Get("post_logout_url"); v != "" {
 		if u, ok := c.resolveReturnURL(v); ok {
@@ -50,7 +57,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p *provider
-	if c.cfg.federated {
+	if boolOr(o.FederatedSignOut, c.cfg.federated) {
 		// Before anything ends: a retry must still end both sessions.
 		var err error
 		if p, err = c.provider(r.Context()); err != nil {
@@ -66,7 +73,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
 	if p != nil {
-		if u, ok := p.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {
+		if u, ok := p.endSession(c.cfg.clientID, cmp.Or(o.IDTokenHint, sc.Session.IDToken), returnTo, o.State); ok {
 			returnTo = u
 		}
 	}
@@ -93,7 +100,7 @@ var signOutPage = template.Must(template.New("signout").Parse(`<!DOCTYPE html>
 // otherwise; the sign-out it leads to checks it again. The page may not be
 // framed, cached or run anything.
 func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
-	link := c.appURL(c.cfg.routes.SignOut)
+	link := c.appURL(c.relativePath(r)) // this route, or a SignOutHandler
 	if v := r.URL.Query().Get("post_logout_url"); v != "" {
 		if _, ok := c.resolveReturnURL(v); ok {
 			link += "?" + url.Values{"post_logout_url": {v}}.Encode()

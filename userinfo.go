@@ -25,8 +25,9 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 }
 
 // userInfo answers the signed-in user's claims as JSON, or 204 without a
-// session. With RefetchUserInfo it first refetches them from the provider.
-func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
+// session. With RefetchUserInfo (or o.Refresh) it first refetches them from
+// the provider.
+func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOptions) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, http.MethodGet)
 		return
@@ -41,7 +42,7 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := sc.Session.User
-	if c.cfg.refetchUserInfo {
+	if boolOr(o.Refresh, c.cfg.refetchUserInfo) {
 		u, err := c.refetchUserInfo(r.Context(), st)
 		if err != nil {
 			c.fail(w, r, err)

@@ -11,6 +11,11 @@
 // friends, and inspect what the relying party sent with the recording
 // accessors such as [Provider.LastTokenRequest].
 //
+// Tests of protected handlers need no sign-in flow: the application's
+// Client mints the session cookies of any user and tokens with
+// [github.com/monocloud/auth-go.Client.EncodeSession]. The Examples show
+// both ways.
+//
 // All methods are safe for concurrent use.
 package monocloudtest
 

@@ -1,0 +1,52 @@
+package monocloud
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestIsUserInGroup(t *testing.T) {
+	app := newSessionApp(t, Options{GroupsClaim: "roles"}, false)
+	staff := mintSession(t, app.client, &Session{User: User{"sub": "u", "roles": []any{"staff", map[string]any{"id": "g-1", "name": "editors"}}, "groups": []any{"admin"}}})
+	for _, tc := range []struct {
+		name    string
+		cookies []*http.Cookie
+		g       GroupCheck
+		want    bool
+	}{
+		{"no groups asked, signed in", staff, GroupCheck{}, true},
+		{"no groups asked, signed out", nil, GroupCheck{}, false},
+		{"a group of the client's claim", staff, GroupCheck{Groups: []string{"admin", "staff"}}, true},
+		{"a group by object name", staff, GroupCheck{Groups: []string{"editors"}}, true},
+		{"not a member", staff, GroupCheck{Groups: []string{"admin"}}, false},
+		{"another claim", staff, GroupCheck{Groups: []string{"admin"}, Claim: "groups"}, true},
+		{"all of them, one missing", staff, GroupCheck{Groups: []string{"staff", "admin"}, MatchAll: true}, false},
+		{"all of them", staff, GroupCheck{Groups: []string{"staff", "g-1"}, MatchAll: true}, true},
+		{"signed out", nil, GroupCheck{Groups: []string{"staff"}}, false},
+	} {
+		r := newRequest("/", tc.cookies)
+		if got := app.client.IsUserInGroupRequest(r, tc.g); got != tc.want {
+			t.Errorf("%s: IsUserInGroupRequest = %v, want %v", tc.name, got, tc.want)
+		}
+		var inMiddleware bool
+		app.client.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inMiddleware = app.client.IsUserInGroup(r.Context(), tc.g)
+		})).ServeHTTP(httptest.NewRecorder(), newRequest("/", tc.cookies))
+		if inMiddleware != tc.want {
+			t.Errorf("%s: IsUserInGroup = %v, want %v", tc.name, inMiddleware, tc.want)
+		}
+	}
+	if app.client.IsUserInGroup(newRequest("/", staff).Context(), GroupCheck{}) {
+		t.Error("IsUserInGroup outside the middleware = true, want false")
+	}
+
+	t.Run("a failing store is not a member", func(t *testing.T) {
+		app := newSessionApp(t, Options{}, true)
+		cookies := mintSession(t, app.client, &Session{User: User{"sub": "u", "groups": []any{"staff"}}})
+		app.store.down.Store(true)
+		if app.client.IsUserInGroupRequest(newRequest("/", cookies), GroupCheck{Groups: []string{"staff"}}) {
+			t.Error("IsUserInGroupRequest = true while the store fails")
+		}
+	})
+}
