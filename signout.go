@@ -65,11 +65,13 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.revokeOnSignOut {
 		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
+	outcome := OutcomeLocal
 	if p != nil {
 		if u, ok := p.endSession(c.cfg.clientID, sc.Session.IDToken, returnTo); ok {
-			returnTo = u
+			returnTo, outcome = u, OutcomeFederated
 		}
 	}
+	c.emit(r.Context(), Event{Kind: EventSignOut, Outcome: outcome, Session: sessionTag(sc.Key)})
 	http.Redirect(w, r, returnTo, http.StatusFound)
 }
 
