@@ -65,6 +65,11 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	outcome := OutcomeOK
+	if lt.NoExp {
+		outcome = OutcomeNoExp
+	}
+	c.emit(r.Context(), Event{Kind: EventBackChannelLogout, Outcome: outcome})
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -81,6 +86,7 @@ type logoutToken struct {
 	TokenID   string // jti
 	Subject   string // sub
 	SessionID string // sid
+	NoExp     bool   // exp was missing: the token was accepted as recent
 }
 
 // logoutClaims are the claims of a logout token that are checked.
@@ -105,7 +111,7 @@ type logoutClaims struct {
 //
 // exp, which the specification requires, may be missing, as some providers
 // leave it out: such a token is accepted only within logoutTokenMaxAge of
-// its iat, with a warning. Either way the clock skew applies.
+// its iat, and reported by NoExp. Either way the clock skew applies.
 //
 // It does not check that jti is fresh: the caller checks it against the
 // tokens already used. Invalid tokens give a *TokenError; a JWKS that cannot
@@ -167,11 +173,7 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 	if claims.Subject == "" && claims.SessionID == "" {
 		return nil, invalid("neither sub nor sid is present")
 	}
-	if claims.Expiry == nil {
-		c.cfg.logger.WarnContext(ctx, "monocloud: accepted a logout token without exp, as it was issued recently; the specification requires exp",
-			"iss", claims.Issuer, "jti", claims.TokenID, "iat", iat)
-	}
-	return &logoutToken{TokenID: claims.TokenID, Subject: claims.Subject, SessionID: claims.SessionID}, nil
+	return &logoutToken{TokenID: claims.TokenID, Subject: claims.Subject, SessionID: claims.SessionID, NoExp: claims.Expiry == nil}, nil
 }
 
 // logoutTokenType reports whether a typ header value is one a logout token

@@ -81,7 +81,7 @@ func (c *Client) watchRevocations(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		c.cfg.logger.WarnContext(ctx, "monocloud: watching the coordinator's revocations failed; retrying", "error", err)
+		c.emit(ctx, Event{Kind: EventStoreError, Op: "watching the coordinator's revocations", Err: err})
 		if time.Since(started) > watchRetry {
 			wait = 50 * time.Millisecond
 		}
@@ -171,7 +171,7 @@ func (c *Client) shareRefresh(ctx context.Context, rt string, r *refreshed) {
 		return
 	}
 	if err := c.cfg.coordinator.PutRefreshed(ctx, tokenDigest(rt), []byte(r.value), ttl); err != nil {
-		c.cfg.logger.ErrorContext(ctx, "monocloud: sharing a token refresh with the coordinator failed; other instances may present the used refresh token", "error", err)
+		c.emit(ctx, Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(r.sc.Key), Err: err})
 	}
 }
 

@@ -120,9 +120,15 @@ type Options struct {
 	// reach all of them (see Coordinator). Nil: this process only, unless
 	// Session.Store implements Coordinator.
 	Coordinator Coordinator
-	// Logger receives errors that handlers answer with a 5xx status. Default
-	// slog.Default().
+	// Logger receives the Client's events (see Event): routine ones at
+	// Debug, failures at Warn and Error. Default slog.Default().
 	Logger *slog.Logger
+	// OnEvent, if set, receives every event that is logged, as a typed
+	// value, whatever the Logger's level: for metrics (see the
+	// otelmonocloud module). It is called synchronously on the request's
+	// or the refresh's goroutine, so it must not block; ctx is the
+	// request's, or detached from it for refreshes and background work.
+	OnEvent func(ctx context.Context, e Event)
 
 	// OnSessionCreating may change a session before it is saved: at
 	// callback (with the ID token claims, the userinfo and the application

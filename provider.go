@@ -129,8 +129,7 @@ func (c *Client) settleDiscovery(ctx context.Context, p *provider, err error) er
 	wait := min(minDiscoveryBackoff<<(d.failures-1), maxDiscoveryBackoff)
 	d.retryAt = c.now().Add(wait)
 	d.err = fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
-	c.cfg.logger.WarnContext(ctx, "monocloud: provider discovery failed; routes that need the provider answer 503 until it succeeds",
-		"issuer", c.cfg.issuer, "attempt", d.failures, "retry_in", wait, "error", err)
+	c.emit(ctx, Event{Kind: EventProviderError, Op: "discovery", Err: err})
 	return d.err
 }
 

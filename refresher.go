@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -40,13 +41,22 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 	if err != nil {
 		return nil, err
 	}
+	switch out.Source {
+	case refresh.Joined:
+		c.emit(ctx, Event{Kind: EventRefreshShared, Outcome: OutcomeJoined, Session: sessionTag(sc.Key)})
+	case refresh.Kept:
+		c.emit(ctx, Event{Kind: EventRefreshShared, Outcome: OutcomeKept, Session: sessionTag(sc.Key)})
+	}
 	return out.Value, nil
 }
 
 // runRefresh runs one refresh grant of session sc presenting rt, and
 // builds the refreshed session cookie. Its ctx is detached from any request.
-func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (refresh.Outcome[*refreshed], error) {
-	var out refresh.Outcome[*refreshed]
+// It reports the refresh as an event: refresh, or refresh_shared when it
+// adopted another instance's.
+func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshed], err error) {
+	start, adopted := c.now(), ""
+	defer func() { c.emitRefresh(ctx, sc.Key, adopted, c.now().Sub(start), err) }()
 	base := sc.Session
 	locker, _ := c.cfg.store.(SessionLocker)
 	if locker != nil {
@@ -68,6 +78,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 			// before it while the browser still held the cookie from
 			// before that refresh: adopt it rather than run another.
 			if tok := findToken(current.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) {
+				adopted = OutcomeStore
 				return c.refreshedOutcome(ctx, sc, current, tok)
 			}
 		}
@@ -90,6 +101,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 			// forced and the refresh token was not rotated (then sc is
 			// not behind).
 			if tok := findToken(s.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) && (!q.force || s.RefreshToken != rt) {
+				adopted = OutcomeCoordinator
 				return refresh.Outcome[*refreshed]{Value: other, RefreshToken: s.RefreshToken, Expires: time.Unix(tok.AccessTokenExpiration-expiryMargin, 0)}, nil
 			}
 			base, rt = s, s.RefreshToken
@@ -110,7 +122,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 			kept := base.clone()
 			kept.RefreshToken = out.RefreshToken
 			if serr := c.cfg.store.Set(ctx, sc.Key, kept, sc.Lifetime.public()); serr != nil {
-				c.cfg.logger.ErrorContext(ctx, "monocloud: saving a rotated refresh token failed", "error", serr)
+				c.emit(ctx, Event{Kind: EventStoreError, Op: "saving a rotated refresh token", Session: sessionTag(sc.Key), Err: serr})
 			}
 		}
 		return out, err
@@ -124,6 +136,22 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		c.shareRefresh(ctx, rt, out.Value)
 	}
 	return out, err
+}
+
+// emitRefresh reports a refresh of the session with key that took d: as
+// refresh_shared when it adopted another instance's refresh (adopted is the
+// Outcome saying from where), else as refresh.
+func (c *Client) emitRefresh(ctx context.Context, key, adopted string, d time.Duration, err error) {
+	e := Event{Kind: EventRefresh, Outcome: OutcomeOK, Duration: d, Session: sessionTag(key), Err: err}
+	switch {
+	case errors.Is(err, ErrNoSession):
+		e.Outcome = OutcomeEnded
+	case err != nil:
+		e.Outcome = OutcomeFailed
+	case adopted != "":
+		e = Event{Kind: EventRefreshShared, Outcome: adopted, Session: e.Session}
+	}
+	c.emit(ctx, e)
 }
 
 // refreshedOutcome encodes refreshed session s of sc (saving it to the

@@ -181,7 +181,7 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		next.Lifetime.U = now
 		next.Lifetime.E = cfg.expiry(next.Lifetime)
 		if err := st.writeMerged(ctx, &next, sc.Session.RefreshToken); err != nil {
-			cfg.logger.WarnContext(ctx, "monocloud: re-writing session cookie failed", "error", err)
+			st.c.emit(ctx, Event{Kind: EventSessionNotWritten, Op: "re-writing the session cookie", Session: sessionTag(sc.Key), Err: err})
 		} else {
 			sc = next
 		}
@@ -317,7 +317,7 @@ func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
 		if !errors.Is(err, errResponseCommitted) {
 			return err
 		}
-		st.c.cfg.logger.WarnContext(ctx, "monocloud: refreshed session not sent to the browser", "error", err)
+		st.c.emit(ctx, Event{Kind: EventSessionNotWritten, Op: "sending the refreshed session", Session: sessionTag(r.sc.Key), Err: err})
 	}
 	st.current = r.sc
 	return nil
@@ -379,7 +379,7 @@ func (c *Client) deleteStored(ctx context.Context, key string) error {
 // the session is not served.
 func (st *requestState) remove(ctx context.Context, sc *sessionCookie) {
 	if err := st.c.deleteStored(ctx, sc.Key); err != nil {
-		st.c.cfg.logger.ErrorContext(ctx, "monocloud: session store delete failed", "error", err)
+		st.c.emit(ctx, Event{Kind: EventStoreError, Op: "deleting an ended session", Session: sessionTag(sc.Key), Err: err})
 	}
 	st.expireFamily(nil)
 }
@@ -461,7 +461,7 @@ func (st *requestState) expireFamily(keep map[string]bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err := st.expireFamilyLocked(keep); err != nil {
-		st.c.cfg.logger.Warn("monocloud: session cookies not expired", "error", err)
+		st.c.emit(context.Background(), Event{Kind: EventSessionNotWritten, Op: "expiring the session cookies", Err: err})
 	}
 }
 

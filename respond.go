@@ -12,6 +12,8 @@ import (
 // MiddlewareOptions.OnError or Options.OnError, the first one set, else
 // with a status that fits the error and a plain-text body.
 func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := errorStatus(err)
+	c.emitFailure(r.Context(), r.URL.Path, status, err)
 	hook := c.cfg.opts.OnError
 	if st := c.state(r.Context()); st != nil && st.onError != nil {
 		hook = st.onError
@@ -22,12 +24,6 @@ func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if hook != nil {
 		hook(w, r, err)
 		return
-	}
-	status := errorStatus(err)
-	if status >= 500 {
-		c.cfg.logger.ErrorContext(r.Context(), "monocloud: auth route failed", "path", r.URL.Path, "error", err)
-	} else {
-		c.cfg.logger.WarnContext(r.Context(), "monocloud: auth route refused a request", "path", r.URL.Path, "error", err)
 	}
 	// The details stay in the log: they may hold internal addresses, and
 	// error_description on the callback is attacker-supplied text.

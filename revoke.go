@@ -49,5 +49,5 @@ func (c *Client) revokeOnSignOut(ctx context.Context, s *Session) {
 	if err == nil || errors.Is(err, ErrNoRevocationEndpoint) {
 		return
 	}
-	c.cfg.logger.WarnContext(ctx, "monocloud: revoking the tokens at sign-out failed; the session has ended", "error", err)
+	c.emit(ctx, Event{Kind: EventProviderError, Op: "revoking the tokens at sign-out", Err: err})
 }

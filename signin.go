@@ -106,10 +106,11 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState, RedirectURI: o.RedirectURI}
 	formPost := p.ResponseMode == "form_post"
 	stateCookie, err := c.stateCookie(state, as, formPost)
+	started := OutcomeOK
 	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.appURL("/") {
 		// Dropped, as a malformed return_url is, rather than a cookie
 		// the browser would drop.
-		c.cfg.logger.WarnContext(r.Context(), "monocloud: return_url too long for the state cookie; returning to the app's root", "length", len(as.ReturnURL))
+		started = OutcomeReturnURLDropped
 		as.ReturnURL = c.appURL("/")
 		stateCookie, err = c.stateCookie(state, as, formPost)
 	}
@@ -134,6 +135,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		sep = "&"
 	}
 	noCache(w)
+	c.emit(r.Context(), Event{Kind: EventSignInStarted, Outcome: started})
 	http.Redirect(w, r, authorize+sep+params.Encode(), http.StatusFound)
 }
 
@@ -143,6 +145,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 // accepts GET and form_post. An error answered by the provider becomes an
 // *OPError.
 func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOptions) {
+	r = asCallback(r)
 	var params url.Values
 	switch r.Method {
 	case http.MethodGet:
@@ -191,9 +194,13 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, err)
 		return
 	}
-	if err := c.requestState(w, r).create(r.Context(), session); err != nil {
+	st := c.requestState(w, r)
+	if err := st.create(r.Context(), session); err != nil {
 		c.fail(w, r, err)
 		return
+	}
+	if sc, err := st.lookup(r.Context()); err == nil && sc != nil {
+		c.emit(r.Context(), Event{Kind: EventSignInCompleted, Session: sessionTag(sc.Key)})
 	}
 	returnTo, ok := returnurl.Resolve(c.cfg.appURL, as.ReturnURL)
 	if !ok {

@@ -72,11 +72,13 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 	if c.cfg.revokeOnSignOut {
 		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
+	outcome := OutcomeLocal
 	if p != nil {
 		if u, ok := p.endSession(c.cfg.clientID, cmp.Or(o.IDTokenHint, sc.Session.IDToken), returnTo, o.State); ok {
-			returnTo = u
+			returnTo, outcome = u, OutcomeFederated
 		}
 	}
+	c.emit(r.Context(), Event{Kind: EventSignOut, Outcome: outcome, Session: sessionTag(sc.Key)})
 	http.Redirect(w, r, returnTo, http.StatusFound)
 }
 

@@ -57,7 +57,22 @@ type Outcome[R any] struct {
 	// Expires is when Value stops being worth sharing, typically the
 	// access token's expiry minus a margin.
 	Expires time.Time
+	// Source is how Do obtained the outcome for its caller. A GrantFunc
+	// leaves it zero.
+	Source Source
 }
+
+// Source is how Do obtained an Outcome.
+type Source uint8
+
+const (
+	// Granted is the outcome of a grant the caller started.
+	Granted Source = iota
+	// Joined is the outcome of a grant another caller started.
+	Joined
+	// Kept is a result kept from an earlier grant.
+	Kept
+)
 
 // GrantFunc runs one grant presenting refreshToken. Its ctx has the values
 // of the ctx given to Do by the caller that started the grant, but not its
@@ -133,11 +148,12 @@ func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Out
 	for {
 		if out, ok := ln.share(req, arrived, g.now()); ok {
 			ln.mu.Unlock()
+			out.Source = Kept
 			return out, nil
 		}
-		f := ln.flight
+		f, source := ln.flight, Joined
 		if f == nil {
-			f = ln.start(ctx, g, req, grant)
+			f, source = ln.start(ctx, g, req, grant), Granted
 		}
 		ln.mu.Unlock()
 		select {
@@ -148,7 +164,9 @@ func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Out
 		}
 		if f.query == req.Query {
 			// The outcome of the grant this call waited on, whatever it is.
-			return f.outcome, f.err
+			out := f.outcome
+			out.Source = source
+			return out, f.err
 		}
 		// A grant for another query ran first; now this one.
 		ln.mu.Lock()

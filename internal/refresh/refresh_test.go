@@ -71,13 +71,24 @@ func TestDoSharesOneGrantAmongConcurrentCallers(t *testing.T) {
 	time.Sleep(20 * time.Millisecond) // let the other callers join
 	close(p.release)
 	wg.Wait()
+	sources := map[Source]int{}
 	for i := range n {
 		if errs[i] != nil || outs[i].Value != "v" || outs[i].RefreshToken != "rt-1" {
 			t.Fatalf("caller %d: %+v, %v", i, outs[i], errs[i])
 		}
+		sources[outs[i].Source]++
 	}
 	if got := p.grants.Load(); got != 1 {
 		t.Fatalf("%d grants for %d concurrent callers, want 1", got, n)
+	}
+	if sources[Granted] != 1 || sources[Granted]+sources[Joined]+sources[Kept] != n {
+		t.Fatalf("sources %v, want one Granted and the others Joined or Kept", sources)
+	}
+
+	// A caller still presenting the used token gets the kept result.
+	out, err := g.Do(context.Background(), Request{Session: "s", Query: "q", RefreshToken: "rt-0"}, p.grant("other"))
+	if err != nil || out.Source != Kept {
+		t.Fatalf("later caller: %+v, %v; want the Kept result", out, err)
 	}
 }
 
