@@ -102,5 +102,5 @@ func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 	if err != nil || sc == nil {
 		return false
 	}
-	return c.inGroup(sc.Session.User, g)
+	return c.inGroup(sc, g)
 }

@@ -35,7 +35,7 @@ func wireSamples(tb testing.TB) map[string]*sessionCookie {
 		"signed in":  &signedIn,
 		"store mode": {Key: newKey(), Lifetime: lifetime{C: 1, U: 2, E: 3}, Version: tokenVersion("rt")},
 		"rich":       {Key: "not hex: a key of an older version", Lifetime: lifetime{C: -1}, Session: rich},
-		"empty":      {Session: &Session{}},
+		"empty":      {Session: &Session{User: User{}}},
 	}
 }
 
@@ -51,31 +51,48 @@ func TestSessionCookieBinaryRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			// What a JSON cookie held, except that nothing is lost.
-			if gotJSON, wantJSON := mustJSON(t, got), mustJSON(t, sc); gotJSON != wantJSON {
+			if gotJSON, wantJSON := mustJSON(t, got.withUser()), mustJSON(t, sc); gotJSON != wantJSON {
 				t.Errorf("decoded %s, want %s", gotJSON, wantJSON)
 			}
+			// Re-encoded from the encoded claims, and from the decoded ones.
 			if again, err := got.MarshalBinary(); err != nil || !bytes.Equal(again, p) {
 				t.Errorf("re-encoded %x, %v; want %x", again, err, p)
+			}
+			if again, err := got.withUser().MarshalBinary(); err != nil || !bytes.Equal(again, p) {
+				t.Errorf("re-encoded with the claims decoded: %x, %v; want %x", again, err, p)
 			}
 		})
 	}
 }
 
 // TestSessionCookieKeepsNilAndEmpty checks what JSON did not: nil and
-// empty claims differ.
+// empty claims differ, and each re-encodes as it was. A session without
+// claims is served with an empty User.
 func TestSessionCookieKeepsNilAndEmpty(t *testing.T) {
-	sc := &sessionCookie{Key: "k", Session: &Session{User: User{}}}
-	p, err := sc.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
+	var encoded [2][]byte
+	for i, user := range []User{nil, {}} {
+		sc := &sessionCookie{Key: "k", Session: &Session{User: user}}
+		p, err := sc.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got sessionCookie
+		if err := got.UnmarshalBinary(p); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := got.MarshalBinary(); err != nil || !bytes.Equal(again, p) {
+			t.Errorf("user %#v re-encoded as %x, %v; want %x", user, again, err, p)
+		}
+		if u := got.userClaims(); u == nil || len(u) != 0 {
+			t.Errorf("user %#v served as %#v, want empty", user, u)
+		}
+		if got.Session.Extra != nil || got.Session.AccessTokens != nil {
+			t.Errorf("decoded extra %#v, access tokens %#v; want nil, nil", got.Session.Extra, got.Session.AccessTokens)
+		}
+		encoded[i] = p
 	}
-	var got sessionCookie
-	if err := got.UnmarshalBinary(p); err != nil {
-		t.Fatal(err)
-	}
-	if got.Session.User == nil || got.Session.Extra != nil || got.Session.AccessTokens != nil {
-		t.Errorf("decoded user %#v, extra %#v, access tokens %#v; want empty, nil, nil",
-			got.Session.User, got.Session.Extra, got.Session.AccessTokens)
+	if bytes.Equal(encoded[0], encoded[1]) {
+		t.Error("nil and empty claims encode alike")
 	}
 }
 
