@@ -79,9 +79,10 @@ func (rv *revocations) add(sub, sid string, at time.Time) {
 func (rv *revocations) addKey(key string, at time.Time) { rv.keys.Put(key, at.Unix(), at) }
 
 // revoked reports whether session cookie sc was logged out. It runs on
-// every request: it allocates nothing, and decodes the user claims and the
-// ID token only when a logout by sid or sub is on record (the ID token only
-// when sid is filtered out of the user).
+// every request. Only when a logout by sid or sub is on record does it read
+// the user claims, decoding them if still encoded (once per cookie value),
+// and the ID token when sid is filtered out of the user; otherwise it
+// allocates nothing.
 func (rv *revocations) revoked(sc *sessionCookie) bool {
 	key, created := sc.Key, sc.Lifetime.C
 	if created <= rv.watermark.Load() {
