@@ -152,7 +152,7 @@ func (c *Client) sharedRefresh(ctx context.Context, sc *sessionCookie, rt string
 			// to adopt.
 			break
 		}
-		newest = &refreshed{sc: &next, value: string(value)}
+		newest = &refreshed{sc: next.withUser(), value: string(value)}
 		if next.Session.RefreshToken == rt {
 			break // not rotated: this is the newest
 		}

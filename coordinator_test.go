@@ -65,13 +65,13 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	c := a.client
 	s := &Session{User: User{"sub": "user-1", "sid": "sid-1"}}
 	deadline := time.Now().Add(5 * time.Second)
-	for !c.revocations.revoked("k1", &Session{}, now.Unix()-1) || !c.revocations.revoked("k2", s, now.Unix()-1) {
+	for !revokedAt(c.revocations, "k1", &Session{}, now.Unix()-1) || !revokedAt(c.revocations, "k2", s, now.Unix()-1) {
 		if time.Now().After(deadline) {
 			t.Fatal("the revocations of the watch that succeeded after two failures were not applied")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if c.revocations.revoked("k3", &Session{User: User{"sub": "user-2", "sid": "sid-2"}}, now.Unix()-1) {
+	if revokedAt(c.revocations, "k3", &Session{User: User{"sub": "user-2", "sid": "sid-2"}}, now.Unix()-1) {
 		t.Fatal("an unrelated session is revoked")
 	}
 	if err := c.Close(); err != nil {

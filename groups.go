@@ -14,13 +14,17 @@ type GroupCheck struct {
 	MatchAll bool
 }
 
-// inGroup reports whether user passes g.
-func (c *Client) inGroup(user User, g GroupCheck) bool {
+// inGroup reports whether the user of session cookie sc passes g. It
+// decodes the user claims only when g names groups.
+func (c *Client) inGroup(sc *sessionCookie, g GroupCheck) bool {
+	if len(g.Groups) == 0 {
+		return true
+	}
 	claim := g.Claim
 	if claim == "" {
 		claim = c.cfg.groupsClaim
 	}
-	return inGroups(user, claim, g.Groups, g.MatchAll)
+	return inGroups(sc.userClaims(), claim, g.Groups, g.MatchAll)
 }
 
 // inGroups reports whether user's groups claim holds any of groups (all of

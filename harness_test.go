@@ -787,7 +787,7 @@ func decodeSessionCookie(t testing.TB, c *Client, cookies []*http.Cookie) sessio
 	if _, err := c.sessionCodec.Decode(c.cfg.sessionCookie.name, value, &sc); err != nil {
 		t.Fatalf("session cookie does not decode: %v", err)
 	}
-	return sc
+	return *sc.withUser()
 }
 
 func cookieNames(cookies []*http.Cookie) []string {

@@ -23,13 +23,10 @@ func TestLoadServer(t *testing.T) {
 	if dir == "" {
 		t.Skip("MONOCLOUD_LOADTEST_DIR is not set: run scripts/loadtest.sh")
 	}
-	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{
-		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
-		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil, nil)
+	app := newTestApp(t, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
 	app.signIn("")
 	var lines strings.Builder
-	for _, r := range benchRotatingRequests(t, app.client, app.request(http.MethodGet, "/")) {
+	for _, r := range benchRotatingRequests(t, app.client, app.request(http.MethodGet, "/"), rotatingCookies) {
 		lines.WriteString(r.Header.Get("Cookie") + "\n")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "cookies"), []byte(lines.String()), 0o600); err != nil {

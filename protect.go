@@ -56,14 +56,14 @@ type accessRule struct {
 // otherwise. A session that cannot be read (a *StoreError) is not "signed
 // out": it is answered by fail, so the client keeps its session and retries.
 func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, next http.Handler) {
-	sc, err := c.state(r.Context()).lookup(r.Context())
+	sc, err := c.state(r.Context()).lookupEncoded(r.Context())
 	switch {
 	case err != nil:
 		c.fail(w, r, err)
 	case sc == nil:
 		c.deny(w, r, rule, false, nil)
-	case !c.inGroup(sc.Session.User, rule.GroupCheck):
-		c.deny(w, r, rule, true, deepCopyMap(sc.Session.User))
+	case !c.inGroup(sc, rule.GroupCheck):
+		c.deny(w, r, rule, true, deepCopyMap(sc.userClaims()))
 	default:
 		next.ServeHTTP(w, r)
 	}

@@ -107,7 +107,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 			base, rt = s, s.RefreshToken
 		}
 	}
-	if c.revocations.revoked(sc.Key, base, sc.Lifetime.C) {
+	if c.revocations.revoked(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
 		return out, ErrNoSession
 	}
 	res, err := c.grant(ctx, base, rt, q)

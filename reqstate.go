@@ -112,6 +112,15 @@ func (c *Client) requestState(w http.ResponseWriter, r *http.Request) *requestSt
 // may be shared with other requests (decoded values are cached) and must
 // not be modified: copy it with clone first.
 func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
+	sc, err := st.lookupEncoded(ctx)
+	return sc.withUser(), err
+}
+
+// lookupEncoded is lookup for the paths every request takes, which read
+// the session's key, lifetime and tokens: the user claims of a session read
+// from its cookie may still be encoded (see sessionCookie.user), so
+// Session.User may be nil; read them with userClaims.
+func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, error) {
 	st.loadOnce.Do(func() {
 		sc, err := st.load(ctx)
 		st.mu.Lock()
@@ -162,17 +171,17 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 			st.expireFamily(nil)
 			return nil, nil
 		}
-		sc.Session = s
+		sc.Session, sc.user = s, nil
 	}
 	if sc.Session == nil {
 		return nil, nil
 	}
-	if sc.Session.User == nil {
+	if sc.user == nil && sc.Session.User == nil {
 		s := *sc.Session // the decoded session may be shared through the cache
 		s.User = User{}
 		sc.Session = &s
 	}
-	if st.c.revocations.revoked(sc.Key, sc.Session, sc.Lifetime.C) {
+	if st.c.revocations.revoked(&sc) {
 		st.remove(ctx, &sc)
 		return nil, nil
 	}
@@ -310,7 +319,7 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.current == nil || st.current.Key != r.sc.Key || st.c.revocations.revoked(r.sc.Key, r.sc.Session, r.sc.Lifetime.C) {
+	if st.current == nil || st.current.Key != r.sc.Key || st.c.revocations.revoked(r.sc) {
 		return ErrNoSession
 	}
 	if err := st.setSessionLocked(r.value, r.sc); err != nil {

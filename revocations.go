@@ -78,11 +78,13 @@ func (rv *revocations) add(sub, sid string, at time.Time) {
 // addKey records the sign-out of the session with the given key.
 func (rv *revocations) addKey(key string, at time.Time) { rv.keys.Put(key, at.Unix(), at) }
 
-// revoked reports whether session s with the given key, created at unix
-// time created, was logged out. It runs on every request: it allocates
-// nothing, and decodes the ID token only when sid is filtered out of the
-// user and a logout by sid or sub is on record.
-func (rv *revocations) revoked(key string, s *Session, created int64) bool {
+// revoked reports whether session cookie sc was logged out. It runs on
+// every request. Only when a logout by sid or sub is on record does it read
+// the user claims, decoding them if still encoded (once per cookie value),
+// and the ID token when sid is filtered out of the user; otherwise it
+// allocates nothing.
+func (rv *revocations) revoked(sc *sessionCookie) bool {
+	key, created := sc.Key, sc.Lifetime.C
 	if created <= rv.watermark.Load() {
 		return true
 	}
@@ -95,14 +97,15 @@ func (rv *revocations) revoked(key string, s *Session, created int64) bool {
 	if rv.sids.Len() == 0 && rv.subs.Len() == 0 {
 		return false
 	}
-	sid := claimString(s.User, "sid")
+	user := sc.userClaims()
+	sid := claimString(user, "sid")
 	if sid == "" && rv.sidFromIDToken {
-		sid = unverifiedClaim(s.IDToken, "sid")
+		sid = unverifiedClaim(sc.Session.IDToken, "sid")
 	}
 	if t, ok := rv.sids.Get(sid, now); ok && sid != "" && created <= t {
 		return true
 	}
-	sub := s.subject()
+	sub := subject(user, sc.Session.IDToken)
 	t, ok := rv.subs.Get(sub, now)
 	return ok && sub != "" && created <= t
 }

@@ -14,6 +14,12 @@ import (
 // session duration.
 const rvTTL = 7 * 24 * time.Hour
 
+// revokedAt is rv.revoked for the session cookie of session s with key,
+// created at unix time created.
+func revokedAt(rv *revocations, key string, s *Session, created int64) bool {
+	return rv.revoked(&sessionCookie{Key: key, Lifetime: lifetime{C: created}, Session: s})
+}
+
 // TestSignOutRevocationsSurviveAFloodPastTheBound: sign-outs recorded just
 // before a flood of others past the bound still revoke their sessions (the
 // evicted ones through the watermark), the bound holds, and sessions
@@ -34,19 +40,19 @@ func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 		t.Errorf("%d sign-outs held, past the bound %d", n, capacity)
 	}
 	for i := range 32 {
-		if !rv.revoked(fmt.Sprintf("victim-%02d", i), s, start.Unix()-10) {
+		if !revokedAt(rv, fmt.Sprintf("victim-%02d", i), s, start.Unix()-10) {
 			t.Errorf("the sign-out of victim-%02d was forgotten: its cookie works again", i)
 		}
 	}
 	// The last evicted sign-out was at start+(flood-capacity-1)s.
 	lastEvicted := start.Unix() + int64(flood-capacity-1)
-	if !rv.revoked("other", s, lastEvicted) {
+	if !revokedAt(rv, "other", s, lastEvicted) {
 		t.Error("a session created at the last evicted sign-out is not revoked")
 	}
-	if rv.revoked("other", s, lastEvicted+1) {
+	if revokedAt(rv, "other", s, lastEvicted+1) {
 		t.Error("a session created after every evicted sign-out is revoked")
 	}
-	if !rv.revoked(fmt.Sprintf("k%04d", flood-1), s, lastEvicted+1) {
+	if !revokedAt(rv, fmt.Sprintf("k%04d", flood-1), s, lastEvicted+1) {
 		t.Error("a sign-out still held does not revoke its session")
 	}
 }
@@ -64,7 +70,7 @@ func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
 	for i := range capacity { // the map stays full, of live entries
 		rv.addKey(fmt.Sprintf("new-%d", i), later)
 	}
-	if rv.revoked("other", &Session{User: User{"sub": "u"}}, start.Unix()) {
+	if revokedAt(rv, "other", &Session{User: User{"sub": "u"}}, start.Unix()) {
 		t.Error("a session created at the expired sign-outs is revoked")
 	}
 }
@@ -91,10 +97,10 @@ func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 				}
 				rv.add(sub, sid, start.Add(time.Second))
 			}
-			if !rv.revoked("key", victim, start.Unix()-10) {
+			if !revokedAt(rv, "key", victim, start.Unix()-10) {
 				t.Error("the logout was forgotten: the session works again")
 			}
-			if rv.revoked("key", victim, start.Unix()+2) {
+			if revokedAt(rv, "key", victim, start.Unix()+2) {
 				t.Error("a session created after the flood is revoked")
 			}
 		})
@@ -111,7 +117,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 	created := time.Now().Unix()
 	check := func(what string) {
 		t.Helper()
-		if n := testing.AllocsPerRun(100, func() { rv.revoked(key, s, created) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { revokedAt(rv, key, s, created) }); n != 0 {
 			t.Errorf("%s: revoked allocates %.0f times", what, n)
 		}
 	}

@@ -38,11 +38,14 @@ func (u User) Subject() string {
 // subject returns the session's user ID: the user's sub claim, or the ID
 // token's when the user no longer holds it (FilteredIDTokenClaims,
 // UpdateSession).
-func (s *Session) subject() string {
-	if sub := s.User.Subject(); sub != "" {
+func (s *Session) subject() string { return subject(s.User, s.IDToken) }
+
+// subject returns user's sub claim, or idToken's.
+func subject(user User, idToken string) string {
+	if sub := user.Subject(); sub != "" {
 		return sub
 	}
-	return unverifiedClaim(s.IDToken, "sub")
+	return unverifiedClaim(idToken, "sub")
 }
 
 // AccessToken is one access token kept in the session. A session holds one
@@ -138,6 +141,10 @@ type sessionCookie struct {
 	// the browser last received, so a request carrying a cookie from before
 	// a refresh is recognised.
 	Version string `json:"v,omitempty"`
+	// user, when set, holds the user claims of Session, whose User is then
+	// nil: UnmarshalBinary leaves them encoded. Read them with userClaims,
+	// or take withUser; whoever gives sc another Session clears it.
+	user *encodedUser
 }
 
 // tokenVersion returns a short digest of a refresh token.

@@ -90,12 +90,9 @@ func TestSessionCacheKeys(t *testing.T) {
 //
 //	go test -run='^$' -bench=SessionCacheMemory .
 func BenchmarkSessionCacheMemory(b *testing.B) {
-	app := newTestApp(b, monocloudtest.Config{Claims: map[string]any{
-		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
-		"picture": "https://example.com/ada.png", "groups": []any{"staff", "admin"},
-	}}, Options{}, nil, nil)
+	app := newTestApp(b, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
 	app.signIn("")
-	reqs := benchRotatingRequests(b, app.client, app.request(http.MethodGet, "/"))[:sessionCacheSize]
+	reqs := benchRotatingRequests(b, app.client, app.request(http.MethodGet, "/"), sessionCacheSize)
 	values := make([][]byte, len(reqs))
 	for i, r := range reqs {
 		single, chunked, _ := cookie.Find(r.Header["Cookie"], app.client.cfg.sessionCookie.name)

@@ -102,7 +102,7 @@ func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 	if err != nil || sc == nil {
 		return false
 	}
-	return c.inGroup(sc.Session.User, g)
+	return c.inGroup(sc, g)
 }
 
 // IsUserInGroupRequest reports whether the signed-in user of r passes g,

@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/monocloud/auth-go/internal/wire"
 )
@@ -45,7 +46,11 @@ func (sc *sessionCookie) MarshalBinary() ([]byte, error) {
 	s := sc.Session
 	w.Bool(s != nil)
 	if s != nil {
-		w.Map(s.User)
+		if sc.user != nil {
+			w.Raw(sc.user.raw)
+		} else {
+			w.Map(s.User)
+		}
 		w.Token(s.IDToken)
 		w.Token(s.RefreshToken)
 		w.Str(s.AuthorizedScopes)
@@ -69,7 +74,8 @@ func (sc *sessionCookie) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary decodes into sc what MarshalBinary encoded, leaving sc
 // unchanged on error. It checks the structure, not the content: a session
-// without a key, for one, decodes.
+// without a key, for one, decodes. The user claims are checked but stay
+// encoded, in sc.user, until something needs them.
 func (sc *sessionCookie) UnmarshalBinary(p []byte) error {
 	r := wire.NewReader(p)
 	if v := r.Byte(); v != sessionWireVersion {
@@ -80,8 +86,8 @@ func (sc *sessionCookie) UnmarshalBinary(p []byte) error {
 	c.Lifetime = lifetime{C: r.Varint(), U: r.Varint(), E: r.Varint()}
 	c.Version = r.Str()
 	if r.Bool() {
+		c.user = &encodedUser{raw: r.RawMap()}
 		s := &Session{
-			User:                r.Map(),
 			IDToken:             r.Token(),
 			RefreshToken:        r.Token(),
 			AuthorizedScopes:    r.Str(),
@@ -107,4 +113,51 @@ func (sc *sessionCookie) UnmarshalBinary(p []byte) error {
 	}
 	*sc = c
 	return nil
+}
+
+// encodedUser holds the user claims of a session decoded from its cookie,
+// still encoded: most requests read only the session's key, lifetime and
+// tokens, and decoding the claims would be most of a decode's allocations.
+// Decoded sessions share it through the cache, so the claims of a cookie
+// value are decoded at most once, into a User shared by the requests that
+// carry it, which must not be modified.
+type encodedUser struct {
+	raw  wire.Raw
+	once sync.Once
+	user User
+}
+
+// decode returns the claims, decoding them on first use; an empty User,
+// never nil, for none.
+func (u *encodedUser) decode() User {
+	u.once.Do(func() {
+		if u.user = u.raw.Map(); u.user == nil {
+			u.user = User{}
+		}
+	})
+	return u.user
+}
+
+// userClaims returns the user claims of sc's session, decoding them if
+// still encoded. They may be shared with other requests: do not modify
+// them.
+func (sc *sessionCookie) userClaims() User {
+	if sc.user != nil {
+		return sc.user.decode()
+	}
+	return sc.Session.User
+}
+
+// withUser returns sc with the user claims of its session decoded: sc
+// itself when they are not encoded, else a copy. Its Session may be shared
+// with other requests: copy it with clone before changing it.
+func (sc *sessionCookie) withUser() *sessionCookie {
+	if sc == nil || sc.user == nil {
+		return sc
+	}
+	s := *sc.Session
+	s.User = sc.user.decode()
+	d := *sc
+	d.Session, d.user = &s, nil
+	return &d
 }

@@ -225,7 +225,7 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if err != nil {
 		return nil, err
 	}
-	sc, err := st.lookup(ctx)
+	sc, err := st.lookupEncoded(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if err := c.checkAuthorizedResource(sc.Session, q.resource); err != nil {
 		return nil, err
 	}
-	r, err := c.refresh(ctx, sc, q)
+	r, err := c.refresh(ctx, sc.withUser(), q)
 	if err != nil {
 		return nil, err
 	}

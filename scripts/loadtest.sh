@@ -6,12 +6,43 @@
 # prints requests/s, the server's CPU time per request, and the ratio of
 # throughput to bare. It installs wrk (Debian) if missing.
 #
+# With PIN=1, the default when two CPUs are available and taskset
+# (util-linux) is installed, the server runs with GOMAXPROCS=1 on the first
+# CPU and wrk on the second, so that the load generator does not take the
+# server's CPU and the throughput ratio reflects the server's cost alone.
+# PIN=0 lets both share every CPU.
+#
 #	scripts/loadtest.sh                 # 10 s per case, 32 connections
 #	DURATION=30s CONNECTIONS=64 scripts/loadtest.sh
+#	PIN=0 scripts/loadtest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-32}
+
+# cpus prints the CPUs this script may run on, one a line.
+cpus() {
+	local list item
+	list=$(taskset -pc $$ | sed 's/.*: //')
+	for item in ${list//,/ }; do
+		seq "${item%-*}" "${item#*-}"
+	done
+}
+
+pin=${PIN:-}
+if [ -z "$pin" ]; then
+	pin=0
+	if command -v taskset >/dev/null 2>&1 && [ "$(cpus | wc -l)" -ge 2 ]; then
+		pin=1
+	fi
+fi
+server_pin=()
+client_pin=()
+if [ "$pin" = 1 ]; then
+	read -r server_cpu client_cpu < <(cpus | head -n 2 | xargs)
+	server_pin=(env GOMAXPROCS=1 taskset -c "$server_cpu")
+	client_pin=(taskset -c "$client_cpu")
+fi
 
 if ! command -v wrk >/dev/null 2>&1; then
 	echo "installing: wrk"
@@ -30,7 +61,7 @@ cleanup() {
 trap cleanup EXIT
 
 go test -c -o "$tmp/auth.test" .
-MONOCLOUD_LOADTEST_DIR=$tmp "$tmp/auth.test" -test.run='^TestLoadServer$' -test.count=1 >"$tmp/server.log" 2>&1 &
+MONOCLOUD_LOADTEST_DIR=$tmp "${server_pin[@]}" "$tmp/auth.test" -test.run='^TestLoadServer$' -test.count=1 >"$tmp/server.log" 2>&1 &
 server=$!
 for _ in $(seq 600); do
 	[ -s "$tmp/addr" ] && break
@@ -44,13 +75,18 @@ ticks=$(getconf CLK_TCK)
 # cpu prints the server's user plus system CPU time, in clock ticks.
 cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 
-echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c$connections -d$duration"
+if [ "$pin" = 1 ]; then
+	placement="server on CPU $server_cpu with GOMAXPROCS=1, wrk on CPU $client_cpu"
+else
+	placement="server and wrk share the CPUs"
+fi
+echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c$connections -d$duration; $placement"
 printf '%-28s %12s %16s %14s\n' case requests/s "CPU µs/request" "share of bare"
 for cookies in 1 10000; do
 	bare=""
 	for path in bare protected; do
 		before=$(cpu)
-		out=$(COOKIES="$tmp/cookies" ROTATE=$cookies wrk -t1 -c"$connections" -d"$duration" -s scripts/loadtest.lua "http://$addr/$path")
+		out=$(COOKIES="$tmp/cookies" ROTATE=$cookies "${client_pin[@]}" wrk -t1 -c"$connections" -d"$duration" -s scripts/loadtest.lua "http://$addr/$path")
 		after=$(cpu)
 		if grep -q "Non-2xx" <<<"$out"; then
 			echo "$path with $cookies cookies: non-2xx answers"; echo "$out"; exit 1

@@ -44,6 +44,7 @@ go test -run='^$' -fuzz='^FuzzJoin$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzFind$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzDeserialize$' -fuzztime=5s ./internal/cookie/
 go test -run='^$' -fuzz='^FuzzReader$' -fuzztime=10s ./internal/wire/
+go test -run='^$' -fuzz='^FuzzRawMap$' -fuzztime=10s ./internal/wire/
 go test -run='^$' -fuzz='^FuzzSessionCookie$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzReturnURLSignIn$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzResolve$' -fuzztime=10s ./internal/returnurl/

@@ -156,7 +156,7 @@ func (r *Reader) Token() string {
 	switch kind := r.Byte(); kind {
 	case tokenText:
 		s := r.Str()
-		if _, ok := appendTokenBytes(nil, s); ok {
+		if _, ok := appendTokenBytes(b, s); ok { // b keeps this off the heap
 			r.fail("token %q stored as text", s)
 			return ""
 		}
@@ -192,21 +192,30 @@ func (r *Reader) Token() string {
 
 // Map reads a Value that must be tagNull, read as nil, or tagObject.
 func (r *Reader) Map() map[string]any {
-	switch v := r.value(0).(type) {
-	case nil:
+	if !r.mapNext() {
 		return nil
-	case map[string]any:
-		return v
 	}
-	r.fail("value is neither null nor an object")
-	return nil
+	m, _ := r.value(0, true).(map[string]any)
+	return m
+}
+
+// mapNext reports whether the next Value may be read by Map, failing if it
+// is neither tagNull nor tagObject.
+func (r *Reader) mapNext() bool {
+	if len(r.buf) > 0 && r.buf[0] != tagNull && r.buf[0] != tagObject {
+		r.fail("value is neither null nor an object")
+		return false
+	}
+	return true
 }
 
 // Value reads a Value: nil, a bool, a string, a float64, a []any or a
 // map[string]any, as encoding/json decodes JSON into an any.
-func (r *Reader) Value() any { return r.value(0) }
+func (r *Reader) Value() any { return r.value(0, true) }
 
-func (r *Reader) value(depth int) any {
+// value reads and checks a Value. It returns it when keep is set; else it
+// returns nil and allocates nothing.
+func (r *Reader) value(depth int, keep bool) any {
 	switch tag := r.Byte(); tag {
 	case tagNull:
 		return nil
@@ -221,7 +230,9 @@ func (r *Reader) value(depth int) any {
 			r.fail("integer %d is not a float64", i)
 			return nil
 		}
-		return f
+		if keep {
+			return f
+		}
 	case tagFloat:
 		if len(r.buf) < 8 {
 			r.fail("short float")
@@ -233,17 +244,29 @@ func (r *Reader) value(depth int) any {
 			r.fail("float %v", f)
 			return nil
 		}
-		return f
+		if keep {
+			return f
+		}
 	case tagString:
-		return r.Str()
+		s := r.Str()
+		if keep {
+			return s
+		}
 	case tagArray:
 		if depth >= MaxDepth {
 			r.fail("nested deeper than %d", MaxDepth)
 			return nil
 		}
-		a := make([]any, r.Count(1))
+		n := r.Count(1)
+		if !keep {
+			for range n {
+				r.value(depth+1, false)
+			}
+			return nil
+		}
+		a := make([]any, n)
 		for i := range a {
-			a[i] = r.value(depth + 1)
+			a[i] = r.value(depth+1, true)
 		}
 		return a
 	case tagObject:
@@ -252,7 +275,10 @@ func (r *Reader) value(depth int) any {
 			return nil
 		}
 		n := r.Count(2) // a key's length and a tag
-		m := make(map[string]any, n)
+		var m map[string]any
+		if keep {
+			m = make(map[string]any, n)
+		}
 		prev := ""
 		for i := range n {
 			k := r.Str()
@@ -260,11 +286,17 @@ func (r *Reader) value(depth int) any {
 				r.fail("object keys out of order")
 				return nil
 			}
-			m[k], prev = r.value(depth+1), k
+			v := r.value(depth+1, keep)
+			if keep {
+				m[k] = v
+			}
+			prev = k
 		}
-		return m
+		if keep {
+			return m
+		}
 	default:
 		r.fail("unknown tag %d", tag)
-		return nil
 	}
+	return nil
 }

@@ -265,3 +265,59 @@ func TestStringsShareOneCopy(t *testing.T) {
 		t.Errorf("strings %q changed with the payload", got)
 	}
 }
+
+// TestRawMap checks that RawMap costs one allocation, however many claims,
+// that its Raw decodes and writes back as read, and that it refuses what
+// Map refuses.
+func TestRawMap(t *testing.T) {
+	claims := map[string]any{"sub": "1234", "name": "Ada", "groups": []any{"a", "b"}, "n": 1.5, "ok": true}
+	var w Writer
+	w.Map(claims)
+	w.Str("after")
+	p, err := w.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw Raw
+	allocs := testing.AllocsPerRun(10, func() {
+		r := NewReader(p)
+		raw = r.RawMap()
+		if after := r.Str(); after != "after" || r.Done() != nil {
+			t.Fatalf("read %q after the map: %v", after, r.Done())
+		}
+	})
+	if allocs > 2 { // the Reader's strings, the Raw's structure
+		t.Errorf("NewReader and RawMap allocated %v times, want 2", allocs)
+	}
+	clear(p)
+	if got := raw.Map(); !reflect.DeepEqual(got, claims) {
+		t.Errorf("Raw decoded %#v after the payload changed, want %#v", got, claims)
+	}
+	var again Writer
+	again.Raw(raw)
+	want := encodeValue(t, claims)
+	if got, err := again.Bytes(); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("Raw written as %x, %v; want %x", got, err, want)
+	}
+
+	var zero Raw
+	if m := zero.Map(); m != nil {
+		t.Errorf("zero Raw decoded %#v, want nil", m)
+	}
+	var nullWriter Writer
+	nullWriter.Raw(zero)
+	if got, _ := nullWriter.Bytes(); !bytes.Equal(got, encodeValue(t, nil)) {
+		t.Errorf("zero Raw written as %x, want null", got)
+	}
+
+	for name, p := range map[string][]byte{
+		"a string":          payload("a", tagString, 1),
+		"a bad inner value": payload("a", tagObject, 1, 1, 9),
+		"nothing":           payload(""),
+	} {
+		r := NewReader(p)
+		if raw := r.RawMap(); !errors.Is(r.Done(), ErrMalformed) || raw.Map() != nil {
+			t.Errorf("%s: RawMap read %#v, Done() = %v; want ErrMalformed", name, raw.Map(), r.Done())
+		}
+	}
+}

@@ -69,13 +69,20 @@ func appendTokenBytes(dst []byte, s string) ([]byte, bool) {
 	if s == "" {
 		return dst, false
 	}
-	kind, n, decode := tokenBase64, base64.RawURLEncoding.DecodedLen(len(s)), strictBase64.AppendDecode
+	kind, n := tokenBase64, base64.RawURLEncoding.DecodedLen(len(s))
 	if isHex(s) {
-		kind, n, decode = tokenHex, len(s)/2, hex.AppendDecode
+		kind, n = tokenHex, len(s)/2
 	}
 	b := binary.AppendUvarint(append(dst, kind), uint64(n))
 	start := len(b)
-	b, err := decode(b, []byte(s))
+	// Direct calls, not through a func value, so that []byte(s) does not
+	// copy s.
+	var err error
+	if kind == tokenHex {
+		b, err = hex.AppendDecode(b, []byte(s))
+	} else {
+		b, err = strictBase64.AppendDecode(b, []byte(s))
+	}
 	// The base64 decoder skips line breaks; the lengths reject them.
 	if err != nil || len(b)-start != n || kind == tokenBase64 && base64.RawURLEncoding.EncodedLen(n) != len(s) {
 		return dst, false
