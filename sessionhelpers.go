@@ -81,14 +81,12 @@ func (c *Client) IsAuthenticated(ctx context.Context) bool {
 	if st == nil {
 		return false
 	}
-	sc, err := st.lookup(ctx)
-	return err == nil && sc != nil
+	return st.signedIn(ctx, GroupCheck{})
 }
 
 // IsAuthenticatedRequest reports whether r has a valid session.
 func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
-	sc, err := c.requestState(nil, r).lookup(r.Context())
-	return err == nil && sc != nil
+	return c.requestState(nil, r).signedIn(r.Context(), GroupCheck{})
 }
 
 // IsUserInGroup reports whether the signed-in user of ctx's request passes
@@ -98,17 +96,19 @@ func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 	if st == nil {
 		return false
 	}
-	sc, err := st.lookup(ctx)
-	if err != nil || sc == nil {
-		return false
-	}
-	return c.inGroup(sc, g)
+	return st.signedIn(ctx, g)
 }
 
 // IsUserInGroupRequest reports whether the signed-in user of r passes g,
 // for a request served without the middleware. No groups means true; no
 // session, or a SessionStore that fails, means false.
 func (c *Client) IsUserInGroupRequest(r *http.Request, g GroupCheck) bool {
-	sc, err := c.requestState(nil, r).lookup(r.Context())
-	return err == nil && sc != nil && c.inGroup(sc.Session.User, g)
+	return c.requestState(nil, r).signedIn(r.Context(), g)
+}
+
+// signedIn reports whether the request has a valid session whose user
+// passes g. The user claims are decoded only when g names groups.
+func (st *requestState) signedIn(ctx context.Context, g GroupCheck) bool {
+	sc, err := st.lookupEncoded(ctx)
+	return err == nil && sc != nil && st.c.inGroup(sc, g)
 }
