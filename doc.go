@@ -52,11 +52,35 @@
 // # Several instances
 //
 // Cookie sessions work on any number of instances that share CookieSecret.
-// A store shared by the instances that also implements SessionLocker makes
-// refreshes exactly-once across them, and sign-outs delete the shared entry
-// under the same lock. Sign-outs and back-channel logouts are also
-// remembered by the process that receives them, so a copy of a signed-out
-// cookie is refused there.
+// Options.Coordinator (the Redis store of package redisstore is one) makes
+// what instances must agree on hold across them: a refresh happens once,
+// a request that carries the cookie from before it gets its result on any
+// instance, and a sign-out or back-channel logout reaches every instance. Without one, each process remembers the sign-outs and
+// logouts it receives itself. A store shared by the instances must implement
+// SessionLocker; it is then the Coordinator too when it implements that.
+//
+// # Auth handlers
+//
+// Handler and the middleware serve the auth routes with the client's
+// options. SignInHandler, CallbackHandler, UserInfoHandler and
+// SignOutHandler build one route with options of its own, to mount at
+// another path: a sign-up link, for example, is
+// SignInHandler(&SignInOptions{Register: true}).
+//
+// # Logs and metrics
+//
+// The client reports what it does (sign-ins, refreshes with their outcome
+// and duration, sign-outs, back-channel logouts, store and provider
+// failures) as Events, logged through Options.Logger and handed to
+// Options.OnEvent. Routine events are logged at Debug, so Info is quiet; no
+// event holds a token or a cookie value. Package otelmonocloud, a module of
+// its own, turns them into OpenTelemetry metrics.
+//
+// # Testing
+//
+// Package monocloudtest runs an in-process OpenID provider for tests, and
+// EncodeSession mints the session cookies of a given user and tokens, so
+// that tests of protected handlers need no sign-in flow.
 //
 // # Errors
 //
