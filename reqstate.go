@@ -113,7 +113,17 @@ func (c *Client) requestState(w http.ResponseWriter, r *http.Request) *requestSt
 // not be modified: copy it with clone first.
 func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 	sc, err := st.lookupEncoded(ctx)
-	return sc.withUser(), err
+	if sc == nil || sc.user == nil {
+		return sc, err
+	}
+	decoded := sc.withUser()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.current == sc {
+		// Later lookups of this request get the decoded claims as they are.
+		st.current = decoded
+	}
+	return decoded, err
 }
 
 // lookupEncoded is lookup for the paths every request takes, which read

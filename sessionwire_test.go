@@ -350,3 +350,29 @@ func TestEncodedClaimsReachEveryPath(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupDecodesTheClaimsOncePerRequest checks that a request whose
+// cookie was not decoded before decodes the user claims on its first lookup
+// only: later lookups return that session, without a copy.
+func TestLookupDecodesTheClaimsOncePerRequest(t *testing.T) {
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app.signIn("")
+	app.client.sessions = newSessionCache()
+	r := app.request(http.MethodGet, "/")
+	st := app.client.requestState(nil, r)
+
+	first, err := st.lookup(r.Context())
+	if err != nil || first == nil {
+		t.Fatalf("lookup: %v, %v; want the session", first, err)
+	}
+	if first.user != nil || first.Session.User.Subject() == "" {
+		t.Fatalf("lookup returned the claims undecoded: %+v", first.Session.User)
+	}
+	var again *sessionCookie
+	if n := testing.AllocsPerRun(10, func() { again, _ = st.lookup(r.Context()) }); n != 0 {
+		t.Errorf("a later lookup allocates %v times, want 0", n)
+	}
+	if again != first {
+		t.Error("a later lookup returned another session than the first")
+	}
+}
