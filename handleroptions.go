@@ -2,7 +2,6 @@ package monocloud
 
 import (
 	"cmp"
-	"context"
 	"net/http"
 	"strings"
 )
@@ -182,17 +181,16 @@ func (c *Client) redirectOption(field, v string) string {
 	return u
 }
 
-// onErrorKey is the context key of a handler's OnError, which fail uses.
-type onErrorKey struct{ c *Client }
-
 // routeHandler serves an auth route's handler with the request state, its
-// errors going to onError when it is set.
+// errors going to onError when it is set, before MiddlewareOptions.OnError.
 func (c *Client) routeHandler(onError func(http.ResponseWriter, *http.Request, error), serve http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if onError != nil {
-			r = r.WithContext(context.WithValue(r.Context(), onErrorKey{c}, onError))
-		}
-		c.withState(w, r, nil, serve)
+		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+			if onError != nil {
+				c.state(r.Context()).onError = onError
+			}
+			serve(w, r)
+		})
 	})
 }
 

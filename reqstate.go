@@ -65,7 +65,8 @@ type requestState struct {
 	// direct, when set, receives Set-Cookie headers as soon as they are
 	// produced (the explicit (w, r) forms outside the middleware).
 	direct http.ResponseWriter
-	// onError overrides Options.OnError for the auth routes.
+	// onError overrides Options.OnError for the auth routes: the route
+	// handler's OnError, else MiddlewareOptions.OnError.
 	onError func(http.ResponseWriter, *http.Request, error)
 	// writer is the middleware's response writer, allocated with the state.
 	writer cookieWriter

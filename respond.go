@@ -18,9 +18,6 @@ func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if st := c.state(r.Context()); st != nil && st.onError != nil {
 		hook = st.onError
 	}
-	if h, ok := r.Context().Value(onErrorKey{c}).(func(http.ResponseWriter, *http.Request, error)); ok {
-		hook = h
-	}
 	if hook != nil {
 		hook(w, r, err)
 		return
