@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -210,19 +209,10 @@ func (c *Client) emit(ctx context.Context, e Event) {
 	c.cfg.logger.LogAttrs(ctx, level, messages[e.Kind], attrs...)
 }
 
-// callbackKey is the context key that marks a request of the callback
-// route, whose failures are callback_failed events.
-type callbackKey struct{}
-
-// asCallback returns r marked as a request of the callback route.
-func asCallback(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), callbackKey{}, true))
-}
-
 // emitFailure reports err, which an auth route answers with status, as one
 // event: see Event.
 func (c *Client) emitFailure(ctx context.Context, path string, status int, err error) {
-	callback, _ := ctx.Value(callbackKey{}).(bool)
+	st := c.state(ctx)
 	e := Event{Kind: EventRouteFailed, Path: path, Status: status, Err: err}
 	var (
 		se *StoreError
@@ -233,7 +223,7 @@ func (c *Client) emitFailure(ctx context.Context, path string, status int, err e
 		e.Kind, e.Op = EventStoreError, se.Op
 	case errors.Is(err, ErrProviderUnavailable), errors.As(err, &he):
 		e.Kind = EventProviderError
-	case callback:
+	case st != nil && st.callback:
 		e.Kind = EventCallbackFailed
 	}
 	c.emit(ctx, e)

@@ -68,6 +68,9 @@ type requestState struct {
 	// onError overrides Options.OnError for the auth routes: the route
 	// handler's OnError, else MiddlewareOptions.OnError.
 	onError func(http.ResponseWriter, *http.Request, error)
+	// callback marks a request of the callback route, whose failures are
+	// callback_failed events.
+	callback bool
 	// writer is the middleware's response writer, allocated with the state.
 	writer cookieWriter
 	ctx    stateContext // the context of r

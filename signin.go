@@ -145,7 +145,9 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 // accepts GET and form_post. An error answered by the provider becomes an
 // *OPError.
 func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOptions) {
-	r = asCallback(r)
+	if st := c.state(r.Context()); st != nil {
+		st.callback = true
+	}
 	var params url.Values
 	switch r.Method {
 	case http.MethodGet:
