@@ -2,9 +2,6 @@ package monocloud
 
 import "slices"
 
-// authMethodNames are the ClientAuthMethod values, by opclient.AuthMethod.
-var authMethodNames = [...]string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"}
-
 // Options returns the options c runs with: those given to New, with the
 // environment and the defaults applied and values normalized as New did
 // (https:// added to a bare TenantDomain, routes with a leading slash,
@@ -18,7 +15,7 @@ func (c *Client) Options() Options {
 	o.TenantDomain = cfg.issuer
 	o.ClientID = cfg.clientID
 	o.ClientSecret = cfg.clientSecret
-	o.ClientAuthMethod = authMethodNames[cfg.authMethod]
+	o.ClientAuthMethod = cfg.authMethod.String()
 	if k := cfg.opts.ClientAssertionKey; k != nil {
 		o.ClientAssertionKey = new(*k)
 	}

@@ -3,6 +3,7 @@ package monocloud
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,6 +95,26 @@ func TestOptions(t *testing.T) {
 		}
 		if !reflect.DeepEqual(again.Options(), o) {
 			t.Errorf("New(c.Options()).Options() differs:\n%+v\n%+v", again.Options(), o)
+		}
+	})
+
+	t.Run("ClientAuthMethod as New resolved it", func(t *testing.T) {
+		key := &ClientAssertionKey{Signer: testRSAKey(t, 2048), KeyID: "k", Algorithm: "RS256"}
+		for _, tc := range []struct {
+			method string
+			opts   func(*Options)
+		}{
+			{"client_secret_basic", func(*Options) {}},
+			{"client_secret_post", func(*Options) {}},
+			{"client_secret_jwt", func(o *Options) { o.ClientSecret = strings.Repeat("s", 32) }},
+			{"private_key_jwt", func(o *Options) { o.ClientAssertionKey = key }},
+		} {
+			o := cfgValid()
+			o.ClientAuthMethod = tc.method
+			tc.opts(&o)
+			if got := newClient(t, o, nil).Options().ClientAuthMethod; got != tc.method {
+				t.Errorf("ClientAuthMethod %q resolves to %q", tc.method, got)
+			}
 		}
 	})
 

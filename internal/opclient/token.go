@@ -50,6 +50,21 @@ const (
 	PrivateKeyJWT
 )
 
+// String returns m's name, as token_endpoint_auth_method spells it.
+func (m AuthMethod) String() string {
+	switch m {
+	case ClientSecretBasic:
+		return "client_secret_basic"
+	case ClientSecretPost:
+		return "client_secret_post"
+	case ClientSecretJWT:
+		return "client_secret_jwt"
+	case PrivateKeyJWT:
+		return "private_key_jwt"
+	}
+	return fmt.Sprintf("AuthMethod(%d)", int(m))
+}
+
 // Client makes requests to a server's token and PAR endpoints for one
 // client. It is safe for concurrent use as long as its fields are not
 // modified.
