@@ -125,8 +125,8 @@ func TestJWKSSkipsUnknownKeys(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(jwks)) }))
 	t.Cleanup(srv.Close)
 	ks := &keySet{url: srv.URL, alg: "RS256", client: srv.Client(), timeout: time.Second, now: newTkClock().Now}
-	payload, err := ks.VerifySignature(t.Context(), op.SignIDToken(t, map[string]any{"sub": "s"}))
+	payload, err := ks.verifyJWT(t.Context(), op.SignIDToken(t, map[string]any{"sub": "s"}), fromProvider)
 	if err != nil || !strings.Contains(string(payload), `"sub":"s"`) {
-		t.Fatalf("VerifySignature: %q, %v", payload, err)
+		t.Fatalf("verifyJWT: %q, %v", payload, err)
 	}
 }
