@@ -135,12 +135,12 @@ func verifyWith(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) 
 // refetch returns the keys of a fetch newer than the caller's view of the
 // JWKS, which it read when seen fetches were done and started ones were
 // started, fetching them itself if src allows. A token fromAnyone takes
-// any fetch done since; a token fromProvider only one started since, as
-// one started earlier may predate a key rotation. Without such a fetch, a
-// token fromAnyone fetches if the last fetch started jwksRefetchInterval
-// ago, and a token fromProvider unless its kid caused a fetch within
-// trustedRefetchFloor. The fetch is not cancelled with ctx, as other
-// callers may wait for it; it is bounded by the client's timeout.
+// any fetch done since. A token fromProvider takes one started since; one
+// started earlier (in flight at the caller's read) may predate a key
+// rotation, so it fetches again unless its kid caused a fetch within
+// trustedRefetchFloor. A token fromAnyone fetches only if the last fetch
+// started jwksRefetchInterval ago. The fetch is not cancelled with ctx, as
+// other callers may wait for it; it is bounded by the client's timeout.
 func (ks *keySet) refetch(ctx context.Context, src tokenSource, kid string, seen, started int) ([]jose.JSONWebKey, error) {
 	ks.fetchMu.Lock()
 	defer ks.fetchMu.Unlock()
@@ -149,11 +149,12 @@ func (ks *keySet) refetch(ctx context.Context, src tokenSource, kid string, seen
 	lastKid, lastKidAt := ks.lastKid, ks.lastKidAt
 	ks.mu.Unlock()
 	now := ks.now()
+	limited := src == fromAnyone && fetches > 0 && now.Sub(last) < jwksRefetchInterval ||
+		src == fromProvider && kid == lastKid && now.Sub(lastKidAt) < trustedRefetchFloor
 	switch {
-	case src == fromAnyone && fetches != seen, src == fromProvider && fetches > started:
-		return keys, lastErr
-	case src == fromAnyone && fetches > 0 && now.Sub(last) < jwksRefetchInterval,
-		src == fromProvider && kid == lastKid && now.Sub(lastKidAt) < trustedRefetchFloor:
+	case fetches > started, fetches != seen && (src == fromAnyone || limited):
+		return keys, lastErr // a fetch since the caller's view, as fresh as allowed
+	case limited:
 		return nil, errKeyRefetchLimited
 	}
 	ks.mu.Lock()

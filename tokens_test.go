@@ -573,7 +573,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, msg string
 	}{
-		{"should throw error if expires_in is not present in the response", `{"access_token":"a","token_type":"Bearer","scope":"openid"}`, "Missing required 'expires_in' field"},
+		{"should throw error if expires_in is not an integer", `{"access_token":"a","token_type":"Bearer","scope":"openid","expires_in":"soon"}`, "Invalid 'expires_in' field"},
 		{"should throw error if scope is not present in the response", `{"access_token":"a","token_type":"Bearer","expires_in":60}`, "Missing or invalid 'scope' field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
