@@ -129,7 +129,7 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 			return nil, invalid("typ %v is neither logout+jwt nor JWT", typ)
 		}
 	}
-	payload, err := p.keys.verify(ctx, jws)
+	payload, err := p.keys.verify(ctx, jws, fromAnyone)
 	if errors.Is(err, ErrProviderUnavailable) {
 		return nil, err
 	}

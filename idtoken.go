@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -25,11 +26,46 @@ type idTokenCheck struct {
 	subject string
 }
 
-// verifyIDToken validates raw and returns its claims. On top of go-oidc it
-// checks the nonce, iat (not in the future beyond the clock skew), azp
-// (required with several audiences, else it must equal the client ID),
-// auth_time against max_age, and on refresh that sub did not change. It
-// does not check at_hash or c_hash.
+// verifyIDToken validates raw, an ID token of a token response, and
+// returns its claims. It applies the rules of OpenID Connect Core 1.0
+// section 3.1.3.7 (code flow, section 3.1.3.8 for at_hash) as follows.
+//
+// Checked:
+//   - the signature: a compact JWS with one signature, algorithm
+//     IDTokenSigningAlg (so never "none" or an HMAC), by a key of the
+//     provider's JWKS (refetched at once for an unknown kid, see
+//     fromProvider); rule 6, although the TLS answer of the token
+//     endpoint would allow skipping it;
+//   - the typ header, when present: JWT (RFC 8725 section 3.11), so that
+//     the provider's other JWTs, such as logout tokens (logout+jwt) or
+//     access tokens (at+jwt), do not pass for ID tokens;
+//   - iss equals the discovered issuer exactly (rule 2);
+//   - aud contains the client ID (rule 3); with several audiences, azp is
+//     required (rule 4), and when present azp equals the client ID (rule 5);
+//   - exp is present and not past, with the clock skew (rule 9); nbf, when
+//     present, not ahead (go-oidc, with its own 5-minute leeway);
+//   - iat is present (section 2: REQUIRED) and not ahead of now by more
+//     than the clock skew (rule 10);
+//   - sub is present and not empty (section 2: REQUIRED); on refresh it
+//     equals the session's (section 12.2);
+//   - nonce equals the one sent on sign-in, which always sends one
+//     (rule 11); on refresh it is absent or equal (section 12.2);
+//   - auth_time is present and within max_age plus the clock skew when
+//     the sign-in requested max_age (rule 13).
+//
+// Not checked:
+//   - encrypted ID tokens (rule 1): not supported, they fail to parse;
+//   - other audiences than the client (rule 3 leaves them to the client's
+//     trust): accepted as long as azp names the client;
+//   - how long ago iat was (rule 10 leaves the bound to the client): exp
+//     bounds the token's use;
+//   - acr (rule 12), even when acr_values was requested: the provider may
+//     answer a weaker class, and only the application knows what it
+//     accepts; it sees the claim in OnSessionCreating and in the user;
+//   - at_hash and c_hash (section 3.1.3.8, OPTIONAL in the code flow): the
+//     access token and the ID token come in the same TLS answer of the
+//     token endpoint, so a mismatch could only be the provider's own;
+//   - auth_time against the original one on refresh (section 12.2).
 func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck) (map[string]any, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, &TokenError{Message: "ID Token must be a valid non-empty string"}
@@ -38,9 +74,10 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	if err != nil {
 		return nil, err
 	}
-	// go-oidc flattens the key set's errors to text: keys keeps the error
-	// aside, to tell a provider whose JWKS cannot be fetched from a bad token.
-	keys := &keyErrRecorder{KeySet: p.keys}
+	if typ, ok := jwtType(raw); ok && !isJWTType(typ) {
+		return nil, &TokenError{Message: fmt.Sprintf("Unexpected JWT typ header %q for an ID token", typ)}
+	}
+	keys := &providerKeys{keySet: p.keys}
 	tok, err := oidc.NewVerifier(p.issuer, keys, p.idTokens).Verify(ctx, raw)
 	if err != nil {
 		if errors.Is(keys.err, ErrProviderUnavailable) {
@@ -58,6 +95,12 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 		}
 	} else if tok.Nonce != chk.nonce || chk.nonce == "" {
 		return nil, &TokenError{Message: "Nonce mismatch"}
+	}
+	if _, ok := claims["iat"].(float64); !ok {
+		return nil, &TokenError{Message: `Missing required JWT "iat" (issued at) claim`}
+	}
+	if tok.Subject == "" {
+		return nil, &TokenError{Message: `Missing required JWT "sub" (subject) claim`}
 	}
 	now := c.now()
 	skew := c.cfg.clockSkew
@@ -84,17 +127,44 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	return claims, nil
 }
 
-// keyErrRecorder is a key set that keeps the error of its last call.
-type keyErrRecorder struct {
-	oidc.KeySet
-	err error
+// providerKeys is the provider's key set as go-oidc's verifier uses it, for
+// ID tokens of token responses (fromProvider). It keeps the error of its
+// last call aside, as go-oidc flattens it to text, to tell a provider whose
+// JWKS cannot be fetched from a bad token.
+type providerKeys struct {
+	keySet *keySet
+	err    error
 }
 
 // VerifySignature implements oidc.KeySet.
-func (k *keyErrRecorder) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := k.KeySet.VerifySignature(ctx, jwt)
+func (k *providerKeys) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.keySet.verifyJWT(ctx, jwt, fromProvider)
 	k.err = err
 	return payload, err
+}
+
+// jwtType returns the typ header of a compact JWT, and whether it has one
+// (a string). It checks nothing else: the signature check parses the
+// header again.
+func jwtType(jwt string) (string, bool) {
+	header, _, _ := strings.Cut(jwt, ".")
+	b, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return "", false
+	}
+	var h struct {
+		Typ *string `json:"typ"`
+	}
+	if json.Unmarshal(b, &h) != nil || h.Typ == nil {
+		return "", false
+	}
+	return *h.Typ, true
+}
+
+// isJWTType reports whether typ names a plain JWT: "JWT", in any case,
+// with or without the "application/" prefix (RFC 7515 section 4.1.9).
+func isJWTType(typ string) bool {
+	return strings.TrimPrefix(strings.ToLower(typ), "application/") == "jwt"
 }
 
 // unverifiedClaim returns a claim of a JWT that was verified when it was

@@ -1,11 +1,16 @@
 package monocloud
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
@@ -123,4 +128,142 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIDTokenRequiredClaimsAtSignIn is the OpenID conformance tests
+// rp-id_token-iat and rp-id_token-sub: an ID token without iat, or without
+// sub, both REQUIRED (OpenID Connect Core section 2), is refused at the
+// callback: no session, and no userinfo call.
+func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
+	for _, claim := range []string{"", "iat", "sub"} {
+		t.Run("without "+claim, func(t *testing.T) {
+			app := newTestApp(t, adaClaims, Options{UserInfo: new(true)}, nil, nil)
+			if claim != "" {
+				app.op.SetIDTokenEdit(func(claims map[string]any) { delete(claims, claim) })
+			}
+			resp, body := app.signInVia("/api/auth/signin")
+			if claim == "" { // the control: the same flow with the claim
+				if resp.StatusCode != http.StatusFound || app.op.UserinfoRequests() != 1 {
+					t.Fatalf("control: status %d, %d userinfo calls; want 302 and 1", resp.StatusCode, app.op.UserinfoRequests())
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("callback: status %d, want 400: %s", resp.StatusCode, body)
+			}
+			if c := app.sessionCookies(); len(c) != 0 {
+				t.Errorf("session cookies %v set for an ID token without %s", cookieNames(c), claim)
+			}
+			if n := app.op.UserinfoRequests(); n != 0 {
+				t.Errorf("userinfo called %d times for an ID token without %s", n, claim)
+			}
+		})
+	}
+}
+
+// TestIDTokenAlgorithm: an ID token signed with another algorithm than
+// IDTokenSigningAlg (the provider signs RS256) is refused.
+func TestIDTokenAlgorithm(t *testing.T) {
+	for alg, want := range map[string]int{"RS256": http.StatusFound, "PS256": http.StatusBadRequest} {
+		app := newTestApp(t, adaClaims, Options{IDTokenSigningAlg: alg}, nil, nil)
+		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != want {
+			t.Errorf("IDTokenSigningAlg %s: callback status %d, want %d: %s", alg, resp.StatusCode, want, body)
+		}
+	}
+}
+
+// TestIDTokenRules checks each rule of OpenID Connect Core section 3.1.3.7
+// that verifyIDToken enforces, on a refreshed ID token signed by the
+// provider (or by a generated key) with one claim or header changed.
+func TestIDTokenRules(t *testing.T) {
+	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		claims  map[string]any // overrides; nil deletes
+		typ     string         // typ header; empty signs with SignIDToken
+		foreign bool           // signed with a generated key under the provider's kid
+		wantErr bool
+	}{
+		{name: "valid", wantErr: false},
+		{name: "iss of another issuer", claims: map[string]any{"iss": "https://op.example"}, wantErr: true},
+		{name: "aud without the client", claims: map[string]any{"aud": "other"}, wantErr: true},
+		{name: "aud with the client among others, azp the client", claims: map[string]any{"aud": []any{"other", "test-client"}, "azp": "test-client"}, wantErr: false},
+		{name: "no exp", claims: map[string]any{"exp": nil}, wantErr: true},
+		{name: "exp past beyond the skew", claims: map[string]any{"exp": -90}, wantErr: true},
+		{name: "exp past within the skew", claims: map[string]any{"exp": -30}, wantErr: false},
+		{name: "no iat", claims: map[string]any{"iat": nil}, wantErr: true},
+		{name: "iat a string", claims: map[string]any{"iat": "yesterday"}, wantErr: true},
+		{name: "no sub", claims: map[string]any{"sub": nil}, wantErr: true},
+		{name: "empty sub", claims: map[string]any{"sub": ""}, wantErr: true},
+		{name: "nonce of another sign-in", claims: map[string]any{"nonce": "other"}, wantErr: true},
+		{name: "typ JWT", typ: "JWT", wantErr: false},
+		{name: "typ application/jwt", typ: "application/jwt", wantErr: false},
+		{name: "typ of an access token", typ: "at+jwt", wantErr: true},
+		{name: "typ of a logout token", typ: "logout+jwt", wantErr: true},
+		{name: "signed by another key", foreign: true, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTokensApp(t, monocloudtest.Config{}, Options{})
+			app.signIn("")
+			now := app.clock.Unix()
+			claims := map[string]any{"iss": app.op.Issuer(), "sub": "user-1", "aud": "test-client", "iat": now, "exp": now + 3600}
+			for k, v := range tc.claims {
+				switch {
+				case v == nil:
+					delete(claims, k)
+				case k == "exp":
+					claims[k] = now + int64(v.(int))
+				default:
+					claims[k] = v
+				}
+			}
+			var idt string
+			switch {
+			case tc.foreign:
+				_, kid := providerKey(t, app.op)
+				idt = signWith(t, foreign, kid, claims)
+			case tc.typ != "":
+				idt = app.op.SignJWT(t, tc.typ, claims)
+			default:
+				idt = app.op.SignIDToken(t, claims)
+			}
+			app.op.SetTokenFault(tokenFault("at-rule", idt, ""))
+			tok, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
+			if !tc.wantErr {
+				if err != nil || tok.AccessToken != "at-rule" {
+					t.Fatalf("GetTokens = %+v, %v; want the refreshed tokens", tok, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("GetTokens = %+v; want the ID token refused", tok)
+			}
+			asError[*TokenError](t, err)
+		})
+	}
+}
+
+// signWith returns claims as an RS256 JWS signed by key under kid.
+func signWith(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

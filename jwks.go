@@ -13,30 +13,55 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// jwksRefetchInterval is the shortest time between two fetches of the
-// provider's JWKS. A token whose key is not in the cached set triggers a
-// refetch at most this often; within it, such tokens fail fast.
+// jwksRefetchInterval is the shortest time between a fetch of the
+// provider's JWKS and one caused by a token from anyone (fromAnyone) whose
+// key is not in the cached set; within it, such tokens fail fast.
 const jwksRefetchInterval = 10 * time.Second
+
+// trustedRefetchFloor is the shortest time between two fetches caused by
+// tokens from the provider (fromProvider) naming the same unknown key: a
+// provider that signs with a key its JWKS does not list yet costs one
+// fetch per second at most, not one per sign-in.
+const trustedRefetchFloor = time.Second
 
 // maxDocumentBytes bounds the JWKS and discovery documents read from the provider.
 const maxDocumentBytes = 1 << 20
 
 // errKeyRefetchLimited reports a token signed with a key that is not in the
 // cached JWKS, while the JWKS was fetched too recently to fetch it again.
-var errKeyRefetchLimited = fmt.Errorf("no cached key verifies the token, and the JWKS was fetched less than %v ago", jwksRefetchInterval)
+var errKeyRefetchLimited = errors.New("no cached key verifies the token, and the JWKS was fetched too recently to fetch it again")
 
 // errBadSignature reports a token that no key of a freshly fetched JWKS verifies.
 var errBadSignature = errors.New("no key of the provider's JWKS verifies the token")
 
-// keySet is the provider's JWKS, cached. It implements oidc.KeySet for
-// go-oidc's ID token verifier and serves logout tokens directly.
+// A tokenSource says who handed a token over, which decides how soon a key
+// the cached JWKS lacks may cause a refetch.
+type tokenSource int
+
+const (
+	// fromProvider is a token the provider sent over TLS in answer to the
+	// client's own request: an ID token of a token response, a signed
+	// userinfo response. No third party can forge one, so an unknown key
+	// refetches the JWKS at once (single-flight, trustedRefetchFloor).
+	fromProvider tokenSource = iota
+	// fromAnyone is a token posted by an unauthenticated caller: a logout
+	// token. An unknown key refetches the JWKS only if the last fetch
+	// started jwksRefetchInterval ago, so forged tokens cost at most one
+	// fetch per interval, and they never delay a fetch for fromProvider.
+	fromAnyone
+)
+
+// keySet is the provider's JWKS, cached, serving ID tokens (through
+// oidc.KeySet, see providerKeys), signed userinfo and logout tokens.
 //
 // It replaces go-oidc's RemoteKeySet, which refetches the JWKS whenever no
 // cached key verifies a token: one fetch per forged token, which any caller
-// of the back-channel logout route could trigger. Here a refetch happens at
-// most once per jwksRefetchInterval, shared by concurrent callers, so a key
-// rotation at the provider is picked up by the first token signed with the
-// new key after the interval.
+// of the back-channel logout route could trigger. Here each caller says
+// where its token comes from (tokenSource): tokens from anyone refetch at
+// most once per jwksRefetchInterval, tokens from the provider at once, so a
+// key rotation is picked up by the first sign-in that needs the new key
+// whatever the back-channel route receives. Concurrent callers share the
+// fetch in flight.
 type keySet struct {
 	url     string
 	alg     jose.SignatureAlgorithm // the only algorithm accepted
@@ -48,35 +73,42 @@ type keySet struct {
 
 	mu      sync.Mutex // guards the fields below
 	keys    []jose.JSONWebKey
+	started int       // fetches started
 	fetches int       // fetches done, so that a waiter can tell it missed one
 	last    time.Time // start of the last fetch
 	lastErr error     // error of the last fetch
+	// lastKid and lastKidAt are the unknown key ID of the last fetch for
+	// a token fromProvider, and its start.
+	lastKid   string
+	lastKidAt time.Time
 }
 
-// VerifySignature implements oidc.KeySet.
-func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+// verifyJWT parses raw as a compact JWS signed with ks.alg and verifies it
+// as verify does.
+func (ks *keySet) verifyJWT(ctx context.Context, raw string, src tokenSource) ([]byte, error) {
 	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{ks.alg})
 	if err != nil {
 		return nil, fmt.Errorf("malformed JWS: %w", err)
 	}
-	return ks.verify(ctx, jws)
+	return ks.verify(ctx, jws, src)
 }
 
 // verify returns the payload of jws, which must have a single signature by
-// a key of the JWKS. The error matches ErrProviderUnavailable when the JWKS
-// could not be fetched.
-func (ks *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+// a key of the JWKS, refetching the JWKS as src allows when no cached key
+// verifies it. The error matches ErrProviderUnavailable when the JWKS could
+// not be fetched.
+func (ks *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature, src tokenSource) ([]byte, error) {
 	if len(jws.Signatures) != 1 {
 		return nil, errors.New("a JWS with exactly one signature is required")
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	ks.mu.Lock()
-	keys, seen := ks.keys, ks.fetches
+	keys, seen, started := ks.keys, ks.fetches, ks.started
 	ks.mu.Unlock()
 	if payload, ok := verifyWith(jws, kid, keys); ok {
 		return payload, nil
 	}
-	keys, err := ks.refetch(ctx, seen)
+	keys, err := ks.refetch(ctx, src, kid, seen, started)
 	if err != nil {
 		return nil, err
 	}
@@ -100,24 +132,37 @@ func verifyWith(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebKey) 
 	return nil, false
 }
 
-// refetch returns the keys of a fetch done after the caller's read of
-// fetch number seen: one that another caller did meanwhile, else a new one
-// if the last started at least jwksRefetchInterval ago. The fetch is not
-// cancelled with ctx, as other callers may wait for it; it is bounded by
-// the client's timeout.
-func (ks *keySet) refetch(ctx context.Context, seen int) ([]jose.JSONWebKey, error) {
+// refetch returns the keys of a fetch newer than the caller's view of the
+// JWKS, which it read when seen fetches were done and started ones were
+// started, fetching them itself if src allows. A token fromAnyone takes
+// any fetch done since. A token fromProvider takes one started since; one
+// started earlier (in flight at the caller's read) may predate a key
+// rotation, so it fetches again unless its kid caused a fetch within
+// trustedRefetchFloor. A token fromAnyone fetches only if the last fetch
+// started jwksRefetchInterval ago. The fetch is not cancelled with ctx, as
+// other callers may wait for it; it is bounded by the client's timeout.
+func (ks *keySet) refetch(ctx context.Context, src tokenSource, kid string, seen, started int) ([]jose.JSONWebKey, error) {
 	ks.fetchMu.Lock()
 	defer ks.fetchMu.Unlock()
 	ks.mu.Lock()
 	keys, fetches, last, lastErr := ks.keys, ks.fetches, ks.last, ks.lastErr
+	lastKid, lastKidAt := ks.lastKid, ks.lastKidAt
 	ks.mu.Unlock()
 	now := ks.now()
+	limited := src == fromAnyone && fetches > 0 && now.Sub(last) < jwksRefetchInterval ||
+		src == fromProvider && kid == lastKid && now.Sub(lastKidAt) < trustedRefetchFloor
 	switch {
-	case fetches != seen:
-		return keys, lastErr
-	case fetches > 0 && now.Sub(last) < jwksRefetchInterval:
+	case fetches > started, fetches != seen && (src == fromAnyone || limited):
+		return keys, lastErr // a fetch since the caller's view, as fresh as allowed
+	case limited:
 		return nil, errKeyRefetchLimited
 	}
+	ks.mu.Lock()
+	ks.started++
+	if src == fromProvider {
+		ks.lastKid, ks.lastKidAt = kid, now
+	}
+	ks.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ks.timeout)
 	defer cancel()
 	fetched, err := ks.fetch(ctx)

@@ -125,8 +125,118 @@ func TestJWKSSkipsUnknownKeys(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(jwks)) }))
 	t.Cleanup(srv.Close)
 	ks := &keySet{url: srv.URL, alg: "RS256", client: srv.Client(), timeout: time.Second, now: newTkClock().Now}
-	payload, err := ks.VerifySignature(t.Context(), op.SignIDToken(t, map[string]any{"sub": "s"}))
+	payload, err := ks.verifyJWT(t.Context(), op.SignIDToken(t, map[string]any{"sub": "s"}), fromProvider)
 	if err != nil || !strings.Contains(string(payload), `"sub":"s"`) {
-		t.Fatalf("VerifySignature: %q, %v", payload, err)
+		t.Fatalf("verifyJWT: %q, %v", payload, err)
+	}
+}
+
+// TestJWKSForgedLogoutTokensDoNotHoldOffKeyRotation (F8): forged logout
+// tokens with an unknown kid, posted by anyone to the back-channel route,
+// used up the single refetch allowance, so that sign-ins signed with a
+// rotated key failed for up to jwksRefetchInterval. ID tokens of token
+// responses now refetch at once, whatever the back-channel route received.
+func TestJWKSForgedLogoutTokensDoNotHoldOffKeyRotation(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	forged := enc([]byte(`{"alg":"RS256","kid":"attacker"}`)) + "." + enc([]byte(`{"sub":"x"}`)) + "." + enc([]byte("sig"))
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	clock := app.useClock()
+	app.signIn("") // the JWKS is fetched, the first key cached
+	failed := 0
+	for range 3 { // three rotations, each after an attacker's token
+		clock.Advance(jwksRefetchInterval + time.Second)
+		if code := backChannelLogoutStatus(app, forged); code != http.StatusBadRequest {
+			t.Fatalf("forged logout token: %d, want 400", code)
+		}
+		clock.Advance(time.Second)
+		app.op.RotateKey(t)
+		for range 3 {
+			app.newBrowser()
+			if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+				failed++
+			}
+			clock.Advance(time.Second)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of 9 sign-ins after a key rotation failed: forged logout tokens held off the JWKS refetch", failed)
+	}
+	// The attacker's tokens stay limited: one more right away fetches nothing.
+	before := app.op.JWKSRequests()
+	for range 10 {
+		backChannelLogoutStatus(app, forged)
+	}
+	if n := app.op.JWKSRequests() - before; n != 0 {
+		t.Errorf("10 forged logout tokens after the sign-ins fetched the JWKS %d times, want 0", n)
+	}
+}
+
+// TestJWKSKeyRotationSecondSignIn is the OpenID conformance test
+// rp-key-rotation-op-sign-key: a sign-in, then the provider rotates its
+// signing key, then a second sign-in within jwksRefetchInterval of the
+// first fetch. It must succeed, with one JWKS fetch.
+func TestJWKSKeyRotationSecondSignIn(t *testing.T) {
+	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	clock := app.useClock()
+	app.signIn("")
+	clock.Advance(2 * time.Second)
+	app.op.RotateKey(t)
+	before := app.op.JWKSRequests()
+	app.newBrowser()
+	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-in 2 s after a key rotation: status %d, want 302: %s", resp.StatusCode, body)
+	}
+	if n := app.op.JWKSRequests() - before; n != 1 {
+		t.Errorf("the sign-in with the rotated key fetched the JWKS %d times, want 1", n)
+	}
+}
+
+// TestJWKSProviderTokensRefetch: tokens from the provider with a kid the
+// cached JWKS lacks share one fetch when concurrent, and a kid the fresh
+// JWKS still lacks refetches at most once per trustedRefetchFloor.
+func TestJWKSProviderTokensRefetch(t *testing.T) {
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
+	clock := newTkClock()
+	ks := &keySet{url: op.Issuer() + "/jwks", alg: "RS256", client: op.Client(), timeout: 5 * time.Second, now: clock.Now}
+	verify := func(token string) error {
+		_, err := ks.verifyJWT(t.Context(), token, fromProvider)
+		return err
+	}
+	if err := verify(op.SignIDToken(t, map[string]any{"sub": "s"})); err != nil {
+		t.Fatal(err)
+	}
+	op.RotateKey(t)
+	rotated := op.SignIDToken(t, map[string]any{"sub": "s"})
+	before := op.JWKSRequests()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := verify(rotated); err != nil {
+				t.Errorf("token with the rotated key: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := op.JWKSRequests() - before; n != 1 {
+		t.Errorf("20 concurrent tokens with the rotated key fetched the JWKS %d times, want 1", n)
+	}
+
+	enc := base64.RawURLEncoding.EncodeToString
+	unknown := enc([]byte(`{"alg":"RS256","kid":"not-published"}`)) + "." + enc([]byte(`{"sub":"x"}`)) + "." + enc([]byte("sig"))
+	before = op.JWKSRequests()
+	for range 5 {
+		if err := verify(unknown); err == nil {
+			t.Fatal("a token with an unpublished kid verified")
+		}
+	}
+	if n := op.JWKSRequests() - before; n != 1 {
+		t.Errorf("5 tokens with an unpublished kid within %v fetched the JWKS %d times, want 1", trustedRefetchFloor, n)
+	}
+	clock.Advance(trustedRefetchFloor)
+	if err := verify(unknown); err == nil {
+		t.Fatal("a token with an unpublished kid verified")
+	}
+	if n := op.JWKSRequests() - before; n != 2 {
+		t.Errorf("after %v, the unpublished kid fetched the JWKS %d times in all, want 2", trustedRefetchFloor, n)
 	}
 }

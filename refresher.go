@@ -197,7 +197,7 @@ func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery)
 	}
 	res := &refreshResult{
 		accessToken:  resp.AccessToken,
-		expiresAt:    c.now().Unix() + resp.ExpiresIn,
+		expiresAt:    expiration(resp.Expiry),
 		scope:        resp.Scope,
 		idToken:      resp.IDToken,
 		refreshToken: resp.RefreshToken,

@@ -52,7 +52,7 @@ func subject(user User, idToken string) string {
 // per resource and scope set it was issued for.
 type AccessToken struct {
 	AccessToken           string `json:"accessToken"`
-	AccessTokenExpiration int64  `json:"accessTokenExpiration"` // unix seconds
+	AccessTokenExpiration int64  `json:"accessTokenExpiration"` // unix seconds; 0 when unknown (see Tokens)
 	Scopes                string `json:"scopes"`                // granted
 	Resource              string `json:"resource,omitempty"`
 	RequestedScopes       string `json:"requestedScopes,omitempty"`

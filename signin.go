@@ -238,7 +238,7 @@ func (c *Client) exchange(ctx context.Context, p *provider, code string, as *aut
 		AuthorizedResources: as.Resources,
 		AccessTokens: []AccessToken{{
 			AccessToken:           resp.AccessToken,
-			AccessTokenExpiration: c.now().Unix() + resp.ExpiresIn,
+			AccessTokenExpiration: expiration(resp.Expiry),
 			Scopes:                resp.Scope,
 			Resource:              as.Resource,
 			RequestedScopes:       as.Scopes,

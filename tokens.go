@@ -35,29 +35,43 @@ type GetTokensOptions struct {
 // and refresh tokens. Its JSON names are those of MonoCloud's JavaScript
 // SDK. Keep the refresh token on the server: a client that uses it
 // refreshes behind the session's back.
+//
+// An access token's expiry may be unknown (AccessTokenExpiration 0): the
+// token response had no expires_in, which RFC 6749 only recommends, and
+// the access token is not a JWT with an exp claim. Such a token never
+// counts as expired and GetTokens does not refresh it on its own: it is
+// used until the API that takes it refuses it, and the application then
+// calls GetTokens with ForceRefresh. Refreshing it at every call instead
+// would cost a refresh grant per request, and any assumed lifetime would
+// be a guess that is either too short (needless grants) or too long (the
+// same refusal).
 type Tokens struct {
-	AccessToken           string `json:"accessToken"`
-	AccessTokenExpiration int64  `json:"accessTokenExpiration"` // unix seconds
-	Scopes                string `json:"scopes"`                // granted
+	AccessToken string `json:"accessToken"`
+	// AccessTokenExpiration is when AccessToken expires, in unix seconds;
+	// 0 when unknown.
+	AccessTokenExpiration int64  `json:"accessTokenExpiration"`
+	Scopes                string `json:"scopes"` // granted
 	Resource              string `json:"resource,omitempty"`
 	RequestedScopes       string `json:"requestedScopes,omitempty"`
 	IDToken               string `json:"idToken,omitempty"`
 	RefreshToken          string `json:"refreshToken,omitempty"`
-	// IsExpired is true when the access token expires within 30 seconds.
+	// IsExpired is true when the access token expires within 30 seconds;
+	// false when its expiry is unknown.
 	IsExpired bool `json:"isExpired"`
 }
 
 // Token returns t's access token as an *oauth2.Token (Bearer), for use with
-// x/oauth2, with the ID token and the granted scopes as extras. It leaves
+// x/oauth2, with the ID token and the granted scopes as extras. An unknown
+// expiry is the zero Expiry, which x/oauth2 takes for a token that does not
+// expire. It leaves
 // out the refresh token: an oauth2.Config.TokenSource built from it would
 // refresh behind the session's back, and a provider that rotates refresh
 // tokens would then refuse the session's own refresh token (or revoke the
 // grant). Refresh through GetTokens, or use TokenSource.
 func (t *Tokens) Token() *oauth2.Token {
-	tok := &oauth2.Token{
-		AccessToken: t.AccessToken,
-		TokenType:   "Bearer",
-		Expiry:      time.Unix(t.AccessTokenExpiration, 0),
+	tok := &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer"}
+	if t.AccessTokenExpiration != 0 {
+		tok.Expiry = time.Unix(t.AccessTokenExpiration, 0)
 	}
 	return tok.WithExtra(map[string]any{"id_token": t.IDToken, "scope": t.Scopes})
 }
@@ -66,7 +80,8 @@ func (t *Tokens) Token() *oauth2.Token {
 // which must be r.Context() of a request served under AuthMiddleware or
 // Handler (else ErrNoRequestContext). Without options it returns the
 // default token (default resource, sign-in scopes). The token is refreshed
-// when it is missing, expires within 30 seconds, or ForceRefresh is set; the
+// when it is missing, expires within 30 seconds (not when its expiry is
+// unknown, see Tokens), or ForceRefresh is set; the
 // refreshed session is written to the request's response as Set-Cookie.
 //
 // Concurrent calls that need the same refresh share one refresh grant, and a
@@ -305,7 +320,20 @@ func newTokens(t *AccessToken, s *Session, now int64) *Tokens {
 	}
 }
 
-func expired(t *AccessToken, now int64) bool { return t.AccessTokenExpiration-expiryMargin < now }
+// expired reports whether t expires within expiryMargin of now; a token
+// whose expiry is unknown has not expired.
+func expired(t *AccessToken, now int64) bool {
+	return t.AccessTokenExpiration != 0 && t.AccessTokenExpiration-expiryMargin < now
+}
+
+// expiration returns expiry as an AccessTokenExpiration: unix seconds, or
+// 0 for the zero time, an unknown expiry.
+func expiration(expiry time.Time) int64 {
+	if expiry.IsZero() {
+		return 0
+	}
+	return expiry.Unix()
+}
 
 // findToken returns the first token whose resource set and requested
 // scope set equal resource and scopes (order- and duplicate-insensitive).

@@ -573,7 +573,7 @@ func TestGetTokensRefreshSession(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, msg string
 	}{
-		{"should throw error if expires_in is not present in the response", `{"access_token":"a","token_type":"Bearer","scope":"openid"}`, "Missing required 'expires_in' field"},
+		{"should throw error if expires_in is not an integer", `{"access_token":"a","token_type":"Bearer","scope":"openid","expires_in":"soon"}`, "Invalid 'expires_in' field"},
 		{"should throw error if scope is not present in the response", `{"access_token":"a","token_type":"Bearer","expires_in":60}`, "Missing or invalid 'scope' field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1197,4 +1197,43 @@ func TestGetTokensDuringStoreOutage(t *testing.T) {
 	if status, _, _, err := a.httpTokens(a.cookies(), ""); status != http.StatusOK {
 		t.Fatalf("after the outage: %d %v", status, err)
 	}
+}
+
+// TestGetTokensWithoutExpiresIn is the OpenID conformance test
+// rp-response_type-code: token responses without expires_in (RFC 6749
+// section 5.1: RECOMMENDED) are accepted, at sign-in and on refresh. The
+// expiry is the exp of a JWT access token; otherwise it is unknown
+// (AccessTokenExpiration 0): never IsExpired, not refreshed by GetTokens
+// on its own, refreshed with ForceRefresh.
+func TestGetTokensWithoutExpiresIn(t *testing.T) {
+	t.Run("JWT access token: its exp", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{OmitExpiresIn: true}, Options{})
+		app.signIn("")
+		tok := app.mustTokens(nil)
+		if want := app.clock.Unix() + 3600; tok.AccessTokenExpiration != want || tok.IsExpired {
+			t.Fatalf("AccessTokenExpiration %d, IsExpired %v; want %d (the JWT's exp), false", tok.AccessTokenExpiration, tok.IsExpired, want)
+		}
+		app.clock.Advance(time.Hour)
+		grants := app.op.RefreshGrants()
+		if tok := app.mustTokens(nil); tok.AccessTokenExpiration != app.clock.Unix()+3600 || app.op.RefreshGrants() != grants+1 {
+			t.Errorf("after the exp: AccessTokenExpiration %d, %d refresh grants; want a refresh to %d", tok.AccessTokenExpiration, app.op.RefreshGrants()-grants, app.clock.Unix()+3600)
+		}
+	})
+	t.Run("opaque access token: unknown", func(t *testing.T) {
+		app := newTokensApp(t, monocloudtest.Config{OmitExpiresIn: true, OpaqueAccessTokens: true}, Options{})
+		app.signIn("")
+		first := app.mustTokens(nil)
+		if first.AccessTokenExpiration != 0 || first.IsExpired || !first.Token().Expiry.IsZero() {
+			t.Fatalf("AccessTokenExpiration %d, IsExpired %v, Token().Expiry %v; want 0, false, zero", first.AccessTokenExpiration, first.IsExpired, first.Token().Expiry)
+		}
+		app.clock.Advance(2 * time.Hour)
+		grants := app.op.RefreshGrants()
+		if tok := app.mustTokens(nil); tok.AccessToken != first.AccessToken || tok.IsExpired || app.op.RefreshGrants() != grants {
+			t.Errorf("2 h later: token changed %v, IsExpired %v, %d refresh grants; want the same token, not expired, no grant", tok.AccessToken != first.AccessToken, tok.IsExpired, app.op.RefreshGrants()-grants)
+		}
+		tok := app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+		if tok.AccessToken == first.AccessToken || tok.AccessTokenExpiration != 0 || app.op.RefreshGrants() != grants+1 {
+			t.Errorf("ForceRefresh: new token %v, AccessTokenExpiration %d, %d refresh grants; want a new token, 0, 1 grant", tok.AccessToken != first.AccessToken, tok.AccessTokenExpiration, app.op.RefreshGrants()-grants)
+		}
+	})
 }

@@ -2,6 +2,8 @@ package monocloud
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -119,4 +121,46 @@ func TestHandlerUserInfo(t *testing.T) {
 			t.Errorf("status %d, error %v", resp.StatusCode, rec.last())
 		}
 	})
+}
+
+// TestUserInfoSigned is the OpenID conformance test rp-userinfo-sig: a
+// signed userinfo answer (application/jwt) is verified with the provider's
+// keys, its iss and aud checked when present, and its claims merged into
+// the user without the JWT's own claims.
+func TestUserInfoSigned(t *testing.T) {
+	opcfg := adaClaims
+	opcfg.SignedUserinfo = true
+	app := newTestApp(t, opcfg, Options{UserInfo: new(true)}, nil, nil)
+	app.signIn("")
+	user := app.session().User
+	if user["name"] != "Ada" || user["sub"] != "user-1" || app.op.UserinfoRequests() != 1 {
+		t.Fatalf("user %v after %d userinfo calls; want Ada's claims from 1 call", user, app.op.UserinfoRequests())
+	}
+	if _, ok := user["aud"]; ok {
+		t.Errorf("user %v keeps the aud of the signed userinfo", user)
+	}
+
+	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kid := providerKey(t, app.op)
+	for name, jwt := range map[string]string{
+		"iss of another issuer": app.op.SignJWT(t, "JWT", map[string]any{"sub": "user-1", "iss": "https://op.example", "aud": "test-client"}),
+		"aud of another client": app.op.SignJWT(t, "JWT", map[string]any{"sub": "user-1", "iss": app.op.Issuer(), "aud": []any{"other"}}),
+		"signed by another key": signWith(t, foreign, kid, map[string]any{"sub": "user-1"}),
+		"not a JWT":             "garbage",
+	} {
+		app.newBrowser()
+		app.op.SetUserinfoFault(monocloudtest.Fault{Body: jwt, ContentType: "application/jwt"})
+		if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode == http.StatusFound {
+			t.Errorf("%s: sign-in succeeded", name)
+		}
+	}
+	app.newBrowser()
+	app.op.SetUserinfoFault(monocloudtest.Fault{Body: app.op.SignJWT(t, "JWT", map[string]any{"sub": "user-1", "nickname": "ada"}), ContentType: "application/jwt"})
+	app.signIn("") // iss and aud may be absent
+	if got := app.session().User["nickname"]; got != "ada" {
+		t.Errorf("nickname %v from a signed userinfo without iss and aud, want ada", got)
+	}
 }

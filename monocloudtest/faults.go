@@ -56,6 +56,17 @@ func (p *Provider) SetJWKSFault(f Fault) {
 	p.jwksFault = f
 }
 
+// SetIDTokenEdit makes the token endpoint pass the claims of every ID token
+// it issues through edit before signing them, until it is cleared with
+// SetIDTokenEdit(nil): for tests of a relying party's ID token checks, such
+// as the conformance tests rp-id_token-iat (delete(claims, "iat")) and
+// rp-id_token-sub.
+func (p *Provider) SetIDTokenEdit(edit func(claims map[string]any)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.idTokenEdit = edit
+}
+
 // intercept applies f to the request and reports whether it took the request
 // over, in which case the caller must not respond. Delays also end when the
 // provider shuts down, so that a stuck client cannot hang the test's cleanup.

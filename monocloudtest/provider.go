@@ -67,6 +67,20 @@ type Config struct {
 	// HS256, HS384 or HS512 are verified with ClientSecret.
 	ClientPublicKey crypto.PublicKey
 
+	// OmitExpiresIn leaves expires_in out of token responses, which RFC
+	// 6749 section 5.1 only recommends, as the OpenID conformance suite
+	// does (rp-response_type-code).
+	OmitExpiresIn bool
+
+	// OpaqueAccessTokens issues access tokens that are random strings
+	// instead of JWTs, so that a relying party cannot read their expiry.
+	OpaqueAccessTokens bool
+
+	// SignedUserinfo makes the userinfo endpoint answer a JWT signed with
+	// the current key (application/jwt, OpenID Connect Core section
+	// 5.3.2), with iss and aud, as the conformance test rp-userinfo-sig.
+	SignedUserinfo bool
+
 	// Now is the provider's clock, used to issue and check every code and
 	// token. It defaults to time.Now.
 	Now func() time.Time
@@ -116,6 +130,7 @@ type Provider struct {
 	userinfoFault  Fault
 	discoveryFault Fault
 	jwksFault      Fault
+	idTokenEdit    func(claims map[string]any)
 
 	// Recorded traffic.
 	lastAuthorizeRequest url.Values
@@ -125,6 +140,7 @@ type Provider struct {
 	refreshGrants        int
 	reuseDetected        int
 	jwksRequests         int
+	userinfoRequests     int
 	discoveryRequests    int
 	endSessionRequests   []url.Values
 }

@@ -46,7 +46,7 @@ type accessToken struct {
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
+	ExpiresIn    *int64 `json:"expires_in,omitempty"` // nil with Config.OmitExpiresIn
 	Scope        string `json:"scope"`
 	IDToken      string `json:"id_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
@@ -244,18 +244,22 @@ func (p *Provider) issue(g *grant, scopes, audience []string, nonce string, with
 	if len(audience) == 1 {
 		aud = audience[0]
 	}
-	at, err := p.key.sign(typAccessToken, map[string]any{
-		"iss":       p.Issuer(),
-		"sub":       p.cfg.Subject,
-		"aud":       aud,
-		"client_id": p.cfg.ClientID,
-		"scope":     scope,
-		"iat":       now.Unix(),
-		"exp":       accessExpiry.Unix(),
-		"jti":       rand.Text(),
-	})
-	if err != nil {
-		return nil, err
+	at := rand.Text()
+	if !p.cfg.OpaqueAccessTokens {
+		var err error
+		at, err = p.key.sign(typAccessToken, map[string]any{
+			"iss":       p.Issuer(),
+			"sub":       p.cfg.Subject,
+			"aud":       aud,
+			"client_id": p.cfg.ClientID,
+			"scope":     scope,
+			"iat":       now.Unix(),
+			"exp":       accessExpiry.Unix(),
+			"jti":       rand.Text(),
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	claims := p.userClaims()
@@ -272,6 +276,9 @@ func (p *Provider) issue(g *grant, scopes, audience []string, nonce string, with
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	if p.idTokenEdit != nil {
+		p.idTokenEdit(claims)
+	}
 	idToken, err := p.key.sign(typJWT, claims)
 	if err != nil {
 		return nil, err
@@ -281,9 +288,12 @@ func (p *Provider) issue(g *grant, scopes, audience []string, nonce string, with
 	resp := &tokenResponse{
 		AccessToken: at,
 		TokenType:   "Bearer",
-		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
 		Scope:       scope,
 		IDToken:     idToken,
+	}
+	if !p.cfg.OmitExpiresIn {
+		expiresIn := int64(p.cfg.AccessTokenTTL / time.Second)
+		resp.ExpiresIn = &expiresIn
 	}
 	if withRefresh {
 		resp.RefreshToken = rand.Text()

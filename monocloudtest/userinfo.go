@@ -2,6 +2,7 @@ package monocloudtest
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -10,6 +11,7 @@ import (
 // section 5.3): the configured claims of the user, for a valid access token.
 func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
+	p.userinfoRequests++
 	fault := p.userinfoFault
 	p.mu.Unlock()
 	if fault.intercept(w, r, p.closed) {
@@ -35,7 +37,28 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 
 	claims := p.userClaims()
 	claims["sub"] = p.cfg.Subject
-	writeJSON(w, http.StatusOK, claims)
+	if !p.cfg.SignedUserinfo {
+		writeJSON(w, http.StatusOK, claims)
+		return
+	}
+	claims["iss"] = p.Issuer()
+	claims["aud"] = p.cfg.ClientID
+	jwt, signErr := p.signingKey().sign(typJWT, claims)
+	if signErr != nil {
+		http.Error(w, "monocloudtest: "+signErr.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwt")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, jwt)
+}
+
+// UserinfoRequests returns the number of requests the userinfo endpoint
+// received, faulty ones included.
+func (p *Provider) UserinfoRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.userinfoRequests
 }
 
 // bearerToken returns the access token in the Authorization header of r

@@ -51,10 +51,7 @@ func (c *Client) assertion() (string, error) {
 	}
 	id := make([]byte, 16)
 	rand.Read(id) // never fails
-	now := time.Now()
-	if c.Now != nil {
-		now = c.Now()
-	}
+	now := c.now()
 	claims := jwt.Claims{
 		Issuer:   c.ClientID,
 		Subject:  c.ClientID,

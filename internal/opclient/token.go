@@ -12,6 +12,7 @@ package opclient
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,13 +83,21 @@ type Client struct {
 	// Audience is the aud claim of client assertions, whichever endpoint
 	// they are sent to; the caller sets it to the token endpoint.
 	Audience string
-	// Now is the clock of the iat and exp of client assertions; nil means
-	// time.Now.
+	// Now is the clock of the iat and exp of client assertions and of
+	// Response.Expiry; nil means time.Now.
 	Now func() time.Time
 }
 
+// now returns the time of c's clock.
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
 // Response is a successful token response (RFC 6749 section 5.1).
-// Only AccessToken, ExpiresIn and Scope are checked; see ExchangeCode.
+// Only AccessToken, Expiry and Scope are checked; see ExchangeCode.
 type Response struct {
 	AccessToken string
 	// TokenType is returned as received; it is not checked.
@@ -100,9 +109,12 @@ type Response struct {
 	RefreshToken string
 	// Scope is the granted scope, as received.
 	Scope string
-	// ExpiresIn is the lifetime of AccessToken in seconds. Its sign is not
-	// checked.
-	ExpiresIn int64
+	// Expiry is when AccessToken expires: the Client's clock plus
+	// expires_in (whose sign is not checked). A response without
+	// expires_in, which RFC 6749 only recommends, takes the exp claim of
+	// AccessToken when it is a JWT, decoded without verification: Expiry
+	// only schedules refreshes. The zero time means the expiry is unknown.
+	Expiry time.Time
 }
 
 // operation holds what differs between requests to the token and PAR
@@ -142,9 +154,9 @@ var (
 // The arguments are sent as given, without checks of their own.
 //
 // The response must have status 200 and be a JSON object with a non-empty
-// access_token string, an integer expires_in (a JSON number or a string
-// holding one) and a scope string that is not blank. Every error
-// returned is an *Error.
+// access_token string and a scope string that is not blank; expires_in,
+// when present and not null, must be an integer (a JSON number or a string
+// holding one). Every error returned is an *Error.
 func (c *Client) ExchangeCode(ctx context.Context, tokenURL, code, redirectURI, codeVerifier string, resources []string) (*Response, error) {
 	var f form
 	f.add("grant_type", "authorization_code")
@@ -255,13 +267,50 @@ func (c *Client) grant(ctx context.Context, tokenURL string, f *form, op operati
 	if r.AccessToken == "" {
 		return nil, validationError(op.success, "Missing required 'access_token' field", nil)
 	}
-	if r.ExpiresIn, err = int64Member(obj, "expires_in"); err != nil {
-		return nil, validationError(op.success, "Missing required 'expires_in' field", err)
+	if r.Expiry, err = c.expiry(obj, r.AccessToken); err != nil {
+		return nil, validationError(op.success, "Invalid 'expires_in' field", err)
 	}
 	if strings.TrimSpace(r.Scope) == "" {
 		return nil, validationError(op.success, "Missing or invalid 'scope' field", nil)
 	}
 	return r, nil
+}
+
+// expiry returns the Expiry of a token response obj for accessToken; the
+// error reports an expires_in that is not an integer.
+func (c *Client) expiry(obj map[string]json.RawMessage, accessToken string) (time.Time, error) {
+	if raw, ok := obj["expires_in"]; ok && string(raw) != "null" {
+		seconds, err := int64Member(obj, "expires_in")
+		if err != nil {
+			return time.Time{}, err
+		}
+		return c.now().Add(time.Duration(seconds) * time.Second), nil
+	}
+	return jwtExpiry(accessToken), nil
+}
+
+// jwtExpiry returns the exp claim of token if it is a compact JWT (JWS)
+// with an integer exp, else the zero time. It verifies nothing.
+func jwtExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil {
+		return time.Time{}
+	}
+	exp, err := claims.Exp.Int64()
+	if err != nil || exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(exp, 0)
 }
 
 // post adds the client's credentials to f, posts it to endpoint and returns

@@ -228,6 +228,10 @@ func TestPostOmitsEmptySecret(t *testing.T) {
 func TestResponse(t *testing.T) {
 	// A body of exactly maxBodySize bytes, padded with white space, is read.
 	fullBody := tokenBody + strings.Repeat(" ", maxBodySize-len(tokenBody))
+	now := time.Unix(1700000000, 0)
+	enc := base64.RawURLEncoding.EncodeToString
+	jwtAT := enc([]byte(`{"alg":"RS256","typ":"at+jwt"}`)) + "." + enc([]byte(`{"sub":"u","exp":1700003600}`)) + ".c2ln"
+	jwtNoExp := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(`{"sub":"u"}`)) + ".c2ln"
 	tests := []struct {
 		name string
 		body string
@@ -236,28 +240,55 @@ func TestResponse(t *testing.T) {
 		{
 			name: "all fields",
 			body: tokenBody,
-			want: Response{AccessToken: "at", TokenType: "Bearer", IDToken: "idt", RefreshToken: "rt2", Scope: "openid api1", ExpiresIn: 3600},
+			want: Response{AccessToken: "at", TokenType: "Bearer", IDToken: "idt", RefreshToken: "rt2", Scope: "openid api1", Expiry: now.Add(time.Hour)},
 		},
 		{
 			name: "expires_in as string, no refresh token",
 			body: `{"access_token":"at","token_type":"Bearer","scope":"openid","expires_in":"120"}`,
-			want: Response{AccessToken: "at", TokenType: "Bearer", Scope: "openid", ExpiresIn: 120},
+			want: Response{AccessToken: "at", TokenType: "Bearer", Scope: "openid", Expiry: now.Add(2 * time.Minute)},
 		},
 		{
 			name: "optional fields of the wrong type are dropped",
 			body: `{"access_token":"at","token_type":1,"id_token":{},"refresh_token":null,"scope":"openid","expires_in":0}`,
-			want: Response{AccessToken: "at", Scope: "openid"},
+			want: Response{AccessToken: "at", Scope: "openid", Expiry: now},
 		},
 		{
 			name: "body of exactly 1 MiB",
 			body: fullBody,
-			want: Response{AccessToken: "at", TokenType: "Bearer", IDToken: "idt", RefreshToken: "rt2", Scope: "openid api1", ExpiresIn: 3600},
+			want: Response{AccessToken: "at", TokenType: "Bearer", IDToken: "idt", RefreshToken: "rt2", Scope: "openid api1", Expiry: now.Add(time.Hour)},
+		},
+		// RFC 6749 section 5.1 only recommends expires_in.
+		{
+			name: "no expires_in, opaque access token: unknown expiry",
+			body: `{"access_token":"at","scope":"openid"}`,
+			want: Response{AccessToken: "at", Scope: "openid"},
+		},
+		{
+			name: "expires_in null, opaque access token: unknown expiry",
+			body: `{"access_token":"at","scope":"openid","expires_in":null}`,
+			want: Response{AccessToken: "at", Scope: "openid"},
+		},
+		{
+			name: "no expires_in, JWT access token: its exp",
+			body: `{"access_token":"` + jwtAT + `","scope":"openid"}`,
+			want: Response{AccessToken: jwtAT, Scope: "openid", Expiry: time.Unix(1700003600, 0)},
+		},
+		{
+			name: "no expires_in, JWT access token without exp: unknown expiry",
+			body: `{"access_token":"` + jwtNoExp + `","scope":"openid"}`,
+			want: Response{AccessToken: jwtNoExp, Scope: "openid"},
+		},
+		{
+			name: "expires_in wins over the JWT's exp",
+			body: `{"access_token":"` + jwtAT + `","scope":"openid","expires_in":60}`,
+			want: Response{AccessToken: jwtAT, Scope: "openid", Expiry: now.Add(time.Minute)},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, _ := newServer(t, 200, tt.body)
 			c := newClient(srv, ClientSecretBasic)
+			c.Now = func() time.Time { return now }
 			for name, grant := range map[string]func() (*Response, error){
 				"ExchangeCode": func() (*Response, error) {
 					return c.ExchangeCode(t.Context(), srv.URL, "c", "r", "", nil)
@@ -293,12 +324,29 @@ func TestUserInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]any{"sub": "u1", "email_verified": true, "n": 2.0}; !reflect.DeepEqual(got, want) {
-		t.Errorf("claims = %v, want %v", got, want)
+	want := &UserInfoResponse{Claims: map[string]any{"sub": "u1", "email_verified": true, "n": 2.0}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("UserInfo = %+v, want %+v", got, want)
 	}
-	want := []request{{method: http.MethodGet, accept: "application/json", authorization: "Bearer a.b.c"}}
-	if got := seen.requests(); !reflect.DeepEqual(got, want) {
-		t.Errorf("server saw %+v, want %+v", got, want)
+	wantReqs := []request{{method: http.MethodGet, accept: "application/json, application/jwt", authorization: "Bearer a.b.c"}}
+	if got := seen.requests(); !reflect.DeepEqual(got, wantReqs) {
+		t.Errorf("server saw %+v, want %+v", got, wantReqs)
+	}
+}
+
+// TestUserInfoSigned: an application/jwt answer (OpenID Connect Core
+// section 5.3.2) is returned as received, for the caller to verify, even
+// with parameters on its media type.
+func TestUserInfoSigned(t *testing.T) {
+	for _, contentType := range []string{"application/jwt", "application/jwt; charset=utf-8", "Application/JWT"} {
+		srv, _ := newServer(t, 200, "h.p.s\n", "Content-Type", contentType)
+		got, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c")
+		if err != nil {
+			t.Fatalf("%s: %v", contentType, err)
+		}
+		if want := (&UserInfoResponse{JWT: "h.p.s"}); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: UserInfo = %+v, want %+v", contentType, got, want)
+		}
 	}
 }
 
@@ -306,7 +354,7 @@ func TestErrors(t *testing.T) {
 	oversized := `{"access_token":"` + strings.Repeat("a", maxBodySize) + `"}`
 	const (
 		tokenJSON = "Failed to parse response body as JSON : "
-		expiresIn = "Missing required 'expires_in' field"
+		expiresIn = "Invalid 'expires_in' field"
 		scope     = "Missing or invalid 'scope' field"
 	)
 	tests := []struct {
@@ -400,10 +448,6 @@ func TestErrors(t *testing.T) {
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: "Missing required 'access_token' field"}},
 		{name: "access_token not a string", call: refresh, status: 200, body: `{"access_token":1,"scope":"openid","expires_in":60}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: "Missing required 'access_token' field"}},
-		{name: "no expires_in", call: exchange, status: 200, body: `{"access_token":"at","scope":"openid"}`,
-			want: &Error{Kind: KindValidation, StatusCode: 200, Message: expiresIn}},
-		{name: "expires_in null", call: refresh, status: 200, body: `{"access_token":"at","scope":"openid","expires_in":null}`,
-			want: &Error{Kind: KindValidation, StatusCode: 200, Message: expiresIn}},
 		{name: "expires_in non-numeric string", call: refresh, status: 200, body: `{"access_token":"at","scope":"openid","expires_in":"soon"}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: expiresIn}},
 		{name: "expires_in empty string", call: exchange, status: 200, body: `{"access_token":"at","scope":"openid","expires_in":""}`,

@@ -3,21 +3,33 @@ package opclient
 import (
 	"cmp"
 	"context"
+	"mime"
 	"net/http"
 	"strings"
 )
+
+// A UserInfoResponse is a successful userinfo response: the claims of a
+// JSON object, or a JWT (OpenID Connect Core section 5.3.2).
+type UserInfoResponse struct {
+	// Claims are the members of a JSON response, as decoded by
+	// encoding/json (numbers as float64); nil for a JWT response.
+	Claims map[string]any
+	// JWT is a response of type application/jwt, as received: a signed
+	// (or encrypted) JWT the caller must verify before it uses its claims.
+	JWT string
+}
 
 // UserInfo fetches the claims about the end-user from userinfoURL
 // (OpenID Connect Core section 5.3), presenting accessToken as a Bearer
 // token (RFC 6750 section 2.1) with the GET method. hc is required.
 //
 // accessToken must not be blank. The response must have status 200 and be
-// a JSON object, whose members are returned as decoded by encoding/json
-// (numbers as float64); its sub claim is not checked against the ID token.
-// A 401 with a WWW-Authenticate header is a KindOAuth error carrying the
-// error and error_description parameters of the header's first challenge.
-// Any error returned is an *Error.
-func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken string) (map[string]any, error) {
+// either a JSON object or, with Content-Type application/jwt, a JWT, which
+// is returned unverified; its sub claim is not checked against the ID
+// token. A 401 with a WWW-Authenticate header is a KindOAuth error carrying
+// the error and error_description parameters of the header's first
+// challenge. Any error returned is an *Error.
+func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken string) (*UserInfoResponse, error) {
 	if strings.TrimSpace(accessToken) == "" {
 		return nil, validationError(0, "Access token is required for fetching userinfo", nil)
 	}
@@ -26,7 +38,7 @@ func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken str
 		return nil, requestError(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", "application/json, application/jwt")
 	resp, err := send(hc, req)
 	if err != nil {
 		return nil, err
@@ -39,11 +51,14 @@ func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken str
 		if err != nil {
 			return nil, err
 		}
+		if mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mediaType == "application/jwt" {
+			return &UserInfoResponse{JWT: strings.TrimSpace(string(body))}, nil
+		}
 		claims, err := decodeObject[any](body)
 		if err != nil {
 			return nil, parseError(resp.StatusCode, err)
 		}
-		return claims, nil
+		return &UserInfoResponse{Claims: claims}, nil
 	case http.StatusUnauthorized:
 		if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" {
 			params := challengeParams(challenge)
