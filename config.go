@@ -78,8 +78,13 @@ const minSecretLength = 32
 // resolver reads fields from Options, the environment and defaults, and
 // collects every validation error.
 type resolver struct {
-	errs []error
+	lookupEnv func(name string) (string, bool) // os.LookupEnv, or noEnvironment
+	errs      []error
 }
+
+// noEnvironment is the lookupEnv of Options.IgnoreEnvironment: every variable
+// is unset.
+func noEnvironment(string) (string, bool) { return "", false }
 
 func (r *resolver) fail(field, env, format string, args ...any) {
 	r.errs = append(r.errs, &ValidationError{Field: field, EnvVar: env, Message: fmt.Sprintf(format, args...)})
@@ -89,7 +94,7 @@ func (r *resolver) str(v, env, def string) string {
 	if v != "" {
 		return v
 	}
-	if e, ok := os.LookupEnv(env); ok && e != "" {
+	if e, ok := r.lookupEnv(env); ok && e != "" {
 		return e
 	}
 	return def
@@ -99,7 +104,7 @@ func (r *resolver) boolean(v *bool, field, env string, def bool) bool {
 	if v != nil {
 		return *v
 	}
-	e, ok := os.LookupEnv(env)
+	e, ok := r.lookupEnv(env)
 	if !ok || strings.TrimSpace(e) == "" {
 		return def
 	}
@@ -118,7 +123,7 @@ func (r *resolver) duration(v time.Duration, field, env string, unit, def time.D
 	if v != 0 {
 		return v
 	}
-	e, ok := os.LookupEnv(env)
+	e, ok := r.lookupEnv(env)
 	if !ok || strings.TrimSpace(e) == "" {
 		return def
 	}
@@ -138,7 +143,10 @@ func (r *resolver) list(v []string, env, def string) []string {
 }
 
 func resolve(o Options) (*config, error) {
-	r := &resolver{}
+	r := &resolver{lookupEnv: os.LookupEnv}
+	if o.IgnoreEnvironment {
+		r.lookupEnv = noEnvironment
+	}
 	c := &config{opts: o}
 
 	c.issuer = r.issuer(r.str(o.TenantDomain, "MONOCLOUD_AUTH_TENANT_DOMAIN", ""))

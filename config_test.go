@@ -262,6 +262,54 @@ func TestConfigEnv(t *testing.T) {
 
 // TestConfigExplicitWinsOverEnv sets every variable and an explicit field,
 // and checks the field wins.
+// TestConfigIgnoreEnvironment: with IgnoreEnvironment, MONOCLOUD_AUTH_*
+// variables of the shell, valid or not, change nothing: every zero field
+// takes its default.
+func TestConfigIgnoreEnvironment(t *testing.T) {
+	setEnv(t, map[string]string{
+		"MONOCLOUD_AUTH_SCOPES":                  "profile", // without openid: refused when read
+		"MONOCLOUD_AUTH_SESSION_DURATION":        "1h",      // not seconds: refused when read
+		"MONOCLOUD_AUTH_USE_PAR":                 "true",
+		"MONOCLOUD_AUTH_SIGNIN_URL":              "/login",
+		"MONOCLOUD_AUTH_GROUPS_CLAIM":            "roles",
+		"MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS": "short",
+	})
+	if _, err := resolve(cfgValid()); err == nil {
+		t.Fatal("resolve with the environment succeeded, want the polluted variables refused")
+	}
+
+	o := cfgValid()
+	o.IgnoreEnvironment = true
+	c, err := resolve(o)
+	if err != nil {
+		t.Fatalf("resolve with IgnoreEnvironment: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Scopes", c.authParams.Scopes, "openid profile email"},
+		{"Duration", c.duration, 24 * time.Hour},
+		{"UsePAR", c.usePAR, false},
+		{"Routes.SignIn", c.routes.SignIn, "/api/auth/signin"},
+		{"GroupsClaim", c.groupsClaim, "groups"},
+		{"secrets", c.secrets, []string{o.CookieSecret}},
+	}
+	for _, ck := range checks {
+		if !equalAny(ck.got, ck.want) {
+			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
+		}
+	}
+
+	// Required fields are not taken from the environment either.
+	t.Setenv("MONOCLOUD_AUTH_CLIENT_ID", "env-client")
+	o.ClientID = ""
+	_, err = resolve(o)
+	if ves := validationErrors(err); len(ves) != 1 || ves[0].Field != "ClientID" {
+		t.Errorf("resolve without ClientID: %v, want ClientID required", err)
+	}
+}
+
 func TestConfigExplicitWinsOverEnv(t *testing.T) {
 	env := map[string]string{
 		"MONOCLOUD_AUTH_TENANT_DOMAIN":             "https://env-op.example.com",

@@ -15,7 +15,15 @@ import (
 //
 // Pointer fields (*bool, *time.Duration, *int) distinguish "unset" from an
 // explicit false or zero: write new(false) or new(30*time.Second).
+//
+// Tests set IgnoreEnvironment, so that the MONOCLOUD_AUTH_* variables of the
+// shell that runs them cannot change the configuration they set.
 type Options struct {
+	// IgnoreEnvironment makes New read no MONOCLOUD_AUTH_* variable: a zero
+	// field takes its default, as if its variable were unset. Tests set it,
+	// and so do programs that take their configuration from elsewhere.
+	IgnoreEnvironment bool
+
 	// TenantDomain is the provider's issuer (MONOCLOUD_AUTH_TENANT_DOMAIN).
 	// A bare host such as "acme.us.monocloud.com" gets https://; an explicit
 	// http:// URL is kept, for providers on loopback. Issuers that end in a

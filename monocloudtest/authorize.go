@@ -35,6 +35,7 @@ type authRequest struct {
 // authCode is an issued authorization code and what it was issued for.
 type authCode struct {
 	authRequest
+	user     User
 	authTime time.Time
 	sid      string
 	expiry   time.Time
@@ -60,13 +61,21 @@ func (p *Provider) LastAuthorizeRequest() url.Values {
 	return cloneValues(p.lastAuthorizeRequest)
 }
 
-// serveAuthorize serves the authorization endpoint for a user who is already
-// signed in and consents to everything. Requests with a wrong client_id,
-// redirect_uri or PKCE challenge get an error page; other errors are sent to
-// the client's redirect_uri.
+// serveAuthorize serves the authorization endpoint for a user who consents
+// to everything: the configured user, who is already signed in, or with
+// Config.Users the user chosen on the sign-in page. Requests with a wrong
+// client_id, redirect_uri or PKCE challenge get an error page; other errors
+// are sent to the client's redirect_uri.
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "monocloudtest: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	form := cloneValues(r.Form)
+	chosen := form.Get(userField)
+	form.Del(userField)
 	p.mu.Lock()
-	params, err := p.resolveRequestURI(r.URL.Query())
+	params, err := p.resolveRequestURI(form)
 	p.lastAuthorizeRequest = params
 	p.mu.Unlock()
 	if err == nil {
@@ -78,13 +87,18 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 
 	req, err := parseAuthRequest(params)
+	user, ok := p.signingInUser(chosen)
+	if err == nil && !ok {
+		p.writeSignInPage(w, params)
+		return
+	}
 	p.mu.Lock()
 	if p.authorizeError != nil {
 		err, p.authorizeError = p.authorizeError, nil
 	}
 	var code string
 	if err == nil {
-		code = p.issueCode(req)
+		code = p.issueCode(req, user)
 	}
 	p.mu.Unlock()
 
@@ -166,13 +180,14 @@ func parseAuthRequest(params url.Values) (authRequest, *oauthError) {
 	return req, nil
 }
 
-// issueCode issues an authorization code for req, signing the user in anew.
+// issueCode issues an authorization code for req, signing user in anew.
 // p.mu must be held.
-func (p *Provider) issueCode(req authRequest) string {
+func (p *Provider) issueCode(req authRequest, user User) string {
 	now := p.now()
 	code := rand.Text()
 	p.codes[code] = &authCode{
 		authRequest: req,
+		user:        user,
 		authTime:    now,
 		sid:         rand.Text(),
 		expiry:      now.Add(codeTTL),

@@ -31,6 +31,13 @@ var (
 	}
 )
 
+// ClientCredentials returns the client ID and secret of the provider's
+// registered client: Config.ClientID and Config.ClientSecret, or their
+// defaults.
+func (p *Provider) ClientCredentials() (id, secret string) {
+	return p.cfg.ClientID, p.cfg.ClientSecret
+}
+
 // clientAuthMethod returns the client authentication method of r, whose form
 // must be parsed, or "" when r carries no client credentials.
 func clientAuthMethod(r *http.Request) string {

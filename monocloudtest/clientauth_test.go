@@ -112,3 +112,14 @@ func TestClientAssertion(t *testing.T) {
 		wantError(t, status, body, http.StatusUnauthorized, "invalid_client")
 	})
 }
+
+func TestClientCredentials(t *testing.T) {
+	id, secret := NewProvider(t, Config{}).ClientCredentials()
+	if id != testClientID || secret != testSecret {
+		t.Errorf("default ClientCredentials() = %q, %q; want %q, %q", id, secret, testClientID, testSecret)
+	}
+	id, secret = NewProvider(t, Config{ClientID: "app", ClientSecret: "s3cret"}).ClientCredentials()
+	if id != "app" || secret != "s3cret" {
+		t.Errorf("ClientCredentials() = %q, %q; want the configured ones", id, secret)
+	}
+}

@@ -22,6 +22,7 @@ package monocloudtest
 import (
 	"crypto"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,6 +85,17 @@ type Config struct {
 	// Now is the provider's clock, used to issue and check every code and
 	// token. It defaults to time.Now.
 	Now func() time.Time
+
+	// Users, if any, are the users a person picks from when the provider
+	// is run by hand (as cmd/monocloud-dev does): the authorization
+	// endpoint then answers with a sign-in page (see [User]). Subject and
+	// Claims are unused then, and [Provider.Authorize] fails.
+	Users []User
+
+	// Listener, if set, is where the provider serves, such as a fixed
+	// loopback port; the provider closes it. By default the provider
+	// listens on a free loopback port.
+	Listener net.Listener
 }
 
 // withDefaults returns c with its zero fields set to their defaults.
@@ -98,6 +110,7 @@ func (c Config) withDefaults() Config {
 		c.Subject = "user-1"
 	}
 	c.Claims = maps.Clone(c.Claims)
+	c.Users = slices.Clone(c.Users)
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = time.Hour
 	}
@@ -175,6 +188,7 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+discoveryPath, p.serveDiscovery)
 	mux.HandleFunc("GET "+authorizePath, p.serveAuthorize)
+	mux.HandleFunc("POST "+authorizePath, p.serveAuthorize)
 	mux.HandleFunc("POST "+parPath, p.servePAR)
 	mux.HandleFunc("POST "+tokenPath, p.serveToken)
 	mux.HandleFunc("GET "+userinfoPath, p.serveUserinfo)
@@ -184,7 +198,12 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 	mux.HandleFunc("POST "+endSessionPath, p.serveEndSession)
 	mux.HandleFunc("GET "+jwksPath, p.serveJWKS)
 
-	p.srv = httptest.NewServer(mux)
+	p.srv = httptest.NewUnstartedServer(mux)
+	if cfg.Listener != nil {
+		p.srv.Listener.Close()
+		p.srv.Listener = cfg.Listener
+	}
+	p.srv.Start()
 	t.Cleanup(func() {
 		close(p.closed)
 		p.srv.Close()
@@ -209,11 +228,9 @@ func (p *Provider) now() time.Time {
 	return p.cfg.Now()
 }
 
-// userClaims returns a new map holding the configured user claims.
-func (p *Provider) userClaims() map[string]any {
-	claims := make(map[string]any, len(p.cfg.Claims))
-	maps.Copy(claims, p.cfg.Claims)
-	return claims
+// configuredUser returns the user of Config.Subject and Config.Claims.
+func (p *Provider) configuredUser() User {
+	return User{Subject: p.cfg.Subject, Claims: p.cfg.Claims}
 }
 
 // cloneValues returns a deep copy of v, or nil if v is nil.

@@ -22,6 +22,7 @@ const (
 // authorization request, from which all tokens of a code exchange and its
 // refreshes derive.
 type grant struct {
+	user      User
 	scopes    []string
 	resources []string
 	authTime  time.Time
@@ -171,6 +172,7 @@ func (p *Provider) exchangeCode(form url.Values) (*tokenResponse, error) {
 		return nil, err
 	}
 	code.grant = &grant{
+		user:      code.user,
 		scopes:    code.scopes,
 		resources: code.resources,
 		authTime:  code.authTime,
@@ -249,7 +251,7 @@ func (p *Provider) issue(g *grant, scopes, audience []string, nonce string, with
 		var err error
 		at, err = p.key.sign(typAccessToken, map[string]any{
 			"iss":       p.Issuer(),
-			"sub":       p.cfg.Subject,
+			"sub":       g.user.Subject,
 			"aud":       aud,
 			"client_id": p.cfg.ClientID,
 			"scope":     scope,
@@ -262,10 +264,13 @@ func (p *Provider) issue(g *grant, scopes, audience []string, nonce string, with
 		}
 	}
 
-	claims := p.userClaims()
+	claims := maps.Clone(g.user.Claims)
+	if claims == nil {
+		claims = make(map[string]any)
+	}
 	maps.Copy(claims, map[string]any{
 		"iss":       p.Issuer(),
-		"sub":       p.cfg.Subject,
+		"sub":       g.user.Subject,
 		"aud":       p.cfg.ClientID,
 		"iat":       now.Unix(),
 		"exp":       now.Add(p.cfg.IDTokenTTL).Unix(),

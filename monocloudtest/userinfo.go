@@ -3,6 +3,7 @@ package monocloudtest
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 )
@@ -26,7 +27,7 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.mu.Lock()
-	err := p.checkAccessToken(token)
+	user, err := p.checkAccessToken(token)
 	p.mu.Unlock()
 	if err != nil {
 		w.Header().Set("WWW-Authenticate",
@@ -35,8 +36,11 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	claims := p.userClaims()
-	claims["sub"] = p.cfg.Subject
+	claims := maps.Clone(user.Claims)
+	if claims == nil {
+		claims = make(map[string]any)
+	}
+	claims["sub"] = user.Subject
 	if !p.cfg.SignedUserinfo {
 		writeJSON(w, http.StatusOK, claims)
 		return
@@ -68,17 +72,17 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
-// checkAccessToken reports why token is not a valid access token, if it is
-// not. p.mu must be held.
-func (p *Provider) checkAccessToken(token string) *oauthError {
+// checkAccessToken returns the user token was issued for, or why it is not
+// a valid access token. p.mu must be held.
+func (p *Provider) checkAccessToken(token string) (User, *oauthError) {
 	at, ok := p.accessTokens[token]
 	switch {
 	case !ok:
-		return errorf("invalid_token", "unknown access token")
+		return User{}, errorf("invalid_token", "unknown access token")
 	case at.grant.revoked:
-		return errorf("invalid_token", "access token revoked")
+		return User{}, errorf("invalid_token", "access token revoked")
 	case p.now().After(at.expiry):
-		return errorf("invalid_token", "access token expired")
+		return User{}, errorf("invalid_token", "access token expired")
 	}
-	return nil
+	return at.grant.user, nil
 }
