@@ -37,6 +37,7 @@ go vet ./...
 (cd examples/echo && go vet ./...)
 (cd redisstore && go vet ./...)
 (cd otelmonocloud && go vet ./...)
+(cd internal/usertest && go vet ./...)
 
 echo "== fuzz (short)"
 go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=10s ./internal/cookie/
@@ -56,5 +57,6 @@ go test -race -count=1 ./...
 (cd e2e && go test -race -count=1 ./...)
 (cd redisstore && go test -race -count=1 ./...)
 (cd otelmonocloud && go test -race -count=1 ./...)
+(cd internal/usertest && go test -race -count=1 ./...)
 (cd examples/gin && go test -race -count=1 ./...)
 (cd examples/echo && go test -race -count=1 ./...)
