@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/refresh"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -268,6 +269,45 @@ func TestRefreshOutlivesAbortedRequest(t *testing.T) {
 	// a replay either.
 	if status, _, _, err := a.httpTokens(before, "force=1"); status != http.StatusOK || a.op.ReuseDetected() != 0 {
 		t.Fatalf("forced refresh afterwards: %d %v, %d reuse detections", status, err, a.op.ReuseDetected())
+	}
+}
+
+// TestPreRefreshCookieAfterManyOtherRefreshes: a refresh whose answer never
+// reached the browser (GetTokensFromRequest without a response, or an
+// aborted request) leaves it with the pre-refresh cookie. After 100,000
+// other sessions refreshed (ten times the former bound of 10,000 records),
+// that cookie's next request still adopts the session's refresh: it must
+// not present the used refresh token, which makes the provider revoke the
+// grant.
+func TestPreRefreshCookieAfterManyOtherRefreshes(t *testing.T) {
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
+	app.signIn("")
+	before := app.sessionCookies()
+	app.expireDefault()
+	if _, err := app.client.GetTokensFromRequest(app.request(http.MethodGet, "/tokens"), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	const others = 100_000
+	for i := range others {
+		_, _ = app.client.refreshes.Do(context.Background(), refresh.Request{Session: fmt.Sprint("other-", i), RefreshToken: "rt"},
+			func(context.Context, string) (refresh.Outcome[*refreshed], error) {
+				return refresh.Outcome[*refreshed]{RefreshToken: "rt2", Expires: app.clock.Now().Add(time.Hour)}, nil
+			})
+	}
+
+	r := httptest.NewRequest(http.MethodGet, app.url("/tokens"), nil)
+	for _, ck := range before {
+		r.AddCookie(ck)
+	}
+	w := httptest.NewRecorder()
+	app.h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || app.op.ReuseDetected() != 0 {
+		t.Fatalf("pre-refresh cookie after %d other refreshes: %d %s, %d reuse detections (grant revoked), want 200 and 0",
+			others, w.Code, w.Body.String(), app.op.ReuseDetected())
+	}
+	if n := app.op.RefreshGrants(); n != 2 {
+		t.Fatalf("%d refresh grants, want 2: the lost one and one presenting its rotated token", n)
 	}
 }
 
