@@ -2,8 +2,6 @@ package monocloud
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 )
 
@@ -126,58 +124,4 @@ func (c *Client) Close() error {
 		c.stopWatch()
 	}
 	return nil
-}
-
-// maxSharedRefreshes bounds how many refreshes of a session, shared by
-// other instances, a refresh follows to reach the newest one.
-const maxSharedRefreshes = 32
-
-// sharedRefresh returns the newest refresh of session sc that other
-// instances shared through the Coordinator after refresh token rt was
-// presented, or nil when there is none. It follows the refreshes made since
-// (each shared under the digest of the refresh token it presented).
-func (c *Client) sharedRefresh(ctx context.Context, sc *sessionCookie, rt string) (*refreshed, error) {
-	var newest *refreshed
-	for range maxSharedRefreshes {
-		value, err := c.cfg.coordinator.GetRefreshed(ctx, tokenDigest(rt))
-		if err != nil {
-			return nil, storeError("reading a shared refresh", err)
-		}
-		if value == nil {
-			break
-		}
-		next, _, err := c.decodeSession(string(value))
-		if err != nil || next.Key != sc.Key || next.Session == nil {
-			// Written by another app or with a retired secret: not ours
-			// to adopt.
-			break
-		}
-		newest = &refreshed{sc: next.withUser(), value: string(value)}
-		if next.Session.RefreshToken == rt {
-			break // not rotated: this is the newest
-		}
-		rt = next.Session.RefreshToken
-	}
-	return newest, nil
-}
-
-// shareRefresh shares r, the refresh of a session that presented refresh
-// token rt, with the other instances until r's session expires: a request
-// carrying a cookie with rt may come until then. A failure is logged: the
-// refresh succeeded, and this request gets it.
-func (c *Client) shareRefresh(ctx context.Context, rt string, r *refreshed) {
-	ttl := time.Unix(r.sc.Lifetime.E, 0).Sub(c.now())
-	if ttl <= 0 {
-		return
-	}
-	if err := c.cfg.coordinator.PutRefreshed(ctx, tokenDigest(rt), []byte(r.value), ttl); err != nil {
-		c.emit(ctx, Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(r.sc.Key), Err: err})
-	}
-}
-
-// tokenDigest returns the hex SHA-256 digest of a refresh token, under
-// which its refresh is shared.
-func tokenDigest(rt string) string {
-	sum := sha256.Sum256([]byte(rt))
-	return hex.EncodeToString(sum[:])
 }

@@ -2,6 +2,8 @@ package monocloud
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -96,15 +98,14 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 			return out, err
 		}
 		if other != nil {
-			s := other.sc.Session
 			// Adopt another instance's refresh unless a new grant is
 			// forced and the refresh token was not rotated (then sc is
 			// not behind).
-			if tok := findToken(s.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) && (!q.force || s.RefreshToken != rt) {
+			if tok := findToken(other.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) && (!q.force || other.RefreshToken != rt) {
 				adopted = OutcomeCoordinator
-				return refresh.Outcome[*refreshed]{Value: other, RefreshToken: s.RefreshToken, Expires: time.Unix(tok.AccessTokenExpiration-expiryMargin, 0)}, nil
+				return c.refreshedOutcome(ctx, sc, other, tok)
 			}
-			base, rt = s, s.RefreshToken
+			base, rt = other, other.RefreshToken
 		}
 	}
 	if c.revocations.revoked(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
@@ -133,7 +134,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 	}
 	out, err = c.refreshedOutcome(ctx, sc, s, findToken(s.AccessTokens, q.resource, q.fileScopes))
 	if err == nil && shared {
-		c.shareRefresh(ctx, rt, out.Value)
+		c.shareRefresh(ctx, rt, base, out.Value)
 	}
 	return out, err
 }
@@ -170,6 +171,69 @@ func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Ses
 		RefreshToken: s.RefreshToken,
 		Expires:      time.Unix(tok.AccessTokenExpiration-expiryMargin, 0),
 	}, nil
+}
+
+// maxSharedRefreshes bounds how many refreshes of a session, shared by
+// other instances, a refresh follows to reach the newest one.
+const maxSharedRefreshes = 32
+
+// sharedRefresh returns session sc as the newest of the refreshes other
+// instances shared through the Coordinator, after refresh token rt was
+// presented, made it; or nil when there is none. It follows the refreshes
+// made since, each shared under the digest of the refresh token it
+// presented, and applies each to the session the previous one made.
+func (c *Client) sharedRefresh(ctx context.Context, sc *sessionCookie, rt string) (*Session, error) {
+	var newest *Session
+	base := sc.Session
+	for range maxSharedRefreshes {
+		value, err := c.cfg.coordinator.GetRefreshed(ctx, tokenDigest(rt))
+		if err != nil {
+			return nil, storeError("reading a shared refresh", err)
+		}
+		if value == nil {
+			break
+		}
+		var d refreshDelta
+		if _, err := c.sessionCodec.Decode(refreshDeltaName, string(value), &d); err != nil || d.key != sc.Key {
+			// Written by another app or with a retired secret: not ours
+			// to adopt.
+			break
+		}
+		newest = d.adopt(base)
+		if newest.RefreshToken == rt {
+			break // not rotated: this is the newest
+		}
+		base, rt = newest, newest.RefreshToken
+	}
+	return newest, nil
+}
+
+// shareRefresh shares r, the refresh of session base that presented refresh
+// token rt, with the other instances: only what a cookie holding base lacks
+// to adopt it (see refreshDelta), encrypted and authenticated by the
+// Client's codec. It is kept until r's session expires: a cookie holding rt
+// may come until then, as a sliding session's cookie re-written by a
+// request that needed no token lives as long as the session. A failure is
+// logged: the refresh succeeded, and this request gets it.
+func (c *Client) shareRefresh(ctx context.Context, rt string, base *Session, r *refreshed) {
+	ttl := time.Unix(r.sc.Lifetime.E, 0).Sub(c.now())
+	if ttl <= 0 {
+		return
+	}
+	value, err := c.sessionCodec.Encode(refreshDeltaName, newRefreshDelta(r.sc.Key, base, r.sc.Session))
+	if err == nil {
+		err = c.cfg.coordinator.PutRefreshed(ctx, tokenDigest(rt), []byte(value), ttl)
+	}
+	if err != nil {
+		c.emit(ctx, Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(r.sc.Key), Err: err})
+	}
+}
+
+// tokenDigest returns the hex SHA-256 digest of a refresh token, under
+// which its refresh is shared.
+func tokenDigest(rt string) string {
+	sum := sha256.Sum256([]byte(rt))
+	return hex.EncodeToString(sum[:])
 }
 
 // refreshResult is what one refresh grant produced.

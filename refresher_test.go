@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/refresh"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -268,6 +269,45 @@ func TestRefreshOutlivesAbortedRequest(t *testing.T) {
 	// a replay either.
 	if status, _, _, err := a.httpTokens(before, "force=1"); status != http.StatusOK || a.op.ReuseDetected() != 0 {
 		t.Fatalf("forced refresh afterwards: %d %v, %d reuse detections", status, err, a.op.ReuseDetected())
+	}
+}
+
+// TestPreRefreshCookieAfterManyOtherRefreshes: a refresh whose answer never
+// reached the browser (GetTokensFromRequest without a response, or an
+// aborted request) leaves it with the pre-refresh cookie. After 100,000
+// other sessions refreshed (ten times the former bound of 10,000 records),
+// that cookie's next request still adopts the session's refresh: it must
+// not present the used refresh token, which makes the provider revoke the
+// grant.
+func TestPreRefreshCookieAfterManyOtherRefreshes(t *testing.T) {
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
+	app.signIn("")
+	before := app.sessionCookies()
+	app.expireDefault()
+	if _, err := app.client.GetTokensFromRequest(app.request(http.MethodGet, "/tokens"), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	const others = 100_000
+	for i := range others {
+		_, _ = app.client.refreshes.Do(context.Background(), refresh.Request{Session: fmt.Sprint("other-", i), RefreshToken: "rt"},
+			func(context.Context, string) (refresh.Outcome[*refreshed], error) {
+				return refresh.Outcome[*refreshed]{RefreshToken: "rt2", Expires: app.clock.Now().Add(time.Hour)}, nil
+			})
+	}
+
+	r := httptest.NewRequest(http.MethodGet, app.url("/tokens"), nil)
+	for _, ck := range before {
+		r.AddCookie(ck)
+	}
+	w := httptest.NewRecorder()
+	app.h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || app.op.ReuseDetected() != 0 {
+		t.Fatalf("pre-refresh cookie after %d other refreshes: %d %s, %d reuse detections (grant revoked), want 200 and 0",
+			others, w.Code, w.Body.String(), app.op.ReuseDetected())
+	}
+	if n := app.op.RefreshGrants(); n != 2 {
+		t.Fatalf("%d refresh grants, want 2: the lost one and one presenting its rotated token", n)
 	}
 }
 
@@ -796,5 +836,79 @@ func TestRefreshStorm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// ttlCoordinator is a sharingCoordinator that records the TTL of each
+// shared refresh.
+type ttlCoordinator struct {
+	sharingCoordinator
+	ttls []time.Duration
+}
+
+func (c *ttlCoordinator) PutRefreshed(ctx context.Context, digest string, v []byte, ttl time.Duration) error {
+	c.mu.Lock()
+	c.ttls = append(c.ttls, ttl)
+	c.mu.Unlock()
+	return c.sharingCoordinator.PutRefreshed(ctx, digest, v, ttl)
+}
+
+// TestSharedRefreshKeepsOnlyWhatAPreRefreshCookieLacks: in cookie mode with
+// a Coordinator, a refresh shares what a cookie from before it lacks (the
+// tokens), not the user claims and application data that cookie already
+// holds, and for no longer than the session lives. Another instance given
+// that cookie adopts the refresh with its claims and data whole, without a
+// grant of its own.
+func TestSharedRefreshKeepsOnlyWhatAPreRefreshCookieLacks(t *testing.T) {
+	preferences := randomData(1500) // random, so that compression cannot hide it
+	co := &ttlCoordinator{sharingCoordinator: sharingCoordinator{fakeCoordinator: fakeCoordinator{watchEnded: make(chan struct{})}, refreshed: map[string][]byte{}}}
+	opts := Options{Coordinator: co, OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
+		if s.Extra == nil {
+			s.Extra = map[string]any{"preferences": preferences}
+		}
+		return nil
+	}}
+	app := newTokensApp(t, adaClaims, opts)
+	app.signIn("")
+	before := app.sessionCookies()
+	app.expireDefault()
+	status, _, set, err := app.httpTokens(before, "")
+	if status != http.StatusOK {
+		t.Fatalf("refresh: %d %v", status, err)
+	}
+	cookieBytes := 0
+	for _, ck := range set {
+		if ck.MaxAge >= 0 {
+			cookieBytes += len(ck.Value)
+		}
+	}
+	if len(co.refreshed) != 1 || len(co.ttls) != 1 {
+		t.Fatalf("%d refreshes shared, want 1", len(co.refreshed))
+	}
+	for _, v := range co.refreshed {
+		if len(v) > cookieBytes-1500 {
+			t.Errorf("shared refresh of %d bytes for a cookie of %d: the 2 KB of application data are shared too", len(v), cookieBytes)
+		}
+	}
+	if sc := decodeSessionCookie(t, app.client, applyCookies(before, set)); co.ttls[0] > time.Until(time.Unix(sc.Lifetime.E, 0))+time.Second {
+		t.Errorf("shared for %v, past the session's end in %v", co.ttls[0], time.Until(time.Unix(sc.Lifetime.E, 0)))
+	}
+
+	opts.Coordinator = co
+	other := newTestClient(t, opts, adaClaims, app.op, app.srv.URL)
+	other.now = app.clock.Now
+	var got *Session
+	other.AuthMiddleware(protectNone)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := other.GetTokens(r.Context(), nil)
+		if err != nil || tok.IsExpired {
+			t.Errorf("GetTokens on the other instance: %+v, %v", tok, err)
+		}
+		got, _ = other.Session(r.Context())
+	})).ServeHTTP(httptest.NewRecorder(), newRequest("/tokens", before))
+	if app.op.RefreshGrants() != 1 || app.op.ReuseDetected() != 0 {
+		t.Fatalf("%d refresh grants, %d reuse detections; want the other instance to adopt the refresh", app.op.RefreshGrants(), app.op.ReuseDetected())
+	}
+	if got == nil || got.User["email"] != "ada@example.com" || got.Extra["preferences"] != preferences {
+		t.Fatalf("adopted session %+v, want the user claims and data of the cookie", got)
 	}
 }

@@ -22,6 +22,7 @@ package refresh
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,18 +88,37 @@ type Group[R any] struct {
 
 	mu       sync.Mutex // makes finding or creating a record atomic
 	lineages *expiring.Map[string, *lineage[R]]
+	results  *expiring.Map[resultKey[R], *result[R]]
 }
 
-// Limits of what a Group remembers. Past them the oldest records are
-// dropped: a session whose record was dropped is refreshed with the refresh
-// token its caller presents.
+// Limits of what a Group remembers, sized by memory. Past them the oldest
+// records are dropped. A session's record (its newest refresh token and the
+// digests of its used ones) is what keeps a caller that presents a used
+// refresh token from presenting it to the provider: it is small and kept
+// long. Results hold what R holds (a whole session cookie) and only save a
+// grant: they are bounded apart, tighter, so that they cannot push records
+// out. A caller whose session's result was dropped gets a new grant,
+// presenting the session's newest refresh token; a caller whose session's
+// record was dropped presents the refresh token it holds.
 const (
-	// MaxSessions bounds the sessions whose refresh records are kept.
-	MaxSessions = 10_000
+	// MaxSessions bounds the sessions whose refresh records are kept. A
+	// record takes about 290 bytes with a 43-byte refresh token and one
+	// used token (BenchmarkRecordBytes), 32 bytes more per used token: about
+	// 75 MB at the bound, more only for sessions refreshed many times in
+	// KeepIdle.
+	MaxSessions = 1 << 18
 	// KeepIdle is how long the record of a session is kept after its last
 	// refresh: a request carrying the cookie from before that refresh
-	// within it gets the refreshed tokens.
+	// within it has its session's newest refresh token presented.
 	KeepIdle = 24 * time.Hour
+	// MaxResults bounds the results kept across sessions. A result of the
+	// monocloud package takes about 8 KB (the session decoded and
+	// encoded): about 80 MB for the bound.
+	MaxResults = 10_000
+	// KeepResult is how long a result is kept after its grant. A result is
+	// shared only until its Expires, an access token's lifetime, most
+	// often an hour: a request that comes later gets a new grant.
+	KeepResult = time.Hour
 	// maxUsedTokens bounds the used refresh tokens remembered per session:
 	// a cookie more than this many refreshes old presents its own token.
 	maxUsedTokens = 32
@@ -108,17 +128,30 @@ const (
 
 // New returns a Group whose grants end after timeout, reading time from now.
 func New[R any](timeout time.Duration, now func() time.Time) *Group[R] {
-	return &Group[R]{timeout: timeout, now: now, lineages: expiring.New[string, *lineage[R]](MaxSessions, KeepIdle)}
+	return &Group[R]{
+		timeout:  timeout,
+		now:      now,
+		lineages: expiring.New[string, *lineage[R]](MaxSessions, KeepIdle),
+		results:  expiring.New[resultKey[R], *result[R]](MaxResults, KeepResult),
+	}
 }
 
 // lineage is the refresh record of one session.
 type lineage[R any] struct {
 	mu      sync.Mutex
-	latest  string                // newest refresh token of the session
-	used    [][sha256.Size]byte   // digests of used refresh tokens, oldest first
-	results map[string]*result[R] // newest result per query
-	flight  *flight[R]            // the grant in progress, if any
-	gen     uint64                // grants completed
+	latest  string              // newest refresh token of the session
+	used    [][sha256.Size]byte // digests of used refresh tokens, oldest first
+	queries []string            // queries with a kept result, least recent first
+	flight  *flight[R]          // the grant in progress, if any
+	gen     uint64              // grants completed
+}
+
+// resultKey names the kept result of a query of a session. It holds the
+// session's record rather than its name, so a record created again after
+// its predecessor was dropped never sees the predecessor's results.
+type resultKey[R any] struct {
+	ln    *lineage[R]
+	query string
 }
 
 // result is a kept grant result.
@@ -146,7 +179,7 @@ func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Out
 	ln.mu.Lock()
 	arrived := ln.gen
 	for {
-		if out, ok := ln.share(req, arrived, g.now()); ok {
+		if out, ok := g.share(ln, req, arrived); ok {
 			ln.mu.Unlock()
 			out.Source = Kept
 			return out, nil
@@ -173,9 +206,20 @@ func (g *Group[R]) Do(ctx context.Context, req Request, grant GrantFunc[R]) (Out
 	}
 }
 
-// Forget drops the record of a session, for example when it ends.
+// Forget drops the record of a session and its results, for example when
+// it ends.
 func (g *Group[R]) Forget(session string) {
+	ln, ok := g.lineages.Get(session, g.now())
 	g.lineages.Delete(session)
+	if !ok {
+		return
+	}
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	for _, q := range ln.queries {
+		g.results.Delete(resultKey[R]{ln, q})
+	}
+	ln.queries = nil
 }
 
 // lineage returns the record of session, created if needed, and keeps it
@@ -192,12 +236,13 @@ func (g *Group[R]) lineage(session string) *lineage[R] {
 	return ln
 }
 
-// share returns a kept result for req when it can stand in for a new grant:
-// it was obtained while the caller waited, or it is still fresh and either
-// the caller's refresh token was already used or no new grant is forced.
-// The caller holds ln.mu.
-func (ln *lineage[R]) share(req Request, arrived uint64, now time.Time) (Outcome[R], bool) {
-	res, ok := ln.results[req.Query]
+// share returns a kept result of ln for req when it can stand in for a new
+// grant: it was obtained while the caller waited, or it is still fresh and
+// either the caller's refresh token was already used or no new grant is
+// forced. The caller holds ln.mu.
+func (g *Group[R]) share(ln *lineage[R], req Request, arrived uint64) (Outcome[R], bool) {
+	now := g.now()
+	res, ok := g.results.Get(resultKey[R]{ln, req.Query}, now)
 	if !ok {
 		return Outcome[R]{}, false
 	}
@@ -223,13 +268,13 @@ func (ln *lineage[R]) start(ctx context.Context, g *Group[R], req Request, grant
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
 		defer cancel()
 		out, err := grant(ctx, rt)
-		ln.finish(f, rt, out, err)
+		g.finish(ln, f, rt, out, err)
 	}()
 	return f
 }
 
-// finish records the outcome of flight f, which presented rt.
-func (ln *lineage[R]) finish(f *flight[R], rt string, out Outcome[R], err error) {
+// finish records the outcome of flight f of ln, which presented rt.
+func (g *Group[R]) finish(ln *lineage[R], f *flight[R], rt string, out Outcome[R], err error) {
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
 	if out.RefreshToken != "" && out.RefreshToken != rt {
@@ -240,7 +285,7 @@ func (ln *lineage[R]) finish(f *flight[R], rt string, out Outcome[R], err error)
 	}
 	if err == nil {
 		ln.gen++
-		ln.keep(f.query, out)
+		g.keep(ln, f.query, out)
 	}
 	out.RefreshToken = ln.latest
 	f.outcome, f.err = out, err
@@ -248,21 +293,16 @@ func (ln *lineage[R]) finish(f *flight[R], rt string, out Outcome[R], err error)
 	close(f.done)
 }
 
-// keep files out as the newest result of query. The caller holds ln.mu.
-func (ln *lineage[R]) keep(query string, out Outcome[R]) {
-	if ln.results == nil {
-		ln.results = make(map[string]*result[R])
+// keep files out as the newest result of query of ln, dropping the result
+// of ln's least recent query past maxResults. The caller holds ln.mu.
+func (g *Group[R]) keep(ln *lineage[R], query string, out Outcome[R]) {
+	ln.queries = slices.DeleteFunc(ln.queries, func(q string) bool { return q == query })
+	if len(ln.queries) == maxResults {
+		g.results.Delete(resultKey[R]{ln, ln.queries[0]})
+		ln.queries = slices.Delete(ln.queries, 0, 1)
 	}
-	if _, ok := ln.results[query]; !ok && len(ln.results) >= maxResults {
-		var oldest string
-		for q, r := range ln.results {
-			if oldest == "" || r.gen < ln.results[oldest].gen {
-				oldest = q
-			}
-		}
-		delete(ln.results, oldest)
-	}
-	ln.results[query] = &result[R]{outcome: out, gen: ln.gen}
+	ln.queries = append(ln.queries, query)
+	g.results.Put(resultKey[R]{ln, query}, &result[R]{outcome: out, gen: ln.gen}, g.now())
 }
 
 func (ln *lineage[R]) markUsed(rt string) {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/expiring"
 )
 
 // rotatingProvider is a token endpoint with refresh-token rotation and
@@ -246,8 +249,8 @@ func TestUsedTokenRecordIsBounded(t *testing.T) {
 		rt = out.RefreshToken
 	}
 	ln := g.lineage("s")
-	if len(ln.used) > maxUsedTokens || len(ln.results) > maxResults {
-		t.Fatalf("after 300 refreshes: %d used tokens, %d results remembered", len(ln.used), len(ln.results))
+	if len(ln.used) > maxUsedTokens || len(ln.queries) > maxResults {
+		t.Fatalf("after 300 refreshes: %d used tokens, %d results remembered", len(ln.used), len(ln.queries))
 	}
 }
 
@@ -292,5 +295,69 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestDoUsedTokenOutlivesResultsOfManySessions: a caller whose refresh
+// answer was lost comes back with the used refresh token after ten times
+// the former bound of 10,000 other sessions refreshed. Its session's result
+// is long gone (results are bounded tighter), but its record is not: the
+// grant presents the session's newest refresh token, not the used one.
+func TestDoUsedTokenOutlivesResultsOfManySessions(t *testing.T) {
+	p := newProvider()
+	g := newGroup()
+	if _, err := g.Do(context.Background(), Request{Session: "victim", Query: "q", RefreshToken: "rt-0"}, p.grant("v")); err != nil {
+		t.Fatal(err)
+	}
+	other := func(context.Context, string) (Outcome[string], error) {
+		return Outcome[string]{Value: "o", RefreshToken: "rt-other", Expires: time.Now().Add(time.Hour)}, nil
+	}
+	const others = 100_000
+	for i := range others {
+		if _, err := g.Do(context.Background(), Request{Session: fmt.Sprint("other-", i), Query: "q", RefreshToken: "rt"}, other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := g.results.Len(); n > MaxResults {
+		t.Fatalf("%d results kept, bound %d", n, MaxResults)
+	}
+	out, err := g.Do(context.Background(), Request{Session: "victim", Query: "q", RefreshToken: "rt-0"}, p.grant("v2"))
+	if err != nil || p.reused.Load() != 0 {
+		t.Fatalf("after %d other sessions refreshed, the used token was presented: %v, %d reuses", others, err, p.reused.Load())
+	}
+	if out.Source != Granted || out.Value != "v2" || out.RefreshToken != "rt-2" {
+		t.Fatalf("outcome %+v, want a grant presenting rt-1", out)
+	}
+}
+
+// BenchmarkRecordBytes reports the memory a session's refresh record takes
+// once its result is gone: a 43-byte refresh token (32 random bytes in
+// base64url, as most providers issue) and one used token.
+func BenchmarkRecordBytes(b *testing.B) {
+	const n = 100_000
+	g := New[string](time.Second, time.Now)
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%043d", i) // a session key, as long as the library's
+	}
+	grant := func(_ context.Context, rt string) (Outcome[string], error) {
+		return Outcome[string]{RefreshToken: rt[:1] + fmt.Sprintf("%042d", 1), Expires: time.Now().Add(time.Hour)}, nil
+	}
+	for b.Loop() {
+		g.lineages = expiring.New[string, *lineage[string]](MaxSessions, KeepIdle)
+		g.results = expiring.New[resultKey[string], *result[string]](MaxResults, KeepResult)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, k := range keys {
+			if _, err := g.Do(context.Background(), Request{Session: k, RefreshToken: fmt.Sprintf("%043d", 0)}, grant); err != nil {
+				b.Fatal(err)
+			}
+		}
+		g.results = expiring.New[resultKey[string], *result[string]](MaxResults, KeepResult)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/record")
+		runtime.KeepAlive(g)
 	}
 }
