@@ -169,8 +169,19 @@ func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Ses
 	return refresh.Outcome[*refreshed]{
 		Value:        &refreshed{sc: next, value: value},
 		RefreshToken: s.RefreshToken,
-		Expires:      time.Unix(tok.AccessTokenExpiration-expiryMargin, 0),
+		Expires:      shareUntil(tok, now),
 	}, nil
+}
+
+// shareUntil is when the outcome of a refresh that obtained tok stops being
+// worth sharing: when tok counts as expired, or, for a token whose expiry is
+// unknown (which GetTokens never refreshes by itself), as long as a result
+// is kept at all.
+func shareUntil(tok *AccessToken, now int64) time.Time {
+	if tok.AccessTokenExpiration == 0 {
+		return time.Unix(now, 0).Add(refresh.KeepResult)
+	}
+	return time.Unix(tok.AccessTokenExpiration-expiryMargin, 0)
 }
 
 // maxSharedRefreshes bounds how many refreshes of a session, shared by

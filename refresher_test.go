@@ -912,3 +912,23 @@ func TestSharedRefreshKeepsOnlyWhatAPreRefreshCookieLacks(t *testing.T) {
 		t.Fatalf("adopted session %+v, want the user claims and data of the cookie", got)
 	}
 }
+
+func TestShareUntil(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name string
+		exp  int64
+		want time.Time
+	}{
+		{"known expiry: until it counts as expired", now.Unix() + 300, now.Add(300*time.Second - expiryMargin*time.Second)},
+		{"unknown expiry: as long as results are kept", 0, now.Add(refresh.KeepResult)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := shareUntil(&AccessToken{AccessTokenExpiration: tt.exp}, now.Unix())
+			if !got.Equal(tt.want) {
+				t.Errorf("shareUntil = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
