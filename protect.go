@@ -70,10 +70,11 @@ func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, 
 }
 
 // deny answers a request that rule refuses: through rule.onDenied when set;
-// else an API request gets 401 (no session) or 403 JSON, and a page a
-// redirect to sign-in (no session) or 403 text.
+// else an API request (by rule, or because its client asked for JSON) gets
+// 401 (no session) or 403 JSON, and a page a redirect to sign-in (no
+// session) or 403 text.
 func (c *Client) deny(w http.ResponseWriter, r *http.Request, rule accessRule, signedIn bool, user User) {
-	api := rule.api || rule.apiByPath && c.isAPI(r)
+	api := rule.api || rule.apiByPath && c.isAPIPath(r) || wantsJSON(r)
 	switch {
 	case rule.onDenied != nil:
 		rule.onDenied(w, r, user)
