@@ -36,6 +36,11 @@
 // X-Requested-With: XMLHttpRequest. A browser navigation asks for HTML and
 // gets the page answer.
 //
+// AuthMiddleware protects routes by path (MiddlewareOptions.ProtectedRoutes,
+// built with Protect and ProtectGroups); ProtectPage and ProtectAPI are
+// middleware, func(http.Handler) http.Handler, for a router's route groups
+// (chi's Use and With, echo.WrapMiddleware) or a single handler.
+//
 // # A request's life
 //
 // Under AuthMiddleware (or Handler) the session cookie is decoded at most

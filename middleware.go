@@ -47,12 +47,28 @@ type ProtectedRoute struct {
 	API bool
 }
 
-// Protect returns ProtectedRoutes for the given regular expressions. It
-// panics if one does not compile, like regexp.MustCompile.
+// Protect returns ProtectedRoutes that require a session for the given
+// regular expressions. It panics if one does not compile, like
+// regexp.MustCompile.
 func Protect(patterns ...string) []ProtectedRoute {
+	return ProtectGroups(nil, patterns...)
+}
+
+// ProtectGroups is Protect for routes that also require the user to be in
+// any one of groups (found in Options.GroupsClaim); a user without them is
+// answered 403:
+//
+//	ProtectedRoutes: slices.Concat(
+//		monocloud.ProtectGroups([]string{"admin"}, `^/admin(/|$)`),
+//		monocloud.Protect(`^/account(/|$)`),
+//	)
+//
+// A ProtectedRoute literal requires every group (GroupCheck.MatchAll) or
+// reads another claim.
+func ProtectGroups(groups []string, patterns ...string) []ProtectedRoute {
 	routes := make([]ProtectedRoute, len(patterns))
 	for i, p := range patterns {
-		routes[i] = ProtectedRoute{Pattern: regexp.MustCompile(p)}
+		routes[i] = ProtectedRoute{Pattern: regexp.MustCompile(p), GroupCheck: GroupCheck{Groups: groups}}
 	}
 	return routes
 }

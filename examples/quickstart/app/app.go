@@ -61,10 +61,11 @@ func New(client *monocloud.Client, resources []monocloud.Indicator) http.Handler
 	mux.HandleFunc("GET /protected", a.protected)
 	mux.HandleFunc("GET /tokens", a.tokens)
 	mux.HandleFunc("GET /api/tokens", a.apiTokens)
-	mux.Handle("GET /admin", client.ProtectPage(http.HandlerFunc(a.admin), &monocloud.ProtectOptions{
+	admins := client.ProtectPage(&monocloud.ProtectOptions{
 		GroupCheck:     monocloud.GroupCheck{Groups: []string{AdminGroup}},
 		OnAccessDenied: a.adminDenied,
-	}))
+	})
+	mux.Handle("GET /admin", admins(http.HandlerFunc(a.admin)))
 
 	protect := client.AuthMiddleware(&monocloud.MiddlewareOptions{
 		ProtectedRoutes: monocloud.Protect(`^/protected$`, `^/tokens$`, `^/api/tokens$`),
