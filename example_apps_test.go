@@ -63,7 +63,7 @@ func ExampleClient_Handler() {
 				fmt.Fprint(w, "hello, guest")
 				return
 			}
-			fmt.Fprint(w, "hello, ", s.User["name"])
+			fmt.Fprint(w, "hello, ", s.User.Name())
 		})
 		return mux
 	})

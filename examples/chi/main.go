@@ -59,7 +59,7 @@ func main() {
 	// back.
 	r.With(client.ProtectPage(nil)).Get("/account", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := client.Session(r.Context()) // ProtectPage guarantees a session
-		fmt.Fprintf(w, "<p>Signed in as %s (%s)</p>", html.EscapeString(s.User.Subject()), html.EscapeString(fmt.Sprint(s.User["email"])))
+		fmt.Fprintf(w, "<p>Signed in as %s (%s)</p>", html.EscapeString(s.User.Subject()), html.EscapeString(s.User.Email()))
 	})
 
 	// Pages for staff: ProtectPage can require groups too (403 otherwise).
