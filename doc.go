@@ -22,6 +22,25 @@
 // provider that cannot be reached does not fail New: the routes that need it
 // answer 503 until it answers.
 //
+// # Pages and APIs
+//
+// A protected request without a session is answered as the client can use
+// it: a page is redirected to sign-in and back, an API request gets 401
+// {"message":"unauthorized"} (403 {"message":"forbidden"} without a
+// required group), since a script cannot follow a redirect to the
+// provider. A request is an API request when its path is /api or below
+// (relative to AppURL), its route is marked as one (ProtectedRoute.API,
+// ProtectAPI), or its client asked for JSON: an Accept header that prefers
+// application/json (or a +json type) over text/html by q-value,
+// Sec-Fetch-Mode: cors (a browser's fetch or XMLHttpRequest) or
+// X-Requested-With: XMLHttpRequest. A browser navigation asks for HTML and
+// gets the page answer.
+//
+// AuthMiddleware protects routes by path (MiddlewareOptions.ProtectedRoutes,
+// built with Protect and ProtectGroups); ProtectPage and ProtectAPI are
+// middleware, func(http.Handler) http.Handler, for a router's route groups
+// (chi's Use and With, echo.WrapMiddleware) or a single handler.
+//
 // # A request's life
 //
 // Under AuthMiddleware (or Handler) the session cookie is decoded at most

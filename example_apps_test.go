@@ -63,7 +63,7 @@ func ExampleClient_Handler() {
 				fmt.Fprint(w, "hello, guest")
 				return
 			}
-			fmt.Fprint(w, "hello, ", s.User["name"])
+			fmt.Fprint(w, "hello, ", s.User.Name())
 		})
 		return mux
 	})
@@ -102,18 +102,18 @@ func ExampleClient_AuthMiddleware_groups() {
 	// /admin/: 403 forbidden
 }
 
-// ProtectAPI and ProtectPage protect one handler each, with or without the
-// middleware.
+// ProtectAPI and ProtectPage are middleware: here each wraps one handler,
+// without AuthMiddleware.
 func ExampleClient_ProtectAPI() {
 	app := startExampleApp(nil, monocloud.Options{}, func(client *monocloud.Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/api/auth/", client.Handler())
-		mux.Handle("GET /api/orders", client.ProtectAPI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle("GET /api/orders", client.ProtectAPI(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, "[]")
-		}), nil))
-		mux.Handle("GET /account", client.ProtectPage(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		})))
+		mux.Handle("GET /account", client.ProtectPage(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, "your account")
-		}), nil))
+		})))
 		return mux
 	})
 	defer app.stop()

@@ -170,9 +170,10 @@ func ExampleClient_EncodeSession() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	page := client.ProtectAPI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	finance := client.ProtectAPI(&monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"finance"}}})
+	page := finance(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "report")
-	}), &monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"finance"}}})
+	}))
 
 	for _, groups := range [][]any{{"finance"}, {"sales"}} {
 		cookies, err := client.EncodeSession(context.Background(), &monocloud.Session{

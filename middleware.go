@@ -18,8 +18,12 @@ type MiddlewareOptions struct {
 	IsProtected func(r *http.Request) bool
 	// OnAccessDenied answers a protected request without a session (user
 	// nil) or without a required group (user is a copy of the session's).
-	// When nil, API routes (/api and below) get 401 or 403 JSON, and pages
-	// a redirect to sign-in (see RedirectToSignIn) or 403 text.
+	// When nil, an API request gets 401 or 403 JSON, and a page request a
+	// redirect to sign-in (see RedirectToSignIn) or 403 text. A request is
+	// an API request when its path is /api or below, its ProtectedRoute
+	// has API set, or its client asked for JSON: Accept preferring
+	// application/json (or a +json type) over text/html, Sec-Fetch-Mode
+	// cors (a browser's fetch), or X-Requested-With XMLHttpRequest.
 	//
 	// It has the signature of ProtectOptions.OnAccessDenied, and like it
 	// always answers: the handler is not called after it. A denial hook
@@ -38,14 +42,33 @@ type ProtectedRoute struct {
 	Pattern *regexp.Regexp
 	// GroupCheck, when it names groups, requires them of the user.
 	GroupCheck
+	// API marks the route as an API: a denied request gets 401 or 403
+	// JSON whatever it asked for, as under /api.
+	API bool
 }
 
-// Protect returns ProtectedRoutes for the given regular expressions. It
-// panics if one does not compile, like regexp.MustCompile.
+// Protect returns ProtectedRoutes that require a session for the given
+// regular expressions. It panics if one does not compile, like
+// regexp.MustCompile.
 func Protect(patterns ...string) []ProtectedRoute {
+	return ProtectGroups(nil, patterns...)
+}
+
+// ProtectGroups is Protect for routes that also require the user to be in
+// any one of groups (found in Options.GroupsClaim); a user without them is
+// answered 403:
+//
+//	ProtectedRoutes: slices.Concat(
+//		monocloud.ProtectGroups([]string{"admin"}, `^/admin(/|$)`),
+//		monocloud.Protect(`^/account(/|$)`),
+//	)
+//
+// A ProtectedRoute literal requires every group (GroupCheck.MatchAll) or
+// reads another claim.
+func ProtectGroups(groups []string, patterns ...string) []ProtectedRoute {
 	routes := make([]ProtectedRoute, len(patterns))
 	for i, p := range patterns {
-		routes[i] = ProtectedRoute{Pattern: regexp.MustCompile(p)}
+		routes[i] = ProtectedRoute{Pattern: regexp.MustCompile(p), GroupCheck: GroupCheck{Groups: groups}}
 	}
 	return routes
 }
@@ -69,34 +92,36 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 					h(w, r)
 					return
 				}
-				groups, protected := c.protection(opts, r)
+				route, protected := c.protection(opts, r)
 				if !protected {
 					next.ServeHTTP(w, r)
 					return
 				}
-				c.guard(w, r, accessRule{GroupCheck: groups, apiByPath: true, onDenied: opts.OnAccessDenied}, next)
+				c.guard(w, r, accessRule{GroupCheck: route.GroupCheck, api: route.API, apiByPath: true, onDenied: opts.OnAccessDenied}, next)
 			})
 		})
 	}
 }
 
-// protection reports whether r needs a session and which groups.
-func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (groups GroupCheck, protected bool) {
+// protection reports whether r needs a session, and the ProtectedRoute
+// that says so (the zero route when every route is protected, or
+// IsProtected decides).
+func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (route ProtectedRoute, protected bool) {
 	if opts.IsProtected != nil {
-		return GroupCheck{}, opts.IsProtected(r)
+		return ProtectedRoute{}, opts.IsProtected(r)
 	}
 	if opts.ProtectedRoutes == nil {
-		return GroupCheck{}, true
+		return ProtectedRoute{}, true
 	}
 	// Match the cleaned path: handlers and file servers resolve "//x",
 	// "/./x" and "/a/../x" to "/x", so patterns must see it that way too.
 	path := cleanPath(c.relativePath(r))
 	for _, pr := range opts.ProtectedRoutes {
 		if pr.Pattern != nil && pr.Pattern.MatchString(path) {
-			return pr.GroupCheck, true
+			return pr, true
 		}
 	}
-	return GroupCheck{}, false
+	return ProtectedRoute{}, false
 }
 
 // returnPath returns r's escaped path and query, relative to AppURL's base
@@ -138,9 +163,9 @@ func cleanPath(p string) string {
 	return clean
 }
 
-// isAPI reports whether r is for /api or below (relative to AppURL's base
-// path), whose denials are answered in JSON.
-func (c *Client) isAPI(r *http.Request) bool {
+// isAPIPath reports whether r is for /api or below (relative to AppURL's
+// base path), whose denials are answered in JSON.
+func (c *Client) isAPIPath(r *http.Request) bool {
 	p := cleanPath(c.relativePath(r))
 	return p == "/api" || strings.HasPrefix(p, "/api/")
 }

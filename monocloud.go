@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
@@ -29,6 +30,8 @@ type Client struct {
 	revocations  *revocations
 	stopWatch    context.CancelFunc // stops watchRevocations; nil without a Coordinator
 	now          func() time.Time
+
+	noRequestContextLogged atomic.Bool // see logNoRequestContext
 }
 
 // New returns a Client configured by opts, with the zero fields read from

@@ -14,36 +14,43 @@ type ProtectOptions struct {
 	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User)
 }
 
-// ProtectAPI wraps an API handler: without a session it answers 401
-// {"message":"unauthorized"}, without a required group 403
-// {"message":"forbidden"}. Serve it under AuthMiddleware or Handler, or on
-// its own (it then reads the session itself).
-func (c *Client) ProtectAPI(h http.Handler, opts *ProtectOptions) http.Handler {
-	return c.protect(h, opts, true)
+// ProtectAPI returns middleware that protects an API: without a session it
+// answers 401 {"message":"unauthorized"}, without a required group 403
+// {"message":"forbidden"}, and lets the request through otherwise. A nil
+// opts requires a session only. It is router middleware as it is (chi's
+// Use and With, echo.WrapMiddleware), and wraps one handler as
+// ProtectAPI(opts)(h). Serve it under AuthMiddleware or Handler, or on its
+// own (it then reads the session itself).
+func (c *Client) ProtectAPI(opts *ProtectOptions) func(http.Handler) http.Handler {
+	return c.protect(opts, true)
 }
 
-// ProtectPage wraps a page handler: without a session it redirects to
-// sign-in as RedirectToSignIn does (307, or 303 for methods other than GET
-// and HEAD), returning to the page afterwards; without a required group it
-// answers 403. Like ProtectAPI it can be served on its own.
-func (c *Client) ProtectPage(h http.Handler, opts *ProtectOptions) http.Handler {
-	return c.protect(h, opts, false)
+// ProtectPage returns middleware that protects pages: without a session it
+// redirects to sign-in as RedirectToSignIn does (307, or 303 for methods
+// other than GET and HEAD), returning to the page afterwards; without a
+// required group it answers 403. A client that asked for JSON (a script's
+// fetch: see MiddlewareOptions.OnAccessDenied) gets ProtectAPI's answers
+// instead. It is used as ProtectAPI is.
+func (c *Client) ProtectPage(opts *ProtectOptions) func(http.Handler) http.Handler {
+	return c.protect(opts, false)
 }
 
-func (c *Client) protect(h http.Handler, opts *ProtectOptions, api bool) http.Handler {
+func (c *Client) protect(opts *ProtectOptions, api bool) func(http.Handler) http.Handler {
 	if opts == nil {
 		opts = &ProtectOptions{}
 	}
 	rule := accessRule{GroupCheck: opts.GroupCheck, api: api, returnURL: opts.ReturnURL, onDenied: opts.OnAccessDenied}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
-			c.guard(w, r, rule, h)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+				c.guard(w, r, rule, next)
+			})
 		})
-	})
+	}
 }
 
 // accessRule is what a protected request needs, and how a denial is
-// answered. AuthMiddleware and the Protect wrappers share it.
+// answered. AuthMiddleware, ProtectAPI and ProtectPage share it.
 type accessRule struct {
 	GroupCheck
 	api       bool   // deny with JSON, not with a sign-in redirect or text
@@ -70,10 +77,11 @@ func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, 
 }
 
 // deny answers a request that rule refuses: through rule.onDenied when set;
-// else an API request gets 401 (no session) or 403 JSON, and a page a
-// redirect to sign-in (no session) or 403 text.
+// else an API request (by rule, or because its client asked for JSON) gets
+// 401 (no session) or 403 JSON, and a page a redirect to sign-in (no
+// session) or 403 text.
 func (c *Client) deny(w http.ResponseWriter, r *http.Request, rule accessRule, signedIn bool, user User) {
-	api := rule.api || rule.apiByPath && c.isAPI(r)
+	api := rule.api || rule.apiByPath && c.isAPIPath(r) || wantsJSON(r)
 	switch {
 	case rule.onDenied != nil:
 		rule.onDenied(w, r, user)

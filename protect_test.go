@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -22,10 +23,10 @@ func prWrapped(t *testing.T, opts ProtectOptions) *testApp {
 		admin.GroupCheck = prAdmin
 		mux := http.NewServeMux()
 		mux.Handle("/api/auth/", c.Handler())
-		mux.Handle("/page", c.ProtectPage(okHandler, &opts))
-		mux.Handle("/admin", c.ProtectPage(okHandler, &admin))
-		mux.Handle("/api/data", c.ProtectAPI(okHandler, &opts))
-		mux.Handle("/api/admin", c.ProtectAPI(okHandler, &admin))
+		mux.Handle("/page", c.ProtectPage(&opts)(okHandler))
+		mux.Handle("/admin", c.ProtectPage(&admin)(okHandler))
+		mux.Handle("/api/data", c.ProtectAPI(&opts)(okHandler))
+		mux.Handle("/api/admin", c.ProtectAPI(&admin)(okHandler))
 		return mux
 	})
 }
@@ -179,6 +180,67 @@ func TestRedirectToSignIn(t *testing.T) {
 		c.RedirectToSignIn(w, httptest.NewRequest(method, app.url("/form"), nil), "/form", nil)
 		if w.Code != status || w.Header().Get("Location") != c.SignInURL("/form", nil) {
 			t.Errorf("%s: %d to %s, want %d to SignInURL", method, w.Code, w.Header().Get("Location"), status)
+		}
+	}
+}
+
+// TestProtectIsMiddleware: ProtectPage and ProtectAPI compose as router
+// middleware do: chained, each answers its own denial and otherwise hands
+// the request on with its state, so the handler sees the session.
+func TestProtectIsMiddleware(t *testing.T) {
+	app := newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/api/auth/", c.Handler())
+		chain := func(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
+			for i := len(mws) - 1; i >= 0; i-- {
+				h = mws[i](h)
+			}
+			return h
+		}
+		session := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, err := c.Session(r.Context())
+			if err != nil {
+				t.Errorf("Session behind the middleware: %v", err)
+				return
+			}
+			io.WriteString(w, s.User.Subject())
+		})
+		mux.Handle("/staff", chain(session, c.ProtectPage(nil), c.ProtectAPI(&ProtectOptions{GroupCheck: GroupCheck{Groups: []string{"staff"}}})))
+		mux.Handle("/admin", chain(session, c.ProtectPage(nil), c.ProtectAPI(&ProtectOptions{GroupCheck: prAdmin})))
+		return mux
+	})
+	if got := prDo(app, http.MethodGet, "/staff"); got.status != http.StatusTemporaryRedirect {
+		t.Errorf("signed out: %+v, want the outer ProtectPage's redirect", got)
+	}
+	app.signInVia("/api/auth/signin")
+	if got := prDo(app, http.MethodGet, "/staff"); got.status != http.StatusOK || got.body != "user-1" {
+		t.Errorf("staff: %+v, want 200 user-1", got)
+	}
+	if got := prDo(app, http.MethodGet, "/admin"); got.status != http.StatusForbidden || got.body != `{"message":"forbidden"}`+"\n" {
+		t.Errorf("admin: %+v, want the inner ProtectAPI's 403 JSON", got)
+	}
+}
+
+// TestProtectGroups: ProtectGroups protects its patterns for members of
+// any of its groups; Protect for anyone signed in.
+func TestProtectGroups(t *testing.T) {
+	routes := ProtectGroups([]string{"admin", "staff"}, `^/staff(/|$)`, `^/team$`)
+	if len(routes) != 2 || routes[1].Pattern.String() != `^/team$` || !slices.Equal(routes[1].Groups, []string{"admin", "staff"}) || routes[1].MatchAll {
+		t.Fatalf("ProtectGroups = %+v", routes)
+	}
+	if routes := Protect(`^/a$`); len(routes) != 1 || len(routes[0].Groups) != 0 {
+		t.Fatalf("Protect = %+v, want no groups", routes)
+	}
+	mw := &MiddlewareOptions{ProtectedRoutes: slices.Concat(
+		ProtectGroups([]string{"admin"}, `^/admin(/|$)`),
+		ProtectGroups([]string{"admin", "staff"}, `^/staff(/|$)`),
+		Protect(`^/account$`),
+	)}
+	app := newTestApp(t, adaGroupClaims, Options{}, mw, nil) // ada is in "staff"
+	app.signInVia("/api/auth/signin")
+	for path, want := range map[string]int{"/admin/users": http.StatusForbidden, "/staff/x": http.StatusOK, "/account": http.StatusOK, "/public": http.StatusOK} {
+		if got := prDo(app, http.MethodGet, path); got.status != want {
+			t.Errorf("%s: %d, want %d", path, got.status, want)
 		}
 	}
 }

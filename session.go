@@ -26,15 +26,6 @@ type Session struct {
 	Extra map[string]any `json:"extra,omitempty"`
 }
 
-// User is the signed-in user's claims.
-type User map[string]any
-
-// Subject returns the sub claim.
-func (u User) Subject() string {
-	s, _ := u["sub"].(string)
-	return s
-}
-
 // subject returns the session's user ID: the user's sub claim, or the ID
 // token's when the user no longer holds it (FilteredIDTokenClaims,
 // UpdateSession).

@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 )
 
@@ -76,9 +77,16 @@ func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Reque
 // IsAuthenticated reports whether the request of ctx (or r with
 // IsAuthenticatedRequest) has a valid session. It is false when the
 // SessionStore fails; Session tells that case apart (a *StoreError).
+//
+// It is false too when ctx holds no request state (a context not derived
+// from r.Context() of a request under AuthMiddleware or Handler, such as
+// gin's *gin.Context without ContextWithFallback): a mistake, which it logs
+// at Error, with ErrNoRequestContext, the first time. Session returns that
+// error instead.
 func (c *Client) IsAuthenticated(ctx context.Context) bool {
 	st := c.state(ctx)
 	if st == nil {
+		c.logNoRequestContext(ctx, "IsAuthenticated")
 		return false
 	}
 	return st.signedIn(ctx, GroupCheck{})
@@ -90,10 +98,12 @@ func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
 }
 
 // IsUserInGroup reports whether the signed-in user of ctx's request passes
-// g. No groups means true; no session means false.
+// g. No groups means true; no session means false. Without request state
+// in ctx it is false and logs the mistake, as IsAuthenticated does.
 func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 	st := c.state(ctx)
 	if st == nil {
+		c.logNoRequestContext(ctx, "IsUserInGroup")
 		return false
 	}
 	return st.signedIn(ctx, g)
@@ -111,4 +121,16 @@ func (c *Client) IsUserInGroupRequest(r *http.Request, g GroupCheck) bool {
 func (st *requestState) signedIn(ctx context.Context, g GroupCheck) bool {
 	sc, err := st.lookupEncoded(ctx)
 	return err == nil && sc != nil && st.c.inGroup(sc, g)
+}
+
+// logNoRequestContext logs, at Error and once per Client, that helper was
+// handed a context without request state: the helpers that answer a bool
+// cannot return ErrNoRequestContext, and a silent false would read as
+// "signed out" for every request.
+func (c *Client) logNoRequestContext(ctx context.Context, helper string) {
+	if c.noRequestContextLogged.Swap(true) {
+		return
+	}
+	c.cfg.logger.LogAttrs(ctx, slog.LevelError, "monocloud: "+helper+" reports false: no request state in its context",
+		slog.String("error", ErrNoRequestContext.Error()))
 }

@@ -1,8 +1,11 @@
 package monocloud
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -49,4 +52,40 @@ func TestIsUserInGroup(t *testing.T) {
 			t.Error("IsUserInGroupRequest = true while the store fails")
 		}
 	})
+}
+
+// TestBoolHelpersWithoutRequestStateLog: IsAuthenticated and IsUserInGroup
+// handed a context without request state (gin's *gin.Context without
+// ContextWithFallback) report false, and log it at Error with
+// ErrNoRequestContext, once per Client; within a request they log nothing.
+func TestBoolHelpersWithoutRequestStateLog(t *testing.T) {
+	log := &logRecorder{level: slog.LevelDebug}
+	app := newSessionApp(t, Options{Logger: slog.New(log)}, false)
+	c := app.client
+	ctx := context.Background()
+	for range 3 {
+		if c.IsAuthenticated(ctx) {
+			t.Fatal("IsAuthenticated without request state = true")
+		}
+		if c.IsUserInGroup(ctx, GroupCheck{}) {
+			t.Fatal("IsUserInGroup without request state = true")
+		}
+	}
+	if len(log.recs) != 1 {
+		t.Fatalf("%d log records, want 1:\n%s", len(log.recs), log.text.String())
+	}
+	rec := log.recs[0]
+	if rec.Level != slog.LevelError || !strings.Contains(rec.Message, "IsAuthenticated") || attrsOf(rec)["error"] != ErrNoRequestContext.Error() {
+		t.Errorf("record %s %q %v, want Error naming IsAuthenticated with ErrNoRequestContext", rec.Level, rec.Message, attrsOf(rec))
+	}
+
+	quiet := &logRecorder{level: slog.LevelDebug}
+	app = newSessionApp(t, Options{Logger: slog.New(quiet)}, false)
+	app.client.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app.client.IsAuthenticated(r.Context())
+		app.client.IsUserInGroup(r.Context(), GroupCheck{Groups: []string{"admin"}})
+	})).ServeHTTP(httptest.NewRecorder(), newRequest("/", nil))
+	if len(quiet.recs) != 0 {
+		t.Errorf("within a request: %d log records, want none:\n%s", len(quiet.recs), quiet.text.String())
+	}
 }

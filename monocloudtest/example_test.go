@@ -42,10 +42,11 @@ func Example() {
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
 	client := newClient(op)
 
-	admin := client.ProtectPage(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	admins := client.ProtectPage(&monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"admin"}}})
+	admin := admins(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := client.Session(r.Context())
 		fmt.Fprint(w, "welcome, ", s.User["name"])
-	}), &monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"admin"}}})
+	}))
 
 	for _, tc := range []struct {
 		name string

@@ -18,7 +18,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -42,9 +41,7 @@ func main() {
 	// ProtectedRoutes lists: here everything under /admin, for members of
 	// the "admin" group.
 	r.Use(client.AuthMiddleware(&monocloud.MiddlewareOptions{
-		ProtectedRoutes: []monocloud.ProtectedRoute{
-			{Pattern: regexp.MustCompile(`^/admin(/|$)`), GroupCheck: monocloud.GroupCheck{Groups: []string{"admin"}}},
-		},
+		ProtectedRoutes: monocloud.ProtectGroups([]string{"admin"}, `^/admin(/|$)`),
 	}))
 
 	// Public pages.
@@ -58,21 +55,17 @@ func main() {
 			html.EscapeString(s.User.Subject()))
 	})
 
-	// Pages for signed-in users: a chi group with ProtectPage, which sends
-	// visitors to sign-in and back.
-	r.Group(func(r chi.Router) {
-		r.Use(func(next http.Handler) http.Handler { return client.ProtectPage(next, &monocloud.ProtectOptions{}) })
-		r.Get("/account", func(w http.ResponseWriter, r *http.Request) {
-			s, _ := client.Session(r.Context()) // ProtectPage guarantees a session
-			fmt.Fprintf(w, "<p>Signed in as %s (%s)</p>", html.EscapeString(s.User.Subject()), html.EscapeString(fmt.Sprint(s.User["email"])))
-		})
+	// A page for signed-in users: ProtectPage sends visitors to sign-in and
+	// back.
+	r.With(client.ProtectPage(nil)).Get("/account", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := client.Session(r.Context()) // ProtectPage guarantees a session
+		fmt.Fprintf(w, "<p>Signed in as %s (%s)</p>", html.EscapeString(s.User.Subject()), html.EscapeString(s.User.Email()))
 	})
 
 	// Pages for staff: ProtectPage can require groups too (403 otherwise).
+	staff := &monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"staff"}}}
 	r.Group(func(r chi.Router) {
-		r.Use(func(next http.Handler) http.Handler {
-			return client.ProtectPage(next, &monocloud.ProtectOptions{GroupCheck: monocloud.GroupCheck{Groups: []string{"staff"}}})
-		})
+		r.Use(client.ProtectPage(staff))
 		r.Get("/reports", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintln(w, "<p>Staff reports.</p>")
 		})
@@ -88,7 +81,7 @@ func main() {
 	// An API: a chi sub-router with ProtectAPI, which answers 401/403 JSON
 	// instead of redirecting.
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(func(next http.Handler) http.Handler { return client.ProtectAPI(next, nil) })
+		r.Use(client.ProtectAPI(nil))
 		r.Get("/token", func(w http.ResponseWriter, r *http.Request) {
 			tokens, err := client.GetTokens(r.Context(), nil) // refreshed if it expired
 			if err != nil {

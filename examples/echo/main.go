@@ -72,18 +72,14 @@ func newHandler(client *monocloud.Client) http.Handler {
 
 	// Pages for signed-in users: ProtectPage sends visitors to sign-in and
 	// back.
-	account := e.Group("/account", echo.WrapMiddleware(func(next http.Handler) http.Handler {
-		return client.ProtectPage(next, nil)
-	}))
+	account := e.Group("/account", echo.WrapMiddleware(client.ProtectPage(nil)))
 	account.GET("", func(c *echo.Context) error {
 		s, _ := client.Session(c.Request().Context()) // ProtectPage guarantees a session
 		return c.String(http.StatusOK, "Signed in as "+s.User.Subject())
 	})
 
 	// An API: ProtectAPI answers 401/403 JSON instead of redirecting.
-	api := e.Group("/api", echo.WrapMiddleware(func(next http.Handler) http.Handler {
-		return client.ProtectAPI(next, nil)
-	}))
+	api := e.Group("/api", echo.WrapMiddleware(client.ProtectAPI(nil)))
 	api.GET("/tokens", func(c *echo.Context) error {
 		tokens, err := client.GetTokens(c.Request().Context(), nil) // refreshed if it expired
 		if err != nil {

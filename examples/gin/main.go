@@ -2,12 +2,13 @@
 // around the whole engine, gin route groups protected as pages and as an
 // API, and a handler that calls GetTokens.
 //
-// gin does not run net/http middleware itself, so the middleware goes
-// around the engine: the engine is an http.Handler. Handlers then pass
-// c.Request.Context() to the helpers. A *gin.Context is a context.Context
-// too, but it reaches the request's context only when the engine's
-// ContextWithFallback is set: GetTokens(c, nil) answers ErrNoRequestContext
-// otherwise.
+// gin does not run net/http middleware itself, so the auth middleware goes
+// around the engine (an http.Handler), and ginMiddleware runs ProtectPage
+// and ProtectAPI in a route group's chain. The engine's ContextWithFallback
+// makes a *gin.Context reach the request's context, so handlers pass c to
+// the helpers; without it they would have to pass c.Request.Context()
+// (Session and GetTokens answer ErrNoRequestContext otherwise, and
+// IsAuthenticated logs that error).
 //
 // It is configured by the same environment as examples/quickstart
 // (MONOCLOUD_AUTH_TENANT_DOMAIN, _CLIENT_ID, _CLIENT_SECRET, _APP_URL,
@@ -46,11 +47,12 @@ func main() {
 // auth middleware.
 func newHandler(client *monocloud.Client) http.Handler {
 	r := gin.New()
+	r.ContextWithFallback = true // c reaches the request's context: client.Session(c)
 	r.Use(gin.Logger(), gin.Recovery())
 
 	// Public.
 	r.GET("/", func(c *gin.Context) {
-		s, err := client.Session(c.Request.Context())
+		s, err := client.Session(c)
 		if err != nil {
 			c.Data(http.StatusOK, "text/html; charset=utf-8", fmt.Appendf(nil,
 				`<p>Signed out. <a href="%s">Sign in</a></p>`, html.EscapeString(client.SignInURL("", nil))))
@@ -63,16 +65,16 @@ func newHandler(client *monocloud.Client) http.Handler {
 
 	// Pages for signed-in users: ProtectPage sends visitors to sign-in and
 	// back.
-	account := r.Group("/account", protect(client.ProtectPage, nil))
+	account := r.Group("/account", ginMiddleware(client.ProtectPage(nil)))
 	account.GET("", func(c *gin.Context) {
-		s, _ := client.Session(c.Request.Context()) // ProtectPage guarantees a session
+		s, _ := client.Session(c) // ProtectPage guarantees a session
 		c.String(http.StatusOK, "Signed in as %s", s.User.Subject())
 	})
 
 	// An API: ProtectAPI answers 401/403 JSON instead of redirecting.
-	api := r.Group("/api", protect(client.ProtectAPI, nil))
+	api := r.Group("/api", ginMiddleware(client.ProtectAPI(nil)))
 	api.GET("/tokens", func(c *gin.Context) {
-		tokens, err := client.GetTokens(c.Request.Context(), nil) // refreshed if it expired
+		tokens, err := client.GetTokens(c, nil) // refreshed if it expired
 		if err != nil {
 			// examples/quickstart tells "sign in again" from "try later".
 			log.Printf("GetTokens: %v", err)
@@ -94,18 +96,15 @@ func newHandler(client *monocloud.Client) http.Handler {
 	return client.AuthMiddleware(&monocloud.MiddlewareOptions{ProtectedRoutes: []monocloud.ProtectedRoute{}})(r)
 }
 
-// protect turns client.ProtectPage or client.ProtectAPI into gin
-// middleware: the rest of the chain runs when it lets the request through;
-// otherwise its answer (a redirect to sign-in, 401 or 403) is the response.
-func protect(p func(http.Handler, *monocloud.ProtectOptions) http.Handler, opts *monocloud.ProtectOptions) gin.HandlerFunc {
+// ginMiddleware runs net/http middleware, such as ProtectPage(nil), in a gin
+// chain: the rest of the chain runs inside it, with the request it hands
+// on, or not at all when it answers the request itself.
+func ginMiddleware(m func(http.Handler) http.Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		allowed := false
-		p(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-			allowed = true
+		m(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			c.Request = r
-		}), opts).ServeHTTP(c.Writer, c.Request)
-		if !allowed {
-			c.Abort()
-		}
+			c.Next()
+		})).ServeHTTP(c.Writer, c.Request)
+		c.Abort() // the chain ran inside m, or must not run
 	}
 }

@@ -120,6 +120,19 @@ func TestSignedOut(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "accessToken") {
 		t.Errorf("tokens API: %s %q, want 401 without a token", resp.Status, body)
 	}
+
+	// A script's fetch of the page gets 401 JSON, not a redirect it
+	// could not follow.
+	req, _ := http.NewRequest(http.MethodGet, app.srv.URL+"/account", nil)
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	fetched, err := app.browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched.Body.Close()
+	if fetched.StatusCode != http.StatusUnauthorized || fetched.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("fetch of the protected page: %s %s, want 401 JSON", fetched.Status, fetched.Header.Get("Content-Type"))
+	}
 }
 
 func TestSignedIn(t *testing.T) {

@@ -61,10 +61,11 @@ func New(client *monocloud.Client, resources []monocloud.Indicator) http.Handler
 	mux.HandleFunc("GET /protected", a.protected)
 	mux.HandleFunc("GET /tokens", a.tokens)
 	mux.HandleFunc("GET /api/tokens", a.apiTokens)
-	mux.Handle("GET /admin", client.ProtectPage(http.HandlerFunc(a.admin), &monocloud.ProtectOptions{
+	admins := client.ProtectPage(&monocloud.ProtectOptions{
 		GroupCheck:     monocloud.GroupCheck{Groups: []string{AdminGroup}},
 		OnAccessDenied: a.adminDenied,
-	}))
+	})
+	mux.Handle("GET /admin", admins(http.HandlerFunc(a.admin)))
 
 	protect := client.AuthMiddleware(&monocloud.MiddlewareOptions{
 		ProtectedRoutes: monocloud.Protect(`^/protected$`, `^/tokens$`, `^/api/tokens$`),
@@ -111,7 +112,7 @@ func (a *app) protected(w http.ResponseWriter, r *http.Request) {
 		Name   string
 		Groups []string
 		Claims []claim
-	}{displayName(s.User), groups(s.User), claims})
+	}{displayName(s.User), s.User.Groups("groups"), claims})
 }
 
 // admin is the page for members of AdminGroup; ProtectPage lets no one else
@@ -125,7 +126,7 @@ func (a *app) admin(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, "admin", struct {
 		Name   string
 		Groups []string
-	}{displayName(s.User), groups(s.User)})
+	}{displayName(s.User), s.User.Groups("groups")})
 }
 
 // adminDenied answers a request for /admin that ProtectPage refused: a
@@ -273,25 +274,6 @@ func displayName(u monocloud.User) string {
 		}
 	}
 	return u.Subject()
-}
-
-// groups returns the names in the user's groups claim: a list of names (as
-// the demo's provider sends it) or of objects with a name (as MonoCloud
-// does). Other entries are skipped.
-func groups(u monocloud.User) []string {
-	list, _ := u["groups"].([]any)
-	var out []string
-	for _, g := range list {
-		switch g := g.(type) {
-		case string:
-			out = append(out, g)
-		case map[string]any:
-			if name, ok := g["name"].(string); ok {
-				out = append(out, name)
-			}
-		}
-	}
-	return out
 }
 
 // fingerprint identifies a token on the page without showing it.
