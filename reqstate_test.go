@@ -5,11 +5,15 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestNewestOfSingleAndChunkedSessionWins: a browser that holds both a
@@ -230,4 +234,83 @@ func TestBadSessionCookies(t *testing.T) {
 			assertNoSessionServed(t, app, tt.name, tt.cookies...)
 		}
 	})
+}
+
+// junkFamilyHeader returns a Cookie header of n distinct cookies called
+// name.<suffix> that the library never writes (suffixes of letters), with
+// empty values, as compact as a client can send them.
+func junkFamilyHeader(name string, n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(name + ".")
+		for x := i; ; x /= len(letters) {
+			b.WriteByte(letters[x%len(letters)])
+			if x < len(letters) {
+				break
+			}
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// TestJunkSessionCookiesBoundTheAnswer: a request whose Cookie header holds
+// thousands of session.<junk> names, beside every name the library writes,
+// gets the library's names expired and nothing for the junk: at most
+// cookie.MaxChunks+1 Set-Cookie lines, on a protected route and on the
+// auth routes that read the session. Before, each junk name was expired
+// through a scan of the pending cookies: quadratic CPU and one Set-Cookie
+// line per name.
+func TestJunkSessionCookiesBoundTheAnswer(t *testing.T) {
+	a := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	library := []string{"session"}
+	for i := range cookie.MaxChunks {
+		library = append(library, "session."+strconv.Itoa(i))
+	}
+	header := junkFamilyHeader("session", 32000) + strings.Join(library, "=;") + "="
+	for _, path := range []string{"/private", "/api/auth/signout", "/api/auth/userinfo"} {
+		req, err := http.NewRequest(http.MethodGet, a.url(path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", header)
+		resp, err := noRedirects.Do(req) // over a real connection
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var expired []string
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "session" || strings.HasPrefix(ck.Name, "session.") {
+				expired = append(expired, ck.Name)
+			}
+		}
+		slices.Sort(expired)
+		if n := len(resp.Header["Set-Cookie"]); n > cookie.MaxChunks+2 {
+			t.Errorf("GET %s: %d Set-Cookie lines, want at most %d", path, n, cookie.MaxChunks+2)
+		}
+		if !slices.Equal(expired, slices.Sorted(slices.Values(library))) {
+			t.Errorf("GET %s: expired %d session cookies %v, want the library's %d", path, len(expired), expired, len(library))
+		}
+	}
+}
+
+// noRedirects is an HTTP client that returns redirects instead of following
+// them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// BenchmarkJunkCookieFamily measures one unauthenticated request whose
+// Cookie header holds 80,000 session.<junk> names, about 957 KB, near
+// net/http's default 1 MB limit.
+func BenchmarkJunkCookieFamily(b *testing.B) {
+	a := newTestApp(b, monocloudtest.Config{}, Options{}, nil, nil)
+	header := junkFamilyHeader("session", 80000)
+	b.ReportMetric(float64(len(header)), "header-bytes")
+	r := httptest.NewRequest(http.MethodGet, a.url("/private"), nil)
+	r.Header.Set("Cookie", header)
+	b.ResetTimer()
+	for range b.N {
+		a.h.ServeHTTP(httptest.NewRecorder(), r)
+	}
 }
