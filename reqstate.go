@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +16,11 @@ import (
 
 	"github.com/monocloud/auth-go/internal/cookie"
 )
+
+// sessionWarnSize is the size, names plus values, past which a session's
+// cookies raise a session_large event: nginx's default limit of a header
+// line, the smallest among common front ends.
+const sessionWarnSize = 8 << 10
 
 // slideInterval is how often a sliding session is re-written: at most once
 // a minute instead of on every request (more often for sessions shorter
@@ -539,8 +545,9 @@ func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, 
 }
 
 // setSessionLocked queues the cookies of session cookie value (of sc),
-// expiring the request's session cookies that it does not overwrite. The
-// caller holds st.mu.
+// expiring the request's session cookies that it does not overwrite, and a
+// session_large event when they pass sessionWarnSize. The caller holds
+// st.mu.
 func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error {
 	cfg := st.c.cfg
 	attrs := cookieAttributes(cfg.sessionCookie)
@@ -549,8 +556,13 @@ func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error 
 		return err
 	}
 	written := make(map[string]bool, len(cookies))
+	size := 0
 	for _, ck := range cookies {
 		written[ck.Name] = true
+		size += len(ck.Name) + len(ck.Value)
+	}
+	if size > sessionWarnSize {
+		st.queued = append(st.queued, Event{Kind: EventSessionLarge, Session: sessionTag(sc.Key), Err: fmt.Errorf("monocloud: the session cookies hold %d bytes, more than the %d bytes some front ends accept in a Cookie header", size, sessionWarnSize)})
 	}
 	if err := st.expireFamilyLocked(written); err != nil {
 		return err
