@@ -43,7 +43,10 @@ const (
 // expireOldStates expires the request's oldest state cookies so that with a
 // new one of size bytes (name plus value) at most maxStateCookies, of at
 // most maxStateBytes together, remain. Browsers list cookies of the same
-// path oldest first (RFC 6265, 5.4).
+// path oldest first (RFC 6265, 5.4). It expires at most maxStateCookies,
+// the most a browser of this library holds: older ones, which only a
+// client of its own sends, are left alone, so the answer stays small
+// whatever the Cookie header holds.
 func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size int) {
 	prefix := c.cfg.stateCookie.name + "."
 	var states []*http.Cookie
@@ -53,14 +56,15 @@ func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size in
 		}
 	}
 	cc := c.cfg.stateCookie
-	kept := 1 // the new one
-	for i := len(states) - 1; i >= 0; i-- {
+	kept, expired := 1, 0 // the new one
+	for i := len(states) - 1; i >= 0 && expired < maxStateCookies; i-- {
 		if n := len(states[i].Name) + len(states[i].Value); kept < maxStateCookies && size+n <= maxStateBytes {
 			kept++
 			size += n
 			continue
 		}
 		kept = maxStateCookies // this one goes, and every older one
+		expired++
 		http.SetCookie(w, &http.Cookie{Name: states[i].Name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
 	}
 }

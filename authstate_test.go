@@ -276,3 +276,29 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 		}
 	})
 }
+
+// TestJunkStateCookiesBoundTheAnswer: a sign-in whose Cookie header holds
+// thousands of state.<junk> names expires at most maxStateCookies of them,
+// as many as a browser of this library holds, instead of one Set-Cookie
+// line per name. (2,900 names: r.Cookies reads none past its limit of
+// 3,000 cookies, GODEBUG httpcookiemaxnum.)
+func TestJunkStateCookiesBoundTheAnswer(t *testing.T) {
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	req, err := http.NewRequest(http.MethodGet, app.url("/api/auth/signin"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", junkFamilyHeader("state", 2900))
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-in answered %d", resp.StatusCode)
+	}
+	// The new state cookie, and the expired ones.
+	if n := len(resp.Header["Set-Cookie"]); n > maxStateCookies+1 {
+		t.Errorf("%d Set-Cookie lines, want at most %d", n, maxStateCookies+1)
+	}
+}

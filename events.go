@@ -27,6 +27,7 @@ const (
 	EventStoreError        EventKind = "store_error"
 	EventProviderError     EventKind = "provider_error"
 	EventSessionNotWritten EventKind = "session_not_written"
+	EventSessionLarge      EventKind = "session_large"
 )
 
 // Outcomes of events, the values of Event.Outcome.
@@ -96,6 +97,11 @@ const (
 //	session_not_written  "monocloud: session change not written"
 //	    Warn. op, session, error: for example, the response header was
 //	    written before GetTokens refreshed the session.
+//	session_large        "monocloud: session cookies large"
+//	    Warn. session, error: the session's cookies, names and values,
+//	    passed 8 KB, the Cookie header limit of common front ends (nginx's
+//	    default); past it they refuse every request of the browser before
+//	    it reaches the app. See the README's known limits.
 //
 // A failing auth route (or the middleware) reports one event: store_error
 // for a *StoreError, provider_error for ErrProviderUnavailable or an
@@ -150,6 +156,7 @@ var messages = map[EventKind]string{
 	EventStoreError:        "monocloud: session store failed",
 	EventProviderError:     "monocloud: provider call failed",
 	EventSessionNotWritten: "monocloud: session change not written",
+	EventSessionLarge:      "monocloud: session cookies large",
 }
 
 // level is the level e is logged at.
@@ -167,7 +174,7 @@ func (e Event) level() slog.Level {
 			return slog.LevelError
 		}
 		return slog.LevelWarn
-	case EventSessionNotWritten:
+	case EventSessionNotWritten, EventSessionLarge:
 		return slog.LevelWarn
 	}
 	switch e.Outcome {

@@ -43,12 +43,22 @@ func TestIntegrityStress(t *testing.T) {
 				store = newLockingStore()
 				opts.Session.Store = store
 			}
+			// A hook that reads the session on every event (F2): a
+			// deadlock shows as a test that never ends.
+			var hooked atomic.Pointer[Client]
+			opts.OnEvent = func(ctx context.Context, _ Event) {
+				if c := hooked.Load(); c != nil {
+					_ = c.IsAuthenticated(ctx)
+					_, _ = c.Session(ctx)
+				}
+			}
 			tr := &lateTransport{}
 			tr.delay.Store(int64(5 * time.Millisecond))
 			opts.HTTPClient = &http.Client{Transport: tr}
 			// ID tokens outlive a refresh that is slow under load while
 			// the clock moves; access tokens (1 h) still expire.
 			a := newTokensApp(t, monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}, opts)
+			hooked.Store(a.client)
 			var counts stressCounts
 			// The clock does not move during a sign-in, whose authorization
 			// code lives a minute.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +16,11 @@ import (
 
 	"github.com/monocloud/auth-go/internal/cookie"
 )
+
+// sessionWarnSize is the size, names plus values, past which a session's
+// cookies raise a session_large event: nginx's default limit of a header
+// line, the smallest among common front ends.
+const sessionWarnSize = 8 << 10
 
 // slideInterval is how often a sliding session is re-written: at most once
 // a minute instead of on every request (more often for sessions shorter
@@ -55,10 +61,16 @@ func (ctx *stateContext) Value(key any) any {
 	return ctx.Context.Value(key)
 }
 
-// requestState is the auth state of one request: the session, decoded at most
-// once, and the Set-Cookie headers waiting for the response. No lock is held
-// across I/O (store, provider) or hooks: loading runs once, outside mu, and
-// mu guards only the fields below it.
+// requestState is the auth state of one request: the session, loaded at most
+// once, and the Set-Cookie headers waiting for the response.
+//
+// No hook, logger or store call runs while mu is held, nor while a caller
+// waits for another: the load runs outside mu, in the first caller of
+// lookup, while later callers wait for its end. A store call of the load
+// that reads the session through the context it was given (a context-aware
+// log handler, say) finds no session instead of waiting for itself. The
+// events raised under mu or by the load are queued and emitted by the
+// operation that raised them once it holds no lock (emitQueued).
 type requestState struct {
 	c *Client
 	r *http.Request
@@ -75,14 +87,49 @@ type requestState struct {
 	writer cookieWriter
 	ctx    stateContext // the context of r
 
-	loadOnce sync.Once
-	loadErr  error    // a failure of the store while loading
-	family   []string // session cookie names the request carried
+	// loadCtx is the context of the load's store calls: it marks them as
+	// the load's own, for lookupEncoded. Only the loader sets it.
+	loadCtx loadingContext
 
 	mu        sync.Mutex
+	loadStep  loadStep
+	loadDone  chan struct{}  // made by the first caller that waits for the load; closed at its end
+	loadErr   error          // a failure of the store while loading
+	family    []string       // session cookie names the request carried
 	current   *sessionCookie // nil when there is no valid session
-	pending   []*http.Cookie
+	pending   pendingCookies
 	committed bool
+	queued    []Event // raised under mu or by the load, not yet emitted
+}
+
+// loadStep is how far the request state's session is loaded.
+type loadStep int
+
+const (
+	notLoaded loadStep = iota
+	loading
+	loaded
+)
+
+// loadingKey is the context key that marks the load's store calls: it
+// answers the request state being loaded.
+type loadingKey struct{}
+
+// loadingContext is the context of the load's store calls (see
+// loadingKey). It lives in the requestState, so a load adds no context
+// allocation.
+type loadingContext struct {
+	context.Context
+	st *requestState
+}
+
+// Value returns the request state for loadingKey, and the parent's values
+// for the other keys.
+func (ctx *loadingContext) Value(key any) any {
+	if _, ok := key.(loadingKey); ok {
+		return ctx.st
+	}
+	return ctx.Context.Value(key)
 }
 
 // state returns the request state that c's AuthMiddleware or Handler put
@@ -134,16 +181,62 @@ func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 // the session's key, lifetime and tokens: the user claims of a session read
 // from its cookie may still be encoded (see sessionCookie.user), so
 // Session.User may be nil; read them with userClaims.
+//
+// The first caller loads the session, and the callers that come meanwhile
+// wait for it, so a request decodes its session once; a caller inside the
+// load (a store call of the load, through its context) does not wait for
+// itself: it finds no session.
 func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, error) {
-	st.loadOnce.Do(func() {
-		sc, err := st.load(ctx)
-		st.mu.Lock()
-		st.current, st.loadErr = sc, err
-		st.mu.Unlock()
-	})
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.current, st.loadErr
+	for st.loadStep == loading {
+		if ctx.Value(loadingKey{}) == st {
+			st.mu.Unlock()
+			return nil, nil
+		}
+		if st.loadDone == nil {
+			st.loadDone = make(chan struct{})
+		}
+		done := st.loadDone
+		st.mu.Unlock()
+		<-done
+		st.mu.Lock()
+	}
+	if st.loadStep == notLoaded {
+		st.loadStep = loading
+		st.mu.Unlock()
+		st.loadCtx = loadingContext{Context: ctx, st: st}
+		sc, err := st.load(&st.loadCtx)
+		st.mu.Lock()
+		st.current, st.loadErr, st.loadStep = sc, err, loaded
+		if st.loadDone != nil {
+			close(st.loadDone)
+		}
+	}
+	sc, err := st.current, st.loadErr
+	st.mu.Unlock()
+	st.emitQueued(ctx)
+	return sc, err
+}
+
+// queue keeps e to be emitted by emitQueued, for the code that runs under
+// mu or inside the load, where a hook that reads the session would wait
+// for itself.
+func (st *requestState) queue(e Event) {
+	st.mu.Lock()
+	st.queued = append(st.queued, e)
+	st.mu.Unlock()
+}
+
+// emitQueued emits the queued events. The caller holds no lock and runs
+// no load.
+func (st *requestState) emitQueued(ctx context.Context) {
+	st.mu.Lock()
+	events := st.queued
+	st.queued = nil
+	st.mu.Unlock()
+	for _, e := range events {
+		st.c.emit(ctx, e)
+	}
 }
 
 // lookupOrFail is lookup for an auth route: it returns r's state and
@@ -158,10 +251,14 @@ func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request) (*requestS
 	return st, sc, true
 }
 
+// load reads the request's session for lookupEncoded: its events are
+// queued.
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
 	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.sessionCookie.name)
+	st.mu.Lock()
 	st.family = family
+	st.mu.Unlock()
 	if single == "" && chunked == "" {
 		st.expireFamily(nil)
 		return nil, nil
@@ -204,7 +301,7 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		next.Lifetime.U = now
 		next.Lifetime.E = cfg.expiry(next.Lifetime)
 		if err := st.writeMerged(ctx, &next, sc.Session.RefreshToken); err != nil {
-			st.c.emit(ctx, Event{Kind: EventSessionNotWritten, Op: "re-writing the session cookie", Session: sessionTag(sc.Key), Err: err})
+			st.queue(Event{Kind: EventSessionNotWritten, Op: "re-writing the session cookie", Session: sessionTag(sc.Key), Err: err})
 		} else {
 			sc = next
 		}
@@ -262,6 +359,7 @@ func (c *Client) decodeSession(value string) (sessionCookie, bool, error) {
 // create starts a new session (sign-in): a new key, so a session fixed
 // before sign-in is never reused.
 func (st *requestState) create(ctx context.Context, s *Session) error {
+	defer st.emitQueued(ctx)
 	old, err := st.lookup(ctx)
 	if err != nil {
 		return err
@@ -276,6 +374,7 @@ func (st *requestState) create(ctx context.Context, s *Session) error {
 
 // update replaces the session's content, keeping its key and creation time.
 func (st *requestState) update(ctx context.Context, s *Session) error {
+	defer st.emitQueued(ctx)
 	cur, err := st.lookup(ctx)
 	if err != nil {
 		return err
@@ -331,6 +430,7 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 // its cookie (the refresh is kept for its next request) and this request
 // still sees the refreshed session.
 func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
+	defer st.emitQueued(ctx)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.current == nil || st.current.Key != r.sc.Key || st.c.revocations.revoked(r.sc) {
@@ -340,7 +440,7 @@ func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
 		if !errors.Is(err, errResponseCommitted) {
 			return err
 		}
-		st.c.emit(ctx, Event{Kind: EventSessionNotWritten, Op: "sending the refreshed session", Session: sessionTag(r.sc.Key), Err: err})
+		st.queued = append(st.queued, Event{Kind: EventSessionNotWritten, Op: "sending the refreshed session", Session: sessionTag(r.sc.Key), Err: err})
 	}
 	st.current = r.sc
 	return nil
@@ -354,6 +454,7 @@ func (st *requestState) adoptRefresh(ctx context.Context, r *refreshed) error {
 // When the store or the Coordinator fails, nothing changes and a
 // *StoreError is returned: the session has not ended.
 func (st *requestState) destroy(ctx context.Context) error {
+	defer st.emitQueued(ctx)
 	sc, err := st.lookup(ctx)
 	if err != nil {
 		return err
@@ -399,10 +500,10 @@ func (c *Client) deleteStored(ctx context.Context, key string) error {
 // remove ends a session found invalid at load (expired or revoked): it
 // deletes sc's store entry, if any, and expires every session cookie the
 // request carried. A store failure is logged: the stale entry stays, but
-// the session is not served.
+// the session is not served. It runs in the load: its events are queued.
 func (st *requestState) remove(ctx context.Context, sc *sessionCookie) {
 	if err := st.c.deleteStored(ctx, sc.Key); err != nil {
-		st.c.emit(ctx, Event{Kind: EventStoreError, Op: "deleting an ended session", Session: sessionTag(sc.Key), Err: err})
+		st.queue(Event{Kind: EventStoreError, Op: "deleting an ended session", Session: sessionTag(sc.Key), Err: err})
 	}
 	st.expireFamily(nil)
 }
@@ -444,8 +545,9 @@ func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, 
 }
 
 // setSessionLocked queues the cookies of session cookie value (of sc),
-// expiring the request's session cookies that it does not overwrite. The
-// caller holds st.mu.
+// expiring the request's session cookies that it does not overwrite, and a
+// session_large event when they pass sessionWarnSize. The caller holds
+// st.mu.
 func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error {
 	cfg := st.c.cfg
 	attrs := cookieAttributes(cfg.sessionCookie)
@@ -454,8 +556,13 @@ func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error 
 		return err
 	}
 	written := make(map[string]bool, len(cookies))
+	size := 0
 	for _, ck := range cookies {
 		written[ck.Name] = true
+		size += len(ck.Name) + len(ck.Value)
+	}
+	if size > sessionWarnSize {
+		st.queued = append(st.queued, Event{Kind: EventSessionLarge, Session: sessionTag(sc.Key), Err: fmt.Errorf("monocloud: the session cookies hold %d bytes, more than the %d bytes some front ends accept in a Cookie header", size, sessionWarnSize)})
 	}
 	if err := st.expireFamilyLocked(written); err != nil {
 		return err
@@ -479,24 +586,25 @@ func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error 
 }
 
 // expireFamily is expireFamilyLocked for callers that do not hold st.mu. A
-// failure (the response header was written) is logged.
+// failure (the response header was written) is queued as an event.
 func (st *requestState) expireFamily(keep map[string]bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err := st.expireFamilyLocked(keep); err != nil {
-		st.c.emit(context.Background(), Event{Kind: EventSessionNotWritten, Op: "expiring the session cookies", Err: err})
+		st.queued = append(st.queued, Event{Kind: EventSessionNotWritten, Op: "expiring the session cookies", Err: err})
 	}
 }
 
 // expireFamilyLocked expires the session cookies that the request carried
 // or that an earlier write of this request queued, except those in keep.
-// It fails only when the response header was already written. The caller
-// holds st.mu.
+// Both are names the library writes (see cookie.Find), at most
+// cookie.MaxChunks+1 each. It fails only when the response header was
+// already written. The caller holds st.mu.
 func (st *requestState) expireFamilyLocked(keep map[string]bool) error {
 	cfg := st.c.cfg.sessionCookie
 	attrs := cookieAttributes(cfg)
 	names := slices.Clone(st.family)
-	for _, ck := range st.pending {
+	for _, ck := range st.pending.list {
 		if ck.Name == cfg.name || strings.HasPrefix(ck.Name, cfg.name+".") {
 			names = append(names, ck.Name)
 		}
@@ -519,7 +627,7 @@ func (st *requestState) setCookiesLocked(cookies ...*http.Cookie) error {
 		return errResponseCommitted
 	}
 	for _, ck := range cookies {
-		st.pending = replaceCookie(st.pending, ck)
+		st.pending.set(ck)
 	}
 	if st.direct != nil {
 		st.flush(st.direct.Header())
@@ -527,46 +635,27 @@ func (st *requestState) setCookiesLocked(cookies ...*http.Cookie) error {
 	return nil
 }
 
-func replaceCookie(list []*http.Cookie, ck *http.Cookie) []*http.Cookie {
-	for i, old := range list {
-		if old.Name == ck.Name {
-			list[i] = ck
-			return list
-		}
-	}
-	return append(list, ck)
-}
-
 // flush writes the queued cookies into h, replacing Set-Cookie lines this
 // state wrote earlier for the same names.
 func (st *requestState) flush(h http.Header) {
-	if len(st.pending) == 0 {
+	if len(st.pending.list) == 0 {
 		return
 	}
 	lines := h["Set-Cookie"][:0:0]
 	for _, line := range h["Set-Cookie"] {
-		if !queued(st.pending, line) {
+		if !st.pending.replaces(line) {
 			lines = append(lines, line)
 		}
 	}
-	for _, ck := range st.pending {
+	for _, ck := range st.pending.list {
 		if v := ck.String(); v != "" {
 			lines = append(lines, v)
 		}
 	}
 	h["Set-Cookie"] = lines
 	if st.direct == nil {
-		st.pending = nil
+		st.pending.reset()
 	}
-}
-
-func queued(pending []*http.Cookie, line string) bool {
-	for _, ck := range pending {
-		if strings.HasPrefix(line, ck.Name+"=") {
-			return true
-		}
-	}
-	return false
 }
 
 // commit writes the queued cookies into h just before the response header

@@ -2,14 +2,22 @@ package monocloud
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestNewestOfSingleAndChunkedSessionWins: a browser that holds both a
@@ -230,4 +238,162 @@ func TestBadSessionCookies(t *testing.T) {
 			assertNoSessionServed(t, app, tt.name, tt.cookies...)
 		}
 	})
+}
+
+// junkFamilyHeader returns a Cookie header of n distinct cookies called
+// name.<suffix> that the library never writes (suffixes of letters), with
+// empty values, as compact as a client can send them.
+func junkFamilyHeader(name string, n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(name + ".")
+		for x := i; ; x /= len(letters) {
+			b.WriteByte(letters[x%len(letters)])
+			if x < len(letters) {
+				break
+			}
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// TestJunkSessionCookiesBoundTheAnswer: a request whose Cookie header holds
+// thousands of session.<junk> names, beside every name the library writes,
+// gets the library's names expired and nothing for the junk: at most
+// cookie.MaxChunks+1 Set-Cookie lines, on a protected route and on the
+// auth routes that read the session. Before, each junk name was expired
+// through a scan of the pending cookies: quadratic CPU and one Set-Cookie
+// line per name.
+func TestJunkSessionCookiesBoundTheAnswer(t *testing.T) {
+	a := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	library := []string{"session"}
+	for i := range cookie.MaxChunks {
+		library = append(library, "session."+strconv.Itoa(i))
+	}
+	header := junkFamilyHeader("session", 32000) + strings.Join(library, "=;") + "="
+	for _, path := range []string{"/private", "/api/auth/signout", "/api/auth/userinfo"} {
+		req, err := http.NewRequest(http.MethodGet, a.url(path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", header)
+		resp, err := noRedirects.Do(req) // over a real connection
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var expired []string
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "session" || strings.HasPrefix(ck.Name, "session.") {
+				expired = append(expired, ck.Name)
+			}
+		}
+		slices.Sort(expired)
+		if n := len(resp.Header["Set-Cookie"]); n > cookie.MaxChunks+2 {
+			t.Errorf("GET %s: %d Set-Cookie lines, want at most %d", path, n, cookie.MaxChunks+2)
+		}
+		if !slices.Equal(expired, slices.Sorted(slices.Values(library))) {
+			t.Errorf("GET %s: expired %d session cookies %v, want the library's %d", path, len(expired), expired, len(library))
+		}
+	}
+}
+
+// noRedirects is an HTTP client that returns redirects instead of following
+// them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// BenchmarkJunkCookieFamily measures one unauthenticated request whose
+// Cookie header holds 80,000 session.<junk> names, about 957 KB, near
+// net/http's default 1 MB limit.
+func BenchmarkJunkCookieFamily(b *testing.B) {
+	a := newTestApp(b, monocloudtest.Config{}, Options{}, nil, nil)
+	header := junkFamilyHeader("session", 80000)
+	b.ReportMetric(float64(len(header)), "header-bytes")
+	r := httptest.NewRequest(http.MethodGet, a.url("/private"), nil)
+	r.Header.Set("Cookie", header)
+	b.ResetTimer()
+	for range b.N {
+		a.h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+}
+
+// TestOversizedSessionRecovers: a session that grows past the chunk limit
+// is refused with cookie.ErrTooLarge and keeps its cookies, and a browser
+// that holds a session of nearly every chunk can always sign out, every
+// chunk expired, and sign back in with a small session.
+func TestOversizedSessionRecovers(t *testing.T) {
+	a := newTokensApp(t, monocloudtest.Config{}, Options{})
+	a.signIn("")
+	grow := func(n int) error {
+		var err error
+		rec := httptest.NewRecorder()
+		a.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, serr := a.client.Session(r.Context())
+			if serr != nil {
+				t.Fatalf("Session: %v", serr)
+			}
+			s.User["bio"] = randomData(n)
+			err = a.client.UpdateSession(r.Context(), s)
+		})).ServeHTTP(rec, a.request(http.MethodGet, "/grow"))
+		a.absorb(rec.Result())
+		return err
+	}
+	if err := grow(22000); err != nil {
+		t.Fatalf("growing the session to %d chunks: %v", len(a.sessionCookies()), err)
+	}
+	large := a.sessionCookies()
+	if len(large) < cookie.MaxChunks/2 {
+		t.Fatalf("the browser holds %d session cookies, want a large session", len(large))
+	}
+	if err := grow(40000); !errors.Is(err, cookie.ErrTooLarge) {
+		t.Errorf("growing the session past %d chunks: %v, want cookie.ErrTooLarge", cookie.MaxChunks, err)
+	}
+	if got := a.sessionCookies(); !slices.EqualFunc(got, large, func(x, y *http.Cookie) bool { return x.Name == y.Name && x.Value == y.Value }) {
+		t.Errorf("a refused growth changed the browser's cookies to %v", cookieNames(got))
+	}
+	if a.session() == nil {
+		t.Fatal("a refused growth ended the session")
+	}
+	resp, _ := a.get(a.url("/api/auth/signout"))
+	if resp.StatusCode >= 400 {
+		t.Fatalf("sign-out answered %d", resp.StatusCode)
+	}
+	if left := a.sessionCookies(); len(left) != 0 {
+		t.Errorf("after sign-out the browser holds %v", cookieNames(left))
+	}
+	a.signIn("")
+	if n := len(a.sessionCookies()); n == 0 || n > 2 || a.session() == nil {
+		t.Errorf("signed in again with %d session cookies", n)
+	}
+}
+
+// TestLargeSessionWarns: writing session cookies of more than
+// sessionWarnSize bytes raises one session_large event, at Warn; a
+// sign-in's session raises none.
+func TestLargeSessionWarns(t *testing.T) {
+	var mu sync.Mutex
+	var large []Event
+	a := newTokensApp(t, monocloudtest.Config{}, Options{OnEvent: func(_ context.Context, e Event) {
+		if e.Kind == EventSessionLarge {
+			mu.Lock()
+			large = append(large, e)
+			mu.Unlock()
+		}
+	}})
+	a.signIn("")
+	a.mutate(func(s *Session) { s.User["bio"] = randomData(sessionWarnSize / 2) })
+	size := 0
+	for _, ck := range a.sessionCookies() {
+		size += len(ck.Name) + len(ck.Value)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if size <= sessionWarnSize || len(large) != 1 {
+		t.Fatalf("session cookies of %d bytes raised %d session_large events, want 1", size, len(large))
+	}
+	if e := large[0]; e.Session == "" || e.Err == nil || e.level() != slog.LevelWarn {
+		t.Errorf("session_large event %+v, want a session, an error and Warn", e)
+	}
 }

@@ -94,8 +94,12 @@ func Split(name, value string, a Attributes) ([]*http.Cookie, error) {
 }
 
 // Join returns the values Split spread over cookies under name, and family,
-// the sorted names of all cookies called name or name.<anything>, so the
-// caller can expire those it does not write again.
+// the sorted names among name and name.0 to name.<MaxChunks-1> that the
+// cookies hold, so the caller can expire those it does not write again.
+// The family holds only names Split can write, MaxChunks+1 at most,
+// however many cookies there are: a cookie called name.<anything else>
+// makes chunked empty but needs no expiring, as this package never writes
+// one.
 //
 // single is the first non-empty cookie called name. chunked is the
 // concatenation of the cookies name.0 to name.k, if they are exactly the
@@ -112,22 +116,24 @@ func Join(cookies []*http.Cookie, name string) (single, chunked string, family [
 	return j.result()
 }
 
-// joiner collects the cookies of one family for Join and Find.
+// joiner collects the cookies of one family for Join and Find. Its memory
+// and the work of each add are bounded, whatever the number of cookies.
 type joiner struct {
-	name   string
-	single string
-	family []string
-	chunks [MaxChunks]string
-	n      int // of chunks set
-	last   int // highest chunk index, -1 for none
-	broken bool
+	name      string
+	single    string
+	hasSingle bool // a cookie called name, even empty, was added
+	chunks    [MaxChunks]string
+	seen      [MaxChunks]bool // a cookie called name.<i>, even empty, was added
+	n         int             // of chunks set
+	last      int             // highest chunk index, -1 for none
+	broken    bool
 }
 
 // add takes the cookie called name holding value, ignoring it unless it
 // belongs to the family.
 func (j *joiner) add(name, value string) {
 	if name == j.name {
-		j.family = append(j.family, name)
+		j.hasSingle = true
 		if j.single == "" {
 			j.single = value
 		}
@@ -137,12 +143,17 @@ func (j *joiner) add(name, value string) {
 	if !ok {
 		return
 	}
-	j.family = append(j.family, name)
 	i, ok := chunkIndex(suffix)
-	if !ok || j.chunks[i] != "" || value == "" {
+	if !ok {
+		j.broken = true // a name Split never writes: nothing to expire
+		return
+	}
+	if j.seen[i] || value == "" {
+		j.seen[i] = true
 		j.broken = true
 		return
 	}
+	j.seen[i] = true
 	j.chunks[i] = value
 	j.n++
 	j.last = max(j.last, i)
@@ -150,8 +161,15 @@ func (j *joiner) add(name, value string) {
 
 // result returns what Join returns for the cookies added.
 func (j *joiner) result() (single, chunked string, family []string) {
-	slices.Sort(j.family)
-	family = slices.Compact(j.family)
+	if j.hasSingle {
+		family = append(family, j.name)
+	}
+	for i, seen := range j.seen {
+		if seen {
+			family = append(family, j.name+"."+strconv.Itoa(i))
+		}
+	}
+	slices.Sort(family)
 	if j.broken || j.n != j.last+1 {
 		return j.single, "", family
 	}

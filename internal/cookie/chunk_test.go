@@ -159,14 +159,14 @@ func TestJoin(t *testing.T) {
 		{"duplicate chunk filling a gap", cookies("session.0", "a", "session.0", "x", "session.2", "c"), "", "", []string{"session.0", "session.2"}},
 		{"duplicate last chunk", cookies("session.0", "a", "session.1", "b", "session.1", "x"), "", "", []string{"session.0", "session.1"}},
 		{"empty chunk", cookies("session.0", "a", "session.1", ""), "", "", []string{"session.0", "session.1"}},
-		{"word", cookies("session.0", "a", "session.foo", "x"), "", "", []string{"session.0", "session.foo"}},
-		{"no index", cookies("session.0", "a", "session.", "x"), "", "", []string{"session.", "session.0"}},
-		{"negative", cookies("session.0", "a", "session.-1", "x"), "", "", []string{"session.-1", "session.0"}},
-		{"plus sign", cookies("session.0", "a", "session.+1", "b"), "", "", []string{"session.+1", "session.0"}},
-		{"leading zero", cookies("session.0", "a", "session.01", "b"), "", "", []string{"session.0", "session.01"}},
-		{"two dots", cookies("session.0", "a", "session.0.1", "b"), "", "", []string{"session.0", "session.0.1"}},
-		{"index MaxChunks", cookies(append(all, "session.16", "g")...), "", "", slices.Sorted(slices.Values(append(allNames, "session.16")))},
-		{"huge index", cookies("session.0", "a", "session.99999999999999999999999", "b"), "", "", []string{"session.0", "session.99999999999999999999999"}},
+		{"word", cookies("session.0", "a", "session.foo", "x"), "", "", []string{"session.0"}},
+		{"no index", cookies("session.0", "a", "session.", "x"), "", "", []string{"session.0"}},
+		{"negative", cookies("session.0", "a", "session.-1", "x"), "", "", []string{"session.0"}},
+		{"plus sign", cookies("session.0", "a", "session.+1", "b"), "", "", []string{"session.0"}},
+		{"leading zero", cookies("session.0", "a", "session.01", "b"), "", "", []string{"session.0"}},
+		{"two dots", cookies("session.0", "a", "session.0.1", "b"), "", "", []string{"session.0"}},
+		{"index MaxChunks", cookies(append(all, "session.16", "g")...), "", "", allNames},
+		{"huge index", cookies("session.0", "a", "session.99999999999999999999999", "b"), "", "", []string{"session.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			single, chunked, family := Join(tc.cookies, "session")

@@ -1,6 +1,7 @@
 package cookie
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -64,4 +65,22 @@ func BenchmarkFind(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFindFamilyIsBounded: the family holds only the names Split writes,
+// however many other name.<x> cookies the header holds, so the caller
+// never expires more than MaxChunks+1 cookies.
+func TestFindFamilyIsBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range 32000 {
+		fmt.Fprintf(&b, "session.x%d=v; session.%d=; ", i, i%(2*MaxChunks))
+	}
+	b.WriteString("session=v")
+	single, chunked, family := Find([]string{b.String()}, "session")
+	if single != "v" || chunked != "" {
+		t.Errorf("single %q, chunked %q; want %q, no chunks", single, chunked, "v")
+	}
+	if len(family) != MaxChunks+1 {
+		t.Errorf("family of %d names %q, want session and session.0 to session.%d", len(family), family, MaxChunks-1)
+	}
 }
