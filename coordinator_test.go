@@ -11,15 +11,19 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// fakeCoordinator is an in-memory Coordinator whose Revoke fails while
-// failRevoke is set and whose WatchRevocations fails watchFailures times
-// before it delivers the revocations recorded.
+// fakeCoordinator is an in-memory Coordinator shared by the instances of a
+// test: Revoke delivers each revocation to every watch, as redisstore does
+// through pub/sub. Revoke fails while failRevoke is set, WatchRevocations
+// fails watchFailures times, and holds back loaded while holdLoad is open.
 type fakeCoordinator struct {
 	mu            sync.Mutex
 	failRevoke    bool
 	watchFailures int
+	holdLoad      chan struct{} // when set, loaded waits for it to close
 	revoked       []Revocation
-	watchEnded    chan struct{} // closed when a watch returns for its ctx
+	watchers      map[*func(Revocation)]bool
+	used          map[string]time.Time // token ID → expiry
+	watchEnded    chan struct{}        // closed when a watch returns for its ctx, when set
 }
 
 func (f *fakeCoordinator) LockSession(context.Context, string) (func(), error) { return func() {}, nil }
@@ -35,24 +39,63 @@ func (f *fakeCoordinator) Revoke(_ context.Context, r Revocation) error {
 		return errors.New("coordinator down")
 	}
 	f.revoked = append(f.revoked, r)
+	for fn := range f.watchers {
+		(*fn)(r)
+	}
 	return nil
 }
 
-func (f *fakeCoordinator) WatchRevocations(ctx context.Context, fn func(Revocation)) error {
+func (f *fakeCoordinator) WatchRevocations(ctx context.Context, fn func(Revocation), loaded func()) error {
 	f.mu.Lock()
 	if f.watchFailures > 0 {
 		f.watchFailures--
 		f.mu.Unlock()
 		return errors.New("coordinator down")
 	}
-	revoked := append([]Revocation(nil), f.revoked...)
-	f.mu.Unlock()
-	for _, r := range revoked {
+	for _, r := range f.revoked {
 		fn(r)
 	}
+	if f.watchers == nil {
+		f.watchers = map[*func(Revocation)]bool{}
+	}
+	f.watchers[&fn] = true
+	hold := f.holdLoad
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+	}
+	loaded()
 	<-ctx.Done()
-	close(f.watchEnded)
+	f.mu.Lock()
+	delete(f.watchers, &fn)
+	f.mu.Unlock()
+	if f.watchEnded != nil {
+		close(f.watchEnded)
+	}
 	return ctx.Err()
+}
+
+func (f *fakeCoordinator) UseTokenID(_ context.Context, id string, expires time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if exp, ok := f.used[id]; ok && time.Now().Before(exp) {
+		return false, nil
+	}
+	if f.used == nil {
+		f.used = map[string]time.Time{}
+	}
+	f.used[id] = expires
+	return true, nil
+}
+
+func (f *fakeCoordinator) ReleaseTokenID(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.used, id)
+	return nil
 }
 
 // TestCoordinatorWatchRetriesUntilClose: a watch that fails is called

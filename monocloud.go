@@ -68,6 +68,7 @@ func New(opts Options) (*Client, error) {
 		revocations:  newRevocations(cfg.maxDuration, maxRevocations, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
+	c.revocations.skew = int64(cfg.clockSkew / time.Second)
 	c.refreshes = refresh.New[*refreshed](cfg.responseTimeout, func() time.Time { return c.now() })
 	ctx := context.Background()
 	p, err := c.discover(ctx)
@@ -79,6 +80,7 @@ func New(opts Options) (*Client, error) {
 	if cfg.coordinator != nil {
 		var watch context.Context
 		watch, c.stopWatch = context.WithCancel(context.Background())
+		c.revocations.loaded = make(chan struct{})
 		go c.watchRevocations(watch)
 	}
 	return c, nil

@@ -21,39 +21,63 @@ func revokedAt(rv *revocations, key string, s *Session, created int64) bool {
 }
 
 // TestSignOutRevocationsSurviveAFloodPastTheBound: sign-outs recorded just
-// before a flood of others past the bound still revoke their sessions (the
-// evicted ones through the watermark), the bound holds, and sessions
-// created after the evicted sign-outs are not revoked.
+// before a flood of one account's sign-outs past the bound still revoke
+// their sessions (the evicted ones as a logout of their user), the bound
+// holds, and the flood ends no session of another user.
 func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 	const capacity = 64
 	rv := newRevocations(rvTTL, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
-	s := &Session{User: User{"sub": "victim"}}
+	victim := &Session{User: User{"sub": "victim"}}
 	for i := range 32 {
-		rv.addKey(fmt.Sprintf("victim-%02d", i), start)
+		rv.addKey(fmt.Sprintf("victim-%02d", i), "victim", start)
 	}
 	flood := 10 * capacity
 	for i := range flood {
-		rv.addKey(fmt.Sprintf("k%04d", i), start.Add(time.Duration(i)*time.Second))
+		rv.addKey(fmt.Sprintf("k%04d", i), "attacker", start.Add(time.Duration(i)*time.Second))
 	}
 	if n := rv.keys.Len(); n > capacity {
 		t.Errorf("%d sign-outs held, past the bound %d", n, capacity)
 	}
 	for i := range 32 {
-		if !revokedAt(rv, fmt.Sprintf("victim-%02d", i), s, start.Unix()-10) {
+		if !revokedAt(rv, fmt.Sprintf("victim-%02d", i), victim, start.Unix()-10) {
 			t.Errorf("the sign-out of victim-%02d was forgotten: its cookie works again", i)
 		}
 	}
+	if revokedAt(rv, "victim-new", victim, start.Unix()+1) {
+		t.Error("the victim's session created after its sign-outs is revoked")
+	}
+	bystander := &Session{User: User{"sub": "bystander"}}
+	if revokedAt(rv, "bystander", bystander, start.Unix()-10) {
+		t.Error("the flood of one account's sign-outs ended another user's session")
+	}
+	attacker := &Session{User: User{"sub": "attacker"}}
 	// The last evicted sign-out was at start+(flood-capacity-1)s.
 	lastEvicted := start.Unix() + int64(flood-capacity-1)
-	if !revokedAt(rv, "other", s, lastEvicted) {
-		t.Error("a session created at the last evicted sign-out is not revoked")
+	if !revokedAt(rv, "attacker-other", attacker, lastEvicted) {
+		t.Error("the flooding account's session created at its last evicted sign-out is not revoked")
 	}
-	if revokedAt(rv, "other", s, lastEvicted+1) {
-		t.Error("a session created after every evicted sign-out is revoked")
+	if revokedAt(rv, "attacker-other", attacker, lastEvicted+1) {
+		t.Error("the flooding account's session created after every evicted sign-out is revoked")
 	}
-	if !revokedAt(rv, fmt.Sprintf("k%04d", flood-1), s, lastEvicted+1) {
+	if !revokedAt(rv, fmt.Sprintf("k%04d", flood-1), attacker, lastEvicted+1) {
 		t.Error("a sign-out still held does not revoke its session")
+	}
+}
+
+// TestEvictedRevocationOfUnknownUserFailsClosedForAll: a sign-out whose
+// user is unknown, evicted, revokes every session created until then.
+func TestEvictedRevocationOfUnknownUserFailsClosedForAll(t *testing.T) {
+	rv := newRevocations(rvTTL, 1, false)
+	start := time.Unix(1_700_000_000, 0)
+	rv.addKey("a", "", start)
+	rv.addKey("b", "", start.Add(time.Second))
+	s := &Session{User: User{"sub": "anyone"}}
+	if !revokedAt(rv, "c", s, start.Unix()) {
+		t.Error("a session created at the evicted sign-out of an unknown user is not revoked")
+	}
+	if revokedAt(rv, "c", s, start.Unix()+1) {
+		t.Error("a session created after it is revoked")
 	}
 }
 
@@ -64,11 +88,11 @@ func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
 	rv := newRevocations(time.Hour, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
 	for i := range capacity {
-		rv.addKey(fmt.Sprintf("old-%d", i), start)
+		rv.addKey(fmt.Sprintf("old-%d", i), "u", start)
 	}
 	later := start.Add(2 * time.Hour)
 	for i := range capacity { // the map stays full, of live entries
-		rv.addKey(fmt.Sprintf("new-%d", i), later)
+		rv.addKey(fmt.Sprintf("new-%d", i), "u", later)
 	}
 	if revokedAt(rv, "other", &Session{User: User{"sub": "u"}}, start.Unix()) {
 		t.Error("a session created at the expired sign-outs is revoked")
@@ -122,7 +146,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 		}
 	}
 	check("no revocations")
-	rv.addKey("other-key", time.Now())
+	rv.addKey("other-key", "other", time.Now())
 	check("a sign-out on record")
 	rv.add("other", "other-sid", time.Now())
 	rv.add("other", "", time.Now())
@@ -143,7 +167,7 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	for i := range 4 * capacity {
-		app.client.revocations.addKey(fmt.Sprintf("other-%d", i), app.client.now())
+		app.client.revocations.addKey(fmt.Sprintf("other-%d", i), "other", app.client.now())
 	}
 	if app.client.IsAuthenticatedRequest(stolen) {
 		t.Fatal("the cookie copied before sign-out opens the session again")
