@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -152,5 +153,66 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.revoked) != 1 || f.revoked[0].Key == "" || !f.revoked[0].Expires.After(f.revoked[0].At) {
 		t.Fatalf("revocations recorded: %+v; want the session key, with an expiry", f.revoked)
+	}
+}
+
+// TestSessionWaitsForTheCoordinatorsRevocations: until the Coordinator has
+// delivered the revocations recorded before the instance started, a
+// request carrying a session waits up to ResponseTimeout and answers 503
+// (a *StoreError); a request without one is not held. Once loaded, a session signed out
+// elsewhere is refused and another one served.
+func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
+	co := &fakeCoordinator{}
+	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	t.Cleanup(func() { _ = app.client.Close() })
+	app.signIn("")
+	signedOut := app.sessionCookies()
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	app.newBrowser()
+	app.signIn("")
+	live := app.sessionCookies()
+
+	co.mu.Lock()
+	co.holdLoad = make(chan struct{}) // the new instance's load hangs
+	co.mu.Unlock()
+	b := newTestClient(t, Options{Coordinator: co, ResponseTimeout: time.Second}, monocloudtest.Config{}, app.op, app.srv.URL)
+	t.Cleanup(func() { _ = b.Close() })
+	hb := b.AuthMiddleware(nil)(okHandler)
+	serveB := func(cookies []*http.Cookie) int {
+		r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		w := httptest.NewRecorder()
+		hb.ServeHTTP(w, r)
+		return w.Code
+	}
+	sessionAtB := func(cookies []*http.Cookie) error {
+		r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		_, err := b.SessionWithResponse(httptest.NewRecorder(), r)
+		return err
+	}
+	if code := serveB(signedOut); code != http.StatusServiceUnavailable {
+		t.Errorf("a signed-out session before the revocations are loaded: %d; want 503", code)
+	}
+	if err := sessionAtB(nil); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a request without a session before the revocations are loaded: %v; want ErrNoSession at once", err)
+	}
+	var storeErr *StoreError
+	if err := sessionAtB(live); !errors.As(err, &storeErr) {
+		t.Errorf("a live session before the revocations are loaded: %v; want a *StoreError", err)
+	}
+
+	close(co.holdLoad)
+	if err := sessionAtB(signedOut); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a signed-out session once the revocations are loaded: %v; want ErrNoSession", err)
+	}
+	if err := sessionAtB(live); err != nil {
+		t.Errorf("a live session once the revocations are loaded: %v; want it served", err)
 	}
 }

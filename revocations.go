@@ -12,9 +12,10 @@ import (
 )
 
 // maxRevocations bounds each kind of revocation (sign-outs, logouts by sid,
-// logouts by sub): about 150 MB at most each. Past it, revocations fails
-// closed for the user of the revocation it forgets (see there).
-const maxRevocations = 1 << 20
+// logouts by sub) that New's Client keeps: about 150 MB at most each. Past
+// it, revocations fails closed for the user of the revocation it forgets
+// (see there). A variable only so that tests can scale it down.
+var maxRevocations = 1 << 20
 
 // revocations remembers ended sessions: back-channel logouts (a session
 // whose sid was logged out, or every session of a sub logged out without a

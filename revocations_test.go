@@ -3,6 +3,7 @@ package monocloud
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,78 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	app.signIn("")
 	if resp, body := app.get("/private"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after a new sign-in: %d %q, want 200", resp.StatusCode, body)
+	}
+}
+
+// scaleRevocations makes the Clients built during the test keep at most
+// capacity revocations of each kind.
+func scaleRevocations(t *testing.T, capacity int) {
+	saved := maxRevocations
+	maxRevocations = capacity
+	t.Cleanup(func() { maxRevocations = saved })
+}
+
+// TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut: one account that
+// signs in and out more times than the revocation bound, through the real
+// routes, ends no session of another user on either of two instances that
+// share a Coordinator. The sign-out of its first session, forgotten by
+// then, still refuses a copy of that session's cookie: at both instances,
+// as a logout of its user.
+func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
+	const capacity = 32
+	scaleRevocations(t, capacity)
+	co := &fakeCoordinator{}
+	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	t.Cleanup(func() { _ = app.client.Close() })
+	clock := app.useClock()
+	b := newTestClient(t, Options{Coordinator: co}, monocloudtest.Config{}, app.op, app.srv.URL)
+	t.Cleanup(func() { _ = b.Close() })
+	b.now = clock.Now
+	hb := b.AuthMiddleware(nil)(okHandler)
+	serveB := func(cookies []*http.Cookie) int {
+		r := httptest.NewRequest(http.MethodGet, app.url("/private"), nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		w := httptest.NewRecorder()
+		hb.ServeHTTP(w, r)
+		return w.Code
+	}
+
+	victim, err := app.client.EncodeSession(t.Context(), &Session{User: User{"sub": "victim"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	var firstCopy []*http.Cookie
+	for i := range capacity + 8 {
+		app.newBrowser()
+		app.signIn("")
+		if i == 0 {
+			firstCopy = app.sessionCookies()
+		}
+		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+			t.Fatalf("sign-out %d: %d", i, resp.StatusCode)
+		}
+		clock.Advance(time.Second)
+	}
+	if code := app.serve(http.MethodGet, "/private", victim...).Code; code != http.StatusOK {
+		t.Errorf("instance A: the victim's session answers %d after another account's sign-outs; want 200", code)
+	}
+	if code := serveB(victim); code != http.StatusOK {
+		t.Errorf("instance B: the victim's session answers %d after another account's sign-outs; want 200", code)
+	}
+	if code := app.serve(http.MethodGet, "/private", firstCopy...).Code; code == http.StatusOK {
+		t.Error("instance A: a copy of the cookie of the first signed-out session is served once its sign-out was forgotten")
+	}
+	if code := serveB(firstCopy); code == http.StatusOK {
+		t.Error("instance B: a copy of the cookie of the first signed-out session is served once its sign-out was forgotten")
+	}
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	for _, r := range co.revoked {
+		if r.Key == "" || r.Sub == "" {
+			t.Fatalf("a sign-out recorded with the Coordinator: %+v; want its key and user", r)
+		}
 	}
 }
