@@ -108,6 +108,12 @@ type Store struct {
 	prefix    string
 	lockTTL   time.Duration
 	lockRetry time.Duration
+	// probe is rdb with watchPing as its timeouts when rdb is a
+	// *redis.Client, else nil (see dropDeadConns).
+	probe *redis.Client
+	// maxRevocations bounds the revocation set: maxRevocations, but for
+	// tests.
+	maxRevocations int
 }
 
 var (
@@ -141,7 +147,11 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.LockRetry <= 0 {
 		o.LockRetry = DefaultLockRetry
 	}
-	return &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry}
+	s := &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry, maxRevocations: maxRevocations}
+	if c, ok := client.(*redis.Client); ok {
+		s.probe = c.WithTimeout(watchPing)
+	}
+	return s
 }
 
 func (s *Store) sessionKey(key string) string { return s.prefix + key }
