@@ -284,11 +284,15 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocati
 	}
 }
 
-// maxProbes bounds the pings of dropDeadConns.
-const maxProbes = 4
+// maxProbes bounds the pings of dropDeadConns, and probeTimeout the wait
+// for each answer: far above a ping's round trip to a Redis that works.
+const (
+	maxProbes    = 4
+	probeTimeout = 100 * time.Millisecond
+)
 
-// dropDeadConns pings Redis through the client's pool, with watchPing as
-// the timeout, until a ping is answered or maxProbes failed: each ping that
+// dropDeadConns pings Redis through the client's pool, with probeTimeout
+// as the timeout, until a ping is answered or maxProbes failed: each ping that
 // times out discards its connection. A connection that died silently with
 // the subscription's (a dropped NAT entry, a partition) would otherwise
 // hold the load of the revocations that follows for the client's
@@ -309,19 +313,18 @@ func (s *Store) dropDeadConns(ctx context.Context) {
 // expired: the revocations (scored by their expiry) and the forgotten
 // members (scored by their expiry negated; see revokeScript).
 func (s *Store) loadRevocations(ctx context.Context, fn func(monocloud.Revocation)) error {
-	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	var live, forgotten *redis.ZSliceCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		live = p.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: s.revocationsKey(), ByScore: true, Start: "(" + now, Stop: "+inf"})
-		forgotten = p.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: s.revocationsKey(), ByScore: true, Start: "-inf", Stop: "(-" + now})
-		return nil
-	})
+	members, err := s.rdb.ZRangeWithScores(ctx, s.revocationsKey(), 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("redisstore: loading revocations: %w", err)
 	}
-	for _, m := range append(live.Val(), forgotten.Val()...) {
+	now := time.Now().UnixMilli()
+	for _, m := range members {
+		expires := int64(math.Abs(m.Score))
 		member, _ := m.Member.(string)
-		if r, ok := parseRevocation(member, int64(math.Abs(m.Score))); ok {
+		if expires <= now {
+			continue // expired since the last Revoke, which drops them
+		}
+		if r, ok := parseRevocation(member, expires); ok {
 			fn(r)
 		}
 	}

@@ -108,7 +108,7 @@ type Store struct {
 	prefix    string
 	lockTTL   time.Duration
 	lockRetry time.Duration
-	// probe is rdb with watchPing as its timeouts when rdb is a
+	// probe is rdb with probeTimeout as its timeouts when rdb is a
 	// *redis.Client, else nil (see dropDeadConns).
 	probe *redis.Client
 	// maxRevocations bounds the revocation set: maxRevocations, but for
@@ -149,7 +149,7 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	}
 	s := &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry, maxRevocations: maxRevocations}
 	if c, ok := client.(*redis.Client); ok {
-		s.probe = c.WithTimeout(watchPing)
+		s.probe = c.WithTimeout(probeTimeout)
 	}
 	return s
 }
