@@ -45,7 +45,12 @@
 //     braces puts every key of the Store in one slot.
 //   - Keys under Prefix: the session key (a session), key:lock (its lock),
 //     sid:… and sub:… (indexes), refreshed:… (shared refreshes, by refresh
-//     token digest) and revocations (also the channel). Every one expires.
+//     token digest), used:… (logout tokens used, until they expire) and
+//     revocations (also the channel). Every one expires.
+//   - The revocation set holds at most 1,048,576 revocations, plus one
+//     entry per user whose revocations it dropped to stay within that
+//     bound (see Store.Revoke): about 215 MB at the bound, which an
+//     instance that starts loads in a few seconds.
 //   - A Redis failure is an error, never "no session": the library then
 //     answers 503 (or calls OnError) and leaves the session as it was, so it
 //     works again once Redis is back. Set DialTimeout, ReadTimeout and
