@@ -41,7 +41,9 @@ type Client struct {
 // be reached does not fail New: discovery is retried, with backoff, by the
 // requests that need the provider, which fail with ErrProviderUnavailable
 // (503 on the auth routes) until it succeeds. With a Coordinator, New
-// starts watching its revocations in the background: Close stops it.
+// starts watching its revocations in the background (Close stops it), and
+// requests carrying a session wait until they are loaded (see
+// Coordinator).
 func New(opts Options) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
