@@ -3,9 +3,11 @@ package monocloud
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,5 +216,127 @@ func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
 	}
 	if err := sessionAtB(live); err != nil {
 		t.Errorf("a live session once the revocations are loaded: %v; want it served", err)
+	}
+}
+
+// lockingCoordinator is an in-memory Coordinator that serializes the
+// refreshes of a session and shares their results, as redisstore does.
+type lockingCoordinator struct {
+	sharingCoordinator
+	locks sync.Map // session key → chan struct{}, holding a token while locked
+}
+
+func (c *lockingCoordinator) LockSession(ctx context.Context, key string) (func(), error) {
+	ch, _ := c.locks.LoadOrStore(key, make(chan struct{}, 1))
+	select {
+	case ch.(chan struct{}) <- struct{}{}:
+		return func() { <-ch.(chan struct{}) }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestIntegrityStressTwoInstances is TestIntegrityStress, in cookie mode,
+// over two instances that share a Coordinator, the second one's clock 5 s
+// behind: each step of a user goes to either instance. Then every user's
+// session is logged out by the provider, by sid, at the lagging instance,
+// and the logout token is presented again at the other. No grant revoked,
+// no session resurrected (at either instance), none lost; every logged-out
+// session refused at both instances, every replayed token refused.
+func TestIntegrityStressTwoInstances(t *testing.T) {
+	co := &lockingCoordinator{sharingCoordinator: sharingCoordinator{refreshed: map[string][]byte{}}}
+	opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}, Coordinator: co}
+	tr := &lateTransport{}
+	tr.delay.Store(int64(5 * time.Millisecond))
+	opts.HTTPClient = &http.Client{Transport: tr}
+	opcfg := monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}
+	a := newTokensApp(t, opcfg, opts)
+	t.Cleanup(func() { _ = a.client.Close() })
+	lagging := func() time.Time { return a.clock.Now().Add(-5 * time.Second) }
+	b := newTestAppWithOP(t, a.op, "", opcfg, opts, nil, func(c *Client) http.Handler {
+		c.now = lagging
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
+			tok, err := c.GetTokens(r.Context(), optionsFromQuery(r.URL.Query()))
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, tok)
+		})
+		return c.AuthMiddleware(protectNone)(mux)
+	})
+	t.Cleanup(func() { _ = b.client.Close() })
+	b.clock = a.clock
+	instances := []*testApp{a, b}
+
+	var counts stressCounts
+	var signingIn sync.RWMutex
+	stop := make(chan struct{})
+	var ticker sync.WaitGroup
+	ticker.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(40 * time.Millisecond):
+				signingIn.Lock()
+				a.clock.Advance(31 * time.Minute)
+				signingIn.Unlock()
+			}
+		}
+	})
+	var ended sync.Map
+	users := make([]*stressUser, 6)
+	var wg sync.WaitGroup
+	for i := range users {
+		u := &stressUser{a: a, counts: &counts, signingIn: &signingIn, rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
+		users[i] = u
+		wg.Go(func() {
+			u.signIn(t)
+			for range 25 {
+				u.a = instances[u.rng.IntN(2)]
+				u.step(t, &ended)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	ticker.Wait()
+
+	ended.Range(func(_, value any) bool {
+		for _, set := range value.([][]*http.Cookie) {
+			for _, in := range instances {
+				if status, _, _, _ := in.httpTokens(set, ""); status == http.StatusOK {
+					counts.resurrected.Add(1)
+				}
+			}
+		}
+		return true
+	})
+	var loggedOut, replayed atomic.Int32
+	for _, u := range users {
+		sid, _ := decodeSessionCookie(t, a.client, u.cookies).Session.User["sid"].(string)
+		now := a.clock.Now()
+		token := a.op.SignLogoutToken(t, validLogoutClaims(a, map[string]any{"sid": sid, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix()}))
+		if code := postLogoutTokenTo(b, b.h, token); code != http.StatusOK {
+			t.Errorf("back-channel logout at the lagging instance: %d", code)
+		}
+		for _, in := range instances {
+			if status, _, _, _ := in.httpTokens(u.cookies, ""); status == http.StatusOK {
+				loggedOut.Add(1)
+			}
+		}
+		if code := postLogoutTokenTo(a, a.h, token); code != http.StatusBadRequest {
+			replayed.Add(1)
+		}
+	}
+	counts.revoked = a.op.ReuseDetected()
+	t.Logf("two instances: %d requests (%d aborted), %d sign-outs, %d refresh grants: %d grants revoked, %d sessions resurrected, %d sessions lost; %d served after their back-channel logout, %d logout tokens accepted twice",
+		counts.requests.Load(), counts.aborted.Load(), counts.signOuts.Load(), a.op.RefreshGrants(),
+		counts.revoked, counts.resurrected.Load(), counts.lost.Load(), loggedOut.Load(), replayed.Load())
+	if counts.revoked != 0 || counts.resurrected.Load() != 0 || counts.lost.Load() != 0 || loggedOut.Load() != 0 || replayed.Load() != 0 {
+		t.Errorf("broken promises: %d grants revoked, %d sessions resurrected, %d sessions lost, %d served after their back-channel logout, %d logout tokens accepted twice",
+			counts.revoked, counts.resurrected.Load(), counts.lost.Load(), loggedOut.Load(), replayed.Load())
 	}
 }
