@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -26,9 +25,9 @@ var _ monocloud.Coordinator = (*Store)(nil)
 // every instance. Each idle watch sends Redis four pings a second.
 const watchPing = 250 * time.Millisecond
 
-// maxRevocations bounds the revocation set (see revokeScript): about 180 MB
-// in Redis, loaded in about 1.5 s by each instance that starts, at the
-// bound.
+// maxRevocations bounds the revocations of the set (see revokeScript):
+// about 215 MB in Redis at the bound, which each instance that starts
+// loads in a few seconds.
 const maxRevocations = 1 << 20
 
 func (s *Store) refreshedKey(hash string) string { return s.prefix + "refreshed:" + hash }
@@ -198,18 +197,20 @@ func formatRevocation(r monocloud.Revocation) (string, bool) {
 		" " + strconv.Itoa(len(value)) + " " + value + sub, true
 }
 
-// parseRevocation parses a member of the revocation set, scored expires
-// (unix ms): one formatRevocation wrote, or a forgotten one of
-// revokeScript.
-func parseRevocation(member string, expires int64) (monocloud.Revocation, bool) {
-	if rest, ok := strings.CutPrefix(member, "f "); ok {
-		ttl, sub, _ := strings.Cut(rest, " ")
-		ms, err := strconv.ParseInt(ttl, 10, 64)
-		if err != nil || sub == "" {
-			return monocloud.Revocation{}, false
-		}
-		return monocloud.Revocation{Sub: sub, At: time.UnixMilli(expires - ms), Expires: time.UnixMilli(expires)}, true
+// parseForgotten parses a forgotten member of the revocation set (see
+// revokeScript), which expires at expires (unix ms): a logout of its sub.
+func parseForgotten(member string, expires int64) (monocloud.Revocation, bool) {
+	rest, ok := strings.CutPrefix(member, "f ")
+	ttl, sub, _ := strings.Cut(rest, " ")
+	ms, err := strconv.ParseInt(ttl, 10, 64)
+	if !ok || err != nil || sub == "" {
+		return monocloud.Revocation{}, false
 	}
+	return monocloud.Revocation{Sub: sub, At: time.UnixMilli(expires - ms), Expires: time.UnixMilli(expires)}, true
+}
+
+// parseRevocation parses a revocation formatRevocation wrote.
+func parseRevocation(member string) (monocloud.Revocation, bool) {
 	parts := strings.SplitN(member, " ", 5)
 	if len(parts) != 5 {
 		return monocloud.Revocation{}, false
@@ -276,8 +277,7 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocati
 			}
 			loaded()
 		case *redis.Message:
-			// A published revocation: its expiry is in the member.
-			if r, ok := parseRevocation(m.Payload, 0); ok {
+			if r, ok := parseRevocation(m.Payload); ok {
 				fn(r)
 			}
 		}
@@ -319,12 +319,12 @@ func (s *Store) loadRevocations(ctx context.Context, fn func(monocloud.Revocatio
 	}
 	now := time.Now().UnixMilli()
 	for _, m := range members {
-		expires := int64(math.Abs(m.Score))
 		member, _ := m.Member.(string)
-		if expires <= now {
-			continue // expired since the last Revoke, which drops them
+		r, ok := parseRevocation(member)
+		if m.Score < 0 {
+			r, ok = parseForgotten(member, int64(-m.Score))
 		}
-		if r, ok := parseRevocation(member, expires); ok {
+		if ok && r.Expires.UnixMilli() > now { // else expired since the last Revoke, which drops them
 			fn(r)
 		}
 	}

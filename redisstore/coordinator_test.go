@@ -363,6 +363,11 @@ func TestWatchRevocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(after)
+	bySID := monocloud.Revocation{SID: "sid 1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
+	if err := store.Revoke(t.Context(), bySID); err != nil {
+		t.Fatal(err)
+	}
+	expect(bySID)
 	if ttl, err := rdb.PTTL(t.Context(), prefix+"revocations").Result(); err != nil || ttl <= time.Hour || ttl > 2*time.Hour {
 		t.Fatalf("revocation set PTTL %v, %v; want the last member's expiry", ttl, err)
 	}
