@@ -42,25 +42,28 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Marked used before anything else, so that two copies arriving at once
-	// are not both served.
-	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
-		c.fail(w, r, &TokenError{Message: "Invalid logout token: already used"})
+	// are not both served, here or at another instance.
+	release, err := c.useLogoutToken(r.Context(), lt)
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
-	now := c.now()
-	c.revocations.add(lt.Subject, lt.SessionID, now)
-	rv := Revocation{SID: lt.SessionID, At: now}
-	if rv.SID == "" {
-		rv.Sub = lt.Subject
+	// Dated by the token, not its receipt: a replay, or a retry, ends no
+	// session started after the logout.
+	at := lt.IssuedAt
+	if now := c.now(); now.Before(at) { // iat within the skew ahead
+		at = now
 	}
+	c.revocations.add(lt.Subject, lt.SessionID, at)
+	rv := Revocation{SID: lt.SessionID, Sub: lt.Subject, At: at}
 	if err := c.revoke(r.Context(), rv); err != nil {
-		c.logoutJTIs.Delete(lt.TokenID) // the provider may retry
+		release() // the provider may retry
 		c.fail(w, r, err)
 		return
 	}
 	if hook := c.cfg.opts.OnBackChannelLogout; hook != nil {
 		if err := hook(r.Context(), lt.Subject, lt.SessionID); err != nil {
-			c.logoutJTIs.Delete(lt.TokenID) // the provider may retry
+			release() // the provider may retry
 			c.fail(w, r, err)
 			return
 		}
@@ -73,6 +76,40 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// useLogoutToken marks logout token lt used, in this process and with the
+// Coordinator, if any, until it expires. A token already used gives a
+// *TokenError; a Coordinator that fails, a *StoreError. release forgets the
+// use, for a token whose logout failed.
+func (c *Client) useLogoutToken(ctx context.Context, lt *logoutToken) (release func(), err error) {
+	used := &TokenError{Message: "Invalid logout token: already used"}
+	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
+		return nil, used
+	}
+	co := c.cfg.coordinator
+	if co == nil {
+		return func() { c.logoutJTIs.Delete(lt.TokenID) }, nil
+	}
+	id := "logout:" + lt.TokenID
+	first, err := co.UseTokenID(ctx, id, lt.Expires)
+	if err != nil || !first {
+		c.logoutJTIs.Delete(lt.TokenID)
+		if err != nil {
+			return nil, storeError("recording the logout token with the coordinator", err)
+		}
+		return nil, used
+	}
+	return func() {
+		c.logoutJTIs.Delete(lt.TokenID)
+		// Without the request's context: the release must outlive its
+		// cancellation.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.responseTimeout)
+		defer cancel()
+		if err := co.ReleaseTokenID(ctx, id); err != nil {
+			c.emit(ctx, Event{Kind: EventStoreError, Op: "releasing a logout token with the coordinator", Err: err})
+		}
+	}, nil
+}
+
 // backChannelLogoutEvent is the member of the events claim that makes a JWT
 // a logout token.
 const backChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
@@ -83,10 +120,14 @@ const logoutTokenMaxAge = 5 * time.Minute
 // logoutToken is a verified back-channel logout token. Subject, SessionID
 // or both are set.
 type logoutToken struct {
-	TokenID   string // jti
-	Subject   string // sub
-	SessionID string // sid
-	NoExp     bool   // exp was missing: the token was accepted as recent
+	TokenID   string    // jti
+	Subject   string    // sub
+	SessionID string    // sid
+	NoExp     bool      // exp was missing: the token was accepted as recent
+	IssuedAt  time.Time // iat
+	// Expires is when the token stops being accepted: exp, or
+	// logoutTokenMaxAge after iat, plus the clock skew.
+	Expires time.Time
 }
 
 // logoutClaims are the claims of a logout token that are checked.
@@ -154,11 +195,14 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 	if iat.After(now.Add(skew)) {
 		return nil, invalid("iat %v is in the future", iat)
 	}
+	expires := iat.Add(logoutTokenMaxAge + skew)
 	if claims.Expiry != nil {
-		if exp := time.Unix(int64(*claims.Expiry), 0); now.After(exp.Add(skew)) {
+		exp := time.Unix(int64(*claims.Expiry), 0)
+		if now.After(exp.Add(skew)) {
 			return nil, invalid("expired at %v", exp)
 		}
-	} else if now.After(iat.Add(logoutTokenMaxAge + skew)) {
+		expires = exp.Add(skew)
+	} else if now.After(expires) {
 		return nil, invalid("no exp, and iat %v is more than %v ago", iat, logoutTokenMaxAge)
 	}
 	if claims.TokenID == "" {
@@ -173,7 +217,7 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 	if claims.Subject == "" && claims.SessionID == "" {
 		return nil, invalid("neither sub nor sid is present")
 	}
-	return &logoutToken{TokenID: claims.TokenID, Subject: claims.Subject, SessionID: claims.SessionID, NoExp: claims.Expiry == nil}, nil
+	return &logoutToken{TokenID: claims.TokenID, Subject: claims.Subject, SessionID: claims.SessionID, NoExp: claims.Expiry == nil, IssuedAt: iat, Expires: expires}, nil
 }
 
 // logoutTokenType reports whether a typ header value is one a logout token

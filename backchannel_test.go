@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -488,4 +489,96 @@ func FuzzVerifyLogoutToken(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", raw, lt)
 		}
 	})
+}
+
+// secondInstanceOn returns another instance of app sharing Coordinator co,
+// on app's clock shifted by lag, and its handler.
+func secondInstanceOn(t *testing.T, app *testApp, co Coordinator, lag time.Duration) http.Handler {
+	t.Helper()
+	b := newTestClient(t, Options{Coordinator: co}, adaClaims, app.op, app.srv.URL)
+	t.Cleanup(func() { _ = b.Close() })
+	b.now = func() time.Time { return app.clock.Now().Add(-lag) }
+	return b.AuthMiddleware(nil)(okHandler)
+}
+
+// postLogoutTokenTo posts a back-channel logout of token to handler h and
+// returns the status.
+func postLogoutTokenTo(app *testApp, h http.Handler, token string) int {
+	r := httptest.NewRequest(http.MethodPost, app.url("/api/auth/backchannel-logout"), strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code
+}
+
+// TestBackChannelLogoutAtALaggingInstance: a logout, by sid or by sub,
+// received by an instance whose clock lags the one that created the
+// session by up to the clock skew, ends that session on both instances.
+func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
+	for _, by := range []string{"sid", "sub"} {
+		t.Run(by, func(t *testing.T) {
+			co := &fakeCoordinator{}
+			app := newTestApp(t, adaClaims, Options{Coordinator: co}, nil, nil)
+			t.Cleanup(func() { _ = app.client.Close() })
+			app.useClock()
+			hb := secondInstanceOn(t, app, co, 5*time.Second)
+			app.signIn("")
+			cookies := app.sessionCookies()
+			s := app.session()
+			app.clock.Advance(2 * time.Second) // the logout comes 2 s after the sign-in
+			claims := map[string]any{"sid": s.User["sid"], "sub": nil}
+			if by == "sub" {
+				claims = map[string]any{"sub": s.User["sub"]}
+			}
+			if code := postLogoutTokenTo(app, hb, app.op.SignLogoutToken(t, validLogoutClaims(app, claims))); code != http.StatusOK {
+				t.Fatalf("back-channel logout at the lagging instance: %d", code)
+			}
+			if code := app.serve(http.MethodGet, "/private", cookies...).Code; code == http.StatusOK {
+				t.Error("the session survives its back-channel logout at the instance that created it")
+			}
+			r := httptest.NewRequest(http.MethodGet, app.url("/private"), nil)
+			for _, ck := range cookies {
+				r.AddCookie(ck)
+			}
+			w := httptest.NewRecorder()
+			hb.ServeHTTP(w, r)
+			if w.Code == http.StatusOK {
+				t.Error("the session survives its back-channel logout at the lagging instance")
+			}
+		})
+	}
+}
+
+// TestLogoutTokenReplayedAtAnotherInstance: a logout token used at one
+// instance is refused at another sharing the Coordinator, and a logout is
+// dated by the token's iat: a session the user started after the logout
+// survives the token presented again later (a retry after a failure).
+func TestLogoutTokenReplayedAtAnotherInstance(t *testing.T) {
+	co := &fakeCoordinator{}
+	app := newTestApp(t, adaClaims, Options{Coordinator: co}, nil, nil)
+	t.Cleanup(func() { _ = app.client.Close() })
+	clock := app.useClock()
+	hb := secondInstanceOn(t, app, co, 0)
+	app.signIn("")
+	token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sub": app.session().User["sub"]}))
+	if code := backChannelLogoutStatus(app, token); code != http.StatusOK {
+		t.Fatalf("logout at A: %d", code)
+	}
+	clock.Advance(70 * time.Second) // past the clock skew (60 s)
+	app.newBrowser()
+	app.signIn("") // the user signs in again after the logout
+	fresh := app.sessionCookies()
+	clock.Advance(30 * time.Second)
+	if code := postLogoutTokenTo(app, hb, token); code != http.StatusBadRequest {
+		t.Errorf("the token replayed at instance B: %d; want 400", code)
+	}
+	co.mu.Lock()
+	co.used = nil // as if the first use were forgotten: dated by iat, it still ends nothing newer
+	co.mu.Unlock()
+	if code := postLogoutTokenTo(app, hb, token); code != http.StatusOK {
+		t.Fatalf("the token presented again once forgotten: %d", code)
+	}
+	if code := app.serve(http.MethodGet, "/private", fresh...).Code; code != http.StatusOK {
+		t.Errorf("the session started after the logout answers %d after the token was presented again; want 200", code)
+	}
 }

@@ -6,21 +6,28 @@ import (
 )
 
 // Coordinator is what several instances of an application share so that
-// they behave as one: the refresh of a session runs once across them, and a
-// session ended on one instance is ended on all. Set it as
-// Options.Coordinator; a SessionStore that implements it is used as the
-// Coordinator too. github.com/monocloud/auth-go/redisstore implements it on
-// Redis.
+// they behave as one: the refresh of a session runs once across them, a
+// session ended on one instance is ended on all, and a logout token is
+// accepted once by all. Set it as Options.Coordinator; a SessionStore that
+// implements it is used as the Coordinator too.
+// github.com/monocloud/auth-go/redisstore implements it on Redis.
 //
 // The request path never calls it: revocations are checked against a view
-// kept in each process, which WatchRevocations keeps current. It is called
-// by refreshes (cookie sessions only: with a SessionStore, the store's
-// SessionLocker serializes them), sign-outs (cookie sessions only: with a
-// SessionStore, deleting the session ends it everywhere) and back-channel
-// logouts.
+// kept in each process, which WatchRevocations keeps current. Until that
+// view has loaded every revocation once (WatchRevocations calls loaded), a
+// request carrying a session waits for it, up to ResponseTimeout, then
+// fails with a *StoreError (503): a new instance, or one started while the
+// Coordinator is down, does not serve a session another instance ended.
+// Requests without a session, and the sign-in, are served meanwhile. Once
+// loaded, an instance keeps serving with the revocations it knows while the
+// Coordinator is unreachable, and WatchRevocations delivers those it missed
+// when it is back.
 //
-// A failure of any method is answered as a failure of the store: a
-// *StoreError, 503 on the auth routes.
+// It is called by refreshes (cookie sessions only: with a SessionStore, the
+// store's SessionLocker serializes them), sign-outs (cookie sessions only:
+// with a SessionStore, deleting the session ends it everywhere) and
+// back-channel logouts. A failure of any method is answered as a failure of
+// the store: a *StoreError, 503 on the auth routes.
 type Coordinator interface {
 	// LockSession serializes the refreshes of a session across instances,
 	// as SessionLocker does for stores: a refresh holds it while it reads
@@ -36,26 +43,48 @@ type Coordinator interface {
 	GetRefreshed(ctx context.Context, tokenHash string) ([]byte, error)
 	// Revoke records r for every instance until r.Expires and tells their
 	// watchers. A Coordinator that is also the SessionStore deletes the
-	// stored sessions r ends as well.
+	// stored sessions r ends as well. Recording the same revocation twice
+	// is harmless.
+	//
+	// A Coordinator may bound the revocations it keeps. One that forgets a
+	// revocation of a session key or sid before its expiry must keep, in
+	// its place, a revocation of its Sub at its At (and may keep one per
+	// Sub, the latest), so that a session it ended stays ended for
+	// instances that load the revocations later.
 	Revoke(ctx context.Context, r Revocation) error
 	// WatchRevocations calls fn with every revocation not yet expired:
-	// first those recorded before the call, then each new one as it is
-	// recorded (by any instance, this one included), until ctx ends or the
-	// Coordinator fails, when it returns the error. The Client calls it
-	// again after a failure, so a revocation recorded while the watch was
-	// down must be delivered by the next call. fn must not block.
-	WatchRevocations(ctx context.Context, fn func(Revocation)) error
+	// first those recorded before the call, then loaded, then each new one
+	// as it is recorded (by any instance, this one included), until ctx
+	// ends or the Coordinator fails, when it returns the error. After a
+	// reconnection that may have missed revocations, it delivers them all
+	// again, then calls loaded again. The Client calls it again after a
+	// failure, so a revocation recorded while the watch was down must be
+	// delivered by the next call. It returns soon after ctx ends, however
+	// busy. fn and loaded must not block.
+	WatchRevocations(ctx context.Context, fn func(Revocation), loaded func()) error
+	// UseTokenID records id, the ID of a token that may be used once (a
+	// logout token's jti), until expires, after which the token is refused
+	// anyway, and reports whether id was not recorded yet: true for exactly
+	// one of several calls with the same id, whichever the instance.
+	UseTokenID(ctx context.Context, id string, expires time.Time) (bool, error)
+	// ReleaseTokenID forgets id, which UseTokenID recorded, when the use of
+	// its token failed, so that the token may be presented again.
+	ReleaseTokenID(ctx context.Context, id string) error
 }
 
-// Revocation is an ended session, or set of sessions. Exactly one of Key,
-// SID and Sub is set.
+// Revocation is an ended session, or set of sessions: Key, SID or Sub
+// alone.
 type Revocation struct {
 	// Key is the key of a signed-out session.
 	Key string
-	// SID is the sid of a session logged out by the provider.
+	// SID is the sid of a session logged out by the provider: that
+	// session is ended, whenever it was created.
 	SID string
-	// Sub is a user logged out by the provider: every session of Sub
-	// created at or before At is ended.
+	// Sub, alone, is a user logged out by the provider: every session of
+	// Sub created at or before At (with the clock skew) is ended. With Key
+	// or SID, it is the user of the session ended, when known: an instance
+	// that must forget the revocation before its expiry ends that user's
+	// sessions created at or before At instead.
 	Sub string
 	// At is when the session ended.
 	At time.Time
@@ -75,7 +104,7 @@ func (c *Client) watchRevocations(ctx context.Context) {
 	wait := 50 * time.Millisecond
 	for {
 		started := time.Now()
-		err := c.cfg.coordinator.WatchRevocations(ctx, c.applyRevocation)
+		err := c.cfg.coordinator.WatchRevocations(ctx, c.applyRevocation, c.revocations.markLoaded)
 		if ctx.Err() != nil {
 			return
 		}
@@ -96,7 +125,7 @@ func (c *Client) watchRevocations(ctx context.Context) {
 func (c *Client) applyRevocation(r Revocation) {
 	switch {
 	case r.Key != "":
-		c.revocations.addKey(r.Key, r.At)
+		c.revocations.addKey(r.Key, r.Sub, r.At)
 		c.refreshes.Forget(r.Key)
 	case r.SID != "" || r.Sub != "":
 		c.revocations.add(r.Sub, r.SID, r.At)
@@ -112,6 +141,22 @@ func (c *Client) revoke(ctx context.Context, r Revocation) error {
 	if err := c.cfg.coordinator.Revoke(ctx, r); err != nil {
 		return storeError("recording the end of the session with the coordinator", err)
 	}
+	return nil
+}
+
+// revokeSignOut ends session sc, signed out, in this process and, with
+// cookie sessions and a Coordinator, on every instance: a copy of its
+// cookie taken before is refused. It returns a *StoreError, and ends
+// nothing, when the Coordinator fails.
+func (c *Client) revokeSignOut(ctx context.Context, sc *sessionCookie) error {
+	now := c.now()
+	sub := subject(sc.userClaims(), sc.Session.IDToken)
+	if c.cfg.store == nil {
+		if err := c.revoke(ctx, Revocation{Key: sc.Key, Sub: sub, At: now}); err != nil {
+			return err
+		}
+	}
+	c.revocations.addKey(sc.Key, sub, now)
 	return nil
 }
 

@@ -3,23 +3,30 @@ package monocloud
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// fakeCoordinator is an in-memory Coordinator whose Revoke fails while
-// failRevoke is set and whose WatchRevocations fails watchFailures times
-// before it delivers the revocations recorded.
+// fakeCoordinator is an in-memory Coordinator shared by the instances of a
+// test: Revoke delivers each revocation to every watch, as redisstore does
+// through pub/sub. Revoke fails while failRevoke is set, WatchRevocations
+// fails watchFailures times, and holds back loaded while holdLoad is open.
 type fakeCoordinator struct {
 	mu            sync.Mutex
 	failRevoke    bool
 	watchFailures int
+	holdLoad      chan struct{} // when set, loaded waits for it to close
 	revoked       []Revocation
-	watchEnded    chan struct{} // closed when a watch returns for its ctx
+	watchers      map[*func(Revocation)]bool
+	used          map[string]time.Time // token ID → expiry
+	watchEnded    chan struct{}        // closed when a watch returns for its ctx, when set
 }
 
 func (f *fakeCoordinator) LockSession(context.Context, string) (func(), error) { return func() {}, nil }
@@ -35,24 +42,63 @@ func (f *fakeCoordinator) Revoke(_ context.Context, r Revocation) error {
 		return errors.New("coordinator down")
 	}
 	f.revoked = append(f.revoked, r)
+	for fn := range f.watchers {
+		(*fn)(r)
+	}
 	return nil
 }
 
-func (f *fakeCoordinator) WatchRevocations(ctx context.Context, fn func(Revocation)) error {
+func (f *fakeCoordinator) WatchRevocations(ctx context.Context, fn func(Revocation), loaded func()) error {
 	f.mu.Lock()
 	if f.watchFailures > 0 {
 		f.watchFailures--
 		f.mu.Unlock()
 		return errors.New("coordinator down")
 	}
-	revoked := append([]Revocation(nil), f.revoked...)
-	f.mu.Unlock()
-	for _, r := range revoked {
+	for _, r := range f.revoked {
 		fn(r)
 	}
+	if f.watchers == nil {
+		f.watchers = map[*func(Revocation)]bool{}
+	}
+	f.watchers[&fn] = true
+	hold := f.holdLoad
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+	}
+	loaded()
 	<-ctx.Done()
-	close(f.watchEnded)
+	f.mu.Lock()
+	delete(f.watchers, &fn)
+	f.mu.Unlock()
+	if f.watchEnded != nil {
+		close(f.watchEnded)
+	}
 	return ctx.Err()
+}
+
+func (f *fakeCoordinator) UseTokenID(_ context.Context, id string, expires time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if exp, ok := f.used[id]; ok && time.Now().Before(exp) {
+		return false, nil
+	}
+	if f.used == nil {
+		f.used = map[string]time.Time{}
+	}
+	f.used[id] = expires
+	return true, nil
+}
+
+func (f *fakeCoordinator) ReleaseTokenID(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.used, id)
+	return nil
 }
 
 // TestCoordinatorWatchRetriesUntilClose: a watch that fails is called
@@ -109,5 +155,188 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.revoked) != 1 || f.revoked[0].Key == "" || !f.revoked[0].Expires.After(f.revoked[0].At) {
 		t.Fatalf("revocations recorded: %+v; want the session key, with an expiry", f.revoked)
+	}
+}
+
+// TestSessionWaitsForTheCoordinatorsRevocations: until the Coordinator has
+// delivered the revocations recorded before the instance started, a
+// request carrying a session waits up to ResponseTimeout and answers 503
+// (a *StoreError); a request without one is not held. Once loaded, a session signed out
+// elsewhere is refused and another one served.
+func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
+	co := &fakeCoordinator{}
+	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	t.Cleanup(func() { _ = app.client.Close() })
+	app.signIn("")
+	signedOut := app.sessionCookies()
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	app.newBrowser()
+	app.signIn("")
+	live := app.sessionCookies()
+
+	co.mu.Lock()
+	co.holdLoad = make(chan struct{}) // the new instance's load hangs
+	co.mu.Unlock()
+	b := newTestClient(t, Options{Coordinator: co, ResponseTimeout: time.Second}, monocloudtest.Config{}, app.op, app.srv.URL)
+	t.Cleanup(func() { _ = b.Close() })
+	hb := b.AuthMiddleware(nil)(okHandler)
+	serveB := func(cookies []*http.Cookie) int {
+		r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		w := httptest.NewRecorder()
+		hb.ServeHTTP(w, r)
+		return w.Code
+	}
+	sessionAtB := func(cookies []*http.Cookie) error {
+		r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		_, err := b.SessionWithResponse(httptest.NewRecorder(), r)
+		return err
+	}
+	if code := serveB(signedOut); code != http.StatusServiceUnavailable {
+		t.Errorf("a signed-out session before the revocations are loaded: %d; want 503", code)
+	}
+	if err := sessionAtB(nil); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a request without a session before the revocations are loaded: %v; want ErrNoSession at once", err)
+	}
+	var storeErr *StoreError
+	if err := sessionAtB(live); !errors.As(err, &storeErr) {
+		t.Errorf("a live session before the revocations are loaded: %v; want a *StoreError", err)
+	}
+
+	close(co.holdLoad)
+	if err := sessionAtB(signedOut); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a signed-out session once the revocations are loaded: %v; want ErrNoSession", err)
+	}
+	if err := sessionAtB(live); err != nil {
+		t.Errorf("a live session once the revocations are loaded: %v; want it served", err)
+	}
+}
+
+// lockingCoordinator is an in-memory Coordinator that serializes the
+// refreshes of a session and shares their results, as redisstore does.
+type lockingCoordinator struct {
+	sharingCoordinator
+	locks sync.Map // session key → chan struct{}, holding a token while locked
+}
+
+func (c *lockingCoordinator) LockSession(ctx context.Context, key string) (func(), error) {
+	ch, _ := c.locks.LoadOrStore(key, make(chan struct{}, 1))
+	select {
+	case ch.(chan struct{}) <- struct{}{}:
+		return func() { <-ch.(chan struct{}) }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestIntegrityStressTwoInstances is TestIntegrityStress, in cookie mode,
+// over two instances that share a Coordinator, the second one's clock 5 s
+// behind: each step of a user goes to either instance. Then every user's
+// session is logged out by the provider, by sid, at the lagging instance,
+// and the logout token is presented again at the other. No grant revoked,
+// no session resurrected (at either instance), none lost; every logged-out
+// session refused at both instances, every replayed token refused.
+func TestIntegrityStressTwoInstances(t *testing.T) {
+	co := &lockingCoordinator{sharingCoordinator: sharingCoordinator{refreshed: map[string][]byte{}}}
+	opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}, Coordinator: co}
+	tr := &lateTransport{}
+	tr.delay.Store(int64(5 * time.Millisecond))
+	opts.HTTPClient = &http.Client{Transport: tr}
+	opcfg := monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}
+	a := newTokensApp(t, opcfg, opts)
+	t.Cleanup(func() { _ = a.client.Close() })
+	lagging := func() time.Time { return a.clock.Now().Add(-5 * time.Second) }
+	b := newTestAppWithOP(t, a.op, "", opcfg, opts, nil, func(c *Client) http.Handler {
+		c.now = lagging
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
+			tok, err := c.GetTokens(r.Context(), optionsFromQuery(r.URL.Query()))
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, tok)
+		})
+		return c.AuthMiddleware(protectNone)(mux)
+	})
+	t.Cleanup(func() { _ = b.client.Close() })
+	b.clock = a.clock
+	instances := []*testApp{a, b}
+
+	var counts stressCounts
+	var signingIn sync.RWMutex
+	stop := make(chan struct{})
+	var ticker sync.WaitGroup
+	ticker.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(40 * time.Millisecond):
+				signingIn.Lock()
+				a.clock.Advance(31 * time.Minute)
+				signingIn.Unlock()
+			}
+		}
+	})
+	var ended sync.Map
+	users := make([]*stressUser, 6)
+	var wg sync.WaitGroup
+	for i := range users {
+		u := &stressUser{a: a, counts: &counts, signingIn: &signingIn, rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
+		users[i] = u
+		wg.Go(func() {
+			u.signIn(t)
+			for range 25 {
+				u.a = instances[u.rng.IntN(2)]
+				u.step(t, &ended)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	ticker.Wait()
+
+	ended.Range(func(_, value any) bool {
+		for _, set := range value.([][]*http.Cookie) {
+			for _, in := range instances {
+				if status, _, _, _ := in.httpTokens(set, ""); status == http.StatusOK {
+					counts.resurrected.Add(1)
+				}
+			}
+		}
+		return true
+	})
+	var loggedOut, replayed atomic.Int32
+	for _, u := range users {
+		sid, _ := decodeSessionCookie(t, a.client, u.cookies).Session.User["sid"].(string)
+		now := a.clock.Now()
+		token := a.op.SignLogoutToken(t, validLogoutClaims(a, map[string]any{"sid": sid, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix()}))
+		if code := postLogoutTokenTo(b, b.h, token); code != http.StatusOK {
+			t.Errorf("back-channel logout at the lagging instance: %d", code)
+		}
+		for _, in := range instances {
+			if status, _, _, _ := in.httpTokens(u.cookies, ""); status == http.StatusOK {
+				loggedOut.Add(1)
+			}
+		}
+		if code := postLogoutTokenTo(a, a.h, token); code != http.StatusBadRequest {
+			replayed.Add(1)
+		}
+	}
+	counts.revoked = a.op.ReuseDetected()
+	t.Logf("two instances: %d requests (%d aborted), %d sign-outs, %d refresh grants: %d grants revoked, %d sessions resurrected, %d sessions lost; %d served after their back-channel logout, %d logout tokens accepted twice",
+		counts.requests.Load(), counts.aborted.Load(), counts.signOuts.Load(), a.op.RefreshGrants(),
+		counts.revoked, counts.resurrected.Load(), counts.lost.Load(), loggedOut.Load(), replayed.Load())
+	if counts.revoked != 0 || counts.resurrected.Load() != 0 || counts.lost.Load() != 0 || loggedOut.Load() != 0 || replayed.Load() != 0 {
+		t.Errorf("broken promises: %d grants revoked, %d sessions resurrected, %d sessions lost, %d served after their back-channel logout, %d logout tokens accepted twice",
+			counts.revoked, counts.resurrected.Load(), counts.lost.Load(), loggedOut.Load(), replayed.Load())
 	}
 }

@@ -44,7 +44,9 @@ type Client struct {
 // be reached does not fail New: discovery is retried, with backoff, by the
 // requests that need the provider, which fail with ErrProviderUnavailable
 // (503 on the auth routes) until it succeeds. With a Coordinator, New
-// starts watching its revocations in the background: Close stops it.
+// starts watching its revocations in the background (Close stops it), and
+// requests carrying a session wait until they are loaded (see
+// Coordinator).
 func New(opts Options) (*Client, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
@@ -71,6 +73,7 @@ func New(opts Options) (*Client, error) {
 		revocations:  newRevocations(cfg.maxDuration, maxRevocations, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
+	c.revocations.skew = int64(cfg.clockSkew / time.Second)
 	c.refreshes = refresh.New[*refreshed](cfg.responseTimeout, func() time.Time { return c.now() })
 	ctx := context.Background()
 	p, err := c.discover(ctx)
@@ -82,6 +85,7 @@ func New(opts Options) (*Client, error) {
 	if cfg.coordinator != nil {
 		var watch context.Context
 		watch, c.stopWatch = context.WithCancel(context.Background())
+		c.revocations.loaded = make(chan struct{})
 		go c.watchRevocations(watch)
 	}
 	return c, nil

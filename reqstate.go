@@ -292,6 +292,9 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s.User = User{}
 		sc.Session = &s
 	}
+	if err := st.c.revocations.awaitLoaded(ctx, cfg.responseTimeout); err != nil {
+		return nil, err
+	}
 	if st.c.revocations.revoked(&sc) {
 		st.remove(ctx, &sc)
 		return nil, nil
@@ -463,12 +466,9 @@ func (st *requestState) destroy(ctx context.Context) error {
 		if err := st.c.deleteStored(ctx, sc.Key); err != nil {
 			return err
 		}
-		if st.c.cfg.store == nil {
-			if err := st.c.revoke(ctx, Revocation{Key: sc.Key, At: st.c.now()}); err != nil {
-				return err
-			}
+		if err := st.c.revokeSignOut(ctx, sc); err != nil {
+			return err
 		}
-		st.c.revocations.addKey(sc.Key, st.c.now())
 		st.c.refreshes.Forget(sc.Key)
 	}
 	st.mu.Lock()

@@ -3,6 +3,7 @@ package monocloud
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -21,39 +22,63 @@ func revokedAt(rv *revocations, key string, s *Session, created int64) bool {
 }
 
 // TestSignOutRevocationsSurviveAFloodPastTheBound: sign-outs recorded just
-// before a flood of others past the bound still revoke their sessions (the
-// evicted ones through the watermark), the bound holds, and sessions
-// created after the evicted sign-outs are not revoked.
+// before a flood of one account's sign-outs past the bound still revoke
+// their sessions (the evicted ones as a logout of their user), the bound
+// holds, and the flood ends no session of another user.
 func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 	const capacity = 64
 	rv := newRevocations(rvTTL, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
-	s := &Session{User: User{"sub": "victim"}}
+	victim := &Session{User: User{"sub": "victim"}}
 	for i := range 32 {
-		rv.addKey(fmt.Sprintf("victim-%02d", i), start)
+		rv.addKey(fmt.Sprintf("victim-%02d", i), "victim", start)
 	}
 	flood := 10 * capacity
 	for i := range flood {
-		rv.addKey(fmt.Sprintf("k%04d", i), start.Add(time.Duration(i)*time.Second))
+		rv.addKey(fmt.Sprintf("k%04d", i), "attacker", start.Add(time.Duration(i)*time.Second))
 	}
 	if n := rv.keys.Len(); n > capacity {
 		t.Errorf("%d sign-outs held, past the bound %d", n, capacity)
 	}
 	for i := range 32 {
-		if !revokedAt(rv, fmt.Sprintf("victim-%02d", i), s, start.Unix()-10) {
+		if !revokedAt(rv, fmt.Sprintf("victim-%02d", i), victim, start.Unix()-10) {
 			t.Errorf("the sign-out of victim-%02d was forgotten: its cookie works again", i)
 		}
 	}
+	if revokedAt(rv, "victim-new", victim, start.Unix()+1) {
+		t.Error("the victim's session created after its sign-outs is revoked")
+	}
+	bystander := &Session{User: User{"sub": "bystander"}}
+	if revokedAt(rv, "bystander", bystander, start.Unix()-10) {
+		t.Error("the flood of one account's sign-outs ended another user's session")
+	}
+	attacker := &Session{User: User{"sub": "attacker"}}
 	// The last evicted sign-out was at start+(flood-capacity-1)s.
 	lastEvicted := start.Unix() + int64(flood-capacity-1)
-	if !revokedAt(rv, "other", s, lastEvicted) {
-		t.Error("a session created at the last evicted sign-out is not revoked")
+	if !revokedAt(rv, "attacker-other", attacker, lastEvicted) {
+		t.Error("the flooding account's session created at its last evicted sign-out is not revoked")
 	}
-	if revokedAt(rv, "other", s, lastEvicted+1) {
-		t.Error("a session created after every evicted sign-out is revoked")
+	if revokedAt(rv, "attacker-other", attacker, lastEvicted+1) {
+		t.Error("the flooding account's session created after every evicted sign-out is revoked")
 	}
-	if !revokedAt(rv, fmt.Sprintf("k%04d", flood-1), s, lastEvicted+1) {
+	if !revokedAt(rv, fmt.Sprintf("k%04d", flood-1), attacker, lastEvicted+1) {
 		t.Error("a sign-out still held does not revoke its session")
+	}
+}
+
+// TestEvictedRevocationOfUnknownUserFailsClosedForAll: a sign-out whose
+// user is unknown, evicted, revokes every session created until then.
+func TestEvictedRevocationOfUnknownUserFailsClosedForAll(t *testing.T) {
+	rv := newRevocations(rvTTL, 1, false)
+	start := time.Unix(1_700_000_000, 0)
+	rv.addKey("a", "", start)
+	rv.addKey("b", "", start.Add(time.Second))
+	s := &Session{User: User{"sub": "anyone"}}
+	if !revokedAt(rv, "c", s, start.Unix()) {
+		t.Error("a session created at the evicted sign-out of an unknown user is not revoked")
+	}
+	if revokedAt(rv, "c", s, start.Unix()+1) {
+		t.Error("a session created after it is revoked")
 	}
 }
 
@@ -64,11 +89,11 @@ func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
 	rv := newRevocations(time.Hour, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
 	for i := range capacity {
-		rv.addKey(fmt.Sprintf("old-%d", i), start)
+		rv.addKey(fmt.Sprintf("old-%d", i), "u", start)
 	}
 	later := start.Add(2 * time.Hour)
 	for i := range capacity { // the map stays full, of live entries
-		rv.addKey(fmt.Sprintf("new-%d", i), later)
+		rv.addKey(fmt.Sprintf("new-%d", i), "u", later)
 	}
 	if revokedAt(rv, "other", &Session{User: User{"sub": "u"}}, start.Unix()) {
 		t.Error("a session created at the expired sign-outs is revoked")
@@ -122,7 +147,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 		}
 	}
 	check("no revocations")
-	rv.addKey("other-key", time.Now())
+	rv.addKey("other-key", "other", time.Now())
 	check("a sign-out on record")
 	rv.add("other", "other-sid", time.Now())
 	rv.add("other", "", time.Now())
@@ -143,7 +168,7 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	for i := range 4 * capacity {
-		app.client.revocations.addKey(fmt.Sprintf("other-%d", i), app.client.now())
+		app.client.revocations.addKey(fmt.Sprintf("other-%d", i), "other", app.client.now())
 	}
 	if app.client.IsAuthenticatedRequest(stolen) {
 		t.Fatal("the cookie copied before sign-out opens the session again")
@@ -152,5 +177,78 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	app.signIn("")
 	if resp, body := app.get("/private"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after a new sign-in: %d %q, want 200", resp.StatusCode, body)
+	}
+}
+
+// scaleRevocations makes the Clients built during the test keep at most
+// capacity revocations of each kind.
+func scaleRevocations(t *testing.T, capacity int) {
+	saved := maxRevocations
+	maxRevocations = capacity
+	t.Cleanup(func() { maxRevocations = saved })
+}
+
+// TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut: one account that
+// signs in and out more times than the revocation bound, through the real
+// routes, ends no session of another user on either of two instances that
+// share a Coordinator. The sign-out of its first session, forgotten by
+// then, still refuses a copy of that session's cookie: at both instances,
+// as a logout of its user.
+func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
+	const capacity = 32
+	scaleRevocations(t, capacity)
+	co := &fakeCoordinator{}
+	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	t.Cleanup(func() { _ = app.client.Close() })
+	clock := app.useClock()
+	b := newTestClient(t, Options{Coordinator: co}, monocloudtest.Config{}, app.op, app.srv.URL)
+	t.Cleanup(func() { _ = b.Close() })
+	b.now = clock.Now
+	hb := b.AuthMiddleware(nil)(okHandler)
+	serveB := func(cookies []*http.Cookie) int {
+		r := httptest.NewRequest(http.MethodGet, app.url("/private"), nil)
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		w := httptest.NewRecorder()
+		hb.ServeHTTP(w, r)
+		return w.Code
+	}
+
+	victim, err := app.client.EncodeSession(t.Context(), &Session{User: User{"sub": "victim"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	var firstCopy []*http.Cookie
+	for i := range capacity + 8 {
+		app.newBrowser()
+		app.signIn("")
+		if i == 0 {
+			firstCopy = app.sessionCookies()
+		}
+		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+			t.Fatalf("sign-out %d: %d", i, resp.StatusCode)
+		}
+		clock.Advance(time.Second)
+	}
+	if code := app.serve(http.MethodGet, "/private", victim...).Code; code != http.StatusOK {
+		t.Errorf("instance A: the victim's session answers %d after another account's sign-outs; want 200", code)
+	}
+	if code := serveB(victim); code != http.StatusOK {
+		t.Errorf("instance B: the victim's session answers %d after another account's sign-outs; want 200", code)
+	}
+	if code := app.serve(http.MethodGet, "/private", firstCopy...).Code; code == http.StatusOK {
+		t.Error("instance A: a copy of the cookie of the first signed-out session is served once its sign-out was forgotten")
+	}
+	if code := serveB(firstCopy); code == http.StatusOK {
+		t.Error("instance B: a copy of the cookie of the first signed-out session is served once its sign-out was forgotten")
+	}
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	for _, r := range co.revoked {
+		if r.Key == "" || r.Sub == "" {
+			t.Fatalf("a sign-out recorded with the Coordinator: %+v; want its key and user", r)
+		}
 	}
 }

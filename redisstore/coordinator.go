@@ -20,12 +20,20 @@ var _ monocloud.Coordinator = (*Store)(nil)
 // watchPing is how long WatchRevocations waits for a message before it
 // pings Redis, and then for the answer before it gives up on the
 // connection: a Redis that hangs or a connection that silently died is
-// noticed within twice this.
-const watchPing = time.Second
+// noticed within twice this, and the revocations are reloaded on a new
+// connection, well inside the library's 1 s bound for a sign-out to reach
+// every instance. Each idle watch sends Redis four pings a second.
+const watchPing = 250 * time.Millisecond
+
+// maxRevocations bounds the revocations of the set (see revokeScript):
+// about 215 MB in Redis at the bound, which each instance that starts
+// loads in a few seconds.
+const maxRevocations = 1 << 20
 
 func (s *Store) refreshedKey(hash string) string { return s.prefix + "refreshed:" + hash }
 func (s *Store) sidKey(sid string) string        { return s.prefix + "sid:" + sid }
 func (s *Store) subKey(sub string) string        { return s.prefix + "sub:" + sub }
+func (s *Store) usedKey(id string) string        { return s.prefix + "used:" + id }
 
 // revocationsKey is both the sorted set of the revocations (scored by
 // their expiry, in unix milliseconds) and the channel they are published
@@ -52,17 +60,73 @@ func (s *Store) GetRefreshed(ctx context.Context, tokenHash string) ([]byte, err
 	return value, nil
 }
 
+// UseTokenID records id until expires (SET NX PXAT) and reports whether it
+// was not recorded yet.
+func (s *Store) UseTokenID(ctx context.Context, id string, expires time.Time) (bool, error) {
+	err := s.rdb.SetArgs(ctx, s.usedKey(id), 1, redis.SetArgs{Mode: "NX", ExpireAt: expires}).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("redisstore: recording a used token: %w", err)
+	}
+	return true, nil
+}
+
+// ReleaseTokenID forgets id.
+func (s *Store) ReleaseTokenID(ctx context.Context, id string) error {
+	if err := s.rdb.Del(ctx, s.usedKey(id)).Err(); err != nil {
+		return fmt.Errorf("redisstore: releasing a used token: %w", err)
+	}
+	return nil
+}
+
 // revokeScript adds a revocation (ARGV[1], expiring at ARGV[2], unix ms) to
 // the set KEYS[1], drops the members that expired by ARGV[3] (now, unix
-// ms), makes the set expire with its last member, and publishes the
-// revocation on the channel of the set's name. One key: it runs on Cluster.
-// It is sent in full (EVAL) in Revoke's pipeline, where EVALSHA could not
-// fall back.
+// ms), bounds the set to ARGV[4] revocations, makes the set expire with its
+// last member, and publishes the revocation on the channel of the set's
+// name. One key: it runs on Cluster. It is sent in full (EVAL) in Revoke's
+// pipeline, where EVALSHA could not fall back.
+//
+// Past the bound it drops the revocations that expire first. A dropped key
+// or sid revocation of a known user, or a dropped logout by sub, becomes
+// that user's forgotten member, "f <ttl> <sub>": a logout of every session
+// of the user created until the latest revocation dropped, which expires
+// when it does (ttl is its expiry minus its logout time). There is one per
+// user and ttl, kept until it expires, so one account signing out in a
+// loop keeps one. Forgotten members are scored by their expiry negated:
+// the bound counts and drops only the revocations (scored by their expiry,
+// positive), and a forgotten member has expired when its score is at least
+// -now. A dropped revocation of an unknown user is lost (instances running
+// still hold it).
 var revokeScript = `
 redis.call("ZADD", KEYS[1], ARGV[2], ARGV[1])
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[3])
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-" .. ARGV[3], ARGV[3])
+-- At most 1000 at a time (unpack's limit), should the bound be lowered.
+local over = math.min(redis.call("ZCOUNT", KEYS[1], 0, "+inf") - tonumber(ARGV[4]), 1000)
+if over > 0 then
+	local dropped = redis.call("ZRANGE", KEYS[1], 0, "+inf", "BYSCORE", "LIMIT", 0, over)
+	redis.call("ZREM", KEYS[1], unpack(dropped))
+	for _, m in ipairs(dropped) do
+		local kind, at, exp, n, rest = string.match(m, "^(%a) (%-?%d+) (%-?%d+) (%d+) (.*)$")
+		local sub = ""
+		if kind == "u" then
+			sub = rest
+		elseif kind == "k" or kind == "i" then
+			sub = string.sub(rest, tonumber(n) + 1)
+		end
+		if sub ~= "" then
+			local ttl = string.format("%d", tonumber(exp) - tonumber(at))
+			redis.call("ZADD", KEYS[1], "LT", "-" .. exp, "f " .. ttl .. " " .. sub)
+		end
+	end
+end
+local expires = 0
 local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
-redis.call("PEXPIREAT", KEYS[1], last[2])
+if last[2] then expires = tonumber(last[2]) end
+local first = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
+if first[2] and -tonumber(first[2]) > expires then expires = -tonumber(first[2]) end
+redis.call("PEXPIREAT", KEYS[1], string.format("%d", expires))
 return redis.call("PUBLISH", KEYS[1], ARGV[1])
 `
 
@@ -73,18 +137,23 @@ return redis.call("PUBLISH", KEYS[1], ARGV[1])
 // Cluster. The deletion is not atomic with later writes: a session saved
 // by a refresh that was already running may survive in Redis, but every
 // instance refuses it through its revocations.
+//
+// The set holds at most about a million revocations (see revokeScript): at
+// the bound, about 180 MB in Redis, and 1.5 s for an instance that starts
+// to load it.
 func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
-	kind, value := revocationKind(r)
-	var del []string
-	switch kind {
-	case "":
+	member, ok := formatRevocation(r)
+	if !ok {
 		return errors.New("redisstore: revoke: no key, sid or sub")
-	case "k":
-		del = []string{s.sessionKey(value)}
+	}
+	var del []string
+	switch {
+	case r.Key != "":
+		del = []string{s.sessionKey(r.Key)}
 	default:
-		idx := s.sidKey(value)
-		if kind == "u" {
-			idx = s.subKey(value)
+		idx := s.subKey(r.Sub)
+		if r.SID != "" {
+			idx = s.sidKey(r.SID)
 		}
 		keys, err := s.rdb.SMembers(ctx, idx).Result()
 		if err != nil {
@@ -95,12 +164,11 @@ func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 		}
 		del = append(del, idx)
 	}
-	member := kind + " " + strconv.FormatInt(r.At.UnixMilli(), 10) + " " + strconv.FormatInt(r.Expires.UnixMilli(), 10) + " " + value
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range del {
 			p.Del(ctx, k)
 		}
-		p.Eval(ctx, revokeScript, []string{s.revocationsKey()}, member, r.Expires.UnixMilli(), time.Now().UnixMilli())
+		p.Eval(ctx, revokeScript, []string{s.revocationsKey()}, member, r.Expires.UnixMilli(), time.Now().UnixMilli(), s.maxRevocations)
 		return nil
 	})
 	if err != nil {
@@ -109,39 +177,62 @@ func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 	return nil
 }
 
-// revocationKind returns the one-letter kind of r in the revocation set
-// (k: session key, i: sid, u: sub) and its value.
-func revocationKind(r monocloud.Revocation) (kind, value string) {
+// formatRevocation returns r as a member of the revocation set:
+// "<kind> <at> <expires> <len> <value><sub>", kind being k (session key),
+// i (sid) or u (sub alone), at and expires unix milliseconds, len the
+// length of value in bytes, and sub the user of a key or sid.
+func formatRevocation(r monocloud.Revocation) (string, bool) {
+	kind, value, sub := "", "", r.Sub
 	switch {
 	case r.Key != "":
-		return "k", r.Key
+		kind, value = "k", r.Key
 	case r.SID != "":
-		return "i", r.SID
+		kind, value = "i", r.SID
 	case r.Sub != "":
-		return "u", r.Sub
+		kind, value, sub = "u", r.Sub, ""
+	default:
+		return "", false
 	}
-	return "", ""
+	return kind + " " + strconv.FormatInt(r.At.UnixMilli(), 10) + " " + strconv.FormatInt(r.Expires.UnixMilli(), 10) +
+		" " + strconv.Itoa(len(value)) + " " + value + sub, true
 }
 
-// parseRevocation parses a member of the revocation set.
+// parseForgotten parses a forgotten member of the revocation set (see
+// revokeScript), which expires at expires (unix ms): a logout of its sub.
+func parseForgotten(member string, expires int64) (monocloud.Revocation, bool) {
+	rest, ok := strings.CutPrefix(member, "f ")
+	ttl, sub, _ := strings.Cut(rest, " ")
+	ms, err := strconv.ParseInt(ttl, 10, 64)
+	if !ok || err != nil || sub == "" {
+		return monocloud.Revocation{}, false
+	}
+	return monocloud.Revocation{Sub: sub, At: time.UnixMilli(expires - ms), Expires: time.UnixMilli(expires)}, true
+}
+
+// parseRevocation parses a revocation formatRevocation wrote.
 func parseRevocation(member string) (monocloud.Revocation, bool) {
-	parts := strings.SplitN(member, " ", 4)
-	if len(parts) != 4 || parts[3] == "" {
+	parts := strings.SplitN(member, " ", 5)
+	if len(parts) != 5 {
 		return monocloud.Revocation{}, false
 	}
 	at, err1 := strconv.ParseInt(parts[1], 10, 64)
 	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil {
+	n, err3 := strconv.Atoi(parts[3])
+	if err1 != nil || err2 != nil || err3 != nil || n <= 0 || n > len(parts[4]) {
 		return monocloud.Revocation{}, false
 	}
-	r := monocloud.Revocation{At: time.UnixMilli(at), Expires: time.UnixMilli(exp)}
+	value, sub := parts[4][:n], parts[4][n:]
+	r := monocloud.Revocation{Sub: sub, At: time.UnixMilli(at), Expires: time.UnixMilli(exp)}
 	switch parts[0] {
 	case "k":
-		r.Key = parts[3]
+		r.Key = value
 	case "i":
-		r.SID = parts[3]
+		r.SID = value
 	case "u":
-		r.Sub = parts[3]
+		if sub != "" {
+			return monocloud.Revocation{}, false
+		}
+		r.Sub = value
 	default:
 		return monocloud.Revocation{}, false
 	}
@@ -149,21 +240,25 @@ func parseRevocation(member string) (monocloud.Revocation, bool) {
 }
 
 // WatchRevocations subscribes to the revocations, delivers those recorded
-// and not yet expired as soon as the subscription is confirmed (again after
-// go-redis re-subscribes on a new connection, so nothing published while
-// the connection was down is missed), then each one published. It pings
-// Redis after watchPing without a message and returns an error when the
-// ping is not answered within watchPing, or when Redis fails.
-func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocation)) error {
+// and not yet expired as soon as the subscription is confirmed, then calls
+// loaded (again after go-redis re-subscribes on a new connection, so
+// nothing published while the connection was down is missed), then
+// delivers each one published. It pings Redis after watchPing without a
+// message and returns an error when the ping is not answered within
+// watchPing, or when Redis fails. It returns as soon as ctx ends, however
+// busy the channel: the subscription is closed then.
+func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocation), loaded func()) error {
 	ps := s.rdb.Subscribe(ctx, s.revocationsKey())
 	defer ps.Close()
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // ends a receive under way
+	defer stop()
 	pinged := false
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, watchPing)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() && !pinged {
 				if err := ps.Ping(ctx); err != nil {
 					return fmt.Errorf("redisstore: watching revocations: %w", err)
@@ -176,9 +271,11 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocati
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Subscription:
+			s.dropDeadConns(ctx)
 			if err := s.loadRevocations(ctx, fn); err != nil {
 				return err
 			}
+			loaded()
 		case *redis.Message:
 			if r, ok := parseRevocation(m.Payload); ok {
 				fn(r)
@@ -187,20 +284,47 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocati
 	}
 }
 
+// maxProbes bounds the pings of dropDeadConns, and probeTimeout the wait
+// for each answer: far above a ping's round trip to a Redis that works.
+const (
+	maxProbes    = 4
+	probeTimeout = 100 * time.Millisecond
+)
+
+// dropDeadConns pings Redis through the client's pool, with probeTimeout
+// as the timeout, until a ping is answered or maxProbes failed: each ping that
+// times out discards its connection. A connection that died silently with
+// the subscription's (a dropped NAT entry, a partition) would otherwise
+// hold the load of the revocations that follows for the client's
+// ReadTimeout (3 s by default). Only a *redis.Client's timeout can be
+// shortened so; with other clients it does nothing.
+func (s *Store) dropDeadConns(ctx context.Context) {
+	if s.probe == nil {
+		return
+	}
+	for range maxProbes {
+		if s.probe.Ping(ctx).Err() == nil || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
 // loadRevocations calls fn with every revocation in the set that has not
-// expired.
+// expired: the revocations (scored by their expiry) and the forgotten
+// members (scored by their expiry negated; see revokeScript).
 func (s *Store) loadRevocations(ctx context.Context, fn func(monocloud.Revocation)) error {
-	members, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-		Key:     s.revocationsKey(),
-		ByScore: true,
-		Start:   strconv.FormatInt(time.Now().UnixMilli(), 10),
-		Stop:    "+inf",
-	}).Result()
+	members, err := s.rdb.ZRangeWithScores(ctx, s.revocationsKey(), 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("redisstore: loading revocations: %w", err)
 	}
+	now := time.Now().UnixMilli()
 	for _, m := range members {
-		if r, ok := parseRevocation(m); ok {
+		member, _ := m.Member.(string)
+		r, ok := parseRevocation(member)
+		if m.Score < 0 {
+			r, ok = parseForgotten(member, int64(-m.Score))
+		}
+		if ok && r.Expires.UnixMilli() > now { // else expired since the last Revoke, which drops them
 			fn(r)
 		}
 	}

@@ -5,11 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,7 +324,7 @@ func TestWatchRevocations(t *testing.T) {
 	prefix := testPrefix(t)
 	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
 	now := time.Now().Truncate(time.Millisecond)
-	before := monocloud.Revocation{Key: "k1", At: now, Expires: now.Add(time.Hour)}
+	before := monocloud.Revocation{Key: "k1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
 	stale := monocloud.Revocation{SID: "old", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
 	for _, r := range []monocloud.Revocation{before, stale} {
 		if err := store.Revoke(t.Context(), r); err != nil {
@@ -332,7 +337,10 @@ func TestWatchRevocations(t *testing.T) {
 	got := make(chan monocloud.Revocation, 10)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
-	go func() { done <- store.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }) }()
+	loaded := make(chan struct{}, 10)
+	go func() {
+		done <- store.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }, func() { loaded <- struct{}{} })
+	}()
 	expect := func(want monocloud.Revocation) {
 		t.Helper()
 		select {
@@ -345,11 +353,21 @@ func TestWatchRevocations(t *testing.T) {
 		}
 	}
 	expect(before)
+	select {
+	case <-loaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("loaded not called after the revocations recorded before the watch")
+	}
 	after := monocloud.Revocation{Sub: "user 1", At: now, Expires: now.Add(2 * time.Hour)}
 	if err := store.Revoke(t.Context(), after); err != nil {
 		t.Fatal(err)
 	}
 	expect(after)
+	bySID := monocloud.Revocation{SID: "sid 1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
+	if err := store.Revoke(t.Context(), bySID); err != nil {
+		t.Fatal(err)
+	}
+	expect(bySID)
 	if ttl, err := rdb.PTTL(t.Context(), prefix+"revocations").Result(); err != nil || ttl <= time.Hour || ttl > 2*time.Hour {
 		t.Fatalf("revocation set PTTL %v, %v; want the last member's expiry", ttl, err)
 	}
@@ -361,5 +379,318 @@ func TestWatchRevocations(t *testing.T) {
 	case r := <-got:
 		t.Fatalf("unexpected delivery %+v", r)
 	default:
+	}
+}
+
+// startInstance starts another instance of cl's application (cookie
+// sessions), with the Store coordinator, changed by mutate (may be nil),
+// and returns its handler: every route protected.
+func (cl *cluster) startInstance(coordinator *redisstore.Store, mutate func(*monocloud.Options)) http.Handler {
+	t := cl.t
+	t.Helper()
+	opts := monocloud.Options{
+		TenantDomain:      cl.op.Issuer(),
+		ClientID:          "test-client",
+		ClientSecret:      "test-secret",
+		DefaultAuthParams: monocloud.AuthParams{Scopes: "openid profile email offline_access"},
+		AppURL:            cl.instances[0].srv.URL,
+		CookieSecret:      cookieSecret,
+		Coordinator:       coordinator,
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	c, err := monocloud.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+}
+
+// status serves GET /page with the Cookie header cookie by h and returns
+// the status.
+func status(h http.Handler, cookie string) int {
+	r := httptest.NewRequest(http.MethodGet, "http://app/page", nil)
+	r.Header.Set("Cookie", cookie)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code
+}
+
+// TestRevocationSetIsBoundedPerUser: past its bound, the revocation set
+// keeps, for the users of the revocations it drops, one logout each, dated
+// by the latest one dropped: an instance started afterwards refuses a
+// signed-out cookie whose revocation was dropped, and serves the sessions
+// of other users, however many times one account signed out.
+func TestRevocationSetIsBoundedPerUser(t *testing.T) {
+	const bound = 16
+	cl, _ := newCookieCluster(t, newClient(t), 1, cookieMode, time.Hour)
+	redisstore.SetMaxRevocations(cl.store, bound)
+	victim := cl.signIn()
+	cookies, err := cl.instances[0].client.EncodeSession(t.Context(), &monocloud.Session{User: monocloud.User{"sub": "bystander"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, ck := range cookies {
+		parts = append(parts, ck.Name+"="+ck.Value)
+	}
+	bystander := strings.Join(parts, "; ")
+	cl.expectSignOut(0, victim)
+	now := time.Now()
+	for i := range 3 * bound { // one account signing out in a loop, after the victim
+		at := now.Add(time.Duration(i+1) * time.Second)
+		r := monocloud.Revocation{Key: fmt.Sprintf("attacker-%d", i), Sub: "attacker", At: at, Expires: at.Add(7 * 24 * time.Hour)}
+		if err := cl.store.Revoke(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := cl.rdb.ZCard(t.Context(), cl.prefix+"revocations").Result(); err != nil || n != bound+2 {
+		t.Fatalf("revocation set of %d members, %v; want %d: the bound, and one per user of the dropped ones", n, err, bound+2)
+	}
+	h := cl.startInstance(cl.store, nil)
+	cl.waitFor("the new instance to refuse the victim's signed-out cookie", func() bool {
+		code := status(h, victim)
+		return code != http.StatusOK && code != http.StatusServiceUnavailable
+	})
+	if code := status(h, bystander); code != http.StatusOK {
+		t.Errorf("a session of a bystander at the new instance: %d; want 200", code)
+	}
+	var subs []string
+	ctx, cancel := context.WithCancel(t.Context())
+	err = cl.store.WatchRevocations(ctx, func(r monocloud.Revocation) {
+		if r.Key == "" && r.SID == "" {
+			subs = append(subs, r.Sub)
+		}
+	}, cancel)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if len(subs) != 2 {
+		t.Errorf("logouts by sub in the set: %q; want one for the victim's user, one for the attacker", subs)
+	}
+}
+
+// TestNewInstanceWhileRedisIsPaused: an instance started while Redis does
+// not answer serves no session until it has loaded the revocations: each
+// request carrying one answers 503 after ResponseTimeout. Once Redis
+// answers, a session signed out before is refused and another served.
+func TestNewInstanceWhileRedisIsPaused(t *testing.T) {
+	srv := startRedis(t)
+	cl, _ := newCookieCluster(t, srv.client(commandTimeout), 1, cookieMode, time.Hour)
+	ended, live := cl.signIn(), cl.signIn()
+	cl.expectSignOut(0, ended)
+	srv.pause()
+	paused := true
+	defer func() {
+		if paused {
+			srv.resume()
+		}
+	}()
+	store := redisstore.New(srv.client(commandTimeout), &redisstore.Options{Prefix: cl.prefix})
+	h := cl.startInstance(store, func(o *monocloud.Options) { o.ResponseTimeout = time.Second })
+	codes := make(chan int, 20)
+	var wg sync.WaitGroup
+	for range cap(codes) { // a request every 100 ms for the 2 s of the pause
+		wg.Go(func() { codes <- status(h, ended) })
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	srv.resume()
+	paused = false
+	close(codes)
+	for code := range codes {
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("a signed-out session at an instance started while Redis is paused: %d; want 503", code)
+		}
+	}
+	cl.waitFor("the new instance to load the revocations", func() bool { return status(h, live) == http.StatusOK })
+	if code := status(h, ended); code == http.StatusOK || code == http.StatusServiceUnavailable {
+		t.Errorf("the signed-out session once Redis answers: %d; want it refused", code)
+	}
+}
+
+// stallProxy forwards TCP from a loopback port to a Redis. stall makes the
+// connections open at that moment stop forwarding either way without
+// closing, as after a dropped NAT entry or a partition; connections opened
+// later work.
+type stallProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []*atomic.Bool
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln}
+	var open []net.Conn
+	var openMu sync.Mutex
+	t.Cleanup(func() {
+		_ = ln.Close()
+		openMu.Lock()
+		defer openMu.Unlock()
+		for _, c := range open {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			openMu.Lock()
+			open = append(open, c, up)
+			openMu.Unlock()
+			stalled := new(atomic.Bool)
+			p.mu.Lock()
+			p.conns = append(p.conns, stalled)
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if n > 0 && !stalled.Load() {
+						if _, err := dst.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						_ = dst.Close()
+						return
+					}
+				}
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	return p
+}
+
+func (p *stallProxy) addr() string { return p.ln.Addr().String() }
+
+// stall stops the connections open now.
+func (p *stallProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.conns {
+		s.Store(true)
+	}
+}
+
+// TestSignOutReachesAnInstanceWhoseConnectionsDied: an instance whose
+// connections to Redis silently stop carrying data refuses a session
+// signed out at another instance within a second of the sign-out, as with
+// a live connection.
+func TestSignOutReachesAnInstanceWhoseConnectionsDied(t *testing.T) {
+	cl, _ := newCookieCluster(t, newClient(t), 1, cookieMode, time.Hour)
+	proxy := newStallProxy(t, redisAddr)
+	viaProxy := redis.NewClient(&redis.Options{Addr: proxy.addr(), ReadTimeout: time.Second, WriteTimeout: time.Second})
+	t.Cleanup(func() { _ = viaProxy.Close() })
+	h := cl.startInstance(redisstore.New(viaProxy, &redisstore.Options{Prefix: cl.prefix}), nil)
+	cookie := cl.signIn()
+	cl.waitFor("the instance behind the proxy to serve the session", func() bool { return status(h, cookie) == http.StatusOK })
+	time.Sleep(700 * time.Millisecond) // the subscription idles
+	proxy.stall()
+	cl.expectSignOut(0, cookie)
+	start := time.Now()
+	for status(h, cookie) == http.StatusOK {
+		if time.Since(start) > propagation {
+			t.Fatalf("the instance whose connections died serves the session %v after its sign-out", propagation)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("refused %v after the sign-out", time.Since(start).Round(time.Millisecond))
+}
+
+// TestCloseStopsABusyWatch: Close ends the watch of its Client, and its
+// subscription, while revocations keep flowing every 50 to 300 ms.
+func TestCloseStopsABusyWatch(t *testing.T) {
+	cl, _ := newCookieCluster(t, newClient(t), 1, cookieMode, time.Hour)
+	channel := cl.prefix + "revocations"
+	subscribers := func() int64 {
+		n, err := cl.rdb.PubSubNumSub(t.Context(), channel).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n[channel]
+	}
+	cl.waitFor("instance 0 to subscribe", func() bool { return subscribers() == 1 })
+	opts := monocloud.Options{
+		TenantDomain: cl.op.Issuer(), ClientID: "test-client", ClientSecret: "test-secret",
+		AppURL: cl.instances[0].srv.URL, CookieSecret: cookieSecret, Coordinator: cl.store,
+	}
+	c, err := monocloud.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.waitFor("the second client to subscribe", func() bool { return subscribers() == 2 })
+	stop := make(chan struct{})
+	flowing := make(chan struct{})
+	go func() {
+		defer close(flowing)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(50+i*37%250) * time.Millisecond):
+			}
+			now := time.Now()
+			_ = cl.store.Revoke(context.Background(), monocloud.Revocation{Key: fmt.Sprintf("k%d", i), Sub: "u", At: now, Expires: now.Add(time.Hour)})
+		}
+	}()
+	defer func() { close(stop); <-flowing }()
+	time.Sleep(500 * time.Millisecond)
+	closed := time.Now()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cl.waitFor("the closed client's subscription to end", func() bool { return subscribers() == 1 })
+	t.Logf("the subscription ended %v after Close", time.Since(closed).Round(time.Millisecond))
+}
+
+// TestLogoutTokenUsedOnceAcrossInstances: a logout token accepted by one
+// instance is refused by another (400): its jti is recorded in Redis until
+// the token expires.
+func TestLogoutTokenUsedOnceAcrossInstances(t *testing.T) {
+	cl, _ := newCookieCluster(t, newClient(t), 2, cookieMode, time.Hour)
+	exp := time.Now().Add(time.Minute)
+	token := cl.op.SignLogoutToken(t, map[string]any{
+		"iss": cl.op.Issuer(), "aud": "test-client", "iat": time.Now().Unix(), "exp": exp.Unix(),
+		"jti": rand.Text(), "sub": "user-1",
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	})
+	post := func(i int) int {
+		resp, err := http.PostForm(cl.instances[i].srv.URL+"/api/auth/backchannel-logout", url.Values{"logout_token": {token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(0); code != http.StatusOK {
+		t.Fatalf("logout at instance 0: %d", code)
+	}
+	if code := post(1); code != http.StatusBadRequest {
+		t.Errorf("the same token at instance 1: %d; want 400", code)
+	}
+	keys, err := cl.rdb.Keys(t.Context(), cl.prefix+"used:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("used token keys %q, %v; want one", keys, err)
+	}
+	want := time.Unix(exp.Unix(), 0).Add(time.Minute) // exp, in whole seconds, plus the clock skew
+	if at, err := cl.rdb.PExpireTime(t.Context(), keys[0]).Result(); err != nil || at != time.Duration(want.UnixMilli())*time.Millisecond {
+		t.Errorf("the used token is kept until %v, %v; want its exp plus the clock skew, %v", time.UnixMilli(at.Milliseconds()), err, want)
 	}
 }

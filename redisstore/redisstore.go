@@ -45,7 +45,12 @@
 //     braces puts every key of the Store in one slot.
 //   - Keys under Prefix: the session key (a session), key:lock (its lock),
 //     sid:… and sub:… (indexes), refreshed:… (shared refreshes, by refresh
-//     token digest) and revocations (also the channel). Every one expires.
+//     token digest), used:… (logout tokens used, until they expire) and
+//     revocations (also the channel). Every one expires.
+//   - The revocation set holds at most 1,048,576 revocations, plus one
+//     entry per user whose revocations it dropped to stay within that
+//     bound (see Store.Revoke): about 215 MB at the bound, which an
+//     instance that starts loads in a few seconds.
 //   - A Redis failure is an error, never "no session": the library then
 //     answers 503 (or calls OnError) and leaves the session as it was, so it
 //     works again once Redis is back. Set DialTimeout, ReadTimeout and
@@ -108,6 +113,12 @@ type Store struct {
 	prefix    string
 	lockTTL   time.Duration
 	lockRetry time.Duration
+	// probe is rdb with probeTimeout as its timeouts when rdb is a
+	// *redis.Client, else nil (see dropDeadConns).
+	probe *redis.Client
+	// maxRevocations bounds the revocation set: maxRevocations, but for
+	// tests.
+	maxRevocations int
 }
 
 var (
@@ -141,7 +152,11 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.LockRetry <= 0 {
 		o.LockRetry = DefaultLockRetry
 	}
-	return &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry}
+	s := &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry, maxRevocations: maxRevocations}
+	if c, ok := client.(*redis.Client); ok {
+		s.probe = c.WithTimeout(probeTimeout)
+	}
+	return s
 }
 
 func (s *Store) sessionKey(key string) string { return s.prefix + key }

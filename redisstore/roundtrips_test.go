@@ -83,7 +83,7 @@ func TestRedisRoundTrips(t *testing.T) {
 				cl.expectSignOut(0, signedIn[0])
 				signedIn = signedIn[1:]
 			})
-			measure("back-channel logout", 2, func() {
+			measure("back-channel logout", 3, func() {
 				if code := cl.backChannelLogout(1, "sid-"+rand.Text()); code != http.StatusOK {
 					t.Fatalf("back-channel logout: %d", code)
 				}
