@@ -116,6 +116,7 @@ type Provider struct {
 	userinfoFault  Fault
 	discoveryFault Fault
 	jwksFault      Fault
+	api            apiState // tokens for APIs: see accesstoken.go
 
 	// Recorded traffic.
 	lastAuthorizeRequest url.Values
@@ -154,6 +155,7 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 		assertionIDs:  make(map[string]time.Time),
 		refreshTokens: make(map[string]*refreshToken),
 		accessTokens:  make(map[string]*accessToken),
+		api:           apiState{opaque: make(map[string]map[string]any)},
 	}
 
 	mux := http.NewServeMux()
@@ -167,6 +169,7 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 	mux.HandleFunc("GET "+endSessionPath, p.serveEndSession)
 	mux.HandleFunc("POST "+endSessionPath, p.serveEndSession)
 	mux.HandleFunc("GET "+jwksPath, p.serveJWKS)
+	mux.HandleFunc("POST "+introspectionPath, p.serveIntrospection)
 
 	p.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
