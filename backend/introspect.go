@@ -220,7 +220,7 @@ func (in *introspector) call(ctx context.Context, token string) (map[string]any,
 	}
 	var oe *opclient.Error
 	errors.As(cerr, &oe)
-	if oe != nil && oe.Kind == opclient.KindHTTP && (oe.StatusCode == 0 || oe.StatusCode >= 500 || oe.StatusCode == http.StatusTooManyRequests || oe.StatusCode == http.StatusRequestTimeout) {
+	if oe != nil && oe.Kind == opclient.KindHTTP && (oe.StatusCode == 0 || oe.StatusCode == http.StatusOK || oe.StatusCode >= 500 || oe.StatusCode == http.StatusTooManyRequests || oe.StatusCode == http.StatusRequestTimeout) {
 		c.emit(ctx, Event{Kind: EventProviderError, Op: "introspection", Status: http.StatusServiceUnavailable, Err: cerr})
 		e := refuse(ErrUnavailable, "introspection_unavailable", cerr)
 		e.RetryAfter = retryAfter
