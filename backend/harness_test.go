@@ -155,3 +155,12 @@ func testPrivateJWK(t *testing.T) string {
 	}
 	return string(b)
 }
+
+// defaultAlgs returns the default JWS allow-list.
+func defaultAlgs() []jose.SignatureAlgorithm {
+	algs := make([]jose.SignatureAlgorithm, len(defaultAlgorithms))
+	for i, a := range defaultAlgorithms {
+		algs[i] = jose.SignatureAlgorithm(a)
+	}
+	return algs
+}
