@@ -87,7 +87,7 @@ func ForwardedCertificate(header string, format CertificateFormat, proxies []net
 func parseForwardedCertificate(v string, format CertificateFormat) ([]byte, error) {
 	switch format {
 	case CertificateURLEncodedPEM:
-		s, err := url.QueryUnescape(v)
+		s, err := url.PathUnescape(v)
 		if err != nil {
 			return nil, errors.New("forwarded certificate is not URL-encoded")
 		}
@@ -97,7 +97,7 @@ func parseForwardedCertificate(v string, format CertificateFormat) ([]byte, erro
 		if !ok {
 			return nil, nil
 		}
-		s, err := url.QueryUnescape(cert)
+		s, err := url.PathUnescape(cert)
 		if err != nil {
 			return nil, errors.New("XFCC Cert is not URL-encoded")
 		}

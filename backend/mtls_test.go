@@ -91,8 +91,9 @@ func TestForwardedCertificate(t *testing.T) {
 		{"PEM", CertificatePEM, pemCert},
 		{"PEM on one line", CertificatePEM, strings.ReplaceAll(pemCert, "\n", " ")},
 		{"bare base64 DER", CertificatePEM, base64.StdEncoding.EncodeToString(cert.Leaf.Raw)},
-		{"URL-encoded PEM (nginx, ALB)", CertificateURLEncodedPEM, url.QueryEscape(pemCert)},
-		{"Envoy XFCC", CertificateXFCC, `By=spiffe://a;Hash=abc;Cert="` + url.QueryEscape("bogus") + `",By=spiffe://b;Hash=def;Cert="` + url.QueryEscape(pemCert) + `";Subject="CN=client"`},
+		{"URL-encoded PEM (nginx, ALB)", CertificateURLEncodedPEM, url.PathEscape(pemCert)},
+		{"URL-encoded PEM with + kept", CertificateURLEncodedPEM, strings.ReplaceAll(url.PathEscape(pemCert), "%2B", "+")},
+		{"Envoy XFCC", CertificateXFCC, `By=spiffe://a;Hash=abc;Cert="` + url.PathEscape("bogus") + `",By=spiffe://b;Hash=def;Cert="` + url.PathEscape(pemCert) + `";Subject="CN=client"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := ForwardedCertificate("X-Client-Cert", tc.format, proxies)
