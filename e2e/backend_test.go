@@ -23,7 +23,7 @@ const (
 	backendJWTAPI    = "https://orders.example.test"
 	backendOpaqueAPI = "https://ledger.example.test"
 
-	backendCaller       = "api-caller"      // gets tokens with client_credentials
+	backendCaller       = "api-caller" // gets tokens with client_credentials
 	backendCallerSecret = "api-caller-secret-0123456789abcdef"
 	backendBoundCaller  = "api-caller-mtls" // its tokens are certificate-bound
 	backendRS           = "api-resource-server"
