@@ -57,6 +57,14 @@ func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool,
 	return cred, true, nil
 }
 
+// token68Chars marks the characters of a token68 before its padding.
+var token68Chars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") {
+		t[c] = true
+	}
+	return t
+}()
+
 // isToken68 reports whether s is a token68 (RFC 9110 section 11.2):
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func isToken68(s string) bool {
@@ -68,9 +76,7 @@ func isToken68(s string) bool {
 		return false
 	}
 	for i := range end {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+		if !token68Chars[s[i]] {
 			return false
 		}
 	}

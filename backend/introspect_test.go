@@ -141,13 +141,15 @@ func TestIntrospectionCacheDisabled(t *testing.T) {
 	}
 }
 
+// TestIntrospectionSingleFlight sends a storm of 1,000 concurrent requests
+// with one opaque token: one introspection serves them all.
 func TestIntrospectionSingleFlight(t *testing.T) {
 	f := newFixture(t, nil)
 	f.op.SetIntrospectionFault(monocloudtest.Fault{Delay: 100 * time.Millisecond})
 	token := f.opaque(t, monocloudtest.AccessToken{})
 	var wg sync.WaitGroup
 	var ok atomic.Int32
-	for range 200 {
+	for range 1000 {
 		wg.Go(func() {
 			if _, err := f.c.ValidateAccessToken(t.Context(), token, nil); err == nil {
 				ok.Add(1)
@@ -155,8 +157,8 @@ func TestIntrospectionSingleFlight(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if ok.Load() != 200 || f.op.IntrospectionRequests() != 1 {
-		t.Errorf("%d accepted, %d introspections; want 200 and 1", ok.Load(), f.op.IntrospectionRequests())
+	if ok.Load() != 1000 || f.op.IntrospectionRequests() != 1 {
+		t.Errorf("%d accepted, %d introspections; want 1000 and 1", ok.Load(), f.op.IntrospectionRequests())
 	}
 }
 

@@ -306,3 +306,4 @@ func (ks *KeySet) Load(ctx context.Context) error {
 	_, _, err := ks.index(ctx)
 	return err
 }
+
