@@ -18,7 +18,6 @@ import (
 // by it, never by the token.
 type tokenKey [32]byte
 
-//
 // The token's bytes are hashed in place: converting a token of a kilobyte
 // to a []byte would copy it on every request, and Sum256 neither keeps nor
 // changes its input.

@@ -306,4 +306,3 @@ func (ks *KeySet) Load(ctx context.Context) error {
 	_, _, err := ks.index(ctx)
 	return err
 }
-
