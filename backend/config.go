@@ -93,6 +93,9 @@ const (
 	defaultMaxTokenLength = 8192
 	defaultCacheSize      = 10000
 	defaultProofLifetime  = 60 * time.Second
+	// minHMACSecretLength is the shortest client secret that can key HS256
+	// (RFC 7518 section 3.2).
+	minHMACSecretLength = 32
 )
 
 // resolver reads fields from Options, the environment and defaults, and
@@ -287,6 +290,9 @@ func (r *resolver) clientAuth(c *config, method string) {
 		c.authMethod = opclient.ClientSecretBasic
 	case "client_secret_jwt":
 		c.authMethod = opclient.ClientSecretJWT
+		if c.clientSecret != "" && len(c.clientSecret) < minHMACSecretLength {
+			r.fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
+		}
 	case "private_key_jwt":
 		c.authMethod = opclient.PrivateKeyJWT
 		if c.clientSecret != "" {

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -66,13 +67,19 @@ type fixture struct {
 // options before New.
 func newFixture(t *testing.T, edit func(*Options)) *fixture {
 	t.Helper()
-	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
+	return newFixtureFor(t, monocloudtest.Config{}, edit)
+}
+
+// newFixtureFor is newFixture with a provider configured by cfg.
+func newFixtureFor(t *testing.T, cfg monocloudtest.Config, edit func(*Options)) *fixture {
+	t.Helper()
+	op := monocloudtest.NewProvider(t, cfg)
 	f := &fixture{op: op, clock: &clock{}, events: &recorder{}}
 	opts := Options{
 		TenantDomain: op.Issuer(),
 		Audience:     testAudience,
 		ClientID:     "test-client",
-		ClientSecret: "test-secret",
+		ClientSecret: cmp.Or(cfg.ClientSecret, "test-secret"),
 		HTTPClient:   op.Client(),
 		OnEvent:      f.events.record,
 		Logger:       slog.New(slog.DiscardHandler),

@@ -2,7 +2,16 @@ package backend
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"github.com/go-jose/go-jose/v4"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,10 +287,64 @@ func TestIntrospectionClientAuthentication(t *testing.T) {
 			}
 		})
 	}
+	t.Run("client_secret_jwt", func(t *testing.T) {
+		secret := strings.Repeat("s", 32)
+		f := newFixtureFor(t, monocloudtest.Config{ClientSecret: secret, ClientAuthMethod: "client_secret_jwt"}, func(o *Options) { o.ClientAuthMethod = "client_secret_jwt" })
+		if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 200 {
+			t.Errorf("status %d", a.status)
+		}
+	})
+	t.Run("private_key_jwt", func(t *testing.T) {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwk, err := json.Marshal(jose.JSONWebKey{Key: priv, KeyID: "k1", Algorithm: "ES256"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newFixtureFor(t, monocloudtest.Config{ClientPublicKey: &priv.PublicKey, ClientAuthMethod: "private_key_jwt"}, func(o *Options) {
+			o.ClientAuthMethod, o.ClientSecret = "private_key_jwt", string(jwk)
+		})
+		if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 200 {
+			t.Errorf("status %d", a.status)
+		}
+	})
 	t.Run("wrong secret is a configuration error", func(t *testing.T) {
 		f := newFixture(t, func(o *Options) { o.ClientSecret = "wrong" })
 		if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 500 {
 			t.Errorf("status %d, want 500", a.status)
 		}
 	})
+}
+
+func TestIntrospectionEndpointForTLSClientAuthentication(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                           srv.URL,
+			"jwks_uri":                         srv.URL + "/jwks",
+			"introspection_endpoint":           srv.URL + "/introspect",
+			"mtls_endpoint_aliases":            map[string]string{"introspection_endpoint": "https://mtls.example.com/introspect"},
+			"mtls_additional_endpoint_aliases": map[string]any{"store": map[string]string{"introspection_endpoint": "https://store.example.com/introspect"}},
+		})
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, store, want string
+	}{
+		{"client_secret_post", "", srv.URL + "/introspect"},
+		{"tls_client_auth", "", "https://mtls.example.com/introspect"},
+		{"self_signed_tls_client_auth", "store", "https://store.example.com/introspect"},
+		{"tls_client_auth", "missing", ""},
+	} {
+		c, err := New(Options{TenantDomain: srv.URL, Audience: "a", ClientID: "id", ClientSecret: "s", ClientAuthMethod: tc.method, TrustStoreID: tc.store, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, endpoint, e := c.introspectionClient(t.Context())
+		if endpoint != tc.want || (tc.want == "") != (e != nil && e.Code == ErrMisconfigured) {
+			t.Errorf("%s (trust store %q): endpoint %q, err %v; want %q", tc.method, tc.store, endpoint, e, tc.want)
+		}
+	}
 }
