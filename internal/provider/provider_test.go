@@ -20,6 +20,7 @@ type fakeOP struct {
 	srv             *httptest.Server
 	discovery, jwks atomic.Int32
 	discoveryStatus atomic.Int32
+	jwksStatus      atomic.Int32
 	issuer          atomic.Value // string; the server URL if empty
 	mu              sync.Mutex
 	keys            []jose.JSONWebKey
@@ -47,6 +48,10 @@ func newFakeOP(t *testing.T) *fakeOP {
 			json.NewEncoder(w).Encode(map[string]string{"issuer": iss, "jwks_uri": op.srv.URL + "/jwks"})
 		case "/jwks":
 			op.jwks.Add(1)
+			if s := op.jwksStatus.Load(); s != 0 {
+				w.WriteHeader(int(s))
+				return
+			}
 			op.mu.Lock()
 			defer op.mu.Unlock()
 			json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: op.keys})
@@ -203,5 +208,58 @@ func TestNewHTTPClientSetsUserAgent(t *testing.T) {
 	c := NewHTTPClient(srv.Client(), time.Second, "test-agent")
 	if _, _, err := GetJSON(t.Context(), c, srv.URL); err != nil || ua != "test-agent" || c.Timeout != time.Second {
 		t.Errorf("err %v, User-Agent %q, timeout %v", err, ua, c.Timeout)
+	}
+}
+
+func TestDiscoveryRefreshKeepsTheDocumentWhenTheProviderIsDown(t *testing.T) {
+	op := newFakeOP(t)
+	clk := &testClock{}
+	d := &Discovery{Issuer: op.srv.URL, Client: op.srv.Client(), Timeout: 5 * time.Second, CacheDuration: time.Minute, Now: clk.now}
+	first, err := d.Get(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.discoveryStatus.Store(503)
+	clk.advance(2 * time.Minute)
+	for range 3 {
+		doc, err := d.Get(t.Context())
+		if err != nil || doc != first {
+			t.Fatalf("stale document not served: %v", err)
+		}
+	}
+	waitFor(t, func() bool { return op.discovery.Load() == 2 })
+	time.Sleep(20 * time.Millisecond)
+	if n := op.discovery.Load(); n != 2 {
+		t.Errorf("%d discovery requests, want 2: one refresh, then the backoff", n)
+	}
+}
+
+func TestKeySetRefreshesInTheBackgroundAndServesStale(t *testing.T) {
+	op := newFakeOP(t)
+	jws := op.addKey(t, "k1")
+	clk := &testClock{}
+	ks := &KeySet{URL: op.srv.URL + "/jwks", Client: op.srv.Client(), Timeout: 5 * time.Second, CacheDuration: time.Minute, Now: clk.now}
+	if _, err := ks.Verify(t.Context(), jws, Untrusted); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(50 * time.Second) // past 80 % of the cache duration
+	if _, err := ks.Verify(t.Context(), jws, Untrusted); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return op.jwks.Load() == 2 })
+	op.jwksStatus.Store(503) // the provider is down
+	clk.advance(time.Hour)
+	if _, err := ks.Verify(t.Context(), jws, Untrusted); err != nil {
+		t.Errorf("cached key not served while the provider is down: %v", err)
+	}
+}
+
+// waitFor waits up to a second for cond.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within a second")
+		}
 	}
 }
