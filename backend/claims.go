@@ -139,16 +139,14 @@ func decodeClaims(b []byte) (Claims, error) {
 }
 
 // checkClaims applies the rules every token's claims must pass (RFC 9068
-// section 4, RFC 7662 section 2.2): the issuer (required for JWTs, checked
-// when present otherwise), the audience, a string sub, exp (required if
+// section 4, RFC 7662 section 2.2): the issuer, equal to the discovered
+// one (required for JWTs, checked when present otherwise), the audience, a string sub, exp (required if
 // requireExp), nbf and iat with the tolerance.
 func (c *Client) checkClaims(claims Claims, issuer string, requireIss, requireExp bool) *Error {
 	now := c.now().Add(c.cfg.clockSkew)
 	tol := c.cfg.clockTolerance
-	iss, hasIss := claims["iss"]
-	switch {
-	case hasIss || requireIss:
-		if s, _ := iss.(string); s != issuer && s+"/" != issuer && s != issuer+"/" {
+	if iss, ok := claims["iss"]; ok || requireIss {
+		if s, _ := iss.(string); s != issuer {
 			return refuse(ErrInvalidToken, "issuer", nil)
 		}
 	}

@@ -115,11 +115,12 @@ func parseProof(proof string, algs []jose.SignatureAlgorithm) (*dpopProof, error
 	}, nil
 }
 
-// checkSenderConstraint applies the DPoP rules (RFC 9449 section 7.1) to
-// a request whose token has claims: a DPoP-bound token needs the DPoP
-// scheme and a valid proof for this request and token; the DPoP scheme
-// needs a DPoP-bound token.
-func (c *Client) checkDPoP(ctx context.Context, r *http.Request, cred credentials, claims Claims, proof *dpopProof) *Error {
+// checkDPoP applies the DPoP rules (RFC 9449 section 7.1) to a token with
+// claims, sent with cred's scheme and, for the DPoP scheme, proof (already
+// checked against the request by readProof): a DPoP-bound token needs the
+// DPoP scheme and a proof by its key; the DPoP scheme needs a DPoP-bound
+// token.
+func (c *Client) checkDPoP(cred credentials, claims Claims, proof *dpopProof) *Error {
 	if c.cfg.dpop == DPoPDisabled {
 		return nil
 	}
@@ -223,10 +224,13 @@ func firstValue(v string) string {
 // port, percent-encoding decoded where it may be, an empty path as /).
 func normalizeURL(raw string) (string, bool) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) {
+	if err != nil || u.Host == "" {
 		return "", false
 	}
 	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
 	host := strings.ToLower(u.Hostname())
 	if port := u.Port(); port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
 		host += ":" + port

@@ -90,9 +90,6 @@ func (e Event) level() slog.Level {
 	return slog.LevelDebug
 }
 
-// slogDebug is the level of EventTokenAccepted.
-const slogDebug = slog.LevelDebug
-
 // observed reports whether an event at level would reach anyone, so that
 // the request path builds none otherwise.
 func (c *Client) observed(ctx context.Context, level slog.Level) bool {

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -104,7 +105,7 @@ func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials
 	}
 	claims, outcome, err := c.tokenClaims(ctx, cred.token, key)
 	if err == nil {
-		err = c.checkDPoP(ctx, r, cred, claims, proof)
+		err = c.checkDPoP(cred, claims, proof)
 	}
 	if err == nil {
 		err = c.checkCertificate(r, claims)
@@ -119,7 +120,7 @@ func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials
 		c.rejected(ctx, err, key, true)
 		return nil, err
 	}
-	if c.observed(ctx, slogDebug) {
+	if c.observed(ctx, slog.LevelDebug) {
 		c.emit(ctx, Event{Kind: EventTokenAccepted, Outcome: outcome, Token: tokenTag(key)})
 	}
 	return claims, nil
