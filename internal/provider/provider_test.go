@@ -263,3 +263,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+func TestVerifierImplementsTheOIDCKeySet(t *testing.T) {
+	op := newFakeOP(t)
+	jws := op.addKey(t, "k1")
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := Verifier{Keys: &KeySet{URL: op.srv.URL + "/jwks", Client: op.srv.Client(), Timeout: 5 * time.Second}, Source: Trusted, Algorithms: []jose.SignatureAlgorithm{jose.RS256}}
+	if payload, err := v.VerifySignature(t.Context(), raw); err != nil || string(payload) != "{}" {
+		t.Errorf("payload %q, %v", payload, err)
+	}
+	v.Algorithms = []jose.SignatureAlgorithm{jose.ES256}
+	if _, err := v.VerifySignature(t.Context(), raw); KindOf(err) != Invalid {
+		t.Errorf("algorithm outside the list: %v, want Invalid", err)
+	}
+}
