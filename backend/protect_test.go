@@ -115,9 +115,9 @@ func TestEventsNeverHoldTheToken(t *testing.T) {
 	f.serve(bearer(token), nil)
 	f.serve(bearer(token+"x"), nil)
 	if len(f.events.of(EventTokenAccepted)) != 1 || len(f.events.of(EventTokenRejected)) != 2 {
-		t.Fatalf("events %+v", f.events.events)
+		t.Fatalf("events %+v", f.events.all())
 	}
-	for _, e := range f.events.events {
+	for _, e := range f.events.all() {
 		s := e.Token + e.Reason + e.Outcome
 		if e.Err != nil {
 			s += e.Err.Error()

@@ -125,6 +125,9 @@ func (d *Discovery) run(ctx context.Context, done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.Timeout)
 	defer cancel()
 	doc, err := d.fetch(ctx)
+	if err != nil && d.OnError != nil {
+		d.OnError(err) // unlocked, and before the waiters go on
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	close(done)
@@ -136,9 +139,6 @@ func (d *Discovery) run(ctx context.Context, done chan struct{}) {
 	d.failures++
 	d.retryAt = d.now().Add(min(MinBackoff<<min(d.failures-1, 16), MaxBackoff))
 	d.err = err
-	if d.OnError != nil {
-		d.OnError(err)
-	}
 }
 
 // fetch GETs and checks the discovery document.

@@ -187,6 +187,9 @@ func (ks *KeySet) run(ctx context.Context, done chan struct{}, background bool) 
 	ctx, cancel := context.WithTimeout(ctx, ks.Timeout)
 	defer cancel()
 	idx, err := ks.fetch(ctx)
+	if ks.OnFetch != nil {
+		ks.OnFetch(err, background) // before the waiters go on: its report comes first
+	}
 	ks.mu.Lock()
 	ks.fetches++
 	ks.lastErr = err
@@ -200,9 +203,6 @@ func (ks *KeySet) run(ctx context.Context, done chan struct{}, background bool) 
 	ks.attempt = nil
 	close(done)
 	ks.mu.Unlock()
-	if ks.OnFetch != nil {
-		ks.OnFetch(err, background)
-	}
 }
 
 // fetch GETs and parses the key set. Keys that do not parse as public keys
