@@ -63,7 +63,7 @@ func parseProof(proof string, algs []jose.SignatureAlgorithm) (*dpopProof, error
 	if len(proof) > maxProofLength {
 		return nil, fmt.Errorf("%w: longer than %d bytes", errProof, maxProofLength)
 	}
-	jws, err := jose.ParseSigned(proof, algs)
+	jws, err := jose.ParseSignedCompact(proof, algs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errProof, err)
 	}

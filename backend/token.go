@@ -92,7 +92,7 @@ func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (C
 // algorithm allow-list, no crit, the typ policy, the signature by a key of
 // the provider, and the claims.
 func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error) {
-	jws, err := jose.ParseSigned(token, c.cfg.algs)
+	jws, err := jose.ParseSignedCompact(token, c.cfg.algs)
 	if err != nil {
 		return nil, refuse(ErrInvalidToken, "malformed_jwt", err)
 	}

@@ -87,7 +87,7 @@ type keyIndex struct {
 
 // Verify verifies jws, which must have exactly one signature, with the
 // provider's keys, and returns its payload. The algorithm of jws has been
-// checked against the caller's allow-list by jose.ParseSigned. The error
+// checked against the caller's allow-list when it was parsed. The error
 // is an *Error: Invalid (wrapping ErrUnknownKey or ErrBadSignature), or
 // Unavailable when the keys could not be fetched.
 func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src Source) ([]byte, error) {

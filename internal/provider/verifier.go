@@ -20,7 +20,7 @@ type Verifier struct {
 // VerifySignature parses raw with v's algorithms and returns its payload
 // if a key of the set verifies it. The error is an *Error.
 func (v Verifier) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, v.Algorithms)
+	jws, err := jose.ParseSignedCompact(raw, v.Algorithms)
 	if err != nil {
 		return nil, &Error{Kind: Invalid, Op: "verify", Message: "malformed JWS", Err: err}
 	}
