@@ -2,6 +2,7 @@ package backend
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -254,4 +255,21 @@ func TestProviderDown(t *testing.T) {
 			t.Errorf("Discover: %v, want a configuration error", err)
 		}
 	})
+}
+
+func TestValidateRequest(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.mint(t, monocloudtest.AccessToken{Scopes: "read"})
+	claims, err := f.c.ValidateRequest(bearer(token), &ProtectOptions{Scopes: []string{"read"}})
+	if err != nil || !claims.HasScope("read") {
+		t.Fatalf("claims %v, %v", claims, err)
+	}
+	_, err = f.c.ValidateRequest(bearer(token), &ProtectOptions{Scopes: []string{"write"}})
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrInsufficientScope) || StatusOf(err) != 403 || len(e.MissingScopes) != 1 {
+		t.Errorf("missing scope: %v (%+v)", err, e)
+	}
+	if _, err := f.c.ValidateRequest(bearer(""), nil); !errors.Is(err, ErrNoToken) || StatusOf(err) != 401 {
+		t.Errorf("no token: %v", err)
+	}
 }
