@@ -92,6 +92,24 @@ func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (C
 // algorithm allow-list, no crit, the typ policy, the signature by a key of
 // the provider, and the claims.
 func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error) {
+	jws, e := c.parseJWT(token)
+	if e != nil {
+		return nil, e
+	}
+	ks, issuer, e := c.keySet(ctx)
+	if e != nil {
+		return nil, e
+	}
+	payload, err := ks.Verify(ctx, jws, provider.Untrusted)
+	if err != nil {
+		return nil, c.providerFailure(ctx, err)
+	}
+	return c.jwtClaims(payload, issuer)
+}
+
+// parseJWT parses a JWS in compact serialization signed with an allowed
+// algorithm, and checks its header: no crit, and the typ policy.
+func (c *Client) parseJWT(token string) (*jose.JSONWebSignature, *Error) {
 	jws, err := jose.ParseSignedCompact(token, c.cfg.algs)
 	if err != nil {
 		return nil, refuse(ErrInvalidToken, "malformed_jwt", err)
@@ -106,14 +124,11 @@ func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error)
 	if !c.typeAllowed(h.ExtraHeaders[jose.HeaderType]) {
 		return nil, refuse(ErrInvalidToken, "token_type", nil)
 	}
-	ks, issuer, perr := c.keySet(ctx)
-	if perr != nil {
-		return nil, perr
-	}
-	payload, err := ks.Verify(ctx, jws, provider.Untrusted)
-	if err != nil {
-		return nil, c.providerFailure(ctx, err)
-	}
+	return jws, nil
+}
+
+// jwtClaims decodes the verified payload of a JWT and checks its claims.
+func (c *Client) jwtClaims(payload []byte, issuer string) (Claims, *Error) {
 	claims, err := decodeClaims(payload)
 	if err != nil {
 		return nil, refuse(ErrInvalidToken, "malformed_payload", err)
