@@ -74,7 +74,7 @@ func (in *introspector) claims(ctx context.Context, token string, key tokenKey) 
 			return e.claims, outcomeIntrospectionCached, nil
 		}
 		if _, ok := in.negative.Get(key, now); ok {
-			return nil, "", refuse(ErrInvalidToken, "inactive_cached", nil)
+			return nil, "", refuse(ErrInvalidToken, "refused_cached", nil)
 		}
 	}
 	in.mu.Lock()
@@ -142,6 +142,9 @@ func (in *introspector) verdict(ctx context.Context, resp map[string]any, key to
 		}
 	}
 	if e := c.checkClaims(claims, doc.Issuer, false, false); e != nil {
+		// Active, but not for this API (another audience, expired): as
+		// final as inactive, so cached likewise, here only.
+		in.cacheInactive(ctx, key, now, false)
 		return nil, e
 	}
 	until := now.Add(c.cfg.introspectionTTL)
@@ -157,7 +160,8 @@ func (in *introspector) verdict(ctx context.Context, resp map[string]any, key to
 	return claims, nil
 }
 
-// cacheInactive caches the verdict that a token is inactive, briefly.
+// cacheInactive caches the verdict that a token is inactive or invalid,
+// briefly; in the shared cache too if the verdict is fresh.
 func (in *introspector) cacheInactive(ctx context.Context, key tokenKey, now time.Time, fresh bool) {
 	if in.positive == nil {
 		return

@@ -104,10 +104,16 @@ func TestIntrospection(t *testing.T) {
 			t.Errorf("%d introspections after the negative TTL, want 2", got)
 		}
 	})
-	t.Run("wrong audience", func(t *testing.T) {
+	t.Run("wrong audience, refusal cached", func(t *testing.T) {
 		other := f.opaque(t, monocloudtest.AccessToken{Audience: "https://other"})
-		if a := f.serve(bearer(other), nil); a.status != 401 {
-			t.Errorf("status %d, want 401", a.status)
+		n := f.op.IntrospectionRequests()
+		for range 3 {
+			if a := f.serve(bearer(other), nil); a.status != 401 {
+				t.Errorf("status %d, want 401", a.status)
+			}
+		}
+		if got := f.op.IntrospectionRequests() - n; got != 1 {
+			t.Errorf("%d introspections of a token for another API, want 1", got)
 		}
 	})
 }
