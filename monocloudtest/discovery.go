@@ -25,6 +25,7 @@ type providerMetadata struct {
 	EndSessionEndpoint                 string   `json:"end_session_endpoint"`
 	PushedAuthorizationRequestEndpoint string   `json:"pushed_authorization_request_endpoint"`
 	RevocationEndpoint                 string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint              string   `json:"introspection_endpoint"`
 	ScopesSupported                    []string `json:"scopes_supported"`
 	ResponseTypesSupported             []string `json:"response_types_supported"`
 	ResponseModesSupported             []string `json:"response_modes_supported"`
@@ -65,6 +66,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		EndSessionEndpoint:                 iss + endSessionPath,
 		PushedAuthorizationRequestEndpoint: iss + parPath,
 		RevocationEndpoint:                 iss + revocationPath,
+		IntrospectionEndpoint:              iss + introspectionPath,
 		ScopesSupported:                    []string{"openid", "profile", "email", "offline_access"},
 		ResponseTypesSupported:             []string{"code"},
 		ResponseModesSupported:             []string{responseModeQuery, responseModeFormPost},

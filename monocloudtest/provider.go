@@ -144,6 +144,7 @@ type Provider struct {
 	discoveryFault Fault
 	jwksFault      Fault
 	idTokenEdit    func(claims map[string]any)
+	api            apiState // tokens for APIs: see accesstoken.go
 
 	// Recorded traffic.
 	lastAuthorizeRequest url.Values
@@ -183,6 +184,7 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 		assertionIDs:  make(map[string]time.Time),
 		refreshTokens: make(map[string]*refreshToken),
 		accessTokens:  make(map[string]*accessToken),
+		api:           apiState{opaque: make(map[string]map[string]any)},
 	}
 
 	mux := http.NewServeMux()
@@ -197,6 +199,7 @@ func NewProvider(t TestingT, cfg Config) *Provider {
 	mux.HandleFunc("GET "+endSessionPath, p.serveEndSession)
 	mux.HandleFunc("POST "+endSessionPath, p.serveEndSession)
 	mux.HandleFunc("GET "+jwksPath, p.serveJWKS)
+	mux.HandleFunc("POST "+introspectionPath, p.serveIntrospection)
 
 	p.srv = httptest.NewUnstartedServer(mux)
 	if cfg.Listener != nil {

@@ -18,9 +18,19 @@
 //   OP_ACCESS_TOKEN_TTL  access token lifetime in seconds (default 30)
 //   OP_RESOURCES_JSON    JSON array of resource servers, each either
 //                        {"url": "https://api-one.example.test", "scope": "read:one"}
+//                        (with "format": "opaque" for opaque access tokens, which
+//                        the resource server introspects; JWTs otherwise)
 //                        or a bare URL string (scope then "read:<x>" for host api-<x>.*)
 //   OP_EXIT_ON_STDIN_EOF "1": exit when stdin closes (the Go harness keeps a pipe
 //                        open so that the provider never outlives the test binary)
+//
+// Test hooks (not part of any protocol):
+//   POST /__test/rotate-keys  adds a fresh signing key in front of the JWKS:
+//                             tokens are signed with it from then on, and the
+//                             old keys stay published.
+//   X-Client-Cert header      the client certificate (URL-encoded PEM) of a
+//                             token request, for certificate-bound access tokens
+//                             (features.mTLS), as a TLS-terminating proxy sends it.
 //
 // Stdout carries only machine-readable lines:
 //   {"event":"listening","addr":"127.0.0.1:<port>"}   once, before ready
@@ -74,9 +84,9 @@ for (const entry of envJSON('OP_RESOURCES_JSON', [
 ])) {
   if (typeof entry === 'string') {
     const label = new URL(entry).hostname.split('.')[0].replace(/^api-/, '');
-    resources.set(entry, `read:${label}`);
+    resources.set(entry, { scope: `read:${label}`, format: 'jwt' });
   } else {
-    resources.set(entry.url, entry.scope || '');
+    resources.set(entry.url, { scope: entry.scope || '', format: entry.format || 'jwt' });
   }
 }
 
@@ -99,9 +109,12 @@ const clients = envJSON('OP_CLIENTS_JSON', []).map((c) => {
   return client;
 });
 
-// Fixed per process: fresh keys on every start.
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingJWK = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
+// Fresh keys on every start; POST /__test/rotate-keys adds one in front.
+function newSigningJWK() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
+}
+const signingKeys = [newSigningJWK()];
 
 function isLoopback(url) {
   const { hostname } = new URL(url);
@@ -112,7 +125,7 @@ const configuration = {
   clients,
   // Authorization code flow only (no implicit / hybrid).
   responseTypes: ['code'],
-  jwks: { keys: [signingJWK] },
+  jwks: { keys: signingKeys },
   cookies: {
     // Distinct names so they never collide with the RP's own cookies in a
     // shared cookie jar (cookies are not port-scoped: RP and OP both live on 127.0.0.1).
@@ -208,6 +221,18 @@ const configuration = {
     pushedAuthorizationRequests: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // For API (resource server) tests: tokens without a user, and tokens
+    // bound to a client certificate. Only clients registered for them see
+    // a difference.
+    clientCredentials: { enabled: true },
+    mTLS: {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      getCertificate(ctx) {
+        const cert = ctx.get('x-client-cert');
+        return cert ? decodeURIComponent(cert) : undefined;
+      },
+    },
     resourceIndicators: {
       enabled: true,
       // No default: an authorization request must name its resources
@@ -224,10 +249,11 @@ const configuration = {
         if (!resources.has(resourceIndicator)) {
           throw new errors.InvalidTarget();
         }
+        const { scope, format } = resources.get(resourceIndicator);
         return {
-          scope: resources.get(resourceIndicator),
+          scope,
           audience: resourceIndicator,
-          accessTokenFormat: 'jwt',
+          accessTokenFormat: format,
           accessTokenTTL,
         };
       },
@@ -261,8 +287,8 @@ const configuration = {
 const listenPort = port;
 const provisionalIssuer = process.env.OP_ISSUER || '';
 
-function start(issuer) {
-  const provider = new Provider(issuer, configuration);
+function newProvider(issuer) {
+  const provider = new Provider(issuer, { ...configuration, jwks: { keys: [...signingKeys] } });
   // Trust X-Forwarded-*; the wrapper below always sets them from the issuer.
   provider.proxy = true;
 
@@ -292,9 +318,20 @@ function start(issuer) {
     });
   }
 
+  return provider;
+}
+
+function start(issuer) {
+  let handler = newProvider(issuer).callback();
   const issuerURL = new URL(issuer);
-  const handler = provider.callback();
   const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/__test/rotate-keys') {
+      // The new provider shares the in-memory adapter: grants and tokens survive.
+      signingKeys.unshift(newSigningJWK());
+      handler = newProvider(issuer).callback();
+      res.writeHead(204).end();
+      return;
+    }
     req.headers['x-forwarded-host'] = issuerURL.host;
     req.headers['x-forwarded-proto'] = issuerURL.protocol.replace(/:$/, '');
     handler(req, res);

@@ -45,6 +45,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,10 +79,18 @@ type Client struct {
 	// JWKS is the client's public JWK Set (a JSON object with "keys"),
 	// registered as jwks; private_key_jwt needs it. Not checked here.
 	JWKS json.RawMessage
+	// GrantTypes default to authorization_code and refresh_token; a
+	// client with only client_credentials needs no redirect URI.
+	GrantTypes []string
+	// CertificateBoundAccessTokens binds the client's access tokens to
+	// the certificate its token requests carry in X-Client-Cert
+	// (URL-encoded PEM, RFC 8705).
+	CertificateBoundAccessTokens bool
 }
 
-// Resource is a resource server (API) the provider issues JWT access tokens for.
-type Resource struct{ URL, Scope string }
+// Resource is a resource server (API) the provider issues access tokens
+// for: JWTs, or opaque tokens (for introspection) when Format is "opaque".
+type Resource struct{ URL, Scope, Format string }
 
 // DefaultResources are used when Config.Resources is empty.
 var DefaultResources = []Resource{
@@ -288,10 +297,18 @@ func (cfg Config) env(issuer string) ([]string, error) {
 		GrantTypes              []string        `json:"grant_types"`
 		ResponseTypes           []string        `json:"response_types"`
 		JWKS                    json.RawMessage `json:"jwks,omitempty"`
+		CertificateBound        bool            `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 	}
 	clients := make([]clientJSON, 0, len(cfg.Clients))
 	for _, c := range cfg.Clients {
-		if c.ID == "" || len(c.RedirectURIs) == 0 {
+		grants, responses := c.GrantTypes, []string{"code"}
+		if grants == nil {
+			grants = []string{"authorization_code", "refresh_token"}
+		}
+		if !slices.Contains(grants, "authorization_code") {
+			responses = []string{}
+		}
+		if c.ID == "" || (len(c.RedirectURIs) == 0 && len(responses) > 0) {
 			return nil, fmt.Errorf("client %q needs an ID and at least one redirect URI", c.ID)
 		}
 		m := c.AuthMethod
@@ -310,9 +327,10 @@ func (cfg Config) env(issuer string) ([]string, error) {
 			PostLogoutRedirectURIs:  c.PostLogoutRedirectURIs,
 			BackchannelLogoutURI:    c.BackchannelLogoutURI,
 			TokenEndpointAuthMethod: m,
-			GrantTypes:              []string{"authorization_code", "refresh_token"},
-			ResponseTypes:           []string{"code"},
+			GrantTypes:              grants,
+			ResponseTypes:           responses,
 			JWKS:                    c.JWKS,
+			CertificateBound:        c.CertificateBoundAccessTokens,
 		}
 		if m != "none" {
 			cj.ClientSecret = c.Secret
@@ -324,8 +342,9 @@ func (cfg Config) env(issuer string) ([]string, error) {
 		res = DefaultResources
 	}
 	type resJSON struct {
-		URL   string `json:"url"`
-		Scope string `json:"scope"`
+		URL    string `json:"url"`
+		Scope  string `json:"scope"`
+		Format string `json:"format,omitempty"`
 	}
 	rs := make([]resJSON, len(res))
 	for i, r := range res {
@@ -579,4 +598,18 @@ func (tb *tailBuffer) String() string {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	return string(tb.b)
+}
+
+// RotateKeys adds a fresh signing key in front of the provider's JWKS:
+// tokens are signed with it from then on; the old keys stay published.
+func (p *Provider) RotateKeys(t testing.TB) {
+	t.Helper()
+	resp, err := http.Post(p.issuer+"/__test/rotate-keys", "", nil)
+	if err != nil {
+		t.Fatalf("realop: rotating keys: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("realop: rotating keys: %s", resp.Status)
+	}
 }

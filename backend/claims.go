@@ -1,0 +1,229 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Claims are the claims of a valid access token: the JWT payload, or the
+// introspection response without active. Numbers are float64, as
+// encoding/json decodes them. Treat Claims as read-only: the Client may
+// serve the same map to several requests.
+type Claims map[string]any
+
+type claimsKey struct{}
+
+// ClaimsFromContext returns the claims of the request's token, in a
+// handler behind Protect.
+func ClaimsFromContext(ctx context.Context) (Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(Claims)
+	return c, ok
+}
+
+// Subject returns the sub claim, or "".
+func (c Claims) Subject() string { return c.str("sub") }
+
+// ClientID returns the client_id claim (RFC 9068 section 2.2), or "".
+func (c Claims) ClientID() string { return c.str("client_id") }
+
+// Scopes returns the granted scopes: the space-separated scope claim, or
+// the scp array (or string) when there is no scope.
+func (c Claims) Scopes() []string {
+	if s, ok := c["scope"].(string); ok {
+		return strings.Fields(s)
+	}
+	switch v := c["scp"].(type) {
+	case string:
+		return strings.Fields(v)
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, s := range v {
+			if s, ok := s.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// HasScope reports whether scope was granted.
+func (c Claims) HasScope(scope string) bool { return c.granted(scope) }
+
+// granted is HasScope without allocations, for every request.
+func (c Claims) granted(scope string) bool {
+	s, ok := c["scope"].(string)
+	if !ok {
+		return slices.Contains(c.Scopes(), scope)
+	}
+	for s != "" {
+		var field string
+		field, s, _ = strings.Cut(strings.TrimLeft(s, " "), " ")
+		if field == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Groups returns the groups in claim (Options.GroupsClaim), each the
+// string, or the id and the name of an {id, name} object.
+func (c Claims) Groups(claim string) []string {
+	var out []string
+	add := func(g any) {
+		switch g := g.(type) {
+		case string:
+			out = append(out, g)
+		case map[string]any:
+			for _, k := range []string{"id", "name"} {
+				if s, ok := g[k].(string); ok && s != "" {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	if list, ok := c[claim].([]any); ok {
+		for _, g := range list {
+			add(g)
+		}
+	} else {
+		add(c[claim])
+	}
+	return out
+}
+
+// ExpiresAt returns the exp claim, and whether there is a valid one.
+func (c Claims) ExpiresAt() (time.Time, bool) { return c.time("exp") }
+
+func (c Claims) str(name string) string {
+	s, _ := c[name].(string)
+	return s
+}
+
+// time returns a NumericDate claim, and whether it is present and valid.
+func (c Claims) time(name string) (time.Time, bool) {
+	f, ok := c[name].(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
+
+// hasAudience reports whether the aud claim, a string or an array of
+// them, contains aud.
+func (c Claims) hasAudience(aud string) bool {
+	switch v := c["aud"].(type) {
+	case string:
+		return v == aud
+	case []any:
+		return slices.Contains(v, any(aud))
+	}
+	return false
+}
+
+// decodeClaims decodes a JSON object.
+func decodeClaims(b []byte) (Claims, error) {
+	var c Claims
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, errNotObject
+	}
+	return c, nil
+}
+
+// checkClaims applies the rules every token's claims must pass (RFC 9068
+// section 4, RFC 7662 section 2.2): the issuer, equal to the discovered
+// one (required for JWTs, checked when present otherwise), the audience, a string sub, exp (required if
+// requireExp), nbf and iat with the tolerance.
+func (c *Client) checkClaims(claims Claims, issuer string, requireIss, requireExp bool) *Error {
+	now := c.now().Add(c.cfg.clockSkew)
+	tol := c.cfg.clockTolerance
+	if iss, ok := claims["iss"]; ok || requireIss {
+		if s, _ := iss.(string); s != issuer {
+			return refuse(ErrInvalidToken, "issuer", nil)
+		}
+	}
+	if sub, ok := claims["sub"]; ok {
+		if _, ok := sub.(string); !ok {
+			return refuse(ErrInvalidToken, "subject", nil)
+		}
+	}
+	if !claims.hasAudience(c.cfg.audience) {
+		return refuse(ErrInvalidToken, "audience", nil)
+	}
+	if _, ok := claims["exp"]; ok || requireExp {
+		exp, ok := claims.time("exp")
+		switch {
+		case !ok:
+			return refuse(ErrInvalidToken, "exp_missing", nil)
+		case !exp.After(now.Add(-tol)):
+			return refuse(ErrInvalidToken, "expired", nil)
+		}
+	}
+	for _, name := range []string{"nbf", "iat"} {
+		if _, ok := claims[name]; !ok {
+			continue
+		}
+		t, ok := claims.time(name)
+		if !ok {
+			return refuse(ErrInvalidToken, name+"_invalid", nil)
+		}
+		if t.After(now.Add(tol)) {
+			return refuse(ErrInvalidToken, name+"_in_future", nil)
+		}
+	}
+	return nil
+}
+
+// requirements are ProtectOptions, resolved.
+type requirements struct {
+	scopes, anyScopes []string
+	groups            []string
+	matchAll          bool
+}
+
+// authorize checks the route's scopes and groups. It runs on every
+// request, cached claims included.
+func (c *Client) authorize(claims Claims, req *requirements) *Error {
+	if req == nil || (len(req.scopes) == 0 && len(req.anyScopes) == 0 && len(req.groups) == 0) {
+		return nil
+	}
+	if len(req.scopes) > 0 || len(req.anyScopes) > 0 {
+		var missing []string
+		for _, s := range req.scopes {
+			if !claims.granted(s) {
+				missing = append(missing, s)
+			}
+		}
+		if len(req.anyScopes) > 0 && !slices.ContainsFunc(req.anyScopes, claims.granted) {
+			missing = append(missing, req.anyScopes...)
+		}
+		if len(missing) > 0 {
+			return &Error{Code: ErrInsufficientScope, Reason: "scope", MissingScopes: missing}
+		}
+	}
+	if len(req.groups) > 0 {
+		have := claims.Groups(c.cfg.groupsClaim)
+		in := func(g string) bool { return slices.Contains(have, g) }
+		if req.matchAll && !all(req.groups, in) || !req.matchAll && !slices.ContainsFunc(req.groups, in) {
+			return refuse(ErrInsufficientScope, "groups", nil)
+		}
+	}
+	return nil
+}
+
+func all(s []string, f func(string) bool) bool {
+	for _, v := range s {
+		if !f(v) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,248 @@
+package backend
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// DPoPMode is how DPoP-bound access tokens (RFC 9449) are handled.
+type DPoPMode string
+
+const (
+	// DPoPAllowed accepts bearer tokens, and DPoP-bound tokens (cnf.jkt)
+	// with the DPoP scheme and a valid proof; a DPoP-bound token sent as
+	// Bearer is refused.
+	DPoPAllowed DPoPMode = "allowed"
+	// DPoPRequired accepts only DPoP-bound tokens with a valid proof.
+	DPoPRequired DPoPMode = "required"
+	// DPoPDisabled ignores DPoP: the DPoP scheme is not read, and a
+	// DPoP-bound token is accepted as a bearer token, as MonoCloud's SDK
+	// does.
+	DPoPDisabled DPoPMode = "disabled"
+)
+
+// reasonDPoPBoundAsBearer is the refusal reason of a DPoP-bound token
+// sent with the Bearer scheme.
+const reasonDPoPBoundAsBearer = "dpop_bound_token_as_bearer"
+
+// maxProofLength bounds the DPoP header read.
+const maxProofLength = 8192
+
+// dpopProof is a DPoP proof whose signature verified with its own key
+// (RFC 9449 section 4.2).
+type dpopProof struct {
+	jkt   string // RFC 7638 thumbprint of the proof's key, base64url
+	jti   string
+	htm   string
+	htu   string
+	iat   time.Time
+	ath   string
+	nonce string
+}
+
+var errProof = errors.New("invalid DPoP proof")
+
+// parseProof parses a DPoP proof and verifies its signature with the key
+// in its header (RFC 9449 section 4.3, checks 2 to 7): a JWS of one of
+// algs, typ dpop+jwt, a public jwk that verifies it, and the jti, htm, htu
+// and iat claims.
+func parseProof(proof string, algs []jose.SignatureAlgorithm) (*dpopProof, error) {
+	if len(proof) > maxProofLength {
+		return nil, fmt.Errorf("%w: longer than %d bytes", errProof, maxProofLength)
+	}
+	jws, err := jose.ParseSignedCompact(proof, algs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errProof, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: not one signature", errProof)
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
+		return nil, fmt.Errorf("%w: typ is not dpop+jwt", errProof)
+	}
+	if _, ok := h.ExtraHeaders["crit"]; ok {
+		return nil, fmt.Errorf("%w: crit header", errProof)
+	}
+	jwk := h.JSONWebKey
+	if jwk == nil || !jwk.Valid() || !jwk.IsPublic() {
+		return nil, fmt.Errorf("%w: no public jwk header", errProof)
+	}
+	payload, err := jws.Verify(jwk)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errProof, err)
+	}
+	var claims struct {
+		JTI   string   `json:"jti"`
+		HTM   string   `json:"htm"`
+		HTU   string   `json:"htu"`
+		IAT   *float64 `json:"iat"`
+		ATH   string   `json:"ath"`
+		Nonce string   `json:"nonce"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, fmt.Errorf("%w: payload: %w", errProof, err)
+	}
+	if claims.JTI == "" || claims.HTM == "" || claims.HTU == "" || claims.IAT == nil {
+		return nil, fmt.Errorf("%w: jti, htm, htu and iat are required", errProof)
+	}
+	thumb, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errProof, err)
+	}
+	sec := int64(*claims.IAT)
+	return &dpopProof{
+		jkt:   base64.RawURLEncoding.EncodeToString(thumb),
+		jti:   claims.JTI,
+		htm:   claims.HTM,
+		htu:   claims.HTU,
+		iat:   time.Unix(sec, 0),
+		ath:   claims.ATH,
+		nonce: claims.Nonce,
+	}, nil
+}
+
+// checkDPoP applies the DPoP rules (RFC 9449 section 7.1) to a token with
+// claims, sent with cred's scheme and, for the DPoP scheme, proof (already
+// checked against the request by readProof): a DPoP-bound token needs the
+// DPoP scheme and a proof by its key; the DPoP scheme needs a DPoP-bound
+// token.
+func (c *Client) checkDPoP(cred credentials, claims Claims, proof *dpopProof) *Error {
+	if c.cfg.dpop == DPoPDisabled {
+		return nil
+	}
+	cnf, _ := confirmation(claims)
+	jkt, _ := cnf["jkt"].(string)
+	if cred.scheme != schemeDPoP {
+		switch {
+		case jkt != "":
+			return &Error{Code: ErrInvalidToken, Reason: reasonDPoPBoundAsBearer, Scheme: schemeBearer}
+		case c.cfg.dpop == DPoPRequired:
+			return &Error{Code: ErrInvalidToken, Reason: "dpop_required", Scheme: schemeBearer}
+		}
+		return nil
+	}
+	if jkt == "" {
+		return &Error{Code: ErrInvalidToken, Reason: "not_dpop_bound", Scheme: schemeDPoP}
+	}
+	if subtle.ConstantTimeCompare([]byte(jkt), []byte(proof.jkt)) != 1 {
+		return &Error{Code: ErrInvalidToken, Reason: "jkt_mismatch", Scheme: schemeDPoP}
+	}
+	return nil
+}
+
+// readProof parses the request's DPoP proof and checks it against the
+// request and the token (RFC 9449 section 4.3, checks 1 and 8 to 11):
+// one DPoP header, htm, htu, iat, ath, the nonce, and jti not replayed.
+func (c *Client) readProof(ctx context.Context, r *http.Request, token string) (*dpopProof, *Error) {
+	bad := func(reason string, err error) (*dpopProof, *Error) {
+		return nil, &Error{Code: ErrInvalidDPoPProof, Reason: reason, Scheme: schemeDPoP, Err: err}
+	}
+	values := r.Header.Values("DPoP")
+	switch {
+	case len(values) == 0:
+		return bad("proof_missing", nil)
+	case len(values) > 1:
+		return bad("several_proofs", nil)
+	}
+	p, err := parseProof(values[0], c.cfg.algs)
+	if err != nil {
+		return bad("proof_malformed", err)
+	}
+	if p.htm != r.Method {
+		return bad("htm", nil)
+	}
+	if want, ok := normalizeURL(p.htu); !ok || want != c.requestURL(r) {
+		return bad("htu", nil)
+	}
+	now := c.now().Add(c.cfg.clockSkew)
+	if p.iat.Before(now.Add(-c.cfg.dpopLifetime-c.cfg.clockTolerance)) || p.iat.After(now.Add(c.cfg.clockTolerance)) {
+		return bad("iat", nil)
+	}
+	ath := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare([]byte(p.ath), []byte(base64.RawURLEncoding.EncodeToString(ath[:]))) != 1 {
+		return bad("ath", nil)
+	}
+	if c.cfg.nonces != nil && (p.nonce == "" || !c.cfg.nonces.Valid(p.nonce)) {
+		return nil, &Error{Code: ErrUseDPoPNonce, Reason: "nonce", Scheme: schemeDPoP}
+	}
+	replayKey := sha256.Sum256([]byte(p.jkt + " " + p.jti))
+	fresh, err := c.replay.Remember(ctx, hex.EncodeToString(replayKey[:]), p.iat.Add(c.cfg.dpopLifetime+2*c.cfg.clockTolerance))
+	if err != nil {
+		c.emit(ctx, Event{Kind: EventCacheError, Op: "replay", Err: err})
+		e := refuse(ErrUnavailable, "replay_store_unavailable", err)
+		e.Scheme, e.RetryAfter = schemeDPoP, retryAfter
+		return nil, e
+	}
+	if !fresh {
+		return bad("replayed", nil)
+	}
+	return p, nil
+}
+
+// requestURL returns the URL the client sent r to, normalised, as the htu
+// of a proof must name it: the scheme and host of the connection, or of
+// X-Forwarded-Proto and X-Forwarded-Host from a trusted proxy.
+func (c *Client) requestURL(r *http.Request) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if fromProxy(r, c.cfg.proxies) {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p != "" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	u, _ := normalizeURL(scheme + "://" + host + r.URL.EscapedPath())
+	return u
+}
+
+// firstValue returns the first element of a comma-separated header value.
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// normalizeURL returns u without query and fragment, normalised as RFC
+// 3986 section 6.2.2 says (scheme and host in lower case, no default
+// port, percent-encoding decoded where it may be, an empty path as /).
+func normalizeURL(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	if port := u.Port(); port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
+		host += ":" + port
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	path := u.EscapedPath()
+	if unescaped, err := url.PathUnescape(path); err == nil {
+		path = (&url.URL{Path: unescaped}).EscapedPath()
+	}
+	if path == "" {
+		path = "/"
+	}
+	return scheme + "://" + host + path, true
+}

@@ -1,0 +1,125 @@
+package backend
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Authorization schemes.
+const (
+	schemeBearer = "Bearer" // RFC 6750
+	schemeDPoP   = "DPoP"   // RFC 9449
+)
+
+// credentials are the access token of a request and how it was sent.
+type credentials struct {
+	token  string
+	scheme string // schemeBearer or schemeDPoP
+}
+
+// parseAuthorization parses the Authorization header values of a request
+// (RFC 6750 section 2.1, RFC 9449 section 7.1): no header, or a header of
+// another scheme, is no token (ok false, err nil); a Bearer or DPoP header
+// (scheme matched in any case) must hold exactly one token68 of at most
+// maxLen characters. Two headers, or a token that is not one token68, are
+// ErrInvalidRequest.
+func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool, err *Error) {
+	switch len(values) {
+	case 0:
+		return credentials{}, false, nil
+	case 1:
+	default:
+		return credentials{}, false, refuse(ErrInvalidRequest, "several_authorization_headers", nil)
+	}
+	v := strings.Trim(values[0], " \t")
+	i := strings.IndexAny(v, " \t")
+	if i < 0 {
+		i = len(v)
+	}
+	switch scheme := v[:i]; {
+	case strings.EqualFold(scheme, schemeBearer):
+		cred.scheme = schemeBearer
+	case strings.EqualFold(scheme, schemeDPoP):
+		cred.scheme = schemeDPoP
+	default:
+		return credentials{}, false, nil
+	}
+	token := strings.TrimLeft(v[i:], " \t")
+	switch {
+	case token == "":
+		return credentials{}, false, &Error{Code: ErrInvalidRequest, Reason: "empty_token", Scheme: cred.scheme}
+	case len(token) > maxLen:
+		return credentials{}, false, &Error{Code: ErrInvalidToken, Reason: "token_too_long", Scheme: cred.scheme}
+	case !isToken68(token):
+		return credentials{}, false, &Error{Code: ErrInvalidRequest, Reason: "malformed_token", Scheme: cred.scheme}
+	}
+	cred.token = token
+	return cred, true, nil
+}
+
+// token68Chars marks the characters of a token68 before its padding.
+var token68Chars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") {
+		t[c] = true
+	}
+	return t
+}()
+
+// isToken68 reports whether s is a token68 (RFC 9110 section 11.2):
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isToken68(s string) bool {
+	end := len(s)
+	for end > 0 && s[end-1] == '=' {
+		end--
+	}
+	if end == 0 {
+		return false
+	}
+	for i := range end {
+		if !token68Chars[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// extract returns the access token of r: from Options.TokenExtractor if it
+// returns one, else from the Authorization header, and from the
+// access_token query parameter only if Options.AllowQueryToken (never
+// together with a header: RFC 6750 section 2).
+func (c *Client) extract(r *http.Request) (credentials, *Error) {
+	if c.cfg.extractor != nil {
+		token, err := c.cfg.extractor(r)
+		if err != nil {
+			return credentials{}, &Error{Code: ErrInvalidToken, Reason: "extractor_failed", Scheme: schemeBearer, Err: err}
+		}
+		if token = strings.TrimSpace(token); token != "" {
+			if len(token) > c.cfg.maxTokenLength {
+				return credentials{}, &Error{Code: ErrInvalidToken, Reason: "token_too_long", Scheme: schemeBearer}
+			}
+			return credentials{token: token, scheme: schemeBearer}, nil
+		}
+	}
+	cred, ok, err := parseAuthorization(r.Header.Values("Authorization"), c.cfg.maxTokenLength)
+	if err != nil {
+		return credentials{}, err
+	}
+	if c.cfg.allowQuery {
+		if q := r.URL.Query()["access_token"]; len(q) > 0 {
+			if ok || len(q) > 1 {
+				return credentials{}, refuse(ErrInvalidRequest, "several_tokens", nil)
+			}
+			cred, ok, err = parseAuthorization([]string{"Bearer " + q[0]}, c.cfg.maxTokenLength)
+			if err != nil {
+				return credentials{}, err
+			}
+		}
+	}
+	if !ok {
+		return credentials{}, refuse(ErrNoToken, "no_token", nil)
+	}
+	if cred.scheme == schemeDPoP && c.cfg.dpop == DPoPDisabled {
+		return credentials{}, refuse(ErrNoToken, "dpop_disabled", nil)
+	}
+	return cred, nil
+}

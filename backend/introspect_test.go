@@ -1,0 +1,356 @@
+package backend
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"github.com/go-jose/go-jose/v4"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/monocloudtest"
+)
+
+// memoryCache is an IntrospectionCache for tests, which can fail.
+type memoryCache struct {
+	mu     sync.Mutex
+	values map[string][]byte
+	ttls   map[string]time.Duration
+	fail   bool
+	gets   atomic.Int32
+}
+
+func newMemoryCache() *memoryCache {
+	return &memoryCache{values: map[string][]byte{}, ttls: map[string]time.Duration{}}
+}
+
+func (m *memoryCache) Get(_ context.Context, key string) ([]byte, error) {
+	m.gets.Add(1)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return nil, errors.New("cache down")
+	}
+	return m.values[key], nil
+}
+
+func (m *memoryCache) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("cache down")
+	}
+	m.values[key], m.ttls[key] = value, ttl
+	return nil
+}
+
+func (f *fixture) opaque(t *testing.T, a monocloudtest.AccessToken) string {
+	t.Helper()
+	if a.Audience == "" {
+		a.Audience = testAudience
+	}
+	return f.op.MintOpaqueToken(t, a)
+}
+
+func TestIntrospection(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.opaque(t, monocloudtest.AccessToken{Scopes: "read", Claims: map[string]any{"groups": []string{"staff"}}})
+	a := f.serve(bearer(token), &ProtectOptions{Scopes: []string{"read"}, Groups: []string{"staff"}})
+	if a.status != 200 || a.claims.Subject() != "user-1" || a.claims["active"] != nil {
+		t.Fatalf("status %d claims %v (active must be stripped)", a.status, a.claims)
+	}
+	if got := f.op.LastTokenRequest(); got != nil {
+		t.Errorf("token endpoint used: %v", got)
+	}
+	t.Run("cached, per-route checks re-run", func(t *testing.T) {
+		n := f.op.IntrospectionRequests()
+		if a := f.serve(bearer(token), &ProtectOptions{Scopes: []string{"write"}}); a.status != 403 {
+			t.Errorf("cached claims on a route needing write: status %d, want 403", a.status)
+		}
+		if a := f.serve(bearer(token), &ProtectOptions{Groups: []string{"admins"}}); a.status != 403 {
+			t.Errorf("cached claims on a route needing admins: status %d, want 403", a.status)
+		}
+		if a := f.serve(bearer(token), nil); a.status != 200 {
+			t.Errorf("cached claims: status %d", a.status)
+		}
+		if f.op.IntrospectionRequests() != n {
+			t.Errorf("cached token introspected again")
+		}
+	})
+	t.Run("inactive, cached briefly", func(t *testing.T) {
+		revoked := f.opaque(t, monocloudtest.AccessToken{})
+		f.op.RevokeOpaqueToken(revoked)
+		n := f.op.IntrospectionRequests()
+		for range 3 {
+			if a := f.serve(bearer(revoked), nil); a.status != 401 || !challengeHas(a.challenge, `error="invalid_token"`) {
+				t.Errorf("inactive token: status %d %v", a.status, a.challenge)
+			}
+		}
+		if got := f.op.IntrospectionRequests() - n; got != 1 {
+			t.Errorf("%d introspections of an inactive token, want 1", got)
+		}
+		f.clock.advance(negativeTTL + time.Second)
+		f.serve(bearer(revoked), nil)
+		if got := f.op.IntrospectionRequests() - n; got != 2 {
+			t.Errorf("%d introspections after the negative TTL, want 2", got)
+		}
+	})
+	t.Run("wrong audience, refusal cached", func(t *testing.T) {
+		other := f.opaque(t, monocloudtest.AccessToken{Audience: "https://other"})
+		n := f.op.IntrospectionRequests()
+		for range 3 {
+			if a := f.serve(bearer(other), nil); a.status != 401 {
+				t.Errorf("status %d, want 401", a.status)
+			}
+		}
+		if got := f.op.IntrospectionRequests() - n; got != 1 {
+			t.Errorf("%d introspections of a token for another API, want 1", got)
+		}
+	})
+}
+
+func TestIntrospectionCacheLifetime(t *testing.T) {
+	f := newFixture(t, nil)
+	short := f.opaque(t, monocloudtest.AccessToken{TTL: 90 * time.Second})
+	long := f.opaque(t, monocloudtest.AccessToken{TTL: time.Hour})
+	f.serve(bearer(short), nil)
+	f.serve(bearer(long), nil)
+	n := f.op.IntrospectionRequests()
+	f.clock.advance(3 * time.Minute) // past short's exp and the tolerance, within the 300 s cap
+	f.serve(bearer(long), nil)
+	if f.op.IntrospectionRequests() != n {
+		t.Error("long-lived token introspected again within the cache duration")
+	}
+	if a := f.serve(bearer(short), nil); a.status != 401 {
+		t.Errorf("expired token: status %d, want 401", a.status)
+	}
+	f.clock.advance(4 * time.Minute) // past the 300 s cap
+	f.serve(bearer(long), nil)
+	if f.op.IntrospectionRequests() == n+1 {
+		t.Error("long-lived token not introspected again after the cache duration")
+	}
+}
+
+func TestIntrospectionCacheDisabled(t *testing.T) {
+	zero := time.Duration(0)
+	shared := newMemoryCache()
+	f := newFixture(t, func(o *Options) { o.IntrospectionCacheDuration = &zero; o.IntrospectionCache = shared })
+	token := f.opaque(t, monocloudtest.AccessToken{})
+	for range 3 {
+		f.serve(bearer(token), nil)
+	}
+	if n := f.op.IntrospectionRequests(); n != 3 {
+		t.Errorf("%d introspections with the cache disabled, want 3", n)
+	}
+	if shared.gets.Load() != 0 || len(shared.values) != 0 {
+		t.Error("shared cache used with a zero duration")
+	}
+}
+
+// TestIntrospectionSingleFlight sends a storm of 1,000 concurrent requests
+// with one opaque token: one introspection serves them all.
+func TestIntrospectionSingleFlight(t *testing.T) {
+	f := newFixture(t, nil)
+	f.op.SetIntrospectionFault(monocloudtest.Fault{Delay: 100 * time.Millisecond})
+	token := f.opaque(t, monocloudtest.AccessToken{})
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for range 1000 {
+		wg.Go(func() {
+			if _, err := f.c.ValidateAccessToken(t.Context(), token, nil); err == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1000 || f.op.IntrospectionRequests() != 1 {
+		t.Errorf("%d accepted, %d introspections; want 1000 and 1", ok.Load(), f.op.IntrospectionRequests())
+	}
+}
+
+func TestIntrospectionSharedCache(t *testing.T) {
+	shared := newMemoryCache()
+	f := newFixture(t, func(o *Options) { o.IntrospectionCache = shared })
+	token := f.opaque(t, monocloudtest.AccessToken{TTL: 100 * time.Second})
+	f.serve(bearer(token), nil)
+	if len(shared.values) != 1 {
+		t.Fatalf("shared cache holds %d entries, want 1", len(shared.values))
+	}
+	for key, ttl := range shared.ttls {
+		if len(key) != 64 || key == token {
+			t.Errorf("shared cache key %q is not a token hash", key)
+		}
+		if ttl > 100*time.Second || ttl < 90*time.Second {
+			t.Errorf("shared TTL %v, want the token's remaining 100 s", ttl)
+		}
+	}
+	// Another instance reads it without introspecting.
+	g := newFixture(t, func(o *Options) { o.IntrospectionCache = shared })
+	g.c.cfg.issuer = f.c.cfg.issuer
+	g.c.disc = f.c.disc
+	n := f.op.IntrospectionRequests()
+	if a := g.serve(bearer(token), nil); a.status != 200 {
+		t.Errorf("status %d from the shared cache", a.status)
+	}
+	if f.op.IntrospectionRequests() != n || g.op.IntrospectionRequests() != 0 {
+		t.Error("introspected despite the shared cache")
+	}
+}
+
+func TestIntrospectionSharedCacheOutageFallsBack(t *testing.T) {
+	shared := newMemoryCache()
+	shared.fail = true
+	f := newFixture(t, func(o *Options) { o.IntrospectionCache = shared })
+	token := f.opaque(t, monocloudtest.AccessToken{})
+	if a := f.serve(bearer(token), nil); a.status != 200 {
+		t.Errorf("cache outage: status %d, want 200 by introspection", a.status)
+	}
+	if n := len(f.events.of(EventCacheError)); n != 2 {
+		t.Errorf("%d cache_error events, want 2 (get and set)", n)
+	}
+}
+
+func TestIntrospectionFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  monocloudtest.Fault
+		status int
+	}{
+		{"server error", monocloudtest.Fault{Status: 500}, 503},
+		{"bad gateway", monocloudtest.Fault{Status: 502}, 503},
+		{"rate limited", monocloudtest.Fault{Status: 429}, 503},
+		{"not found", monocloudtest.Fault{Status: 404}, 500},
+		{"invalid client", monocloudtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`}, 500},
+		{"not JSON", monocloudtest.Fault{Status: 200, Body: "<html>"}, 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.op.SetIntrospectionFault(tc.fault)
+			a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil)
+			if a.status != tc.status {
+				t.Errorf("status %d, want %d", a.status, tc.status)
+			}
+			if tc.status == 503 && a.header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		})
+	}
+	t.Run("transport failures are not cached", func(t *testing.T) {
+		f := newFixture(t, nil)
+		token := f.opaque(t, monocloudtest.AccessToken{})
+		f.op.SetIntrospectionFault(monocloudtest.Fault{Status: 500})
+		f.serve(bearer(token), nil)
+		f.op.SetIntrospectionFault(monocloudtest.Fault{})
+		if a := f.serve(bearer(token), nil); a.status != 200 {
+			t.Errorf("after the outage: status %d", a.status)
+		}
+	})
+}
+
+func TestOpaqueTokenWithoutIntrospectionIsInvalidNotServerError(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.ClientID, o.ClientSecret = "", "" })
+	for range 2 {
+		a := f.serve(bearer("abc"), nil)
+		if a.status != 401 || !challengeHas(a.challenge, `error="invalid_token"`) {
+			t.Errorf("status %d %v, want 401 invalid_token", a.status, a.challenge)
+		}
+	}
+	if n := len(f.events.of(EventConfigError)); n != 1 {
+		t.Errorf("%d config_error events, want 1", n)
+	}
+	if f.op.IntrospectionRequests() != 0 {
+		t.Error("introspected without a client")
+	}
+}
+
+func TestIntrospectJWTTokens(t *testing.T) {
+	yes := true
+	f := newFixture(t, func(o *Options) { o.IntrospectJWTTokens = &yes })
+	jwt := f.mint(t, monocloudtest.AccessToken{})
+	if a := f.serve(bearer(jwt), nil); a.status != 401 {
+		t.Errorf("JWT unknown to introspection: status %d, want 401", a.status)
+	}
+	if f.op.IntrospectionRequests() != 1 {
+		t.Errorf("%d introspections, want 1", f.op.IntrospectionRequests())
+	}
+}
+
+func TestIntrospectionClientAuthentication(t *testing.T) {
+	for _, method := range []string{"client_secret_post", "client_secret_basic"} {
+		t.Run(method, func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.ClientAuthMethod = method })
+			if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 200 {
+				t.Errorf("status %d", a.status)
+			}
+		})
+	}
+	t.Run("client_secret_jwt", func(t *testing.T) {
+		secret := strings.Repeat("s", 32)
+		f := newFixtureFor(t, monocloudtest.Config{ClientSecret: secret, ClientAuthMethod: "client_secret_jwt"}, func(o *Options) { o.ClientAuthMethod = "client_secret_jwt" })
+		if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 200 {
+			t.Errorf("status %d", a.status)
+		}
+	})
+	t.Run("private_key_jwt", func(t *testing.T) {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwk, err := json.Marshal(jose.JSONWebKey{Key: priv, KeyID: "k1", Algorithm: "ES256"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newFixtureFor(t, monocloudtest.Config{ClientPublicKey: &priv.PublicKey, ClientAuthMethod: "private_key_jwt"}, func(o *Options) {
+			o.ClientAuthMethod, o.ClientSecret = "private_key_jwt", string(jwk)
+		})
+		if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 200 {
+			t.Errorf("status %d", a.status)
+		}
+	})
+	t.Run("wrong secret is a configuration error", func(t *testing.T) {
+		f := newFixture(t, func(o *Options) { o.ClientSecret = "wrong" })
+		if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 500 {
+			t.Errorf("status %d, want 500", a.status)
+		}
+	})
+}
+
+func TestIntrospectionEndpointForTLSClientAuthentication(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                           srv.URL,
+			"jwks_uri":                         srv.URL + "/jwks",
+			"introspection_endpoint":           srv.URL + "/introspect",
+			"mtls_endpoint_aliases":            map[string]string{"introspection_endpoint": "https://mtls.example.com/introspect"},
+			"mtls_additional_endpoint_aliases": map[string]any{"store": map[string]string{"introspection_endpoint": "https://store.example.com/introspect"}},
+		})
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, store, want string
+	}{
+		{"client_secret_post", "", srv.URL + "/introspect"},
+		{"tls_client_auth", "", "https://mtls.example.com/introspect"},
+		{"self_signed_tls_client_auth", "store", "https://store.example.com/introspect"},
+		{"tls_client_auth", "missing", ""},
+	} {
+		c, err := New(Options{TenantDomain: srv.URL, Audience: "a", ClientID: "id", ClientSecret: "s", ClientAuthMethod: tc.method, TrustStoreID: tc.store, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, endpoint, e := c.introspectionClient(t.Context())
+		if endpoint != tc.want || (tc.want == "") != (e != nil && e.Code == ErrMisconfigured) {
+			t.Errorf("%s (trust store %q): endpoint %q, err %v; want %q", tc.method, tc.store, endpoint, e, tc.want)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package backend
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// NonceSource issues and checks DPoP nonces (RFC 9449 section 9). With
+// one, every DPoP proof must carry a nonce it issued; a proof without one
+// is answered 401 use_dpop_nonce with a fresh nonce in DPoP-Nonce.
+type NonceSource interface {
+	// Nonce returns a nonce to send in DPoP-Nonce.
+	Nonce() string
+	// Valid reports whether a proof's nonce is still accepted.
+	Valid(nonce string) bool
+}
+
+// hmacNonces is a stateless NonceSource: a nonce is a time window and its
+// HMAC, valid in its window and the next.
+type hmacNonces struct {
+	key    []byte
+	window time.Duration
+	now    func() time.Time
+}
+
+// NewNonceSource returns a stateless NonceSource whose nonces are valid
+// for lifetime to twice lifetime. Instances that share secret (at least
+// 32 bytes) accept each other's nonces.
+func NewNonceSource(secret []byte, lifetime time.Duration) (NonceSource, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("backend: the DPoP nonce secret must be at least 32 bytes")
+	}
+	if lifetime < time.Second {
+		return nil, errors.New("backend: the DPoP nonce lifetime must be at least 1s")
+	}
+	return &hmacNonces{key: append([]byte(nil), secret...), window: lifetime, now: time.Now}, nil
+}
+
+func (n *hmacNonces) Nonce() string {
+	return n.nonceOf(uint64(n.now().UnixNano() / int64(n.window)))
+}
+
+func (n *hmacNonces) nonceOf(window uint64) string {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 24), window)
+	m := hmac.New(sha256.New, n.key)
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(b)[:24])
+}
+
+func (n *hmacNonces) Valid(nonce string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(nonce)
+	if err != nil || len(b) != 24 {
+		return false
+	}
+	w, current := binary.BigEndian.Uint64(b), uint64(n.now().UnixNano()/int64(n.window))
+	if w != current && w+1 != current {
+		return false
+	}
+	return hmac.Equal([]byte(n.nonceOf(w)), []byte(nonce))
+}

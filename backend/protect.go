@@ -1,0 +1,139 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// Protect returns middleware that lets a request through only with a valid
+// access token that meets opts (nil: any valid token), and makes the
+// token's claims reachable with ClaimsFromContext. It refuses the others
+// with the answers of the package documentation, through
+// Options.ErrorWriter. It panics if a scope in opts cannot appear in a
+// scope parameter (RFC 6749 section 3.3), as that is a programming error.
+func (c *Client) Protect(opts *ProtectOptions) func(http.Handler) http.Handler {
+	req := c.requirements(opts)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			claims, err := c.validateRequest(r, req)
+			if err != nil {
+				c.setChallenge(w.Header(), err)
+				c.cfg.errorWriter(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
+		})
+	}
+}
+
+// ValidateRequest returns the claims of the request's access token if it
+// is valid, sender-constrained as its claims require (DPoP proof, client
+// certificate), and meets opts. Its error is an *Error; StatusOf gives its
+// status.
+func (c *Client) ValidateRequest(r *http.Request, opts *ProtectOptions) (Claims, error) {
+	claims, err := c.validateRequest(r, c.requirements(opts))
+	if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// ValidateAccessToken returns the claims of token if it is valid and meets
+// opts. With no request, a sender-constrained token is refused: use
+// ValidateRequest for DPoP-bound and certificate-bound tokens. Its error
+// is an *Error.
+func (c *Client) ValidateAccessToken(ctx context.Context, token string, opts *ProtectOptions) (Claims, error) {
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return nil, refuse(ErrNoToken, "no_token", nil)
+	}
+	if len(token) > c.cfg.maxTokenLength {
+		return nil, refuse(ErrInvalidToken, "token_too_long", nil)
+	}
+	cred := credentials{token: token, scheme: schemeBearer}
+	claims, err := c.validate(ctx, nil, cred, c.requirements(opts))
+	if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// requirements resolves opts.
+func (c *Client) requirements(opts *ProtectOptions) *requirements {
+	if opts == nil {
+		return nil
+	}
+	for _, s := range append(append([]string(nil), opts.Scopes...), opts.AnyScopes...) {
+		if s == "" || strings.ContainsAny(s, "\" \\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			panic(fmt.Sprintf("backend: invalid scope %q in ProtectOptions", s))
+		}
+	}
+	return &requirements{
+		scopes:    opts.Scopes,
+		anyScopes: opts.AnyScopes,
+		groups:    opts.Groups,
+		matchAll:  opts.MatchAll || c.cfg.groupsMatchAll,
+	}
+}
+
+// validateRequest validates the request's token and reports the outcome.
+func (c *Client) validateRequest(r *http.Request, req *requirements) (Claims, *Error) {
+	ctx := r.Context()
+	cred, err := c.extract(r)
+	if err != nil {
+		c.rejected(ctx, err, tokenKey{}, false)
+		return nil, err
+	}
+	return c.validate(ctx, r, cred, req)
+}
+
+// validate validates a token read from r (nil for a bare token): its DPoP
+// proof first, which is cheap to refuse, then the token, from cache or
+// not, its sender constraints, and the route's requirements.
+func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials, req *requirements) (Claims, *Error) {
+	key := keyOf(cred.token)
+	var proof *dpopProof
+	if cred.scheme == schemeDPoP {
+		var err *Error
+		if proof, err = c.readProof(ctx, r, cred.token); err != nil {
+			c.rejected(ctx, err, key, true)
+			return nil, err
+		}
+	}
+	claims, outcome, err := c.tokenClaims(ctx, cred.token, key)
+	if err == nil {
+		err = c.checkDPoP(cred, claims, proof)
+	}
+	if err == nil {
+		err = c.checkCertificate(r, claims)
+	}
+	if err == nil {
+		err = c.authorize(claims, req)
+	}
+	if err != nil {
+		if err.Scheme == "" {
+			err.Scheme = cred.scheme
+		}
+		c.rejected(ctx, err, key, true)
+		return nil, err
+	}
+	if c.observed(ctx, slog.LevelDebug) {
+		c.emit(ctx, Event{Kind: EventTokenAccepted, Outcome: outcome, Token: tokenTag(key)})
+	}
+	return claims, nil
+}
+
+// rejected reports a refusal.
+func (c *Client) rejected(ctx context.Context, err *Error, key tokenKey, hasToken bool) {
+	e := Event{Kind: EventTokenRejected, Outcome: errorCode(err.Code), Reason: err.Reason, Status: StatusOf(err), Err: err}
+	if !c.observed(ctx, e.level()) {
+		return
+	}
+	if hasToken {
+		e.Token = tokenTag(key)
+	}
+	c.emit(ctx, e)
+}

@@ -1,0 +1,155 @@
+package backend
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/monocloud/auth-go/internal/expiring"
+	"github.com/monocloud/auth-go/internal/provider"
+)
+
+// tokenKey is the SHA-256 of a token: caches and single-flight key tokens
+// by it, never by the token.
+type tokenKey [32]byte
+
+// The token's bytes are hashed in place: converting a token of a kilobyte
+// to a []byte would copy it on every request, and Sum256 neither keeps nor
+// changes its input.
+func keyOf(token string) tokenKey {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// Outcomes of EventTokenAccepted.
+const (
+	outcomeJWT                 = "jwt"
+	outcomeJWTCached           = "jwt_cached"
+	outcomeIntrospected        = "introspected"
+	outcomeIntrospectionCached = "introspection_cached"
+)
+
+// cachedClaims are the claims of a token validated earlier, until when
+// they may be served.
+type cachedClaims struct {
+	claims Claims
+	until  time.Time
+}
+
+// claimsCache holds the claims of validated JWTs by token hash, bounded,
+// each until the token's exp (and at most the cache's TTL).
+type claimsCache struct {
+	m *expiring.Map[tokenKey, cachedClaims]
+}
+
+func newClaimsCache(size int, ttl time.Duration) *claimsCache {
+	return &claimsCache{m: expiring.New[tokenKey, cachedClaims](size, max(ttl, time.Second))}
+}
+
+func (cc *claimsCache) get(key tokenKey, now time.Time) (Claims, bool) {
+	e, ok := cc.m.Get(key, now)
+	if !ok || !now.Before(e.until) {
+		return nil, false
+	}
+	return e.claims, true
+}
+
+// isJWT reports whether token has the three segments of a JWS in compact
+// serialization; anything else (an opaque token, a JWE) is introspected.
+func isJWT(token string) bool {
+	return strings.Count(token, ".") == 2
+}
+
+// tokenClaims returns the claims of a valid token (without the route's
+// checks): a JWT validated locally, else introspected, either from cache.
+func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (Claims, string, *Error) {
+	if !isJWT(token) || c.cfg.introspectJWT {
+		return c.introspection.claims(ctx, token, key)
+	}
+	now := c.now()
+	if claims, ok := c.claims.get(key, now); ok {
+		return claims, outcomeJWTCached, nil
+	}
+	claims, err := c.validateJWT(ctx, token)
+	if err != nil {
+		return nil, "", err
+	}
+	until := now.Add(c.cfg.jwksTTL)
+	if exp, ok := claims.ExpiresAt(); ok {
+		until = exp.Add(c.cfg.clockTolerance - c.cfg.clockSkew)
+	}
+	c.claims.m.Put(key, cachedClaims{claims: claims, until: until}, now)
+	return claims, outcomeJWT, nil
+}
+
+// validateJWT validates a JWT access token (RFC 9068 section 4): the
+// algorithm allow-list, no crit, the typ policy, the signature by a key of
+// the provider, and the claims.
+func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error) {
+	jws, e := c.parseJWT(token)
+	if e != nil {
+		return nil, e
+	}
+	ks, issuer, e := c.keySet(ctx)
+	if e != nil {
+		return nil, e
+	}
+	payload, err := ks.Verify(ctx, jws, provider.Untrusted)
+	if err != nil {
+		return nil, c.providerFailure(ctx, err)
+	}
+	return c.jwtClaims(payload, issuer)
+}
+
+// parseJWT parses a JWS in compact serialization signed with an allowed
+// algorithm, and checks its header: no crit, and the typ policy.
+func (c *Client) parseJWT(token string) (*jose.JSONWebSignature, *Error) {
+	jws, err := jose.ParseSignedCompact(token, c.cfg.algs)
+	if err != nil {
+		return nil, refuse(ErrInvalidToken, "malformed_jwt", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, refuse(ErrInvalidToken, "malformed_jwt", nil)
+	}
+	h := jws.Signatures[0].Protected
+	if _, ok := h.ExtraHeaders["crit"]; ok {
+		return nil, refuse(ErrInvalidToken, "crit_header", nil)
+	}
+	if !c.typeAllowed(h.ExtraHeaders[jose.HeaderType]) {
+		return nil, refuse(ErrInvalidToken, "token_type", nil)
+	}
+	return jws, nil
+}
+
+// jwtClaims decodes the verified payload of a JWT and checks its claims.
+func (c *Client) jwtClaims(payload []byte, issuer string) (Claims, *Error) {
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return nil, refuse(ErrInvalidToken, "malformed_payload", err)
+	}
+	if e := c.checkClaims(claims, issuer, true, c.cfg.requireExp); e != nil {
+		return nil, e
+	}
+	return claims, nil
+}
+
+// typeAllowed applies the typ policy: at+jwt (RFC 9068 section 2.1, with
+// or without application/), and unless strict, JWT or no typ.
+func (c *Client) typeAllowed(typ any) bool {
+	s, isString := typ.(string)
+	switch {
+	case typ == nil:
+		return !c.cfg.strictType
+	case !isString:
+		return false
+	case strings.EqualFold(s, "at+jwt"), strings.EqualFold(s, "application/at+jwt"):
+		return true
+	}
+	return !c.cfg.strictType && strings.EqualFold(s, "JWT")
+}

@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/monocloud/auth-go/backend"
+	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/monocloudtest"
+)
+
+// The APIs (resource servers) of the backend tests and their clients.
+const (
+	backendJWTAPI    = "https://orders.example.test"
+	backendOpaqueAPI = "https://ledger.example.test"
+
+	backendCaller       = "api-caller" // gets tokens with client_credentials
+	backendCallerSecret = "api-caller-secret-0123456789abcdef"
+	backendBoundCaller  = "api-caller-mtls" // its tokens are certificate-bound
+	backendRS           = "api-resource-server"
+	backendRSSecret     = "api-rs-secret-0123456789abcdef0123"
+)
+
+// backendStart starts a provider with the APIs and their clients.
+func backendStart(t *testing.T) *realop.Provider {
+	t.Helper()
+	cc := []string{"client_credentials"}
+	return realop.Start(t, realop.Config{
+		Clients: []realop.Client{
+			{ID: backendCaller, Secret: backendCallerSecret, AuthMethod: "client_secret_post", GrantTypes: cc},
+			{ID: backendBoundCaller, Secret: backendCallerSecret, AuthMethod: "client_secret_post", GrantTypes: cc, CertificateBoundAccessTokens: true},
+			{ID: backendRS, Secret: backendRSSecret, AuthMethod: "client_secret_post", GrantTypes: cc},
+		},
+		Resources: []realop.Resource{
+			{URL: backendJWTAPI, Scope: "orders:read orders:write"},
+			{URL: backendOpaqueAPI, Scope: "ledger:read", Format: "opaque"},
+		},
+		AccessTokenTTL: 5 * time.Minute,
+	})
+}
+
+// backendToken gets an access token for resource with scope from the
+// provider's token endpoint (client_credentials), editing the request with
+// edit, and returns it with its token_type.
+func backendToken(t *testing.T, op *realop.Provider, clientID, resource, scope string, edit func(*http.Request)) (token, tokenType string) {
+	t.Helper()
+	form := url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {backendCallerSecret},
+		"resource": {resource}, "scope": {scope},
+	}
+	req, err := http.NewRequest(http.MethodPost, op.TokenEndpoint(), strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if edit != nil {
+		edit(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var tr struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &tr) != nil || tr.AccessToken == "" {
+		t.Fatalf("token request: %s %s", resp.Status, body)
+	}
+	return tr.AccessToken, tr.TokenType
+}
+
+// backendClient returns a backend.Client for the API audience.
+func backendClient(t *testing.T, op *realop.Provider, audience string, edit func(*backend.Options)) *backend.Client {
+	t.Helper()
+	opts := backend.Options{
+		TenantDomain: op.Issuer(),
+		Audience:     audience,
+		ClientID:     backendRS,
+		ClientSecret: backendRSSecret,
+		Logger:       slog.New(slog.DiscardHandler),
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	c, err := backend.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// backendAPI serves c.Protect(opts) over HTTP and returns its URL; the
+// handler answers the token's sub and client_id.
+func backendAPI(t *testing.T, c *backend.Client, opts *backend.ProtectOptions) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(c.Protect(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := backend.ClaimsFromContext(r.Context())
+		json.NewEncoder(w).Encode(map[string]any{"client_id": claims.ClientID(), "scopes": claims.Scopes()})
+	})))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// backendCall calls url with the Authorization header auth (and DPoP
+// proof, if any) and returns the status and WWW-Authenticate.
+func backendCall(t *testing.T, client *http.Client, url, auth, proof string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, strings.Join(resp.Header.Values("WWW-Authenticate"), "; ")
+}
+
+// TestBackendAgainstRealProvider validates the access tokens oidc-provider
+// issues for APIs (resource indicators): JWTs locally, opaque tokens by
+// introspection, across a key rotation, DPoP-bound and certificate-bound.
+func TestBackendAgainstRealProvider(t *testing.T) {
+	t.Parallel()
+	op := backendStart(t)
+	orders := backendClient(t, op, backendJWTAPI, nil)
+	read := backendAPI(t, orders, &backend.ProtectOptions{Scopes: []string{"orders:read"}})
+	admin := backendAPI(t, orders, &backend.ProtectOptions{Scopes: []string{"orders:admin"}})
+
+	t.Run("JWT access token for the resource", func(t *testing.T) {
+		token, _ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", nil)
+		if status, ch := backendCall(t, http.DefaultClient, read.URL, "Bearer "+token, ""); status != 200 {
+			t.Errorf("status %d %s", status, ch)
+		}
+		if status, ch := backendCall(t, http.DefaultClient, admin.URL, "Bearer "+token, ""); status != 403 || !strings.Contains(ch, `scope="orders:admin"`) {
+			t.Errorf("route needing orders:admin: %d %s, want 403 naming the scope", status, ch)
+		}
+	})
+	t.Run("token for another API", func(t *testing.T) {
+		token, _ := backendToken(t, op, backendCaller, backendOpaqueAPI, "ledger:read", nil)
+		if status, _ := backendCall(t, http.DefaultClient, read.URL, "Bearer "+token, ""); status != 401 {
+			t.Errorf("status %d, want 401", status)
+		}
+	})
+	t.Run("opaque token by introspection", func(t *testing.T) {
+		ledger := backendClient(t, op, backendOpaqueAPI, nil)
+		api := backendAPI(t, ledger, &backend.ProtectOptions{Scopes: []string{"ledger:read"}})
+		token, _ := backendToken(t, op, backendCaller, backendOpaqueAPI, "ledger:read", nil)
+		if strings.Count(token, ".") == 2 {
+			t.Fatalf("token %q is a JWT, want opaque", token[:20])
+		}
+		if status, ch := backendCall(t, http.DefaultClient, api.URL, "Bearer "+token, ""); status != 200 {
+			t.Errorf("status %d %s", status, ch)
+		}
+		if status, _ := backendCall(t, http.DefaultClient, api.URL, "Bearer not-a-token", ""); status != 401 {
+			t.Errorf("unknown opaque token: status %d, want 401", status)
+		}
+	})
+	t.Run("key rotation", func(t *testing.T) {
+		before, _ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", nil)
+		if status, _ := backendCall(t, http.DefaultClient, read.URL, "Bearer "+before, ""); status != 200 {
+			t.Fatalf("before the rotation: status %d", status)
+		}
+		op.RotateKeys(t)
+		after, _ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", nil)
+		if status, ch := backendCall(t, http.DefaultClient, read.URL, "Bearer "+after, ""); status != 200 {
+			t.Errorf("token signed with the new key: status %d %s", status, ch)
+		}
+	})
+	t.Run("DPoP-bound token", func(t *testing.T) {
+		key := monocloudtest.NewDPoPKey(t)
+		token, typ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", func(r *http.Request) {
+			r.Header.Set("DPoP", key.Proof(t, http.MethodPost, op.TokenEndpoint(), ""))
+		})
+		if typ != "DPoP" {
+			t.Fatalf("token_type %q, want DPoP", typ)
+		}
+		if status, ch := backendCall(t, http.DefaultClient, read.URL, "DPoP "+token, key.Proof(t, http.MethodGet, read.URL, token)); status != 200 {
+			t.Errorf("with its proof: status %d %s", status, ch)
+		}
+		if status, ch := backendCall(t, http.DefaultClient, read.URL, "Bearer "+token, ""); status != 401 || !strings.Contains(ch, "DPoP") {
+			t.Errorf("as a Bearer token: %d %s, want 401 with a DPoP challenge", status, ch)
+		}
+		other := monocloudtest.NewDPoPKey(t)
+		if status, _ := backendCall(t, http.DefaultClient, read.URL, "DPoP "+token, other.Proof(t, http.MethodGet, read.URL, token)); status != 401 {
+			t.Errorf("with another key's proof: status %d, want 401", status)
+		}
+	})
+	t.Run("certificate-bound token", func(t *testing.T) {
+		cert := monocloudtest.NewClientCertificate(t, backendBoundCaller)
+		pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Leaf.Raw})
+		token, _ := backendToken(t, op, backendBoundCaller, backendJWTAPI, "orders:read", func(r *http.Request) {
+			r.Header.Set("X-Client-Cert", url.PathEscape(string(pemCert)))
+		})
+		api := httptest.NewUnstartedServer(orders.Protect(nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+		api.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+		api.StartTLS()
+		t.Cleanup(api.Close)
+		transport := api.Client().Transport.(*http.Transport).Clone()
+		transport.TLSClientConfig.Certificates = []tls.Certificate{cert}
+		withCert := &http.Client{Transport: transport}
+		if status, ch := backendCall(t, withCert, api.URL, "Bearer "+token, ""); status != 200 {
+			t.Errorf("with its certificate: status %d %s", status, ch)
+		}
+		if status, _ := backendCall(t, api.Client(), api.URL, "Bearer "+token, ""); status != 401 {
+			t.Errorf("without a certificate: status %d, want 401", status)
+		}
+	})
+}
+
+// TestBackendProviderDown cuts the API off the provider: tokens signed with
+// a cached key are still validated; without cached keys the API answers
+// 503 with Retry-After.
+func TestBackendProviderDown(t *testing.T) {
+	t.Parallel()
+	op := backendStart(t)
+	gate := &flowGate{}
+	gate.open.Store(true)
+	c := backendClient(t, op, backendJWTAPI, func(o *backend.Options) { o.HTTPClient = &http.Client{Transport: gate} })
+	api := backendAPI(t, c, nil)
+	first, _ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", nil)
+	if status, _ := backendCall(t, http.DefaultClient, api.URL, "Bearer "+first, ""); status != 200 {
+		t.Fatalf("provider up: status %d", status)
+	}
+	gate.open.Store(false)
+	second, _ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", nil)
+	if status, _ := backendCall(t, http.DefaultClient, api.URL, "Bearer "+second, ""); status != 200 {
+		t.Errorf("provider down, keys cached: status %d, want 200", status)
+	}
+	cold := backendClient(t, op, backendJWTAPI, func(o *backend.Options) { o.HTTPClient = &http.Client{Transport: gate} })
+	coldAPI := backendAPI(t, cold, nil)
+	req, _ := http.NewRequest(http.MethodGet, coldAPI.URL, nil)
+	req.Header.Set("Authorization", "Bearer "+second)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("provider down, no keys: %s Retry-After %q, want 503 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestBackendAcceptsGetTokens closes the loop: the access token a web app
+// gets from GetTokens for a resource is accepted by that API's Protect.
+func TestBackendAcceptsGetTokens(t *testing.T) {
+	t.Parallel()
+	app := flowStart(t, flowConfig{})
+	browser := flowBrowser(t)
+	app.signIn(t, browser, "alice", "/protected")
+	tok, _ := app.tokens(t, browser, url.Values{"resource": {flowAPIOne.URL}})
+	c, err := backend.New(backend.Options{TenantDomain: app.op.Issuer(), Audience: flowAPIOne.URL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := c.ValidateAccessToken(t.Context(), tok.AccessToken, &backend.ProtectOptions{Scopes: []string{flowAPIOne.Scope}})
+	if err != nil || claims.Subject() != "alice" {
+		t.Errorf("GetTokens' token: claims %v, %v", claims, err)
+	}
+}

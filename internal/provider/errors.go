@@ -1,0 +1,78 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an Error.
+type Kind int
+
+const (
+	// Unavailable means the provider could not be reached or answered with
+	// a transient failure (no answer, a timeout, a 5xx, 408 or 429 status):
+	// worth a retry.
+	Unavailable Kind = iota + 1
+	// Misconfigured means the provider answered in a way that proves the
+	// configuration wrong: a discovery document that is not there (404),
+	// another issuer, a required endpoint missing.
+	Misconfigured
+	// Invalid means the input, such as a token, is invalid: no key of the
+	// provider verifies it.
+	Invalid
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Unavailable:
+		return "unavailable"
+	case Misconfigured:
+		return "misconfigured"
+	case Invalid:
+		return "invalid"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Error is the error type of the package.
+type Error struct {
+	Kind Kind
+	// Op is what failed: "discovery", "jwks" or "verify".
+	Op string
+	// StatusCode is the HTTP status of the provider's answer, 0 if none.
+	StatusCode int
+	// Message describes the failure. It holds no token.
+	Message string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := "provider: " + e.Op + ": " + e.Message
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns e.Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of the first *Error in err's chain, or 0 if
+// there is none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
+
+// Errors a KeySet reports for tokens it cannot verify.
+var (
+	// ErrUnknownKey reports a token whose key is in no fetched key set,
+	// or whose refetch was rate-limited.
+	ErrUnknownKey = errors.New("no key of the provider's key set matches the token")
+	// ErrBadSignature reports a token that the key it names does not verify.
+	ErrBadSignature = errors.New("the token's signature does not verify")
+)

@@ -1,0 +1,80 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// MaxBodyBytes bounds every answer read from the provider.
+const MaxBodyBytes = 1 << 20
+
+// NewHTTPClient returns a client for provider calls: base's transport,
+// cookie jar and redirect policy (http.DefaultTransport when base is nil),
+// the timeout, and a User-Agent header on requests that have none.
+func NewHTTPClient(base *http.Client, timeout time.Duration, userAgent string) *http.Client {
+	c := &http.Client{Timeout: timeout}
+	var rt http.RoundTripper = http.DefaultTransport
+	if base != nil {
+		if base.Transport != nil {
+			rt = base.Transport
+		}
+		c.Jar = base.Jar
+		c.CheckRedirect = base.CheckRedirect
+	}
+	c.Transport = userAgentTransport{rt: rt, ua: userAgent}
+	return c
+}
+
+type userAgentTransport struct {
+	rt http.RoundTripper
+	ua string
+}
+
+func (t userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("User-Agent") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("User-Agent", t.ua)
+	}
+	return t.rt.RoundTrip(r)
+}
+
+// GetJSON GETs url and returns the answer's status and body. The error
+// reports a request that got no answer, or a body that could not be read
+// or exceeds MaxBodyBytes.
+func GetJSON(ctx context.Context, client *http.Client, url string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := ReadBody(resp.Body)
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("reading the answer of %s: %w", url, err)
+	}
+	return body, resp.StatusCode, nil
+}
+
+// ReadBody reads body, failing if it exceeds MaxBodyBytes.
+func ReadBody(body io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, fmt.Errorf("the answer exceeds %d bytes", MaxBodyBytes)
+	}
+	return b, nil
+}
+
+// transient reports whether an answer with status is worth a retry.
+func transient(status int) bool {
+	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+}

@@ -1,0 +1,308 @@
+package provider
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Source says where a token comes from, which decides how often a token
+// signed with an unknown key may make a KeySet refetch the provider's keys.
+type Source int
+
+const (
+	// Trusted tokens come from the provider itself, such as ID tokens from
+	// the token endpoint: an unknown key refetches the key set at once
+	// (one fetch for concurrent callers).
+	Trusted Source = iota + 1
+	// Untrusted tokens come from anyone, such as access tokens sent to an
+	// API or logout tokens: their refetches share a rate limit of one per
+	// KeySet.RefetchInterval, so that forged tokens cannot keep the
+	// provider busy, nor starve the refetch a real rotation needs.
+	Untrusted
+)
+
+// Defaults of the KeySet fields.
+const (
+	DefaultKeyCacheDuration = 5 * time.Minute
+	DefaultRefetchInterval  = 10 * time.Second
+)
+
+// refreshAt is the share of CacheDuration after which a verification
+// starts a background refresh of the keys.
+const refreshAt = 0.8
+
+// KeySet is the provider's JSON Web Key Set, fetched when first needed and
+// cached with the keys parsed, indexed by kid. Concurrent callers share one
+// fetch; the set is refreshed in the background before CacheDuration ends,
+// and kept (served stale) while refreshes fail. Set the fields before the
+// first call of Verify.
+type KeySet struct {
+	// URL is the jwks_uri. Required.
+	URL string
+	// Client sends the requests; set its Timeout. Required.
+	Client *http.Client
+	// Timeout bounds one fetch, which is not cancelled with the caller's
+	// context because other callers may wait for it.
+	Timeout time.Duration
+	// CacheDuration is how long a fetched set is used before it is
+	// refreshed; 0 means DefaultKeyCacheDuration.
+	CacheDuration time.Duration
+	// RefetchInterval is the shortest time between two refetches caused by
+	// Untrusted tokens with an unknown key; 0 means DefaultRefetchInterval.
+	RefetchInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnFetch, if set, is called after each fetch with its error (nil on
+	// success) and whether it ran in the background.
+	OnFetch func(err error, background bool)
+
+	keys atomic.Pointer[keyIndex] // nil until the first successful fetch
+
+	mu            sync.Mutex
+	attempt       chan struct{} // closed when the fetch in flight ends; nil if none
+	fetches       int           // fetches ended, so that a caller can tell it missed one
+	lastErr       error         // of the last fetch
+	fetchedAt     time.Time     // of the keys
+	retryAt       time.Time     // no background refresh before
+	failures      int           // consecutive failed fetches
+	lastUntrusted time.Time     // start of the last fetch an Untrusted token caused
+}
+
+// keyIndex is a fetched key set, parsed.
+type keyIndex struct {
+	byKID map[string][]jose.JSONWebKey
+	all   []jose.JSONWebKey
+}
+
+// Verify verifies jws, which must have exactly one signature, with the
+// provider's keys, and returns its payload. The algorithm of jws has been
+// checked against the caller's allow-list when it was parsed. The error
+// is an *Error: Invalid (wrapping ErrUnknownKey or ErrBadSignature), or
+// Unavailable when the keys could not be fetched.
+func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src Source) ([]byte, error) {
+	if len(jws.Signatures) != 1 {
+		return nil, &Error{Kind: Invalid, Op: "verify", Message: "a JWS with exactly one signature is required", Err: ErrBadSignature}
+	}
+	h := jws.Signatures[0].Header
+	alg := jose.SignatureAlgorithm(h.Algorithm)
+	idx, seen, err := ks.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cands := idx.candidates(h.KeyID, alg)
+	if len(cands) == 0 {
+		if idx, err = ks.refetch(ctx, seen, src); err != nil {
+			return nil, err
+		}
+		if cands = idx.candidates(h.KeyID, alg); len(cands) == 0 {
+			return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", h.KeyID, alg), Err: ErrUnknownKey}
+		}
+	}
+	for i := range cands {
+		if payload, err := jws.Verify(&cands[i]); err == nil {
+			return payload, nil
+		}
+	}
+	return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", h.KeyID, alg), Err: ErrBadSignature}
+}
+
+// index returns the cached keys, fetching them first if there are none,
+// and the number of fetches ended when it read them. It starts a
+// background refresh when the keys are due for one.
+func (ks *KeySet) index(ctx context.Context) (*keyIndex, int, error) {
+	ks.mu.Lock()
+	idx, seen := ks.keys.Load(), ks.fetches
+	if idx != nil {
+		now := ks.now()
+		due := ks.fetchedAt.Add(time.Duration(float64(ks.cacheDuration()) * refreshAt))
+		if ks.attempt == nil && !now.Before(due) && !now.Before(ks.retryAt) {
+			done := ks.startLocked()
+			go ks.run(context.WithoutCancel(ctx), done, true)
+		}
+		ks.mu.Unlock()
+		return idx, seen, nil
+	}
+	ks.mu.Unlock()
+	idx, err := ks.refetch(ctx, seen, Trusted)
+	return idx, seen, err
+}
+
+// refetch returns the keys of a fetch that ended after the caller read
+// fetch number seen: one another caller made meanwhile or has in flight,
+// else a new one, which for Untrusted tokens starts only if the last one
+// they caused started RefetchInterval ago or more. When that fetch failed,
+// its error is returned: the caller cannot tell a forged key from a
+// rotation it missed.
+func (ks *KeySet) refetch(ctx context.Context, seen int, src Source) (*keyIndex, error) {
+	ks.mu.Lock()
+	if ks.fetches == seen {
+		done := ks.attempt
+		if done == nil {
+			now := ks.now()
+			if src != Trusted && ks.keys.Load() != nil {
+				if now.Sub(ks.lastUntrusted) < ks.refetchInterval() {
+					ks.mu.Unlock()
+					return nil, &Error{Kind: Invalid, Op: "verify", Message: "key set refetch rate-limited", Err: ErrUnknownKey}
+				}
+				ks.lastUntrusted = now
+			}
+			done = ks.startLocked()
+			go ks.run(context.WithoutCancel(ctx), done, false)
+		}
+		ks.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, &Error{Kind: Unavailable, Op: "jwks", Message: "gave up waiting", Err: ctx.Err()}
+		}
+		ks.mu.Lock()
+	}
+	defer ks.mu.Unlock()
+	if ks.lastErr != nil {
+		return nil, ks.lastErr
+	}
+	return ks.keys.Load(), nil
+}
+
+// startLocked marks a fetch in flight; ks.mu is held.
+func (ks *KeySet) startLocked() chan struct{} {
+	done := make(chan struct{})
+	ks.attempt = done
+	return done
+}
+
+// run makes one fetch and records its outcome.
+func (ks *KeySet) run(ctx context.Context, done chan struct{}, background bool) {
+	ctx, cancel := context.WithTimeout(ctx, ks.Timeout)
+	defer cancel()
+	idx, err := ks.fetch(ctx)
+	if ks.OnFetch != nil {
+		ks.OnFetch(err, background) // before the waiters go on: its report comes first
+	}
+	ks.mu.Lock()
+	ks.fetches++
+	ks.lastErr = err
+	if err == nil {
+		ks.keys.Store(idx)
+		ks.fetchedAt, ks.failures, ks.retryAt = ks.now(), 0, time.Time{}
+	} else {
+		ks.failures++
+		ks.retryAt = ks.now().Add(min(MinBackoff<<min(ks.failures-1, 16), MaxBackoff))
+	}
+	ks.attempt = nil
+	close(done)
+	ks.mu.Unlock()
+}
+
+// fetch GETs and parses the key set. Keys that do not parse as public keys
+// (of a type go-jose does not know, say) are skipped, as RFC 7517 section
+// 5 asks.
+func (ks *KeySet) fetch(ctx context.Context) (*keyIndex, error) {
+	body, status, err := GetJSON(ctx, ks.Client, ks.URL)
+	switch {
+	case err != nil:
+		return nil, &Error{Kind: Unavailable, Op: "jwks", StatusCode: status, Message: "fetching " + ks.URL, Err: err}
+	case transient(status):
+		return nil, &Error{Kind: Unavailable, Op: "jwks", StatusCode: status, Message: fmt.Sprintf("%s answered status %d", ks.URL, status)}
+	case status != http.StatusOK:
+		return nil, &Error{Kind: Misconfigured, Op: "jwks", StatusCode: status, Message: fmt.Sprintf("%s answered status %d, want 200", ks.URL, status)}
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, &Error{Kind: Unavailable, Op: "jwks", StatusCode: status, Message: "the key set is not JSON", Err: err}
+	}
+	idx := &keyIndex{byKID: make(map[string][]jose.JSONWebKey)}
+	for _, raw := range set.Keys {
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(raw); err == nil && k.Valid() && k.IsPublic() {
+			idx.all = append(idx.all, k)
+			idx.byKID[k.KeyID] = append(idx.byKID[k.KeyID], k)
+		}
+	}
+	return idx, nil
+}
+
+// candidates returns the keys that may verify a signature by alg with kid
+// (any kid if empty): for signing, of alg's key type and curve, and of alg
+// if the key names one.
+func (idx *keyIndex) candidates(kid string, alg jose.SignatureAlgorithm) []jose.JSONWebKey {
+	keys := idx.all
+	if kid != "" {
+		keys = idx.byKID[kid]
+	}
+	var out []jose.JSONWebKey
+	for _, k := range keys {
+		if (k.Use == "" || k.Use == "sig") && (k.Algorithm == "" || k.Algorithm == string(alg)) && suits(k.Key, alg) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// suits reports whether key is of the type (and curve) alg signs with.
+func suits(key any, alg jose.SignatureAlgorithm) bool {
+	switch alg {
+	case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
+		_, ok := key.(*rsa.PublicKey)
+		return ok
+	case jose.ES256, jose.ES384, jose.ES512:
+		k, ok := key.(*ecdsa.PublicKey)
+		return ok && k.Curve == curveOf(alg)
+	case jose.EdDSA:
+		_, ok := key.(ed25519.PublicKey)
+		return ok
+	}
+	return false
+}
+
+// curveOf returns the curve of an ECDSA algorithm.
+func curveOf(alg jose.SignatureAlgorithm) elliptic.Curve {
+	switch alg {
+	case jose.ES256:
+		return elliptic.P256()
+	case jose.ES384:
+		return elliptic.P384()
+	}
+	return elliptic.P521()
+}
+
+func (ks *KeySet) cacheDuration() time.Duration {
+	if ks.CacheDuration > 0 {
+		return ks.CacheDuration
+	}
+	return DefaultKeyCacheDuration
+}
+
+func (ks *KeySet) refetchInterval() time.Duration {
+	if ks.RefetchInterval > 0 {
+		return ks.RefetchInterval
+	}
+	return DefaultRefetchInterval
+}
+
+func (ks *KeySet) now() time.Time {
+	if ks.Now != nil {
+		return ks.Now()
+	}
+	return time.Now()
+}
+
+// Load fetches the key set unless it is cached, so that a caller can
+// report a provider that cannot serve keys before a token needs them.
+func (ks *KeySet) Load(ctx context.Context) error {
+	_, _, err := ks.index(ctx)
+	return err
+}
