@@ -38,6 +38,7 @@ go vet ./...
 (cd redisstore && go vet ./...)
 (cd otelmonocloud && go vet ./...)
 (cd internal/usertest && go vet ./...)
+(cd backend/internal/benchcmp && go vet ./...)
 
 echo "== fuzz (short)"
 go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=10s ./internal/cookie/
@@ -51,6 +52,8 @@ go test -run='^$' -fuzz='^FuzzReturnURLSignIn$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzResolve$' -fuzztime=10s ./internal/returnurl/
 go test -run='^$' -fuzz='^FuzzVerifyLogoutToken$' -fuzztime=10s .
 go test -run='^$' -fuzz='^FuzzMap$' -fuzztime=5s ./internal/expiring/
+go test -run='^$' -fuzz='^FuzzParseAuthorization$' -fuzztime=10s ./backend/
+go test -run='^$' -fuzz='^FuzzParseDPoPProof$' -fuzztime=10s ./backend/
 
 echo "== go test -race"
 go test -race -count=1 ./...
