@@ -137,7 +137,9 @@ func TestStoreWatchRevocations(t *testing.T) {
 	got := make(chan monocloud.Revocation, 3)
 	loaded := make(chan struct{})
 	done := make(chan error)
-	go func() { done <- s.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }, func() { close(loaded) }) }()
+	go func() {
+		done <- s.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }, func() { close(loaded) })
+	}()
 	<-loaded
 	if err := s.Revoke(context.Background(), after); err != nil {
 		t.Fatal(err)
