@@ -19,7 +19,10 @@ package monocloud
 // updateSession and destroySession drive through the (w, r) forms.
 //
 // memStore is the store of every test that needs one (its down switch makes
-// every call fail); lockingStore is the same store as a SessionLocker.
+// every call fail); lockingStore is the same store as a SessionLocker, and
+// fakeCoordinator (coordinator_test.go) the Coordinator of every test that
+// needs one. They are private because monocloudtest/memstore, the public
+// store, imports this package, which its tests therefore cannot import.
 // useClock puts any app's Client on a tkClock.
 //
 // Below the harness are the helpers that the tests of several units share:
@@ -27,6 +30,7 @@ package monocloud
 // and assertions. Helpers that one unit's tests use live in its test file.
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -34,7 +38,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -688,16 +694,14 @@ func (s *memStore) deleted() []string {
 }
 
 // lockingStore is a memStore that also implements SessionLocker, standing
-// in for a store shared by several instances.
+// in for a store shared by several instances. It is a type of its own
+// because a Client finds a store's locker with a type assertion.
 type lockingStore struct {
 	*memStore
-	mu    sync.Mutex
-	locks map[string]chan struct{}
+	locks sessionLocks
 }
 
-func newLockingStore() *lockingStore {
-	return &lockingStore{memStore: newMemStore(), locks: make(map[string]chan struct{})}
-}
+func newLockingStore() *lockingStore { return &lockingStore{memStore: newMemStore()} }
 
 // LockSession takes key's lock, failing while the store is down or when ctx
 // ends first.
@@ -705,16 +709,21 @@ func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), err
 	if s.down.Load() {
 		return nil, errStoreDown
 	}
-	s.mu.Lock()
-	l, ok := s.locks[key]
-	if !ok {
-		l = make(chan struct{}, 1)
-		s.locks[key] = l
-	}
-	s.mu.Unlock()
+	return s.locks.lock(ctx, key)
+}
+
+// sessionLocks are the in-memory session locks of lockingStore and
+// fakeCoordinator. The zero value is ready to use.
+type sessionLocks struct {
+	m sync.Map // session key → chan struct{}, holding a token while locked
+}
+
+// lock blocks until it holds key's lock or ctx ends.
+func (l *sessionLocks) lock(ctx context.Context, key string) (func(), error) {
+	ch, _ := l.m.LoadOrStore(key, make(chan struct{}, 1))
 	select {
-	case l <- struct{}{}:
-		return func() { <-l }, nil
+	case ch.(chan struct{}) <- struct{}{}:
+		return func() { <-ch.(chan struct{}) }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -975,6 +984,90 @@ var adaGroupClaims = monocloudtest.Config{Claims: map[string]any{
 	"CUSTOM_GROUPS": []any{"admin"},
 	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
 }}
+
+// Logs and events.
+
+// logRecorder is a slog.Handler that keeps every record at or above its
+// level, and every Event given to its hook, each also formatted as text.
+type logRecorder struct {
+	level slog.Level
+
+	mu     sync.Mutex
+	recs   []slog.Record
+	text   bytes.Buffer
+	events []Event
+}
+
+func (h *logRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler                { return h }
+
+func (h *logRecorder) Handle(ctx context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Clone())
+	return slog.NewJSONHandler(&h.text, nil).Handle(ctx, r)
+}
+
+func (h *logRecorder) onEvent(_ context.Context, e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+	fmt.Fprintf(&h.text, "%+v\n", e)
+}
+
+func (h *logRecorder) options() Options {
+	return Options{Logger: slog.New(h), OnEvent: h.onEvent}
+}
+
+// find returns the records of kind.
+func (h *logRecorder) find(kind EventKind) []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []slog.Record
+	for _, r := range h.recs {
+		if attrsOf(r)["event"] == string(kind) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// attrsOf returns a record's attributes as text.
+func attrsOf(r slog.Record) map[string]string {
+	m := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool {
+		m[a.Key] = a.Value.String()
+		return true
+	})
+	return m
+}
+
+// expectEvent fails t unless h has a record of kind with message msg, at
+// level, holding the attributes of want ("" asks only that the key is
+// present), and returns its attributes.
+func (h *logRecorder) expectEvent(t *testing.T, kind EventKind, msg string, level slog.Level, want map[string]string) map[string]string {
+	t.Helper()
+	recs := h.find(kind)
+	for _, r := range recs {
+		got := attrsOf(r)
+		ok := r.Message == msg && r.Level == level
+		for k, v := range want {
+			if g, has := got[k]; !has || (v != "" && g != v) {
+				ok = false
+			}
+		}
+		if ok {
+			return got
+		}
+	}
+	var seen []string
+	for _, r := range recs {
+		seen = append(seen, fmt.Sprintf("%s %q %v", r.Level, r.Message, attrsOf(r)))
+	}
+	t.Fatalf("no %s record %q at %s with %v; have %q", kind, msg, level, want, seen)
+	return nil
+}
 
 // Sign-in transactions, back-channel logout and provider faults.
 
