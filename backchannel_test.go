@@ -31,12 +31,12 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			mu    sync.Mutex
 			calls []call
 		)
-		app := newTestApp(t, adaClaims, Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{sub, sid})
 			return nil
-		}}, nil, nil)
+		}}})
 		return app, &calls, &mu
 	}
 	signedIn := func(t *testing.T, app *testApp) string {
@@ -213,7 +213,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("logout by sid when sid is a filtered claim", func(t *testing.T) {
 		// Filtering claims (to keep the cookie small) must not make
 		// back-channel logout by sid a silent no-op.
-		app := newTestApp(t, adaClaims, Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}})
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -234,7 +234,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	})
 
 	t.Run("served without OnBackChannelLogout", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		sid := signedIn(t, app)
 		resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": sid}))}})
 		if resp.StatusCode >= 300 {
@@ -248,12 +248,12 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 // fails, the provider's retry of the same logout token is accepted.
 func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 	fail := true
-	app := newTestApp(t, adaClaims, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnBackChannelLogout: func(context.Context, string, string) error {
 		if fail {
 			return errors.New("store unavailable")
 		}
 		return nil
-	}}, nil, nil)
+	}}})
 	form := url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, nil))}}
 	if resp, _ := postBackChannelLogout(t, app, form); resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("failing hook: %d, want 500", resp.StatusCode)
@@ -329,7 +329,7 @@ func signLogoutToken(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, ty
 // send (Ory Hydra: aud, events, iat, iss, jti, sid; typ JWT).
 func TestVerifyLogoutToken(t *testing.T) {
 	log := &logRecorder{level: slog.LevelDebug}
-	app := newTestApp(t, adaClaims, Options{Logger: slog.New(log)}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Logger: slog.New(log)}})
 	pub, kid := providerKey(t, app.op)
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -414,7 +414,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		}
 	})
 	t.Run("a token without exp ends the session", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil) // no logout of user-1 on record
+		app := newTestApp(t, appConfig{opcfg: adaClaims}) // no logout of user-1 on record
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -443,7 +443,7 @@ func must[T any](v T, err error) T {
 // does not panic, answers a *TokenError for anything but a token the
 // provider signed, and accepts a signed token only with its own claims.
 func FuzzVerifyLogoutToken(f *testing.F) {
-	app := newTestApp(f, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(f, appConfig{})
 	p, err := app.client.provider(context.Background())
 	if err != nil {
 		f.Fatal(err)
@@ -498,7 +498,7 @@ func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
 	for _, by := range []string{"sid", "sub"} {
 		t.Run(by, func(t *testing.T) {
 			co := &fakeCoordinator{}
-			app := newTestApp(t, adaClaims, Options{Coordinator: co}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: co}})
 			t.Cleanup(func() { _ = app.client.Close() })
 			app.useClock()
 			hb := secondInstanceOn(t, app, co, 5*time.Second)
@@ -535,7 +535,7 @@ func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
 // survives the token presented again later (a retry after a failure).
 func TestLogoutTokenReplayedAtAnotherInstance(t *testing.T) {
 	co := &fakeCoordinator{}
-	app := newTestApp(t, adaClaims, Options{Coordinator: co}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	clock := app.useClock()
 	hb := secondInstanceOn(t, app, co, 0)

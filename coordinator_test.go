@@ -131,7 +131,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	now := time.Now()
 	f := &fakeCoordinator{watchFailures: 2, watchEnded: make(chan struct{}),
 		revoked: []Revocation{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
-	a := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
+	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	c := a.client
 	s := &Session{User: User{"sub": "user-1", "sid": "sid-1"}}
 	deadline := time.Now().Add(5 * time.Second)
@@ -160,7 +160,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 // Coordinator works, sign-out records the session key with it.
 func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	f := &fakeCoordinator{failRevoke: true, watchEnded: make(chan struct{})}
-	a := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
+	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	t.Cleanup(func() { _ = a.client.Close() })
 	a.signInVia("/api/auth/signin")
 	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Location") != "" {
@@ -189,7 +189,7 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 // elsewhere is refused and another one served.
 func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
 	co := &fakeCoordinator{}
-	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	app.signIn("")
 	signedOut := app.sessionCookies()
@@ -260,7 +260,7 @@ func TestIntegrityStressTwoInstances(t *testing.T) {
 	a := newTokensApp(t, opcfg, opts)
 	t.Cleanup(func() { _ = a.client.Close() })
 	lagging := func() time.Time { return a.clock.Now().Add(-5 * time.Second) }
-	b := newTestAppWithOP(t, a.op, "", opcfg, opts, nil, func(c *Client) http.Handler {
+	b := newTestApp(t, appConfig{op: a.op, opcfg: opcfg, opts: opts, build: func(c *Client) http.Handler {
 		c.now = lagging
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +272,7 @@ func TestIntegrityStressTwoInstances(t *testing.T) {
 			writeJSON(w, http.StatusOK, tok)
 		})
 		return c.AuthMiddleware(protectNone)(mux)
-	})
+	}})
 	t.Cleanup(func() { _ = b.client.Close() })
 	b.clock = a.clock
 	instances := []*testApp{a, b}

@@ -166,7 +166,7 @@ func TestEvents(t *testing.T) {
 		store := newMemStore()
 		opts := rec.options()
 		opts.Session.Store = store
-		sapp := newTestApp(t, adaClaims, opts, nil, nil)
+		sapp := newTestApp(t, appConfig{opcfg: adaClaims, opts: opts})
 		sapp.signIn("")
 		found.session("stored", sapp.session())
 		found.cookies("stored", sapp.cookies())
@@ -181,7 +181,7 @@ func TestEvents(t *testing.T) {
 	t.Run("provider down", func(t *testing.T) {
 		op := monocloudtest.NewProvider(t, adaClaims)
 		op.SetDiscoveryFault(monocloudtest.Fault{Status: http.StatusServiceUnavailable})
-		papp := newTestAppWithOP(t, op, "", adaClaims, rec.options(), nil, nil)
+		papp := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: rec.options()})
 		if resp, _ := papp.get(papp.url("/api/auth/signin")); resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("sign-in with the provider down: %d, want 503", resp.StatusCode)
 		}

@@ -3,12 +3,11 @@ package monocloud
 // The test harness of the package: one application type, one fake clock and
 // one in-memory session store.
 //
-// A test that goes through HTTP starts an app with newTestApp: a Client
-// against a monocloudtest provider, served by an httptest server, and a
-// browser (cookie jar, redirects not followed). get, do, signIn and
-// signInVia drive it as a browser would; serve calls the handler directly,
-// so that a panic fails the test. newTestAppAt mounts the app under a base
-// path and newTestAppWithOP takes a provider the test set up first.
+// A test that goes through HTTP starts an app with newTestApp, configured
+// by one appConfig: a Client against a monocloudtest provider, served by an
+// httptest server, and a browser (cookie jar, redirects not followed). get,
+// do, signIn and signInVia drive it as a browser would; serve calls the
+// handler directly, so that a panic fails the test.
 //
 // A test of GetTokens starts newTokensApp: the app answers GET /tokens and
 // GET /session, runs on a tkClock shared with the provider, and call, tokens
@@ -80,33 +79,33 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok "+r.URL.Path)
 })
 
-// newTestApp starts a fake provider configured by opcfg and an app whose
-// Client is configured by opts (zero fields filled for the test setup) and
-// whose handler is built by build from the client (nil: the middleware with
-// mw in front of okHandler).
-func newTestApp(t testing.TB, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
-	t.Helper()
-	return newTestAppAt(t, "", opcfg, opts, mw, build)
+// appConfig is the configuration of an app of newTestApp. Its zero value
+// is an app on a new provider, with the middleware protecting every route
+// in front of okHandler.
+type appConfig struct {
+	opcfg    monocloudtest.Config         // the provider's configuration
+	op       *monocloudtest.Provider      // a provider the test set up first (with opcfg); nil: a new one
+	basePath string                       // AppURL is the server's URL + basePath, unless opts.AppURL is set
+	opts     Options                      // the Client's options, zero fields filled for the test (newTestClient)
+	mw       *MiddlewareOptions           // the middleware's options
+	build    func(c *Client) http.Handler // builds the app's handler; nil: the middleware in front of okHandler
 }
 
-// newTestAppAt is newTestApp with AppURL = the server's URL + basePath
-// (unless opts.AppURL is set).
-func newTestAppAt(t testing.TB, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
+// newTestApp starts the app cfg describes.
+func newTestApp(t testing.TB, cfg appConfig) *testApp {
 	t.Helper()
-	return newTestAppWithOP(t, monocloudtest.NewProvider(t, opcfg), basePath, opcfg, opts, mw, build)
-}
-
-// newTestAppWithOP is newTestAppAt with a provider started by the caller
-// (configured with opcfg), for tests that set it up before New.
-func newTestAppWithOP(t testing.TB, op *monocloudtest.Provider, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
-	t.Helper()
+	op := cfg.op
+	if op == nil {
+		op = monocloudtest.NewProvider(t, cfg.opcfg)
+	}
+	build := cfg.build
 	if build == nil {
-		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(okHandler) }
+		build = func(c *Client) http.Handler { return c.AuthMiddleware(cfg.mw)(okHandler) }
 	}
 	a := &testApp{t: t, op: op}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
-	a.client = newTestClient(t, opts, opcfg, op, a.srv.URL+basePath)
+	a.client = newTestClient(t, cfg.opts, cfg.opcfg, op, a.srv.URL+cfg.basePath)
 	a.h = build(a.client)
 	jar, _ := cookiejar.New(nil)
 	a.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -345,7 +344,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 		opcfg.Now = clock.Now // tokens are issued and checked on one clock
 	}
 	var mw func(http.Handler) http.Handler
-	a := newTestApp(t, opcfg, opts, nil, func(c *Client) http.Handler {
+	a := newTestApp(t, appConfig{opcfg: opcfg, opts: opts, build: func(c *Client) http.Handler {
 		c.now = clock.Now // before the server serves any request
 		mw = c.AuthMiddleware(protectNone)
 		mux := http.NewServeMux()
@@ -366,7 +365,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 			writeJSON(w, http.StatusOK, s)
 		})
 		return mw(mux)
-	})
+	}})
 	a.clock, a.mw = clock, mw
 	return a
 }
