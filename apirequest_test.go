@@ -93,7 +93,7 @@ func TestDenialAnswersWhatTheClientAskedFor(t *testing.T) {
 		{"/rpc/admin", navigation, http.StatusUnauthorized, http.StatusForbidden, json},
 	}
 	for _, signedIn := range []bool{false, true} {
-		app := newTestApp(t, adaGroupClaims, Options{}, mw, nil)
+		app := newTestApp(t, appConfig{opcfg: adaGroupClaims, mw: mw})
 		if signedIn {
 			app.signInVia("/api/auth/signin")
 		}

@@ -12,14 +12,13 @@ import (
 
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/expiring"
-	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestStateService mirrors the SDK's "State Service" titles for the state
 // cookie of a sign-in transaction.
 func TestStateService(t *testing.T) {
 	secure := Options{AppURL: "https://app.example.com", State: StateOptions{Cookie: CookieOptions{Path: "/auth", Domain: "app.example.com"}}}
-	c := newTestApp(t, monocloudtest.Config{}, secure, nil, nil).client
+	c := newTestApp(t, appConfig{opts: secure}).client
 	as := &authState{Nonce: "n", CodeVerifier: "v", ReturnURL: "https://app.example.com/x", Scopes: "openid", AppState: map[string]any{"k": "v"}}
 
 	save := func(t *testing.T, formPost bool) *http.Cookie {
@@ -103,7 +102,7 @@ func TestStateService(t *testing.T) {
 // bound and no further, and cannot make the app forget the ID of a logout
 // token it accepted: a replay of the token is still refused.
 func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	const bound = 4
 	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
 	token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "some-sid"}))
@@ -154,7 +153,7 @@ func stateCookieSize(resp *http.Response) int {
 // cookie too large is dropped (the user returns to the app's root); other
 // state that does not fit is refused before the redirect to the provider.
 func TestStateCookieFitsInABrowser(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	// The return_url length whose state cookie is the largest that fits,
 	// give or take the few bytes by which the random state, nonce and
 	// verifier of each sign-in change the compressed size.
@@ -236,10 +235,10 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				rec := &errRecorder{}
 				data := randomPath(tc.appState)
-				app := newTestApp(t, adaClaims, Options{
+				app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{
 					OnError:               rec.hook,
 					OnSetApplicationState: func(*http.Request) (map[string]any, error) { return map[string]any{"data": data}, nil },
-				}, nil, nil)
+				}})
 				resp, _ := app.get("/api/auth/signin?return_url=" + tc.returnURL)
 				if !tc.refused {
 					if resp.StatusCode != http.StatusFound || stateCookieSize(resp) > cookie.MaxSize {
@@ -283,7 +282,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 // line per name. (2,900 names: r.Cookies reads none past its limit of
 // 3,000 cookies, GODEBUG httpcookiemaxnum.)
 func TestJunkStateCookiesBoundTheAnswer(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{})
 	req, err := http.NewRequest(http.MethodGet, app.url("/api/auth/signin"), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -31,12 +31,12 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			mu    sync.Mutex
 			calls []call
 		)
-		app := newTestApp(t, adaClaims, Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnBackChannelLogout: func(ctx context.Context, sub, sid string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{sub, sid})
 			return nil
-		}}, nil, nil)
+		}}})
 		return app, &calls, &mu
 	}
 	signedIn := func(t *testing.T, app *testApp) string {
@@ -213,7 +213,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	t.Run("logout by sid when sid is a filtered claim", func(t *testing.T) {
 		// Filtering claims (to keep the cookie small) must not make
 		// back-channel logout by sid a silent no-op.
-		app := newTestApp(t, adaClaims, Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{FilteredIDTokenClaims: append(strings.Fields(defaultFilteredClaims), "sid")}})
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -234,7 +234,7 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 	})
 
 	t.Run("served without OnBackChannelLogout", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		sid := signedIn(t, app)
 		resp, _ := postBackChannelLogout(t, app, url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": sid}))}})
 		if resp.StatusCode >= 300 {
@@ -248,12 +248,12 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 // fails, the provider's retry of the same logout token is accepted.
 func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 	fail := true
-	app := newTestApp(t, adaClaims, Options{OnBackChannelLogout: func(context.Context, string, string) error {
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnBackChannelLogout: func(context.Context, string, string) error {
 		if fail {
 			return errors.New("store unavailable")
 		}
 		return nil
-	}}, nil, nil)
+	}}})
 	form := url.Values{"logout_token": {app.op.SignLogoutToken(t, validLogoutClaims(app, nil))}}
 	if resp, _ := postBackChannelLogout(t, app, form); resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("failing hook: %d, want 500", resp.StatusCode)
@@ -302,24 +302,6 @@ func TestBackChannelLogoutTokenServedOnce(t *testing.T) {
 	}
 }
 
-// logBuffer is a log sink safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // signLogoutToken signs claims with key under alg, with the given kid and typ headers.
 func signLogoutToken(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string, claims map[string]any) string {
 	t.Helper()
@@ -346,8 +328,8 @@ func signLogoutToken(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, ty
 // that fails exactly it, and the tokens without exp that some providers
 // send (Ory Hydra: aud, events, iat, iss, jti, sid; typ JWT).
 func TestVerifyLogoutToken(t *testing.T) {
-	log := &logBuffer{}
-	app := newTestApp(t, adaClaims, Options{Logger: slog.New(slog.NewTextHandler(log, nil))}, nil, nil)
+	log := &logRecorder{level: slog.LevelDebug}
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Logger: slog.New(log)}})
 	pub, kid := providerKey(t, app.op)
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -423,9 +405,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 	}
 
 	t.Run("a token without exp is logged", func(t *testing.T) {
-		if !strings.Contains(log.String(), `level=WARN msg="monocloud: back-channel logout" event=back_channel_logout outcome=no_exp`) {
-			t.Errorf("no warning logged for a token without exp:\n%s", log)
-		}
+		log.expectEvent(t, EventBackChannelLogout, "monocloud: back-channel logout", slog.LevelWarn, map[string]string{"outcome": "no_exp"})
 	})
 	t.Run("a token without exp is refused when replayed", func(t *testing.T) {
 		token := app.op.SignJWT(t, "JWT", hydra(nil))
@@ -434,7 +414,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		}
 	})
 	t.Run("a token without exp ends the session", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil) // no logout of user-1 on record
+		app := newTestApp(t, appConfig{opcfg: adaClaims}) // no logout of user-1 on record
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil {
@@ -463,7 +443,7 @@ func must[T any](v T, err error) T {
 // does not panic, answers a *TokenError for anything but a token the
 // provider signed, and accepts a signed token only with its own claims.
 func FuzzVerifyLogoutToken(f *testing.F) {
-	app := newTestApp(f, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(f, appConfig{})
 	p, err := app.client.provider(context.Background())
 	if err != nil {
 		f.Fatal(err)
@@ -518,7 +498,7 @@ func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
 	for _, by := range []string{"sid", "sub"} {
 		t.Run(by, func(t *testing.T) {
 			co := &fakeCoordinator{}
-			app := newTestApp(t, adaClaims, Options{Coordinator: co}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: co}})
 			t.Cleanup(func() { _ = app.client.Close() })
 			app.useClock()
 			hb := secondInstanceOn(t, app, co, 5*time.Second)
@@ -555,7 +535,7 @@ func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
 // survives the token presented again later (a retry after a failure).
 func TestLogoutTokenReplayedAtAnotherInstance(t *testing.T) {
 	co := &fakeCoordinator{}
-	app := newTestApp(t, adaClaims, Options{Coordinator: co}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	clock := app.useClock()
 	hb := secondInstanceOn(t, app, co, 0)

@@ -831,7 +831,7 @@ func TestProviderCallsUseHTTPClientAndUserAgent(t *testing.T) {
 	for _, tt := range []struct{ ua, want string }{{"", "monocloud-auth-go"}, {"my-app/1.0", "my-app/1.0"}} {
 		t.Run(tt.want, func(t *testing.T) {
 			rec := &uaRecorder{rt: http.DefaultTransport}
-			app := newTestApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}, nil, nil)
+			app := newTestApp(t, appConfig{opts: Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}})
 			app.signInVia("/api/auth/signin")
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
@@ -880,10 +880,10 @@ func TestResponseTimeout(t *testing.T) {
 	t.Run("token endpoint", func(t *testing.T) {
 		t.Parallel()
 		var got error
-		app := newTestApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		app := newTestApp(t, appConfig{opts: Options{ResponseTimeout: timeout, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			got = err
 			w.WriteHeader(errorStatus(err))
-		}}, nil, nil)
+		}}})
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.op.SetTokenFault(monocloudtest.Fault{Delay: 10 * time.Second})
@@ -903,7 +903,7 @@ func TestResponseTimeout(t *testing.T) {
 	})
 	t.Run("userinfo endpoint", func(t *testing.T) {
 		t.Parallel()
-		app := newTestApp(t, monocloudtest.Config{}, Options{ResponseTimeout: timeout}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{ResponseTimeout: timeout}})
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Delay: 10 * time.Second})

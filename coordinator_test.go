@@ -14,10 +14,16 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// fakeCoordinator is an in-memory Coordinator shared by the instances of a
-// test: Revoke delivers each revocation to every watch, as redisstore does
-// through pub/sub. Revoke fails while failRevoke is set, WatchRevocations
-// fails watchFailures times, and holds back loaded while holdLoad is open.
+// fakeCoordinator is the in-memory Coordinator of the package's tests,
+// shared by the instances of a test: LockSession serializes the refreshes
+// of a session, PutRefreshed shares their results (recording each TTL), and
+// Revoke delivers each revocation to every watch, as redisstore does through
+// pub/sub. Revoke fails while failRevoke is set, WatchRevocations fails
+// watchFailures times, and holds back loaded while holdLoad is open. Its
+// zero value is ready to use.
+//
+// monocloudtest/memstore.Store is the public one; these tests cannot import
+// it, as it imports this package.
 type fakeCoordinator struct {
 	mu            sync.Mutex
 	failRevoke    bool
@@ -26,14 +32,32 @@ type fakeCoordinator struct {
 	revoked       []Revocation
 	watchers      map[*func(Revocation)]bool
 	used          map[string]time.Time // token ID → expiry
+	refreshed     map[string][]byte    // token digest → shared refresh
+	ttls          []time.Duration      // of each PutRefreshed
 	watchEnded    chan struct{}        // closed when a watch returns for its ctx, when set
+	locks         sessionLocks
 }
 
-func (f *fakeCoordinator) LockSession(context.Context, string) (func(), error) { return func() {}, nil }
-func (f *fakeCoordinator) PutRefreshed(context.Context, string, []byte, time.Duration) error {
+func (f *fakeCoordinator) LockSession(ctx context.Context, key string) (func(), error) {
+	return f.locks.lock(ctx, key)
+}
+
+func (f *fakeCoordinator) PutRefreshed(_ context.Context, digest string, v []byte, ttl time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refreshed == nil {
+		f.refreshed = map[string][]byte{}
+	}
+	f.refreshed[digest] = v
+	f.ttls = append(f.ttls, ttl)
 	return nil
 }
-func (f *fakeCoordinator) GetRefreshed(context.Context, string) ([]byte, error) { return nil, nil }
+
+func (f *fakeCoordinator) GetRefreshed(_ context.Context, digest string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refreshed[digest], nil
+}
 
 func (f *fakeCoordinator) Revoke(_ context.Context, r Revocation) error {
 	f.mu.Lock()
@@ -107,7 +131,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	now := time.Now()
 	f := &fakeCoordinator{watchFailures: 2, watchEnded: make(chan struct{}),
 		revoked: []Revocation{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
-	a := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
+	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	c := a.client
 	s := &Session{User: User{"sub": "user-1", "sid": "sid-1"}}
 	deadline := time.Now().Add(5 * time.Second)
@@ -136,7 +160,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 // Coordinator works, sign-out records the session key with it.
 func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	f := &fakeCoordinator{failRevoke: true, watchEnded: make(chan struct{})}
-	a := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: f}, nil, nil)
+	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	t.Cleanup(func() { _ = a.client.Close() })
 	a.signInVia("/api/auth/signin")
 	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Location") != "" {
@@ -165,7 +189,7 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 // elsewhere is refused and another one served.
 func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
 	co := &fakeCoordinator{}
-	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	app.signIn("")
 	signedOut := app.sessionCookies()
@@ -219,23 +243,6 @@ func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
 	}
 }
 
-// lockingCoordinator is an in-memory Coordinator that serializes the
-// refreshes of a session and shares their results, as redisstore does.
-type lockingCoordinator struct {
-	sharingCoordinator
-	locks sync.Map // session key → chan struct{}, holding a token while locked
-}
-
-func (c *lockingCoordinator) LockSession(ctx context.Context, key string) (func(), error) {
-	ch, _ := c.locks.LoadOrStore(key, make(chan struct{}, 1))
-	select {
-	case ch.(chan struct{}) <- struct{}{}:
-		return func() { <-ch.(chan struct{}) }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 // TestIntegrityStressTwoInstances is TestIntegrityStress, in cookie mode,
 // over two instances that share a Coordinator, the second one's clock 5 s
 // behind: each step of a user goes to either instance. Then every user's
@@ -244,7 +251,7 @@ func (c *lockingCoordinator) LockSession(ctx context.Context, key string) (func(
 // no session resurrected (at either instance), none lost; every logged-out
 // session refused at both instances, every replayed token refused.
 func TestIntegrityStressTwoInstances(t *testing.T) {
-	co := &lockingCoordinator{sharingCoordinator: sharingCoordinator{refreshed: map[string][]byte{}}}
+	co := &fakeCoordinator{}
 	opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}, Coordinator: co}
 	tr := &lateTransport{}
 	tr.delay.Store(int64(5 * time.Millisecond))
@@ -253,7 +260,7 @@ func TestIntegrityStressTwoInstances(t *testing.T) {
 	a := newTokensApp(t, opcfg, opts)
 	t.Cleanup(func() { _ = a.client.Close() })
 	lagging := func() time.Time { return a.clock.Now().Add(-5 * time.Second) }
-	b := newTestAppWithOP(t, a.op, "", opcfg, opts, nil, func(c *Client) http.Handler {
+	b := newTestApp(t, appConfig{op: a.op, opcfg: opcfg, opts: opts, build: func(c *Client) http.Handler {
 		c.now = lagging
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +272,7 @@ func TestIntegrityStressTwoInstances(t *testing.T) {
 			writeJSON(w, http.StatusOK, tok)
 		})
 		return c.AuthMiddleware(protectNone)(mux)
-	})
+	}})
 	t.Cleanup(func() { _ = b.client.Close() })
 	b.clock = a.clock
 	instances := []*testApp{a, b}

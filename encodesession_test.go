@@ -73,9 +73,9 @@ func TestEncodeSession(t *testing.T) {
 	})
 
 	t.Run("a protected handler serves the minted session", func(t *testing.T) {
-		app := newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, appConfig{opcfg: adaGroupClaims, build: func(c *Client) http.Handler {
 			return c.ProtectAPI(&ProtectOptions{GroupCheck: GroupCheck{Groups: []string{"staff"}}})(okHandler)
-		})
+		}})
 		member := mintSession(t, app.client, &Session{User: User{"sub": "u", "groups": []any{"staff"}}})
 		other := mintSession(t, app.client, &Session{User: User{"sub": "v", "groups": []any{"guests"}}})
 		for _, tc := range []struct {

@@ -1,102 +1,16 @@
 package monocloud
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
-
-// logRecorder is a slog.Handler that keeps every record at or above its
-// level, and every Event given to its hook, each also formatted as text.
-type logRecorder struct {
-	level slog.Level
-
-	mu     sync.Mutex
-	recs   []slog.Record
-	text   bytes.Buffer
-	events []Event
-}
-
-func (h *logRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h *logRecorder) WithGroup(string) slog.Handler                { return h }
-
-func (h *logRecorder) Handle(ctx context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.recs = append(h.recs, r.Clone())
-	return slog.NewJSONHandler(&h.text, nil).Handle(ctx, r)
-}
-
-func (h *logRecorder) onEvent(_ context.Context, e Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e)
-	fmt.Fprintf(&h.text, "%+v\n", e)
-}
-
-func (h *logRecorder) options() Options {
-	return Options{Logger: slog.New(h), OnEvent: h.onEvent}
-}
-
-// find returns the records of kind.
-func (h *logRecorder) find(kind EventKind) []slog.Record {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []slog.Record
-	for _, r := range h.recs {
-		if attrsOf(r)["event"] == string(kind) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// attrsOf returns a record's attributes as text.
-func attrsOf(r slog.Record) map[string]string {
-	m := map[string]string{}
-	r.Attrs(func(a slog.Attr) bool {
-		m[a.Key] = a.Value.String()
-		return true
-	})
-	return m
-}
-
-// expectEvent fails t unless h has a record of kind with message msg, at
-// level, holding the attributes of want ("" asks only that the key is
-// present), and returns its attributes.
-func (h *logRecorder) expectEvent(t *testing.T, kind EventKind, msg string, level slog.Level, want map[string]string) map[string]string {
-	t.Helper()
-	recs := h.find(kind)
-	for _, r := range recs {
-		got := attrsOf(r)
-		ok := r.Message == msg && r.Level == level
-		for k, v := range want {
-			if g, has := got[k]; !has || (v != "" && g != v) {
-				ok = false
-			}
-		}
-		if ok {
-			return got
-		}
-	}
-	var seen []string
-	for _, r := range recs {
-		seen = append(seen, fmt.Sprintf("%s %q %v", r.Level, r.Message, attrsOf(r)))
-	}
-	t.Fatalf("no %s record %q at %s with %v; have %q", kind, msg, level, want, seen)
-	return nil
-}
 
 // secrets collects the values no log record may hold.
 type secrets map[string]string
@@ -133,27 +47,6 @@ func (s secrets) assertAbsent(t *testing.T, text string) {
 	}
 }
 
-// sharingCoordinator is a Coordinator that shares refreshes between the
-// instances that use it.
-type sharingCoordinator struct {
-	fakeCoordinator
-	mu        sync.Mutex
-	refreshed map[string][]byte
-}
-
-func (c *sharingCoordinator) PutRefreshed(_ context.Context, digest string, v []byte, _ time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.refreshed[digest] = v
-	return nil
-}
-
-func (c *sharingCoordinator) GetRefreshed(_ context.Context, digest string) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.refreshed[digest], nil
-}
-
 // TestEvents drives each event through a real flow against the test
 // provider, checks its message, level and attributes, and checks that no
 // record or event of any of these flows holds a token, the code, a cookie
@@ -170,7 +63,7 @@ func TestEvents(t *testing.T) {
 		found.assertAbsent(t, rec.text.String())
 	})
 
-	co := &sharingCoordinator{fakeCoordinator: fakeCoordinator{watchEnded: make(chan struct{})}, refreshed: map[string][]byte{}}
+	co := &fakeCoordinator{watchEnded: make(chan struct{})}
 	opts := rec.options()
 	opts.Coordinator = co
 	app := newTokensApp(t, adaClaims, opts)
@@ -273,7 +166,7 @@ func TestEvents(t *testing.T) {
 		store := newMemStore()
 		opts := rec.options()
 		opts.Session.Store = store
-		sapp := newTestApp(t, adaClaims, opts, nil, nil)
+		sapp := newTestApp(t, appConfig{opcfg: adaClaims, opts: opts})
 		sapp.signIn("")
 		found.session("stored", sapp.session())
 		found.cookies("stored", sapp.cookies())
@@ -288,7 +181,7 @@ func TestEvents(t *testing.T) {
 	t.Run("provider down", func(t *testing.T) {
 		op := monocloudtest.NewProvider(t, adaClaims)
 		op.SetDiscoveryFault(monocloudtest.Fault{Status: http.StatusServiceUnavailable})
-		papp := newTestAppWithOP(t, op, "", adaClaims, rec.options(), nil, nil)
+		papp := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: rec.options()})
 		if resp, _ := papp.get(papp.url("/api/auth/signin")); resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("sign-in with the provider down: %d, want 503", resp.StatusCode)
 		}

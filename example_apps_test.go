@@ -1,7 +1,6 @@
 package monocloud_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
@@ -9,10 +8,10 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"regexp"
-	"sync"
 
 	monocloud "github.com/monocloud/auth-go"
 	"github.com/monocloud/auth-go/monocloudtest"
+	"github.com/monocloud/auth-go/monocloudtest/memstore"
 )
 
 // The Examples in this file run whole apps against monocloudtest's
@@ -169,36 +168,11 @@ func ExampleClient_UpdateSession() {
 	// /: 200 theme: dark
 }
 
-// mapStore is a SessionStore kept in memory. A real one is shared by the
-// app's instances, such as the Redis store of package redisstore.
-type mapStore struct {
-	mu       sync.Mutex
-	sessions map[string]*monocloud.Session
-}
-
-func (m *mapStore) Get(_ context.Context, key string) (*monocloud.Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.sessions[key], nil // nil when unknown
-}
-
-func (m *mapStore) Set(_ context.Context, key string, s *monocloud.Session, _ monocloud.Lifetime) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sessions[key] = s
-	return nil
-}
-
-func (m *mapStore) Delete(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.sessions, key)
-	return nil
-}
-
-// Sessions kept server-side: the cookie holds only a key.
+// Sessions kept server-side: the cookie holds only a key. The store here
+// is the in-memory one of package memstore, for tests; a real one is shared
+// by the app's instances, such as the Redis store of package redisstore.
 func ExampleSessionStore() {
-	store := &mapStore{sessions: map[string]*monocloud.Session{}}
+	store := memstore.New()
 	app := startExampleApp(nil, monocloud.Options{Session: monocloud.SessionOptions{Store: store}}, func(client *monocloud.Client) http.Handler {
 		public := &monocloud.MiddlewareOptions{ProtectedRoutes: []monocloud.ProtectedRoute{}}
 		return client.AuthMiddleware(public)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -213,9 +187,9 @@ func ExampleSessionStore() {
 	defer app.stop()
 
 	app.get("/api/auth/signin")
-	fmt.Println("sessions in the store:", len(store.sessions))
+	fmt.Println("sessions in the store:", len(store.Keys()))
 	app.get("/api/auth/signout")
-	fmt.Println("sessions in the store:", len(store.sessions))
+	fmt.Println("sessions in the store:", len(store.Keys()))
 	// Output:
 	// /api/auth/signin: 200 signed in as user-1
 	// sessions in the store: 1

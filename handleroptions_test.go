@@ -17,12 +17,12 @@ import (
 // route, the handlers that mount puts on its mux, and okHandler elsewhere.
 func newHandlersApp(t *testing.T, opts Options, mount func(c *Client, mux *http.ServeMux)) *testApp {
 	t.Helper()
-	return newTestApp(t, adaClaims, opts, nil, func(c *Client) http.Handler {
+	return newTestApp(t, appConfig{opcfg: adaClaims, opts: opts, build: func(c *Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/", okHandler)
 		mount(c, mux)
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(mux)
-	})
+	}})
 }
 
 // signInAt runs a sign-in through the handler at pathAndQuery, the
@@ -161,12 +161,12 @@ func panicValue(f func()) (ve *ValidationError) {
 
 func TestHandlerOnErrorOverrides(t *testing.T) {
 	clientHook, middlewareHook, handlerHook := &errRecorder{}, &errRecorder{}, &errRecorder{}
-	app := newTestApp(t, adaClaims, Options{OnError: clientHook.hook}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnError: clientHook.hook}, build: func(c *Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/own/callback", c.CallbackHandler(&CallbackOptions{OnError: handlerHook.hook}))
 		mux.Handle("/plain/callback", c.CallbackHandler(nil))
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}, OnError: middlewareHook.hook})(mux)
-	})
+	}})
 	for _, tc := range []struct {
 		path string
 		want *errRecorder

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 // TestAuthRoutesMethodNotAllowed is the SDK's 405 matrix ("should return
@@ -27,7 +25,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 		name  string
 		build func(*Client) http.Handler
 	}{{"Handler", handlerOnly}, {"AuthMiddleware", nil}} {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, via.build)
+		app := newTestApp(t, appConfig{build: via.build})
 		cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
 		for _, m := range matrix {
 			for _, method := range m.methods {
@@ -43,7 +41,7 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 }
 
 func TestHandlerUnknownRoutes(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
+	app := newTestApp(t, appConfig{build: handlerOnly})
 	for _, path := range []string{"/api/auth/unknown", "/api/auth/signin/", "/API/AUTH/SIGNIN", "/", "/page"} {
 		t.Run("should return 404 for unknown routes "+path, func(t *testing.T) {
 			if w := app.serve(http.MethodGet, path); w.Code != http.StatusNotFound {
@@ -56,7 +54,7 @@ func TestHandlerUnknownRoutes(t *testing.T) {
 func TestHandlerOnError(t *testing.T) {
 	t.Run("can pass onError to monoCloudAuth() to handle errors", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, handlerOnly)
+		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}, build: handlerOnly})
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || rec.last() == nil {
 			t.Errorf("%d %q %v", resp.StatusCode, body, rec.last())
@@ -64,14 +62,14 @@ func TestHandlerOnError(t *testing.T) {
 	})
 	t.Run("can pass onError to authMiddleware() to handle errors", func(t *testing.T) {
 		global, local := &errRecorder{}, &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: global.hook}, &MiddlewareOptions{OnError: local.hook}, nil)
+		app := newTestApp(t, appConfig{opts: Options{OnError: global.hook}, mw: &MiddlewareOptions{OnError: local.hook}})
 		resp, _ := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusTeapot || local.last() == nil || global.last() != nil {
 			t.Errorf("%d: middleware OnError %v, Options.OnError %v; want the middleware's only", resp.StatusCode, local.last(), global.last())
 		}
 	})
 	t.Run("errors are logged, not leaked as 500", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
+		app := newTestApp(t, appConfig{build: handlerOnly})
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)
@@ -81,7 +79,7 @@ func TestHandlerOnError(t *testing.T) {
 
 func TestCustomRoutes(t *testing.T) {
 	routes := Routes{SignIn: "/login", Callback: "/auth/cb", SignOut: "/logout", UserInfo: "/me", BackChannelLogout: "/bcl"}
-	app := newTestApp(t, adaClaims, Options{Routes: routes}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Routes: routes}})
 	t.Run("should redirect to authorize endpoint when custom signin route is called", func(t *testing.T) {
 		q := authorizeParams(t, app, "/login")
 		if q.Get("redirect_uri") != app.url("/auth/cb") {
@@ -116,7 +114,7 @@ func TestCustomRoutes(t *testing.T) {
 
 // TestAppURLWithBasePath runs every route of an app served under /base.
 func TestAppURLWithBasePath(t *testing.T) {
-	app := newTestAppAt(t, "/base", adaClaims, Options{}, &MiddlewareOptions{ProtectedRoutes: Protect("^/private")}, nil)
+	app := newTestApp(t, appConfig{basePath: "/base", opcfg: adaClaims, mw: &MiddlewareOptions{ProtectedRoutes: Protect("^/private")}})
 	resp, _ := app.get("/base/private/x?y=1")
 	if got, want := resp.Header.Get("Location"), app.url("/base/api/auth/signin?return_url=%2Fprivate%2Fx%3Fy%3D1"); resp.StatusCode != http.StatusTemporaryRedirect || got != want {
 		t.Fatalf("unauthenticated: %d %q, want 307 to %q", resp.StatusCode, got, want)

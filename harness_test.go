@@ -3,12 +3,11 @@ package monocloud
 // The test harness of the package: one application type, one fake clock and
 // one in-memory session store.
 //
-// A test that goes through HTTP starts an app with newTestApp: a Client
-// against a monocloudtest provider, served by an httptest server, and a
-// browser (cookie jar, redirects not followed). get, do, signIn and
-// signInVia drive it as a browser would; serve calls the handler directly,
-// so that a panic fails the test. newTestAppAt mounts the app under a base
-// path and newTestAppWithOP takes a provider the test set up first.
+// A test that goes through HTTP starts an app with newTestApp, configured
+// by one appConfig: a Client against a monocloudtest provider, served by an
+// httptest server, and a browser (cookie jar, redirects not followed). get,
+// do, signIn and signInVia drive it as a browser would; serve calls the
+// handler directly, so that a panic fails the test.
 //
 // A test of GetTokens starts newTokensApp: the app answers GET /tokens and
 // GET /session, runs on a tkClock shared with the provider, and call, tokens
@@ -19,7 +18,10 @@ package monocloud
 // updateSession and destroySession drive through the (w, r) forms.
 //
 // memStore is the store of every test that needs one (its down switch makes
-// every call fail); lockingStore is the same store as a SessionLocker.
+// every call fail); lockingStore is the same store as a SessionLocker, and
+// fakeCoordinator (coordinator_test.go) the Coordinator of every test that
+// needs one. They are private because monocloudtest/memstore, the public
+// store, imports this package, which its tests therefore cannot import.
 // useClock puts any app's Client on a tkClock.
 //
 // Below the harness are the helpers that the tests of several units share:
@@ -27,6 +29,7 @@ package monocloud
 // and assertions. Helpers that one unit's tests use live in its test file.
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -34,7 +37,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -74,33 +79,33 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok "+r.URL.Path)
 })
 
-// newTestApp starts a fake provider configured by opcfg and an app whose
-// Client is configured by opts (zero fields filled for the test setup) and
-// whose handler is built by build from the client (nil: the middleware with
-// mw in front of okHandler).
-func newTestApp(t testing.TB, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
-	t.Helper()
-	return newTestAppAt(t, "", opcfg, opts, mw, build)
+// appConfig is the configuration of an app of newTestApp. Its zero value
+// is an app on a new provider, with the middleware protecting every route
+// in front of okHandler.
+type appConfig struct {
+	opcfg    monocloudtest.Config         // the provider's configuration
+	op       *monocloudtest.Provider      // a provider the test set up first (with opcfg); nil: a new one
+	basePath string                       // AppURL is the server's URL + basePath, unless opts.AppURL is set
+	opts     Options                      // the Client's options, zero fields filled for the test (newTestClient)
+	mw       *MiddlewareOptions           // the middleware's options
+	build    func(c *Client) http.Handler // builds the app's handler; nil: the middleware in front of okHandler
 }
 
-// newTestAppAt is newTestApp with AppURL = the server's URL + basePath
-// (unless opts.AppURL is set).
-func newTestAppAt(t testing.TB, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
+// newTestApp starts the app cfg describes.
+func newTestApp(t testing.TB, cfg appConfig) *testApp {
 	t.Helper()
-	return newTestAppWithOP(t, monocloudtest.NewProvider(t, opcfg), basePath, opcfg, opts, mw, build)
-}
-
-// newTestAppWithOP is newTestAppAt with a provider started by the caller
-// (configured with opcfg), for tests that set it up before New.
-func newTestAppWithOP(t testing.TB, op *monocloudtest.Provider, basePath string, opcfg monocloudtest.Config, opts Options, mw *MiddlewareOptions, build func(c *Client) http.Handler) *testApp {
-	t.Helper()
+	op := cfg.op
+	if op == nil {
+		op = monocloudtest.NewProvider(t, cfg.opcfg)
+	}
+	build := cfg.build
 	if build == nil {
-		build = func(c *Client) http.Handler { return c.AuthMiddleware(mw)(okHandler) }
+		build = func(c *Client) http.Handler { return c.AuthMiddleware(cfg.mw)(okHandler) }
 	}
 	a := &testApp{t: t, op: op}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
-	a.client = newTestClient(t, opts, opcfg, op, a.srv.URL+basePath)
+	a.client = newTestClient(t, cfg.opts, cfg.opcfg, op, a.srv.URL+cfg.basePath)
 	a.h = build(a.client)
 	jar, _ := cookiejar.New(nil)
 	a.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -339,7 +344,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 		opcfg.Now = clock.Now // tokens are issued and checked on one clock
 	}
 	var mw func(http.Handler) http.Handler
-	a := newTestApp(t, opcfg, opts, nil, func(c *Client) http.Handler {
+	a := newTestApp(t, appConfig{opcfg: opcfg, opts: opts, build: func(c *Client) http.Handler {
 		c.now = clock.Now // before the server serves any request
 		mw = c.AuthMiddleware(protectNone)
 		mux := http.NewServeMux()
@@ -360,7 +365,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 			writeJSON(w, http.StatusOK, s)
 		})
 		return mw(mux)
-	})
+	}})
 	a.clock, a.mw = clock, mw
 	return a
 }
@@ -688,16 +693,14 @@ func (s *memStore) deleted() []string {
 }
 
 // lockingStore is a memStore that also implements SessionLocker, standing
-// in for a store shared by several instances.
+// in for a store shared by several instances. It is a type of its own
+// because a Client finds a store's locker with a type assertion.
 type lockingStore struct {
 	*memStore
-	mu    sync.Mutex
-	locks map[string]chan struct{}
+	locks sessionLocks
 }
 
-func newLockingStore() *lockingStore {
-	return &lockingStore{memStore: newMemStore(), locks: make(map[string]chan struct{})}
-}
+func newLockingStore() *lockingStore { return &lockingStore{memStore: newMemStore()} }
 
 // LockSession takes key's lock, failing while the store is down or when ctx
 // ends first.
@@ -705,16 +708,21 @@ func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), err
 	if s.down.Load() {
 		return nil, errStoreDown
 	}
-	s.mu.Lock()
-	l, ok := s.locks[key]
-	if !ok {
-		l = make(chan struct{}, 1)
-		s.locks[key] = l
-	}
-	s.mu.Unlock()
+	return s.locks.lock(ctx, key)
+}
+
+// sessionLocks are the in-memory session locks of lockingStore and
+// fakeCoordinator. The zero value is ready to use.
+type sessionLocks struct {
+	m sync.Map // session key → chan struct{}, holding a token while locked
+}
+
+// lock blocks until it holds key's lock or ctx ends.
+func (l *sessionLocks) lock(ctx context.Context, key string) (func(), error) {
+	ch, _ := l.m.LoadOrStore(key, make(chan struct{}, 1))
 	select {
-	case l <- struct{}{}:
-		return func() { <-l }, nil
+	case ch.(chan struct{}) <- struct{}{}:
+		return func() { <-ch.(chan struct{}) }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -975,6 +983,90 @@ var adaGroupClaims = monocloudtest.Config{Claims: map[string]any{
 	"CUSTOM_GROUPS": []any{"admin"},
 	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
 }}
+
+// Logs and events.
+
+// logRecorder is a slog.Handler that keeps every record at or above its
+// level, and every Event given to its hook, each also formatted as text.
+type logRecorder struct {
+	level slog.Level
+
+	mu     sync.Mutex
+	recs   []slog.Record
+	text   bytes.Buffer
+	events []Event
+}
+
+func (h *logRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler                { return h }
+
+func (h *logRecorder) Handle(ctx context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Clone())
+	return slog.NewJSONHandler(&h.text, nil).Handle(ctx, r)
+}
+
+func (h *logRecorder) onEvent(_ context.Context, e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+	fmt.Fprintf(&h.text, "%+v\n", e)
+}
+
+func (h *logRecorder) options() Options {
+	return Options{Logger: slog.New(h), OnEvent: h.onEvent}
+}
+
+// find returns the records of kind.
+func (h *logRecorder) find(kind EventKind) []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []slog.Record
+	for _, r := range h.recs {
+		if attrsOf(r)["event"] == string(kind) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// attrsOf returns a record's attributes as text.
+func attrsOf(r slog.Record) map[string]string {
+	m := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool {
+		m[a.Key] = a.Value.String()
+		return true
+	})
+	return m
+}
+
+// expectEvent fails t unless h has a record of kind with message msg, at
+// level, holding the attributes of want ("" asks only that the key is
+// present), and returns its attributes.
+func (h *logRecorder) expectEvent(t *testing.T, kind EventKind, msg string, level slog.Level, want map[string]string) map[string]string {
+	t.Helper()
+	recs := h.find(kind)
+	for _, r := range recs {
+		got := attrsOf(r)
+		ok := r.Message == msg && r.Level == level
+		for k, v := range want {
+			if g, has := got[k]; !has || (v != "" && g != v) {
+				ok = false
+			}
+		}
+		if ok {
+			return got
+		}
+	}
+	var seen []string
+	for _, r := range recs {
+		seen = append(seen, fmt.Sprintf("%s %q %v", r.Level, r.Message, attrsOf(r)))
+	}
+	t.Fatalf("no %s record %q at %s with %v; have %q", kind, msg, level, want, seen)
+	return nil
+}
 
 // Sign-in transactions, back-channel logout and provider faults.
 

@@ -114,7 +114,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 		{130 * time.Second, http.StatusBadRequest},
 	} {
 		t.Run(fmt.Sprintf("auth_time+%v", tc.late), func(t *testing.T) {
-			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{})
 			clock := app.useClock() // the provider keeps the real clock
 			_, loc := app.startSignIn("/api/auth/signin?max_age=60")
 			cb := app.op.Authorize(t, loc)
@@ -137,7 +137,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 	for _, claim := range []string{"", "iat", "sub"} {
 		t.Run("without "+claim, func(t *testing.T) {
-			app := newTestApp(t, adaClaims, Options{UserInfo: new(true)}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UserInfo: new(true)}})
 			if claim != "" {
 				app.op.SetIDTokenEdit(func(claims map[string]any) { delete(claims, claim) })
 			}
@@ -165,7 +165,7 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 // IDTokenSigningAlg (the provider signs RS256) is refused.
 func TestIDTokenAlgorithm(t *testing.T) {
 	for alg, want := range map[string]int{"RS256": http.StatusFound, "PS256": http.StatusBadRequest} {
-		app := newTestApp(t, adaClaims, Options{IDTokenSigningAlg: alg}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{IDTokenSigningAlg: alg}})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != want {
 			t.Errorf("IDTokenSigningAlg %s: callback status %d, want %d: %s", alg, resp.StatusCode, want, body)
 		}

@@ -18,7 +18,7 @@ import (
 // once per jwksRefetchInterval, while known keys keep verifying and a key
 // rotation is picked up.
 func TestJWKSRefetchLimit(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	clock := newTkClock()
 	app.client.now = clock.Now
 	valid := func() string {
@@ -97,7 +97,7 @@ func TestJWKSRefetchLimit(t *testing.T) {
 // (the provider retries the logout), not an invalid token, and that the
 // next fetch after the interval recovers.
 func TestJWKSUnavailable(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	clock := newTkClock()
 	app.client.now = clock.Now
 	app.op.SetJWKSFault(monocloudtest.Fault{Status: http.StatusBadGateway, Body: "down", ContentType: "text/plain"})
@@ -139,7 +139,7 @@ func TestJWKSSkipsUnknownKeys(t *testing.T) {
 func TestJWKSForgedLogoutTokensDoNotHoldOffKeyRotation(t *testing.T) {
 	enc := base64.RawURLEncoding.EncodeToString
 	forged := enc([]byte(`{"alg":"RS256","kid":"attacker"}`)) + "." + enc([]byte(`{"sub":"x"}`)) + "." + enc([]byte("sig"))
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	clock := app.useClock()
 	app.signIn("") // the JWKS is fetched, the first key cached
 	failed := 0
@@ -176,7 +176,7 @@ func TestJWKSForgedLogoutTokensDoNotHoldOffKeyRotation(t *testing.T) {
 // signing key, then a second sign-in within jwksRefetchInterval of the
 // first fetch. It must succeed, with one JWKS fetch.
 func TestJWKSKeyRotationSecondSignIn(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	clock := app.useClock()
 	app.signIn("")
 	clock.Advance(2 * time.Second)

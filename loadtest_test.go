@@ -23,7 +23,7 @@ func TestLoadServer(t *testing.T) {
 	if dir == "" {
 		t.Skip("MONOCLOUD_LOADTEST_DIR is not set: run scripts/loadtest.sh")
 	}
-	app := newTestApp(t, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: monocloudtest.Config{Claims: benchClaims}})
 	app.signIn("")
 	var lines strings.Builder
 	for _, r := range benchRotatingRequests(t, app.client, app.request(http.MethodGet, "/"), rotatingCookies) {

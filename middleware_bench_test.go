@@ -23,7 +23,7 @@ import (
 //	go test -run='^$' -bench='^BenchmarkMiddleware$' -benchmem -count=10 . | tee new.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt
 func BenchmarkMiddleware(b *testing.B) {
-	app := newTestApp(b, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
+	app := newTestApp(b, appConfig{opcfg: monocloudtest.Config{Claims: benchClaims}})
 	app.signIn("")
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	withTokens := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +126,7 @@ func benchRotatingRequests(b testing.TB, c *Client, signedIn *http.Request, n in
 // (request state, context, the session copy, the *Tokens answer), none
 // for parsing the Cookie header or wrapping the response writer.
 func TestCachedRequestAllocations(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{})
 	app.signIn("")
 	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := app.client.GetTokens(r.Context(), nil); err != nil {
@@ -151,7 +151,7 @@ func TestCachedRequestAllocations(t *testing.T) {
 // kept encoded) and the cached path's.
 func TestUncachedRequestAllocations(t *testing.T) {
 	const runs = 100
-	app := newTestApp(t, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: monocloudtest.Config{Claims: benchClaims}})
 	app.signIn("")
 	// One more than runs: AllocsPerRun warms up with a first call.
 	reqs := benchRotatingRequests(t, app.client, app.request(http.MethodGet, "/"), runs+1)

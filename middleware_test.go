@@ -20,7 +20,7 @@ import (
 // mwSignedIn returns an app with mw whose browser is signed in.
 func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 	t.Helper()
-	app := newTestApp(t, adaGroupClaims, opts, mw, nil)
+	app := newTestApp(t, appConfig{opcfg: adaGroupClaims, opts: opts, mw: mw})
 	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
@@ -28,7 +28,7 @@ func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 }
 
 func TestMiddlewareUnauthenticated(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{})
 
 	t.Run("should redirect unauthenticated requests to signin endpoint", func(t *testing.T) {
 		resp, _ := app.get("/dashboard")
@@ -144,12 +144,12 @@ func TestMiddlewareProtectedRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+			app := newTestApp(t, appConfig{build: func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					calls.Add(1)
 					okHandler(w, r)
 				}))
-			})
+			}})
 			for _, path := range tt.protected {
 				calls.Store(0)
 				resp, _ := app.get(path)
@@ -216,7 +216,7 @@ func TestMiddlewareGroups(t *testing.T) {
 	})
 
 	t.Run("a group route still needs a session first", func(t *testing.T) {
-		app := newTestApp(t, adaGroupClaims, Options{}, admin("staff"), nil)
+		app := newTestApp(t, appConfig{opcfg: adaGroupClaims, mw: admin("staff")})
 		if resp, _ := app.get("/admin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("/admin: %d, want 307", resp.StatusCode)
 		}
@@ -297,7 +297,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 				}
 			},
 		}
-		app := newTestApp(t, adaGroupClaims, Options{}, mw, nil)
+		app := newTestApp(t, appConfig{opcfg: adaGroupClaims, mw: mw})
 		if signIn {
 			app.signInVia("/api/auth/signin")
 		}
@@ -348,7 +348,7 @@ func TestMiddlewareOnAccessDenied(t *testing.T) {
 
 func TestMiddlewareCustomComposition(t *testing.T) {
 	t.Run("can return authMiddleware from a customMiddleware", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, appConfig{build: func(c *Client) http.Handler {
 			auth := c.AuthMiddleware(nil)
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-Custom", "1")
@@ -364,7 +364,7 @@ func TestMiddlewareCustomComposition(t *testing.T) {
 					okHandler(w, r)
 				})).ServeHTTP(w, r)
 			})
-		})
+		}})
 		if resp, body := app.get("/health"); resp.StatusCode != http.StatusOK || body != "ok /health" {
 			t.Errorf("/health: %d %q", resp.StatusCode, body)
 		}
@@ -429,7 +429,7 @@ func TestMiddlewareDecodesSessionOnce(t *testing.T) {
 			store := newMemStore()
 			var app *testApp
 			var helperCalls atomic.Int32
-			app = newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Store: store}}, tt.mw, func(c *Client) http.Handler {
+			app = newTestApp(t, appConfig{opcfg: adaGroupClaims, opts: Options{Session: SessionOptions{Store: store}}, mw: tt.mw, build: func(c *Client) http.Handler {
 				return c.AuthMiddleware(tt.mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.URL.Query().Has("helpers") {
 						helperCalls.Add(1)
@@ -437,7 +437,7 @@ func TestMiddlewareDecodesSessionOnce(t *testing.T) {
 					}
 					okHandler(w, r)
 				}))
-			})
+			}})
 			app.signInVia("/api/auth/signin")
 			store.gets.Store(0)
 			resp, _ := app.get(tt.path + "?helpers")
@@ -547,7 +547,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 	for path := range handlers {
 		t.Run(path, func(t *testing.T) {
-			app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, nil, build)
+			app := newTestApp(t, appConfig{opcfg: adaGroupClaims, opts: Options{Session: SessionOptions{Sliding: new(true), Duration: time.Hour}}, build: build})
 			clock := app.useClock()
 			resp, _ := app.signInVia("/api/auth/signin")
 			first := setCookieNamed(resp, "session")
@@ -574,14 +574,14 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	}
 
 	t.Run("handler on an unprotected route reading the session", func(t *testing.T) {
-		app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, func(c *Client) http.Handler {
+		app := newTestApp(t, appConfig{opcfg: adaGroupClaims, opts: Options{Session: SessionOptions{Sliding: new(true)}}, build: func(c *Client) http.Handler {
 			return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if _, err := c.Session(r.Context()); err != nil {
 					t.Errorf("Session: %v", err)
 				}
 				_, _ = io.WriteString(w, "body")
 			}))
-		})
+		}})
 		clock := app.useClock()
 		app.signInVia("/api/auth/signin")
 		clock.Advance(2 * time.Minute)
@@ -591,7 +591,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 	})
 
 	t.Run("no cookie is written within the slide interval", func(t *testing.T) {
-		app := newTestApp(t, adaGroupClaims, Options{Session: SessionOptions{Sliding: new(true)}}, nil, build)
+		app := newTestApp(t, appConfig{opcfg: adaGroupClaims, opts: Options{Session: SessionOptions{Sliding: new(true)}}, build: build})
 		app.signInVia("/api/auth/signin")
 		if resp, _ := app.get("/write"); len(resp.Cookies()) != 0 {
 			t.Errorf("Set-Cookie %v on a request right after sign-in", resp.Header["Set-Cookie"])
@@ -600,7 +600,7 @@ func TestMiddlewareSlidingCookie(t *testing.T) {
 }
 
 func TestMiddlewareResponseController(t *testing.T) {
-	app := newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{opcfg: adaGroupClaims, build: func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := http.NewResponseController(w)
 			var errs []string
@@ -619,7 +619,7 @@ func TestMiddlewareResponseController(t *testing.T) {
 			}
 			_, _ = io.WriteString(w, strings.Join(errs, "; ")+"done")
 		}))
-	})
+	}})
 	if resp, body := app.get("/page"); resp.StatusCode != http.StatusOK || body != "done" {
 		t.Errorf("%d %q", resp.StatusCode, body)
 	}
@@ -631,7 +631,7 @@ func TestMiddlewareRequestContext(t *testing.T) {
 	app := mwSignedIn(t, Options{}, nil)
 	var other *Client
 	{
-		o := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		o := newTestApp(t, appConfig{})
 		other = o.client
 	}
 	r := app.request(http.MethodGet, "/page")
@@ -666,11 +666,11 @@ func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 		},
 	}
-	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{opcfg: monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff"}}}, build: func(c *Client) http.Handler {
 		return c.AuthMiddleware(mw)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "ok")
 		}))
-	})
+	}})
 
 	app.signIn("")
 	for i := range 2 {
@@ -686,9 +686,9 @@ func TestOnAccessDeniedGetsItsOwnUser(t *testing.T) {
 // redirects) serves //admin/secret.txt as /admin/secret.txt.
 func TestProtectedPatternsOnNonCanonicalPaths(t *testing.T) {
 	files := http.FileServerFS(fstest.MapFS{"admin/secret.txt": {Data: []byte("top secret")}, "public.txt": {Data: []byte("public")}})
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{build: func(c *Client) http.Handler {
 		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: Protect("^/admin")})(files)
-	})
+	}})
 	for _, p := range []string{"/admin/secret.txt", "//admin/secret.txt", "/./admin/secret.txt", "/x/../admin/secret.txt", "/%61dmin/secret.txt", "/public.txt/../admin/secret.txt"} {
 		t.Run(p, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, app.url("/"), nil)

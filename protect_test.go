@@ -18,7 +18,7 @@ var prAdmin = GroupCheck{Groups: []string{"admin"}}
 // and /api/data and /api/admin with ProtectAPI (/admin and /api/admin
 // require prAdmin), with opts for every wrapper.
 func prWrapped(t *testing.T, opts ProtectOptions) *testApp {
-	return newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
+	return newTestApp(t, appConfig{opcfg: adaGroupClaims, build: func(c *Client) http.Handler {
 		admin := opts
 		admin.GroupCheck = prAdmin
 		mux := http.NewServeMux()
@@ -28,7 +28,7 @@ func prWrapped(t *testing.T, opts ProtectOptions) *testApp {
 		mux.Handle("/api/data", c.ProtectAPI(&opts)(okHandler))
 		mux.Handle("/api/admin", c.ProtectAPI(&admin)(okHandler))
 		return mux
-	})
+	}})
 }
 
 // prAnswer is what a test compares of a response, with the app's origin
@@ -53,7 +53,7 @@ func TestProtectDeniesAsTheMiddleware(t *testing.T) {
 		{Pattern: regexp.MustCompile(`^/(page|api/data)$`)},
 	}}
 	for _, signedIn := range []bool{false, true} {
-		apps := map[string]*testApp{"middleware": newTestApp(t, adaGroupClaims, Options{}, mw, nil), "wrappers": prWrapped(t, ProtectOptions{})}
+		apps := map[string]*testApp{"middleware": newTestApp(t, appConfig{opcfg: adaGroupClaims, mw: mw}), "wrappers": prWrapped(t, ProtectOptions{})}
 		if signedIn {
 			for _, app := range apps {
 				app.signInVia("/api/auth/signin")
@@ -159,7 +159,7 @@ func TestProtectOnAccessDenied(t *testing.T) {
 // TestRedirectToSignIn: 307 for GET and HEAD, 303 otherwise, to SignInURL,
 // which carries the return URL and the parameters set.
 func TestRedirectToSignIn(t *testing.T) {
-	app := newTestApp(t, adaGroupClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaGroupClaims})
 	c := app.client
 	u := parseURL(t, c.SignInURL("/orders?id=1", &AuthParams{
 		Scopes: "openid orders", Resource: "https://a.example.com https://b.example.com", ACRValues: "urn:mfa",
@@ -188,7 +188,7 @@ func TestRedirectToSignIn(t *testing.T) {
 // middleware do: chained, each answers its own denial and otherwise hands
 // the request on with its state, so the handler sees the session.
 func TestProtectIsMiddleware(t *testing.T) {
-	app := newTestApp(t, adaGroupClaims, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{opcfg: adaGroupClaims, build: func(c *Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/api/auth/", c.Handler())
 		chain := func(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
@@ -208,7 +208,7 @@ func TestProtectIsMiddleware(t *testing.T) {
 		mux.Handle("/staff", chain(session, c.ProtectPage(nil), c.ProtectAPI(&ProtectOptions{GroupCheck: GroupCheck{Groups: []string{"staff"}}})))
 		mux.Handle("/admin", chain(session, c.ProtectPage(nil), c.ProtectAPI(&ProtectOptions{GroupCheck: prAdmin})))
 		return mux
-	})
+	}})
 	if got := prDo(app, http.MethodGet, "/staff"); got.status != http.StatusTemporaryRedirect {
 		t.Errorf("signed out: %+v, want the outer ProtectPage's redirect", got)
 	}
@@ -236,7 +236,7 @@ func TestProtectGroups(t *testing.T) {
 		ProtectGroups([]string{"admin", "staff"}, `^/staff(/|$)`),
 		Protect(`^/account$`),
 	)}
-	app := newTestApp(t, adaGroupClaims, Options{}, mw, nil) // ada is in "staff"
+	app := newTestApp(t, appConfig{opcfg: adaGroupClaims, mw: mw}) // ada is in "staff"
 	app.signInVia("/api/auth/signin")
 	for path, want := range map[string]int{"/admin/users": http.StatusForbidden, "/staff/x": http.StatusOK, "/account": http.StatusOK, "/public": http.StatusOK} {
 		if got := prDo(app, http.MethodGet, path); got.status != want {

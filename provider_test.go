@@ -24,7 +24,7 @@ func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*testA
 	t.Helper()
 	op := monocloudtest.NewProvider(t, adaClaims)
 	op.SetDiscoveryFault(fault)
-	app := newTestAppWithOP(t, op, "", adaClaims, opts, &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}, nil)
+	app := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: opts, mw: &MiddlewareOptions{ProtectedRoutes: Protect("^/page$")}})
 	clock := newTkClock()
 	app.client.now = clock.Now
 	return app, clock

@@ -839,20 +839,6 @@ func TestRefreshStorm(t *testing.T) {
 	}
 }
 
-// ttlCoordinator is a sharingCoordinator that records the TTL of each
-// shared refresh.
-type ttlCoordinator struct {
-	sharingCoordinator
-	ttls []time.Duration
-}
-
-func (c *ttlCoordinator) PutRefreshed(ctx context.Context, digest string, v []byte, ttl time.Duration) error {
-	c.mu.Lock()
-	c.ttls = append(c.ttls, ttl)
-	c.mu.Unlock()
-	return c.sharingCoordinator.PutRefreshed(ctx, digest, v, ttl)
-}
-
 // TestSharedRefreshKeepsOnlyWhatAPreRefreshCookieLacks: in cookie mode with
 // a Coordinator, a refresh shares what a cookie from before it lacks (the
 // tokens), not the user claims and application data that cookie already
@@ -861,7 +847,7 @@ func (c *ttlCoordinator) PutRefreshed(ctx context.Context, digest string, v []by
 // grant of its own.
 func TestSharedRefreshKeepsOnlyWhatAPreRefreshCookieLacks(t *testing.T) {
 	preferences := randomData(1500) // random, so that compression cannot hide it
-	co := &ttlCoordinator{sharingCoordinator: sharingCoordinator{fakeCoordinator: fakeCoordinator{watchEnded: make(chan struct{})}, refreshed: map[string][]byte{}}}
+	co := &fakeCoordinator{watchEnded: make(chan struct{})}
 	opts := Options{Coordinator: co, OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
 		if s.Extra == nil {
 			s.Extra = map[string]any{"preferences": preferences}

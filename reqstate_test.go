@@ -80,7 +80,7 @@ func TestNewestOfSingleAndChunkedSessionWins(t *testing.T) {
 // session cookie value of a real sign-in.
 func signedInApp(t *testing.T) (*testApp, string) {
 	t.Helper()
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	app.signInVia("/api/auth/signin")
 	ck := app.cookieNamed("session")
 	if ck == nil || ck.Value == "" {
@@ -190,7 +190,7 @@ func TestBadSessionCookies(t *testing.T) {
 	})
 
 	t.Run("a session cookie from another client secret", func(t *testing.T) {
-		other := newTestApp(t, adaClaims, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{CookieSecret: "another-cookie-secret-of-32-bytes"}})
 		other.signInVia("/api/auth/signin")
 		foreign := other.sessionCookies()
 		assertSessionServed(t, other, "the other app's own cookie", foreign...)
@@ -267,7 +267,7 @@ func junkFamilyHeader(name string, n int) string {
 // through a scan of the pending cookies: quadratic CPU and one Set-Cookie
 // line per name.
 func TestJunkSessionCookiesBoundTheAnswer(t *testing.T) {
-	a := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	a := newTestApp(t, appConfig{})
 	library := []string{"session"}
 	for i := range cookie.MaxChunks {
 		library = append(library, "session."+strconv.Itoa(i))
@@ -308,7 +308,7 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // Cookie header holds 80,000 session.<junk> names, about 957 KB, near
 // net/http's default 1 MB limit.
 func BenchmarkJunkCookieFamily(b *testing.B) {
-	a := newTestApp(b, monocloudtest.Config{}, Options{}, nil, nil)
+	a := newTestApp(b, appConfig{})
 	header := junkFamilyHeader("session", 80000)
 	b.ReportMetric(float64(len(header)), "header-bytes")
 	r := httptest.NewRequest(http.MethodGet, a.url("/private"), nil)

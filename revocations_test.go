@@ -158,7 +158,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 // sign-out stays refused after more sign-outs than the bound, and sign-in
 // still works afterwards.
 func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil, nil)
+	app := newTestApp(t, appConfig{opts: Options{FederatedSignOut: new(false)}})
 	clock := app.useClock()
 	const capacity = 8
 	app.client.revocations = newRevocations(app.client.cfg.maxDuration, capacity, false)
@@ -198,7 +198,7 @@ func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
 	const capacity = 32
 	scaleRevocations(t, capacity)
 	co := &fakeCoordinator{}
-	app := newTestApp(t, monocloudtest.Config{}, Options{Coordinator: co}, nil, nil)
+	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	clock := app.useClock()
 	b := newTestClient(t, Options{Coordinator: co}, monocloudtest.Config{}, app.op, app.srv.URL)

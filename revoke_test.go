@@ -56,7 +56,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 	}
 
 	t.Run("on: the provider refuses the old refresh token", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{RevokeTokensOnSignOut: &on}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RevokeTokensOnSignOut: &on}})
 		rt := signOut(t, app)
 		var oe *OPError
 		if err := refresh(t, app, rt); !errors.As(opError(err), &oe) || oe.Code != "invalid_grant" {
@@ -66,7 +66,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 
 	t.Run("on by env", func(t *testing.T) {
 		t.Setenv("MONOCLOUD_AUTH_REVOKE_TOKENS_ON_SIGNOUT", "true")
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		if err := refresh(t, app, signOut(t, app)); err == nil {
 			t.Error("refresh after sign-out succeeded; want the token revoked")
 		}
@@ -74,7 +74,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 
 	t.Run("off: nothing is revoked", func(t *testing.T) {
 		for _, opt := range []*bool{nil, &off} {
-			app := newTestApp(t, adaClaims, Options{RevokeTokensOnSignOut: opt}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RevokeTokensOnSignOut: opt}})
 			if err := refresh(t, app, signOut(t, app)); err != nil {
 				t.Errorf("RevokeTokensOnSignOut %v: refresh after sign-out: %v, want the token still valid", opt, err)
 			}
@@ -84,11 +84,11 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 	t.Run("a failed revocation is logged and does not block the sign-out", func(t *testing.T) {
 		op := monocloudtest.NewProvider(t, adaClaims)
 		var log bytes.Buffer
-		app := newTestAppWithOP(t, op, "", adaClaims, Options{
+		app := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: Options{
 			RevokeTokensOnSignOut: &on,
 			HTTPClient:            &http.Client{Transport: failRevocation{op.Client().Transport}},
 			Logger:                slog.New(slog.NewTextHandler(&log, nil)),
-		}, nil, nil)
+		}})
 		rt := signOut(t, app)
 		if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), `msg="monocloud: provider call failed" event=provider_error op="revoking the tokens at sign-out"`) {
 			t.Errorf("log %q, want a warning", log.String())
@@ -103,7 +103,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 
 	t.Run("a provider without a revocation endpoint is skipped", func(t *testing.T) {
 		var log bytes.Buffer
-		app := newTestApp(t, adaClaims, Options{RevokeTokensOnSignOut: &on, Logger: slog.New(slog.NewTextHandler(&log, nil))}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RevokeTokensOnSignOut: &on, Logger: slog.New(slog.NewTextHandler(&log, nil))}})
 		p, err := app.client.provider(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 }
 
 func TestRevokeTokens(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	app.signIn("")
 	s := app.session()
 	if s == nil || s.RefreshToken == "" || len(s.AccessTokens) == 0 {
@@ -151,7 +151,7 @@ func TestRevokeTokens(t *testing.T) {
 
 	t.Run("a failure is returned", func(t *testing.T) {
 		op := monocloudtest.NewProvider(t, adaClaims)
-		app := newTestAppWithOP(t, op, "", adaClaims, Options{HTTPClient: &http.Client{Transport: failRevocation{op.Client().Transport}}}, nil, nil)
+		app := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: Options{HTTPClient: &http.Client{Transport: failRevocation{op.Client().Transport}}}})
 		var he *HTTPError
 		if err := app.client.RevokeTokens(context.Background(), &Session{RefreshToken: "rt", AccessTokens: []AccessToken{{AccessToken: "at"}}}); !errors.As(err, &he) || he.StatusCode != 500 {
 			t.Errorf("RevokeTokens: %v, want an *HTTPError with status 500", err)

@@ -723,7 +723,7 @@ func TestSessionKeyRotation(t *testing.T) {
 // configuration) but differ in client ID or issuer refuse each other's
 // session and state cookies; the app that wrote them still accepts them.
 func TestCookiesBoundToTheApp(t *testing.T) {
-	a := newTestApp(t, adaClaims, Options{}, nil, nil)
+	a := newTestApp(t, appConfig{opcfg: adaClaims})
 	a.signInVia("/api/auth/signin")
 	if w := a.serve(http.MethodGet, "/api/auth/userinfo", a.sessionCookies()...); w.Code != http.StatusOK {
 		t.Fatalf("app A's own session: userinfo %d", w.Code)
@@ -738,7 +738,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var rec errRecorder
 			tc.opts.OnError = rec.hook
-			b := newTestApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
+			b := newTestApp(t, appConfig{opts: tc.opts})
 			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
 				t.Fatal("setup: the apps have the same issuer and client ID")
 			}
@@ -1066,7 +1066,7 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 		{30 * time.Second, true},
 	} {
 		t.Run(fmt.Sprintf("created now+%v", tc.ahead), func(t *testing.T) {
-			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{})
 			clock := app.useClock()
 			clock.Advance(tc.ahead)
 			cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
@@ -1106,12 +1106,12 @@ func TestSessionCreatedInTheFuture(t *testing.T) {
 // expired, DestroySession says so instead of pretending to succeed.
 func TestDestroySessionAfterHeaderWritten(t *testing.T) {
 	var destroyErr error
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{build: func(c *Client) http.Handler {
 		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "body first")
 			destroyErr = c.DestroySession(r.Context())
 		}))
-	})
+	}})
 
 	app.signIn("")
 	app.get("/page")
@@ -1184,7 +1184,7 @@ func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
 // store is back the same cookie works, and sign-out then ends it.
 func TestStoreOutageIsNotSignOut(t *testing.T) {
 	store := newLockingStore()
-	app := newTestApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}}, nil, nil)
+	app := newTestApp(t, appConfig{opts: Options{Session: SessionOptions{Store: store}}})
 	app.signIn("")
 	store.down.Store(true)
 

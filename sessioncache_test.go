@@ -90,7 +90,7 @@ func TestSessionCacheKeys(t *testing.T) {
 //
 //	go test -run='^$' -bench=SessionCacheMemory .
 func BenchmarkSessionCacheMemory(b *testing.B) {
-	app := newTestApp(b, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
+	app := newTestApp(b, appConfig{opcfg: monocloudtest.Config{Claims: benchClaims}})
 	app.signIn("")
 	reqs := benchRotatingRequests(b, app.client, app.request(http.MethodGet, "/"), sessionCacheSize)
 	values := make([][]byte, len(reqs))

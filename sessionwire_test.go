@@ -23,10 +23,10 @@ import (
 // test provider, in store mode, and with every kind of claim.
 func wireSamples(tb testing.TB) map[string]*sessionCookie {
 	tb.Helper()
-	app := newTestApp(tb, monocloudtest.Config{Claims: map[string]any{
+	app := newTestApp(tb, appConfig{opcfg: monocloudtest.Config{Claims: map[string]any{
 		"name": "Ada Lovelace", "email": "ada@example.com", "email_verified": true,
 		"groups": []any{"staff", "admin"},
-	}}, Options{}, nil, nil)
+	}}})
 	app.signIn("")
 	signedIn := decodeSessionCookie(tb, app.client, app.cookies())
 	rich := sampleSession(10)
@@ -133,7 +133,7 @@ func TestSessionCookieUnmarshalRejects(t *testing.T) {
 // TestSessionCookieVersion1StillDecodes checks that a session cookie
 // written before the binary format, as JSON, keeps its user signed in.
 func TestSessionCookieVersion1StillDecodes(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{})
 	app.signIn("")
 	want := decodeSessionCookie(t, app.client, app.cookies())
 	// jsonCookie has sessionCookie's fields without its MarshalBinary.
@@ -190,7 +190,7 @@ func FuzzSessionCookie(f *testing.F) {
 // securecookie's, the rest one per token and struct; the claims stay
 // encoded, whatever their number (JSON took 113).
 func TestSessionDecodeAllocations(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{Claims: benchClaims}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: monocloudtest.Config{Claims: benchClaims}})
 	app.signIn("")
 	var value string
 	for _, ck := range app.cookies() {
@@ -235,7 +235,7 @@ func TestEncodedClaimsReachEveryPath(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 		},
 	}
-	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admin"}}}, opts, nil, func(c *Client) http.Handler {
+	app := newTestApp(t, appConfig{opcfg: monocloudtest.Config{Claims: map[string]any{"groups": []any{"staff", "admin"}}}, opts: opts, build: func(c *Client) http.Handler {
 		local := func(w http.ResponseWriter, r *http.Request) {
 			s, err := c.Session(r.Context())
 			if err != nil {
@@ -268,7 +268,7 @@ func TestEncodedClaimsReachEveryPath(t *testing.T) {
 			}
 		})
 		return c.AuthMiddleware(mw)(mux)
-	})
+	}})
 	app.signIn("")
 	app.mutate(func(s *Session) { s.User["local"] = "kept" })
 	clock := app.useClock()
@@ -355,7 +355,7 @@ func TestEncodedClaimsReachEveryPath(t *testing.T) {
 // cookie was not decoded before decodes the user claims on its first lookup
 // only: later lookups return that session, without a copy.
 func TestLookupDecodesTheClaimsOncePerRequest(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{})
 	app.signIn("")
 	app.client.sessions = newSessionCache()
 	r := app.request(http.MethodGet, "/")

@@ -23,7 +23,7 @@ import (
 
 func TestHandlerSignIn(t *testing.T) {
 	t.Run("should redirect to authorize endpoint", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		resp, loc := app.startSignIn("/api/auth/signin")
 		q := queryOf(t, loc)
 		want := []string{"client_id", "code_challenge", "code_challenge_method", "nonce", "redirect_uri", "response_type", "scope", "state"}
@@ -70,7 +70,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should set the state cookie", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		resp, loc := app.startSignIn("/api/auth/signin")
 		ck, _ := stateCookieOf(t, app, resp)
 		if want := "state." + queryOf(t, loc).Get("state"); ck.Name != want {
@@ -82,21 +82,21 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should set openid as default scope", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{DefaultAuthParams: AuthParams{Scopes: "openid"}}})
 		if got := authorizeParams(t, app, "/api/auth/signin").Get("scope"); got != "openid" {
 			t.Errorf("scope = %q, want openid", got)
 		}
 	})
 
 	t.Run("should combine all scopes and resources for authorize request", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{
+		app := newTestApp(t, appConfig{opts: Options{
 			DefaultAuthParams: AuthParams{Scopes: "openid profile default", Resource: "https://default.example.com"},
 			Resources: []Indicator{
 				{Resource: "https://one.example.com", Scopes: "one two"},
 				{Resource: "https://two.example.com https://three.example.com", Scopes: "three profile"},
 				{Resource: "https://default.example.com"},
 			},
-		}, nil, nil)
+		}})
 		q := authorizeParams(t, app, "/api/auth/signin")
 		if got, want := q.Get("scope"), "openid profile default one two three"; got != want {
 			t.Errorf("scope = %q, want %q", got, want)
@@ -107,42 +107,42 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should have the base path in the redirect uri", func(t *testing.T) {
-		app := newTestAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{basePath: "/base"})
 		if got, want := authorizeParams(t, app, "/base/api/auth/signin").Get("redirect_uri"), app.url("/base/api/auth/callback"); got != want {
 			t.Errorf("redirect_uri = %q, want %q", got, want)
 		}
 	})
 
 	t.Run("should be able to set login_hint through options", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}})
 		if got := authorizeParams(t, app, "/api/auth/signin").Get("login_hint"); got != "ada@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should redirect  with prompt=create", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		if got := authorizeParams(t, app, "/api/auth/signin?prompt=create").Get("prompt"); got != "create" {
 			t.Errorf("prompt = %q, want create", got)
 		}
 	})
 
 	t.Run("should redirect with authenticator_hint when authenticator is set", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		if got := authorizeParams(t, app, "/api/auth/signin?authenticator_hint=google").Get("authenticator_hint"); got != "google" {
 			t.Errorf("authenticator_hint = %q, want google", got)
 		}
 	})
 
 	t.Run("should pick up the auth params from the request even if options are present", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{
+		app := newTestApp(t, appConfig{opts: Options{
 			DefaultAuthParams: AuthParams{
 				Scopes: "openid profile", Resource: "https://default.example.com", Prompt: "login",
 				LoginHint: "opt@example.com", AuthenticatorHint: "apple", Display: "page", UILocales: "en",
 				ACRValues: "opt", MaxAge: new(100),
 			},
 			Resources: []Indicator{{Resource: "https://ind.example.com", Scopes: "ind"}},
-		}, nil, nil)
+		}})
 		query := url.Values{
 			"scope": {"openid email"}, "resource": {"https://req.example.com https://req2.example.com"},
 			"prompt": {"consent"}, "login_hint": {"req@example.com"}, "authenticator_hint": {"google"},
@@ -166,14 +166,14 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should pick up the login_hint from the request even if the loginHint is passed through options", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{DefaultAuthParams: AuthParams{LoginHint: "opt@example.com"}}})
 		if got := authorizeParams(t, app, "/api/auth/signin?login_hint=req%40example.com").Get("login_hint"); got != "req@example.com" {
 			t.Errorf("login_hint = %q", got)
 		}
 	})
 
 	t.Run("should override prompt with the value from the request", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Prompt: "login"}}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{DefaultAuthParams: AuthParams{Prompt: "login"}}})
 		if got := authorizeParams(t, app, "/api/auth/signin?prompt=none").Get("prompt"); got != "none" {
 			t.Errorf("prompt = %q, want none", got)
 		}
@@ -183,7 +183,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("query parameters of the sign-in route", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		tests := []struct {
 			query, param string
 			want         []string // nil: absent
@@ -228,18 +228,18 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("max_age should not be present if the query is not a number", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		if q := authorizeParams(t, app, "/api/auth/signin?max_age=abc"); q.Has("max_age") {
 			t.Errorf("max_age = %q, want absent", q.Get("max_age"))
 		}
-		app = newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}, nil, nil)
+		app = newTestApp(t, appConfig{opts: Options{DefaultAuthParams: AuthParams{MaxAge: new(300)}}})
 		if got := authorizeParams(t, app, "/api/auth/signin?max_age=abc").Get("max_age"); got != "300" {
 			t.Errorf("max_age = %q, want the default 300", got)
 		}
 	})
 
 	t.Run("empty scopes should not override the default scopes", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		for _, query := range []string{"scope=", "scope=%20%20", "scope=%09"} {
 			if got := authorizeParams(t, app, "/api/auth/signin?"+query).Get("scope"); got != "openid profile email" {
 				t.Errorf("%s: scope = %q, want the default", query, got)
@@ -248,7 +248,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("empty resource should not override the default resource", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{DefaultAuthParams: AuthParams{Resource: "https://default.example.com"}}})
 		for _, query := range []string{"resource=", "resource=%20", "resource=not-a-url", "resource=https://api.example.com?x=1", "resource=https://ok.example.com%20bad"} {
 			if got := authorizeParams(t, app, "/api/auth/signin?"+query)["resource"]; !slices.Equal(got, []string{"https://default.example.com"}) {
 				t.Errorf("%s: resource = %q, want the default", query, got)
@@ -261,7 +261,7 @@ func TestHandlerSignIn(t *testing.T) {
 			mu                           sync.Mutex
 			gotState, gotClaims, gotInfo map[string]any
 		)
-		app := newTestApp(t, adaClaims, Options{
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{
 			OnSetApplicationState: func(r *http.Request) (map[string]any, error) {
 				return map[string]any{"theme": "dark", "from": r.URL.Query().Get("return_url")}, nil
 			},
@@ -273,7 +273,7 @@ func TestHandlerSignIn(t *testing.T) {
 				s.Extra = map[string]any{"tenant": "t1"}
 				return nil
 			},
-		}, nil, nil)
+		}})
 		resp, _ := app.startSignIn("/api/auth/signin?return_url=/x")
 		if _, as := stateCookieOf(t, app, resp); as.AppState["theme"] != "dark" {
 			t.Errorf("state cookie app state = %v", as.AppState)
@@ -312,12 +312,12 @@ func TestHandlerSignIn(t *testing.T) {
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				rec := &errRecorder{}
-				app := newTestApp(t, monocloudtest.Config{}, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
+				app := newTestApp(t, appConfig{opts: Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}})
 				resp, _ := app.get("/api/auth/signin")
 				if resp.StatusCode != tt.status || len(app.stateCookies()) != 0 {
 					t.Errorf("status %d with state cookies %v, want %d and none", resp.StatusCode, app.stateCookies(), tt.status)
 				}
-				app2 := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook, OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}, nil, nil)
+				app2 := newTestApp(t, appConfig{opts: Options{OnError: rec.hook, OnSetApplicationState: func(*http.Request) (map[string]any, error) { return tt.ret, tt.err }}})
 				resp, _ = app2.get("/api/auth/signin")
 				var ve *ValidationError
 				if resp.StatusCode != http.StatusTeapot || (tt.err != nil && !errors.Is(rec.last(), hookErr)) || (tt.err == nil && !errors.As(rec.last(), &ve)) {
@@ -328,7 +328,7 @@ func TestHandlerSignIn(t *testing.T) {
 	})
 
 	t.Run("should use par if usePar is true", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UsePAR: new(true), DefaultAuthParams: AuthParams{LoginHint: "ada@example.com"}}})
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/par")
 		q := queryOf(t, loc)
 		if got := sortedKeys(q); !slices.Equal(got, []string{"client_id", "request_uri"}) {
@@ -355,7 +355,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should throw error if par request was a failure", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{UsePAR: new(true), OnError: rec.hook}})
 		// The provider refuses a pushed request without openid.
 		resp, _ := app.get("/api/auth/signin?scope=profile")
 		var oe *OPError
@@ -365,14 +365,14 @@ func TestHandlerSignIn(t *testing.T) {
 		if len(app.stateCookies()) != 0 {
 			t.Error("a state cookie was set for a failed PAR")
 		}
-		app = newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true)}, nil, nil)
+		app = newTestApp(t, appConfig{opts: Options{UsePAR: new(true)}})
 		if resp, _ := app.get("/api/auth/signin?scope=profile"); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("without OnError: status %d, want 400", resp.StatusCode)
 		}
 	})
 
 	t.Run("can pass custom return_url for application redirects", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		resp, _ := app.startSignIn("/api/auth/signin?return_url=%2Fcustom%3Fa%3D1%23frag")
 		if _, as := stateCookieOf(t, app, resp); as.ReturnURL != app.url("/custom?a=1#frag") {
 			t.Errorf("state return URL %q", as.ReturnURL)
@@ -381,7 +381,7 @@ func TestHandlerSignIn(t *testing.T) {
 
 	for _, ret := range []string{"/custom", "{app}/custom"} {
 		t.Run("can pass custom application return url through request query", func(t *testing.T) {
-			app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{})
 			ret := strings.ReplaceAll(ret, "{app}", app.origin())
 			resp, _ := app.signInVia("/api/auth/signin?return_url=" + url.QueryEscape(ret))
 			if got := resp.Header.Get("Location"); got != app.url("/custom") {
@@ -427,7 +427,7 @@ func s256(verifier string) string {
 
 func TestHandlerCallback(t *testing.T) {
 	t.Run("should perform a successful callback (Query)", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		_, loc := app.startSignIn("/api/auth/signin")
 		state := queryOf(t, loc).Get("state")
 		cb := app.op.Authorize(t, loc)
@@ -464,7 +464,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should perform a successful callback (Body)", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{DefaultAuthParams: AuthParams{ResponseMode: "form_post"}}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{DefaultAuthParams: AuthParams{ResponseMode: "form_post"}}})
 		_, loc := app.startSignIn("/api/auth/signin?return_url=/after")
 		if queryOf(t, loc).Get("response_mode") != "form_post" {
 			t.Fatalf("authorize URL %s lacks response_mode=form_post", loc)
@@ -483,7 +483,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should perform a successful callback (with base path)", func(t *testing.T) {
-		app := newTestAppAt(t, "/base", adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{basePath: "/base", opcfg: adaClaims})
 		resp, body := app.signInVia("/base/api/auth/signin")
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base/") {
 			t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
@@ -495,7 +495,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
 		resp, body := app.get("/api/auth/callback?code=x&state=unknown")
 		var ve *ValidationError
 		if resp.StatusCode != http.StatusTeapot || body != "custom error page" || !errors.As(rec.last(), &ve) {
@@ -520,7 +520,7 @@ func TestHandlerCallback(t *testing.T) {
 	}
 
 	t.Run("should return internal server error if state is not found", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.newBrowser() // the state cookie is gone
@@ -531,7 +531,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if authorization code is not found in returned callback url", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -541,7 +541,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("should return internal server error if state parameter mismatches", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -552,7 +552,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if nonce parameter mismatches", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
 		_, loc := app.startSignIn("/api/auth/signin")
 		u := parseURL(t, loc)
 		q := u.Query()
@@ -571,7 +571,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if the max age specified has passed", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
 		clock := app.useClock()
 		_, loc := app.startSignIn("/api/auth/signin?max_age=60")
 		cb := app.op.Authorize(t, loc)
@@ -589,11 +589,11 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
 			s.User["custom"] = "field"
 			delete(s.User, "email")
 			return nil
-		}}, nil, nil)
+		}}})
 		app.signInVia("/api/auth/signin")
 		s := app.session()
 		if s == nil || s.User["custom"] != "field" || s.User["email"] != nil {
@@ -602,16 +602,16 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("an OnSessionCreating error aborts the sign-in", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnSessionCreating: func(context.Context, *Session, map[string]any, map[string]any, map[string]any) error {
 			return &ValidationError{Message: "user is blocked"}
-		}}, nil, nil)
+		}}})
 		_, loc := app.startSignIn("/api/auth/signin")
 		badCallback(t, app, app.op.Authorize(t, loc).String())
 	})
 
 	for _, base := range []string{"", "/base"} {
 		t.Run("should redirect to app url if state does not have a redirect url"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
-			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{basePath: base})
 			resp, _ := app.signInVia(base + "/api/auth/signin")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want %q", got, want)
@@ -627,7 +627,7 @@ func TestHandlerCallback(t *testing.T) {
 				title += " (with basepath)"
 			}
 			t.Run(title, func(t *testing.T) {
-				app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+				app := newTestApp(t, appConfig{basePath: base})
 				r := strings.NewReplacer("{app}", app.origin(), "{base}", base)
 				ret := r.Replace(tt.ret)
 				want := app.url(r.Replace(tt.want))
@@ -641,7 +641,7 @@ func TestHandlerCallback(t *testing.T) {
 			})
 		}
 		t.Run("should redirect to the app url if the returnUrl in the state is invalid"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
-			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{basePath: base})
 			for _, ret := range []string{"https://someoneelse.com/cb", "//someoneelse.com", "/\\someoneelse.com"} {
 				// The sign-in route refuses it and stores the app root...
 				app.newBrowser()
@@ -659,7 +659,7 @@ func TestHandlerCallback(t *testing.T) {
 	}
 
 	t.Run("should not fetch from userinfo if options.userInfo explicitly to false", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{UserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UserInfo: new(false)}})
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
@@ -671,7 +671,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return internal server error if the userinfo endpoint returns an error", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, adaClaims, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnError: rec.hook}})
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
 		_, loc := app.startSignIn("/api/auth/signin")
 		resp, _ := app.get(app.op.Authorize(t, loc).String())
@@ -685,14 +685,14 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("userinfo of another subject is refused", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else","name":"Mallory"}`})
 		_, loc := app.startSignIn("/api/auth/signin")
 		badCallback(t, app, app.op.Authorize(t, loc).String())
 	})
 
 	t.Run("should filter out the configured claims", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{UserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UserInfo: new(false)}})
 		app.signInVia("/api/auth/signin")
 		u := app.session().User
 		for _, c := range strings.Fields(defaultFilteredClaims) {
@@ -703,7 +703,7 @@ func TestHandlerCallback(t *testing.T) {
 		if u["sid"] == nil || u["name"] != "Ada" {
 			t.Errorf("default filter: user %v lacks sid or name", u)
 		}
-		app = newTestApp(t, adaClaims, Options{UserInfo: new(false), FilteredIDTokenClaims: []string{"email", "iss"}}, nil, nil)
+		app = newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UserInfo: new(false), FilteredIDTokenClaims: []string{"email", "iss"}}})
 		app.signInVia("/api/auth/signin")
 		u = app.session().User
 		if u["email"] != nil || u["iss"] != nil || u["exp"] == nil || u["aud"] == nil || u["name"] != "Ada" {
@@ -713,7 +713,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return bad request if there is an op error", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
 		app.op.SetAuthorizeError("access_denied", "The user cancelled")
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
@@ -726,7 +726,7 @@ func TestHandlerCallback(t *testing.T) {
 			t.Error("state cookie kept or a token request made after an OP error")
 		}
 
-		app = newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app = newTestApp(t, appConfig{})
 		app.op.SetAuthorizeError("login_required", "")
 		_, loc = app.startSignIn("/api/auth/signin")
 		resp, body := app.get(app.op.Authorize(t, loc).String())
@@ -739,7 +739,7 @@ func TestHandlerCallback(t *testing.T) {
 
 	t.Run("should return 500 for unexpected errors", func(t *testing.T) {
 		// The SDK's test: an OP error with a state that has no cookie.
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		resp, _ := app.get("/api/auth/callback?error=foo&error_description=bar&state=foo")
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400", resp.StatusCode)
@@ -762,7 +762,7 @@ func TestHandlerCallback(t *testing.T) {
 		} {
 			t.Run(tt.fault.Body, func(t *testing.T) {
 				rec := &errRecorder{}
-				app := newTestApp(t, monocloudtest.Config{}, Options{}, &MiddlewareOptions{OnError: rec.hook}, nil)
+				app := newTestApp(t, appConfig{mw: &MiddlewareOptions{OnError: rec.hook}})
 				_, loc := app.startSignIn("/api/auth/signin")
 				cb := app.op.Authorize(t, loc)
 				app.op.SetTokenFault(tt.fault)
@@ -775,7 +775,7 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("iss of another issuer is refused", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{})
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		q := cb.Query()
@@ -785,10 +785,10 @@ func TestHandlerCallback(t *testing.T) {
 	})
 
 	t.Run("the code exchange asks for the requested resource", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{
+		app := newTestApp(t, appConfig{opts: Options{
 			DefaultAuthParams: AuthParams{Resource: "https://default.example.com"},
 			Resources:         []Indicator{{Resource: "https://one.example.com", Scopes: "one"}},
-		}, nil, nil)
+		}})
 		app.signInVia("/api/auth/signin")
 		if got := app.op.LastTokenRequest()["resource"]; !slices.Equal(got, []string{"https://default.example.com"}) {
 			t.Errorf("default: token request resource %q", got)
@@ -812,7 +812,7 @@ func TestHandlerCallback(t *testing.T) {
 func TestParallelSignIns(t *testing.T) {
 	for _, order := range [][2]int{{0, 1}, {1, 0}} {
 		t.Run(map[int]string{0: "first tab first", 1: "second tab first"}[order[0]], func(t *testing.T) {
-			app := newTestApp(t, adaClaims, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims})
 			var cbs [2]*url.URL
 			for i, ret := range []string{"/tab-a", "/tab-b"} {
 				_, loc := app.startSignIn("/api/auth/signin?return_url=" + ret)
@@ -836,7 +836,7 @@ func TestParallelSignIns(t *testing.T) {
 		})
 	}
 	t.Run("at most five transactions in flight: the oldest is dropped", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		var first *url.URL
 		for i := range maxStateCookies + 1 {
 			_, loc := app.startSignIn("/api/auth/signin")
@@ -852,7 +852,7 @@ func TestParallelSignIns(t *testing.T) {
 		}
 	})
 	t.Run("concurrently", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		const tabs = maxStateCookies
 		cbs := make([]*url.URL, tabs)
 		for i := range cbs {
@@ -880,7 +880,7 @@ func TestParallelSignIns(t *testing.T) {
 }
 
 func TestSignInFlowCreatesSession(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada", "groups": []any{"staff"}}}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: monocloudtest.Config{Claims: map[string]any{"name": "Ada", "groups": []any{"staff"}}}})
 	resp := app.signIn("?return_url=/dashboard")
 	if got, want := resp.Header.Get("Location"), app.srv.URL+"/dashboard"; got != want {
 		t.Fatalf("callback redirect = %q, want %q", got, want)
@@ -900,7 +900,7 @@ func TestSignInFlowCreatesSession(t *testing.T) {
 // `ret == base` case removed (GET /base returned to /base/base); the
 // prefix check without its slash (/basement/x became "ment/x").
 func TestReturnPathWithBasePath(t *testing.T) {
-	app := newTestAppAt(t, "/base", monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{basePath: "/base"})
 	for path, want := range map[string]string{
 		"/base":         "/",
 		"/base/":        "/",
@@ -961,7 +961,7 @@ func signInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.R
 func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 	for _, base := range []string{"", "/base"} {
 		t.Run("base="+base, func(t *testing.T) {
-			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{basePath: base})
 			resp := signInWithStateReturn(t, app, base, "https://evil.example/")
 			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)
@@ -995,13 +995,13 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var label atomic.Value
 			var size atomic.Int64
-			app := newTestApp(t, adaClaims, Options{
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{
 				DefaultAuthParams: AuthParams{ResponseMode: "form_post"},
 				OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
 					s.Extra = map[string]any{"signIn": label.Load(), "data": randomData(int(size.Load()))}
 					return nil
 				},
-			}, nil, nil)
+			}})
 
 			label.Store("first")
 			size.Store(int64(tc.before))
@@ -1046,7 +1046,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 }
 
 func TestBadCallbacks(t *testing.T) {
-	app := newTestApp(t, adaClaims, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	refused := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
 		t.Helper()
 		if w.Code != http.StatusBadRequest {
@@ -1090,7 +1090,7 @@ func TestBadCallbacks(t *testing.T) {
 	})
 
 	t.Run("state cookie from another client secret", func(t *testing.T) {
-		other := newTestApp(t, monocloudtest.Config{}, Options{CookieSecret: "another-cookie-secret-of-32-bytes"}, nil, nil)
+		other := newTestApp(t, appConfig{opts: Options{CookieSecret: "another-cookie-secret-of-32-bytes"}})
 		state, _ := startTransaction(t, other)
 		_, cb := startTransaction(t, app)
 		q := cb.Query()
@@ -1186,7 +1186,7 @@ func TestHostileReturnURLs(t *testing.T) {
 	if len(hostileURLs) < 30 {
 		t.Fatalf("only %d hostile URLs", len(hostileURLs))
 	}
-	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	app := newTestApp(t, appConfig{})
 	for i, raw := range hostileURLs {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			v := expandURL(app, raw)

@@ -10,8 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 func TestHandlerSignOut(t *testing.T) {
@@ -44,7 +42,7 @@ func TestHandlerSignOut(t *testing.T) {
 	for _, base := range []string{"", "/base"} {
 		suffix := map[string]string{"": "", "/base": " (with base path)"}[base]
 		t.Run("should redirect to endSessionUrl with post logout redirect uri and id token hint"+suffix, func(t *testing.T) {
-			app := newTestAppAt(t, base, adaClaims, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims})
 			resp, idToken := signOut(t, app, base, "")
 			q := endSession(t, app, resp)
 			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base+"/") {
@@ -72,7 +70,7 @@ func TestHandlerSignOut(t *testing.T) {
 				{"{app}/bye?x=1", "/bye?x=1"},
 				{"https://elsewhere.example.com/bye", base + "/"}, // other origins are ignored
 			} {
-				app := newTestAppAt(t, base, adaClaims, Options{}, nil, nil)
+				app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims})
 				app.client.cfg.postLogoutURL = strings.ReplaceAll(tt.opt, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "")
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
@@ -83,7 +81,7 @@ func TestHandlerSignOut(t *testing.T) {
 
 		for _, tt := range []struct{ query, want string }{{"/something", base + "/something"}, {"{app}/something", "/something"}} {
 			t.Run("can pickup post_logout_url from query param"+suffix, func(t *testing.T) {
-				app := newTestAppAt(t, base, adaClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
+				app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims, opts: Options{PostLogoutRedirectURI: "/option"}})
 				q := strings.ReplaceAll(tt.query, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "?post_logout_url="+url.QueryEscape(q))
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
@@ -93,7 +91,7 @@ func TestHandlerSignOut(t *testing.T) {
 		}
 
 		t.Run("should redirect to app url if there is no session"+suffix, func(t *testing.T) {
-			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{basePath: base})
 			resp, _ := app.get(base + "/api/auth/signout")
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") {
 				t.Errorf("%d %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
@@ -105,7 +103,7 @@ func TestHandlerSignOut(t *testing.T) {
 		})
 
 		t.Run("should redirect to app url if federatedSignOut is false"+suffix, func(t *testing.T) {
-			app := newTestAppAt(t, base, adaClaims, Options{FederatedSignOut: new(false)}, nil, nil)
+			app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims, opts: Options{FederatedSignOut: new(false)}})
 			resp, _ := signOut(t, app, base, "")
 			if resp.Header.Get("Location") != app.url(base+"/") {
 				t.Errorf("Location %q, want the app", resp.Header.Get("Location"))
@@ -124,7 +122,7 @@ func TestHandlerSignOut(t *testing.T) {
 	}
 
 	t.Run("invalid post_logout_url from query param does not override", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{PostLogoutRedirectURI: "/option"}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{PostLogoutRedirectURI: "/option"}})
 		for _, bad := range []string{`"`, "//evil.com", "https://evil.com/x", "javascript:alert(1)"} {
 			app.newBrowser()
 			resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape(bad))
@@ -137,7 +135,7 @@ func TestHandlerSignOut(t *testing.T) {
 	t.Run("can redirect to external domains", func(t *testing.T) {
 		// A deliberate fix of the SDK's open redirect: other origins are
 		// ignored, with or without a session.
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape("https://something.com/test"))
 		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("/") {
 			t.Errorf("post_logout_redirect_uri %q, want the app", got)
@@ -187,7 +185,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 
 	for _, site := range []string{"", "same-origin", "same-site", "none"} {
 		t.Run("signs out, Sec-Fetch-Site "+cmp.Or(site, "absent"), func(t *testing.T) {
-			app := newTestApp(t, adaClaims, Options{}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims})
 			app.signInVia("/api/auth/signin")
 			want, ok := app.client.resolveReturnURL(postLogout)
 			if !ok {
@@ -198,7 +196,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	}
 
 	t.Run("cross-site gets a confirm page, then signs out from the app", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		app.signInVia("/api/auth/signin")
 		w := signOut(app, http.MethodGet, query, "cross-site")
 		if w.Code != http.StatusOK || w.Header().Get("Location") != "" || len(w.Result().Cookies()) != 0 {
@@ -238,7 +236,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 
 	t.Run("cross-site confirm page drops an off-site post_logout_url", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		w := signOut(app, http.MethodGet, "?post_logout_url="+url.QueryEscape("https://evil.example/x"), "cross-site")
 		if links := htmlLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
 			t.Errorf("status %d, links %v; want the bare sign-out route", w.Code, links)
@@ -246,7 +244,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	})
 
 	t.Run("cross-site POST is refused", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		app.signInVia("/api/auth/signin")
 		if w := signOut(app, http.MethodPost, "", "cross-site"); w.Code != http.StatusMethodNotAllowed {
 			t.Errorf("status %d, want 405", w.Code)
@@ -270,7 +268,7 @@ func htmlLinks(t *testing.T, body string) []string {
 // TestSignOutRevokesCopiedCookie: a copy of the session cookie taken before
 // sign-out no longer opens the session afterwards.
 func TestSignOutRevokesCopiedCookie(t *testing.T) {
-	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil, nil)
+	app := newTestApp(t, appConfig{opts: Options{FederatedSignOut: new(false)}})
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
 	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
@@ -291,7 +289,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 			if mode == "not federated" {
 				opts.FederatedSignOut = new(false)
 			}
-			app := newTestApp(t, monocloudtest.Config{}, opts, nil, nil)
+			app := newTestApp(t, appConfig{opts: opts})
 			for i, raw := range hostileURLs {
 				v := expandURL(app, raw)
 				var cookies []*http.Cookie

@@ -17,7 +17,7 @@ import (
 
 func TestHandlerUserInfo(t *testing.T) {
 	t.Run("should return no content if there is no session (204)", func(t *testing.T) {
-		app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, handlerOnly)
+		app := newTestApp(t, appConfig{build: handlerOnly})
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusNoContent || body != "" {
 			t.Errorf("%d %q, want 204 and no body", resp.StatusCode, body)
@@ -28,7 +28,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should return the current user claims", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		app.signInVia("/api/auth/signin")
 		resp, body := app.get("/api/auth/userinfo")
 		var user map[string]any
@@ -41,7 +41,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should perform a userinfo request when customized through options", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(true)}})
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Grace"}`})
 		resp, body := app.get("/api/auth/userinfo")
@@ -54,7 +54,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	})
 
 	t.Run("should not perform a userinfo request when customized through options", func(t *testing.T) {
-		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(false)}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(false)}})
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, body := app.get("/api/auth/userinfo")
@@ -66,7 +66,7 @@ func TestHandlerUserInfo(t *testing.T) {
 	t.Run("can add custom fields to session by passing in onSessionCreating", func(t *testing.T) {
 		var calls []string
 		var mu sync.Mutex
-		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(true), OnSessionCreating: func(ctx context.Context, s *Session, claims, info, appState map[string]any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, map[bool]string{true: "callback", false: "refetch"}[claims != nil])
@@ -74,7 +74,7 @@ func TestHandlerUserInfo(t *testing.T) {
 				s.User["refetched"] = true
 			}
 			return nil
-		}}, nil, nil)
+		}}})
 		app.signInVia("/api/auth/signin")
 		resp, body := app.get("/api/auth/userinfo")
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"refetched":true`) {
@@ -96,7 +96,7 @@ func TestHandlerUserInfo(t *testing.T) {
 			{monocloudtest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
 			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
 		} {
-			app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true)}, nil, nil)
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(true)}})
 			app.signInVia("/api/auth/signin")
 			app.op.SetUserinfoFault(tt.fault)
 			resp, _ := app.get("/api/auth/userinfo")
@@ -112,7 +112,7 @@ func TestHandlerUserInfo(t *testing.T) {
 
 	t.Run("should execute custom onError function if provided", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(true), OnError: rec.hook}, nil, nil)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(true), OnError: rec.hook}})
 		app.signInVia("/api/auth/signin")
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError})
 		resp, _ := app.get("/api/auth/userinfo")
@@ -130,7 +130,7 @@ func TestHandlerUserInfo(t *testing.T) {
 func TestUserInfoSigned(t *testing.T) {
 	opcfg := adaClaims
 	opcfg.SignedUserinfo = true
-	app := newTestApp(t, opcfg, Options{UserInfo: new(true)}, nil, nil)
+	app := newTestApp(t, appConfig{opcfg: opcfg, opts: Options{UserInfo: new(true)}})
 	app.signIn("")
 	user := app.session().User
 	if user["name"] != "Ada" || user["sub"] != "user-1" || app.op.UserinfoRequests() != 1 {

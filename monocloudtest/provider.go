@@ -124,7 +124,7 @@ func (c Config) withDefaults() Config {
 }
 
 // Provider is a fake OpenID provider listening on a local HTTP server.
-// Create one with [New].
+// Create one with [NewProvider].
 type Provider struct {
 	cfg    Config
 	srv    *httptest.Server

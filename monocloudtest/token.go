@@ -86,8 +86,8 @@ func (p *Provider) LastTokenRequest() url.Values {
 }
 
 // AuthMethod returns the client authentication method of the last token
-// request: "client_secret_basic", "client_secret_post", or "" if it had no
-// client credentials or there was none.
+// request: "client_secret_basic", "client_secret_post", "client_secret_jwt",
+// "private_key_jwt", or "" if it had no client credentials or there was none.
 func (p *Provider) AuthMethod() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
