@@ -23,24 +23,24 @@ func TestSessionCachePutWhenFullEvictsOnlyTheOldest(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	value := func(i int) string { return fmt.Sprintf("value-%d", i) }
 	for i := range sessionCacheSize + 1 {
-		c.put(value(i), sessionCookie{Key: fmt.Sprintf("key-%d", i)}, false, now)
+		c.put(c.key(value(i)), sessionCookie{Key: fmt.Sprintf("key-%d", i)}, false, now)
 	}
 	if n := c.entries.Len(); n != sessionCacheSize {
 		t.Errorf("%d entries, want the bound %d", n, sessionCacheSize)
 	}
-	if _, _, ok := c.get(value(0), now); ok {
+	if _, _, ok := c.get(c.key(value(0)), now); ok {
 		t.Error("the oldest entry is still cached")
 	}
 	missing := 0
 	for i := 1; i <= sessionCacheSize; i++ {
-		if sc, _, ok := c.get(value(i), now); !ok || sc.Key != fmt.Sprintf("key-%d", i) {
+		if sc, _, ok := c.get(c.key(value(i)), now); !ok || sc.Key != fmt.Sprintf("key-%d", i) {
 			missing++
 		}
 	}
 	if missing > 0 {
 		t.Errorf("%d entries other than the oldest dropped by one put", missing)
 	}
-	if _, _, ok := c.get(value(1), now.Add(sessionCacheTTL)); ok {
+	if _, _, ok := c.get(c.key(value(1)), now.Add(sessionCacheTTL)); ok {
 		t.Error("an entry is still cached after sessionCacheTTL")
 	}
 }
@@ -53,8 +53,8 @@ func TestSessionCacheKeepsNoValue(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	value := strings.Repeat("v", 2500)
 	gone := weak.Make(unsafe.StringData(value))
-	c.put(value, sessionCookie{Key: "key"}, false, now)
-	if sc, _, ok := c.get(strings.Repeat("v", 2500), now); !ok || sc.Key != "key" {
+	c.put(c.key(value), sessionCookie{Key: "key"}, false, now)
+	if sc, _, ok := c.get(c.key(strings.Repeat("v", 2500)), now); !ok || sc.Key != "key" {
 		t.Fatalf("an equal value is not found: %v %q", ok, sc.Key)
 	}
 	runtime.GC()
@@ -71,9 +71,9 @@ func TestSessionCacheKeys(t *testing.T) {
 	c := newSessionCache()
 	now := time.Unix(1_700_000_000, 0)
 	value := strings.Repeat("A-z_0", 500)
-	c.put(value, sessionCookie{Key: "key"}, false, now)
+	c.put(c.key(value), sessionCookie{Key: "key"}, false, now)
 	for _, other := range []string{value[:len(value)-1] + "1", value[1:], value + "=", "B" + value[1:]} {
-		if _, _, ok := c.get(other, now); ok {
+		if _, _, ok := c.get(c.key(other), now); ok {
 			t.Errorf("a value differing from the cached one is found: ...%q", other[len(other)-8:])
 		}
 	}

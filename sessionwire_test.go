@@ -359,7 +359,7 @@ func TestLookupDecodesTheClaimsOncePerRequest(t *testing.T) {
 	app.signIn("")
 	app.client.sessions = newSessionCache()
 	r := app.request(http.MethodGet, "/")
-	st := app.client.requestState(nil, r)
+	st := &requestState{c: app.client, r: r}
 
 	first, err := st.lookup(r.Context())
 	if err != nil || first == nil {
