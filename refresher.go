@@ -46,6 +46,14 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 	return out.Value, nil
 }
 
+// detached returns ctx without c's request state, for work that runs
+// detached from the request (a token refresh, which may serve several
+// requests and outlive the one that started it): the request helpers
+// answer ErrNoRequestContext there.
+func (c *Client) detached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, stateKey{c}, (*requestState)(nil))
+}
+
 // runRefresh runs one refresh of session sc presenting rt, detached from
 // any request: it holds the backend's lock of the session, so that a
 // sign-out cannot be undone by a refresh that finishes after it; adopts

@@ -86,14 +86,6 @@ func (c *Client) state(ctx context.Context) *requestState {
 	return st
 }
 
-// detached returns ctx without c's request state, for work that runs
-// detached from the request (a token refresh, which may serve several
-// requests and outlive the one that started it): the request helpers
-// answer ErrNoRequestContext there.
-func (c *Client) detached(ctx context.Context) context.Context {
-	return context.WithValue(ctx, stateKey{c}, (*requestState)(nil))
-}
-
 // withResponse runs f with r's state when r is served under this client's
 // middleware or handler; otherwise with a new state, whose cookies it then
 // commits to w's header once, as the middleware does (w may be nil: then
