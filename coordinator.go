@@ -144,22 +144,6 @@ func (c *Client) revoke(ctx context.Context, r Revocation) error {
 	return nil
 }
 
-// revokeSignOut ends session sc, signed out, in this process and, with
-// cookie sessions and a Coordinator, on every instance: a copy of its
-// cookie taken before is refused. It returns a *StoreError, and ends
-// nothing, when the Coordinator fails.
-func (c *Client) revokeSignOut(ctx context.Context, sc *sessionCookie) error {
-	now := c.now()
-	sub := subject(sc.userClaims(), sc.Session.IDToken)
-	if c.cfg.store == nil {
-		if err := c.revoke(ctx, Revocation{Key: sc.Key, Sub: sub, At: now}); err != nil {
-			return err
-		}
-	}
-	c.revocations.addKey(sc.Key, sub, now)
-	return nil
-}
-
 // Close stops the work New started in the background for the Coordinator
 // (watching its revocations); without a Coordinator it does nothing. The
 // Client still serves requests, but no longer learns of sessions ended on

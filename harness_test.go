@@ -524,7 +524,7 @@ func (a *testApp) createSession(have []*http.Cookie, s *Session) *http.Response 
 	a.t.Helper()
 	rec := httptest.NewRecorder()
 	r := newRequest("/", have)
-	if err := a.client.requestState(rec, r).create(r.Context(), s); err != nil {
+	if err := a.client.withResponse(rec, r, func(st *requestState) error { return st.create(r.Context(), s) }); err != nil {
 		a.t.Fatalf("create: %v", err)
 	}
 	return rec.Result()

@@ -23,8 +23,9 @@ type Client struct {
 	disc         discovery // the provider: reach it through c.provider
 	sessionCodec *cookie.Codec
 	stateCodec   *cookie.Codec
-	sessions     *sessionCache
-	refreshes    *refresh.Group[*refreshed]
+	sessions     *sessionCache  // decoded session cookies
+	backend      sessionBackend // where sessions live, chosen by New
+	refreshes    *refresh.Group[*refreshedSession]
 	usedStates   *expiring.Map[string, struct{}] // states of the callbacks taken
 	logoutJTIs   *expiring.Map[string, struct{}] // IDs of the logout tokens accepted
 	revocations  *revocations
@@ -74,7 +75,8 @@ func New(opts Options) (*Client, error) {
 		now:          time.Now,
 	}
 	c.revocations.skew = int64(cfg.clockSkew / time.Second)
-	c.refreshes = refresh.New[*refreshed](cfg.responseTimeout, func() time.Time { return c.now() })
+	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.revoke)
+	c.refreshes = refresh.New[*refreshedSession](cfg.responseTimeout, func() time.Time { return c.now() })
 	ctx := context.Background()
 	p, err := c.discover(ctx)
 	var ve *ValidationError

@@ -2,18 +2,18 @@ package monocloud
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/refresh"
 )
 
-// refreshed is a session after a refresh grant: the cookie to send, encoded
-// once and shared by every request that adopts the refresh.
-type refreshed struct {
+// refreshedSession is a session after a refresh grant: the cookie to
+// send, encoded once and shared by every request that adopts the refresh.
+type refreshedSession struct {
 	sc    *sessionCookie
 	value string // sc encoded; with a store, its key, lifetime and version
 }
@@ -21,14 +21,8 @@ type refreshed struct {
 // refresh returns session sc with the token q refreshed. Refreshes run
 // through c.refreshes (see package refresh): once per need, detached from
 // the request, with the result kept for requests that still carry sc's
-// cookie. With a SessionLocker store the grant also holds the session's
-// lock, re-reads the session, adopts a refresh another instance made, and
-// saves the result before it releases the lock, so that a sign-out cannot
-// be undone by a refresh that finishes after it. With cookie sessions and a
-// Coordinator, the grant holds the Coordinator's lock of the session,
-// adopts a refresh another instance shared for the refresh token it would
-// present, and shares its own.
-func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshed, error) {
+// cookie.
+func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshedSession, error) {
 	req := refresh.Request{
 		Session:      sc.Key,
 		Query:        q.resource + "\x00" + q.fileScopes,
@@ -37,7 +31,7 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 	}
 	// The grant runs detached from this request and may serve others: its
 	// ctx keeps the request's values (trace IDs) but not its auth state.
-	out, err := c.refreshes.Do(c.detached(ctx), req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshed], error) {
+	out, err := c.refreshes.Do(c.detached(ctx), req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshedSession], error) {
 		return c.runRefresh(ctx, sc, rt, q)
 	})
 	if err != nil {
@@ -52,78 +46,65 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 	return out.Value, nil
 }
 
-// runRefresh runs one refresh grant of session sc presenting rt, and
-// builds the refreshed session cookie. Its ctx is detached from any request.
-// It reports the refresh as an event: refresh, or refresh_shared when it
-// adopted another instance's.
-func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshed], err error) {
+// detached returns ctx without c's request state, for work that runs
+// detached from the request (a token refresh, which may serve several
+// requests and outlive the one that started it): the request helpers
+// answer ErrNoRequestContext there.
+func (c *Client) detached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, stateKey{c}, (*requestState)(nil))
+}
+
+// runRefresh runs one refresh of session sc presenting rt, detached from
+// any request: it holds the backend's lock of the session, so that a
+// sign-out cannot be undone by a refresh that finishes after it; adopts
+// the newest version of the session another instance saved or shared, if
+// it holds a fresh token; else runs the grant, verifies and applies its
+// answer, saves the refreshed session and shares it. It reports itself in
+// one event, refresh, or refresh_shared when it adopted another
+// instance's, after a store_error for what it could not save or share.
+func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshedSession], err error) {
 	start, adopted := c.now(), ""
-	defer func() { c.emitRefresh(ctx, sc.Key, adopted, c.now().Sub(start), err) }()
-	base := sc.Session
-	locker, _ := c.cfg.store.(SessionLocker)
-	if locker != nil {
-		unlock, err := locker.LockSession(ctx, sc.Key)
-		if err != nil {
-			return out, storeError("locking the session for a token refresh", err)
+	var unsaved *Event
+	defer func() {
+		if unsaved != nil {
+			c.emit(ctx, *unsaved)
 		}
-		defer unlock()
-		current, err := c.cfg.store.Get(ctx, sc.Key)
-		if err != nil {
-			return out, storeError("re-reading the session", err)
-		}
-		if current == nil {
-			return out, ErrNoSession // signed out meanwhile
-		}
-		behind := sc.Version != "" && sc.Version != tokenVersion(current.RefreshToken)
-		if current.RefreshToken != rt || behind {
-			// Another instance refreshed while this request ran, or
-			// before it while the browser still held the cookie from
-			// before that refresh: adopt it rather than run another.
-			if tok := findToken(current.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) {
-				adopted = OutcomeStore
-				return c.refreshedOutcome(ctx, sc, current, tok)
-			}
-		}
-		base, rt = current, current.RefreshToken
+		c.emitRefresh(ctx, sc.Key, adopted, c.now().Sub(start), err)
+	}()
+	latest, unlock, err := c.backend.lockRefresh(ctx, sc, rt, q.force)
+	if err != nil {
+		return out, err
 	}
-	shared := locker == nil && c.cfg.coordinator != nil
-	if shared {
-		unlock, err := c.cfg.coordinator.LockSession(ctx, sc.Key)
-		if err != nil {
-			return out, storeError("locking the session for a token refresh", err)
+	defer unlock()
+	base := sc.Session
+	if latest.session != nil {
+		if tok := findToken(latest.session.AccessTokens, q.resource, q.fileScopes); latest.adoptable && tok != nil && !expired(tok, c.now().Unix()) {
+			adopted = latest.from
+			return c.refreshedOutcome(ctx, sc, latest.session, tok)
 		}
-		defer unlock()
-		other, err := c.sharedRefresh(ctx, sc, rt)
-		if err != nil {
-			return out, err
-		}
-		if other != nil {
-			// Adopt another instance's refresh unless a new grant is
-			// forced and the refresh token was not rotated (then sc is
-			// not behind).
-			if tok := findToken(other.AccessTokens, q.resource, q.fileScopes); tok != nil && !expired(tok, c.now().Unix()) && (!q.force || other.RefreshToken != rt) {
-				adopted = OutcomeCoordinator
-				return c.refreshedOutcome(ctx, sc, other, tok)
-			}
-			base, rt = other, other.RefreshToken
-		}
+		base, rt = latest.session, latest.session.RefreshToken
 	}
 	if c.revocations.revoked(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
 		return out, ErrNoSession
 	}
-	res, err := c.grant(ctx, base, rt, q)
+	p, err := c.provider(ctx)
+	if err != nil {
+		return out, err
+	}
+	res, err := c.grant(ctx, p, base, rt, q)
 	if res != nil {
 		out.RefreshToken = res.refreshToken
 	}
 	if err != nil {
-		if out.RefreshToken != "" && c.cfg.store != nil {
+		if out.RefreshToken != "" {
 			// The provider rotated the refresh token but its answer is
-			// refused: keep the new token, or the next grant, on any
-			// instance, presents the used one and the grant is revoked.
+			// refused: keep the new token in the store, or the next grant,
+			// on any instance, presents the used one and the grant is
+			// revoked.
 			kept := base.clone()
 			kept.RefreshToken = out.RefreshToken
-			if serr := c.cfg.store.Set(ctx, sc.Key, kept, sc.Lifetime.public()); serr != nil {
-				c.emit(ctx, Event{Kind: EventStoreError, Op: "saving a rotated refresh token", Session: sessionTag(sc.Key), Err: serr})
+			if _, serr := c.backend.save(ctx, &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: kept}); serr != nil {
+				unsaved = &Event{Kind: EventStoreError, Op: "saving a rotated refresh token", Session: sessionTag(sc.Key), Err: serr}
 			}
 		}
 		return out, err
@@ -133,10 +114,15 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		return out, err
 	}
 	out, err = c.refreshedOutcome(ctx, sc, s, findToken(s.AccessTokens, q.resource, q.fileScopes))
-	if err == nil && shared {
-		c.shareRefresh(ctx, rt, base, out.Value)
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	// A failure to share is reported: the refresh succeeded, and this
+	// request gets it.
+	if serr := c.backend.share(ctx, rt, base, out.Value); serr != nil {
+		unsaved = &Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(sc.Key), Err: serr}
+	}
+	return out, nil
 }
 
 // emitRefresh reports a refresh of the session with key that took d: as
@@ -157,17 +143,17 @@ func (c *Client) emitRefresh(ctx context.Context, key, adopted string, d time.Du
 
 // refreshedOutcome encodes refreshed session s of sc (saving it to the
 // store, if any) into the outcome of a refresh that obtained token tok.
-func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Session, tok *AccessToken) (refresh.Outcome[*refreshed], error) {
+func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Session, tok *AccessToken) (refresh.Outcome[*refreshedSession], error) {
 	now := c.now().Unix()
 	next := &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: s}
 	next.Lifetime.U = now
 	next.Lifetime.E = c.cfg.expiry(next.Lifetime)
 	value, err := c.encodeSession(ctx, next)
 	if err != nil {
-		return refresh.Outcome[*refreshed]{}, err
+		return refresh.Outcome[*refreshedSession]{}, err
 	}
-	return refresh.Outcome[*refreshed]{
-		Value:        &refreshed{sc: next, value: value},
+	return refresh.Outcome[*refreshedSession]{
+		Value:        &refreshedSession{sc: next, value: value},
 		RefreshToken: s.RefreshToken,
 		Expires:      shareUntil(tok, now),
 	}, nil
@@ -184,71 +170,8 @@ func shareUntil(tok *AccessToken, now int64) time.Time {
 	return time.Unix(tok.AccessTokenExpiration-expiryMargin, 0)
 }
 
-// maxSharedRefreshes bounds how many refreshes of a session, shared by
-// other instances, a refresh follows to reach the newest one.
-const maxSharedRefreshes = 32
-
-// sharedRefresh returns session sc as the newest of the refreshes other
-// instances shared through the Coordinator, after refresh token rt was
-// presented, made it; or nil when there is none. It follows the refreshes
-// made since, each shared under the digest of the refresh token it
-// presented, and applies each to the session the previous one made.
-func (c *Client) sharedRefresh(ctx context.Context, sc *sessionCookie, rt string) (*Session, error) {
-	var newest *Session
-	base := sc.Session
-	for range maxSharedRefreshes {
-		value, err := c.cfg.coordinator.GetRefreshed(ctx, tokenDigest(rt))
-		if err != nil {
-			return nil, storeError("reading a shared refresh", err)
-		}
-		if value == nil {
-			break
-		}
-		var d refreshDelta
-		if _, err := c.sessionCodec.Decode(refreshDeltaName, string(value), &d); err != nil || d.key != sc.Key {
-			// Written by another app or with a retired secret: not ours
-			// to adopt.
-			break
-		}
-		newest = d.adopt(base)
-		if newest.RefreshToken == rt {
-			break // not rotated: this is the newest
-		}
-		base, rt = newest, newest.RefreshToken
-	}
-	return newest, nil
-}
-
-// shareRefresh shares r, the refresh of session base that presented refresh
-// token rt, with the other instances: only what a cookie holding base lacks
-// to adopt it (see refreshDelta), encrypted and authenticated by the
-// Client's codec. It is kept until r's session expires: a cookie holding rt
-// may come until then, as a sliding session's cookie re-written by a
-// request that needed no token lives as long as the session. A failure is
-// logged: the refresh succeeded, and this request gets it.
-func (c *Client) shareRefresh(ctx context.Context, rt string, base *Session, r *refreshed) {
-	ttl := time.Unix(r.sc.Lifetime.E, 0).Sub(c.now())
-	if ttl <= 0 {
-		return
-	}
-	value, err := c.sessionCodec.Encode(refreshDeltaName, newRefreshDelta(r.sc.Key, base, r.sc.Session))
-	if err == nil {
-		err = c.cfg.coordinator.PutRefreshed(ctx, tokenDigest(rt), []byte(value), ttl)
-	}
-	if err != nil {
-		c.emit(ctx, Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(r.sc.Key), Err: err})
-	}
-}
-
-// tokenDigest returns the hex SHA-256 digest of a refresh token, under
-// which its refresh is shared.
-func tokenDigest(rt string) string {
-	sum := sha256.Sum256([]byte(rt))
-	return hex.EncodeToString(sum[:])
-}
-
-// refreshResult is what one refresh grant produced.
-type refreshResult struct {
+// grantResult is what one refresh grant produced.
+type grantResult struct {
 	accessToken  string
 	expiresAt    int64 // unix seconds
 	scope        string
@@ -261,16 +184,12 @@ type refreshResult struct {
 // grant runs the refresh grant and validates what it returns. When the
 // provider answered but its answer fails validation, the result is
 // returned with the error, so that a rotated refresh token is not lost.
-func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery) (*refreshResult, error) {
-	p, err := c.provider(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (c *Client) grant(ctx context.Context, p *provider, s *Session, rt string, q tokenQuery) (*grantResult, error) {
 	resp, err := p.tokens.Refresh(ctx, p.tokenURL, rt, strings.Fields(q.resource), q.scopes)
 	if err != nil {
 		return nil, opError(err)
 	}
-	res := &refreshResult{
+	res := &grantResult{
 		accessToken:  resp.AccessToken,
 		expiresAt:    expiration(resp.Expiry),
 		scope:        resp.Scope,
@@ -295,7 +214,34 @@ func (c *Client) grant(ctx context.Context, s *Session, rt string, q tokenQuery)
 	return res, nil
 }
 
-// storeError wraps a failure of the SessionStore.
-func storeError(op string, err error) error {
-	return &StoreError{Op: op, Err: err}
+// applyRefresh files a refresh result into s: the new access token replaces
+// the one with the same resource and requested scopes, and the rotated
+// refresh token, the new ID token and the new claims are kept.
+func (c *Client) applyRefresh(ctx context.Context, s *Session, res *grantResult, q tokenQuery) (*Session, error) {
+	s.AccessTokens = slices.DeleteFunc(s.AccessTokens, func(t AccessToken) bool {
+		return sameSet(t.Resource, q.resource) && sameSet(t.RequestedScopes, q.fileScopes)
+	})
+	s.AccessTokens = append(s.AccessTokens, AccessToken{
+		AccessToken:           res.accessToken,
+		AccessTokenExpiration: res.expiresAt,
+		Scopes:                res.scope,
+		Resource:              q.resource,
+		RequestedScopes:       q.fileScopes,
+	})
+	if res.refreshToken != "" {
+		s.RefreshToken = res.refreshToken
+	}
+	if res.idToken != "" {
+		s.IDToken = res.idToken
+	}
+	if len(res.claims) > 0 || len(res.userInfo) > 0 {
+		maps.Copy(s.User, c.userClaims(res.claims))
+		maps.Copy(s.User, res.userInfo)
+	}
+	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
+		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }

@@ -291,8 +291,8 @@ func TestPreRefreshCookieAfterManyOtherRefreshes(t *testing.T) {
 	const others = 100_000
 	for i := range others {
 		_, _ = app.client.refreshes.Do(context.Background(), refresh.Request{Session: fmt.Sprint("other-", i), RefreshToken: "rt"},
-			func(context.Context, string) (refresh.Outcome[*refreshed], error) {
-				return refresh.Outcome[*refreshed]{RefreshToken: "rt2", Expires: app.clock.Now().Add(time.Hour)}, nil
+			func(context.Context, string) (refresh.Outcome[*refreshedSession], error) {
+				return refresh.Outcome[*refreshedSession]{RefreshToken: "rt2", Expires: app.clock.Now().Add(time.Hour)}, nil
 			})
 	}
 

@@ -2,8 +2,8 @@ package monocloud
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
+	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -123,54 +123,164 @@ type SessionLocker interface {
 	LockSession(ctx context.Context, key string) (unlock func(), err error)
 }
 
-// sessionCookie is the encrypted content of the session cookie.
-type sessionCookie struct {
-	Key      string   `json:"key"`
-	Lifetime lifetime `json:"lifetime"`
-	Session  *Session `json:"session,omitempty"`
-	// Version identifies, with a store, the refresh token of the session
-	// the browser last received, so a request carrying a cookie from before
-	// a refresh is recognised.
-	Version string `json:"v,omitempty"`
-	// user, when set, holds the user claims of Session, whose User is then
-	// nil: UnmarshalBinary leaves them encoded. Read them with userClaims,
-	// or take withUser; whoever gives sc another Session clears it.
-	user *encodedUser
-}
-
-// tokenVersion returns a short digest of a refresh token.
-func tokenVersion(refreshToken string) string {
-	if refreshToken == "" {
-		return ""
+// Session returns the session of ctx's request (served under AuthMiddleware
+// or Handler), or ErrNoSession. It reflects changes made earlier in the
+// same request. The result is a copy: change it with UpdateSession.
+func (c *Client) Session(ctx context.Context) (*Session, error) {
+	st := c.state(ctx)
+	if st == nil {
+		return nil, ErrNoRequestContext
 	}
-	sum := sha256.Sum256([]byte(refreshToken))
-	return base64.RawURLEncoding.EncodeToString(sum[:9])
+	return st.sessionCopy(ctx)
 }
 
-// lifetime is Lifetime in unix seconds.
-type lifetime struct {
-	C int64 `json:"c"`
-	U int64 `json:"u"`
-	E int64 `json:"e,omitempty"`
+// SessionWithResponse is Session for an explicit request and response; a
+// sliding session's renewed cookie is written to w.
+func (c *Client) SessionWithResponse(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	var s *Session
+	err := c.withResponse(w, r, func(st *requestState) (err error) {
+		s, err = st.sessionCopy(r.Context())
+		return err
+	})
+	return s, err
 }
 
-func (l lifetime) public() Lifetime {
-	return Lifetime{Created: time.Unix(l.C, 0), Updated: time.Unix(l.U, 0), Expires: time.Unix(l.E, 0)}
-}
-
-// expiry returns when a session with lifetime l ends: Duration after its
-// creation, or after its last update when sliding, never beyond
-// MaximumDuration after creation.
-func (c *config) expiry(l lifetime) int64 {
-	limit := l.C + int64(c.maxDuration/time.Second)
-	if !c.sliding {
-		return min(l.C+int64(c.duration/time.Second), limit)
+func (st *requestState) sessionCopy(ctx context.Context) (*Session, error) {
+	sc, err := st.lookup(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return min(l.U+int64(c.duration/time.Second), limit)
+	if sc == nil {
+		return nil, ErrNoSession
+	}
+	return sc.Session.clone(), nil
 }
 
-// valid reports whether a session with lifetime l is still alive at now.
-// Duration applies to non-persistent cookies too.
-func (c *config) valid(l lifetime, now int64) bool {
-	return l.C <= now+60 && c.expiry(l) >= now
+// UpdateSession replaces the content of the session of ctx's request,
+// keeping its creation time; the cookie is re-written. It returns
+// ErrNoSession when there is no session to update.
+func (c *Client) UpdateSession(ctx context.Context, s *Session) error {
+	st := c.state(ctx)
+	if st == nil {
+		return ErrNoRequestContext
+	}
+	return st.update(ctx, s.clone())
+}
+
+// UpdateSessionWithResponse is UpdateSession for an explicit request and
+// response.
+func (c *Client) UpdateSessionWithResponse(w http.ResponseWriter, r *http.Request, s *Session) error {
+	return c.withResponse(w, r, func(st *requestState) error {
+		return st.update(r.Context(), s.clone())
+	})
+}
+
+// DestroySession ends the session of ctx's request locally (no call to the
+// provider): the store entry is deleted and the cookies expired.
+// It fails when the response header was already written, since the cookies
+// can then no longer be expired, and with a *StoreError when the store
+// fails: the session has then not ended.
+func (c *Client) DestroySession(ctx context.Context) error {
+	st := c.state(ctx)
+	if st == nil {
+		return ErrNoRequestContext
+	}
+	return st.destroy(ctx)
+}
+
+// DestroySessionWithResponse is DestroySession for an explicit request and
+// response.
+func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Request) error {
+	return c.withResponse(w, r, func(st *requestState) error {
+		return st.destroy(r.Context())
+	})
+}
+
+// IsAuthenticated reports whether the request of ctx (or r with
+// IsAuthenticatedRequest) has a valid session. It is false when the
+// SessionStore fails; Session tells that case apart (a *StoreError).
+//
+// It is false too when ctx holds no request state (a context not derived
+// from r.Context() of a request under AuthMiddleware or Handler, such as
+// gin's *gin.Context without ContextWithFallback): a mistake, which it logs
+// at Error, with ErrNoRequestContext, the first time. Session returns that
+// error instead.
+func (c *Client) IsAuthenticated(ctx context.Context) bool {
+	st := c.state(ctx)
+	if st == nil {
+		c.logNoRequestContext(ctx, "IsAuthenticated")
+		return false
+	}
+	return st.signedIn(ctx, GroupCheck{})
+}
+
+// IsAuthenticatedRequest reports whether r has a valid session.
+func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
+	return c.IsUserInGroupRequest(r, GroupCheck{})
+}
+
+// IsUserInGroup reports whether the signed-in user of ctx's request passes
+// g. No groups means true; no session means false. Without request state
+// in ctx it is false and logs the mistake, as IsAuthenticated does.
+func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
+	st := c.state(ctx)
+	if st == nil {
+		c.logNoRequestContext(ctx, "IsUserInGroup")
+		return false
+	}
+	return st.signedIn(ctx, g)
+}
+
+// IsUserInGroupRequest reports whether the signed-in user of r passes g,
+// for a request served without the middleware. No groups means true; no
+// session, or a SessionStore that fails, means false.
+func (c *Client) IsUserInGroupRequest(r *http.Request, g GroupCheck) bool {
+	var in bool
+	_ = c.withResponse(nil, r, func(st *requestState) error {
+		in = st.signedIn(r.Context(), g)
+		return nil
+	})
+	return in
+}
+
+// signedIn reports whether the request has a valid session whose user
+// passes g. The user claims are decoded only when g names groups.
+func (st *requestState) signedIn(ctx context.Context, g GroupCheck) bool {
+	sc, err := st.lookupEncoded(ctx)
+	return err == nil && sc != nil && st.c.inGroup(sc, g)
+}
+
+// logNoRequestContext logs, at Error and once per Client, that helper was
+// handed a context without request state: the helpers that answer a bool
+// cannot return ErrNoRequestContext, and a silent false would read as
+// "signed out" for every request.
+func (c *Client) logNoRequestContext(ctx context.Context, helper string) {
+	if c.noRequestContextLogged.Swap(true) {
+		return
+	}
+	c.cfg.logger.LogAttrs(ctx, slog.LevelError, "monocloud: "+helper+" reports false: no request state in its context",
+		slog.String("error", ErrNoRequestContext.Error()))
+}
+
+// EncodeSession starts a new session of c holding a copy of s, and returns
+// the cookies that carry it, as the callback would set them: one cookie,
+// or several chunks when the session is large. With Options.Session.Store
+// the session is saved to the store and the cookie carries only its key.
+// The session gets a new key and is created now (on the Client's clock),
+// so it expires as a signed-in session would.
+//
+// It is meant for tests of protected handlers, which can send these cookies
+// without a sign-in flow, and for applications that sign users in by other
+// means. It checks only that s has a user with a sub claim: the tokens and
+// claims are taken as they are, unverified.
+func (c *Client) EncodeSession(ctx context.Context, s *Session) ([]*http.Cookie, error) {
+	if s == nil || s.User.Subject() == "" {
+		return nil, &ValidationError{Message: "EncodeSession: the session needs a user with a sub claim"}
+	}
+	sc := c.newSessionCookie(s.clone())
+	value, err := c.encodeSession(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	return c.sessionCookies(value, sc)
 }

@@ -196,7 +196,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, err)
 		return
 	}
-	st := c.requestState(w, r)
+	st := c.state(r.Context()) // the auth routes are served with their request state
 	if err := st.create(r.Context(), session); err != nil {
 		c.fail(w, r, err)
 		return

@@ -2,7 +2,6 @@ package monocloud
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -108,14 +107,19 @@ func (c *Client) GetTokens(ctx context.Context, opts *GetTokensOptions) (*Tokens
 // response; otherwise it is not sent, but the refresh is remembered so the
 // next request with the same cookie reuses it instead of refreshing again.
 func (c *Client) GetTokensFromRequest(r *http.Request, opts *GetTokensOptions) (*Tokens, error) {
-	return c.getTokens(r.Context(), c.requestState(nil, r), opts)
+	return c.GetTokensWithResponse(nil, r, opts)
 }
 
 // GetTokensWithResponse is GetTokens for an explicit request and response:
 // the refreshed session is written to w as Set-Cookie, so call it before
 // writing the response header.
 func (c *Client) GetTokensWithResponse(w http.ResponseWriter, r *http.Request, opts *GetTokensOptions) (*Tokens, error) {
-	return c.getTokens(r.Context(), c.requestState(w, r), opts)
+	var tok *Tokens
+	err := c.withResponse(w, r, func(st *requestState) (err error) {
+		tok, err = c.getTokens(r.Context(), st, opts)
+		return err
+	})
+	return tok, err
 }
 
 // GetTokens calls Client.GetTokens on the client serving ctx's request, or
@@ -273,38 +277,6 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 		return nil, &ValidationError{Message: "Access token not found"}
 	}
 	return newTokens(tok, s, c.now().Unix()), nil
-}
-
-// applyRefresh files a refresh result into s: the new access token replaces
-// the one with the same resource and requested scopes, and the rotated
-// refresh token, the new ID token and the new claims are kept.
-func (c *Client) applyRefresh(ctx context.Context, s *Session, res *refreshResult, q tokenQuery) (*Session, error) {
-	s.AccessTokens = slices.DeleteFunc(s.AccessTokens, func(t AccessToken) bool {
-		return sameSet(t.Resource, q.resource) && sameSet(t.RequestedScopes, q.fileScopes)
-	})
-	s.AccessTokens = append(s.AccessTokens, AccessToken{
-		AccessToken:           res.accessToken,
-		AccessTokenExpiration: res.expiresAt,
-		Scopes:                res.scope,
-		Resource:              q.resource,
-		RequestedScopes:       q.fileScopes,
-	})
-	if res.refreshToken != "" {
-		s.RefreshToken = res.refreshToken
-	}
-	if res.idToken != "" {
-		s.IDToken = res.idToken
-	}
-	if len(res.claims) > 0 || len(res.userInfo) > 0 {
-		maps.Copy(s.User, c.userClaims(res.claims))
-		maps.Copy(s.User, res.userInfo)
-	}
-	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
 }
 
 func newTokens(t *AccessToken, s *Session, now int64) *Tokens {

@@ -1054,7 +1054,7 @@ func TestGetTokensAllocsDoNotGrowWithTokens(t *testing.T) {
 			}
 		})
 		r := app.request(http.MethodGet, "/")
-		st := app.client.requestState(nil, r)
+		st := &requestState{c: app.client, r: r}
 		if _, err := app.client.getTokens(r.Context(), st, nil); err != nil {
 			t.Fatal(err)
 		}
