@@ -32,9 +32,13 @@ func (s *Store) subKey(sub string) string        { return s.prefix + "sub:" + su
 // on.
 func (s *Store) revocationsKey() string { return s.prefix + "revocations" }
 
-// PutRefreshed keeps value under tokenHash for ttl.
+// PutRefreshed keeps value under tokenHash for ttl. It waits out a
+// failover (Options.FailoverTimeout): its caller holds the session's lock,
+// and a refresh that is not shared makes the other instances present a
+// used refresh token.
 func (s *Store) PutRefreshed(ctx context.Context, tokenHash string, value []byte, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.refreshedKey(tokenHash), value, ttl).Err(); err != nil {
+	key := s.refreshedKey(tokenHash)
+	if err := s.writeThroughFailover(ctx, key, func(p redis.Pipeliner) { p.Set(ctx, key, value, ttl) }); err != nil {
 		return fmt.Errorf("redisstore: put refreshed session: %w", err)
 	}
 	return nil

@@ -143,7 +143,7 @@ const (
 func newClusterSharing(t *testing.T, rdb redis.UniversalClient, n int, mode sharing, register func(appURL string) monocloud.Options) *cluster {
 	t.Helper()
 	prefix := testPrefix(t)
-	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
+	store := redisstore.New(rdb, storeOptions(t, rdb, prefix))
 	cl := &cluster{t: t, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}
 	var shared monocloud.SessionStore = store
 	if mode == plainStore {

@@ -98,16 +98,32 @@ type Options struct {
 	// LockRetry is the polling interval while waiting for a lock held by
 	// another request. Default 20ms.
 	LockRetry time.Duration
+	// Replicas is how many replicas must acknowledge (WAIT) a lock and a
+	// shared refresh before the Store goes on, waiting up to
+	// ReplicaTimeout (default 100ms): on Sentinel or Cluster set 1, so
+	// that a replica promoted when the master dies holds them. Default 0
+	// (a single node). See failover.go for what a failover can lose.
+	Replicas       int
+	ReplicaTimeout time.Duration
+	// FailoverTimeout bounds how long a shared refresh keeps being written
+	// while the master is unreachable (a failover): keep it above the
+	// failover time (Sentinel's down-after-milliseconds or Cluster's
+	// cluster-node-timeout, plus a few seconds) and below LockTTL.
+	// Default 10s.
+	FailoverTimeout time.Duration
 }
 
 // Store is a monocloud.SessionStore, monocloud.SessionLocker and
 // monocloud.Coordinator backed by Redis. It is safe for concurrent use and holds no state besides the
 // client, so any number of Stores and processes may share one Redis.
 type Store struct {
-	rdb       redis.UniversalClient
-	prefix    string
-	lockTTL   time.Duration
-	lockRetry time.Duration
+	rdb             redis.UniversalClient
+	prefix          string
+	lockTTL         time.Duration
+	lockRetry       time.Duration
+	replicas        int
+	replicaTimeout  time.Duration
+	failoverTimeout time.Duration
 }
 
 var (
@@ -126,7 +142,10 @@ return 0
 
 // New returns a Store using client, which may be a *redis.Client, a
 // *redis.ClusterClient or a failover client. opts may be nil; zero fields
-// take their defaults. The client's own timeouts bound every command.
+// take their defaults. The client's own timeouts bound every command. New
+// adds a hook to a *redis.ClusterClient that reloads its slot map when a
+// command fails with a network error, so that the client follows a
+// failover at once (the hook serves every user of the client).
 func New(client redis.UniversalClient, opts *Options) *Store {
 	var o Options
 	if opts != nil {
@@ -141,7 +160,17 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.LockRetry <= 0 {
 		o.LockRetry = DefaultLockRetry
 	}
-	return &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry}
+	if o.ReplicaTimeout <= 0 {
+		o.ReplicaTimeout = DefaultReplicaTimeout
+	}
+	if o.FailoverTimeout <= 0 {
+		o.FailoverTimeout = DefaultFailoverTimeout
+	}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		cc.AddHook(slotReloadHook{cc})
+	}
+	return &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry,
+		replicas: o.Replicas, replicaTimeout: o.ReplicaTimeout, failoverTimeout: o.FailoverTimeout}
 }
 
 func (s *Store) sessionKey(key string) string { return s.prefix + key }
@@ -253,7 +282,7 @@ func (s *Store) LockSession(ctx context.Context, key string) (unlock func(), err
 	}
 	var timer *time.Timer
 	for {
-		ok, err := s.rdb.SetArgs(ctx, lk, token, redis.SetArgs{Mode: "NX", TTL: s.lockTTL}).Result()
+		ok, err := s.setLock(ctx, lk, token)
 		switch {
 		case err == nil && ok == "OK":
 			return s.unlocker(ctx, lk, token), nil

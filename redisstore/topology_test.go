@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -149,7 +150,9 @@ func (n *node) kill() {
 func startNode(t *testing.T, args ...string) *node {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd, err := launchRedis(addr, dataDir(t), append([]string{"--appendonly", "no"}, args...)...)
+	// A replica syncs at once, not after the default diskless sync delay
+	// of 5 s.
+	cmd, err := launchRedis(addr, dataDir(t), append([]string{"--appendonly", "no", "--repl-diskless-sync-delay", "0"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +182,7 @@ func startSentinel(t *testing.T) *sentinelTopology {
 	for range 2 {
 		st.servers = append(st.servers, startNode(t, "--replicaof", host, port))
 	}
+	waitForReplicas(t, st.servers)
 	for range 3 {
 		addr := freeAddr(t)
 		_, sport, _ := net.SplitHostPort(addr)
@@ -228,7 +232,9 @@ func startRedisCluster(t *testing.T) *clusterTopology {
 	t.Helper()
 	ct := &clusterTopology{}
 	for range 6 {
-		ct.nodes = append(ct.nodes, startNode(t, "--cluster-enabled", "yes",
+		// The cluster bus port defaults to port+10000: choose one free.
+		_, busPort, _ := net.SplitHostPort(freeAddr(t))
+		ct.nodes = append(ct.nodes, startNode(t, "--cluster-enabled", "yes", "--cluster-port", busPort,
 			"--cluster-node-timeout", strconv.FormatInt(failoverAfter.Milliseconds(), 10)))
 	}
 	out, err := exec.Command("redis-cli", append(append([]string{"--cluster", "create"}, ct.addrs()...),
@@ -244,6 +250,7 @@ func startRedisCluster(t *testing.T) *clusterTopology {
 		})
 		_ = rdb.Close()
 	}
+	waitForReplicas(t, ct.nodes)
 	return ct
 }
 
@@ -254,6 +261,20 @@ func (ct *clusterTopology) addrs() []string {
 		addrs = append(addrs, n.addr)
 	}
 	return addrs
+}
+
+// waitForReplicas waits until every replica among nodes has synced with
+// its master: a replica that never synced is not promoted.
+func waitForReplicas(t *testing.T, nodes []*node) {
+	t.Helper()
+	for _, n := range nodes {
+		rdb := redis.NewClient(&redis.Options{Addr: n.addr})
+		waitUntil(t, "node "+n.addr+" to sync with its master", 30*time.Second, func() bool {
+			info, err := rdb.Info(t.Context(), "replication").Result()
+			return err == nil && (strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"))
+		})
+		_ = rdb.Close()
+	}
 }
 
 // waitUntil polls ok every 50 ms until it holds, failing t after within.
@@ -295,4 +316,23 @@ func keysUnder(t *testing.T, rdb redis.UniversalClient, prefix string) []string 
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// storeOptions returns the Store options of the tests' clusters: prefix,
+// and Replicas 1 when rdb's master has a replica (Sentinel, Cluster).
+func storeOptions(t *testing.T, rdb redis.UniversalClient, prefix string) *redisstore.Options {
+	t.Helper()
+	opts := &redisstore.Options{Prefix: prefix}
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		opts.Replicas = 1
+		return opts
+	}
+	info, err := rdb.Info(t.Context(), "replication").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info, "connected_slaves:0") {
+		opts.Replicas = 1
+	}
+	return opts
 }
