@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -271,4 +272,38 @@ func TestClusterClientFollowsFailover(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("reads failed after the takeover: %d", failed)
+}
+
+// TestLockSurvivesFailover takes a session's lock with Replicas 1 and kills
+// the master: the promoted replica holds the lock (WAIT made sure a replica
+// had it), so no second holder gets it; the first holder's release reaches
+// the new master.
+func TestLockSurvivesFailover(t *testing.T) {
+	st := startSentinel(t)
+	rdb := topologyClient(t, "sentinel", st.sentinels, &redis.UniversalOptions{
+		DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond, MaxRetries: -1,
+	})
+	store := redisstore.New(rdb, &redisstore.Options{Prefix: testPrefix(t), Replicas: 1})
+	unlock, err := store.LockSession(t.Context(), "session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.servers[0].kill()
+	waitUntil(t, "the promoted master to answer", 30*time.Second, func() bool {
+		return rdb.Ping(t.Context()).Err() == nil
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := store.LockSession(ctx, "session"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second LockSession after the failover: %v; want it to wait for the lock until its deadline", err)
+	}
+	unlock()
+	ctx, cancel = context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	unlock3, err := store.LockSession(ctx, "session")
+	if err != nil {
+		t.Fatalf("the lock after its holder released it on the new master: %v", err)
+	}
+	unlock3()
 }

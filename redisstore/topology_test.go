@@ -50,11 +50,10 @@ const (
 	failoverAfter = time.Second
 )
 
-// ownServerTests matches the tests that start and fault their own
-// single-node redis-server (startRedis): TestTopologies does not run them
-// again on the other topologies, whose faults are the failovers of
-// TestClusterFailover.
-const ownServerTests = `^(TestTopologies|TestCluster.*|Test.*Outage.*|Test.*Hang.*)$`
+// ownServerTests matches the tests that start and fault their own servers
+// (startRedis, a TLS server, a Sentinel or Cluster to fail over):
+// TestTopologies does not run them again on the other topologies.
+const ownServerTests = `^(TestTopologies|TestCluster.*|TestManaged.*|Test.*Failover.*|Test.*Outage.*|Test.*Hang.*)$`
 
 // currentTopology is the topology newClient connects to, from topologyEnv.
 func currentTopology() (name string, addrs []string) {
