@@ -505,9 +505,14 @@ func (r *clusterRun) storm(u *clusterUser, forced bool, end time.Time) {
 func (r *clusterRun) endSession(u *clusterUser, signOut bool) bool {
 	old := u.cookie
 	if signOut {
-		for {
+		for failed := false; ; failed = true {
 			a := r.get(r.lb, "/api/auth/signout", old)
 			if a.code == http.StatusFound && strings.HasPrefix(a.location, r.op.Issuer()+"/") {
+				break
+			}
+			// An attempt that answered 5xx in a Redis failure may still
+			// have recorded the revocation: the retry then finds no session.
+			if failed && a.code == http.StatusFound && a.location == r.lb+"/" {
 				break
 			}
 			if a.code < 500 {

@@ -71,7 +71,7 @@ func (s *Store) writeThroughFailover(ctx context.Context, key string, write func
 // connection, and on a Cluster reach the writes' node).
 func (s *Store) onMaster(ctx context.Context, key string, write func(redis.Pipeliner)) error {
 	cc, ok := s.rdb.(*redis.ClusterClient)
-	if !ok {
+	if !ok || s.replicas == 0 {
 		return execWaiting(ctx, s.rdb.Pipeline(), write, s.replicas, s.replicaTimeout)
 	}
 	// The node's client bypasses the cluster client's hooks: reload the

@@ -24,8 +24,11 @@
 //   - The lock is the single-instance Redis lock pattern (SET NX PX with a
 //     random token, released by a compare-and-delete script). It is not
 //     Redlock: it is correct while one Redis primary holds the key. A
-//     failover to a replica that had not yet received the lock, or a holder
-//     that runs longer than Options.LockTTL, can let two holders overlap.
+//     failover to a replica that had not yet received the lock (set
+//     Options.Replicas to close that window), or a holder that runs longer
+//     than Options.LockTTL, can let two holders overlap. A shared refresh
+//     written during a failover is retried on the new master for up to
+//     Options.FailoverTimeout.
 //     Keep LockTTL above three times the client's ResponseTimeout: a
 //     refresh may call the token, JWKS and userinfo endpoints while it holds
 //     the lock (the defaults are 45 s and 10 s).
@@ -102,7 +105,8 @@ type Options struct {
 	// shared refresh before the Store goes on, waiting up to
 	// ReplicaTimeout (default 100ms): on Sentinel or Cluster set 1, so
 	// that a replica promoted when the master dies holds them. Default 0
-	// (a single node). See failover.go for what a failover can lose.
+	// (a single node). See the package documentation for what a failover
+	// can lose.
 	Replicas       int
 	ReplicaTimeout time.Duration
 	// FailoverTimeout bounds how long a shared refresh keeps being written
