@@ -40,9 +40,13 @@ func (s *Store) usedKey(id string) string        { return s.prefix + "used:" + i
 // on.
 func (s *Store) revocationsKey() string { return s.prefix + "revocations" }
 
-// PutRefreshed keeps value under tokenHash for ttl.
+// PutRefreshed keeps value under tokenHash for ttl. It waits out a
+// failover (Options.FailoverTimeout): its caller holds the session's lock,
+// and a refresh that is not shared makes the other instances present a
+// used refresh token.
 func (s *Store) PutRefreshed(ctx context.Context, tokenHash string, value []byte, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.refreshedKey(tokenHash), value, ttl).Err(); err != nil {
+	key := s.refreshedKey(tokenHash)
+	if err := s.writeThroughFailover(ctx, key, func(p redis.Pipeliner) { p.Set(ctx, key, value, ttl) }); err != nil {
 		return fmt.Errorf("redisstore: put refreshed session: %w", err)
 	}
 	return nil

@@ -36,7 +36,7 @@ const shortTTL = 32 * time.Second
 // instances with cookie sessions that share the Store on rdb as mode says
 // (cookieMode or cookieOnly). It also returns signInExpired, which signs in
 // and waits until the session's access token has expired (ttl-29s).
-func newCookieCluster(t *testing.T, rdb *redis.Client, n int, mode sharing, ttl time.Duration) (cl *cluster, signInExpired func() string) {
+func newCookieCluster(t *testing.T, rdb redis.UniversalClient, n int, mode sharing, ttl time.Duration) (cl *cluster, signInExpired func() string) {
 	t.Helper()
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{AccessTokenTTL: ttl})
 	cl = newClusterSharing(t, rdb, n, mode, func(string) monocloud.Options {
@@ -303,13 +303,9 @@ func TestStoreModeBackChannelLogoutDeletesSessions(t *testing.T) {
 }
 
 // expectAllExpire checks that every key under prefix has an expiry.
-func expectAllExpire(t *testing.T, rdb *redis.Client, prefix string) {
+func expectAllExpire(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	t.Helper()
-	keys, err := rdb.Keys(t.Context(), prefix+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
+	for _, k := range keysUnder(t, rdb, prefix) {
 		if ttl, err := rdb.PTTL(t.Context(), k).Result(); err != nil || ttl <= 0 {
 			t.Errorf("key %q: PTTL %v, %v; want an expiry", k, ttl, err)
 		}

@@ -105,12 +105,16 @@ func waitForPing(addr string, within time.Duration) error {
 	}
 }
 
-// newClient returns a client of the test Redis, closed at the end of t.
-func newClient(t *testing.T) *redis.Client {
+// newClient returns a client of the test Redis, closed at the end of t: the
+// redis-server of TestMain, or the Sentinel or Cluster that TestTopologies
+// runs the tests on (see topology_test.go).
+func newClient(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
+	name, addrs := currentTopology()
+	if name == "single" {
+		addrs = []string{redisAddr}
+	}
+	return topologyClient(t, name, addrs, &redis.UniversalOptions{})
 }
 
 // testPrefix returns a key prefix of its own for t, so tests never see each

@@ -35,7 +35,7 @@ type cluster struct {
 	t         *testing.T
 	gate      gate
 	op        *monocloudtest.Provider
-	rdb       *redis.Client // the client of the store
+	rdb       redis.UniversalClient // the client of the store
 	store     *redisstore.Store
 	prefix    string // the store's key prefix
 	hold      chan chan struct{}
@@ -99,7 +99,7 @@ func newCluster(t *testing.T, n int, locking bool) *cluster {
 }
 
 // newClusterOn is newCluster with the store on Redis client rdb.
-func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster {
+func newClusterOn(t *testing.T, rdb redis.UniversalClient, n int, locking bool) *cluster {
 	t.Helper()
 	op := monocloudtest.NewProvider(t, monocloudtest.Config{Claims: map[string]any{"name": "Ada", "email": "ada@example.com"}})
 	cl := newClusterWith(t, rdb, n, locking, func(string) monocloud.Options {
@@ -120,7 +120,7 @@ func newClusterOn(t *testing.T, rdb *redis.Client, n int, locking bool) *cluster
 // called once the app's URL (AppURL) is known and returns the options that
 // reach the provider (TenantDomain, client and scopes). The cluster's op is
 // left nil.
-func newClusterWith(t *testing.T, rdb *redis.Client, n int, locking bool, register func(appURL string) monocloud.Options) *cluster {
+func newClusterWith(t *testing.T, rdb redis.UniversalClient, n int, locking bool, register func(appURL string) monocloud.Options) *cluster {
 	t.Helper()
 	mode := plainStore
 	if locking {
@@ -140,10 +140,10 @@ const (
 )
 
 // newClusterSharing is newClusterWith with the Store shared as mode says.
-func newClusterSharing(t *testing.T, rdb *redis.Client, n int, mode sharing, register func(appURL string) monocloud.Options) *cluster {
+func newClusterSharing(t *testing.T, rdb redis.UniversalClient, n int, mode sharing, register func(appURL string) monocloud.Options) *cluster {
 	t.Helper()
 	prefix := testPrefix(t)
-	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
+	store := redisstore.New(rdb, storeOptions(t, rdb, prefix))
 	cl := &cluster{t: t, rdb: rdb, store: store, prefix: prefix, hold: make(chan chan struct{})}
 	var shared monocloud.SessionStore = store
 	if mode == plainStore {
@@ -368,12 +368,8 @@ func (cl *cluster) tryWaveAt(n int, path, cookie string, gated bool) ([]tokensBo
 func (cl *cluster) sessionKeys() []string {
 	t := cl.t
 	t.Helper()
-	keys, err := cl.rdb.Keys(t.Context(), cl.prefix+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sessions []string
-	for _, k := range keys {
+	for _, k := range keysUnder(t, cl.rdb, cl.prefix) {
 		if name := strings.TrimPrefix(k, cl.prefix); !strings.Contains(name, ":") && name != "revocations" {
 			sessions = append(sessions, strings.TrimPrefix(k, cl.prefix))
 		}

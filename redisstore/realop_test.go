@@ -29,7 +29,7 @@ const (
 
 // newRealOPCluster starts two instances of the application sharing a
 // Redis store on rdb, and a real provider that registers them.
-func newRealOPCluster(t *testing.T, rdb *redis.Client) (*cluster, *realop.Provider) {
+func newRealOPCluster(t *testing.T, rdb redis.UniversalClient) (*cluster, *realop.Provider) {
 	t.Helper()
 	var op *realop.Provider
 	cl := newClusterWith(t, rdb, 2, true, func(appURL string) monocloud.Options {

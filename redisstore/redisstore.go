@@ -24,8 +24,11 @@
 //   - The lock is the single-instance Redis lock pattern (SET NX PX with a
 //     random token, released by a compare-and-delete script). It is not
 //     Redlock: it is correct while one Redis primary holds the key. A
-//     failover to a replica that had not yet received the lock, or a holder
-//     that runs longer than Options.LockTTL, can let two holders overlap.
+//     failover to a replica that had not yet received the lock (set
+//     Options.Replicas to close that window), or a holder that runs longer
+//     than Options.LockTTL, can let two holders overlap. A shared refresh
+//     written during a failover is retried on the new master for up to
+//     Options.FailoverTimeout.
 //     Keep LockTTL above three times the client's ResponseTimeout: a
 //     refresh may call the token, JWKS and userinfo endpoints while it holds
 //     the lock (the defaults are 45 s and 10 s).
@@ -103,16 +106,33 @@ type Options struct {
 	// LockRetry is the polling interval while waiting for a lock held by
 	// another request. Default 20ms.
 	LockRetry time.Duration
+	// Replicas is how many replicas must acknowledge (WAIT) a lock and a
+	// shared refresh before the Store goes on, waiting up to
+	// ReplicaTimeout (default 100ms): on Sentinel or Cluster set 1, so
+	// that a replica promoted when the master dies holds them. Default 0
+	// (a single node). See the package documentation for what a failover
+	// can lose.
+	Replicas       int
+	ReplicaTimeout time.Duration
+	// FailoverTimeout bounds how long a shared refresh keeps being written
+	// while the master is unreachable (a failover): keep it above the
+	// failover time (Sentinel's down-after-milliseconds or Cluster's
+	// cluster-node-timeout, plus a few seconds) and below LockTTL.
+	// Default 10s.
+	FailoverTimeout time.Duration
 }
 
 // Store is a monocloud.SessionStore, monocloud.SessionLocker and
 // monocloud.Coordinator backed by Redis. It is safe for concurrent use and holds no state besides the
 // client, so any number of Stores and processes may share one Redis.
 type Store struct {
-	rdb       redis.UniversalClient
-	prefix    string
-	lockTTL   time.Duration
-	lockRetry time.Duration
+	rdb             redis.UniversalClient
+	prefix          string
+	lockTTL         time.Duration
+	lockRetry       time.Duration
+	replicas        int
+	replicaTimeout  time.Duration
+	failoverTimeout time.Duration
 	// probe is rdb with probeTimeout as its timeouts when rdb is a
 	// *redis.Client, else nil (see dropDeadConns).
 	probe *redis.Client
@@ -137,7 +157,10 @@ return 0
 
 // New returns a Store using client, which may be a *redis.Client, a
 // *redis.ClusterClient or a failover client. opts may be nil; zero fields
-// take their defaults. The client's own timeouts bound every command.
+// take their defaults. The client's own timeouts bound every command. New
+// adds a hook to a *redis.ClusterClient that reloads its slot map when a
+// command fails with a network error, so that the client follows a
+// failover at once (the hook serves every user of the client).
 func New(client redis.UniversalClient, opts *Options) *Store {
 	var o Options
 	if opts != nil {
@@ -152,9 +175,20 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.LockRetry <= 0 {
 		o.LockRetry = DefaultLockRetry
 	}
-	s := &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry, maxRevocations: maxRevocations}
-	if c, ok := client.(*redis.Client); ok {
+	if o.ReplicaTimeout <= 0 {
+		o.ReplicaTimeout = DefaultReplicaTimeout
+	}
+	if o.FailoverTimeout <= 0 {
+		o.FailoverTimeout = DefaultFailoverTimeout
+	}
+	s := &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry,
+		replicas: o.Replicas, replicaTimeout: o.ReplicaTimeout, failoverTimeout: o.FailoverTimeout,
+		maxRevocations: maxRevocations}
+	switch c := client.(type) {
+	case *redis.Client:
 		s.probe = c.WithTimeout(probeTimeout)
+	case *redis.ClusterClient:
+		c.AddHook(slotReloadHook{c})
 	}
 	return s
 }
@@ -268,7 +302,7 @@ func (s *Store) LockSession(ctx context.Context, key string) (unlock func(), err
 	}
 	var timer *time.Timer
 	for {
-		ok, err := s.rdb.SetArgs(ctx, lk, token, redis.SetArgs{Mode: "NX", TTL: s.lockTTL}).Result()
+		ok, err := s.setLock(ctx, lk, token)
 		switch {
 		case err == nil && ok == "OK":
 			return s.unlocker(ctx, lk, token), nil

@@ -1,12 +1,15 @@
 // Command clusterapp is the application TestCluster runs as several
 // instances behind a load balancer: cookie sessions, with a redisstore.Store
-// on one Redis as the Coordinator.
+// as the Coordinator, on a single Redis, a Sentinel or a Cluster.
 //
 // It is configured by the MONOCLOUD_AUTH_* variables (read by monocloud.New)
 // and by:
 //
 //	CLUSTERAPP_LISTEN      address to listen on, e.g. 127.0.0.1:8081
-//	CLUSTERAPP_REDIS_ADDR  address of the Redis, e.g. 127.0.0.1:6379
+//	CLUSTERAPP_REDIS_TOPOLOGY  single (default), sentinel or cluster
+//	CLUSTERAPP_REDIS_ADDRS     comma-separated addresses of the Redis: the
+//	                           server, the sentinels (master "mymaster") or
+//	                           the cluster's nodes
 //	CLUSTERAPP_NAME        this instance's name, answered in X-Instance
 //
 // Routes, all protected but /healthz, besides the auth routes:
@@ -25,6 +28,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
@@ -45,15 +49,16 @@ func main() {
 // run serves the application until it fails.
 func run() error {
 	name := os.Getenv("CLUSTERAPP_NAME")
-	rdb := redis.NewClient(&redis.Options{
-		Addr:         os.Getenv("CLUSTERAPP_REDIS_ADDR"),
-		DialTimeout:  redisTimeout,
-		ReadTimeout:  redisTimeout,
-		WriteTimeout: redisTimeout,
-		MaxRetries:   -1,
-	})
+	rdb, err := newRedisClient(os.Getenv("CLUSTERAPP_REDIS_TOPOLOGY"), strings.Split(os.Getenv("CLUSTERAPP_REDIS_ADDRS"), ","))
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
-	client, err := monocloud.New(monocloud.Options{Coordinator: redisstore.New(rdb, nil)})
+	var opts redisstore.Options
+	if topology := os.Getenv("CLUSTERAPP_REDIS_TOPOLOGY"); topology == "sentinel" || topology == "cluster" {
+		opts.Replicas = 1 // a lock or shared refresh survives the master's death
+	}
+	client, err := monocloud.New(monocloud.Options{Coordinator: redisstore.New(rdb, &opts)})
 	if err != nil {
 		return err
 	}
@@ -91,4 +96,25 @@ func run() error {
 	})
 	srv := &http.Server{Addr: os.Getenv("CLUSTERAPP_LISTEN"), Handler: named, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
+}
+
+// newRedisClient returns a client of the Redis topology at addrs.
+func newRedisClient(topology string, addrs []string) (redis.UniversalClient, error) {
+	opts := &redis.UniversalOptions{
+		Addrs:        addrs,
+		DialTimeout:  redisTimeout,
+		ReadTimeout:  redisTimeout,
+		WriteTimeout: redisTimeout,
+		MaxRetries:   -1,
+	}
+	switch topology {
+	case "", "single":
+		return redis.NewClient(opts.Simple()), nil
+	case "sentinel":
+		opts.MasterName = "mymaster"
+		return redis.NewFailoverClient(opts.Failover()), nil
+	case "cluster":
+		return redis.NewClusterClient(opts.Cluster()), nil
+	}
+	return nil, fmt.Errorf("CLUSTERAPP_REDIS_TOPOLOGY=%q: want single, sentinel or cluster", topology)
 }
