@@ -168,13 +168,27 @@ func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 		}
 		del = append(del, idx)
 	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	deleteEnded := func(p redis.Pipeliner) {
 		for _, k := range del {
 			p.Del(ctx, k)
 		}
+	}
+	record := func(p redis.Pipeliner) {
 		p.Eval(ctx, revokeScript, []string{s.revocationsKey()}, member, r.Expires.UnixMilli(), time.Now().UnixMilli(), s.maxRevocations)
-		return nil
-	})
+	}
+	// The revocation is written through a failover, and waits for
+	// Options.Replicas replicas, as a shared refresh is: a revocation lost
+	// with its master would serve the ended session again. On a Cluster the
+	// sessions' keys live in other slots than the set's, so they are deleted
+	// first, apart.
+	var err error
+	if _, cluster := s.rdb.(*redis.ClusterClient); cluster && s.replicas > 0 {
+		if _, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { deleteEnded(p); return nil }); err == nil {
+			err = s.writeThroughFailover(ctx, s.revocationsKey(), record)
+		}
+	} else {
+		err = s.writeThroughFailover(ctx, s.revocationsKey(), func(p redis.Pipeliner) { deleteEnded(p); record(p) })
+	}
 	if err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
 	}

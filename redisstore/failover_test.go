@@ -7,9 +7,11 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go"
 	"github.com/monocloud/auth-go/monocloudtest"
 	"github.com/monocloud/auth-go/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -306,4 +308,85 @@ func TestLockSurvivesFailover(t *testing.T) {
 		t.Fatalf("the lock after its holder released it on the new master: %v", err)
 	}
 	unlock3()
+}
+
+// TestRevocationSurvivesFailover kills the master right after a sign-out
+// was recorded, and records another while it is down: with Replicas 1, an
+// instance that starts watching after the failover learns both from the
+// promoted replica.
+func TestRevocationSurvivesFailover(t *testing.T) {
+	for _, name := range []string{"sentinel", "cluster"} {
+		t.Run(name, func(t *testing.T) {
+			var addrs []string
+			var st *sentinelTopology
+			var ct *clusterTopology
+			if name == "sentinel" {
+				st = startSentinel(t)
+				addrs = st.sentinels
+			} else {
+				ct = startRedisCluster(t)
+				addrs = ct.addrs()
+			}
+			// ReplicaTimeout is generous, so that a loaded machine does not
+			// make the test pass through the documented window (no replica
+			// acknowledging in time), and below ReadTimeout, as it must be:
+			// after the failover the promoted master has no replica, so its
+			// WAIT lasts the whole ReplicaTimeout.
+			rdb := topologyClient(t, name, addrs, &redis.UniversalOptions{
+				DialTimeout: 500 * time.Millisecond, ReadTimeout: 3 * time.Second,
+				WriteTimeout: 500 * time.Millisecond, MaxRetries: -1,
+			})
+			prefix := testPrefix(t)
+			store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix, Replicas: 1, ReplicaTimeout: 2 * time.Second})
+			revoke := func(key string) error {
+				now := time.Now()
+				return store.Revoke(t.Context(), monocloud.Revocation{Key: key, Sub: "u-" + key, At: now, Expires: now.Add(time.Hour)})
+			}
+			if err := revoke("before-the-kill"); err != nil {
+				t.Fatal(err)
+			}
+			master := func() *node {
+				if st != nil {
+					return st.servers[0]
+				}
+				m, _ := ct.masterOfKey(t, rdb.(*redis.ClusterClient), prefix+"revocations")
+				return m
+			}()
+			master.kill()
+			if err := revoke("during-the-failover"); err != nil {
+				t.Fatalf("a revocation recorded while the master is down: %v", err)
+			}
+
+			watcher := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
+			got := make(map[string]bool)
+			var mu sync.Mutex
+			ctx, cancel := context.WithCancel(t.Context())
+			loaded := make(chan struct{}, 1)
+			go func() {
+				_ = watcher.WatchRevocations(ctx, func(r monocloud.Revocation) {
+					mu.Lock()
+					got[r.Key] = true
+					mu.Unlock()
+				}, func() {
+					select {
+					case loaded <- struct{}{}:
+					default:
+					}
+				})
+			}()
+			defer cancel()
+			select {
+			case <-loaded:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the new watcher never loaded the revocations")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, key := range []string{"before-the-kill", "during-the-failover"} {
+				if !got[key] {
+					t.Errorf("revocation %q lost in the failover; the new watcher loaded %v", key, got)
+				}
+			}
+		})
+	}
 }

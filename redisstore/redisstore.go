@@ -27,7 +27,7 @@
 //     failover to a replica that had not yet received the lock (set
 //     Options.Replicas to close that window), or a holder that runs longer
 //     than Options.LockTTL, can let two holders overlap. A shared refresh
-//     written during a failover is retried on the new master for up to
+//     or a revocation written during a failover is retried on the new master for up to
 //     Options.FailoverTimeout.
 //     Keep LockTTL above three times the client's ResponseTimeout: a
 //     refresh may call the token, JWKS and userinfo endpoints while it holds
@@ -111,7 +111,8 @@ type Options struct {
 	// ReplicaTimeout (default 100ms): on Sentinel or Cluster set 1, so
 	// that a replica promoted when the master dies holds them. Default 0
 	// (a single node). See the package documentation for what a failover
-	// can lose.
+	// can lose. Keep ReplicaTimeout below the client's ReadTimeout: a
+	// promoted master whose replicas are gone holds WAIT for all of it.
 	Replicas       int
 	ReplicaTimeout time.Duration
 	// FailoverTimeout bounds how long a shared refresh keeps being written

@@ -51,9 +51,10 @@ const (
 )
 
 // ownServerTests matches the tests that start and fault their own servers
-// (startRedis, a TLS server, a Sentinel or Cluster to fail over):
+// (startRedis, a TLS server, a Sentinel or Cluster to fail over, a proxy to
+// the single node):
 // TestTopologies does not run them again on the other topologies.
-const ownServerTests = `^(TestTopologies|TestCluster.*|TestManaged.*|Test.*Failover.*|Test.*Outage.*|Test.*Hang.*)$`
+const ownServerTests = `^(TestTopologies|TestCluster.*|TestManaged.*|Test.*Failover.*|Test.*Outage.*|Test.*Hang.*|Test.*ConnectionsDied)$`
 
 // currentTopology is the topology newClient connects to, from topologyEnv.
 func currentTopology() (name string, addrs []string) {
