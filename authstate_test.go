@@ -200,7 +200,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			want := app.url(ret)
 			if as.ReturnURL != want {
 				// Dropped: only if the state cookie would not have fit.
-				if as.ReturnURL != app.url("/") {
+				if as.ReturnURL != app.url("") {
 					t.Fatalf("return URL %.60q, want the requested one or the app's root", as.ReturnURL)
 				}
 				withIt := *as
@@ -208,9 +208,9 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 				if value, _ := app.client.stateCodec.Encode(ck.Name, &withIt); len(ck.Name)+len(value) <= cookie.MaxSize {
 					t.Errorf("return_url of %d bytes dropped, yet its state cookie of %d bytes fits", len(ret), len(ck.Name)+len(value))
 				}
-				want = app.url("/")
+				want = app.url("")
 			}
-			if got := map[bool]int{true: kept, false: dropped}[as.ReturnURL != app.url("/")]; tc.want != either && got != tc.want {
+			if got := map[bool]int{true: kept, false: dropped}[as.ReturnURL != app.url("")]; tc.want != either && got != tc.want {
 				t.Errorf("return_url of %d bytes (limit about %d): kept %t", len(ret), limit, got == kept)
 			}
 			cb := app.op.Authorize(t, loc)

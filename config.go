@@ -26,6 +26,7 @@ type config struct {
 	authMethod   opclient.AuthMethod
 	assertionKey *opclient.AssertionKey // for private_key_jwt
 	appURL       *url.URL
+	appRoot      string // AppURL as configured: where sign-in and sign-out return by default
 	secrets      []string
 
 	routes          Routes
@@ -148,6 +149,9 @@ func resolve(o Options) (*config, error) {
 	}
 	c.authMethod, c.assertionKey = r.clientAuth(o, c.clientSecret)
 	c.appURL = r.appURL(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
+	if c.appURL != nil {
+		c.appRoot = strings.TrimSpace(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
+	}
 
 	secret := r.required(o.CookieSecret, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET")
 	if secret != "" && len(secret) < minSecretLength {

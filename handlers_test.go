@@ -132,7 +132,7 @@ func TestAppURLWithBasePath(t *testing.T) {
 		t.Errorf("userinfo: %d", resp.StatusCode)
 	}
 	resp, _ = app.get("/base/api/auth/signout")
-	if q := queryOf(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base/") {
+	if q := queryOf(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base") {
 		t.Errorf("sign-out: %v", q)
 	}
 }

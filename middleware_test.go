@@ -83,7 +83,7 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 		if resp, _ := app.get("/api/auth/userinfo"); resp.StatusCode != http.StatusNoContent {
 			t.Errorf("userinfo: %d", resp.StatusCode)
 		}
-		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/") {
+		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("") {
 			t.Errorf("signout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if resp, _ := app.get("/api/auth/callback?state=x&code=y"); resp.StatusCode != http.StatusBadRequest {

@@ -59,7 +59,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	q := r.URL.Query()
 	p, resources, exchangeResource := c.signInParams(o, q)
 	scopes := p.Scopes
-	returnTo := cmp.Or(o.ReturnURL, c.appURL("/"))
+	returnTo := cmp.Or(o.ReturnURL, c.cfg.appRoot)
 	if v := q.Get("return_url"); v != "" {
 		if u, ok := c.resolveReturnURL(v); ok {
 			returnTo = u
@@ -107,11 +107,11 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	formPost := p.ResponseMode == "form_post"
 	stateCookie, err := c.stateCookie(state, as, formPost)
 	started := OutcomeOK
-	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.appURL("/") {
+	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.cfg.appRoot {
 		// Dropped, as a malformed return_url is, rather than a cookie
 		// the browser would drop.
 		started = OutcomeReturnURLDropped
-		as.ReturnURL = c.appURL("/")
+		as.ReturnURL = c.cfg.appRoot
 		stateCookie, err = c.stateCookie(state, as, formPost)
 	}
 	if err != nil {
@@ -206,7 +206,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	}
 	returnTo, ok := returnurl.Resolve(c.cfg.appURL, as.ReturnURL)
 	if !ok {
-		returnTo = c.appURL("/")
+		returnTo = c.cfg.appRoot
 	}
 	http.Redirect(w, r, returnTo, http.StatusFound)
 }

@@ -432,7 +432,7 @@ func TestHandlerCallback(t *testing.T) {
 		state := queryOf(t, loc).Get("state")
 		cb := app.op.Authorize(t, loc)
 		resp, body := app.get(cb.String())
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/") {
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("") {
 			t.Fatalf("callback: %d Location %q, want 302 to the app: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		sc := setCookieNamed(resp, "session")
@@ -485,7 +485,7 @@ func TestHandlerCallback(t *testing.T) {
 	t.Run("should perform a successful callback (with base path)", func(t *testing.T) {
 		app := newTestAppAt(t, "/base", adaClaims, Options{}, nil, nil)
 		resp, body := app.signInVia("/base/api/auth/signin")
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base/") {
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base") {
 			t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if resp, body := app.get("/base/api/auth/userinfo"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Ada"`) {
@@ -613,7 +613,7 @@ func TestHandlerCallback(t *testing.T) {
 		t.Run("should redirect to app url if state does not have a redirect url"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
 			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.signInVia(base + "/api/auth/signin")
-			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+			if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 				t.Errorf("Location %q, want %q", got, want)
 			}
 		})
@@ -646,12 +646,12 @@ func TestHandlerCallback(t *testing.T) {
 				// The sign-in route refuses it and stores the app root...
 				app.newBrowser()
 				resp, _ := app.signInVia(base + "/api/auth/signin?return_url=" + url.QueryEscape(ret))
-				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+				if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 					t.Errorf("return_url %q: Location %q, want %q", ret, got, want)
 				}
 				// ...and the callback re-checks a state that holds it.
 				resp = signInWithStateReturn(t, app, base, ret)
-				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+				if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 					t.Errorf("state ReturnURL %q: Location %q, want %q", ret, got, want)
 				}
 			}
@@ -803,6 +803,24 @@ func TestHandlerCallback(t *testing.T) {
 		}
 		if at := app.session().AccessTokens; len(at) != 1 || at[0].Resource != "https://one.example.com" {
 			t.Errorf("?resource=: tokens %+v, want the token filed under the requested resource", at)
+		}
+	})
+
+	// sdk-diff.md D1: the resource accepts none of the sign-in's scopes, so
+	// the provider grants a token with an empty scope there.
+	t.Run("a resource that accepts none of the scopes still signs in", func(t *testing.T) {
+		const api = "https://api-one.example.com"
+		app := newTokensApp(t, monocloudtest.Config{ResourceScopes: map[string][]string{api: {"read:one"}}}, Options{})
+		resp, body := app.signInVia("/api/auth/signin?resource=" + url.QueryEscape(api))
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("callback: status %d, want a redirect: %s", resp.StatusCode, body)
+		}
+		at := app.session().AccessTokens
+		if len(at) != 1 || at[0].Resource != api || at[0].Scopes != "" || at[0].RequestedScopes != "openid profile email" {
+			t.Fatalf("tokens %+v, want one token filed under %s, granting nothing", at, api)
+		}
+		if tok := app.mustTokens(nil); !hasScope(tok.Scopes, "openid") {
+			t.Errorf("GetTokens() scopes %q, want the default token (with openid) from a refresh", tok.Scopes)
 		}
 	})
 }
@@ -963,7 +981,7 @@ func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 		t.Run("base="+base, func(t *testing.T) {
 			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp := signInWithStateReturn(t, app, base, "https://evil.example/")
-			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+			if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)
 			}
 			if !writesSession(resp) {

@@ -36,7 +36,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		c.confirmSignOut(w, r)
 		return
 	}
-	returnTo := c.appURL("/")
+	returnTo := c.cfg.appRoot
 	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
 		returnTo = u
 	}
@@ -114,5 +114,5 @@ func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_ = signOutPage.Execute(w, struct{ SignOut, Cancel string }{link, c.appURL("/")})
+	_ = signOutPage.Execute(w, struct{ SignOut, Cancel string }{link, c.cfg.appRoot})
 }

@@ -41,14 +41,30 @@ func TestHandlerSignOut(t *testing.T) {
 		return queryOf(t, loc)
 	}
 
+	// sdk-diff.md D2: providers compare post_logout_redirect_uri exactly
+	// with the registered one, which the README says is the app URL.
+	t.Run("post_logout_redirect_uri and the callback's redirect are the app URL as configured", func(t *testing.T) {
+		for _, appPath := range []string{"", "/"} {
+			app := newTestAppAt(t, appPath, adaClaims, Options{}, nil, nil)
+			resp, _ := app.signInVia("/api/auth/signin")
+			if got := resp.Header.Get("Location"); got != app.url(appPath) {
+				t.Errorf("AppURL %q: callback Location %q", app.url(appPath), got)
+			}
+			resp, _ = app.get("/api/auth/signout")
+			if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url(appPath) {
+				t.Errorf("AppURL %q: post_logout_redirect_uri %q", app.url(appPath), got)
+			}
+		}
+	})
+
 	for _, base := range []string{"", "/base"} {
 		suffix := map[string]string{"": "", "/base": " (with base path)"}[base]
 		t.Run("should redirect to endSessionUrl with post logout redirect uri and id token hint"+suffix, func(t *testing.T) {
 			app := newTestAppAt(t, base, adaClaims, Options{}, nil, nil)
 			resp, idToken := signOut(t, app, base, "")
 			q := endSession(t, app, resp)
-			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base+"/") {
-				t.Errorf("end_session parameters %v, want client_id, id_token_hint and post_logout_redirect_uri %s", q, app.url(base+"/"))
+			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base) {
+				t.Errorf("end_session parameters %v, want client_id, id_token_hint and post_logout_redirect_uri %s", q, app.url(base))
 			}
 			if ck := setCookieNamed(resp, "session"); ck == nil || ck.MaxAge >= 0 {
 				t.Errorf("session cookie not expired: %v", resp.Header["Set-Cookie"])
@@ -61,7 +77,7 @@ func TestHandlerSignOut(t *testing.T) {
 			}
 			// The provider ends its session and returns to the app.
 			resp, _ = app.get(resp.Header.Get("Location"))
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") || len(app.op.EndSessionRequests()) != 1 {
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base) || len(app.op.EndSessionRequests()) != 1 {
 				t.Errorf("provider: %d %q, %d end-session requests", resp.StatusCode, resp.Header.Get("Location"), len(app.op.EndSessionRequests()))
 			}
 		})
@@ -70,7 +86,7 @@ func TestHandlerSignOut(t *testing.T) {
 			for _, tt := range []struct{ opt, want string }{
 				{"/bye", base + "/bye"},
 				{"{app}/bye?x=1", "/bye?x=1"},
-				{"https://elsewhere.example.com/bye", base + "/"}, // other origins are ignored
+				{"https://elsewhere.example.com/bye", base}, // other origins are ignored
 			} {
 				app := newTestAppAt(t, base, adaClaims, Options{}, nil, nil)
 				app.client.cfg.postLogoutURL = strings.ReplaceAll(tt.opt, "{app}", app.origin())
@@ -95,7 +111,7 @@ func TestHandlerSignOut(t *testing.T) {
 		t.Run("should redirect to app url if there is no session"+suffix, func(t *testing.T) {
 			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.get(base + "/api/auth/signout")
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") {
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base) {
 				t.Errorf("%d %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			resp, _ = app.get(base + "/api/auth/signout?post_logout_url=%2Fbye")
@@ -107,7 +123,7 @@ func TestHandlerSignOut(t *testing.T) {
 		t.Run("should redirect to app url if federatedSignOut is false"+suffix, func(t *testing.T) {
 			app := newTestAppAt(t, base, adaClaims, Options{FederatedSignOut: new(false)}, nil, nil)
 			resp, _ := signOut(t, app, base, "")
-			if resp.Header.Get("Location") != app.url(base+"/") {
+			if resp.Header.Get("Location") != app.url(base) {
 				t.Errorf("Location %q, want the app", resp.Header.Get("Location"))
 			}
 			if app.session() != nil {
@@ -139,11 +155,11 @@ func TestHandlerSignOut(t *testing.T) {
 		// ignored, with or without a session.
 		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape("https://something.com/test"))
-		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("/") {
+		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("") {
 			t.Errorf("post_logout_redirect_uri %q, want the app", got)
 		}
 		resp, _ = app.get("/api/auth/signout?post_logout_url=" + url.QueryEscape("https://something.com/test"))
-		if got := resp.Header.Get("Location"); got != app.url("/") {
+		if got := resp.Header.Get("Location"); got != app.url("") {
 			t.Errorf("no session: Location %q, want the app", got)
 		}
 	})
@@ -225,7 +241,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		if len(links) != 2 {
 			t.Fatalf("links %v, want sign-out and cancel", links)
 		}
-		if links[1] != app.url("/") {
+		if links[1] != app.url("") {
 			t.Errorf("cancel link %q, want the app", links[1])
 		}
 		link := parseURL(t, links[0])

@@ -134,7 +134,7 @@ func TestGetTokensOptionValidation(t *testing.T) {
 		opts GetTokensOptions
 		msg  string
 	}{
-		{"blank resource", GetTokensOptions{Resource: "   "}, `"resource" is not allowed to be empty`},
+		{"blank resource", GetTokensOptions{Resource: "   "}, "Resource must not be empty"},
 		{"resource that is not a URL", GetTokensOptions{Resource: "abc"}, `Invalid resource "abc": Resource must be a valid URL without query or hash parameters`},
 		{"resource with a query", GetTokensOptions{Resource: tkResA + " https://x.example.com/a?b=c"}, `Invalid resource "https://x.example.com/a?b=c": Resource must be a valid URL without query or hash parameters`},
 		{"resource with a fragment", GetTokensOptions{Resource: "https://x.example.com/#f"}, `Invalid resource "https://x.example.com/#f": Resource must be a valid URL without query or hash parameters`},

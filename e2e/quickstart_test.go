@@ -30,7 +30,7 @@ func TestQuickstartPages(t *testing.T) {
 			ID:                     "quickstart",
 			Secret:                 secret,
 			RedirectURIs:           []string{srv.url() + "/api/auth/callback"},
-			PostLogoutRedirectURIs: []string{srv.url() + "/"},
+			PostLogoutRedirectURIs: []string{srv.url()},
 		}},
 		AccessTokenTTL: 2 * time.Minute,
 	})

@@ -131,7 +131,7 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 			ID:                     flowClientID,
 			Secret:                 registered,
 			RedirectURIs:           []string{app.url + "/api/auth/callback", app.url + "/short/api/auth/callback"},
-			PostLogoutRedirectURIs: []string{app.url + "/"},
+			PostLogoutRedirectURIs: []string{app.url},
 			BackchannelLogoutURI:   app.url + "/api/auth/backchannel-logout",
 			AuthMethod:             cfg.AuthMethod,
 			JWKS:                   cfg.JWKS,

@@ -81,6 +81,12 @@ type Config struct {
 	// 5.3.2), with iss and aud, as the conformance test rp-userinfo-sig.
 	SignedUserinfo bool
 
+	// ResourceScopes, when set, lists the scopes each resource server
+	// accepts. A token requested for resources listed here carries only
+	// the scopes granted at them, as oidc-provider filters them, so its
+	// scope may be empty.
+	ResourceScopes map[string][]string
+
 	// Now is the provider's clock, used to issue and check every code and
 	// token. It defaults to time.Now.
 	Now func() time.Time

@@ -307,6 +307,24 @@ func TestResponse(t *testing.T) {
 	}
 }
 
+// TestResponseEmptyScopeForResource: a token requested for a resource that
+// accepts none of the scopes answers an empty scope (oidc-provider), which
+// is accepted: the token grants nothing there.
+func TestResponseEmptyScopeForResource(t *testing.T) {
+	srv, _ := newServer(t, 200, `{"access_token":"at","scope":""}`)
+	c := newClient(srv, ClientSecretBasic)
+	for name, grant := range map[string]func() (*Response, error){
+		"ExchangeCode": func() (*Response, error) {
+			return c.ExchangeCode(t.Context(), srv.URL, "c", "r", "", []string{"https://api1"})
+		},
+		"Refresh": func() (*Response, error) { return c.Refresh(t.Context(), srv.URL, "rt", []string{"https://api1"}, "") },
+	} {
+		if got, err := grant(); err != nil || got.AccessToken != "at" || got.Scope != "" {
+			t.Errorf("%s = %+v, %v; want the token with an empty scope", name, got, err)
+		}
+	}
+}
+
 func TestPushAuthorizationResult(t *testing.T) {
 	srv, _ := newServer(t, 201, parBody)
 	got, err := newClient(srv, ClientSecretBasic).PushAuthorization(t.Context(), srv.URL, nil)
@@ -461,6 +479,8 @@ func TestErrors(t *testing.T) {
 		{name: "no scope", call: exchange, status: 200, body: `{"access_token":"at","expires_in":60}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
 		{name: "empty scope", call: refresh, status: 200, body: `{"access_token":"at","expires_in":60,"scope":""}`,
+			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
+		{name: "blank scope for a resource", call: exchange, status: 200, body: `{"access_token":"at","expires_in":60,"scope":" "}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
 		{name: "blank scope", call: refresh, status: 200, body: `{"access_token":"at","expires_in":60,"scope":" "}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
