@@ -215,8 +215,8 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			}
 			cb := app.op.Authorize(t, loc)
 			resp, body := app.get(cb.String())
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
-				t.Errorf("callback: %d to %.60q, want 302 to %.60q: %s", resp.StatusCode, resp.Header.Get("Location"), want, body)
+			if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+				t.Errorf("callback: %d to %.60q, want 307 to %.60q: %s", resp.StatusCode, resp.Header.Get("Location"), want, body)
 			}
 		})
 	}
@@ -242,8 +242,8 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 				}, nil, nil)
 				resp, _ := app.get("/api/auth/signin?return_url=" + tc.returnURL)
 				if !tc.refused {
-					if resp.StatusCode != http.StatusFound || stateCookieSize(resp) > cookie.MaxSize {
-						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 302 and at most %d", resp.StatusCode, stateCookieSize(resp), cookie.MaxSize)
+					if resp.StatusCode != http.StatusTemporaryRedirect || stateCookieSize(resp) > cookie.MaxSize {
+						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 307 and at most %d", resp.StatusCode, stateCookieSize(resp), cookie.MaxSize)
 					}
 					return
 				}
@@ -271,7 +271,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 		if size > 2*cookie.MaxSize || len(app.stateCookies()) != 2 {
 			t.Errorf("%d state cookies of %d bytes, want the newest two, of at most %d", len(app.stateCookies()), size, 2*cookie.MaxSize)
 		}
-		if resp, body := app.get(app.op.Authorize(t, loc).String()); resp.StatusCode != http.StatusFound {
+		if resp, body := app.get(app.op.Authorize(t, loc).String()); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("the newest transaction's callback: %d %s", resp.StatusCode, body)
 		}
 	})

@@ -18,33 +18,32 @@ import (
 // Logout 1.0), revokes the matching sessions (on every instance, and
 // deleting them from the store, with a Coordinator) and calls
 // OnBackChannelLogout. Invalid tokens get 400, as the specification asks;
-// a Coordinator that fails gets 503, so that the provider may retry.
+// a Coordinator that fails gets 503, so that the provider may retry. Errors
+// are answered as JSON: see failLogout.
 func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
-	noCache(w)
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, http.MethodPost)
+	if !c.startAuthRoute(w, r, http.MethodPost) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	token := r.PostFormValue("logout_token")
 	if token == "" {
-		c.fail(w, r, &ValidationError{Message: "Missing Logout Token"})
+		c.failLogout(w, r, &ValidationError{Message: "Missing Logout Token"})
 		return
 	}
 	p, err := c.provider(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	lt, err := c.verifyLogoutToken(r.Context(), p, token)
 	if err != nil {
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	// Marked used before anything else, so that two copies arriving at once
 	// are not both served.
 	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
-		c.fail(w, r, &TokenError{Message: "Invalid logout token: already used"})
+		c.failLogout(w, r, &TokenError{Message: "Invalid logout token: already used"})
 		return
 	}
 	now := c.now()
@@ -55,13 +54,13 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := c.revoke(r.Context(), rv); err != nil {
 		c.logoutJTIs.Delete(lt.TokenID) // the provider may retry
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	if hook := c.cfg.opts.OnBackChannelLogout; hook != nil {
 		if err := hook(r.Context(), lt.Subject, lt.SessionID); err != nil {
 			c.logoutJTIs.Delete(lt.TokenID) // the provider may retry
-			c.fail(w, r, err)
+			c.failLogout(w, r, err)
 			return
 		}
 	}

@@ -102,7 +102,7 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	f.mu.Lock()
 	f.failRevoke = false
 	f.mu.Unlock()
-	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	f.mu.Lock()

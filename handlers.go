@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -49,4 +50,36 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 // appURL returns AppURL joined with a path of the app.
 func (c *Client) appURL(path string) string {
 	return strings.TrimSuffix(c.cfg.appURL.String(), "/") + path
+}
+
+// startAuthRoute begins every answer of an auth route that serves the
+// methods allowed: it is not to be cached, a CORS preflight gets 204 (see
+// preflight) and another method 405. It reports whether the route goes on.
+func (c *Client) startAuthRoute(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	noCache(w)
+	switch {
+	case isPreflight(r):
+		c.preflight(w, r, allowed)
+		return false
+	case !slices.Contains(allowed, r.Method):
+		methodNotAllowed(w, allowed...)
+		return false
+	}
+	return true
+}
+
+// redirect answers an auth route with a redirect to url: 307, as the SDK
+// does, or 303 after a POST (a form_post callback), so that the browser
+// does not post the form again to the next page.
+func redirect(w http.ResponseWriter, r *http.Request, url string) {
+	http.Redirect(w, r, url, redirectStatus(r))
+}
+
+// redirectStatus is 307 Temporary Redirect for GET and HEAD, else 303 See
+// Other, which a browser follows with a GET.
+func redirectStatus(r *http.Request) int {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return http.StatusSeeOther
+	}
+	return http.StatusTemporaryRedirect
 }

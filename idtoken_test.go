@@ -110,7 +110,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 		late time.Duration // of the client's clock after the authorization
 		want int
 	}{
-		{90 * time.Second, http.StatusFound},
+		{90 * time.Second, http.StatusTemporaryRedirect},
 		{130 * time.Second, http.StatusBadRequest},
 	} {
 		t.Run(fmt.Sprintf("auth_time+%v", tc.late), func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Fatalf("callback %v after auth_time: status %d, want %d: %s", tc.late, resp.StatusCode, tc.want, body)
 			}
-			if got := writesSession(resp); got != (tc.want == http.StatusFound) {
+			if got := writesSession(resp); got != (tc.want == http.StatusTemporaryRedirect) {
 				t.Errorf("session written: %t", got)
 			}
 		})
@@ -143,8 +143,8 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 			}
 			resp, body := app.signInVia("/api/auth/signin")
 			if claim == "" { // the control: the same flow with the claim
-				if resp.StatusCode != http.StatusFound || app.op.UserinfoRequests() != 1 {
-					t.Fatalf("control: status %d, %d userinfo calls; want 302 and 1", resp.StatusCode, app.op.UserinfoRequests())
+				if resp.StatusCode != http.StatusTemporaryRedirect || app.op.UserinfoRequests() != 1 {
+					t.Fatalf("control: status %d, %d userinfo calls; want 307 and 1", resp.StatusCode, app.op.UserinfoRequests())
 				}
 				return
 			}
@@ -164,7 +164,7 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 // TestIDTokenAlgorithm: an ID token signed with another algorithm than
 // IDTokenSigningAlg (the provider signs RS256) is refused.
 func TestIDTokenAlgorithm(t *testing.T) {
-	for alg, want := range map[string]int{"RS256": http.StatusFound, "PS256": http.StatusBadRequest} {
+	for alg, want := range map[string]int{"RS256": http.StatusTemporaryRedirect, "PS256": http.StatusBadRequest} {
 		app := newTestApp(t, adaClaims, Options{IDTokenSigningAlg: alg}, nil, nil)
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != want {
 			t.Errorf("IDTokenSigningAlg %s: callback status %d, want %d: %s", alg, resp.StatusCode, want, body)

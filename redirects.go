@@ -40,11 +40,7 @@ func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 // HEAD, 303 for other methods, so that a form's POST is not replayed
 // against the sign-in route (which answers 405).
 func (c *Client) RedirectToSignIn(w http.ResponseWriter, r *http.Request, returnURL string, p *AuthParams) {
-	status := http.StatusTemporaryRedirect
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		status = http.StatusSeeOther
-	}
-	http.Redirect(w, r, c.SignInURL(returnURL, p), status)
+	redirect(w, r, c.SignInURL(returnURL, p))
 }
 
 // SignOutURL returns the URL of the sign-out route; postLogoutURL, when

@@ -47,8 +47,7 @@ func withLeadingSlash(v string) string {
 // o (checked by SignInHandler) adds to the client's options: see
 // SignInOptions.
 func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, http.MethodGet)
+	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
 	op, err := c.provider(r.Context())
@@ -134,9 +133,8 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	if strings.Contains(authorize, "?") {
 		sep = "&"
 	}
-	noCache(w)
 	c.emit(r.Context(), Event{Kind: EventSignInStarted, Outcome: started})
-	http.Redirect(w, r, authorize+sep+params.Encode(), http.StatusFound)
+	redirect(w, r, authorize+sep+params.Encode())
 }
 
 // callback completes sign-in: it checks the state, exchanges the code,
@@ -145,25 +143,21 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 // accepts GET and form_post. An error answered by the provider becomes an
 // *OPError.
 func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOptions) {
+	if !c.startAuthRoute(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
 	if st := c.state(r.Context()); st != nil {
 		st.callback = true
 	}
-	var params url.Values
-	switch r.Method {
-	case http.MethodGet:
-		params = r.URL.Query()
-	case http.MethodPost:
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			c.fail(w, r, &ValidationError{Message: "Invalid callback body", Err: err})
 			return
 		}
 		params = r.PostForm
-	default:
-		methodNotAllowed(w, http.MethodGet, http.MethodPost)
-		return
 	}
-	noCache(w)
 	p, err := c.provider(r.Context())
 	if err != nil {
 		c.fail(w, r, err) // the state is kept: the callback can be retried
@@ -208,7 +202,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	if !ok {
 		returnTo = c.cfg.appRoot
 	}
-	http.Redirect(w, r, returnTo, http.StatusFound)
+	redirect(w, r, returnTo)
 }
 
 // exchange redeems the authorization code and builds the new session,

@@ -345,7 +345,7 @@ func TestHandlerSignIn(t *testing.T) {
 			t.Errorf("pushed login_hint = %q", pushed.Get("login_hint"))
 		}
 		resp, body := app.get(cb.String())
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/par") {
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("/par") {
 			t.Fatalf("callback: %d %s %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if app.session() == nil {
@@ -409,7 +409,7 @@ func TestHandlerSignIn(t *testing.T) {
 			w := httptest.NewRecorder()
 			c.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.appURL+"/api/auth/signin", nil))
 			cks := w.Result().Cookies()
-			if w.Code != http.StatusFound || len(cks) != 1 || cks[0].SameSite != tt.want || cks[0].Secure != tt.secure || !cks[0].HttpOnly {
+			if w.Code != http.StatusTemporaryRedirect || len(cks) != 1 || cks[0].SameSite != tt.want || cks[0].Secure != tt.secure || !cks[0].HttpOnly {
 				t.Errorf("%s %q: status %d, cookies %v, want one HttpOnly state cookie SameSite=%v Secure=%v", tt.appURL, tt.mode, w.Code, w.Header()["Set-Cookie"], tt.want, tt.secure)
 			}
 			if tt.mode != "" && queryOf(t, w.Header().Get("Location")).Get("response_mode") != tt.mode {
@@ -432,8 +432,8 @@ func TestHandlerCallback(t *testing.T) {
 		state := queryOf(t, loc).Get("state")
 		cb := app.op.Authorize(t, loc)
 		resp, body := app.get(cb.String())
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("") {
-			t.Fatalf("callback: %d Location %q, want 302 to the app: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("") {
+			t.Fatalf("callback: %d Location %q, want 307 to the app: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		sc := setCookieNamed(resp, "session")
 		if sc == nil || !sc.HttpOnly || sc.Path != "/" || sc.SameSite != http.SameSiteLaxMode || sc.Expires.IsZero() {
@@ -474,7 +474,8 @@ func TestHandlerCallback(t *testing.T) {
 			t.Errorf("form action %q", action)
 		}
 		resp, body := app.do(http.MethodPost, action, form)
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/after") {
+		// 303, not 307: the browser must not post the form to /after.
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != app.url("/after") {
 			t.Fatalf("form_post callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if app.session() == nil {
@@ -485,7 +486,7 @@ func TestHandlerCallback(t *testing.T) {
 	t.Run("should perform a successful callback (with base path)", func(t *testing.T) {
 		app := newTestAppAt(t, "/base", adaClaims, Options{}, nil, nil)
 		resp, body := app.signInVia("/base/api/auth/signin")
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base") {
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("/base") {
 			t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if resp, body := app.get("/base/api/auth/userinfo"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Ada"`) {
@@ -583,7 +584,7 @@ func TestHandlerCallback(t *testing.T) {
 		}
 		// Within max_age it succeeds.
 		app.newBrowser()
-		if resp, _ := app.signInVia("/api/auth/signin?max_age=600"); resp.StatusCode != http.StatusFound {
+		if resp, _ := app.signInVia("/api/auth/signin?max_age=600"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("within max_age: status %d", resp.StatusCode)
 		}
 	})
@@ -661,7 +662,7 @@ func TestHandlerCallback(t *testing.T) {
 	t.Run("should not fetch from userinfo if options.userInfo explicitly to false", func(t *testing.T) {
 		app := newTestApp(t, adaClaims, Options{UserInfo: new(false)}, nil, nil)
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
-		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
 		}
 		if s := app.session(); s == nil || s.User["name"] != "Ada" {
@@ -812,7 +813,7 @@ func TestHandlerCallback(t *testing.T) {
 		const api = "https://api-one.example.com"
 		app := newTokensApp(t, monocloudtest.Config{ResourceScopes: map[string][]string{api: {"read:one"}}}, Options{})
 		resp, body := app.signInVia("/api/auth/signin?resource=" + url.QueryEscape(api))
-		if resp.StatusCode != http.StatusFound {
+		if resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("callback: status %d, want a redirect: %s", resp.StatusCode, body)
 		}
 		at := app.session().AccessTokens
@@ -841,8 +842,8 @@ func TestParallelSignIns(t *testing.T) {
 			}
 			for _, i := range order {
 				resp, body := app.get(cbs[i].String())
-				if want := app.url([]string{"/tab-a", "/tab-b"}[i]); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
-					t.Errorf("tab %d: %d %q, want 302 to %s: %s", i, resp.StatusCode, resp.Header.Get("Location"), want, body)
+				if want := app.url([]string{"/tab-a", "/tab-b"}[i]); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+					t.Errorf("tab %d: %d %q, want 307 to %s: %s", i, resp.StatusCode, resp.Header.Get("Location"), want, body)
 				}
 			}
 			if len(app.stateCookies()) != 0 {
@@ -890,7 +891,7 @@ func TestParallelSignIns(t *testing.T) {
 		}
 		wg.Wait()
 		for i, code := range codes {
-			if code != http.StatusFound {
+			if code != http.StatusTemporaryRedirect {
 				t.Errorf("tab %d: status %d", i, code)
 			}
 		}
@@ -966,8 +967,8 @@ func signInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.R
 	u, _ := url.Parse(app.srv.URL)
 	app.browser.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 	resp, body := app.get(app.op.Authorize(t, loc).String())
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("callback with state ReturnURL %q: status %d, want 302: %s", ret, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("callback with state ReturnURL %q: status %d, want 307: %s", ret, resp.StatusCode, body)
 	}
 	return resp
 }
@@ -1025,7 +1026,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 			size.Store(int64(tc.before))
 			_, loc := app.startSignIn("/api/auth/signin")
 			action, form := app.op.AuthorizeFormPost(t, loc)
-			if resp, body := app.do(http.MethodPost, action, form); resp.StatusCode != http.StatusFound {
+			if resp, body := app.do(http.MethodPost, action, form); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("first callback: %d %s", resp.StatusCode, body)
 			}
 			have := app.sessionCookies()
@@ -1041,7 +1042,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 			}
 			w := httptest.NewRecorder()
 			app.h.ServeHTTP(w, r)
-			if w.Code != http.StatusFound {
+			if w.Code != http.StatusSeeOther {
 				t.Fatalf("second callback: %d %s", w.Code, w.Body)
 			}
 			written, _ := cookieFamily(w.Result().Cookies(), "session")
@@ -1086,7 +1087,7 @@ func TestBadCallbacks(t *testing.T) {
 		refused(t, "only B's cookie", callbackRequest(t, app, cbA, stateB))
 		refused(t, "B's value under A's name", callbackRequest(t, app, cbA, newCookie(stateA.Name, stateB.Value)))
 		// A's own cookie still completes A.
-		if w := callbackRequest(t, app, cbA, stateA); w.Code != http.StatusFound || !writesSession(w.Result()) {
+		if w := callbackRequest(t, app, cbA, stateA); w.Code != http.StatusTemporaryRedirect || !writesSession(w.Result()) {
 			t.Errorf("A's own cookie: %d", w.Code)
 		}
 	})
@@ -1102,7 +1103,7 @@ func TestBadCallbacks(t *testing.T) {
 		refused(t, "truncated", callbackRequest(t, app, cb, newCookie(state.Name, state.Value[:len(state.Value)/2])))
 		refused(t, "empty", callbackRequest(t, app, cb, newCookie(state.Name, "")))
 		// The untampered cookie still works: refused attempts did not use it up.
-		if w := callbackRequest(t, app, cb, state); w.Code != http.StatusFound {
+		if w := callbackRequest(t, app, cb, state); w.Code != http.StatusTemporaryRedirect {
 			t.Errorf("the real cookie after tampered attempts: %d", w.Code)
 		}
 	})
@@ -1152,7 +1153,7 @@ func TestBadCallbacks(t *testing.T) {
 		state, cb := startTransaction(t, app)
 		grants := app.op.CodeGrants()
 		first := callbackRequest(t, app, cb, state)
-		if first.Code != http.StatusFound || !writesSession(first.Result()) {
+		if first.Code != http.StatusTemporaryRedirect || !writesSession(first.Result()) {
 			t.Fatalf("first callback: %d", first.Code)
 		}
 		var session []*http.Cookie
@@ -1210,12 +1211,12 @@ func TestHostileReturnURLs(t *testing.T) {
 			v := expandURL(app, raw)
 			app.newBrowser()
 			resp, body := app.get("/api/auth/signin?return_url=" + url.QueryEscape(v))
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("return_url %q: sign-in %d: %s", v, resp.StatusCode, body)
 			}
 			cb := app.op.Authorize(t, resp.Header.Get("Location"))
 			resp, body = app.get(cb.String())
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("return_url %q: callback %d: %s", v, resp.StatusCode, body)
 			}
 			assertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), fmt.Sprintf("return_url %q", v))
@@ -1249,7 +1250,7 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		ret = strings.NewReplacer("{origin}", "https://app.example.com", "{host}", "app.example.com", "{hostname}", "app.example.com", "{port}", "443").Replace(ret)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, appURL+"/api/auth/signin?return_url="+url.QueryEscape(ret), nil))
-		if w.Code != http.StatusFound {
+		if w.Code != http.StatusTemporaryRedirect {
 			t.Fatalf("return_url %q: status %d", ret, w.Code)
 		}
 		cks := w.Result().Cookies()

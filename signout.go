@@ -27,11 +27,9 @@ import (
 // for the app's domain) or none (typed, bookmarked), and requests without
 // the header (older browsers, scripts), sign out at once.
 func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptions) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, http.MethodGet)
+	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
-	noCache(w)
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		c.confirmSignOut(w, r)
 		return
@@ -53,7 +51,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		return
 	}
 	if sc == nil {
-		http.Redirect(w, r, returnTo, http.StatusFound)
+		redirect(w, r, returnTo)
 		return
 	}
 	var p *provider
@@ -79,7 +77,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		}
 	}
 	c.emit(r.Context(), Event{Kind: EventSignOut, Outcome: outcome, Session: sessionTag(sc.Key)})
-	http.Redirect(w, r, returnTo, http.StatusFound)
+	redirect(w, r, returnTo)
 }
 
 // signOutPage asks the user to confirm a sign-out that another site

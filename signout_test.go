@@ -25,7 +25,7 @@ func TestHandlerSignOut(t *testing.T) {
 			t.Fatal("no session after sign-in")
 		}
 		resp, _ := app.get(base + "/api/auth/signout" + query)
-		if resp.StatusCode != http.StatusFound {
+		if resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("sign-out: status %d", resp.StatusCode)
 		}
 		return resp, s.IDToken
@@ -111,8 +111,8 @@ func TestHandlerSignOut(t *testing.T) {
 		t.Run("should redirect to app url if there is no session"+suffix, func(t *testing.T) {
 			app := newTestAppAt(t, base, monocloudtest.Config{}, Options{}, nil, nil)
 			resp, _ := app.get(base + "/api/auth/signout")
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base) {
-				t.Errorf("%d %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url(base) {
+				t.Errorf("%d %q, want 307 to the app", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			resp, _ = app.get(base + "/api/auth/signout?post_logout_url=%2Fbye")
 			if resp.Header.Get("Location") != app.url(base+"/bye") {
@@ -187,8 +187,8 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	signedOut := func(t *testing.T, app *testApp, w *httptest.ResponseRecorder, wantReturn string) {
 		t.Helper()
 		loc := w.Header().Get("Location")
-		if w.Code != http.StatusFound || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
-			t.Fatalf("status %d, Location %q; want 302 to the provider", w.Code, loc)
+		if w.Code != http.StatusTemporaryRedirect || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
+			t.Fatalf("status %d, Location %q; want 307 to the provider", w.Code, loc)
 		}
 		if got := queryOf(t, loc).Get("post_logout_redirect_uri"); got != wantReturn {
 			t.Errorf("post_logout_redirect_uri %q, want %q", got, wantReturn)
@@ -289,7 +289,7 @@ func TestSignOutRevokesCopiedCookie(t *testing.T) {
 	app := newTestApp(t, monocloudtest.Config{}, Options{FederatedSignOut: new(false)}, nil, nil)
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
-	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	if app.client.IsAuthenticatedRequest(stolen) {
@@ -315,7 +315,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 					cookies = mintSession(t, app.client, &Session{User: User{"sub": "user-1"}, IDToken: "id-token"})
 				}
 				w := app.serve(http.MethodGet, "/api/auth/signout?post_logout_url="+url.QueryEscape(v), cookies...)
-				if w.Code != http.StatusFound {
+				if w.Code != http.StatusTemporaryRedirect {
 					t.Errorf("%d %q: status %d", i, v, w.Code)
 					continue
 				}

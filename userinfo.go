@@ -78,11 +78,9 @@ func audienceContains(aud any, clientID string) bool {
 // session. With RefetchUserInfo (or o.Refresh) it first refetches them from
 // the provider.
 func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOptions) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, http.MethodGet)
+	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
-	noCache(w)
 	st, sc, ok := c.lookupOrFail(w, r)
 	if !ok {
 		return

@@ -510,7 +510,7 @@ func TestFlowPushedAuthorizationRequest(t *testing.T) {
 
 	resp := app.get(t, browser, "/api/auth/signin?return_url=/protected")
 	loc, err := resp.Location()
-	if resp.StatusCode != http.StatusFound || err != nil {
+	if resp.StatusCode != http.StatusTemporaryRedirect || err != nil {
 		t.Fatalf("sign-in route: %s (%v)", resp.Status, err)
 	}
 	q := loc.Query()
@@ -544,7 +544,7 @@ func TestFlowSignInVariants(t *testing.T) {
 		var starts []string
 		for _, ret := range []string{"/a", "/b"} {
 			resp := app.get(t, browser, "/api/auth/signin?return_url="+ret)
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("sign-in route: %s", resp.Status)
 			}
 			starts = append(starts, resp.Header.Get("Location"))

@@ -68,7 +68,7 @@ func TestQuickstartPages(t *testing.T) {
 		c := flowBrowser(t)
 		resp := op.SignIn(t, c, srv.url()+path, login)
 		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != srv.url()+path {
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusTemporaryRedirect || loc != srv.url()+path {
 			t.Fatalf("sign-in of %s at %s ended with %s Location=%q", login, path, resp.Status, loc)
 		}
 		return c

@@ -511,9 +511,9 @@ func (app *flowApp) signInFrom(t *testing.T, c *http.Client, start, login, retur
 	if resp.Request.URL.Path != "/api/auth/callback" {
 		t.Fatalf("sign-in ended at %s, want the app's callback", resp.Request.URL)
 	}
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url+returnURL {
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url+returnURL {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("callback answered %s Location=%q, want 302 to %s: %s", resp.Status, resp.Header.Get("Location"), app.url+returnURL, b)
+		t.Fatalf("callback answered %s Location=%q, want 307 to %s: %s", resp.Status, resp.Header.Get("Location"), app.url+returnURL, b)
 	}
 	if len(flowResponse{Response: resp}.sessionSetCookies()) == 0 {
 		t.Fatalf("callback set no session cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))
