@@ -38,6 +38,7 @@ type config struct {
 	revokeOnSignOut bool
 	userInfo        bool
 	refetchUserInfo bool
+	queryOverrides  bool // AllowQueryParamOverrides
 
 	authParams AuthParams
 	resources  []Indicator
@@ -197,6 +198,7 @@ func resolve(o Options) (*config, error) {
 	c.revokeOnSignOut = r.boolean(o.RevokeTokensOnSignOut, "RevokeTokensOnSignOut", "MONOCLOUD_AUTH_REVOKE_TOKENS_ON_SIGNOUT", false)
 	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true)
 	c.refetchUserInfo = r.boolean(o.RefetchUserInfo, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", false)
+	c.queryOverrides = r.boolean(o.AllowQueryParamOverrides, "AllowQueryParamOverrides", "MONOCLOUD_AUTH_ALLOW_QUERY_PARAM_OVERRIDES", true)
 
 	c.authParams = o.DefaultAuthParams
 	c.authParams.Scopes = r.scopes(r.str(o.DefaultAuthParams.Scopes, "MONOCLOUD_AUTH_SCOPES", "openid profile email"))

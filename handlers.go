@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -50,6 +51,30 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 // appURL returns AppURL joined with a path of the app.
 func (c *Client) appURL(path string) string {
 	return strings.TrimSuffix(c.cfg.appURL.String(), "/") + path
+}
+
+// queryOverrides returns the query parameters r may override options with:
+// its query, or none when Options.AllowQueryParamOverrides is off.
+func (c *Client) queryOverrides(r *http.Request) url.Values {
+	if !c.cfg.queryOverrides {
+		return url.Values{}
+	}
+	return r.URL.Query()
+}
+
+// queryBool returns the boolean query parameter name of q ("true" or
+// "false"; a bare ?name is true), or def when it is absent or invalid.
+func queryBool(q url.Values, name string, def bool) bool {
+	if !q.Has(name) {
+		return def
+	}
+	switch q.Get(name) {
+	case "", "true":
+		return true
+	case "false":
+		return false
+	}
+	return def
 }
 
 // startAuthRoute begins every answer of an auth route that serves the

@@ -86,6 +86,13 @@ type Options struct {
 	// RefetchUserInfo refetches userinfo on the userinfo route and on token
 	// refresh (MONOCLOUD_AUTH_REFETCH_USER_INFO; default false).
 	RefetchUserInfo *bool
+	// AllowQueryParamOverrides lets the auth routes' query parameters
+	// override the options, as SignInURL and SignOutURL write them
+	// (MONOCLOUD_AUTH_ALLOW_QUERY_PARAM_OVERRIDES; default true): sign-in's
+	// return_url and authorization parameters, userinfo's refresh,
+	// sign-out's post_logout_url and federated. Off, the routes ignore
+	// their query.
+	AllowQueryParamOverrides *bool
 
 	// DefaultAuthParams are sent with every sign-in.
 	DefaultAuthParams AuthParams
@@ -178,7 +185,9 @@ type AuthParams struct {
 	Resource string
 	// ResponseMode is "query" (default) or "form_post". It is read from
 	// DefaultAuthParams only: SignInURL leaves it out.
-	ResponseMode      string
+	ResponseMode string
+	// Prompt, Display and the others are sent as they are: any string,
+	// for values the provider defines beyond the specification's.
 	Prompt            string
 	Display           string
 	UILocales         string
@@ -187,6 +196,13 @@ type AuthParams struct {
 	ACRValues         string
 	// MaxAge is the max_age parameter in seconds; auth_time is then checked.
 	MaxAge *int
+	// Audience is the audience parameter, which some providers use to
+	// choose the access token's audience.
+	Audience string
+	// IDTokenHint is the id_token_hint parameter: an ID token the
+	// provider issued, naming the user expected to sign in. SignInURL
+	// leaves it out (it is long, and the sign-in route does not read it).
+	IDTokenHint string
 }
 
 // Indicator is a resource (space-separated URLs) and the scopes to request

@@ -38,11 +38,12 @@ func withLeadingSlash(v string) string {
 }
 
 // signIn starts the authorization code flow with PKCE and redirects to the
-// provider. It accepts the query parameters return_url, scope, resource,
-// prompt, login_hint, authenticator_hint, display, ui_locales, acr_values and
-// max_age; return_url is honoured only on the app's origin, and only if the
-// state cookie stays within cookie.MaxSize with it (else the user returns
-// to the app's root). A state cookie still too large (application state,
+// provider. Unless Options.AllowQueryParamOverrides is off, it accepts the
+// query parameters return_url, scope, resource, audience, prompt,
+// login_hint, authenticator_hint, display, ui_locales, acr_values and
+// max_age (see queryAuthParams); return_url is honoured only on the app's
+// origin, and only if the state cookie stays within cookie.MaxSize with it
+// (else the user returns to the app's root). A state cookie still too large (application state,
 // scope, resource) is a *ValidationError, answered before the redirect.
 // o (checked by SignInHandler) adds to the client's options: see
 // SignInOptions.
@@ -55,7 +56,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		c.fail(w, r, err)
 		return
 	}
-	q := r.URL.Query()
+	q := c.queryOverrides(r)
 	p, resources, exchangeResource := c.signInParams(o, q)
 	scopes := p.Scopes
 	returnTo := cmp.Or(o.ReturnURL, c.cfg.appRoot)
@@ -90,7 +91,10 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},
 	}
-	for name, v := range map[string]string{"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues, "response_mode": p.ResponseMode} {
+	for name, v := range map[string]string{
+		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display,
+		"ui_locales": p.UILocales, "acr_values": p.ACRValues, "response_mode": p.ResponseMode, "audience": p.Audience, "id_token_hint": p.IDTokenHint,
+	} {
 		if v != "" {
 			params.Set(name, v)
 		}
@@ -275,7 +279,10 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 				exchangeResource = over.Resource
 			}
 		}
-		for dst, v := range map[*string]string{&p.Prompt: over.Prompt, &p.LoginHint: over.LoginHint, &p.AuthenticatorHint: over.AuthenticatorHint, &p.Display: over.Display, &p.UILocales: over.UILocales, &p.ACRValues: over.ACRValues, &p.ResponseMode: over.ResponseMode} {
+		for dst, v := range map[*string]string{
+			&p.Prompt: over.Prompt, &p.LoginHint: over.LoginHint, &p.AuthenticatorHint: over.AuthenticatorHint, &p.Display: over.Display,
+			&p.UILocales: over.UILocales, &p.ACRValues: over.ACRValues, &p.ResponseMode: over.ResponseMode, &p.Audience: over.Audience, &p.IDTokenHint: over.IDTokenHint,
+		} {
 			if v != "" {
 				*dst = v
 			}
@@ -288,17 +295,20 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 }
 
 // queryAuthParams returns the authorization parameters of the sign-in
-// route's query; invalid values (a resource that is not a URL, a max_age
-// that is not a number) are ignored.
+// route's query; invalid values (scopes without openid, a resource that is
+// not a URL, a max_age that is not a number) are ignored.
 func queryAuthParams(q url.Values) AuthParams {
 	p := AuthParams{
-		Scopes:            joinFields(q.Get("scope")),
 		Prompt:            q.Get("prompt"),
 		LoginHint:         q.Get("login_hint"),
 		AuthenticatorHint: q.Get("authenticator_hint"),
 		Display:           q.Get("display"),
 		UILocales:         q.Get("ui_locales"),
 		ACRValues:         joinFields(q.Get("acr_values")),
+		Audience:          q.Get("audience"),
+	}
+	if scopes := joinFields(q.Get("scope")); hasScope(scopes, "openid") {
+		p.Scopes = scopes
 	}
 	if res := joinFields(q.Get("resource")); res != "" && allValidResources(res) {
 		p.Resource = res

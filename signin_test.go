@@ -199,6 +199,13 @@ func TestHandlerSignIn(t *testing.T) {
 			{"max_age=1.5", "max_age", nil},
 			{"max_age=", "max_age", nil},
 			{"scope=openid%20offline_access", "scope", []string{"openid offline_access"}},
+			{"scope=profile%20email", "scope", []string{"openid profile email"}}, // without openid: the default
+			{"scope=openidx%20profile", "scope", []string{"openid profile email"}},
+			{"audience=https://api.example.com", "audience", []string{"https://api.example.com"}},
+			{"prompt=select_account%20custom", "prompt", []string{"select_account custom"}}, // any string
+			{"display=kiosk", "display", []string{"kiosk"}},
+			{"authenticator_hint=passkey", "authenticator_hint", []string{"passkey"}},
+			{"id_token_hint=abc", "id_token_hint", nil}, // an option, not a query parameter
 			{"resource=https://api.example.com", "resource", []string{"https://api.example.com"}},
 			{"login_hint=", "login_hint", nil},
 			{"unknown=1", "unknown", nil},
@@ -355,9 +362,13 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should throw error if par request was a failure", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, nil)
-		// The provider refuses a pushed request without openid.
-		resp, _ := app.get("/api/auth/signin?scope=profile")
+		// The provider refuses a pushed request without openid (which the
+		// sign-in route's ?scope= may not drop).
+		withoutOpenID := func(c *Client) http.Handler {
+			return c.SignInHandler(&SignInOptions{AuthParams: AuthParams{Scopes: "profile"}})
+		}
+		app := newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true), OnError: rec.hook}, nil, withoutOpenID)
+		resp, _ := app.get("/signin")
 		var oe *OPError
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &oe) || oe.Code != "invalid_scope" {
 			t.Errorf("status %d, error %#v, want an *OPError invalid_scope to OnError", resp.StatusCode, rec.last())
@@ -365,8 +376,8 @@ func TestHandlerSignIn(t *testing.T) {
 		if len(app.stateCookies()) != 0 {
 			t.Error("a state cookie was set for a failed PAR")
 		}
-		app = newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true)}, nil, nil)
-		if resp, _ := app.get("/api/auth/signin?scope=profile"); resp.StatusCode != http.StatusBadRequest {
+		app = newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(true)}, nil, withoutOpenID)
+		if resp, _ := app.get("/signin"); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("without OnError: status %d, want 400", resp.StatusCode)
 		}
 	})
@@ -1281,4 +1292,54 @@ func authorizeParams(t *testing.T, app *testApp, pathAndQuery string) url.Values
 	t.Helper()
 	_, loc := app.startSignIn(pathAndQuery)
 	return queryOf(t, loc)
+}
+
+// TestSignInAudienceAndIDTokenHint: audience and id_token_hint are sent,
+// through PAR too (the SDK dropped them from PAR before 0.2.1).
+func TestSignInAudienceAndIDTokenHint(t *testing.T) {
+	for _, par := range []bool{false, true} {
+		app := newTestApp(t, monocloudtest.Config{}, Options{UsePAR: new(par)}, nil, func(c *Client) http.Handler {
+			return c.SignInHandler(&SignInOptions{AuthParams: AuthParams{Audience: "https://api.example.com", IDTokenHint: "eyJ.hint"}})
+		})
+		_, loc := app.startSignIn("/signin")
+		app.op.Authorize(t, loc)
+		q := app.op.LastAuthorizeRequest() // as pushed, with PAR
+		if q.Get("audience") != "https://api.example.com" || q.Get("id_token_hint") != "eyJ.hint" {
+			t.Errorf("PAR %v: authorization request %v, want audience and id_token_hint", par, q)
+		}
+		if sent := queryOf(t, loc); par != sent.Has("request_uri") || par == sent.Has("audience") {
+			t.Errorf("PAR %v: authorize URL %s", par, loc)
+		}
+	}
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	if u := app.client.SignInURL("", &AuthParams{Audience: "https://api.example.com", IDTokenHint: "eyJ.hint"}); !strings.Contains(u, "audience=https%3A%2F%2Fapi.example.com") || strings.Contains(u, "hint") {
+		t.Errorf("SignInURL = %s, want audience and no id_token_hint", u)
+	}
+}
+
+// TestQueryParamOverridesOff: with AllowQueryParamOverrides off, the auth
+// routes ignore their query parameters.
+func TestQueryParamOverridesOff(t *testing.T) {
+	app := newTestApp(t, adaClaims, Options{AllowQueryParamOverrides: new(false)}, nil, nil)
+	q := authorizeParams(t, app, "/api/auth/signin?return_url=/x&scope=openid%20extra&resource=https://api.example.com&audience=a&prompt=login&login_hint=h&authenticator_hint=p&display=popup&ui_locales=de&acr_values=x&max_age=1")
+	for _, name := range []string{"resource", "audience", "prompt", "login_hint", "authenticator_hint", "display", "ui_locales", "acr_values", "max_age"} {
+		if q.Has(name) {
+			t.Errorf("%s = %q, want it ignored", name, q.Get(name))
+		}
+	}
+	if q.Get("scope") != "openid profile email" {
+		t.Errorf("scope = %q, want the default", q.Get("scope"))
+	}
+	app.newBrowser()
+	if resp, _ := app.signInVia("/api/auth/signin?return_url=/x"); resp.Header.Get("Location") != app.url("") {
+		t.Errorf("callback Location %q, want the app (return_url ignored)", resp.Header.Get("Location"))
+	}
+	fetched := app.op.UserinfoRequests()
+	if resp, _ := app.get("/api/auth/userinfo?refresh=true"); resp.StatusCode != http.StatusOK || app.op.UserinfoRequests() != fetched {
+		t.Errorf("userinfo ?refresh: %d, %d userinfo requests, want 200 and no refetch", resp.StatusCode, app.op.UserinfoRequests()-fetched)
+	}
+	resp, _ := app.get("/api/auth/signout?federated=false&post_logout_url=/bye")
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, app.op.Issuer()) || queryOf(t, loc).Get("post_logout_redirect_uri") != app.url("") {
+		t.Errorf("sign-out Location %q, want the provider, returning to the app", loc)
+	}
 }

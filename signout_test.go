@@ -332,3 +332,20 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 		})
 	}
 }
+
+// TestSignOutFederatedQuery: ?federated overrides FederatedSignOut (a query
+// override, see TestQueryParamOverridesOff).
+func TestSignOutFederatedQuery(t *testing.T) {
+	for _, tc := range []struct {
+		federated bool
+		query     string
+		atOP      bool
+	}{{true, "?federated=false", false}, {false, "?federated=true", true}, {false, "?federated", true}, {true, "", true}} {
+		app := newTestApp(t, adaClaims, Options{FederatedSignOut: new(tc.federated)}, nil, nil)
+		app.signIn("")
+		resp, _ := app.get("/api/auth/signout" + tc.query)
+		if atOP := strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()); atOP != tc.atOP || app.session() != nil {
+			t.Errorf("FederatedSignOut %v, %q: Location %q, want at the provider: %v", tc.federated, tc.query, resp.Header.Get("Location"), tc.atOP)
+		}
+	}
+}

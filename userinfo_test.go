@@ -164,3 +164,21 @@ func TestUserInfoSigned(t *testing.T) {
 		t.Errorf("nickname %v from a signed userinfo without iss and aud, want ada", got)
 	}
 }
+
+// TestUserInfoRefreshQuery: ?refresh refetches the claims (a query
+// override, see TestQueryParamOverridesOff); ?refresh=false does not, even
+// with RefetchUserInfo.
+func TestUserInfoRefreshQuery(t *testing.T) {
+	for _, tc := range []struct {
+		refetch bool
+		query   string
+		want    int
+	}{{false, "?refresh", 1}, {false, "?refresh=true", 1}, {true, "?refresh=false", 0}, {false, "?refresh=maybe", 0}} {
+		app := newTestApp(t, adaClaims, Options{RefetchUserInfo: new(tc.refetch)}, nil, nil)
+		app.signIn("")
+		before := app.op.UserinfoRequests()
+		if resp, _ := app.get("/api/auth/userinfo" + tc.query); resp.StatusCode != http.StatusOK || app.op.UserinfoRequests()-before != tc.want {
+			t.Errorf("RefetchUserInfo %v, %s: %d, %d userinfo requests, want 200 and %d", tc.refetch, tc.query, resp.StatusCode, app.op.UserinfoRequests()-before, tc.want)
+		}
+	}
+}
