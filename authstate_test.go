@@ -43,7 +43,7 @@ func TestStateService(t *testing.T) {
 	t.Run("should set the state cookie with configured options", func(t *testing.T) {
 		ck := save(t, false)
 		if ck.Name != "state.st4te" || ck.Path != "/auth" || ck.Domain != "app.example.com" || !ck.HttpOnly || !ck.Secure ||
-			ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != int(stateMaxAge.Seconds()) {
+			ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != int(defaultStateDuration.Seconds()) {
 			t.Errorf("cookie = %+v", ck)
 		}
 	})
@@ -53,7 +53,7 @@ func TestStateService(t *testing.T) {
 		}
 	})
 	t.Run("should be able to get the state from the cookies", func(t *testing.T) {
-		c.usedStates = newUsedStates()
+		c.usedStates = newUsedStates(defaultStateDuration)
 		got, _, err := take(save(t, false))
 		if err != nil || got.Nonce != "n" || got.CodeVerifier != "v" || got.ReturnURL != as.ReturnURL || got.AppState["k"] != "v" {
 			t.Fatalf("got %+v, %v", got, err)
@@ -73,14 +73,14 @@ func TestStateService(t *testing.T) {
 			"garbage":              {Name: ck.Name, Value: "not-a-cookie"},
 			"session cookie value": {Name: ck.Name, Value: strings.Repeat("A", 64)},
 		} {
-			c.usedStates = newUsedStates()
+			c.usedStates = newUsedStates(defaultStateDuration)
 			if _, _, err := take(bad); !isValidation(err, "Invalid state") || !errors.Is(err, ErrInvalidState) {
 				t.Errorf("%s cookie: err = %v", name, err)
 			}
 		}
 	})
 	t.Run("should remove the state cookie after the first get", func(t *testing.T) {
-		c.usedStates = newUsedStates()
+		c.usedStates = newUsedStates(defaultStateDuration)
 		ck := save(t, false)
 		_, w, err := take(ck)
 		if err != nil {
@@ -105,7 +105,7 @@ func TestStateService(t *testing.T) {
 func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
 	app := newTestApp(t, adaClaims, Options{}, nil, nil)
 	const bound = 4
-	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
+	app.client.usedStates = expiring.New[string, struct{}](bound, defaultStateDuration)
 	token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "some-sid"}))
 	if resp, body := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d %q", resp.StatusCode, body)
@@ -261,7 +261,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 	t.Run("state cookies in flight take at most two full cookies", func(t *testing.T) {
 		app.newBrowser()
 		var loc string
-		for range maxStateCookies {
+		for range defaultMaxStates {
 			_, loc = app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(randomPath(limit-64)))
 		}
 		size := 0

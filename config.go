@@ -50,6 +50,8 @@ type config struct {
 	store          SessionStore
 	coordinator    Coordinator // Options.Coordinator, else the store if it is one
 	stateCookie    cookieConfig
+	stateDuration  time.Duration // State.Duration
+	maxStates      int           // State.MaxConcurrent
 	idTokenAlg     string
 	filteredClaims []string
 	groupsClaim    string
@@ -130,6 +132,29 @@ func (r *resolver) duration(v time.Duration, field, env string, unit, def time.D
 		return def
 	}
 	return time.Duration(n) * unit
+}
+
+// integer reads v, else env as an integer, else def.
+func (r *resolver) integer(v int, field, env string, def int) int {
+	if v != 0 {
+		return v
+	}
+	e, ok := os.LookupEnv(env)
+	if !ok || strings.TrimSpace(e) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(e))
+	if err != nil {
+		r.fail(field, env, "must be a whole number, got %q", e)
+		return def
+	}
+	return n
+}
+
+// cookieNamesCollide reports whether cookies named a and b, or a.<x> and
+// b.<y>, may have the same name.
+func cookieNamesCollide(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
 }
 
 func (r *resolver) list(v []string, env, def string) []string {
@@ -228,8 +253,16 @@ func resolve(o Options) (*config, error) {
 	c.stateCookie = r.cookie(o.State.Cookie, "State.Cookie", "MONOCLOUD_AUTH_STATE_COOKIE_", "state", secureDefault, false)
 	c.stateCookie.httpOnly = true
 	c.stateCookie.persistent = false
-	if c.sessionCookie.name == c.stateCookie.name {
-		r.fail("State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "must differ from the session cookie name")
+	if cookieNamesCollide(c.sessionCookie.name, c.stateCookie.name) {
+		r.fail("State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "must differ from the session cookie name, also across a '.' (the cookies are named <name>.<chunk> and <name>.<state>), got %q and session %q", c.stateCookie.name, c.sessionCookie.name)
+	}
+	c.stateDuration = r.duration(o.State.Duration, "State.Duration", "MONOCLOUD_AUTH_STATE_DURATION", time.Second, defaultStateDuration)
+	if c.stateDuration < minStateDuration {
+		r.fail("State.Duration", "MONOCLOUD_AUTH_STATE_DURATION", "must be at least %v, got %v", minStateDuration, c.stateDuration)
+	}
+	c.maxStates = r.integer(o.State.MaxConcurrent, "State.MaxConcurrent", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT", defaultMaxStates)
+	if c.maxStates < 1 || c.maxStates > maxMaxStates {
+		r.fail("State.MaxConcurrent", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT", "must be from 1 to %d, got %d", maxMaxStates, c.maxStates)
 	}
 	c.sliding = r.boolean(o.Session.Sliding, "Session.Sliding", "MONOCLOUD_AUTH_SESSION_SLIDING", false)
 	c.duration = r.duration(o.Session.Duration, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", time.Second, 24*time.Hour)

@@ -1037,3 +1037,52 @@ func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigState: State.Duration (default 900 s, at least 300 s),
+// State.MaxConcurrent (1 to 20, default 5), and state and session cookie
+// names that cannot collide across a '.'.
+func TestConfigState(t *testing.T) {
+	c := cfgResolve(t, cfgValid(), nil)
+	if c.stateDuration != 900*time.Second || c.maxStates != 5 {
+		t.Errorf("defaults: duration %v, max %d; want 15m0s and 5", c.stateDuration, c.maxStates)
+	}
+	c = cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_STATE_DURATION": "300", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "20"})
+	if c.stateDuration != 300*time.Second || c.maxStates != 20 {
+		t.Errorf("env: duration %v, max %d; want 5m0s and 20", c.stateDuration, c.maxStates)
+	}
+	for _, tc := range []struct {
+		name           string
+		opts           func(*Options)
+		env            map[string]string
+		field, message string
+	}{
+		{"duration below 300 s", func(o *Options) { o.State.Duration = 299 * time.Second }, nil, "State.Duration", "at least 5m0s"},
+		{"duration below 300 s in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_DURATION": "60"}, "State.Duration", "at least 5m0s"},
+		{"max concurrent above 20", func(o *Options) { o.State.MaxConcurrent = 21 }, nil, "State.MaxConcurrent", "from 1 to 20"},
+		{"max concurrent negative", func(o *Options) { o.State.MaxConcurrent = -1 }, nil, "State.MaxConcurrent", "from 1 to 20"},
+		{"max concurrent 0 in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "0"}, "State.MaxConcurrent", "from 1 to 20"},
+		{"max concurrent not a number in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "five"}, "State.MaxConcurrent", "whole number"},
+		{"same names", func(o *Options) { o.State.Cookie.Name = "session" }, nil, "State.Cookie.Name", "must differ"},
+		{"state name under the session's", func(o *Options) { o.State.Cookie.Name = "session.0" }, nil, "State.Cookie.Name", "must differ"},
+		{"session name under the state's", func(o *Options) { o.Session.Cookie.Name = "state.x" }, nil, "State.Cookie.Name", "must differ"},
+		{"names colliding in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_NAME": "a.b", "MONOCLOUD_AUTH_STATE_COOKIE_NAME": "a"}, "State.Cookie.Name", "must differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := cfgValid()
+			if tc.opts != nil {
+				tc.opts(&o)
+			}
+			clearEnv(t)
+			setEnv(t, tc.env)
+			_, err := resolve(o)
+			errs := validationErrors(err)
+			if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Message, tc.message) {
+				t.Errorf("errors %v, want one for %s containing %q", errs, tc.field, tc.message)
+			}
+		})
+	}
+	// Names that only share a prefix do not collide.
+	o := cfgValid()
+	o.Session.Cookie.Name, o.State.Cookie.Name = "app", "app_state"
+	cfgResolve(t, o, nil)
+}

@@ -232,6 +232,14 @@ type StateOptions struct {
 	// Cookie configures the state cookies; the name defaults to "state".
 	// HTTPOnly and Persistent are ignored.
 	Cookie CookieOptions
+	// Duration is how long a sign-in may take, from the sign-in route to
+	// the callback (MONOCLOUD_AUTH_STATE_DURATION, seconds; default 900s,
+	// at least 300s).
+	Duration time.Duration
+	// MaxConcurrent is how many sign-ins one browser may have under way,
+	// one state cookie each; past it the oldest is dropped
+	// (MONOCLOUD_AUTH_STATE_MAX_CONCURRENT, 1 to 20; default 5).
+	MaxConcurrent int
 }
 
 // CookieOptions are cookie attributes. The session cookie reads

@@ -143,7 +143,8 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 
 // callback completes sign-in: it checks the state, exchanges the code,
 // validates the ID token, fetches userinfo (option UserInfo, or
-// o.UserInfo), creates the session and redirects to the return URL. It
+// o.UserInfo), creates the session, ends the other sign-ins under way in
+// the browser and redirects to the return URL. It
 // accepts GET and form_post. An error answered by the provider becomes an
 // *OPError.
 func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOptions) {
@@ -202,6 +203,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	if sc, err := st.lookup(r.Context()); err == nil && sc != nil {
 		c.emit(r.Context(), Event{Kind: EventSignInCompleted, Session: sessionTag(sc.Key)})
 	}
+	c.clearStates(w, r, c.stateCookieName(params.Get("state")))
 	returnTo, ok := returnurl.Resolve(c.cfg.appURL, as.ReturnURL)
 	if !ok {
 		returnTo = c.cfg.appRoot

@@ -76,8 +76,8 @@ func TestHandlerSignIn(t *testing.T) {
 		if want := "state." + queryOf(t, loc).Get("state"); ck.Name != want {
 			t.Errorf("state cookie %q, want %q", ck.Name, want)
 		}
-		if ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.MaxAge != 600 {
-			t.Errorf("state cookie Path=%q HttpOnly=%v SameSite=%v Secure=%v MaxAge=%d, want / true Lax false 600", ck.Path, ck.HttpOnly, ck.SameSite, ck.Secure, ck.MaxAge)
+		if ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.MaxAge != 900 {
+			t.Errorf("state cookie Path=%q HttpOnly=%v SameSite=%v Secure=%v MaxAge=%d, want / true Lax false 900", ck.Path, ck.HttpOnly, ck.SameSite, ck.Secure, ck.MaxAge)
 		}
 	})
 
@@ -837,8 +837,9 @@ func TestHandlerCallback(t *testing.T) {
 	})
 }
 
-// TestParallelSignIns: two tabs start a sign-in each; both complete, in
-// either order (a deliberate fix: the SDK has one state cookie).
+// TestParallelSignIns: two tabs start a sign-in each; either completes,
+// and completing one ends the other, as in the SDK since 0.2.4 (before, it
+// had one state cookie, which the second tab overwrote).
 func TestParallelSignIns(t *testing.T) {
 	for _, order := range [][2]int{{0, 1}, {1, 0}} {
 		t.Run(map[int]string{0: "first tab first", 1: "second tab first"}[order[0]], func(t *testing.T) {
@@ -851,11 +852,13 @@ func TestParallelSignIns(t *testing.T) {
 			if n := len(app.stateCookies()); n != 2 {
 				t.Fatalf("%d state cookies, want one per tab", n)
 			}
-			for _, i := range order {
-				resp, body := app.get(cbs[i].String())
-				if want := app.url([]string{"/tab-a", "/tab-b"}[i]); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
-					t.Errorf("tab %d: %d %q, want 307 to %s: %s", i, resp.StatusCode, resp.Header.Get("Location"), want, body)
-				}
+			first, second := order[0], order[1]
+			resp, body := app.get(cbs[first].String())
+			if want := app.url([]string{"/tab-a", "/tab-b"}[first]); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+				t.Errorf("tab %d: %d %q, want 307 to %s: %s", first, resp.StatusCode, resp.Header.Get("Location"), want, body)
+			}
+			if resp, _ := app.get(cbs[second].String()); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("tab %d after tab %d completed: %d, want 400 (its transaction ended)", second, first, resp.StatusCode)
 			}
 			if len(app.stateCookies()) != 0 {
 				t.Errorf("state cookies left: %v", app.stateCookies())
@@ -868,32 +871,70 @@ func TestParallelSignIns(t *testing.T) {
 	t.Run("at most five transactions in flight: the oldest is dropped", func(t *testing.T) {
 		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		var first *url.URL
-		for i := range maxStateCookies + 1 {
+		for i := range defaultMaxStates + 1 {
 			_, loc := app.startSignIn("/api/auth/signin")
 			if i == 0 {
 				first = app.op.Authorize(t, loc)
 			}
 		}
-		if n := len(app.stateCookies()); n != maxStateCookies {
-			t.Fatalf("%d state cookies, want %d", n, maxStateCookies)
+		if n := len(app.stateCookies()); n != defaultMaxStates {
+			t.Fatalf("%d state cookies, want %d", n, defaultMaxStates)
 		}
 		if resp, _ := app.get(first.String()); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("the dropped transaction's callback: %d, want 400", resp.StatusCode)
 		}
 	})
+	t.Run("State.MaxConcurrent and State.Duration", func(t *testing.T) {
+		app := newTestApp(t, adaClaims, Options{State: StateOptions{MaxConcurrent: 2, Duration: 5 * time.Minute}}, nil, nil)
+		var locs []string
+		for range 3 {
+			resp, loc := app.startSignIn("/api/auth/signin")
+			if ck, _ := stateCookieOf(t, app, resp); ck.MaxAge != 300 {
+				t.Errorf("state cookie Max-Age %d, want 300", ck.MaxAge)
+			}
+			locs = append(locs, loc)
+		}
+		if n := len(app.stateCookies()); n != 2 {
+			t.Fatalf("%d state cookies, want 2", n)
+		}
+		if resp, _ := app.get(app.op.Authorize(t, locs[0]).String()); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("the dropped transaction's callback: %d, want 400", resp.StatusCode)
+		}
+	})
+	t.Run("signing out ends the transactions under way", func(t *testing.T) {
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		for _, signedIn := range []bool{false, true} {
+			if signedIn {
+				app.signIn("")
+			}
+			app.startSignIn("/api/auth/signin")
+			app.startSignIn("/api/auth/signin")
+			app.get("/api/auth/signout")
+			if n := len(app.stateCookies()); n != 0 {
+				t.Errorf("signed in %v: %d state cookies after sign-out, want none", signedIn, n)
+			}
+		}
+	})
 	t.Run("concurrently", func(t *testing.T) {
 		app := newTestApp(t, adaClaims, Options{}, nil, nil)
-		const tabs = maxStateCookies
+		const tabs = defaultMaxStates
 		cbs := make([]*url.URL, tabs)
 		for i := range cbs {
 			_, loc := app.startSignIn("/api/auth/signin")
 			cbs[i] = app.op.Authorize(t, loc)
 		}
+		// Every callback leaves with all the state cookies, before any
+		// answer ends the other transactions.
+		cookies := app.cookies()
 		var wg sync.WaitGroup
 		codes := make([]int, tabs)
 		for i, cb := range cbs {
 			wg.Go(func() {
-				resp, err := app.browser.Get(cb.String())
+				req, _ := http.NewRequest(http.MethodGet, cb.String(), nil)
+				for _, ck := range cookies {
+					req.AddCookie(ck)
+				}
+				resp, err := http.DefaultTransport.RoundTrip(req)
 				if err == nil {
 					codes[i] = resp.StatusCode
 					resp.Body.Close()

@@ -54,6 +54,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		return
 	}
 	if sc == nil {
+		c.clearStates(w, r, "") // sign-ins under way end too
 		redirect(w, r, returnTo)
 		return
 	}
@@ -70,6 +71,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		c.fail(w, r, err)
 		return
 	}
+	c.clearStates(w, r, "")
 	if c.cfg.revokeOnSignOut {
 		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
