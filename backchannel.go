@@ -119,6 +119,9 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 	invalid := func(format string, args ...any) error {
 		return &TokenError{Message: "Invalid logout token", Err: fmt.Errorf(format, args...)}
 	}
+	if err := checkUTF8(raw); err != nil {
+		return nil, invalid("%w", err)
+	}
 	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{p.keys.alg})
 	if err != nil {
 		return nil, invalid("%w", err)
@@ -145,7 +148,7 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 	if !audienceHas(claims.Audience, c.cfg.clientID) {
 		return nil, invalid("audience %s does not hold the client ID", claims.Audience)
 	}
-	now, skew := c.now(), c.cfg.clockSkew
+	now, skew := c.tokenNow(), c.cfg.clockTolerance
 	if claims.IssuedAt == nil {
 		return nil, invalid("iat is missing")
 	}

@@ -38,7 +38,10 @@ type config struct {
 	revokeOnSignOut bool
 	userInfo        bool
 	refetchUserInfo bool
-	queryOverrides  bool // AllowQueryParamOverrides
+
+	queryOverrides    bool // AllowQueryParamOverrides
+	strictProfileSync bool
+	clockTolerance    time.Duration
 
 	authParams AuthParams
 	resources  []Indicator
@@ -202,10 +205,18 @@ func resolve(o Options) (*config, error) {
 	if o.ClockSkew != nil {
 		c.clockSkew = *o.ClockSkew
 	} else {
-		c.clockSkew = r.duration(0, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", time.Second, 60*time.Second)
+		c.clockSkew = r.duration(0, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", time.Second, 0)
 	}
 	if c.clockSkew < 0 {
 		r.fail("ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "must not be negative")
+	}
+	if o.ClockTolerance != nil {
+		c.clockTolerance = *o.ClockTolerance
+	} else {
+		c.clockTolerance = r.duration(0, "ClockTolerance", "MONOCLOUD_AUTH_CLOCK_TOLERANCE", time.Second, 60*time.Second)
+	}
+	if c.clockTolerance < 0 {
+		r.fail("ClockTolerance", "MONOCLOUD_AUTH_CLOCK_TOLERANCE", "must not be negative")
 	}
 	c.responseTimeout = r.duration(o.ResponseTimeout, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", time.Millisecond, 10*time.Second)
 	if c.responseTimeout < time.Second {
@@ -221,8 +232,10 @@ func resolve(o Options) (*config, error) {
 	}
 	c.federated = r.boolean(o.FederatedSignOut, "FederatedSignOut", "MONOCLOUD_AUTH_FEDERATED_SIGNOUT", true)
 	c.revokeOnSignOut = r.boolean(o.RevokeTokensOnSignOut, "RevokeTokensOnSignOut", "MONOCLOUD_AUTH_REVOKE_TOKENS_ON_SIGNOUT", false)
-	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true)
+	// The SDK renamed MONOCLOUD_AUTH_USER_INFO; the new name wins.
+	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_FETCH_USER_INFO", r.boolean(nil, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true))
 	c.refetchUserInfo = r.boolean(o.RefetchUserInfo, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", false)
+	c.strictProfileSync = r.boolean(o.StrictProfileSync, "StrictProfileSync", "MONOCLOUD_AUTH_REFETCH_STRICT_PROFILE_SYNC", false)
 	c.queryOverrides = r.boolean(o.AllowQueryParamOverrides, "AllowQueryParamOverrides", "MONOCLOUD_AUTH_ALLOW_QUERY_PARAM_OVERRIDES", true)
 
 	c.authParams = o.DefaultAuthParams

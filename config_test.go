@@ -88,7 +88,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"app URL", c.appURL.String(), "https://app.example.com"},
 		{"secrets", c.secrets, []string{"0123456789abcdef0123456789abcdef"}},
 		{"routes", c.routes, wantRoutes},
-		{"ClockSkew", c.clockSkew, 60 * time.Second},
+		{"ClockSkew", c.clockSkew, time.Duration(0)},
+		{"ClockTolerance", c.clockTolerance, 60 * time.Second},
 		{"ResponseTimeout", c.responseTimeout, 10 * time.Second},
 		{"UsePAR", c.usePAR, false},
 		{"PostLogoutRedirectURI", c.postLogoutURL, ""},
@@ -1085,4 +1086,41 @@ func TestConfigState(t *testing.T) {
 	o := cfgValid()
 	o.Session.Cookie.Name, o.State.Cookie.Name = "app", "app_state"
 	cfgResolve(t, o, nil)
+}
+
+// TestConfigFetchUserInfoEnv: the SDK's MONOCLOUD_AUTH_FETCH_USER_INFO is
+// read beside its former name MONOCLOUD_AUTH_USER_INFO, and wins.
+func TestConfigFetchUserInfoEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{nil, true},
+		{map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "false"}, false},
+		{map[string]string{"MONOCLOUD_AUTH_USER_INFO": "false"}, false},
+		{map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "true", "MONOCLOUD_AUTH_USER_INFO": "false"}, true},
+	} {
+		if got := cfgResolve(t, cfgValid(), tc.env).userInfo; got != tc.want {
+			t.Errorf("%v: userInfo %v, want %v", tc.env, got, tc.want)
+		}
+	}
+	o := cfgValid()
+	o.UserInfo = new(true)
+	if !cfgResolve(t, o, map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "false"}).userInfo {
+		t.Error("the explicit field lost to the environment")
+	}
+}
+
+// TestConfigClockTolerance: MONOCLOUD_AUTH_CLOCK_TOLERANCE, beside
+// MONOCLOUD_AUTH_CLOCK_SKEW, not negative.
+func TestConfigClockTolerance(t *testing.T) {
+	c := cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_CLOCK_TOLERANCE": "30", "MONOCLOUD_AUTH_CLOCK_SKEW": "5"})
+	if c.clockTolerance != 30*time.Second || c.clockSkew != 5*time.Second {
+		t.Errorf("tolerance %v, skew %v; want 30s and 5s", c.clockTolerance, c.clockSkew)
+	}
+	clearEnv(t)
+	setEnv(t, map[string]string{"MONOCLOUD_AUTH_CLOCK_TOLERANCE": "-1"})
+	if errs := validationErrors(func() error { _, err := resolve(cfgValid()); return err }()); len(errs) != 1 || errs[0].Field != "ClockTolerance" {
+		t.Errorf("negative tolerance: %v", errs)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -74,6 +75,9 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	if err != nil {
 		return nil, err
 	}
+	if err := checkUTF8(raw); err != nil {
+		return nil, &TokenError{Message: "ID token verification failed", Err: err}
+	}
 	if typ, ok := jwtType(raw); ok && !isJWTType(typ) {
 		return nil, &TokenError{Message: fmt.Sprintf("Unexpected JWT typ header %q for an ID token", typ)}
 	}
@@ -102,8 +106,7 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	if tok.Subject == "" {
 		return nil, &TokenError{Message: `Missing required JWT "sub" (subject) claim`}
 	}
-	now := c.now()
-	skew := c.cfg.clockSkew
+	now, skew := c.tokenNow(), c.cfg.clockTolerance
 	if tok.IssuedAt.After(now.Add(skew)) {
 		return nil, &TokenError{Message: `Unexpected JWT "iat" (issued at) claim value, timestamp is in the future`}
 	}
@@ -127,6 +130,12 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 	return claims, nil
 }
 
+// tokenNow returns the time on the provider's clock (ours plus
+// Options.ClockSkew), against which token times are checked.
+func (c *Client) tokenNow() time.Time {
+	return c.now().Add(c.cfg.clockSkew)
+}
+
 // providerKeys is the provider's key set as go-oidc's verifier uses it, for
 // ID tokens of token responses (fromProvider). It keeps the error of its
 // last call aside, as go-oidc flattens it to text, to tell a provider whose
@@ -141,6 +150,23 @@ func (k *providerKeys) VerifySignature(ctx context.Context, jwt string) ([]byte,
 	payload, err := k.keySet.verifyJWT(ctx, jwt, fromProvider)
 	k.err = err
 	return payload, err
+}
+
+// errNotUTF8 reports a JWT whose header or payload is not valid UTF-8,
+// which encoding/json would decode with replacement characters.
+var errNotUTF8 = errors.New("the JWT header or payload is not valid UTF-8")
+
+// checkUTF8 returns errNotUTF8 when the header or the payload of the
+// compact JWT raw decode to invalid UTF-8 (RFC 7519 section 7.2 requires
+// UTF-8). Other defects are left to the signature check.
+func checkUTF8(raw string) error {
+	parts := strings.SplitN(raw, ".", 3)
+	for _, part := range parts[:min(len(parts), 2)] {
+		if b, err := base64.RawURLEncoding.DecodeString(part); err == nil && !utf8.Valid(b) {
+			return errNotUTF8
+		}
+	}
+	return nil
 }
 
 // jwtType returns the typ header of a compact JWT, and whether it has one
@@ -170,20 +196,26 @@ func isJWTType(typ string) bool {
 // unverifiedClaim returns a claim of a JWT that was verified when it was
 // stored in the session; it checks nothing.
 func unverifiedClaim(jwt, claim string) string {
+	s, _ := unverifiedClaims(jwt)[claim].(string)
+	return s
+}
+
+// unverifiedClaims returns the claims of a compact JWT without verifying
+// it (nil if it cannot be decoded): for a token verified when received.
+func unverifiedClaims(jwt string) map[string]any {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return ""
+		return nil
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return ""
+		return nil
 	}
 	var m map[string]any
 	if json.Unmarshal(payload, &m) != nil {
-		return ""
+		return nil
 	}
-	s, _ := m[claim].(string)
-	return s
+	return m
 }
 
 // userClaims returns the ID token claims that become the user: all but the

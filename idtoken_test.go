@@ -3,7 +3,9 @@ package monocloud
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -125,6 +127,31 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 			}
 			if got := writesSession(resp); got != (tc.want == http.StatusTemporaryRedirect) {
 				t.Errorf("session written: %t", got)
+			}
+		})
+	}
+}
+
+// TestClockSkewAndTolerance: ClockSkew moves the clock tokens are checked
+// against (the provider's is ahead), ClockTolerance is the leeway, as the
+// SDK splits them. Our clock is 90 s behind the provider's, so the ID
+// token's iat is 90 s in the future.
+func TestClockSkewAndTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want int
+	}{
+		{"defaults: 60 s of tolerance", Options{}, http.StatusBadRequest},
+		{"ClockSkew 60 s", Options{ClockSkew: new(60 * time.Second)}, http.StatusTemporaryRedirect},
+		{"ClockTolerance 120 s", Options{ClockTolerance: new(120 * time.Second)}, http.StatusTemporaryRedirect},
+		{"ClockSkew 60 s, no tolerance", Options{ClockSkew: new(60 * time.Second), ClockTolerance: new(time.Duration(0))}, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTestApp(t, monocloudtest.Config{}, tc.opts, nil, nil)
+			app.useClock().Advance(-90 * time.Second) // the provider keeps the real clock
+			if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != tc.want {
+				t.Errorf("callback: %d, want %d: %s", resp.StatusCode, tc.want, body)
 			}
 		})
 	}
@@ -266,4 +293,33 @@ func signWith(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]a
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// TestJWTNotUTF8: ID tokens, logout tokens and signed userinfo whose header
+// or payload is not valid UTF-8 are refused before their signature is
+// checked (the SDK since 0.2.8); valid non-ASCII passes.
+func TestJWTNotUTF8(t *testing.T) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	badPayload := enc(`{"alg":"RS256"}`) + "." + enc("{\"sub\":\"\xff\"}") + ".c2ln"
+	badHeader := enc("{\"alg\":\"RS256\",\"kid\":\"\xc3\x28\"}") + "." + enc(`{"sub":"x"}`) + ".c2ln"
+	if err := checkUTF8(enc(`{"alg":"RS256"}`) + "." + enc(`{"name":"Zoë"}`) + ".c2ln"); err != nil {
+		t.Errorf("valid UTF-8: %v", err)
+	}
+	app := newTestApp(t, monocloudtest.Config{}, Options{}, nil, nil)
+	p, err := app.client.provider(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{badPayload, badHeader} {
+		var te *TokenError
+		if _, err := app.client.verifyIDToken(t.Context(), raw, idTokenCheck{}); !errors.As(err, &te) || !errors.Is(err, errNotUTF8) {
+			t.Errorf("ID token: %v, want a *TokenError for invalid UTF-8", err)
+		}
+		if _, err := app.client.verifyLogoutToken(t.Context(), p, raw); !errors.As(err, &te) || !errors.Is(err, errNotUTF8) {
+			t.Errorf("logout token: %v, want a *TokenError for invalid UTF-8", err)
+		}
+		if _, err := app.client.verifySignedUserInfo(t.Context(), p, raw); !errors.As(err, &te) || !errors.Is(err, errNotUTF8) {
+			t.Errorf("signed userinfo: %v, want a *TokenError for invalid UTF-8", err)
+		}
+	}
 }

@@ -58,9 +58,15 @@ type Options struct {
 	// Routes are the paths of the auth routes, relative to AppURL.
 	Routes Routes
 
-	// ClockSkew is the leeway allowed when checking ID token times, in both
-	// directions (MONOCLOUD_AUTH_CLOCK_SKEW, seconds; default 60s).
+	// ClockSkew is how far the provider's clock is ahead of this server's,
+	// added to the time against which ID and logout tokens are checked
+	// (MONOCLOUD_AUTH_CLOCK_SKEW, seconds; default 0), as in the SDK.
+	// It was the leeway before ClockTolerance.
 	ClockSkew *time.Duration
+	// ClockTolerance is the leeway allowed when checking ID and logout
+	// token times, in both directions (MONOCLOUD_AUTH_CLOCK_TOLERANCE,
+	// seconds; default 60s).
+	ClockTolerance *time.Duration
 	// ResponseTimeout bounds every HTTP call to the provider
 	// (MONOCLOUD_AUTH_RESPONSE_TIMEOUT, milliseconds; default 10s, at least 1s).
 	ResponseTimeout time.Duration
@@ -81,11 +87,18 @@ type Options struct {
 	// revocation is logged and does not stop the sign-out.
 	RevokeTokensOnSignOut *bool
 	// UserInfo fetches the userinfo endpoint on callback and merges its claims
-	// into the user (MONOCLOUD_AUTH_USER_INFO; default true).
+	// into the user (MONOCLOUD_AUTH_FETCH_USER_INFO, or its former name
+	// MONOCLOUD_AUTH_USER_INFO; default true).
 	UserInfo *bool
 	// RefetchUserInfo refetches userinfo on the userinfo route and on token
 	// refresh (MONOCLOUD_AUTH_REFETCH_USER_INFO; default false).
 	RefetchUserInfo *bool
+	// StrictProfileSync replaces the user, instead of merging into it, when
+	// a refresh brings a new ID token or userinfo is refetched: the user is
+	// built anew from the ID token's claims and the userinfo answer, so
+	// claims the provider no longer sends are dropped
+	// (MONOCLOUD_AUTH_REFETCH_STRICT_PROFILE_SYNC; default false).
+	StrictProfileSync *bool
 	// AllowQueryParamOverrides lets the auth routes' query parameters
 	// override the options, as SignInURL and SignOutURL write them
 	// (MONOCLOUD_AUTH_ALLOW_QUERY_PARAM_OVERRIDES; default true): sign-in's

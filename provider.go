@@ -175,7 +175,7 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 	if cfg.usePAR && doc.PARURL == "" {
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
-	skew := cfg.clockSkew
+	offset := cfg.clockSkew - cfg.clockTolerance
 	return &provider{
 		issuer:        doc.Issuer,
 		authURL:       doc.AuthURL,
@@ -194,9 +194,10 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 		idTokens: &oidc.Config{
 			ClientID:             cfg.clientID,
 			SupportedSigningAlgs: []string{cfg.idTokenAlg},
-			// go-oidc rejects exp < now; shifting its clock back by the skew
-			// accepts tokens that expired within the skew.
-			Now: func() time.Time { return now().Add(-skew) },
+			// go-oidc rejects exp < now; its clock is the provider's
+			// (ClockSkew), shifted back by the tolerance to accept tokens
+			// that expired within it.
+			Now: func() time.Time { return now().Add(offset) },
 		},
 		tokens: &opclient.Client{
 			HTTPClient:   cfg.httpClient,

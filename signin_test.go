@@ -581,6 +581,21 @@ func TestHandlerCallback(t *testing.T) {
 		}
 	})
 
+	t.Run("max_age sent and auth_time missing: refused", func(t *testing.T) {
+		rec := &errRecorder{}
+		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)
+		app.op.SetIDTokenEdit(func(claims map[string]any) { delete(claims, "auth_time") })
+		resp, _ := app.signInVia("/api/auth/signin?max_age=600")
+		var te *TokenError
+		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &te) || !strings.Contains(te.Message, "auth_time claim is required") {
+			t.Errorf("status %d, error %v, want a *TokenError about the missing auth_time", resp.StatusCode, rec.last())
+		}
+		app.newBrowser()
+		if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("without max_age: %d, want a sign-in", resp.StatusCode)
+		}
+	})
+
 	t.Run("should return internal server error if the max age specified has passed", func(t *testing.T) {
 		rec := &errRecorder{}
 		app := newTestApp(t, monocloudtest.Config{}, Options{OnError: rec.hook}, nil, nil)

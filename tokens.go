@@ -2,7 +2,6 @@ package monocloud
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -296,8 +295,7 @@ func (c *Client) applyRefresh(ctx context.Context, s *Session, res *refreshResul
 		s.IDToken = res.idToken
 	}
 	if len(res.claims) > 0 || len(res.userInfo) > 0 {
-		maps.Copy(s.User, c.userClaims(res.claims))
-		maps.Copy(s.User, res.userInfo)
+		c.syncProfile(s, res.claims, res.userInfo)
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
 		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -42,6 +43,9 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 // include the client ID when present. exp and iat are not checked: the
 // answer is used at once. Encrypted answers are not supported.
 func (c *Client) verifySignedUserInfo(ctx context.Context, p *provider, raw string) (map[string]any, error) {
+	if err := checkUTF8(raw); err != nil {
+		return nil, &TokenError{Message: "Signed userinfo verification failed", Err: err}
+	}
 	payload, err := p.keys.verifyJWT(ctx, raw, fromProvider)
 	if errors.Is(err, ErrProviderUnavailable) {
 		return nil, err
@@ -123,9 +127,7 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 		return nil, err
 	}
 	s := sc.Session.clone()
-	for k, v := range info {
-		s.User[k] = v
-	}
+	c.syncProfile(s, nil, info)
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
 		if err := hook(ctx, s, nil, info, nil); err != nil {
 			return nil, err
@@ -135,4 +137,20 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 		return nil, err
 	}
 	return s.User, nil
+}
+
+// syncProfile updates the user of s with the claims of a new ID token and
+// a userinfo answer, either of which may be nil. They are merged into the
+// user, or with StrictProfileSync they replace it: the user is then built
+// anew, as at sign-in, from the ID token's claims (those of s.IDToken when
+// claims is nil) and the userinfo answer.
+func (c *Client) syncProfile(s *Session, claims, info map[string]any) {
+	if c.cfg.strictProfileSync {
+		if claims == nil {
+			claims = unverifiedClaims(s.IDToken) // verified when received
+		}
+		s.User = User{}
+	}
+	maps.Copy(s.User, c.userClaims(claims))
+	maps.Copy(s.User, info)
 }

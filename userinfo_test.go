@@ -182,3 +182,27 @@ func TestUserInfoRefreshQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestStrictProfileSync: with StrictProfileSync a refetch or a refresh
+// builds the user anew (a claim no longer sent is dropped); without it,
+// the new claims are merged in.
+func TestStrictProfileSync(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		for _, how := range []string{"userinfo ?refresh", "GetTokens ForceRefresh"} {
+			app := newTokensApp(t, adaClaims, Options{StrictProfileSync: new(strict)})
+			app.signIn("")
+			app.mutate(func(s *Session) { s.User["stale"] = true })
+			if how == "userinfo ?refresh" {
+				if resp, body := app.get("/api/auth/userinfo?refresh"); resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s: %d %s", how, resp.StatusCode, body)
+				}
+			} else {
+				app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+			}
+			u := app.session().User
+			if _, kept := u["stale"]; kept == strict || u["name"] != "Ada" || u.Subject() == "" {
+				t.Errorf("StrictProfileSync %v, %s: user %v", strict, how, u)
+			}
+		}
+	}
+}
