@@ -43,7 +43,7 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	// Marked used before anything else, so that two copies arriving at once
 	// are not both served.
 	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
-		c.failLogout(w, r, &TokenError{Message: "Invalid logout token: already used"})
+		c.failLogout(w, r, &TokenError{Code: CodeInvalidToken, Message: "Invalid logout token: already used"})
 		return
 	}
 	now := c.now()
@@ -117,7 +117,7 @@ type logoutClaims struct {
 // be fetched gives an error matching ErrProviderUnavailable.
 func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string) (*logoutToken, error) {
 	invalid := func(format string, args ...any) error {
-		return &TokenError{Message: "Invalid logout token", Err: fmt.Errorf(format, args...)}
+		return &TokenError{Code: CodeInvalidToken, Message: "Invalid logout token", Err: fmt.Errorf(format, args...)}
 	}
 	if err := checkUTF8(raw); err != nil {
 		return nil, invalid("%w", err)

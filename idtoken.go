@@ -69,17 +69,17 @@ type idTokenCheck struct {
 //   - auth_time against the original one on refresh (section 12.2).
 func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck) (map[string]any, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, &TokenError{Message: "ID Token must be a valid non-empty string"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID Token must be a valid non-empty string"}
 	}
 	p, err := c.provider(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkUTF8(raw); err != nil {
-		return nil, &TokenError{Message: "ID token verification failed", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID token verification failed", Err: err}
 	}
 	if typ, ok := jwtType(raw); ok && !isJWTType(typ) {
-		return nil, &TokenError{Message: fmt.Sprintf("Unexpected JWT typ header %q for an ID token", typ)}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: fmt.Sprintf("Unexpected JWT typ header %q for an ID token", typ)}
 	}
 	keys := &providerKeys{keySet: p.keys}
 	tok, err := oidc.NewVerifier(p.issuer, keys, p.idTokens).Verify(ctx, raw)
@@ -87,45 +87,45 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 		if errors.Is(keys.err, ErrProviderUnavailable) {
 			return nil, keys.err
 		}
-		return nil, &TokenError{Message: "ID token verification failed", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID token verification failed", Err: err}
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
-		return nil, &TokenError{Message: "Failed to parse JWT Payload", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Failed to parse JWT Payload", Err: err}
 	}
 	if chk.refresh {
 		if tok.Nonce != "" && tok.Nonce != chk.nonce {
-			return nil, &TokenError{Message: "Nonce mismatch"}
+			return nil, &TokenError{Code: CodeInvalidToken, Message: "Nonce mismatch"}
 		}
 	} else if tok.Nonce != chk.nonce || chk.nonce == "" {
-		return nil, &TokenError{Message: "Nonce mismatch"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Nonce mismatch"}
 	}
 	if _, ok := claims["iat"].(float64); !ok {
-		return nil, &TokenError{Message: `Missing required JWT "iat" (issued at) claim`}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: `Missing required JWT "iat" (issued at) claim`}
 	}
 	if tok.Subject == "" {
-		return nil, &TokenError{Message: `Missing required JWT "sub" (subject) claim`}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: `Missing required JWT "sub" (subject) claim`}
 	}
 	now, skew := c.tokenNow(), c.cfg.clockTolerance
 	if tok.IssuedAt.After(now.Add(skew)) {
-		return nil, &TokenError{Message: `Unexpected JWT "iat" (issued at) claim value, timestamp is in the future`}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: `Unexpected JWT "iat" (issued at) claim value, timestamp is in the future`}
 	}
 	azp, _ := claims["azp"].(string)
 	if (len(tok.Audience) > 1 || azp != "") && azp != c.cfg.clientID {
-		return nil, &TokenError{Message: "Invalid authorized party (azp) claim"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Invalid authorized party (azp) claim"}
 	}
 	if chk.maxAge != nil {
 		authTime, ok := claims["auth_time"].(float64)
 		if !ok {
-			return nil, &TokenError{Message: "auth_time claim is required when max_age was requested"}
+			return nil, &TokenError{Code: CodeInvalidToken, Message: "auth_time claim is required when max_age was requested"}
 		}
 		deadline := time.Unix(int64(authTime), 0).Add(time.Duration(*chk.maxAge)*time.Second + skew)
 		if now.After(deadline) {
-			return nil, &TokenError{Message: "Too much time has elapsed since the last End-User authentication"}
+			return nil, &TokenError{Code: CodeInvalidToken, Message: "Too much time has elapsed since the last End-User authentication"}
 		}
 	}
 	if chk.subject != "" && tok.Subject != chk.subject {
-		return nil, &TokenError{Message: "ID token subject changed on refresh"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID token subject changed on refresh"}
 	}
 	return claims, nil
 }

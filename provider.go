@@ -245,9 +245,17 @@ func opError(err error) error {
 	}
 	switch te.Kind {
 	case opclient.KindOAuth:
-		return &OPError{Code: te.Code, Description: te.Description, StatusCode: te.StatusCode}
+		return &OPError{Code: te.Code, Description: te.Description, StatusCode: te.StatusCode, Raw: rawResponse(te)}
 	case opclient.KindValidation:
 		return &ValidationError{Message: te.Message, Err: te.Err}
 	}
-	return &HTTPError{Message: te.Message, StatusCode: te.StatusCode, Err: err}
+	return &HTTPError{Message: te.Message, StatusCode: te.StatusCode, Err: err, Raw: rawResponse(te)}
+}
+
+// rawResponse returns the answer e was built from, or nil.
+func rawResponse(e *opclient.Error) *RawResponse {
+	if e.Header == nil {
+		return nil
+	}
+	return &RawResponse{StatusCode: e.StatusCode, Header: e.Header, Body: e.Body}
 }

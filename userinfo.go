@@ -12,7 +12,7 @@ import (
 )
 
 // fetchUserInfo calls the userinfo endpoint and checks that it describes
-// the session's user. A signed answer (application/jwt) is verified as
+// the session's user. A refusal is a *TokenError (see userInfoError). A signed answer (application/jwt) is verified as
 // verifySignedUserInfo says.
 func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (map[string]any, error) {
 	p, err := c.provider(ctx)
@@ -21,7 +21,7 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 	}
 	resp, err := opclient.UserInfo(ctx, c.cfg.httpClient, p.userInfoURL, accessToken)
 	if err != nil {
-		return nil, opError(err)
+		return nil, userInfoError(err)
 	}
 	info := resp.Claims
 	if resp.JWT != "" {
@@ -35,6 +35,18 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 	return info, nil
 }
 
+// userInfoError returns the error of a failed userinfo call: the
+// provider's refusal (a Bearer challenge, or 403, which is
+// CodeInsufficientScope) is a *TokenError with its code, as in the SDK;
+// other failures are as opError makes them.
+func userInfoError(err error) error {
+	var oe *opclient.Error
+	if errors.As(err, &oe) && oe.Kind == opclient.KindOAuth {
+		return &TokenError{Code: oe.Code, Message: oe.Description, Raw: rawResponse(oe), Err: err}
+	}
+	return opError(err)
+}
+
 // verifySignedUserInfo verifies a signed userinfo answer (OpenID Connect
 // Core section 5.3.2) and returns its claims, less the JWT claims that the
 // user drops from ID tokens (FilteredClaims: iss, aud, exp, iat, ...). The
@@ -44,24 +56,24 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 // answer is used at once. Encrypted answers are not supported.
 func (c *Client) verifySignedUserInfo(ctx context.Context, p *provider, raw string) (map[string]any, error) {
 	if err := checkUTF8(raw); err != nil {
-		return nil, &TokenError{Message: "Signed userinfo verification failed", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo verification failed", Err: err}
 	}
 	payload, err := p.keys.verifyJWT(ctx, raw, fromProvider)
 	if errors.Is(err, ErrProviderUnavailable) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, &TokenError{Message: "Signed userinfo verification failed", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo verification failed", Err: err}
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, &TokenError{Message: "Failed to parse JWT Payload", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Failed to parse JWT Payload", Err: err}
 	}
 	if iss, ok := claims["iss"]; ok && iss != p.issuer {
-		return nil, &TokenError{Message: "Signed userinfo was issued by another issuer"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo was issued by another issuer"}
 	}
 	if aud, ok := claims["aud"]; ok && !audienceContains(aud, c.cfg.clientID) {
-		return nil, &TokenError{Message: "Signed userinfo is meant for another audience"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo is meant for another audience"}
 	}
 	return c.userClaims(claims), nil
 }

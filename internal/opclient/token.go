@@ -362,9 +362,9 @@ func (c *Client) post(ctx context.Context, endpoint string, f *form, op operatio
 		if err != nil {
 			return nil, err
 		}
-		return nil, op.errorResponse(resp.StatusCode, body)
+		return nil, op.errorResponse(resp.StatusCode, body).withAnswer(resp.Header, body)
 	}
-	return nil, unexpectedStatus(op.failure, resp.StatusCode)
+	return nil, unexpectedStatus(op.failure, resp.StatusCode).withAnswer(resp.Header, peekBody(resp))
 }
 
 // errorResponse interprets a 400 or 401 response body as an OAuth error

@@ -424,7 +424,9 @@ func TestErrors(t *testing.T) {
 		{name: "userinfo 401 without challenge", call: userinfo, status: 401, body: `{"error":"invalid_token"}`,
 			want: &Error{Kind: KindHTTP, StatusCode: 401, Message: "Error while fetching userinfo. Unexpected status code: 401"}},
 		{name: "userinfo 403", call: userinfo, status: 403, header: []string{"WWW-Authenticate", `Bearer error="insufficient_scope"`},
-			want: &Error{Kind: KindHTTP, StatusCode: 403, Message: "Error while fetching userinfo. Unexpected status code: 403"}},
+			want: &Error{Kind: KindOAuth, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
+		{name: "userinfo 403 without a challenge", call: userinfo, status: 403,
+			want: &Error{Kind: KindOAuth, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
 
 		// Userinfo challenges.
 		{name: "userinfo 401 challenge", call: userinfo, status: 401,
@@ -508,6 +510,34 @@ func TestErrors(t *testing.T) {
 			}
 			if tt.wantErrAs != nil && !errors.As(err, tt.wantErrAs) {
 				t.Errorf("error %v wraps no %T", err, tt.wantErrAs)
+			}
+		})
+	}
+}
+
+// TestErrorAnswer: an error built from an answer keeps its header, without
+// Set-Cookie, and the start of its body.
+func TestErrorAnswer(t *testing.T) {
+	long := `{"error":"invalid_grant","error_description":"` + strings.Repeat("x", MaxRawBody) + `"}`
+	for name, tc := range map[string]struct {
+		call   call
+		status int
+		body   string
+	}{
+		"token 400":    {refresh, 400, long},
+		"token 500":    {refresh, 500, long},
+		"PAR 401":      {push, 401, `{"error":"invalid_client"}`},
+		"userinfo 403": {userinfo, 403, "forbidden"},
+		"userinfo 500": {userinfo, 500, "oops"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, _ := newServer(t, tc.status, tc.body, "Set-Cookie", "a=b", "X-Request-Id", "r1")
+			var e *Error
+			if err := tc.call(t.Context(), newClient(srv, ClientSecretBasic), srv.URL); !errors.As(err, &e) {
+				t.Fatalf("error %v, want *Error", err)
+			}
+			if e.Header.Get("X-Request-Id") != "r1" || e.Header.Get("Set-Cookie") != "" || string(e.Body) != tc.body[:min(len(tc.body), MaxRawBody)] {
+				t.Errorf("header %v, body %d bytes", e.Header, len(e.Body))
 			}
 		})
 	}
