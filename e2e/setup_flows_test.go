@@ -80,6 +80,8 @@ type flowConfig struct {
 	UserInfo, RefetchUserInfo *bool
 	// Routes, when set, adds routes to the app's mux, behind the middleware.
 	Routes func(mux *http.ServeMux, c *monocloud.Client)
+	// Options, when set, changes the app's Options last.
+	Options func(o *monocloud.Options)
 	// Replica adds a second client with the same options, mounted under
 	// /replica: it has its own cache of decoded sessions, so it decodes
 	// every session cookie the main client writes.
@@ -171,6 +173,9 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	opts.RevokeTokensOnSignOut = new(cfg.RevokeTokensOnSignOut)
 	if cfg.Transport != nil {
 		opts.HTTPClient = &http.Client{Transport: cfg.Transport}
+	}
+	if cfg.Options != nil {
+		cfg.Options(&opts)
 	}
 	c, err := monocloud.New(opts)
 	if err != nil {
