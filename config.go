@@ -40,6 +40,7 @@ type config struct {
 	refetchUserInfo bool
 
 	queryOverrides    bool // AllowQueryParamOverrides
+	trustStoreID      string
 	strictProfileSync bool
 	clockTolerance    time.Duration
 
@@ -173,7 +174,8 @@ func resolve(o Options) (*config, error) {
 
 	c.issuer = r.issuer(r.str(o.TenantDomain, "MONOCLOUD_AUTH_TENANT_DOMAIN", ""))
 	c.clientID = r.required(o.ClientID, "ClientID", "MONOCLOUD_AUTH_CLIENT_ID")
-	if o.ClientAssertionKey == nil {
+	_, mutualTLS := mutualTLSMethods[r.str(o.ClientAuthMethod, "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "")]
+	if o.ClientAssertionKey == nil && !mutualTLS {
 		c.clientSecret = r.required(o.ClientSecret, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET")
 	}
 	c.authMethod, c.assertionKey = r.clientAuth(o, c.clientSecret)
@@ -304,6 +306,19 @@ func resolve(o Options) (*config, error) {
 		c.logger = slog.Default()
 	}
 	c.httpClient = httpClientWithTimeout(o.HTTPClient, c.responseTimeout, c.userAgent)
+	if o.ClientCertificate != nil {
+		if !c.authMethod.MutualTLS() {
+			r.fail("ClientCertificate", "", "requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got %s", c.authMethod)
+		}
+		ua := c.httpClient.Transport.(userAgentTransport)
+		rt, err := withClientCertificate(ua.rt, o.ClientCertificate)
+		if err != nil {
+			r.fail("ClientCertificate", "", "%v", err)
+		} else {
+			c.httpClient.Transport = userAgentTransport{rt: rt, ua: ua.ua}
+		}
+	}
+	c.trustStoreID = r.str(o.TrustStoreID, "MONOCLOUD_AUTH_TRUST_STORE_ID", "")
 
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)

@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"time"
@@ -31,15 +32,31 @@ type Options struct {
 	ClientSecret string
 	// ClientAuthMethod is how the client authenticates at the token and PAR
 	// endpoints (MONOCLOUD_AUTH_CLIENT_AUTH_METHOD): "client_secret_basic"
-	// (the default), "client_secret_post", "client_secret_jwt" or
-	// "private_key_jwt" (the default when ClientAssertionKey is set). The
-	// last two send a client assertion (RFC 7523) whose iss and sub are
-	// ClientID, whose aud is the token endpoint, with a fresh jti and an exp
-	// 60 seconds after its iat.
+	// (the default), "client_secret_post", "client_secret_jwt",
+	// "private_key_jwt" (the default when ClientAssertionKey is set),
+	// "tls_client_auth" or "self_signed_tls_client_auth". The jwt methods
+	// send a client assertion (RFC 7523) whose iss and sub are ClientID,
+	// whose aud is the token endpoint, with a fresh jti and an exp 60
+	// seconds after its iat. The tls methods authenticate with
+	// ClientCertificate, at the provider's mtls_endpoint_aliases (see
+	// TrustStoreID): New fails when the provider publishes no token
+	// endpoint alias (nor a PAR one, with UsePAR), and a revocation without
+	// its alias is skipped as without a revocation_endpoint.
 	ClientAuthMethod string
 	// ClientAssertionKey, if set, signs private_key_jwt client assertions
 	// in place of a JWK in ClientSecret, which is then ignored.
 	ClientAssertionKey *ClientAssertionKey
+	// ClientCertificate is the TLS client certificate of the mutual TLS
+	// methods tls_client_auth and self_signed_tls_client_auth (RFC 8705),
+	// for which ClientSecret is not needed. It is added to the transport
+	// of HTTPClient (an *http.Transport, or http.DefaultTransport), and so
+	// presented on every call to the provider. Without it, HTTPClient's
+	// transport must present a certificate itself.
+	ClientCertificate *tls.Certificate
+	// TrustStoreID, with a mutual TLS method, takes the endpoints from the
+	// provider's mtls_additional_endpoint_aliases for this trust store
+	// instead of its mtls_endpoint_aliases (MONOCLOUD_AUTH_TRUST_STORE_ID).
+	TrustStoreID string
 	// AppURL is the application's base URL, possibly with a base path, e.g.
 	// https://example.org or https://example.org/app (MONOCLOUD_AUTH_APP_URL).
 	// Redirects never leave its origin. Required.

@@ -25,6 +25,7 @@ func (c *Client) Options() Options {
 	o.Routes = cfg.routes
 	o.ClockSkew = new(cfg.clockSkew)
 	o.ClockTolerance = new(cfg.clockTolerance)
+	o.TrustStoreID = cfg.trustStoreID
 	o.ResponseTimeout = cfg.responseTimeout
 	o.UsePAR = new(cfg.usePAR)
 	o.PostLogoutRedirectURI = cfg.postLogoutURL

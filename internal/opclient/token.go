@@ -49,7 +49,18 @@ const (
 	// PrivateKeyJWT sends client_id and a client assertion signed with
 	// Client.Key (OpenID Connect Core section 9, RFC 7523).
 	PrivateKeyJWT
+	// TLSClientAuth and SelfSignedTLSClientAuth send client_id only: the
+	// client certificate that HTTPClient presents authenticates the client
+	// (RFC 8705 section 2), issued by a CA the server trusts or registered
+	// as it is. The caller sends the requests to the mTLS endpoint aliases.
+	TLSClientAuth
+	SelfSignedTLSClientAuth
 )
+
+// MutualTLS reports whether m authenticates with a TLS client certificate.
+func (m AuthMethod) MutualTLS() bool {
+	return m == TLSClientAuth || m == SelfSignedTLSClientAuth
+}
 
 // String returns m's name, as token_endpoint_auth_method spells it.
 func (m AuthMethod) String() string {
@@ -62,6 +73,10 @@ func (m AuthMethod) String() string {
 		return "client_secret_jwt"
 	case PrivateKeyJWT:
 		return "private_key_jwt"
+	case TLSClientAuth:
+		return "tls_client_auth"
+	case SelfSignedTLSClientAuth:
+		return "self_signed_tls_client_auth"
 	}
 	return fmt.Sprintf("AuthMethod(%d)", int(m))
 }
@@ -336,6 +351,8 @@ func (c *Client) post(ctx context.Context, endpoint string, f *form, op operatio
 		f.add("client_id", c.ClientID)
 		f.add("client_assertion_type", assertionType)
 		f.add("client_assertion", a)
+	case TLSClientAuth, SelfSignedTLSClientAuth:
+		f.add("client_id", c.ClientID)
 	default:
 		return nil, validationError(0, fmt.Sprintf("Unsupported client authentication method %d", c.AuthMethod), nil)
 	}

@@ -151,6 +151,16 @@ func TestRequestWireFormat(t *testing.T) {
 			wantBody: "grant_type=refresh_token&refresh_token=rt&client_id=" + encodedID + "&client_secret=" + encodedSecret,
 		},
 		{
+			name: "refresh tls_client_auth: client_id only", method: TLSClientAuth, status: 200, response: tokenBody,
+			call:     refresh,
+			wantBody: "grant_type=refresh_token&refresh_token=rt&client_id=" + encodedID,
+		},
+		{
+			name: "refresh self_signed_tls_client_auth: client_id only", method: SelfSignedTLSClientAuth, status: 200, response: tokenBody,
+			call:     refresh,
+			wantBody: "grant_type=refresh_token&refresh_token=rt&client_id=" + encodedID,
+		},
+		{
 			name: "code grant with verifier and resources", method: ClientSecretBasic, status: 200, response: tokenBody,
 			call:     exchange,
 			wantBody: "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&code_verifier=verifier&resource=https%3A%2F%2Fapi1&resource=r2",
@@ -576,8 +586,8 @@ func TestRejectedBeforeSending(t *testing.T) {
 		},
 		{
 			name: "unknown auth method",
-			err:  refresh(t.Context(), newClient(srv, PrivateKeyJWT+1), srv.URL),
-			want: "Unsupported client authentication method 4",
+			err:  refresh(t.Context(), newClient(srv, SelfSignedTLSClientAuth+1), srv.URL),
+			want: "Unsupported client authentication method 6",
 		},
 		{
 			name: "nil HTTPClient",
