@@ -80,6 +80,8 @@ type flowConfig struct {
 	UserInfo, RefetchUserInfo *bool
 	// Routes, when set, adds routes to the app's mux, behind the middleware.
 	Routes func(mux *http.ServeMux, c *monocloud.Client)
+	// MTLSEndpointAliases are the provider's (see realop.Config).
+	MTLSEndpointAliases map[string]string
 	// Options, when set, changes the app's Options last.
 	Options func(o *monocloud.Options)
 	// Replica adds a second client with the same options, mounted under
@@ -125,7 +127,7 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 		ttl = 120 * time.Second
 	}
 	registered := flowClientSecret
-	if cfg.AuthMethod == "private_key_jwt" {
+	if cfg.AuthMethod == "private_key_jwt" || cfg.AuthMethod == "self_signed_tls_client_auth" {
 		registered = ""
 	}
 	app.op = realop.Start(t, realop.Config{
@@ -138,8 +140,9 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 			AuthMethod:             cfg.AuthMethod,
 			JWKS:                   cfg.JWKS,
 		}},
-		AccessTokenTTL: ttl,
-		Resources:      realop.DefaultResources,
+		AccessTokenTTL:      ttl,
+		Resources:           realop.DefaultResources,
+		MTLSEndpointAliases: cfg.MTLSEndpointAliases,
 	})
 
 	opts := monocloud.Options{
