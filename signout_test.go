@@ -261,6 +261,14 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		}
 	})
 
+	t.Run("cross-site confirm page keeps federated", func(t *testing.T) {
+		app := newTestApp(t, adaClaims, Options{}, nil, nil)
+		w := signOut(app, http.MethodGet, "?federated=false", "cross-site")
+		if links := htmlLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout?federated=false") {
+			t.Errorf("status %d, links %v; want the sign-out route with federated=false", w.Code, links)
+		}
+	})
+
 	t.Run("cross-site POST is refused", func(t *testing.T) {
 		app := newTestApp(t, adaClaims, Options{}, nil, nil)
 		app.signInVia("/api/auth/signin")
