@@ -31,23 +31,22 @@ func (c *Client) stateCookieName(state string) string {
 	return c.cfg.stateCookie.name + "." + state
 }
 
-// maxStateCookies and maxStateBytes bound the sign-in transactions in
-// flight per browser: each adds a cookie (of about 500 bytes, up to
-// cookie.MaxSize with a long return URL), and too many would push the
-// Cookie header past the limits of servers and proxies.
+// The sign-in transactions in flight per browser (State.MaxConcurrent and
+// State.Duration) are bounded: each adds a cookie (of about 500 bytes, up
+// to cookie.MaxSize with a long return URL), and too many would push the
+// Cookie header past the limits of servers and proxies, so maxStateBytes
+// bounds them together too.
 const (
-	maxStateCookies = 5
-	maxStateBytes   = 2 * cookie.MaxSize
+	defaultMaxStates     = 5
+	maxMaxStates         = 20
+	maxStateBytes        = 2 * cookie.MaxSize
+	defaultStateDuration = 15 * time.Minute
+	minStateDuration     = 5 * time.Minute
 )
 
-// expireOldStates expires the request's oldest state cookies so that with a
-// new one of size bytes (name plus value) at most maxStateCookies, of at
-// most maxStateBytes together, remain. Browsers list cookies of the same
-// path oldest first (RFC 6265, 5.4). It expires at most maxStateCookies,
-// the most a browser of this library holds: older ones, which only a
-// client of its own sends, are left alone, so the answer stays small
-// whatever the Cookie header holds.
-func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size int) {
+// requestStates returns the request's state cookies, oldest first:
+// browsers list cookies of the same path so (RFC 6265, 5.4).
+func (c *Client) requestStates(r *http.Request) []*http.Cookie {
 	prefix := c.cfg.stateCookie.name + "."
 	var states []*http.Cookie
 	for _, ck := range r.Cookies() {
@@ -55,18 +54,48 @@ func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size in
 			states = append(states, ck)
 		}
 	}
-	cc := c.cfg.stateCookie
-	kept, expired := 1, 0 // the new one
-	for i := len(states) - 1; i >= 0 && expired < maxStateCookies; i-- {
-		if n := len(states[i].Name) + len(states[i].Value); kept < maxStateCookies && size+n <= maxStateBytes {
+	return states
+}
+
+// expireOldStates expires the request's oldest state cookies so that with a
+// new one of size bytes (name plus value) at most State.MaxConcurrent, of
+// at most maxStateBytes together, remain. It expires at most
+// State.MaxConcurrent, the most a browser of this library holds: older
+// ones, which only a client of its own sends, are left alone, so the answer
+// stays small whatever the Cookie header holds.
+func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size int) {
+	states := c.requestStates(r)
+	kept, expired, limit := 1, 0, c.cfg.maxStates // the new one
+	for i := len(states) - 1; i >= 0 && expired < limit; i-- {
+		if n := len(states[i].Name) + len(states[i].Value); kept < limit && size+n <= maxStateBytes {
 			kept++
 			size += n
 			continue
 		}
-		kept = maxStateCookies // this one goes, and every older one
+		kept = limit // this one goes, and every older one
 		expired++
-		http.SetCookie(w, &http.Cookie{Name: states[i].Name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
+		c.expireState(w, states[i].Name)
 	}
+}
+
+// clearStates expires the request's state cookies, except the one named
+// taken (already expired): the sign-ins still under way end when one
+// completes or the user signs out. Like expireOldStates it expires at most
+// State.MaxConcurrent of them, the newest.
+func (c *Client) clearStates(w http.ResponseWriter, r *http.Request, taken string) {
+	states := c.requestStates(r)
+	for i, expired := len(states)-1, 0; i >= 0 && expired < c.cfg.maxStates; i-- {
+		if states[i].Name != taken {
+			c.expireState(w, states[i].Name)
+			expired++
+		}
+	}
+}
+
+// expireState expires the state cookie name.
+func (c *Client) expireState(w http.ResponseWriter, name string) {
+	cc := c.cfg.stateCookie
+	http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
 }
 
 // stateCookie returns the state cookie of a new transaction. A cookie over
@@ -91,7 +120,7 @@ func (c *Client) stateCookie(state string, as *authState, formPost bool) (*http.
 	}
 	return &http.Cookie{
 		Name: name, Value: value, Path: cc.path, Domain: cc.domain,
-		MaxAge: int(stateMaxAge / time.Second), HttpOnly: true, Secure: cc.secure, SameSite: sameSite,
+		MaxAge: int(c.cfg.stateDuration / time.Second), HttpOnly: true, Secure: cc.secure, SameSite: sameSite,
 	}, nil
 }
 
@@ -110,8 +139,7 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 	if _, err := c.stateCodec.Decode(name, ck.Value, &as); err != nil {
 		return nil, ErrInvalidState
 	}
-	cc := c.cfg.stateCookie
-	http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
+	c.expireState(w, name)
 	if !c.usedStates.Add(state, struct{}{}, c.now()) {
 		return nil, &ValidationError{Message: "Invalid state: the callback was already used", Err: ErrInvalidState}
 	}
@@ -120,7 +148,7 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 
 // Replays are refused by remembering the states of the callbacks taken and
 // the IDs (jti) of the logout tokens accepted. States are kept for
-// stateMaxAge, after which their cookie is refused anyway; logout token IDs
+// State.Duration, after which their cookie is refused anyway; logout token IDs
 // for the maximum session duration. Anyone can add used states (a sign-in
 // and a callback without a code need no account), so they are kept apart
 // from the logout token IDs, which only the provider's signature adds. Each
@@ -130,13 +158,14 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 // after maxLogoutJTIs later logouts, and a replay must still pass the
 // token's own time checks.
 const (
-	maxUsedStates = 1 << 18 // 437 callbacks a second for stateMaxAge; about 45 MB
+	maxUsedStates = 1 << 18 // 291 callbacks a second for the default State.Duration; about 45 MB
 	maxLogoutJTIs = 1 << 16 // about 10 MB
 )
 
-// newUsedStates returns the set of states whose callback was taken.
-func newUsedStates() *expiring.Map[string, struct{}] {
-	return expiring.New[string, struct{}](maxUsedStates, stateMaxAge)
+// newUsedStates returns the set of states whose callback was taken, each
+// kept for the state duration d.
+func newUsedStates(d time.Duration) *expiring.Map[string, struct{}] {
+	return expiring.New[string, struct{}](maxUsedStates, d)
 }
 
 // randomString returns 32 random bytes, base64url-encoded.

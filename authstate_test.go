@@ -42,7 +42,7 @@ func TestStateService(t *testing.T) {
 	t.Run("should set the state cookie with configured options", func(t *testing.T) {
 		ck := save(t, false)
 		if ck.Name != "state.st4te" || ck.Path != "/auth" || ck.Domain != "app.example.com" || !ck.HttpOnly || !ck.Secure ||
-			ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != int(stateMaxAge.Seconds()) {
+			ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != int(defaultStateDuration.Seconds()) {
 			t.Errorf("cookie = %+v", ck)
 		}
 	})
@@ -52,7 +52,7 @@ func TestStateService(t *testing.T) {
 		}
 	})
 	t.Run("should be able to get the state from the cookies", func(t *testing.T) {
-		c.usedStates = newUsedStates()
+		c.usedStates = newUsedStates(defaultStateDuration)
 		got, _, err := take(save(t, false))
 		if err != nil || got.Nonce != "n" || got.CodeVerifier != "v" || got.ReturnURL != as.ReturnURL || got.AppState["k"] != "v" {
 			t.Fatalf("got %+v, %v", got, err)
@@ -72,14 +72,14 @@ func TestStateService(t *testing.T) {
 			"garbage":              {Name: ck.Name, Value: "not-a-cookie"},
 			"session cookie value": {Name: ck.Name, Value: strings.Repeat("A", 64)},
 		} {
-			c.usedStates = newUsedStates()
+			c.usedStates = newUsedStates(defaultStateDuration)
 			if _, _, err := take(bad); !isValidation(err, "Invalid state") || !errors.Is(err, ErrInvalidState) {
 				t.Errorf("%s cookie: err = %v", name, err)
 			}
 		}
 	})
 	t.Run("should remove the state cookie after the first get", func(t *testing.T) {
-		c.usedStates = newUsedStates()
+		c.usedStates = newUsedStates(defaultStateDuration)
 		ck := save(t, false)
 		_, w, err := take(ck)
 		if err != nil {
@@ -104,7 +104,7 @@ func TestStateService(t *testing.T) {
 func TestAnonymousCallbacksDoNotEvictLogoutTokenIDs(t *testing.T) {
 	app := newTestApp(t, appConfig{opcfg: adaClaims})
 	const bound = 4
-	app.client.usedStates = expiring.New[string, struct{}](bound, stateMaxAge)
+	app.client.usedStates = expiring.New[string, struct{}](bound, defaultStateDuration)
 	token := app.op.SignLogoutToken(t, validLogoutClaims(app, map[string]any{"sid": "some-sid"}))
 	if resp, body := postBackChannelLogout(t, app, url.Values{"logout_token": {token}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d %q", resp.StatusCode, body)
@@ -199,7 +199,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 			want := app.url(ret)
 			if as.ReturnURL != want {
 				// Dropped: only if the state cookie would not have fit.
-				if as.ReturnURL != app.url("/") {
+				if as.ReturnURL != app.url("") {
 					t.Fatalf("return URL %.60q, want the requested one or the app's root", as.ReturnURL)
 				}
 				withIt := *as
@@ -207,15 +207,15 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 				if value, _ := app.client.stateCodec.Encode(ck.Name, &withIt); len(ck.Name)+len(value) <= cookie.MaxSize {
 					t.Errorf("return_url of %d bytes dropped, yet its state cookie of %d bytes fits", len(ret), len(ck.Name)+len(value))
 				}
-				want = app.url("/")
+				want = app.url("")
 			}
-			if got := map[bool]int{true: kept, false: dropped}[as.ReturnURL != app.url("/")]; tc.want != either && got != tc.want {
+			if got := map[bool]int{true: kept, false: dropped}[as.ReturnURL != app.url("")]; tc.want != either && got != tc.want {
 				t.Errorf("return_url of %d bytes (limit about %d): kept %t", len(ret), limit, got == kept)
 			}
 			cb := app.op.Authorize(t, loc)
 			resp, body := app.get(cb.String())
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
-				t.Errorf("callback: %d to %.60q, want 302 to %.60q: %s", resp.StatusCode, resp.Header.Get("Location"), want, body)
+			if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+				t.Errorf("callback: %d to %.60q, want 307 to %.60q: %s", resp.StatusCode, resp.Header.Get("Location"), want, body)
 			}
 		})
 	}
@@ -241,8 +241,8 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 				}})
 				resp, _ := app.get("/api/auth/signin?return_url=" + tc.returnURL)
 				if !tc.refused {
-					if resp.StatusCode != http.StatusFound || stateCookieSize(resp) > cookie.MaxSize {
-						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 302 and at most %d", resp.StatusCode, stateCookieSize(resp), cookie.MaxSize)
+					if resp.StatusCode != http.StatusTemporaryRedirect || stateCookieSize(resp) > cookie.MaxSize {
+						t.Fatalf("sign-in: %d with a state cookie of %d bytes, want 307 and at most %d", resp.StatusCode, stateCookieSize(resp), cookie.MaxSize)
 					}
 					return
 				}
@@ -260,7 +260,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 	t.Run("state cookies in flight take at most two full cookies", func(t *testing.T) {
 		app.newBrowser()
 		var loc string
-		for range maxStateCookies {
+		for range defaultMaxStates {
 			_, loc = app.startSignIn("/api/auth/signin?return_url=" + url.QueryEscape(randomPath(limit-64)))
 		}
 		size := 0
@@ -270,7 +270,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 		if size > 2*cookie.MaxSize || len(app.stateCookies()) != 2 {
 			t.Errorf("%d state cookies of %d bytes, want the newest two, of at most %d", len(app.stateCookies()), size, 2*cookie.MaxSize)
 		}
-		if resp, body := app.get(app.op.Authorize(t, loc).String()); resp.StatusCode != http.StatusFound {
+		if resp, body := app.get(app.op.Authorize(t, loc).String()); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("the newest transaction's callback: %d %s", resp.StatusCode, body)
 		}
 	})
@@ -293,11 +293,11 @@ func TestJunkStateCookiesBoundTheAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
+	if resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-in answered %d", resp.StatusCode)
 	}
 	// The new state cookie, and the expired ones.
-	if n := len(resp.Header["Set-Cookie"]); n > maxStateCookies+1 {
-		t.Errorf("%d Set-Cookie lines, want at most %d", n, maxStateCookies+1)
+	if n := len(resp.Header["Set-Cookie"]); n > defaultMaxStates+1 {
+		t.Errorf("%d Set-Cookie lines, want at most %d", n, defaultMaxStates+1)
 	}
 }

@@ -18,34 +18,33 @@ import (
 // Logout 1.0), revokes the matching sessions (on every instance, and
 // deleting them from the store, with a Coordinator) and calls
 // OnBackChannelLogout. Invalid tokens get 400, as the specification asks;
-// a Coordinator that fails gets 503, so that the provider may retry.
+// a Coordinator that fails gets 503, so that the provider may retry. Errors
+// are answered as JSON: see failLogout.
 func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
-	noCache(w)
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, http.MethodPost)
+	if !c.startAuthRoute(w, r, http.MethodPost) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	token := r.PostFormValue("logout_token")
 	if token == "" {
-		c.fail(w, r, &ValidationError{Message: "Missing Logout Token"})
+		c.failLogout(w, r, &ValidationError{Message: "Missing Logout Token"})
 		return
 	}
 	p, err := c.provider(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	lt, err := c.verifyLogoutToken(r.Context(), p, token)
 	if err != nil {
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	// Marked used before anything else, so that two copies arriving at once
 	// are not both served, here or at another instance.
 	release, err := c.useLogoutToken(r.Context(), lt)
 	if err != nil {
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	// Dated by the token, not its receipt: a replay, or a retry, ends no
@@ -58,13 +57,13 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	rv := Revocation{SID: lt.SessionID, Sub: lt.Subject, At: at}
 	if err := c.revoke(r.Context(), rv); err != nil {
 		release() // the provider may retry
-		c.fail(w, r, err)
+		c.failLogout(w, r, err)
 		return
 	}
 	if hook := c.cfg.opts.OnBackChannelLogout; hook != nil {
 		if err := hook(r.Context(), lt.Subject, lt.SessionID); err != nil {
 			release() // the provider may retry
-			c.fail(w, r, err)
+			c.failLogout(w, r, err)
 			return
 		}
 	}
@@ -81,7 +80,7 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 // *TokenError; a Coordinator that fails, a *StoreError. release forgets the
 // use, for a token whose logout failed.
 func (c *Client) useLogoutToken(ctx context.Context, lt *logoutToken) (release func(), err error) {
-	used := &TokenError{Message: "Invalid logout token: already used"}
+	used := &TokenError{Code: CodeInvalidToken, Message: "Invalid logout token: already used"}
 	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
 		return nil, used
 	}
@@ -159,7 +158,10 @@ type logoutClaims struct {
 // be fetched gives an error matching ErrProviderUnavailable.
 func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string) (*logoutToken, error) {
 	invalid := func(format string, args ...any) error {
-		return &TokenError{Message: "Invalid logout token", Err: fmt.Errorf(format, args...)}
+		return &TokenError{Code: CodeInvalidToken, Message: "Invalid logout token", Err: fmt.Errorf(format, args...)}
+	}
+	if err := checkUTF8(raw); err != nil {
+		return nil, invalid("%w", err)
 	}
 	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{p.keys.alg})
 	if err != nil {
@@ -187,7 +189,7 @@ func (c *Client) verifyLogoutToken(ctx context.Context, p *provider, raw string)
 	if !audienceHas(claims.Audience, c.cfg.clientID) {
 		return nil, invalid("audience %s does not hold the client ID", claims.Audience)
 	}
-	now, skew := c.now(), c.cfg.clockSkew
+	now, skew := c.tokenNow(), c.cfg.clockTolerance
 	if claims.IssuedAt == nil {
 		return nil, invalid("iat is missing")
 	}

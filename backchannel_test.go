@@ -184,6 +184,9 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("status %d %q, want 400", resp.StatusCode, body)
 			}
+			if got := decodeOAuthError(t, resp, body); got.Code != "invalid_request" || got.Description == "" {
+				t.Errorf("body %q, want the invalid_request error with a description", body)
+			}
 			mu.Lock()
 			if len(*calls) != 0 {
 				t.Errorf("OnBackChannelLogout called: %v", *calls)
@@ -246,6 +249,38 @@ func TestHandlerBackChannelLogout(t *testing.T) {
 
 // TestBackChannelLogoutHookFailureAllowsRetry: when OnBackChannelLogout
 // fails, the provider's retry of the same logout token is accepted.
+// decodeOAuthError decodes the JSON error answer of the back-channel logout
+// route.
+func decodeOAuthError(t *testing.T, resp *http.Response, body string) oauthError {
+	t.Helper()
+	var e oauthError
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Errorf("body %q: %v", body, err)
+	}
+	return e
+}
+
+// TestBackChannelLogoutErrorBody: errors are {error, error_description}
+// JSON, as the SDK answers them; a key set that cannot be fetched is 503
+// (retry later), its description only the status.
+func TestBackChannelLogoutErrorBody(t *testing.T) {
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
+	resp, body := postBackChannelLogout(t, app, url.Values{})
+	if got := decodeOAuthError(t, resp, body); resp.StatusCode != http.StatusBadRequest || got != (oauthError{"invalid_request", "Missing Logout Token"}) {
+		t.Errorf("no token: %d %q", resp.StatusCode, body)
+	}
+	token := app.op.SignLogoutToken(t, validLogoutClaims(app, nil))
+	app.op.RotateKey(t)                                                              // the token's key is no longer in the JWKS…
+	app.op.SetJWKSFault(monocloudtest.Fault{Status: http.StatusInternalServerError}) // …which cannot be fetched
+	resp, body = postBackChannelLogout(t, app, url.Values{"logout_token": {token}})
+	if got := decodeOAuthError(t, resp, body); resp.StatusCode != http.StatusServiceUnavailable || got != (oauthError{"temporarily_unavailable", "Service Unavailable"}) {
+		t.Errorf("JWKS unavailable: %d %q", resp.StatusCode, body)
+	}
+}
+
 func TestBackChannelLogoutHookFailureAllowsRetry(t *testing.T) {
 	fail := true
 	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnBackChannelLogout: func(context.Context, string, string) error {

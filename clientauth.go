@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/cryptosigner"
@@ -78,8 +80,34 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 		}
 		return opclient.PrivateKeyJWT, key
 	}
-	r.fail(field, env, "must be client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt, got %q", m)
+	if method, ok := mutualTLSMethods[m]; ok {
+		return method, nil
+	}
+	r.fail(field, env, "must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", m)
 	return opclient.ClientSecretBasic, nil
+}
+
+// mutualTLSMethods are the client authentication methods of RFC 8705, by
+// name: the client certificate authenticates the client, so they need no
+// ClientSecret.
+var mutualTLSMethods = map[string]opclient.AuthMethod{
+	"tls_client_auth":             opclient.TLSClientAuth,
+	"self_signed_tls_client_auth": opclient.SelfSignedTLSClientAuth,
+}
+
+// withClientCertificate returns rt presenting cert in TLS handshakes: a
+// clone of rt, which must be an *http.Transport.
+func withClientCertificate(rt http.RoundTripper, cert *tls.Certificate) (http.RoundTripper, error) {
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("HTTPClient's Transport must be an *http.Transport to add the certificate to, got a %T: present the certificate in its transport instead", rt)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.Certificates = []tls.Certificate{*cert}
+	return t, nil
 }
 
 // jwkAssertionKey parses a private JWK with kid and alg for private_key_jwt.

@@ -26,6 +26,7 @@ type config struct {
 	authMethod   opclient.AuthMethod
 	assertionKey *opclient.AssertionKey // for private_key_jwt
 	appURL       *url.URL
+	appRoot      string // AppURL as configured: where sign-in and sign-out return by default
 	secrets      []string
 
 	routes          Routes
@@ -38,6 +39,11 @@ type config struct {
 	userInfo        bool
 	refetchUserInfo bool
 
+	queryOverrides    bool // AllowQueryParamOverrides
+	trustStoreID      string
+	strictProfileSync bool
+	clockTolerance    time.Duration
+
 	authParams AuthParams
 	resources  []Indicator
 
@@ -48,6 +54,8 @@ type config struct {
 	store          SessionStore
 	coordinator    Coordinator // Options.Coordinator, else the store if it is one
 	stateCookie    cookieConfig
+	stateDuration  time.Duration // State.Duration
+	maxStates      int           // State.MaxConcurrent
 	idTokenAlg     string
 	filteredClaims []string
 	groupsClaim    string
@@ -135,6 +143,29 @@ func (r *resolver) duration(v time.Duration, field, env string, unit, def time.D
 	return time.Duration(n) * unit
 }
 
+// integer reads v, else env as an integer, else def.
+func (r *resolver) integer(v int, field, env string, def int) int {
+	if v != 0 {
+		return v
+	}
+	e, ok := os.LookupEnv(env)
+	if !ok || strings.TrimSpace(e) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(e))
+	if err != nil {
+		r.fail(field, env, "must be a whole number, got %q", e)
+		return def
+	}
+	return n
+}
+
+// cookieNamesCollide reports whether cookies named a and b, or a.<x> and
+// b.<y>, may have the same name.
+func cookieNamesCollide(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
+}
+
 func (r *resolver) list(v []string, env, def string) []string {
 	if v != nil {
 		return v
@@ -151,11 +182,15 @@ func resolve(o Options) (*config, error) {
 
 	c.issuer = r.issuer(r.str(o.TenantDomain, "MONOCLOUD_AUTH_TENANT_DOMAIN", ""))
 	c.clientID = r.required(o.ClientID, "ClientID", "MONOCLOUD_AUTH_CLIENT_ID")
-	if o.ClientAssertionKey == nil {
+	_, mutualTLS := mutualTLSMethods[r.str(o.ClientAuthMethod, "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "")]
+	if o.ClientAssertionKey == nil && !mutualTLS {
 		c.clientSecret = r.required(o.ClientSecret, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET")
 	}
 	c.authMethod, c.assertionKey = r.clientAuth(o, c.clientSecret)
 	c.appURL = r.appURL(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
+	if c.appURL != nil {
+		c.appRoot = strings.TrimSpace(r.str(o.AppURL, "MONOCLOUD_AUTH_APP_URL", ""))
+	}
 
 	secret := r.required(o.CookieSecret, "CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET")
 	if secret != "" && len(secret) < minSecretLength {
@@ -180,10 +215,18 @@ func resolve(o Options) (*config, error) {
 	if o.ClockSkew != nil {
 		c.clockSkew = *o.ClockSkew
 	} else {
-		c.clockSkew = r.duration(0, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", time.Second, 60*time.Second)
+		c.clockSkew = r.duration(0, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", time.Second, 0)
 	}
 	if c.clockSkew < 0 {
 		r.fail("ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "must not be negative")
+	}
+	if o.ClockTolerance != nil {
+		c.clockTolerance = *o.ClockTolerance
+	} else {
+		c.clockTolerance = r.duration(0, "ClockTolerance", "MONOCLOUD_AUTH_CLOCK_TOLERANCE", time.Second, 60*time.Second)
+	}
+	if c.clockTolerance < 0 {
+		r.fail("ClockTolerance", "MONOCLOUD_AUTH_CLOCK_TOLERANCE", "must not be negative")
 	}
 	c.responseTimeout = r.duration(o.ResponseTimeout, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", time.Millisecond, 10*time.Second)
 	if c.responseTimeout < time.Second {
@@ -199,8 +242,11 @@ func resolve(o Options) (*config, error) {
 	}
 	c.federated = r.boolean(o.FederatedSignOut, "FederatedSignOut", "MONOCLOUD_AUTH_FEDERATED_SIGNOUT", true)
 	c.revokeOnSignOut = r.boolean(o.RevokeTokensOnSignOut, "RevokeTokensOnSignOut", "MONOCLOUD_AUTH_REVOKE_TOKENS_ON_SIGNOUT", false)
-	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true)
+	// The SDK renamed MONOCLOUD_AUTH_USER_INFO; the new name wins.
+	c.userInfo = r.boolean(o.UserInfo, "UserInfo", "MONOCLOUD_AUTH_FETCH_USER_INFO", r.boolean(nil, "UserInfo", "MONOCLOUD_AUTH_USER_INFO", true))
 	c.refetchUserInfo = r.boolean(o.RefetchUserInfo, "RefetchUserInfo", "MONOCLOUD_AUTH_REFETCH_USER_INFO", false)
+	c.strictProfileSync = r.boolean(o.StrictProfileSync, "StrictProfileSync", "MONOCLOUD_AUTH_REFETCH_STRICT_PROFILE_SYNC", false)
+	c.queryOverrides = r.boolean(o.AllowQueryParamOverrides, "AllowQueryParamOverrides", "MONOCLOUD_AUTH_ALLOW_QUERY_PARAM_OVERRIDES", true)
 
 	c.authParams = o.DefaultAuthParams
 	c.authParams.Scopes = r.scopes(r.str(o.DefaultAuthParams.Scopes, "MONOCLOUD_AUTH_SCOPES", "openid profile email"))
@@ -230,8 +276,16 @@ func resolve(o Options) (*config, error) {
 	c.stateCookie = r.cookie(o.State.Cookie, "State.Cookie", "MONOCLOUD_AUTH_STATE_COOKIE_", "state", secureDefault, false)
 	c.stateCookie.httpOnly = true
 	c.stateCookie.persistent = false
-	if c.sessionCookie.name == c.stateCookie.name {
-		r.fail("State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "must differ from the session cookie name")
+	if cookieNamesCollide(c.sessionCookie.name, c.stateCookie.name) {
+		r.fail("State.Cookie.Name", "MONOCLOUD_AUTH_STATE_COOKIE_NAME", "must differ from the session cookie name, also across a '.' (the cookies are named <name>.<chunk> and <name>.<state>), got %q and session %q", c.stateCookie.name, c.sessionCookie.name)
+	}
+	c.stateDuration = r.duration(o.State.Duration, "State.Duration", "MONOCLOUD_AUTH_STATE_DURATION", time.Second, defaultStateDuration)
+	if c.stateDuration < minStateDuration {
+		r.fail("State.Duration", "MONOCLOUD_AUTH_STATE_DURATION", "must be at least %v, got %v", minStateDuration, c.stateDuration)
+	}
+	c.maxStates = r.integer(o.State.MaxConcurrent, "State.MaxConcurrent", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT", defaultMaxStates)
+	if c.maxStates < 1 || c.maxStates > maxMaxStates {
+		r.fail("State.MaxConcurrent", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT", "must be from 1 to %d, got %d", maxMaxStates, c.maxStates)
 	}
 	c.sliding = r.boolean(o.Session.Sliding, "Session.Sliding", "MONOCLOUD_AUTH_SESSION_SLIDING", false)
 	c.duration = r.duration(o.Session.Duration, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", time.Second, 24*time.Hour)
@@ -260,6 +314,19 @@ func resolve(o Options) (*config, error) {
 		c.logger = slog.Default()
 	}
 	c.httpClient = httpClientWithTimeout(o.HTTPClient, c.responseTimeout, c.userAgent)
+	if o.ClientCertificate != nil {
+		if !c.authMethod.MutualTLS() {
+			r.fail("ClientCertificate", "", "requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got %s", c.authMethod)
+		}
+		ua := c.httpClient.Transport.(userAgentTransport)
+		rt, err := withClientCertificate(ua.rt, o.ClientCertificate)
+		if err != nil {
+			r.fail("ClientCertificate", "", "%v", err)
+		} else {
+			c.httpClient.Transport = userAgentTransport{rt: rt, ua: ua.ua}
+		}
+	}
+	c.trustStoreID = r.str(o.TrustStoreID, "MONOCLOUD_AUTH_TRUST_STORE_ID", "")
 
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)

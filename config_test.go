@@ -88,7 +88,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"app URL", c.appURL.String(), "https://app.example.com"},
 		{"secrets", c.secrets, []string{"0123456789abcdef0123456789abcdef"}},
 		{"routes", c.routes, wantRoutes},
-		{"ClockSkew", c.clockSkew, 60 * time.Second},
+		{"ClockSkew", c.clockSkew, time.Duration(0)},
+		{"ClockTolerance", c.clockTolerance, 60 * time.Second},
 		{"ResponseTimeout", c.responseTimeout, 10 * time.Second},
 		{"UsePAR", c.usePAR, false},
 		{"PostLogoutRedirectURI", c.postLogoutURL, ""},
@@ -448,7 +449,7 @@ func TestConfigValidation(t *testing.T) {
 		{"AppURL with query", func(o *Options) { o.AppURL = "https://app.example.com/?a=b" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query"},
 		{"AppURL with fragment", func(o *Options) { o.AppURL = "https://app.example.com/#top" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "without query or fragment"},
 		{"AppURL with userinfo", func(o *Options) { o.AppURL = "https://u@app.example.com" }, nil, "AppURL", "MONOCLOUD_AUTH_APP_URL", "absolute http(s) URL"},
-		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "tls_client_auth" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt"},
+		{"ClientAuthMethod unknown", func(o *Options) { o.ClientAuthMethod = "spiffe_x509" }, nil, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth"},
 		{"ClientAuthMethod unknown in env", nil, map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "none"}, "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", `"none"`},
 		{"Routes.SignIn absolute URL", func(o *Options) { o.Routes.SignIn = "https://evil.example/signin" }, nil, "Routes.SignIn", "MONOCLOUD_AUTH_SIGNIN_URL", "valid relative uri"},
 		{"Routes.Callback network-path", func(o *Options) { o.Routes.Callback = "//evil.example/cb" }, nil, "Routes.Callback", "MONOCLOUD_AUTH_CALLBACK_URL", "valid relative uri"},
@@ -1083,5 +1084,91 @@ func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
 		if _, err := resolve(o); err != nil {
 			t.Errorf("PostLogoutRedirectURI %q: %v", ok, err)
 		}
+	}
+}
+
+// TestConfigState: State.Duration (default 900 s, at least 300 s),
+// State.MaxConcurrent (1 to 20, default 5), and state and session cookie
+// names that cannot collide across a '.'.
+func TestConfigState(t *testing.T) {
+	c := cfgResolve(t, cfgValid(), nil)
+	if c.stateDuration != 900*time.Second || c.maxStates != 5 {
+		t.Errorf("defaults: duration %v, max %d; want 15m0s and 5", c.stateDuration, c.maxStates)
+	}
+	c = cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_STATE_DURATION": "300", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "20"})
+	if c.stateDuration != 300*time.Second || c.maxStates != 20 {
+		t.Errorf("env: duration %v, max %d; want 5m0s and 20", c.stateDuration, c.maxStates)
+	}
+	for _, tc := range []struct {
+		name           string
+		opts           func(*Options)
+		env            map[string]string
+		field, message string
+	}{
+		{"duration below 300 s", func(o *Options) { o.State.Duration = 299 * time.Second }, nil, "State.Duration", "at least 5m0s"},
+		{"duration below 300 s in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_DURATION": "60"}, "State.Duration", "at least 5m0s"},
+		{"max concurrent above 20", func(o *Options) { o.State.MaxConcurrent = 21 }, nil, "State.MaxConcurrent", "from 1 to 20"},
+		{"max concurrent negative", func(o *Options) { o.State.MaxConcurrent = -1 }, nil, "State.MaxConcurrent", "from 1 to 20"},
+		{"max concurrent 0 in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "0"}, "State.MaxConcurrent", "from 1 to 20"},
+		{"max concurrent not a number in env", nil, map[string]string{"MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "five"}, "State.MaxConcurrent", "whole number"},
+		{"same names", func(o *Options) { o.State.Cookie.Name = "session" }, nil, "State.Cookie.Name", "must differ"},
+		{"state name under the session's", func(o *Options) { o.State.Cookie.Name = "session.0" }, nil, "State.Cookie.Name", "must differ"},
+		{"session name under the state's", func(o *Options) { o.Session.Cookie.Name = "state.x" }, nil, "State.Cookie.Name", "must differ"},
+		{"names colliding in env", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_NAME": "a.b", "MONOCLOUD_AUTH_STATE_COOKIE_NAME": "a"}, "State.Cookie.Name", "must differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := cfgValid()
+			if tc.opts != nil {
+				tc.opts(&o)
+			}
+			clearEnv(t)
+			setEnv(t, tc.env)
+			_, err := resolve(o)
+			errs := validationErrors(err)
+			if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Message, tc.message) {
+				t.Errorf("errors %v, want one for %s containing %q", errs, tc.field, tc.message)
+			}
+		})
+	}
+	// Names that only share a prefix do not collide.
+	o := cfgValid()
+	o.Session.Cookie.Name, o.State.Cookie.Name = "app", "app_state"
+	cfgResolve(t, o, nil)
+}
+
+// TestConfigFetchUserInfoEnv: the SDK's MONOCLOUD_AUTH_FETCH_USER_INFO is
+// read beside its former name MONOCLOUD_AUTH_USER_INFO, and wins.
+func TestConfigFetchUserInfoEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{nil, true},
+		{map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "false"}, false},
+		{map[string]string{"MONOCLOUD_AUTH_USER_INFO": "false"}, false},
+		{map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "true", "MONOCLOUD_AUTH_USER_INFO": "false"}, true},
+	} {
+		if got := cfgResolve(t, cfgValid(), tc.env).userInfo; got != tc.want {
+			t.Errorf("%v: userInfo %v, want %v", tc.env, got, tc.want)
+		}
+	}
+	o := cfgValid()
+	o.UserInfo = new(true)
+	if !cfgResolve(t, o, map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "false"}).userInfo {
+		t.Error("the explicit field lost to the environment")
+	}
+}
+
+// TestConfigClockTolerance: MONOCLOUD_AUTH_CLOCK_TOLERANCE, beside
+// MONOCLOUD_AUTH_CLOCK_SKEW, not negative.
+func TestConfigClockTolerance(t *testing.T) {
+	c := cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_CLOCK_TOLERANCE": "30", "MONOCLOUD_AUTH_CLOCK_SKEW": "5"})
+	if c.clockTolerance != 30*time.Second || c.clockSkew != 5*time.Second {
+		t.Errorf("tolerance %v, skew %v; want 30s and 5s", c.clockTolerance, c.clockSkew)
+	}
+	clearEnv(t)
+	setEnv(t, map[string]string{"MONOCLOUD_AUTH_CLOCK_TOLERANCE": "-1"})
+	if errs := validationErrors(func() error { _, err := resolve(cfgValid()); return err }()); len(errs) != 1 || errs[0].Field != "ClockTolerance" {
+		t.Errorf("negative tolerance: %v", errs)
 	}
 }

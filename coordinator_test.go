@@ -172,7 +172,7 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	f.mu.Lock()
 	f.failRevoke = false
 	f.mu.Unlock()
-	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	f.mu.Lock()
@@ -193,7 +193,7 @@ func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
 	t.Cleanup(func() { _ = app.client.Close() })
 	app.signIn("")
 	signedOut := app.sessionCookies()
-	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	app.newBrowser()

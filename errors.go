@@ -3,6 +3,7 @@ package monocloud
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // ErrNoSession is returned when a request carries no valid session: no
@@ -89,6 +90,9 @@ type OPError struct {
 	// StatusCode is the HTTP status of the provider's answer; 0 for errors
 	// delivered through a browser redirect to the callback.
 	StatusCode int
+	// Raw is the provider's answer; nil for errors delivered through a
+	// browser redirect.
+	Raw *RawResponse
 }
 
 func (e *OPError) Error() string {
@@ -107,6 +111,9 @@ type HTTPError struct {
 	Message    string
 	StatusCode int // 0 when no response was received
 	Err        error
+	// Raw is the provider's answer when the error was built from an error
+	// status; nil otherwise.
+	Raw *RawResponse
 }
 
 func (e *HTTPError) Error() string { return "monocloud: " + e.Message }
@@ -114,10 +121,33 @@ func (e *HTTPError) Error() string { return "monocloud: " + e.Message }
 // Unwrap returns the underlying cause.
 func (e *HTTPError) Unwrap() error { return e.Err }
 
-// TokenError reports an ID token or logout token that failed validation.
+// TokenError reports a token that failed validation (an ID token, a logout
+// token, a signed userinfo answer), or that the userinfo endpoint refused.
 type TokenError struct {
+	// Code says why, as the SDK's codes do: CodeInvalidToken for a token
+	// that failed validation or that the provider refused, or the
+	// provider's own code (CodeInsufficientScope for a userinfo 403).
+	Code    string
 	Message string
 	Err     error
+	// Raw is the provider's answer when the error was built from one.
+	Raw *RawResponse
+}
+
+// Codes of a TokenError.
+const (
+	CodeInvalidToken      = "invalid_token"      // RFC 6750 section 3.1
+	CodeInsufficientScope = "insufficient_scope" // RFC 6750 section 3.1
+)
+
+// RawResponse is the provider's answer an error was built from, when it
+// answered with an error status: what to log, or to show a support team.
+type RawResponse struct {
+	StatusCode int
+	// Header is the answer's header, without Set-Cookie.
+	Header http.Header
+	// Body is the start of the answer's body, at most 4 KiB.
+	Body []byte
 }
 
 func (e *TokenError) Error() string {

@@ -76,7 +76,7 @@ func TestEvents(t *testing.T) {
 		found["code challenge"] = authorize.Get("code_challenge")
 		cb := app.op.Authorize(t, loc)
 		found["code"] = cb.Query().Get("code")
-		if resp, body := app.get(cb.String()); resp.StatusCode != http.StatusFound {
+		if resp, body := app.get(cb.String()); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
 		}
 		found.cookies("session", app.cookies())
@@ -147,7 +147,7 @@ func TestEvents(t *testing.T) {
 	t.Run("sign-out", func(t *testing.T) {
 		found.session("before sign-out", app.session())
 		resp, _ := app.get(app.url("/api/auth/signout"))
-		if resp.StatusCode != http.StatusFound {
+		if resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("sign-out: %d", resp.StatusCode)
 		}
 		rec.expectEvent(t, EventSignOut, "monocloud: signed out", slog.LevelDebug, map[string]string{"outcome": "federated", "session": ""})
@@ -211,7 +211,7 @@ func TestEventsQuietAtInfo(t *testing.T) {
 	app.signIn("")
 	app.expireDefault()
 	app.mustTokens(nil)
-	if resp, _ := app.get(app.url("/api/auth/signout")); resp.StatusCode != http.StatusFound {
+	if resp, _ := app.get(app.url("/api/auth/signout")); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	if len(rec.recs) != 0 {

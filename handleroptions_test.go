@@ -89,7 +89,7 @@ func TestSignInHandler(t *testing.T) {
 			_, loc := app.startSignIn("/anything")
 			cb := app.op.Authorize(t, loc)
 			resp, body := app.get(cb.String())
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("ReturnURL %q: callback %d: %s", v, resp.StatusCode, body)
 			}
 			assertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), fmt.Sprintf("ReturnURL %q", v))
@@ -105,8 +105,8 @@ func TestSignInHandler(t *testing.T) {
 		if got := authz.Get("redirect_uri"); got != app.url("/partner/callback") {
 			t.Errorf("authorization redirect_uri %q, want the handler's", got)
 		}
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/partner") {
-			t.Fatalf("callback: %d %q %s, want 302 to /partner", resp.StatusCode, resp.Header.Get("Location"), body)
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("/partner") {
+			t.Fatalf("callback: %d %q %s, want 307 to /partner", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if got := app.op.LastTokenRequest().Get("redirect_uri"); got != app.url("/partner/callback") {
 			t.Errorf("code exchange redirect_uri %q, want the one the sign-in sent", got)
@@ -188,7 +188,7 @@ func TestCallbackHandlerUserInfo(t *testing.T) {
 		name     string
 		userInfo *bool
 		want     int
-	}{{"default: fetched, and the fault fails the callback", nil, http.StatusBadGateway}, {"UserInfo false: not fetched", new(false), http.StatusFound}} {
+	}{{"default: fetched, and the fault fails the callback", nil, http.StatusBadGateway}, {"UserInfo false: not fetched", new(false), http.StatusTemporaryRedirect}} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := newHandlersApp(t, Options{}, func(c *Client, mux *http.ServeMux) {
 				mux.Handle("/signin", c.SignInHandler(&SignInOptions{RedirectURI: "/callback"}))
@@ -236,8 +236,8 @@ func TestSignOutHandler(t *testing.T) {
 	endSession := func(t *testing.T, app *testApp, resp *http.Response) url.Values {
 		t.Helper()
 		loc := resp.Header.Get("Location")
-		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
-			t.Fatalf("%d to %q, want 302 to the provider", resp.StatusCode, loc)
+		if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
+			t.Fatalf("%d to %q, want 307 to the provider", resp.StatusCode, loc)
 		}
 		return queryOf(t, loc)
 	}
@@ -279,8 +279,8 @@ func TestSignOutHandler(t *testing.T) {
 
 	t.Run("FederatedSignOut false returns without the provider", func(t *testing.T) {
 		app, resp := signOut(t, &SignOutOptions{FederatedSignOut: new(false), PostLogoutRedirectURI: "/bye"}, "")
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/bye") {
-			t.Errorf("%d to %q, want 302 to /bye", resp.StatusCode, resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("/bye") {
+			t.Errorf("%d to %q, want 307 to /bye", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
 

@@ -2,6 +2,8 @@ package monocloud
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -49,4 +51,60 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 // appURL returns AppURL joined with a path of the app.
 func (c *Client) appURL(path string) string {
 	return strings.TrimSuffix(c.cfg.appURL.String(), "/") + path
+}
+
+// queryOverrides returns the query parameters r may override options with:
+// its query, or none when Options.AllowQueryParamOverrides is off.
+func (c *Client) queryOverrides(r *http.Request) url.Values {
+	if !c.cfg.queryOverrides {
+		return url.Values{}
+	}
+	return r.URL.Query()
+}
+
+// queryBool returns the boolean query parameter name of q ("true" or
+// "false"; a bare ?name is true), or def when it is absent or invalid.
+func queryBool(q url.Values, name string, def bool) bool {
+	if !q.Has(name) {
+		return def
+	}
+	switch q.Get(name) {
+	case "", "true":
+		return true
+	case "false":
+		return false
+	}
+	return def
+}
+
+// startAuthRoute begins every answer of an auth route that serves the
+// methods allowed: it is not to be cached, a CORS preflight gets 204 (see
+// preflight) and another method 405. It reports whether the route goes on.
+func (c *Client) startAuthRoute(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	noCache(w)
+	switch {
+	case isPreflight(r):
+		c.preflight(w, r, allowed)
+		return false
+	case !slices.Contains(allowed, r.Method):
+		methodNotAllowed(w, allowed...)
+		return false
+	}
+	return true
+}
+
+// redirect answers an auth route with a redirect to url: 307, as the SDK
+// does, or 303 after a POST (a form_post callback), so that the browser
+// does not post the form again to the next page.
+func redirect(w http.ResponseWriter, r *http.Request, url string) {
+	http.Redirect(w, r, url, redirectStatus(r))
+}
+
+// redirectStatus is 307 Temporary Redirect for GET and HEAD, else 303 See
+// Other, which a browser follows with a GET.
+func redirectStatus(r *http.Request) int {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return http.StatusSeeOther
+	}
+	return http.StatusTemporaryRedirect
 }

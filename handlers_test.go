@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,78 @@ func TestAuthRoutesMethodNotAllowed(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestAuthRoutesPreflight: a CORS preflight gets 204 and runs no flow (no
+// state cookie from sign-in, the session kept by sign-out); only the app's
+// own origin is allowed.
+func TestAuthRoutesPreflight(t *testing.T) {
+	routes := map[string]string{
+		"/api/auth/signin":   "GET",
+		"/api/auth/callback": "GET, POST",
+		"/api/auth/userinfo": "GET",
+		"/api/auth/signout":  "GET",
+	}
+	for _, via := range []struct {
+		name  string
+		build func(*Client) http.Handler
+	}{{"Handler", handlerOnly}, {"AuthMiddleware", nil}} {
+		app := newTestApp(t, appConfig{build: via.build})
+		cookies := mintSession(t, app.client, &Session{User: User{"sub": "user-1"}})
+		preflight := func(route, origin string) *httptest.ResponseRecorder {
+			r := app.request(http.MethodOptions, route)
+			for _, ck := range cookies {
+				r.AddCookie(ck)
+			}
+			r.Header.Set("Origin", origin)
+			r.Header.Set("Access-Control-Request-Method", "GET")
+			r.Header.Set("Access-Control-Request-Headers", "x-requested-with")
+			w := httptest.NewRecorder()
+			app.h.ServeHTTP(w, r)
+			return w
+		}
+		for route, allow := range routes {
+			t.Run(via.name+route, func(t *testing.T) {
+				w := preflight(route, app.origin())
+				h := w.Header()
+				if w.Code != http.StatusNoContent || w.Body.Len() != 0 || len(h.Values("Set-Cookie")) != 0 {
+					t.Errorf("app origin: %d %q, cookies %q; want 204, no body, no cookie", w.Code, w.Body, h.Values("Set-Cookie"))
+				}
+				if h.Get("Access-Control-Allow-Origin") != app.origin() || h.Get("Access-Control-Allow-Credentials") != "true" ||
+					h.Get("Access-Control-Allow-Methods") != allow || h.Get("Access-Control-Allow-Headers") != "x-requested-with" ||
+					h.Get("Access-Control-Max-Age") == "" || h.Get("Cache-Control") != "no-store" {
+					t.Errorf("app origin: headers %v", h)
+				}
+				w = preflight(route, "https://evil.example.com")
+				if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != "" || len(w.Header().Values("Set-Cookie")) != 0 {
+					t.Errorf("another origin: %d, headers %v; want 204 without Access-Control-Allow-Origin", w.Code, w.Header())
+				}
+			})
+		}
+	}
+}
+
+// TestAuthRoutesRedirect: the auth routes redirect with 307 (303 after a
+// form_post callback, tested with it), and no answer may be stored.
+func TestAuthRoutesRedirect(t *testing.T) {
+	app := newTestApp(t, appConfig{build: handlerOnly})
+	resp, loc := app.startSignIn("/api/auth/signin")
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("sign-in: %d Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	resp, _ = app.get(app.op.Authorize(t, loc).String())
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("callback: %d Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	for _, path := range []string{"/api/auth/userinfo", "/api/auth/signout", "/api/auth/callback"} {
+		resp, _ := app.get(path)
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d Cache-Control %q", path, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+		if path == "/api/auth/signout" && resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("%s: %d, want 307", path, resp.StatusCode)
 		}
 	}
 }
@@ -106,7 +179,7 @@ func TestCustomRoutes(t *testing.T) {
 			t.Errorf("GET /bcl: %d, want 405", w.Code)
 		}
 		app.signInVia("/login")
-		if resp, _ := app.get("/logout"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
+		if resp, _ := app.get("/logout"); resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
 			t.Errorf("/logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
@@ -130,7 +203,7 @@ func TestAppURLWithBasePath(t *testing.T) {
 		t.Errorf("userinfo: %d", resp.StatusCode)
 	}
 	resp, _ = app.get("/base/api/auth/signout")
-	if q := queryOf(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base/") {
+	if q := queryOf(t, resp.Header.Get("Location")); q.Get("post_logout_redirect_uri") != app.url("/base") {
 		t.Errorf("sign-out: %v", q)
 	}
 }

@@ -181,19 +181,19 @@ func (a *testApp) do(method, path string, form url.Values) (*http.Response, stri
 func (a *testApp) signIn(query string) *http.Response {
 	a.t.Helper()
 	resp, body := a.signInVia("/api/auth/signin" + query)
-	if resp.StatusCode != http.StatusFound {
-		a.t.Fatalf("callback: status %d, want 302: %s", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		a.t.Fatalf("callback: status %d, want 307: %s", resp.StatusCode, body)
 	}
 	return resp
 }
 
-// startSignIn GETs the sign-in route path+query and returns its 302
+// startSignIn GETs the sign-in route path+query and returns its 307
 // response and the authorization URL it redirects to.
 func (a *testApp) startSignIn(pathAndQuery string) (*http.Response, string) {
 	a.t.Helper()
 	resp, body := a.get(pathAndQuery)
-	if resp.StatusCode != http.StatusFound {
-		a.t.Fatalf("GET %s: status %d, want 302: %s", pathAndQuery, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		a.t.Fatalf("GET %s: status %d, want 307: %s", pathAndQuery, resp.StatusCode, body)
 	}
 	loc := resp.Header.Get("Location")
 	if !strings.HasPrefix(loc, a.op.Issuer()+"/") {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -68,14 +69,17 @@ type idTokenCheck struct {
 //   - auth_time against the original one on refresh (section 12.2).
 func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck) (map[string]any, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, &TokenError{Message: "ID Token must be a valid non-empty string"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID Token must be a valid non-empty string"}
 	}
 	p, err := c.provider(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkUTF8(raw); err != nil {
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID token verification failed", Err: err}
+	}
 	if typ, ok := jwtType(raw); ok && !isJWTType(typ) {
-		return nil, &TokenError{Message: fmt.Sprintf("Unexpected JWT typ header %q for an ID token", typ)}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: fmt.Sprintf("Unexpected JWT typ header %q for an ID token", typ)}
 	}
 	keys := &providerKeys{keySet: p.keys}
 	tok, err := oidc.NewVerifier(p.issuer, keys, p.idTokens).Verify(ctx, raw)
@@ -83,48 +87,53 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, chk idTokenCheck
 		if errors.Is(keys.err, ErrProviderUnavailable) {
 			return nil, keys.err
 		}
-		return nil, &TokenError{Message: "ID token verification failed", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID token verification failed", Err: err}
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
-		return nil, &TokenError{Message: "Failed to parse JWT Payload", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Failed to parse JWT Payload", Err: err}
 	}
 	if chk.refresh {
 		if tok.Nonce != "" && tok.Nonce != chk.nonce {
-			return nil, &TokenError{Message: "Nonce mismatch"}
+			return nil, &TokenError{Code: CodeInvalidToken, Message: "Nonce mismatch"}
 		}
 	} else if tok.Nonce != chk.nonce || chk.nonce == "" {
-		return nil, &TokenError{Message: "Nonce mismatch"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Nonce mismatch"}
 	}
 	if _, ok := claims["iat"].(float64); !ok {
-		return nil, &TokenError{Message: `Missing required JWT "iat" (issued at) claim`}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: `Missing required JWT "iat" (issued at) claim`}
 	}
 	if tok.Subject == "" {
-		return nil, &TokenError{Message: `Missing required JWT "sub" (subject) claim`}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: `Missing required JWT "sub" (subject) claim`}
 	}
-	now := c.now()
-	skew := c.cfg.clockSkew
+	now, skew := c.tokenNow(), c.cfg.clockTolerance
 	if tok.IssuedAt.After(now.Add(skew)) {
-		return nil, &TokenError{Message: `Unexpected JWT "iat" (issued at) claim value, timestamp is in the future`}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: `Unexpected JWT "iat" (issued at) claim value, timestamp is in the future`}
 	}
 	azp, _ := claims["azp"].(string)
 	if (len(tok.Audience) > 1 || azp != "") && azp != c.cfg.clientID {
-		return nil, &TokenError{Message: "Invalid authorized party (azp) claim"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Invalid authorized party (azp) claim"}
 	}
 	if chk.maxAge != nil {
 		authTime, ok := claims["auth_time"].(float64)
 		if !ok {
-			return nil, &TokenError{Message: "auth_time claim is required when max_age was requested"}
+			return nil, &TokenError{Code: CodeInvalidToken, Message: "auth_time claim is required when max_age was requested"}
 		}
 		deadline := time.Unix(int64(authTime), 0).Add(time.Duration(*chk.maxAge)*time.Second + skew)
 		if now.After(deadline) {
-			return nil, &TokenError{Message: "Too much time has elapsed since the last End-User authentication"}
+			return nil, &TokenError{Code: CodeInvalidToken, Message: "Too much time has elapsed since the last End-User authentication"}
 		}
 	}
 	if chk.subject != "" && tok.Subject != chk.subject {
-		return nil, &TokenError{Message: "ID token subject changed on refresh"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "ID token subject changed on refresh"}
 	}
 	return claims, nil
+}
+
+// tokenNow returns the time on the provider's clock (ours plus
+// Options.ClockSkew), against which token times are checked.
+func (c *Client) tokenNow() time.Time {
+	return c.now().Add(c.cfg.clockSkew)
 }
 
 // providerKeys is the provider's key set as go-oidc's verifier uses it, for
@@ -141,6 +150,23 @@ func (k *providerKeys) VerifySignature(ctx context.Context, jwt string) ([]byte,
 	payload, err := k.keySet.verifyJWT(ctx, jwt, fromProvider)
 	k.err = err
 	return payload, err
+}
+
+// errNotUTF8 reports a JWT whose header or payload is not valid UTF-8,
+// which encoding/json would decode with replacement characters.
+var errNotUTF8 = errors.New("the JWT header or payload is not valid UTF-8")
+
+// checkUTF8 returns errNotUTF8 when the header or the payload of the
+// compact JWT raw decode to invalid UTF-8 (RFC 7519 section 7.2 requires
+// UTF-8). Other defects are left to the signature check.
+func checkUTF8(raw string) error {
+	parts := strings.SplitN(raw, ".", 3)
+	for _, part := range parts[:min(len(parts), 2)] {
+		if b, err := base64.RawURLEncoding.DecodeString(part); err == nil && !utf8.Valid(b) {
+			return errNotUTF8
+		}
+	}
+	return nil
 }
 
 // jwtType returns the typ header of a compact JWT, and whether it has one
@@ -170,20 +196,26 @@ func isJWTType(typ string) bool {
 // unverifiedClaim returns a claim of a JWT that was verified when it was
 // stored in the session; it checks nothing.
 func unverifiedClaim(jwt, claim string) string {
+	s, _ := unverifiedClaims(jwt)[claim].(string)
+	return s
+}
+
+// unverifiedClaims returns the claims of a compact JWT without verifying
+// it (nil if it cannot be decoded): for a token verified when received.
+func unverifiedClaims(jwt string) map[string]any {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return ""
+		return nil
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return ""
+		return nil
 	}
 	var m map[string]any
 	if json.Unmarshal(payload, &m) != nil {
-		return ""
+		return nil
 	}
-	s, _ := m[claim].(string)
-	return s
+	return m
 }
 
 // userClaims returns the ID token claims that become the user: all but the

@@ -3,7 +3,9 @@ package monocloud
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -110,7 +112,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 		late time.Duration // of the client's clock after the authorization
 		want int
 	}{
-		{90 * time.Second, http.StatusFound},
+		{90 * time.Second, http.StatusTemporaryRedirect},
 		{130 * time.Second, http.StatusBadRequest},
 	} {
 		t.Run(fmt.Sprintf("auth_time+%v", tc.late), func(t *testing.T) {
@@ -123,8 +125,33 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Fatalf("callback %v after auth_time: status %d, want %d: %s", tc.late, resp.StatusCode, tc.want, body)
 			}
-			if got := writesSession(resp); got != (tc.want == http.StatusFound) {
+			if got := writesSession(resp); got != (tc.want == http.StatusTemporaryRedirect) {
 				t.Errorf("session written: %t", got)
+			}
+		})
+	}
+}
+
+// TestClockSkewAndTolerance: ClockSkew moves the clock tokens are checked
+// against (the provider's is ahead), ClockTolerance is the leeway, as the
+// SDK splits them. Our clock is 90 s behind the provider's, so the ID
+// token's iat is 90 s in the future.
+func TestClockSkewAndTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want int
+	}{
+		{"defaults: 60 s of tolerance", Options{}, http.StatusBadRequest},
+		{"ClockSkew 60 s", Options{ClockSkew: new(60 * time.Second)}, http.StatusTemporaryRedirect},
+		{"ClockTolerance 120 s", Options{ClockTolerance: new(120 * time.Second)}, http.StatusTemporaryRedirect},
+		{"ClockSkew 60 s, no tolerance", Options{ClockSkew: new(60 * time.Second), ClockTolerance: new(time.Duration(0))}, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTestApp(t, appConfig{opts: tc.opts})
+			app.useClock().Advance(-90 * time.Second) // the provider keeps the real clock
+			if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != tc.want {
+				t.Errorf("callback: %d, want %d: %s", resp.StatusCode, tc.want, body)
 			}
 		})
 	}
@@ -143,8 +170,8 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 			}
 			resp, body := app.signInVia("/api/auth/signin")
 			if claim == "" { // the control: the same flow with the claim
-				if resp.StatusCode != http.StatusFound || app.op.UserinfoRequests() != 1 {
-					t.Fatalf("control: status %d, %d userinfo calls; want 302 and 1", resp.StatusCode, app.op.UserinfoRequests())
+				if resp.StatusCode != http.StatusTemporaryRedirect || app.op.UserinfoRequests() != 1 {
+					t.Fatalf("control: status %d, %d userinfo calls; want 307 and 1", resp.StatusCode, app.op.UserinfoRequests())
 				}
 				return
 			}
@@ -164,7 +191,7 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 // TestIDTokenAlgorithm: an ID token signed with another algorithm than
 // IDTokenSigningAlg (the provider signs RS256) is refused.
 func TestIDTokenAlgorithm(t *testing.T) {
-	for alg, want := range map[string]int{"RS256": http.StatusFound, "PS256": http.StatusBadRequest} {
+	for alg, want := range map[string]int{"RS256": http.StatusTemporaryRedirect, "PS256": http.StatusBadRequest} {
 		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{IDTokenSigningAlg: alg}})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != want {
 			t.Errorf("IDTokenSigningAlg %s: callback status %d, want %d: %s", alg, resp.StatusCode, want, body)
@@ -266,4 +293,33 @@ func signWith(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]a
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// TestJWTNotUTF8: ID tokens, logout tokens and signed userinfo whose header
+// or payload is not valid UTF-8 are refused before their signature is
+// checked (the SDK since 0.2.8); valid non-ASCII passes.
+func TestJWTNotUTF8(t *testing.T) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	badPayload := enc(`{"alg":"RS256"}`) + "." + enc("{\"sub\":\"\xff\"}") + ".c2ln"
+	badHeader := enc("{\"alg\":\"RS256\",\"kid\":\"\xc3\x28\"}") + "." + enc(`{"sub":"x"}`) + ".c2ln"
+	if err := checkUTF8(enc(`{"alg":"RS256"}`) + "." + enc(`{"name":"Zoë"}`) + ".c2ln"); err != nil {
+		t.Errorf("valid UTF-8: %v", err)
+	}
+	app := newTestApp(t, appConfig{})
+	p, err := app.client.provider(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{badPayload, badHeader} {
+		var te *TokenError
+		if _, err := app.client.verifyIDToken(t.Context(), raw, idTokenCheck{}); !errors.As(err, &te) || !errors.Is(err, errNotUTF8) {
+			t.Errorf("ID token: %v, want a *TokenError for invalid UTF-8", err)
+		}
+		if _, err := app.client.verifyLogoutToken(t.Context(), p, raw); !errors.As(err, &te) || !errors.Is(err, errNotUTF8) {
+			t.Errorf("logout token: %v, want a *TokenError for invalid UTF-8", err)
+		}
+		if _, err := app.client.verifySignedUserInfo(t.Context(), p, raw); !errors.As(err, &te) || !errors.Is(err, errNotUTF8) {
+			t.Errorf("signed userinfo: %v, want a *TokenError for invalid UTF-8", err)
+		}
+	}
 }

@@ -152,7 +152,7 @@ func TestJWKSForgedLogoutTokensDoNotHoldOffKeyRotation(t *testing.T) {
 		app.op.RotateKey(t)
 		for range 3 {
 			app.newBrowser()
-			if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+			if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
 				failed++
 			}
 			clock.Advance(time.Second)
@@ -183,8 +183,8 @@ func TestJWKSKeyRotationSecondSignIn(t *testing.T) {
 	app.op.RotateKey(t)
 	before := app.op.JWKSRequests()
 	app.newBrowser()
-	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
-		t.Fatalf("sign-in 2 s after a key rotation: status %d, want 302: %s", resp.StatusCode, body)
+	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("sign-in 2 s after a key rotation: status %d, want 307: %s", resp.StatusCode, body)
 	}
 	if n := app.op.JWKSRequests() - before; n != 1 {
 		t.Errorf("the sign-in with the rotated key fetched the JWKS %d times, want 1", n)

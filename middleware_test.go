@@ -21,7 +21,7 @@ import (
 func mwSignedIn(t *testing.T, opts Options, mw *MiddlewareOptions) *testApp {
 	t.Helper()
 	app := newTestApp(t, appConfig{opcfg: adaGroupClaims, opts: opts, mw: mw})
-	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+	if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
 	return app
@@ -77,13 +77,13 @@ func TestMiddlewareUnauthenticated(t *testing.T) {
 	})
 
 	t.Run("the auth routes are served by the middleware", func(t *testing.T) {
-		if resp, _ := app.get("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+		if resp, _ := app.get("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("signin: %d", resp.StatusCode)
 		}
 		if resp, _ := app.get("/api/auth/userinfo"); resp.StatusCode != http.StatusNoContent {
 			t.Errorf("userinfo: %d", resp.StatusCode)
 		}
-		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/") {
+		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("") {
 			t.Errorf("signout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if resp, _ := app.get("/api/auth/callback?state=x&code=y"); resp.StatusCode != http.StatusBadRequest {

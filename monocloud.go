@@ -13,9 +13,6 @@ import (
 	"github.com/monocloud/auth-go/internal/refresh"
 )
 
-// stateMaxAge bounds a sign-in transaction: its state cookie expires after it.
-const stateMaxAge = 10 * time.Minute
-
 // Client is a configured MonoCloud relying party. It is safe for concurrent
 // use; create one per application with New and share it.
 type Client struct {
@@ -60,7 +57,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}
-	stateCodec, err := cookie.NewCodec(cfg.secrets, binding, stateMaxAge)
+	stateCodec, err := cookie.NewCodec(cfg.secrets, binding, cfg.stateDuration)
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}
@@ -69,12 +66,12 @@ func New(opts Options) (*Client, error) {
 		sessionCodec: sessionCodec,
 		stateCodec:   stateCodec,
 		sessions:     newSessionCache(),
-		usedStates:   newUsedStates(),
+		usedStates:   newUsedStates(cfg.stateDuration),
 		logoutJTIs:   expiring.New[string, struct{}](maxLogoutJTIs, cfg.maxDuration),
 		revocations:  newRevocations(cfg.maxDuration, maxRevocations, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
-	c.revocations.skew = int64(cfg.clockSkew / time.Second)
+	c.revocations.skew = int64(cfg.clockTolerance / time.Second)
 	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.revoke)
 	c.refreshes = refresh.New[*refreshedSession](cfg.responseTimeout, func() time.Time { return c.now() })
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package monocloud
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"time"
@@ -39,15 +40,31 @@ type Options struct {
 	ClientSecret string
 	// ClientAuthMethod is how the client authenticates at the token and PAR
 	// endpoints (MONOCLOUD_AUTH_CLIENT_AUTH_METHOD): "client_secret_basic"
-	// (the default), "client_secret_post", "client_secret_jwt" or
-	// "private_key_jwt" (the default when ClientAssertionKey is set). The
-	// last two send a client assertion (RFC 7523) whose iss and sub are
-	// ClientID, whose aud is the token endpoint, with a fresh jti and an exp
-	// 60 seconds after its iat.
+	// (the default), "client_secret_post", "client_secret_jwt",
+	// "private_key_jwt" (the default when ClientAssertionKey is set),
+	// "tls_client_auth" or "self_signed_tls_client_auth". The jwt methods
+	// send a client assertion (RFC 7523) whose iss and sub are ClientID,
+	// whose aud is the token endpoint, with a fresh jti and an exp 60
+	// seconds after its iat. The tls methods authenticate with
+	// ClientCertificate, at the provider's mtls_endpoint_aliases (see
+	// TrustStoreID): New fails when the provider publishes no token
+	// endpoint alias (nor a PAR one, with UsePAR), and a revocation without
+	// its alias is skipped as without a revocation_endpoint.
 	ClientAuthMethod string
 	// ClientAssertionKey, if set, signs private_key_jwt client assertions
 	// in place of a JWK in ClientSecret, which is then ignored.
 	ClientAssertionKey *ClientAssertionKey
+	// ClientCertificate is the TLS client certificate of the mutual TLS
+	// methods tls_client_auth and self_signed_tls_client_auth (RFC 8705),
+	// for which ClientSecret is not needed. It is added to the transport
+	// of HTTPClient (an *http.Transport, or http.DefaultTransport), and so
+	// presented on every call to the provider. Without it, HTTPClient's
+	// transport must present a certificate itself.
+	ClientCertificate *tls.Certificate
+	// TrustStoreID, with a mutual TLS method, takes the endpoints from the
+	// provider's mtls_additional_endpoint_aliases for this trust store
+	// instead of its mtls_endpoint_aliases (MONOCLOUD_AUTH_TRUST_STORE_ID).
+	TrustStoreID string
 	// AppURL is the application's base URL, possibly with a base path, e.g.
 	// https://example.org or https://example.org/app (MONOCLOUD_AUTH_APP_URL).
 	// Redirects never leave its origin. Required.
@@ -66,9 +83,15 @@ type Options struct {
 	// Routes are the paths of the auth routes, relative to AppURL.
 	Routes Routes
 
-	// ClockSkew is the leeway allowed when checking ID token times, in both
-	// directions (MONOCLOUD_AUTH_CLOCK_SKEW, seconds; default 60s).
+	// ClockSkew is how far the provider's clock is ahead of this server's,
+	// added to the time against which ID and logout tokens are checked
+	// (MONOCLOUD_AUTH_CLOCK_SKEW, seconds; default 0), as in the SDK.
+	// It was the leeway before ClockTolerance.
 	ClockSkew *time.Duration
+	// ClockTolerance is the leeway allowed when checking ID and logout
+	// token times, in both directions (MONOCLOUD_AUTH_CLOCK_TOLERANCE,
+	// seconds; default 60s).
+	ClockTolerance *time.Duration
 	// ResponseTimeout bounds every HTTP call to the provider
 	// (MONOCLOUD_AUTH_RESPONSE_TIMEOUT, milliseconds; default 10s, at least 1s).
 	ResponseTimeout time.Duration
@@ -89,11 +112,25 @@ type Options struct {
 	// revocation is logged and does not stop the sign-out.
 	RevokeTokensOnSignOut *bool
 	// UserInfo fetches the userinfo endpoint on callback and merges its claims
-	// into the user (MONOCLOUD_AUTH_USER_INFO; default true).
+	// into the user (MONOCLOUD_AUTH_FETCH_USER_INFO, or its former name
+	// MONOCLOUD_AUTH_USER_INFO; default true).
 	UserInfo *bool
 	// RefetchUserInfo refetches userinfo on the userinfo route and on token
 	// refresh (MONOCLOUD_AUTH_REFETCH_USER_INFO; default false).
 	RefetchUserInfo *bool
+	// StrictProfileSync replaces the user, instead of merging into it, when
+	// a refresh brings a new ID token or userinfo is refetched: the user is
+	// built anew from the ID token's claims and the userinfo answer, so
+	// claims the provider no longer sends are dropped
+	// (MONOCLOUD_AUTH_REFETCH_STRICT_PROFILE_SYNC; default false).
+	StrictProfileSync *bool
+	// AllowQueryParamOverrides lets the auth routes' query parameters
+	// override the options, as SignInURL and SignOutURL write them
+	// (MONOCLOUD_AUTH_ALLOW_QUERY_PARAM_OVERRIDES; default true): sign-in's
+	// return_url and authorization parameters, userinfo's refresh,
+	// sign-out's post_logout_url and federated. Off, the routes ignore
+	// their query.
+	AllowQueryParamOverrides *bool
 
 	// DefaultAuthParams are sent with every sign-in.
 	DefaultAuthParams AuthParams
@@ -186,7 +223,9 @@ type AuthParams struct {
 	Resource string
 	// ResponseMode is "query" (default) or "form_post". It is read from
 	// DefaultAuthParams only: SignInURL leaves it out.
-	ResponseMode      string
+	ResponseMode string
+	// Prompt, Display and the others are sent as they are: any string,
+	// for values the provider defines beyond the specification's.
 	Prompt            string
 	Display           string
 	UILocales         string
@@ -195,6 +234,13 @@ type AuthParams struct {
 	ACRValues         string
 	// MaxAge is the max_age parameter in seconds; auth_time is then checked.
 	MaxAge *int
+	// Audience is the audience parameter, which some providers use to
+	// choose the access token's audience.
+	Audience string
+	// IDTokenHint is the id_token_hint parameter: an ID token the
+	// provider issued, naming the user expected to sign in. SignInURL
+	// leaves it out (it is long, and the sign-in route does not read it).
+	IDTokenHint string
 }
 
 // Indicator is a resource (space-separated URLs) and the scopes to request
@@ -224,6 +270,14 @@ type StateOptions struct {
 	// Cookie configures the state cookies; the name defaults to "state".
 	// HTTPOnly and Persistent are ignored.
 	Cookie CookieOptions
+	// Duration is how long a sign-in may take, from the sign-in route to
+	// the callback (MONOCLOUD_AUTH_STATE_DURATION, seconds; default 900s,
+	// at least 300s).
+	Duration time.Duration
+	// MaxConcurrent is how many sign-ins one browser may have under way,
+	// one state cookie each; past it the oldest is dropped
+	// (MONOCLOUD_AUTH_STATE_MAX_CONCURRENT, 1 to 20; default 5).
+	MaxConcurrent int
 }
 
 // CookieOptions are cookie attributes. The session cookie reads

@@ -85,8 +85,8 @@ func TestProtectPage(t *testing.T) {
 	}
 	// Following the 303 reaches the sign-in route, not a 405.
 	if resp, _ := app.do(http.MethodPost, "/page", nil); resp.StatusCode == http.StatusSeeOther {
-		if next, _ := app.get(resp.Header.Get("Location")); next.StatusCode != http.StatusFound {
-			t.Errorf("sign-in after a denied POST: %d, want 302 to the provider", next.StatusCode)
+		if next, _ := app.get(resp.Header.Get("Location")); next.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("sign-in after a denied POST: %d, want 307 to the provider", next.StatusCode)
 		}
 	}
 

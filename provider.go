@@ -43,6 +43,18 @@ type discoveryDoc struct {
 	EndSessionURL string `json:"end_session_endpoint"`
 	PARURL        string `json:"pushed_authorization_request_endpoint"`
 	RevocationURL string `json:"revocation_endpoint"`
+	// The endpoints of mutual TLS client authentication (RFC 8705 section
+	// 5), and MonoCloud's by trust store ID.
+	MTLSAliases           endpointAliases            `json:"mtls_endpoint_aliases"`
+	MTLSAdditionalAliases map[string]endpointAliases `json:"mtls_additional_endpoint_aliases"`
+}
+
+// endpointAliases are the mutual TLS endpoints a client with a TLS client
+// certificate uses in place of the regular ones.
+type endpointAliases struct {
+	TokenURL      string `json:"token_endpoint"`
+	PARURL        string `json:"pushed_authorization_request_endpoint"`
+	RevocationURL string `json:"revocation_endpoint"`
 }
 
 // Discovery retry backoff: the wait after the first failed attempt, doubled
@@ -172,10 +184,22 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 			return nil, misconfigured(nil, "%s is required but not available in the issuer metadata", required.name)
 		}
 	}
+	if cfg.authMethod.MutualTLS() {
+		name, aliases := "mtls_endpoint_aliases", doc.MTLSAliases
+		if id := cfg.trustStoreID; id != "" {
+			name, aliases = fmt.Sprintf("mtls_additional_endpoint_aliases[%q]", id), doc.MTLSAdditionalAliases[id]
+		}
+		// No falling back to the regular endpoints, which do not ask for
+		// the certificate.
+		if aliases.TokenURL == "" || cfg.usePAR && aliases.PARURL == "" {
+			return nil, misconfigured(nil, "%s lacks the token_endpoint (or, with UsePAR, pushed_authorization_request_endpoint) that %s needs", name, cfg.authMethod)
+		}
+		doc.TokenURL, doc.PARURL, doc.RevocationURL = aliases.TokenURL, aliases.PARURL, aliases.RevocationURL
+	}
 	if cfg.usePAR && doc.PARURL == "" {
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
-	skew := cfg.clockSkew
+	offset := cfg.clockSkew - cfg.clockTolerance
 	return &provider{
 		issuer:        doc.Issuer,
 		authURL:       doc.AuthURL,
@@ -194,9 +218,10 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 		idTokens: &oidc.Config{
 			ClientID:             cfg.clientID,
 			SupportedSigningAlgs: []string{cfg.idTokenAlg},
-			// go-oidc rejects exp < now; shifting its clock back by the skew
-			// accepts tokens that expired within the skew.
-			Now: func() time.Time { return now().Add(-skew) },
+			// go-oidc rejects exp < now; its clock is the provider's
+			// (ClockSkew), shifted back by the tolerance to accept tokens
+			// that expired within it.
+			Now: func() time.Time { return now().Add(offset) },
 		},
 		tokens: &opclient.Client{
 			HTTPClient:   cfg.httpClient,
@@ -244,9 +269,17 @@ func opError(err error) error {
 	}
 	switch te.Kind {
 	case opclient.KindOAuth:
-		return &OPError{Code: te.Code, Description: te.Description, StatusCode: te.StatusCode}
+		return &OPError{Code: te.Code, Description: te.Description, StatusCode: te.StatusCode, Raw: rawResponse(te)}
 	case opclient.KindValidation:
 		return &ValidationError{Message: te.Message, Err: te.Err}
 	}
-	return &HTTPError{Message: te.Message, StatusCode: te.StatusCode, Err: err}
+	return &HTTPError{Message: te.Message, StatusCode: te.StatusCode, Err: err, Raw: rawResponse(te)}
+}
+
+// rawResponse returns the answer e was built from, or nil.
+func rawResponse(e *opclient.Error) *RawResponse {
+	if e.Header == nil {
+		return nil
+	}
+	return &RawResponse{StatusCode: e.StatusCode, Header: e.Header, Body: e.Body}
 }

@@ -48,7 +48,7 @@ func TestProviderDownAtStart(t *testing.T) {
 		app.op.SetDiscoveryFault(monocloudtest.Fault{})
 		clock.Advance(maxDiscoveryBackoff)
 		resp, body := app.signInVia("/api/auth/signin")
-		if resp.StatusCode != http.StatusFound || app.session() == nil {
+		if resp.StatusCode != http.StatusTemporaryRedirect || app.session() == nil {
 			t.Fatalf("sign-in once up: %d %q, no session", resp.StatusCode, body)
 		}
 	})
@@ -118,7 +118,7 @@ func TestProviderDownAtStart(t *testing.T) {
 		}
 		wg.Wait()
 		for i, code := range codes {
-			if code != http.StatusFound {
+			if code != http.StatusTemporaryRedirect {
 				t.Errorf("sign-in %d: %d, want a redirect to the provider", i, code)
 			}
 		}

@@ -10,8 +10,9 @@ import (
 // SignInURL returns the URL of the sign-in route. returnURL, when set, is
 // where sign-in returns (on the app's origin only; default the app's root).
 // p, when not nil, holds this sign-in's authorization parameters, each of
-// which replaces its Options.DefaultAuthParams value (ResponseMode is left
-// out).
+// which replaces its Options.DefaultAuthParams value (ResponseMode and
+// IDTokenHint are left out). The sign-in route reads them only with
+// Options.AllowQueryParamOverrides on (the default).
 func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 	if p == nil {
 		p = &AuthParams{}
@@ -20,7 +21,7 @@ func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 	for name, v := range map[string]string{
 		"return_url": returnURL, "scope": p.Scopes, "resource": p.Resource,
 		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint,
-		"display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues,
+		"display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues, "audience": p.Audience,
 	} {
 		if v != "" {
 			q.Set(name, v)
@@ -40,11 +41,7 @@ func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 // HEAD, 303 for other methods, so that a form's POST is not replayed
 // against the sign-in route (which answers 405).
 func (c *Client) RedirectToSignIn(w http.ResponseWriter, r *http.Request, returnURL string, p *AuthParams) {
-	status := http.StatusTemporaryRedirect
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		status = http.StatusSeeOther
-	}
-	http.Redirect(w, r, c.SignInURL(returnURL, p), status)
+	redirect(w, r, c.SignInURL(returnURL, p))
 }
 
 // SignOutURL returns the URL of the sign-out route; postLogoutURL, when

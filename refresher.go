@@ -3,7 +3,6 @@ package monocloud
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -235,8 +234,7 @@ func (c *Client) applyRefresh(ctx context.Context, s *Session, res *grantResult,
 		s.IDToken = res.idToken
 	}
 	if len(res.claims) > 0 || len(res.userInfo) > 0 {
-		maps.Copy(s.User, c.userClaims(res.claims))
-		maps.Copy(s.User, res.userInfo)
+		c.syncProfile(s, res.claims, res.userInfo)
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
 		if err := hook(ctx, s, res.claims, res.userInfo, nil); err != nil {

@@ -134,14 +134,14 @@ func (u *stressUser) signIn(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := browser.Get(u.a.srv.URL + "/api/auth/signin")
-	if err != nil || resp.StatusCode != http.StatusFound {
+	if err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Errorf("sign-in: %v %v", resp, err)
 		return
 	}
 	resp.Body.Close()
 	callback := u.a.op.Authorize(t, resp.Header.Get("Location"))
 	resp, err = browser.Get(callback.String())
-	if err != nil || resp.StatusCode != http.StatusFound {
+	if err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Errorf("callback: %v %v", resp, err)
 		return
 	}
@@ -190,7 +190,7 @@ func (u *stressUser) step(t *testing.T, ended *sync.Map) {
 		}
 		resp, err := http.DefaultTransport.RoundTrip(req) // not following the redirect
 		wg.Wait()
-		if err != nil || resp.StatusCode != http.StatusFound {
+		if err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("sign-out: %v %v", resp, err)
 			return
 		}

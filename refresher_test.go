@@ -376,7 +376,7 @@ func TestRefreshNoConvoyOnHungProvider(t *testing.T) {
 // neither the store entry nor a cookie the refresh hands out brings it back.
 func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 	signOut := func(t *testing.T, a *testApp) {
-		if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+		if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("sign-out: %d", resp.StatusCode)
 		}
 	}

@@ -24,6 +24,8 @@ func (c *Client) Options() Options {
 	o.PreviousCookieSecrets = slices.Clone(cfg.secrets[1:])
 	o.Routes = cfg.routes
 	o.ClockSkew = new(cfg.clockSkew)
+	o.ClockTolerance = new(cfg.clockTolerance)
+	o.TrustStoreID = cfg.trustStoreID
 	o.ResponseTimeout = cfg.responseTimeout
 	o.UsePAR = new(cfg.usePAR)
 	o.PostLogoutRedirectURI = cfg.postLogoutURL
@@ -31,6 +33,8 @@ func (c *Client) Options() Options {
 	o.RevokeTokensOnSignOut = new(cfg.revokeOnSignOut)
 	o.UserInfo = new(cfg.userInfo)
 	o.RefetchUserInfo = new(cfg.refetchUserInfo)
+	o.StrictProfileSync = new(cfg.strictProfileSync)
+	o.AllowQueryParamOverrides = new(cfg.queryOverrides)
 	o.DefaultAuthParams = cfg.authParams
 	if cfg.authParams.MaxAge != nil {
 		o.DefaultAuthParams.MaxAge = new(*cfg.authParams.MaxAge)
@@ -43,7 +47,7 @@ func (c *Client) Options() Options {
 		MaximumDuration: cfg.maxDuration,
 		Store:           cfg.store,
 	}
-	o.State = StateOptions{Cookie: cookieOptions(cfg.stateCookie)}
+	o.State = StateOptions{Cookie: cookieOptions(cfg.stateCookie), Duration: cfg.stateDuration, MaxConcurrent: cfg.maxStates}
 	o.IDTokenSigningAlg = cfg.idTokenAlg
 	o.FilteredIDTokenClaims = slices.Clone(cfg.filteredClaims)
 	o.GroupsClaim = cfg.groupsClaim

@@ -164,7 +164,7 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	app.client.revocations = newRevocations(app.client.cfg.maxDuration, capacity, false)
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
-	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	for i := range 4 * capacity {
@@ -227,7 +227,7 @@ func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
 		if i == 0 {
 			firstCopy = app.sessionCookies()
 		}
-		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+		if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("sign-out %d: %d", i, resp.StatusCode)
 		}
 		clock.Advance(time.Second)

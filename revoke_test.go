@@ -36,7 +36,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 			t.Fatalf("session after sign-in: %+v", s)
 		}
 		resp, _ := app.get("/api/auth/signout")
-		if resp.StatusCode != http.StatusFound {
+		if resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("sign-out: status %d", resp.StatusCode)
 		}
 		if app.session() != nil {

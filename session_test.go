@@ -759,8 +759,8 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 			if w := callbackRequest(t, b, atB, state); w.Code != http.StatusTeapot || !isValidation(rec.last(), "Invalid state") || !errors.Is(rec.last(), ErrInvalidState) {
 				t.Errorf("app B's callback with app A's state cookie: %d, error %v; want Invalid state", w.Code, rec.last())
 			}
-			if w := callbackRequest(t, a, cb, state); w.Code != http.StatusFound || !writesSession(w.Result()) {
-				t.Errorf("app A's callback with its own state cookie: %d %s, want 302 and a session", w.Code, w.Body)
+			if w := callbackRequest(t, a, cb, state); w.Code != http.StatusTemporaryRedirect || !writesSession(w.Result()) {
+				t.Errorf("app A's callback with its own state cookie: %d %s, want 307 and a session", w.Code, w.Body)
 			}
 		})
 	}
@@ -1211,7 +1211,7 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 	if resp, body := app.get("/dashboard"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the outage: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
 		t.Fatalf("sign-out after the outage: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if len(store.keys()) != 0 {

@@ -38,17 +38,17 @@ func withLeadingSlash(v string) string {
 }
 
 // signIn starts the authorization code flow with PKCE and redirects to the
-// provider. It accepts the query parameters return_url, scope, resource,
-// prompt, login_hint, authenticator_hint, display, ui_locales, acr_values and
-// max_age; return_url is honoured only on the app's origin, and only if the
-// state cookie stays within cookie.MaxSize with it (else the user returns
-// to the app's root). A state cookie still too large (application state,
+// provider. Unless Options.AllowQueryParamOverrides is off, it accepts the
+// query parameters return_url, scope, resource, audience, prompt,
+// login_hint, authenticator_hint, display, ui_locales, acr_values and
+// max_age (see queryAuthParams); return_url is honoured only on the app's
+// origin, and only if the state cookie stays within cookie.MaxSize with it
+// (else the user returns to the app's root). A state cookie still too large (application state,
 // scope, resource) is a *ValidationError, answered before the redirect.
 // o (checked by SignInHandler) adds to the client's options: see
 // SignInOptions.
 func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, http.MethodGet)
+	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
 	op, err := c.provider(r.Context())
@@ -56,10 +56,10 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		c.fail(w, r, err)
 		return
 	}
-	q := r.URL.Query()
+	q := c.queryOverrides(r)
 	p, resources, exchangeResource := c.signInParams(o, q)
 	scopes := p.Scopes
-	returnTo := cmp.Or(o.ReturnURL, c.appURL("/"))
+	returnTo := cmp.Or(o.ReturnURL, c.cfg.appRoot)
 	if v := q.Get("return_url"); v != "" {
 		if u, ok := c.resolveReturnURL(v); ok {
 			returnTo = u
@@ -91,7 +91,10 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},
 	}
-	for name, v := range map[string]string{"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues, "response_mode": p.ResponseMode} {
+	for name, v := range map[string]string{
+		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display,
+		"ui_locales": p.UILocales, "acr_values": p.ACRValues, "response_mode": p.ResponseMode, "audience": p.Audience, "id_token_hint": p.IDTokenHint,
+	} {
 		if v != "" {
 			params.Set(name, v)
 		}
@@ -107,11 +110,11 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	formPost := p.ResponseMode == "form_post"
 	stateCookie, err := c.stateCookie(state, as, formPost)
 	started := OutcomeOK
-	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.appURL("/") {
+	if errors.Is(err, cookie.ErrTooLarge) && as.ReturnURL != c.cfg.appRoot {
 		// Dropped, as a malformed return_url is, rather than a cookie
 		// the browser would drop.
 		started = OutcomeReturnURLDropped
-		as.ReturnURL = c.appURL("/")
+		as.ReturnURL = c.cfg.appRoot
 		stateCookie, err = c.stateCookie(state, as, formPost)
 	}
 	if err != nil {
@@ -134,36 +137,32 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	if strings.Contains(authorize, "?") {
 		sep = "&"
 	}
-	noCache(w)
 	c.emit(r.Context(), Event{Kind: EventSignInStarted, Outcome: started})
-	http.Redirect(w, r, authorize+sep+params.Encode(), http.StatusFound)
+	redirect(w, r, authorize+sep+params.Encode())
 }
 
 // callback completes sign-in: it checks the state, exchanges the code,
 // validates the ID token, fetches userinfo (option UserInfo, or
-// o.UserInfo), creates the session and redirects to the return URL. It
+// o.UserInfo), creates the session, ends the other sign-ins under way in
+// the browser and redirects to the return URL. It
 // accepts GET and form_post. An error answered by the provider becomes an
 // *OPError.
 func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOptions) {
+	if !c.startAuthRoute(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
 	if st := c.state(r.Context()); st != nil {
 		st.callback = true
 	}
-	var params url.Values
-	switch r.Method {
-	case http.MethodGet:
-		params = r.URL.Query()
-	case http.MethodPost:
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			c.fail(w, r, &ValidationError{Message: "Invalid callback body", Err: err})
 			return
 		}
 		params = r.PostForm
-	default:
-		methodNotAllowed(w, http.MethodGet, http.MethodPost)
-		return
 	}
-	noCache(w)
 	p, err := c.provider(r.Context())
 	if err != nil {
 		c.fail(w, r, err) // the state is kept: the callback can be retried
@@ -204,11 +203,12 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	if sc, err := st.lookup(r.Context()); err == nil && sc != nil {
 		c.emit(r.Context(), Event{Kind: EventSignInCompleted, Session: sessionTag(sc.Key)})
 	}
+	c.clearStates(w, r, c.stateCookieName(params.Get("state")))
 	returnTo, ok := returnurl.Resolve(c.cfg.appURL, as.ReturnURL)
 	if !ok {
-		returnTo = c.appURL("/")
+		returnTo = c.cfg.appRoot
 	}
-	http.Redirect(w, r, returnTo, http.StatusFound)
+	redirect(w, r, returnTo)
 }
 
 // exchange redeems the authorization code and builds the new session,
@@ -281,7 +281,10 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 				exchangeResource = over.Resource
 			}
 		}
-		for dst, v := range map[*string]string{&p.Prompt: over.Prompt, &p.LoginHint: over.LoginHint, &p.AuthenticatorHint: over.AuthenticatorHint, &p.Display: over.Display, &p.UILocales: over.UILocales, &p.ACRValues: over.ACRValues, &p.ResponseMode: over.ResponseMode} {
+		for dst, v := range map[*string]string{
+			&p.Prompt: over.Prompt, &p.LoginHint: over.LoginHint, &p.AuthenticatorHint: over.AuthenticatorHint, &p.Display: over.Display,
+			&p.UILocales: over.UILocales, &p.ACRValues: over.ACRValues, &p.ResponseMode: over.ResponseMode, &p.Audience: over.Audience, &p.IDTokenHint: over.IDTokenHint,
+		} {
 			if v != "" {
 				*dst = v
 			}
@@ -294,17 +297,20 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 }
 
 // queryAuthParams returns the authorization parameters of the sign-in
-// route's query; invalid values (a resource that is not a URL, a max_age
-// that is not a number) are ignored.
+// route's query; invalid values (scopes without openid, a resource that is
+// not a URL, a max_age that is not a number) are ignored.
 func queryAuthParams(q url.Values) AuthParams {
 	p := AuthParams{
-		Scopes:            joinFields(q.Get("scope")),
 		Prompt:            q.Get("prompt"),
 		LoginHint:         q.Get("login_hint"),
 		AuthenticatorHint: q.Get("authenticator_hint"),
 		Display:           q.Get("display"),
 		UILocales:         q.Get("ui_locales"),
 		ACRValues:         joinFields(q.Get("acr_values")),
+		Audience:          q.Get("audience"),
+	}
+	if scopes := joinFields(q.Get("scope")); hasScope(scopes, "openid") {
+		p.Scopes = scopes
 	}
 	if res := joinFields(q.Get("resource")); res != "" && allValidResources(res) {
 		p.Resource = res

@@ -76,8 +76,8 @@ func TestHandlerSignIn(t *testing.T) {
 		if want := "state." + queryOf(t, loc).Get("state"); ck.Name != want {
 			t.Errorf("state cookie %q, want %q", ck.Name, want)
 		}
-		if ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.MaxAge != 600 {
-			t.Errorf("state cookie Path=%q HttpOnly=%v SameSite=%v Secure=%v MaxAge=%d, want / true Lax false 600", ck.Path, ck.HttpOnly, ck.SameSite, ck.Secure, ck.MaxAge)
+		if ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.MaxAge != 900 {
+			t.Errorf("state cookie Path=%q HttpOnly=%v SameSite=%v Secure=%v MaxAge=%d, want / true Lax false 900", ck.Path, ck.HttpOnly, ck.SameSite, ck.Secure, ck.MaxAge)
 		}
 	})
 
@@ -199,6 +199,13 @@ func TestHandlerSignIn(t *testing.T) {
 			{"max_age=1.5", "max_age", nil},
 			{"max_age=", "max_age", nil},
 			{"scope=openid%20offline_access", "scope", []string{"openid offline_access"}},
+			{"scope=profile%20email", "scope", []string{"openid profile email"}}, // without openid: the default
+			{"scope=openidx%20profile", "scope", []string{"openid profile email"}},
+			{"audience=https://api.example.com", "audience", []string{"https://api.example.com"}},
+			{"prompt=select_account%20custom", "prompt", []string{"select_account custom"}}, // any string
+			{"display=kiosk", "display", []string{"kiosk"}},
+			{"authenticator_hint=passkey", "authenticator_hint", []string{"passkey"}},
+			{"id_token_hint=abc", "id_token_hint", nil}, // an option, not a query parameter
 			{"resource=https://api.example.com", "resource", []string{"https://api.example.com"}},
 			{"login_hint=", "login_hint", nil},
 			{"unknown=1", "unknown", nil},
@@ -345,7 +352,7 @@ func TestHandlerSignIn(t *testing.T) {
 			t.Errorf("pushed login_hint = %q", pushed.Get("login_hint"))
 		}
 		resp, body := app.get(cb.String())
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/par") {
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("/par") {
 			t.Fatalf("callback: %d %s %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if app.session() == nil {
@@ -355,9 +362,13 @@ func TestHandlerSignIn(t *testing.T) {
 
 	t.Run("should throw error if par request was a failure", func(t *testing.T) {
 		rec := &errRecorder{}
-		app := newTestApp(t, appConfig{opts: Options{UsePAR: new(true), OnError: rec.hook}})
-		// The provider refuses a pushed request without openid.
-		resp, _ := app.get("/api/auth/signin?scope=profile")
+		// The provider refuses a pushed request without openid (which the
+		// sign-in route's ?scope= may not drop).
+		withoutOpenID := func(c *Client) http.Handler {
+			return c.SignInHandler(&SignInOptions{AuthParams: AuthParams{Scopes: "profile"}})
+		}
+		app := newTestApp(t, appConfig{opts: Options{UsePAR: new(true), OnError: rec.hook}, build: withoutOpenID})
+		resp, _ := app.get("/signin")
 		var oe *OPError
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &oe) || oe.Code != "invalid_scope" {
 			t.Errorf("status %d, error %#v, want an *OPError invalid_scope to OnError", resp.StatusCode, rec.last())
@@ -365,8 +376,8 @@ func TestHandlerSignIn(t *testing.T) {
 		if len(app.stateCookies()) != 0 {
 			t.Error("a state cookie was set for a failed PAR")
 		}
-		app = newTestApp(t, appConfig{opts: Options{UsePAR: new(true)}})
-		if resp, _ := app.get("/api/auth/signin?scope=profile"); resp.StatusCode != http.StatusBadRequest {
+		app = newTestApp(t, appConfig{opts: Options{UsePAR: new(true)}, build: withoutOpenID})
+		if resp, _ := app.get("/signin"); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("without OnError: status %d, want 400", resp.StatusCode)
 		}
 	})
@@ -409,7 +420,7 @@ func TestHandlerSignIn(t *testing.T) {
 			w := httptest.NewRecorder()
 			c.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.appURL+"/api/auth/signin", nil))
 			cks := w.Result().Cookies()
-			if w.Code != http.StatusFound || len(cks) != 1 || cks[0].SameSite != tt.want || cks[0].Secure != tt.secure || !cks[0].HttpOnly {
+			if w.Code != http.StatusTemporaryRedirect || len(cks) != 1 || cks[0].SameSite != tt.want || cks[0].Secure != tt.secure || !cks[0].HttpOnly {
 				t.Errorf("%s %q: status %d, cookies %v, want one HttpOnly state cookie SameSite=%v Secure=%v", tt.appURL, tt.mode, w.Code, w.Header()["Set-Cookie"], tt.want, tt.secure)
 			}
 			if tt.mode != "" && queryOf(t, w.Header().Get("Location")).Get("response_mode") != tt.mode {
@@ -432,8 +443,8 @@ func TestHandlerCallback(t *testing.T) {
 		state := queryOf(t, loc).Get("state")
 		cb := app.op.Authorize(t, loc)
 		resp, body := app.get(cb.String())
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/") {
-			t.Fatalf("callback: %d Location %q, want 302 to the app: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("") {
+			t.Fatalf("callback: %d Location %q, want 307 to the app: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		sc := setCookieNamed(resp, "session")
 		if sc == nil || !sc.HttpOnly || sc.Path != "/" || sc.SameSite != http.SameSiteLaxMode || sc.Expires.IsZero() {
@@ -474,7 +485,8 @@ func TestHandlerCallback(t *testing.T) {
 			t.Errorf("form action %q", action)
 		}
 		resp, body := app.do(http.MethodPost, action, form)
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/after") {
+		// 303, not 307: the browser must not post the form to /after.
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != app.url("/after") {
 			t.Fatalf("form_post callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if app.session() == nil {
@@ -485,7 +497,7 @@ func TestHandlerCallback(t *testing.T) {
 	t.Run("should perform a successful callback (with base path)", func(t *testing.T) {
 		app := newTestApp(t, appConfig{basePath: "/base", opcfg: adaClaims})
 		resp, body := app.signInVia("/base/api/auth/signin")
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url("/base/") {
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url("/base") {
 			t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
 		}
 		if resp, body := app.get("/base/api/auth/userinfo"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"Ada"`) {
@@ -569,6 +581,21 @@ func TestHandlerCallback(t *testing.T) {
 		}
 	})
 
+	t.Run("max_age sent and auth_time missing: refused", func(t *testing.T) {
+		rec := &errRecorder{}
+		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
+		app.op.SetIDTokenEdit(func(claims map[string]any) { delete(claims, "auth_time") })
+		resp, _ := app.signInVia("/api/auth/signin?max_age=600")
+		var te *TokenError
+		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &te) || !strings.Contains(te.Message, "auth_time claim is required") {
+			t.Errorf("status %d, error %v, want a *TokenError about the missing auth_time", resp.StatusCode, rec.last())
+		}
+		app.newBrowser()
+		if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("without max_age: %d, want a sign-in", resp.StatusCode)
+		}
+	})
+
 	t.Run("should return internal server error if the max age specified has passed", func(t *testing.T) {
 		rec := &errRecorder{}
 		app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
@@ -583,7 +610,7 @@ func TestHandlerCallback(t *testing.T) {
 		}
 		// Within max_age it succeeds.
 		app.newBrowser()
-		if resp, _ := app.signInVia("/api/auth/signin?max_age=600"); resp.StatusCode != http.StatusFound {
+		if resp, _ := app.signInVia("/api/auth/signin?max_age=600"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("within max_age: status %d", resp.StatusCode)
 		}
 	})
@@ -613,7 +640,7 @@ func TestHandlerCallback(t *testing.T) {
 		t.Run("should redirect to app url if state does not have a redirect url"+map[string]string{"": "", "/base": " (with base path)"}[base], func(t *testing.T) {
 			app := newTestApp(t, appConfig{basePath: base})
 			resp, _ := app.signInVia(base + "/api/auth/signin")
-			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+			if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 				t.Errorf("Location %q, want %q", got, want)
 			}
 		})
@@ -646,12 +673,12 @@ func TestHandlerCallback(t *testing.T) {
 				// The sign-in route refuses it and stores the app root...
 				app.newBrowser()
 				resp, _ := app.signInVia(base + "/api/auth/signin?return_url=" + url.QueryEscape(ret))
-				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+				if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 					t.Errorf("return_url %q: Location %q, want %q", ret, got, want)
 				}
 				// ...and the callback re-checks a state that holds it.
 				resp = signInWithStateReturn(t, app, base, ret)
-				if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+				if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 					t.Errorf("state ReturnURL %q: Location %q, want %q", ret, got, want)
 				}
 			}
@@ -661,7 +688,7 @@ func TestHandlerCallback(t *testing.T) {
 	t.Run("should not fetch from userinfo if options.userInfo explicitly to false", func(t *testing.T) {
 		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UserInfo: new(false)}})
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"})
-		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusFound {
+		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("callback: %d %s", resp.StatusCode, body)
 		}
 		if s := app.session(); s == nil || s.User["name"] != "Ada" {
@@ -805,10 +832,29 @@ func TestHandlerCallback(t *testing.T) {
 			t.Errorf("?resource=: tokens %+v, want the token filed under the requested resource", at)
 		}
 	})
+
+	// sdk-diff.md D1: the resource accepts none of the sign-in's scopes, so
+	// the provider grants a token with an empty scope there.
+	t.Run("a resource that accepts none of the scopes still signs in", func(t *testing.T) {
+		const api = "https://api-one.example.com"
+		app := newTokensApp(t, monocloudtest.Config{ResourceScopes: map[string][]string{api: {"read:one"}}}, Options{})
+		resp, body := app.signInVia("/api/auth/signin?resource=" + url.QueryEscape(api))
+		if resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Fatalf("callback: status %d, want a redirect: %s", resp.StatusCode, body)
+		}
+		at := app.session().AccessTokens
+		if len(at) != 1 || at[0].Resource != api || at[0].Scopes != "" || at[0].RequestedScopes != "openid profile email" {
+			t.Fatalf("tokens %+v, want one token filed under %s, granting nothing", at, api)
+		}
+		if tok := app.mustTokens(nil); !hasScope(tok.Scopes, "openid") {
+			t.Errorf("GetTokens() scopes %q, want the default token (with openid) from a refresh", tok.Scopes)
+		}
+	})
 }
 
-// TestParallelSignIns: two tabs start a sign-in each; both complete, in
-// either order (a deliberate fix: the SDK has one state cookie).
+// TestParallelSignIns: two tabs start a sign-in each; either completes,
+// and completing one ends the other, as in the SDK since 0.2.4 (before, it
+// had one state cookie, which the second tab overwrote).
 func TestParallelSignIns(t *testing.T) {
 	for _, order := range [][2]int{{0, 1}, {1, 0}} {
 		t.Run(map[int]string{0: "first tab first", 1: "second tab first"}[order[0]], func(t *testing.T) {
@@ -821,11 +867,13 @@ func TestParallelSignIns(t *testing.T) {
 			if n := len(app.stateCookies()); n != 2 {
 				t.Fatalf("%d state cookies, want one per tab", n)
 			}
-			for _, i := range order {
-				resp, body := app.get(cbs[i].String())
-				if want := app.url([]string{"/tab-a", "/tab-b"}[i]); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
-					t.Errorf("tab %d: %d %q, want 302 to %s: %s", i, resp.StatusCode, resp.Header.Get("Location"), want, body)
-				}
+			first, second := order[0], order[1]
+			resp, body := app.get(cbs[first].String())
+			if want := app.url([]string{"/tab-a", "/tab-b"}[first]); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+				t.Errorf("tab %d: %d %q, want 307 to %s: %s", first, resp.StatusCode, resp.Header.Get("Location"), want, body)
+			}
+			if resp, _ := app.get(cbs[second].String()); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("tab %d after tab %d completed: %d, want 400 (its transaction ended)", second, first, resp.StatusCode)
 			}
 			if len(app.stateCookies()) != 0 {
 				t.Errorf("state cookies left: %v", app.stateCookies())
@@ -838,32 +886,70 @@ func TestParallelSignIns(t *testing.T) {
 	t.Run("at most five transactions in flight: the oldest is dropped", func(t *testing.T) {
 		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		var first *url.URL
-		for i := range maxStateCookies + 1 {
+		for i := range defaultMaxStates + 1 {
 			_, loc := app.startSignIn("/api/auth/signin")
 			if i == 0 {
 				first = app.op.Authorize(t, loc)
 			}
 		}
-		if n := len(app.stateCookies()); n != maxStateCookies {
-			t.Fatalf("%d state cookies, want %d", n, maxStateCookies)
+		if n := len(app.stateCookies()); n != defaultMaxStates {
+			t.Fatalf("%d state cookies, want %d", n, defaultMaxStates)
 		}
 		if resp, _ := app.get(first.String()); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("the dropped transaction's callback: %d, want 400", resp.StatusCode)
 		}
 	})
+	t.Run("State.MaxConcurrent and State.Duration", func(t *testing.T) {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{State: StateOptions{MaxConcurrent: 2, Duration: 5 * time.Minute}}})
+		var locs []string
+		for range 3 {
+			resp, loc := app.startSignIn("/api/auth/signin")
+			if ck, _ := stateCookieOf(t, app, resp); ck.MaxAge != 300 {
+				t.Errorf("state cookie Max-Age %d, want 300", ck.MaxAge)
+			}
+			locs = append(locs, loc)
+		}
+		if n := len(app.stateCookies()); n != 2 {
+			t.Fatalf("%d state cookies, want 2", n)
+		}
+		if resp, _ := app.get(app.op.Authorize(t, locs[0]).String()); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("the dropped transaction's callback: %d, want 400", resp.StatusCode)
+		}
+	})
+	t.Run("signing out ends the transactions under way", func(t *testing.T) {
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
+		for _, signedIn := range []bool{false, true} {
+			if signedIn {
+				app.signIn("")
+			}
+			app.startSignIn("/api/auth/signin")
+			app.startSignIn("/api/auth/signin")
+			app.get("/api/auth/signout")
+			if n := len(app.stateCookies()); n != 0 {
+				t.Errorf("signed in %v: %d state cookies after sign-out, want none", signedIn, n)
+			}
+		}
+	})
 	t.Run("concurrently", func(t *testing.T) {
 		app := newTestApp(t, appConfig{opcfg: adaClaims})
-		const tabs = maxStateCookies
+		const tabs = defaultMaxStates
 		cbs := make([]*url.URL, tabs)
 		for i := range cbs {
 			_, loc := app.startSignIn("/api/auth/signin")
 			cbs[i] = app.op.Authorize(t, loc)
 		}
+		// Every callback leaves with all the state cookies, before any
+		// answer ends the other transactions.
+		cookies := app.cookies()
 		var wg sync.WaitGroup
 		codes := make([]int, tabs)
 		for i, cb := range cbs {
 			wg.Go(func() {
-				resp, err := app.browser.Get(cb.String())
+				req, _ := http.NewRequest(http.MethodGet, cb.String(), nil)
+				for _, ck := range cookies {
+					req.AddCookie(ck)
+				}
+				resp, err := http.DefaultTransport.RoundTrip(req)
 				if err == nil {
 					codes[i] = resp.StatusCode
 					resp.Body.Close()
@@ -872,7 +958,7 @@ func TestParallelSignIns(t *testing.T) {
 		}
 		wg.Wait()
 		for i, code := range codes {
-			if code != http.StatusFound {
+			if code != http.StatusTemporaryRedirect {
 				t.Errorf("tab %d: status %d", i, code)
 			}
 		}
@@ -948,8 +1034,8 @@ func signInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.R
 	u, _ := url.Parse(app.srv.URL)
 	app.browser.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 	resp, body := app.get(app.op.Authorize(t, loc).String())
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("callback with state ReturnURL %q: status %d, want 302: %s", ret, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("callback with state ReturnURL %q: status %d, want 307: %s", ret, resp.StatusCode, body)
 	}
 	return resp
 }
@@ -963,7 +1049,7 @@ func TestCallbackRechecksTheStatesReturnURL(t *testing.T) {
 		t.Run("base="+base, func(t *testing.T) {
 			app := newTestApp(t, appConfig{basePath: base})
 			resp := signInWithStateReturn(t, app, base, "https://evil.example/")
-			if got, want := resp.Header.Get("Location"), app.url(base+"/"); got != want {
+			if got, want := resp.Header.Get("Location"), app.url(base); got != want {
 				t.Errorf("Location %q, want the app root %q", got, want)
 			}
 			if !writesSession(resp) {
@@ -1007,7 +1093,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 			size.Store(int64(tc.before))
 			_, loc := app.startSignIn("/api/auth/signin")
 			action, form := app.op.AuthorizeFormPost(t, loc)
-			if resp, body := app.do(http.MethodPost, action, form); resp.StatusCode != http.StatusFound {
+			if resp, body := app.do(http.MethodPost, action, form); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("first callback: %d %s", resp.StatusCode, body)
 			}
 			have := app.sessionCookies()
@@ -1023,7 +1109,7 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 			}
 			w := httptest.NewRecorder()
 			app.h.ServeHTTP(w, r)
-			if w.Code != http.StatusFound {
+			if w.Code != http.StatusSeeOther {
 				t.Fatalf("second callback: %d %s", w.Code, w.Body)
 			}
 			written, _ := cookieFamily(w.Result().Cookies(), "session")
@@ -1068,7 +1154,7 @@ func TestBadCallbacks(t *testing.T) {
 		refused(t, "only B's cookie", callbackRequest(t, app, cbA, stateB))
 		refused(t, "B's value under A's name", callbackRequest(t, app, cbA, newCookie(stateA.Name, stateB.Value)))
 		// A's own cookie still completes A.
-		if w := callbackRequest(t, app, cbA, stateA); w.Code != http.StatusFound || !writesSession(w.Result()) {
+		if w := callbackRequest(t, app, cbA, stateA); w.Code != http.StatusTemporaryRedirect || !writesSession(w.Result()) {
 			t.Errorf("A's own cookie: %d", w.Code)
 		}
 	})
@@ -1084,7 +1170,7 @@ func TestBadCallbacks(t *testing.T) {
 		refused(t, "truncated", callbackRequest(t, app, cb, newCookie(state.Name, state.Value[:len(state.Value)/2])))
 		refused(t, "empty", callbackRequest(t, app, cb, newCookie(state.Name, "")))
 		// The untampered cookie still works: refused attempts did not use it up.
-		if w := callbackRequest(t, app, cb, state); w.Code != http.StatusFound {
+		if w := callbackRequest(t, app, cb, state); w.Code != http.StatusTemporaryRedirect {
 			t.Errorf("the real cookie after tampered attempts: %d", w.Code)
 		}
 	})
@@ -1134,7 +1220,7 @@ func TestBadCallbacks(t *testing.T) {
 		state, cb := startTransaction(t, app)
 		grants := app.op.CodeGrants()
 		first := callbackRequest(t, app, cb, state)
-		if first.Code != http.StatusFound || !writesSession(first.Result()) {
+		if first.Code != http.StatusTemporaryRedirect || !writesSession(first.Result()) {
 			t.Fatalf("first callback: %d", first.Code)
 		}
 		var session []*http.Cookie
@@ -1192,12 +1278,12 @@ func TestHostileReturnURLs(t *testing.T) {
 			v := expandURL(app, raw)
 			app.newBrowser()
 			resp, body := app.get("/api/auth/signin?return_url=" + url.QueryEscape(v))
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("return_url %q: sign-in %d: %s", v, resp.StatusCode, body)
 			}
 			cb := app.op.Authorize(t, resp.Header.Get("Location"))
 			resp, body = app.get(cb.String())
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("return_url %q: callback %d: %s", v, resp.StatusCode, body)
 			}
 			assertSameOrigin(t, cb.String(), resp.Header.Get("Location"), app.origin(), fmt.Sprintf("return_url %q", v))
@@ -1231,7 +1317,7 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		ret = strings.NewReplacer("{origin}", "https://app.example.com", "{host}", "app.example.com", "{hostname}", "app.example.com", "{port}", "443").Replace(ret)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, appURL+"/api/auth/signin?return_url="+url.QueryEscape(ret), nil))
-		if w.Code != http.StatusFound {
+		if w.Code != http.StatusTemporaryRedirect {
 			t.Fatalf("return_url %q: status %d", ret, w.Code)
 		}
 		cks := w.Result().Cookies()
@@ -1262,4 +1348,54 @@ func authorizeParams(t *testing.T, app *testApp, pathAndQuery string) url.Values
 	t.Helper()
 	_, loc := app.startSignIn(pathAndQuery)
 	return queryOf(t, loc)
+}
+
+// TestSignInAudienceAndIDTokenHint: audience and id_token_hint are sent,
+// through PAR too (the SDK dropped them from PAR before 0.2.1).
+func TestSignInAudienceAndIDTokenHint(t *testing.T) {
+	for _, par := range []bool{false, true} {
+		app := newTestApp(t, appConfig{opts: Options{UsePAR: new(par)}, build: func(c *Client) http.Handler {
+			return c.SignInHandler(&SignInOptions{AuthParams: AuthParams{Audience: "https://api.example.com", IDTokenHint: "eyJ.hint"}})
+		}})
+		_, loc := app.startSignIn("/signin")
+		app.op.Authorize(t, loc)
+		q := app.op.LastAuthorizeRequest() // as pushed, with PAR
+		if q.Get("audience") != "https://api.example.com" || q.Get("id_token_hint") != "eyJ.hint" {
+			t.Errorf("PAR %v: authorization request %v, want audience and id_token_hint", par, q)
+		}
+		if sent := queryOf(t, loc); par != sent.Has("request_uri") || par == sent.Has("audience") {
+			t.Errorf("PAR %v: authorize URL %s", par, loc)
+		}
+	}
+	app := newTestApp(t, appConfig{})
+	if u := app.client.SignInURL("", &AuthParams{Audience: "https://api.example.com", IDTokenHint: "eyJ.hint"}); !strings.Contains(u, "audience=https%3A%2F%2Fapi.example.com") || strings.Contains(u, "hint") {
+		t.Errorf("SignInURL = %s, want audience and no id_token_hint", u)
+	}
+}
+
+// TestQueryParamOverridesOff: with AllowQueryParamOverrides off, the auth
+// routes ignore their query parameters.
+func TestQueryParamOverridesOff(t *testing.T) {
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{AllowQueryParamOverrides: new(false)}})
+	q := authorizeParams(t, app, "/api/auth/signin?return_url=/x&scope=openid%20extra&resource=https://api.example.com&audience=a&prompt=login&login_hint=h&authenticator_hint=p&display=popup&ui_locales=de&acr_values=x&max_age=1")
+	for _, name := range []string{"resource", "audience", "prompt", "login_hint", "authenticator_hint", "display", "ui_locales", "acr_values", "max_age"} {
+		if q.Has(name) {
+			t.Errorf("%s = %q, want it ignored", name, q.Get(name))
+		}
+	}
+	if q.Get("scope") != "openid profile email" {
+		t.Errorf("scope = %q, want the default", q.Get("scope"))
+	}
+	app.newBrowser()
+	if resp, _ := app.signInVia("/api/auth/signin?return_url=/x"); resp.Header.Get("Location") != app.url("") {
+		t.Errorf("callback Location %q, want the app (return_url ignored)", resp.Header.Get("Location"))
+	}
+	fetched := app.op.UserinfoRequests()
+	if resp, _ := app.get("/api/auth/userinfo?refresh=true"); resp.StatusCode != http.StatusOK || app.op.UserinfoRequests() != fetched {
+		t.Errorf("userinfo ?refresh: %d, %d userinfo requests, want 200 and no refetch", resp.StatusCode, app.op.UserinfoRequests()-fetched)
+	}
+	resp, _ := app.get("/api/auth/signout?federated=false&post_logout_url=/bye")
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, app.op.Issuer()) || queryOf(t, loc).Get("post_logout_redirect_uri") != app.url("") {
+		t.Errorf("sign-out Location %q, want the provider, returning to the app", loc)
+	}
 }

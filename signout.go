@@ -8,8 +8,10 @@ import (
 )
 
 // signOut ends the session and, with FederatedSignOut, the provider's
-// session through its end_session endpoint. The post_logout_url query
-// parameter is honoured only on the app's origin. While the provider cannot
+// session through its end_session endpoint. Unless
+// Options.AllowQueryParamOverrides is off, the query parameters
+// post_logout_url (honoured only on the app's origin) and federated
+// (true or false) override the options. While the provider cannot
 // be reached, a federated sign-out answers 503 and ends nothing, so that a
 // retry ends the session here and at the provider. With
 // RevokeTokensOnSignOut, the session's tokens are revoked once it has
@@ -27,23 +29,22 @@ import (
 // for the app's domain) or none (typed, bookmarked), and requests without
 // the header (older browsers, scripts), sign out at once.
 func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptions) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, http.MethodGet)
+	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
-	noCache(w)
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		c.confirmSignOut(w, r)
 		return
 	}
-	returnTo := c.appURL("/")
+	returnTo := c.cfg.appRoot
 	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
 		returnTo = u
 	}
 	if o.PostLogoutRedirectURI != "" {
 		returnTo = o.PostLogoutRedirectURI
 	}
-	if v := r.URL.Query().Get("post_logout_url"); v != "" {
+	q := c.queryOverrides(r)
+	if v := q.Get("post_logout_url"); v != "" {
 		if u, ok := c.resolveReturnURL(v); ok {
 			returnTo = u
 		}
@@ -53,11 +54,12 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		return
 	}
 	if sc == nil {
-		http.Redirect(w, r, returnTo, http.StatusFound)
+		c.clearStates(w, r, "") // sign-ins under way end too
+		redirect(w, r, returnTo)
 		return
 	}
 	var p *provider
-	if boolOr(o.FederatedSignOut, c.cfg.federated) {
+	if queryBool(q, "federated", boolOr(o.FederatedSignOut, c.cfg.federated)) {
 		// Before anything ends: a retry must still end both sessions.
 		var err error
 		if p, err = c.provider(r.Context()); err != nil {
@@ -69,6 +71,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		c.fail(w, r, err)
 		return
 	}
+	c.clearStates(w, r, "")
 	if c.cfg.revokeOnSignOut {
 		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
@@ -79,7 +82,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		}
 	}
 	c.emit(r.Context(), Event{Kind: EventSignOut, Outcome: outcome, Session: sessionTag(sc.Key)})
-	http.Redirect(w, r, returnTo, http.StatusFound)
+	redirect(w, r, returnTo)
 }
 
 // signOutPage asks the user to confirm a sign-out that another site
@@ -98,15 +101,22 @@ var signOutPage = template.Must(template.New("signout").Parse(`<!DOCTYPE html>
 
 // confirmSignOut answers a cross-site sign-out request with signOutPage,
 // without touching the session. The page's sign-out link repeats the
-// request's post_logout_url when it is on the app's origin, and drops it
-// otherwise; the sign-out it leads to checks it again. The page may not be
+// request's federated, and its post_logout_url when it is on the app's
+// origin (dropping it otherwise); the sign-out it leads to checks it again. The page may not be
 // framed, cached or run anything.
 func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
 	link := c.appURL(c.relativePath(r)) // this route, or a SignOutHandler
-	if v := r.URL.Query().Get("post_logout_url"); v != "" {
+	q, repeat := c.queryOverrides(r), url.Values{}
+	if v := q.Get("post_logout_url"); v != "" {
 		if _, ok := c.resolveReturnURL(v); ok {
-			link += "?" + url.Values{"post_logout_url": {v}}.Encode()
+			repeat.Set("post_logout_url", v)
 		}
+	}
+	if q.Has("federated") {
+		repeat.Set("federated", q.Get("federated"))
+	}
+	if len(repeat) > 0 {
+		link += "?" + repeat.Encode()
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -114,5 +124,5 @@ func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_ = signOutPage.Execute(w, struct{ SignOut, Cancel string }{link, c.appURL("/")})
+	_ = signOutPage.Execute(w, struct{ SignOut, Cancel string }{link, c.cfg.appRoot})
 }

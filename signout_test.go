@@ -23,7 +23,7 @@ func TestHandlerSignOut(t *testing.T) {
 			t.Fatal("no session after sign-in")
 		}
 		resp, _ := app.get(base + "/api/auth/signout" + query)
-		if resp.StatusCode != http.StatusFound {
+		if resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("sign-out: status %d", resp.StatusCode)
 		}
 		return resp, s.IDToken
@@ -39,14 +39,30 @@ func TestHandlerSignOut(t *testing.T) {
 		return queryOf(t, loc)
 	}
 
+	// sdk-diff.md D2: providers compare post_logout_redirect_uri exactly
+	// with the registered one, which the README says is the app URL.
+	t.Run("post_logout_redirect_uri and the callback's redirect are the app URL as configured", func(t *testing.T) {
+		for _, appPath := range []string{"", "/"} {
+			app := newTestApp(t, appConfig{basePath: appPath, opcfg: adaClaims})
+			resp, _ := app.signInVia("/api/auth/signin")
+			if got := resp.Header.Get("Location"); got != app.url(appPath) {
+				t.Errorf("AppURL %q: callback Location %q", app.url(appPath), got)
+			}
+			resp, _ = app.get("/api/auth/signout")
+			if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url(appPath) {
+				t.Errorf("AppURL %q: post_logout_redirect_uri %q", app.url(appPath), got)
+			}
+		}
+	})
+
 	for _, base := range []string{"", "/base"} {
 		suffix := map[string]string{"": "", "/base": " (with base path)"}[base]
 		t.Run("should redirect to endSessionUrl with post logout redirect uri and id token hint"+suffix, func(t *testing.T) {
 			app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims})
 			resp, idToken := signOut(t, app, base, "")
 			q := endSession(t, app, resp)
-			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base+"/") {
-				t.Errorf("end_session parameters %v, want client_id, id_token_hint and post_logout_redirect_uri %s", q, app.url(base+"/"))
+			if q.Get("client_id") != "test-client" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != app.url(base) {
+				t.Errorf("end_session parameters %v, want client_id, id_token_hint and post_logout_redirect_uri %s", q, app.url(base))
 			}
 			if ck := setCookieNamed(resp, "session"); ck == nil || ck.MaxAge >= 0 {
 				t.Errorf("session cookie not expired: %v", resp.Header["Set-Cookie"])
@@ -59,7 +75,7 @@ func TestHandlerSignOut(t *testing.T) {
 			}
 			// The provider ends its session and returns to the app.
 			resp, _ = app.get(resp.Header.Get("Location"))
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") || len(app.op.EndSessionRequests()) != 1 {
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base) || len(app.op.EndSessionRequests()) != 1 {
 				t.Errorf("provider: %d %q, %d end-session requests", resp.StatusCode, resp.Header.Get("Location"), len(app.op.EndSessionRequests()))
 			}
 		})
@@ -68,7 +84,7 @@ func TestHandlerSignOut(t *testing.T) {
 			for _, tt := range []struct{ opt, want string }{
 				{"/bye", base + "/bye"},
 				{"{app}/bye?x=1", "/bye?x=1"},
-				{"https://elsewhere.example.com/bye", base + "/"}, // other origins are ignored
+				{"https://elsewhere.example.com/bye", base}, // other origins are ignored
 			} {
 				app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims})
 				app.client.cfg.postLogoutURL = strings.ReplaceAll(tt.opt, "{app}", app.origin())
@@ -93,8 +109,8 @@ func TestHandlerSignOut(t *testing.T) {
 		t.Run("should redirect to app url if there is no session"+suffix, func(t *testing.T) {
 			app := newTestApp(t, appConfig{basePath: base})
 			resp, _ := app.get(base + "/api/auth/signout")
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url(base+"/") {
-				t.Errorf("%d %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url(base) {
+				t.Errorf("%d %q, want 307 to the app", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			resp, _ = app.get(base + "/api/auth/signout?post_logout_url=%2Fbye")
 			if resp.Header.Get("Location") != app.url(base+"/bye") {
@@ -105,7 +121,7 @@ func TestHandlerSignOut(t *testing.T) {
 		t.Run("should redirect to app url if federatedSignOut is false"+suffix, func(t *testing.T) {
 			app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims, opts: Options{FederatedSignOut: new(false)}})
 			resp, _ := signOut(t, app, base, "")
-			if resp.Header.Get("Location") != app.url(base+"/") {
+			if resp.Header.Get("Location") != app.url(base) {
 				t.Errorf("Location %q, want the app", resp.Header.Get("Location"))
 			}
 			if app.session() != nil {
@@ -137,11 +153,11 @@ func TestHandlerSignOut(t *testing.T) {
 		// ignored, with or without a session.
 		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		resp, _ := signOut(t, app, "", "?post_logout_url="+url.QueryEscape("https://something.com/test"))
-		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("/") {
+		if got := endSession(t, app, resp).Get("post_logout_redirect_uri"); got != app.url("") {
 			t.Errorf("post_logout_redirect_uri %q, want the app", got)
 		}
 		resp, _ = app.get("/api/auth/signout?post_logout_url=" + url.QueryEscape("https://something.com/test"))
-		if got := resp.Header.Get("Location"); got != app.url("/") {
+		if got := resp.Header.Get("Location"); got != app.url("") {
 			t.Errorf("no session: Location %q, want the app", got)
 		}
 	})
@@ -169,8 +185,8 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 	signedOut := func(t *testing.T, app *testApp, w *httptest.ResponseRecorder, wantReturn string) {
 		t.Helper()
 		loc := w.Header().Get("Location")
-		if w.Code != http.StatusFound || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
-			t.Fatalf("status %d, Location %q; want 302 to the provider", w.Code, loc)
+		if w.Code != http.StatusTemporaryRedirect || !strings.HasPrefix(loc, app.op.Issuer()+"/") {
+			t.Fatalf("status %d, Location %q; want 307 to the provider", w.Code, loc)
 		}
 		if got := queryOf(t, loc).Get("post_logout_redirect_uri"); got != wantReturn {
 			t.Errorf("post_logout_redirect_uri %q, want %q", got, wantReturn)
@@ -223,7 +239,7 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		if len(links) != 2 {
 			t.Fatalf("links %v, want sign-out and cancel", links)
 		}
-		if links[1] != app.url("/") {
+		if links[1] != app.url("") {
 			t.Errorf("cancel link %q, want the app", links[1])
 		}
 		link := parseURL(t, links[0])
@@ -240,6 +256,14 @@ func TestHandlerSignOutFetchSite(t *testing.T) {
 		w := signOut(app, http.MethodGet, "?post_logout_url="+url.QueryEscape("https://evil.example/x"), "cross-site")
 		if links := htmlLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout") {
 			t.Errorf("status %d, links %v; want the bare sign-out route", w.Code, links)
+		}
+	})
+
+	t.Run("cross-site confirm page keeps federated", func(t *testing.T) {
+		app := newTestApp(t, appConfig{opcfg: adaClaims})
+		w := signOut(app, http.MethodGet, "?federated=false", "cross-site")
+		if links := htmlLinks(t, w.Body.String()); w.Code != http.StatusOK || len(links) == 0 || links[0] != app.url("/api/auth/signout?federated=false") {
+			t.Errorf("status %d, links %v; want the sign-out route with federated=false", w.Code, links)
 		}
 	})
 
@@ -271,7 +295,7 @@ func TestSignOutRevokesCopiedCookie(t *testing.T) {
 	app := newTestApp(t, appConfig{opts: Options{FederatedSignOut: new(false)}})
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
-	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusFound {
+	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	if app.client.IsAuthenticatedRequest(stolen) {
@@ -297,7 +321,7 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 					cookies = mintSession(t, app.client, &Session{User: User{"sub": "user-1"}, IDToken: "id-token"})
 				}
 				w := app.serve(http.MethodGet, "/api/auth/signout?post_logout_url="+url.QueryEscape(v), cookies...)
-				if w.Code != http.StatusFound {
+				if w.Code != http.StatusTemporaryRedirect {
 					t.Errorf("%d %q: status %d", i, v, w.Code)
 					continue
 				}
@@ -312,5 +336,22 @@ func TestHostilePostLogoutURLs(t *testing.T) {
 				assertSameOrigin(t, app.url("/api/auth/signout"), loc, app.origin(), fmt.Sprintf("%d post_logout_url %q", i, v))
 			}
 		})
+	}
+}
+
+// TestSignOutFederatedQuery: ?federated overrides FederatedSignOut (a query
+// override, see TestQueryParamOverridesOff).
+func TestSignOutFederatedQuery(t *testing.T) {
+	for _, tc := range []struct {
+		federated bool
+		query     string
+		atOP      bool
+	}{{true, "?federated=false", false}, {false, "?federated=true", true}, {false, "?federated", true}, {true, "", true}} {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{FederatedSignOut: new(tc.federated)}})
+		app.signIn("")
+		resp, _ := app.get("/api/auth/signout" + tc.query)
+		if atOP := strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()); atOP != tc.atOP || app.session() != nil {
+			t.Errorf("FederatedSignOut %v, %q: Location %q, want at the provider: %v", tc.federated, tc.query, resp.Header.Get("Location"), tc.atOP)
+		}
 	}
 }

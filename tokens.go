@@ -175,7 +175,7 @@ func (c *Client) tokenQuery(opts *GetTokensOptions) (tokenQuery, error) {
 	}
 	if opts.Resource != "" {
 		if joinFields(opts.Resource) == "" {
-			return q, &ValidationError{Message: `"resource" is not allowed to be empty`}
+			return q, &ValidationError{Message: "Resource must not be empty"}
 		}
 		for _, item := range strings.Fields(opts.Resource) {
 			if !validResource(item) {

@@ -134,7 +134,7 @@ func TestGetTokensOptionValidation(t *testing.T) {
 		opts GetTokensOptions
 		msg  string
 	}{
-		{"blank resource", GetTokensOptions{Resource: "   "}, `"resource" is not allowed to be empty`},
+		{"blank resource", GetTokensOptions{Resource: "   "}, "Resource must not be empty"},
 		{"resource that is not a URL", GetTokensOptions{Resource: "abc"}, `Invalid resource "abc": Resource must be a valid URL without query or hash parameters`},
 		{"resource with a query", GetTokensOptions{Resource: tkResA + " https://x.example.com/a?b=c"}, `Invalid resource "https://x.example.com/a?b=c": Resource must be a valid URL without query or hash parameters`},
 		{"resource with a fragment", GetTokensOptions{Resource: "https://x.example.com/#f"}, `Invalid resource "https://x.example.com/#f": Resource must be a valid URL without query or hash parameters`},
@@ -676,8 +676,9 @@ func TestGetTokensRefetchUserInfo(t *testing.T) {
 		before := app.session()
 		app.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"not-issued","token_type":"Bearer","expires_in":600,"scope":"openid profile email"}`})
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true, RefetchUserInfo: new(true)})
-		if oe := asError[*OPError](t, err); oe.Code != "invalid_token" {
-			t.Fatalf("OPError %+v, want invalid_token from userinfo", oe)
+		// A failed userinfo call is a token error, as in the SDK since 0.2.5.
+		if te := asError[*TokenError](t, err); te.Code != CodeInvalidToken || te.Raw == nil || te.Raw.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("TokenError %+v, want invalid_token from userinfo with its answer", te)
 		}
 		assertSameSession(t, app.session(), before)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // fetchUserInfo calls the userinfo endpoint and checks that it describes
-// the session's user. A signed answer (application/jwt) is verified as
+// the session's user. A refusal is a *TokenError (see userInfoError). A signed answer (application/jwt) is verified as
 // verifySignedUserInfo says.
 func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (map[string]any, error) {
 	p, err := c.provider(ctx)
@@ -20,7 +21,7 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 	}
 	resp, err := opclient.UserInfo(ctx, c.cfg.httpClient, p.userInfoURL, accessToken)
 	if err != nil {
-		return nil, opError(err)
+		return nil, userInfoError(err)
 	}
 	info := resp.Claims
 	if resp.JWT != "" {
@@ -34,6 +35,18 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 	return info, nil
 }
 
+// userInfoError returns the error of a failed userinfo call: the
+// provider's refusal (a Bearer challenge, or 403, which is
+// CodeInsufficientScope) is a *TokenError with its code, as in the SDK;
+// other failures are as opError makes them.
+func userInfoError(err error) error {
+	var oe *opclient.Error
+	if errors.As(err, &oe) && oe.Kind == opclient.KindOAuth {
+		return &TokenError{Code: oe.Code, Message: oe.Description, Raw: rawResponse(oe), Err: err}
+	}
+	return opError(err)
+}
+
 // verifySignedUserInfo verifies a signed userinfo answer (OpenID Connect
 // Core section 5.3.2) and returns its claims, less the JWT claims that the
 // user drops from ID tokens (FilteredClaims: iss, aud, exp, iat, ...). The
@@ -42,22 +55,25 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 // include the client ID when present. exp and iat are not checked: the
 // answer is used at once. Encrypted answers are not supported.
 func (c *Client) verifySignedUserInfo(ctx context.Context, p *provider, raw string) (map[string]any, error) {
+	if err := checkUTF8(raw); err != nil {
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo verification failed", Err: err}
+	}
 	payload, err := p.keys.verifyJWT(ctx, raw, fromProvider)
 	if errors.Is(err, ErrProviderUnavailable) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, &TokenError{Message: "Signed userinfo verification failed", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo verification failed", Err: err}
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, &TokenError{Message: "Failed to parse JWT Payload", Err: err}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Failed to parse JWT Payload", Err: err}
 	}
 	if iss, ok := claims["iss"]; ok && iss != p.issuer {
-		return nil, &TokenError{Message: "Signed userinfo was issued by another issuer"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo was issued by another issuer"}
 	}
 	if aud, ok := claims["aud"]; ok && !audienceContains(aud, c.cfg.clientID) {
-		return nil, &TokenError{Message: "Signed userinfo is meant for another audience"}
+		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo is meant for another audience"}
 	}
 	return c.userClaims(claims), nil
 }
@@ -75,14 +91,12 @@ func audienceContains(aud any, clientID string) bool {
 }
 
 // userInfo answers the signed-in user's claims as JSON, or 204 without a
-// session. With RefetchUserInfo (or o.Refresh) it first refetches them from
-// the provider.
+// session. With RefetchUserInfo (or o.Refresh, or the query parameter
+// refresh, see queryOverrides) it first refetches them from the provider.
 func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOptions) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, http.MethodGet)
+	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
-	noCache(w)
 	st, sc, ok := c.lookupOrFail(w, r)
 	if !ok {
 		return
@@ -92,7 +106,7 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOpt
 		return
 	}
 	user := sc.Session.User
-	if boolOr(o.Refresh, c.cfg.refetchUserInfo) {
+	if queryBool(c.queryOverrides(r), "refresh", boolOr(o.Refresh, c.cfg.refetchUserInfo)) {
 		u, err := c.refetchUserInfo(r.Context(), st)
 		if err != nil {
 			c.fail(w, r, err)
@@ -125,9 +139,7 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 		return nil, err
 	}
 	s := sc.Session.clone()
-	for k, v := range info {
-		s.User[k] = v
-	}
+	c.syncProfile(s, nil, info)
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
 		if err := hook(ctx, s, nil, info, nil); err != nil {
 			return nil, err
@@ -137,4 +149,20 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 		return nil, err
 	}
 	return s.User, nil
+}
+
+// syncProfile updates the user of s with the claims of a new ID token and
+// a userinfo answer, either of which may be nil. They are merged into the
+// user, or with StrictProfileSync they replace it: the user is then built
+// anew, as at sign-in, from the ID token's claims (those of s.IDToken when
+// claims is nil) and the userinfo answer.
+func (c *Client) syncProfile(s *Session, claims, info map[string]any) {
+	if c.cfg.strictProfileSync {
+		if claims == nil {
+			claims = unverifiedClaims(s.IDToken) // verified when received
+		}
+		s.User = User{}
+	}
+	maps.Copy(s.User, c.userClaims(claims))
+	maps.Copy(s.User, info)
 }

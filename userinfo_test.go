@@ -22,7 +22,7 @@ func TestHandlerUserInfo(t *testing.T) {
 		if resp.StatusCode != http.StatusNoContent || body != "" {
 			t.Errorf("%d %q, want 204 and no body", resp.StatusCode, body)
 		}
-		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-cache") || !strings.Contains(cc, "no-store") || resp.Header.Get("Pragma") != "no-cache" {
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" || resp.Header.Get("Pragma") != "no-cache" {
 			t.Errorf("Cache-Control %q Pragma %q", cc, resp.Header.Get("Pragma"))
 		}
 	})
@@ -153,7 +153,7 @@ func TestUserInfoSigned(t *testing.T) {
 	} {
 		app.newBrowser()
 		app.op.SetUserinfoFault(monocloudtest.Fault{Body: jwt, ContentType: "application/jwt"})
-		if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode == http.StatusFound {
+		if resp, _ := app.signInVia("/api/auth/signin"); resp.StatusCode == http.StatusTemporaryRedirect {
 			t.Errorf("%s: sign-in succeeded", name)
 		}
 	}
@@ -162,5 +162,47 @@ func TestUserInfoSigned(t *testing.T) {
 	app.signIn("") // iss and aud may be absent
 	if got := app.session().User["nickname"]; got != "ada" {
 		t.Errorf("nickname %v from a signed userinfo without iss and aud, want ada", got)
+	}
+}
+
+// TestUserInfoRefreshQuery: ?refresh refetches the claims (a query
+// override, see TestQueryParamOverridesOff); ?refresh=false does not, even
+// with RefetchUserInfo.
+func TestUserInfoRefreshQuery(t *testing.T) {
+	for _, tc := range []struct {
+		refetch bool
+		query   string
+		want    int
+	}{{false, "?refresh", 1}, {false, "?refresh=true", 1}, {true, "?refresh=false", 0}, {false, "?refresh=maybe", 0}} {
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(tc.refetch)}})
+		app.signIn("")
+		before := app.op.UserinfoRequests()
+		if resp, _ := app.get("/api/auth/userinfo" + tc.query); resp.StatusCode != http.StatusOK || app.op.UserinfoRequests()-before != tc.want {
+			t.Errorf("RefetchUserInfo %v, %s: %d, %d userinfo requests, want 200 and %d", tc.refetch, tc.query, resp.StatusCode, app.op.UserinfoRequests()-before, tc.want)
+		}
+	}
+}
+
+// TestStrictProfileSync: with StrictProfileSync a refetch or a refresh
+// builds the user anew (a claim no longer sent is dropped); without it,
+// the new claims are merged in.
+func TestStrictProfileSync(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		for _, how := range []string{"userinfo ?refresh", "GetTokens ForceRefresh"} {
+			app := newTokensApp(t, adaClaims, Options{StrictProfileSync: new(strict)})
+			app.signIn("")
+			app.mutate(func(s *Session) { s.User["stale"] = true })
+			if how == "userinfo ?refresh" {
+				if resp, body := app.get("/api/auth/userinfo?refresh"); resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s: %d %s", how, resp.StatusCode, body)
+				}
+			} else {
+				app.mustTokens(&GetTokensOptions{ForceRefresh: true})
+			}
+			u := app.session().User
+			if _, kept := u["stale"]; kept == strict || u["name"] != "Ada" || u.Subject() == "" {
+				t.Errorf("StrictProfileSync %v, %s: user %v", strict, how, u)
+			}
+		}
 	}
 }

@@ -41,7 +41,7 @@ func TestBrowserSignIn(t *testing.T) {
 			ID:                     a.id,
 			Secret:                 a.secret,
 			RedirectURIs:           []string{a.srv.url() + "/api/auth/callback"},
-			PostLogoutRedirectURIs: []string{a.srv.url() + "/"},
+			PostLogoutRedirectURIs: []string{a.srv.url()},
 		})
 	}
 	op := realop.Start(t, realop.Config{

@@ -193,8 +193,10 @@ func TestFlowSignInTokensSignOut(t *testing.T) {
 	// Sign-out through the provider's end_session endpoint.
 	resp2 := op.SignOut(t, browser, app.url+"/api/auth/signout")
 	resp2.Body.Close()
-	if loc := resp2.Header.Get("Location"); resp2.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, app.url+"/") || strings.Contains(strings.TrimPrefix(loc, app.url+"/"), "/") {
-		t.Errorf("end_session answered %s Location=%q, want 303 to %s/", resp2.Status, loc, app.url)
+	if loc := resp2.Header.Get("Location"); resp2.StatusCode != http.StatusSeeOther || strings.TrimSuffix(strings.Split(loc, "?")[0], "/") != app.url {
+		// The app sends the URL as registered; oidc-provider answers it
+		// as its URL parser writes it, with a "/" for the root.
+		t.Errorf("end_session answered %s Location=%q, want 303 to %s", resp2.Status, loc, app.url)
 	}
 	if ck := app.sessionCookie(browser); ck != "" {
 		t.Errorf("session cookie still in the browser after sign-out: %.60q", ck)
@@ -510,7 +512,7 @@ func TestFlowPushedAuthorizationRequest(t *testing.T) {
 
 	resp := app.get(t, browser, "/api/auth/signin?return_url=/protected")
 	loc, err := resp.Location()
-	if resp.StatusCode != http.StatusFound || err != nil {
+	if resp.StatusCode != http.StatusTemporaryRedirect || err != nil {
 		t.Fatalf("sign-in route: %s (%v)", resp.Status, err)
 	}
 	q := loc.Query()
@@ -532,7 +534,7 @@ func TestFlowPushedAuthorizationRequest(t *testing.T) {
 	}
 }
 
-// TestFlowSignInVariants: parallel sign-ins in two tabs, and sign-in with
+// TestFlowSignInVariants: sign-ins started in two tabs, and sign-in with
 // the resource query parameter.
 func TestFlowSignInVariants(t *testing.T) {
 	t.Parallel()
@@ -544,23 +546,27 @@ func TestFlowSignInVariants(t *testing.T) {
 		var starts []string
 		for _, ret := range []string{"/a", "/b"} {
 			resp := app.get(t, browser, "/api/auth/signin?return_url="+ret)
-			if resp.StatusCode != http.StatusFound {
+			if resp.StatusCode != http.StatusTemporaryRedirect {
 				t.Fatalf("sign-in route: %s", resp.Status)
 			}
 			starts = append(starts, resp.Header.Get("Location"))
 		}
-		// Complete them in reverse order: /b logs in, /a reuses the
-		// provider session.
+		// Either completes, and ends the other (as the SDK since 0.2.4):
+		// /b logs in; /a, which reuses the provider session, then fails.
 		app.signInFrom(t, browser, starts[1], "erin", "/b")
-		app.signInFrom(t, browser, starts[0], "erin", "/a")
-		if u := flowUserInfo(t, app, browser, http.StatusOK); u["sub"] != "erin" {
-			t.Errorf("userinfo after two tabs: %v", u)
-		}
 		u, _ := url.Parse(app.url)
 		for _, ck := range browser.Jar.Cookies(u) {
 			if strings.HasPrefix(ck.Name, "state") {
-				t.Errorf("state cookie %s left after both callbacks", ck.Name)
+				t.Errorf("state cookie %s left after a completed sign-in", ck.Name)
 			}
+		}
+		resp := app.op.SignIn(t, browser, starts[0], "erin")
+		resp.Body.Close()
+		if resp.Request.URL.Path != "/api/auth/callback" || resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("the other tab's callback: %s at %s, want 400", resp.Status, resp.Request.URL.Path)
+		}
+		if u := flowUserInfo(t, app, browser, http.StatusOK); u["sub"] != "erin" {
+			t.Errorf("userinfo after two tabs: %v", u)
 		}
 	})
 

@@ -45,7 +45,7 @@ func TestFlowProviderUnreachableAtStart(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp := app.get(t, browser, "/api/auth/signin")
-		if resp.StatusCode == http.StatusFound && strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
+		if resp.StatusCode == http.StatusTemporaryRedirect && strings.HasPrefix(resp.Header.Get("Location"), app.op.Issuer()) {
 			break
 		}
 		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {

@@ -30,7 +30,7 @@ func TestQuickstartPages(t *testing.T) {
 			ID:                     "quickstart",
 			Secret:                 secret,
 			RedirectURIs:           []string{srv.url() + "/api/auth/callback"},
-			PostLogoutRedirectURIs: []string{srv.url() + "/"},
+			PostLogoutRedirectURIs: []string{srv.url()},
 		}},
 		AccessTokenTTL: 2 * time.Minute,
 	})
@@ -68,7 +68,7 @@ func TestQuickstartPages(t *testing.T) {
 		c := flowBrowser(t)
 		resp := op.SignIn(t, c, srv.url()+path, login)
 		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != srv.url()+path {
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusTemporaryRedirect || loc != srv.url()+path {
 			t.Fatalf("sign-in of %s at %s ended with %s Location=%q", login, path, resp.Status, loc)
 		}
 		return c

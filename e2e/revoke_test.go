@@ -25,8 +25,8 @@ func TestFlowRevokeTokensOnSignOut(t *testing.T) {
 		}
 		// Only the app's sign-out: the provider's end_session would end the
 		// grant itself, revoked or not.
-		if s := app.get(t, browser, "/api/auth/signout"); s.StatusCode != http.StatusFound {
-			t.Fatalf("revoke %v: sign-out: %s, want 302", revoke, s.Status)
+		if s := app.get(t, browser, "/api/auth/signout"); s.StatusCode != http.StatusTemporaryRedirect {
+			t.Fatalf("revoke %v: sign-out: %s, want 307", revoke, s.Status)
 		}
 		if s := app.get(t, browser, "/api/session"); s.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("revoke %v: GET /api/session after sign-out: %s, want 401", revoke, s.Status)

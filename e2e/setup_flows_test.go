@@ -80,6 +80,10 @@ type flowConfig struct {
 	UserInfo, RefetchUserInfo *bool
 	// Routes, when set, adds routes to the app's mux, behind the middleware.
 	Routes func(mux *http.ServeMux, c *monocloud.Client)
+	// MTLSEndpointAliases are the provider's (see realop.Config).
+	MTLSEndpointAliases map[string]string
+	// Options, when set, changes the app's Options last.
+	Options func(o *monocloud.Options)
 	// Replica adds a second client with the same options, mounted under
 	// /replica: it has its own cache of decoded sessions, so it decodes
 	// every session cookie the main client writes.
@@ -123,7 +127,7 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 		ttl = 120 * time.Second
 	}
 	registered := flowClientSecret
-	if cfg.AuthMethod == "private_key_jwt" {
+	if cfg.AuthMethod == "private_key_jwt" || cfg.AuthMethod == "self_signed_tls_client_auth" {
 		registered = ""
 	}
 	app.op = realop.Start(t, realop.Config{
@@ -131,13 +135,14 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 			ID:                     flowClientID,
 			Secret:                 registered,
 			RedirectURIs:           []string{app.url + "/api/auth/callback", app.url + "/short/api/auth/callback"},
-			PostLogoutRedirectURIs: []string{app.url + "/"},
+			PostLogoutRedirectURIs: []string{app.url},
 			BackchannelLogoutURI:   app.url + "/api/auth/backchannel-logout",
 			AuthMethod:             cfg.AuthMethod,
 			JWKS:                   cfg.JWKS,
 		}},
-		AccessTokenTTL: ttl,
-		Resources:      realop.DefaultResources,
+		AccessTokenTTL:      ttl,
+		Resources:           realop.DefaultResources,
+		MTLSEndpointAliases: cfg.MTLSEndpointAliases,
 	})
 
 	opts := monocloud.Options{
@@ -171,6 +176,9 @@ func flowStart(t *testing.T, cfg flowConfig) *flowApp {
 	opts.RevokeTokensOnSignOut = new(cfg.RevokeTokensOnSignOut)
 	if cfg.Transport != nil {
 		opts.HTTPClient = &http.Client{Transport: cfg.Transport}
+	}
+	if cfg.Options != nil {
+		cfg.Options(&opts)
 	}
 	c, err := monocloud.New(opts)
 	if err != nil {
@@ -511,9 +519,9 @@ func (app *flowApp) signInFrom(t *testing.T, c *http.Client, start, login, retur
 	if resp.Request.URL.Path != "/api/auth/callback" {
 		t.Fatalf("sign-in ended at %s, want the app's callback", resp.Request.URL)
 	}
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != app.url+returnURL {
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app.url+returnURL {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("callback answered %s Location=%q, want 302 to %s: %s", resp.Status, resp.Header.Get("Location"), app.url+returnURL, b)
+		t.Fatalf("callback answered %s Location=%q, want 307 to %s: %s", resp.Status, resp.Header.Get("Location"), app.url+returnURL, b)
 	}
 	if len(flowResponse{Response: resp}.sessionSetCookies()) == 0 {
 		t.Fatalf("callback set no session cookie; Set-Cookie: %q", resp.Header.Values("Set-Cookie"))

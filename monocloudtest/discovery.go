@@ -37,6 +37,9 @@ type providerMetadata struct {
 	AuthorizationResponseISSSupported  bool     `json:"authorization_response_iss_parameter_supported"`
 	BackchannelLogoutSupported         bool     `json:"backchannel_logout_supported"`
 	BackchannelLogoutSessionSupported  bool     `json:"backchannel_logout_session_supported"`
+	// Config.MTLSEndpointAliases and Config.MTLSAdditionalEndpointAliases.
+	MTLSEndpointAliases           map[string]string            `json:"mtls_endpoint_aliases,omitempty"`
+	MTLSAdditionalEndpointAliases map[string]map[string]string `json:"mtls_additional_endpoint_aliases,omitempty"`
 }
 
 // DiscoveryRequests returns the number of requests for the discovery
@@ -78,5 +81,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		AuthorizationResponseISSSupported:  true,
 		BackchannelLogoutSupported:         true,
 		BackchannelLogoutSessionSupported:  true,
+		MTLSEndpointAliases:                p.cfg.MTLSEndpointAliases,
+		MTLSAdditionalEndpointAliases:      p.cfg.MTLSAdditionalEndpointAliases,
 	})
 }

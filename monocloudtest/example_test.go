@@ -149,7 +149,7 @@ func Example_signIn() {
 	fmt.Println("callback:", answer(signedIn))
 	fmt.Println("page:", answer(page))
 	// Output:
-	// callback: 302 to http://app.test/
+	// callback: 307 to http://app.test
 	// page: 200 Ada is an admin: true
 }
 

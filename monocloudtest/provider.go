@@ -82,6 +82,20 @@ type Config struct {
 	// 5.3.2), with iss and aud, as the conformance test rp-userinfo-sig.
 	SignedUserinfo bool
 
+	// ResourceScopes, when set, lists the scopes each resource server
+	// accepts. A token requested for resources listed here carries only
+	// the scopes granted at them, as oidc-provider filters them, so its
+	// scope may be empty.
+	ResourceScopes map[string][]string
+
+	// MTLSEndpointAliases and MTLSAdditionalEndpointAliases are published
+	// as the discovery document's mtls_endpoint_aliases (RFC 8705 section
+	// 5) and MonoCloud's mtls_additional_endpoint_aliases (by trust store
+	// ID): endpoint names to URLs, for a test's own TLS endpoints. The
+	// provider's endpoints themselves do not ask for client certificates.
+	MTLSEndpointAliases           map[string]string
+	MTLSAdditionalEndpointAliases map[string]map[string]string
+
 	// Now is the provider's clock, used to issue and check every code and
 	// token. It defaults to time.Now.
 	Now func() time.Time

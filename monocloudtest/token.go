@@ -178,7 +178,7 @@ func (p *Provider) exchangeCode(form url.Values) (*tokenResponse, error) {
 		authTime:  code.authTime,
 		sid:       code.sid,
 	}
-	return p.issue(code.grant, code.scopes, audience, code.nonce, true)
+	return p.issue(code.grant, p.scopesAt(code.scopes, form["resource"]), audience, code.nonce, true)
 }
 
 // refresh serves a refresh_token grant request. Unless rotation is disabled,
@@ -212,7 +212,25 @@ func (p *Provider) refresh(form url.Values) (*tokenResponse, error) {
 	}
 	rotate := !p.cfg.DisableRotation
 	rt.consumed = rotate
-	return p.issue(rt.grant, scopes, audience, "", rotate)
+	return p.issue(rt.grant, p.scopesAt(scopes, form["resource"]), audience, "", rotate)
+}
+
+// scopesAt returns the scopes of a token requested for resources: those
+// of scopes that Config.ResourceScopes lists for one of them, or all of
+// scopes when it lists none of the resources.
+func (p *Provider) scopesAt(scopes, resources []string) []string {
+	var accepted []string
+	listed := false
+	for _, r := range resources {
+		if s, ok := p.cfg.ResourceScopes[r]; ok {
+			listed = true
+			accepted = append(accepted, s...)
+		}
+	}
+	if !listed {
+		return scopes
+	}
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !slices.Contains(accepted, s) })
 }
 
 // audience returns the audience of an access token for the requested

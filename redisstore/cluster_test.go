@@ -397,7 +397,7 @@ func (r *clusterRun) signIn(u *clusterUser, end time.Time) bool {
 		resp := r.op.SignIn(r.t, &http.Client{Jar: u.jar, Timeout: 10 * time.Second}, r.lb+"/api/auth/signin", u.login)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if cookie := liveSessionCookie(resp.Cookies()); resp.StatusCode == http.StatusFound && cookie != "" {
+		if cookie := liveSessionCookie(resp.Cookies()); resp.StatusCode == http.StatusTemporaryRedirect && cookie != "" {
 			u.cookie, u.accessToken = cookie, ""
 			u.expires = time.Now().Add(clusterTokenTTL + time.Second).Unix()
 			r.count(func(s *clusterStats) *int { return &s.signIns })
@@ -417,7 +417,7 @@ func (r *clusterRun) signIn(u *clusterUser, end time.Time) bool {
 // refused reports whether a is the answer to a request without a session:
 // 401, or a redirect to sign-in.
 func refused(a answer) bool {
-	return a.code == http.StatusUnauthorized || (a.code == http.StatusFound && strings.Contains(a.location, "/api/auth/signin"))
+	return a.code == http.StatusUnauthorized || (a.code == http.StatusTemporaryRedirect && strings.Contains(a.location, "/api/auth/signin"))
 }
 
 // pageView requests the protected page through the balancer.
@@ -507,7 +507,7 @@ func (r *clusterRun) endSession(u *clusterUser, signOut bool) bool {
 	if signOut {
 		for failed := false; ; failed = true {
 			a := r.get(r.lb, "/api/auth/signout", old)
-			if a.code == http.StatusFound && strings.HasPrefix(a.location, r.op.Issuer()+"/") {
+			if a.code == http.StatusTemporaryRedirect && strings.HasPrefix(a.location, r.op.Issuer()+"/") {
 				break
 			}
 			// An attempt that answered 5xx in a Redis failure may still

@@ -212,7 +212,7 @@ func (cl *cluster) signIn() string {
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := cl.instances[0].srv.URL
 	resp, err := browser.Get(base + "/api/auth/signin")
-	if err != nil || resp.StatusCode != http.StatusFound {
+	if err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-in: %v %v", resp, err)
 	}
 	resp.Body.Close()
@@ -223,7 +223,7 @@ func (cl *cluster) signIn() string {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
+	if resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("callback: status %d: %s", resp.StatusCode, body)
 	}
 	u, _ := url.Parse(base)

@@ -61,8 +61,8 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 	cl.expectRestartKeeps(srv, cookie, refreshed.RefreshToken)
 
 	r := cl.send(1, "/api/auth/signout", cookie)
-	if r.code != http.StatusFound || !strings.HasPrefix(r.location, cl.op.Issuer()) || !expiresSession(r.cookies) {
-		t.Fatalf("sign-out after the outage: %d to %q, expires the session cookie: %t; want 302 to the provider, cookie expired",
+	if r.code != http.StatusTemporaryRedirect || !strings.HasPrefix(r.location, cl.op.Issuer()) || !expiresSession(r.cookies) {
+		t.Fatalf("sign-out after the outage: %d to %q, expires the session cookie: %t; want 307 to the provider, cookie expired",
 			r.code, r.location, expiresSession(r.cookies))
 	}
 	if keys := cl.sessionKeys(); len(keys) != 0 {

@@ -64,8 +64,8 @@ func (cl *cluster) signInAt(op *realop.Provider, login string) string {
 	resp := op.SignIn(t, &http.Client{Jar: jar}, cl.instances[0].srv.URL+"/api/auth/signin", login)
 	resp.Body.Close()
 	cookie := liveSessionCookie(resp.Cookies())
-	if resp.StatusCode != http.StatusFound || cookie == "" {
-		t.Fatalf("callback: %s, Set-Cookie %q; want 302 with a session cookie", resp.Status, resp.Header.Values("Set-Cookie"))
+	if resp.StatusCode != http.StatusTemporaryRedirect || cookie == "" {
+		t.Fatalf("callback: %s, Set-Cookie %q; want 307 with a session cookie", resp.Status, resp.Header.Values("Set-Cookie"))
 	}
 	return cookie
 }
@@ -78,9 +78,9 @@ func (cl *cluster) expectEndSession(i int, cookie string, op *realop.Provider) {
 	t.Helper()
 	r := cl.send(i, "/api/auth/signout", cookie)
 	u, err := url.Parse(r.location)
-	if r.code != http.StatusFound || err != nil || !strings.HasPrefix(r.location, op.Issuer()+"/") ||
+	if r.code != http.StatusTemporaryRedirect || err != nil || !strings.HasPrefix(r.location, op.Issuer()+"/") ||
 		u.Query().Get("id_token_hint") == "" || !expiresSession(r.cookies) {
-		t.Fatalf("sign-out on instance %d: %d to %q, expires the session cookie: %t; want 302 to the provider's end_session, cookie expired",
+		t.Fatalf("sign-out on instance %d: %d to %q, expires the session cookie: %t; want 307 to the provider's end_session, cookie expired",
 			i, r.code, r.location, expiresSession(r.cookies))
 	}
 }

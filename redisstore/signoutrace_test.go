@@ -97,8 +97,8 @@ func (cl *cluster) signOutDuringRefresh(signOutOn int, beforeGrant bool) {
 func (cl *cluster) expectSignOut(i int, cookie string) {
 	t := cl.t
 	t.Helper()
-	if r := cl.send(i, "/api/auth/signout", cookie); r.code != http.StatusFound || !expiresSession(r.cookies) {
-		t.Fatalf("sign-out on instance %d: %d %q, expires the session cookie: %t; want 302 expiring it",
+	if r := cl.send(i, "/api/auth/signout", cookie); r.code != http.StatusTemporaryRedirect || !expiresSession(r.cookies) {
+		t.Fatalf("sign-out on instance %d: %d %q, expires the session cookie: %t; want 307 expiring it",
 			i, r.code, r.body, expiresSession(r.cookies))
 	}
 }

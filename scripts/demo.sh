@@ -73,7 +73,7 @@ go build -o "$tmp/quickstart" ./examples/quickstart
 # --- start the provider ----------------------------------------------------------
 client_id=demo-app
 client_secret=$(random)
-clients_json=$(printf '[{"client_id":"%s","client_secret":"%s","redirect_uris":["%s/api/auth/callback"],"post_logout_redirect_uris":["%s/"],"token_endpoint_auth_method":"client_secret_basic"}]' \
+clients_json=$(printf '[{"client_id":"%s","client_secret":"%s","redirect_uris":["%s/api/auth/callback"],"post_logout_redirect_uris":["%s"],"token_endpoint_auth_method":"client_secret_basic"}]' \
   "$client_id" "$client_secret" "$app_url" "$app_url")
 resources_json='[{"url":"https://orders.example.test","scope":"orders:read"},{"url":"https://billing.example.test","scope":"billing:read"}]'
 op_port=${OP_PORT:-0}

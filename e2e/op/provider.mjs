@@ -21,6 +21,11 @@
 //                        (with "format": "opaque" for opaque access tokens, which
 //                        the resource server introspects; JWTs otherwise)
 //                        or a bare URL string (scope then "read:<x>" for host api-<x>.*)
+//   OP_MTLS_ALIASES_JSON mutual TLS client authentication (RFC 8705): a JSON object
+//                        published as mtls_endpoint_aliases, e.g. {"token_endpoint":
+//                        "https://127.0.0.1:<port>/token"} for a TLS proxy of the test's.
+//                        The client certificate is read from the X-Test-Client-Cert
+//                        header (base64 DER) that the proxy sets: test use only.
 //   OP_EXIT_ON_STDIN_EOF "1": exit when stdin closes (the Go harness keeps a pipe
 //                        open so that the provider never outlives the test binary)
 //
@@ -89,6 +94,8 @@ for (const entry of envJSON('OP_RESOURCES_JSON', [
     resources.set(entry.url, { scope: entry.scope || '', format: entry.format || 'jwt' });
   }
 }
+
+const mtlsAliases = envJSON('OP_MTLS_ALIASES_JSON', null);
 
 const clients = envJSON('OP_CLIENTS_JSON', []).map((c) => {
   const client = {
@@ -214,7 +221,16 @@ const configuration = {
     await grant.save();
     return grant;
   },
+  ...(mtlsAliases && {
+    discovery: { mtls_endpoint_aliases: mtlsAliases },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none', 'self_signed_tls_client_auth'],
+  }),
   features: {
+    mTLS: {
+      enabled: Boolean(mtlsAliases),
+      selfSignedTlsClientAuth: true,
+      getCertificate: (ctx) => ctx.get('x-test-client-cert') || undefined,
+    },
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },

@@ -74,12 +74,12 @@ func (a *testApp) get(rawURL string) (*http.Response, string) {
 func (a *testApp) signIn() {
 	a.t.Helper()
 	resp, body := a.get("/api/auth/signin")
-	if resp.StatusCode != http.StatusFound {
-		a.t.Fatalf("sign-in: %s, want 302: %s", resp.Status, body)
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		a.t.Fatalf("sign-in: %s, want 307: %s", resp.Status, body)
 	}
 	cb := a.op.Authorize(a.t, resp.Header.Get("Location"))
-	if resp, body = a.get(cb.String()); resp.StatusCode != http.StatusFound {
-		a.t.Fatalf("callback: %s, want 302: %s", resp.Status, body)
+	if resp, body = a.get(cb.String()); resp.StatusCode != http.StatusTemporaryRedirect {
+		a.t.Fatalf("callback: %s, want 307: %s", resp.Status, body)
 	}
 }
 

@@ -14,9 +14,9 @@
 //	                               "https://api.example.com=read:api,https://other.example.com=read:other"
 //
 // Register http://127.0.0.1:8080/api/auth/callback as the application's
-// callback URL and http://127.0.0.1:8080/ as its sign-out URL. To try it
-// without an account, run ./scripts/demo.sh: it starts a local OpenID
-// provider and this program.
+// callback URL and http://127.0.0.1:8080 (MONOCLOUD_AUTH_APP_URL exactly)
+// as its sign-out URL. To try it without an account, run ./scripts/demo.sh:
+// it starts a local OpenID provider and this program.
 package main
 
 import (

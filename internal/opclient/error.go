@@ -1,5 +1,11 @@
 package opclient
 
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
 // Kind classifies an Error.
 type Kind int
 
@@ -31,6 +37,28 @@ type Error struct {
 	// Err is the underlying error, if any: a network or context error, or a
 	// JSON or number syntax error.
 	Err error
+	// Header and Body are the answer the error was built from, when the
+	// server answered with an error status: its header without Set-Cookie,
+	// and at most MaxRawBody bytes of its body.
+	Header http.Header
+	Body   []byte
+}
+
+// MaxRawBody bounds the body an Error keeps.
+const MaxRawBody = 4 << 10
+
+// withAnswer returns e with the answer of header and body attached.
+func (e *Error) withAnswer(header http.Header, body []byte) *Error {
+	e.Header = header.Clone()
+	e.Header.Del("Set-Cookie")
+	e.Body = bytes.Clone(body[:min(len(body), MaxRawBody)])
+	return e
+}
+
+// peekBody reads at most MaxRawBody bytes of resp's body, for an error.
+func peekBody(resp *http.Response) []byte {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxRawBody))
+	return body
 }
 
 func (e *Error) Error() string {

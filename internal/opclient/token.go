@@ -49,7 +49,18 @@ const (
 	// PrivateKeyJWT sends client_id and a client assertion signed with
 	// Client.Key (OpenID Connect Core section 9, RFC 7523).
 	PrivateKeyJWT
+	// TLSClientAuth and SelfSignedTLSClientAuth send client_id only: the
+	// client certificate that HTTPClient presents authenticates the client
+	// (RFC 8705 section 2), issued by a CA the server trusts or registered
+	// as it is. The caller sends the requests to the mTLS endpoint aliases.
+	TLSClientAuth
+	SelfSignedTLSClientAuth
 )
+
+// MutualTLS reports whether m authenticates with a TLS client certificate.
+func (m AuthMethod) MutualTLS() bool {
+	return m == TLSClientAuth || m == SelfSignedTLSClientAuth
+}
 
 // String returns m's name, as token_endpoint_auth_method spells it.
 func (m AuthMethod) String() string {
@@ -62,6 +73,10 @@ func (m AuthMethod) String() string {
 		return "client_secret_jwt"
 	case PrivateKeyJWT:
 		return "private_key_jwt"
+	case TLSClientAuth:
+		return "tls_client_auth"
+	case SelfSignedTLSClientAuth:
+		return "self_signed_tls_client_auth"
 	}
 	return fmt.Sprintf("AuthMethod(%d)", int(m))
 }
@@ -154,7 +169,9 @@ var (
 // The arguments are sent as given, without checks of their own.
 //
 // The response must have status 200 and be a JSON object with a non-empty
-// access_token string and a scope string that is not blank; expires_in,
+// access_token string and a scope string that is not blank (it may be
+// empty when resources is not: a resource server may accept none of the
+// scopes, and the token then grants nothing there); expires_in,
 // when present and not null, must be an integer (a JSON number or a string
 // holding one). Every error returned is an *Error.
 func (c *Client) ExchangeCode(ctx context.Context, tokenURL, code, redirectURI, codeVerifier string, resources []string) (*Response, error) {
@@ -168,7 +185,7 @@ func (c *Client) ExchangeCode(ctx context.Context, tokenURL, code, redirectURI, 
 	for _, r := range resources {
 		f.add("resource", r)
 	}
-	return c.grant(ctx, tokenURL, &f, codeGrant)
+	return c.grant(ctx, tokenURL, &f, codeGrant, len(resources) > 0)
 }
 
 // Refresh redeems a refresh token at tokenURL (RFC 6749 section 6), so the
@@ -189,7 +206,7 @@ func (c *Client) Refresh(ctx context.Context, tokenURL, refreshToken string, res
 	for _, r := range resources {
 		f.add("resource", r)
 	}
-	return c.grant(ctx, tokenURL, &f, refreshGrant)
+	return c.grant(ctx, tokenURL, &f, refreshGrant, len(resources) > 0)
 }
 
 // PushAuthorization sends the authorization request params to parURL
@@ -247,8 +264,9 @@ func (c *Client) Revoke(ctx context.Context, revocationURL, token, tokenTypeHint
 	return err
 }
 
-// grant posts a token request and parses the token response.
-func (c *Client) grant(ctx context.Context, tokenURL string, f *form, op operation) (*Response, error) {
+// grant posts a token request and parses the token response. forResource
+// accepts an empty scope string: see ExchangeCode.
+func (c *Client) grant(ctx context.Context, tokenURL string, f *form, op operation, forResource bool) (*Response, error) {
 	body, err := c.post(ctx, tokenURL, f, op)
 	if err != nil {
 		return nil, err
@@ -270,7 +288,8 @@ func (c *Client) grant(ctx context.Context, tokenURL string, f *form, op operati
 	if r.Expiry, err = c.expiry(obj, r.AccessToken); err != nil {
 		return nil, validationError(op.success, "Invalid 'expires_in' field", err)
 	}
-	if strings.TrimSpace(r.Scope) == "" {
+	grantsNothing := forResource && r.Scope == ""
+	if !isString(obj, "scope") || strings.TrimSpace(r.Scope) == "" && !grantsNothing {
 		return nil, validationError(op.success, "Missing or invalid 'scope' field", nil)
 	}
 	return r, nil
@@ -332,6 +351,8 @@ func (c *Client) post(ctx context.Context, endpoint string, f *form, op operatio
 		f.add("client_id", c.ClientID)
 		f.add("client_assertion_type", assertionType)
 		f.add("client_assertion", a)
+	case TLSClientAuth, SelfSignedTLSClientAuth:
+		f.add("client_id", c.ClientID)
 	default:
 		return nil, validationError(0, fmt.Sprintf("Unsupported client authentication method %d", c.AuthMethod), nil)
 	}
@@ -358,9 +379,9 @@ func (c *Client) post(ctx context.Context, endpoint string, f *form, op operatio
 		if err != nil {
 			return nil, err
 		}
-		return nil, op.errorResponse(resp.StatusCode, body)
+		return nil, op.errorResponse(resp.StatusCode, body).withAnswer(resp.Header, body)
 	}
-	return nil, unexpectedStatus(op.failure, resp.StatusCode)
+	return nil, unexpectedStatus(op.failure, resp.StatusCode).withAnswer(resp.Header, peekBody(resp))
 }
 
 // errorResponse interprets a 400 or 401 response body as an OAuth error
@@ -426,6 +447,12 @@ func stringMember(obj map[string]json.RawMessage, name string) string {
 		return ""
 	}
 	return s
+}
+
+// isString reports whether the member name of obj is a JSON string.
+func isString(obj map[string]json.RawMessage, name string) bool {
+	var s string
+	return json.Unmarshal(obj[name], &s) == nil
 }
 
 // int64Member returns the member name of obj, which must be an integer held

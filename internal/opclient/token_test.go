@@ -151,6 +151,16 @@ func TestRequestWireFormat(t *testing.T) {
 			wantBody: "grant_type=refresh_token&refresh_token=rt&client_id=" + encodedID + "&client_secret=" + encodedSecret,
 		},
 		{
+			name: "refresh tls_client_auth: client_id only", method: TLSClientAuth, status: 200, response: tokenBody,
+			call:     refresh,
+			wantBody: "grant_type=refresh_token&refresh_token=rt&client_id=" + encodedID,
+		},
+		{
+			name: "refresh self_signed_tls_client_auth: client_id only", method: SelfSignedTLSClientAuth, status: 200, response: tokenBody,
+			call:     refresh,
+			wantBody: "grant_type=refresh_token&refresh_token=rt&client_id=" + encodedID,
+		},
+		{
 			name: "code grant with verifier and resources", method: ClientSecretBasic, status: 200, response: tokenBody,
 			call:     exchange,
 			wantBody: "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&code_verifier=verifier&resource=https%3A%2F%2Fapi1&resource=r2",
@@ -307,6 +317,24 @@ func TestResponse(t *testing.T) {
 	}
 }
 
+// TestResponseEmptyScopeForResource: a token requested for a resource that
+// accepts none of the scopes answers an empty scope (oidc-provider), which
+// is accepted: the token grants nothing there.
+func TestResponseEmptyScopeForResource(t *testing.T) {
+	srv, _ := newServer(t, 200, `{"access_token":"at","scope":""}`)
+	c := newClient(srv, ClientSecretBasic)
+	for name, grant := range map[string]func() (*Response, error){
+		"ExchangeCode": func() (*Response, error) {
+			return c.ExchangeCode(t.Context(), srv.URL, "c", "r", "", []string{"https://api1"})
+		},
+		"Refresh": func() (*Response, error) { return c.Refresh(t.Context(), srv.URL, "rt", []string{"https://api1"}, "") },
+	} {
+		if got, err := grant(); err != nil || got.AccessToken != "at" || got.Scope != "" {
+			t.Errorf("%s = %+v, %v; want the token with an empty scope", name, got, err)
+		}
+	}
+}
+
 func TestPushAuthorizationResult(t *testing.T) {
 	srv, _ := newServer(t, 201, parBody)
 	got, err := newClient(srv, ClientSecretBasic).PushAuthorization(t.Context(), srv.URL, nil)
@@ -406,7 +434,9 @@ func TestErrors(t *testing.T) {
 		{name: "userinfo 401 without challenge", call: userinfo, status: 401, body: `{"error":"invalid_token"}`,
 			want: &Error{Kind: KindHTTP, StatusCode: 401, Message: "Error while fetching userinfo. Unexpected status code: 401"}},
 		{name: "userinfo 403", call: userinfo, status: 403, header: []string{"WWW-Authenticate", `Bearer error="insufficient_scope"`},
-			want: &Error{Kind: KindHTTP, StatusCode: 403, Message: "Error while fetching userinfo. Unexpected status code: 403"}},
+			want: &Error{Kind: KindOAuth, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
+		{name: "userinfo 403 without a challenge", call: userinfo, status: 403,
+			want: &Error{Kind: KindOAuth, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
 
 		// Userinfo challenges.
 		{name: "userinfo 401 challenge", call: userinfo, status: 401,
@@ -462,6 +492,8 @@ func TestErrors(t *testing.T) {
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
 		{name: "empty scope", call: refresh, status: 200, body: `{"access_token":"at","expires_in":60,"scope":""}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
+		{name: "blank scope for a resource", call: exchange, status: 200, body: `{"access_token":"at","expires_in":60,"scope":" "}`,
+			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
 		{name: "blank scope", call: refresh, status: 200, body: `{"access_token":"at","expires_in":60,"scope":" "}`,
 			want: &Error{Kind: KindValidation, StatusCode: 200, Message: scope}},
 		{name: "scope not a string", call: exchange, status: 200, body: `{"access_token":"at","expires_in":60,"scope":["openid"]}`,
@@ -488,6 +520,34 @@ func TestErrors(t *testing.T) {
 			}
 			if tt.wantErrAs != nil && !errors.As(err, tt.wantErrAs) {
 				t.Errorf("error %v wraps no %T", err, tt.wantErrAs)
+			}
+		})
+	}
+}
+
+// TestErrorAnswer: an error built from an answer keeps its header, without
+// Set-Cookie, and the start of its body.
+func TestErrorAnswer(t *testing.T) {
+	long := `{"error":"invalid_grant","error_description":"` + strings.Repeat("x", MaxRawBody) + `"}`
+	for name, tc := range map[string]struct {
+		call   call
+		status int
+		body   string
+	}{
+		"token 400":    {refresh, 400, long},
+		"token 500":    {refresh, 500, long},
+		"PAR 401":      {push, 401, `{"error":"invalid_client"}`},
+		"userinfo 403": {userinfo, 403, "forbidden"},
+		"userinfo 500": {userinfo, 500, "oops"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, _ := newServer(t, tc.status, tc.body, "Set-Cookie", "a=b", "X-Request-Id", "r1")
+			var e *Error
+			if err := tc.call(t.Context(), newClient(srv, ClientSecretBasic), srv.URL); !errors.As(err, &e) {
+				t.Fatalf("error %v, want *Error", err)
+			}
+			if e.Header.Get("X-Request-Id") != "r1" || e.Header.Get("Set-Cookie") != "" || string(e.Body) != tc.body[:min(len(tc.body), MaxRawBody)] {
+				t.Errorf("header %v, body %d bytes", e.Header, len(e.Body))
 			}
 		})
 	}
@@ -526,8 +586,8 @@ func TestRejectedBeforeSending(t *testing.T) {
 		},
 		{
 			name: "unknown auth method",
-			err:  refresh(t.Context(), newClient(srv, PrivateKeyJWT+1), srv.URL),
-			want: "Unsupported client authentication method 4",
+			err:  refresh(t.Context(), newClient(srv, SelfSignedTLSClientAuth+1), srv.URL),
+			want: "Unsupported client authentication method 6",
 		},
 		{
 			name: "nil HTTPClient",

@@ -59,15 +59,20 @@ func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken str
 			return nil, parseError(resp.StatusCode, err)
 		}
 		return &UserInfoResponse{Claims: claims}, nil
-	case http.StatusUnauthorized:
-		if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		// RFC 6750 section 3.1: 403 is insufficient_scope.
+		code, description := "userinfo_failed", "Userinfo authentication error"
+		if resp.StatusCode == http.StatusForbidden {
+			code, description = "insufficient_scope", "The access token does not allow reading userinfo"
+		}
+		if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" || resp.StatusCode == http.StatusForbidden {
 			params := challengeParams(challenge)
 			return nil, oauthError(resp.StatusCode,
-				cmp.Or(params["error"], "userinfo_failed"),
-				cmp.Or(params["error_description"], "Userinfo authentication error"))
+				cmp.Or(params["error"], code),
+				cmp.Or(params["error_description"], description)).withAnswer(resp.Header, peekBody(resp))
 		}
 	}
-	return nil, unexpectedStatus("Error while fetching userinfo", resp.StatusCode)
+	return nil, unexpectedStatus("Error while fetching userinfo", resp.StatusCode).withAnswer(resp.Header, peekBody(resp))
 }
 
 // challengeParams returns the auth-params of the first challenge in a

@@ -63,6 +63,12 @@ type Config struct {
 	// https://api-one.example.test (scope "read:one") and
 	// https://api-two.example.test (scope "read:two").
 	Resources []Resource
+	// MTLSEndpointAliases, when set, turns on mutual TLS client
+	// authentication (self_signed_tls_client_auth) and is published as the
+	// discovery document's mtls_endpoint_aliases: endpoint names to the URLs
+	// of the test's own TLS proxy, which must pass the client certificate
+	// on in the X-Test-Client-Cert header (base64 DER).
+	MTLSEndpointAliases map[string]string
 }
 
 // Client is the registration of one relying party.
@@ -74,7 +80,8 @@ type Client struct {
 	BackchannelLogoutURI string
 	// AuthMethod is the token_endpoint_auth_method; default
 	// "client_secret_basic" ("none" for a public client). Every method but
-	// "none" and "private_key_jwt" needs a Secret.
+	// "none", "private_key_jwt" and "self_signed_tls_client_auth" needs a
+	// Secret.
 	AuthMethod string
 	// JWKS is the client's public JWK Set (a JSON object with "keys"),
 	// registered as jwks; private_key_jwt needs it. Not checked here.
@@ -318,7 +325,9 @@ func (cfg Config) env(issuer string) ([]string, error) {
 		switch {
 		case m == "private_key_jwt" && len(c.JWKS) == 0:
 			return nil, fmt.Errorf("client %q: auth method %s needs a JWKS", c.ID, m)
-		case m != "none" && m != "private_key_jwt" && c.Secret == "":
+		case m == "self_signed_tls_client_auth" && len(c.JWKS) == 0:
+			return nil, fmt.Errorf("client %q: auth method %s needs a JWKS with the certificate (x5c)", c.ID, m)
+		case m != "none" && m != "private_key_jwt" && m != "self_signed_tls_client_auth" && c.Secret == "":
 			return nil, fmt.Errorf("client %q: auth method %s needs a Secret", c.ID, m)
 		}
 		cj := clientJSON{
@@ -363,7 +372,14 @@ func (cfg Config) env(issuer string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	aj := []byte("")
+	if cfg.MTLSEndpointAliases != nil {
+		if aj, err = json.Marshal(cfg.MTLSEndpointAliases); err != nil {
+			return nil, err
+		}
+	}
 	return []string{
+		"OP_MTLS_ALIASES_JSON=" + string(aj),
 		"OP_PORT=0",
 		"OP_ISSUER=" + issuer,
 		"OP_CLIENTS_JSON=" + string(cj),

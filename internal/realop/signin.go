@@ -27,7 +27,7 @@ const maxSteps = 30
 // submits form_post pages. It stops at the first response from outside the
 // provider that comes after the provider has been reached: that is the RP's
 // answer to the redirect (or form_post) back from the provider — typically
-// the RP callback's 302 to the application, not followed. That response is
+// the RP callback's 307 to the application, not followed. That response is
 // returned with its body buffered (the caller should still close it).
 //
 // SignIn fails the test on a provider error page, on an unexpected page, or
