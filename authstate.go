@@ -3,25 +3,95 @@ package monocloud
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/expiring"
+	"github.com/monocloud/auth-go/internal/wire"
 )
 
 // authState is the content of a sign-in transaction's state cookie.
 type authState struct {
-	Nonce        string         `json:"nonce"`
-	CodeVerifier string         `json:"codeVerifier"`
-	ReturnURL    string         `json:"returnUrl"`
-	MaxAge       *int           `json:"maxAge,omitempty"`
-	Resource     string         `json:"resource,omitempty"`  // sent in the code exchange; the token is filed under it
-	Resources    string         `json:"resources,omitempty"` // all requested at authorization
-	Scopes       string         `json:"scopes"`
-	RedirectURI  string         `json:"redirectUri,omitempty"` // sent at authorization; "" for the callback route's
-	AppState     map[string]any `json:"appState,omitempty"`
+	Nonce        string
+	CodeVerifier string
+	ReturnURL    string
+	MaxAge       *int
+	Resource     string // sent in the code exchange; the token is filed under it
+	Resources    string // all requested at authorization
+	Scopes       string
+	RedirectURI  string // sent at authorization; "" for the callback route's
+	AppState     map[string]any
+}
+
+// stateWireVersion is the first byte of an authState's binary encoding; a
+// change of its layout needs a new one. A state cookie of an earlier
+// format (JSON, before any release) is refused: its callback answers 400
+// invalid state, as for any unknown state, and the user signs in again.
+const stateWireVersion = 1
+
+// MarshalBinary encodes as for the state cookie (see internal/wire):
+//
+//	version       stateWireVersion
+//	nonce         Token
+//	verifier      Token
+//	return URL    Str
+//	max age       Bool, whether there is one; if so, a Varint
+//	resource, resources, scopes, redirect URI
+//	              each a Str
+//	app state     Map
+//
+// Application state of types other than JSON's decodes as its JSON
+// encoding would have.
+func (as *authState) MarshalBinary() ([]byte, error) {
+	var w wire.Writer
+	w.Byte(stateWireVersion)
+	w.Token(as.Nonce)
+	w.Token(as.CodeVerifier)
+	w.Str(as.ReturnURL)
+	w.Bool(as.MaxAge != nil)
+	if as.MaxAge != nil {
+		w.Varint(int64(*as.MaxAge))
+	}
+	w.Str(as.Resource)
+	w.Str(as.Resources)
+	w.Str(as.Scopes)
+	w.Str(as.RedirectURI)
+	w.Map(as.AppState)
+	p, err := w.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("monocloud: encoding the sign-in state: %w", err)
+	}
+	return p, nil
+}
+
+// UnmarshalBinary decodes into as what MarshalBinary encoded, leaving as
+// unchanged on error.
+func (as *authState) UnmarshalBinary(p []byte) error {
+	r := wire.NewReader(p)
+	if v := r.Byte(); v != stateWireVersion {
+		return fmt.Errorf("monocloud: sign-in state format %d: %w", v, wire.ErrMalformed)
+	}
+	var s authState
+	s.Nonce = r.Token()
+	s.CodeVerifier = r.Token()
+	s.ReturnURL = r.Str()
+	if r.Bool() {
+		maxAge := int(r.Varint())
+		s.MaxAge = &maxAge
+	}
+	s.Resource = r.Str()
+	s.Resources = r.Str()
+	s.Scopes = r.Str()
+	s.RedirectURI = r.Str()
+	s.AppState = r.Map()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("monocloud: decoding the sign-in state: %w", err)
+	}
+	*as = s
+	return nil
 }
 
 // stateCookieName returns the name of the state cookie of the transaction

@@ -1,17 +1,20 @@
 package monocloud
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/expiring"
+	"github.com/monocloud/auth-go/internal/wire"
 )
 
 // TestStateService mirrors the SDK's "State Service" titles for the state
@@ -95,6 +98,85 @@ func TestStateService(t *testing.T) {
 			t.Fatalf("replay: err = %v", err)
 		}
 	})
+}
+
+// TestAuthStateBinaryRoundTrip: every field of a sign-in's state survives
+// the state cookie's binary encoding; application state of other types than
+// JSON's decodes as its JSON would.
+func TestAuthStateBinaryRoundTrip(t *testing.T) {
+	maxAge := 300
+	type appType struct {
+		N int `json:"n"`
+	}
+	full := authState{
+		Nonce: randomString(), CodeVerifier: randomString(), ReturnURL: "https://app.example.com/x?y=1#z",
+		MaxAge: &maxAge, Resource: "https://api.example.com", Resources: "https://api.example.com https://other.example.com",
+		Scopes: "openid profile email", RedirectURI: "https://app.example.com/cb",
+		AppState: map[string]any{"s": "v", "n": 1.5, "nested": map[string]any{"a": []any{true, nil}}},
+	}
+	for _, tc := range []struct {
+		name     string
+		as, want authState
+	}{
+		{"empty", authState{}, authState{}},
+		{"full", full, full},
+		{"not base64 tokens", authState{Nonce: "n", CodeVerifier: "not base64!"}, authState{Nonce: "n", CodeVerifier: "not base64!"}},
+		{"zero max age", authState{MaxAge: new(int)}, authState{MaxAge: new(int)}},
+		{"empty app state", authState{AppState: map[string]any{}}, authState{AppState: map[string]any{}}},
+		{"app state types", authState{AppState: map[string]any{"t": appType{N: 7}, "i": 3}},
+			authState{AppState: map[string]any{"t": map[string]any{"n": 7.0}, "i": 3.0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tc.as.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got authState
+			if err := got.UnmarshalBinary(p); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("decoded %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAuthStateUnmarshalRefuses: a payload that is not a state's binary
+// encoding is an error, and leaves the state as it was.
+func TestAuthStateUnmarshalRefuses(t *testing.T) {
+	valid, err := (&authState{Nonce: "n", Scopes: "openid"}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string][]byte{
+		"empty":          nil,
+		"unknown format": append([]byte{stateWireVersion + 1}, valid[1:]...),
+		"truncated":      valid[:len(valid)-1],
+		"left over":      append(bytes.Clone(valid), 0),
+		"JSON":           []byte(`{"nonce":"n"}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			as := authState{Nonce: "unchanged"}
+			if err := as.UnmarshalBinary(p); !errors.Is(err, wire.ErrMalformed) {
+				t.Errorf("UnmarshalBinary = %v, want wire.ErrMalformed", err)
+			}
+			if as.Nonce != "unchanged" {
+				t.Errorf("UnmarshalBinary changed the state to %+v", as)
+			}
+		})
+	}
+}
+
+// TestStateCookieSize bounds the state cookie of a typical sign-in: a
+// random nonce and verifier, the return URL and three scopes. It was 461
+// bytes as compressed JSON; the wire encoding makes it about 360.
+func TestStateCookieSize(t *testing.T) {
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
+	resp, _ := app.startSignIn("/api/auth/signin")
+	if n := stateCookieSize(resp); n == 0 || n > 380 {
+		t.Errorf("state cookie of %d bytes (name and value), want at most 380", n)
+	}
 }
 
 // TestAnonymousCallbacksDoNotEvictLogoutTokenIDs: sign-ins and callbacks

@@ -786,7 +786,7 @@ func newRequest(path string, cookies []*http.Cookie) *http.Request {
 // decodeSessionCookie returns the decrypted session cookie held by cookies.
 func decodeSessionCookie(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
 	t.Helper()
-	single, chunked, _ := cookie.Join(cookies, c.cfg.sessionCookie.name)
+	single, chunked, _ := cookie.Find(newRequest("/", cookies).Header["Cookie"], c.cfg.sessionCookie.name)
 	value := cmp.Or(single, chunked)
 	if value == "" {
 		t.Fatalf("no session cookie among %v", cookieNames(cookies))

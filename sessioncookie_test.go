@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"regexp"
 	"runtime"
 	"strings"
@@ -131,35 +130,6 @@ func TestSessionCookieUnmarshalRejects(t *testing.T) {
 				t.Errorf("UnmarshalBinary changed the cookie to %+v", sc)
 			}
 		})
-	}
-}
-
-// TestSessionCookieVersion1StillDecodes checks that a session cookie
-// written before the binary format, as JSON, keeps its user signed in.
-func TestSessionCookieVersion1StillDecodes(t *testing.T) {
-	app := newTestApp(t, appConfig{})
-	app.signIn("")
-	want := decodeSessionCookie(t, app.client, app.cookies())
-	// jsonCookie has sessionCookie's fields without its MarshalBinary.
-	type jsonCookie sessionCookie
-	v1, err := app.client.sessionCodec.Encode(app.client.cfg.sessionCookie.name, (*jsonCookie)(&want))
-	if err != nil {
-		t.Fatal(err)
-	}
-	current, err := app.client.sessionCodec.Encode(app.client.cfg.sessionCookie.name, &want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v1 == current {
-		t.Fatal("the JSON and binary cookies are the same")
-	}
-	app.client.sessions = newSessionCache()
-	got, _, err := app.client.decodeSession(v1)
-	if err != nil {
-		t.Fatalf("decoding a version 1 cookie: %v", err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded %s, want %s", mustJSON(t, got), mustJSON(t, want))
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// MaxChunks is the most cookies Split writes, and Join reads, for one value.
+// MaxChunks is the most cookies Split writes, and Find reads, for one value.
 const MaxChunks = 16
 
 // MaxSize is the most bytes, name plus value, of a cookie the library
@@ -93,30 +93,7 @@ func Split(name, value string, a Attributes) ([]*http.Cookie, error) {
 	return cookies, nil
 }
 
-// Join returns the values Split spread over cookies under name, and family,
-// the sorted names among name and name.0 to name.<MaxChunks-1> that the
-// cookies hold, so the caller can expire those it does not write again.
-// The family holds only names Split can write, MaxChunks+1 at most,
-// however many cookies there are: a cookie called name.<anything else>
-// makes chunked empty but needs no expiring, as this package never writes
-// one.
-//
-// single is the first non-empty cookie called name. chunked is the
-// concatenation of the cookies name.0 to name.k, if they are exactly the
-// family members other than name, each non-empty and present once, with
-// indexes in decimal without sign or leading zeros and k < MaxChunks;
-// otherwise it is empty. A browser holds both only when a write could not
-// expire the other form's cookies: which of the two is current is for the
-// caller to decide. Join does not check the values themselves.
-func Join(cookies []*http.Cookie, name string) (single, chunked string, family []string) {
-	j := joiner{name: name, last: -1}
-	for _, c := range cookies {
-		j.add(c.Name, c.Value)
-	}
-	return j.result()
-}
-
-// joiner collects the cookies of one family for Join and Find. Its memory
+// joiner collects the cookies of one family for Find. Its memory
 // and the work of each add are bounded, whatever the number of cookies.
 type joiner struct {
 	name      string
@@ -159,7 +136,7 @@ func (j *joiner) add(name, value string) {
 	j.last = max(j.last, i)
 }
 
-// result returns what Join returns for the cookies added.
+// result returns what Find returns for the cookies added.
 func (j *joiner) result() (single, chunked string, family []string) {
 	if j.hasSingle {
 		family = append(family, j.name)

@@ -24,6 +24,16 @@ var (
 	}
 )
 
+// Join is Find for parsed cookies: it returns what Find returns for a
+// request carrying cookies, without the parsing.
+func Join(cookies []*http.Cookie, name string) (single, chunked string, family []string) {
+	j := joiner{name: name, last: -1}
+	for _, c := range cookies {
+		j.add(c.Name, c.Value)
+	}
+	return j.result()
+}
+
 // wantCookie returns the cookie called name holding value with attributes a.
 func wantCookie(name, value string, a Attributes) *http.Cookie {
 	return &http.Cookie{

@@ -20,11 +20,10 @@ const (
 	blockKeyInfo = "auth-go cookie aes v2"
 )
 
-// Codec encodes values into cookie values and back. The value is serialized
-// in a versioned format: an encoding.BinaryMarshaler with its own binary
-// encoding compressed with s2, anything else as compressed JSON; values of
-// the previous format, JSON only, still decode (see compactSerializer). It
-// is then encrypted with AES-256-CTR and authenticated with
+// Codec encodes values into cookie values and back. A value is an
+// encoding.BinaryMarshaler, decoded into an encoding.BinaryUnmarshaler; its
+// binary encoding is compressed with s2 behind a format version byte (see
+// binarySerializer). It is then encrypted with AES-256-CTR and authenticated with
 // HMAC-SHA256 over the cookie name, a timestamp and the ciphertext
 // (gorilla/securecookie). The keys are bound to the binding given to
 // NewCodec (the app's issuer and client ID): a value decodes only in a Codec
@@ -70,7 +69,7 @@ func NewCodec(secrets []string, binding string, maxAge time.Duration) (*Codec, e
 		c.codecs[i] = securecookie.New(hashKey, blockKey).
 			MaxLength(0). // A value may span several cookies; see Split.
 			MaxAge(int(maxAge / time.Second)).
-			SetSerializer(compactSerializer{})
+			SetSerializer(binarySerializer{})
 	}
 	return c, nil
 }
@@ -88,7 +87,8 @@ func deriveKeys(secret, binding string) (hashKey, blockKey []byte, err error) {
 }
 
 // Encode returns v, serialized, as a cookie value for the cookie called
-// name, using the first secret. It fails if v cannot be serialized. It does not bound the length of the result; see Split.
+// name, using the first secret. It fails if v cannot be serialized. It
+// does not bound the length of the result; see Split.
 func (c *Codec) Encode(name string, v any) (string, error) {
 	s, err := c.codecs[0].Encode(name, v)
 	if err != nil {
@@ -103,8 +103,8 @@ func (c *Codec) Encode(name string, v any) (string, error) {
 // first succeeded, so the caller should write the cookie again.
 //
 // Every error matches ErrInvalid, including a v that the value cannot be
-// deserialized into; in that case a JSON v may have been partly modified. Decode does not bound
-// the length of value: the HTTP server's header limit does.
+// deserialized into. Decode does not bound the length of value: the HTTP
+// server's header limit does.
 func (c *Codec) Decode(name, value string, v any) (stale bool, err error) {
 	for i, sc := range c.codecs {
 		err = sc.Decode(name, value, v)

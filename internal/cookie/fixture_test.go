@@ -1,6 +1,7 @@
 package cookie
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -52,6 +53,16 @@ type testAccessToken struct {
 	Scopes                string `json:"scopes"`
 	Resource              string `json:"resource"`
 	RequestedScopes       string `json:"requestedScopes"`
+}
+
+// testBlob is a value whose binary encoding is its bytes.
+type testBlob []byte
+
+func (b testBlob) MarshalBinary() ([]byte, error) { return b, nil }
+
+func (b *testBlob) UnmarshalBinary(p []byte) error {
+	*b = bytes.Clone(p)
+	return nil
 }
 
 // signingKey is generated once per test binary; generating it is slow.

@@ -209,12 +209,9 @@ func (r *Reader) mapNext() bool {
 	return true
 }
 
-// Value reads a Value: nil, a bool, a string, a float64, a []any or a
-// map[string]any, as encoding/json decodes JSON into an any.
-func (r *Reader) Value() any { return r.value(0, true) }
-
-// value reads and checks a Value. It returns it when keep is set; else it
-// returns nil and allocates nothing.
+// value reads and checks a Value: nil, a bool, a string, a float64, a
+// []any or a map[string]any, as encoding/json decodes JSON into an any. It
+// returns it when keep is set; else it returns nil and allocates nothing.
 func (r *Reader) value(depth int, keep bool) any {
 	switch tag := r.Byte(); tag {
 	case tagNull:

@@ -11,6 +11,13 @@ import (
 	"testing"
 )
 
+// Value writes v, which may be any value Map accepts for a value of its
+// map, not only a map: the tests write every kind of Value with it.
+func (w *Writer) Value(v any) { w.value(v, 0) }
+
+// Value reads a Value of any kind, as Map reads one that is a map.
+func (r *Reader) Value() any { return r.value(0, true) }
+
 // jsonRoundTrip returns v marshaled to JSON and unmarshaled into an any.
 func jsonRoundTrip(tb testing.TB, v any) any {
 	tb.Helper()

@@ -132,17 +132,15 @@ func AppendJWS(dst []byte, s string) ([]byte, bool) {
 	return out, true
 }
 
-// Map writes m as a Value: tagNull when it is nil, else tagObject.
+// Map writes m as a Value: tagNull when it is nil, else tagObject. Its
+// values must be JSON-shaped: nil, a bool, a string, a float64, a []any or
+// a map[string]any holding such values. Any other value is written as
+// encoding/json would decode its JSON encoding, so a Reader returns what a
+// JSON round trip would have; values JSON cannot encode (NaN, channels, …)
+// are errors, as are arrays and objects nested deeper than MaxDepth.
 func (w *Writer) Map(m map[string]any) { w.value(m, 0) }
 
-// Value writes v, which must be JSON-shaped: nil, a bool, a string, a
-// float64, a []any or a map[string]any holding such values. Any other value
-// is written as encoding/json would decode its JSON encoding, so a Reader
-// returns what a JSON round trip would have; values JSON cannot encode
-// (NaN, channels, …) are errors, as are arrays and objects nested deeper
-// than MaxDepth.
-func (w *Writer) Value(v any) { w.value(v, 0) }
-
+// value writes v, at depth, as a Value: see Map.
 func (w *Writer) value(v any, depth int) {
 	if w.err != nil {
 		return
