@@ -8,6 +8,7 @@ import (
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/backend"
 	quickstart "github.com/monocloud/auth-go/examples/quickstart/app"
 	"github.com/monocloud/auth-go/internal/realop"
 )
@@ -16,7 +17,9 @@ import (
 // the quickstart app at the real oidc-provider, checks the protected and
 // tokens pages, the admin page (a 403 page outside the admin group), the
 // session cookie's attributes, a session large enough to be split into
-// several cookies, two tabs signing in at once, and sign-out.
+// several cookies, two tabs signing in at once, the orders page calling the
+// app's API with the user's token, the refresh confirmation, sign-out of
+// the app only (signed back in silently) and sign-out everywhere.
 func TestBrowserSignIn(t *testing.T) {
 	t.Parallel()
 	chromium := browserChromium(t)
@@ -55,6 +58,12 @@ func TestBrowserSignIn(t *testing.T) {
 	for _, r := range realop.DefaultResources {
 		resources = append(resources, monocloud.Indicator{Resource: r.URL, Scopes: r.Scope})
 	}
+	// Each app serves an API for the first resource at /api/orders.
+	validator, err := backend.New(backend.Options{TenantDomain: op.Issuer(), Audience: resources[0].Resource})
+	if err != nil {
+		t.Fatalf("backend.New: %v", err)
+	}
+	api := &quickstart.API{Client: validator, Resource: resources[0].Resource}
 	for _, a := range apps {
 		client, err := monocloud.New(monocloud.Options{
 			TenantDomain:      op.Issuer(),
@@ -69,7 +78,11 @@ func TestBrowserSignIn(t *testing.T) {
 		if err != nil {
 			t.Fatalf("monocloud.New for %s: %v", a.id, err)
 		}
-		a.srv.serve(quickstart.New(client, resources))
+		h, err := quickstart.New(client, api)
+		if err != nil {
+			t.Fatalf("quickstart.New for %s: %v", a.id, err)
+		}
+		a.srv.serve(h)
 	}
 
 	browserRunScript(t, dir, "signin.mjs",
@@ -80,9 +93,10 @@ func TestBrowserSignIn(t *testing.T) {
 		"LOGIN=alice",
 	)
 
-	// The provider's view: three sign-outs (alice and admin at the app, one
-	// at the big app), and no token request failed.
-	op.WaitCount(t, "end_session.success", "", 3, 5*time.Second)
+	// The provider's view: four sign-outs (alice twice and admin at the
+	// app, one at the big app; the app-only one never reaches it), and no
+	// token request failed.
+	op.WaitCount(t, "end_session.success", "", 4, 5*time.Second)
 	var failures []string
 	for _, ev := range op.Events() {
 		if ev.Event == "server_error" || ev.Event == "grant.error" {

@@ -31,8 +31,12 @@ node -e '
 
 app_port=${DEMO_PORT:-8080}
 app_url="http://127.0.0.1:${app_port}"
-if (exec 9<>"/dev/tcp/127.0.0.1/${app_port}") 2>/dev/null; then
+port_busy() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if port_busy "$app_port"; then
   die "port ${app_port} is in use; stop what runs there or set DEMO_PORT"
+fi
+if [[ -n "${OP_PORT:-}" && "${OP_PORT}" != 0 ]] && port_busy "$OP_PORT"; then
+  die "port ${OP_PORT} is in use; stop what runs there, or set OP_PORT to a free port (or unset it to pick one)"
 fi
 
 # --- provider dependencies -----------------------------------------------------
@@ -75,6 +79,9 @@ client_id=demo-app
 client_secret=$(random)
 clients_json=$(printf '[{"client_id":"%s","client_secret":"%s","redirect_uris":["%s/api/auth/callback"],"post_logout_redirect_uris":["%s"],"token_endpoint_auth_method":"client_secret_basic"}]' \
   "$client_id" "$client_secret" "$app_url" "$app_url")
+# Two APIs the provider issues JWT access tokens for. The app serves the
+# first itself (EXAMPLE_API_RESOURCE): /orders calls it with the user's token.
+api_resource=https://orders.example.test
 resources_json='[{"url":"https://orders.example.test","scope":"orders:read"},{"url":"https://billing.example.test","scope":"billing:read"}]'
 op_port=${OP_PORT:-0}
 op_issuer=
@@ -94,14 +101,25 @@ exec 3<>"$tmp/op.in"
 ) &
 op_pid=$!
 
+# op_failed explains why the provider did not start: one line for a busy
+# port (taken between the check above and the provider's listen), its
+# error output otherwise.
+op_failed() {
+  if grep -q EADDRINUSE "$tmp/op.err" 2>/dev/null; then
+    die "port ${op_port} is in use; set OP_PORT to a free port (or unset it to pick one)"
+  fi
+  cat "$tmp/op.err" >&2
+  die "$1"
+}
+
 issuer=
 for _ in $(seq 1 600); do
   issuer=$(sed -n 's/^ready //p' "$tmp/op.out" 2>/dev/null | head -n1) || true
   [[ -n "$issuer" ]] && break
-  kill -0 "$op_pid" 2>/dev/null || { cat "$tmp/op.err" >&2; die "the provider exited before it was ready"; }
+  kill -0 "$op_pid" 2>/dev/null || op_failed "the provider exited before it was ready"
   sleep 0.1
 done
-[[ -n "$issuer" ]] || { cat "$tmp/op.err" >&2; die "the provider was not ready after 60s"; }
+[[ -n "$issuer" ]] || op_failed "the provider was not ready after 60s"
 say "OpenID provider ready at $issuer"
 
 # --- start the app -------------------------------------------------------------
@@ -110,13 +128,14 @@ MONOCLOUD_AUTH_CLIENT_ID="$client_id" \
 MONOCLOUD_AUTH_CLIENT_SECRET="$client_secret" \
 MONOCLOUD_AUTH_APP_URL="$app_url" \
 MONOCLOUD_AUTH_COOKIE_SECRET="$(random)" \
-EXAMPLE_RESOURCES="https://orders.example.test=orders:read,https://billing.example.test=billing:read" \
+EXAMPLE_RESOURCES="${api_resource}=orders:read,https://billing.example.test=billing:read" \
+EXAMPLE_API_RESOURCE="$api_resource" \
 ADDR="127.0.0.1:${app_port}" \
   "$tmp/quickstart" 3>&- &
 app_pid=$!
 
 for _ in $(seq 1 100); do
-  (exec 9<>"/dev/tcp/127.0.0.1/${app_port}") 2>/dev/null && break
+  port_busy "$app_port" && break
   kill -0 "$app_pid" 2>/dev/null || die "the app exited (see above)"
   sleep 0.1
 done
@@ -127,7 +146,9 @@ cat <<EOF
 
   Sign in with any login and password (login "admin" is in the admin group).
   Pages: /protected (your claims and groups), /admin (the admin group only),
-         /tokens (GetTokens, force refresh, per-API tokens), /api/tokens (JSON).
+         /tokens (GetTokens, force refresh, per-API tokens), /api/tokens (JSON),
+         /orders (the app calls its own API, /api/orders, with your access
+         token for ${api_resource}).
   Access tokens live ${OP_ACCESS_TOKEN_TTL:-120}s, so /tokens refreshes them on its own after a while.
 
   Press Ctrl-C to stop.

@@ -197,13 +197,17 @@ async function signInAndOut(context) {
     assert.equal(await text(page, '#resource'), '(default)');
     assert.equal(await text(page, '#has-refresh-token'), 'present');
     assert.equal(await page.locator('#signout').count(), 1);
-    assert.match(await text(page, '#expires'), /^\d{4}-\d\d-\d\dT/);
+    assert.match(await text(page, '#expires'), /^\d\d:\d\d:\d\d \S+ \(in \dm\d+s\)$/);
+    const iso = await page.locator('#expires time').getAttribute('datetime');
+    assert.ok(Date.parse(iso) > Date.now(), `expiry ${iso} is not in the future`);
+    assert.equal(await page.locator('#refreshed').count(), 0, 'refresh confirmation without a refresh');
     fingerprint = await text(page, '#fingerprint');
   });
 
   await check('force refresh gets a new access token and a new session cookie', page, async () => {
     await Promise.all([page.waitForURL(/refresh=1/), page.locator('#refresh').click()]);
     assert.equal(await text(page, '#expired'), 'false');
+    assert.match(await text(page, '#refreshed'), /^Refreshed at \d\d:\d\d:\d\d \S+ — the new token expires at \d\d:\d\d:\d\d/);
     assert.notEqual(await text(page, '#fingerprint'), fingerprint, 'same access token after a forced refresh');
     const [cookie] = await sessionCookies(context, APP_URL);
     assert.notEqual(cookie?.value, sessionValue, 'session cookie not rewritten after the refresh');
@@ -218,6 +222,16 @@ async function signInAndOut(context) {
       assert.equal(await text(page, '#expired'), 'false');
     });
   }
+
+  await check('the orders page shows the answer of the app\'s API to the user\'s token', page, async () => {
+    const resp = await page.goto(`${APP_URL}/orders`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await text(page, '#api-status'), '200 OK');
+    assert.equal(await text(page, '#api-user'), LOGIN);
+    assert.ok((await page.locator('#orders tr').count()) > 1, 'no orders listed');
+    const api = await context.request.get(`${APP_URL}/api/orders`); // the session cookie, no token
+    assert.equal(api.status(), 401);
+  });
 
   await check('an API the app does not know gets an error page; the session still refreshes', page, async () => {
     const resp = await page.goto(`${APP_URL}/tokens?resource=${encodeURIComponent('https://unknown.example.test')}`);
@@ -252,6 +266,34 @@ async function signInAndOut(context) {
   });
 
   await check('the provider session ended too: /protected asks to log in again', page, async () => {
+    await page.goto(`${APP_URL}/protected`);
+    await page.locator('input[name="login"]').waitFor();
+  });
+}
+
+async function signOutOfAppOnly(context) {
+  const page = await context.newPage();
+
+  await check('signed-in pages explain sign-out and offer the app-only one', page, async () => {
+    await page.goto(`${APP_URL}/protected`);
+    await signIn(page, APP_URL, '/protected');
+    assert.match(await text(page, '#signout-help'), /signs you back in silently/);
+  });
+
+  await check('sign-out of this app only lands on the home page signed out', page, async () => {
+    await Promise.all([page.waitForURL(at(APP_URL, '/')), page.locator('#signout-app-only').click()]);
+    assert.match(await text(page, '#status'), /signed out/);
+    assert.deepEqual((await sessionCookies(context, APP_URL)).map((c) => c.name), []);
+  });
+
+  await check('after it, a protected page signs the user back in silently, as the page said', page, async () => {
+    await page.goto(`${APP_URL}/protected`);
+    assert.equal(new URL(page.url()).pathname, '/protected', `ended at ${page.url()}`);
+    assert.equal((await text(page, '#user')).toLowerCase(), LOGIN.toLowerCase());
+  });
+
+  await check('sign-out everywhere then asks for the login again', page, async () => {
+    await signOut(page, APP_URL);
     await page.goto(`${APP_URL}/protected`);
     await page.locator('input[name="login"]').waitFor();
   });
@@ -368,6 +410,7 @@ console.log(`# chromium ${browser.version()} started in ${Date.now() - started} 
 try {
   await flow(browser, `sign-in, pages, tokens, sign-out (${APP_URL})`, signInAndOut);
   await flow(browser, `admin page for the admin group (${APP_URL})`, adminPage);
+  await flow(browser, `sign-out of the app only, then everywhere (${APP_URL})`, signOutOfAppOnly);
   if (BIG_APP_URL) await flow(browser, `chunked session cookie (${BIG_APP_URL})`, chunkedSession);
   await flow(browser, `two tabs signing in at the same time (${APP_URL})`, twoTabs);
 } finally {

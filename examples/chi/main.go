@@ -1,10 +1,12 @@
 // Command chi shows auth-go with the chi router: the auth middleware on the
-// whole router, and chi route groups protected by sign-in, by group
-// membership, and as an API.
+// whole router, chi route groups protected by sign-in, by group
+// membership, and as an API of the app's pages, and an API for other
+// services that takes access tokens (the backend package).
 //
 // It is configured by the same environment as examples/quickstart
 // (MONOCLOUD_AUTH_TENANT_DOMAIN, _CLIENT_ID, _CLIENT_SECRET, _APP_URL,
-// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080).
+// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080), and
+// MONOCLOUD_BACKEND_AUDIENCE, the identifier of its access-token API.
 //
 // This example is its own Go module, so that the core module does not
 // depend on chi.
@@ -24,6 +26,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/backend"
 )
 
 func main() {
@@ -31,7 +34,21 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The API trusts the same provider; MONOCLOUD_BACKEND_* for the rest.
+	api, err := backend.New(backend.Options{TenantDomain: client.Options().TenantDomain})
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
+	srv := &http.Server{Addr: addr, Handler: newHandler(client, api), ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("chi example listening on http://%s", addr)
+	log.Fatal(srv.ListenAndServe())
+}
 
+// newHandler returns the application: a chi router whose first middleware
+// is the client's auth middleware, with api checking the access tokens of
+// /api/orders.
+func newHandler(client *monocloud.Client, api *backend.Client) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Logger, middleware.Recoverer)
 
@@ -93,8 +110,17 @@ func main() {
 		})
 	})
 
-	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
-	srv := &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("chi example listening on http://%s", addr)
-	log.Fatal(srv.ListenAndServe())
+	// An API for other services and apps: it takes access tokens for
+	// MONOCLOUD_BACKEND_AUDIENCE, never the session cookie, and this route
+	// group needs the read:orders scope (401/403 JSON otherwise).
+	r.Route("/api/orders", func(r chi.Router) {
+		r.Use(api.Protect(&backend.ProtectOptions{Scopes: []string{"read:orders"}}))
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			claims, _ := backend.ClaimsFromContext(r.Context()) // Protect guarantees them
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"sub": claims.Subject(), "orders": []string{"tea"}})
+		})
+	})
+
+	return r
 }

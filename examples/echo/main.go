@@ -1,6 +1,7 @@
 // Command echo shows auth-go with the echo router: the auth middleware in
 // front of echo's routing, echo route groups protected as pages and as an
-// API, and a handler that calls GetTokens.
+// API of the app's pages, a handler that calls GetTokens, and an API for
+// other services that takes access tokens (the backend package).
 //
 // echo.WrapMiddleware runs net/http middleware, and hands the request it
 // passes on to the handlers as c.Request(). Handlers pass
@@ -8,7 +9,8 @@
 //
 // It is configured by the same environment as examples/quickstart
 // (MONOCLOUD_AUTH_TENANT_DOMAIN, _CLIENT_ID, _CLIENT_SECRET, _APP_URL,
-// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080).
+// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080), and
+// MONOCLOUD_BACKEND_AUDIENCE, the identifier of its access-token API.
 //
 // This example is its own Go module, so that the core module does not
 // depend on echo.
@@ -30,6 +32,7 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/backend"
 )
 
 func main() {
@@ -37,18 +40,24 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The API trusts the same provider; MONOCLOUD_BACKEND_* for the rest.
+	ordersAPI, err := backend.New(backend.Options{TenantDomain: client.Options().TenantDomain})
+	if err != nil {
+		log.Fatal(err)
+	}
 	// echo's server: timeouts, and a graceful shutdown on ^C.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sc := echo.StartConfig{Address: cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")}
-	if err := sc.Start(ctx, newHandler(client)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := sc.Start(ctx, newHandler(client, ordersAPI)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }
 
 // newHandler returns the application: an echo instance whose first
-// middleware is the client's auth middleware.
-func newHandler(client *monocloud.Client) http.Handler {
+// middleware is the client's auth middleware, with ordersAPI checking the access
+// tokens of /api/orders.
+func newHandler(client *monocloud.Client, ordersAPI *backend.Client) http.Handler {
 	e := echo.New()
 
 	// Pre runs the middleware for every request, before echo's routing: it
@@ -93,6 +102,15 @@ func newHandler(client *monocloud.Client) http.Handler {
 			"accessTokenExpiration": tokens.AccessTokenExpiration,
 			"scopes":                tokens.Scopes,
 		})
+	})
+
+	// An API for other services and apps: it takes access tokens for
+	// MONOCLOUD_BACKEND_AUDIENCE, never the session cookie, and this group
+	// needs the read:orders scope (401/403 JSON otherwise).
+	orders := e.Group("/api/orders", echo.WrapMiddleware(ordersAPI.Protect(&backend.ProtectOptions{Scopes: []string{"read:orders"}})))
+	orders.GET("", func(c *echo.Context) error {
+		claims, _ := backend.ClaimsFromContext(c.Request().Context()) // Protect guarantees them
+		return c.JSON(http.StatusOK, map[string]any{"sub": claims.Subject(), "orders": []string{"tea"}})
 	})
 
 	return e

@@ -1,10 +1,11 @@
 // Command gin shows auth-go with the gin router: the auth middleware
 // around the whole engine, gin route groups protected as pages and as an
-// API, and a handler that calls GetTokens.
+// API of the app's pages, a handler that calls GetTokens, and an API for
+// other services that takes access tokens (the backend package).
 //
 // gin does not run net/http middleware itself, so the auth middleware goes
-// around the engine (an http.Handler), and ginMiddleware runs ProtectPage
-// and ProtectAPI in a route group's chain. The engine's ContextWithFallback
+// around the engine (an http.Handler), and ginMiddleware runs ProtectPage,
+// ProtectAPI and the backend package's Protect in a route group's chain. The engine's ContextWithFallback
 // makes a *gin.Context reach the request's context, so handlers pass c to
 // the helpers; without it they would have to pass c.Request.Context()
 // (Session and GetTokens answer ErrNoRequestContext otherwise, and
@@ -12,7 +13,8 @@
 //
 // It is configured by the same environment as examples/quickstart
 // (MONOCLOUD_AUTH_TENANT_DOMAIN, _CLIENT_ID, _CLIENT_SECRET, _APP_URL,
-// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080).
+// _COOKIE_SECRET, and ADDR, default 127.0.0.1:8080), and
+// MONOCLOUD_BACKEND_AUDIENCE, the identifier of its access-token API.
 //
 // This example is its own Go module, so that the core module does not
 // depend on gin.
@@ -30,6 +32,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/backend"
 )
 
 func main() {
@@ -37,15 +40,20 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The API trusts the same provider; MONOCLOUD_BACKEND_* for the rest.
+	ordersAPI, err := backend.New(backend.Options{TenantDomain: client.Options().TenantDomain})
+	if err != nil {
+		log.Fatal(err)
+	}
 	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
-	srv := &http.Server{Addr: addr, Handler: newHandler(client), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: newHandler(client, ordersAPI), ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("gin example listening on http://%s", addr)
 	log.Fatal(srv.ListenAndServe())
 }
 
 // newHandler returns the application: a gin engine inside the client's
-// auth middleware.
-func newHandler(client *monocloud.Client) http.Handler {
+// auth middleware, with ordersAPI checking the access tokens of /api/orders.
+func newHandler(client *monocloud.Client, ordersAPI *backend.Client) http.Handler {
 	r := gin.New()
 	r.ContextWithFallback = true // c reaches the request's context: client.Session(c)
 	r.Use(gin.Logger(), gin.Recovery())
@@ -87,6 +95,15 @@ func newHandler(client *monocloud.Client) http.Handler {
 			"accessTokenExpiration": tokens.AccessTokenExpiration,
 			"scopes":                tokens.Scopes,
 		})
+	})
+
+	// An API for other services and apps: it takes access tokens for
+	// MONOCLOUD_BACKEND_AUDIENCE, never the session cookie, and this group
+	// needs the read:orders scope (401/403 JSON otherwise).
+	orders := r.Group("/api/orders", ginMiddleware(ordersAPI.Protect(&backend.ProtectOptions{Scopes: []string{"read:orders"}})))
+	orders.GET("", func(c *gin.Context) {
+		claims, _ := backend.ClaimsFromContext(c) // Protect guarantees them
+		c.JSON(http.StatusOK, gin.H{"sub": claims.Subject(), "orders": []string{"tea"}})
 	})
 
 	// The middleware serves /api/auth/signin, /api/auth/callback,

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/backend"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -22,6 +23,9 @@ func init() {
 	gin.SetMode(gin.TestMode)
 	gin.DefaultWriter = io.Discard // gin.Logger's request lines
 }
+
+// ordersAudience is the identifier of the example's access-token API.
+const ordersAudience = "https://orders.example.test"
 
 // testApp is the example's handler served against a fake provider, with a
 // browser that keeps cookies and does not follow redirects.
@@ -51,7 +55,11 @@ func newTestApp(t *testing.T, opcfg monocloudtest.Config) *testApp {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	h = newHandler(client)
+	ordersAPI, err := backend.New(backend.Options{TenantDomain: op.Issuer(), Audience: ordersAudience, HTTPClient: op.Client()})
+	if err != nil {
+		t.Fatalf("backend.New: %v", err)
+	}
+	h = newHandler(client, ordersAPI)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +227,55 @@ func TestGinContextAsContext(t *testing.T) {
 			if !strings.Contains(err.Error(), fix) {
 				t.Errorf("ErrNoRequestContext %q does not name the fix %q", err, fix)
 			}
+		}
+	}
+}
+
+// TestOrdersAPI checks the access-token API: a token for the audience with
+// the group's scope is answered for its user; no token, the session cookie,
+// a token without the scope or for another API are refused.
+func TestOrdersAPI(t *testing.T) {
+	app := newTestApp(t, monocloudtest.Config{})
+	app.signIn()
+	call := func(c *http.Client, token string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, app.srv.URL+"/api/orders", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(body)
+	}
+
+	resp, body := call(http.DefaultClient, app.op.MintAccessToken(t, monocloudtest.AccessToken{Audience: ordersAudience, Scopes: "read:orders", Subject: "svc-9"}))
+	var answer struct{ Sub string }
+	if err := json.Unmarshal([]byte(body), &answer); resp.StatusCode != http.StatusOK || err != nil || answer.Sub != "svc-9" {
+		t.Errorf("with a token: %s %q (%v), want svc-9's orders", resp.Status, body, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		client *http.Client
+		token  string
+		status int
+	}{
+		{"no token", http.DefaultClient, "", http.StatusUnauthorized},
+		{"the session cookie", app.browser, "", http.StatusUnauthorized},
+		{"no read:orders", http.DefaultClient, app.op.MintAccessToken(t, monocloudtest.AccessToken{Audience: ordersAudience, Scopes: "write:orders"}), http.StatusForbidden},
+		{"another API's token", http.DefaultClient, app.op.MintAccessToken(t, monocloudtest.AccessToken{Audience: "https://billing.example.test", Scopes: "read:orders"}), http.StatusUnauthorized},
+	} {
+		if resp, body := call(tc.client, tc.token); resp.StatusCode != tc.status {
+			t.Errorf("%s: %s %q, want %d", tc.name, resp.Status, body, tc.status)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Command quickstart is the smallest complete auth-go application: sign-in
-// and sign-out, a protected page, a page for the admin group, and the
-// user's tokens.
+// and sign-out, a protected page, a page for the admin group, the user's
+// tokens, and a JSON API of its own that a page calls with the user's
+// access token.
 //
 // It is configured entirely by the environment:
 //
@@ -12,6 +13,9 @@
 //	ADDR                           listen address (default 127.0.0.1:8080)
 //	EXAMPLE_RESOURCES              optional APIs to get tokens for:
 //	                               "https://api.example.com=read:api,https://other.example.com=read:other"
+//	EXAMPLE_API_RESOURCE           optional: one of EXAMPLE_RESOURCES, the app's own
+//	                               API, served at /api/orders and called by /orders
+//	                               (MONOCLOUD_BACKEND_* variables configure it further)
 //
 // Register http://127.0.0.1:8080/api/auth/callback as the application's
 // callback URL and http://127.0.0.1:8080 (MONOCLOUD_AUTH_APP_URL exactly)
@@ -22,11 +26,13 @@ package main
 import (
 	"cmp"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
+	"github.com/monocloud/auth-go/backend"
 	"github.com/monocloud/auth-go/examples/quickstart/app"
 )
 
@@ -40,13 +46,27 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	var api *app.API
+	if resource := os.Getenv("EXAMPLE_API_RESOURCE"); resource != "" {
+		// The API trusts the app's provider; other options come from the
+		// MONOCLOUD_BACKEND_* variables.
+		validator, err := backend.New(backend.Options{TenantDomain: client.Options().TenantDomain, Audience: resource})
+		if err != nil {
+			log.Fatal(err)
+		}
+		api = &app.API{Client: validator, Resource: resource}
+	}
+	handler, err := app.New(client, api)
+	if err != nil {
+		log.Fatalf("EXAMPLE_API_RESOURCE: %v", err)
+	}
 
 	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           app.New(client, resources),
-		ReadHeaderTimeout: 10 * time.Second,
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatal(err)
 	}
-	log.Printf("quickstart listening on http://%s", addr)
-	log.Fatal(srv.ListenAndServe())
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("quickstart listening on http://%s", ln.Addr())
+	log.Fatal(srv.Serve(ln))
 }

@@ -1,9 +1,10 @@
 // Package app is the quickstart web application: a home page, a page that
-// needs sign-in, a page only for the admin group, and pages that show the
-// signed-in user's tokens.
+// needs sign-in, a page only for the admin group, pages that show the
+// signed-in user's tokens, and (with an API configured) a JSON API
+// protected by access tokens with a page that calls it.
 //
-// The program in the parent directory serves it; the browser test in e2e
-// serves the same handler.
+// The program in the parent directory serves it; the tests in e2e serve
+// the same handler.
 package app
 
 import (
@@ -11,15 +12,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	monocloud "github.com/monocloud/auth-go"
 )
@@ -45,53 +43,73 @@ func ParseResources(s string) ([]monocloud.Indicator, error) {
 }
 
 // New returns the application's handler. client is the configured
-// MonoCloud client and resources the Options.Resources it was created with
-// (the tokens page links to a token for each).
+// MonoCloud client; the tokens page links to a token for each of its
+// Options.Resources. api, if not nil, is the app's own JSON API, served at
+// /api/orders and called by the /orders page.
 //
 // The auth middleware in front of every page serves the auth routes
 // (/api/auth/signin, /api/auth/callback, /api/auth/signout …) and lets only
-// signed-in users reach /protected, /tokens and /api/tokens: pages redirect
-// to sign-in, the API answers 401 JSON. /admin is protected on its own by
-// ProtectPage: it needs a member of the "admin" group, and shows others a
-// 403 page.
-func New(client *monocloud.Client, resources []monocloud.Indicator) http.Handler {
-	a := &app{client: client, resources: resources}
+// signed-in users reach /protected, /tokens, /orders and /api/tokens: pages
+// redirect to sign-in, the API answers 401 JSON. /admin is protected on its
+// own by ProtectPage: it needs a member of the "admin" group, and shows
+// others a 403 page. /api/orders takes no cookie: only an access token for
+// the API.
+func New(client *monocloud.Client, api *API) (http.Handler, error) {
+	opts := client.Options()
+	a := &app{client: client, resources: opts.Resources, federatedSignOut: *opts.FederatedSignOut}
 	mux := http.NewServeMux()
+	if api != nil {
+		orders, err := newOrdersAPI(api, opts)
+		if err != nil {
+			return nil, err
+		}
+		a.orders = orders
+		mux.Handle("GET /api/orders", orders.handler())
+	}
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /protected", a.protected)
 	mux.HandleFunc("GET /tokens", a.tokens)
+	mux.HandleFunc("GET /orders", a.ordersPage)
 	mux.HandleFunc("GET /api/tokens", a.apiTokens)
 	admins := client.ProtectPage(&monocloud.ProtectOptions{
 		GroupCheck:     monocloud.GroupCheck{Groups: []string{AdminGroup}},
 		OnAccessDenied: a.adminDenied,
 	})
 	mux.Handle("GET /admin", admins(http.HandlerFunc(a.admin)))
+	// The sign-out the configured one is not (see the signout template).
+	mux.Handle("GET "+signOutAppOnly, client.SignOutHandler(&monocloud.SignOutOptions{FederatedSignOut: new(false)}))
+	mux.Handle("GET "+signOutEverywhere, client.SignOutHandler(&monocloud.SignOutOptions{FederatedSignOut: new(true)}))
 
 	protect := client.AuthMiddleware(&monocloud.MiddlewareOptions{
-		ProtectedRoutes: monocloud.Protect(`^/protected$`, `^/tokens$`, `^/api/tokens$`),
+		ProtectedRoutes: monocloud.Protect(`^/protected$`, `^/tokens$`, `^/orders$`, `^/api/tokens$`),
 	})
-	return protect(mux)
+	return protect(mux), nil
 }
 
 // AdminGroup is the group whose members may see /admin.
 const AdminGroup = "admin"
 
+// The sign-out routes besides the configured /api/auth/signout.
+const (
+	signOutAppOnly    = "/signout/app-only"
+	signOutEverywhere = "/signout/everywhere"
+)
+
 type app struct {
 	client    *monocloud.Client
 	resources []monocloud.Indicator
+	// federatedSignOut is Options.FederatedSignOut: whether
+	// /api/auth/signout ends the provider's session too.
+	federatedSignOut bool
+	orders           *ordersAPI // nil without an API
 }
 
-// home shows whether the visitor is signed in.
+// home shows whether the visitor is signed in, and what to try.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	data := struct {
-		SignedIn  bool
-		Name      string
+		layout
 		SignInURL string
-	}{SignInURL: a.client.SignInURL("", nil)}
-	if s, err := a.client.Session(r.Context()); err == nil {
-		data.SignedIn = true
-		data.Name = displayName(s.User)
-	}
+	}{layout: a.layout(r, "/", "Home"), SignInURL: a.client.SignInURL("", nil)}
 	render(w, http.StatusOK, "home", data)
 }
 
@@ -109,10 +127,10 @@ func (a *app) protected(w http.ResponseWriter, r *http.Request) {
 		claims = append(claims, claim{name, fmt.Sprint(s.User[name])})
 	}
 	render(w, http.StatusOK, "protected", struct {
-		Name   string
+		layout
 		Groups []string
 		Claims []claim
-	}{displayName(s.User), s.User.Groups("groups"), claims})
+	}{a.layout(r, "/protected", "Protected"), s.User.Groups("groups"), claims})
 }
 
 // admin is the page for members of AdminGroup; ProtectPage lets no one else
@@ -124,9 +142,9 @@ func (a *app) admin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	render(w, http.StatusOK, "admin", struct {
-		Name   string
+		layout
 		Groups []string
-	}{displayName(s.User), s.User.Groups("groups")})
+	}{a.layout(r, "/admin", "Admin"), s.User.Groups("groups")})
 }
 
 // adminDenied answers a request for /admin that ProtectPage refused: a
@@ -138,133 +156,49 @@ func (a *app) adminDenied(w http.ResponseWriter, r *http.Request, user monocloud
 		return
 	}
 	render(w, http.StatusForbidden, "forbidden", struct {
-		Name  string
+		layout
 		Group string
-	}{displayName(user), AdminGroup})
+	}{a.layout(r, "/admin", "Forbidden"), AdminGroup})
 }
 
-// tokens shows the access token GetTokens returns: the default one, or the
-// one for ?resource=…; ?refresh=1 forces a refresh.
-func (a *app) tokens(w http.ResponseWriter, r *http.Request) {
-	resource, ok := a.resource(r)
-	if !ok {
-		render(w, http.StatusBadRequest, "error", struct{ Message, SignInURL string }{"Unknown API.", ""})
-		return
-	}
-	tokens, err := a.getTokens(r, resource)
-	if err != nil {
-		status, msg := tokenErrorStatus(err)
-		signIn := a.client.SignInURL("/tokens", nil)
-		render(w, status, "error", struct{ Message, SignInURL string }{msg, signIn})
-		return
-	}
-
-	type api struct{ Resource, Scopes, URL string }
-	apis := []api{{URL: "/tokens"}} // the default token
-	for _, ind := range a.resources {
-		apis = append(apis, api{ind.Resource, ind.Scopes, "/tokens?" + url.Values{"resource": {ind.Resource}}.Encode()})
-	}
-	refresh := url.Values{"refresh": {"1"}}
-	if resource != "" {
-		refresh.Set("resource", resource)
-	}
-	expires := time.Unix(tokens.AccessTokenExpiration, 0)
-	render(w, http.StatusOK, "tokens", struct {
-		Tokens      *monocloud.Tokens
-		Fingerprint string
-		Expires     string
-		ExpiresIn   time.Duration
-		RefreshURL  string
-		APIs        []api
-	}{
-		Tokens:      tokens,
-		Fingerprint: fingerprint(tokens.AccessToken),
-		Expires:     expires.UTC().Format(time.RFC3339),
-		ExpiresIn:   time.Until(expires).Round(time.Second),
-		RefreshURL:  "/tokens?" + refresh.Encode(),
-		APIs:        apis,
-	})
+// layout is what every page's frame shows: the title, the current
+// navigation item, the signed-in user and the sign-out choices.
+type layout struct {
+	Title    string
+	Links    []navLink
+	SignedIn bool
+	Name     string
+	HasAPI   bool
+	// Federated is whether /api/auth/signout ends the provider's session
+	// too; the page then offers AppOnly, and Everywhere otherwise.
+	Federated           bool
+	AppOnly, Everywhere string
 }
 
-// getTokens returns the access token for resource ("" for the default
-// one), refreshed first when the request asks with ?refresh=1.
-func (a *app) getTokens(r *http.Request, resource string) (*monocloud.Tokens, error) {
-	return a.client.GetTokens(r.Context(), &monocloud.GetTokensOptions{
-		Resource:     resource,
-		ForceRefresh: r.URL.Query().Get("refresh") == "1",
-	})
+// navLink is an item of the navigation bar.
+type navLink struct {
+	Path, Label string
+	Active      bool
 }
 
-// apiTokens answers the access token as JSON, for a script on the page or
-// another service. It never hands out the refresh or ID token.
-func (a *app) apiTokens(w http.ResponseWriter, r *http.Request) {
-	resource, ok := a.resource(r)
-	if !ok {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "unknown API"})
-		return
+// layout returns the frame of the page whose navigation item is nav (its
+// path, or "" for none).
+func (a *app) layout(r *http.Request, nav, title string) layout {
+	l := layout{
+		Title: title, HasAPI: a.orders != nil,
+		Federated: a.federatedSignOut, AppOnly: signOutAppOnly, Everywhere: signOutEverywhere,
 	}
-	tokens, err := a.getTokens(r, resource)
-	if err != nil {
-		status, msg := tokenErrorStatus(err)
-		writeJSON(w, status, map[string]string{"message": msg})
-		return
+	l.Links = []navLink{{Path: "/", Label: "Home"}, {Path: "/protected", Label: "Protected"}, {Path: "/admin", Label: "Admin"}, {Path: "/tokens", Label: "Tokens"}}
+	if l.HasAPI {
+		l.Links = append(l.Links, navLink{Path: "/orders", Label: "Orders API"})
 	}
-	writeJSON(w, http.StatusOK, apiToken{
-		AccessToken:           tokens.AccessToken,
-		AccessTokenExpiration: tokens.AccessTokenExpiration,
-		Scopes:                tokens.Scopes,
-		Resource:              tokens.Resource,
-		IsExpired:             tokens.IsExpired,
-	})
-}
-
-// apiToken is the JSON of /api/tokens: Tokens without the refresh and ID
-// tokens, with the same names.
-type apiToken struct {
-	AccessToken           string `json:"accessToken"`
-	AccessTokenExpiration int64  `json:"accessTokenExpiration"`
-	Scopes                string `json:"scopes"`
-	Resource              string `json:"resource,omitempty"`
-	IsExpired             bool   `json:"isExpired"`
-}
-
-// resource returns the API selected by the request's resource parameter:
-// "" for the default token, or one of the configured resources. Other
-// values are refused here rather than sent to the provider: a provider that
-// rotates refresh tokens may consume the refresh token even when it then
-// refuses the resource.
-func (a *app) resource(r *http.Request) (string, bool) {
-	want := r.URL.Query().Get("resource")
-	if want == "" {
-		return "", true
+	for i := range l.Links {
+		l.Links[i].Active = l.Links[i].Path == nav
 	}
-	for _, ind := range a.resources {
-		if ind.Resource == want {
-			return want, true
-		}
+	if s, err := a.client.Session(r.Context()); err == nil {
+		l.SignedIn, l.Name = true, displayName(s.User)
 	}
-	return "", false
-}
-
-// tokenErrorStatus turns a GetTokens error into a status and a message for
-// the user.
-func tokenErrorStatus(err error) (int, string) {
-	var (
-		opErr  *monocloud.OPError
-		valErr *monocloud.ValidationError
-	)
-	switch {
-	case errors.Is(err, monocloud.ErrNoSession):
-		return http.StatusUnauthorized, "You are not signed in."
-	case errors.As(err, &opErr) && opErr.Code == "invalid_grant":
-		return http.StatusUnauthorized, "Your session at the provider has ended. Please sign in again."
-	case errors.As(err, &opErr):
-		return http.StatusBadRequest, "The provider refused the token request: " + opErr.Code + " " + opErr.Description
-	case errors.As(err, &valErr):
-		return http.StatusBadRequest, valErr.Message
-	}
-	slog.Error("GetTokens failed", "error", err)
-	return http.StatusBadGateway, "The provider could not be reached. Please try again."
+	return l
 }
 
 func displayName(u monocloud.User) string {
