@@ -226,11 +226,6 @@ const configuration = {
     clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none', 'self_signed_tls_client_auth'],
   }),
   features: {
-    mTLS: {
-      enabled: Boolean(mtlsAliases),
-      selfSignedTlsClientAuth: true,
-      getCertificate: (ctx) => ctx.get('x-test-client-cert') || undefined,
-    },
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
@@ -238,14 +233,16 @@ const configuration = {
     revocation: { enabled: true },
     introspection: { enabled: true },
     // For API (resource server) tests: tokens without a user, and tokens
-    // bound to a client certificate. Only clients registered for them see
-    // a difference.
+    // bound to a client certificate; and mutual TLS client authentication
+    // (OP_MTLS_ALIASES_JSON). Only clients registered for them see a
+    // difference.
     clientCredentials: { enabled: true },
     mTLS: {
       enabled: true,
       certificateBoundAccessTokens: true,
+      selfSignedTlsClientAuth: true,
       getCertificate(ctx) {
-        const cert = ctx.get('x-client-cert');
+        const cert = ctx.get('x-test-client-cert') || ctx.get('x-client-cert');
         return cert ? decodeURIComponent(cert) : undefined;
       },
     },
