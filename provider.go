@@ -1,12 +1,18 @@
 package monocloud
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +139,7 @@ func (c *Client) settleDiscovery(ctx context.Context, p *discoveredOP, err error
 	}
 	if err == nil {
 		d.p.Store(p)
+		c.cfg.logger.LogAttrs(ctx, slog.LevelInfo, providerDiscoveredMessage, slog.String("issuer", p.issuer))
 		return nil
 	}
 	d.failures++
@@ -142,6 +149,10 @@ func (c *Client) settleDiscovery(ctx context.Context, p *discoveredOP, err error
 	c.emit(ctx, Event{Kind: EventProviderError, Op: "discovery", Err: err})
 	return d.err
 }
+
+// providerDiscoveredMessage is the Info line that names the discovered
+// issuer, once.
+const providerDiscoveredMessage = "monocloud: provider discovered"
 
 // discover fetches the discovery document of cfg.issuer. An *HTTPError
 // reports a provider that could not be reached (no answer, a 5xx, 408 or
@@ -156,13 +167,13 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*discover
 	}
 	body, status, err := provider.GetJSON(ctx, cfg.httpClient, docURL)
 	if err != nil {
-		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error(), StatusCode: status, Err: err}
+		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error() + misconfigurationHint(err, nil), StatusCode: status, Err: err}
 	}
 	if status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests {
 		return nil, &HTTPError{Message: fmt.Sprintf("Error while fetching metadata from %s. Unexpected status code: %d", docURL, status), StatusCode: status}
 	}
 	if status != http.StatusOK {
-		return nil, misconfigured(&HTTPError{Message: "Unexpected status code", StatusCode: status}, "the discovery document answered status %d, want 200: is this the issuer URL?", status)
+		return nil, misconfigured(&HTTPError{Message: "Unexpected status code", StatusCode: status}, "the discovery document answered status %d, want 200: is this the issuer URL?%s", status, misconfigurationHint(nil, body))
 	}
 	var doc discoveryDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -303,4 +314,27 @@ func rawResponse(e *opclient.Error) *RawResponse {
 		return nil
 	}
 	return &RawResponse{StatusCode: e.StatusCode, Header: e.Header, Body: e.Body}
+}
+
+// misconfigurationHint names the likely misconfiguration behind a failed
+// discovery request (err) or answer (body), or returns "": a host that
+// does not exist, https against a provider that speaks http, http against
+// one that speaks https.
+func misconfigurationHint(err error, body []byte) string {
+	const fix = " (likely misconfiguration: check MONOCLOUD_AUTH_TENANT_DOMAIN)"
+	var (
+		dnsErr *net.DNSError
+		tlsErr tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return ": the host " + strconv.Quote(dnsErr.Name) + " does not exist" + fix
+	// net/http reports an http answer to its TLS handshake as this text,
+	// other records as the TLS error.
+	case errors.As(err, &tlsErr), err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return ": the provider does not speak TLS; is it http:// rather than https://?" + fix
+	case bytes.Contains(body, []byte("HTTP request to an HTTPS server")), bytes.Contains(body, []byte("plain HTTP request was sent to HTTPS port")):
+		return ": the provider speaks TLS; is it https:// rather than http://?" + fix
+	}
+	return ""
 }
