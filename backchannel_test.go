@@ -381,7 +381,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 	hydra := func(overrides map[string]any) map[string]any {
 		c := map[string]any{
 			"iss": app.op.Issuer(), "aud": []string{"test-client"}, "iat": now.Unix(), "jti": rand.Text(), "sid": "sid-1",
-			"events": map[string]any{backChannelLogoutEvent: map[string]any{}},
+			"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 		}
 		for k, v := range overrides {
 			if v == nil {
@@ -427,7 +427,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		{"no events", signed(claims(map[string]any{"events": nil})), http.StatusBadRequest},
 		{"events not an object", signed(claims(map[string]any{"events": 1})), http.StatusBadRequest},
 		{"another event", signed(claims(map[string]any{"events": map[string]any{"other": map[string]any{}}})), http.StatusBadRequest},
-		{"the event not an object", signed(claims(map[string]any{"events": map[string]any{backChannelLogoutEvent: "yes"}})), http.StatusBadRequest},
+		{"the event not an object", signed(claims(map[string]any{"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": "yes"}})), http.StatusBadRequest},
 		{"nonce (an ID token)", signed(claims(map[string]any{"nonce": "n"})), http.StatusBadRequest},
 		{"neither sub nor sid", signed(claims(map[string]any{"sub": nil})), http.StatusBadRequest},
 	}
@@ -485,7 +485,7 @@ func FuzzVerifyLogoutToken(f *testing.F) {
 	}
 	valid := app.op.SignLogoutToken(f, map[string]any{
 		"iss": app.op.Issuer(), "aud": "test-client", "iat": time.Now().Unix(), "jti": "seed",
-		"sid": "sid-1", "events": map[string]any{backChannelLogoutEvent: map[string]any{}},
+		"sid": "sid-1", "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 	})
 	f.Add(valid)
 	f.Add(valid[:len(valid)-3] + "AAA")
@@ -493,9 +493,9 @@ func FuzzVerifyLogoutToken(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, raw string) {
-		lt, err := app.client.verifyLogoutToken(context.Background(), p, raw)
+		lt, err := p.verifier.VerifyLogoutToken(context.Background(), raw)
 		if err != nil {
-			if !errors.As(err, new(*TokenError)) {
+			if err := opError(err); !errors.As(err, new(*TokenError)) {
 				t.Fatalf("error %v (%T), want a *TokenError", err, err)
 			}
 			return

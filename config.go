@@ -33,6 +33,7 @@ type config struct {
 	clockSkew       time.Duration
 	responseTimeout time.Duration
 	usePAR          bool
+	requireProvider bool
 	postLogoutURL   string
 	federated       bool
 	revokeOnSignOut bool
@@ -233,6 +234,7 @@ func resolve(o Options) (*config, error) {
 		r.fail("ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "must be at least 1s, got %v", c.responseTimeout)
 	}
 	c.usePAR = r.boolean(o.UsePAR, "UsePAR", "MONOCLOUD_AUTH_USE_PAR", false)
+	c.requireProvider = r.boolean(o.RequireProvider, "RequireProvider", "MONOCLOUD_AUTH_REQUIRE_PROVIDER", false)
 	if v := r.str(o.PostLogoutRedirectURI, "MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI", ""); v != "" && c.appURL != nil {
 		v = withLeadingSlash(v)
 		if _, ok := returnurl.Resolve(c.appURL, v); !ok {

@@ -988,6 +988,8 @@ var adaGroupClaims = monocloudtest.Config{Claims: map[string]any{
 
 // logRecorder is a slog.Handler that keeps every record at or above its
 // level, and every Event given to its hook, each also formatted as text.
+// It leaves out the Info line of the provider's discovery, which New logs
+// once before any test acts (see TestDiscoveryLogsTheIssuerOnce).
 type logRecorder struct {
 	level slog.Level
 
@@ -1002,6 +1004,9 @@ func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler           { return h }
 func (h *logRecorder) WithGroup(string) slog.Handler                { return h }
 
 func (h *logRecorder) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == providerDiscoveredMessage {
+		return nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.recs = append(h.recs, r.Clone())

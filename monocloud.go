@@ -41,7 +41,8 @@ type Client struct {
 // 404, another issuer, required endpoints missing). A provider that cannot
 // be reached does not fail New: discovery is retried, with backoff, by the
 // requests that need the provider, which fail with ErrProviderUnavailable
-// (503 on the auth routes) until it succeeds. With a Coordinator, New
+// (503 on the auth routes) until it succeeds; with RequireProvider, it
+// fails New (see also Client.Ready). With a Coordinator, New
 // starts watching its revocations in the background (Close stops it), and
 // requests carrying a session wait until they are loaded (see
 // Coordinator).
@@ -80,7 +81,10 @@ func New(opts Options) (*Client, error) {
 	if errors.As(err, &ve) {
 		return nil, err
 	}
-	_ = c.settleDiscovery(ctx, p, err) // unreachable: logged, retried on demand
+	// Unreachable: logged, retried on demand, unless RequireProvider.
+	if err := c.settleDiscovery(ctx, p, err); err != nil && cfg.requireProvider {
+		return nil, err
+	}
 	if cfg.coordinator != nil {
 		var watch context.Context
 		watch, c.stopWatch = context.WithCancel(context.Background())

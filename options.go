@@ -98,6 +98,11 @@ type Options struct {
 	// UsePAR sends authorization requests through Pushed Authorization
 	// Requests (MONOCLOUD_AUTH_USE_PAR; default false).
 	UsePAR *bool
+	// RequireProvider makes New fail when the provider cannot be reached
+	// (MONOCLOUD_AUTH_REQUIRE_PROVIDER; default false: discovery is retried
+	// by the requests that need it, see New). Set it where a start-up that
+	// cannot sign anyone in should stop the deploy.
+	RequireProvider *bool
 	// PostLogoutRedirectURI is where sign-out returns, relative to AppURL or
 	// absolute on its origin (MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI;
 	// default AppURL).

@@ -1,25 +1,31 @@
 package monocloud
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monocloud/auth-go/internal/opclient"
+	"github.com/monocloud/auth-go/internal/provider"
 )
 
-// provider is the OpenID provider as discovered: its endpoints, its JWKS
-// and the token endpoint client.
-type provider struct {
+// discoveredOP is the OpenID provider as discovered: its endpoints, the
+// verifier of its tokens and the token endpoint client.
+type discoveredOP struct {
 	issuer        string
 	authURL       string
 	tokenURL      string
@@ -27,10 +33,8 @@ type provider struct {
 	endSessionURL string
 	parURL        string
 	revocationURL string // empty if the provider has none
-	keys          *keySet
-	// idTokens configures go-oidc's ID token verifier (with keys as its key set).
-	idTokens *oidc.Config
-	tokens   *opclient.Client
+	verifier      *provider.Verifier
+	tokens        *opclient.Client
 }
 
 // discoveryDoc holds the fields of the discovery document that are used.
@@ -66,7 +70,7 @@ const (
 
 // discovery is the provider once discovered, and the retry state until then.
 type discovery struct {
-	p atomic.Pointer[provider]
+	p atomic.Pointer[discoveredOP]
 
 	mu       sync.Mutex    // guards the fields below
 	attempt  chan struct{} // closed when the attempt in flight ends; nil if none
@@ -80,7 +84,7 @@ type discovery struct {
 // are spaced by an exponential backoff (minDiscoveryBackoff to
 // maxDiscoveryBackoff) during which callers fail fast. Errors match
 // ErrProviderUnavailable.
-func (c *Client) provider(ctx context.Context) (*provider, error) {
+func (c *Client) provider(ctx context.Context) (*discoveredOP, error) {
 	d := &c.disc
 	if p := d.p.Load(); p != nil {
 		return p, nil
@@ -117,7 +121,7 @@ func (c *Client) provider(ctx context.Context) (*provider, error) {
 
 // discover runs one discovery attempt, bounded by ResponseTimeout and not
 // cancelled with ctx: other callers may wait for it.
-func (c *Client) discover(ctx context.Context) (*provider, error) {
+func (c *Client) discover(ctx context.Context) (*discoveredOP, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.responseTimeout)
 	defer cancel()
 	return discover(ctx, c.cfg, func() time.Time { return c.now() })
@@ -125,7 +129,7 @@ func (c *Client) discover(ctx context.Context) (*provider, error) {
 
 // settleDiscovery records the outcome of a discovery attempt, ends the
 // attempt in flight, if any, and returns the error for its callers.
-func (c *Client) settleDiscovery(ctx context.Context, p *provider, err error) error {
+func (c *Client) settleDiscovery(ctx context.Context, p *discoveredOP, err error) error {
 	d := &c.disc
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -135,6 +139,7 @@ func (c *Client) settleDiscovery(ctx context.Context, p *provider, err error) er
 	}
 	if err == nil {
 		d.p.Store(p)
+		c.cfg.logger.LogAttrs(ctx, slog.LevelInfo, providerDiscoveredMessage, slog.String("issuer", p.issuer))
 		return nil
 	}
 	d.failures++
@@ -145,26 +150,30 @@ func (c *Client) settleDiscovery(ctx context.Context, p *provider, err error) er
 	return d.err
 }
 
+// providerDiscoveredMessage is the Info line that names the discovered
+// issuer, once.
+const providerDiscoveredMessage = "monocloud: provider discovered"
+
 // discover fetches the discovery document of cfg.issuer. An *HTTPError
 // reports a provider that could not be reached (no answer, a 5xx, 408 or
 // 429 status): worth a retry. A *ValidationError naming TenantDomain
 // reports an answer that proves the configuration wrong (another status,
 // not JSON, another issuer, required endpoints missing). now is the clock
 // of the JWKS refetch limit.
-func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider, error) {
+func discover(ctx context.Context, cfg *config, now func() time.Time) (*discoveredOP, error) {
 	docURL := cfg.issuer + "/.well-known/openid-configuration"
 	misconfigured := func(err error, format string, args ...any) error {
 		return &ValidationError{Field: "TenantDomain", EnvVar: "MONOCLOUD_AUTH_TENANT_DOMAIN", Message: docURL + ": " + fmt.Sprintf(format, args...), Err: err}
 	}
-	body, status, err := getJSON(ctx, cfg.httpClient, docURL)
+	body, status, err := provider.GetJSON(ctx, cfg.httpClient, docURL)
 	if err != nil {
-		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error(), StatusCode: status, Err: err}
+		return nil, &HTTPError{Message: "Error while fetching metadata: " + err.Error() + misconfigurationHint(err, nil), StatusCode: status, Err: err}
 	}
 	if status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests {
 		return nil, &HTTPError{Message: fmt.Sprintf("Error while fetching metadata from %s. Unexpected status code: %d", docURL, status), StatusCode: status}
 	}
 	if status != http.StatusOK {
-		return nil, misconfigured(&HTTPError{Message: "Unexpected status code", StatusCode: status}, "the discovery document answered status %d, want 200: is this the issuer URL?", status)
+		return nil, misconfigured(&HTTPError{Message: "Unexpected status code", StatusCode: status}, "the discovery document answered status %d, want 200: is this the issuer URL?%s", status, misconfigurationHint(nil, body))
 	}
 	var doc discoveryDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -199,8 +208,7 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 	if cfg.usePAR && doc.PARURL == "" {
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
-	offset := cfg.clockSkew - cfg.clockTolerance
-	return &provider{
+	return &discoveredOP{
 		issuer:        doc.Issuer,
 		authURL:       doc.AuthURL,
 		tokenURL:      doc.TokenURL,
@@ -208,20 +216,19 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 		endSessionURL: doc.EndSessionURL,
 		parURL:        doc.PARURL,
 		revocationURL: doc.RevocationURL,
-		keys: &keySet{
-			url:     doc.JWKSURL,
-			alg:     jose.SignatureAlgorithm(cfg.idTokenAlg),
-			client:  cfg.httpClient,
-			timeout: cfg.responseTimeout,
-			now:     now,
-		},
-		idTokens: &oidc.Config{
-			ClientID:             cfg.clientID,
-			SupportedSigningAlgs: []string{cfg.idTokenAlg},
-			// go-oidc rejects exp < now; its clock is the provider's
-			// (ClockSkew), shifted back by the tolerance to accept tokens
-			// that expired within it.
-			Now: func() time.Time { return now().Add(offset) },
+		verifier: &provider.Verifier{
+			Issuer:    doc.Issuer,
+			ClientID:  cfg.clientID,
+			Algorithm: jose.SignatureAlgorithm(cfg.idTokenAlg),
+			Keys: &provider.KeySet{
+				URL:     doc.JWKSURL,
+				Client:  cfg.httpClient,
+				Timeout: cfg.responseTimeout,
+				Now:     now,
+			},
+			// Token times are checked on the provider's clock.
+			Now:    func() time.Time { return now().Add(cfg.clockSkew) },
+			Leeway: cfg.clockTolerance,
 		},
 		tokens: &opclient.Client{
 			HTTPClient:   cfg.httpClient,
@@ -235,9 +242,19 @@ func discover(ctx context.Context, cfg *config, now func() time.Time) (*provider
 	}, nil
 }
 
+// verifyIDToken verifies raw, an ID token of a token response, as
+// provider.Verifier.VerifyIDToken says, with the errors of the package.
+func (p *discoveredOP) verifyIDToken(ctx context.Context, raw string, chk provider.IDTokenCheck) (map[string]any, error) {
+	claims, err := p.verifier.VerifyIDToken(ctx, raw, chk)
+	if err != nil {
+		return nil, opError(err)
+	}
+	return claims, nil
+}
+
 // endSession returns the provider's end_session URL for RP-initiated
 // logout; state is sent only with a post-logout redirect URI.
-func (p *provider) endSession(clientID, idToken, postLogout, state string) (string, bool) {
+func (p *discoveredOP) endSession(clientID, idToken, postLogout, state string) (string, bool) {
 	if p.endSessionURL == "" {
 		return "", false
 	}
@@ -260,9 +277,24 @@ func (p *provider) endSession(clientID, idToken, postLogout, state string) (stri
 	return u.String(), true
 }
 
-// opError converts an error of the token endpoint client into the package's
-// error types.
+// opError converts an error of the provider's side (package provider's
+// *provider.Error, package opclient's *opclient.Error) into the package's
+// error types, once for every caller: a provider that cannot be reached or
+// cannot serve its keys matches ErrProviderUnavailable (with an
+// *HTTPError), a discovery answer that proves the configuration wrong is a
+// *ValidationError naming TenantDomain, an invalid token a *TokenError, the
+// provider's OAuth error an *OPError.
 func opError(err error) error {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Kind == provider.Invalid:
+			return &TokenError{Code: CodeInvalidToken, Message: pe.Message, Err: pe.Err}
+		case pe.Kind == provider.Misconfigured && pe.Op == "discovery":
+			return &ValidationError{Field: "TenantDomain", EnvVar: "MONOCLOUD_AUTH_TENANT_DOMAIN", Message: pe.Message, Err: err}
+		}
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: pe.Error(), StatusCode: pe.StatusCode, Err: err})
+	}
 	var te *opclient.Error
 	if !errors.As(err, &te) {
 		return &HTTPError{Message: err.Error(), Err: err}
@@ -282,4 +314,27 @@ func rawResponse(e *opclient.Error) *RawResponse {
 		return nil
 	}
 	return &RawResponse{StatusCode: e.StatusCode, Header: e.Header, Body: e.Body}
+}
+
+// misconfigurationHint names the likely misconfiguration behind a failed
+// discovery request (err) or answer (body), or returns "": a host that
+// does not exist, https against a provider that speaks http, http against
+// one that speaks https.
+func misconfigurationHint(err error, body []byte) string {
+	const fix = " (likely misconfiguration: check MONOCLOUD_AUTH_TENANT_DOMAIN)"
+	var (
+		dnsErr *net.DNSError
+		tlsErr tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return ": the host " + strconv.Quote(dnsErr.Name) + " does not exist" + fix
+	// net/http reports an http answer to its TLS handshake as this text,
+	// other records as the TLS error.
+	case errors.As(err, &tlsErr), err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return ": the provider does not speak TLS; is it http:// rather than https://?" + fix
+	case bytes.Contains(body, []byte("HTTP request to an HTTPS server")), bytes.Contains(body, []byte("plain HTTP request was sent to HTTPS port")):
+		return ": the provider speaks TLS; is it https:// rather than http://?" + fix
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/internal/refresh"
 )
 
@@ -183,7 +184,7 @@ type grantResult struct {
 // grant runs the refresh grant and validates what it returns. When the
 // provider answered but its answer fails validation, the result is
 // returned with the error, so that a rotated refresh token is not lost.
-func (c *Client) grant(ctx context.Context, p *provider, s *Session, rt string, q tokenQuery) (*grantResult, error) {
+func (c *Client) grant(ctx context.Context, p *discoveredOP, s *Session, rt string, q tokenQuery) (*grantResult, error) {
 	resp, err := p.tokens.Refresh(ctx, p.tokenURL, rt, strings.Fields(q.resource), q.scopes)
 	if err != nil {
 		return nil, opError(err)
@@ -196,17 +197,17 @@ func (c *Client) grant(ctx context.Context, p *provider, s *Session, rt string, 
 		refreshToken: resp.RefreshToken,
 	}
 	if resp.IDToken != "" {
-		res.claims, err = c.verifyIDToken(ctx, resp.IDToken, idTokenCheck{
-			refresh: true,
-			nonce:   unverifiedClaim(s.IDToken, "nonce"),
-			subject: s.subject(),
+		res.claims, err = p.verifyIDToken(ctx, resp.IDToken, provider.IDTokenCheck{
+			Refresh: true,
+			Nonce:   unverifiedClaim(s.IDToken, "nonce"),
+			Subject: s.subject(),
 		})
 		if err != nil {
 			return res, err
 		}
 	}
 	if q.refetch && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
-		if res.userInfo, err = c.fetchUserInfo(ctx, resp.AccessToken, s.subject()); err != nil {
+		if res.userInfo, err = c.fetchUserInfo(ctx, p, resp.AccessToken, s.subject()); err != nil {
 			return res, err
 		}
 	}

@@ -28,6 +28,7 @@ func (c *Client) Options() Options {
 	o.TrustStoreID = cfg.trustStoreID
 	o.ResponseTimeout = cfg.responseTimeout
 	o.UsePAR = new(cfg.usePAR)
+	o.RequireProvider = new(cfg.requireProvider)
 	o.PostLogoutRedirectURI = cfg.postLogoutURL
 	o.FederatedSignOut = new(cfg.federated)
 	o.RevokeTokensOnSignOut = new(cfg.revokeOnSignOut)

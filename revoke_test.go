@@ -109,6 +109,7 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.revocationURL = ""
+		log.Reset() // New's Info line of the discovery
 		signOut(t, app)
 		if log.Len() != 0 {
 			t.Errorf("log %q, want nothing", log.String())

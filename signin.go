@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/monocloud/auth-go/internal/cookie"
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/internal/returnurl"
 )
 
@@ -213,19 +214,19 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 
 // exchange redeems the authorization code and builds the new session,
 // with the userinfo claims when userInfo is set.
-func (c *Client) exchange(ctx context.Context, p *provider, code string, as *authState, userInfo bool) (*Session, error) {
+func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as *authState, userInfo bool) (*Session, error) {
 	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.callbackURL(as), as.CodeVerifier, strings.Fields(as.Resource))
 	if err != nil {
 		return nil, opError(err)
 	}
-	claims, err := c.verifyIDToken(ctx, resp.IDToken, idTokenCheck{nonce: as.Nonce, maxAge: as.MaxAge})
+	claims, err := p.verifyIDToken(ctx, resp.IDToken, provider.IDTokenCheck{Nonce: as.Nonce, MaxAge: as.MaxAge})
 	if err != nil {
 		return nil, err
 	}
 	user := User(c.userClaims(claims))
 	var info map[string]any
 	if userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
-		if info, err = c.fetchUserInfo(ctx, resp.AccessToken, user.Subject()); err != nil {
+		if info, err = c.fetchUserInfo(ctx, p, resp.AccessToken, user.Subject()); err != nil {
 			return nil, err
 		}
 		maps.Copy(user, info)

@@ -58,7 +58,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		redirect(w, r, returnTo)
 		return
 	}
-	var p *provider
+	var p *discoveredOP
 	if queryBool(q, "federated", boolOr(o.FederatedSignOut, c.cfg.federated)) {
 		// Before anything ends: a retry must still end both sessions.
 		var err error

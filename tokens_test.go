@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -896,7 +897,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		app.signIn("")
 		before := app.session()
 		app.op.RotateKey(t) // the refreshed ID token needs the new key
-		app.clock.Advance(jwksRefetchInterval)
+		app.clock.Advance(provider.DefaultRefetchInterval)
 		tr.failPath("/jwks")
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 		if err == nil {
@@ -937,7 +938,7 @@ func TestGetTokensProviderFaults(t *testing.T) {
 		app := newTokensApp(t, monocloudtest.Config{}, Options{})
 		app.signIn("")
 		app.op.RotateKey(t)
-		app.clock.Advance(jwksRefetchInterval)
+		app.clock.Advance(provider.DefaultRefetchInterval)
 		fetches := app.op.JWKSRequests()
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})
 		app.mustTokens(&GetTokensOptions{ForceRefresh: true})

@@ -2,32 +2,30 @@ package monocloud
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
-	"slices"
 
 	"github.com/monocloud/auth-go/internal/opclient"
 )
 
-// fetchUserInfo calls the userinfo endpoint and checks that it describes
-// the session's user. A refusal is a *TokenError (see userInfoError). A signed answer (application/jwt) is verified as
-// verifySignedUserInfo says.
-func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (map[string]any, error) {
-	p, err := c.provider(ctx)
-	if err != nil {
-		return nil, err
-	}
+// fetchUserInfo calls the userinfo endpoint of p and checks that it
+// describes the session's user. A refusal is a *TokenError (see
+// userInfoError). A signed answer (application/jwt) is verified as
+// provider.Verifier.VerifySignedUserInfo says, and loses the JWT claims
+// that the user drops from ID tokens (FilteredClaims: iss, aud, exp, iat,
+// ...).
+func (c *Client) fetchUserInfo(ctx context.Context, p *discoveredOP, accessToken, sub string) (map[string]any, error) {
 	resp, err := opclient.UserInfo(ctx, c.cfg.httpClient, p.userInfoURL, accessToken)
 	if err != nil {
 		return nil, userInfoError(err)
 	}
 	info := resp.Claims
 	if resp.JWT != "" {
-		if info, err = c.verifySignedUserInfo(ctx, p, resp.JWT); err != nil {
-			return nil, err
+		if info, err = p.verifier.VerifySignedUserInfo(ctx, resp.JWT); err != nil {
+			return nil, opError(err)
 		}
+		info = c.userClaims(info)
 	}
 	if got, _ := info["sub"].(string); sub != "" && got != sub {
 		return nil, &ValidationError{Message: "userinfo sub does not match the ID token sub"}
@@ -45,49 +43,6 @@ func userInfoError(err error) error {
 		return &TokenError{Code: oe.Code, Message: oe.Description, Raw: rawResponse(oe), Err: err}
 	}
 	return opError(err)
-}
-
-// verifySignedUserInfo verifies a signed userinfo answer (OpenID Connect
-// Core section 5.3.2) and returns its claims, less the JWT claims that the
-// user drops from ID tokens (FilteredClaims: iss, aud, exp, iat, ...). The
-// signature must be by a key of the provider's JWKS with IDTokenSigningAlg;
-// iss and aud, which such an answer SHOULD carry, must be the issuer and
-// include the client ID when present. exp and iat are not checked: the
-// answer is used at once. Encrypted answers are not supported.
-func (c *Client) verifySignedUserInfo(ctx context.Context, p *provider, raw string) (map[string]any, error) {
-	if err := checkUTF8(raw); err != nil {
-		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo verification failed", Err: err}
-	}
-	payload, err := p.keys.verifyJWT(ctx, raw, fromProvider)
-	if errors.Is(err, ErrProviderUnavailable) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo verification failed", Err: err}
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, &TokenError{Code: CodeInvalidToken, Message: "Failed to parse JWT Payload", Err: err}
-	}
-	if iss, ok := claims["iss"]; ok && iss != p.issuer {
-		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo was issued by another issuer"}
-	}
-	if aud, ok := claims["aud"]; ok && !audienceContains(aud, c.cfg.clientID) {
-		return nil, &TokenError{Code: CodeInvalidToken, Message: "Signed userinfo is meant for another audience"}
-	}
-	return c.userClaims(claims), nil
-}
-
-// audienceContains reports whether aud, a JWT aud claim as decoded by
-// encoding/json (a string or an array), names clientID.
-func audienceContains(aud any, clientID string) bool {
-	switch aud := aud.(type) {
-	case string:
-		return aud == clientID
-	case []any:
-		return slices.Contains(aud, any(clientID))
-	}
-	return false
 }
 
 // userInfo answers the signed-in user's claims as JSON, or 204 without a
@@ -134,7 +89,11 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 	if sc == nil {
 		return nil, ErrNoSession
 	}
-	info, err := c.fetchUserInfo(ctx, tokens.AccessToken, sc.Session.subject())
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.fetchUserInfo(ctx, p, tokens.AccessToken, sc.Session.subject())
 	if err != nil {
 		return nil, err
 	}

@@ -16,21 +16,33 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Source says where a token comes from, which decides how often a token
-// signed with an unknown key may make a KeySet refetch the provider's keys.
+// Source says where a token comes from, which decides how soon a token
+// signed with a key the cached set lacks may make a KeySet refetch the
+// provider's keys.
 type Source int
 
 const (
-	// Trusted tokens come from the provider itself, such as ID tokens from
-	// the token endpoint: an unknown key refetches the key set at once
-	// (one fetch for concurrent callers).
+	// Trusted tokens come from the provider itself, in answer to the
+	// client's own request over TLS, such as ID tokens of a token response
+	// or signed userinfo: no third party can forge one, so an unknown key
+	// refetches the key set at once (one fetch for concurrent callers),
+	// and a fetch in flight when the caller read the set does not count,
+	// as it may predate a key rotation. The same unknown kid refetches at
+	// most once per TrustedRefetchFloor.
 	Trusted Source = iota + 1
 	// Untrusted tokens come from anyone, such as access tokens sent to an
-	// API or logout tokens: their refetches share a rate limit of one per
-	// KeySet.RefetchInterval, so that forged tokens cannot keep the
-	// provider busy, nor starve the refetch a real rotation needs.
+	// API or logout tokens: an unknown key refetches the set only if the
+	// last fetch started KeySet.RefetchInterval ago or more, so that forged
+	// tokens cost at most one fetch per interval; they never delay a fetch
+	// for a Trusted token.
 	Untrusted
 )
+
+// TrustedRefetchFloor is the shortest time between two fetches caused by
+// Trusted tokens naming the same unknown key: a provider that signs with a
+// key its key set does not list yet costs one fetch per second at most,
+// not one per sign-in.
+const TrustedRefetchFloor = time.Second
 
 // Defaults of the KeySet fields.
 const (
@@ -58,8 +70,9 @@ type KeySet struct {
 	// CacheDuration is how long a fetched set is used before it is
 	// refreshed; 0 means DefaultKeyCacheDuration.
 	CacheDuration time.Duration
-	// RefetchInterval is the shortest time between two refetches caused by
-	// Untrusted tokens with an unknown key; 0 means DefaultRefetchInterval.
+	// RefetchInterval is the shortest time between a fetch and one caused
+	// by an Untrusted token with an unknown key; 0 means
+	// DefaultRefetchInterval.
 	RefetchInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -69,15 +82,24 @@ type KeySet struct {
 
 	keys atomic.Pointer[keyIndex] // nil until the first successful fetch
 
-	mu            sync.Mutex
-	attempt       chan struct{} // closed when the fetch in flight ends; nil if none
-	fetches       int           // fetches ended, so that a caller can tell it missed one
-	lastErr       error         // of the last fetch
-	fetchedAt     time.Time     // of the keys
-	retryAt       time.Time     // no background refresh before
-	failures      int           // consecutive failed fetches
-	lastUntrusted time.Time     // start of the last fetch an Untrusted token caused
+	mu        sync.Mutex
+	attempt   chan struct{} // closed when the fetch in flight ends; nil if none
+	started   int           // fetches started; they end in order, one at a time
+	fetches   int           // fetches ended, so that a caller can tell it missed one
+	lastErr   error         // of the last fetch
+	fetchedAt time.Time     // of the keys
+	lastStart time.Time     // of the last fetch
+	retryAt   time.Time     // no background refresh before
+	failures  int           // consecutive failed fetches
+	// lastKid and lastKidAt are the unknown kid of the last fetch a
+	// Trusted token caused, and its start.
+	lastKid   string
+	lastKidAt time.Time
 }
+
+// view is what a caller saw of a KeySet when it read the keys: how many
+// fetches had started and ended.
+type view struct{ started, fetches int }
 
 // keyIndex is a fetched key set, parsed.
 type keyIndex struct {
@@ -102,7 +124,7 @@ func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src So
 	}
 	cands := idx.candidates(h.KeyID, alg)
 	if len(cands) == 0 {
-		if idx, err = ks.refetch(ctx, seen, src); err != nil {
+		if idx, err = ks.refetch(ctx, seen, src, h.KeyID); err != nil {
 			return nil, err
 		}
 		if cands = idx.candidates(h.KeyID, alg); len(cands) == 0 {
@@ -118,57 +140,64 @@ func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src So
 }
 
 // index returns the cached keys, fetching them first if there are none,
-// and the number of fetches ended when it read them. It starts a
-// background refresh when the keys are due for one.
-func (ks *KeySet) index(ctx context.Context) (*keyIndex, int, error) {
+// and the caller's view of the set. It starts a background refresh when
+// the keys are due for one.
+func (ks *KeySet) index(ctx context.Context) (*keyIndex, view, error) {
 	ks.mu.Lock()
-	idx, seen := ks.keys.Load(), ks.fetches
+	idx, seen := ks.keys.Load(), view{started: ks.started, fetches: ks.fetches}
 	if idx != nil {
 		now := ks.now()
 		due := ks.fetchedAt.Add(time.Duration(float64(ks.cacheDuration()) * refreshAt))
 		if ks.attempt == nil && !now.Before(due) && !now.Before(ks.retryAt) {
-			done := ks.startLocked()
+			done := ks.startLocked(now)
 			go ks.run(context.WithoutCancel(ctx), done, true)
 		}
 		ks.mu.Unlock()
 		return idx, seen, nil
 	}
 	ks.mu.Unlock()
-	idx, err := ks.refetch(ctx, seen, Trusted)
+	idx, err := ks.refetch(ctx, seen, Trusted, "")
 	return idx, seen, err
 }
 
-// refetch returns the keys of a fetch that ended after the caller read
-// fetch number seen: one another caller made meanwhile or has in flight,
-// else a new one, which for Untrusted tokens starts only if the last one
-// they caused started RefetchInterval ago or more. When that fetch failed,
-// its error is returned: the caller cannot tell a forged key from a
-// rotation it missed.
-func (ks *KeySet) refetch(ctx context.Context, seen int, src Source) (*keyIndex, error) {
+// refetch returns the keys of a fetch newer than the caller's view seen,
+// fetching them itself if src allows (see Source). A fetch started after
+// the view is as fresh as any; one in flight at the view is waited for
+// first, and then, like any fetch ended since the view, taken by an
+// Untrusted token, or by a Trusted one only when its kid may not cause
+// another fetch yet. When the fetch taken failed, its error is returned:
+// the caller cannot tell a forged key from a rotation it missed. The
+// fetch is not cancelled with ctx, as other callers may wait for it.
+func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string) (*keyIndex, error) {
 	ks.mu.Lock()
-	if ks.fetches == seen {
-		done := ks.attempt
-		if done == nil {
-			now := ks.now()
-			if src != Trusted && ks.keys.Load() != nil {
-				if now.Sub(ks.lastUntrusted) < ks.refetchInterval() {
-					ks.mu.Unlock()
-					return nil, &Error{Kind: Invalid, Op: "verify", Message: "key set refetch rate-limited", Err: ErrUnknownKey}
-				}
-				ks.lastUntrusted = now
-			}
-			done = ks.startLocked()
-			go ks.run(context.WithoutCancel(ctx), done, false)
-		}
-		ks.mu.Unlock()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return nil, &Error{Kind: Unavailable, Op: "jwks", Message: "gave up waiting", Err: ctx.Err()}
-		}
-		ks.mu.Lock()
-	}
 	defer ks.mu.Unlock()
+	for ks.fetches <= seen.started {
+		if done := ks.attempt; done != nil {
+			ks.mu.Unlock()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				ks.mu.Lock()
+				return nil, &Error{Kind: Unavailable, Op: "jwks", Message: "gave up waiting", Err: ctx.Err()}
+			}
+			ks.mu.Lock()
+			continue
+		}
+		now := ks.now()
+		limited := src == Untrusted && ks.fetches > 0 && now.Sub(ks.lastStart) < ks.refetchInterval() ||
+			src == Trusted && ks.keys.Load() != nil && kid == ks.lastKid && now.Sub(ks.lastKidAt) < TrustedRefetchFloor
+		if ks.fetches != seen.fetches && (src == Untrusted || limited) {
+			break // a fetch since the view, as fresh as allowed
+		}
+		if limited {
+			return nil, &Error{Kind: Invalid, Op: "verify", Message: "key set refetch rate-limited", Err: ErrUnknownKey}
+		}
+		if src == Trusted {
+			ks.lastKid, ks.lastKidAt = kid, now
+		}
+		done := ks.startLocked(now)
+		go ks.run(context.WithoutCancel(ctx), done, false)
+	}
 	if ks.lastErr != nil {
 		return nil, ks.lastErr
 	}
@@ -176,9 +205,11 @@ func (ks *KeySet) refetch(ctx context.Context, seen int, src Source) (*keyIndex,
 }
 
 // startLocked marks a fetch in flight; ks.mu is held.
-func (ks *KeySet) startLocked() chan struct{} {
+func (ks *KeySet) startLocked(now time.Time) chan struct{} {
 	done := make(chan struct{})
 	ks.attempt = done
+	ks.started++
+	ks.lastStart = now
 	return done
 }
 

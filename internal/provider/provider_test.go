@@ -3,6 +3,7 @@ package provider
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -173,8 +174,9 @@ func TestKeySetRefetchBySource(t *testing.T) {
 	}
 	second := op.addKey(t, "k2")
 	op.addKey(t, "k3")
-	// Untrusted: the first unknown kid refetches; the next within the
-	// interval fails fast...
+	// Untrusted: the first unknown kid an interval after the last fetch
+	// refetches; the next within the interval fails fast...
+	clk.advance(DefaultRefetchInterval)
 	if _, err := ks.Verify(t.Context(), second, Untrusted); err != nil {
 		t.Fatalf("first unknown kid: %v", err)
 	}
@@ -271,12 +273,23 @@ func TestVerifierImplementsTheOIDCKeySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := Verifier{Keys: &KeySet{URL: op.srv.URL + "/jwks", Client: op.srv.Client(), Timeout: 5 * time.Second}, Source: Trusted, Algorithms: []jose.SignatureAlgorithm{jose.RS256}}
-	if payload, err := v.VerifySignature(t.Context(), raw); err != nil || string(payload) != "{}" {
+	v := &Verifier{Keys: &KeySet{URL: op.srv.URL + "/jwks", Client: op.srv.Client(), Timeout: 5 * time.Second}, Algorithm: jose.RS256}
+	keys := &oidcKeys{v: v}
+	if payload, err := keys.VerifySignature(t.Context(), raw); err != nil || string(payload) != "{}" {
 		t.Errorf("payload %q, %v", payload, err)
 	}
-	v.Algorithms = []jose.SignatureAlgorithm{jose.ES256}
-	if _, err := v.VerifySignature(t.Context(), raw); KindOf(err) != Invalid {
+	v.Algorithm = jose.ES256
+	if _, err := keys.VerifySignature(t.Context(), raw); KindOf(err) != Invalid {
 		t.Errorf("algorithm outside the list: %v, want Invalid", err)
+	}
+}
+
+func TestCheckUTF8AcceptsNonASCII(t *testing.T) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	if err := checkUTF8(enc(`{"alg":"RS256"}`) + "." + enc(`{"name":"Zoë"}`) + ".c2ln"); err != nil {
+		t.Errorf("valid UTF-8: %v", err)
+	}
+	if err := checkUTF8(enc(`{"alg":"RS256"}`) + "." + enc("{\"sub\":\"\xff\"}") + ".c2ln"); err != ErrNotUTF8 {
+		t.Errorf("invalid UTF-8: %v, want ErrNotUTF8", err)
 	}
 }

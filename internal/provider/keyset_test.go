@@ -1,0 +1,100 @@
+package provider
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/monocloud/auth-go/monocloudtest"
+)
+
+// TestKeySetSkipsUnknownKeys checks that keys go-jose cannot parse do not
+// make the whole key set fail.
+func TestKeySetSkipsUnknownKeys(t *testing.T) {
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
+	pub, kid := signingKey(t, op)
+	jwks := fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed448","x":"AA"},{"kty":"RSA","kid":%q,"n":%q,"e":"AQAB"}]}`,
+		kid, base64.RawURLEncoding.EncodeToString(pub.N.Bytes()))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(jwks)) }))
+	t.Cleanup(srv.Close)
+	v := &Verifier{Algorithm: jose.RS256, Keys: &KeySet{URL: srv.URL, Client: srv.Client(), Timeout: time.Second, Now: (&testClock{}).now}}
+	payload, err := v.verifyJWT(t.Context(), op.SignIDToken(t, map[string]any{"sub": "s"}), Trusted)
+	if err != nil || !strings.Contains(string(payload), `"sub":"s"`) {
+		t.Fatalf("verifyJWT: %q, %v", payload, err)
+	}
+}
+
+// TestKeySetTrustedTokensRefetch: tokens from the provider with a kid the
+// cached JWKS lacks share one fetch when concurrent, and a kid the fresh
+// JWKS still lacks refetches at most once per TrustedRefetchFloor.
+func TestKeySetTrustedTokensRefetch(t *testing.T) {
+	op := monocloudtest.NewProvider(t, monocloudtest.Config{})
+	clock := &testClock{}
+	v := &Verifier{Algorithm: jose.RS256, Keys: &KeySet{URL: op.Issuer() + "/jwks", Client: op.Client(), Timeout: 5 * time.Second, Now: clock.now}}
+	verify := func(token string) error {
+		_, err := v.verifyJWT(t.Context(), token, Trusted)
+		return err
+	}
+	if err := verify(op.SignIDToken(t, map[string]any{"sub": "s"})); err != nil {
+		t.Fatal(err)
+	}
+	op.RotateKey(t)
+	rotated := op.SignIDToken(t, map[string]any{"sub": "s"})
+	before := op.JWKSRequests()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := verify(rotated); err != nil {
+				t.Errorf("token with the rotated key: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := op.JWKSRequests() - before; n != 1 {
+		t.Errorf("20 concurrent tokens with the rotated key fetched the JWKS %d times, want 1", n)
+	}
+
+	enc := base64.RawURLEncoding.EncodeToString
+	unknown := enc([]byte(`{"alg":"RS256","kid":"not-published"}`)) + "." + enc([]byte(`{"sub":"x"}`)) + "." + enc([]byte("sig"))
+	before = op.JWKSRequests()
+	for range 5 {
+		if err := verify(unknown); err == nil {
+			t.Fatal("a token with an unpublished kid verified")
+		}
+	}
+	if n := op.JWKSRequests() - before; n != 1 {
+		t.Errorf("5 tokens with an unpublished kid within %v fetched the JWKS %d times, want 1", TrustedRefetchFloor, n)
+	}
+	clock.advance(TrustedRefetchFloor)
+	if err := verify(unknown); err == nil {
+		t.Fatal("a token with an unpublished kid verified")
+	}
+	if n := op.JWKSRequests() - before; n != 2 {
+		t.Errorf("after %v, the unpublished kid fetched the JWKS %d times in all, want 2", TrustedRefetchFloor, n)
+	}
+}
+
+// signingKey returns the public key that op signs with, and its kid.
+func signingKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, string) {
+	t.Helper()
+	resp, err := op.Client().Get(op.Issuer() + "/jwks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("JWKS: %v, %d keys", err, len(set.Keys))
+	}
+	k := set.Keys[len(set.Keys)-1]
+	return k.Key.(*rsa.PublicKey), k.KeyID
+}
