@@ -183,15 +183,15 @@ func (ks *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	body, status, err := getJSON(ctx, ks.client, ks.url)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: "Error while fetching JWKS: " + err.Error(), StatusCode: status, Err: err})
+		return nil, providerUnavailable(&HTTPError{Message: "Error while fetching JWKS: " + err.Error(), StatusCode: status, Err: err})
 	case status != http.StatusOK:
-		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: fmt.Sprintf("Error while fetching JWKS. Unexpected status code: %d", status), StatusCode: status})
+		return nil, providerUnavailable(&HTTPError{Message: fmt.Sprintf("Error while fetching JWKS. Unexpected status code: %d", status), StatusCode: status})
 	}
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: "Failed to parse JWKS as JSON: " + err.Error(), StatusCode: status, Err: err})
+		return nil, providerUnavailable(&HTTPError{Message: "Failed to parse JWKS as JSON: " + err.Error(), StatusCode: status, Err: err})
 	}
 	var keys []jose.JSONWebKey
 	for _, raw := range set.Keys {

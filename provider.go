@@ -95,7 +95,7 @@ func (c *Client) provider(ctx context.Context) (*provider, error) {
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, ctx.Err())
+			return nil, providerUnavailable(ctx.Err())
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -140,7 +140,7 @@ func (c *Client) settleDiscovery(ctx context.Context, p *provider, err error) er
 	d.failures++
 	wait := min(minDiscoveryBackoff<<(d.failures-1), maxDiscoveryBackoff)
 	d.retryAt = c.now().Add(wait)
-	d.err = fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	d.err = providerUnavailable(err)
 	c.emit(ctx, Event{Kind: EventProviderError, Op: "discovery", Err: err})
 	return d.err
 }

@@ -1176,6 +1176,20 @@ func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
 	assertGrants(t, app.op, 1)
 }
 
+// TestGetTokensResourceNotRequestedWithoutRefreshToken: on a session
+// without a refresh token, a resource never requested is named as such,
+// not masked by ErrNoRefreshToken (issue 19, slips).
+func TestGetTokensResourceNotRequestedWithoutRefreshToken(t *testing.T) {
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
+	app.signIn("")
+	app.mutate(func(s *Session) { s.RefreshToken = "" })
+	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
+	if !errors.Is(err, ErrResourceNotRequested) || errors.Is(err, ErrNoRefreshToken) {
+		t.Fatalf("err = %v, want ErrResourceNotRequested only", err)
+	}
+	assertGrants(t, app.op, 0)
+}
+
 // TestGetTokensDuringStoreOutage: a refresh that cannot lock the session
 // does not call the provider, and the session is intact afterwards.
 func TestGetTokensDuringStoreOutage(t *testing.T) {
