@@ -322,6 +322,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			app.mutate(func(s *Session) {
 				s.RefreshToken = ""
 				s.AccessTokens = tc.tokens
+				s.AuthorizedResources = tkResA + " " + tkResB
 			})
 			tok, err := app.tokens(tc.opts)
 			if tc.want == "" {
