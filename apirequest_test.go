@@ -70,7 +70,7 @@ func TestDenialAnswersWhatTheClientAskedFor(t *testing.T) {
 	const (
 		toSignIn = http.StatusTemporaryRedirect
 		json     = "application/json"
-		text     = "text/plain; charset=utf-8"
+		text     = "text/html; charset=utf-8"
 	)
 	tests := []struct {
 		path       string

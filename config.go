@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -127,7 +126,8 @@ func (r *resolver) boolean(v *bool, field, env string, def bool) bool {
 	return def
 }
 
-// duration reads v, else env as an integer number of unit, else def.
+// duration reads v, else env as a Go duration or a whole number of unit
+// (see parseDuration), else def.
 func (r *resolver) duration(v time.Duration, field, env string, unit, def time.Duration) time.Duration {
 	if v != 0 {
 		return v
@@ -136,12 +136,12 @@ func (r *resolver) duration(v time.Duration, field, env string, unit, def time.D
 	if !ok || strings.TrimSpace(e) == "" {
 		return def
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(e), 10, 64)
-	if limit := int64(math.MaxInt64 / unit); err != nil || n > limit || n < -limit {
-		r.fail(field, env, "must be a whole number of at most %d, got %q", limit, e)
+	d, err := parseDuration(e, unit)
+	if err != nil {
+		r.fail(field, env, "%v", err)
 		return def
 	}
-	return time.Duration(n) * unit
+	return d
 }
 
 // integer reads v, else env as an integer, else def.
@@ -149,7 +149,7 @@ func (r *resolver) integer(v int, field, env string, def int) int {
 	if v != 0 {
 		return v
 	}
-	e, ok := os.LookupEnv(env)
+	e, ok := r.lookupEnv(env)
 	if !ok || strings.TrimSpace(e) == "" {
 		return def
 	}
@@ -311,10 +311,7 @@ func resolve(o Options) (*config, error) {
 	c.filteredClaims = r.list(o.FilteredIDTokenClaims, "MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS", defaultFilteredClaims)
 	c.groupsClaim = r.str(o.GroupsClaim, "MONOCLOUD_AUTH_GROUPS_CLAIM", "groups")
 	c.userAgent = r.str(o.UserAgent, "", "monocloud-auth-go")
-	c.logger = o.Logger
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
+	c.logger = r.logger(o.Logger)
 	c.httpClient = httpClientWithTimeout(o.HTTPClient, c.responseTimeout, c.userAgent)
 	if o.ClientCertificate != nil {
 		if !c.authMethod.MutualTLS() {
@@ -330,6 +327,9 @@ func resolve(o Options) (*config, error) {
 	}
 	c.trustStoreID = r.str(o.TrustStoreID, "MONOCLOUD_AUTH_TRUST_STORE_ID", "")
 
+	if !o.IgnoreEnvironment {
+		warnUnknownEnvVars(c.logger)
+	}
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)
 	}

@@ -269,7 +269,7 @@ func TestConfigEnv(t *testing.T) {
 func TestConfigIgnoreEnvironment(t *testing.T) {
 	setEnv(t, map[string]string{
 		"MONOCLOUD_AUTH_SCOPES":                  "profile", // without openid: refused when read
-		"MONOCLOUD_AUTH_SESSION_DURATION":        "1h",      // not seconds: refused when read
+		"MONOCLOUD_AUTH_SESSION_DURATION":        "1d",      // not a duration: refused when read
 		"MONOCLOUD_AUTH_USE_PAR":                 "true",
 		"MONOCLOUD_AUTH_SIGNIN_URL":              "/login",
 		"MONOCLOUD_AUTH_GROUPS_CLAIM":            "roles",
@@ -507,9 +507,9 @@ func TestConfigValidation(t *testing.T) {
 		{"bad boolean Session.Cookie.HTTPOnly", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY": "maybe"}, "Session.Cookie.HTTPOnly", "MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY", "true or false"},
 		{"bad boolean Session.Cookie.Persistent", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT": "2"}, "Session.Cookie.Persistent", "MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT", "true or false"},
 		{"bad boolean State.Cookie.Secure", nil, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SECURE": "tru"}, "State.Cookie.Secure", "MONOCLOUD_AUTH_STATE_COOKIE_SECURE", "true or false"},
-		{"bad number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "abc"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "whole number"},
-		{"fractional number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "1.5"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "whole number"},
-		{"bad number ResponseTimeout", nil, map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "10s"}, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "whole number"},
+		{"bad number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "abc"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "a Go duration such as 90s or 1h, or a whole number of seconds"},
+		{"fractional number ClockSkew", nil, map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "1.5"}, "ClockSkew", "MONOCLOUD_AUTH_CLOCK_SKEW", "whole number of seconds"},
+		{"bad number ResponseTimeout", nil, map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "10 s"}, "ResponseTimeout", "MONOCLOUD_AUTH_RESPONSE_TIMEOUT", "whole number of milliseconds"},
 		{"bad number Session.Duration", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "1d"}, "Session.Duration", "MONOCLOUD_AUTH_SESSION_DURATION", "whole number"},
 		{"bad number Session.MaximumDuration", nil, map[string]string{"MONOCLOUD_AUTH_SESSION_MAX_DURATION": "x"}, "Session.MaximumDuration", "MONOCLOUD_AUTH_SESSION_MAX_DURATION", "whole number"},
 		// 18446744133 s overflows time.Duration and wraps to about 59 s.

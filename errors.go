@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // ErrNoSession is returned when a request carries no valid session: no
@@ -45,6 +46,29 @@ var ErrNoRequestContext = errors.New("monocloud: no request in context: pass r.C
 // answer). The error also wraps the cause, usually an *HTTPError. The auth
 // routes answer 503 for it; retrying later may succeed.
 var ErrProviderUnavailable = errors.New("monocloud: OpenID provider unavailable")
+
+// providerUnavailable returns an error matching ErrProviderUnavailable and
+// cause, whose text names the package once.
+func providerUnavailable(cause error) error {
+	return &unavailableError{cause: cause}
+}
+
+// unavailableError is ErrProviderUnavailable with its cause.
+type unavailableError struct{ cause error }
+
+func (e *unavailableError) Error() string {
+	return ErrProviderUnavailable.Error() + ": " + causeText(e.cause)
+}
+
+// Unwrap returns ErrProviderUnavailable and the cause.
+func (e *unavailableError) Unwrap() []error { return []error{ErrProviderUnavailable, e.cause} }
+
+// causeText is the text of a wrapped error without the package's prefix,
+// so that an error wrapping another of this package reads
+// "monocloud: a: b", not "monocloud: a: monocloud: b".
+func causeText(err error) string {
+	return strings.TrimPrefix(err.Error(), "monocloud: ")
+}
 
 // ErrNoRevocationEndpoint is returned by Client.RevokeTokens when the
 // provider's discovery document has no revocation_endpoint.
@@ -152,7 +176,7 @@ type RawResponse struct {
 
 func (e *TokenError) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("monocloud: %s: %v", e.Message, e.Err)
+		return "monocloud: " + e.Message + ": " + causeText(e.Err)
 	}
 	return "monocloud: " + e.Message
 }
@@ -172,7 +196,7 @@ type StoreError struct {
 }
 
 func (e *StoreError) Error() string {
-	return "monocloud: session store: " + e.Op + ": " + e.Err.Error()
+	return "monocloud: session store: " + e.Op + ": " + causeText(e.Err)
 }
 
 // Unwrap returns the store's error.

@@ -79,3 +79,27 @@ func TestErrorsCarryTheAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorTextNamesThePackageOnce: errors wrapping errors of the package
+// read "monocloud: a: b", not "monocloud: a: monocloud: b", and still match
+// what they wrap.
+func TestErrorTextNamesThePackageOnce(t *testing.T) {
+	fetch := &HTTPError{Message: "Error while fetching JWKS. Unexpected status code: 502", StatusCode: 502}
+	unavailable := providerUnavailable(fetch)
+	var he *HTTPError
+	for name, err := range map[string]error{
+		"provider unavailable": unavailable,
+		"token error":          &TokenError{Code: CodeInvalidToken, Message: "ID token verification failed", Err: unavailable},
+		"store error":          &StoreError{Op: "reading the session", Err: &ValidationError{Message: "broken"}},
+	} {
+		if n := strings.Count(err.Error(), "monocloud:"); n != 1 {
+			t.Errorf("%s: %q names the package %d times, want 1", name, err, n)
+		}
+	}
+	if !errors.Is(unavailable, ErrProviderUnavailable) || !errors.As(unavailable, &he) || he != fetch {
+		t.Errorf("%v does not match ErrProviderUnavailable and its cause", unavailable)
+	}
+	if want := "monocloud: OpenID provider unavailable: Error while fetching JWKS. Unexpected status code: 502"; unavailable.Error() != want {
+		t.Errorf("text %q, want %q", unavailable, want)
+	}
+}

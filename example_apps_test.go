@@ -98,7 +98,7 @@ func ExampleClient_AuthMiddleware_groups() {
 	// /api/orders: 401 {"message":"unauthorized"}
 	// /api/auth/signin: 200 page /
 	// /team/: 200 page /team/
-	// /admin/: 403 forbidden
+	// /admin/: 403 page: Access denied
 }
 
 // ProtectAPI and ProtectPage are middleware: here each wraps one handler,

@@ -361,6 +361,11 @@ func fetch(c *http.Client, u string) string {
 	if len(body) == 0 {
 		return strconv.Itoa(resp.StatusCode)
 	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		_, title, _ := strings.Cut(string(body), "<title>")
+		title, _, _ = strings.Cut(title, "</title>")
+		return strconv.Itoa(resp.StatusCode) + " page: " + title
+	}
 	return strconv.Itoa(resp.StatusCode) + " " + strings.TrimSpace(string(body))
 }
 

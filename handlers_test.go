@@ -144,7 +144,7 @@ func TestHandlerOnError(t *testing.T) {
 	t.Run("errors are logged, not leaked as 500", func(t *testing.T) {
 		app := newTestApp(t, appConfig{build: handlerOnly})
 		resp, body := app.get("/api/auth/callback?state=x&code=y")
-		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)
 		}
 	})

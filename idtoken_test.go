@@ -114,7 +114,7 @@ func TestMaxAgeAllowsClockSkew(t *testing.T) {
 		want int
 	}{
 		{90 * time.Second, http.StatusTemporaryRedirect},
-		{130 * time.Second, http.StatusBadRequest},
+		{130 * time.Second, http.StatusBadGateway},
 	} {
 		t.Run(fmt.Sprintf("auth_time+%v", tc.late), func(t *testing.T) {
 			app := newTestApp(t, appConfig{})
@@ -143,10 +143,10 @@ func TestClockSkewAndTolerance(t *testing.T) {
 		opts Options
 		want int
 	}{
-		{"defaults: 60 s of tolerance", Options{}, http.StatusBadRequest},
+		{"defaults: 60 s of tolerance", Options{}, http.StatusBadGateway},
 		{"ClockSkew 60 s", Options{ClockSkew: new(60 * time.Second)}, http.StatusTemporaryRedirect},
 		{"ClockTolerance 120 s", Options{ClockTolerance: new(120 * time.Second)}, http.StatusTemporaryRedirect},
-		{"ClockSkew 60 s, no tolerance", Options{ClockSkew: new(60 * time.Second), ClockTolerance: new(time.Duration(0))}, http.StatusBadRequest},
+		{"ClockSkew 60 s, no tolerance", Options{ClockSkew: new(60 * time.Second), ClockTolerance: new(time.Duration(0))}, http.StatusBadGateway},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := newTestApp(t, appConfig{opts: tc.opts})
@@ -176,8 +176,8 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 				}
 				return
 			}
-			if resp.StatusCode != http.StatusBadRequest {
-				t.Errorf("callback: status %d, want 400: %s", resp.StatusCode, body)
+			if resp.StatusCode != http.StatusBadGateway {
+				t.Errorf("callback: status %d, want 502: %s", resp.StatusCode, body)
 			}
 			if c := app.sessionCookies(); len(c) != 0 {
 				t.Errorf("session cookies %v set for an ID token without %s", cookieNames(c), claim)
@@ -192,7 +192,7 @@ func TestIDTokenRequiredClaimsAtSignIn(t *testing.T) {
 // TestIDTokenAlgorithm: an ID token signed with another algorithm than
 // IDTokenSigningAlg (the provider signs RS256) is refused.
 func TestIDTokenAlgorithm(t *testing.T) {
-	for alg, want := range map[string]int{"RS256": http.StatusTemporaryRedirect, "PS256": http.StatusBadRequest} {
+	for alg, want := range map[string]int{"RS256": http.StatusTemporaryRedirect, "PS256": http.StatusBadGateway} {
 		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{IDTokenSigningAlg: alg}})
 		if resp, body := app.signInVia("/api/auth/signin"); resp.StatusCode != want {
 			t.Errorf("IDTokenSigningAlg %s: callback status %d, want %d: %s", alg, resp.StatusCode, want, body)

@@ -19,7 +19,8 @@ type MiddlewareOptions struct {
 	// OnAccessDenied answers a protected request without a session (user
 	// nil) or without a required group (user is a copy of the session's).
 	// When nil, an API request gets 401 or 403 JSON, and a page request a
-	// redirect to sign-in (see RedirectToSignIn) or 403 text. A request is
+	// redirect to sign-in (see RedirectToSignIn) or a 403 page that offers
+	// to sign out. A request is
 	// an API request when its path is /api or below, its ProtectedRoute
 	// has API set, or its client asked for JSON: Accept preferring
 	// application/json (or a +json type) over text/html, Sec-Fetch-Mode

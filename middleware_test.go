@@ -190,8 +190,8 @@ func TestMiddlewareGroups(t *testing.T) {
 	t.Run("returns forbidden if the user does not belong to a group (Non API)", func(t *testing.T) {
 		app := mwSignedIn(t, Options{}, admin("admin"))
 		resp, body := app.get("/admin")
-		if resp.StatusCode != http.StatusForbidden || body != "forbidden" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-			t.Errorf("%d %q %q, want 403 text forbidden", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Access denied") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%d %q %q, want the 403 page", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 	})
 

@@ -198,8 +198,12 @@ type Options struct {
 	// logout route still revokes sessions.
 	OnBackChannelLogout func(ctx context.Context, sub, sid string) error
 	// OnError handles errors of the auth routes (for example an *OPError on
-	// the callback). When nil, provider and validation errors get a 4xx or
-	// 5xx status with a short text body.
+	// the callback). When nil, the answer is a small HTML page (JSON for a
+	// client that asked for it) with a way forward and no error details:
+	// 400 for a request that fails a check, 502 for a provider's refusal
+	// or unusable answer, 503 with Retry-After when the provider or the
+	// store cannot be reached, 504 for a provider timeout. The log line
+	// names the cause and, when known, the variable to fix.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 

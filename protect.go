@@ -66,7 +66,7 @@ func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, 
 	sc, err := c.state(r.Context()).lookupEncoded(r.Context())
 	switch {
 	case err != nil:
-		c.fail(w, r, err)
+		c.failWith(w, r, err, errorStatus(err), rule.answersJSON(c, r))
 	case sc == nil:
 		c.deny(w, r, rule, false, nil)
 	case !c.inGroup(sc, rule.GroupCheck):
@@ -76,12 +76,18 @@ func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, 
 	}
 }
 
+// answersJSON reports whether r, under rule, is answered as an API: by
+// rule, or because its client asked for JSON.
+func (rule accessRule) answersJSON(c *Client, r *http.Request) bool {
+	return rule.api || rule.apiByPath && c.isAPIPath(r) || wantsJSON(r)
+}
+
 // deny answers a request that rule refuses: through rule.onDenied when set;
-// else an API request (by rule, or because its client asked for JSON) gets
-// 401 (no session) or 403 JSON, and a page a redirect to sign-in (no
-// session) or 403 text.
+// else an API request (see answersJSON) gets 401 (no session) or 403 JSON,
+// and a page a redirect to sign-in (no session) or the 403 page, which
+// offers to sign out.
 func (c *Client) deny(w http.ResponseWriter, r *http.Request, rule accessRule, signedIn bool, user User) {
-	api := rule.api || rule.apiByPath && c.isAPIPath(r) || wantsJSON(r)
+	api := rule.answersJSON(c, r)
 	switch {
 	case rule.onDenied != nil:
 		rule.onDenied(w, r, user)
@@ -96,8 +102,6 @@ func (c *Client) deny(w http.ResponseWriter, r *http.Request, rule accessRule, s
 		}
 		c.RedirectToSignIn(w, r, ret, nil)
 	default:
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte("forbidden"))
+		c.forbiddenPage().write(w)
 	}
 }

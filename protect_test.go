@@ -91,8 +91,8 @@ func TestProtectPage(t *testing.T) {
 	}
 
 	app.signInVia("/api/auth/signin")
-	if got := prDo(app, http.MethodGet, "/admin"); got.status != http.StatusForbidden || got.body != "forbidden" || !strings.HasPrefix(got.ctype, "text/plain") {
-		t.Errorf("without the group: %+v, want 403 text", got)
+	if got := prDo(app, http.MethodGet, "/admin"); got.status != http.StatusForbidden || !strings.Contains(got.body, `href="/api/auth/signout"`) || !strings.HasPrefix(got.ctype, "text/html") {
+		t.Errorf("without the group: %+v, want the 403 page with a sign-out link", got)
 	}
 	if got := prDo(app, http.MethodPost, "/page"); got.status != http.StatusOK || got.body != "ok /page" {
 		t.Errorf("with a session: %+v, want the page", got)

@@ -99,7 +99,7 @@ func (c *Client) provider(ctx context.Context) (*discoveredOP, error) {
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, ctx.Err())
+			return nil, providerUnavailable(ctx.Err())
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -145,7 +145,7 @@ func (c *Client) settleDiscovery(ctx context.Context, p *discoveredOP, err error
 	d.failures++
 	wait := min(minDiscoveryBackoff<<(d.failures-1), maxDiscoveryBackoff)
 	d.retryAt = c.now().Add(wait)
-	d.err = fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	d.err = providerUnavailable(err)
 	c.emit(ctx, Event{Kind: EventProviderError, Op: "discovery", Err: err})
 	return d.err
 }
@@ -293,7 +293,7 @@ func opError(err error) error {
 		case pe.Kind == provider.Misconfigured && pe.Op == "discovery":
 			return &ValidationError{Field: "TenantDomain", EnvVar: "MONOCLOUD_AUTH_TENANT_DOMAIN", Message: pe.Message, Err: err}
 		}
-		return fmt.Errorf("%w: %w", ErrProviderUnavailable, &HTTPError{Message: pe.Error(), StatusCode: pe.StatusCode, Err: err})
+		return providerUnavailable(&HTTPError{Message: pe.Error(), StatusCode: pe.StatusCode, Err: err})
 	}
 	var te *opclient.Error
 	if !errors.As(err, &te) {

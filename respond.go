@@ -5,22 +5,52 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // fail answers an auth route's error: through the handler's OnError,
 // MiddlewareOptions.OnError or Options.OnError, the first one set, else
-// with a status that fits the error and a plain-text body.
+// with a status that fits the error and an error page, or JSON for a
+// client that asked for it.
 func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if status, answered := c.handOver(w, r, err); !answered {
-		// The details stay in the log: they may hold internal addresses, and
-		// error_description on the callback is attacker-supplied text.
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(http.StatusText(status) + "\n"))
-	}
+	c.failWith(w, r, err, errorStatus(err), wantsJSON(r))
 }
+
+// failProvider is fail for an error the provider caused: a refusal, or an
+// answer that failed a check. It is a 502 Bad Gateway (or the 503 or 504
+// errorStatus gives), never a 4xx: the browser's request was fine.
+func (c *Client) failProvider(w http.ResponseWriter, r *http.Request, err error) {
+	status := errorStatus(err)
+	if status < http.StatusInternalServerError {
+		status = http.StatusBadGateway
+	}
+	c.failWith(w, r, err, status, wantsJSON(r))
+}
+
+// failWith answers err with status: through a hook when one is set, else
+// with JSON (asJSON) or the error page. The details stay in the log: they
+// may hold internal addresses, and error_description on the callback is
+// attacker-supplied text.
+func (c *Client) failWith(w http.ResponseWriter, r *http.Request, err error, status int, asJSON bool) {
+	if c.handOver(w, r, err, status) {
+		return
+	}
+	page := c.errorPage(r, status)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	}
+	if asJSON {
+		writeJSON(w, status, page.answer())
+		return
+	}
+	page.write(w)
+}
+
+// retryAfter is the Retry-After of a 503: the first discovery backoff, a
+// few times over.
+const retryAfter = 5 * time.Second
 
 // failLogout is fail for the back-channel logout route, whose caller is the
 // provider: the body is an OAuth error object (RFC 6749 section 5.2), as
@@ -28,15 +58,18 @@ func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 // error_description is the message of a refused token (400), and says only
 // the status otherwise.
 func (c *Client) failLogout(w http.ResponseWriter, r *http.Request, err error) {
-	status, answered := c.handOver(w, r, err)
-	if answered {
-		return
-	}
-	answer := oauthError{Code: "server_error", Description: http.StatusText(status)}
+	status := errorStatus(err)
 	var (
 		ve *ValidationError
 		te *TokenError
 	)
+	if status == http.StatusBadGateway && errors.As(err, &te) {
+		status = http.StatusBadRequest // the caller's logout token
+	}
+	if c.handOver(w, r, err, status) {
+		return
+	}
+	answer := oauthError{Code: "server_error", Description: http.StatusText(status)}
 	switch {
 	case status == http.StatusServiceUnavailable:
 		answer.Code = "temporarily_unavailable"
@@ -54,24 +87,34 @@ type oauthError struct {
 	Description string `json:"error_description"`
 }
 
-// handOver reports err (an event, logged) and hands it to the handler's
-// OnError, MiddlewareOptions.OnError or Options.OnError, the first one set.
-// It returns the status that fits err, and whether a hook answered.
-func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error) (status int, answered bool) {
-	status = errorStatus(err)
-	c.emitFailure(r.Context(), r.URL.Path, status, err)
+// handOver reports err, answered with status (an event, logged with what
+// to fix when that is known), and hands it to the handler's OnError,
+// MiddlewareOptions.OnError or Options.OnError, the first one set. It
+// reports whether a hook answered.
+func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error, status int) (answered bool) {
+	logged := err
+	if fix := c.diagnose(r, err); fix != "" {
+		logged = &diagnosedError{err: err, fix: fix}
+	}
+	c.emitFailure(r.Context(), r.URL.Path, status, logged)
 	hook := c.cfg.opts.OnError
 	if st := c.state(r.Context()); st != nil && st.onError != nil {
 		hook = st.onError
 	}
 	if hook == nil {
-		return status, false
+		return false
 	}
 	hook(w, r, err)
-	return status, true
+	return true
 }
 
-// errorStatus maps an error to the HTTP status of an auth route's answer.
+// errorStatus maps an error to the HTTP status of an auth route's answer:
+// 503 when the provider or the store cannot be reached or the provider
+// answers 503 (retry later), 504
+// when the provider did not answer in time, 502 when it answered with a
+// refusal or with something unusable, 400 for a request that fails a check
+// (an invalid state, or an error the provider sent through the browser),
+// 500 otherwise.
 func errorStatus(err error) int {
 	var (
 		ve *ValidationError
@@ -83,14 +126,32 @@ func errorStatus(err error) int {
 	switch {
 	case errors.As(err, &se), errors.Is(err, ErrProviderUnavailable):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &oe), errors.As(err, &ve), errors.As(err, &te):
-		return http.StatusBadRequest
+	case errors.As(err, &he) && he.StatusCode == http.StatusServiceUnavailable:
+		return http.StatusServiceUnavailable // the provider is overloaded or down for maintenance
+	case errors.As(err, &oe):
+		return opErrorStatus(oe)
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
-	case errors.As(err, &he):
+	case errors.As(err, &te), errors.As(err, &he):
 		return http.StatusBadGateway
+	case errors.As(err, &ve):
+		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
+}
+
+// opErrorStatus is the status of a provider's OAuth error: one its
+// endpoint answered is a 502 (503 for temporarily_unavailable); one
+// delivered through the browser to the callback (access_denied when the
+// user declined, for example) is a 400.
+func opErrorStatus(oe *OPError) int {
+	switch {
+	case oe.Code == "temporarily_unavailable":
+		return http.StatusServiceUnavailable
+	case oe.StatusCode != 0, oe.Code == "server_error":
+		return http.StatusBadGateway
+	}
+	return http.StatusBadRequest
 }
 
 // methodNotAllowed answers 405 with the allowed methods.

@@ -127,7 +127,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	if c.cfg.usePAR {
 		requestURI, err := op.tokens.PushAuthorization(r.Context(), op.parURL, params)
 		if err != nil {
-			c.fail(w, r, opError(err))
+			c.failProvider(w, r, opError(err))
 			return
 		}
 		params = url.Values{"client_id": {c.cfg.clientID}, "request_uri": {requestURI}}
@@ -191,10 +191,16 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, &ValidationError{Message: "The sign-in sent the redirect URI " + c.callbackURL(as) + ", not this callback's " + o.RedirectURI})
 		return
 	}
-	session, err := c.exchange(r.Context(), p, code, as, boolOr(o.UserInfo, c.cfg.userInfo))
+	session, claims, info, err := c.exchange(r.Context(), p, code, as, boolOr(o.UserInfo, c.cfg.userInfo))
 	if err != nil {
-		c.fail(w, r, err)
+		c.failProvider(w, r, err)
 		return
+	}
+	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
+		if err := hook(r.Context(), session, claims, info, as.AppState); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 	}
 	st := c.state(r.Context()) // the auth routes are served with their request state
 	if err := st.create(r.Context(), session); err != nil {
@@ -213,25 +219,26 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 }
 
 // exchange redeems the authorization code and builds the new session,
-// with the userinfo claims when userInfo is set.
-func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as *authState, userInfo bool) (*Session, error) {
+// with the userinfo claims when userInfo is set. It returns the ID token's
+// claims and the userinfo claims too, for OnSessionCreating. Its errors are
+// the provider's doing: a refusal, or an answer that fails a check.
+func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as *authState, userInfo bool) (s *Session, claims, info map[string]any, err error) {
 	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.callbackURL(as), as.CodeVerifier, strings.Fields(as.Resource))
 	if err != nil {
-		return nil, opError(err)
+		return nil, nil, nil, opError(err)
 	}
-	claims, err := p.verifyIDToken(ctx, resp.IDToken, provider.IDTokenCheck{Nonce: as.Nonce, MaxAge: as.MaxAge})
+	claims, err = p.verifyIDToken(ctx, resp.IDToken, provider.IDTokenCheck{Nonce: as.Nonce, MaxAge: as.MaxAge})
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	user := User(c.userClaims(claims))
-	var info map[string]any
 	if userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
 		if info, err = c.fetchUserInfo(ctx, p, resp.AccessToken, user.Subject()); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		maps.Copy(user, info)
 	}
-	s := &Session{
+	s = &Session{
 		User:                user,
 		IDToken:             resp.IDToken,
 		RefreshToken:        resp.RefreshToken,
@@ -245,12 +252,7 @@ func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as 
 			RequestedScopes:       as.Scopes,
 		}},
 	}
-	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
-		if err := hook(ctx, s, claims, info, as.AppState); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return s, claims, info, nil
 }
 
 // signInParams returns the authorization parameters of one sign-in, with

@@ -377,8 +377,8 @@ func TestHandlerSignIn(t *testing.T) {
 			t.Error("a state cookie was set for a failed PAR")
 		}
 		app = newTestApp(t, appConfig{opts: Options{UsePAR: new(true)}, build: withoutOpenID})
-		if resp, _ := app.get("/signin"); resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("without OnError: status %d, want 400", resp.StatusCode)
+		if resp, _ := app.get("/signin"); resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("without OnError: status %d, want 502", resp.StatusCode)
 		}
 	})
 
@@ -517,11 +517,11 @@ func TestHandlerCallback(t *testing.T) {
 
 	// The SDK answers 500 to the errors below; they are the client's or the
 	// provider's, so this port answers 400 (never 500).
-	badCallback := func(t *testing.T, app *testApp, rawURL string) {
+	badCallback := func(t *testing.T, app *testApp, rawURL string, want int) {
 		t.Helper()
 		resp, body := app.get(rawURL)
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("status %d, want 400: %s", resp.StatusCode, body)
+		if resp.StatusCode != want {
+			t.Errorf("status %d, want %d: %s", resp.StatusCode, want, body)
 		}
 		if writesSession(resp) {
 			t.Error("a session cookie was written")
@@ -536,7 +536,7 @@ func TestHandlerCallback(t *testing.T) {
 		_, loc := app.startSignIn("/api/auth/signin")
 		cb := app.op.Authorize(t, loc)
 		app.newBrowser() // the state cookie is gone
-		badCallback(t, app, cb.String())
+		badCallback(t, app, cb.String(), http.StatusBadRequest)
 		if app.op.CodeGrants() != 0 {
 			t.Error("the code was redeemed without a state cookie")
 		}
@@ -549,7 +549,7 @@ func TestHandlerCallback(t *testing.T) {
 		q := cb.Query()
 		q.Del("code")
 		cb.RawQuery = q.Encode()
-		badCallback(t, app, cb.String())
+		badCallback(t, app, cb.String(), http.StatusBadRequest)
 	})
 
 	t.Run("should return internal server error if state parameter mismatches", func(t *testing.T) {
@@ -559,7 +559,7 @@ func TestHandlerCallback(t *testing.T) {
 		q := cb.Query()
 		q.Set("state", q.Get("state")+"x")
 		cb.RawQuery = q.Encode()
-		badCallback(t, app, cb.String())
+		badCallback(t, app, cb.String(), http.StatusBadRequest)
 	})
 
 	t.Run("should return internal server error if nonce parameter mismatches", func(t *testing.T) {
@@ -576,7 +576,7 @@ func TestHandlerCallback(t *testing.T) {
 		if resp.StatusCode != http.StatusTeapot || !errors.As(rec.last(), &te) || te.Message != "Nonce mismatch" {
 			t.Errorf("status %d, error %v, want *TokenError Nonce mismatch", resp.StatusCode, rec.last())
 		}
-		if errorStatus(rec.last()) != http.StatusBadRequest || writesSession(resp) {
+		if errorStatus(rec.last()) != http.StatusBadGateway || writesSession(resp) {
 			t.Errorf("status without OnError %d, session written %v", errorStatus(rec.last()), writesSession(resp))
 		}
 	})
@@ -633,7 +633,7 @@ func TestHandlerCallback(t *testing.T) {
 			return &ValidationError{Message: "user is blocked"}
 		}}})
 		_, loc := app.startSignIn("/api/auth/signin")
-		badCallback(t, app, app.op.Authorize(t, loc).String())
+		badCallback(t, app, app.op.Authorize(t, loc).String(), http.StatusBadRequest)
 	})
 
 	for _, base := range []string{"", "/base"} {
@@ -715,7 +715,7 @@ func TestHandlerCallback(t *testing.T) {
 		app := newTestApp(t, appConfig{opcfg: adaClaims})
 		app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else","name":"Mallory"}`})
 		_, loc := app.startSignIn("/api/auth/signin")
-		badCallback(t, app, app.op.Authorize(t, loc).String())
+		badCallback(t, app, app.op.Authorize(t, loc).String(), http.StatusBadGateway)
 	})
 
 	t.Run("should filter out the configured claims", func(t *testing.T) {
@@ -773,29 +773,40 @@ func TestHandlerCallback(t *testing.T) {
 		}
 	})
 
-	t.Run("callback endpoint should return 500 for authorization server errors", func(t *testing.T) {
+	t.Run("callback endpoint should return 502 for authorization server errors", func(t *testing.T) {
 		for _, tt := range []struct {
 			fault  monocloudtest.Fault
 			status int
 			check  func(error) bool
 		}{
-			{monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"code expired"}`}, http.StatusBadRequest, func(err error) bool {
+			{monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"code expired"}`}, http.StatusBadGateway, func(err error) bool {
 				var oe *OPError
 				return errors.As(err, &oe) && oe.Code == "invalid_grant" && oe.Description == "code expired" && oe.StatusCode == 400
 			}},
 			{monocloudtest.Fault{Status: 500, Body: `oops`}, http.StatusBadGateway, func(err error) bool { var he *HTTPError; return errors.As(err, &he) }},
 			{monocloudtest.Fault{Status: 200, Body: `not json`}, http.StatusBadGateway, func(err error) bool { var he *HTTPError; return errors.As(err, &he) }},
-			{monocloudtest.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, http.StatusBadRequest, func(err error) bool { var ve *ValidationError; return errors.As(err, &ve) }},
+			{monocloudtest.Fault{Status: 200, Body: `{"token_type":"Bearer"}`}, http.StatusBadGateway, func(err error) bool { var ve *ValidationError; return errors.As(err, &ve) }},
 		} {
 			t.Run(tt.fault.Body, func(t *testing.T) {
-				rec := &errRecorder{}
-				app := newTestApp(t, appConfig{mw: &MiddlewareOptions{OnError: rec.hook}})
+				var (
+					mu     sync.Mutex
+					failed Event
+				)
+				app := newTestApp(t, appConfig{opts: Options{OnEvent: func(_ context.Context, e Event) {
+					if e.Path != "" {
+						mu.Lock()
+						failed = e
+						mu.Unlock()
+					}
+				}}})
 				_, loc := app.startSignIn("/api/auth/signin")
 				cb := app.op.Authorize(t, loc)
 				app.op.SetTokenFault(tt.fault)
 				resp, _ := app.get(cb.String())
-				if resp.StatusCode != http.StatusTeapot || !tt.check(rec.last()) || errorStatus(rec.last()) != tt.status {
-					t.Errorf("status %d, error %#v (status %d), want %d", resp.StatusCode, rec.last(), errorStatus(rec.last()), tt.status)
+				mu.Lock()
+				defer mu.Unlock()
+				if resp.StatusCode != tt.status || !tt.check(failed.Err) || failed.Status != tt.status {
+					t.Errorf("status %d, event %+v, want %d", resp.StatusCode, failed, tt.status)
 				}
 			})
 		}
@@ -808,7 +819,7 @@ func TestHandlerCallback(t *testing.T) {
 		q := cb.Query()
 		q.Set("iss", "https://evil.example.com")
 		cb.RawQuery = q.Encode()
-		badCallback(t, app, cb.String())
+		badCallback(t, app, cb.String(), http.StatusBadRequest)
 	})
 
 	t.Run("the code exchange asks for the requested resource", func(t *testing.T) {
@@ -1133,14 +1144,18 @@ func TestSignInReplacesCookiesTheCallbackDidNotCarry(t *testing.T) {
 
 func TestBadCallbacks(t *testing.T) {
 	app := newTestApp(t, appConfig{opcfg: adaClaims})
-	refused := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
+	refusedWith := func(t *testing.T, what string, w *httptest.ResponseRecorder, want int) {
 		t.Helper()
-		if w.Code != http.StatusBadRequest {
-			t.Errorf("%s: %d, want 400: %s", what, w.Code, w.Body)
+		if w.Code != want {
+			t.Errorf("%s: %d, want %d: %s", what, w.Code, want, w.Body)
 		}
 		if writesSession(w.Result()) {
 			t.Errorf("%s: a session cookie was written", what)
 		}
+	}
+	refused := func(t *testing.T, what string, w *httptest.ResponseRecorder) {
+		t.Helper()
+		refusedWith(t, what, w, http.StatusBadRequest)
 	}
 
 	t.Run("state param without cookie", func(t *testing.T) {
@@ -1213,7 +1228,7 @@ func TestBadCallbacks(t *testing.T) {
 		q := cb.Query()
 		q.Set("code", "forged-code")
 		cb.RawQuery = q.Encode()
-		refused(t, "forged code", callbackRequest(t, app, cb, state))
+		refusedWith(t, "forged code", callbackRequest(t, app, cb, state), http.StatusBadGateway)
 	})
 
 	t.Run("replayed callback", func(t *testing.T) {

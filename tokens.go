@@ -258,11 +258,13 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if tok := findToken(sc.Session.AccessTokens, q.resource, q.fileScopes); tok != nil && !q.force && !expired(tok, now) {
 		return newTokens(tok, sc.Session, now), nil
 	}
-	if sc.Session.RefreshToken == "" {
-		return nil, ErrNoRefreshToken
-	}
+	// A resource never requested is the caller's mistake whatever the
+	// session holds: say so before saying a refresh token is missing.
 	if err := c.checkAuthorizedResource(sc.Session, q.resource); err != nil {
 		return nil, err
+	}
+	if sc.Session.RefreshToken == "" {
+		return nil, ErrNoRefreshToken
 	}
 	r, err := c.refresh(ctx, sc.withUser(), q)
 	if err != nil {

@@ -323,6 +323,7 @@ func TestGetTokensTokenSelection(t *testing.T) {
 			app.mutate(func(s *Session) {
 				s.RefreshToken = ""
 				s.AccessTokens = tc.tokens
+				s.AuthorizedResources = tkResA + " " + tkResB
 			})
 			tok, err := app.tokens(tc.opts)
 			if tc.want == "" {
@@ -1175,6 +1176,20 @@ func TestGetTokensRefusesResourceNotRequestedAtSignIn(t *testing.T) {
 		t.Fatalf("a configured resource: %v", err)
 	}
 	assertGrants(t, app.op, 1)
+}
+
+// TestGetTokensResourceNotRequestedWithoutRefreshToken: on a session
+// without a refresh token, a resource never requested is named as such,
+// not masked by ErrNoRefreshToken (issue 19, slips).
+func TestGetTokensResourceNotRequestedWithoutRefreshToken(t *testing.T) {
+	app := newTokensApp(t, monocloudtest.Config{}, Options{})
+	app.signIn("")
+	app.mutate(func(s *Session) { s.RefreshToken = "" })
+	_, err := app.tokens(&GetTokensOptions{Resource: "https://never-requested.example.com"})
+	if !errors.Is(err, ErrResourceNotRequested) || errors.Is(err, ErrNoRefreshToken) {
+		t.Fatalf("err = %v, want ErrResourceNotRequested only", err)
+	}
+	assertGrants(t, app.op, 0)
 }
 
 // TestGetTokensDuringStoreOutage: a refresh that cannot lock the session

@@ -72,7 +72,7 @@ func Example() {
 	}
 	// Output:
 	// admin: 200 welcome, Ada
-	// staff: 403 forbidden
+	// staff: 403 page: Access denied
 	// signed out: 307 to http://app.test/api/auth/signin?return_url=%2Fadmin
 }
 
@@ -159,6 +159,11 @@ func answer(resp *http.Response) string {
 		return fmt.Sprint(resp.StatusCode, " to ", loc)
 	}
 	body, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		_, title, _ := strings.Cut(string(body), "<title>")
+		title, _, _ = strings.Cut(title, "</title>")
+		return fmt.Sprint(resp.StatusCode, " page: ", title)
+	}
 	return fmt.Sprint(resp.StatusCode, " ", strings.TrimSpace(string(body)))
 }
 
