@@ -62,8 +62,11 @@ func (c *Client) detached(ctx context.Context) context.Context {
 // one event, refresh, or refresh_shared when it adopted another
 // instance's, after a store_error for what it could not save or share.
 func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshedSession], err error) {
-	start, adopted := c.now(), ""
-	var unsaved *Event
+	start := c.now()
+	var (
+		adopted Outcome
+		unsaved *Event
+	)
 	defer func() {
 		if unsaved != nil {
 			c.emit(ctx, *unsaved)
@@ -127,7 +130,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 // emitRefresh reports a refresh of the session with key that took d: as
 // refresh_shared when it adopted another instance's refresh (adopted is the
 // Outcome saying from where), else as refresh.
-func (c *Client) emitRefresh(ctx context.Context, key, adopted string, d time.Duration, err error) {
+func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d time.Duration, err error) {
 	e := Event{Kind: EventRefresh, Outcome: OutcomeOK, Duration: d, Session: sessionTag(key), Err: err}
 	switch {
 	case errors.Is(err, ErrNoSession):

@@ -51,7 +51,7 @@ type newest struct {
 	// adoptable reports that session is another instance's refresh, to
 	// adopt rather than run another grant when it holds a fresh token.
 	adoptable bool
-	from      string // the Outcome of adopting it
+	from      Outcome // the outcome of adopting it
 }
 
 // newSessionBackend returns the backend of cfg: cookieSessions without a

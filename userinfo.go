@@ -42,7 +42,7 @@ func (c *Client) fetchUserInfo(ctx context.Context, accessToken, sub string) (ma
 func userInfoError(err error) error {
 	var oe *opclient.Error
 	if errors.As(err, &oe) && oe.Kind == opclient.KindOAuth {
-		return &TokenError{Code: oe.Code, Message: oe.Description, Raw: rawResponse(oe), Err: err}
+		return &TokenError{Code: TokenErrorCode(oe.Code), Message: oe.Description, Raw: rawResponse(oe), Err: err}
 	}
 	return opError(err)
 }
