@@ -86,7 +86,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		}
 		base, rt = latest.session, latest.session.RefreshToken
 	}
-	if c.revocations.revoked(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
+	if c.ended.includes(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
 		return out, ErrNoSession
 	}
 	p, err := c.provider(ctx)
