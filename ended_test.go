@@ -170,7 +170,7 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	for i := range 4 * capacity {
 		app.client.ended.addKey(fmt.Sprintf("other-%d", i), "other", app.client.now())
 	}
-	if app.client.IsAuthenticatedRequest(stolen) {
+	if isAuthenticated(app.client, stolen) {
 		t.Fatal("the cookie copied before sign-out opens the session again")
 	}
 	clock.Advance(2 * time.Second)

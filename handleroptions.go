@@ -29,8 +29,7 @@ type SignInOptions struct {
 	// Options.Routes.Callback. The code is exchanged with the redirect URI
 	// the sign-in sent, which the state cookie carries.
 	RedirectURI string
-	// OnError handles the handler's errors instead of Options.OnError and
-	// MiddlewareOptions.OnError.
+	// OnError handles the handler's errors instead of Options.OnError.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -45,18 +44,16 @@ type CallbackOptions struct {
 	// *ValidationError, a sign-in that sent another one. Default: the one
 	// the sign-in sent.
 	RedirectURI string
-	// OnError handles the handler's errors instead of Options.OnError and
-	// MiddlewareOptions.OnError.
+	// OnError handles the handler's errors instead of Options.OnError.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // UserInfoOptions configures a userinfo handler made by UserInfoHandler.
 type UserInfoOptions struct {
-	// Refresh overrides Options.RefetchUserInfo: whether the handler
-	// refetches the user's claims from the provider.
-	Refresh *bool
-	// OnError handles the handler's errors instead of Options.OnError and
-	// MiddlewareOptions.OnError.
+	// RefetchUserInfo overrides Options.RefetchUserInfo: whether the
+	// handler refetches the user's claims from the provider.
+	RefetchUserInfo *bool
+	// OnError handles the handler's errors instead of Options.OnError.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -77,8 +74,7 @@ type SignOutOptions struct {
 	// State is sent to the end_session endpoint, which hands it back to
 	// the post-logout redirect URI. Default none.
 	State string
-	// OnError handles the handler's errors instead of Options.OnError and
-	// MiddlewareOptions.OnError.
+	// OnError handles the handler's errors instead of Options.OnError.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -182,10 +178,10 @@ func (c *Client) redirectOption(field, v string) string {
 }
 
 // routeHandler serves an auth route's handler with the request state, its
-// errors going to onError when it is set, before MiddlewareOptions.OnError.
+// errors going to onError when it is set, instead of Options.OnError.
 func (c *Client) routeHandler(onError func(http.ResponseWriter, *http.Request, error), serve http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+		c.withState(w, r, func(w http.ResponseWriter, r *http.Request) {
 			if onError != nil {
 				c.state(r.Context()).onError = onError
 			}

@@ -160,24 +160,24 @@ func panicValue(f func()) (ve *ValidationError) {
 }
 
 func TestHandlerOnErrorOverrides(t *testing.T) {
-	clientHook, middlewareHook, handlerHook := &errRecorder{}, &errRecorder{}, &errRecorder{}
+	clientHook, handlerHook := &errRecorder{}, &errRecorder{}
 	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{OnError: clientHook.hook}, build: func(c *Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/own/callback", c.CallbackHandler(&CallbackOptions{OnError: handlerHook.hook}))
 		mux.Handle("/plain/callback", c.CallbackHandler(nil))
-		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}, OnError: middlewareHook.hook})(mux)
+		return c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(mux)
 	}})
 	for _, tc := range []struct {
 		path string
 		want *errRecorder
-	}{{"/own/callback", handlerHook}, {"/plain/callback", middlewareHook}, {"/api/auth/callback", middlewareHook}} {
-		before := [3]int{len(clientHook.errs), len(middlewareHook.errs), len(handlerHook.errs)}
+	}{{"/own/callback", handlerHook}, {"/plain/callback", clientHook}, {"/api/auth/callback", clientHook}} {
+		before := [2]int{len(clientHook.errs), len(handlerHook.errs)}
 		resp, _ := app.get(tc.path + "?state=forged&code=x")
 		if resp.StatusCode != http.StatusTeapot || !errors.Is(tc.want.last(), ErrInvalidState) {
 			t.Errorf("%s: %d, want its hook called with ErrInvalidState", tc.path, resp.StatusCode)
 		}
-		after := [3]int{len(clientHook.errs), len(middlewareHook.errs), len(handlerHook.errs)}
-		if calls := after[0] - before[0] + after[1] - before[1] + after[2] - before[2]; calls != 1 {
+		after := [2]int{len(clientHook.errs), len(handlerHook.errs)}
+		if calls := after[0] - before[0] + after[1] - before[1]; calls != 1 {
 			t.Errorf("%s: %d hooks called, want 1", tc.path, calls)
 		}
 	}
@@ -205,7 +205,7 @@ func TestCallbackHandlerUserInfo(t *testing.T) {
 func TestUserInfoHandlerRefresh(t *testing.T) {
 	app := newHandlersApp(t, Options{}, func(c *Client, mux *http.ServeMux) {
 		mux.Handle("/me", c.UserInfoHandler(nil))
-		mux.Handle("/me/fresh", c.UserInfoHandler(&UserInfoOptions{Refresh: new(true)}))
+		mux.Handle("/me/fresh", c.UserInfoHandler(&UserInfoOptions{RefetchUserInfo: new(true)}))
 	})
 	app.signIn("")
 	app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"user-1","name":"Ada Lovelace"}`})

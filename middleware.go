@@ -31,8 +31,6 @@ type MiddlewareOptions struct {
 	// say no; a route that anyone may reach is left unprotected instead
 	// (ProtectedRoutes, IsProtected).
 	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User)
-	// OnError handles errors of the auth routes, overriding Options.OnError.
-	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // ProtectedRoute is a protected path pattern and the groups it requires.
@@ -87,7 +85,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.withState(w, r, opts.OnError, func(w http.ResponseWriter, r *http.Request) {
+			c.withState(w, r, func(w http.ResponseWriter, r *http.Request) {
 				if h := c.authRoute(r); h != nil {
 					h(w, r)
 					return

@@ -193,8 +193,10 @@ type Options struct {
 	// logout route still revokes sessions.
 	OnBackChannelLogout func(ctx context.Context, sub, sid string) error
 	// OnError handles errors of the auth routes (for example an *OPError on
-	// the callback). When nil, provider and validation errors get a 4xx or
-	// 5xx status with a short text body.
+	// the callback), served by Handler or AuthMiddleware; a handler made
+	// with its own OnError (SignInOptions and the others) uses that one
+	// instead. When nil, provider and validation errors get a 4xx or 5xx
+	// status with a short text body.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 

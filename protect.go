@@ -42,7 +42,7 @@ func (c *Client) protect(opts *ProtectOptions, api bool) func(http.Handler) http
 	rule := accessRule{GroupCheck: opts.GroupCheck, api: api, returnURL: opts.ReturnURL, onDenied: opts.OnAccessDenied}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+			c.withState(w, r, func(w http.ResponseWriter, r *http.Request) {
 				c.guard(w, r, rule, next)
 			})
 		})

@@ -54,8 +54,8 @@ func (ctx *stateContext) Value(key any) any {
 type requestState struct {
 	c *Client
 	r *http.Request
-	// onError overrides Options.OnError for the auth routes: the route
-	// handler's OnError, else MiddlewareOptions.OnError.
+	// onError is the route handler's OnError, which overrides
+	// Options.OnError for its route.
 	onError func(http.ResponseWriter, *http.Request, error)
 	// callback marks a request of the callback route, whose failures are
 	// callback_failed events.
@@ -170,14 +170,12 @@ func (st *requestState) commit(h http.Header) {
 
 // withState serves r with a request state in its context and a response
 // writer that adds the state's cookies before the header goes out.
-// onError, when set, handles the auth routes' errors instead of
-// Options.OnError.
-func (c *Client) withState(w http.ResponseWriter, r *http.Request, onError func(http.ResponseWriter, *http.Request, error), serve func(http.ResponseWriter, *http.Request)) {
+func (c *Client) withState(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
 	if st := c.state(r.Context()); st != nil {
 		serve(w, r)
 		return
 	}
-	st := &requestState{c: c, onError: onError}
+	st := &requestState{c: c}
 	st.ctx = stateContext{Context: r.Context(), st: st}
 	r = r.WithContext(&st.ctx)
 	st.r = r

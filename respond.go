@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// fail answers an auth route's error: through the handler's OnError,
-// MiddlewareOptions.OnError or Options.OnError, the first one set, else
+// fail answers an auth route's error: through the handler's OnError or
+// Options.OnError, the first one set (see the package doc), else
 // with a status that fits the error and a plain-text body.
 func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status, answered := c.handOver(w, r, err); !answered {
@@ -55,7 +55,7 @@ type oauthError struct {
 }
 
 // handOver reports err (an event, logged) and hands it to the handler's
-// OnError, MiddlewareOptions.OnError or Options.OnError, the first one set.
+// OnError or Options.OnError, the first one set.
 // It returns the status that fits err, and whether a hook answered.
 func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error) (status int, answered bool) {
 	status = errorStatus(err)

@@ -196,8 +196,7 @@ func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Reque
 	})
 }
 
-// IsAuthenticated reports whether the request of ctx (or r with
-// IsAuthenticatedRequest) has a valid session. It is false when the
+// IsAuthenticated reports whether the request of ctx has a valid session. It is false when the
 // SessionStore fails; Session tells that case apart (a *StoreError).
 //
 // It is false too when ctx holds no request state (a context not derived
@@ -214,11 +213,6 @@ func (c *Client) IsAuthenticated(ctx context.Context) bool {
 	return st.signedIn(ctx, GroupCheck{})
 }
 
-// IsAuthenticatedRequest reports whether r has a valid session.
-func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
-	return c.IsUserInGroupRequest(r, GroupCheck{})
-}
-
 // IsUserInGroup reports whether the signed-in user of ctx's request passes
 // g. No groups means true; no session means false. Without request state
 // in ctx it is false and logs the mistake, as IsAuthenticated does.
@@ -229,18 +223,6 @@ func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
 		return false
 	}
 	return st.signedIn(ctx, g)
-}
-
-// IsUserInGroupRequest reports whether the signed-in user of r passes g,
-// for a request served without the middleware. No groups means true; no
-// session, or a SessionStore that fails, means false.
-func (c *Client) IsUserInGroupRequest(r *http.Request, g GroupCheck) bool {
-	var in bool
-	_ = c.withResponse(nil, r, func(st *requestState) error {
-		in = st.signedIn(r.Context(), g)
-		return nil
-	})
-	return in
 }
 
 // signedIn reports whether the request has a valid session whose user

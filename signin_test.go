@@ -789,7 +789,7 @@ func TestHandlerCallback(t *testing.T) {
 		} {
 			t.Run(tt.fault.Body, func(t *testing.T) {
 				rec := &errRecorder{}
-				app := newTestApp(t, appConfig{mw: &MiddlewareOptions{OnError: rec.hook}})
+				app := newTestApp(t, appConfig{opts: Options{OnError: rec.hook}})
 				_, loc := app.startSignIn("/api/auth/signin")
 				cb := app.op.Authorize(t, loc)
 				app.op.SetTokenFault(tt.fault)
