@@ -222,7 +222,7 @@ func (c *Client) emit(ctx context.Context, e Event) {
 // emitFailure reports err, which an auth route answers with status, as one
 // event: see Event.
 func (c *Client) emitFailure(ctx context.Context, path string, status int, err error) {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	e := Event{Kind: EventRouteFailed, Path: path, Status: status, Err: err}
 	var (
 		se *StoreError

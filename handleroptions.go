@@ -181,9 +181,9 @@ func (c *Client) redirectOption(field, v string) string {
 // errors going to onError when it is set, instead of Options.OnError.
 func (c *Client) routeHandler(onError func(http.ResponseWriter, *http.Request, error), serve http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withState(w, r, func(w http.ResponseWriter, r *http.Request) {
+		c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
 			if onError != nil {
-				c.state(r.Context()).onError = onError
+				c.reqState(r.Context()).onError = onError
 			}
 			serve(w, r)
 		})
@@ -199,6 +199,6 @@ func boolOr(v *bool, def bool) bool {
 }
 
 // callbackURL returns the redirect URI that the sign-in of as sent.
-func (c *Client) callbackURL(as *authState) string {
+func (c *Client) callbackURL(as *signInTxn) string {
 	return cmp.Or(as.RedirectURI, c.appURL(c.cfg.routes.Callback))
 }

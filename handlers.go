@@ -17,7 +17,7 @@ const maxFormBytes = 64 << 10
 // routes itself.
 func (c *Client) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withState(w, r, func(w http.ResponseWriter, r *http.Request) {
+		c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
 			if h := c.authRoute(r); h != nil {
 				h(w, r)
 				return

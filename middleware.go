@@ -85,7 +85,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.withState(w, r, func(w http.ResponseWriter, r *http.Request) {
+			c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
 				if h := c.authRoute(r); h != nil {
 					h(w, r)
 					return

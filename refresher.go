@@ -50,7 +50,7 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 // requests and outlive the one that started it): the request helpers
 // answer ErrNoRequestContext there.
 func (c *Client) detached(ctx context.Context) context.Context {
-	return context.WithValue(ctx, stateKey{c}, (*requestState)(nil))
+	return context.WithValue(ctx, reqStateKey{c}, (*requestState)(nil))
 }
 
 // runRefresh runs one refresh of session sc presenting rt, detached from

@@ -61,7 +61,7 @@ func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error) (st
 	status = errorStatus(err)
 	c.emitFailure(r.Context(), r.URL.Path, status, err)
 	hook := c.cfg.opts.OnError
-	if st := c.state(r.Context()); st != nil && st.onError != nil {
+	if st := c.reqState(r.Context()); st != nil && st.onError != nil {
 		hook = st.onError
 	}
 	if hook == nil {

@@ -104,7 +104,7 @@ func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, erro
 // its request state: it returns r's state and session (nil without one),
 // or answers a store failure and reports false.
 func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request) (*requestState, *sessionCookie, bool) {
-	st := c.state(r.Context())
+	st := c.reqState(r.Context())
 	sc, err := st.lookup(r.Context())
 	if err != nil {
 		c.fail(w, r, err)

@@ -106,7 +106,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		params.Add("resource", res)
 	}
 
-	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState, RedirectURI: o.RedirectURI}
+	as := &signInTxn{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState, RedirectURI: o.RedirectURI}
 	formPost := p.ResponseMode == "form_post"
 	stateCookie, err := c.stateCookie(state, as, formPost)
 	started := OutcomeOK
@@ -151,7 +151,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	if !c.startAuthRoute(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
-	if st := c.state(r.Context()); st != nil {
+	if st := c.reqState(r.Context()); st != nil {
 		st.callback = true
 	}
 	params := r.URL.Query()
@@ -168,7 +168,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, err) // the state is kept: the callback can be retried
 		return
 	}
-	as, err := c.takeAuthState(w, r, params.Get("state"))
+	as, err := c.takeSignInTxn(w, r, params.Get("state"))
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -195,7 +195,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, err)
 		return
 	}
-	st := c.state(r.Context()) // the auth routes are served with their request state
+	st := c.reqState(r.Context()) // the auth routes are served with their request state
 	if err := st.create(r.Context(), session); err != nil {
 		c.fail(w, r, err)
 		return
@@ -213,7 +213,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 
 // exchange redeems the authorization code and builds the new session,
 // with the userinfo claims when userInfo is set.
-func (c *Client) exchange(ctx context.Context, p *provider, code string, as *authState, userInfo bool) (*Session, error) {
+func (c *Client) exchange(ctx context.Context, p *provider, code string, as *signInTxn, userInfo bool) (*Session, error) {
 	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.callbackURL(as), as.CodeVerifier, strings.Fields(as.Resource))
 	if err != nil {
 		return nil, opError(err)
