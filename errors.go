@@ -181,3 +181,8 @@ func (e *StoreError) Error() string {
 
 // Unwrap returns the store's error.
 func (e *StoreError) Unwrap() error { return e.Err }
+
+// storeError wraps a failure of the SessionStore or the Coordinator.
+func storeError(op string, err error) error {
+	return &StoreError{Op: op, Err: err}
+}

@@ -296,8 +296,3 @@ func tokenDigest(rt string) string {
 	sum := sha256.Sum256([]byte(rt))
 	return hex.EncodeToString(sum[:])
 }
-
-// storeError wraps a failure of the SessionStore or the Coordinator.
-func storeError(op string, err error) error {
-	return &StoreError{Op: op, Err: err}
-}

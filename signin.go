@@ -11,31 +11,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/returnurl"
 )
-
-// resolveReturnURL returns the absolute URL for a return_url or
-// post_logout_url value, and false when it is not on the app's origin. A
-// relative path without its leading slash ("dashboard") is taken from the
-// app's root.
-func (c *Client) resolveReturnURL(v string) (string, bool) {
-	return returnurl.Resolve(c.cfg.appURL, withLeadingSlash(v))
-}
-
-// withLeadingSlash prefixes "/" to a relative path that starts with a
-// letter or digit and has no scheme ("dashboard", "a/b?x=1").
-func withLeadingSlash(v string) string {
-	if v == "" || !(unicode.IsLetter(rune(v[0])) || unicode.IsDigit(rune(v[0]))) {
-		return v
-	}
-	if u, err := url.Parse(v); err == nil && u.Scheme == "" && u.Host == "" {
-		return "/" + v
-	}
-	return v
-}
 
 // signIn starts the authorization code flow with PKCE and redirects to the
 // provider. Unless Options.AllowQueryParamOverrides is off, it accepts the

@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -245,4 +246,9 @@ func randomString() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// callbackURL returns the redirect URI that the sign-in of as sent.
+func (c *Client) callbackURL(as *signInTxn) string {
+	return cmp.Or(as.RedirectURI, c.appURL(c.cfg.routes.Callback))
 }
