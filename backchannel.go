@@ -46,9 +46,9 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	if now := c.now(); now.Before(at) { // iat within the skew ahead
 		at = now
 	}
-	c.revocations.add(lt.Subject, lt.SessionID, at)
-	rv := Revocation{SID: lt.SessionID, Sub: lt.Subject, At: at}
-	if err := c.revoke(r.Context(), rv); err != nil {
+	c.ended.add(lt.Subject, lt.SessionID, at)
+	rv := EndedSession{SID: lt.SessionID, Sub: lt.Subject, At: at}
+	if err := c.endSession(r.Context(), rv); err != nil {
 		release() // the provider may retry
 		c.failLogout(w, r, err)
 		return

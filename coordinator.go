@@ -12,16 +12,16 @@ import (
 // implements it is used as the Coordinator too.
 // github.com/monocloud/auth-go/redisstore implements it on Redis.
 //
-// The request path never calls it: revocations are checked against a view
-// kept in each process, which WatchRevocations keeps current. Until that
-// view has loaded every revocation once (WatchRevocations calls loaded), a
-// request carrying a session waits for it, up to ResponseTimeout, then
-// fails with a *StoreError (503): a new instance, or one started while the
-// Coordinator is down, does not serve a session another instance ended.
-// Requests without a session, and the sign-in, are served meanwhile. Once
-// loaded, an instance keeps serving with the revocations it knows while the
-// Coordinator is unreachable, and WatchRevocations delivers those it missed
-// when it is back.
+// The request path never calls it: sessions are checked against a view of
+// the ended ones kept in each process, which WatchEnded keeps current.
+// Until that view has loaded every ended session once (WatchEnded calls
+// loaded), a request carrying a session waits for it, up to
+// ResponseTimeout, then fails with a *StoreError (503): a new instance, or
+// one started while the Coordinator is down, does not serve a session
+// another instance ended. Requests without a session, and the sign-in, are
+// served meanwhile. Once loaded, an instance keeps serving with the ended
+// sessions it knows while the Coordinator is unreachable, and WatchEnded
+// delivers those it missed when it is back.
 //
 // It is called by refreshes (cookie sessions only: with a SessionStore, the
 // store's SessionLocker serializes them), sign-outs (cookie sessions only:
@@ -41,27 +41,27 @@ type Coordinator interface {
 	// GetRefreshed returns the value kept under tokenHash, or (nil, nil)
 	// when there is none.
 	GetRefreshed(ctx context.Context, tokenHash string) ([]byte, error)
-	// Revoke records r for every instance until r.Expires and tells their
-	// watchers. A Coordinator that is also the SessionStore deletes the
-	// stored sessions r ends as well. Recording the same revocation twice
-	// is harmless.
+	// EndSession records r for every instance until r.Expires and tells
+	// their watchers. A Coordinator that is also the SessionStore deletes
+	// the stored sessions r ends as well. Recording the same ended session
+	// twice is harmless.
 	//
-	// A Coordinator may bound the revocations it keeps. One that forgets a
-	// revocation of a session key or sid before its expiry must keep, in
-	// its place, a revocation of its Sub at its At (and may keep one per
-	// Sub, the latest), so that a session it ended stays ended for
-	// instances that load the revocations later.
-	Revoke(ctx context.Context, r Revocation) error
-	// WatchRevocations calls fn with every revocation not yet expired:
+	// A Coordinator may bound the ended sessions it keeps. One that forgets
+	// the end of a session key or sid before its expiry must keep, in its
+	// place, the end of its Sub at its At (and may keep one per Sub, the
+	// latest), so that a session it ended stays ended for instances that
+	// load the ended sessions later.
+	EndSession(ctx context.Context, r EndedSession) error
+	// WatchEnded calls fn with every ended session not yet expired:
 	// first those recorded before the call, then loaded, then each new one
 	// as it is recorded (by any instance, this one included), until ctx
 	// ends or the Coordinator fails, when it returns the error. After a
-	// reconnection that may have missed revocations, it delivers them all
+	// reconnection that may have missed ended sessions, it delivers them all
 	// again, then calls loaded again. The Client calls it again after a
-	// failure, so a revocation recorded while the watch was down must be
+	// failure, so an ended session recorded while the watch was down must be
 	// delivered by the next call. It returns soon after ctx ends, however
 	// busy. fn and loaded must not block.
-	WatchRevocations(ctx context.Context, fn func(Revocation), loaded func()) error
+	WatchEnded(ctx context.Context, fn func(EndedSession), loaded func()) error
 	// UseTokenID records id, the ID of a token that may be used once (a
 	// logout token's jti), until expires, after which the token is refused
 	// anyway, and reports whether id was not recorded yet: true for exactly
@@ -72,9 +72,9 @@ type Coordinator interface {
 	ReleaseTokenID(ctx context.Context, id string) error
 }
 
-// Revocation is an ended session, or set of sessions: Key, SID or Sub
+// EndedSession is an ended session, or set of sessions: Key, SID or Sub
 // alone.
-type Revocation struct {
+type EndedSession struct {
 	// Key is the key of a signed-out session.
 	Key string
 	// SID is the sid of a session logged out by the provider: that
@@ -93,22 +93,22 @@ type Revocation struct {
 	Expires time.Time
 }
 
-// watchRetry bounds the pause between two calls of WatchRevocations after a
+// watchRetry bounds the pause between two calls of WatchEnded after a
 // failure.
 const watchRetry = time.Second
 
-// watchRevocations keeps c.revocations current with the Coordinator's
-// revocations until ctx ends, calling WatchRevocations again after each
+// watchEnded keeps c.ended current with the Coordinator's ended
+// sessions until ctx ends, calling WatchEnded again after each
 // failure: after 50 ms, doubling to watchRetry while it keeps failing.
-func (c *Client) watchRevocations(ctx context.Context) {
+func (c *Client) watchEnded(ctx context.Context) {
 	wait := 50 * time.Millisecond
 	for {
 		started := time.Now()
-		err := c.cfg.coordinator.WatchRevocations(ctx, c.applyRevocation, c.revocations.markLoaded)
+		err := c.cfg.coordinator.WatchEnded(ctx, c.recordEnded, c.ended.markLoaded)
 		if ctx.Err() != nil {
 			return
 		}
-		c.emit(ctx, Event{Kind: EventStoreError, Op: "watching the coordinator's revocations", Err: err})
+		c.emit(ctx, Event{Kind: EventStoreError, Op: "watching the coordinator's ended sessions", Err: err})
 		if time.Since(started) > watchRetry {
 			wait = 50 * time.Millisecond
 		}
@@ -121,31 +121,32 @@ func (c *Client) watchRevocations(ctx context.Context) {
 	}
 }
 
-// applyRevocation records r in this process.
-func (c *Client) applyRevocation(r Revocation) {
+// recordEnded records r in this process.
+func (c *Client) recordEnded(r EndedSession) {
 	switch {
 	case r.Key != "":
-		c.revocations.addKey(r.Key, r.Sub, r.At)
+		c.ended.addKey(r.Key, r.Sub, r.At)
 		c.refreshes.Forget(r.Key)
 	case r.SID != "" || r.Sub != "":
-		c.revocations.add(r.Sub, r.SID, r.At)
+		c.ended.add(r.Sub, r.SID, r.At)
 	}
 }
 
-// revoke records r with the Coordinator, if any, filling in its expiry.
-func (c *Client) revoke(ctx context.Context, r Revocation) error {
+// endSession records r with the Coordinator, if any, filling in its
+// expiry.
+func (c *Client) endSession(ctx context.Context, r EndedSession) error {
 	if c.cfg.coordinator == nil {
 		return nil
 	}
 	r.Expires = r.At.Add(c.cfg.maxDuration)
-	if err := c.cfg.coordinator.Revoke(ctx, r); err != nil {
+	if err := c.cfg.coordinator.EndSession(ctx, r); err != nil {
 		return storeError("recording the end of the session with the coordinator", err)
 	}
 	return nil
 }
 
 // Close stops the work New started in the background for the Coordinator
-// (watching its revocations); without a Coordinator it does nothing. The
+// (watching its ended sessions); without a Coordinator it does nothing. The
 // Client still serves requests, but no longer learns of sessions ended on
 // other instances. Close may be called more than once.
 func (c *Client) Close() error {

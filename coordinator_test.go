@@ -17,25 +17,25 @@ import (
 // fakeCoordinator is the in-memory Coordinator of the package's tests,
 // shared by the instances of a test: LockSession serializes the refreshes
 // of a session, PutRefreshed shares their results (recording each TTL), and
-// Revoke delivers each revocation to every watch, as redisstore does through
-// pub/sub. Revoke fails while failRevoke is set, WatchRevocations fails
+// EndSession delivers each ended session to every watch, as redisstore does through
+// pub/sub. EndSession fails while failEndSession is set, WatchEnded fails
 // watchFailures times, and holds back loaded while holdLoad is open. Its
 // zero value is ready to use.
 //
 // monocloudtest/memstore.Store is the public one; these tests cannot import
 // it, as it imports this package.
 type fakeCoordinator struct {
-	mu            sync.Mutex
-	failRevoke    bool
-	watchFailures int
-	holdLoad      chan struct{} // when set, loaded waits for it to close
-	revoked       []Revocation
-	watchers      map[*func(Revocation)]bool
-	used          map[string]time.Time // token ID → expiry
-	refreshed     map[string][]byte    // token digest → shared refresh
-	ttls          []time.Duration      // of each PutRefreshed
-	watchEnded    chan struct{}        // closed when a watch returns for its ctx, when set
-	locks         sessionLocks
+	mu             sync.Mutex
+	failEndSession bool
+	watchFailures  int
+	holdLoad       chan struct{} // when set, loaded waits for it to close
+	revoked        []EndedSession
+	watchers       map[*func(EndedSession)]bool
+	used           map[string]time.Time // token ID → expiry
+	refreshed      map[string][]byte    // token digest → shared refresh
+	ttls           []time.Duration      // of each PutRefreshed
+	watchEnded     chan struct{}        // closed when a watch returns for its ctx, when set
+	locks          sessionLocks
 }
 
 func (f *fakeCoordinator) LockSession(ctx context.Context, key string) (func(), error) {
@@ -59,10 +59,10 @@ func (f *fakeCoordinator) GetRefreshed(_ context.Context, digest string) ([]byte
 	return f.refreshed[digest], nil
 }
 
-func (f *fakeCoordinator) Revoke(_ context.Context, r Revocation) error {
+func (f *fakeCoordinator) EndSession(_ context.Context, r EndedSession) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.failRevoke {
+	if f.failEndSession {
 		return errors.New("coordinator down")
 	}
 	f.revoked = append(f.revoked, r)
@@ -72,7 +72,7 @@ func (f *fakeCoordinator) Revoke(_ context.Context, r Revocation) error {
 	return nil
 }
 
-func (f *fakeCoordinator) WatchRevocations(ctx context.Context, fn func(Revocation), loaded func()) error {
+func (f *fakeCoordinator) WatchEnded(ctx context.Context, fn func(EndedSession), loaded func()) error {
 	f.mu.Lock()
 	if f.watchFailures > 0 {
 		f.watchFailures--
@@ -83,7 +83,7 @@ func (f *fakeCoordinator) WatchRevocations(ctx context.Context, fn func(Revocati
 		fn(r)
 	}
 	if f.watchers == nil {
-		f.watchers = map[*func(Revocation)]bool{}
+		f.watchers = map[*func(EndedSession)]bool{}
 	}
 	f.watchers[&fn] = true
 	hold := f.holdLoad
@@ -130,18 +130,18 @@ func (f *fakeCoordinator) ReleaseTokenID(_ context.Context, id string) error {
 func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	now := time.Now()
 	f := &fakeCoordinator{watchFailures: 2, watchEnded: make(chan struct{}),
-		revoked: []Revocation{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
+		revoked: []EndedSession{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
 	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	c := a.client
 	s := &Session{User: User{"sub": "user-1", "sid": "sid-1"}}
 	deadline := time.Now().Add(5 * time.Second)
-	for !revokedAt(c.revocations, "k1", &Session{}, now.Unix()-1) || !revokedAt(c.revocations, "k2", s, now.Unix()-1) {
+	for !endedAt(c.ended, "k1", &Session{}, now.Unix()-1) || !endedAt(c.ended, "k2", s, now.Unix()-1) {
 		if time.Now().After(deadline) {
 			t.Fatal("the revocations of the watch that succeeded after two failures were not applied")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if revokedAt(c.revocations, "k3", &Session{User: User{"sub": "user-2", "sid": "sid-2"}}, now.Unix()-1) {
+	if endedAt(c.ended, "k3", &Session{User: User{"sub": "user-2", "sid": "sid-2"}}, now.Unix()-1) {
 		t.Fatal("an unrelated session is revoked")
 	}
 	if err := c.Close(); err != nil {
@@ -159,7 +159,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 // Coordinator cannot record answers 503 and ends nothing; once the
 // Coordinator works, sign-out records the session key with it.
 func TestCoordinatorFailureFailsSignOut(t *testing.T) {
-	f := &fakeCoordinator{failRevoke: true, watchEnded: make(chan struct{})}
+	f := &fakeCoordinator{failEndSession: true, watchEnded: make(chan struct{})}
 	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	t.Cleanup(func() { _ = a.client.Close() })
 	a.signInVia("/api/auth/signin")
@@ -170,7 +170,7 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 		t.Fatalf("after the failed sign-out: %d; want the session still served", resp.StatusCode)
 	}
 	f.mu.Lock()
-	f.failRevoke = false
+	f.failEndSession = false
 	f.mu.Unlock()
 	if resp, _ := a.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)

@@ -52,7 +52,7 @@ func (c *Client) diagnoseOPError(r *http.Request, oe *OPError) string {
 
 // onCallback reports whether r is served by the callback route.
 func (c *Client) onCallback(r *http.Request) bool {
-	st := c.state(r.Context())
+	st := c.reqState(r.Context())
 	return st != nil && st.callback
 }
 

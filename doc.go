@@ -111,6 +111,8 @@
 // *TokenError an ID or logout token that failed validation; a *StoreError a
 // SessionStore that failed, which is not a sign-out; ErrProviderUnavailable
 // a provider whose discovery document or keys cannot be fetched. The auth
-// routes answer them with a 4xx or 5xx status, or hand them to
-// Options.OnError.
+// routes answer them with a 4xx or 5xx status, or hand them to one error
+// hook: the OnError of the route's handler options (SignInOptions,
+// CallbackOptions, UserInfoOptions, SignOutOptions) when set, else
+// Options.OnError, which covers the routes of Handler and AuthMiddleware.
 package monocloud

@@ -151,17 +151,21 @@ type TokenError struct {
 	// Code says why, as the SDK's codes do: CodeInvalidToken for a token
 	// that failed validation or that the provider refused, or the
 	// provider's own code (CodeInsufficientScope for a userinfo 403).
-	Code    string
+	Code    TokenErrorCode
 	Message string
 	Err     error
 	// Raw is the provider's answer when the error was built from one.
 	Raw *RawResponse
 }
 
-// Codes of a TokenError.
+// TokenErrorCode is the code of a TokenError: the OAuth error code of
+// RFC 6750 section 3.1 it stands for.
+type TokenErrorCode string
+
+// The codes of a TokenError that the package sets itself.
 const (
-	CodeInvalidToken      = "invalid_token"      // RFC 6750 section 3.1
-	CodeInsufficientScope = "insufficient_scope" // RFC 6750 section 3.1
+	CodeInvalidToken      TokenErrorCode = "invalid_token"
+	CodeInsufficientScope TokenErrorCode = "insufficient_scope"
 )
 
 // RawResponse is the provider's answer an error was built from, when it
@@ -201,3 +205,8 @@ func (e *StoreError) Error() string {
 
 // Unwrap returns the store's error.
 func (e *StoreError) Unwrap() error { return e.Err }
+
+// storeError wraps a failure of the SessionStore or the Coordinator.
+func storeError(op string, err error) error {
+	return &StoreError{Op: op, Err: err}
+}

@@ -30,19 +30,23 @@ const (
 	EventSessionLarge      EventKind = "session_large"
 )
 
-// Outcomes of events, the values of Event.Outcome.
+// Outcome says how an Event went. Its value is the "outcome" attribute of
+// the log record.
+type Outcome string
+
+// The outcomes of events. See Event for those of each kind.
 const (
-	OutcomeOK               = "ok"
-	OutcomeFailed           = "failed"
-	OutcomeEnded            = "ended"
-	OutcomeReturnURLDropped = "return_url_dropped"
-	OutcomeJoined           = "joined"
-	OutcomeKept             = "kept"
-	OutcomeStore            = "store"
-	OutcomeCoordinator      = "coordinator"
-	OutcomeLocal            = "local"
-	OutcomeFederated        = "federated"
-	OutcomeNoExp            = "no_exp"
+	OutcomeOK               Outcome = "ok"
+	OutcomeFailed           Outcome = "failed"
+	OutcomeEnded            Outcome = "ended"
+	OutcomeReturnURLDropped Outcome = "return_url_dropped"
+	OutcomeJoined           Outcome = "joined"
+	OutcomeKept             Outcome = "kept"
+	OutcomeStore            Outcome = "store"
+	OutcomeCoordinator      Outcome = "coordinator"
+	OutcomeLocal            Outcome = "local"
+	OutcomeFederated        Outcome = "federated"
+	OutcomeNoExp            Outcome = "no_exp"
 )
 
 // Event is something the Client did, or a failure, as logged. Fields that
@@ -122,9 +126,8 @@ const (
 // error text of callback_failed.
 type Event struct {
 	Kind EventKind
-	// Outcome says how it went, from the Outcome* constants that apply
-	// to Kind.
-	Outcome string
+	// Outcome says how it went, from the outcomes that apply to Kind.
+	Outcome Outcome
 	// Duration is how long a refresh took, provider call and store
 	// included.
 	Duration time.Duration
@@ -196,7 +199,7 @@ func (c *Client) emit(ctx context.Context, e Event) {
 	attrs := make([]slog.Attr, 1, 6)
 	attrs[0] = slog.String("event", string(e.Kind))
 	if e.Outcome != "" {
-		attrs = append(attrs, slog.String("outcome", e.Outcome))
+		attrs = append(attrs, slog.String("outcome", string(e.Outcome)))
 	}
 	if e.Kind == EventRefresh {
 		attrs = append(attrs, slog.Duration("duration", e.Duration))
@@ -219,7 +222,7 @@ func (c *Client) emit(ctx context.Context, e Event) {
 // emitFailure reports err, which an auth route answers with status, as one
 // event: see Event.
 func (c *Client) emitFailure(ctx context.Context, path string, status int, err error) {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	e := Event{Kind: EventRouteFailed, Path: path, Status: status, Err: err}
 	var (
 		se *StoreError

@@ -197,9 +197,9 @@ func ExampleSessionStore() {
 	// sessions in the store: 0
 }
 
-// A handler calls a downstream API as the user: HTTPClient adds the user's
+// A handler calls a downstream API as the user: APIClient adds the user's
 // current access token, refreshed when needed, as a Bearer token.
-func ExampleClient_HTTPClient() {
+func ExampleClient_APIClient() {
 	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.Header.Get("Authorization")) < len("Bearer x") {
 			http.Error(w, "no token", http.StatusUnauthorized)
@@ -211,7 +211,7 @@ func ExampleClient_HTTPClient() {
 
 	app := startExampleApp(nil, monocloud.Options{}, func(client *monocloud.Client) http.Handler {
 		return client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			resp, err := client.HTTPClient(r.Context(), nil).Get(downstream.URL)
+			resp, err := client.APIClient(r.Context(), nil).Get(downstream.URL)
 			if err != nil {
 				http.Error(w, "orders unavailable", http.StatusBadGateway)
 				return

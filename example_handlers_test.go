@@ -53,7 +53,8 @@ func ExampleClient_CallbackHandler() {
 			UserInfo:    new(false), // the ID token's claims are enough here
 		}))
 		mux.HandleFunc("GET /partner", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprint(w, "signed in: ", client.IsAuthenticatedRequest(r))
+			_, err := client.SessionWithResponse(w, r)
+			fmt.Fprint(w, "signed in: ", err == nil)
 		})
 		return mux
 	})
@@ -70,7 +71,7 @@ func ExampleClient_UserInfoHandler() {
 	app := startExampleApp(map[string]any{"name": "Ada"}, monocloud.Options{}, func(client *monocloud.Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/api/auth/", client.Handler())
-		mux.Handle("GET /api/me", client.UserInfoHandler(&monocloud.UserInfoOptions{Refresh: new(true)}))
+		mux.Handle("GET /api/me", client.UserInfoHandler(&monocloud.UserInfoOptions{RefetchUserInfo: new(true)}))
 		return mux
 	})
 	defer app.stop()
@@ -103,7 +104,8 @@ func ExampleClient_SignOutHandler() {
 			PostLogoutRedirectURI: "/goodbye",
 		}))
 		mux.HandleFunc("GET /goodbye", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprint(w, "signed in: ", client.IsAuthenticatedRequest(r))
+			_, err := client.SessionWithResponse(w, r)
+			fmt.Fprint(w, "signed in: ", err == nil)
 		})
 		return mux
 	})
@@ -145,7 +147,7 @@ func ExampleClient_IsUserInGroup() {
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /article", func(w http.ResponseWriter, r *http.Request) {
 			editor := client.IsUserInGroup(r.Context(), monocloud.GroupCheck{Groups: []string{"editors"}})
-			admin := client.IsUserInGroupRequest(r, monocloud.GroupCheck{Groups: []string{"admins"}})
+			admin := client.IsUserInGroup(r.Context(), monocloud.GroupCheck{Groups: []string{"admins"}})
 			fmt.Fprintf(w, "edit: %v, delete: %v", editor, admin)
 		})
 		return client.AuthMiddleware(nil)(mux)

@@ -17,7 +17,7 @@ const maxFormBytes = 64 << 10
 // routes itself.
 func (c *Client) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+		c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
 			if h := c.authRoute(r); h != nil {
 				h(w, r)
 				return
@@ -46,11 +46,6 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 		return c.backChannelLogout
 	}
 	return nil
-}
-
-// appURL returns AppURL joined with a path of the app.
-func (c *Client) appURL(path string) string {
-	return strings.TrimSuffix(c.cfg.appURL.String(), "/") + path
 }
 
 // queryOverrides returns the query parameters r may override options with:
@@ -107,4 +102,188 @@ func redirectStatus(r *http.Request) int {
 		return http.StatusSeeOther
 	}
 	return http.StatusTemporaryRedirect
+}
+
+// SignInOptions configures a sign-in handler made by SignInHandler. Zero
+// fields take the client's options.
+type SignInOptions struct {
+	// ReturnURL is where the user returns after signing in when the
+	// request has no valid return_url query parameter: a path of the app
+	// or a URL on AppURL's origin. Any other value is dropped (with a
+	// warning logged), as the route drops such a return_url: the user then
+	// returns to the app's root.
+	ReturnURL string
+	// Register asks the provider for its sign-up page (prompt=create),
+	// unless the request has a prompt query parameter.
+	Register bool
+	// AuthParams are this handler's authorization parameters: each one
+	// set replaces its Options.DefaultAuthParams value (Scopes replaces
+	// the scopes of Options.Resources too), and the request's query
+	// parameters (see SignInURL) replace them in turn.
+	AuthParams AuthParams
+	// RedirectURI is the callback URL sent to the provider, a path of the
+	// app or a URL on AppURL's origin, where a CallbackHandler serves the
+	// callback; the provider must have it registered. Default AppURL +
+	// Options.Routes.Callback. The code is exchanged with the redirect URI
+	// the sign-in sent, which the state cookie carries.
+	RedirectURI string
+	// OnError handles the handler's errors instead of Options.OnError.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// CallbackOptions configures a callback handler made by CallbackHandler.
+// Zero fields take the client's options.
+type CallbackOptions struct {
+	// UserInfo overrides Options.UserInfo: whether the callback fetches the
+	// userinfo endpoint and merges its claims into the user.
+	UserInfo *bool
+	// RedirectURI is the redirect URI this callback is served at, as
+	// SignInOptions.RedirectURI. The callback refuses, with a
+	// *ValidationError, a sign-in that sent another one. Default: the one
+	// the sign-in sent.
+	RedirectURI string
+	// OnError handles the handler's errors instead of Options.OnError.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// UserInfoOptions configures a userinfo handler made by UserInfoHandler.
+type UserInfoOptions struct {
+	// RefetchUserInfo overrides Options.RefetchUserInfo: whether the
+	// handler refetches the user's claims from the provider.
+	RefetchUserInfo *bool
+	// OnError handles the handler's errors instead of Options.OnError.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// SignOutOptions configures a sign-out handler made by SignOutHandler.
+// Zero fields take the client's options.
+type SignOutOptions struct {
+	// PostLogoutRedirectURI is where sign-out returns when the request has
+	// no valid post_logout_url query parameter, in place of
+	// Options.PostLogoutRedirectURI: a path of the app or a URL on
+	// AppURL's origin. Any other value is dropped, with a warning logged.
+	PostLogoutRedirectURI string
+	// FederatedSignOut overrides Options.FederatedSignOut: whether the
+	// provider's session ends too.
+	FederatedSignOut *bool
+	// IDTokenHint is the id_token_hint sent to the provider's end_session
+	// endpoint. Default the session's ID token.
+	IDTokenHint string
+	// State is sent to the end_session endpoint, which hands it back to
+	// the post-logout redirect URI. Default none.
+	State string
+	// OnError handles the handler's errors instead of Options.OnError.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// SignInHandler returns a handler that starts a sign-in as the sign-in
+// route does, configured by opts (nil: as the route). Mount it on a path of
+// its own, such as a sign-up page:
+//
+//	mux.Handle("/signup", client.SignInHandler(&monocloud.SignInOptions{Register: true}))
+//
+// Under AuthMiddleware that path must be left unprotected. It panics with
+// a *ValidationError if opts.AuthParams or opts.RedirectURI is invalid.
+func (c *Client) SignInHandler(opts *SignInOptions) http.Handler {
+	o := &SignInOptions{}
+	if opts != nil {
+		*o = *opts
+	}
+	o.ReturnURL = c.redirectOption("SignInOptions.ReturnURL", o.ReturnURL)
+	if o.RedirectURI != "" {
+		u, ok := c.resolveReturnURL(o.RedirectURI)
+		if !ok || strings.Contains(u, "#") {
+			panic(&ValidationError{Field: "SignInOptions.RedirectURI", Message: "must be a path of the app or a URL on AppURL's origin, without a fragment, got " + o.RedirectURI})
+		}
+		o.RedirectURI = u
+	}
+	r := &resolver{}
+	p := &o.AuthParams
+	if p.Scopes != "" {
+		p.Scopes = joinFields(p.Scopes)
+		if p.Scopes == "" {
+			r.fail("SignInOptions.AuthParams.Scopes", "", "Scopes must be a space-separated string")
+		}
+	}
+	p.Resource = r.resource(p.Resource, "SignInOptions.AuthParams.Resource", "")
+	p.ACRValues = joinFields(p.ACRValues)
+	if m := p.ResponseMode; m != "" && m != "query" && m != "form_post" {
+		r.fail("SignInOptions.AuthParams.ResponseMode", "", "must be query or form_post, got %q", m)
+	}
+	if p.MaxAge != nil && *p.MaxAge < 0 {
+		r.fail("SignInOptions.AuthParams.MaxAge", "", "must not be negative, got %d", *p.MaxAge)
+	}
+	if len(r.errs) > 0 {
+		panic(r.errs[0])
+	}
+	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, o) })
+}
+
+// CallbackHandler returns a handler that completes a sign-in as the
+// callback route does, configured by opts (nil: as the route). Serve it at
+// the RedirectURI of the SignInHandler that sends users to it. It panics
+// with a *ValidationError if opts.RedirectURI is not a path of the app or a
+// URL on AppURL's origin.
+func (c *Client) CallbackHandler(opts *CallbackOptions) http.Handler {
+	o := &CallbackOptions{}
+	if opts != nil {
+		*o = *opts
+	}
+	if o.RedirectURI != "" {
+		u, ok := c.resolveReturnURL(o.RedirectURI)
+		if !ok {
+			panic(&ValidationError{Field: "CallbackOptions.RedirectURI", Message: "must be a path of the app or a URL on AppURL's origin, got " + o.RedirectURI})
+		}
+		o.RedirectURI = u
+	}
+	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.callback(w, r, o) })
+}
+
+// UserInfoHandler returns a handler that answers the user's claims as the
+// userinfo route does, configured by opts (nil: as the route).
+func (c *Client) UserInfoHandler(opts *UserInfoOptions) http.Handler {
+	o := &UserInfoOptions{}
+	if opts != nil {
+		*o = *opts
+	}
+	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.userInfo(w, r, o) })
+}
+
+// SignOutHandler returns a handler that signs out as the sign-out route
+// does, configured by opts (nil: as the route). A cross-site request gets
+// the confirmation page, whose link leads back to this handler.
+func (c *Client) SignOutHandler(opts *SignOutOptions) http.Handler {
+	o := &SignOutOptions{}
+	if opts != nil {
+		*o = *opts
+	}
+	o.PostLogoutRedirectURI = c.redirectOption("SignOutOptions.PostLogoutRedirectURI", o.PostLogoutRedirectURI)
+	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.signOut(w, r, o) })
+}
+
+// redirectOption returns the absolute URL of v, a return URL option named
+// field, or "" (with a warning) when v is not on the app's origin.
+func (c *Client) redirectOption(field, v string) string {
+	if v == "" {
+		return ""
+	}
+	u, ok := c.resolveReturnURL(v)
+	if !ok {
+		c.cfg.logger.Warn("monocloud: "+field+" is not on the app's origin; ignored", "value", v)
+		return ""
+	}
+	return u
+}
+
+// routeHandler serves an auth route's handler with the request state, its
+// errors going to onError when it is set, instead of Options.OnError.
+func (c *Client) routeHandler(onError func(http.ResponseWriter, *http.Request, error), serve http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
+			if onError != nil {
+				c.reqState(r.Context()).onError = onError
+			}
+			serve(w, r)
+		})
+	})
 }

@@ -1095,11 +1095,11 @@ func (tr *failingTransport) failPath(suffix string) {
 func (tr *failingTransport) heal() { tr.fail.Store(nil) }
 
 // stateCookieOf returns the state cookie resp sets and decodes it.
-func stateCookieOf(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *authState) {
+func stateCookieOf(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *signInTxn) {
 	t.Helper()
 	for _, ck := range resp.Cookies() {
 		if strings.HasPrefix(ck.Name, "state.") && ck.MaxAge > 0 {
-			var as authState
+			var as signInTxn
 			if _, err := app.client.stateCodec.Decode(ck.Name, ck.Value, &as); err != nil {
 				t.Fatalf("state cookie %s does not decode: %v", ck.Name, err)
 			}
@@ -1245,7 +1245,7 @@ func startTransaction(t *testing.T, app *testApp) (*http.Cookie, *url.URL) {
 	return state, app.op.Authorize(t, loc)
 }
 
-func encodeState(t *testing.T, c *Client, state string, as *authState) string {
+func encodeState(t *testing.T, c *Client, state string, as *signInTxn) string {
 	t.Helper()
 	v, err := c.stateCodec.Encode(c.stateCookieName(state), as)
 	if err != nil {

@@ -2,9 +2,7 @@ package monocloud
 
 import (
 	"net/http"
-	"path"
 	"regexp"
-	"strings"
 )
 
 // MiddlewareOptions configures AuthMiddleware. A nil *MiddlewareOptions
@@ -32,8 +30,6 @@ type MiddlewareOptions struct {
 	// say no; a route that anyone may reach is left unprotected instead
 	// (ProtectedRoutes, IsProtected).
 	OnAccessDenied func(w http.ResponseWriter, r *http.Request, user User)
-	// OnError handles errors of the auth routes, overriding Options.OnError.
-	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // ProtectedRoute is a protected path pattern and the groups it requires.
@@ -88,7 +84,7 @@ func (c *Client) AuthMiddleware(opts *MiddlewareOptions) func(http.Handler) http
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.withState(w, r, opts.OnError, func(w http.ResponseWriter, r *http.Request) {
+			c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
 				if h := c.authRoute(r); h != nil {
 					h(w, r)
 					return
@@ -123,50 +119,4 @@ func (c *Client) protection(opts *MiddlewareOptions, r *http.Request) (route Pro
 		}
 	}
 	return ProtectedRoute{}, false
-}
-
-// returnPath returns r's escaped path and query, relative to AppURL's base
-// path: where sign-in should return to.
-func (c *Client) returnPath(r *http.Request) string {
-	ret := r.URL.EscapedPath()
-	if base := strings.TrimSuffix(c.cfg.appURL.EscapedPath(), "/"); base != "" {
-		switch {
-		case ret == base:
-			ret = "/"
-		case strings.HasPrefix(ret, base+"/"):
-			ret = strings.TrimPrefix(ret, base)
-		}
-	}
-	if r.URL.RawQuery != "" {
-		ret += "?" + r.URL.RawQuery
-	}
-	return ret
-}
-
-// relativePath returns r's path relative to AppURL's base path.
-func (c *Client) relativePath(r *http.Request) string {
-	base := strings.TrimSuffix(c.cfg.appURL.Path, "/")
-	if base != "" && (r.URL.Path == base || strings.HasPrefix(r.URL.Path, base+"/")) {
-		if p := strings.TrimPrefix(r.URL.Path, base); p != "" {
-			return p
-		}
-		return "/"
-	}
-	return r.URL.Path
-}
-
-// cleanPath is path.Clean keeping a trailing slash.
-func cleanPath(p string) string {
-	clean := path.Clean("/" + p)
-	if strings.HasSuffix(p, "/") && clean != "/" {
-		clean += "/"
-	}
-	return clean
-}
-
-// isAPIPath reports whether r is for /api or below (relative to AppURL's
-// base path), whose denials are answered in JSON.
-func (c *Client) isAPIPath(r *http.Request) bool {
-	p := cleanPath(c.relativePath(r))
-	return p == "/api" || strings.HasPrefix(p, "/api/")
 }

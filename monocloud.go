@@ -25,8 +25,8 @@ type Client struct {
 	refreshes    *refresh.Group[*refreshedSession]
 	usedStates   *expiring.Map[string, struct{}] // states of the callbacks taken
 	logoutJTIs   *expiring.Map[string, struct{}] // IDs of the logout tokens accepted
-	revocations  *revocations
-	stopWatch    context.CancelFunc // stops watchRevocations; nil without a Coordinator
+	ended        *endedSessions
+	stopWatch    context.CancelFunc // stops watchEnded; nil without a Coordinator
 	now          func() time.Time
 
 	noRequestContextLogged atomic.Bool // see logNoRequestContext
@@ -43,7 +43,7 @@ type Client struct {
 // requests that need the provider, which fail with ErrProviderUnavailable
 // (503 on the auth routes) until it succeeds; with RequireProvider, it
 // fails New (see also Client.Ready). With a Coordinator, New
-// starts watching its revocations in the background (Close stops it), and
+// starts watching its ended sessions in the background (Close stops it), and
 // requests carrying a session wait until they are loaded (see
 // Coordinator).
 func New(opts Options) (*Client, error) {
@@ -69,11 +69,11 @@ func New(opts Options) (*Client, error) {
 		sessions:     newSessionCache(),
 		usedStates:   newUsedStates(cfg.stateDuration),
 		logoutJTIs:   expiring.New[string, struct{}](maxLogoutJTIs, cfg.maxDuration),
-		revocations:  newRevocations(cfg.maxDuration, maxRevocations, slices.Contains(cfg.filteredClaims, "sid")),
+		ended:        newEndedSessions(cfg.maxDuration, maxEnded, slices.Contains(cfg.filteredClaims, "sid")),
 		now:          time.Now,
 	}
-	c.revocations.skew = int64(cfg.clockTolerance / time.Second)
-	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.revoke)
+	c.ended.skew = int64(cfg.clockTolerance / time.Second)
+	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.endSession)
 	c.refreshes = refresh.New[*refreshedSession](cfg.responseTimeout, func() time.Time { return c.now() })
 	ctx := context.Background()
 	p, err := c.discover(ctx)
@@ -88,8 +88,8 @@ func New(opts Options) (*Client, error) {
 	if cfg.coordinator != nil {
 		var watch context.Context
 		watch, c.stopWatch = context.WithCancel(context.Background())
-		c.revocations.loaded = make(chan struct{})
-		go c.watchRevocations(watch)
+		c.ended.loaded = make(chan struct{})
+		go c.watchEnded(watch)
 	}
 	return c, nil
 }

@@ -42,7 +42,7 @@ func (c *Client) protect(opts *ProtectOptions, api bool) func(http.Handler) http
 	rule := accessRule{GroupCheck: opts.GroupCheck, api: api, returnURL: opts.ReturnURL, onDenied: opts.OnAccessDenied}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.withState(w, r, nil, func(w http.ResponseWriter, r *http.Request) {
+			c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
 				c.guard(w, r, rule, next)
 			})
 		})
@@ -63,7 +63,7 @@ type accessRule struct {
 // otherwise. A session that cannot be read (a *StoreError) is not "signed
 // out": it is answered by fail, so the client keeps its session and retries.
 func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, next http.Handler) {
-	sc, err := c.state(r.Context()).lookupEncoded(r.Context())
+	sc, err := c.reqState(r.Context()).lookupEncoded(r.Context())
 	switch {
 	case err != nil:
 		c.failWith(w, r, err, errorStatus(err), rule.answersJSON(c, r))

@@ -25,11 +25,11 @@ func (c *Client) Ready(ctx context.Context) error {
 	if err := p.verifier.Keys.Load(ctx); err != nil {
 		return opError(err)
 	}
-	if loaded := c.revocations.loaded; loaded != nil {
+	if loaded := c.ended.loaded; loaded != nil {
 		select {
 		case <-loaded:
 		default:
-			return &StoreError{Op: "loading the coordinator's revocations", Err: errRevocationsNotLoaded}
+			return &StoreError{Op: "loading the coordinator's ended sessions", Err: errEndedNotLoaded}
 		}
 	}
 	if store := c.cfg.store; store != nil {

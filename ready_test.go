@@ -71,15 +71,15 @@ func TestReady(t *testing.T) {
 		}
 	})
 
-	t.Run("not ready until the coordinator's revocations are loaded", func(t *testing.T) {
+	t.Run("not ready until the coordinator's ended sessions are loaded", func(t *testing.T) {
 		app := newTestApp(t, appConfig{opcfg: adaClaims})
-		app.client.revocations.loaded = make(chan struct{}) // as New makes it with a Coordinator
+		app.client.ended.loaded = make(chan struct{}) // as New makes it with a Coordinator
 		var se *StoreError
-		if err := app.client.Ready(t.Context()); !errors.As(err, &se) || !errors.Is(err, errRevocationsNotLoaded) {
-			t.Errorf("Ready: %v, want a *StoreError for the revocations", err)
+		if err := app.client.Ready(t.Context()); !errors.As(err, &se) || !errors.Is(err, errEndedNotLoaded) {
+			t.Errorf("Ready: %v, want a *StoreError for the ended sessions", err)
 		}
-		wantNotReady(t, readyStatus(app.client), "revocations")
-		app.client.revocations.markLoaded()
+		wantNotReady(t, readyStatus(app.client), "ended sessions")
+		app.client.ended.markLoaded()
 		if err := app.client.Ready(t.Context()); err != nil {
 			t.Errorf("Ready once loaded: %v", err)
 		}

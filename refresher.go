@@ -51,7 +51,7 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 // requests and outlive the one that started it): the request helpers
 // answer ErrNoRequestContext there.
 func (c *Client) detached(ctx context.Context) context.Context {
-	return context.WithValue(ctx, stateKey{c}, (*requestState)(nil))
+	return context.WithValue(ctx, reqStateKey{c}, (*requestState)(nil))
 }
 
 // runRefresh runs one refresh of session sc presenting rt, detached from
@@ -63,8 +63,11 @@ func (c *Client) detached(ctx context.Context) context.Context {
 // one event, refresh, or refresh_shared when it adopted another
 // instance's, after a store_error for what it could not save or share.
 func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshedSession], err error) {
-	start, adopted := c.now(), ""
-	var unsaved *Event
+	start := c.now()
+	var (
+		adopted Outcome
+		unsaved *Event
+	)
 	defer func() {
 		if unsaved != nil {
 			c.emit(ctx, *unsaved)
@@ -84,7 +87,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		}
 		base, rt = latest.session, latest.session.RefreshToken
 	}
-	if c.revocations.revoked(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
+	if c.ended.includes(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
 		return out, ErrNoSession
 	}
 	p, err := c.provider(ctx)
@@ -128,7 +131,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 // emitRefresh reports a refresh of the session with key that took d: as
 // refresh_shared when it adopted another instance's refresh (adopted is the
 // Outcome saying from where), else as refresh.
-func (c *Client) emitRefresh(ctx context.Context, key, adopted string, d time.Duration, err error) {
+func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d time.Duration, err error) {
 	e := Event{Kind: EventRefresh, Outcome: OutcomeOK, Duration: d, Session: sessionTag(key), Err: err}
 	switch {
 	case errors.Is(err, ErrNoSession):

@@ -11,27 +11,27 @@ import (
 // response header was written, so the browser keeps its old cookie.
 var errResponseCommitted = errors.New("monocloud: session changed after the response header was written; the browser keeps the previous cookie")
 
-// stateKey is the context key of the request state of client c: each
+// reqStateKey is the context key of the request state of client c: each
 // Client has its own, so a client never takes another's state for its own.
-type stateKey struct{ c *Client }
+type reqStateKey struct{ c *Client }
 
 // servingKey is the context key of the innermost Client serving a request,
 // for the package-level helpers.
 type servingKey struct{}
 
-// stateContext is the context of a request served by a Client: it answers
-// stateKey{c} with the request state and servingKey{} with c. It lives in
+// reqStateContext is the context of a request served by a Client: it answers
+// reqStateKey{c} with the request state and servingKey{} with c. It lives in
 // the requestState, so serving a request adds no context allocation.
-type stateContext struct {
+type reqStateContext struct {
 	context.Context
 	st *requestState
 }
 
 // Value returns the request state or the Client for their keys, and the
 // parent's values for the others.
-func (ctx *stateContext) Value(key any) any {
+func (ctx *reqStateContext) Value(key any) any {
 	switch k := key.(type) {
-	case stateKey:
+	case reqStateKey:
 		if k.c == ctx.st.c {
 			return ctx.st
 		}
@@ -54,15 +54,15 @@ func (ctx *stateContext) Value(key any) any {
 type requestState struct {
 	c *Client
 	r *http.Request
-	// onError overrides Options.OnError for the auth routes: the route
-	// handler's OnError, else MiddlewareOptions.OnError.
+	// onError is the route handler's OnError, which overrides
+	// Options.OnError for its route.
 	onError func(http.ResponseWriter, *http.Request, error)
 	// callback marks a request of the callback route, whose failures are
 	// callback_failed events.
 	callback bool
 	// writer is the middleware's response writer, allocated with the state.
 	writer cookieWriter
-	ctx    stateContext // the context of r
+	ctx    reqStateContext // the context of r
 
 	// loadCtx is the context of the load's store calls: it marks them as
 	// the load's own, for lookupEncoded. Only the loader sets it.
@@ -81,8 +81,8 @@ type requestState struct {
 
 // state returns the request state that c's AuthMiddleware or Handler put
 // in ctx, or nil.
-func (c *Client) state(ctx context.Context) *requestState {
-	st, _ := ctx.Value(stateKey{c}).(*requestState)
+func (c *Client) reqState(ctx context.Context) *requestState {
+	st, _ := ctx.Value(reqStateKey{c}).(*requestState)
 	return st
 }
 
@@ -91,7 +91,7 @@ func (c *Client) state(ctx context.Context) *requestState {
 // commits to w's header once, as the middleware does (w may be nil: then
 // changes are not sent to the browser).
 func (c *Client) withResponse(w http.ResponseWriter, r *http.Request, f func(st *requestState) error) error {
-	if st := c.state(r.Context()); st != nil {
+	if st := c.reqState(r.Context()); st != nil {
 		return f(st)
 	}
 	st := &requestState{c: c, r: r}
@@ -168,17 +168,15 @@ func (st *requestState) commit(h http.Header) {
 	st.committed = true
 }
 
-// withState serves r with a request state in its context and a response
+// withReqState serves r with a request state in its context and a response
 // writer that adds the state's cookies before the header goes out.
-// onError, when set, handles the auth routes' errors instead of
-// Options.OnError.
-func (c *Client) withState(w http.ResponseWriter, r *http.Request, onError func(http.ResponseWriter, *http.Request, error), serve func(http.ResponseWriter, *http.Request)) {
-	if st := c.state(r.Context()); st != nil {
+func (c *Client) withReqState(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
+	if st := c.reqState(r.Context()); st != nil {
 		serve(w, r)
 		return
 	}
-	st := &requestState{c: c, onError: onError}
-	st.ctx = stateContext{Context: r.Context(), st: st}
+	st := &requestState{c: c}
+	st.ctx = reqStateContext{Context: r.Context(), st: st}
 	r = r.WithContext(&st.ctx)
 	st.r = r
 	st.writer = cookieWriter{ResponseWriter: w, st: st}

@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// fail answers an auth route's error: through the handler's OnError,
-// MiddlewareOptions.OnError or Options.OnError, the first one set, else
-// with a status that fits the error and an error page, or JSON for a
-// client that asked for it.
+// fail answers an auth route's error: through the handler's OnError or
+// Options.OnError, the first one set (see the package doc), else with a
+// status that fits the error and an error page, or JSON for a client that
+// asked for it.
 func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c.failWith(w, r, err, errorStatus(err), wantsJSON(r))
 }
@@ -88,9 +88,8 @@ type oauthError struct {
 }
 
 // handOver reports err, answered with status (an event, logged with what
-// to fix when that is known), and hands it to the handler's OnError,
-// MiddlewareOptions.OnError or Options.OnError, the first one set. It
-// reports whether a hook answered.
+// to fix when that is known), and hands it to the handler's OnError or
+// Options.OnError, the first one set. It reports whether a hook answered.
 func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error, status int) (answered bool) {
 	logged := err
 	if fix := c.diagnose(r, err); fix != "" {
@@ -98,7 +97,7 @@ func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error, sta
 	}
 	c.emitFailure(r.Context(), r.URL.Path, status, logged)
 	hook := c.cfg.opts.OnError
-	if st := c.state(r.Context()); st != nil && st.onError != nil {
+	if st := c.reqState(r.Context()); st != nil && st.onError != nil {
 		hook = st.onError
 	}
 	if hook == nil {

@@ -127,7 +127,7 @@ type SessionLocker interface {
 // or Handler), or ErrNoSession. It reflects changes made earlier in the
 // same request. The result is a copy: change it with UpdateSession.
 func (c *Client) Session(ctx context.Context) (*Session, error) {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	if st == nil {
 		return nil, ErrNoRequestContext
 	}
@@ -160,7 +160,7 @@ func (st *requestState) sessionCopy(ctx context.Context) (*Session, error) {
 // keeping its creation time; the cookie is re-written. It returns
 // ErrNoSession when there is no session to update.
 func (c *Client) UpdateSession(ctx context.Context, s *Session) error {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	if st == nil {
 		return ErrNoRequestContext
 	}
@@ -181,7 +181,7 @@ func (c *Client) UpdateSessionWithResponse(w http.ResponseWriter, r *http.Reques
 // can then no longer be expired, and with a *StoreError when the store
 // fails: the session has then not ended.
 func (c *Client) DestroySession(ctx context.Context) error {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	if st == nil {
 		return ErrNoRequestContext
 	}
@@ -196,8 +196,7 @@ func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Reque
 	})
 }
 
-// IsAuthenticated reports whether the request of ctx (or r with
-// IsAuthenticatedRequest) has a valid session. It is false when the
+// IsAuthenticated reports whether the request of ctx has a valid session. It is false when the
 // SessionStore fails; Session tells that case apart (a *StoreError).
 //
 // It is false too when ctx holds no request state (a context not derived
@@ -206,7 +205,7 @@ func (c *Client) DestroySessionWithResponse(w http.ResponseWriter, r *http.Reque
 // at Error, with ErrNoRequestContext, the first time. Session returns that
 // error instead.
 func (c *Client) IsAuthenticated(ctx context.Context) bool {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	if st == nil {
 		c.logNoRequestContext(ctx, "IsAuthenticated")
 		return false
@@ -214,33 +213,16 @@ func (c *Client) IsAuthenticated(ctx context.Context) bool {
 	return st.signedIn(ctx, GroupCheck{})
 }
 
-// IsAuthenticatedRequest reports whether r has a valid session.
-func (c *Client) IsAuthenticatedRequest(r *http.Request) bool {
-	return c.IsUserInGroupRequest(r, GroupCheck{})
-}
-
 // IsUserInGroup reports whether the signed-in user of ctx's request passes
 // g. No groups means true; no session means false. Without request state
 // in ctx it is false and logs the mistake, as IsAuthenticated does.
 func (c *Client) IsUserInGroup(ctx context.Context, g GroupCheck) bool {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	if st == nil {
 		c.logNoRequestContext(ctx, "IsUserInGroup")
 		return false
 	}
 	return st.signedIn(ctx, g)
-}
-
-// IsUserInGroupRequest reports whether the signed-in user of r passes g,
-// for a request served without the middleware. No groups means true; no
-// session, or a SessionStore that fails, means false.
-func (c *Client) IsUserInGroupRequest(r *http.Request, g GroupCheck) bool {
-	var in bool
-	_ = c.withResponse(nil, r, func(st *requestState) error {
-		in = st.signedIn(r.Context(), g)
-		return nil
-	})
-	return in
 }
 
 // signedIn reports whether the request has a valid session whose user

@@ -23,12 +23,12 @@ type sessionBackend interface {
 	// discard deletes the stored session key, which a sign-in replaces.
 	discard(ctx context.Context, key string) error
 	// remove deletes the stored session key, under its lock: a session
-	// found expired or revoked.
+	// found expired or ended.
 	remove(ctx context.Context, key string) error
 	// end ends session sc, signed out, for every instance (r names it):
 	// its stored entry is deleted, or, for cookie sessions with a
 	// Coordinator, r is recorded with it.
-	end(ctx context.Context, sc *sessionCookie, r Revocation) error
+	end(ctx context.Context, sc *sessionCookie, r EndedSession) error
 	// lockWrite holds session key's lock for a change made outside a
 	// refresh and returns the session as stored now, so the change keeps
 	// tokens refreshed meanwhile. Without such a lock it returns a nil
@@ -51,16 +51,16 @@ type newest struct {
 	// adoptable reports that session is another instance's refresh, to
 	// adopt rather than run another grant when it holds a fresh token.
 	adoptable bool
-	from      string // the Outcome of adopting it
+	from      Outcome // the outcome of adopting it
 }
 
 // newSessionBackend returns the backend of cfg: cookieSessions without a
 // SessionStore, else storedSessions. A Coordinator shares the refreshes of
 // sessions that no SessionLocker serializes.
-func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, revoke func(context.Context, Revocation) error) sessionBackend {
+func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, endSession func(context.Context, EndedSession) error) sessionBackend {
 	sharing := refreshSharing{coord: cfg.coordinator, codec: codec, now: now}
 	if cfg.store == nil {
-		return &cookieSessions{sharing: sharing, revoke: revoke}
+		return &cookieSessions{sharing: sharing, endSession: endSession}
 	}
 	locker, _ := cfg.store.(SessionLocker)
 	if locker != nil {
@@ -72,9 +72,9 @@ func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, r
 // cookieSessions keeps each session in its cookie.
 type cookieSessions struct {
 	sharing refreshSharing
-	// revoke records a revocation with the Coordinator; without one it
-	// does nothing.
-	revoke func(context.Context, Revocation) error
+	// endSession records an ended session with the Coordinator; without
+	// one it does nothing.
+	endSession func(context.Context, EndedSession) error
 }
 
 func (*cookieSessions) load(context.Context, *sessionCookie) (bool, error) { return true, nil }
@@ -87,8 +87,8 @@ func (*cookieSessions) discard(context.Context, string) error { return nil }
 
 func (*cookieSessions) remove(context.Context, string) error { return nil }
 
-func (b *cookieSessions) end(ctx context.Context, _ *sessionCookie, r Revocation) error {
-	return b.revoke(ctx, r)
+func (b *cookieSessions) end(ctx context.Context, _ *sessionCookie, r EndedSession) error {
+	return b.endSession(ctx, r)
 }
 
 func (*cookieSessions) lockWrite(context.Context, string) (*Session, func(), error) {
@@ -151,7 +151,7 @@ func (b *storedSessions) remove(ctx context.Context, key string) error {
 	return nil
 }
 
-func (b *storedSessions) end(ctx context.Context, sc *sessionCookie, _ Revocation) error {
+func (b *storedSessions) end(ctx context.Context, sc *sessionCookie, _ EndedSession) error {
 	return b.remove(ctx, sc.Key)
 }
 
@@ -295,9 +295,4 @@ func (rs refreshSharing) share(ctx context.Context, rt string, base *Session, r 
 func tokenDigest(rt string) string {
 	sum := sha256.Sum256([]byte(rt))
 	return hex.EncodeToString(sum[:])
-}
-
-// storeError wraps a failure of the SessionStore or the Coordinator.
-func storeError(op string, err error) error {
-	return &StoreError{Op: op, Err: err}
 }

@@ -312,11 +312,11 @@ func TestEncodedClaimsReachEveryPath(t *testing.T) {
 		kept(t, w, signedIn)
 	})
 	for name, revoke := range map[string]func(at time.Time){
-		"revoked by sid": func(at time.Time) { app.client.revocations.add("", sid, at) },
-		"revoked by sub": func(at time.Time) { app.client.revocations.add(sub, "", at) },
+		"revoked by sid": func(at time.Time) { app.client.ended.add("", sid, at) },
+		"revoked by sub": func(at time.Time) { app.client.ended.add(sub, "", at) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			app.client.revocations = newRevocations(app.client.cfg.maxDuration, maxRevocations, false)
+			app.client.ended = newEndedSessions(app.client.cfg.maxDuration, maxEnded, false)
 			revoke(clock.Now())
 			if w := fresh("/session", signedIn); w.Code != http.StatusNoContent {
 				t.Errorf("a revoked session served: %d %q", w.Code, w.Body)

@@ -9,6 +9,20 @@ import (
 	"testing"
 )
 
+// inGroup reports what IsUserInGroup answers for g in a handler under the
+// middleware of c serving r (false when the middleware answers itself).
+func inGroup(c *Client, r *http.Request, g GroupCheck) bool {
+	var in bool
+	c.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in = c.IsUserInGroup(r.Context(), g)
+	})).ServeHTTP(httptest.NewRecorder(), r)
+	return in
+}
+
+// isAuthenticated reports what IsAuthenticated answers in a handler under
+// the middleware of c serving r.
+func isAuthenticated(c *Client, r *http.Request) bool { return inGroup(c, r, GroupCheck{}) }
+
 func TestIsUserInGroup(t *testing.T) {
 	app := newSessionApp(t, Options{GroupsClaim: "roles"}, false)
 	staff := mintSession(t, app.client, &Session{User: User{"sub": "u", "roles": []any{"staff", map[string]any{"id": "g-1", "name": "editors"}}, "groups": []any{"admin"}}})
@@ -28,16 +42,8 @@ func TestIsUserInGroup(t *testing.T) {
 		{"all of them", staff, GroupCheck{Groups: []string{"staff", "g-1"}, MatchAll: true}, true},
 		{"signed out", nil, GroupCheck{Groups: []string{"staff"}}, false},
 	} {
-		r := newRequest("/", tc.cookies)
-		if got := app.client.IsUserInGroupRequest(r, tc.g); got != tc.want {
-			t.Errorf("%s: IsUserInGroupRequest = %v, want %v", tc.name, got, tc.want)
-		}
-		var inMiddleware bool
-		app.client.AuthMiddleware(&MiddlewareOptions{ProtectedRoutes: []ProtectedRoute{}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			inMiddleware = app.client.IsUserInGroup(r.Context(), tc.g)
-		})).ServeHTTP(httptest.NewRecorder(), newRequest("/", tc.cookies))
-		if inMiddleware != tc.want {
-			t.Errorf("%s: IsUserInGroup = %v, want %v", tc.name, inMiddleware, tc.want)
+		if got := inGroup(app.client, newRequest("/", tc.cookies), tc.g); got != tc.want {
+			t.Errorf("%s: IsUserInGroup = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	if app.client.IsUserInGroup(newRequest("/", staff).Context(), GroupCheck{}) {
@@ -48,8 +54,8 @@ func TestIsUserInGroup(t *testing.T) {
 		app := newSessionApp(t, Options{}, true)
 		cookies := mintSession(t, app.client, &Session{User: User{"sub": "u", "groups": []any{"staff"}}})
 		app.store.down.Store(true)
-		if app.client.IsUserInGroupRequest(newRequest("/", cookies), GroupCheck{Groups: []string{"staff"}}) {
-			t.Error("IsUserInGroupRequest = true while the store fails")
+		if inGroup(app.client, newRequest("/", cookies), GroupCheck{Groups: []string{"staff"}}) {
+			t.Error("IsUserInGroup = true while the store fails")
 		}
 	})
 }

@@ -104,7 +104,7 @@ func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, erro
 // its request state: it returns r's state and session (nil without one),
 // or answers a store failure and reports false.
 func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request) (*requestState, *sessionCookie, bool) {
-	st := c.state(r.Context())
+	st := c.reqState(r.Context())
 	sc, err := st.lookup(r.Context())
 	if err != nil {
 		c.fail(w, r, err)
@@ -156,10 +156,10 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s.User = User{}
 		sc.Session = &s
 	}
-	if err := st.c.revocations.awaitLoaded(ctx, cfg.responseTimeout); err != nil {
+	if err := st.c.ended.awaitLoaded(ctx, cfg.responseTimeout); err != nil {
 		return nil, err
 	}
-	if st.c.revocations.revoked(&sc) {
+	if st.c.ended.includes(&sc) {
 		st.remove(ctx, &sc)
 		return nil, nil
 	}

@@ -85,7 +85,7 @@ func (st *requestState) adoptRefresh(ctx context.Context, r *refreshedSession) e
 	defer st.emitQueued(ctx)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.current == nil || st.current.Key != r.sc.Key || st.c.revocations.revoked(r.sc) {
+	if st.current == nil || st.current.Key != r.sc.Key || st.c.ended.includes(r.sc) {
 		return ErrNoSession
 	}
 	if err := st.setSessionLocked(r.value, r.sc); err != nil {
@@ -99,7 +99,7 @@ func (st *requestState) adoptRefresh(ctx context.Context, r *refreshedSession) e
 }
 
 // destroy ends the session locally: store entry and cookies. The session's
-// key is also revoked in this process, so a copy of the cookie taken before
+// key is also recorded as ended in this process, so a copy of the cookie taken before
 // is refused too; with cookie sessions and a Coordinator, on every
 // instance. With a SessionLocker store it holds the session's lock, so a
 // refresh running meanwhile either sees the session gone or is undone.
@@ -114,10 +114,10 @@ func (st *requestState) destroy(ctx context.Context) error {
 	if sc != nil {
 		now := st.c.now()
 		sub := subject(sc.userClaims(), sc.Session.IDToken)
-		if err := st.c.backend.end(ctx, sc, Revocation{Key: sc.Key, Sub: sub, At: now}); err != nil {
+		if err := st.c.backend.end(ctx, sc, EndedSession{Key: sc.Key, Sub: sub, At: now}); err != nil {
 			return err
 		}
-		st.c.revocations.addKey(sc.Key, sub, now)
+		st.c.ended.addKey(sc.Key, sub, now)
 		st.c.refreshes.Forget(sc.Key)
 	}
 	st.mu.Lock()
@@ -126,7 +126,7 @@ func (st *requestState) destroy(ctx context.Context) error {
 	return st.expireFamilyLocked(nil)
 }
 
-// remove ends a session found invalid at load (expired or revoked): it
+// remove ends a session found invalid at load (expired or ended): it
 // deletes sc's store entry, if any, and expires every session cookie the
 // request carried. A store failure is logged: the stale entry stays, but
 // the session is not served. It runs in the load: its events are queued.

@@ -11,32 +11,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/internal/returnurl"
 )
-
-// resolveReturnURL returns the absolute URL for a return_url or
-// post_logout_url value, and false when it is not on the app's origin. A
-// relative path without its leading slash ("dashboard") is taken from the
-// app's root.
-func (c *Client) resolveReturnURL(v string) (string, bool) {
-	return returnurl.Resolve(c.cfg.appURL, withLeadingSlash(v))
-}
-
-// withLeadingSlash prefixes "/" to a relative path that starts with a
-// letter or digit and has no scheme ("dashboard", "a/b?x=1").
-func withLeadingSlash(v string) string {
-	if v == "" || !(unicode.IsLetter(rune(v[0])) || unicode.IsDigit(rune(v[0]))) {
-		return v
-	}
-	if u, err := url.Parse(v); err == nil && u.Scheme == "" && u.Host == "" {
-		return "/" + v
-	}
-	return v
-}
 
 // signIn starts the authorization code flow with PKCE and redirects to the
 // provider. Unless Options.AllowQueryParamOverrides is off, it accepts the
@@ -107,7 +86,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		params.Add("resource", res)
 	}
 
-	as := &authState{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState, RedirectURI: o.RedirectURI}
+	as := &signInTxn{Nonce: nonce, CodeVerifier: verifier, ReturnURL: returnTo, MaxAge: p.MaxAge, Resource: exchangeResource, Resources: resources, Scopes: scopes, AppState: appState, RedirectURI: o.RedirectURI}
 	formPost := p.ResponseMode == "form_post"
 	stateCookie, err := c.stateCookie(state, as, formPost)
 	started := OutcomeOK
@@ -152,7 +131,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	if !c.startAuthRoute(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
-	if st := c.state(r.Context()); st != nil {
+	if st := c.reqState(r.Context()); st != nil {
 		st.callback = true
 	}
 	params := r.URL.Query()
@@ -169,7 +148,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, err) // the state is kept: the callback can be retried
 		return
 	}
-	as, err := c.takeAuthState(w, r, params.Get("state"))
+	as, err := c.takeSignInTxn(w, r, params.Get("state"))
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -202,7 +181,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 			return
 		}
 	}
-	st := c.state(r.Context()) // the auth routes are served with their request state
+	st := c.reqState(r.Context()) // the auth routes are served with their request state
 	if err := st.create(r.Context(), session); err != nil {
 		c.fail(w, r, err)
 		return
@@ -222,7 +201,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 // with the userinfo claims when userInfo is set. It returns the ID token's
 // claims and the userinfo claims too, for OnSessionCreating. Its errors are
 // the provider's doing: a refusal, or an answer that fails a check.
-func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as *authState, userInfo bool) (s *Session, claims, info map[string]any, err error) {
+func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as *signInTxn, userInfo bool) (s *Session, claims, info map[string]any, err error) {
 	resp, err := p.tokens.ExchangeCode(ctx, p.tokenURL, code, c.callbackURL(as), as.CodeVerifier, strings.Fields(as.Resource))
 	if err != nil {
 		return nil, nil, nil, opError(err)

@@ -1035,7 +1035,7 @@ func signInWithStateReturn(t *testing.T, app *testApp, base, ret string) *http.R
 	if ck == nil {
 		t.Fatalf("no state cookie %s", name)
 	}
-	var as authState
+	var as signInTxn
 	if _, err := app.client.stateCodec.Decode(name, ck.Value, &as); err != nil {
 		t.Fatal(err)
 	}
@@ -1339,7 +1339,7 @@ func FuzzReturnURLSignIn(f *testing.F) {
 		if len(cks) != 1 {
 			t.Fatalf("cookies %v", cks)
 		}
-		var as authState
+		var as signInTxn
 		if _, err := c.stateCodec.Decode(cks[0].Name, cks[0].Value, &as); err != nil {
 			t.Fatal(err)
 		}

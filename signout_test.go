@@ -298,7 +298,7 @@ func TestSignOutRevokesCopiedCookie(t *testing.T) {
 	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
-	if app.client.IsAuthenticatedRequest(stolen) {
+	if isAuthenticated(app.client, stolen) {
 		t.Fatal("the cookie copied before sign-out still opens the session")
 	}
 }

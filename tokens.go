@@ -95,7 +95,7 @@ func (t *Tokens) Token() *oauth2.Token {
 // *TokenError when the new ID token is invalid; the SessionStore's own
 // errors, wrapped, when it fails. On error the session is unchanged.
 func (c *Client) GetTokens(ctx context.Context, opts *GetTokensOptions) (*Tokens, error) {
-	st := c.state(ctx)
+	st := c.reqState(ctx)
 	if st == nil {
 		return nil, ErrNoRequestContext
 	}

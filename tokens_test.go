@@ -1145,7 +1145,7 @@ func BenchmarkMiddlewareSessionDecodeOnly(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("load/tokens=%d", n), func(b *testing.B) {
 			benchServe(b, n, func(c *Client, r *http.Request) error {
-				sc, err := c.state(r.Context()).lookup(r.Context())
+				sc, err := c.reqState(r.Context()).lookup(r.Context())
 				if err != nil {
 					return err
 				}

@@ -16,9 +16,10 @@ func (c *Client) TokenSource(ctx context.Context, opts *GetTokensOptions) oauth2
 	return &requestTokenSource{ctx: ctx, c: c, opts: opts}
 }
 
-// HTTPClient returns an *http.Client that calls a downstream API with the
-// user's current access token as a Bearer token (see TokenSource).
-func (c *Client) HTTPClient(ctx context.Context, opts *GetTokensOptions) *http.Client {
+// APIClient returns an *http.Client that calls a downstream API with the
+// user's current access token as a Bearer token (see TokenSource). It is
+// not Options.HTTPClient, which calls the provider.
+func (c *Client) APIClient(ctx context.Context, opts *GetTokensOptions) *http.Client {
 	return oauth2.NewClient(ctx, c.TokenSource(ctx, opts))
 }
 

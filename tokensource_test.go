@@ -14,11 +14,11 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// TestHTTPClientCallsDownstreamAPIWithCurrentToken: the client from
-// Client.HTTPClient sends the user's access token, refreshes it through
+// TestAPIClientCallsDownstreamAPIWithCurrentToken: the client from
+// Client.APIClient sends the user's access token, refreshes it through
 // GetTokens when it expired (once, whatever the number of calls), and the
 // refreshed session reaches the browser.
-func TestHTTPClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
+func TestAPIClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
 	var got []string
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = append(got, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
@@ -30,7 +30,7 @@ func TestHTTPClientCallsDownstreamAPIWithCurrentToken(t *testing.T) {
 	app.signIn("")
 	first := app.defaultToken().AccessToken
 	callAPI := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hc := app.client.HTTPClient(r.Context(), nil)
+		hc := app.client.APIClient(r.Context(), nil)
 		for range 3 {
 			resp, err := hc.Get(api.URL)
 			if err != nil {

@@ -40,14 +40,15 @@ func (c *Client) fetchUserInfo(ctx context.Context, p *discoveredOP, accessToken
 func userInfoError(err error) error {
 	var oe *opclient.Error
 	if errors.As(err, &oe) && oe.Kind == opclient.KindOAuth {
-		return &TokenError{Code: oe.Code, Message: oe.Description, Raw: rawResponse(oe), Err: err}
+		return &TokenError{Code: TokenErrorCode(oe.Code), Message: oe.Description, Raw: rawResponse(oe), Err: err}
 	}
 	return opError(err)
 }
 
 // userInfo answers the signed-in user's claims as JSON, or 204 without a
-// session. With RefetchUserInfo (or o.Refresh, or the query parameter
-// refresh, see queryOverrides) it first refetches them from the provider.
+// session. With Options.RefetchUserInfo (or o.RefetchUserInfo, or the query
+// parameter refresh, see queryOverrides) it first refetches them from the
+// provider.
 func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOptions) {
 	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
@@ -61,7 +62,7 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOpt
 		return
 	}
 	user := sc.Session.User
-	if queryBool(c.queryOverrides(r), "refresh", boolOr(o.Refresh, c.cfg.refetchUserInfo)) {
+	if queryBool(c.queryOverrides(r), "refresh", boolOr(o.RefetchUserInfo, c.cfg.refetchUserInfo)) {
 		u, err := c.refetchUserInfo(r.Context(), st)
 		if err != nil {
 			c.fail(w, r, err)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/backend"
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 

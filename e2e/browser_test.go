@@ -9,8 +9,8 @@ import (
 
 	monocloud "github.com/monocloud/auth-go"
 	"github.com/monocloud/auth-go/backend"
+	"github.com/monocloud/auth-go/e2e/realop"
 	quickstart "github.com/monocloud/auth-go/examples/quickstart/app"
-	"github.com/monocloud/auth-go/internal/realop"
 )
 
 // TestBrowserSignIn runs e2e/browser/signin.mjs: a real Chromium signs in to

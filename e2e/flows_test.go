@@ -13,7 +13,7 @@ import (
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 )
 
 // TestFlowSignInTokensSignOut walks one user through the whole life of a

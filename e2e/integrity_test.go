@@ -13,7 +13,7 @@ import (
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 )
 
 // Refresh grants under client aborts and a hung provider. oidc-provider

@@ -20,7 +20,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 )
 
 // TestFlowSelfSignedTLSClientAuth signs in and refreshes with

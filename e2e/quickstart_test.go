@@ -14,8 +14,8 @@ import (
 
 	monocloud "github.com/monocloud/auth-go"
 	"github.com/monocloud/auth-go/backend"
+	"github.com/monocloud/auth-go/e2e/realop"
 	quickstart "github.com/monocloud/auth-go/examples/quickstart/app"
-	"github.com/monocloud/auth-go/internal/realop"
 )
 
 // TestQuickstartPages signs users in to the quickstart app at the real

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 )
 
 // The browser test drives a real Chromium (Debian's, never a downloaded

@@ -20,11 +20,11 @@ import (
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 )
 
 // The end-to-end flows run the library against the real oidc-provider
-// (internal/realop). Every test starts its own provider and application, so
+// (e2e/realop). Every test starts its own provider and application, so
 // the tests run in parallel and the provider's event counts belong to one
 // test only.
 

@@ -81,7 +81,7 @@ func OnEvent(mp metric.MeterProvider) (func(context.Context, monocloud.Event), e
 
 // record records e.
 func (in *instruments) record(ctx context.Context, e monocloud.Event) {
-	outcome := metric.WithAttributes(OutcomeKey.String(e.Outcome))
+	outcome := metric.WithAttributes(OutcomeKey.String(string(e.Outcome)))
 	switch e.Kind {
 	case monocloud.EventSignInStarted, monocloud.EventSignInCompleted:
 		in.signIns.Add(ctx, 1, metric.WithAttributes(EventKey.String(string(e.Kind))))

@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 )
 
-// The harness of TestCluster: the real provider (internal/realop), a
+// The harness of TestCluster: the real provider (e2e/realop), a
 // redis-server, three processes of the application (internal/clusterapp,
 // cookie sessions with the Store as Coordinator) and Debian's haproxy in
 // front of them, round-robin without stickiness. The provider registers

@@ -17,28 +17,28 @@ import (
 
 var _ monocloud.Coordinator = (*Store)(nil)
 
-// watchPing is how long WatchRevocations waits for a message before it
+// watchPing is how long WatchEnded waits for a message before it
 // pings Redis, and then for the answer before it gives up on the
 // connection: a Redis that hangs or a connection that silently died is
-// noticed within twice this, and the revocations are reloaded on a new
+// noticed within twice this, and the ended sessions are reloaded on a new
 // connection, well inside the library's 1 s bound for a sign-out to reach
 // every instance. Each idle watch sends Redis four pings a second.
 const watchPing = 250 * time.Millisecond
 
-// maxRevocations bounds the revocations of the set (see revokeScript):
+// maxEnded bounds the ended sessions of the set (see endSessionScript):
 // about 215 MB in Redis at the bound, which each instance that starts
 // loads in a few seconds.
-const maxRevocations = 1 << 20
+const maxEnded = 1 << 20
 
 func (s *Store) refreshedKey(hash string) string { return s.prefix + "refreshed:" + hash }
 func (s *Store) sidKey(sid string) string        { return s.prefix + "sid:" + sid }
 func (s *Store) subKey(sub string) string        { return s.prefix + "sub:" + sub }
 func (s *Store) usedKey(id string) string        { return s.prefix + "used:" + id }
 
-// revocationsKey is both the sorted set of the revocations (scored by
+// endedKey is both the sorted set of the ended sessions (scored by
 // their expiry, in unix milliseconds) and the channel they are published
 // on.
-func (s *Store) revocationsKey() string { return s.prefix + "revocations" }
+func (s *Store) endedKey() string { return s.prefix + "revocations" }
 
 // PutRefreshed keeps value under tokenHash for ttl. It waits out a
 // failover (Options.FailoverTimeout): its caller holds the session's lock,
@@ -85,25 +85,25 @@ func (s *Store) ReleaseTokenID(ctx context.Context, id string) error {
 	return nil
 }
 
-// revokeScript adds a revocation (ARGV[1], expiring at ARGV[2], unix ms) to
+// endSessionScript adds an ended session (ARGV[1], expiring at ARGV[2], unix ms) to
 // the set KEYS[1], drops the members that expired by ARGV[3] (now, unix
-// ms), bounds the set to ARGV[4] revocations, makes the set expire with its
-// last member, and publishes the revocation on the channel of the set's
-// name. One key: it runs on Cluster. It is sent in full (EVAL) in Revoke's
+// ms), bounds the set to ARGV[4] ended sessions, makes the set expire with its
+// last member, and publishes the ended session on the channel of the set's
+// name. One key: it runs on Cluster. It is sent in full (EVAL) in EndSession's
 // pipeline, where EVALSHA could not fall back.
 //
-// Past the bound it drops the revocations that expire first. A dropped key
-// or sid revocation of a known user, or a dropped logout by sub, becomes
+// Past the bound it drops the ended sessions that expire first. A dropped key
+// or sid ended session of a known user, or a dropped logout by sub, becomes
 // that user's forgotten member, "f <ttl> <sub>": a logout of every session
-// of the user created until the latest revocation dropped, which expires
+// of the user created until the latest ended session dropped, which expires
 // when it does (ttl is its expiry minus its logout time). There is one per
 // user and ttl, kept until it expires, so one account signing out in a
 // loop keeps one. Forgotten members are scored by their expiry negated:
-// the bound counts and drops only the revocations (scored by their expiry,
+// the bound counts and drops only the ended sessions (scored by their expiry,
 // positive), and a forgotten member has expired when its score is at least
-// -now. A dropped revocation of an unknown user is lost (instances running
+// -now. A dropped ended session of an unknown user is lost (instances running
 // still hold it).
-var revokeScript = `
+var endSessionScript = `
 redis.call("ZADD", KEYS[1], ARGV[2], ARGV[1])
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-" .. ARGV[3], ARGV[3])
 -- At most 1000 at a time (unpack's limit), should the bound be lowered.
@@ -134,21 +134,21 @@ redis.call("PEXPIREAT", KEYS[1], string.format("%d", expires))
 return redis.call("PUBLISH", KEYS[1], ARGV[1])
 `
 
-// Revoke deletes the stored sessions r ends (by key, or through the sid
+// EndSession deletes the stored sessions r ends (by key, or through the sid
 // and sub indexes that Set keeps, with the index), then records r until
 // r.Expires and publishes it to the watchers: one round trip for a key,
 // two for a sid or sub. Each command touches one key, so it works on
 // Cluster. The deletion is not atomic with later writes: a session saved
 // by a refresh that was already running may survive in Redis, but every
-// instance refuses it through its revocations.
+// instance refuses it through its ended sessions.
 //
-// The set holds at most about a million revocations (see revokeScript): at
+// The set holds at most about a million ended sessions (see endSessionScript): at
 // the bound, about 180 MB in Redis, and 1.5 s for an instance that starts
 // to load it.
-func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
-	member, ok := formatRevocation(r)
+func (s *Store) EndSession(ctx context.Context, r monocloud.EndedSession) error {
+	member, ok := formatEnded(r)
 	if !ok {
-		return errors.New("redisstore: revoke: no key, sid or sub")
+		return errors.New("redisstore: end session: no key, sid or sub")
 	}
 	var del []string
 	switch {
@@ -161,7 +161,7 @@ func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 		}
 		keys, err := s.rdb.SMembers(ctx, idx).Result()
 		if err != nil {
-			return fmt.Errorf("redisstore: revoke: reading the index: %w", err)
+			return fmt.Errorf("redisstore: end session: reading the index: %w", err)
 		}
 		for _, k := range keys {
 			del = append(del, s.sessionKey(k))
@@ -174,32 +174,32 @@ func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 		}
 	}
 	record := func(p redis.Pipeliner) {
-		p.Eval(ctx, revokeScript, []string{s.revocationsKey()}, member, r.Expires.UnixMilli(), time.Now().UnixMilli(), s.maxRevocations)
+		p.Eval(ctx, endSessionScript, []string{s.endedKey()}, member, r.Expires.UnixMilli(), time.Now().UnixMilli(), s.maxEnded)
 	}
-	// The revocation is written through a failover, and waits for
-	// Options.Replicas replicas, as a shared refresh is: a revocation lost
+	// The ended session is written through a failover, and waits for
+	// Options.Replicas replicas, as a shared refresh is: an ended session lost
 	// with its master would serve the ended session again. On a Cluster the
 	// sessions' keys live in other slots than the set's, so they are deleted
 	// first, apart.
 	var err error
 	if _, cluster := s.rdb.(*redis.ClusterClient); cluster && s.replicas > 0 {
 		if _, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { deleteEnded(p); return nil }); err == nil {
-			err = s.writeThroughFailover(ctx, s.revocationsKey(), record)
+			err = s.writeThroughFailover(ctx, s.endedKey(), record)
 		}
 	} else {
-		err = s.writeThroughFailover(ctx, s.revocationsKey(), func(p redis.Pipeliner) { deleteEnded(p); record(p) })
+		err = s.writeThroughFailover(ctx, s.endedKey(), func(p redis.Pipeliner) { deleteEnded(p); record(p) })
 	}
 	if err != nil {
-		return fmt.Errorf("redisstore: revoke: %w", err)
+		return fmt.Errorf("redisstore: end session: %w", err)
 	}
 	return nil
 }
 
-// formatRevocation returns r as a member of the revocation set:
+// formatEnded returns r as a member of the set of ended sessions:
 // "<kind> <at> <expires> <len> <value><sub>", kind being k (session key),
 // i (sid) or u (sub alone), at and expires unix milliseconds, len the
 // length of value in bytes, and sub the user of a key or sid.
-func formatRevocation(r monocloud.Revocation) (string, bool) {
+func formatEnded(r monocloud.EndedSession) (string, bool) {
 	kind, value, sub := "", "", r.Sub
 	switch {
 	case r.Key != "":
@@ -215,32 +215,32 @@ func formatRevocation(r monocloud.Revocation) (string, bool) {
 		" " + strconv.Itoa(len(value)) + " " + value + sub, true
 }
 
-// parseForgotten parses a forgotten member of the revocation set (see
-// revokeScript), which expires at expires (unix ms): a logout of its sub.
-func parseForgotten(member string, expires int64) (monocloud.Revocation, bool) {
+// parseForgotten parses a forgotten member of the set of ended sessions (see
+// endSessionScript), which expires at expires (unix ms): a logout of its sub.
+func parseForgotten(member string, expires int64) (monocloud.EndedSession, bool) {
 	rest, ok := strings.CutPrefix(member, "f ")
 	ttl, sub, _ := strings.Cut(rest, " ")
 	ms, err := strconv.ParseInt(ttl, 10, 64)
 	if !ok || err != nil || sub == "" {
-		return monocloud.Revocation{}, false
+		return monocloud.EndedSession{}, false
 	}
-	return monocloud.Revocation{Sub: sub, At: time.UnixMilli(expires - ms), Expires: time.UnixMilli(expires)}, true
+	return monocloud.EndedSession{Sub: sub, At: time.UnixMilli(expires - ms), Expires: time.UnixMilli(expires)}, true
 }
 
-// parseRevocation parses a revocation formatRevocation wrote.
-func parseRevocation(member string) (monocloud.Revocation, bool) {
+// parseEnded parses an ended session formatEnded wrote.
+func parseEnded(member string) (monocloud.EndedSession, bool) {
 	parts := strings.SplitN(member, " ", 5)
 	if len(parts) != 5 {
-		return monocloud.Revocation{}, false
+		return monocloud.EndedSession{}, false
 	}
 	at, err1 := strconv.ParseInt(parts[1], 10, 64)
 	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
 	n, err3 := strconv.Atoi(parts[3])
 	if err1 != nil || err2 != nil || err3 != nil || n <= 0 || n > len(parts[4]) {
-		return monocloud.Revocation{}, false
+		return monocloud.EndedSession{}, false
 	}
 	value, sub := parts[4][:n], parts[4][n:]
-	r := monocloud.Revocation{Sub: sub, At: time.UnixMilli(at), Expires: time.UnixMilli(exp)}
+	r := monocloud.EndedSession{Sub: sub, At: time.UnixMilli(at), Expires: time.UnixMilli(exp)}
 	switch parts[0] {
 	case "k":
 		r.Key = value
@@ -248,16 +248,16 @@ func parseRevocation(member string) (monocloud.Revocation, bool) {
 		r.SID = value
 	case "u":
 		if sub != "" {
-			return monocloud.Revocation{}, false
+			return monocloud.EndedSession{}, false
 		}
 		r.Sub = value
 	default:
-		return monocloud.Revocation{}, false
+		return monocloud.EndedSession{}, false
 	}
 	return r, true
 }
 
-// WatchRevocations subscribes to the revocations, delivers those recorded
+// WatchEnded subscribes to the ended sessions, delivers those recorded
 // and not yet expired as soon as the subscription is confirmed, then calls
 // loaded (again after go-redis re-subscribes on a new connection, so
 // nothing published while the connection was down is missed), then
@@ -265,8 +265,8 @@ func parseRevocation(member string) (monocloud.Revocation, bool) {
 // message and returns an error when the ping is not answered within
 // watchPing, or when Redis fails. It returns as soon as ctx ends, however
 // busy the channel: the subscription is closed then.
-func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocation), loaded func()) error {
-	ps := s.rdb.Subscribe(ctx, s.revocationsKey())
+func (s *Store) WatchEnded(ctx context.Context, fn func(monocloud.EndedSession), loaded func()) error {
+	ps := s.rdb.Subscribe(ctx, s.endedKey())
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // ends a receive under way
 	defer stop()
@@ -279,23 +279,23 @@ func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocati
 		if err != nil {
 			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() && !pinged {
 				if err := ps.Ping(ctx); err != nil {
-					return fmt.Errorf("redisstore: watching revocations: %w", err)
+					return fmt.Errorf("redisstore: watching ended sessions: %w", err)
 				}
 				pinged = true
 				continue
 			}
-			return fmt.Errorf("redisstore: watching revocations: %w", err)
+			return fmt.Errorf("redisstore: watching ended sessions: %w", err)
 		}
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			s.dropDeadConns(ctx)
-			if err := s.loadRevocations(ctx, fn); err != nil {
+			if err := s.loadEnded(ctx, fn); err != nil {
 				return err
 			}
 			loaded()
 		case *redis.Message:
-			if r, ok := parseRevocation(m.Payload); ok {
+			if r, ok := parseEnded(m.Payload); ok {
 				fn(r)
 			}
 		}
@@ -313,7 +313,7 @@ const (
 // as the timeout, until a ping is answered or maxProbes failed: each ping that
 // times out discards its connection. A connection that died silently with
 // the subscription's (a dropped NAT entry, a partition) would otherwise
-// hold the load of the revocations that follows for the client's
+// hold the load of the ended sessions that follows for the client's
 // ReadTimeout (3 s by default). Only a *redis.Client's timeout can be
 // shortened so; with other clients it does nothing.
 func (s *Store) dropDeadConns(ctx context.Context) {
@@ -327,22 +327,22 @@ func (s *Store) dropDeadConns(ctx context.Context) {
 	}
 }
 
-// loadRevocations calls fn with every revocation in the set that has not
-// expired: the revocations (scored by their expiry) and the forgotten
-// members (scored by their expiry negated; see revokeScript).
-func (s *Store) loadRevocations(ctx context.Context, fn func(monocloud.Revocation)) error {
-	members, err := s.rdb.ZRangeWithScores(ctx, s.revocationsKey(), 0, -1).Result()
+// loadEnded calls fn with every ended session in the set that has not
+// expired: the ended sessions (scored by their expiry) and the forgotten
+// members (scored by their expiry negated; see endSessionScript).
+func (s *Store) loadEnded(ctx context.Context, fn func(monocloud.EndedSession)) error {
+	members, err := s.rdb.ZRangeWithScores(ctx, s.endedKey(), 0, -1).Result()
 	if err != nil {
-		return fmt.Errorf("redisstore: loading revocations: %w", err)
+		return fmt.Errorf("redisstore: loading ended sessions: %w", err)
 	}
 	now := time.Now().UnixMilli()
 	for _, m := range members {
 		member, _ := m.Member.(string)
-		r, ok := parseRevocation(member)
+		r, ok := parseEnded(member)
 		if m.Score < 0 {
 			r, ok = parseForgotten(member, int64(-m.Score))
 		}
-		if ok && r.Expires.UnixMilli() > now { // else expired since the last Revoke, which drops them
+		if ok && r.Expires.UnixMilli() > now { // else expired since the last EndSession, which drops them
 			fn(r)
 		}
 	}

@@ -312,32 +312,32 @@ func expectAllExpire(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	}
 }
 
-// TestWatchRevocations: a watch delivers the revocations recorded before
+// TestWatchEnded: a watch delivers the revocations recorded before
 // it started, then each new one; expired ones are not delivered, and the
 // set expires with its last member.
-func TestWatchRevocations(t *testing.T) {
+func TestWatchEnded(t *testing.T) {
 	rdb := newClient(t)
 	prefix := testPrefix(t)
 	store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
 	now := time.Now().Truncate(time.Millisecond)
-	before := monocloud.Revocation{Key: "k1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
-	stale := monocloud.Revocation{SID: "old", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
-	for _, r := range []monocloud.Revocation{before, stale} {
-		if err := store.Revoke(t.Context(), r); err != nil {
+	before := monocloud.EndedSession{Key: "k1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
+	stale := monocloud.EndedSession{SID: "old", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	for _, r := range []monocloud.EndedSession{before, stale} {
+		if err := store.EndSession(t.Context(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := store.Revoke(t.Context(), monocloud.Revocation{At: now}); err == nil {
-		t.Fatal("Revoke without key, sid or sub: no error")
+	if err := store.EndSession(t.Context(), monocloud.EndedSession{At: now}); err == nil {
+		t.Fatal("EndSession without key, sid or sub: no error")
 	}
-	got := make(chan monocloud.Revocation, 10)
+	got := make(chan monocloud.EndedSession, 10)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	loaded := make(chan struct{}, 10)
 	go func() {
-		done <- store.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }, func() { loaded <- struct{}{} })
+		done <- store.WatchEnded(ctx, func(r monocloud.EndedSession) { got <- r }, func() { loaded <- struct{}{} })
 	}()
-	expect := func(want monocloud.Revocation) {
+	expect := func(want monocloud.EndedSession) {
 		t.Helper()
 		select {
 		case r := <-got:
@@ -354,13 +354,13 @@ func TestWatchRevocations(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("loaded not called after the revocations recorded before the watch")
 	}
-	after := monocloud.Revocation{Sub: "user 1", At: now, Expires: now.Add(2 * time.Hour)}
-	if err := store.Revoke(t.Context(), after); err != nil {
+	after := monocloud.EndedSession{Sub: "user 1", At: now, Expires: now.Add(2 * time.Hour)}
+	if err := store.EndSession(t.Context(), after); err != nil {
 		t.Fatal(err)
 	}
 	expect(after)
-	bySID := monocloud.Revocation{SID: "sid 1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
-	if err := store.Revoke(t.Context(), bySID); err != nil {
+	bySID := monocloud.EndedSession{SID: "sid 1", Sub: "user 1", At: now, Expires: now.Add(time.Hour)}
+	if err := store.EndSession(t.Context(), bySID); err != nil {
 		t.Fatal(err)
 	}
 	expect(bySID)
@@ -369,7 +369,7 @@ func TestWatchRevocations(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; err == nil {
-		t.Fatal("WatchRevocations returned nil when its context ended")
+		t.Fatal("WatchEnded returned nil when its context ended")
 	}
 	select {
 	case r := <-got:
@@ -422,7 +422,7 @@ func status(h http.Handler, cookie string) int {
 func TestRevocationSetIsBoundedPerUser(t *testing.T) {
 	const bound = 16
 	cl, _ := newCookieCluster(t, newClient(t), 1, cookieMode, time.Hour)
-	redisstore.SetMaxRevocations(cl.store, bound)
+	redisstore.SetMaxEnded(cl.store, bound)
 	victim := cl.signIn()
 	cookies, err := cl.instances[0].client.EncodeSession(t.Context(), &monocloud.Session{User: monocloud.User{"sub": "bystander"}})
 	if err != nil {
@@ -437,8 +437,8 @@ func TestRevocationSetIsBoundedPerUser(t *testing.T) {
 	now := time.Now()
 	for i := range 3 * bound { // one account signing out in a loop, after the victim
 		at := now.Add(time.Duration(i+1) * time.Second)
-		r := monocloud.Revocation{Key: fmt.Sprintf("attacker-%d", i), Sub: "attacker", At: at, Expires: at.Add(7 * 24 * time.Hour)}
-		if err := cl.store.Revoke(t.Context(), r); err != nil {
+		r := monocloud.EndedSession{Key: fmt.Sprintf("attacker-%d", i), Sub: "attacker", At: at, Expires: at.Add(7 * 24 * time.Hour)}
+		if err := cl.store.EndSession(t.Context(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -455,7 +455,7 @@ func TestRevocationSetIsBoundedPerUser(t *testing.T) {
 	}
 	var subs []string
 	ctx, cancel := context.WithCancel(t.Context())
-	err = cl.store.WatchRevocations(ctx, func(r monocloud.Revocation) {
+	err = cl.store.WatchEnded(ctx, func(r monocloud.EndedSession) {
 		if r.Key == "" && r.SID == "" {
 			subs = append(subs, r.Sub)
 		}
@@ -643,7 +643,7 @@ func TestCloseStopsABusyWatch(t *testing.T) {
 			case <-time.After(time.Duration(50+i*37%250) * time.Millisecond):
 			}
 			now := time.Now()
-			_ = cl.store.Revoke(context.Background(), monocloud.Revocation{Key: fmt.Sprintf("k%d", i), Sub: "u", At: now, Expires: now.Add(time.Hour)})
+			_ = cl.store.EndSession(context.Background(), monocloud.EndedSession{Key: fmt.Sprintf("k%d", i), Sub: "u", At: now, Expires: now.Add(time.Hour)})
 		}
 	}()
 	defer func() { close(stop); <-flowing }()

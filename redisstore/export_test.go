@@ -1,5 +1,5 @@
 package redisstore
 
-// SetMaxRevocations bounds the revocation set of s to n members, so that
+// SetMaxEnded bounds the revocation set of s to n members, so that
 // tests reach the bound.
-func SetMaxRevocations(s *Store, n int) { s.maxRevocations = n }
+func SetMaxEnded(s *Store, n int) { s.maxEnded = n }

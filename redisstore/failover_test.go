@@ -340,7 +340,7 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 			store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix, Replicas: 1, ReplicaTimeout: 2 * time.Second})
 			revoke := func(key string) error {
 				now := time.Now()
-				return store.Revoke(t.Context(), monocloud.Revocation{Key: key, Sub: "u-" + key, At: now, Expires: now.Add(time.Hour)})
+				return store.EndSession(t.Context(), monocloud.EndedSession{Key: key, Sub: "u-" + key, At: now, Expires: now.Add(time.Hour)})
 			}
 			if err := revoke("before-the-kill"); err != nil {
 				t.Fatal(err)
@@ -363,7 +363,7 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			loaded := make(chan struct{}, 1)
 			go func() {
-				_ = watcher.WatchRevocations(ctx, func(r monocloud.Revocation) {
+				_ = watcher.WatchEnded(ctx, func(r monocloud.EndedSession) {
 					mu.Lock()
 					got[r.Key] = true
 					mu.Unlock()

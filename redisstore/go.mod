@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/monocloud/auth-go v0.0.0
+	github.com/monocloud/auth-go/e2e v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
@@ -19,3 +20,5 @@ require (
 )
 
 replace github.com/monocloud/auth-go => ../
+
+replace github.com/monocloud/auth-go/e2e => ../e2e

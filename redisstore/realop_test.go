@@ -9,12 +9,12 @@ import (
 	"time"
 
 	monocloud "github.com/monocloud/auth-go"
-	"github.com/monocloud/auth-go/internal/realop"
+	"github.com/monocloud/auth-go/e2e/realop"
 	"github.com/redis/go-redis/v9"
 )
 
 // The tests of this file run the store's outage and sign-out tests against
-// the real oidc-provider (internal/realop, e2e/op) instead of the in-process
+// the real oidc-provider (e2e/realop, e2e/op) instead of the in-process
 // fake: a provider that rotates refresh tokens and revokes the whole grant
 // (grant.revoked) when a used one is presented again. Like the e2e suite,
 // they need Node.js and npm (realop.Start installs e2e/op's packages).

@@ -9,8 +9,8 @@
 // It also implements [monocloud.Coordinator], for cookie sessions
 // (Options.Coordinator) as for stored ones: refreshes shared across
 // instances, and sign-outs and back-channel logouts that reach every
-// instance (a sorted set of revocations, published on a channel that every
-// instance watches). Set indexes sessions by sid and sub, so Revoke deletes
+// instance (a sorted set of ended sessions, published on a channel that every
+// instance watches). Set indexes sessions by sid and sub, so EndSession deletes
 // the stored sessions of a back-channel logout.
 //
 // It is a separate Go module, so that applications using cookie sessions do
@@ -27,7 +27,7 @@
 //     failover to a replica that had not yet received the lock (set
 //     Options.Replicas to close that window), or a holder that runs longer
 //     than Options.LockTTL, can let two holders overlap. A shared refresh
-//     or a revocation written during a failover is retried on the new master for up to
+//     or an ended session written during a failover is retried on the new master for up to
 //     Options.FailoverTimeout.
 //     Keep LockTTL above three times the client's ResponseTimeout: a
 //     refresh may call the token, JWKS and userinfo endpoints while it holds
@@ -44,15 +44,15 @@
 //     queue) and ends with the context.
 //   - Redis Cluster works through redis.UniversalClient: every command and
 //     script touches a single key, and pipelines (Set with its indexes,
-//     Revoke) are split by slot. No key needs a hash tag; a Prefix with
+//     EndSession) are split by slot. No key needs a hash tag; a Prefix with
 //     braces puts every key of the Store in one slot.
 //   - Keys under Prefix: the session key (a session), key:lock (its lock),
 //     sid:… and sub:… (indexes), refreshed:… (shared refreshes, by refresh
 //     token digest), used:… (logout tokens used, until they expire) and
 //     revocations (also the channel). Every one expires.
-//   - The revocation set holds at most 1,048,576 revocations, plus one
-//     entry per user whose revocations it dropped to stay within that
-//     bound (see Store.Revoke): about 215 MB at the bound, which an
+//   - The set of ended sessions holds at most 1,048,576 ended sessions, plus one
+//     entry per user whose ended sessions it dropped to stay within that
+//     bound (see Store.EndSession): about 215 MB at the bound, which an
 //     instance that starts loads in a few seconds.
 //   - A Redis failure is an error, never "no session": the library then
 //     answers 503 (or calls OnError) and leaves the session as it was, so it
@@ -137,9 +137,9 @@ type Store struct {
 	// probe is rdb with probeTimeout as its timeouts when rdb is a
 	// *redis.Client, else nil (see dropDeadConns).
 	probe *redis.Client
-	// maxRevocations bounds the revocation set: maxRevocations, but for
+	// maxEnded bounds the set of ended sessions: maxEnded, but for
 	// tests.
-	maxRevocations int
+	maxEnded int
 }
 
 var (
@@ -184,7 +184,7 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	}
 	s := &Store{rdb: client, prefix: o.Prefix, lockTTL: o.LockTTL, lockRetry: o.LockRetry,
 		replicas: o.Replicas, replicaTimeout: o.ReplicaTimeout, failoverTimeout: o.FailoverTimeout,
-		maxRevocations: maxRevocations}
+		maxEnded: maxEnded}
 	switch c := client.(type) {
 	case *redis.Client:
 		s.probe = c.WithTimeout(probeTimeout)
@@ -237,7 +237,7 @@ func (s *Store) Set(ctx context.Context, key string, sess *monocloud.Session, lt
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
 	// One round trip: the session, and its key in the sid and sub indexes
-	// (see Revoke), which live as long as their last session.
+	// (see EndSession), which live as long as their last session.
 	ttl := time.Until(lt.Expires).Milliseconds() + 1
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		// ExpireAt is sent as EXAT, or PXAT when it has sub-second precision.

@@ -2,7 +2,7 @@
 //
 // A thin configuration of the certified oidc-provider package (see
 // package.json / package-lock.json for the exact version). It is started by
-// the Go harness in internal/realop; run it by hand with
+// the Go harness in e2e/realop; run it by hand with
 //
 //   OP_PORT=3000 OP_ISSUER=http://127.0.0.1:3000 node provider.mjs
 //

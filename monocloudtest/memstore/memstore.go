@@ -37,7 +37,7 @@ type Store struct {
 	sessions  map[string]entry
 	locks     map[string]chan struct{} // session key → a token while locked
 	refreshed map[string]entry         // token digest → shared refresh
-	ended     []monocloud.Revocation
+	ended     []monocloud.EndedSession
 	watchers  map[*watcher]struct{}
 	usedIDs   map[string]time.Time // token ID → expiry
 	down      error
@@ -52,9 +52,9 @@ type entry struct {
 	expires  time.Time
 }
 
-// watcher is a running WatchRevocations.
+// watcher is a running WatchEnded.
 type watcher struct {
-	fn   func(monocloud.Revocation)
+	fn   func(monocloud.EndedSession)
 	down chan error // receives the error of SetDown
 }
 
@@ -81,7 +81,7 @@ func New() *Store {
 }
 
 // SetDown makes every call fail with err, as a store that is unreachable,
-// and ends the running WatchRevocations with err; nil brings the store back.
+// and ends the running WatchEnded with err; nil brings the store back.
 func (s *Store) SetDown(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,8 +123,8 @@ func (s *Store) Lifetime(key string) (monocloud.Lifetime, bool) {
 	return e.lifetime, ok
 }
 
-// Ended returns the revocations recorded with Revoke, oldest first.
-func (s *Store) Ended() []monocloud.Revocation {
+// Ended returns the ended sessions recorded with EndSession, oldest first.
+func (s *Store) Ended() []monocloud.EndedSession {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.ended)
@@ -228,9 +228,9 @@ func (s *Store) GetRefreshed(_ context.Context, tokenHash string) ([]byte, error
 	return slices.Clone(e.data), nil
 }
 
-// Revoke records r, deletes the session it ends by key, and tells the
+// EndSession records r, deletes the session it ends by key, and tells the
 // running watches.
-func (s *Store) Revoke(_ context.Context, r monocloud.Revocation) error {
+func (s *Store) EndSession(_ context.Context, r monocloud.EndedSession) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.Revokes++
@@ -247,9 +247,9 @@ func (s *Store) Revoke(_ context.Context, r monocloud.Revocation) error {
 	return nil
 }
 
-// WatchRevocations calls fn with every revocation not yet expired, then
+// WatchEnded calls fn with every ended session not yet expired, then
 // loaded, then each new one, until ctx ends or the store goes down.
-func (s *Store) WatchRevocations(ctx context.Context, fn func(monocloud.Revocation), loaded func()) error {
+func (s *Store) WatchEnded(ctx context.Context, fn func(monocloud.EndedSession), loaded func()) error {
 	s.mu.Lock()
 	if s.down != nil {
 		defer s.mu.Unlock()

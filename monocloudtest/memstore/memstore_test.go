@@ -55,7 +55,7 @@ func TestStoreDown(t *testing.T) {
 	s := memstore.New()
 	watchErr := make(chan error, 1)
 	loaded := make(chan struct{})
-	go func() { watchErr <- s.WatchRevocations(ctx, func(monocloud.Revocation) {}, func() { close(loaded) }) }()
+	go func() { watchErr <- s.WatchEnded(ctx, func(monocloud.EndedSession) {}, func() { close(loaded) }) }()
 	<-loaded
 	outage := errors.New("connection refused")
 	s.SetDown(outage)
@@ -68,8 +68,8 @@ func TestStoreDown(t *testing.T) {
 	if _, err := s.LockSession(ctx, "k"); !errors.Is(err, outage) {
 		t.Errorf("LockSession while down: %v", err)
 	}
-	if err := s.Revoke(ctx, monocloud.Revocation{Key: "k"}); !errors.Is(err, outage) {
-		t.Errorf("Revoke while down: %v", err)
+	if err := s.EndSession(ctx, monocloud.EndedSession{Key: "k"}); !errors.Is(err, outage) {
+		t.Errorf("EndSession while down: %v", err)
 	}
 	s.SetDown(nil)
 	if _, err := s.Get(ctx, "k"); err != nil {
@@ -122,26 +122,26 @@ func TestStoreRefreshedAndTokenIDs(t *testing.T) {
 	}
 }
 
-func TestStoreWatchRevocations(t *testing.T) {
+func TestStoreWatchEnded(t *testing.T) {
 	s := memstore.New()
 	now := time.Now()
-	old := monocloud.Revocation{SID: "expired", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
-	before := monocloud.Revocation{SID: "before", At: now, Expires: now.Add(time.Hour)}
-	after := monocloud.Revocation{Key: "after", At: now, Expires: now.Add(time.Hour)}
-	for _, r := range []monocloud.Revocation{old, before} {
-		if err := s.Revoke(context.Background(), r); err != nil {
+	old := monocloud.EndedSession{SID: "expired", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	before := monocloud.EndedSession{SID: "before", At: now, Expires: now.Add(time.Hour)}
+	after := monocloud.EndedSession{Key: "after", At: now, Expires: now.Add(time.Hour)}
+	for _, r := range []monocloud.EndedSession{old, before} {
+		if err := s.EndSession(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	got := make(chan monocloud.Revocation, 3)
+	got := make(chan monocloud.EndedSession, 3)
 	loaded := make(chan struct{})
 	done := make(chan error)
 	go func() {
-		done <- s.WatchRevocations(ctx, func(r monocloud.Revocation) { got <- r }, func() { close(loaded) })
+		done <- s.WatchEnded(ctx, func(r monocloud.EndedSession) { got <- r }, func() { close(loaded) })
 	}()
 	<-loaded
-	if err := s.Revoke(context.Background(), after); err != nil {
+	if err := s.EndSession(context.Background(), after); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-got; r.SID != "before" {
@@ -152,7 +152,7 @@ func TestStoreWatchRevocations(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("WatchRevocations returned %v; want context.Canceled", err)
+		t.Errorf("WatchEnded returned %v; want context.Canceled", err)
 	}
 	if n := len(s.Ended()); n != 3 {
 		t.Errorf("Ended holds %d revocations; want 3", n)

@@ -5,6 +5,11 @@ go 1.26.0
 require github.com/monocloud/auth-go v0.0.0
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
+)
+
+require (
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
 	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
 	golang.org/x/crypto v0.45.0 // indirect

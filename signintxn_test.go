@@ -22,7 +22,7 @@ import (
 func TestStateService(t *testing.T) {
 	secure := Options{AppURL: "https://app.example.com", State: StateOptions{Cookie: CookieOptions{Path: "/auth", Domain: "app.example.com"}}}
 	c := newTestApp(t, appConfig{opts: secure}).client
-	as := &authState{Nonce: "n", CodeVerifier: "v", ReturnURL: "https://app.example.com/x", Scopes: "openid", AppState: map[string]any{"k": "v"}}
+	as := &signInTxn{Nonce: "n", CodeVerifier: "v", ReturnURL: "https://app.example.com/x", Scopes: "openid", AppState: map[string]any{"k": "v"}}
 
 	save := func(t *testing.T, formPost bool) *http.Cookie {
 		t.Helper()
@@ -32,13 +32,13 @@ func TestStateService(t *testing.T) {
 		}
 		return ck
 	}
-	take := func(cookies ...*http.Cookie) (*authState, *httptest.ResponseRecorder, error) {
+	take := func(cookies ...*http.Cookie) (*signInTxn, *httptest.ResponseRecorder, error) {
 		r := httptest.NewRequest(http.MethodGet, "https://app.example.com/api/auth/callback", nil)
 		for _, ck := range cookies {
 			r.AddCookie(ck)
 		}
 		w := httptest.NewRecorder()
-		got, err := c.takeAuthState(w, r, "st4te")
+		got, err := c.takeSignInTxn(w, r, "st4te")
 		return got, w, err
 	}
 
@@ -108,7 +108,7 @@ func TestAuthStateBinaryRoundTrip(t *testing.T) {
 	type appType struct {
 		N int `json:"n"`
 	}
-	full := authState{
+	full := signInTxn{
 		Nonce: randomString(), CodeVerifier: randomString(), ReturnURL: "https://app.example.com/x?y=1#z",
 		MaxAge: &maxAge, Resource: "https://api.example.com", Resources: "https://api.example.com https://other.example.com",
 		Scopes: "openid profile email", RedirectURI: "https://app.example.com/cb",
@@ -116,22 +116,22 @@ func TestAuthStateBinaryRoundTrip(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
-		as, want authState
+		as, want signInTxn
 	}{
-		{"empty", authState{}, authState{}},
+		{"empty", signInTxn{}, signInTxn{}},
 		{"full", full, full},
-		{"not base64 tokens", authState{Nonce: "n", CodeVerifier: "not base64!"}, authState{Nonce: "n", CodeVerifier: "not base64!"}},
-		{"zero max age", authState{MaxAge: new(int)}, authState{MaxAge: new(int)}},
-		{"empty app state", authState{AppState: map[string]any{}}, authState{AppState: map[string]any{}}},
-		{"app state types", authState{AppState: map[string]any{"t": appType{N: 7}, "i": 3}},
-			authState{AppState: map[string]any{"t": map[string]any{"n": 7.0}, "i": 3.0}}},
+		{"not base64 tokens", signInTxn{Nonce: "n", CodeVerifier: "not base64!"}, signInTxn{Nonce: "n", CodeVerifier: "not base64!"}},
+		{"zero max age", signInTxn{MaxAge: new(int)}, signInTxn{MaxAge: new(int)}},
+		{"empty app state", signInTxn{AppState: map[string]any{}}, signInTxn{AppState: map[string]any{}}},
+		{"app state types", signInTxn{AppState: map[string]any{"t": appType{N: 7}, "i": 3}},
+			signInTxn{AppState: map[string]any{"t": map[string]any{"n": 7.0}, "i": 3.0}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := tc.as.MarshalBinary()
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got authState
+			var got signInTxn
 			if err := got.UnmarshalBinary(p); err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestAuthStateBinaryRoundTrip(t *testing.T) {
 // TestAuthStateUnmarshalRefuses: a payload that is not a state's binary
 // encoding is an error, and leaves the state as it was.
 func TestAuthStateUnmarshalRefuses(t *testing.T) {
-	valid, err := (&authState{Nonce: "n", Scopes: "openid"}).MarshalBinary()
+	valid, err := (&signInTxn{Nonce: "n", Scopes: "openid"}).MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestAuthStateUnmarshalRefuses(t *testing.T) {
 		"JSON":           []byte(`{"nonce":"n"}`),
 	} {
 		t.Run(name, func(t *testing.T) {
-			as := authState{Nonce: "unchanged"}
+			as := signInTxn{Nonce: "unchanged"}
 			if err := as.UnmarshalBinary(p); !errors.Is(err, wire.ErrMalformed) {
 				t.Errorf("UnmarshalBinary = %v, want wire.ErrMalformed", err)
 			}

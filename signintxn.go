@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 	"github.com/monocloud/auth-go/internal/wire"
 )
 
-// authState is the content of a sign-in transaction's state cookie.
-type authState struct {
+// signInTxn is a sign-in transaction: what the callback needs of the
+// sign-in that started it, kept in the state cookie named after its OAuth
+// state.
+type signInTxn struct {
 	Nonce        string
 	CodeVerifier string
 	ReturnURL    string
@@ -26,7 +29,7 @@ type authState struct {
 	AppState     map[string]any
 }
 
-// stateWireVersion is the first byte of an authState's binary encoding; a
+// stateWireVersion is the first byte of a signInTxn's binary encoding; a
 // change of its layout needs a new one. A state cookie of an earlier
 // format (JSON, before any release) is refused: its callback answers 400
 // invalid state, as for any unknown state, and the user signs in again.
@@ -45,7 +48,7 @@ const stateWireVersion = 1
 //
 // Application state of types other than JSON's decodes as its JSON
 // encoding would have.
-func (as *authState) MarshalBinary() ([]byte, error) {
+func (as *signInTxn) MarshalBinary() ([]byte, error) {
 	var w wire.Writer
 	w.Byte(stateWireVersion)
 	w.Token(as.Nonce)
@@ -69,12 +72,12 @@ func (as *authState) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary decodes into as what MarshalBinary encoded, leaving as
 // unchanged on error.
-func (as *authState) UnmarshalBinary(p []byte) error {
+func (as *signInTxn) UnmarshalBinary(p []byte) error {
 	r := wire.NewReader(p)
 	if v := r.Byte(); v != stateWireVersion {
 		return fmt.Errorf("monocloud: sign-in state format %d: %w", v, wire.ErrMalformed)
 	}
-	var s authState
+	var s signInTxn
 	s.Nonce = r.Token()
 	s.CodeVerifier = r.Token()
 	s.ReturnURL = r.Str()
@@ -114,9 +117,9 @@ const (
 	minStateDuration     = 5 * time.Minute
 )
 
-// requestStates returns the request's state cookies, oldest first:
+// stateCookies returns the request's state cookies, oldest first:
 // browsers list cookies of the same path so (RFC 6265, 5.4).
-func (c *Client) requestStates(r *http.Request) []*http.Cookie {
+func (c *Client) stateCookies(r *http.Request) []*http.Cookie {
 	prefix := c.cfg.stateCookie.name + "."
 	var states []*http.Cookie
 	for _, ck := range r.Cookies() {
@@ -134,7 +137,7 @@ func (c *Client) requestStates(r *http.Request) []*http.Cookie {
 // ones, which only a client of its own sends, are left alone, so the answer
 // stays small whatever the Cookie header holds.
 func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size int) {
-	states := c.requestStates(r)
+	states := c.stateCookies(r)
 	kept, expired, limit := 1, 0, c.cfg.maxStates // the new one
 	for i := len(states) - 1; i >= 0 && expired < limit; i-- {
 		if n := len(states[i].Name) + len(states[i].Value); kept < limit && size+n <= maxStateBytes {
@@ -153,7 +156,7 @@ func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size in
 // completes or the user signs out. Like expireOldStates it expires at most
 // State.MaxConcurrent of them, the newest.
 func (c *Client) clearStates(w http.ResponseWriter, r *http.Request, taken string) {
-	states := c.requestStates(r)
+	states := c.stateCookies(r)
 	for i, expired := len(states)-1, 0; i >= 0 && expired < c.cfg.maxStates; i-- {
 		if states[i].Name != taken {
 			c.expireState(w, states[i].Name)
@@ -172,7 +175,7 @@ func (c *Client) expireState(w http.ResponseWriter, name string) {
 // cookie.MaxSize is a *ValidationError wrapping cookie.ErrTooLarge:
 // browsers drop such a cookie, and the callback would then fail after the
 // user signed in at the provider.
-func (c *Client) stateCookie(state string, as *authState, formPost bool) (*http.Cookie, error) {
+func (c *Client) stateCookie(state string, as *signInTxn, formPost bool) (*http.Cookie, error) {
 	name := c.stateCookieName(state)
 	value, err := c.stateCodec.Encode(name, as)
 	if err != nil {
@@ -194,9 +197,9 @@ func (c *Client) stateCookie(state string, as *authState, formPost bool) (*http.
 	}, nil
 }
 
-// takeAuthState returns the transaction of state and expires its cookie.
+// takeSignInTxn returns the transaction of state and expires its cookie.
 // A missing, forged, expired or already used state is ErrInvalidState.
-func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state string) (*authState, error) {
+func (c *Client) takeSignInTxn(w http.ResponseWriter, r *http.Request, state string) (*signInTxn, error) {
 	if state == "" || len(state) > 128 || strings.ContainsAny(state, "; ,\"") {
 		return nil, ErrInvalidState
 	}
@@ -205,7 +208,7 @@ func (c *Client) takeAuthState(w http.ResponseWriter, r *http.Request, state str
 	if err != nil {
 		return nil, ErrInvalidState
 	}
-	var as authState
+	var as signInTxn
 	if _, err := c.stateCodec.Decode(name, ck.Value, &as); err != nil {
 		return nil, ErrInvalidState
 	}
@@ -243,4 +246,9 @@ func randomString() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// callbackURL returns the redirect URI that the sign-in of as sent.
+func (c *Client) callbackURL(as *signInTxn) string {
+	return cmp.Or(as.RedirectURI, c.appURL(c.cfg.routes.Callback))
 }

@@ -15,10 +15,10 @@ import (
 // session duration.
 const rvTTL = 7 * 24 * time.Hour
 
-// revokedAt is rv.revoked for the session cookie of session s with key,
+// endedAt is rv.revoked for the session cookie of session s with key,
 // created at unix time created.
-func revokedAt(rv *revocations, key string, s *Session, created int64) bool {
-	return rv.revoked(&sessionCookie{Key: key, Lifetime: lifetime{C: created}, Session: s})
+func endedAt(rv *endedSessions, key string, s *Session, created int64) bool {
+	return rv.includes(&sessionCookie{Key: key, Lifetime: lifetime{C: created}, Session: s})
 }
 
 // TestSignOutRevocationsSurviveAFloodPastTheBound: sign-outs recorded just
@@ -27,7 +27,7 @@ func revokedAt(rv *revocations, key string, s *Session, created int64) bool {
 // holds, and the flood ends no session of another user.
 func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 	const capacity = 64
-	rv := newRevocations(rvTTL, capacity, false)
+	rv := newEndedSessions(rvTTL, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
 	victim := &Session{User: User{"sub": "victim"}}
 	for i := range 32 {
@@ -41,27 +41,27 @@ func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 		t.Errorf("%d sign-outs held, past the bound %d", n, capacity)
 	}
 	for i := range 32 {
-		if !revokedAt(rv, fmt.Sprintf("victim-%02d", i), victim, start.Unix()-10) {
+		if !endedAt(rv, fmt.Sprintf("victim-%02d", i), victim, start.Unix()-10) {
 			t.Errorf("the sign-out of victim-%02d was forgotten: its cookie works again", i)
 		}
 	}
-	if revokedAt(rv, "victim-new", victim, start.Unix()+1) {
+	if endedAt(rv, "victim-new", victim, start.Unix()+1) {
 		t.Error("the victim's session created after its sign-outs is revoked")
 	}
 	bystander := &Session{User: User{"sub": "bystander"}}
-	if revokedAt(rv, "bystander", bystander, start.Unix()-10) {
+	if endedAt(rv, "bystander", bystander, start.Unix()-10) {
 		t.Error("the flood of one account's sign-outs ended another user's session")
 	}
 	attacker := &Session{User: User{"sub": "attacker"}}
 	// The last evicted sign-out was at start+(flood-capacity-1)s.
 	lastEvicted := start.Unix() + int64(flood-capacity-1)
-	if !revokedAt(rv, "attacker-other", attacker, lastEvicted) {
+	if !endedAt(rv, "attacker-other", attacker, lastEvicted) {
 		t.Error("the flooding account's session created at its last evicted sign-out is not revoked")
 	}
-	if revokedAt(rv, "attacker-other", attacker, lastEvicted+1) {
+	if endedAt(rv, "attacker-other", attacker, lastEvicted+1) {
 		t.Error("the flooding account's session created after every evicted sign-out is revoked")
 	}
-	if !revokedAt(rv, fmt.Sprintf("k%04d", flood-1), attacker, lastEvicted+1) {
+	if !endedAt(rv, fmt.Sprintf("k%04d", flood-1), attacker, lastEvicted+1) {
 		t.Error("a sign-out still held does not revoke its session")
 	}
 }
@@ -69,15 +69,15 @@ func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 // TestEvictedRevocationOfUnknownUserFailsClosedForAll: a sign-out whose
 // user is unknown, evicted, revokes every session created until then.
 func TestEvictedRevocationOfUnknownUserFailsClosedForAll(t *testing.T) {
-	rv := newRevocations(rvTTL, 1, false)
+	rv := newEndedSessions(rvTTL, 1, false)
 	start := time.Unix(1_700_000_000, 0)
 	rv.addKey("a", "", start)
 	rv.addKey("b", "", start.Add(time.Second))
 	s := &Session{User: User{"sub": "anyone"}}
-	if !revokedAt(rv, "c", s, start.Unix()) {
+	if !endedAt(rv, "c", s, start.Unix()) {
 		t.Error("a session created at the evicted sign-out of an unknown user is not revoked")
 	}
-	if revokedAt(rv, "c", s, start.Unix()+1) {
+	if endedAt(rv, "c", s, start.Unix()+1) {
 		t.Error("a session created after it is revoked")
 	}
 }
@@ -86,7 +86,7 @@ func TestEvictedRevocationOfUnknownUserFailsClosedForAll(t *testing.T) {
 // TTL do not raise the watermark: the sessions they concerned have ended.
 func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
 	const capacity = 4
-	rv := newRevocations(time.Hour, capacity, false)
+	rv := newEndedSessions(time.Hour, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
 	for i := range capacity {
 		rv.addKey(fmt.Sprintf("old-%d", i), "u", start)
@@ -95,7 +95,7 @@ func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
 	for i := range capacity { // the map stays full, of live entries
 		rv.addKey(fmt.Sprintf("new-%d", i), "u", later)
 	}
-	if revokedAt(rv, "other", &Session{User: User{"sub": "u"}}, start.Unix()) {
+	if endedAt(rv, "other", &Session{User: User{"sub": "u"}}, start.Unix()) {
 		t.Error("a session created at the expired sign-outs is revoked")
 	}
 }
@@ -108,7 +108,7 @@ func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	for _, kind := range []string{"sid", "sub"} {
 		t.Run(kind, func(t *testing.T) {
-			rv := newRevocations(rvTTL, capacity, false)
+			rv := newEndedSessions(rvTTL, capacity, false)
 			victim := &Session{User: User{"sub": "victim", "sid": "victim-sid"}}
 			if kind == "sid" {
 				rv.add("victim", "victim-sid", start)
@@ -122,10 +122,10 @@ func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 				}
 				rv.add(sub, sid, start.Add(time.Second))
 			}
-			if !revokedAt(rv, "key", victim, start.Unix()-10) {
+			if !endedAt(rv, "key", victim, start.Unix()-10) {
 				t.Error("the logout was forgotten: the session works again")
 			}
-			if revokedAt(rv, "key", victim, start.Unix()+2) {
+			if endedAt(rv, "key", victim, start.Unix()+2) {
 				t.Error("a session created after the flood is revoked")
 			}
 		})
@@ -136,13 +136,13 @@ func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 // nothing, with or without revocations on record (keys and claims longer
 // than the 32 bytes Go concatenates on the stack).
 func TestRevokedAllocatesNothing(t *testing.T) {
-	rv := newRevocations(rvTTL, maxRevocations, false)
+	rv := newEndedSessions(rvTTL, maxEnded, false)
 	long := strings.Repeat("x", 40)
 	key, s := "k"+long, &Session{User: User{"sub": "u" + long, "sid": "s" + long}}
 	created := time.Now().Unix()
 	check := func(what string) {
 		t.Helper()
-		if n := testing.AllocsPerRun(100, func() { revokedAt(rv, key, s, created) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { endedAt(rv, key, s, created) }); n != 0 {
 			t.Errorf("%s: revoked allocates %.0f times", what, n)
 		}
 	}
@@ -161,16 +161,16 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	app := newTestApp(t, appConfig{opts: Options{FederatedSignOut: new(false)}})
 	clock := app.useClock()
 	const capacity = 8
-	app.client.revocations = newRevocations(app.client.cfg.maxDuration, capacity, false)
+	app.client.ended = newEndedSessions(app.client.cfg.maxDuration, capacity, false)
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
 	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
 	}
 	for i := range 4 * capacity {
-		app.client.revocations.addKey(fmt.Sprintf("other-%d", i), "other", app.client.now())
+		app.client.ended.addKey(fmt.Sprintf("other-%d", i), "other", app.client.now())
 	}
-	if app.client.IsAuthenticatedRequest(stolen) {
+	if isAuthenticated(app.client, stolen) {
 		t.Fatal("the cookie copied before sign-out opens the session again")
 	}
 	clock.Advance(2 * time.Second)
@@ -183,9 +183,9 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 // scaleRevocations makes the Clients built during the test keep at most
 // capacity revocations of each kind.
 func scaleRevocations(t *testing.T, capacity int) {
-	saved := maxRevocations
-	maxRevocations = capacity
-	t.Cleanup(func() { maxRevocations = saved })
+	saved := maxEnded
+	maxEnded = capacity
+	t.Cleanup(func() { maxEnded = saved })
 }
 
 // TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut: one account that

@@ -290,7 +290,7 @@ func OPDir() string {
 	if !ok {
 		return filepath.Join("e2e", "op")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "e2e", "op")
+	return filepath.Join(filepath.Dir(file), "..", "op")
 }
 
 func (cfg Config) env(issuer string) ([]string, error) {
