@@ -157,8 +157,7 @@ redis.call("PEXPIREAT", KEYS[1], string.format("%d", expires))
 return redis.call("PUBLISH", KEYS[1], ARGV[1])
 `
 
-// Revoke deletes the stored sessions r ends (by key, with the refresh a
-// cookie session of that key shared, or through the sid
+// Revoke deletes the stored sessions r ends (by key, or through the sid
 // and sub indexes that Set keeps, with the index), then records r until
 // r.Expires and publishes it to the watchers: one round trip for a key,
 // two for a sid or sub. Each command touches one key, so it works on
@@ -177,7 +176,7 @@ func (s *Store) Revoke(ctx context.Context, r monocloud.Revocation) error {
 	var del []string
 	switch {
 	case r.Key != "":
-		del = []string{s.sessionKey(r.Key), s.refreshedKey(r.Key), s.usedTokensKey(r.Key)}
+		del = []string{s.sessionKey(r.Key)}
 	default:
 		idx := s.subKey(r.Sub)
 		if r.SID != "" {
