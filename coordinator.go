@@ -33,14 +33,18 @@ type Coordinator interface {
 	// as SessionLocker does for stores: a refresh holds it while it reads
 	// the shared result, calls the provider and shares its own.
 	SessionLocker
-	// PutRefreshed keeps value, the session cookie value a refresh produced
+	// PutRefreshed keeps value, the newest refresh of the session with key
 	// (encrypted and authenticated by the Client: opaque to the
-	// Coordinator), under tokenHash, the digest of the refresh token that
-	// refresh presented, for ttl.
-	PutRefreshed(ctx context.Context, tokenHash string, value []byte, ttl time.Duration) error
-	// GetRefreshed returns the value kept under tokenHash, or (nil, nil)
-	// when there is none.
-	GetRefreshed(ctx context.Context, tokenHash string) ([]byte, error)
+	// Coordinator), in place of the one kept before, and adds usedToken,
+	// the digest of the refresh token that refresh presented, to the
+	// digests kept with it. It keeps the value and all the digests for ttl:
+	// each call sets the expiry of them all. A refresh calls it holding the
+	// session's lock.
+	PutRefreshed(ctx context.Context, key, usedToken string, value []byte, ttl time.Duration) error
+	// GetRefreshed returns the value kept for the session with key, or nil
+	// when there is none, and whether tokenHash is one of the digests kept
+	// with it.
+	GetRefreshed(ctx context.Context, key, tokenHash string) (value []byte, used bool, err error)
 	// EndSession records r for every instance until r.Expires and tells
 	// their watchers. A Coordinator that is also the SessionStore deletes
 	// the stored sessions r ends as well. Recording the same ended session

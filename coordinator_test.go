@@ -16,7 +16,8 @@ import (
 
 // fakeCoordinator is the in-memory Coordinator of the package's tests,
 // shared by the instances of a test: LockSession serializes the refreshes
-// of a session, PutRefreshed shares their results (recording each TTL), and
+// of a session, PutRefreshed shares their results (recording each TTL and
+// counting the reads of GetRefreshed), and
 // EndSession delivers each ended session to every watch, as redisstore does through
 // pub/sub. EndSession fails while failEndSession is set, WatchEnded fails
 // watchFailures times, and holds back loaded while holdLoad is open. Its
@@ -32,8 +33,10 @@ type fakeCoordinator struct {
 	revoked        []EndedSession
 	watchers       map[*func(EndedSession)]bool
 	used           map[string]time.Time // token ID → expiry
-	refreshed      map[string][]byte    // token digest → shared refresh
+	refreshed      map[string][]byte    // session key → its newest shared refresh
+	usedTokens     map[string]bool      // session key + " " + token digest → used
 	ttls           []time.Duration      // of each PutRefreshed
+	gets           int                  // GetRefreshed calls
 	watchEnded     chan struct{}        // closed when a watch returns for its ctx, when set
 	locks          sessionLocks
 }
@@ -42,21 +45,23 @@ func (f *fakeCoordinator) LockSession(ctx context.Context, key string) (func(), 
 	return f.locks.lock(ctx, key)
 }
 
-func (f *fakeCoordinator) PutRefreshed(_ context.Context, digest string, v []byte, ttl time.Duration) error {
+func (f *fakeCoordinator) PutRefreshed(_ context.Context, key, usedToken string, v []byte, ttl time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.refreshed == nil {
-		f.refreshed = map[string][]byte{}
+		f.refreshed, f.usedTokens = map[string][]byte{}, map[string]bool{}
 	}
-	f.refreshed[digest] = v
+	f.refreshed[key] = v
+	f.usedTokens[key+" "+usedToken] = true
 	f.ttls = append(f.ttls, ttl)
 	return nil
 }
 
-func (f *fakeCoordinator) GetRefreshed(_ context.Context, digest string) ([]byte, error) {
+func (f *fakeCoordinator) GetRefreshed(_ context.Context, key, tokenHash string) ([]byte, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.refreshed[digest], nil
+	f.gets++
+	return f.refreshed[key], f.usedTokens[key+" "+tokenHash], nil
 }
 
 func (f *fakeCoordinator) EndSession(_ context.Context, r EndedSession) error {

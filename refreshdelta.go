@@ -15,16 +15,20 @@ import (
 const refreshDeltaName = "monocloud shared refresh"
 
 // refreshDelta is what a refresh shares with the other instances through
-// the Coordinator: what a cookie from before the refresh lacks to adopt it.
-// That is the refreshed session (its tokens above all) without the user
-// claims and the application data when the refresh left them as they were,
-// since the cookie holds them, and without a lifetime, since the adopting
-// instance dates its cookie itself.
+// the Coordinator, which keeps the newest one of each session: what any
+// cookie of the session from before it lacks to adopt it. That is the
+// refreshed session (its tokens above all) without a lifetime, since the
+// adopting instance dates its cookie itself, and without the user claims,
+// and the application data, while no refresh of the session has changed
+// them, since every cookie of the session then holds them. Once a refresh
+// changed them (a userinfo refetch, an ID token with other claims,
+// OnSessionCreating), each refresh shares them, so that a cookie from before
+// that change adopts them as the newest refresh has them.
 type refreshDelta struct {
 	key     string
 	session *Session // User and Extra nil when kept
-	// userKept and extraKept report that the refresh left the user claims,
-	// and the application data, as the session had them.
+	// userKept and extraKept report that no refresh shared so far changed
+	// the user claims, and the application data, of the session.
 	userKept, extraKept bool
 }
 
@@ -34,9 +38,14 @@ const (
 	deltaExtraKept
 )
 
-// newRefreshDelta returns the refresh of session key from base to s.
-func newRefreshDelta(key string, base, s *Session) *refreshDelta {
-	d := &refreshDelta{key: key, userKept: sameMap(base.User, s.User), extraKept: sameMap(base.Extra, s.Extra)}
+// newRefreshDelta returns the refresh of session key from base to s, to
+// share in place of prev, the newest refresh shared before (nil when none).
+func newRefreshDelta(key string, prev *refreshDelta, base, s *Session) *refreshDelta {
+	d := &refreshDelta{
+		key:       key,
+		userKept:  (prev == nil || prev.userKept) && sameMap(base.User, s.User),
+		extraKept: (prev == nil || prev.extraKept) && sameMap(base.Extra, s.Extra),
+	}
 	delta := *s
 	if d.userKept {
 		delta.User = nil
@@ -59,8 +68,8 @@ func sameMap[M ~map[string]any](a, b M) bool {
 	return errA == nil && errB == nil && bytes.Equal(pa, pb)
 }
 
-// adopt returns base, a session from before the refresh, as the refresh
-// made it.
+// adopt returns base, the session of a cookie from before the refresh, as
+// the refresh made it.
 func (d *refreshDelta) adopt(base *Session) *Session {
 	s := *d.session
 	if d.userKept {

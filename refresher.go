@@ -122,7 +122,7 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 	}
 	// A failure to share is reported: the refresh succeeded, and this
 	// request gets it.
-	if serr := c.backend.share(ctx, rt, base, out.Value); serr != nil {
+	if serr := c.backend.share(ctx, latest, rt, base, out.Value); serr != nil {
 		unsaved = &Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(sc.Key), Err: serr}
 	}
 	return out, nil

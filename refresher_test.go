@@ -918,3 +918,100 @@ func TestShareUntil(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedRefreshKeepsOneRecordPerSession: a session's refreshes leave
+// one shared refresh in the Coordinator, the newest, with the digest of
+// each refresh token they presented; the cookie from before the first of
+// them adopts the newest refresh at another instance in one lookup,
+// without a grant. Before, each refresh was kept under its own token's
+// digest until the session expired, and the pre-refresh cookie followed
+// them one lookup each.
+func TestSharedRefreshKeepsOneRecordPerSession(t *testing.T) {
+	const refreshes = 5
+	co := &fakeCoordinator{watchEnded: make(chan struct{})}
+	opts := Options{Coordinator: co}
+	app := newTokensApp(t, adaClaims, opts)
+	app.signIn("")
+	first := app.sessionCookies()
+	cookies := first
+	var newest *Tokens
+	for i := range refreshes {
+		status, tok, set, err := app.httpTokens(cookies, "force=1")
+		if status != http.StatusOK {
+			t.Fatalf("refresh %d: %d %v", i+1, status, err)
+		}
+		cookies, newest = applyCookies(cookies, set), tok
+	}
+	if len(co.refreshed) != 1 || len(co.usedTokens) != refreshes {
+		t.Fatalf("%d shared refreshes and %d used tokens kept after %d refreshes of one session; want 1 and %d", len(co.refreshed), len(co.usedTokens), refreshes, refreshes)
+	}
+
+	gets := co.gets
+	tok, _ := tokensAtAnotherInstance(t, app, opts, first, &GetTokensOptions{ForceRefresh: true})
+	if tok.AccessToken != newest.AccessToken || tok.RefreshToken != newest.RefreshToken {
+		t.Fatalf("the cookie from before the first refresh got refresh token %q; want the newest, %q", tok.RefreshToken, newest.RefreshToken)
+	}
+	if lookups := co.gets - gets; lookups != 1 {
+		t.Errorf("the pre-refresh cookie looked up %d shared refreshes; want 1", lookups)
+	}
+	if g, r := app.op.RefreshGrants(), app.op.ReuseDetected(); g != refreshes || r != 0 {
+		t.Fatalf("%d refresh grants, %d reuse detections; want %d, 0", g, r, refreshes)
+	}
+}
+
+// TestSharedRefreshCarriesWhatARefreshChanged: once a refresh changed the
+// user claims and the application data, the newest shared refresh carries
+// them, although the refreshes after it left them as they were: a cookie
+// from before the change adopts them as the newest refresh has them, not
+// its own.
+func TestSharedRefreshCarriesWhatARefreshChanged(t *testing.T) {
+	var plan atomic.Value
+	plan.Store("free")
+	co := &fakeCoordinator{watchEnded: make(chan struct{})}
+	opts := Options{Coordinator: co, OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
+		s.User["plan"] = plan.Load()
+		s.Extra = map[string]any{"plan": plan.Load()}
+		return nil
+	}}
+	app := newTokensApp(t, adaClaims, opts)
+	app.signIn("")
+	first := app.sessionCookies()
+	cookies := first
+	for i, p := range []string{"pro", "pro"} { // the second refresh keeps what the first changed
+		plan.Store(p)
+		status, _, set, err := app.httpTokens(cookies, "force=1")
+		if status != http.StatusOK {
+			t.Fatalf("refresh %d: %d %v", i+1, status, err)
+		}
+		cookies = applyCookies(cookies, set)
+	}
+	_, s := tokensAtAnotherInstance(t, app, opts, first, &GetTokensOptions{ForceRefresh: true})
+	if s == nil || s.User["plan"] != "pro" || s.Extra["plan"] != "pro" || s.User["email"] != "ada@example.com" {
+		t.Fatalf("the cookie from before the change adopted %+v; want the user claims and data of the newest refresh", s)
+	}
+	if g, r := app.op.RefreshGrants(), app.op.ReuseDetected(); g != 2 || r != 0 {
+		t.Fatalf("%d refresh grants, %d reuse detections; want 2, 0", g, r)
+	}
+}
+
+// tokensAtAnotherInstance calls GetTokens with o at a second instance of
+// app, on app's Coordinator and clock, with the session cookies, and
+// returns the tokens and the session it then holds.
+func tokensAtAnotherInstance(t *testing.T, app *testApp, opts Options, cookies []*http.Cookie, o *GetTokensOptions) (*Tokens, *Session) {
+	t.Helper()
+	other := newTestClient(t, opts, adaClaims, app.op, app.srv.URL)
+	other.now = app.clock.Now
+	var tok *Tokens
+	var s *Session
+	other.AuthMiddleware(protectNone)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		if tok, err = other.GetTokens(r.Context(), o); err != nil {
+			t.Fatalf("GetTokens at the other instance: %v", err)
+		}
+		s, _ = other.Session(r.Context())
+	})).ServeHTTP(httptest.NewRecorder(), newRequest("/tokens", cookies))
+	if tok == nil {
+		t.Fatal("the other instance did not serve the request")
+	}
+	return tok, s
+}

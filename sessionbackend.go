@@ -3,7 +3,7 @@ package monocloud
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
@@ -41,8 +41,8 @@ type sessionBackend interface {
 	// that did not rotate rt is then not offered for adoption.
 	lockRefresh(ctx context.Context, sc *sessionCookie, rt string, force bool) (newest, func(), error)
 	// share shares refresh r of session base, which presented refresh
-	// token rt, with the other instances.
-	share(ctx context.Context, rt string, base *Session, r *refreshedSession) error
+	// token rt, with the other instances; latest is what lockRefresh found.
+	share(ctx context.Context, latest newest, rt string, base *Session, r *refreshedSession) error
 }
 
 // newest is what lockRefresh found of a session.
@@ -52,6 +52,9 @@ type newest struct {
 	// adopt rather than run another grant when it holds a fresh token.
 	adoptable bool
 	from      Outcome // the outcome of adopting it
+	// shared is the refresh the Coordinator keeps for the session, whether
+	// or not the request's cookie is behind it; nil when there is none.
+	shared *refreshDelta
 }
 
 // newSessionBackend returns the backend of cfg: cookieSessions without a
@@ -99,8 +102,8 @@ func (b *cookieSessions) lockRefresh(ctx context.Context, sc *sessionCookie, rt 
 	return b.sharing.lock(ctx, sc, rt, force)
 }
 
-func (b *cookieSessions) share(ctx context.Context, rt string, base *Session, r *refreshedSession) error {
-	return b.sharing.share(ctx, rt, base, r)
+func (b *cookieSessions) share(ctx context.Context, latest newest, rt string, base *Session, r *refreshedSession) error {
+	return b.sharing.share(ctx, latest.shared, rt, base, r)
 }
 
 // storedSessions keeps sessions in a SessionStore; their cookies carry only
@@ -199,26 +202,25 @@ func (b *storedSessions) lockRefresh(ctx context.Context, sc *sessionCookie, rt 
 	return newest{session: current, adoptable: current.RefreshToken != rt || behind, from: OutcomeStore}, unlock, nil
 }
 
-func (b *storedSessions) share(ctx context.Context, rt string, base *Session, r *refreshedSession) error {
-	return b.sharing.share(ctx, rt, base, r)
+func (b *storedSessions) share(ctx context.Context, latest newest, rt string, base *Session, r *refreshedSession) error {
+	return b.sharing.share(ctx, latest.shared, rt, base, r)
 }
 
-// refreshSharing shares refreshes between instances through a Coordinator:
-// each refresh is kept under the digest of the refresh token it presented,
-// so an instance that would present that token adopts it instead. Without
-// a Coordinator it does nothing.
+// refreshSharing shares refreshes between instances through a Coordinator.
+// It keeps one refresh a session, the newest (see refreshDelta), with the
+// digests of the refresh tokens the session's refreshes presented: an
+// instance about to present one of those, for a cookie from before a
+// refresh, adopts the newest refresh instead. Without a Coordinator it does
+// nothing.
 type refreshSharing struct {
 	coord Coordinator
 	codec *cookie.Codec
 	now   func() time.Time
 }
 
-// maxSharedRefreshes bounds how many refreshes of a session, shared by
-// other instances, a refresh follows to reach the newest one.
-const maxSharedRefreshes = 32
-
-// lock holds the Coordinator's lock of session sc and returns the newest of
-// the refreshes that other instances shared since refresh token rt.
+// lock holds the Coordinator's lock of session sc and returns what the
+// Coordinator keeps of it: the newest refresh, to adopt when sc's refresh
+// token rt was presented already.
 func (rs refreshSharing) lock(ctx context.Context, sc *sessionCookie, rt string, force bool) (newest, func(), error) {
 	if rs.coord == nil {
 		return newest{}, func() {}, nil
@@ -227,55 +229,44 @@ func (rs refreshSharing) lock(ctx context.Context, sc *sessionCookie, rt string,
 	if err != nil {
 		return newest{}, nil, storeError("locking the session for a token refresh", err)
 	}
-	other, err := rs.latest(ctx, sc, rt)
+	value, used, err := rs.coord.GetRefreshed(ctx, sc.Key, tokenDigest(rt))
 	if err != nil {
 		unlock()
-		return newest{}, nil, err
+		return newest{}, nil, storeError("reading a shared refresh", err)
 	}
+	shared := rs.decode(sc.Key, value)
+	if shared == nil || !used {
+		return newest{shared: shared}, unlock, nil
+	}
+	s := shared.adopt(sc.Session)
 	// Adoptable unless a new grant is forced and the refresh token was not
 	// rotated (then sc is not behind).
-	adoptable := other != nil && (!force || other.RefreshToken != rt)
-	return newest{session: other, adoptable: adoptable, from: OutcomeCoordinator}, unlock, nil
+	return newest{session: s, adoptable: !force || s.RefreshToken != rt, from: OutcomeCoordinator, shared: shared}, unlock, nil
 }
 
-// latest returns session sc as the newest of the refreshes other instances
-// shared after refresh token rt was presented, or nil when there is none.
-// It follows the refreshes made since, each shared under the digest of the
-// refresh token it presented, and applies each to the session the previous
-// one made.
-func (rs refreshSharing) latest(ctx context.Context, sc *sessionCookie, rt string) (*Session, error) {
-	var newest *Session
-	base := sc.Session
-	for range maxSharedRefreshes {
-		value, err := rs.coord.GetRefreshed(ctx, tokenDigest(rt))
-		if err != nil {
-			return nil, storeError("reading a shared refresh", err)
-		}
-		if value == nil {
-			break
-		}
-		var d refreshDelta
-		if _, err := rs.codec.Decode(refreshDeltaName, string(value), &d); err != nil || d.key != sc.Key {
-			// Written by another app or with a retired secret: not ours
-			// to adopt.
-			break
-		}
-		newest = d.adopt(base)
-		if newest.RefreshToken == rt {
-			break // not rotated: this is the newest
-		}
-		base, rt = newest, newest.RefreshToken
+// decode returns the refresh of session key that value holds; nil when
+// value is nil, or was written by another app or with a retired secret:
+// not ours to adopt.
+func (rs refreshSharing) decode(key string, value []byte) *refreshDelta {
+	if value == nil {
+		return nil
 	}
-	return newest, nil
+	var d refreshDelta
+	if _, err := rs.codec.Decode(refreshDeltaName, string(value), &d); err != nil || d.key != key {
+		return nil
+	}
+	return &d
 }
 
 // share shares r, the refresh of session base that presented refresh token
-// rt: only what a cookie holding base lacks to adopt it (see refreshDelta),
-// encrypted and authenticated by the Client's codec. It is kept until r's
-// session expires: a cookie holding rt may come until then, as a sliding
-// session's cookie re-written by a request that needed no token lives as
-// long as the session.
-func (rs refreshSharing) share(ctx context.Context, rt string, base *Session, r *refreshedSession) error {
+// rt, in place of prev, the refresh the Coordinator kept for the session
+// (nil when none): only what a cookie of the session lacks to adopt it (see
+// refreshDelta), encrypted and authenticated by the Client's codec. It is
+// kept, with the digest of rt and those of the refresh tokens presented
+// before, until r's session expires: a cookie holding a used token may come
+// until then, as a sliding session's cookie re-written by a request that
+// needed no token lives as long as the session.
+func (rs refreshSharing) share(ctx context.Context, prev *refreshDelta, rt string, base *Session, r *refreshedSession) error {
 	if rs.coord == nil {
 		return nil
 	}
@@ -283,16 +274,18 @@ func (rs refreshSharing) share(ctx context.Context, rt string, base *Session, r 
 	if ttl <= 0 {
 		return nil
 	}
-	value, err := rs.codec.Encode(refreshDeltaName, newRefreshDelta(r.sc.Key, base, r.sc.Session))
+	value, err := rs.codec.Encode(refreshDeltaName, newRefreshDelta(r.sc.Key, prev, base, r.sc.Session))
 	if err == nil {
-		err = rs.coord.PutRefreshed(ctx, tokenDigest(rt), []byte(value), ttl)
+		err = rs.coord.PutRefreshed(ctx, r.sc.Key, tokenDigest(rt), []byte(value), ttl)
 	}
 	return err
 }
 
-// tokenDigest returns the hex SHA-256 digest of a refresh token, under
-// which its refresh is shared.
+// tokenDigest returns the digest of a refresh token that a shared refresh
+// records as used: the first 128 bits of its SHA-256, base64url-encoded (22
+// characters, which the Coordinator keeps once a refresh). That is ample to
+// tell apart the refresh tokens of a session.
 func tokenDigest(rt string) string {
 	sum := sha256.Sum256([]byte(rt))
-	return hex.EncodeToString(sum[:])
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }

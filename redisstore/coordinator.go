@@ -30,38 +30,61 @@ const watchPing = 250 * time.Millisecond
 // loads in a few seconds.
 const maxEnded = 1 << 20
 
-func (s *Store) refreshedKey(hash string) string { return s.prefix + "refreshed:" + hash }
-func (s *Store) sidKey(sid string) string        { return s.prefix + "sid:" + sid }
-func (s *Store) subKey(sub string) string        { return s.prefix + "sub:" + sub }
-func (s *Store) usedKey(id string) string        { return s.prefix + "used:" + id }
+func (s *Store) sidKey(sid string) string { return s.prefix + "sid:" + sid }
+func (s *Store) subKey(sub string) string { return s.prefix + "sub:" + sub }
+func (s *Store) usedKey(id string) string { return s.prefix + "used:" + id }
+
+// refreshedKey is the key of the newest shared refresh of the session with
+// key, and usedTokensKey the hash of the digests of the refresh tokens its
+// refreshes presented (fields with empty values: small, so Redis keeps the
+// hash as a listpack, up to hash-max-listpack-entries of them). The session
+// key is their hash tag: on a Cluster both live in one slot, written in one
+// pipeline on its master.
+func (s *Store) refreshedKey(key string) string  { return s.prefix + "refreshed:{" + key + "}" }
+func (s *Store) usedTokensKey(key string) string { return s.refreshedKey(key) + ":used" }
 
 // endedKey is both the sorted set of the ended sessions (scored by
 // their expiry, in unix milliseconds) and the channel they are published
 // on.
 func (s *Store) endedKey() string { return s.prefix + "revocations" }
 
-// PutRefreshed keeps value under tokenHash for ttl. It waits out a
-// failover (Options.FailoverTimeout): its caller holds the session's lock,
-// and a refresh that is not shared makes the other instances present a
-// used refresh token.
-func (s *Store) PutRefreshed(ctx context.Context, tokenHash string, value []byte, ttl time.Duration) error {
-	key := s.refreshedKey(tokenHash)
-	if err := s.writeThroughFailover(ctx, key, func(p redis.Pipeliner) { p.Set(ctx, key, value, ttl) }); err != nil {
+// PutRefreshed keeps value for the session with key, in place of the one
+// kept, adds usedToken to the hash of its used tokens, and makes both
+// expire in ttl: one pipeline, the value first, so that a digest found
+// recorded always comes with a value at least as new as its refresh. It
+// waits out a failover (Options.FailoverTimeout): its caller holds the
+// session's lock, and a refresh that is not shared makes the other
+// instances present a used refresh token.
+func (s *Store) PutRefreshed(ctx context.Context, key, usedToken string, value []byte, ttl time.Duration) error {
+	refreshed, used := s.refreshedKey(key), s.usedTokensKey(key)
+	err := s.writeThroughFailover(ctx, refreshed, func(p redis.Pipeliner) {
+		p.Set(ctx, refreshed, value, ttl)
+		p.HSet(ctx, used, usedToken, "")
+		p.PExpire(ctx, used, ttl)
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: put refreshed session: %w", err)
 	}
 	return nil
 }
 
-// GetRefreshed returns the value kept under tokenHash, or (nil, nil).
-func (s *Store) GetRefreshed(ctx context.Context, tokenHash string) ([]byte, error) {
-	value, err := s.rdb.Get(ctx, s.refreshedKey(tokenHash)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
+// GetRefreshed returns the value kept for the session with key, or nil,
+// and whether tokenHash is in the hash of its used tokens: one round trip.
+func (s *Store) GetRefreshed(ctx context.Context, key, tokenHash string) ([]byte, bool, error) {
+	var value *redis.StringCmd
+	var used *redis.BoolCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		value = p.Get(ctx, s.refreshedKey(key))
+		used = p.HExists(ctx, s.usedTokensKey(key), tokenHash)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) && used.Err() == nil {
+		return nil, used.Val(), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: get refreshed session: %w", err)
+		return nil, false, fmt.Errorf("redisstore: get refreshed session: %w", err)
 	}
-	return value, nil
+	return []byte(value.Val()), used.Val(), nil
 }
 
 // UseTokenID records id until expires (SET NX PXAT) and reports whether it

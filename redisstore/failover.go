@@ -43,7 +43,8 @@ func (s *Store) setLock(ctx context.Context, lk, token string) (string, error) {
 	return set.Val(), nil
 }
 
-// writeThroughFailover runs the writes of write, which touch key only, on
+// writeThroughFailover runs the writes of write, which touch key or keys of
+// its slot only (one hash tag), on
 // the master that holds key, waits for Options.Replicas replicas as setLock
 // does, and retries while the master is unreachable or read-only (a
 // failover under way) for up to FailoverTimeout, even after ctx is
@@ -65,7 +66,8 @@ func (s *Store) writeThroughFailover(ctx context.Context, key string, write func
 	}
 }
 
-// onMaster runs the commands of write, which touch key only, in one
+// onMaster runs the commands of write, which touch key or keys of its slot
+// only, in one
 // pipeline on the master that holds key, followed by WAIT for
 // Options.Replicas replicas when set (WAIT must follow the writes on their
 // connection, and on a Cluster reach the writes' node).

@@ -256,17 +256,17 @@ func TestClusterClientFollowsFailover(t *testing.T) {
 	cc := rdb.(*redis.ClusterClient)
 	prefix := testPrefix(t)
 	store := redisstore.New(cc, &redisstore.Options{Prefix: prefix})
-	if err := store.PutRefreshed(t.Context(), "digest", []byte("value"), time.Minute); err != nil {
+	if err := store.PutRefreshed(t.Context(), "key", "digest", []byte("value"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	master, replica := ct.masterOfKey(t, cc, prefix+"refreshed:digest")
+	master, replica := ct.masterOfKey(t, cc, prefix+"refreshed:{key}")
 	master.kill()
 	waitUntil(t, "the replica to take over", 30*time.Second, func() bool {
 		return ct.role(replica) == "master" && ct.allOK(master)
 	})
 	failed := 0
 	for {
-		if _, err := store.GetRefreshed(t.Context(), "digest"); err == nil {
+		if _, _, err := store.GetRefreshed(t.Context(), "key", "digest"); err == nil {
 			break
 		} else if failed++; failed > 10 {
 			t.Fatalf("%d reads failed after the takeover, the last with %v; want the client to follow within 10", failed, err)

@@ -51,6 +51,48 @@ func TestRedisFootprint(t *testing.T) {
 			expectAllExpire(t, rdb, cl.prefix)
 		})
 	}
+	t.Run("cookie mode, a day of hourly refreshes", footprintOfRefreshes)
+}
+
+// refreshesADay is how many refreshes a cookie session makes in a day when
+// its access tokens live an hour.
+const refreshesADay = 24
+
+// footprintOfRefreshes measures what a cookie session that refreshed
+// refreshesADay times, on alternate instances, keeps in Redis, and checks
+// that it is about one shared refresh, not one per refresh: the cookie from
+// before the first refresh, forcing a refresh, still gets the newest tokens
+// without a grant.
+func footprintOfRefreshes(t *testing.T) {
+	rdb := newClient(t)
+	cl, _ := newCookieCluster(t, rdb, 2, cookieMode, time.Hour)
+	first := cl.signIn()
+	cookie := first
+	var one usage
+	var newest tokensBody
+	for i := range refreshesADay {
+		tb, err := cl.get(i%2, "/tokens?force=1", cookie)
+		if err != nil {
+			t.Fatalf("refresh %d: %v", i+1, err)
+		}
+		cookie, newest = tb.cookie, tb
+		if i == 0 {
+			one = footprint(t, rdb, cl.prefix)
+		}
+	}
+	day := footprint(t, rdb, cl.prefix)
+	perRefresh := (day.bytes - one.bytes) / (refreshesADay - 1)
+	t.Logf("cookie mode: after 1 refresh %d bytes in %d keys; after %d refreshes %d bytes in %d keys (%d bytes per further refresh)",
+		one.bytes, one.keys, refreshesADay, day.bytes, day.keys, perRefresh)
+	if day.bytes > 2*one.bytes {
+		t.Errorf("%d refreshes keep %d bytes in Redis, one keeps %d: want about one shared refresh per session", refreshesADay, day.bytes, one.bytes)
+	}
+	tb, err := cl.get(1, "/tokens?force=1", first)
+	if err != nil || tb.AccessToken != newest.AccessToken || tb.RefreshToken != newest.RefreshToken {
+		t.Fatalf("the cookie from before the first refresh: refresh token %q, %v; want the newest, %q", tb.RefreshToken, err, newest.RefreshToken)
+	}
+	cl.expectGrants("after the refreshes", refreshesADay)
+	expectAllExpire(t, rdb, cl.prefix)
 }
 
 // usage is the memory that keys under a prefix take.

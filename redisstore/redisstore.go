@@ -44,12 +44,15 @@
 //     queue) and ends with the context.
 //   - Redis Cluster works through redis.UniversalClient: every command and
 //     script touches a single key, and pipelines (Set with its indexes,
-//     EndSession) are split by slot. No key needs a hash tag; a Prefix with
-//     braces puts every key of the Store in one slot.
+//     EndSession) are split by slot. The two keys of a session's shared
+//     refresh share its key as hash tag; a Prefix with braces puts every
+//     key of the Store in one slot.
 //   - Keys under Prefix: the session key (a session), key:lock (its lock),
-//     sid:… and sub:… (indexes), refreshed:… (shared refreshes, by refresh
-//     token digest), used:… (logout tokens used, until they expire) and
-//     revocations (also the channel). Every one expires.
+//     sid:… and sub:… (indexes), refreshed:{key} and refreshed:{key}:used
+//     (the newest refresh a cookie session shared, and the digests of the
+//     refresh tokens its refreshes presented), used:… (logout tokens used,
+//     until they expire) and revocations (also the channel). Every one
+//     expires.
 //   - The set of ended sessions holds at most 1,048,576 ended sessions, plus one
 //     entry per user whose ended sessions it dropped to stay within that
 //     bound (see Store.EndSession): about 215 MB at the bound, which an

@@ -36,7 +36,7 @@ type Store struct {
 	mu        sync.Mutex
 	sessions  map[string]entry
 	locks     map[string]chan struct{} // session key → a token while locked
-	refreshed map[string]entry         // token digest → shared refresh
+	refreshed map[string]sharedRefresh // session key → its shared refresh
 	ended     []monocloud.EndedSession
 	watchers  map[*watcher]struct{}
 	usedIDs   map[string]time.Time // token ID → expiry
@@ -50,6 +50,14 @@ type entry struct {
 	data     []byte
 	lifetime monocloud.Lifetime
 	expires  time.Time
+}
+
+// sharedRefresh is what PutRefreshed keeps for a session: its newest
+// refresh, and the digests of the refresh tokens its refreshes presented.
+type sharedRefresh struct {
+	value   []byte
+	used    map[string]bool
+	expires time.Time
 }
 
 // watcher is a running WatchEnded.
@@ -73,7 +81,7 @@ func New() *Store {
 	return &Store{
 		sessions:  make(map[string]entry),
 		locks:     make(map[string]chan struct{}),
-		refreshed: make(map[string]entry),
+		refreshed: make(map[string]sharedRefresh),
 		watchers:  make(map[*watcher]struct{}),
 		usedIDs:   make(map[string]time.Time),
 		now:       time.Now,
@@ -201,31 +209,40 @@ func (s *Store) LockSession(ctx context.Context, key string) (unlock func(), err
 	}
 }
 
-// PutRefreshed keeps value under tokenHash for ttl.
-func (s *Store) PutRefreshed(_ context.Context, tokenHash string, value []byte, ttl time.Duration) error {
+// PutRefreshed keeps value for the session with key, in place of the one
+// kept, adds usedToken to the digests kept with it, and keeps them all for
+// ttl.
+func (s *Store) PutRefreshed(_ context.Context, key, usedToken string, value []byte, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.Puts++
 	if s.down != nil {
 		return s.down
 	}
-	s.refreshed[tokenHash] = entry{data: slices.Clone(value), expires: s.now().Add(ttl)}
+	r, ok := s.refreshed[key]
+	if !ok || !s.now().Before(r.expires) {
+		r = sharedRefresh{used: make(map[string]bool)}
+	}
+	r.value, r.expires = slices.Clone(value), s.now().Add(ttl)
+	r.used[usedToken] = true
+	s.refreshed[key] = r
 	return nil
 }
 
-// GetRefreshed returns the value kept under tokenHash, or (nil, nil).
-func (s *Store) GetRefreshed(_ context.Context, tokenHash string) ([]byte, error) {
+// GetRefreshed returns the value kept for the session with key, or nil,
+// and whether tokenHash is one of the digests kept with it.
+func (s *Store) GetRefreshed(_ context.Context, key, tokenHash string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.GetRefreshed++
 	if s.down != nil {
-		return nil, s.down
+		return nil, false, s.down
 	}
-	e, ok := s.refreshed[tokenHash]
-	if !ok || !s.now().Before(e.expires) {
-		return nil, nil
+	r, ok := s.refreshed[key]
+	if !ok || !s.now().Before(r.expires) {
+		return nil, false, nil
 	}
-	return slices.Clone(e.data), nil
+	return slices.Clone(r.value), r.used[tokenHash], nil
 }
 
 // EndSession records r, deletes the session it ends by key, and tells the

@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -99,14 +100,24 @@ func TestStoreLockSession(t *testing.T) {
 func TestStoreRefreshedAndTokenIDs(t *testing.T) {
 	ctx := context.Background()
 	s := memstore.New()
-	if err := s.PutRefreshed(ctx, "h", []byte("v"), time.Minute); err != nil {
-		t.Fatal(err)
+	for _, put := range []struct{ used, value string }{{"h1", "v1"}, {"h2", "v2"}} {
+		if err := s.PutRefreshed(ctx, "k", put.used, []byte(put.value), time.Minute); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if v, err := s.GetRefreshed(ctx, "h"); string(v) != "v" || err != nil {
-		t.Errorf("GetRefreshed = %q, %v; want v", v, err)
-	}
-	if v, err := s.GetRefreshed(ctx, "other"); v != nil || err != nil {
-		t.Errorf("GetRefreshed of nothing = %q, %v; want nil, nil", v, err)
+	for _, get := range []struct {
+		key, hash string
+		value     []byte
+		used      bool
+	}{
+		{"k", "h1", []byte("v2"), true},
+		{"k", "h2", []byte("v2"), true},
+		{"k", "h3", []byte("v2"), false},
+		{"other", "h1", nil, false},
+	} {
+		if v, used, err := s.GetRefreshed(ctx, get.key, get.hash); !bytes.Equal(v, get.value) || used != get.used || err != nil {
+			t.Errorf("GetRefreshed(%s, %s) = %q, %v, %v; want %q, %v", get.key, get.hash, v, used, err, get.value, get.used)
+		}
 	}
 	exp := time.Now().Add(time.Minute)
 	first, _ := s.UseTokenID(ctx, "jti", exp)
