@@ -21,7 +21,8 @@
 //		the provider's loopback address (default 127.0.0.1:9400)
 //	-app-url URL
 //		the application's base URL, MONOCLOUD_AUTH_APP_URL
-//		(default http://localhost:8080)
+//		(default http://127.0.0.1:8080: register the same spelling at
+//		a real provider, as browsers send cookies per host name)
 //	-user name[:group,group]
 //		a user who can sign in, with the groups claim; repeat for more
 //		users (default: alice, and admin in the group admin)
@@ -67,13 +68,18 @@ func main() {
 // (MONOCLOUD_AUTH_CALLBACK_URL).
 const callbackPath = "/api/auth/callback"
 
+// defaultAppURL is the application's base URL when -app-url is not given:
+// an IP address, which needs no name lookup and cannot resolve to ::1 when
+// the application listens on 127.0.0.1.
+const defaultAppURL = "http://127.0.0.1:8080"
+
 // run parses args, starts the provider, writes the variables to stdout and
 // serves until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("monocloud-dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:9400", "the provider's loopback `host:port`")
-	appURL := fs.String("app-url", "http://localhost:8080", "the application's base `URL` (MONOCLOUD_AUTH_APP_URL)")
+	appURL := fs.String("app-url", defaultAppURL, "the application's base `URL` (MONOCLOUD_AUTH_APP_URL)")
 	var userValues userFlags
 	fs.Var(&userValues, "user", "a user who can sign in, as `name[:group,group]`; repeat for more")
 	usersFile := fs.String("users", "", "a JSON `file` of users: an array of claim sets, each with a sub")
@@ -138,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 func parseAppURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("-app-url %q is not an absolute http(s) URL such as http://localhost:8080", raw)
+		return nil, fmt.Errorf("-app-url %q is not an absolute http(s) URL such as %s", raw, defaultAppURL)
 	}
 	return u, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -151,6 +152,26 @@ func TestCommandBusyPort(t *testing.T) {
 	}
 	if stdout.Len() > 0 {
 		t.Errorf("run on a busy address printed %q, want nothing to export", stdout.String())
+	}
+}
+
+// TestCommandDefaultAppURL: without -app-url the variables name
+// http://127.0.0.1:8080, the one host spelling the README and the
+// examples use, so that the callback URL matches what is registered.
+func TestCommandDefaultAppURL(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // print the variables, then return at once
+	var stdout bytes.Buffer
+	if err := run(ctx, []string{"-addr", "127.0.0.1:0"}, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"export MONOCLOUD_AUTH_APP_URL=http://127.0.0.1:8080\n",
+		"(the callback is http://127.0.0.1:8080/api/auth/callback)",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("run without -app-url printed:\n%s\nwant a line with %q", stdout.String(), want)
+		}
 	}
 }
 
