@@ -101,6 +101,7 @@ func (c *Client) keySet(ctx context.Context) (*provider.KeySet, string, *Error) 
 			Client:        c.cfg.httpClient,
 			Timeout:       c.cfg.responseTimeout,
 			CacheDuration: c.cfg.jwksTTL,
+			UntrustedOnly: true, // every access token is
 			Now:           func() time.Time { return c.now() },
 			OnFetch: func(err error, background bool) {
 				e := Event{Kind: EventKeysFetched, Outcome: "fetch", Err: err}

@@ -74,6 +74,12 @@ type KeySet struct {
 	// by an Untrusted token with an unknown key; 0 means
 	// DefaultRefetchInterval.
 	RefetchInterval time.Duration
+	// UntrustedOnly measures RefetchInterval from the last refetch an
+	// Untrusted token caused, not from any fetch: for a verifier whose
+	// every token is Untrusted (a resource server), so that a key rotated
+	// right after a fetch is picked up at once. Forged tokens still cause
+	// at most one fetch per RefetchInterval.
+	UntrustedOnly bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnFetch, if set, is called after each fetch with its error (nil on
@@ -82,15 +88,16 @@ type KeySet struct {
 
 	keys atomic.Pointer[keyIndex] // nil until the first successful fetch
 
-	mu        sync.Mutex
-	attempt   chan struct{} // closed when the fetch in flight ends; nil if none
-	started   int           // fetches started; they end in order, one at a time
-	fetches   int           // fetches ended, so that a caller can tell it missed one
-	lastErr   error         // of the last fetch
-	fetchedAt time.Time     // of the keys
-	lastStart time.Time     // of the last fetch
-	retryAt   time.Time     // no background refresh before
-	failures  int           // consecutive failed fetches
+	mu            sync.Mutex
+	attempt       chan struct{} // closed when the fetch in flight ends; nil if none
+	started       int           // fetches started; they end in order, one at a time
+	fetches       int           // fetches ended, so that a caller can tell it missed one
+	lastErr       error         // of the last fetch
+	fetchedAt     time.Time     // of the keys
+	lastStart     time.Time     // of the last fetch
+	lastUntrusted time.Time     // of the last fetch an Untrusted token caused
+	retryAt       time.Time     // no background refresh before
+	failures      int           // consecutive failed fetches
 	// lastKid and lastKidAt are the unknown kid of the last fetch a
 	// Trusted token caused, and its start.
 	lastKid   string
@@ -184,7 +191,7 @@ func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string
 			continue
 		}
 		now := ks.now()
-		limited := src == Untrusted && ks.fetches > 0 && now.Sub(ks.lastStart) < ks.refetchInterval() ||
+		limited := src == Untrusted && ks.fetches > 0 && now.Sub(ks.untrustedSince()) < ks.refetchInterval() ||
 			src == Trusted && ks.keys.Load() != nil && kid == ks.lastKid && now.Sub(ks.lastKidAt) < TrustedRefetchFloor
 		if ks.fetches != seen.fetches && (src == Untrusted || limited) {
 			break // a fetch since the view, as fresh as allowed
@@ -194,6 +201,8 @@ func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string
 		}
 		if src == Trusted {
 			ks.lastKid, ks.lastKidAt = kid, now
+		} else if ks.keys.Load() != nil {
+			ks.lastUntrusted = now // a refetch, not the first fetch
 		}
 		done := ks.startLocked(now)
 		go ks.run(context.WithoutCancel(ctx), done, false)
@@ -315,6 +324,16 @@ func (ks *KeySet) cacheDuration() time.Duration {
 		return ks.CacheDuration
 	}
 	return DefaultKeyCacheDuration
+}
+
+// untrustedSince is when the time between fetches an Untrusted token may
+// cause starts: the last fetch, or with UntrustedOnly the last refetch such
+// a token caused. ks.mu is held.
+func (ks *KeySet) untrustedSince() time.Time {
+	if ks.UntrustedOnly {
+		return ks.lastUntrusted
+	}
+	return ks.lastStart
 }
 
 func (ks *KeySet) refetchInterval() time.Duration {
