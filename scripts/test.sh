@@ -65,3 +65,4 @@ go test -race -count=1 ./...
 (cd internal/usertest && go test -race -count=1 ./...)
 (cd examples/gin && go test -race -count=1 ./...)
 (cd examples/echo && go test -race -count=1 ./...)
+(cd examples/chi && go test -race -count=1 ./...)
