@@ -2,15 +2,9 @@ package monocloud
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/tls"
 	"fmt"
 	"net/http"
-
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 
 	"github.com/monocloud/auth-go/internal/opclient"
 )
@@ -30,9 +24,6 @@ type ClientAssertionKey struct {
 	// PS512, ES256, ES384 or ES512. Required.
 	Algorithm string
 }
-
-// minRSABits is the smallest RSA modulus accepted for client assertions.
-const minRSABits = 2048
 
 // minHMACSecretLength is the shortest client secret that can key HS256
 // (RFC 7518 section 3.2).
@@ -65,7 +56,7 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 		return opclient.ClientSecretJWT, nil
 	case "private_key_jwt":
 		if k := o.ClientAssertionKey; k != nil {
-			key, err := assertionKey(k.Signer, k.KeyID, k.Algorithm)
+			key, err := opclient.NewAssertionKey(k.Signer, k.KeyID, k.Algorithm)
 			if err != nil {
 				r.fail("ClientAssertionKey", "", "%v", err)
 			}
@@ -74,7 +65,7 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 		if secret == "" {
 			return opclient.PrivateKeyJWT, nil // reported as required
 		}
-		key, err := jwkAssertionKey(secret)
+		key, err := opclient.ParseAssertionJWK(secret)
 		if err != nil {
 			r.fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "%v", err)
 		}
@@ -95,70 +86,27 @@ var mutualTLSMethods = map[string]opclient.AuthMethod{
 	"self_signed_tls_client_auth": opclient.SelfSignedTLSClientAuth,
 }
 
-// withClientCertificate returns rt presenting cert in TLS handshakes: a
-// clone of rt, which must be an *http.Transport.
-func withClientCertificate(rt http.RoundTripper, cert *tls.Certificate) (http.RoundTripper, error) {
+// withClientCertificate returns a copy of client (http.DefaultClient when
+// nil) that presents cert in TLS handshakes, or client itself with the
+// error when its transport is not an *http.Transport, which it clones.
+func withClientCertificate(client *http.Client, cert *tls.Certificate) (*http.Client, error) {
+	withCert := http.Client{}
+	if client != nil {
+		withCert = *client
+	}
+	rt := withCert.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
 	t, ok := rt.(*http.Transport)
 	if !ok {
-		return nil, fmt.Errorf("HTTPClient's Transport must be an *http.Transport to add the certificate to, got a %T: present the certificate in its transport instead", rt)
+		return client, fmt.Errorf("HTTPClient's Transport must be an *http.Transport to add the certificate to, got a %T: present the certificate in its transport instead", rt)
 	}
 	t = t.Clone()
 	if t.TLSClientConfig == nil {
 		t.TLSClientConfig = &tls.Config{}
 	}
 	t.TLSClientConfig.Certificates = []tls.Certificate{*cert}
-	return t, nil
-}
-
-// jwkAssertionKey parses a private JWK with kid and alg for private_key_jwt.
-// Its errors never quote the key.
-func jwkAssertionKey(secret string) (*opclient.AssertionKey, error) {
-	var jwk jose.JSONWebKey
-	if err := jwk.UnmarshalJSON([]byte(secret)); err != nil {
-		return nil, fmt.Errorf("must be a private JWK for private_key_jwt: %w", err)
-	}
-	signer, ok := jwk.Key.(crypto.Signer)
-	if !ok || jwk.IsPublic() {
-		return nil, fmt.Errorf("must be a private RSA or EC JWK for private_key_jwt, got a %T", jwk.Key)
-	}
-	return assertionKey(signer, jwk.KeyID, jwk.Algorithm)
-}
-
-// assertionKey checks that signer suits alg for private_key_jwt and returns
-// it as an assertion key.
-func assertionKey(signer crypto.Signer, kid, alg string) (*opclient.AssertionKey, error) {
-	if signer == nil {
-		return nil, fmt.Errorf("a private key is required")
-	}
-	if kid == "" {
-		return nil, fmt.Errorf("a key ID (kid) is required for private_key_jwt")
-	}
-	var curve elliptic.Curve
-	switch jose.SignatureAlgorithm(alg) {
-	case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
-		pub, ok := signer.Public().(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("alg %s needs an RSA key, got %T", alg, signer.Public())
-		}
-		if n := pub.N.BitLen(); n < minRSABits {
-			return nil, fmt.Errorf("RSA key of %d bits is too small: at least %d are required", n, minRSABits)
-		}
-	case jose.ES256:
-		curve = elliptic.P256()
-	case jose.ES384:
-		curve = elliptic.P384()
-	case jose.ES512:
-		curve = elliptic.P521()
-	case "":
-		return nil, fmt.Errorf("an algorithm (alg) is required for private_key_jwt")
-	default:
-		return nil, fmt.Errorf("alg %q is not supported for private_key_jwt: use RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or ES512", alg)
-	}
-	if curve != nil {
-		pub, ok := signer.Public().(*ecdsa.PublicKey)
-		if !ok || pub.Curve != curve {
-			return nil, fmt.Errorf("alg %s needs an ECDSA key on %s, got %T", alg, curve.Params().Name, signer.Public())
-		}
-	}
-	return &opclient.AssertionKey{Key: cryptosigner.Opaque(signer), KeyID: kid, Algorithm: jose.SignatureAlgorithm(alg)}, nil
+	withCert.Transport = t
+	return &withCert, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/monocloud/auth-go/internal/opclient"
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/internal/returnurl"
 )
 
@@ -220,19 +221,17 @@ func resolve(o Options) (*config, error) {
 	c.groupsClaim = r.str(o.GroupsClaim, "MONOCLOUD_AUTH_GROUPS_CLAIM", "groups")
 	c.userAgent = r.str(o.UserAgent, "", "monocloud-auth-go")
 	c.logger = r.logger(o.Logger)
-	c.httpClient = httpClientWithTimeout(o.HTTPClient, c.responseTimeout, c.userAgent)
+	base := o.HTTPClient
 	if o.ClientCertificate != nil {
 		if !c.authMethod.MutualTLS() {
 			r.fail("ClientCertificate", "", "requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got %s", c.authMethod)
 		}
-		ua := c.httpClient.Transport.(userAgentTransport)
-		rt, err := withClientCertificate(ua.rt, o.ClientCertificate)
-		if err != nil {
+		var err error
+		if base, err = withClientCertificate(base, o.ClientCertificate); err != nil {
 			r.fail("ClientCertificate", "", "%v", err)
-		} else {
-			c.httpClient.Transport = userAgentTransport{rt: rt, ua: ua.ua}
 		}
 	}
+	c.httpClient = provider.NewHTTPClient(base, c.responseTimeout, c.userAgent)
 	c.trustStoreID = r.str(o.TrustStoreID, "MONOCLOUD_AUTH_TRUST_STORE_ID", "")
 
 	if !o.IgnoreEnvironment {
@@ -242,35 +241,6 @@ func resolve(o Options) (*config, error) {
 		return nil, errors.Join(r.errs...)
 	}
 	return c, nil
-}
-
-// httpClientWithTimeout returns a client for provider calls: base's
-// transport, the timeout, and the User-Agent header.
-func httpClientWithTimeout(base *http.Client, timeout time.Duration, userAgent string) *http.Client {
-	c := &http.Client{Timeout: timeout}
-	var rt http.RoundTripper = http.DefaultTransport
-	if base != nil {
-		if base.Transport != nil {
-			rt = base.Transport
-		}
-		c.Jar = base.Jar
-		c.CheckRedirect = base.CheckRedirect
-	}
-	c.Transport = userAgentTransport{rt: rt, ua: userAgent}
-	return c
-}
-
-type userAgentTransport struct {
-	rt http.RoundTripper
-	ua string
-}
-
-func (t userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Header.Get("User-Agent") == "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("User-Agent", t.ua)
-	}
-	return t.rt.RoundTrip(r)
 }
 
 // boolOr returns *v, or def when v is nil.

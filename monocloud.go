@@ -10,6 +10,7 @@ import (
 
 	"github.com/monocloud/auth-go/internal/cookie"
 	"github.com/monocloud/auth-go/internal/expiring"
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/internal/refresh"
 )
 
@@ -17,7 +18,8 @@ import (
 // use; create one per application with New and share it.
 type Client struct {
 	cfg          *config
-	disc         discovery // the provider: reach it through c.provider
+	disc         *provider.Discovery          // the provider's discovery: reach it through c.provider
+	op           atomic.Pointer[discoveredOP] // the provider once discovered
 	sessionCodec *cookie.Codec
 	stateCodec   *cookie.Codec
 	sessions     *sessionCache  // decoded session cookies
@@ -75,15 +77,15 @@ func New(opts Options) (*Client, error) {
 	c.ended.skew = int64(cfg.clockTolerance / time.Second)
 	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.endSession)
 	c.refreshes = refresh.New[*refreshedSession](cfg.responseTimeout, func() time.Time { return c.now() })
-	ctx := context.Background()
-	p, err := c.discover(ctx)
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return nil, err
-	}
-	// Unreachable: logged, retried on demand, unless RequireProvider.
-	if err := c.settleDiscovery(ctx, p, err); err != nil && cfg.requireProvider {
-		return nil, err
+	c.disc = c.newDiscovery()
+	// A provider that cannot be reached is logged and retried on demand,
+	// unless RequireProvider; an answer that proves the configuration wrong
+	// fails New.
+	if _, err := c.provider(context.Background()); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) || cfg.requireProvider {
+			return nil, err
+		}
 	}
 	if cfg.coordinator != nil {
 		var watch context.Context

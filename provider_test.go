@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -19,7 +20,7 @@ var pvDown = monocloudtest.Fault{Status: http.StatusServiceUnavailable, Body: "d
 // pvNewAppDown starts a provider whose discovery answers fault, then the
 // app (every route but /page public), and returns it with the app's clock,
 // stopped. The clock is past New's discovery attempt once advanced by
-// maxDiscoveryBackoff.
+// provider.MaxBackoff.
 func pvNewAppDown(t *testing.T, fault monocloudtest.Fault, opts Options) (*testApp, *tkClock) {
 	t.Helper()
 	op := monocloudtest.NewProvider(t, adaClaims)
@@ -46,7 +47,7 @@ func TestProviderDownAtStart(t *testing.T) {
 			t.Errorf("protected page while down, signed out: %d, want 307 to sign-in", resp.StatusCode)
 		}
 		app.op.SetDiscoveryFault(monocloudtest.Fault{})
-		clock.Advance(maxDiscoveryBackoff)
+		clock.Advance(provider.MaxBackoff)
 		resp, body := app.signInVia("/api/auth/signin")
 		if resp.StatusCode != http.StatusTemporaryRedirect || app.session() == nil {
 			t.Fatalf("sign-in once up: %d %q, no session", resp.StatusCode, body)
@@ -78,7 +79,7 @@ func TestProviderDownAtStart(t *testing.T) {
 
 	t.Run("attempts back off from 1s to 30s and fail fast in between", func(t *testing.T) {
 		app, clock := pvNewAppDown(t, pvDown, Options{})
-		clock.Advance(2 * minDiscoveryBackoff) // past New's attempt, the first
+		clock.Advance(2 * provider.MinBackoff) // past New's attempt, the first
 		app.get("/api/auth/signin")
 		attempts := 2
 		for _, wait := range []time.Duration{2, 4, 8, 16, 30, 30} {
@@ -100,7 +101,7 @@ func TestProviderDownAtStart(t *testing.T) {
 
 	t.Run("concurrent requests share one attempt", func(t *testing.T) {
 		app, clock := pvNewAppDown(t, pvDown, Options{})
-		clock.Advance(maxDiscoveryBackoff)
+		clock.Advance(provider.MaxBackoff)
 		app.op.SetDiscoveryFault(monocloudtest.Fault{Delay: 200 * time.Millisecond}) // slow, then up
 		var wg sync.WaitGroup
 		codes := make([]int, 20)

@@ -77,7 +77,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 	}
 	outcome := OutcomeLocal
 	if p != nil {
-		if u, ok := p.endSession(c.cfg.clientID, cmp.Or(o.IDTokenHint, sc.Session.IDToken), returnTo, o.State); ok {
+		if u, ok := p.metadata.EndSessionURL(c.cfg.clientID, cmp.Or(o.IDTokenHint, sc.Session.IDToken), returnTo, o.State); ok {
 			returnTo, outcome = u, OutcomeFederated
 		}
 	}

@@ -59,8 +59,8 @@ func New(opts Options) (*Client, error) {
 		CacheDuration: cfg.metadataTTL,
 		Required:      []string{"jwks_uri"},
 		Now:           func() time.Time { return c.now() },
-		OnError: func(err error) {
-			c.emit(context.Background(), Event{Kind: EventProviderError, Op: "discovery", Err: err})
+		OnError: func(ctx context.Context, err error) {
+			c.emit(ctx, Event{Kind: EventProviderError, Op: "discovery", Err: err})
 		},
 	}
 	c.claims = newClaimsCache(cfg.cacheSize, cfg.jwksTTL)

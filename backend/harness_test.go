@@ -27,10 +27,9 @@ const testAudience = "https://api.example.com"
 // clock is a test clock: the real time plus an offset the test moves.
 type clock struct{ offset atomic.Int64 }
 
-func (c *clock) now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) advance(d time.Duration)         { c.offset.Add(int64(d)) }
-func (c *clock) Now() func() time.Time           { return c.now }
-func (c *clock) since(t time.Time) time.Duration { return c.now().Sub(t) }
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+func (c *clock) Now() func() time.Time   { return c.now }
 
 // recorder collects events.
 type recorder struct {

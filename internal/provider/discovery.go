@@ -1,10 +1,17 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -60,8 +67,9 @@ type Discovery struct {
 	Required []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// OnError, if set, is called with the error of each failed attempt.
-	OnError func(error)
+	// OnError, if set, is called with the error of each failed attempt and
+	// the context of the attempt, which keeps the values of the caller's.
+	OnError func(context.Context, error)
 
 	mu        sync.Mutex
 	doc       *Metadata
@@ -126,7 +134,7 @@ func (d *Discovery) run(ctx context.Context, done chan struct{}) {
 	defer cancel()
 	doc, err := d.fetch(ctx)
 	if err != nil && d.OnError != nil {
-		d.OnError(err) // unlocked, and before the waiters go on
+		d.OnError(ctx, err) // unlocked, and before the waiters go on
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -144,21 +152,23 @@ func (d *Discovery) run(ctx context.Context, done chan struct{}) {
 // fetch GETs and checks the discovery document.
 func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 	docURL := d.Issuer + "/.well-known/openid-configuration"
-	misconfigured := func(status int, format string, args ...any) error {
+	misconfigured := func(status int, format string, args ...any) *Error {
 		return &Error{Kind: Misconfigured, Op: "discovery", StatusCode: status, Message: docURL + ": " + fmt.Sprintf(format, args...)}
 	}
 	body, status, err := GetJSON(ctx, d.Client, docURL)
 	switch {
 	case err != nil:
-		return nil, &Error{Kind: Unavailable, Op: "discovery", StatusCode: status, Message: "fetching " + docURL, Err: err}
+		return nil, &Error{Kind: Unavailable, Op: "discovery", StatusCode: status, Message: "fetching " + docURL, Err: err, Hint: misconfigurationHint(err, nil)}
 	case transient(status):
 		return nil, &Error{Kind: Unavailable, Op: "discovery", StatusCode: status, Message: fmt.Sprintf("%s answered status %d", docURL, status)}
 	case status != http.StatusOK:
-		return nil, misconfigured(status, "answered status %d, want 200: is this the issuer URL?", status)
+		e := misconfigured(status, "answered status %d, want 200: is this the issuer URL?", status)
+		e.Hint = misconfigurationHint(nil, body)
+		return nil, e
 	}
 	var doc Metadata
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, misconfigured(status, "the discovery document is not a JSON object: %v", err)
+		return nil, misconfigured(status, "the discovery document is not JSON (an object): %v", err)
 	}
 	doc.Raw = body
 	// The issuer may differ from the configured one by a trailing slash.
@@ -174,6 +184,69 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 		}
 	}
 	return &doc, nil
+}
+
+// misconfigurationHint names the likely misconfiguration of the issuer URL
+// behind a failed discovery request (err) or answer (body), or returns "":
+// a host that does not exist, https against a provider that speaks http,
+// http against one that speaks https.
+func misconfigurationHint(err error, body []byte) string {
+	var (
+		dnsErr *net.DNSError
+		tlsErr tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "the host " + strconv.Quote(dnsErr.Name) + " does not exist"
+	// net/http reports an http answer to its TLS handshake as this text,
+	// other records as the TLS error.
+	case errors.As(err, &tlsErr), err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the provider does not speak TLS; is it http:// rather than https://?"
+	case bytes.Contains(body, []byte("HTTP request to an HTTPS server")), bytes.Contains(body, []byte("plain HTTP request was sent to HTTPS port")):
+		return "the provider speaks TLS; is it https:// rather than http://?"
+	}
+	return ""
+}
+
+// MTLSAliases returns the mutual TLS endpoint aliases a client
+// authenticating with a TLS certificate uses in place of the regular
+// endpoints, keyed by member name such as "token_endpoint", and the name
+// of the member they come from: MonoCloud's aliases of the trust store
+// trustStoreID if it is set, else mtls_endpoint_aliases (RFC 8705 section
+// 5).
+func (m *Metadata) MTLSAliases(trustStoreID string) (aliases map[string]string, member string) {
+	if trustStoreID != "" {
+		return m.MTLSAdditionalEndpointAliases[trustStoreID], fmt.Sprintf("mtls_additional_endpoint_aliases[%q]", trustStoreID)
+	}
+	return m.MTLSEndpointAliases, "mtls_endpoint_aliases"
+}
+
+// EndSessionURL returns the URL of the provider's end_session_endpoint for
+// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 section 2)
+// with the client ID, the ID token hint if set, and the post-logout
+// redirect URI if set, with state; false if the provider has no such
+// endpoint.
+func (m *Metadata) EndSessionURL(clientID, idTokenHint, postLogoutRedirectURI, state string) (string, bool) {
+	if m.EndSessionEndpoint == "" {
+		return "", false
+	}
+	u, err := url.Parse(m.EndSessionEndpoint)
+	if err != nil {
+		return "", false
+	}
+	q := u.Query()
+	q.Set("client_id", clientID)
+	if idTokenHint != "" {
+		q.Set("id_token_hint", idTokenHint)
+	}
+	if postLogoutRedirectURI != "" {
+		q.Set("post_logout_redirect_uri", postLogoutRedirectURI)
+		if state != "" {
+			q.Set("state", state)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), true
 }
 
 func (d *Discovery) now() time.Time {

@@ -1,7 +1,8 @@
 // Package provider is the client side of an OpenID provider that both the
 // relying party (package monocloud) and the resource server (package
-// backend) need: discovery, the provider's signing keys, and the HTTP
-// client that fetches them.
+// backend) need: discovery (with the end-session URL of its document), the
+// provider's signing keys, the verification of the tokens it signs, and
+// the HTTP client that fetches them.
 //
 // Discovery is lazy and retried with a backoff; keys are cached per kid,
 // fetched once for concurrent callers, refreshed in the background before

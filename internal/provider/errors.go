@@ -45,6 +45,11 @@ type Error struct {
 	Message string
 	// Err is the underlying error, if any.
 	Err error
+	// Hint names the likely misconfiguration behind a failed discovery,
+	// such as an http:// issuer for a provider that speaks TLS; "" if
+	// none is apparent. Error leaves it out: callers word it with the
+	// setting to check.
+	Hint string
 }
 
 func (e *Error) Error() string {

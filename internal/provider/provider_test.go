@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -291,5 +292,32 @@ func TestCheckUTF8AcceptsNonASCII(t *testing.T) {
 	}
 	if err := checkUTF8(enc(`{"alg":"RS256"}`) + "." + enc("{\"sub\":\"\xff\"}") + ".c2ln"); err != ErrNotUTF8 {
 		t.Errorf("invalid UTF-8: %v, want ErrNotUTF8", err)
+	}
+}
+
+func TestMisconfigurationHint(t *testing.T) {
+	hint := misconfigurationHint(&net.DNSError{Err: "no such host", Name: "tenant.example.invalid", IsNotFound: true}, nil)
+	for _, want := range []string{"tenant.example.invalid", "does not exist"} {
+		if !strings.Contains(hint, want) {
+			t.Errorf("hint %q does not name %q", hint, want)
+		}
+	}
+	if hint := misconfigurationHint(&net.DNSError{Err: "timeout", Name: "x", IsTimeout: true}, nil); hint != "" {
+		t.Errorf("a DNS timeout got the hint %q, want none", hint)
+	}
+}
+
+func TestMetadataEndSessionURL(t *testing.T) {
+	m := &Metadata{EndSessionEndpoint: "https://op.example/logout?x=1"}
+	for _, tt := range []struct{ hint, postLogout, state, want string }{
+		{"", "", "s", "https://op.example/logout?client_id=c&x=1"},
+		{"idt", "https://app/done", "s", "https://op.example/logout?client_id=c&id_token_hint=idt&post_logout_redirect_uri=https%3A%2F%2Fapp%2Fdone&state=s&x=1"},
+	} {
+		if got, ok := m.EndSessionURL("c", tt.hint, tt.postLogout, tt.state); !ok || got != tt.want {
+			t.Errorf("EndSessionURL(%q, %q, %q) = %q, %v, want %q", tt.hint, tt.postLogout, tt.state, got, ok, tt.want)
+		}
+	}
+	if _, ok := (&Metadata{}).EndSessionURL("c", "", "", ""); ok {
+		t.Error("EndSessionURL without an end_session_endpoint reported one")
 	}
 }
