@@ -206,7 +206,11 @@ func (s *Store) EndSession(ctx context.Context, r monocloud.EndedSession) error 
 	// first, apart.
 	var err error
 	if _, cluster := s.rdb.(*redis.ClusterClient); cluster && s.replicas > 0 {
-		if _, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { deleteEnded(p); return nil }); err == nil {
+		err = s.throughFailover(ctx, func(ctx context.Context) error {
+			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { deleteEnded(p); return nil })
+			return err
+		})
+		if err == nil {
 			err = s.writeThroughFailover(ctx, s.endedKey(), record)
 		}
 	} else {

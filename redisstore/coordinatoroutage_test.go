@@ -24,7 +24,16 @@ func TestCookieModeRedisOutage(t *testing.T) {
 	srv.kill()
 	cl.expectCookieOutage(fresh, ended, "Redis killed")
 	srv.start()
-	tb, err := cl.get(1, "/tokens?force=1", fresh)
+	// go-redis's pool answers with its last dial error until its own
+	// redial (once a second) succeeds: the refresh works again within
+	// that, and the 503s meanwhile run no grant (expectGrants).
+	var tb tokensBody
+	var err error
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if tb, err = cl.get(1, "/tokens?force=1", fresh); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("refresh after Redis restarted: %v", err)
 	}

@@ -51,10 +51,16 @@ func (s *Store) setLock(ctx context.Context, lk, token string) (string, error) {
 // canceled: it is for writes another instance depends on, made while the
 // caller holds a lock.
 func (s *Store) writeThroughFailover(ctx context.Context, key string, write func(redis.Pipeliner)) error {
+	return s.throughFailover(ctx, func(ctx context.Context) error { return s.onMaster(ctx, key, write) })
+}
+
+// throughFailover runs op, again while it fails as a failover makes it
+// fail, for up to FailoverTimeout, even after ctx is canceled.
+func (s *Store) throughFailover(ctx context.Context, op func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.failoverTimeout)
 	defer cancel()
 	for wait := s.lockRetry; ; wait = min(2*wait, maxFailoverRetry) {
-		err := s.onMaster(ctx, key, write)
+		err := op(ctx)
 		if err == nil || !isFailover(err) {
 			return err
 		}

@@ -310,11 +310,11 @@ func TestLockSurvivesFailover(t *testing.T) {
 	unlock3()
 }
 
-// TestRevocationSurvivesFailover kills the master right after a sign-out
+// TestEndedSessionSurvivesFailover kills the master right after a sign-out
 // was recorded, and records another while it is down: with Replicas 1, an
 // instance that starts watching after the failover learns both from the
 // promoted replica.
-func TestRevocationSurvivesFailover(t *testing.T) {
+func TestEndedSessionSurvivesFailover(t *testing.T) {
 	for _, name := range []string{"sentinel", "cluster"} {
 		t.Run(name, func(t *testing.T) {
 			var addrs []string
@@ -338,11 +338,11 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 			})
 			prefix := testPrefix(t)
 			store := redisstore.New(rdb, &redisstore.Options{Prefix: prefix, Replicas: 1, ReplicaTimeout: 2 * time.Second})
-			revoke := func(key string) error {
+			endSession := func(key string) error {
 				now := time.Now()
 				return store.EndSession(t.Context(), monocloud.EndedSession{Key: key, Sub: "u-" + key, At: now, Expires: now.Add(time.Hour)})
 			}
-			if err := revoke("before-the-kill"); err != nil {
+			if err := endSession("before-the-kill"); err != nil {
 				t.Fatal(err)
 			}
 			master := func() *node {
@@ -353,8 +353,8 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 				return m
 			}()
 			master.kill()
-			if err := revoke("during-the-failover"); err != nil {
-				t.Fatalf("a revocation recorded while the master is down: %v", err)
+			if err := endSession("during-the-failover"); err != nil {
+				t.Fatalf("a session ended while the master is down: %v", err)
 			}
 
 			watcher := redisstore.New(rdb, &redisstore.Options{Prefix: prefix})
@@ -378,13 +378,13 @@ func TestRevocationSurvivesFailover(t *testing.T) {
 			select {
 			case <-loaded:
 			case <-time.After(30 * time.Second):
-				t.Fatal("the new watcher never loaded the revocations")
+				t.Fatal("the new watcher never loaded the ended sessions")
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			for _, key := range []string{"before-the-kill", "during-the-failover"} {
 				if !got[key] {
-					t.Errorf("revocation %q lost in the failover; the new watcher loaded %v", key, got)
+					t.Errorf("ended session %q lost in the failover; the new watcher loaded %v", key, got)
 				}
 			}
 		})
