@@ -105,7 +105,7 @@ const (
 //	    Warn. session, error: the session's cookies, names and values,
 //	    passed 8 KB, the Cookie header limit of common front ends (nginx's
 //	    default); past it they refuse every request of the browser before
-//	    it reaches the app. See the README's known limits.
+//	    it reaches the app. See docs/known-limits.md.
 //
 // A failing auth route (or the middleware) reports one event: store_error
 // for a *StoreError, provider_error for ErrProviderUnavailable or an
@@ -113,7 +113,7 @@ const (
 // on the others. It is reported whether or not Options.OnError handles the
 // error. store_error and provider_error without a path are failures the
 // request went on without: a rotated refresh token or a shared refresh not
-// saved, the Coordinator's revocations not watched, a stale session not
+// saved, the Coordinator's ended sessions not watched, a stale session not
 // deleted, a failed discovery attempt (op "discovery"), tokens not revoked
 // at sign-out. One fault can show as several events: a refresh that failed
 // and the route that answered its error.

@@ -277,7 +277,8 @@ type SessionOptions struct {
 }
 
 // StateOptions configures the cookie of each sign-in transaction. It is
-// always HttpOnly, lives at most ten minutes and is deleted on callback.
+// always HttpOnly, lives State.Duration (15 minutes by default) and is
+// deleted on callback.
 type StateOptions struct {
 	// Cookie configures the state cookies; the name defaults to "state".
 	// HTTPOnly and Persistent are ignored.

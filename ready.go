@@ -13,7 +13,7 @@ const readyProbeKey = "monocloud-ready-probe"
 
 // Ready reports whether c can serve sign-ins and sessions now: the provider
 // is discovered and its keys fetched, and, with a Coordinator, its
-// revocations are loaded, and, with a session store, the store answers.
+// ended sessions are loaded, and, with a session store, the store answers.
 // Its error says which is not ready: it matches ErrProviderUnavailable
 // or is a *ValidationError for the provider, a *StoreError for the
 // Coordinator and the store. Use it, or ReadyHandler, to gate a deploy.
