@@ -277,7 +277,7 @@ type SessionOptions struct {
 }
 
 // StateOptions configures the cookie of each sign-in transaction. It is
-// always HttpOnly, lives State.Duration (15 minutes by default) and is
+// always HttpOnly, lives for Duration (15 minutes by default) and is
 // deleted on callback.
 type StateOptions struct {
 	// Cookie configures the state cookies; the name defaults to "state".
