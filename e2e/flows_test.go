@@ -467,7 +467,8 @@ func TestFlowTokenEndpointFaults(t *testing.T) {
 	flowSettled(t, op, "grant.success", "refresh_token", 0)
 
 	// The same faults at the code exchange: the callback answers an error
-	// status and sets no session; a new sign-in then works.
+	// status (the provider's refusal of the code is its doing: 502) and
+	// sets no session; a new sign-in then works.
 	second := flowBrowser(t)
 	for _, f := range faults {
 		t.Run("callback/"+f.name, func(t *testing.T) {
@@ -475,7 +476,7 @@ func TestFlowTokenEndpointFaults(t *testing.T) {
 			resp := op.SignIn(t, second, app.url+"/short/api/auth/signin?return_url=/protected", "carol")
 			resp.Body.Close()
 			op.SetTokenFault(realop.Fault{})
-			want := map[string]int{"http": http.StatusBadGateway, "timeout": http.StatusGatewayTimeout, "op": http.StatusBadRequest}[f.kind]
+			want := map[string]int{"http": http.StatusBadGateway, "timeout": http.StatusGatewayTimeout, "op": http.StatusBadGateway}[f.kind]
 			if resp.Request.URL.Path != "/short/api/auth/callback" || resp.StatusCode != want {
 				t.Errorf("callback with the fault: %s from %s, want %d", resp.Status, resp.Request.URL.Path, want)
 			}
