@@ -65,7 +65,7 @@ type requestState struct {
 	ctx    reqStateContext // the context of r
 
 	// loadCtx is the context of the load's store calls: it marks them as
-	// the load's own, for lookupEncoded. Only the loader sets it.
+	// the load's own, for loadOnce. Only the loader sets it.
 	loadCtx loadingContext
 
 	mu        sync.Mutex
@@ -176,13 +176,22 @@ func (st *requestState) lookup(ctx context.Context) (*sessionCookie, error) {
 // lookupEncoded is lookup for the paths every request takes, which read
 // the session's key, lifetime and tokens: the user claims of a session read
 // from its cookie may still be encoded (see sessionCookie.user), so
-// Session.User may be nil; read them with userClaims.
+// Session.User may be nil; read them with userClaims. It emits the events
+// the load queued.
+func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, error) {
+	sc, err := st.loadOnce(ctx)
+	st.emitQueued(ctx)
+	return sc, err
+}
+
+// loadOnce is lookupEncoded for an operation that emits the queued events
+// itself, once it is done (GetTokens).
 //
 // The first caller loads the session, and the callers that come meanwhile
 // wait for it, so a request decodes its session once; a caller inside the
 // load (a store call of the load, through its context) does not wait for
 // itself: it finds no session.
-func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, error) {
+func (st *requestState) loadOnce(ctx context.Context) (*sessionCookie, error) {
 	st.mu.Lock()
 	for st.loadStep == loading {
 		if ctx.Value(loadingKey{}) == st {
@@ -210,7 +219,6 @@ func (st *requestState) lookupEncoded(ctx context.Context) (*sessionCookie, erro
 	}
 	sc, err := st.current, st.loadErr
 	st.mu.Unlock()
-	st.emitQueued(ctx)
 	return sc, err
 }
 
@@ -232,8 +240,7 @@ func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request) (*requestS
 // than two minutes).
 const slideInterval = 60
 
-// load reads the request's session for lookupEncoded: its events are
-// queued.
+// load reads the request's session for loadOnce: its events are queued.
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
 	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.sessionCookie.name)
@@ -323,9 +330,8 @@ func (st *requestState) decodeNewest(single, chunked string) (sessionCookie, boo
 // another one): then the refreshed cookie is not sent and ErrNoSession is
 // returned. When the response header was already written, the browser keeps
 // its cookie (the refresh is kept for its next request) and this request
-// still sees the refreshed session.
-func (st *requestState) adoptRefresh(ctx context.Context, r *refreshedSession) error {
-	defer st.emitQueued(ctx)
+// still sees the refreshed session. Its event is queued.
+func (st *requestState) adoptRefresh(r *refreshedSession) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.current == nil || st.current.Key != r.sc.Key || st.c.ended.includes(r.sc) {
