@@ -145,14 +145,18 @@ func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d
 	c.emit(ctx, e)
 }
 
-// refreshedOutcome encodes refreshed session s of sc (saving it to the
-// store, if any) into the outcome of a refresh that obtained token tok.
+// refreshedOutcome saves refreshed session s of sc to the session backend
+// and encodes it into the outcome of a refresh that obtained token tok.
 func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Session, tok *AccessToken) (refresh.Outcome[*refreshedSession], error) {
 	now := c.now().Unix()
 	next := &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: s}
 	next.Lifetime.U = now
 	next.Lifetime.E = c.cfg.expiry(next.Lifetime)
-	value, err := c.encodeSession(ctx, next)
+	payload, err := c.backend.save(ctx, next)
+	if err != nil {
+		return refresh.Outcome[*refreshedSession]{}, err
+	}
+	value, err := c.encodeSaved(payload)
 	if err != nil {
 		return refresh.Outcome[*refreshedSession]{}, err
 	}
