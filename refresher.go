@@ -21,8 +21,9 @@ type refreshedSession struct {
 // refresh returns session sc with the token q refreshed. Refreshes run
 // through c.refreshes (see package refresh): once per need, detached from
 // the request, with the result kept for requests that still carry sc's
-// cookie.
-func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (*refreshedSession, error) {
+// cookie. A refresh this request joined or reused is queued in st as a
+// refresh_shared event; the grant reports itself (see runRefresh).
+func (c *Client) refresh(ctx context.Context, st *requestState, sc *sessionCookie, q tokenQuery) (*refreshedSession, error) {
 	req := refresh.Request{
 		Session:      sc.Key,
 		Query:        q.resource + "\x00" + q.fileScopes,
@@ -39,9 +40,9 @@ func (c *Client) refresh(ctx context.Context, sc *sessionCookie, q tokenQuery) (
 	}
 	switch out.Source {
 	case refresh.Joined:
-		c.emit(ctx, Event{Kind: EventRefreshShared, Outcome: OutcomeJoined, Session: sessionTag(sc.Key)})
+		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeJoined, Session: sessionTag(sc.Key)})
 	case refresh.Kept:
-		c.emit(ctx, Event{Kind: EventRefreshShared, Outcome: OutcomeKept, Session: sessionTag(sc.Key)})
+		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeKept, Session: sessionTag(sc.Key)})
 	}
 	return out.Value, nil
 }
@@ -144,14 +145,18 @@ func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d
 	c.emit(ctx, e)
 }
 
-// refreshedOutcome encodes refreshed session s of sc (saving it to the
-// store, if any) into the outcome of a refresh that obtained token tok.
+// refreshedOutcome saves refreshed session s of sc to the session backend
+// and encodes it into the outcome of a refresh that obtained token tok.
 func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Session, tok *AccessToken) (refresh.Outcome[*refreshedSession], error) {
 	now := c.now().Unix()
 	next := &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: s}
 	next.Lifetime.U = now
 	next.Lifetime.E = c.cfg.expiry(next.Lifetime)
-	value, err := c.encodeSession(ctx, next)
+	payload, err := c.backend.save(ctx, next)
+	if err != nil {
+		return refresh.Outcome[*refreshedSession]{}, err
+	}
+	value, err := c.encodeSaved(payload)
 	if err != nil {
 		return refresh.Outcome[*refreshedSession]{}, err
 	}

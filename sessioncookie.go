@@ -115,6 +115,12 @@ func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, 
 	if err != nil {
 		return "", err
 	}
+	return c.encodeSaved(payload)
+}
+
+// encodeSaved returns the session cookie value of payload, what the
+// session backend's save returned.
+func (c *Client) encodeSaved(payload *sessionCookie) (string, error) {
 	value, err := c.sessionCodec.Encode(c.cfg.sessionCookie.name, payload)
 	if err != nil {
 		return "", err

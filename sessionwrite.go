@@ -75,29 +75,6 @@ func (st *requestState) writeMerged(ctx context.Context, sc *sessionCookie, load
 	return st.write(ctx, sc)
 }
 
-// adoptRefresh makes the refreshed session r the request's session, unless
-// the session ended while the refresh ran (sign-out in this request or
-// another one): then the refreshed cookie is not sent and ErrNoSession is
-// returned. When the response header was already written, the browser keeps
-// its cookie (the refresh is kept for its next request) and this request
-// still sees the refreshed session.
-func (st *requestState) adoptRefresh(ctx context.Context, r *refreshedSession) error {
-	defer st.emitQueued(ctx)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.current == nil || st.current.Key != r.sc.Key || st.c.ended.includes(r.sc) {
-		return ErrNoSession
-	}
-	if err := st.setSessionLocked(r.value, r.sc); err != nil {
-		if !errors.Is(err, errResponseCommitted) {
-			return err
-		}
-		st.queued = append(st.queued, Event{Kind: EventSessionNotWritten, Op: "sending the refreshed session", Session: sessionTag(r.sc.Key), Err: err})
-	}
-	st.current = r.sc
-	return nil
-}
-
 // destroy ends the session locally: store entry and cookies. The session's
 // key is also recorded as ended in this process, so a copy of the cookie taken before
 // is refused too; with cookie sessions and a Coordinator, on every

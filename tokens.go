@@ -239,12 +239,16 @@ func (c *Client) indicatorScopes(resource string) string {
 	return scopes
 }
 
+// getTokens is GetTokens on request state st. The events the operation
+// raises in the request state (its load, adopting the refresh) are emitted
+// once, when it is done: none while it holds a lock or loads.
 func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetTokensOptions) (*Tokens, error) {
+	defer st.emitQueued(ctx)
 	q, err := c.tokenQuery(opts)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := st.lookupEncoded(ctx)
+	sc, err := st.loadOnce(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -266,11 +270,11 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if sc.Session.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	r, err := c.refresh(ctx, sc.withUser(), q)
+	r, err := c.refresh(ctx, st, sc.withUser(), q)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.adoptRefresh(ctx, r); err != nil {
+	if err := st.adoptRefresh(r); err != nil {
 		return nil, err
 	}
 	s := r.sc.Session
