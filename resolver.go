@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/monocloud/auth-go/internal/provider"
 )
 
 // resolver reads fields from Options, the environment and defaults, and
@@ -115,15 +117,12 @@ func (r *resolver) issuer(v string) string {
 		r.fail(field, env, "is required")
 		return ""
 	}
-	if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-		v = "https://" + v
-	}
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		r.fail(field, env, "must be a host name or an http(s) URL without query or fragment, got %q", v)
+	issuer, ok := provider.IssuerURL(v)
+	if !ok {
+		r.fail(field, env, "must be a host name or an http(s) URL without query or fragment, got %q", issuer)
 		return ""
 	}
-	return strings.TrimSuffix(v, "/")
+	return issuer
 }
 
 func (r *resolver) appURL(v string) *url.URL {

@@ -255,3 +255,19 @@ func (d *Discovery) now() time.Time {
 	}
 	return time.Now()
 }
+
+// IssuerURL returns the issuer URL a tenant domain names: a bare host gets
+// https://, an explicit http:// or https:// URL is kept, without its
+// trailing slash. It reports false for a value that is no host name or
+// http(s) URL, or that has a query, fragment or user info.
+func IssuerURL(tenantDomain string) (string, bool) {
+	v := tenantDomain
+	if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		v = "https://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return v, false
+	}
+	return strings.TrimSuffix(v, "/"), true
+}

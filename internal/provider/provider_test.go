@@ -321,3 +321,25 @@ func TestMetadataEndSessionURL(t *testing.T) {
 		t.Error("EndSessionURL without an end_session_endpoint reported one")
 	}
 }
+
+func TestIssuerURL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"acme.us.monocloud.com", "https://acme.us.monocloud.com", true},
+		{"https://acme.us.monocloud.com/", "https://acme.us.monocloud.com", true},
+		{"http://127.0.0.1:9400", "http://127.0.0.1:9400", true},
+		{"https://op.example.com/tenant/", "https://op.example.com/tenant", true},
+		{"https://op.example.com/?x=1", "", false},
+		{"https://op.example.com/#top", "", false},
+		{"https://user@op.example.com", "", false},
+		{"https://", "", false},
+	} {
+		got, ok := IssuerURL(tc.in)
+		if ok != tc.ok || ok && got != tc.want {
+			t.Errorf("IssuerURL(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
