@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
-	"github.com/auth0/go-jwt-middleware/v2/jwks"
-	"github.com/auth0/go-jwt-middleware/v2/validator"
+	jwtmiddleware "github.com/auth0/go-jwt-middleware/v3"
+	"github.com/auth0/go-jwt-middleware/v3/jwks"
+	"github.com/auth0/go-jwt-middleware/v3/validator"
 
 	"github.com/monocloud/auth-go/backend"
 	"github.com/monocloud/auth-go/monocloudtest"
@@ -39,8 +39,21 @@ func BenchmarkValidateSameToken(b *testing.B) {
 	}
 	other := op.MintAccessToken(b, monocloudtest.AccessToken{Audience: audience, Scopes: "read"})
 	issuer, _ := url.Parse(op.Issuer())
-	keys := jwks.NewCachingProvider(issuer, 5*time.Minute, jwks.WithCustomClient(op.Client()))
-	v, err := validator.New(keys.KeyFunc, validator.RS256, op.Issuer(), []string{audience}, validator.WithAllowedClockSkew(time.Minute))
+	keys, err := jwks.NewCachingProvider(jwks.WithIssuerURL(issuer), jwks.WithCustomClient(op.Client()), jwks.WithCacheTTL(5*time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := validator.New(
+		validator.WithKeyFunc(keys.KeyFunc),
+		validator.WithAlgorithm(validator.RS256),
+		validator.WithIssuer(op.Issuer()),
+		validator.WithAudience(audience),
+		validator.WithAllowedClockSkew(time.Minute),
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	auth0, err := jwtmiddleware.New(jwtmiddleware.WithValidator(v))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +65,7 @@ func BenchmarkValidateSameToken(b *testing.B) {
 		{"bare", next, []string{token}},
 		{"monocloud-backend", c.Protect(nil)(next), []string{token}},
 		{"monocloud-backend-first-validation", uncached.Protect(nil)(next), []string{token, other}},
-		{"auth0-go-jwt-middleware-v2", jwtmiddleware.New(v.ValidateToken).CheckJWT(next), []string{token}},
+		{"auth0-go-jwt-middleware-v3", auth0.CheckJWT(next), []string{token}},
 	} {
 		reqs := make([]*http.Request, len(h.tokens))
 		w := httptest.NewRecorder()
