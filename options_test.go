@@ -147,7 +147,7 @@ func TestOptions(t *testing.T) {
 		if hc.Timeout != time.Minute {
 			t.Error("the caller's HTTPClient changed")
 		}
-		if c.cfg.routes.SignIn != "/api/auth/signin" || c.cfg.authParams.MaxAge == nil || *c.cfg.authParams.MaxAge != 300 {
+		if c.cfg.opts.Routes.SignIn != "/api/auth/signin" || c.cfg.opts.DefaultAuthParams.MaxAge == nil || *c.cfg.opts.DefaultAuthParams.MaxAge != 300 {
 			t.Error("the client's config changed")
 		}
 	})
