@@ -41,9 +41,9 @@ const defaultFilteredClaims = "iss exp nbf aud nonce iat auth_time c_hash at_has
 const minSecretLength = 32
 
 // resolve returns the config of given: each field of Options replaced by
-// its final value, every problem found reported. The pointers and slices
-// given are copied, so that the caller's later changes do not reach the
-// Client.
+// its final value, every problem found reported. The slices, the pointers
+// to bools, durations and ints, the HTTPClient and the ClientAssertionKey
+// given are copied: the caller's later changes do not reach the Client.
 func resolve(given Options) (*config, error) {
 	lookup := os.LookupEnv
 	if given.IgnoreEnvironment {
