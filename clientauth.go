@@ -29,9 +29,9 @@ type ClientAssertionKey struct {
 // (RFC 7518 section 3.2).
 const minHMACSecretLength = 32
 
-// clientAuth resolves the client authentication method (as configured)
-// and, for private_key_jwt, its key: assertionKey if set, otherwise the
-// private JWK in secret. It checks the algorithm, key type, curve and RSA
+// clientAuth resolves the client authentication method and, for
+// private_key_jwt, its key: assertionKey if set, otherwise the private JWK
+// in secret. It checks the algorithm, key type, curve and RSA
 // size; it does not check that the provider knows the key.
 func (r *resolver) clientAuth(method string, assertionKey *ClientAssertionKey, secret string) (opclient.AuthMethod, *opclient.AssertionKey) {
 	const field, env = "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD"
