@@ -94,7 +94,7 @@ func (c *Client) useLogoutToken(ctx context.Context, lt *provider.LogoutToken) (
 		c.logoutJTIs.Delete(lt.TokenID)
 		// Without the request's context: the release must outlive its
 		// cancellation.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.responseTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.opts.ResponseTimeout)
 		defer cancel()
 		if err := co.ReleaseTokenID(ctx, id); err != nil {
 			c.emit(ctx, Event{Kind: EventStoreError, Op: "releasing a logout token with the coordinator", Err: err})

@@ -30,17 +30,17 @@ type ClientAssertionKey struct {
 const minHMACSecretLength = 32
 
 // clientAuth resolves the client authentication method and, for
-// private_key_jwt, its key: o.ClientAssertionKey if set, otherwise the
-// private JWK in secret. It checks the algorithm, key type, curve and RSA
+// private_key_jwt, its key: assertionKey if set, otherwise the private JWK
+// in secret. It checks the algorithm, key type, curve and RSA
 // size; it does not check that the provider knows the key.
-func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *opclient.AssertionKey) {
+func (r *resolver) clientAuth(method string, assertionKey *ClientAssertionKey, secret string) (opclient.AuthMethod, *opclient.AssertionKey) {
 	const field, env = "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD"
 	def := "client_secret_basic"
-	if o.ClientAssertionKey != nil {
+	if assertionKey != nil {
 		def = "private_key_jwt"
 	}
-	m := r.String(o.ClientAuthMethod, env, def)
-	if o.ClientAssertionKey != nil && m != "private_key_jwt" {
+	m := r.String(method, env, def)
+	if assertionKey != nil && m != "private_key_jwt" {
 		r.Fail("ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt, got %q", m)
 		return opclient.ClientSecretBasic, nil
 	}
@@ -55,7 +55,7 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 		}
 		return opclient.ClientSecretJWT, nil
 	case "private_key_jwt":
-		if k := o.ClientAssertionKey; k != nil {
+		if k := assertionKey; k != nil {
 			key, err := opclient.NewAssertionKey(k.Signer, k.KeyID, k.Algorithm)
 			if err != nil {
 				r.Fail("ClientAssertionKey", "", "%v", err)

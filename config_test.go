@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -83,30 +84,30 @@ func TestConfigDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"issuer", c.issuer, "https://op.example.com"},
+		{"issuer", c.opts.TenantDomain, "https://op.example.com"},
 		{"client auth", c.authMethod, opclient.ClientSecretBasic},
 		{"app URL", c.appURL.String(), "https://app.example.com"},
-		{"secrets", c.secrets, []string{"0123456789abcdef0123456789abcdef"}},
-		{"routes", c.routes, wantRoutes},
-		{"ClockSkew", c.clockSkew, time.Duration(0)},
-		{"ClockTolerance", c.clockTolerance, 60 * time.Second},
-		{"ResponseTimeout", c.responseTimeout, 10 * time.Second},
-		{"UsePAR", c.usePAR, false},
-		{"PostLogoutRedirectURI", c.postLogoutURL, ""},
-		{"FederatedSignOut", c.federated, true},
-		{"UserInfo", c.userInfo, true},
-		{"RefetchUserInfo", c.refetchUserInfo, false},
-		{"Scopes", c.authParams.Scopes, "openid profile email"},
-		{"Resource", c.authParams.Resource, ""},
-		{"session cookie", c.sessionCookie, cookieConfig{name: "session", path: "/", httpOnly: true, secure: true, persistent: true, sameSite: http.SameSiteLaxMode}},
-		{"state cookie", c.stateCookie, cookieConfig{name: "state", path: "/", httpOnly: true, secure: true, persistent: false, sameSite: http.SameSiteLaxMode}},
-		{"Sliding", c.sliding, false},
-		{"Duration", c.duration, 24 * time.Hour},
-		{"MaximumDuration", c.maxDuration, 7 * 24 * time.Hour},
-		{"IDTokenSigningAlg", c.idTokenAlg, "RS256"},
-		{"FilteredIDTokenClaims", c.filteredClaims, strings.Fields("iss exp nbf aud nonce iat auth_time c_hash at_hash s_hash")},
-		{"GroupsClaim", c.groupsClaim, "groups"},
-		{"UserAgent", c.userAgent, "monocloud-auth-go"},
+		{"secrets", c.cookieSecrets(), []string{"0123456789abcdef0123456789abcdef"}},
+		{"routes", c.opts.Routes, wantRoutes},
+		{"ClockSkew", *c.opts.ClockSkew, time.Duration(0)},
+		{"ClockTolerance", *c.opts.ClockTolerance, 60 * time.Second},
+		{"ResponseTimeout", c.opts.ResponseTimeout, 10 * time.Second},
+		{"UsePAR", *c.opts.UsePAR, false},
+		{"PostLogoutRedirectURI", c.opts.PostLogoutRedirectURI, ""},
+		{"FederatedSignOut", *c.opts.FederatedSignOut, true},
+		{"UserInfo", *c.opts.UserInfo, true},
+		{"RefetchUserInfo", *c.opts.RefetchUserInfo, false},
+		{"Scopes", c.opts.DefaultAuthParams.Scopes, "openid profile email"},
+		{"Resource", c.opts.DefaultAuthParams.Resource, ""},
+		{"session cookie", c.opts.Session.Cookie, CookieOptions{Name: "session", Path: "/", HTTPOnly: new(true), Secure: new(true), SameSite: http.SameSiteLaxMode, Persistent: new(true)}},
+		{"state cookie", c.opts.State.Cookie, CookieOptions{Name: "state", Path: "/", HTTPOnly: new(true), Secure: new(true), SameSite: http.SameSiteLaxMode, Persistent: new(false)}},
+		{"Sliding", *c.opts.Session.Sliding, false},
+		{"Duration", c.opts.Session.Duration, 24 * time.Hour},
+		{"MaximumDuration", c.opts.Session.MaximumDuration, 7 * 24 * time.Hour},
+		{"IDTokenSigningAlg", c.opts.IDTokenSigningAlg, "RS256"},
+		{"FilteredIDTokenClaims", c.opts.FilteredIDTokenClaims, strings.Fields("iss exp nbf aud nonce iat auth_time c_hash at_hash s_hash")},
+		{"GroupsClaim", c.opts.GroupsClaim, "groups"},
+		{"UserAgent", c.opts.UserAgent, "monocloud-auth-go"},
 		{"HTTP timeout", c.httpClient.Timeout, 10 * time.Second},
 	}
 	for _, ck := range checks {
@@ -114,7 +115,7 @@ func TestConfigDefaults(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
 		}
 	}
-	if c.logger == nil {
+	if c.opts.Logger == nil {
 		t.Error("Logger is nil, want slog.Default()")
 	}
 
@@ -122,8 +123,8 @@ func TestConfigDefaults(t *testing.T) {
 	o := cfgValid()
 	o.AppURL = "http://localhost:3000"
 	c = cfgResolve(t, o, nil)
-	if c.sessionCookie.secure || c.stateCookie.secure {
-		t.Errorf("http AppURL: Secure = %v/%v, want false/false", c.sessionCookie.secure, c.stateCookie.secure)
+	if *c.opts.Session.Cookie.Secure || *c.opts.State.Cookie.Secure {
+		t.Errorf("http AppURL: Secure = %v/%v, want false/false", *c.opts.Session.Cookie.Secure, *c.opts.State.Cookie.Secure)
 	}
 }
 
@@ -132,7 +133,7 @@ func equalAny(a, b any) bool {
 	case []string:
 		return slices.Equal(a, b.([]string))
 	}
-	return a == b
+	return reflect.DeepEqual(a, b) // CookieOptions compared through their pointers
 }
 
 // TestConfigEnv checks that every option is read from its MONOCLOUD_AUTH_*
@@ -145,103 +146,103 @@ func TestConfigEnv(t *testing.T) {
 		check func(c *config) (got, want any)
 	}{
 		{map[string]string{"MONOCLOUD_AUTH_TENANT_DOMAIN": "https://env-op.example.com/"}, func(o *Options) { o.TenantDomain = "" },
-			func(c *config) (any, any) { return c.issuer, "https://env-op.example.com" }},
+			func(c *config) (any, any) { return c.opts.TenantDomain, "https://env-op.example.com" }},
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_ID": "env-client"}, func(o *Options) { o.ClientID = "" },
-			func(c *config) (any, any) { return c.clientID, "env-client" }},
+			func(c *config) (any, any) { return c.opts.ClientID, "env-client" }},
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_SECRET": "env-secret"}, func(o *Options) { o.ClientSecret = "" },
-			func(c *config) (any, any) { return c.clientSecret, "env-secret" }},
+			func(c *config) (any, any) { return c.opts.ClientSecret, "env-secret" }},
 		{map[string]string{"MONOCLOUD_AUTH_CLIENT_AUTH_METHOD": "client_secret_post"}, nil,
 			func(c *config) (any, any) { return c.authMethod, opclient.ClientSecretPost }},
 		{map[string]string{"MONOCLOUD_AUTH_APP_URL": "https://env-app.example.com/base/"}, func(o *Options) { o.AppURL = "" },
 			func(c *config) (any, any) { return c.appURL.String(), "https://env-app.example.com/base" }},
 		{map[string]string{"MONOCLOUD_AUTH_COOKIE_SECRET": "env-cookie-secret-of-32-characters"}, func(o *Options) { o.CookieSecret = "" },
-			func(c *config) (any, any) { return c.secrets[0], "env-cookie-secret-of-32-characters" }},
+			func(c *config) (any, any) { return c.cookieSecrets()[0], "env-cookie-secret-of-32-characters" }},
 		{map[string]string{"MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS": " old-secret-one-of-32-characters!!  old-secret-two-of-32-characters!! "}, nil,
 			func(c *config) (any, any) {
-				return strings.Join(c.secrets[1:], ","), "old-secret-one-of-32-characters!!,old-secret-two-of-32-characters!!"
+				return strings.Join(c.cookieSecrets()[1:], ","), "old-secret-one-of-32-characters!!,old-secret-two-of-32-characters!!"
 			}},
 		{map[string]string{"MONOCLOUD_AUTH_CALLBACK_URL": "/cb"}, nil,
-			func(c *config) (any, any) { return c.routes.Callback, "/cb" }},
+			func(c *config) (any, any) { return c.opts.Routes.Callback, "/cb" }},
 		{map[string]string{"MONOCLOUD_AUTH_BACK_CHANNEL_LOGOUT_URL": "/bcl"}, nil,
-			func(c *config) (any, any) { return c.routes.BackChannelLogout, "/bcl" }},
+			func(c *config) (any, any) { return c.opts.Routes.BackChannelLogout, "/bcl" }},
 		{map[string]string{"MONOCLOUD_AUTH_SIGNIN_URL": "/login"}, nil,
-			func(c *config) (any, any) { return c.routes.SignIn, "/login" }},
+			func(c *config) (any, any) { return c.opts.Routes.SignIn, "/login" }},
 		{map[string]string{"MONOCLOUD_AUTH_SIGNOUT_URL": "/logout"}, nil,
-			func(c *config) (any, any) { return c.routes.SignOut, "/logout" }},
+			func(c *config) (any, any) { return c.opts.Routes.SignOut, "/logout" }},
 		{map[string]string{"MONOCLOUD_AUTH_USER_INFO_URL": "/me"}, nil,
-			func(c *config) (any, any) { return c.routes.UserInfo, "/me" }},
+			func(c *config) (any, any) { return c.opts.Routes.UserInfo, "/me" }},
 		{map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "30"}, nil,
-			func(c *config) (any, any) { return c.clockSkew, 30 * time.Second }},
+			func(c *config) (any, any) { return *c.opts.ClockSkew, 30 * time.Second }},
 		{map[string]string{"MONOCLOUD_AUTH_CLOCK_SKEW": "0"}, nil,
-			func(c *config) (any, any) { return c.clockSkew, time.Duration(0) }},
+			func(c *config) (any, any) { return *c.opts.ClockSkew, time.Duration(0) }},
 		{map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": " 2500 "}, nil,
-			func(c *config) (any, any) { return c.responseTimeout, 2500 * time.Millisecond }},
+			func(c *config) (any, any) { return c.opts.ResponseTimeout, 2500 * time.Millisecond }},
 		{map[string]string{"MONOCLOUD_AUTH_RESPONSE_TIMEOUT": "2500"}, nil,
 			func(c *config) (any, any) { return c.httpClient.Timeout, 2500 * time.Millisecond }},
 		{map[string]string{"MONOCLOUD_AUTH_USE_PAR": "true"}, nil,
-			func(c *config) (any, any) { return c.usePAR, true }},
+			func(c *config) (any, any) { return *c.opts.UsePAR, true }},
 		{map[string]string{"MONOCLOUD_AUTH_POST_LOGOUT_REDIRECT_URI": "/bye"}, nil,
-			func(c *config) (any, any) { return c.postLogoutURL, "/bye" }},
+			func(c *config) (any, any) { return c.opts.PostLogoutRedirectURI, "/bye" }},
 		{map[string]string{"MONOCLOUD_AUTH_FEDERATED_SIGNOUT": "false"}, nil,
-			func(c *config) (any, any) { return c.federated, false }},
+			func(c *config) (any, any) { return *c.opts.FederatedSignOut, false }},
 		{map[string]string{"MONOCLOUD_AUTH_USER_INFO": "FALSE"}, nil,
-			func(c *config) (any, any) { return c.userInfo, false }},
+			func(c *config) (any, any) { return *c.opts.UserInfo, false }},
 		{map[string]string{"MONOCLOUD_AUTH_REFETCH_USER_INFO": "true"}, nil,
-			func(c *config) (any, any) { return c.refetchUserInfo, true }},
+			func(c *config) (any, any) { return *c.opts.RefetchUserInfo, true }},
 		{map[string]string{"MONOCLOUD_AUTH_SCOPES": " openid   offline_access\tprofile "}, nil,
-			func(c *config) (any, any) { return c.authParams.Scopes, "openid offline_access profile" }},
+			func(c *config) (any, any) { return c.opts.DefaultAuthParams.Scopes, "openid offline_access profile" }},
 		{map[string]string{"MONOCLOUD_AUTH_RESOURCE": "https://a.example.com  https://b.example.com/api"}, nil,
 			func(c *config) (any, any) {
-				return c.authParams.Resource, "https://a.example.com https://b.example.com/api"
+				return c.opts.DefaultAuthParams.Resource, "https://a.example.com https://b.example.com/api"
 			}},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_NAME": "sid"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.name, "sid" }},
+			func(c *config) (any, any) { return c.opts.Session.Cookie.Name, "sid" }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_PATH": "/app"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.path, "/app" }},
+			func(c *config) (any, any) { return c.opts.Session.Cookie.Path, "/app" }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_DOMAIN": "example.com"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.domain, "example.com" }},
+			func(c *config) (any, any) { return c.opts.Session.Cookie.Domain, "example.com" }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_HTTP_ONLY": "false"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.httpOnly, false }},
+			func(c *config) (any, any) { return *c.opts.Session.Cookie.HTTPOnly, false }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SECURE": "false"}, httpApp,
-			func(c *config) (any, any) { return c.sessionCookie.secure, false }},
+			func(c *config) (any, any) { return *c.opts.Session.Cookie.Secure, false }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SECURE": "true"}, httpApp,
-			func(c *config) (any, any) { return c.sessionCookie.secure, true }},
+			func(c *config) (any, any) { return *c.opts.Session.Cookie.Secure, true }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE": "strict"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.sameSite, http.SameSiteStrictMode }},
+			func(c *config) (any, any) { return c.opts.Session.Cookie.SameSite, http.SameSiteStrictMode }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_SAME_SITE": "none"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.sameSite, http.SameSiteNoneMode }},
+			func(c *config) (any, any) { return c.opts.Session.Cookie.SameSite, http.SameSiteNoneMode }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_COOKIE_PERSISTENT": "false"}, nil,
-			func(c *config) (any, any) { return c.sessionCookie.persistent, false }},
+			func(c *config) (any, any) { return *c.opts.Session.Cookie.Persistent, false }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_SLIDING": "true"}, nil,
-			func(c *config) (any, any) { return c.sliding, true }},
+			func(c *config) (any, any) { return *c.opts.Session.Sliding, true }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "3600"}, nil,
-			func(c *config) (any, any) { return c.duration, time.Hour }},
+			func(c *config) (any, any) { return c.opts.Session.Duration, time.Hour }},
 		{map[string]string{"MONOCLOUD_AUTH_SESSION_DURATION": "3600", "MONOCLOUD_AUTH_SESSION_MAX_DURATION": "7200"}, nil,
-			func(c *config) (any, any) { return c.maxDuration, 2 * time.Hour }},
+			func(c *config) (any, any) { return c.opts.Session.MaximumDuration, 2 * time.Hour }},
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_NAME": "tx"}, nil,
-			func(c *config) (any, any) { return c.stateCookie.name, "tx" }},
+			func(c *config) (any, any) { return c.opts.State.Cookie.Name, "tx" }},
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_PATH": "/auth"}, nil,
-			func(c *config) (any, any) { return c.stateCookie.path, "/auth" }},
+			func(c *config) (any, any) { return c.opts.State.Cookie.Path, "/auth" }},
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_DOMAIN": "example.com"}, nil,
-			func(c *config) (any, any) { return c.stateCookie.domain, "example.com" }},
+			func(c *config) (any, any) { return c.opts.State.Cookie.Domain, "example.com" }},
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SECURE": "false"}, httpApp,
-			func(c *config) (any, any) { return c.stateCookie.secure, false }},
+			func(c *config) (any, any) { return *c.opts.State.Cookie.Secure, false }},
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE": "strict"}, nil,
-			func(c *config) (any, any) { return c.stateCookie.sameSite, http.SameSiteStrictMode }},
+			func(c *config) (any, any) { return c.opts.State.Cookie.SameSite, http.SameSiteStrictMode }},
 		// HttpOnly and Persistent of the state cookie are forced.
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_HTTP_ONLY": "false"}, nil,
-			func(c *config) (any, any) { return c.stateCookie.httpOnly, true }},
+			func(c *config) (any, any) { return *c.opts.State.Cookie.HTTPOnly, true }},
 		{map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_PERSISTENT": "true"}, nil,
-			func(c *config) (any, any) { return c.stateCookie.persistent, false }},
+			func(c *config) (any, any) { return *c.opts.State.Cookie.Persistent, false }},
 		{map[string]string{"MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG": "ES256"}, nil,
-			func(c *config) (any, any) { return c.idTokenAlg, "ES256" }},
+			func(c *config) (any, any) { return c.opts.IDTokenSigningAlg, "ES256" }},
 		{map[string]string{"MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS": "  iss   exp "}, nil,
-			func(c *config) (any, any) { return strings.Join(c.filteredClaims, ","), "iss,exp" }},
+			func(c *config) (any, any) { return strings.Join(c.opts.FilteredIDTokenClaims, ","), "iss,exp" }},
 		{map[string]string{"MONOCLOUD_AUTH_GROUPS_CLAIM": "roles"}, nil,
-			func(c *config) (any, any) { return c.groupsClaim, "roles" }},
+			func(c *config) (any, any) { return c.opts.GroupsClaim, "roles" }},
 		// Blank variables count as unset.
 		{map[string]string{"MONOCLOUD_AUTH_USE_PAR": "  ", "MONOCLOUD_AUTH_SCOPES": ""}, nil,
-			func(c *config) (any, any) { return c.authParams.Scopes, "openid profile email" }},
+			func(c *config) (any, any) { return c.opts.DefaultAuthParams.Scopes, "openid profile email" }},
 	}
 	for _, tt := range tests {
 		var name string
@@ -289,12 +290,12 @@ func TestConfigIgnoreEnvironment(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"Scopes", c.authParams.Scopes, "openid profile email"},
-		{"Duration", c.duration, 24 * time.Hour},
-		{"UsePAR", c.usePAR, false},
-		{"Routes.SignIn", c.routes.SignIn, "/api/auth/signin"},
-		{"GroupsClaim", c.groupsClaim, "groups"},
-		{"secrets", c.secrets, []string{o.CookieSecret}},
+		{"Scopes", c.opts.DefaultAuthParams.Scopes, "openid profile email"},
+		{"Duration", c.opts.Session.Duration, 24 * time.Hour},
+		{"UsePAR", *c.opts.UsePAR, false},
+		{"Routes.SignIn", c.opts.Routes.SignIn, "/api/auth/signin"},
+		{"GroupsClaim", c.opts.GroupsClaim, "groups"},
+		{"secrets", c.cookieSecrets(), []string{o.CookieSecret}},
 	}
 	for _, ck := range checks {
 		if !equalAny(ck.got, ck.want) {
@@ -386,33 +387,33 @@ func TestConfigExplicitWinsOverEnv(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"TenantDomain", c.issuer, "https://op.example.com"},
-		{"ClientID", c.clientID, "client"},
-		{"ClientSecret", c.clientSecret, "secret"},
+		{"TenantDomain", c.opts.TenantDomain, "https://op.example.com"},
+		{"ClientID", c.opts.ClientID, "client"},
+		{"ClientSecret", c.opts.ClientSecret, "secret"},
 		{"ClientAuthMethod", c.authMethod, opclient.ClientSecretBasic},
 		{"AppURL", c.appURL.String(), "https://app.example.com"},
-		{"CookieSecret", strings.Join(c.secrets, ","), "explicit-cookie-secret-of-32-chars!,explicit-old-secret-of-32-chars!!"},
-		{"Routes", c.routes, o.Routes},
-		{"ClockSkew", c.clockSkew, time.Duration(0)},
-		{"ResponseTimeout", c.responseTimeout, 3 * time.Second},
-		{"UsePAR", c.usePAR, false},
-		{"PostLogoutRedirectURI", c.postLogoutURL, "/bye"},
-		{"FederatedSignOut", c.federated, true},
-		{"UserInfo", c.userInfo, true},
-		{"RefetchUserInfo", c.refetchUserInfo, false},
-		{"Scopes", c.authParams.Scopes, "openid explicit"},
-		{"Resource", c.authParams.Resource, "https://api.example.com"},
-		{"Session.Cookie", c.sessionCookie, cookieConfig{name: "sess", path: "/", domain: "app.example.com", httpOnly: true, secure: true, persistent: true, sameSite: http.SameSiteStrictMode}},
-		{"Session.Sliding", c.sliding, false},
-		{"Session.Duration", c.duration, time.Hour},
-		{"Session.MaximumDuration", c.maxDuration, 2 * time.Hour},
-		{"State.Cookie", c.stateCookie, cookieConfig{name: "st", path: "/", domain: "app.example.com", httpOnly: true, secure: true, sameSite: http.SameSiteLaxMode}},
-		{"IDTokenSigningAlg", c.idTokenAlg, "PS256"},
-		{"FilteredIDTokenClaims", strings.Join(c.filteredClaims, ","), "explicit_claim"},
-		{"GroupsClaim", c.groupsClaim, "roles"},
+		{"CookieSecret", strings.Join(c.cookieSecrets(), ","), "explicit-cookie-secret-of-32-chars!,explicit-old-secret-of-32-chars!!"},
+		{"Routes", c.opts.Routes, o.Routes},
+		{"ClockSkew", *c.opts.ClockSkew, time.Duration(0)},
+		{"ResponseTimeout", c.opts.ResponseTimeout, 3 * time.Second},
+		{"UsePAR", *c.opts.UsePAR, false},
+		{"PostLogoutRedirectURI", c.opts.PostLogoutRedirectURI, "/bye"},
+		{"FederatedSignOut", *c.opts.FederatedSignOut, true},
+		{"UserInfo", *c.opts.UserInfo, true},
+		{"RefetchUserInfo", *c.opts.RefetchUserInfo, false},
+		{"Scopes", c.opts.DefaultAuthParams.Scopes, "openid explicit"},
+		{"Resource", c.opts.DefaultAuthParams.Resource, "https://api.example.com"},
+		{"Session.Cookie", c.opts.Session.Cookie, CookieOptions{Name: "sess", Path: "/", Domain: "app.example.com", HTTPOnly: new(true), Secure: new(true), SameSite: http.SameSiteStrictMode, Persistent: new(true)}},
+		{"Session.Sliding", *c.opts.Session.Sliding, false},
+		{"Session.Duration", c.opts.Session.Duration, time.Hour},
+		{"Session.MaximumDuration", c.opts.Session.MaximumDuration, 2 * time.Hour},
+		{"State.Cookie", c.opts.State.Cookie, CookieOptions{Name: "st", Path: "/", Domain: "app.example.com", HTTPOnly: new(true), Secure: new(true), SameSite: http.SameSiteLaxMode, Persistent: new(false)}},
+		{"IDTokenSigningAlg", c.opts.IDTokenSigningAlg, "PS256"},
+		{"FilteredIDTokenClaims", strings.Join(c.opts.FilteredIDTokenClaims, ","), "explicit_claim"},
+		{"GroupsClaim", c.opts.GroupsClaim, "roles"},
 	}
 	for _, ck := range checks {
-		if ck.got != ck.want {
+		if !reflect.DeepEqual(ck.got, ck.want) {
 			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
 		}
 	}
@@ -531,7 +532,7 @@ func TestConfigValidation(t *testing.T) {
 			}
 			c, err := resolve(o)
 			if err == nil {
-				t.Fatalf("resolve succeeded, want a *ValidationError for %s (routes %+v, ClockSkew %v, ResponseTimeout %v)", tt.field, c.routes, c.clockSkew, c.responseTimeout)
+				t.Fatalf("resolve succeeded, want a *ValidationError for %s (routes %+v, ClockSkew %v, ResponseTimeout %v)", tt.field, c.opts.Routes, *c.opts.ClockSkew, c.opts.ResponseTimeout)
 			}
 			var first *ValidationError
 			if !errors.As(err, &first) {
@@ -602,7 +603,7 @@ func TestConfigTenantDomain(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			o := cfgValid()
 			o.TenantDomain = tt.in
-			if got := cfgResolve(t, o, nil).issuer; got != tt.want {
+			if got := cfgResolve(t, o, nil).opts.TenantDomain; got != tt.want {
 				t.Errorf("issuer = %q, want %q", got, tt.want)
 			}
 		})
@@ -648,7 +649,7 @@ func TestConfigRouteNormalisation(t *testing.T) {
 			o := cfgValid()
 			o.Routes = Routes{SignIn: tt.in, Callback: "/cb", SignOut: tt.in, UserInfo: tt.in, BackChannelLogout: tt.in}
 			c := cfgResolve(t, o, nil)
-			for name, got := range map[string]string{"SignIn": c.routes.SignIn, "SignOut": c.routes.SignOut, "UserInfo": c.routes.UserInfo, "BackChannelLogout": c.routes.BackChannelLogout} {
+			for name, got := range map[string]string{"SignIn": c.opts.Routes.SignIn, "SignOut": c.opts.Routes.SignOut, "UserInfo": c.opts.Routes.UserInfo, "BackChannelLogout": c.opts.Routes.BackChannelLogout} {
 				if got != tt.want {
 					t.Errorf("Routes.%s = %q, want %q", name, got, tt.want)
 				}
@@ -657,8 +658,8 @@ func TestConfigRouteNormalisation(t *testing.T) {
 	}
 	t.Run("env", func(t *testing.T) {
 		c := cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_SIGNIN_URL": "auth/login/"})
-		if c.routes.SignIn != "/auth/login" {
-			t.Errorf("Routes.SignIn = %q, want /auth/login", c.routes.SignIn)
+		if c.opts.Routes.SignIn != "/auth/login" {
+			t.Errorf("Routes.SignIn = %q, want /auth/login", c.opts.Routes.SignIn)
 		}
 	})
 }
@@ -666,30 +667,30 @@ func TestConfigRouteNormalisation(t *testing.T) {
 func TestConfigCookieSecurity(t *testing.T) {
 	t.Run("https AppURL makes both cookies Secure", func(t *testing.T) {
 		c := cfgResolve(t, cfgValid(), nil)
-		if !c.sessionCookie.secure || !c.stateCookie.secure {
-			t.Errorf("Secure = %v/%v, want true/true", c.sessionCookie.secure, c.stateCookie.secure)
+		if !*c.opts.Session.Cookie.Secure || !*c.opts.State.Cookie.Secure {
+			t.Errorf("Secure = %v/%v, want true/true", *c.opts.Session.Cookie.Secure, *c.opts.State.Cookie.Secure)
 		}
 	})
 	t.Run("explicit Secure true with https AppURL", func(t *testing.T) {
 		o := cfgValid()
 		o.Session.Cookie.Secure = new(true)
-		if c := cfgResolve(t, o, nil); !c.sessionCookie.secure {
+		if c := cfgResolve(t, o, nil); !*c.opts.Session.Cookie.Secure {
 			t.Error("Secure = false")
 		}
 	})
 	t.Run("SameSite=None with Secure", func(t *testing.T) {
 		o := cfgValid()
 		o.Session.Cookie.SameSite = http.SameSiteNoneMode
-		if c := cfgResolve(t, o, nil); c.sessionCookie.sameSite != http.SameSiteNoneMode || !c.sessionCookie.secure {
-			t.Errorf("session cookie %+v, want SameSite=None and Secure", c.sessionCookie)
+		if c := cfgResolve(t, o, nil); c.opts.Session.Cookie.SameSite != http.SameSiteNoneMode || !*c.opts.Session.Cookie.Secure {
+			t.Errorf("session cookie %+v, want SameSite=None and Secure", c.opts.Session.Cookie)
 		}
 	})
 	t.Run("explicit SameSite wins over env", func(t *testing.T) {
 		o := cfgValid()
 		o.State.Cookie.SameSite = http.SameSiteStrictMode
 		c := cfgResolve(t, o, map[string]string{"MONOCLOUD_AUTH_STATE_COOKIE_SAME_SITE": "none"})
-		if c.stateCookie.sameSite != http.SameSiteStrictMode {
-			t.Errorf("SameSite = %v, want Strict", c.stateCookie.sameSite)
+		if c.opts.State.Cookie.SameSite != http.SameSiteStrictMode {
+			t.Errorf("SameSite = %v, want Strict", c.opts.State.Cookie.SameSite)
 		}
 	})
 }
@@ -723,11 +724,11 @@ func TestConfigurationOptions(t *testing.T) {
 	t.Run("should be able to configure id token claims filter", func(t *testing.T) {
 		o := cfgValid()
 		o.FilteredIDTokenClaims = []string{"email", "sid"}
-		if got := cfgResolve(t, o, nil).filteredClaims; !slices.Equal(got, []string{"email", "sid"}) {
+		if got := cfgResolve(t, o, nil).opts.FilteredIDTokenClaims; !slices.Equal(got, []string{"email", "sid"}) {
 			t.Errorf("filtered claims = %v", got)
 		}
 		o.FilteredIDTokenClaims = []string{}
-		if got := cfgResolve(t, o, nil).filteredClaims; len(got) != 0 {
+		if got := cfgResolve(t, o, nil).opts.FilteredIDTokenClaims; len(got) != 0 {
 			t.Errorf("an explicit empty filter = %v, want none", got)
 		}
 	})
@@ -770,8 +771,8 @@ func TestConfigurationOptions(t *testing.T) {
 		}
 		c := cfgResolve(t, o, nil)
 		want := []Indicator{{Resource: "https://a.example.com https://b.example.com", Scopes: "read write"}, {Resource: "urn:example:api"}}
-		if !slices.Equal(c.resources, want) {
-			t.Errorf("resources = %+v, want %+v", c.resources, want)
+		if !slices.Equal(c.opts.Resources, want) {
+			t.Errorf("resources = %+v, want %+v", c.opts.Resources, want)
 		}
 		if o.Resources[0].Scopes != " read   write " {
 			t.Error("resolve changed the caller's Options.Resources")
@@ -808,7 +809,7 @@ func TestNewWithProvider(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
-		if c.cfg.clientID != "test-client" || c.cfg.appURL.String() != "http://localhost:3000" {
+		if c.cfg.opts.ClientID != "test-client" || c.cfg.appURL.String() != "http://localhost:3000" {
 			t.Errorf("config %+v", c.cfg)
 		}
 	})
@@ -1092,12 +1093,12 @@ func TestPostLogoutRedirectURIOnAnotherOrigin(t *testing.T) {
 // names that cannot collide across a '.'.
 func TestConfigState(t *testing.T) {
 	c := cfgResolve(t, cfgValid(), nil)
-	if c.stateDuration != 900*time.Second || c.maxStates != 5 {
-		t.Errorf("defaults: duration %v, max %d; want 15m0s and 5", c.stateDuration, c.maxStates)
+	if c.opts.State.Duration != 900*time.Second || c.opts.State.MaxConcurrent != 5 {
+		t.Errorf("defaults: duration %v, max %d; want 15m0s and 5", c.opts.State.Duration, c.opts.State.MaxConcurrent)
 	}
 	c = cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_STATE_DURATION": "300", "MONOCLOUD_AUTH_STATE_MAX_CONCURRENT": "20"})
-	if c.stateDuration != 300*time.Second || c.maxStates != 20 {
-		t.Errorf("env: duration %v, max %d; want 5m0s and 20", c.stateDuration, c.maxStates)
+	if c.opts.State.Duration != 300*time.Second || c.opts.State.MaxConcurrent != 20 {
+		t.Errorf("env: duration %v, max %d; want 5m0s and 20", c.opts.State.Duration, c.opts.State.MaxConcurrent)
 	}
 	for _, tc := range []struct {
 		name           string
@@ -1148,13 +1149,13 @@ func TestConfigFetchUserInfoEnv(t *testing.T) {
 		{map[string]string{"MONOCLOUD_AUTH_USER_INFO": "false"}, false},
 		{map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "true", "MONOCLOUD_AUTH_USER_INFO": "false"}, true},
 	} {
-		if got := cfgResolve(t, cfgValid(), tc.env).userInfo; got != tc.want {
+		if got := *cfgResolve(t, cfgValid(), tc.env).opts.UserInfo; got != tc.want {
 			t.Errorf("%v: userInfo %v, want %v", tc.env, got, tc.want)
 		}
 	}
 	o := cfgValid()
 	o.UserInfo = new(true)
-	if !cfgResolve(t, o, map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "false"}).userInfo {
+	if !*cfgResolve(t, o, map[string]string{"MONOCLOUD_AUTH_FETCH_USER_INFO": "false"}).opts.UserInfo {
 		t.Error("the explicit field lost to the environment")
 	}
 }
@@ -1163,8 +1164,8 @@ func TestConfigFetchUserInfoEnv(t *testing.T) {
 // MONOCLOUD_AUTH_CLOCK_SKEW, not negative.
 func TestConfigClockTolerance(t *testing.T) {
 	c := cfgResolve(t, cfgValid(), map[string]string{"MONOCLOUD_AUTH_CLOCK_TOLERANCE": "30", "MONOCLOUD_AUTH_CLOCK_SKEW": "5"})
-	if c.clockTolerance != 30*time.Second || c.clockSkew != 5*time.Second {
-		t.Errorf("tolerance %v, skew %v; want 30s and 5s", c.clockTolerance, c.clockSkew)
+	if *c.opts.ClockTolerance != 30*time.Second || *c.opts.ClockSkew != 5*time.Second {
+		t.Errorf("tolerance %v, skew %v; want 30s and 5s", *c.opts.ClockTolerance, *c.opts.ClockSkew)
 	}
 	clearEnv(t)
 	setEnv(t, map[string]string{"MONOCLOUD_AUTH_CLOCK_TOLERANCE": "-1"})

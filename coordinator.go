@@ -142,7 +142,7 @@ func (c *Client) endSession(ctx context.Context, r EndedSession) error {
 	if c.cfg.coordinator == nil {
 		return nil
 	}
-	r.Expires = r.At.Add(c.cfg.maxDuration)
+	r.Expires = r.At.Add(c.cfg.opts.Session.MaximumDuration)
 	if err := c.cfg.coordinator.EndSession(ctx, r); err != nil {
 		return storeError("recording the end of the session with the coordinator", err)
 	}

@@ -21,7 +21,7 @@ func (c *Client) diagnose(r *http.Request, err error) string {
 	case errors.Is(err, ErrProviderUnavailable):
 		return "the provider cannot be reached: check MONOCLOUD_AUTH_TENANT_DOMAIN and that this host reaches it; requests retry on their own"
 	case errors.Is(err, context.DeadlineExceeded):
-		return "the provider did not answer within MONOCLOUD_AUTH_RESPONSE_TIMEOUT (" + c.cfg.responseTimeout.String() + ")"
+		return "the provider did not answer within MONOCLOUD_AUTH_RESPONSE_TIMEOUT (" + c.cfg.opts.ResponseTimeout.String() + ")"
 	case errors.As(err, &oe):
 		return c.diagnoseOPError(r, oe)
 	case errors.As(err, &te) && strings.Contains(te.Message, "timestamp is in the future"):
@@ -38,7 +38,7 @@ func (c *Client) diagnoseOPError(r *http.Request, oe *OPError) string {
 	case oe.Code == "unauthorized_client":
 		return "the provider does not allow this client the grant: check MONOCLOUD_AUTH_CLIENT_ID and the application's grant types at the provider"
 	case oe.Code == "invalid_redirect_uri" || mentionsRedirectURI(oe.Description):
-		return "the provider refused the redirect URI: register " + c.appURL(c.cfg.routes.Callback) +
+		return "the provider refused the redirect URI: register " + c.appURL(c.cfg.opts.Routes.Callback) +
 			" as a callback URL of the client, or set MONOCLOUD_AUTH_APP_URL (and MONOCLOUD_AUTH_CALLBACK_URL) to match the one registered; use one host spelling (localhost or 127.0.0.1) everywhere"
 	case oe.Code == "invalid_grant" && c.onCallback(r):
 		return "the provider refused the authorization code (expired, already used, or redeemed with another redirect URI): if it repeats, check that MONOCLOUD_AUTH_APP_URL is the URL the browser uses"

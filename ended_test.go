@@ -161,7 +161,7 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	app := newTestApp(t, appConfig{opts: Options{FederatedSignOut: new(false)}})
 	clock := app.useClock()
 	const capacity = 8
-	app.client.ended = newEndedSessions(app.client.cfg.maxDuration, capacity, false)
+	app.client.ended = newEndedSessions(app.client.cfg.opts.Session.MaximumDuration, capacity, false)
 	app.signIn("")
 	stolen := app.request(http.MethodGet, "/private")
 	if resp, _ := app.get("/api/auth/signout"); resp.StatusCode != http.StatusTemporaryRedirect {

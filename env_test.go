@@ -26,8 +26,8 @@ func TestConfigDurationVariablesAcceptGoDurations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.duration != 2*time.Hour || c.maxDuration != 48*time.Hour || c.responseTimeout != 15*time.Second || c.clockSkew != 30*time.Second {
-		t.Errorf("duration %v, max %v, timeout %v, skew %v", c.duration, c.maxDuration, c.responseTimeout, c.clockSkew)
+	if c.opts.Session.Duration != 2*time.Hour || c.opts.Session.MaximumDuration != 48*time.Hour || c.opts.ResponseTimeout != 15*time.Second || *c.opts.ClockSkew != 30*time.Second {
+		t.Errorf("duration %v, max %v, timeout %v, skew %v", c.opts.Session.Duration, c.opts.Session.MaximumDuration, c.opts.ResponseTimeout, *c.opts.ClockSkew)
 	}
 }
 
@@ -111,17 +111,17 @@ func TestLogLevelVariable(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("MONOCLOUD_AUTH_LOG_LEVEL", "debug")
 	c, err := resolve(cfgValid())
-	if err != nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
-		t.Fatalf("debug: %v, Debug enabled %v", err, err == nil && c.logger.Enabled(ctx, slog.LevelDebug))
+	if err != nil || !c.opts.Logger.Enabled(ctx, slog.LevelDebug) {
+		t.Fatalf("debug: %v, Debug enabled %v", err, err == nil && c.opts.Logger.Enabled(ctx, slog.LevelDebug))
 	}
 	t.Setenv("MONOCLOUD_AUTH_LOG_LEVEL", "error")
-	if c, err = resolve(cfgValid()); err != nil || c.logger.Enabled(ctx, slog.LevelWarn) || !c.logger.Enabled(ctx, slog.LevelError) {
+	if c, err = resolve(cfgValid()); err != nil || c.opts.Logger.Enabled(ctx, slog.LevelWarn) || !c.opts.Logger.Enabled(ctx, slog.LevelError) {
 		t.Fatalf("error: %v", err)
 	}
 	own := slog.New(slog.DiscardHandler)
 	o := cfgValid()
 	o.Logger = own
-	if c, err = resolve(o); err != nil || c.logger != own {
+	if c, err = resolve(o); err != nil || c.opts.Logger != own {
 		t.Errorf("Options.Logger not used: %v", err)
 	}
 	t.Setenv("MONOCLOUD_AUTH_LOG_LEVEL", "loud")

@@ -54,7 +54,7 @@ a.secondary{background:#eef1f6;color:#1f2328}
 // errorPage returns the page that answers r with status.
 func (c *Client) errorPage(r *http.Request, status int) errorPage {
 	home := pageLink{"Home", c.cfg.appRoot}
-	signIn := pageLink{"Sign in again", c.appURL(c.cfg.routes.SignIn)}
+	signIn := pageLink{"Sign in again", c.appURL(c.cfg.opts.Routes.SignIn)}
 	retry := signIn // a callback's state is used up: only a new sign-in helps
 	if !c.onCallback(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		retry = pageLink{"Try again", c.appURL(c.returnPath(r))}
@@ -92,7 +92,7 @@ func (c *Client) forbiddenPage() errorPage {
 		Status:  http.StatusForbidden,
 		Title:   "Access denied",
 		Message: "Your account does not have access to this page. Sign out to use another account.",
-		Links:   []pageLink{{"Sign out", c.appURL(c.cfg.routes.SignOut)}, {"Home", c.cfg.appRoot}},
+		Links:   []pageLink{{"Sign out", c.appURL(c.cfg.opts.Routes.SignOut)}, {"Home", c.cfg.appRoot}},
 	}
 }
 

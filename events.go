@@ -193,7 +193,7 @@ func (c *Client) emit(ctx context.Context, e Event) {
 		hook(ctx, e)
 	}
 	level := e.level()
-	if !c.cfg.logger.Enabled(ctx, level) {
+	if !c.cfg.opts.Logger.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]slog.Attr, 1, 6)
@@ -216,7 +216,7 @@ func (c *Client) emit(ctx context.Context, e Event) {
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
 	}
-	c.cfg.logger.LogAttrs(ctx, level, messages[e.Kind], attrs...)
+	c.cfg.opts.Logger.LogAttrs(ctx, level, messages[e.Kind], attrs...)
 }
 
 // emitFailure reports err, which an auth route answers with status, as one

@@ -22,7 +22,7 @@ func (c *Client) inGroup(sc *sessionCookie, g GroupCheck) bool {
 	}
 	claim := g.Claim
 	if claim == "" {
-		claim = c.cfg.groupsClaim
+		claim = c.cfg.opts.GroupsClaim
 	}
 	return inGroups(sc.userClaims(), claim, g.Groups, g.MatchAll)
 }

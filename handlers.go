@@ -34,15 +34,15 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 		path = strings.TrimPrefix(path, base)
 	}
 	switch path {
-	case c.cfg.routes.SignIn:
+	case c.cfg.opts.Routes.SignIn:
 		return func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, &SignInOptions{}) }
-	case c.cfg.routes.Callback:
+	case c.cfg.opts.Routes.Callback:
 		return func(w http.ResponseWriter, r *http.Request) { c.callback(w, r, &CallbackOptions{}) }
-	case c.cfg.routes.UserInfo:
+	case c.cfg.opts.Routes.UserInfo:
 		return func(w http.ResponseWriter, r *http.Request) { c.userInfo(w, r, &UserInfoOptions{}) }
-	case c.cfg.routes.SignOut:
+	case c.cfg.opts.Routes.SignOut:
 		return func(w http.ResponseWriter, r *http.Request) { c.signOut(w, r, &SignOutOptions{}) }
-	case c.cfg.routes.BackChannelLogout:
+	case c.cfg.opts.Routes.BackChannelLogout:
 		return c.backChannelLogout
 	}
 	return nil
@@ -51,7 +51,7 @@ func (c *Client) authRoute(r *http.Request) http.HandlerFunc {
 // queryOverrides returns the query parameters r may override options with:
 // its query, or none when Options.AllowQueryParamOverrides is off.
 func (c *Client) queryOverrides(r *http.Request) url.Values {
-	if !c.cfg.queryOverrides {
+	if !*c.cfg.opts.AllowQueryParamOverrides {
 		return url.Values{}
 	}
 	return r.URL.Query()
@@ -269,7 +269,7 @@ func (c *Client) redirectOption(field, v string) string {
 	}
 	u, ok := c.resolveReturnURL(v)
 	if !ok {
-		c.cfg.logger.Warn("monocloud: "+field+" is not on the app's origin; ignored", "value", v)
+		c.cfg.opts.Logger.Warn("monocloud: "+field+" is not on the app's origin; ignored", "value", v)
 		return ""
 	}
 	return u

@@ -786,13 +786,13 @@ func newRequest(path string, cookies []*http.Cookie) *http.Request {
 // decodeSessionCookie returns the decrypted session cookie held by cookies.
 func decodeSessionCookie(t testing.TB, c *Client, cookies []*http.Cookie) sessionCookie {
 	t.Helper()
-	single, chunked, _ := cookie.Find(newRequest("/", cookies).Header["Cookie"], c.cfg.sessionCookie.name)
+	single, chunked, _ := cookie.Find(newRequest("/", cookies).Header["Cookie"], c.cfg.opts.Session.Cookie.Name)
 	value := cmp.Or(single, chunked)
 	if value == "" {
 		t.Fatalf("no session cookie among %v", cookieNames(cookies))
 	}
 	var sc sessionCookie
-	if _, err := c.sessionCodec.Decode(c.cfg.sessionCookie.name, value, &sc); err != nil {
+	if _, err := c.sessionCodec.Decode(c.cfg.opts.Session.Cookie.Name, value, &sc); err != nil {
 		t.Fatalf("session cookie does not decode: %v", err)
 	}
 	return *sc.withUser()

@@ -37,7 +37,7 @@ func unverifiedClaims(jwt string) map[string]any {
 func (c *Client) userClaims(claims map[string]any) map[string]any {
 	out := make(map[string]any, len(claims))
 	for k, v := range claims {
-		if !slices.Contains(c.cfg.filteredClaims, k) {
+		if !slices.Contains(c.cfg.opts.FilteredIDTokenClaims, k) {
 			out[k] = v
 		}
 	}

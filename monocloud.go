@@ -55,12 +55,12 @@ func New(opts Options) (*Client, error) {
 	}
 	// The configured issuer is a parsed URL, so it holds no NUL byte: the
 	// binding is unambiguous.
-	binding := cfg.issuer + "\x00" + cfg.clientID
-	sessionCodec, err := cookie.NewCodec(cfg.secrets, binding, cfg.maxDuration)
+	binding := cfg.opts.TenantDomain + "\x00" + cfg.opts.ClientID
+	sessionCodec, err := cookie.NewCodec(cfg.cookieSecrets(), binding, cfg.opts.Session.MaximumDuration)
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}
-	stateCodec, err := cookie.NewCodec(cfg.secrets, binding, cfg.stateDuration)
+	stateCodec, err := cookie.NewCodec(cfg.cookieSecrets(), binding, cfg.opts.State.Duration)
 	if err != nil {
 		return nil, &ValidationError{Field: "CookieSecret", EnvVar: "MONOCLOUD_AUTH_COOKIE_SECRET", Message: err.Error(), Err: err}
 	}
@@ -69,21 +69,21 @@ func New(opts Options) (*Client, error) {
 		sessionCodec: sessionCodec,
 		stateCodec:   stateCodec,
 		sessions:     newSessionCache(),
-		usedStates:   newUsedStates(cfg.stateDuration),
-		logoutJTIs:   expiring.New[string, struct{}](maxLogoutJTIs, cfg.maxDuration),
-		ended:        newEndedSessions(cfg.maxDuration, maxEnded, slices.Contains(cfg.filteredClaims, "sid")),
+		usedStates:   newUsedStates(cfg.opts.State.Duration),
+		logoutJTIs:   expiring.New[string, struct{}](maxLogoutJTIs, cfg.opts.Session.MaximumDuration),
+		ended:        newEndedSessions(cfg.opts.Session.MaximumDuration, maxEnded, slices.Contains(cfg.opts.FilteredIDTokenClaims, "sid")),
 		now:          time.Now,
 	}
-	c.ended.skew = int64(cfg.clockTolerance / time.Second)
+	c.ended.skew = int64(*cfg.opts.ClockTolerance / time.Second)
 	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.endSession)
-	c.refreshes = refresh.New[*refreshedSession](cfg.responseTimeout, func() time.Time { return c.now() })
+	c.refreshes = refresh.New[*refreshedSession](cfg.opts.ResponseTimeout, func() time.Time { return c.now() })
 	c.disc = c.newDiscovery()
 	// A provider that cannot be reached is logged and retried on demand,
 	// unless RequireProvider; an answer that proves the configuration wrong
 	// fails New.
 	if _, err := c.provider(context.Background()); err != nil {
 		var ve *ValidationError
-		if errors.As(err, &ve) || cfg.requireProvider {
+		if errors.As(err, &ve) || *cfg.opts.RequireProvider {
 			return nil, err
 		}
 	}

@@ -99,6 +99,54 @@ func TestOptions(t *testing.T) {
 		}
 	})
 
+	t.Run("the options resolved from every source build the same client", func(t *testing.T) {
+		key := &ClientAssertionKey{Signer: testRSAKey(t, 2048), KeyID: "k", Algorithm: "PS256"}
+		c := newClient(t, Options{
+			ClientAssertionKey:    key,
+			PostLogoutRedirectURI: "bye",
+			ClockSkew:             new(5 * time.Second),
+			RequireProvider:       new(false),
+			DefaultAuthParams:     AuthParams{Prompt: "login", MaxAge: new(300), ACRValues: " a  b ", ResponseMode: "form_post"},
+			Resources:             []Indicator{{Resource: "https://api.example.com", Scopes: " read  write "}},
+			Session:               SessionOptions{Cookie: CookieOptions{Name: "sid", Domain: "app.example.com"}, Store: newMemStore()},
+			State:                 StateOptions{Cookie: CookieOptions{SameSite: http.SameSiteStrictMode}, MaxConcurrent: 2},
+			HTTPClient:            &http.Client{Timeout: time.Minute},
+			Coordinator:           &fakeCoordinator{},
+			OnError:               func(http.ResponseWriter, *http.Request, error) {},
+		}, map[string]string{
+			"MONOCLOUD_AUTH_TENANT_DOMAIN":            "op.example.com",
+			"MONOCLOUD_AUTH_CLIENT_ID":                "env-client",
+			"MONOCLOUD_AUTH_APP_URL":                  "https://app.example.com/base/",
+			"MONOCLOUD_AUTH_COOKIE_SECRET":            "0123456789abcdef0123456789abcdef",
+			"MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS":  "fedcba9876543210fedcba9876543210",
+			"MONOCLOUD_AUTH_SCOPES":                   "openid   offline_access",
+			"MONOCLOUD_AUTH_RESOURCE":                 "https://a.example.com  https://b.example.com/api",
+			"MONOCLOUD_AUTH_SESSION_SLIDING":          "true",
+			"MONOCLOUD_AUTH_SESSION_DURATION":         "3600",
+			"MONOCLOUD_AUTH_SIGNIN_URL":               "login/",
+			"MONOCLOUD_AUTH_USE_PAR":                  "true",
+			"MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS": " iss  exp ",
+			"MONOCLOUD_AUTH_STATE_DURATION":           "600",
+			"MONOCLOUD_AUTH_LOG_LEVEL":                "warn",
+		})
+		t.Cleanup(func() { _ = c.Close() })
+		o := c.Options()
+		clearEnv(t)
+		again, err := New(o)
+		if err != nil {
+			t.Fatalf("New(c.Options()): %v", err)
+		}
+		t.Cleanup(func() { _ = again.Close() })
+		got := again.Options()
+		if reflect.ValueOf(got.OnError).Pointer() != reflect.ValueOf(o.OnError).Pointer() {
+			t.Error("OnError not kept")
+		}
+		got.OnError, o.OnError = nil, nil // funcs are DeepEqual only when nil
+		if !reflect.DeepEqual(got, o) {
+			t.Errorf("New(c.Options()).Options() differs:\n%+v\n%+v", got, o)
+		}
+	})
+
 	t.Run("ClientAuthMethod as New resolved it", func(t *testing.T) {
 		key := &ClientAssertionKey{Signer: testRSAKey(t, 2048), KeyID: "k", Algorithm: "RS256"}
 		for _, tc := range []struct {
@@ -147,7 +195,7 @@ func TestOptions(t *testing.T) {
 		if hc.Timeout != time.Minute {
 			t.Error("the caller's HTTPClient changed")
 		}
-		if c.cfg.routes.SignIn != "/api/auth/signin" || c.cfg.authParams.MaxAge == nil || *c.cfg.authParams.MaxAge != 300 {
+		if c.cfg.opts.Routes.SignIn != "/api/auth/signin" || c.cfg.opts.DefaultAuthParams.MaxAge == nil || *c.cfg.opts.DefaultAuthParams.MaxAge != 300 {
 			t.Error("the client's config changed")
 		}
 	})

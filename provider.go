@@ -37,9 +37,9 @@ const providerDiscoveredMessage = "monocloud: provider discovered"
 // provider.Discovery), which reports each failed attempt as an event.
 func (c *Client) newDiscovery() *provider.Discovery {
 	return &provider.Discovery{
-		Issuer:   c.cfg.issuer,
+		Issuer:   c.cfg.opts.TenantDomain,
 		Client:   c.cfg.httpClient,
-		Timeout:  c.cfg.responseTimeout,
+		Timeout:  c.cfg.opts.ResponseTimeout,
 		Required: []string{"authorization_endpoint", "token_endpoint", "jwks_uri"},
 		Now:      func() time.Time { return c.now() },
 		OnError: func(ctx context.Context, err error) {
@@ -66,7 +66,7 @@ func (c *Client) provider(ctx context.Context) (*discoveredOP, error) {
 		return nil, err
 	}
 	if c.op.CompareAndSwap(nil, p) {
-		c.cfg.logger.LogAttrs(ctx, slog.LevelInfo, providerDiscoveredMessage, slog.String("issuer", p.issuer))
+		c.cfg.opts.Logger.LogAttrs(ctx, slog.LevelInfo, providerDiscoveredMessage, slog.String("issuer", p.issuer))
 	}
 	return c.op.Load(), nil
 }
@@ -78,15 +78,15 @@ func (c *Client) provider(ctx context.Context) (*discoveredOP, error) {
 func newDiscoveredOP(doc *provider.Metadata, cfg *config, now func() time.Time) (*discoveredOP, error) {
 	tokenURL, parURL, revocationURL := doc.TokenEndpoint, doc.PAREndpoint, doc.RevocationEndpoint
 	if cfg.authMethod.MutualTLS() {
-		aliases, member := doc.MTLSAliases(cfg.trustStoreID)
+		aliases, member := doc.MTLSAliases(cfg.opts.TrustStoreID)
 		tokenURL, parURL, revocationURL = aliases["token_endpoint"], aliases["pushed_authorization_request_endpoint"], aliases["revocation_endpoint"]
 		// No falling back to the regular endpoints, which do not ask for
 		// the certificate.
-		if tokenURL == "" || cfg.usePAR && parURL == "" {
-			return nil, &ValidationError{Field: "TenantDomain", EnvVar: "MONOCLOUD_AUTH_TENANT_DOMAIN", Message: fmt.Sprintf("%s/.well-known/openid-configuration: %s lacks the token_endpoint (or, with UsePAR, pushed_authorization_request_endpoint) that %s needs", cfg.issuer, member, cfg.authMethod)}
+		if tokenURL == "" || *cfg.opts.UsePAR && parURL == "" {
+			return nil, &ValidationError{Field: "TenantDomain", EnvVar: "MONOCLOUD_AUTH_TENANT_DOMAIN", Message: fmt.Sprintf("%s/.well-known/openid-configuration: %s lacks the token_endpoint (or, with UsePAR, pushed_authorization_request_endpoint) that %s needs", cfg.opts.TenantDomain, member, cfg.authMethod)}
 		}
 	}
-	if cfg.usePAR && parURL == "" {
+	if *cfg.opts.UsePAR && parURL == "" {
 		return nil, &ValidationError{Field: "UsePAR", EnvVar: "MONOCLOUD_AUTH_USE_PAR", Message: "pushed_authorization_request_endpoint endpoint is required but not available in the issuer metadata"}
 	}
 	return &discoveredOP{
@@ -99,22 +99,22 @@ func newDiscoveredOP(doc *provider.Metadata, cfg *config, now func() time.Time) 
 		revocationURL: revocationURL,
 		verifier: &provider.Verifier{
 			Issuer:    doc.Issuer,
-			ClientID:  cfg.clientID,
-			Algorithm: jose.SignatureAlgorithm(cfg.idTokenAlg),
+			ClientID:  cfg.opts.ClientID,
+			Algorithm: jose.SignatureAlgorithm(cfg.opts.IDTokenSigningAlg),
 			Keys: &provider.KeySet{
 				URL:     doc.JWKSURI,
 				Client:  cfg.httpClient,
-				Timeout: cfg.responseTimeout,
+				Timeout: cfg.opts.ResponseTimeout,
 				Now:     now,
 			},
 			// Token times are checked on the provider's clock.
-			Now:    func() time.Time { return now().Add(cfg.clockSkew) },
-			Leeway: cfg.clockTolerance,
+			Now:    func() time.Time { return now().Add(*cfg.opts.ClockSkew) },
+			Leeway: *cfg.opts.ClockTolerance,
 		},
 		tokens: &opclient.Client{
 			HTTPClient:   cfg.httpClient,
-			ClientID:     cfg.clientID,
-			ClientSecret: cfg.clientSecret,
+			ClientID:     cfg.opts.ClientID,
+			ClientSecret: cfg.opts.ClientSecret,
 			AuthMethod:   cfg.authMethod,
 			Key:          cfg.assertionKey,
 			Audience:     tokenURL,

@@ -32,7 +32,7 @@ func (c *Client) Ready(ctx context.Context) error {
 			return &StoreError{Op: "loading the coordinator's ended sessions", Err: errEndedNotLoaded}
 		}
 	}
-	if store := c.cfg.store; store != nil {
+	if store := c.cfg.opts.Session.Store; store != nil {
 		if _, err := store.Get(ctx, readyProbeKey); err != nil {
 			return &StoreError{Op: "reaching the session store", Err: err}
 		}

@@ -30,7 +30,7 @@ func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 	if p.MaxAge != nil {
 		q.Set("max_age", strconv.Itoa(*p.MaxAge))
 	}
-	u := c.appURL(c.cfg.routes.SignIn)
+	u := c.appURL(c.cfg.opts.Routes.SignIn)
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -47,7 +47,7 @@ func (c *Client) RedirectToSignIn(w http.ResponseWriter, r *http.Request, return
 // SignOutURL returns the URL of the sign-out route; postLogoutURL, when
 // set, is where sign-out returns (on the app's origin only).
 func (c *Client) SignOutURL(postLogoutURL string) string {
-	u := c.appURL(c.cfg.routes.SignOut)
+	u := c.appURL(c.cfg.opts.Routes.SignOut)
 	if strings.TrimSpace(postLogoutURL) != "" {
 		u += "?" + url.Values{"post_logout_url": {postLogoutURL}}.Encode()
 	}

@@ -243,7 +243,7 @@ const slideInterval = 60
 // load reads the request's session for loadOnce: its events are queued.
 func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 	cfg := st.c.cfg
-	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.sessionCookie.name)
+	single, chunked, family := cookie.Find(st.r.Header["Cookie"], cfg.opts.Session.Cookie.Name)
 	st.mu.Lock()
 	st.family = family
 	st.mu.Unlock()
@@ -277,14 +277,14 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s.User = User{}
 		sc.Session = &s
 	}
-	if err := st.c.ended.awaitLoaded(ctx, cfg.responseTimeout); err != nil {
+	if err := st.c.ended.awaitLoaded(ctx, cfg.opts.ResponseTimeout); err != nil {
 		return nil, err
 	}
 	if st.c.ended.includes(&sc) {
 		st.remove(ctx, &sc)
 		return nil, nil
 	}
-	if stale || (cfg.sliding && now-sc.Lifetime.U >= min(slideInterval, int64(cfg.duration/time.Second)/2)) {
+	if stale || (*cfg.opts.Session.Sliding && now-sc.Lifetime.U >= min(slideInterval, int64(cfg.opts.Session.Duration/time.Second)/2)) {
 		next := sc
 		next.Lifetime.U = now
 		next.Lifetime.E = cfg.expiry(next.Lifetime)
@@ -314,11 +314,11 @@ func (st *requestState) decodeNewest(single, chunked string) (sessionCookie, boo
 	if err != nil && cerr != nil {
 		return sessionCookie{}, false, err
 	}
-	name := st.c.cfg.sessionCookie.name
+	name := st.c.cfg.opts.Session.Cookie.Name
 	if cerr == nil && (err != nil || cmp.Or(cmp.Compare(csc.Lifetime.C, sc.Lifetime.C), cmp.Compare(csc.Lifetime.U, sc.Lifetime.U)) > 0) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		_ = st.setCookiesLocked(cookie.Expired(name, cookieAttributes(st.c.cfg.sessionCookie)))
+		_ = st.setCookiesLocked(cookie.Expired(name, cookieAttributes(st.c.cfg.opts.Session.Cookie)))
 		return csc, cstale, nil
 	}
 	st.expireFamily(map[string]bool{name: true})

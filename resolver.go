@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -98,43 +99,66 @@ func (r *resolver) resource(v, field, env string) string {
 	return joinFields(v)
 }
 
+// indicators validates Options.Resources and returns them with their
+// lists joined with single spaces.
+func (r *resolver) indicators(given []Indicator) []Indicator {
+	var resolved []Indicator
+	for i, ind := range given {
+		field := fmt.Sprintf("Resources[%d]", i)
+		if strings.TrimSpace(ind.Resource) == "" {
+			r.Fail(field, "", "Resource must not be empty")
+			continue
+		}
+		ind.Resource = r.resource(ind.Resource, field, "")
+		if ind.Scopes != "" {
+			if joinFields(ind.Scopes) == "" {
+				r.Fail(field, "", "Scopes must be a space-separated string")
+			}
+			ind.Scopes = joinFields(ind.Scopes)
+		}
+		resolved = append(resolved, ind)
+	}
+	return resolved
+}
+
 func validResource(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "") && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.Contains(s, "#")
 }
 
-func (r *resolver) cookie(o CookieOptions, field, envPrefix, defName string, secureDefault, persistentDefault bool) cookieConfig {
-	c := cookieConfig{
-		name:       r.String(o.Name, envPrefix+"NAME", defName),
-		path:       r.String(o.Path, envPrefix+"PATH", "/"),
-		domain:     r.String(o.Domain, envPrefix+"DOMAIN", ""),
-		httpOnly:   r.Bool(o.HTTPOnly, field+".HTTPOnly", envPrefix+"HTTP_ONLY", true),
-		secure:     r.Bool(o.Secure, field+".Secure", envPrefix+"SECURE", secureDefault),
-		persistent: r.Bool(o.Persistent, field+".Persistent", envPrefix+"PERSISTENT", persistentDefault),
-		sameSite:   o.SameSite,
+// cookie resolves the cookie attributes o, every pointer field set.
+func (r *resolver) cookie(o CookieOptions, field, envPrefix, defName string, secureDefault, persistentDefault bool) CookieOptions {
+	c := CookieOptions{
+		Name:       r.String(o.Name, envPrefix+"NAME", defName),
+		Path:       r.String(o.Path, envPrefix+"PATH", "/"),
+		Domain:     r.String(o.Domain, envPrefix+"DOMAIN", ""),
+		HTTPOnly:   new(r.Bool(o.HTTPOnly, field+".HTTPOnly", envPrefix+"HTTP_ONLY", true)),
+		Secure:     new(r.Bool(o.Secure, field+".Secure", envPrefix+"SECURE", secureDefault)),
+		SameSite:   o.SameSite,
+		Persistent: new(r.Bool(o.Persistent, field+".Persistent", envPrefix+"PERSISTENT", persistentDefault)),
 	}
-	if !validCookieName(c.name) {
-		r.Fail(field+".Name", envPrefix+"NAME", "must be a valid cookie name, got %q", c.name)
+	if !validCookieName(c.Name) {
+		r.Fail(field+".Name", envPrefix+"NAME", "must be a valid cookie name, got %q", c.Name)
 	}
-	if !strings.HasPrefix(c.path, "/") {
-		r.Fail(field+".Path", envPrefix+"PATH", "must start with /, got %q", c.path)
+	if !strings.HasPrefix(c.Path, "/") {
+		r.Fail(field+".Path", envPrefix+"PATH", "must start with /, got %q", c.Path)
 	}
-	if c.sameSite == 0 {
+	if c.SameSite == 0 {
 		switch s := r.String("", envPrefix+"SAME_SITE", "lax"); s {
 		case "lax":
-			c.sameSite = http.SameSiteLaxMode
+			c.SameSite = http.SameSiteLaxMode
 		case "strict":
-			c.sameSite = http.SameSiteStrictMode
+			c.SameSite = http.SameSiteStrictMode
 		case "none":
-			c.sameSite = http.SameSiteNoneMode
+			c.SameSite = http.SameSiteNoneMode
 		default:
 			r.Fail(field+".SameSite", envPrefix+"SAME_SITE", "must be one of strict, lax, none, got %q", s)
 		}
 	}
-	if secureDefault && !c.secure {
+	if secureDefault && !*c.Secure {
 		r.Fail(field+".Secure", envPrefix+"SECURE", "Cookie must be set to secure when app url protocol is https.")
 	}
-	if c.sameSite == http.SameSiteNoneMode && !c.secure {
+	if c.SameSite == http.SameSiteNoneMode && !*c.Secure {
 		r.Fail(field+".SameSite", envPrefix+"SAME_SITE", "SameSite=None requires a Secure cookie (an https AppURL)")
 	}
 	return c

@@ -240,7 +240,7 @@ func (c *Client) logNoRequestContext(ctx context.Context, helper string) {
 	if c.noRequestContextLogged.Swap(true) {
 		return
 	}
-	c.cfg.logger.LogAttrs(ctx, slog.LevelError, "monocloud: "+helper+" reports false: no request state in its context",
+	c.cfg.opts.Logger.LogAttrs(ctx, slog.LevelError, "monocloud: "+helper+" reports false: no request state in its context",
 		slog.String("error", ErrNoRequestContext.Error()))
 }
 

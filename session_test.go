@@ -691,7 +691,7 @@ func TestSessionKeyRotation(t *testing.T) {
 	have := old.signedIn(want)
 
 	// The same app (issuer and client ID) after a secret rotation.
-	rotated := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
+	rotated := newSessionApp(t, Options{TenantDomain: old.client.cfg.opts.TenantDomain, CookieSecret: newSecret, PreviousCookieSecrets: []string{oldSecret}}, false)
 	got, resp, err := rotated.getSession(have)
 	if err != nil {
 		t.Fatalf("cookie of the previous secret: %v", err)
@@ -703,7 +703,7 @@ func TestSessionKeyRotation(t *testing.T) {
 	}
 	have = applyCookies(have, resp.Cookies())
 
-	onlyNew := newSessionApp(t, Options{TenantDomain: old.client.cfg.issuer, CookieSecret: newSecret}, false)
+	onlyNew := newSessionApp(t, Options{TenantDomain: old.client.cfg.opts.TenantDomain, CookieSecret: newSecret}, false)
 	if _, _, err := onlyNew.getSession(have); err != nil {
 		t.Fatalf("re-written cookie does not open with the new secret alone: %v", err)
 	}
@@ -739,7 +739,7 @@ func TestCookiesBoundToTheApp(t *testing.T) {
 			var rec errRecorder
 			tc.opts.OnError = rec.hook
 			b := newTestApp(t, appConfig{opts: tc.opts})
-			if b.client.cfg.issuer == a.client.cfg.issuer && b.client.cfg.clientID == a.client.cfg.clientID {
+			if b.client.cfg.opts.TenantDomain == a.client.cfg.opts.TenantDomain && b.client.cfg.opts.ClientID == a.client.cfg.opts.ClientID {
 				t.Fatal("setup: the apps have the same issuer and client ID")
 			}
 

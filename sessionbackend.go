@@ -62,14 +62,14 @@ type newest struct {
 // sessions that no SessionLocker serializes.
 func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, endSession func(context.Context, EndedSession) error) sessionBackend {
 	sharing := refreshSharing{coord: cfg.coordinator, codec: codec, now: now}
-	if cfg.store == nil {
+	if cfg.opts.Session.Store == nil {
 		return &cookieSessions{sharing: sharing, endSession: endSession}
 	}
-	locker, _ := cfg.store.(SessionLocker)
+	locker, _ := cfg.opts.Session.Store.(SessionLocker)
 	if locker != nil {
 		sharing = refreshSharing{}
 	}
-	return &storedSessions{store: cfg.store, locker: locker, sharing: sharing}
+	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing}
 }
 
 // cookieSessions keeps each session in its cookie.

@@ -57,11 +57,12 @@ func (l lifetime) public() Lifetime {
 // creation, or after its last update when sliding, never beyond
 // MaximumDuration after creation.
 func (c *config) expiry(l lifetime) int64 {
-	limit := l.C + int64(c.maxDuration/time.Second)
-	if !c.sliding {
-		return min(l.C+int64(c.duration/time.Second), limit)
+	s := &c.opts.Session
+	limit := l.C + int64(s.MaximumDuration/time.Second)
+	if !*s.Sliding {
+		return min(l.C+int64(s.Duration/time.Second), limit)
 	}
-	return min(l.U+int64(c.duration/time.Second), limit)
+	return min(l.U+int64(s.Duration/time.Second), limit)
 }
 
 // valid reports whether a session with lifetime l is still alive at now.
@@ -82,11 +83,11 @@ func (c *Client) newSessionCookie(s *Session) *sessionCookie {
 // sessionCookies returns the cookies of session cookie value (of sc), split
 // into chunks when it is too large for one.
 func (c *Client) sessionCookies(value string, sc *sessionCookie) ([]*http.Cookie, error) {
-	attrs := cookieAttributes(c.cfg.sessionCookie)
-	if c.cfg.sessionCookie.persistent {
+	attrs := cookieAttributes(c.cfg.opts.Session.Cookie)
+	if *c.cfg.opts.Session.Cookie.Persistent {
 		attrs.Expires = time.Unix(sc.Lifetime.E, 0)
 	}
-	return cookie.Split(c.cfg.sessionCookie.name, value, attrs)
+	return cookie.Split(c.cfg.opts.Session.Cookie.Name, value, attrs)
 }
 
 // decodeSession decodes a session cookie value, through the cache of
@@ -97,7 +98,7 @@ func (c *Client) decodeSession(value string) (sessionCookie, bool, error) {
 		return sc, stale, nil
 	}
 	var sc sessionCookie
-	stale, err := c.sessionCodec.Decode(c.cfg.sessionCookie.name, value, &sc)
+	stale, err := c.sessionCodec.Decode(c.cfg.opts.Session.Cookie.Name, value, &sc)
 	if err != nil {
 		return sessionCookie{}, false, err
 	}
@@ -121,7 +122,7 @@ func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, 
 // encodeSaved returns the session cookie value of payload, what the
 // session backend's save returned.
 func (c *Client) encodeSaved(payload *sessionCookie) (string, error) {
-	value, err := c.sessionCodec.Encode(c.cfg.sessionCookie.name, payload)
+	value, err := c.sessionCodec.Encode(c.cfg.opts.Session.Cookie.Name, payload)
 	if err != nil {
 		return "", err
 	}
@@ -130,8 +131,9 @@ func (c *Client) encodeSaved(payload *sessionCookie) (string, error) {
 	return value, nil
 }
 
-func cookieAttributes(c cookieConfig) cookie.Attributes {
-	return cookie.Attributes{Path: c.path, Domain: c.domain, HTTPOnly: c.httpOnly, Secure: c.secure, SameSite: c.sameSite}
+// cookieAttributes returns the attributes of resolved cookie options o.
+func cookieAttributes(o CookieOptions) cookie.Attributes {
+	return cookie.Attributes{Path: o.Path, Domain: o.Domain, HTTPOnly: *o.HTTPOnly, Secure: *o.Secure, SameSite: o.SameSite}
 }
 
 // newKey returns a random session key.

@@ -168,14 +168,14 @@ func TestSessionDecodeAllocations(t *testing.T) {
 	app.signIn("")
 	var value string
 	for _, ck := range app.cookies() {
-		if ck.Name == app.client.cfg.sessionCookie.name {
+		if ck.Name == app.client.cfg.opts.Session.Cookie.Name {
 			value = ck.Value
 		}
 	}
 	codec := app.client.sessionCodec
 	allocs := testing.AllocsPerRun(50, func() {
 		var sc sessionCookie
-		if _, err := codec.Decode(app.client.cfg.sessionCookie.name, value, &sc); err != nil {
+		if _, err := codec.Decode(app.client.cfg.opts.Session.Cookie.Name, value, &sc); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -316,7 +316,7 @@ func TestEncodedClaimsReachEveryPath(t *testing.T) {
 		"revoked by sub": func(at time.Time) { app.client.ended.add(sub, "", at) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			app.client.ended = newEndedSessions(app.client.cfg.maxDuration, maxEnded, false)
+			app.client.ended = newEndedSessions(app.client.cfg.opts.Session.MaximumDuration, maxEnded, false)
 			revoke(clock.Now())
 			if w := fresh("/session", signedIn); w.Code != http.StatusNoContent {
 				t.Errorf("a revoked session served: %d %q", w.Code, w.Body)
@@ -432,7 +432,7 @@ func BenchmarkSessionCacheMemory(b *testing.B) {
 	reqs := benchRotatingRequests(b, app.client, app.request(http.MethodGet, "/"), sessionCacheSize)
 	values := make([][]byte, len(reqs))
 	for i, r := range reqs {
-		single, chunked, _ := cookie.Find(r.Header["Cookie"], app.client.cfg.sessionCookie.name)
+		single, chunked, _ := cookie.Find(r.Header["Cookie"], app.client.cfg.opts.Session.Cookie.Name)
 		values[i] = []byte(single + chunked)
 	}
 	var before, after runtime.MemStats

@@ -136,7 +136,7 @@ func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {
 // st.mu.
 func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error {
 	cfg := st.c.cfg
-	attrs := cookieAttributes(cfg.sessionCookie)
+	attrs := cookieAttributes(cfg.opts.Session.Cookie)
 	cookies, err := st.c.sessionCookies(value, sc)
 	if err != nil {
 		return err
@@ -160,9 +160,9 @@ func (st *requestState) setSessionLocked(value string, sc *sessionCookie) error 
 		// would hide or corrupt these chunks: expire them. A single
 		// cookie written here needs no such care: leftover chunks hold an
 		// older session, which decodeNewest discards.
-		expired := []*http.Cookie{cookie.Expired(cfg.sessionCookie.name, attrs)}
+		expired := []*http.Cookie{cookie.Expired(cfg.opts.Session.Cookie.Name, attrs)}
 		for i := len(cookies); i < cookie.MaxChunks; i++ {
-			expired = append(expired, cookie.Expired(cfg.sessionCookie.name+"."+strconv.Itoa(i), attrs))
+			expired = append(expired, cookie.Expired(cfg.opts.Session.Cookie.Name+"."+strconv.Itoa(i), attrs))
 		}
 		if err := st.setCookiesLocked(expired...); err != nil {
 			return err
@@ -187,11 +187,11 @@ func (st *requestState) expireFamily(keep map[string]bool) {
 // cookie.MaxChunks+1 each. It fails only when the response header was
 // already written. The caller holds st.mu.
 func (st *requestState) expireFamilyLocked(keep map[string]bool) error {
-	cfg := st.c.cfg.sessionCookie
+	cfg := st.c.cfg.opts.Session.Cookie
 	attrs := cookieAttributes(cfg)
 	names := slices.Clone(st.family)
 	for _, ck := range st.pending.list {
-		if ck.Name == cfg.name || strings.HasPrefix(ck.Name, cfg.name+".") {
+		if ck.Name == cfg.Name || strings.HasPrefix(ck.Name, cfg.Name+".") {
 			names = append(names, ck.Name)
 		}
 	}

@@ -62,8 +62,8 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	state, nonce, verifier := randomString(), randomString(), randomString()
 	challenge := sha256.Sum256([]byte(verifier))
 	params := url.Values{
-		"client_id":             {c.cfg.clientID},
-		"redirect_uri":          {cmp.Or(o.RedirectURI, c.appURL(c.cfg.routes.Callback))},
+		"client_id":             {c.cfg.opts.ClientID},
+		"redirect_uri":          {cmp.Or(o.RedirectURI, c.appURL(c.cfg.opts.Routes.Callback))},
 		"scope":                 {scopes},
 		"response_type":         {"code"},
 		"nonce":                 {nonce},
@@ -103,13 +103,13 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	}
 
 	authorize := op.authURL
-	if c.cfg.usePAR {
+	if *c.cfg.opts.UsePAR {
 		requestURI, err := op.tokens.PushAuthorization(r.Context(), op.parURL, params)
 		if err != nil {
 			c.failProvider(w, r, opError(err))
 			return
 		}
-		params = url.Values{"client_id": {c.cfg.clientID}, "request_uri": {requestURI}}
+		params = url.Values{"client_id": {c.cfg.opts.ClientID}, "request_uri": {requestURI}}
 	}
 	c.expireOldStates(w, r, len(stateCookie.Name)+len(stateCookie.Value))
 	http.SetCookie(w, stateCookie)
@@ -170,7 +170,7 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		c.fail(w, r, &ValidationError{Message: "The sign-in sent the redirect URI " + c.callbackURL(as) + ", not this callback's " + o.RedirectURI})
 		return
 	}
-	session, claims, info, err := c.exchange(r.Context(), p, code, as, boolOr(o.UserInfo, c.cfg.userInfo))
+	session, claims, info, err := c.exchange(r.Context(), p, code, as, boolOr(o.UserInfo, *c.cfg.opts.UserInfo))
 	if err != nil {
 		c.failProvider(w, r, err)
 		return
@@ -240,9 +240,9 @@ func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as 
 // parameters. It also returns the resources to request, and the one to
 // exchange the code for (its token is filed under it).
 func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, resources, exchangeResource string) {
-	p = c.cfg.authParams
-	p.Scopes = mergeLists(p.Scopes, indicatorField(c.cfg.resources, false))
-	resources = mergeLists(p.Resource, indicatorField(c.cfg.resources, true))
+	p = c.cfg.opts.DefaultAuthParams
+	p.Scopes = mergeLists(p.Scopes, indicatorField(c.cfg.opts.Resources, false))
+	resources = mergeLists(p.Resource, indicatorField(c.cfg.opts.Resources, true))
 	exchangeResource = p.Resource
 	own, query := o.AuthParams, queryAuthParams(q)
 	if o.Register {
@@ -258,7 +258,7 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 			// token under it. Providers refuse several resources in one
 			// token request (RFC 8707 allows them to), so with several
 			// the code is exchanged for the default resource.
-			exchangeResource = c.cfg.authParams.Resource
+			exchangeResource = c.cfg.opts.DefaultAuthParams.Resource
 			if len(strings.Fields(over.Resource)) == 1 {
 				exchangeResource = over.Resource
 			}

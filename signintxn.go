@@ -101,7 +101,7 @@ func (as *signInTxn) UnmarshalBinary(p []byte) error {
 // with the given state: one cookie per transaction, so several tabs can
 // sign in at once.
 func (c *Client) stateCookieName(state string) string {
-	return c.cfg.stateCookie.name + "." + state
+	return c.cfg.opts.State.Cookie.Name + "." + state
 }
 
 // The sign-in transactions in flight per browser (State.MaxConcurrent and
@@ -120,7 +120,7 @@ const (
 // stateCookies returns the request's state cookies, oldest first:
 // browsers list cookies of the same path so (RFC 6265, 5.4).
 func (c *Client) stateCookies(r *http.Request) []*http.Cookie {
-	prefix := c.cfg.stateCookie.name + "."
+	prefix := c.cfg.opts.State.Cookie.Name + "."
 	var states []*http.Cookie
 	for _, ck := range r.Cookies() {
 		if strings.HasPrefix(ck.Name, prefix) {
@@ -138,7 +138,7 @@ func (c *Client) stateCookies(r *http.Request) []*http.Cookie {
 // stays small whatever the Cookie header holds.
 func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size int) {
 	states := c.stateCookies(r)
-	kept, expired, limit := 1, 0, c.cfg.maxStates // the new one
+	kept, expired, limit := 1, 0, c.cfg.opts.State.MaxConcurrent // the new one
 	for i := len(states) - 1; i >= 0 && expired < limit; i-- {
 		if n := len(states[i].Name) + len(states[i].Value); kept < limit && size+n <= maxStateBytes {
 			kept++
@@ -157,7 +157,7 @@ func (c *Client) expireOldStates(w http.ResponseWriter, r *http.Request, size in
 // State.MaxConcurrent of them, the newest.
 func (c *Client) clearStates(w http.ResponseWriter, r *http.Request, taken string) {
 	states := c.stateCookies(r)
-	for i, expired := len(states)-1, 0; i >= 0 && expired < c.cfg.maxStates; i-- {
+	for i, expired := len(states)-1, 0; i >= 0 && expired < c.cfg.opts.State.MaxConcurrent; i-- {
 		if states[i].Name != taken {
 			c.expireState(w, states[i].Name)
 			expired++
@@ -167,8 +167,8 @@ func (c *Client) clearStates(w http.ResponseWriter, r *http.Request, taken strin
 
 // expireState expires the state cookie name.
 func (c *Client) expireState(w http.ResponseWriter, name string) {
-	cc := c.cfg.stateCookie
-	http.SetCookie(w, &http.Cookie{Name: name, Path: cc.path, Domain: cc.domain, MaxAge: -1, HttpOnly: true, Secure: cc.secure, SameSite: cc.sameSite})
+	cc := c.cfg.opts.State.Cookie
+	http.SetCookie(w, &http.Cookie{Name: name, Path: cc.Path, Domain: cc.Domain, MaxAge: -1, HttpOnly: true, Secure: *cc.Secure, SameSite: cc.SameSite})
 }
 
 // stateCookie returns the state cookie of a new transaction. A cookie over
@@ -184,16 +184,16 @@ func (c *Client) stateCookie(state string, as *signInTxn, formPost bool) (*http.
 	if err := cookie.CheckSize(name, value); err != nil {
 		return nil, &ValidationError{Message: "Sign-in state too large for a cookie: shorten the application state, the scope or the resource parameter", Err: err}
 	}
-	cc := c.cfg.stateCookie
-	sameSite := cc.sameSite
-	if formPost && cc.secure {
+	cc := c.cfg.opts.State.Cookie
+	sameSite := cc.SameSite
+	if formPost && *cc.Secure {
 		// The provider POSTs the callback cross-site; only SameSite=None
 		// cookies come along (and browsers require Secure for those).
 		sameSite = http.SameSiteNoneMode
 	}
 	return &http.Cookie{
-		Name: name, Value: value, Path: cc.path, Domain: cc.domain,
-		MaxAge: int(c.cfg.stateDuration / time.Second), HttpOnly: true, Secure: cc.secure, SameSite: sameSite,
+		Name: name, Value: value, Path: cc.Path, Domain: cc.Domain,
+		MaxAge: int(c.cfg.opts.State.Duration / time.Second), HttpOnly: true, Secure: *cc.Secure, SameSite: sameSite,
 	}, nil
 }
 
@@ -250,5 +250,5 @@ func randomString() string {
 
 // callbackURL returns the redirect URI that the sign-in of as sent.
 func (c *Client) callbackURL(as *signInTxn) string {
-	return cmp.Or(as.RedirectURI, c.appURL(c.cfg.routes.Callback))
+	return cmp.Or(as.RedirectURI, c.appURL(c.cfg.opts.Routes.Callback))
 }

@@ -37,7 +37,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		return
 	}
 	returnTo := c.cfg.appRoot
-	if u, ok := c.resolveReturnURL(c.cfg.postLogoutURL); ok {
+	if u, ok := c.resolveReturnURL(c.cfg.opts.PostLogoutRedirectURI); ok {
 		returnTo = u
 	}
 	if o.PostLogoutRedirectURI != "" {
@@ -59,7 +59,7 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		return
 	}
 	var p *discoveredOP
-	if queryBool(q, "federated", boolOr(o.FederatedSignOut, c.cfg.federated)) {
+	if queryBool(q, "federated", boolOr(o.FederatedSignOut, *c.cfg.opts.FederatedSignOut)) {
 		// Before anything ends: a retry must still end both sessions.
 		var err error
 		if p, err = c.provider(r.Context()); err != nil {
@@ -72,12 +72,12 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		return
 	}
 	c.clearStates(w, r, "")
-	if c.cfg.revokeOnSignOut {
+	if *c.cfg.opts.RevokeTokensOnSignOut {
 		c.revokeOnSignOut(r.Context(), sc.Session)
 	}
 	outcome := OutcomeLocal
 	if p != nil {
-		if u, ok := p.metadata.EndSessionURL(c.cfg.clientID, cmp.Or(o.IDTokenHint, sc.Session.IDToken), returnTo, o.State); ok {
+		if u, ok := p.metadata.EndSessionURL(c.cfg.opts.ClientID, cmp.Or(o.IDTokenHint, sc.Session.IDToken), returnTo, o.State); ok {
 			returnTo, outcome = u, OutcomeFederated
 		}
 	}

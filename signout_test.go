@@ -87,7 +87,7 @@ func TestHandlerSignOut(t *testing.T) {
 				{"https://elsewhere.example.com/bye", base}, // other origins are ignored
 			} {
 				app := newTestApp(t, appConfig{basePath: base, opcfg: adaClaims})
-				app.client.cfg.postLogoutURL = strings.ReplaceAll(tt.opt, "{app}", app.origin())
+				app.client.cfg.opts.PostLogoutRedirectURI = strings.ReplaceAll(tt.opt, "{app}", app.origin())
 				resp, _ := signOut(t, app, base, "")
 				if got, want := endSession(t, app, resp).Get("post_logout_redirect_uri"), app.url(tt.want); got != want {
 					t.Errorf("PostLogoutRedirectURI %q: post_logout_redirect_uri %q, want %q", tt.opt, got, want)

@@ -169,7 +169,7 @@ func (c *Client) tokenQuery(opts *GetTokensOptions) (tokenQuery, error) {
 	if opts == nil {
 		opts = &GetTokensOptions{}
 	}
-	q := tokenQuery{force: opts.ForceRefresh, refetch: c.cfg.refetchUserInfo}
+	q := tokenQuery{force: opts.ForceRefresh, refetch: *c.cfg.opts.RefetchUserInfo}
 	if opts.RefetchUserInfo != nil {
 		q.refetch = *opts.RefetchUserInfo
 	}
@@ -193,10 +193,10 @@ func (c *Client) tokenQuery(opts *GetTokensOptions) (tokenQuery, error) {
 	}
 	switch {
 	case q.resource == "" && q.scopes == "":
-		q.resource = c.cfg.authParams.Resource
+		q.resource = c.cfg.opts.DefaultAuthParams.Resource
 		q.defaultToken = true
 	case q.resource == "":
-		q.resource = c.cfg.authParams.Resource
+		q.resource = c.cfg.opts.DefaultAuthParams.Resource
 		q.fileScopes = q.scopes
 	default:
 		q.fileScopes = q.scopes
@@ -208,7 +208,7 @@ func (c *Client) tokenQuery(opts *GetTokensOptions) (tokenQuery, error) {
 // requested at sign-in. The provider would refuse it too (RFC 8707), and
 // some (oidc-provider) consume the refresh token first, ending the session.
 func (c *Client) checkAuthorizedResource(s *Session, resource string) error {
-	if resource == "" || resource == c.cfg.authParams.Resource {
+	if resource == "" || resource == c.cfg.opts.DefaultAuthParams.Resource {
 		return nil
 	}
 	for item := range strings.FieldsSeq(resource) {
@@ -225,7 +225,7 @@ func (c *Client) checkAuthorizedResource(s *Session, resource string) error {
 func (c *Client) indicatorScopes(resource string) string {
 	var scopes string
 	found := false
-	for _, ind := range c.cfg.resources {
+	for _, ind := range c.cfg.opts.Resources {
 		if !sameSet(ind.Resource, resource) {
 			continue
 		}

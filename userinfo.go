@@ -62,7 +62,7 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOpt
 		return
 	}
 	user := sc.Session.User
-	if queryBool(c.queryOverrides(r), "refresh", boolOr(o.RefetchUserInfo, c.cfg.refetchUserInfo)) {
+	if queryBool(c.queryOverrides(r), "refresh", boolOr(o.RefetchUserInfo, *c.cfg.opts.RefetchUserInfo)) {
 		u, err := c.refetchUserInfo(r.Context(), st)
 		if err != nil {
 			c.fail(w, r, err)
@@ -117,7 +117,7 @@ func (c *Client) refetchUserInfo(ctx context.Context, st *requestState) (User, e
 // anew, as at sign-in, from the ID token's claims (those of s.IDToken when
 // claims is nil) and the userinfo answer.
 func (c *Client) syncProfile(s *Session, claims, info map[string]any) {
-	if c.cfg.strictProfileSync {
+	if *c.cfg.opts.StrictProfileSync {
 		if claims == nil {
 			claims = unverifiedClaims(s.IDToken) // verified when received
 		}
