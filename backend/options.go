@@ -113,9 +113,13 @@ type Options struct {
 	// section 9). See NewNonceSource.
 	DPoPNonces NonceSource
 
-	// TrustedProxies are the addresses of proxies whose X-Forwarded-Proto,
-	// X-Forwarded-Host and forwarded certificates are believed: for the
-	// htu check of DPoP proofs and for ForwardedCertificate.
+	// TrustedProxies are the addresses of proxies whose forwarded headers
+	// are believed: for the htu check of DPoP proofs, Forwarded (proto and
+	// host), X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Prefix
+	// (the path prefix a proxy stripped: a client calls
+	// https://api.example.com/orders-api/items, the server sees /items, the
+	// proof names the former); and the certificates of
+	// ForwardedCertificate. From any other peer these headers are ignored.
 	// MONOCLOUD_BACKEND_TRUSTED_PROXIES (space-separated addresses or CIDR
 	// prefixes).
 	TrustedProxies []netip.Prefix
