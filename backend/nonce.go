@@ -20,9 +20,9 @@ import (
 // saving the round trip of a 401. Protect does so: when the nonce of an
 // accepted proof is not the one Nonce returns now, the answer carries the
 // new one. A client that always uses the latest nonce it received thus
-// never gets use_dpop_nonce while it calls the API at least once a nonce
-// lifetime, and successive requests with the current nonce carry no
-// header. Browser clients read the header only if CORS exposes it
+// gets use_dpop_nonce only for its first proof, as long as it calls the
+// API at least once a nonce lifetime; answers to proofs with the current
+// nonce carry no header. Browser clients read the header only if CORS exposes it
 // (Access-Control-Expose-Headers: DPoP-Nonce).
 type NonceSource interface {
 	// Nonce returns the nonce to send in DPoP-Nonce; Protect calls it once

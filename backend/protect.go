@@ -12,10 +12,11 @@ import (
 // access token that meets opts (nil: any valid token), and makes the
 // token's claims reachable with ClaimsFromContext. It refuses the others
 // with the answers of the package documentation, through
-// Options.ErrorWriter. With Options.DPoPNonces, a DPoP request it lets
-// through gets the current nonce in DPoP-Nonce whenever its proof carried
-// an older one, before next writes (see NonceSource). It panics if a scope in opts cannot appear in a
-// scope parameter (RFC 6749 section 3.3), as that is a programming error.
+// Options.ErrorWriter. With Options.DPoPNonces, the answer to a DPoP
+// request it lets through carries the current nonce in DPoP-Nonce,
+// set before next runs, whenever the proof carried an older one (see
+// NonceSource). It panics if a scope in opts cannot appear in a scope
+// parameter (RFC 6749 section 3.3), as that is a programming error.
 func (c *Client) Protect(opts *ProtectOptions) func(http.Handler) http.Handler {
 	req := c.requirements(opts)
 	return func(next http.Handler) http.Handler {
@@ -35,9 +36,9 @@ func (c *Client) Protect(opts *ProtectOptions) func(http.Handler) http.Handler {
 // ValidateRequest returns the claims of the request's access token if it
 // is valid, sender-constrained as its claims require (DPoP proof, client
 // certificate), and meets opts. Its error is an *Error; StatusOf gives its
-// status. It sets no header: with Options.DPoPNonces, a caller that answers
-// DPoP requests itself sends DPoPNonces.Nonce() in DPoP-Nonce, as Protect
-// does.
+// status. It sets no header: with Options.DPoPNonces, a caller that
+// answers DPoP requests itself renews the client's nonce as Protect does,
+// sending DPoPNonces.Nonce() in DPoP-Nonce.
 func (c *Client) ValidateRequest(r *http.Request, opts *ProtectOptions) (Claims, error) {
 	claims, _, err := c.validateRequest(r, c.requirements(opts))
 	if err != nil {
