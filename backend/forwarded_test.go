@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/monocloud/auth-go/monocloudtest"
@@ -137,4 +138,20 @@ func TestDPoPBehindPrefixStrippingProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzForwardedHeaders checks that no Forwarded or X-Forwarded-Prefix value
+// panics their parsers, and that a prefix is empty or a path without query
+// or fragment.
+func FuzzForwardedHeaders(f *testing.F) {
+	f.Add(`for=192.0.2.60;proto=https;host="api.example.com", for=10.0.0.2`, "/eu, /orders-api/")
+	f.Add(`host="a\"b;c";proto=`, "orders-api")
+	f.Add(`"`, "/a?b")
+	f.Fuzz(func(t *testing.T, forwarded, prefix string) {
+		forwardedProtoHost([]string{forwarded})
+		p := forwardedPrefix([]string{prefix})
+		if p != "" && (p[0] != '/' || strings.ContainsAny(p, "?#")) {
+			t.Fatalf("forwardedPrefix(%q) = %q: not a path", prefix, p)
+		}
+	})
 }
