@@ -2,9 +2,6 @@ package monocloud
 
 import (
 	"crypto"
-	"crypto/tls"
-	"fmt"
-	"net/http"
 
 	"github.com/monocloud/auth-go/internal/opclient"
 )
@@ -84,29 +81,4 @@ func (r *resolver) clientAuth(method string, assertionKey *ClientAssertionKey, s
 var mutualTLSMethods = map[string]opclient.AuthMethod{
 	"tls_client_auth":             opclient.TLSClientAuth,
 	"self_signed_tls_client_auth": opclient.SelfSignedTLSClientAuth,
-}
-
-// withClientCertificate returns a copy of client (http.DefaultClient when
-// nil) that presents cert in TLS handshakes, or client itself with the
-// error when its transport is not an *http.Transport, which it clones.
-func withClientCertificate(client *http.Client, cert *tls.Certificate) (*http.Client, error) {
-	withCert := http.Client{}
-	if client != nil {
-		withCert = *client
-	}
-	rt := withCert.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	t, ok := rt.(*http.Transport)
-	if !ok {
-		return client, fmt.Errorf("HTTPClient's Transport must be an *http.Transport to add the certificate to, got a %T: present the certificate in its transport instead", rt)
-	}
-	t = t.Clone()
-	if t.TLSClientConfig == nil {
-		t.TLSClientConfig = &tls.Config{}
-	}
-	t.TLSClientConfig.Certificates = []tls.Certificate{*cert}
-	withCert.Transport = t
-	return &withCert, nil
 }

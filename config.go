@@ -179,7 +179,7 @@ func resolve(given Options) (*config, error) {
 			r.Fail("ClientCertificate", "", "requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got %s", c.authMethod)
 		}
 		var err error
-		if base, err = withClientCertificate(base, o.ClientCertificate); err != nil {
+		if base, err = provider.WithClientCertificate(base, o.ClientCertificate); err != nil {
 			r.Fail("ClientCertificate", "", "%v", err)
 		}
 	}

@@ -27,7 +27,6 @@ type config struct {
 	clientID, clientSecret string
 	authMethod             opclient.AuthMethod
 	assertionKey           *opclient.AssertionKey
-	tlsClientAuth          bool
 	trustStoreID           string
 
 	groupsClaim    string
@@ -184,7 +183,7 @@ func resolve(o Options) (*config, error) {
 		r.Fail("MaxTokenLength", "", "MaxTokenLength and ClaimsCacheSize must not be negative")
 	}
 
-	c.httpClient = provider.NewHTTPClient(o.HTTPClient, c.responseTimeout, r.String(o.UserAgent, "", "monocloud-auth-go-backend"))
+	c.httpClient = provider.NewHTTPClient(r.clientCertificate(o, c.authMethod), c.responseTimeout, r.String(o.UserAgent, "", "monocloud-auth-go-backend"))
 	c.logger = o.Logger
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -229,16 +228,35 @@ func (r *resolver) clientAuth(c *config, method string) {
 			}
 			c.assertionKey = key
 		}
-	case "tls_client_auth", "self_signed_tls_client_auth":
-		// The certificate authenticates; the body names the client.
-		c.authMethod, c.tlsClientAuth, c.clientSecret = opclient.ClientSecretPost, true, ""
+	case "tls_client_auth":
+		c.authMethod = opclient.TLSClientAuth
+	case "self_signed_tls_client_auth":
+		c.authMethod = opclient.SelfSignedTLSClientAuth
 	default:
 		r.Fail(field, env, "must be client_secret_post, client_secret_basic, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", method)
 		return
 	}
-	if c.clientID != "" && c.clientSecret == "" && !c.tlsClientAuth {
+	if c.clientID != "" && c.clientSecret == "" && !c.authMethod.MutualTLS() {
 		r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "is required with ClientID for %s", method)
 	}
+}
+
+// clientCertificate returns o.HTTPClient, presenting o.ClientAuthCertificate
+// if it is set, which the mutual TLS methods alone use.
+func (r *resolver) clientCertificate(o Options, method opclient.AuthMethod) *http.Client {
+	const field = "ClientAuthCertificate"
+	if o.ClientAuthCertificate == nil {
+		return o.HTTPClient
+	}
+	if !method.MutualTLS() {
+		r.Fail(field, "", "requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got %s", method)
+		return o.HTTPClient
+	}
+	client, err := provider.WithClientCertificate(o.HTTPClient, o.ClientAuthCertificate)
+	if err != nil {
+		r.Fail(field, "", "%v", err)
+	}
+	return client
 }
 
 // algorithms resolves the JWS allow-list.

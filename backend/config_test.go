@@ -2,9 +2,12 @@ package backend
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 func TestNewReportsEveryProblemWithFieldAndVariable(t *testing.T) {
@@ -142,3 +145,53 @@ func TestNewIntrospectionNeedsASecret(t *testing.T) {
 		t.Errorf("tls_client_auth needs no secret: %v", err)
 	}
 }
+
+func TestNewClientAuthCertificate(t *testing.T) {
+	cert := monocloudtest.NewClientCertificate(t, "api")
+	base := Options{TenantDomain: "t.example.com", Audience: "a", ClientID: "id", ClientAuthCertificate: &cert}
+	for _, tc := range []struct {
+		name    string
+		edit    func(*Options)
+		wantErr string
+	}{
+		{"tls_client_auth", func(o *Options) { o.ClientAuthMethod = "tls_client_auth" }, ""},
+		{"self_signed_tls_client_auth with a custom transport", func(o *Options) {
+			o.ClientAuthMethod, o.HTTPClient = "self_signed_tls_client_auth", &http.Client{Transport: &http.Transport{}}
+		}, ""},
+		{"a secret method", func(o *Options) { o.ClientAuthMethod, o.ClientSecret = "client_secret_post", "s" },
+			"ClientAuthCertificate: requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got client_secret_post"},
+		{"a transport it cannot add the certificate to", func(o *Options) {
+			o.ClientAuthMethod, o.HTTPClient = "tls_client_auth", &http.Client{Transport: roundTripperFunc(nil)}
+		}, "ClientAuthCertificate: HTTPClient's Transport must be an *http.Transport"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base
+			tc.edit(&o)
+			c, err := New(o)
+			if tc.wantErr != "" {
+				var ve *ValidationError
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &ve) || ve.Field != "ClientAuthCertificate" {
+					t.Errorf("error %v, want one naming ClientAuthCertificate: %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.cfg.authMethod.MutualTLS() {
+				t.Errorf("auth method %v, want a mutual TLS one", c.cfg.authMethod)
+			}
+			if o.HTTPClient == nil {
+				return
+			}
+			if tr, _ := o.HTTPClient.Transport.(*http.Transport); tr != nil && tr.TLSClientConfig != nil && len(tr.TLSClientConfig.Certificates) != 0 {
+				t.Error("the caller's transport was modified: it must be cloned")
+			}
+		})
+	}
+}
+
+// roundTripperFunc is an http.RoundTripper that is not an *http.Transport.
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -34,6 +34,19 @@
 // the client certificate it is bound to (RFC 8705), from the TLS
 // connection or, with ForwardedCertificate, from a trusted proxy.
 //
+// The htu of a proof is compared, without query and fragment, with the URL
+// the client called: behind the proxies of Options.TrustedProxies, the
+// scheme and host they report (Forwarded, X-Forwarded-Proto,
+// X-Forwarded-Host) and the path prefix they stripped
+// (X-Forwarded-Prefix), headers ignored from any other peer. With
+// Options.DPoPNonces, Protect renews the client's nonce on success answers
+// (see NonceSource): a client that follows DPoP-Nonce and calls at least
+// once a nonce lifetime is refused for its nonce only on its first request.
+//
+// Opaque tokens are introspected with Options.ClientAuthMethod; the mutual
+// TLS methods present Options.ClientAuthCertificate at the provider's mTLS
+// alias of the introspection endpoint (RFC 8705).
+//
 // # Caches and the provider
 //
 // New does not contact the provider; the first request that needs it

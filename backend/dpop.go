@@ -193,32 +193,6 @@ func (c *Client) readProof(ctx context.Context, r *http.Request, token string) (
 	return p, nil
 }
 
-// requestURL returns the URL the client sent r to, normalised, as the htu
-// of a proof must name it: the scheme and host of the connection, or of
-// X-Forwarded-Proto and X-Forwarded-Host from a trusted proxy.
-func (c *Client) requestURL(r *http.Request) string {
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if fromProxy(r, c.cfg.proxies) {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p != "" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
-	u, _ := normalizeURL(scheme + "://" + host + r.URL.EscapedPath())
-	return u
-}
-
-// firstValue returns the first element of a comma-separated header value.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
-}
-
 // normalizeURL returns u without query and fragment, normalised as RFC
 // 3986 section 6.2.2 says (scheme and host in lower case, no default
 // port, percent-encoding decoded where it may be, an empty path as /).

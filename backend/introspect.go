@@ -235,22 +235,22 @@ func (in *introspector) call(ctx context.Context, token string) (map[string]any,
 }
 
 // introspectionClient returns the client and endpoint of introspection:
-// introspection_endpoint, or its mTLS alias for the TLS client
-// authentication methods (of the trust store, if one is set).
+// introspection_endpoint, or for the TLS client authentication methods its
+// mTLS alias (RFC 8705 section 5): that of mtls_endpoint_aliases if the
+// provider publishes one, else introspection_endpoint itself; that of the
+// trust store's mtls_additional_endpoint_aliases, which must be published,
+// if TrustStoreID is set.
 func (c *Client) introspectionClient(ctx context.Context) (*opclient.Client, string, *Error) {
 	doc, err := c.disc.Get(ctx)
 	if err != nil {
 		return nil, "", c.providerFailure(ctx, err)
 	}
 	endpoint, name := doc.IntrospectionEndpoint, "introspection_endpoint"
-	if c.cfg.tlsClientAuth {
-		aliases := doc.MTLSEndpointAliases
-		if id := c.cfg.trustStoreID; id != "" {
-			aliases, name = doc.MTLSAdditionalEndpointAliases[id], "mtls_additional_endpoint_aliases["+id+"].introspection_endpoint"
-		} else {
-			name = "mtls_endpoint_aliases.introspection_endpoint"
+	if c.cfg.authMethod.MutualTLS() {
+		aliases, member := doc.MTLSAliases(c.cfg.trustStoreID)
+		if alias := aliases["introspection_endpoint"]; alias != "" || c.cfg.trustStoreID != "" {
+			endpoint, name = alias, member+".introspection_endpoint"
 		}
-		endpoint = aliases["introspection_endpoint"]
 	}
 	if endpoint == "" {
 		err := errors.New(name + " is required but not available in the issuer metadata")

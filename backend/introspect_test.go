@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"github.com/go-jose/go-jose/v4"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
@@ -325,32 +329,104 @@ func TestIntrospectionClientAuthentication(t *testing.T) {
 }
 
 func TestIntrospectionEndpointForTLSClientAuthentication(t *testing.T) {
+	// Under /plain, a provider that publishes no mTLS aliases.
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer":                           srv.URL,
-			"jwks_uri":                         srv.URL + "/jwks",
-			"introspection_endpoint":           srv.URL + "/introspect",
+		issuer := srv.URL
+		doc := map[string]any{
 			"mtls_endpoint_aliases":            map[string]string{"introspection_endpoint": "https://mtls.example.com/introspect"},
 			"mtls_additional_endpoint_aliases": map[string]any{"store": map[string]string{"introspection_endpoint": "https://store.example.com/introspect"}},
-		})
+		}
+		if strings.HasPrefix(r.URL.Path, "/plain/") {
+			issuer, doc = srv.URL+"/plain", map[string]any{}
+		}
+		doc["issuer"], doc["jwks_uri"], doc["introspection_endpoint"] = issuer, issuer+"/jwks", issuer+"/introspect"
+		json.NewEncoder(w).Encode(doc)
 	}))
 	defer srv.Close()
 	for _, tc := range []struct {
-		method, store, want string
+		issuer, method, store, want string
 	}{
-		{"client_secret_post", "", srv.URL + "/introspect"},
-		{"tls_client_auth", "", "https://mtls.example.com/introspect"},
-		{"self_signed_tls_client_auth", "store", "https://store.example.com/introspect"},
-		{"tls_client_auth", "missing", ""},
+		{srv.URL, "client_secret_post", "", srv.URL + "/introspect"},
+		{srv.URL, "tls_client_auth", "", "https://mtls.example.com/introspect"},
+		{srv.URL, "self_signed_tls_client_auth", "store", "https://store.example.com/introspect"},
+		{srv.URL, "tls_client_auth", "missing", ""},
+		{srv.URL + "/plain", "tls_client_auth", "", srv.URL + "/plain/introspect"},
+		{srv.URL + "/plain", "self_signed_tls_client_auth", "store", ""},
 	} {
-		c, err := New(Options{TenantDomain: srv.URL, Audience: "a", ClientID: "id", ClientSecret: "s", ClientAuthMethod: tc.method, TrustStoreID: tc.store, Logger: slog.New(slog.DiscardHandler)})
+		c, err := New(Options{TenantDomain: tc.issuer, Audience: "a", ClientID: "id", ClientSecret: "s", ClientAuthMethod: tc.method, TrustStoreID: tc.store, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, endpoint, e := c.introspectionClient(t.Context())
 		if endpoint != tc.want || (tc.want == "") != (e != nil && e.Code == ErrMisconfigured) {
-			t.Errorf("%s (trust store %q): endpoint %q, err %v; want %q", tc.method, tc.store, endpoint, e, tc.want)
+			t.Errorf("%s at %s (trust store %q): endpoint %q, err %v; want %q", tc.method, tc.issuer, tc.store, endpoint, e, tc.want)
 		}
+	}
+}
+
+// TestIntrospectionWithTLSClientCertificate introspects at an mTLS alias
+// that requires a client certificate and accepts only the API's, which
+// Options.ClientAuthCertificate adds to HTTPClient's transport.
+func TestIntrospectionWithTLSClientCertificate(t *testing.T) {
+	cert := monocloudtest.NewClientCertificate(t, "api")
+	var introspections atomic.Int32
+	alias := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		peer := r.TLS.PeerCertificates
+		if len(peer) == 0 || !peer[0].Equal(cert.Leaf) || r.PostForm.Get("client_id") != "api" || r.PostForm.Has("client_secret") || r.Header.Get("Authorization") != "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
+			return
+		}
+		introspections.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"active": true, "aud": testAudience, "exp": time.Now().Add(time.Hour).Unix(), "client_id": "caller"})
+	}))
+	alias.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	alias.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake without a certificate
+	alias.StartTLS()
+	defer alias.Close()
+	var op *httptest.Server
+	op = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer": op.URL, "jwks_uri": op.URL + "/jwks",
+			"introspection_endpoint": op.URL + "/introspect", // not the alias: refused
+			"mtls_endpoint_aliases":  map[string]string{"introspection_endpoint": alias.URL + "/introspect"},
+		})
+	}))
+	defer op.Close()
+	other := monocloudtest.NewClientCertificate(t, "other")
+	for _, tc := range []struct {
+		name   string
+		method string
+		cert   *tls.Certificate
+		status int
+	}{
+		{"tls_client_auth", "tls_client_auth", &cert, http.StatusOK},
+		{"self_signed_tls_client_auth", "self_signed_tls_client_auth", &cert, http.StatusOK},
+		{"another certificate: invalid_client, a configuration error", "tls_client_auth", &other, http.StatusInternalServerError},
+		{"no certificate: no TLS connection to the alias", "tls_client_auth", nil, http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := introspections.Load()
+			c, err := New(Options{
+				TenantDomain: op.URL, Audience: testAudience, ClientID: "api",
+				ClientAuthMethod: tc.method, ClientAuthCertificate: tc.cert,
+				HTTPClient: op.Client(), Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status := http.StatusOK
+			if _, err := c.ValidateAccessToken(t.Context(), "opaque-token-"+tc.method, nil); err != nil {
+				status = StatusOf(err)
+			}
+			if status != tc.status {
+				t.Fatalf("status %d, want %d", status, tc.status)
+			}
+			if n := introspections.Load() - before; (n == 1) != (tc.status == http.StatusOK) {
+				t.Errorf("%d introspections accepted by the alias", n)
+			}
+		})
 	}
 }

@@ -6,14 +6,27 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"net/http"
 	"time"
 )
 
 // NonceSource issues and checks DPoP nonces (RFC 9449 section 9). With
-// one, every DPoP proof must carry a nonce it issued; a proof without one
-// is answered 401 use_dpop_nonce with a fresh nonce in DPoP-Nonce.
+// one, every DPoP proof must carry a nonce it issued; a proof without one,
+// or with one no longer valid, is answered 401 use_dpop_nonce with a fresh
+// nonce in DPoP-Nonce.
+//
+// A client uses the nonce it was given until the server gives it a new one
+// (RFC 9449 section 8.2), which the server may do on a successful answer,
+// saving the round trip of a 401. Protect does so: when the nonce of an
+// accepted proof is not the one Nonce returns now, the answer carries the
+// new one. A client that always uses the latest nonce it received thus
+// gets use_dpop_nonce only for its first proof, as long as it calls the
+// API at least once a nonce lifetime; answers to proofs with the current
+// nonce carry no header. Browser clients read the header only if CORS exposes it
+// (Access-Control-Expose-Headers: DPoP-Nonce).
 type NonceSource interface {
-	// Nonce returns a nonce to send in DPoP-Nonce.
+	// Nonce returns the nonce to send in DPoP-Nonce; Protect calls it once
+	// per DPoP request it answers.
 	Nonce() string
 	// Valid reports whether a proof's nonce is still accepted.
 	Valid(nonce string) bool
@@ -27,9 +40,11 @@ type hmacNonces struct {
 	now    func() time.Time
 }
 
-// NewNonceSource returns a stateless NonceSource whose nonces are valid
-// for lifetime to twice lifetime. Instances that share secret (at least
-// 32 bytes) accept each other's nonces.
+// NewNonceSource returns a stateless NonceSource whose nonces change every
+// lifetime and are valid for lifetime to twice lifetime after they are
+// first issued: a client told the new nonce on its first request after the
+// change has at least lifetime to use it. Instances that share secret (at
+// least 32 bytes) accept each other's nonces.
 func NewNonceSource(secret []byte, lifetime time.Duration) (NonceSource, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("backend: the DPoP nonce secret must be at least 32 bytes")
@@ -61,4 +76,17 @@ func (n *hmacNonces) Valid(nonce string) bool {
 		return false
 	}
 	return hmac.Equal([]byte(n.nonceOf(w)), []byte(nonce))
+}
+
+// renewNonce sets DPoP-Nonce on the answer to an accepted DPoP request
+// whose proof carried a nonce other than the current one (RFC 9449
+// sections 8.2 and 9): the client then moves to the new nonce before the
+// old one expires.
+func (c *Client) renewNonce(h http.Header, proof *dpopProof) {
+	if c.cfg.nonces == nil || proof == nil {
+		return
+	}
+	if nonce := c.cfg.nonces.Nonce(); nonce != proof.nonce {
+		h.Set("DPoP-Nonce", nonce)
+	}
 }

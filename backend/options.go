@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -29,12 +30,24 @@ type Options struct {
 	// ClientAuthMethod is how the API authenticates for introspection:
 	// client_secret_post (the default), client_secret_basic,
 	// client_secret_jwt, private_key_jwt, tls_client_auth or
-	// self_signed_tls_client_auth (HTTPClient then presents the
-	// certificate). MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD.
+	// self_signed_tls_client_auth. The last two (RFC 8705 section 2)
+	// authenticate with ClientAuthCertificate and send client_id alone, to
+	// the provider's mtls_endpoint_aliases.introspection_endpoint, or its
+	// introspection_endpoint if it publishes no alias (RFC 8705 section 5).
+	// MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD.
 	ClientAuthMethod string
-	// TrustStoreID selects the provider's mtls_additional_endpoint_aliases
-	// for the TLS client authentication methods.
-	// MONOCLOUD_BACKEND_TRUST_STORE_ID.
+	// ClientAuthCertificate is the TLS client certificate of
+	// tls_client_auth and self_signed_tls_client_auth, for which
+	// ClientSecret is not needed. It is added to the transport of
+	// HTTPClient (an *http.Transport, or http.DefaultTransport), as
+	// monocloud.Options.ClientCertificate is. Without it, HTTPClient's
+	// transport must present a certificate itself. (ClientCertificate is
+	// the certificate of the requests the API receives.)
+	ClientAuthCertificate *tls.Certificate
+	// TrustStoreID takes the introspection endpoint of the TLS client
+	// authentication methods from the provider's
+	// mtls_additional_endpoint_aliases for this trust store, which must
+	// publish it. MONOCLOUD_BACKEND_TRUST_STORE_ID.
 	TrustStoreID string
 
 	// GroupsClaim is the claim that holds the user's groups, as strings or
@@ -113,9 +126,13 @@ type Options struct {
 	// section 9). See NewNonceSource.
 	DPoPNonces NonceSource
 
-	// TrustedProxies are the addresses of proxies whose X-Forwarded-Proto,
-	// X-Forwarded-Host and forwarded certificates are believed: for the
-	// htu check of DPoP proofs and for ForwardedCertificate.
+	// TrustedProxies are the addresses of proxies whose forwarded headers
+	// are believed: for the htu check of DPoP proofs, Forwarded (proto and
+	// host), X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Prefix
+	// (the path prefix a proxy stripped: a client calls
+	// https://api.example.com/orders-api/items, the server sees /items, the
+	// proof names the former); and the certificates of
+	// ForwardedCertificate. From any other peer these headers are ignored.
 	// MONOCLOUD_BACKEND_TRUSTED_PROXIES (space-separated addresses or CIDR
 	// prefixes).
 	TrustedProxies []netip.Prefix

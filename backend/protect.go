@@ -12,18 +12,22 @@ import (
 // access token that meets opts (nil: any valid token), and makes the
 // token's claims reachable with ClaimsFromContext. It refuses the others
 // with the answers of the package documentation, through
-// Options.ErrorWriter. It panics if a scope in opts cannot appear in a
-// scope parameter (RFC 6749 section 3.3), as that is a programming error.
+// Options.ErrorWriter. With Options.DPoPNonces, the answer to a DPoP
+// request it lets through carries the current nonce in DPoP-Nonce,
+// set before next runs, whenever the proof carried an older one (see
+// NonceSource). It panics if a scope in opts cannot appear in a scope
+// parameter (RFC 6749 section 3.3), as that is a programming error.
 func (c *Client) Protect(opts *ProtectOptions) func(http.Handler) http.Handler {
 	req := c.requirements(opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, err := c.validateRequest(r, req)
+			claims, proof, err := c.validateRequest(r, req)
 			if err != nil {
 				c.setChallenge(w.Header(), err)
 				c.cfg.errorWriter(w, r, err)
 				return
 			}
+			c.renewNonce(w.Header(), proof)
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
 		})
 	}
@@ -32,9 +36,11 @@ func (c *Client) Protect(opts *ProtectOptions) func(http.Handler) http.Handler {
 // ValidateRequest returns the claims of the request's access token if it
 // is valid, sender-constrained as its claims require (DPoP proof, client
 // certificate), and meets opts. Its error is an *Error; StatusOf gives its
-// status.
+// status. It sets no header: with Options.DPoPNonces, a caller that
+// answers DPoP requests itself renews the client's nonce as Protect does,
+// sending DPoPNonces.Nonce() in DPoP-Nonce.
 func (c *Client) ValidateRequest(r *http.Request, opts *ProtectOptions) (Claims, error) {
-	claims, err := c.validateRequest(r, c.requirements(opts))
+	claims, _, err := c.validateRequest(r, c.requirements(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +60,7 @@ func (c *Client) ValidateAccessToken(ctx context.Context, token string, opts *Pr
 		return nil, refuse(ErrInvalidToken, "token_too_long", nil)
 	}
 	cred := credentials{token: token, scheme: schemeBearer}
-	claims, err := c.validate(ctx, nil, cred, c.requirements(opts))
+	claims, _, err := c.validate(ctx, nil, cred, c.requirements(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -80,27 +86,29 @@ func (c *Client) requirements(opts *ProtectOptions) *requirements {
 }
 
 // validateRequest validates the request's token and reports the outcome.
-func (c *Client) validateRequest(r *http.Request, req *requirements) (Claims, *Error) {
+// The DPoP proof it returns is nil for a Bearer token.
+func (c *Client) validateRequest(r *http.Request, req *requirements) (Claims, *dpopProof, *Error) {
 	ctx := r.Context()
 	cred, err := c.extract(r)
 	if err != nil {
 		c.rejected(ctx, err, tokenKey{}, false)
-		return nil, err
+		return nil, nil, err
 	}
 	return c.validate(ctx, r, cred, req)
 }
 
 // validate validates a token read from r (nil for a bare token): its DPoP
 // proof first, which is cheap to refuse, then the token, from cache or
-// not, its sender constraints, and the route's requirements.
-func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials, req *requirements) (Claims, *Error) {
+// not, its sender constraints, and the route's requirements. It returns
+// the claims and the DPoP proof, if the token came with one.
+func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials, req *requirements) (Claims, *dpopProof, *Error) {
 	key := keyOf(cred.token)
 	var proof *dpopProof
 	if cred.scheme == schemeDPoP {
 		var err *Error
 		if proof, err = c.readProof(ctx, r, cred.token); err != nil {
 			c.rejected(ctx, err, key, true)
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	claims, outcome, err := c.tokenClaims(ctx, cred.token, key)
@@ -118,12 +126,12 @@ func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials
 			err.Scheme = cred.scheme
 		}
 		c.rejected(ctx, err, key, true)
-		return nil, err
+		return nil, nil, err
 	}
 	if c.observed(ctx, slog.LevelDebug) {
 		c.emit(ctx, Event{Kind: EventTokenAccepted, Outcome: outcome, Token: tokenTag(key)})
 	}
-	return claims, nil
+	return claims, proof, nil
 }
 
 // rejected reports a refusal.

@@ -2,16 +2,22 @@ package e2e
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monocloud/auth-go/backend"
 	"github.com/monocloud/auth-go/e2e/realop"
@@ -28,30 +34,75 @@ const (
 	backendBoundCaller  = "api-caller-mtls" // its tokens are certificate-bound
 	backendRS           = "api-resource-server"
 	backendRSSecret     = "api-rs-secret-0123456789abcdef0123"
+	// The resource servers that authenticate with a client certificate.
+	backendRSTLS        = "api-rs-tls"         // tls_client_auth
+	backendRSSelfSigned = "api-rs-self-signed" // self_signed_tls_client_auth
 )
 
+// backendOP is the provider of the backend tests, with the mTLS alias of
+// its introspection endpoint and the certificates of the resource servers
+// that authenticate with one.
+type backendOP struct {
+	*realop.Provider
+	// mtls is the provider's mtls_endpoint_aliases.introspection_endpoint:
+	// a TLS proxy that requires a client certificate and passes it on.
+	mtls *httptest.Server
+	// introspected counts the requests mtls passed on.
+	introspected atomic.Int32
+	// certs are the client certificates of backendRSTLS and
+	// backendRSSelfSigned.
+	certs map[string]tls.Certificate
+}
+
 // backendStart starts a provider with the APIs and their clients.
-func backendStart(t *testing.T) *realop.Provider {
+func backendStart(t *testing.T) *backendOP {
 	t.Helper()
+	op := &backendOP{certs: map[string]tls.Certificate{
+		backendRSTLS:        monocloudtest.NewClientCertificate(t, backendRSTLS),
+		backendRSSelfSigned: monocloudtest.NewClientCertificate(t, backendRSSelfSigned),
+	}}
+	var started atomic.Pointer[realop.Provider]
+	op.mtls = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target, _ := url.Parse(started.Load().Issuer())
+		r.Header.Del("X-Test-Client-Cert")
+		if len(r.TLS.PeerCertificates) > 0 {
+			r.Header.Set("X-Test-Client-Cert", base64.StdEncoding.EncodeToString(r.TLS.PeerCertificates[0].Raw))
+		}
+		op.introspected.Add(1)
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	op.mtls.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	op.mtls.StartTLS()
+	t.Cleanup(op.mtls.Close)
+	selfSigned := op.certs[backendRSSelfSigned]
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: selfSigned.Leaf.PublicKey, Certificates: []*x509.Certificate{selfSigned.Leaf}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cc := []string{"client_credentials"}
-	return realop.Start(t, realop.Config{
+	op.Provider = realop.Start(t, realop.Config{
 		Clients: []realop.Client{
 			{ID: backendCaller, Secret: backendCallerSecret, AuthMethod: "client_secret_post", GrantTypes: cc},
 			{ID: backendBoundCaller, Secret: backendCallerSecret, AuthMethod: "client_secret_post", GrantTypes: cc, CertificateBoundAccessTokens: true},
 			{ID: backendRS, Secret: backendRSSecret, AuthMethod: "client_secret_post", GrantTypes: cc},
+			{ID: backendRSTLS, AuthMethod: "tls_client_auth", TLSClientAuthSubjectDN: "CN=" + backendRSTLS, GrantTypes: cc},
+			{ID: backendRSSelfSigned, AuthMethod: "self_signed_tls_client_auth", JWKS: jwks, GrantTypes: cc},
 		},
 		Resources: []realop.Resource{
 			{URL: backendJWTAPI, Scope: "orders:read orders:write"},
 			{URL: backendOpaqueAPI, Scope: "ledger:read", Format: "opaque"},
 		},
-		AccessTokenTTL: 5 * time.Minute,
+		AccessTokenTTL:      5 * time.Minute,
+		MTLSEndpointAliases: map[string]string{"introspection_endpoint": op.mtls.URL + "/token/introspection"},
 	})
+	started.Store(op.Provider)
+	return op
 }
 
 // backendToken gets an access token for resource with scope from the
 // provider's token endpoint (client_credentials), editing the request with
 // edit, and returns it with its token_type.
-func backendToken(t *testing.T, op *realop.Provider, clientID, resource, scope string, edit func(*http.Request)) (token, tokenType string) {
+func backendToken(t *testing.T, op *backendOP, clientID, resource, scope string, edit func(*http.Request)) (token, tokenType string) {
 	t.Helper()
 	form := url.Values{
 		"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {backendCallerSecret},
@@ -82,7 +133,7 @@ func backendToken(t *testing.T, op *realop.Provider, clientID, resource, scope s
 }
 
 // backendClient returns a backend.Client for the API audience.
-func backendClient(t *testing.T, op *realop.Provider, audience string, edit func(*backend.Options)) *backend.Client {
+func backendClient(t *testing.T, op *backendOP, audience string, edit func(*backend.Options)) *backend.Client {
 	t.Helper()
 	opts := backend.Options{
 		TenantDomain: op.Issuer(),
@@ -171,6 +222,37 @@ func TestBackendAgainstRealProvider(t *testing.T) {
 			t.Errorf("unknown opaque token: status %d, want 401", status)
 		}
 	})
+	for _, rs := range []struct {
+		name, id, method, cert string
+		status                 int // of a valid token
+	}{
+		{"tls_client_auth", backendRSTLS, "tls_client_auth", backendRSTLS, 200},
+		{"self_signed_tls_client_auth", backendRSSelfSigned, "self_signed_tls_client_auth", backendRSSelfSigned, 200},
+		{"tls_client_auth and another subject's certificate", backendRSTLS, "tls_client_auth", backendRSSelfSigned, 500},
+	} {
+		t.Run("opaque token introspected with "+rs.name, func(t *testing.T) {
+			cert := op.certs[rs.cert]
+			ledger := backendClient(t, op, backendOpaqueAPI, func(o *backend.Options) {
+				o.ClientID, o.ClientSecret, o.ClientAuthMethod, o.ClientAuthCertificate = rs.id, "", rs.method, &cert
+				o.HTTPClient = op.mtls.Client() // trusts the alias' TLS certificate
+			})
+			api := backendAPI(t, ledger, &backend.ProtectOptions{Scopes: []string{"ledger:read"}})
+			token, _ := backendToken(t, op, backendCaller, backendOpaqueAPI, "ledger:read", nil)
+			before := op.introspected.Load()
+			if status, ch := backendCall(t, http.DefaultClient, api.URL, "Bearer "+token, ""); status != rs.status {
+				t.Errorf("status %d %s, want %d", status, ch, rs.status)
+			}
+			if n := op.introspected.Load() - before; n != 1 {
+				t.Errorf("%d introspections through the mTLS alias, want 1", n)
+			}
+			if rs.status != 200 {
+				return
+			}
+			if status, _ := backendCall(t, http.DefaultClient, api.URL, "Bearer not-a-token-"+rs.id, ""); status != 401 {
+				t.Errorf("unknown opaque token: status %d, want 401", status)
+			}
+		})
+	}
 	t.Run("key rotation", func(t *testing.T) {
 		before, _ := backendToken(t, op, backendCaller, backendJWTAPI, "orders:read", nil)
 		if status, _ := backendCall(t, http.DefaultClient, read.URL, "Bearer "+before, ""); status != 200 {

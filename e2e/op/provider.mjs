@@ -223,7 +223,7 @@ const configuration = {
   },
   ...(mtlsAliases && {
     discovery: { mtls_endpoint_aliases: mtlsAliases },
-    clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none', 'self_signed_tls_client_auth'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none', 'self_signed_tls_client_auth', 'tls_client_auth'],
   }),
   features: {
     devInteractions: { enabled: true },
@@ -241,6 +241,15 @@ const configuration = {
       enabled: true,
       certificateBoundAccessTokens: true,
       selfSignedTlsClientAuth: true,
+      // tls_client_auth: the test's TLS proxy required the certificate and
+      // the test trusts it (no CA); the registered tls_client_auth_subject_dn
+      // must be its subject, as Node prints it ("CN=name").
+      tlsClientAuth: true,
+      certificateAuthorized: (ctx) => Boolean(ctx.get('x-test-client-cert')),
+      certificateSubjectMatches(ctx, property, expected) {
+        const der = Buffer.from(ctx.get('x-test-client-cert'), 'base64');
+        return property === 'tls_client_auth_subject_dn' && new crypto.X509Certificate(der).subject === expected;
+      },
       getCertificate(ctx) {
         const cert = ctx.get('x-test-client-cert') || ctx.get('x-client-cert');
         return cert ? decodeURIComponent(cert) : undefined;

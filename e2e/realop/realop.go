@@ -64,8 +64,9 @@ type Config struct {
 	// https://api-two.example.test (scope "read:two").
 	Resources []Resource
 	// MTLSEndpointAliases, when set, turns on mutual TLS client
-	// authentication (self_signed_tls_client_auth) and is published as the
-	// discovery document's mtls_endpoint_aliases: endpoint names to the URLs
+	// authentication (self_signed_tls_client_auth and tls_client_auth) and
+	// is published as the discovery document's mtls_endpoint_aliases:
+	// endpoint names to the URLs
 	// of the test's own TLS proxy, which must pass the client certificate
 	// on in the X-Test-Client-Cert header (base64 DER).
 	MTLSEndpointAliases map[string]string
@@ -80,9 +81,13 @@ type Client struct {
 	BackchannelLogoutURI string
 	// AuthMethod is the token_endpoint_auth_method; default
 	// "client_secret_basic" ("none" for a public client). Every method but
-	// "none", "private_key_jwt" and "self_signed_tls_client_auth" needs a
-	// Secret.
+	// "none", "private_key_jwt" and the mutual TLS ones needs a Secret.
 	AuthMethod string
+	// TLSClientAuthSubjectDN is the subject DN of the certificate of a
+	// tls_client_auth client, as Node's X509Certificate.subject prints it
+	// ("CN=name"); the provider accepts any certificate with it that the
+	// test's TLS proxy passes on (Config.MTLSEndpointAliases).
+	TLSClientAuthSubjectDN string
 	// JWKS is the client's public JWK Set (a JSON object with "keys"),
 	// registered as jwks; private_key_jwt needs it. Not checked here.
 	JWKS json.RawMessage
@@ -305,6 +310,7 @@ func (cfg Config) env(issuer string) ([]string, error) {
 		ResponseTypes           []string        `json:"response_types"`
 		JWKS                    json.RawMessage `json:"jwks,omitempty"`
 		CertificateBound        bool            `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+		TLSClientAuthSubjectDN  string          `json:"tls_client_auth_subject_dn,omitempty"`
 	}
 	clients := make([]clientJSON, 0, len(cfg.Clients))
 	for _, c := range cfg.Clients {
@@ -327,7 +333,9 @@ func (cfg Config) env(issuer string) ([]string, error) {
 			return nil, fmt.Errorf("client %q: auth method %s needs a JWKS", c.ID, m)
 		case m == "self_signed_tls_client_auth" && len(c.JWKS) == 0:
 			return nil, fmt.Errorf("client %q: auth method %s needs a JWKS with the certificate (x5c)", c.ID, m)
-		case m != "none" && m != "private_key_jwt" && m != "self_signed_tls_client_auth" && c.Secret == "":
+		case m == "tls_client_auth" && c.TLSClientAuthSubjectDN == "":
+			return nil, fmt.Errorf("client %q: auth method %s needs a TLSClientAuthSubjectDN", c.ID, m)
+		case m != "none" && m != "private_key_jwt" && m != "self_signed_tls_client_auth" && m != "tls_client_auth" && c.Secret == "":
 			return nil, fmt.Errorf("client %q: auth method %s needs a Secret", c.ID, m)
 		}
 		cj := clientJSON{
@@ -340,6 +348,7 @@ func (cfg Config) env(issuer string) ([]string, error) {
 			ResponseTypes:           responses,
 			JWKS:                    c.JWKS,
 			CertificateBound:        c.CertificateBoundAccessTokens,
+			TLSClientAuthSubjectDN:  c.TLSClientAuthSubjectDN,
 		}
 		if m != "none" {
 			cj.ClientSecret = c.Secret

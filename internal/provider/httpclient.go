@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,6 +40,32 @@ func (t userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Header.Set("User-Agent", t.ua)
 	}
 	return t.rt.RoundTrip(r)
+}
+
+// WithClientCertificate returns a copy of client (http.DefaultClient when
+// nil) that presents cert in TLS handshakes, for the mutual TLS client
+// authentication of RFC 8705 section 2, or client itself with the error
+// when its transport is not an *http.Transport, which it clones.
+func WithClientCertificate(client *http.Client, cert *tls.Certificate) (*http.Client, error) {
+	withCert := http.Client{}
+	if client != nil {
+		withCert = *client
+	}
+	rt := withCert.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return client, fmt.Errorf("HTTPClient's Transport must be an *http.Transport to add the certificate to, got a %T: present the certificate in its transport instead", rt)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.Certificates = []tls.Certificate{*cert}
+	withCert.Transport = t
+	return &withCert, nil
 }
 
 // GetJSON GETs url and returns the answer's status and body. The error
