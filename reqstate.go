@@ -277,9 +277,6 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s.User = User{}
 		sc.Session = &s
 	}
-	if err := st.c.ended.awaitLoaded(ctx, cfg.responseTimeout); err != nil {
-		return nil, err
-	}
 	if st.c.ended.includes(&sc) {
 		st.remove(ctx, &sc)
 		return nil, nil

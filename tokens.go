@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/monocloud/auth-go/internal/refresh"
 )
 
 // expiryMargin is how early, in seconds, an access token counts as expired.
@@ -270,10 +272,23 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if sc.Session.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	r, err := c.refresh(ctx, st, sc.withUser(), q)
+	// The refresh runs through c.refreshes (see package refresh): once per
+	// need, detached from the request, with the result kept for requests
+	// that still carry sc's cookie. The grant reports itself (see
+	// runRefresh); a refresh this request joined or reused is reported
+	// here.
+	sc = sc.withUser()
+	out, err := c.refreshes.Do(ctx, refreshRequest(sc, q), c.grantFunc(sc, q))
 	if err != nil {
 		return nil, err
 	}
+	switch out.Source {
+	case refresh.Joined:
+		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeJoined, Session: sessionTag(sc.Key)})
+	case refresh.Kept:
+		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeKept, Session: sessionTag(sc.Key)})
+	}
+	r := out.Value
 	if err := st.adoptRefresh(r); err != nil {
 		return nil, err
 	}
