@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/refresh"
@@ -28,11 +29,44 @@ func refreshRequest(sc *sessionCookie, q tokenQuery) refresh.Request {
 }
 
 // grantFunc returns the grant of token q of session sc that c.refreshes
-// runs (see runRefresh).
-func (c *Client) grantFunc(sc *sessionCookie, q tokenQuery) refresh.GrantFunc[*refreshedSession] {
+// runs (see runRefresh), which reports to report.
+func (c *Client) grantFunc(sc *sessionCookie, q tokenQuery, report *grantReport) refresh.GrantFunc[*refreshedSession] {
 	return func(ctx context.Context, rt string) (refresh.Outcome[*refreshedSession], error) {
-		return c.runRefresh(ctx, sc, rt, q)
+		return c.runRefresh(ctx, sc, rt, q, report)
 	}
+}
+
+// grantReport hands the events of a grant to the request that started it,
+// which emits them with its own, at its top (see getTokens). A grant that
+// ends after its request stopped waiting for it emits them itself.
+type grantReport struct {
+	mu        sync.Mutex
+	events    []Event
+	ended     bool // the grant ended: events are its report
+	abandoned bool // the request stopped waiting: the grant emits its report
+}
+
+// end files events, the report of the grant, and reports whether the grant
+// must emit them itself.
+func (r *grantReport) end(events []Event) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events, r.ended = events, true
+	return r.abandoned
+}
+
+// take returns the report of the grant for its request to emit. Before the
+// grant ended (the request stopped waiting, or joined another request's
+// grant or took a kept result, and this grant never runs) it returns none
+// and leaves the report to the grant.
+func (r *grantReport) take() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.ended {
+		r.abandoned = true
+		return nil
+	}
+	return r.events
 }
 
 // runRefresh runs one refresh of session sc presenting rt, detached from
@@ -42,10 +76,10 @@ func (c *Client) grantFunc(sc *sessionCookie, q tokenQuery) refresh.GrantFunc[*r
 // sign-out cannot be undone by a refresh that finishes after it; adopts
 // the newest version of the session another instance saved or shared, if
 // it holds a fresh token; else runs the grant, verifies and applies its
-// answer, saves the refreshed session and shares it. It reports itself in
-// one event, refresh, or refresh_shared when it adopted another
+// answer, saves the refreshed session and shares it. It files its report
+// in report: one event, refresh, or refresh_shared when it adopted another
 // instance's, after a store_error for what it could not save or share.
-func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshedSession], err error) {
+func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery, report *grantReport) (out refresh.Outcome[*refreshedSession], err error) {
 	ctx = c.detached(ctx)
 	start := c.now()
 	var (
@@ -53,10 +87,16 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		unsaved *Event
 	)
 	defer func() {
+		var events []Event
 		if unsaved != nil {
-			c.emit(ctx, *unsaved)
+			events = append(events, *unsaved)
 		}
-		c.emitRefresh(ctx, sc.Key, adopted, c.now().Sub(start), err)
+		events = append(events, refreshEvent(sc.Key, adopted, c.now().Sub(start), err))
+		if report.end(events) {
+			for _, e := range events {
+				c.emit(ctx, e)
+			}
+		}
 	}()
 	latest, unlock, err := c.backend.lockRefresh(ctx, sc, rt, q.force)
 	if err != nil {
@@ -68,8 +108,8 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 		if tok := findToken(latest.session.AccessTokens, q.resource, q.fileScopes); latest.adoptable && tok != nil && !expired(tok, c.now().Unix()) {
 			adopted = latest.from
 			next := c.refreshedCookie(sc, latest.session)
-			saved, err := c.backend.save(ctx, next)
-			if err != nil {
+			var saved *sessionCookie
+			if saved, err = c.backend.save(ctx, next); err != nil {
 				return out, err
 			}
 			return c.refreshedOutcome(next, saved, tok)
@@ -121,10 +161,10 @@ func (c *Client) detached(ctx context.Context) context.Context {
 	return context.WithValue(ctx, reqStateKey{c}, (*requestState)(nil))
 }
 
-// emitRefresh reports a refresh of the session with key that took d: as
-// refresh_shared when it adopted another instance's refresh (adopted is the
-// Outcome saying from where), else as refresh.
-func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d time.Duration, err error) {
+// refreshEvent is the event of a refresh of the session with key that took
+// d: refresh_shared when it adopted another instance's refresh (adopted is
+// the Outcome saying from where), else refresh.
+func refreshEvent(key string, adopted Outcome, d time.Duration, err error) Event {
 	e := Event{Kind: EventRefresh, Outcome: OutcomeOK, Duration: d, Session: sessionTag(key), Err: err}
 	switch {
 	case errors.Is(err, ErrNoSession):
@@ -134,7 +174,7 @@ func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d
 	case adopted != "":
 		e = Event{Kind: EventRefreshShared, Outcome: adopted, Session: e.Session}
 	}
-	c.emit(ctx, e)
+	return e
 }
 
 // refreshedCookie returns the cookie of sc's session refreshed into s,

@@ -242,8 +242,8 @@ func (c *Client) indicatorScopes(resource string) string {
 }
 
 // getTokens is GetTokens on request state st. The events the operation
-// raises in the request state (its load, adopting the refresh) are emitted
-// once, when it is done: none while it holds a lock or loads.
+// raises (its load, the refresh, adopting the refresh) are emitted once,
+// when it is done: none while it holds a lock or loads.
 func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetTokensOptions) (*Tokens, error) {
 	defer st.emitQueued(ctx)
 	q, err := c.tokenQuery(opts)
@@ -274,11 +274,12 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	}
 	// The refresh runs through c.refreshes (see package refresh): once per
 	// need, detached from the request, with the result kept for requests
-	// that still carry sc's cookie. The grant reports itself (see
-	// runRefresh); a refresh this request joined or reused is reported
-	// here.
+	// that still carry sc's cookie. The report of a grant this request
+	// started, and a refresh it joined or reused, are queued here.
 	sc = sc.withUser()
-	out, err := c.refreshes.Do(ctx, refreshRequest(sc, q), c.grantFunc(sc, q))
+	report := new(grantReport)
+	out, err := c.refreshes.Do(ctx, refreshRequest(sc, q), c.grantFunc(sc, q, report))
+	st.queue(report.take()...)
 	if err != nil {
 		return nil, err
 	}
