@@ -318,7 +318,7 @@ func (rs refreshSharing) decode(key string, value []byte) *refreshDelta {
 // (nil when none): only what a cookie of the session lacks to adopt it (see
 // refreshDelta), encrypted and authenticated by the Client's codec. It is
 // kept, with the digest of rt and those of the refresh tokens presented
-// before, until r's session expires: a cookie holding a used token may come
+// before, until sc's session expires: a cookie holding a used token may come
 // until then, as a sliding session's cookie re-written by a request that
 // needed no token lives as long as the session.
 func (rs refreshSharing) share(ctx context.Context, prev *refreshDelta, rt string, base *Session, sc *sessionCookie) error {
