@@ -1,8 +1,6 @@
 package monocloud
 
 import (
-	"context"
-	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -49,7 +47,7 @@ type endedSessions struct {
 	sidFromIDToken bool
 
 	// loaded is closed once the Coordinator's ended sessions were all
-	// delivered (see awaitLoaded); nil without a Coordinator.
+	// delivered (see endedSessionsLoaded); nil without a Coordinator.
 	loaded     chan struct{}
 	loadedOnce sync.Once
 }
@@ -166,34 +164,6 @@ func (es *endedSessions) includes(sc *sessionCookie) bool {
 func (es *endedSessions) markLoaded() {
 	if es.loaded != nil {
 		es.loadedOnce.Do(func() { close(es.loaded) })
-	}
-}
-
-// errEndedNotLoaded is the cause of the *StoreError a request carrying
-// a session gets while the Coordinator's ended sessions are not loaded.
-var errEndedNotLoaded = errors.New("the coordinator's ended sessions are not loaded yet")
-
-// awaitLoaded waits, up to timeout, until the Coordinator's ended sessions
-// were all delivered once: before, a session another instance ended would
-// be served. It returns a *StoreError when they are not loaded in time.
-func (es *endedSessions) awaitLoaded(ctx context.Context, timeout time.Duration) error {
-	if es.loaded == nil {
-		return nil
-	}
-	select {
-	case <-es.loaded:
-		return nil
-	default:
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-es.loaded:
-		return nil
-	case <-t.C:
-		return storeError("checking the session against the ended ones", errEndedNotLoaded)
-	case <-ctx.Done():
-		return storeError("checking the session against the ended ones", context.Cause(ctx))
 	}
 }
 

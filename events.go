@@ -219,6 +219,18 @@ func (c *Client) emit(ctx context.Context, e Event) {
 	c.cfg.opts.Logger.LogAttrs(ctx, level, messages[e.Kind], attrs...)
 }
 
+// emitQueued emits the events queued in st (see requestState.queue). The
+// caller holds no lock and runs no load.
+func (st *requestState) emitQueued(ctx context.Context) {
+	st.mu.Lock()
+	events := st.queued
+	st.queued = nil
+	st.mu.Unlock()
+	for _, e := range events {
+		st.c.emit(ctx, e)
+	}
+}
+
 // emitFailure reports err, which an auth route answers with status, as one
 // event: see Event.
 func (c *Client) emitFailure(ctx context.Context, path string, status int, err error) {

@@ -75,7 +75,10 @@ func New(opts Options) (*Client, error) {
 		now:          time.Now,
 	}
 	c.ended.skew = int64(*cfg.opts.ClockTolerance / time.Second)
-	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.endSession)
+	if cfg.coordinator != nil {
+		c.ended.loaded = make(chan struct{})
+	}
+	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.endSession, c.ended.loaded)
 	c.refreshes = refresh.New[*refreshedSession](cfg.opts.ResponseTimeout, func() time.Time { return c.now() })
 	c.disc = c.newDiscovery()
 	// A provider that cannot be reached is logged and retried on demand,
@@ -90,7 +93,6 @@ func New(opts Options) (*Client, error) {
 	if cfg.coordinator != nil {
 		var watch context.Context
 		watch, c.stopWatch = context.WithCancel(context.Background())
-		c.ended.loaded = make(chan struct{})
 		go c.watchEnded(watch)
 	}
 	return c, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -121,6 +122,57 @@ func newDiscoveredOP(doc *provider.Metadata, cfg *config, now func() time.Time) 
 			Now:          now,
 		},
 	}, nil
+}
+
+// grantResult is what one refresh grant produced.
+type grantResult struct {
+	accessToken  string
+	expiresAt    int64 // unix seconds
+	scope        string
+	idToken      string
+	refreshToken string         // empty when the provider did not rotate it
+	claims       map[string]any // verified claims of idToken
+	userInfo     map[string]any
+}
+
+// grantRefresh runs the refresh grant of token q of session s presenting
+// refresh token rt at the provider, discovered first if needed, and
+// validates what it returns: the new ID token, and the userinfo refetched
+// when q asks for it. When the provider answered but its answer fails
+// validation, the result is returned with the error, so that a rotated
+// refresh token is not lost.
+func (c *Client) grantRefresh(ctx context.Context, s *Session, rt string, q tokenQuery) (*grantResult, error) {
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.tokens.Refresh(ctx, p.tokenURL, rt, strings.Fields(q.resource), q.scopes)
+	if err != nil {
+		return nil, opError(err)
+	}
+	res := &grantResult{
+		accessToken:  resp.AccessToken,
+		expiresAt:    expiration(resp.Expiry),
+		scope:        resp.Scope,
+		idToken:      resp.IDToken,
+		refreshToken: resp.RefreshToken,
+	}
+	if resp.IDToken != "" {
+		res.claims, err = p.verifyIDToken(ctx, resp.IDToken, provider.IDTokenCheck{
+			Refresh: true,
+			Nonce:   unverifiedClaim(s.IDToken, "nonce"),
+			Subject: s.subject(),
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	if q.refetch && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
+		if res.userInfo, err = c.fetchUserInfo(ctx, p, resp.AccessToken, s.subject()); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // verifyIDToken verifies raw, an ID token of a token response, as

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
-	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/internal/refresh"
 )
 
@@ -18,62 +17,86 @@ type refreshedSession struct {
 	value string // sc encoded; with a store, its key, lifetime and version
 }
 
-// refresh returns session sc with the token q refreshed. Refreshes run
-// through c.refreshes (see package refresh): once per need, detached from
-// the request, with the result kept for requests that still carry sc's
-// cookie. A refresh this request joined or reused is queued in st as a
-// refresh_shared event; the grant reports itself (see runRefresh).
-func (c *Client) refresh(ctx context.Context, st *requestState, sc *sessionCookie, q tokenQuery) (*refreshedSession, error) {
-	req := refresh.Request{
+// refreshRequest is what GetTokens asks c.refreshes for: the refresh of
+// token q of session sc.
+func refreshRequest(sc *sessionCookie, q tokenQuery) refresh.Request {
+	return refresh.Request{
 		Session:      sc.Key,
 		Query:        q.resource + "\x00" + q.fileScopes,
 		RefreshToken: sc.Session.RefreshToken,
 		Force:        q.force,
 	}
-	// The grant runs detached from this request and may serve others: its
-	// ctx keeps the request's values (trace IDs) but not its auth state.
-	out, err := c.refreshes.Do(c.detached(ctx), req, func(ctx context.Context, rt string) (refresh.Outcome[*refreshedSession], error) {
-		return c.runRefresh(ctx, sc, rt, q)
-	})
-	if err != nil {
-		return nil, err
-	}
-	switch out.Source {
-	case refresh.Joined:
-		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeJoined, Session: sessionTag(sc.Key)})
-	case refresh.Kept:
-		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeKept, Session: sessionTag(sc.Key)})
-	}
-	return out.Value, nil
 }
 
-// detached returns ctx without c's request state, for work that runs
-// detached from the request (a token refresh, which may serve several
-// requests and outlive the one that started it): the request helpers
-// answer ErrNoRequestContext there.
-func (c *Client) detached(ctx context.Context) context.Context {
-	return context.WithValue(ctx, reqStateKey{c}, (*requestState)(nil))
+// grantFunc returns the grant of token q of session sc that c.refreshes
+// runs (see runRefresh), which reports to report.
+func (c *Client) grantFunc(sc *sessionCookie, q tokenQuery, report *grantReport) refresh.GrantFunc[*refreshedSession] {
+	return func(ctx context.Context, rt string) (refresh.Outcome[*refreshedSession], error) {
+		return c.runRefresh(ctx, sc, rt, q, report)
+	}
+}
+
+// grantReport hands the events of a grant to the request that started it,
+// which emits them with its own, at its top (see getTokens). A grant that
+// ends after its request stopped waiting for it emits them itself.
+type grantReport struct {
+	mu        sync.Mutex
+	events    []Event
+	ended     bool // the grant ended: events are its report
+	abandoned bool // the request stopped waiting: the grant emits its report
+}
+
+// end files events, the report of the grant, and reports whether the grant
+// must emit them itself.
+func (r *grantReport) end(events []Event) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events, r.ended = events, true
+	return r.abandoned
+}
+
+// take returns the report of the grant for its request to emit. Before the
+// grant ended (the request stopped waiting, or joined another request's
+// grant or took a kept result, and this grant never runs) it returns none
+// and leaves the report to the grant.
+func (r *grantReport) take() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.ended {
+		r.abandoned = true
+		return nil
+	}
+	return r.events
 }
 
 // runRefresh runs one refresh of session sc presenting rt, detached from
-// any request: it holds the backend's lock of the session, so that a
+// any request (it may serve several requests and outlive the one that
+// started it: its ctx keeps the request's values, such as trace IDs, but
+// not its auth state). It holds the backend's lock of the session, so that a
 // sign-out cannot be undone by a refresh that finishes after it; adopts
 // the newest version of the session another instance saved or shared, if
 // it holds a fresh token; else runs the grant, verifies and applies its
-// answer, saves the refreshed session and shares it. It reports itself in
-// one event, refresh, or refresh_shared when it adopted another
+// answer, saves the refreshed session and shares it. It files its report
+// in report: one event, refresh, or refresh_shared when it adopted another
 // instance's, after a store_error for what it could not save or share.
-func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery) (out refresh.Outcome[*refreshedSession], err error) {
+func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery, report *grantReport) (out refresh.Outcome[*refreshedSession], err error) {
+	ctx = c.detached(ctx)
 	start := c.now()
 	var (
 		adopted Outcome
 		unsaved *Event
 	)
 	defer func() {
+		var events []Event
 		if unsaved != nil {
-			c.emit(ctx, *unsaved)
+			events = append(events, *unsaved)
 		}
-		c.emitRefresh(ctx, sc.Key, adopted, c.now().Sub(start), err)
+		events = append(events, refreshEvent(sc.Key, adopted, c.now().Sub(start), err))
+		if report.end(events) {
+			for _, e := range events {
+				c.emit(ctx, e)
+			}
+		}
 	}()
 	latest, unlock, err := c.backend.lockRefresh(ctx, sc, rt, q.force)
 	if err != nil {
@@ -84,18 +107,19 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 	if latest.session != nil {
 		if tok := findToken(latest.session.AccessTokens, q.resource, q.fileScopes); latest.adoptable && tok != nil && !expired(tok, c.now().Unix()) {
 			adopted = latest.from
-			return c.refreshedOutcome(ctx, sc, latest.session, tok)
+			next := c.refreshedCookie(sc, latest.session)
+			var saved *sessionCookie
+			if saved, err = c.backend.save(ctx, next); err != nil {
+				return out, err
+			}
+			return c.refreshedOutcome(next, saved, tok)
 		}
 		base, rt = latest.session, latest.session.RefreshToken
 	}
 	if c.ended.includes(&sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: base}) {
 		return out, ErrNoSession
 	}
-	p, err := c.provider(ctx)
-	if err != nil {
-		return out, err
-	}
-	res, err := c.grant(ctx, p, base, rt, q)
+	res, err := c.grantRefresh(ctx, base, rt, q)
 	if res != nil {
 		out.RefreshToken = res.refreshToken
 	}
@@ -117,22 +141,30 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 	if err != nil {
 		return out, err
 	}
-	out, err = c.refreshedOutcome(ctx, sc, s, findToken(s.AccessTokens, q.resource, q.fileScopes))
+	next := c.refreshedCookie(sc, s)
+	saved, unshared, err := c.backend.saveRefreshed(ctx, next, latest, rt, base)
 	if err != nil {
 		return out, err
 	}
 	// A failure to share is reported: the refresh succeeded, and this
 	// request gets it.
-	if serr := c.backend.share(ctx, latest, rt, base, out.Value); serr != nil {
-		unsaved = &Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(sc.Key), Err: serr}
+	if unshared != nil {
+		unsaved = &Event{Kind: EventStoreError, Op: "sharing a token refresh with the coordinator", Session: sessionTag(sc.Key), Err: unshared}
 	}
-	return out, nil
+	return c.refreshedOutcome(next, saved, findToken(s.AccessTokens, q.resource, q.fileScopes))
 }
 
-// emitRefresh reports a refresh of the session with key that took d: as
-// refresh_shared when it adopted another instance's refresh (adopted is the
-// Outcome saying from where), else as refresh.
-func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d time.Duration, err error) {
+// detached returns ctx without c's request state, for work that runs
+// detached from the request: the request helpers answer
+// ErrNoRequestContext there.
+func (c *Client) detached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, reqStateKey{c}, (*requestState)(nil))
+}
+
+// refreshEvent is the event of a refresh of the session with key that took
+// d: refresh_shared when it adopted another instance's refresh (adopted is
+// the Outcome saying from where), else refresh.
+func refreshEvent(key string, adopted Outcome, d time.Duration, err error) Event {
 	e := Event{Kind: EventRefresh, Outcome: OutcomeOK, Duration: d, Session: sessionTag(key), Err: err}
 	switch {
 	case errors.Is(err, ErrNoSession):
@@ -142,28 +174,30 @@ func (c *Client) emitRefresh(ctx context.Context, key string, adopted Outcome, d
 	case adopted != "":
 		e = Event{Kind: EventRefreshShared, Outcome: adopted, Session: e.Session}
 	}
-	c.emit(ctx, e)
+	return e
 }
 
-// refreshedOutcome saves refreshed session s of sc to the session backend
-// and encodes it into the outcome of a refresh that obtained token tok.
-func (c *Client) refreshedOutcome(ctx context.Context, sc *sessionCookie, s *Session, tok *AccessToken) (refresh.Outcome[*refreshedSession], error) {
-	now := c.now().Unix()
+// refreshedCookie returns the cookie of sc's session refreshed into s,
+// written now.
+func (c *Client) refreshedCookie(sc *sessionCookie, s *Session) *sessionCookie {
 	next := &sessionCookie{Key: sc.Key, Lifetime: sc.Lifetime, Session: s}
-	next.Lifetime.U = now
+	next.Lifetime.U = c.now().Unix()
 	next.Lifetime.E = c.cfg.expiry(next.Lifetime)
-	payload, err := c.backend.save(ctx, next)
-	if err != nil {
-		return refresh.Outcome[*refreshedSession]{}, err
-	}
-	value, err := c.encodeSaved(payload)
+	return next
+}
+
+// refreshedOutcome encodes saved, what the session backend saved of the
+// refreshed cookie next, into the outcome of a refresh that obtained token
+// tok.
+func (c *Client) refreshedOutcome(next, saved *sessionCookie, tok *AccessToken) (refresh.Outcome[*refreshedSession], error) {
+	value, err := c.encodeSaved(saved)
 	if err != nil {
 		return refresh.Outcome[*refreshedSession]{}, err
 	}
 	return refresh.Outcome[*refreshedSession]{
 		Value:        &refreshedSession{sc: next, value: value},
-		RefreshToken: s.RefreshToken,
-		Expires:      shareUntil(tok, now),
+		RefreshToken: next.Session.RefreshToken,
+		Expires:      shareUntil(tok, next.Lifetime.U),
 	}, nil
 }
 
@@ -176,50 +210,6 @@ func shareUntil(tok *AccessToken, now int64) time.Time {
 		return time.Unix(now, 0).Add(refresh.KeepResult)
 	}
 	return time.Unix(tok.AccessTokenExpiration-expiryMargin, 0)
-}
-
-// grantResult is what one refresh grant produced.
-type grantResult struct {
-	accessToken  string
-	expiresAt    int64 // unix seconds
-	scope        string
-	idToken      string
-	refreshToken string         // empty when the provider did not rotate it
-	claims       map[string]any // verified claims of idToken
-	userInfo     map[string]any
-}
-
-// grant runs the refresh grant and validates what it returns. When the
-// provider answered but its answer fails validation, the result is
-// returned with the error, so that a rotated refresh token is not lost.
-func (c *Client) grant(ctx context.Context, p *discoveredOP, s *Session, rt string, q tokenQuery) (*grantResult, error) {
-	resp, err := p.tokens.Refresh(ctx, p.tokenURL, rt, strings.Fields(q.resource), q.scopes)
-	if err != nil {
-		return nil, opError(err)
-	}
-	res := &grantResult{
-		accessToken:  resp.AccessToken,
-		expiresAt:    expiration(resp.Expiry),
-		scope:        resp.Scope,
-		idToken:      resp.IDToken,
-		refreshToken: resp.RefreshToken,
-	}
-	if resp.IDToken != "" {
-		res.claims, err = p.verifyIDToken(ctx, resp.IDToken, provider.IDTokenCheck{
-			Refresh: true,
-			Nonce:   unverifiedClaim(s.IDToken, "nonce"),
-			Subject: s.subject(),
-		})
-		if err != nil {
-			return res, err
-		}
-	}
-	if q.refetch && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
-		if res.userInfo, err = c.fetchUserInfo(ctx, p, resp.AccessToken, s.subject()); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
 }
 
 // applyRefresh files a refresh result into s: the new access token replaces

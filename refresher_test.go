@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -269,6 +270,37 @@ func TestRefreshOutlivesAbortedRequest(t *testing.T) {
 	// a replay either.
 	if status, _, _, err := a.httpTokens(before, "force=1"); status != http.StatusOK || a.op.ReuseDetected() != 0 {
 		t.Fatalf("forced refresh afterwards: %d %v, %d reuse detections", status, err, a.op.ReuseDetected())
+	}
+}
+
+// TestRefreshOfAbortedRequestReportedOnce: a grant reports itself through
+// the request that started it, at the top of its GetTokens; when that
+// request stopped waiting, the grant reports itself when it ends. Either
+// way the refresh is reported exactly once, and a request that then takes
+// its kept result reports only that.
+func TestRefreshOfAbortedRequestReportedOnce(t *testing.T) {
+	rec := &logRecorder{level: slog.LevelDebug}
+	a, tr := newLateApp(t, rec.options())
+	before := a.cookies()
+	tr.delay.Store(int64(400 * time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := a.httpTokensContext(ctx, before, ""); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("aborted request: %v, want the client's deadline", err)
+	}
+	tr.delay.Store(0)
+	refreshes := func() int { return len(rec.find(EventRefresh)) }
+	for deadline := time.Now().Add(5 * time.Second); refreshes() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if status, _, _, err := a.httpTokens(before, ""); status != http.StatusOK {
+		t.Fatalf("next request with the pre-refresh cookie: %d %v", status, err)
+	}
+	if n := refreshes(); n != 1 {
+		t.Errorf("%d refresh events for one grant, want 1", n)
+	}
+	if n := len(rec.find(EventRefreshShared)); n != 1 {
+		t.Errorf("%d refresh_shared events for the kept result, want 1", n)
 	}
 }
 

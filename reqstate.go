@@ -102,25 +102,13 @@ func (c *Client) withResponse(w http.ResponseWriter, r *http.Request, f func(st 
 	return err
 }
 
-// queue keeps e to be emitted by emitQueued, for the code that runs under
-// mu or inside the load, where a hook that reads the session would wait
-// for itself.
-func (st *requestState) queue(e Event) {
+// queue keeps events to be emitted by emitQueued, for the code that runs
+// under mu or inside the load, where a hook that reads the session would
+// wait for itself.
+func (st *requestState) queue(events ...Event) {
 	st.mu.Lock()
-	st.queued = append(st.queued, e)
+	st.queued = append(st.queued, events...)
 	st.mu.Unlock()
-}
-
-// emitQueued emits the queued events. The caller holds no lock and runs
-// no load.
-func (st *requestState) emitQueued(ctx context.Context) {
-	st.mu.Lock()
-	events := st.queued
-	st.queued = nil
-	st.mu.Unlock()
-	for _, e := range events {
-		st.c.emit(ctx, e)
-	}
 }
 
 // loadStep is how far the request state's session is loaded.
@@ -276,9 +264,6 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s := *sc.Session // the decoded session may be shared through the cache
 		s.User = User{}
 		sc.Session = &s
-	}
-	if err := st.c.ended.awaitLoaded(ctx, cfg.opts.ResponseTimeout); err != nil {
-		return nil, err
 	}
 	if st.c.ended.includes(&sc) {
 		st.remove(ctx, &sc)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
@@ -13,9 +14,11 @@ import (
 // or in a SessionStore (storedSessions). New chooses it once; the request
 // state and the refresh call it without asking which it is.
 type sessionBackend interface {
-	// load completes cookie sc, read from the request, with its session:
-	// for stored sessions, the stored one. It reports false when the store
-	// no longer has it.
+	// load completes cookie sc, read from the request, with its session
+	// (for stored sessions, the stored one) and, when it has one, waits
+	// until it can be checked against the ended sessions (see
+	// endedSessionsLoaded). It reports false when the store no longer has
+	// it.
 	load(ctx context.Context, sc *sessionCookie) (bool, error)
 	// save saves sc and returns what its cookie carries: sc itself, or
 	// only its key, lifetime and version.
@@ -40,9 +43,11 @@ type sessionBackend interface {
 	// session ended meanwhile. force asks for a new grant: a shared refresh
 	// that did not rotate rt is then not offered for adoption.
 	lockRefresh(ctx context.Context, sc *sessionCookie, rt string, force bool) (newest, func(), error)
-	// share shares refresh r of session base, which presented refresh
-	// token rt, with the other instances; latest is what lockRefresh found.
-	share(ctx context.Context, latest newest, rt string, base *Session, r *refreshedSession) error
+	// saveRefreshed saves sc, the refresh of session base that presented
+	// refresh token rt, as save does, and shares it with the other
+	// instances; latest is what lockRefresh found. A failure to share is
+	// returned apart, as unshared: the refresh stands without it.
+	saveRefreshed(ctx context.Context, sc *sessionCookie, latest newest, rt string, base *Session) (saved *sessionCookie, unshared, err error)
 }
 
 // newest is what lockRefresh found of a session.
@@ -59,17 +64,56 @@ type newest struct {
 
 // newSessionBackend returns the backend of cfg: cookieSessions without a
 // SessionStore, else storedSessions. A Coordinator shares the refreshes of
-// sessions that no SessionLocker serializes.
-func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, endSession func(context.Context, EndedSession) error) sessionBackend {
+// sessions that no SessionLocker serializes. endedLoaded is closed once the
+// Coordinator's ended sessions were all delivered; nil without a
+// Coordinator.
+func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, endSession func(context.Context, EndedSession) error, endedLoaded <-chan struct{}) sessionBackend {
 	sharing := refreshSharing{coord: cfg.coordinator, codec: codec, now: now}
+	loaded := endedSessionsLoaded{done: endedLoaded, timeout: cfg.opts.ResponseTimeout}
 	if cfg.opts.Session.Store == nil {
-		return &cookieSessions{sharing: sharing, endSession: endSession}
+		return &cookieSessions{sharing: sharing, endSession: endSession, loaded: loaded}
 	}
 	locker, _ := cfg.opts.Session.Store.(SessionLocker)
 	if locker != nil {
 		sharing = refreshSharing{}
 	}
-	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing}
+	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing, loaded: loaded}
+}
+
+// endedSessionsLoaded is the wait of a request carrying a session for the
+// Coordinator's ended sessions: until they were all delivered once, a
+// session another instance ended would be served.
+type endedSessionsLoaded struct {
+	done    <-chan struct{} // closed once they were delivered; nil without a Coordinator
+	timeout time.Duration
+}
+
+// errEndedNotLoaded is the cause of the *StoreError a request carrying
+// a session gets while the Coordinator's ended sessions are not loaded.
+var errEndedNotLoaded = errors.New("the coordinator's ended sessions are not loaded yet")
+
+// wait waits until the Coordinator's ended sessions were all delivered
+// once, up to the timeout. It returns a *StoreError when they are not
+// loaded in time.
+func (l endedSessionsLoaded) wait(ctx context.Context) error {
+	if l.done == nil {
+		return nil
+	}
+	select {
+	case <-l.done:
+		return nil
+	default:
+	}
+	t := time.NewTimer(l.timeout)
+	defer t.Stop()
+	select {
+	case <-l.done:
+		return nil
+	case <-t.C:
+		return storeError("checking the session against the ended ones", errEndedNotLoaded)
+	case <-ctx.Done():
+		return storeError("checking the session against the ended ones", context.Cause(ctx))
+	}
 }
 
 // cookieSessions keeps each session in its cookie.
@@ -78,9 +122,15 @@ type cookieSessions struct {
 	// endSession records an ended session with the Coordinator; without
 	// one it does nothing.
 	endSession func(context.Context, EndedSession) error
+	loaded     endedSessionsLoaded
 }
 
-func (*cookieSessions) load(context.Context, *sessionCookie) (bool, error) { return true, nil }
+func (b *cookieSessions) load(ctx context.Context, sc *sessionCookie) (bool, error) {
+	if sc.Session == nil {
+		return true, nil // a stored session's cookie: no session here
+	}
+	return true, b.loaded.wait(ctx)
+}
 
 func (*cookieSessions) save(_ context.Context, sc *sessionCookie) (*sessionCookie, error) {
 	return sc, nil
@@ -102,8 +152,8 @@ func (b *cookieSessions) lockRefresh(ctx context.Context, sc *sessionCookie, rt 
 	return b.sharing.lock(ctx, sc, rt, force)
 }
 
-func (b *cookieSessions) share(ctx context.Context, latest newest, rt string, base *Session, r *refreshedSession) error {
-	return b.sharing.share(ctx, latest.shared, rt, base, r)
+func (b *cookieSessions) saveRefreshed(ctx context.Context, sc *sessionCookie, latest newest, rt string, base *Session) (*sessionCookie, error, error) {
+	return sc, b.sharing.share(ctx, latest.shared, rt, base, sc), nil
 }
 
 // storedSessions keeps sessions in a SessionStore; their cookies carry only
@@ -112,6 +162,7 @@ type storedSessions struct {
 	store   SessionStore
 	locker  SessionLocker  // the store, when it is one; else nil
 	sharing refreshSharing // without a locker
+	loaded  endedSessionsLoaded
 }
 
 func (b *storedSessions) load(ctx context.Context, sc *sessionCookie) (bool, error) {
@@ -123,7 +174,7 @@ func (b *storedSessions) load(ctx context.Context, sc *sessionCookie) (bool, err
 		return false, nil
 	}
 	sc.Session, sc.user = s, nil
-	return true, nil
+	return true, b.loaded.wait(ctx)
 }
 
 func (b *storedSessions) save(ctx context.Context, sc *sessionCookie) (*sessionCookie, error) {
@@ -202,8 +253,12 @@ func (b *storedSessions) lockRefresh(ctx context.Context, sc *sessionCookie, rt 
 	return newest{session: current, adoptable: current.RefreshToken != rt || behind, from: OutcomeStore}, unlock, nil
 }
 
-func (b *storedSessions) share(ctx context.Context, latest newest, rt string, base *Session, r *refreshedSession) error {
-	return b.sharing.share(ctx, latest.shared, rt, base, r)
+func (b *storedSessions) saveRefreshed(ctx context.Context, sc *sessionCookie, latest newest, rt string, base *Session) (*sessionCookie, error, error) {
+	saved, err := b.save(ctx, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return saved, b.sharing.share(ctx, latest.shared, rt, base, sc), nil
 }
 
 // refreshSharing shares refreshes between instances through a Coordinator.
@@ -258,25 +313,25 @@ func (rs refreshSharing) decode(key string, value []byte) *refreshDelta {
 	return &d
 }
 
-// share shares r, the refresh of session base that presented refresh token
+// share shares sc, the refresh of session base that presented refresh token
 // rt, in place of prev, the refresh the Coordinator kept for the session
 // (nil when none): only what a cookie of the session lacks to adopt it (see
 // refreshDelta), encrypted and authenticated by the Client's codec. It is
 // kept, with the digest of rt and those of the refresh tokens presented
-// before, until r's session expires: a cookie holding a used token may come
+// before, until sc's session expires: a cookie holding a used token may come
 // until then, as a sliding session's cookie re-written by a request that
 // needed no token lives as long as the session.
-func (rs refreshSharing) share(ctx context.Context, prev *refreshDelta, rt string, base *Session, r *refreshedSession) error {
+func (rs refreshSharing) share(ctx context.Context, prev *refreshDelta, rt string, base *Session, sc *sessionCookie) error {
 	if rs.coord == nil {
 		return nil
 	}
-	ttl := time.Unix(r.sc.Lifetime.E, 0).Sub(rs.now())
+	ttl := time.Unix(sc.Lifetime.E, 0).Sub(rs.now())
 	if ttl <= 0 {
 		return nil
 	}
-	value, err := rs.codec.Encode(refreshDeltaName, newRefreshDelta(r.sc.Key, prev, base, r.sc.Session))
+	value, err := rs.codec.Encode(refreshDeltaName, newRefreshDelta(sc.Key, prev, base, sc.Session))
 	if err == nil {
-		err = rs.coord.PutRefreshed(ctx, r.sc.Key, tokenDigest(rt), []byte(value), ttl)
+		err = rs.coord.PutRefreshed(ctx, sc.Key, tokenDigest(rt), []byte(value), ttl)
 	}
 	return err
 }

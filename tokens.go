@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/monocloud/auth-go/internal/refresh"
 )
 
 // expiryMargin is how early, in seconds, an access token counts as expired.
@@ -240,8 +242,8 @@ func (c *Client) indicatorScopes(resource string) string {
 }
 
 // getTokens is GetTokens on request state st. The events the operation
-// raises in the request state (its load, adopting the refresh) are emitted
-// once, when it is done: none while it holds a lock or loads.
+// raises (its load, the refresh, adopting the refresh) are emitted once,
+// when it is done: none while it holds a lock or loads.
 func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetTokensOptions) (*Tokens, error) {
 	defer st.emitQueued(ctx)
 	q, err := c.tokenQuery(opts)
@@ -270,10 +272,24 @@ func (c *Client) getTokens(ctx context.Context, st *requestState, opts *GetToken
 	if sc.Session.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	r, err := c.refresh(ctx, st, sc.withUser(), q)
+	// The refresh runs through c.refreshes (see package refresh): once per
+	// need, detached from the request, with the result kept for requests
+	// that still carry sc's cookie. The report of a grant this request
+	// started, and a refresh it joined or reused, are queued here.
+	sc = sc.withUser()
+	report := new(grantReport)
+	out, err := c.refreshes.Do(ctx, refreshRequest(sc, q), c.grantFunc(sc, q, report))
+	st.queue(report.take()...)
 	if err != nil {
 		return nil, err
 	}
+	switch out.Source {
+	case refresh.Joined:
+		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeJoined, Session: sessionTag(sc.Key)})
+	case refresh.Kept:
+		st.queue(Event{Kind: EventRefreshShared, Outcome: OutcomeKept, Session: sessionTag(sc.Key)})
+	}
+	r := out.Value
 	if err := st.adoptRefresh(r); err != nil {
 		return nil, err
 	}
