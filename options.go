@@ -178,7 +178,9 @@ type Options struct {
 	// value, whatever the Logger's level: for metrics (see the
 	// otelmonocloud module). It is called synchronously on the request's
 	// or the refresh's goroutine, so it must not block; ctx is the
-	// request's, or detached from it for refreshes and background work.
+	// request's (a refresh is reported to the request that started it),
+	// or detached from it for a refresh whose request stopped waiting and
+	// for background work.
 	OnEvent func(ctx context.Context, e Event)
 
 	// OnSessionCreating may change a session before it is saved: at
