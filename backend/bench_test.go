@@ -69,7 +69,7 @@ func BenchmarkProtect(b *testing.B) {
 			if e != nil {
 				b.Fatal(e)
 			}
-			claims, e := c.jwtClaims(jws.UnsafePayloadWithoutVerification(), op.Issuer())
+			claims, e := c.jwtClaims(jws.payload, op.Issuer())
 			if e != nil {
 				b.Fatal(e)
 			}

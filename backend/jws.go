@@ -1,0 +1,174 @@
+package backend
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
+)
+
+// maxHeaderLength bounds the base64url-encoded protected header of an
+// access token: a few hundred bytes in practice, several kilobytes with an
+// x5c chain.
+const maxHeaderLength = 8 << 10
+
+var (
+	errCompactForm  = errors.New("not a JWS in compact serialization")
+	errHeaderLength = fmt.Errorf("protected header longer than %d bytes", maxHeaderLength)
+	errAlgorithm    = errors.New("algorithm not allowed")
+	errSignature    = errors.New("signature does not verify")
+)
+
+// compactJWS is a JWS in compact serialization (RFC 7515 section 7.1),
+// parsed but not verified.
+//
+// The backend parses the access tokens it receives itself rather than with
+// jose.ParseSignedCompact, which decodes every header into maps and keeps
+// copies of each part: on a first validation that cost more than the rest
+// of the validation put together. The keys are still go-jose's
+// JSONWebKeys, parsed by internal/provider, and the signature is checked
+// by the crypto/rsa, crypto/ecdsa or crypto/ed25519 primitive the key
+// already is, with the hash and encoding go-jose uses (RFC 7518 section
+// 3): no cryptography is written here.
+type compactJWS struct {
+	header       jwsHeader
+	signingInput string // the encoded header and payload, what the signature covers
+	payload      []byte
+	signature    []byte
+}
+
+// jwsHeader is the protected header of an access token. It is decoded
+// with go-jose's JSON package, which matches names case-sensitively and
+// refuses duplicate names, as go-jose does for its own headers.
+type jwsHeader struct {
+	Alg jose.SignatureAlgorithm `json:"alg"`
+	Kid string                  `json:"kid"`
+	// Typ is any JSON value, for the typ policy to refuse one that is not
+	// a string.
+	Typ any `json:"typ"`
+	// Crit is kept raw: its presence, whatever its value, refuses the
+	// token.
+	Crit josejson.RawMessage `json:"crit"`
+}
+
+// parseCompactJWS splits token into its three parts, decodes them, each
+// unpadded base64url (RFC 7515 section 2) without line breaks, into one
+// buffer, decodes the
+// header, and checks that it names an algorithm of algs.
+func parseCompactJWS(token string, algs []jose.SignatureAlgorithm) (*compactJWS, error) {
+	header, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, errCompactForm
+	}
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(sig, '.') >= 0 {
+		return nil, errCompactForm
+	}
+	if len(header) > maxHeaderLength {
+		return nil, errHeaderLength
+	}
+	if strings.ContainsAny(token, "\r\n") { // the base64 decoder would skip them
+		return nil, errCompactForm
+	}
+	jws := &compactJWS{signingInput: token[:len(header)+1+len(payload)]}
+	buf := make([]byte, base64.RawURLEncoding.DecodedLen(len(token)))
+	decode := func(part, name string) ([]byte, error) {
+		n, err := base64.RawURLEncoding.Strict().Decode(buf, bytesOf(part))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out := buf[:n:n]
+		buf = buf[n:]
+		return out, nil
+	}
+	rawHeader, err := decode(header, "header")
+	if err != nil {
+		return nil, err
+	}
+	if jws.payload, err = decode(payload, "payload"); err != nil {
+		return nil, err
+	}
+	if jws.signature, err = decode(sig, "signature"); err != nil {
+		return nil, err
+	}
+	if err := josejson.Unmarshal(rawHeader, &jws.header); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if !slices.Contains(algs, jws.header.Alg) {
+		return nil, fmt.Errorf("%w: %q", errAlgorithm, jws.header.Alg)
+	}
+	return jws, nil
+}
+
+// verifyWith checks the signature of jws with each of keys in turn (the
+// candidates for its kid and alg), hashing the signing input once.
+func (jws *compactJWS) verifyWith(keys []jose.JSONWebKey) error {
+	alg := jws.header.Alg
+	hash := hashOf(alg)
+	var digest []byte
+	if hash != 0 {
+		h := hash.New()
+		h.Write(bytesOf(jws.signingInput))
+		digest = h.Sum(make([]byte, 0, hash.Size()))
+	}
+	for _, k := range keys {
+		if verifySignature(k.Key, alg, hash, digest, jws.signingInput, jws.signature) {
+			return nil
+		}
+	}
+	return errSignature
+}
+
+// hashOf returns the hash alg signs (RFC 7518 section 3.1), or 0 for
+// EdDSA, which hashes the message itself.
+func hashOf(alg jose.SignatureAlgorithm) crypto.Hash {
+	switch alg {
+	case jose.RS256, jose.PS256, jose.ES256:
+		return crypto.SHA256
+	case jose.RS384, jose.PS384, jose.ES384:
+		return crypto.SHA384
+	case jose.RS512, jose.PS512, jose.ES512:
+		return crypto.SHA512
+	}
+	return 0
+}
+
+// ecdsaSizes are the sizes of r and s in ECDSA signatures by algorithm
+// (RFC 7518 section 3.4).
+var ecdsaSizes = map[jose.SignatureAlgorithm]int{jose.ES256: 32, jose.ES384: 48, jose.ES512: 66}
+
+// verifySignature reports whether sig is key's signature by alg of the
+// message, whose hash digest is. It calls the primitives as go-jose's
+// verifiers do: PKCS #1 v1.5 and PSS with the salt length detected (RFC
+// 7518 sections 3.3 and 3.5), ECDSA with r and s each of the curve's size
+// (section 3.4), Ed25519 on the message (RFC 8037 section 3.1).
+func verifySignature(key any, alg jose.SignatureAlgorithm, hash crypto.Hash, digest []byte, msg string, sig []byte) bool {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		switch alg {
+		case jose.RS256, jose.RS384, jose.RS512:
+			return rsa.VerifyPKCS1v15(k, hash, digest, sig) == nil
+		case jose.PS256, jose.PS384, jose.PS512:
+			return rsa.VerifyPSS(k, hash, digest, sig, nil) == nil
+		}
+	case *ecdsa.PublicKey:
+		size := ecdsaSizes[alg]
+		if size == 0 || len(sig) != 2*size {
+			return false
+		}
+		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+		return ecdsa.Verify(k, digest, r, s)
+	case ed25519.PublicKey:
+		return alg == jose.EdDSA && ed25519.Verify(k, bytesOf(msg), sig)
+	}
+	return false
+}
