@@ -184,7 +184,7 @@ func TestVerifyWithMatchesGoJose(t *testing.T) {
 				t.Errorf("wrong key: %v, want errSignature", err)
 			}
 			tampered := *jws
-			tampered.signingInput = b64(`{"alg":"` + string(tc.alg) + `","kid":"x"}`) + jws.signingInput[strings.IndexByte(jws.signingInput, '.'):]
+			tampered.signingInput = b64(`{"alg":"`+string(tc.alg)+`","kid":"x"}`) + jws.signingInput[strings.IndexByte(jws.signingInput, '.'):]
 			if err := tampered.verifyWith([]jose.JSONWebKey{key}); !errors.Is(err, errSignature) {
 				t.Errorf("tampered signing input: %v, want errSignature", err)
 			}
