@@ -29,6 +29,7 @@ type Client struct {
 	keys       *provider.KeySet
 	introspect *opclient.Client
 
+	jwt           jwtParser
 	claims        *claimsCache
 	introspection *introspector
 	replay        ReplayStore
@@ -46,7 +47,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, now: time.Now}
+	c := &Client{cfg: cfg, now: time.Now, jwt: jwtParser{algs: cfg.algs}}
 	names := make([]string, len(cfg.algs))
 	for i, a := range cfg.algs {
 		names[i] = string(a)

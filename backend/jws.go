@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
@@ -40,10 +41,11 @@ var (
 // already is, with the hash and encoding go-jose uses (RFC 7518 section
 // 3): no cryptography is written here.
 type compactJWS struct {
-	header       jwsHeader
-	signingInput string // the encoded header and payload, what the signature covers
-	payload      []byte
-	signature    []byte
+	header        jwsHeader
+	encodedHeader string
+	signingInput  string // the encoded header and payload, what the signature covers
+	payload       []byte
+	signature     []byte
 }
 
 // jwsHeader is the protected header of an access token. It is decoded
@@ -60,11 +62,40 @@ type jwsHeader struct {
 	Crit josejson.RawMessage `json:"crit"`
 }
 
+// jwtParser parses the access tokens of one Client. It remembers the
+// protected header of the last token whose signature verified: a provider
+// signs every access token with the same header until it rotates its key,
+// so most first validations decode no JSON but the claims. A forged token
+// never replaces the header remembered, and a header remembered is only
+// reused for a token whose encoded header is byte for byte the same.
+type jwtParser struct {
+	algs  []jose.SignatureAlgorithm
+	known atomic.Pointer[knownHeader]
+}
+
+// knownHeader is a protected header, encoded and decoded.
+type knownHeader struct {
+	encoded string
+	header  jwsHeader
+}
+
+// parse parses token, reusing the header remembered if token has it.
+func (p *jwtParser) parse(token string) (*compactJWS, error) {
+	return parseCompactJWS(token, p.algs, p.known.Load())
+}
+
+// remember keeps the header of jws, whose signature verified.
+func (p *jwtParser) remember(jws *compactJWS) {
+	if k := p.known.Load(); k == nil || k.encoded != jws.encodedHeader {
+		p.known.Store(&knownHeader{encoded: strings.Clone(jws.encodedHeader), header: jws.header})
+	}
+}
+
 // parseCompactJWS splits token into its three parts, decodes them, each
 // unpadded base64url (RFC 7515 section 2) without line breaks, into one
-// buffer, decodes the
-// header, and checks that it names an algorithm of algs.
-func parseCompactJWS(token string, algs []jose.SignatureAlgorithm) (*compactJWS, error) {
+// buffer, decodes the header (unless it is known's), and checks that it
+// names an algorithm of algs.
+func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownHeader) (*compactJWS, error) {
 	header, rest, ok := strings.Cut(token, ".")
 	if !ok {
 		return nil, errCompactForm
@@ -79,7 +110,7 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm) (*compactJWS,
 	if strings.ContainsAny(token, "\r\n") { // the base64 decoder would skip them
 		return nil, errCompactForm
 	}
-	jws := &compactJWS{signingInput: token[:len(header)+1+len(payload)]}
+	jws := &compactJWS{encodedHeader: header, signingInput: token[:len(header)+1+len(payload)]}
 	buf := make([]byte, base64.RawURLEncoding.DecodedLen(len(token)))
 	decode := func(part, name string) ([]byte, error) {
 		n, err := base64.RawURLEncoding.Strict().Decode(buf, bytesOf(part))
@@ -90,14 +121,19 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm) (*compactJWS,
 		buf = buf[n:]
 		return out, nil
 	}
-	rawHeader, err := decode(header, "header")
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	if jws.payload, err = decode(payload, "payload"); err != nil {
 		return nil, err
 	}
 	if jws.signature, err = decode(sig, "signature"); err != nil {
+		return nil, err
+	}
+	if known != nil && known.encoded == header {
+		jws.header = known.header
+		return jws, nil
+	}
+	rawHeader, err := decode(header, "header")
+	if err != nil {
 		return nil, err
 	}
 	if err := josejson.Unmarshal(rawHeader, &jws.header); err != nil {

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestParseCompactJWS(t *testing.T) {
 		{"alg not a string", b64(`{"alg":256}`) + "." + payload + "." + sig, errAny},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			jws, err := parseCompactJWS(tc.token, defaultAlgs())
+			jws, err := parseCompactJWS(tc.token, defaultAlgs(), nil)
 			switch {
 			case tc.err == nil && err != nil:
 				t.Fatalf("error %v, want none", err)
@@ -77,6 +78,35 @@ func TestParseCompactJWS(t *testing.T) {
 	}
 }
 
+func TestJWTParserRemembersVerifiedHeaders(t *testing.T) {
+	f := newFixture(t, nil)
+	valid := f.op.SignJWT(t, "at+jwt", f.claimsFor(nil))
+	header, _, _ := strings.Cut(valid, ".")
+	if _, e := f.c.ValidateAccessToken(t.Context(), valid, nil); e != nil {
+		t.Fatal(e)
+	}
+	known := f.c.jwt.known.Load()
+	if known == nil || known.encoded != header || known.header.Alg != jose.RS256 || known.header.Typ != "at+jwt" {
+		t.Fatalf("known header %+v, want the valid token's", known)
+	}
+
+	forged := withHeader(valid, `{"alg":"RS256","kid":"other","typ":"JWT"}`)
+	if _, e := f.c.ValidateAccessToken(t.Context(), forged, nil); e == nil {
+		t.Fatal("forged token accepted")
+	}
+	if f.c.jwt.known.Load() != known {
+		t.Error("a token whose signature did not verify replaced the known header")
+	}
+
+	jws, err := f.c.jwt.parse(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jws.header.Kid != "other" || jws.header.Typ != "JWT" {
+		t.Errorf("header %+v of a token with another header, want its own", jws.header)
+	}
+}
+
 // errAny stands for any error in tables.
 var errAny = errors.New("any error")
 
@@ -96,7 +126,7 @@ func TestParseCompactJWSHeaderFields(t *testing.T) {
 		{`{"alg":"RS256","crit":null}`, true, nil, true},
 		{`{"alg":"RS256","Crit":["exp"]}`, false, nil, true},
 	} {
-		jws, err := parseCompactJWS(b64(tc.header)+"."+b64("{}")+"."+b64("s"), defaultAlgs())
+		jws, err := parseCompactJWS(b64(tc.header)+"."+b64("{}")+"."+b64("s"), defaultAlgs(), nil)
 		if err != nil {
 			t.Errorf("%s: %v", tc.header, err)
 			continue
@@ -169,7 +199,7 @@ func TestVerifyWithMatchesGoJose(t *testing.T) {
 				t.Fatal(err)
 			}
 			algs := []jose.SignatureAlgorithm{tc.alg}
-			jws, err := parseCompactJWS(token, algs)
+			jws, err := parseCompactJWS(token, algs, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +247,7 @@ func TestVerifyWithRefusesAlgorithmOfAnotherKeyType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jws, err := parseCompactJWS(token, defaultAlgs())
+	jws, err := parseCompactJWS(token, defaultAlgs(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +271,7 @@ func FuzzParseCompactJWS(f *testing.F) {
 	f.Add("a.b.c.d")
 	f.Add("eyJhbGciOiJSUzI1NiJ9=.e30.AA")
 	f.Fuzz(func(t *testing.T, token string) {
-		jws, err := parseCompactJWS(token, defaultAlgs())
+		jws, err := parseCompactJWS(token, defaultAlgs(), nil)
 		if err != nil {
 			return
 		}
@@ -249,6 +279,10 @@ func FuzzParseCompactJWS(f *testing.F) {
 		header, _, _ := strings.Cut(jws.signingInput, ".")
 		if got := header + "." + enc.EncodeToString(jws.payload) + "." + enc.EncodeToString(jws.signature); got != token {
 			t.Fatalf("accepted %q, which re-encodes to %q", token, got)
+		}
+		again, err := parseCompactJWS(token, defaultAlgs(), &knownHeader{encoded: jws.encodedHeader, header: jws.header})
+		if err != nil || !reflect.DeepEqual(again.header, jws.header) || !bytes.Equal(again.payload, jws.payload) || !bytes.Equal(again.signature, jws.signature) {
+			t.Fatalf("with its header known: %+v, %v", again, err)
 		}
 		theirs, err := jose.ParseSignedCompact(token, defaultAlgs())
 		if err != nil {

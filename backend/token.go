@@ -112,13 +112,14 @@ func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error)
 	if err := jws.verifyWith(keys); err != nil {
 		return nil, refuse(ErrInvalidToken, "bad_signature", err)
 	}
+	c.jwt.remember(jws)
 	return c.jwtClaims(jws.payload, issuer)
 }
 
 // parseJWT parses a JWS in compact serialization signed with an allowed
 // algorithm, and checks its header: no crit, and the typ policy.
 func (c *Client) parseJWT(token string) (*compactJWS, *Error) {
-	jws, err := parseCompactJWS(token, c.cfg.algs)
+	jws, err := c.jwt.parse(token)
 	if err != nil {
 		return nil, refuse(ErrInvalidToken, "malformed_jwt", err)
 	}
