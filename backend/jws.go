@@ -22,6 +22,10 @@ import (
 // x5c chain.
 const maxHeaderLength = 8 << 10
 
+// base64URL decodes the parts of a JWS: unpadded, and with the unused
+// bits of the last character zero.
+var base64URL = base64.RawURLEncoding.Strict()
+
 var (
 	errCompactForm  = errors.New("not a JWS in compact serialization")
 	errHeaderLength = fmt.Errorf("protected header longer than %d bytes", maxHeaderLength)
@@ -107,13 +111,13 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 	if len(header) > maxHeaderLength {
 		return nil, errHeaderLength
 	}
-	if strings.ContainsAny(token, "\r\n") { // the base64 decoder would skip them
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 { // base64 decoding would skip them
 		return nil, errCompactForm
 	}
 	jws := &compactJWS{encodedHeader: header, signingInput: token[:len(header)+1+len(payload)]}
 	buf := make([]byte, base64.RawURLEncoding.DecodedLen(len(token)))
 	decode := func(part, name string) ([]byte, error) {
-		n, err := base64.RawURLEncoding.Strict().Decode(buf, bytesOf(part))
+		n, err := base64URL.Decode(buf, bytesOf(part))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
