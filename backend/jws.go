@@ -43,7 +43,10 @@ var (
 // JSONWebKeys, parsed by internal/provider, and the signature is checked
 // by the crypto/rsa, crypto/ecdsa or crypto/ed25519 primitive the key
 // already is, with the hash and encoding go-jose uses (RFC 7518 section
-// 3): no cryptography is written here.
+// 3): no cryptography is written here. Header parameters other than alg,
+// kid, typ and crit are not read: the keys come from the provider, never
+// from a jwk or x5c header, and an unencoded payload (b64, RFC 7797) must
+// be named in crit, which is refused.
 type compactJWS struct {
 	header        jwsHeader
 	encodedHeader string
