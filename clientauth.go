@@ -39,9 +39,9 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 	if o.ClientAssertionKey != nil {
 		def = "private_key_jwt"
 	}
-	m := r.str(o.ClientAuthMethod, env, def)
+	m := r.String(o.ClientAuthMethod, env, def)
 	if o.ClientAssertionKey != nil && m != "private_key_jwt" {
-		r.fail("ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt, got %q", m)
+		r.Fail("ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt, got %q", m)
 		return opclient.ClientSecretBasic, nil
 	}
 	switch m {
@@ -51,14 +51,14 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 		return opclient.ClientSecretPost, nil
 	case "client_secret_jwt":
 		if secret != "" && len(secret) < minHMACSecretLength {
-			r.fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
+			r.Fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
 		}
 		return opclient.ClientSecretJWT, nil
 	case "private_key_jwt":
 		if k := o.ClientAssertionKey; k != nil {
 			key, err := opclient.NewAssertionKey(k.Signer, k.KeyID, k.Algorithm)
 			if err != nil {
-				r.fail("ClientAssertionKey", "", "%v", err)
+				r.Fail("ClientAssertionKey", "", "%v", err)
 			}
 			return opclient.PrivateKeyJWT, key
 		}
@@ -67,14 +67,14 @@ func (r *resolver) clientAuth(o Options, secret string) (opclient.AuthMethod, *o
 		}
 		key, err := opclient.ParseAssertionJWK(secret)
 		if err != nil {
-			r.fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "%v", err)
+			r.Fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "%v", err)
 		}
 		return opclient.PrivateKeyJWT, key
 	}
 	if method, ok := mutualTLSMethods[m]; ok {
 		return method, nil
 	}
-	r.fail(field, env, "must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", m)
+	r.Fail(field, env, "must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", m)
 	return opclient.ClientSecretBasic, nil
 }
 

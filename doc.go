@@ -115,4 +115,27 @@
 // hook: the OnError of the route's handler options (SignInOptions,
 // CallbackOptions, UserInfoOptions, SignOutOptions) when set, else
 // Options.OnError, which covers the routes of Handler and AuthMiddleware.
+//
+// # What is checked
+//
+// An ID token (OpenID Connect Core 1.0, section 3.1.3.7) must be a compact
+// JWS signed with IDTokenSigningAlg by a key of the provider's key set
+// (refetched at once for a key it does not know), with typ JWT when typ is
+// present, iss equal to the discovered issuer, aud containing the client
+// ID (with azp when there are several audiences, and azp equal to the
+// client ID when present), exp not past and iat present and not ahead
+// (both with ClockTolerance), sub present (and unchanged on refresh), the
+// nonce of the sign-in (absent or equal on refresh), and auth_time within
+// max_age when max_age was requested. Not checked: encrypted ID tokens
+// (refused: they do not parse), audiences besides the client, how long ago
+// iat was, acr, at_hash and c_hash (optional in the code flow, where both
+// tokens come in one TLS answer of the token endpoint).
+//
+// A logout token must be signed likewise, with typ logout+jwt or JWT, the
+// issuer, the client ID in aud, iat, the back-channel logout event, no
+// nonce, a jti not seen before (across instances with a Coordinator), and
+// sid or sub; a token without exp is accepted within 5 minutes of its iat.
+// Signed userinfo (application/jwt) is verified with the provider's keys,
+// and its iss and aud when present. The callback's state must be the one
+// of a sign-in transaction of this browser, used once.
 package monocloud

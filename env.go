@@ -2,13 +2,10 @@ package monocloud
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // envPrefix starts the name of every environment variable the Client reads.
@@ -67,31 +64,6 @@ var knownEnvVars = []string{
 	"MONOCLOUD_AUTH_USER_INFO",
 	"MONOCLOUD_AUTH_USE_PAR",
 	"MONOCLOUD_AUTH_USER_INFO_URL",
-}
-
-// parseDuration parses a duration variable: a Go duration ("1h", "90s",
-// "1m30s") or a whole number of unit ("3600").
-func parseDuration(s string, unit time.Duration) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if limit := int64(time.Duration(1<<63-1) / unit); n > limit || n < -limit {
-			return 0, fmt.Errorf("must be at most %d %s", limit, unitName(unit))
-		}
-		return time.Duration(n) * unit, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("must be a Go duration such as 90s or 1h, or a whole number of %s, got %q", unitName(unit), s)
-	}
-	return d, nil
-}
-
-// unitName names the unit of a bare number in a duration variable.
-func unitName(unit time.Duration) string {
-	if unit == time.Millisecond {
-		return "milliseconds"
-	}
-	return "seconds"
 }
 
 // unknownEnvVars returns the names in environ (os.Environ's form) that
@@ -161,13 +133,13 @@ func (r *resolver) logger(configured *slog.Logger) *slog.Logger {
 	if configured != nil {
 		return configured
 	}
-	v := strings.TrimSpace(r.str("", env, ""))
+	v := strings.TrimSpace(r.String("", env, ""))
 	if v == "" {
 		return slog.Default()
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v)); err != nil {
-		r.fail("Logger", env, "must be debug, info, warn or error, got %q", v)
+		r.Fail("Logger", env, "must be debug, info, warn or error, got %q", v)
 		return slog.Default()
 	}
 	return slog.New(leveledHandler{level: level, Handler: slog.Default().Handler()})

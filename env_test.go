@@ -13,40 +13,6 @@ import (
 	"time"
 )
 
-// TestParseDuration: Go durations and bare numbers of the unit; a bad value
-// names the forms and the unit.
-func TestParseDuration(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		unit time.Duration
-		want time.Duration
-	}{
-		{"3600", time.Second, time.Hour},
-		{" 90 ", time.Second, 90 * time.Second},
-		{"1h", time.Second, time.Hour},
-		{"1m30s", time.Second, 90 * time.Second},
-		{"1500", time.Millisecond, 1500 * time.Millisecond},
-		{"15s", time.Millisecond, 15 * time.Second},
-	} {
-		if got, err := parseDuration(tc.in, tc.unit); err != nil || got != tc.want {
-			t.Errorf("parseDuration(%q, %v) = %v, %v; want %v", tc.in, tc.unit, got, err, tc.want)
-		}
-	}
-	for _, tc := range []struct {
-		in   string
-		unit time.Duration
-		want string
-	}{
-		{"1d", time.Second, "whole number of seconds"},
-		{"ten", time.Millisecond, "whole number of milliseconds"},
-		{"18446744133", time.Second, "at most 9223372036 seconds"},
-	} {
-		if _, err := parseDuration(tc.in, tc.unit); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseDuration(%q) error %v, want one saying %q", tc.in, err, tc.want)
-		}
-	}
-}
-
 // TestConfigDurationVariablesAcceptGoDurations: the duration variables
 // take "2h" as they take "7200".
 func TestConfigDurationVariablesAcceptGoDurations(t *testing.T) {

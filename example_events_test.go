@@ -45,7 +45,7 @@ func ExampleOptions_onEvent() {
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
 	fetch(browser, appURL+"/api/auth/signin")
-	fetch(http.DefaultClient, appURL+"/api/auth/callback?state=forged") // another browser
+	fetch(browser, appURL+"/api/auth/callback?state=forged")
 
 	// Output:
 	// level=INFO msg="monocloud: provider discovered"

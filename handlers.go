@@ -197,24 +197,24 @@ func (c *Client) SignInHandler(opts *SignInOptions) http.Handler {
 		}
 		o.RedirectURI = u
 	}
-	r := &resolver{}
+	r := newResolver(noEnvironment)
 	p := &o.AuthParams
 	if p.Scopes != "" {
 		p.Scopes = joinFields(p.Scopes)
 		if p.Scopes == "" {
-			r.fail("SignInOptions.AuthParams.Scopes", "", "Scopes must be a space-separated string")
+			r.Fail("SignInOptions.AuthParams.Scopes", "", "Scopes must be a space-separated string")
 		}
 	}
 	p.Resource = r.resource(p.Resource, "SignInOptions.AuthParams.Resource", "")
 	p.ACRValues = joinFields(p.ACRValues)
 	if m := p.ResponseMode; m != "" && m != "query" && m != "form_post" {
-		r.fail("SignInOptions.AuthParams.ResponseMode", "", "must be query or form_post, got %q", m)
+		r.Fail("SignInOptions.AuthParams.ResponseMode", "", "must be query or form_post, got %q", m)
 	}
 	if p.MaxAge != nil && *p.MaxAge < 0 {
-		r.fail("SignInOptions.AuthParams.MaxAge", "", "must not be negative, got %d", *p.MaxAge)
+		r.Fail("SignInOptions.AuthParams.MaxAge", "", "must not be negative, got %d", *p.MaxAge)
 	}
-	if len(r.errs) > 0 {
-		panic(r.errs[0])
+	if errs := r.validationErrors(); len(errs) > 0 {
+		panic(errs[0])
 	}
 	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, o) })
 }

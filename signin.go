@@ -150,10 +150,6 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	}
 	as, err := c.takeSignInTxn(w, r, params.Get("state"))
 	if err != nil {
-		if c.signedInElsewhere(r, params.Get("state"), err) {
-			redirect(w, r, c.cfg.appRoot)
-			return
-		}
 		c.fail(w, r, err)
 		return
 	}
@@ -199,23 +195,6 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 		returnTo = c.cfg.appRoot
 	}
 	redirect(w, r, returnTo)
-}
-
-// signedInElsewhere reports whether a callback for state, whose
-// transaction failed with err, comes from a sign-in that another one,
-// completed since, ended: the transaction is gone (ErrInvalidState), its
-// callback was never taken (a replay stays 400), and the browser holds a
-// valid session. Such a callback (a second tab's) is sent to the app's
-// root, signed in, rather than answered 400; it exchanges no code.
-func (c *Client) signedInElsewhere(r *http.Request, state string, err error) bool {
-	if !errors.Is(err, ErrInvalidState) {
-		return false
-	}
-	if _, used := c.usedStates.Get(state, c.now()); used {
-		return false
-	}
-	sc, lookupErr := c.reqState(r.Context()).lookupEncoded(r.Context())
-	return lookupErr == nil && sc != nil
 }
 
 // exchange redeems the authorization code and builds the new session,

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/monocloud/auth-go/internal/opclient"
 	"github.com/monocloud/auth-go/internal/provider"
+	"github.com/monocloud/auth-go/internal/settings"
 )
 
 // config is Options resolved against the environment and the defaults, and
@@ -98,124 +97,67 @@ const (
 	minHMACSecretLength = 32
 )
 
-// resolver reads fields from Options, the environment and defaults, and
-// collects every problem.
-type resolver struct{ errs []error }
+// resolver reads the fields of Options (see settings.Reader) and checks
+// them, collecting every problem.
+type resolver struct{ *settings.Reader }
 
-func (r *resolver) fail(field, env, format string, args ...any) {
-	r.errs = append(r.errs, &ValidationError{Field: field, EnvVar: env, Message: fmt.Sprintf(format, args...)})
+// lookupEnv is os.LookupEnv with the value trimmed of spaces.
+func lookupEnv(name string) (string, bool) {
+	v, ok := os.LookupEnv(name)
+	return strings.TrimSpace(v), ok
 }
 
-func (r *resolver) str(v, env, def string) string {
-	if v != "" {
-		return v
-	}
-	if e := strings.TrimSpace(os.Getenv(env)); e != "" {
-		return e
-	}
-	return def
-}
-
-func (r *resolver) boolean(v *bool, field, env string, def bool) bool {
-	if v != nil {
-		return *v
-	}
-	e := strings.TrimSpace(os.Getenv(env))
-	switch strings.ToLower(e) {
-	case "":
-		return def
-	case "true":
-		return true
-	case "false":
-		return false
-	}
-	r.fail(field, env, "must be true or false, got %q", e)
-	return def
-}
-
-// duration returns v if set, else env as a whole number of unit or a Go
-// duration, else def. It must not be negative.
+// duration is Reader.Duration for a duration that must not be negative.
 func (r *resolver) duration(v *time.Duration, field, env string, unit, def time.Duration) time.Duration {
-	d := def
-	switch e := strings.TrimSpace(os.Getenv(env)); {
-	case v != nil:
-		d = *v
-	case e != "":
-		if n, err := strconv.ParseInt(e, 10, 64); err == nil && n <= int64(math.MaxInt64/unit) {
-			d = time.Duration(n) * unit
-		} else if pd, err := time.ParseDuration(e); err == nil {
-			d = pd
-		} else {
-			r.fail(field, env, "must be a whole number of %s or a Go duration such as 30s, got %q", unitName(unit), e)
-			return def
-		}
-	}
+	d := r.Duration(v, field, env, unit, def)
 	if d < 0 {
-		r.fail(field, env, "must not be negative, got %v", d)
+		r.Fail(field, env, "must not be negative, got %v", d)
 		return def
 	}
 	return d
 }
 
-func unitName(unit time.Duration) string {
-	if unit == time.Millisecond {
-		return "milliseconds"
-	}
-	return "seconds"
-}
-
-// optional returns a pointer to v, or nil for the zero value.
-func optional(v time.Duration) *time.Duration {
-	if v == 0 {
-		return nil
-	}
-	return &v
-}
-
 func resolve(o Options) (*config, error) {
-	r := &resolver{}
+	r := &resolver{settings.NewReader(lookupEnv)}
 	c := &config{}
-	c.issuer = r.issuer(r.str(o.TenantDomain, "MONOCLOUD_BACKEND_TENANT_DOMAIN", ""))
-	c.audience = r.str(o.Audience, "MONOCLOUD_BACKEND_AUDIENCE", "")
-	if c.audience == "" {
-		r.fail("Audience", "MONOCLOUD_BACKEND_AUDIENCE", "is required")
-	}
-	c.clientID = r.str(o.ClientID, "MONOCLOUD_BACKEND_CLIENT_ID", "")
-	c.clientSecret = r.str(o.ClientSecret, "MONOCLOUD_BACKEND_CLIENT_SECRET", "")
-	c.trustStoreID = r.str(o.TrustStoreID, "MONOCLOUD_BACKEND_TRUST_STORE_ID", "")
-	r.clientAuth(c, r.str(o.ClientAuthMethod, "MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD", "client_secret_post"))
+	c.issuer = r.Issuer(o.TenantDomain, "TenantDomain", "MONOCLOUD_BACKEND_TENANT_DOMAIN")
+	c.audience = r.Required(o.Audience, "Audience", "MONOCLOUD_BACKEND_AUDIENCE")
+	c.clientID = r.String(o.ClientID, "MONOCLOUD_BACKEND_CLIENT_ID", "")
+	c.clientSecret = r.String(o.ClientSecret, "MONOCLOUD_BACKEND_CLIENT_SECRET", "")
+	c.trustStoreID = r.String(o.TrustStoreID, "MONOCLOUD_BACKEND_TRUST_STORE_ID", "")
+	r.clientAuth(c, r.String(o.ClientAuthMethod, "MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD", "client_secret_post"))
 
-	c.groupsClaim = r.str(o.GroupsClaim, "MONOCLOUD_BACKEND_GROUPS_CLAIM", "groups")
-	c.groupsMatchAll = r.boolean(o.GroupsMatchAll, "GroupsMatchAll", "MONOCLOUD_BACKEND_GROUPS_MATCH_ALL", false)
+	c.groupsClaim = r.String(o.GroupsClaim, "MONOCLOUD_BACKEND_GROUPS_CLAIM", "groups")
+	c.groupsMatchAll = r.Bool(o.GroupsMatchAll, "GroupsMatchAll", "MONOCLOUD_BACKEND_GROUPS_MATCH_ALL", false)
 	c.clockSkew = r.duration(o.ClockSkew, "ClockSkew", "MONOCLOUD_BACKEND_CLOCK_SKEW", time.Second, 0)
 	c.clockTolerance = r.duration(o.ClockTolerance, "ClockTolerance", "MONOCLOUD_BACKEND_CLOCK_TOLERANCE", time.Second, 60*time.Second)
-	c.requireExp = r.boolean(o.RequireExp, "RequireExp", "MONOCLOUD_BACKEND_REQUIRE_EXP", true)
-	c.strictType = r.boolean(o.StrictTokenType, "StrictTokenType", "MONOCLOUD_BACKEND_STRICT_TOKEN_TYPE", false)
+	c.requireExp = r.Bool(o.RequireExp, "RequireExp", "MONOCLOUD_BACKEND_REQUIRE_EXP", true)
+	c.strictType = r.Bool(o.StrictTokenType, "StrictTokenType", "MONOCLOUD_BACKEND_STRICT_TOKEN_TYPE", false)
 	c.algs = r.algorithms(o.Algorithms)
 
-	c.jwksTTL = r.duration(optional(o.JWKSCacheDuration), "JWKSCacheDuration", "MONOCLOUD_BACKEND_JWKS_CACHE_DURATION", time.Second, 300*time.Second)
-	c.metadataTTL = r.duration(optional(o.MetadataCacheDuration), "MetadataCacheDuration", "MONOCLOUD_BACKEND_METADATA_CACHE_DURATION", time.Second, 300*time.Second)
-	c.responseTimeout = r.duration(optional(o.ResponseTimeout), "ResponseTimeout", "MONOCLOUD_BACKEND_RESPONSE_TIMEOUT", time.Millisecond, 10*time.Second)
+	c.jwksTTL = r.duration(settings.Optional(o.JWKSCacheDuration), "JWKSCacheDuration", "MONOCLOUD_BACKEND_JWKS_CACHE_DURATION", time.Second, 300*time.Second)
+	c.metadataTTL = r.duration(settings.Optional(o.MetadataCacheDuration), "MetadataCacheDuration", "MONOCLOUD_BACKEND_METADATA_CACHE_DURATION", time.Second, 300*time.Second)
+	c.responseTimeout = r.duration(settings.Optional(o.ResponseTimeout), "ResponseTimeout", "MONOCLOUD_BACKEND_RESPONSE_TIMEOUT", time.Millisecond, 10*time.Second)
 	if c.responseTimeout < time.Second {
-		r.fail("ResponseTimeout", "MONOCLOUD_BACKEND_RESPONSE_TIMEOUT", "must be at least 1s, got %v", c.responseTimeout)
+		r.Fail("ResponseTimeout", "MONOCLOUD_BACKEND_RESPONSE_TIMEOUT", "must be at least 1s, got %v", c.responseTimeout)
 	}
-	c.introspectJWT = r.boolean(o.IntrospectJWTTokens, "IntrospectJWTTokens", "MONOCLOUD_BACKEND_INTROSPECT_JWT_TOKENS", false)
+	c.introspectJWT = r.Bool(o.IntrospectJWTTokens, "IntrospectJWTTokens", "MONOCLOUD_BACKEND_INTROSPECT_JWT_TOKENS", false)
 	c.introspectionTTL = r.duration(o.IntrospectionCacheDuration, "IntrospectionCacheDuration", "MONOCLOUD_BACKEND_INTROSPECTION_CACHE_DURATION", time.Second, 300*time.Second)
 	c.sharedCache = o.IntrospectionCache
 
-	c.binding = CertificateBinding(r.str(string(o.CertificateBinding), "MONOCLOUD_BACKEND_VALIDATE_CERTIFICATE_BINDING", string(BindingWhenPresent)))
+	c.binding = CertificateBinding(r.String(string(o.CertificateBinding), "MONOCLOUD_BACKEND_VALIDATE_CERTIFICATE_BINDING", string(BindingWhenPresent)))
 	if !slices.Contains([]CertificateBinding{BindingWhenPresent, BindingRequired, BindingIgnore}, c.binding) {
-		r.fail("CertificateBinding", "MONOCLOUD_BACKEND_VALIDATE_CERTIFICATE_BINDING", "must be when_present, required or dangerously_ignore, got %q", c.binding)
+		r.Fail("CertificateBinding", "MONOCLOUD_BACKEND_VALIDATE_CERTIFICATE_BINDING", "must be when_present, required or dangerously_ignore, got %q", c.binding)
 	}
 	c.certificate = o.ClientCertificate
 	if c.certificate == nil {
 		c.certificate = TLSCertificate
 	}
-	c.dpop = DPoPMode(r.str(string(o.DPoP), "MONOCLOUD_BACKEND_DPOP", string(DPoPAllowed)))
+	c.dpop = DPoPMode(r.String(string(o.DPoP), "MONOCLOUD_BACKEND_DPOP", string(DPoPAllowed)))
 	if !slices.Contains([]DPoPMode{DPoPAllowed, DPoPRequired, DPoPDisabled}, c.dpop) {
-		r.fail("DPoP", "MONOCLOUD_BACKEND_DPOP", "must be allowed, required or disabled, got %q", c.dpop)
+		r.Fail("DPoP", "MONOCLOUD_BACKEND_DPOP", "must be allowed, required or disabled, got %q", c.dpop)
 	}
-	c.dpopLifetime = r.duration(optional(o.DPoPProofLifetime), "DPoPProofLifetime", "MONOCLOUD_BACKEND_DPOP_PROOF_LIFETIME", time.Second, defaultProofLifetime)
+	c.dpopLifetime = r.duration(settings.Optional(o.DPoPProofLifetime), "DPoPProofLifetime", "MONOCLOUD_BACKEND_DPOP_PROOF_LIFETIME", time.Second, defaultProofLifetime)
 	c.replay = o.DPoPReplayStore
 	c.nonces = o.DPoPNonces
 	c.proxies = r.proxies(o.TrustedProxies)
@@ -223,15 +165,15 @@ func resolve(o Options) (*config, error) {
 	c.extractor = o.TokenExtractor
 	c.allowQuery = o.AllowQueryToken
 	c.maxTokenLength = cmpOr(o.MaxTokenLength, defaultMaxTokenLength)
-	c.realm = r.str(o.Realm, "MONOCLOUD_BACKEND_REALM", "")
-	c.resourceMeta = r.str(o.ResourceMetadata, "MONOCLOUD_BACKEND_RESOURCE_METADATA", "")
+	c.realm = r.String(o.Realm, "MONOCLOUD_BACKEND_REALM", "")
+	c.resourceMeta = r.String(o.ResourceMetadata, "MONOCLOUD_BACKEND_RESOURCE_METADATA", "")
 	if c.resourceMeta != "" {
 		if u, err := url.Parse(c.resourceMeta); err != nil || u.Scheme == "" || u.Host == "" || strings.ContainsAny(c.resourceMeta, "\"\\ ") {
-			r.fail("ResourceMetadata", "MONOCLOUD_BACKEND_RESOURCE_METADATA", "must be an absolute URL, got %q", c.resourceMeta)
+			r.Fail("ResourceMetadata", "MONOCLOUD_BACKEND_RESOURCE_METADATA", "must be an absolute URL, got %q", c.resourceMeta)
 		}
 	}
 	if strings.ContainsAny(c.realm, "\"\\\r\n") {
-		r.fail("Realm", "MONOCLOUD_BACKEND_REALM", "must not contain quotes, backslashes or line breaks")
+		r.Fail("Realm", "MONOCLOUD_BACKEND_REALM", "must not contain quotes, backslashes or line breaks")
 	}
 	c.errorWriter = o.ErrorWriter
 	if c.errorWriter == nil {
@@ -239,17 +181,21 @@ func resolve(o Options) (*config, error) {
 	}
 	c.cacheSize = cmpOr(o.ClaimsCacheSize, defaultCacheSize)
 	if o.MaxTokenLength < 0 || o.ClaimsCacheSize < 0 {
-		r.fail("MaxTokenLength", "", "MaxTokenLength and ClaimsCacheSize must not be negative")
+		r.Fail("MaxTokenLength", "", "MaxTokenLength and ClaimsCacheSize must not be negative")
 	}
 
-	c.httpClient = provider.NewHTTPClient(o.HTTPClient, c.responseTimeout, r.str(o.UserAgent, "", "monocloud-auth-go-backend"))
+	c.httpClient = provider.NewHTTPClient(o.HTTPClient, c.responseTimeout, r.String(o.UserAgent, "", "monocloud-auth-go-backend"))
 	c.logger = o.Logger
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
 	c.onEvent = o.OnEvent
-	if len(r.errs) > 0 {
-		return nil, errors.Join(r.errs...)
+	if problems := r.Problems(); len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = &ValidationError{Field: p.Field, EnvVar: p.Variable, Message: p.Message}
+		}
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
 }
@@ -259,22 +205,6 @@ func cmpOr(v, def int) int {
 		return v
 	}
 	return def
-}
-
-// issuer normalises the tenant domain: https:// for a bare host, no
-// trailing slash.
-func (r *resolver) issuer(v string) string {
-	const field, env = "TenantDomain", "MONOCLOUD_BACKEND_TENANT_DOMAIN"
-	if v == "" {
-		r.fail(field, env, "is required")
-		return ""
-	}
-	issuer, ok := provider.IssuerURL(v)
-	if !ok {
-		r.fail(field, env, "must be a host name or an http(s) URL without query or fragment, got %q", issuer)
-		return ""
-	}
-	return issuer
 }
 
 // clientAuth resolves the introspection client authentication.
@@ -288,14 +218,14 @@ func (r *resolver) clientAuth(c *config, method string) {
 	case "client_secret_jwt":
 		c.authMethod = opclient.ClientSecretJWT
 		if c.clientSecret != "" && len(c.clientSecret) < minHMACSecretLength {
-			r.fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
+			r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
 		}
 	case "private_key_jwt":
 		c.authMethod = opclient.PrivateKeyJWT
 		if c.clientSecret != "" {
 			key, err := opclient.ParseAssertionJWK(c.clientSecret)
 			if err != nil {
-				r.fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "%v", err)
+				r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "%v", err)
 			}
 			c.assertionKey = key
 		}
@@ -303,27 +233,25 @@ func (r *resolver) clientAuth(c *config, method string) {
 		// The certificate authenticates; the body names the client.
 		c.authMethod, c.tlsClientAuth, c.clientSecret = opclient.ClientSecretPost, true, ""
 	default:
-		r.fail(field, env, "must be client_secret_post, client_secret_basic, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", method)
+		r.Fail(field, env, "must be client_secret_post, client_secret_basic, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", method)
 		return
 	}
 	if c.clientID != "" && c.clientSecret == "" && !c.tlsClientAuth {
-		r.fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "is required with ClientID for %s", method)
+		r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "is required with ClientID for %s", method)
 	}
 }
 
 // algorithms resolves the JWS allow-list.
 func (r *resolver) algorithms(v []string) []jose.SignatureAlgorithm {
 	const field, env = "Algorithms", "MONOCLOUD_BACKEND_ALGORITHMS"
-	if v == nil {
-		v = strings.Fields(r.str("", env, strings.Join(defaultAlgorithms, " ")))
-	}
+	v = r.List(v, env, strings.Join(defaultAlgorithms, " "))
 	if len(v) == 0 {
-		r.fail(field, env, "must name at least one algorithm")
+		r.Fail(field, env, "must name at least one algorithm")
 	}
 	algs := make([]jose.SignatureAlgorithm, 0, len(v))
 	for _, a := range v {
 		if !slices.Contains(defaultAlgorithms, a) && a != string(jose.EdDSA) {
-			r.fail(field, env, "%q is not an asymmetric JWS algorithm: use RS256-512, PS256-512, ES256-512 or EdDSA", a)
+			r.Fail(field, env, "%q is not an asymmetric JWS algorithm: use RS256-512, PS256-512, ES256-512 or EdDSA", a)
 			continue
 		}
 		algs = append(algs, jose.SignatureAlgorithm(a))
@@ -338,13 +266,13 @@ func (r *resolver) proxies(v []netip.Prefix) []netip.Prefix {
 		return v
 	}
 	var out []netip.Prefix
-	for _, s := range strings.Fields(os.Getenv(env)) {
+	for _, s := range r.List(nil, env, "") {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
 		} else if a, err := netip.ParseAddr(s); err == nil {
 			out = append(out, netip.PrefixFrom(a, a.BitLen()))
 		} else {
-			r.fail(field, env, "%q is neither an IP address nor a CIDR prefix", s)
+			r.Fail(field, env, "%q is neither an IP address nor a CIDR prefix", s)
 		}
 	}
 	return out

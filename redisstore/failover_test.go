@@ -174,16 +174,7 @@ func (ct *clusterTopology) allOK(down *node) bool {
 func TestSharedRefreshSurvivesFailover(t *testing.T) {
 	for _, name := range []string{"sentinel", "cluster"} {
 		t.Run(name, func(t *testing.T) {
-			var addrs []string
-			var st *sentinelTopology
-			var ct *clusterTopology
-			if name == "sentinel" {
-				st = startSentinel(t)
-				addrs = st.sentinels
-			} else {
-				ct = startRedisCluster(t)
-				addrs = ct.addrs()
-			}
+			st, ct, addrs := startTopology(t, name)
 			rdb := topologyClient(t, name, addrs, &redis.UniversalOptions{
 				DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
 				WriteTimeout: 500 * time.Millisecond, MaxRetries: -1,
@@ -317,16 +308,7 @@ func TestLockSurvivesFailover(t *testing.T) {
 func TestEndedSessionSurvivesFailover(t *testing.T) {
 	for _, name := range []string{"sentinel", "cluster"} {
 		t.Run(name, func(t *testing.T) {
-			var addrs []string
-			var st *sentinelTopology
-			var ct *clusterTopology
-			if name == "sentinel" {
-				st = startSentinel(t)
-				addrs = st.sentinels
-			} else {
-				ct = startRedisCluster(t)
-				addrs = ct.addrs()
-			}
+			st, ct, addrs := startTopology(t, name)
 			// ReplicaTimeout is generous, so that a loaded machine does not
 			// make the test pass through the documented window (no replica
 			// acknowledging in time), and below ReadTimeout, as it must be:

@@ -101,7 +101,7 @@ func TestTopologies(t *testing.T) {
 	}
 	for _, name := range []string{"sentinel", "cluster"} {
 		t.Run(name, func(t *testing.T) {
-			addrs := startTopology(t, name)
+			_, _, addrs := startTopology(t, name)
 			args := []string{"-test.v", "-test.count=1", "-test.skip", ownServerTests}
 			if testing.Short() {
 				args = append(args, "-test.short")
@@ -119,14 +119,16 @@ func TestTopologies(t *testing.T) {
 }
 
 // startTopology starts the named topology ("sentinel" or "cluster") for t
-// and returns the addresses a client connects to: the sentinels, or the
-// cluster's nodes.
-func startTopology(t *testing.T, name string) []string {
+// and returns it (st or ct is set), with the addresses a client connects
+// to: the sentinels, or the cluster's nodes.
+func startTopology(t *testing.T, name string) (st *sentinelTopology, ct *clusterTopology, addrs []string) {
 	t.Helper()
 	if name == "sentinel" {
-		return startSentinel(t).sentinels
+		st = startSentinel(t)
+		return st, nil, st.sentinels
 	}
-	return startRedisCluster(t).addrs()
+	ct = startRedisCluster(t)
+	return nil, ct, ct.addrs()
 }
 
 // node is one redis-server or redis-sentinel process of a topology.

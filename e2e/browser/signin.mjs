@@ -365,9 +365,8 @@ async function twoTabs(context) {
   });
 
   // Completing one sign-in ends the others under way, as in the SDK since
-  // 0.2.4: the second tab's callback exchanges no code; the browser is
-  // signed in, so it lands on the app's root instead of an error page.
-  await check('the first tab to finish is signed in, the other one\'s callback goes home signed in', tab1, async () => {
+  // 0.2.4: the second tab's callback is refused, and the tab is signed in.
+  await check('the first tab to finish is signed in, the other one\'s callback is refused', tab1, async () => {
     await signIn(tab1, APP_URL, '/protected');
     assert.equal((await text(tab1, '#user')).toLowerCase(), LOGIN.toLowerCase());
     const form = tab2.locator('form:has(input[name="login"])');
@@ -377,8 +376,7 @@ async function twoTabs(context) {
       tab2.waitForResponse((r) => r.url().startsWith(`${APP_URL}/api/auth/callback`)),
       form.locator('button[type="submit"]').click(),
     ]);
-    assert.equal(callback.status(), 307);
-    assert.equal(callback.headers()['location'], APP_URL);
+    assert.equal(callback.status(), 400);
     await tab2.goto(`${APP_URL}/tokens`);
     assert.equal(await text(tab2, '#expired'), 'false');
   });
