@@ -3,7 +3,6 @@ package backend
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"strings"
 	"time"
 	"unsafe"
@@ -29,8 +28,6 @@ func keyOf(token string) tokenKey {
 func bytesOf(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
-
-var errNotObject = errors.New("not a JSON object")
 
 // Outcomes of EventTokenAccepted.
 const (

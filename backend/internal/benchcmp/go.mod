@@ -6,6 +6,7 @@ require github.com/monocloud/auth-go v0.0.0
 
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 )
 
