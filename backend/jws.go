@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -87,7 +89,7 @@ type knownHeader struct {
 }
 
 // parse parses token, reusing the header remembered if token has it.
-func (p *jwtParser) parse(token string) (*compactJWS, error) {
+func (p *jwtParser) parse(token string) (compactJWS, error) {
 	return parseCompactJWS(token, p.algs, p.known.Load())
 }
 
@@ -102,23 +104,28 @@ func (p *jwtParser) remember(jws *compactJWS) {
 // unpadded base64url (RFC 7515 section 2) without line breaks, into one
 // buffer, decodes the header (unless it is known's), and checks that it
 // names an algorithm of algs.
-func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownHeader) (*compactJWS, error) {
+func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownHeader) (compactJWS, error) {
 	header, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil, errCompactForm
+		return compactJWS{}, errCompactForm
 	}
 	payload, sig, ok := strings.Cut(rest, ".")
 	if !ok || strings.IndexByte(sig, '.') >= 0 {
-		return nil, errCompactForm
+		return compactJWS{}, errCompactForm
 	}
 	if len(header) > maxHeaderLength {
-		return nil, errHeaderLength
+		return compactJWS{}, errHeaderLength
 	}
 	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 { // base64 decoding would skip them
-		return nil, errCompactForm
+		return compactJWS{}, errCompactForm
 	}
-	jws := &compactJWS{encodedHeader: header, signingInput: token[:len(header)+1+len(payload)]}
-	buf := make([]byte, base64.RawURLEncoding.DecodedLen(len(token)))
+	jws := compactJWS{encodedHeader: header, signingInput: token[:len(header)+1+len(payload)]}
+	isKnown := known != nil && known.encoded == header
+	size := len(payload) + len(sig)
+	if !isKnown {
+		size += len(header)
+	}
+	buf := make([]byte, base64.RawURLEncoding.DecodedLen(size))
 	decode := func(part, name string) ([]byte, error) {
 		n, err := base64URL.Decode(buf, bytesOf(part))
 		if err != nil {
@@ -130,25 +137,27 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 	}
 	var err error
 	if jws.payload, err = decode(payload, "payload"); err != nil {
-		return nil, err
+		return compactJWS{}, err
 	}
 	if jws.signature, err = decode(sig, "signature"); err != nil {
-		return nil, err
+		return compactJWS{}, err
 	}
-	if known != nil && known.encoded == header {
+	if isKnown {
 		jws.header = known.header
 		return jws, nil
 	}
 	rawHeader, err := decode(header, "header")
 	if err != nil {
-		return nil, err
+		return compactJWS{}, err
 	}
-	if err := josejson.Unmarshal(rawHeader, &jws.header); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
+	h := new(jwsHeader) // on the heap only when the header is not known
+	if err := josejson.Unmarshal(rawHeader, h); err != nil {
+		return compactJWS{}, fmt.Errorf("header: %w", err)
 	}
-	if !slices.Contains(algs, jws.header.Alg) {
-		return nil, fmt.Errorf("%w: %q", errAlgorithm, jws.header.Alg)
+	if !slices.Contains(algs, h.Alg) {
+		return compactJWS{}, fmt.Errorf("%w: %q", errAlgorithm, h.Alg)
 	}
+	jws.header = *h
 	return jws, nil
 }
 
@@ -157,18 +166,30 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 func (jws *compactJWS) verifyWith(keys []jose.JSONWebKey) error {
 	alg := jws.header.Alg
 	hash := hashOf(alg)
-	var digest []byte
-	if hash != 0 {
-		h := hash.New()
-		h.Write(bytesOf(jws.signingInput))
-		digest = h.Sum(make([]byte, 0, hash.Size()))
-	}
+	digest := digestOf(hash, bytesOf(jws.signingInput))
 	for _, k := range keys {
 		if verifySignature(k.Key, alg, hash, digest, jws.signingInput, jws.signature) {
 			return nil
 		}
 	}
 	return errSignature
+}
+
+// digestOf returns the hash of msg, nil for 0, with the fixed-size sums
+// of crypto/sha256 and crypto/sha512, which need no hash.Hash.
+func digestOf(hash crypto.Hash, msg []byte) []byte {
+	switch hash {
+	case crypto.SHA256:
+		sum := sha256.Sum256(msg)
+		return sum[:]
+	case crypto.SHA384:
+		sum := sha512.Sum384(msg)
+		return sum[:]
+	case crypto.SHA512:
+		sum := sha512.Sum512(msg)
+		return sum[:]
+	}
+	return nil
 }
 
 // hashOf returns the hash alg signs (RFC 7518 section 3.1), or 0 for

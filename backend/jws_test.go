@@ -213,12 +213,12 @@ func TestVerifyWithMatchesGoJose(t *testing.T) {
 			if err := jws.verifyWith([]jose.JSONWebKey{{Key: tc.wrong}}); !errors.Is(err, errSignature) {
 				t.Errorf("wrong key: %v, want errSignature", err)
 			}
-			tampered := *jws
+			tampered := jws
 			tampered.signingInput = b64(`{"alg":"`+string(tc.alg)+`","kid":"x"}`) + jws.signingInput[strings.IndexByte(jws.signingInput, '.'):]
 			if err := tampered.verifyWith([]jose.JSONWebKey{key}); !errors.Is(err, errSignature) {
 				t.Errorf("tampered signing input: %v, want errSignature", err)
 			}
-			short := *jws
+			short := jws
 			short.signature = jws.signature[:len(jws.signature)-1]
 			if err := short.verifyWith([]jose.JSONWebKey{key}); !errors.Is(err, errSignature) {
 				t.Errorf("short signature: %v, want errSignature", err)

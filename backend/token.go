@@ -109,22 +109,22 @@ func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error)
 	if err := jws.verifyWith(keys); err != nil {
 		return nil, refuse(ErrInvalidToken, "bad_signature", err)
 	}
-	c.jwt.remember(jws)
+	c.jwt.remember(&jws)
 	return c.jwtClaims(jws.payload, issuer)
 }
 
 // parseJWT parses a JWS in compact serialization signed with an allowed
 // algorithm, and checks its header: no crit, and the typ policy.
-func (c *Client) parseJWT(token string) (*compactJWS, *Error) {
+func (c *Client) parseJWT(token string) (compactJWS, *Error) {
 	jws, err := c.jwt.parse(token)
 	if err != nil {
-		return nil, refuse(ErrInvalidToken, "malformed_jwt", err)
+		return compactJWS{}, refuse(ErrInvalidToken, "malformed_jwt", err)
 	}
 	if jws.header.Crit != nil {
-		return nil, refuse(ErrInvalidToken, "crit_header", nil)
+		return compactJWS{}, refuse(ErrInvalidToken, "crit_header", nil)
 	}
 	if !c.typeAllowed(jws.header.Typ) {
-		return nil, refuse(ErrInvalidToken, "token_type", nil)
+		return compactJWS{}, refuse(ErrInvalidToken, "token_type", nil)
 	}
 	return jws, nil
 }
