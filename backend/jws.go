@@ -157,6 +157,14 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 	if !slices.Contains(algs, h.Alg) {
 		return compactJWS{}, fmt.Errorf("%w: %q", errAlgorithm, h.Alg)
 	}
+	// A header not seen before goes through go-jose's parser too, so
+	// that what go-jose refuses in a header, such as an embedded jwk that
+	// is not a public key or an x5c that is not a certificate chain, is
+	// refused here: this parser reads fewer header parameters, it does
+	// not accept more headers.
+	if _, err := jose.ParseSignedCompact(token, algs); err != nil {
+		return compactJWS{}, fmt.Errorf("header: %w", err)
+	}
 	jws.header = *h
 	return jws, nil
 }

@@ -9,9 +9,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -262,8 +264,8 @@ func TestVerifyWithRefusesAlgorithmOfAnotherKeyType(t *testing.T) {
 }
 
 // FuzzParseCompactJWS checks that parseCompactJWS never panics, that what
-// it accepts re-encodes to the token, and that it agrees with go-jose on
-// the algorithm, key ID and payload of a token both accept.
+// it accepts re-encodes to the token and go-jose parses too, with the
+// same algorithm, key ID and payload.
 func FuzzParseCompactJWS(f *testing.F) {
 	f.Add(b64(`{"alg":"RS256","kid":"k1","typ":"at+jwt"}`) + "." + b64(`{"sub":"u"}`) + "." + b64("sig"))
 	f.Add(b64(`{"alg":"ES256","crit":["b64"],"b64":false}`) + ".." + b64("sig"))
@@ -286,7 +288,7 @@ func FuzzParseCompactJWS(f *testing.F) {
 		}
 		theirs, err := jose.ParseSignedCompact(token, defaultAlgs())
 		if err != nil {
-			return // go-jose refuses more (embedded jwk, b64), never less that matters here
+			t.Fatalf("parsed %q, which go-jose refuses: %v", token, err)
 		}
 		h := theirs.Signatures[0].Header
 		if jose.SignatureAlgorithm(h.Algorithm) != jws.header.Alg || h.KeyID != jws.header.Kid {
@@ -295,5 +297,232 @@ func FuzzParseCompactJWS(f *testing.F) {
 		if !bytes.Equal(theirs.UnsafePayloadWithoutVerification(), jws.payload) {
 			t.Fatalf("payload %q, go-jose's %q", jws.payload, theirs.UnsafePayloadWithoutVerification())
 		}
+	})
+}
+
+// differentialKey is a key of the differential tests against go-jose.
+type differentialKey struct {
+	alg    jose.SignatureAlgorithm // the algorithm the seeds are signed with
+	signer crypto.Signer
+	public any
+}
+
+// differentialKeys are generated once for the differential tests: RSA
+// (RS256 and PS256), P-256, P-384 and Ed25519.
+var differentialKeys = sync.OnceValue(func() []differentialKey {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	edPub, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return []differentialKey{
+		{jose.RS256, rsaKey, &rsaKey.PublicKey},
+		{jose.PS256, rsaKey, &rsaKey.PublicKey},
+		{jose.ES256, p256, &p256.PublicKey},
+		{jose.ES384, p384, &p384.PublicKey},
+		{jose.EdDSA, edPriv, edPub},
+	}
+})
+
+// differentialAlgs is the allow-list of the differential tests.
+var differentialAlgs = append(defaultAlgs(), jose.EdDSA)
+
+// signForTest signs payload with k as go-jose does, with extra protected
+// header parameters, and returns the compact serialization.
+func signForTest(t testing.TB, k differentialKey, payload string, opts *jose.SignerOptions) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.signer}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := signer.Sign([]byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := signed.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// differentialSeed is a token of the differential tests, signed with key,
+// and how it fares with that key.
+type differentialSeed struct {
+	name     string
+	token    string
+	key      differentialKey
+	accepted bool // by both
+	stricter bool // refused here, accepted by go-jose (see stricterThanGoJose)
+}
+
+// differentialSeeds returns tokens signed with each key: valid, with
+// header parameters go-jose reads or refuses, and tampered.
+func differentialSeeds(t testing.TB) []differentialSeed {
+	const payload = `{"iss":"https://op.example.com","sub":"user-1","aud":"api","exp":1900000000}`
+	var seeds []differentialSeed
+	for _, k := range differentialKeys() {
+		valid := signForTest(t, k, payload, (&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "k1"))
+		header, rest, _ := strings.Cut(valid, ".")
+		body, sig, _ := strings.Cut(rest, ".")
+		rawSig, _ := base64.RawURLEncoding.DecodeString(sig)
+		flipped := bytes.Clone(rawSig)
+		flipped[len(flipped)/2] ^= 1
+		with := func(key string, v any) string {
+			return signForTest(t, k, payload, (&jose.SignerOptions{}).WithHeader(jose.HeaderKey(key), v))
+		}
+		for _, seed := range []differentialSeed{
+			{name: "valid", token: valid, accepted: true},
+			{name: "payload replaced", token: header + "." + b64(`{"sub":"user-2"}`) + "." + sig},
+			{name: "signature changed", token: header + "." + body + "." + b64(string(flipped))},
+			{name: "signature short", token: header + "." + body + "." + b64(string(rawSig[:len(rawSig)-1]))},
+			{name: "signature missing", token: header + "." + body},
+			{name: "algorithm swapped", token: b64(`{"alg":"`+string(otherAlg(k.alg))+`","kid":"k1"}`) + "." + body + "." + sig},
+			{name: "line break", token: header + "." + body[:4] + "\r\n" + body[4:] + "." + sig, stricter: true},
+			{name: "unused bits set", token: header + "." + body + "." + sig[:len(sig)-1] + string(nextBase64(sig[len(sig)-1])), stricter: len(rawSig)%3 != 0},
+			{name: "crit b64", token: signForTest(t, k, `{"sub":"user-1"}`, (&jose.SignerOptions{}).WithBase64(false)), stricter: true},
+			{name: "crit exp", token: signForTest(t, k, payload, (&jose.SignerOptions{}).WithCritical("exp").WithHeader("exp", 1))},
+			{name: "jwk not a public key", token: with("jwk", map[string]string{"kty": "oct", "k": "AAAA"})},
+			{name: "x5c not certificates", token: with("x5c", []string{"AAAA"})},
+			{name: "number out of range", token: with("x", json.RawMessage("1e400"))},
+			{name: "typ a number", token: with("typ", 7), accepted: true},
+			{name: "empty payload", token: signForTest(t, k, "", nil), accepted: true},
+			{name: "payload not JSON", token: signForTest(t, k, "not JSON", nil), accepted: true},
+		} {
+			seed.name = string(k.alg) + " " + seed.name
+			seed.key = k
+			seeds = append(seeds, seed)
+		}
+	}
+	return seeds
+}
+
+// otherAlg is an algorithm of the allow-list other than alg.
+func otherAlg(alg jose.SignatureAlgorithm) jose.SignatureAlgorithm {
+	if alg == jose.PS256 {
+		return jose.RS256
+	}
+	return jose.PS256
+}
+
+// nextBase64 is the base64url character after c, which decodes to other
+// bits.
+func nextBase64(c byte) byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	return alphabet[(strings.IndexByte(alphabet, c)+1)%len(alphabet)]
+}
+
+// verifyCompact is what validateJWT does with a token and a key, without
+// the typ policy: parse (no header known), refuse crit, verify.
+func verifyCompact(token string, key any) ([]byte, error) {
+	jws, err := parseCompactJWS(token, differentialAlgs, nil)
+	if err != nil {
+		return nil, err
+	}
+	if jws.header.Crit != nil {
+		return nil, errors.New("crit")
+	}
+	if err := jws.verifyWith([]jose.JSONWebKey{{Key: key}}); err != nil {
+		return nil, err
+	}
+	return jws.payload, nil
+}
+
+// verifyGoJose is go-jose's verdict on token with key.
+func verifyGoJose(token string, key any) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(token, differentialAlgs)
+	if err != nil {
+		return nil, err
+	}
+	return jws.Verify(key)
+}
+
+// stricterThanGoJose reports why this package refuses a token go-jose may
+// accept, deliberately: a crit header parameter (go-jose supports b64), a
+// part not in canonical unpadded base64url (go-jose's decoding skips line
+// breaks and ignores the last character's unused bits, then verifies the
+// re-encoded parts), or a header longer than maxHeaderLength. It returns
+// "" for none.
+func stricterThanGoJose(token string) string {
+	parts := strings.Split(token, ".")
+	for _, p := range parts {
+		raw, err := base64.RawURLEncoding.DecodeString(p)
+		if err == nil && base64.RawURLEncoding.EncodeToString(raw) != p {
+			return "non-canonical base64url"
+		}
+	}
+	if len(parts[0]) > maxHeaderLength {
+		return "header too long"
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	var members map[string]json.RawMessage
+	if json.Unmarshal(raw, &members) == nil && members["crit"] != nil {
+		return "crit"
+	}
+	return ""
+}
+
+// agreeWithGoJose checks, for token and every differential key, that
+// verifyCompact accepts only what go-jose accepts, with the same payload,
+// and refuses what go-jose accepts only for a reason of
+// stricterThanGoJose.
+func agreeWithGoJose(t *testing.T, token string) {
+	t.Helper()
+	for _, k := range differentialKeys() {
+		got, err := verifyCompact(token, k.public)
+		want, theirErr := verifyGoJose(token, k.public)
+		switch {
+		case err == nil && theirErr != nil:
+			t.Fatalf("%q with the %s key: accepted, go-jose refuses: %v", token, k.alg, theirErr)
+		case err == nil && !bytes.Equal(got, want):
+			t.Fatalf("%q with the %s key: payload %q, go-jose's %q", token, k.alg, got, want)
+		case err != nil && theirErr == nil && stricterThanGoJose(token) == "":
+			t.Fatalf("%q with the %s key: refused (%v), go-jose accepts", token, k.alg, err)
+		}
+	}
+}
+
+// TestCompactJWSMatchesGoJose checks that parse and verify agree with
+// go-jose on tokens signed with every kind of key, valid, tampered and
+// with header parameters go-jose refuses, and that the seeds fare as
+// expected with their own key.
+func TestCompactJWSMatchesGoJose(t *testing.T) {
+	for _, seed := range differentialSeeds(t) {
+		t.Run(seed.name, func(t *testing.T) {
+			agreeWithGoJose(t, seed.token)
+			_, err := verifyCompact(seed.token, seed.key.public)
+			_, theirErr := verifyGoJose(seed.token, seed.key.public)
+			if got := err == nil; got != seed.accepted {
+				t.Errorf("accepted %v (%v), want %v", got, err, seed.accepted)
+			}
+			if got := theirErr == nil; got != seed.accepted && got != seed.stricter {
+				t.Errorf("go-jose accepted %v (%v), want %v", got, theirErr, seed.accepted || seed.stricter)
+			}
+		})
+	}
+}
+
+// FuzzCompactJWS checks that for any input, parse and verify with each
+// differential key agree with go-jose's ParseSignedCompact and Verify:
+// never accepting what go-jose refuses, the same payload when both
+// accept, and a refusal of what go-jose accepts only for a reason of
+// stricterThanGoJose.
+func FuzzCompactJWS(f *testing.F) {
+	for _, seed := range differentialSeeds(f) {
+		f.Add(seed.token)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		agreeWithGoJose(t, token)
 	})
 }
