@@ -41,7 +41,10 @@ var (
 // The backend parses the access tokens it receives itself rather than with
 // jose.ParseSignedCompact, which decodes every header into maps and keeps
 // copies of each part: on a first validation that cost more than the rest
-// of the validation put together. The keys are still go-jose's
+// of the validation put together. go-jose still decides what a header is:
+// a header not seen before goes through jose.ParseSignedCompact once, and
+// a header that verified is remembered, so that the next tokens, which
+// repeat it byte for byte, are read without it. The keys are go-jose's
 // JSONWebKeys, parsed by internal/provider, and the signature is checked
 // by the crypto/rsa, crypto/ecdsa or crypto/ed25519 primitive the key
 // already is, with the hash and encoding go-jose uses (RFC 7518 section
@@ -49,6 +52,13 @@ var (
 // kid, typ and crit are not read: the keys come from the provider, never
 // from a jwk or x5c header, and an unencoded payload (b64, RFC 7797) must
 // be named in crit, which is refused.
+//
+// TestCompactJWSMatchesGoJose and FuzzCompactJWS check that parse and
+// verify accept only what go-jose's ParseSignedCompact and Verify accept,
+// with the same payload, and refuse what go-jose accepts only on purpose:
+// a crit parameter, a part not in canonical base64url (go-jose skips line
+// breaks and ignores the last character's unused bits), or a header over
+// maxHeaderLength.
 type compactJWS struct {
 	header        jwsHeader
 	encodedHeader string
