@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/opclient"
@@ -25,10 +26,11 @@ type Client struct {
 
 	disc *provider.Discovery
 
-	mu         sync.Mutex // guards keys and introspect
-	keys       *provider.KeySet
+	mu         sync.Mutex // guards introspect, and the replacing of keys
+	keys       atomic.Pointer[provider.KeySet]
 	introspect *opclient.Client
 
+	jwt           jwtParser
 	claims        *claimsCache
 	introspection *introspector
 	replay        ReplayStore
@@ -46,7 +48,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, now: time.Now}
+	c := &Client{cfg: cfg, now: time.Now, jwt: jwtParser{algs: cfg.algs}}
 	names := make([]string, len(cfg.algs))
 	for i, a := range cfg.algs {
 		names[i] = string(a)
@@ -87,32 +89,38 @@ func (c *Client) Discover(ctx context.Context) error {
 }
 
 // keySet returns the provider's key set and issuer, discovering them first
-// if needed.
+// if needed. The key set is read without a lock; it is replaced, under
+// c.mu, only when the discovered jwks_uri changes.
 func (c *Client) keySet(ctx context.Context) (*provider.KeySet, string, *Error) {
 	doc, err := c.disc.Get(ctx)
 	if err != nil {
 		return nil, "", c.providerFailure(ctx, err)
 	}
+	if ks := c.keys.Load(); ks != nil && ks.URL == doc.JWKSURI {
+		return ks, doc.Issuer, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keys == nil || c.keys.URL != doc.JWKSURI {
-		c.keys = &provider.KeySet{
-			URL:           doc.JWKSURI,
-			Client:        c.cfg.httpClient,
-			Timeout:       c.cfg.responseTimeout,
-			CacheDuration: c.cfg.jwksTTL,
-			UntrustedOnly: true, // every access token is
-			Now:           func() time.Time { return c.now() },
-			OnFetch: func(err error, background bool) {
-				e := Event{Kind: EventKeysFetched, Outcome: "fetch", Err: err}
-				if background {
-					e.Outcome = "refresh"
-				}
-				c.emit(context.Background(), e)
-			},
-		}
+	if ks := c.keys.Load(); ks != nil && ks.URL == doc.JWKSURI {
+		return ks, doc.Issuer, nil
 	}
-	return c.keys, doc.Issuer, nil
+	ks := &provider.KeySet{
+		URL:           doc.JWKSURI,
+		Client:        c.cfg.httpClient,
+		Timeout:       c.cfg.responseTimeout,
+		CacheDuration: c.cfg.jwksTTL,
+		UntrustedOnly: true, // every access token is
+		Now:           func() time.Time { return c.now() },
+		OnFetch: func(err error, background bool) {
+			e := Event{Kind: EventKeysFetched, Outcome: "fetch", Err: err}
+			if background {
+				e.Outcome = "refresh"
+			}
+			c.emit(context.Background(), e)
+		},
+	}
+	c.keys.Store(ks)
+	return ks, doc.Issuer, nil
 }
 
 // providerFailure maps an error of package provider to the package's

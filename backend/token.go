@@ -3,12 +3,9 @@ package backend
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"strings"
 	"time"
 	"unsafe"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monocloud/auth-go/internal/expiring"
 	"github.com/monocloud/auth-go/internal/provider"
@@ -22,10 +19,15 @@ type tokenKey [32]byte
 // to a []byte would copy it on every request, and Sum256 neither keeps nor
 // changes its input.
 func keyOf(token string) tokenKey {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+	return sha256.Sum256(bytesOf(token))
 }
 
-var errNotObject = errors.New("not a JSON object")
+// bytesOf returns the bytes of s without copying them, for functions that
+// read their input and keep none of it (hashes, decoders, verifiers). The
+// result must never be written to.
+func bytesOf(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
 
 // Outcomes of EventTokenAccepted.
 const (
@@ -100,29 +102,29 @@ func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error)
 	if e != nil {
 		return nil, e
 	}
-	payload, err := ks.Verify(ctx, jws, provider.Untrusted)
+	keys, err := ks.Keys(ctx, jws.header.Kid, jws.header.Alg, provider.Untrusted)
 	if err != nil {
 		return nil, c.providerFailure(ctx, err)
 	}
-	return c.jwtClaims(payload, issuer)
+	if err := jws.verifyWith(keys); err != nil {
+		return nil, refuse(ErrInvalidToken, "bad_signature", err)
+	}
+	c.jwt.remember(&jws)
+	return c.jwtClaims(jws.payload, issuer)
 }
 
 // parseJWT parses a JWS in compact serialization signed with an allowed
 // algorithm, and checks its header: no crit, and the typ policy.
-func (c *Client) parseJWT(token string) (*jose.JSONWebSignature, *Error) {
-	jws, err := jose.ParseSignedCompact(token, c.cfg.algs)
+func (c *Client) parseJWT(token string) (compactJWS, *Error) {
+	jws, err := c.jwt.parse(token)
 	if err != nil {
-		return nil, refuse(ErrInvalidToken, "malformed_jwt", err)
+		return compactJWS{}, refuse(ErrInvalidToken, "malformed_jwt", err)
 	}
-	if len(jws.Signatures) != 1 {
-		return nil, refuse(ErrInvalidToken, "malformed_jwt", nil)
+	if jws.header.Crit != nil {
+		return compactJWS{}, refuse(ErrInvalidToken, "crit_header", nil)
 	}
-	h := jws.Signatures[0].Protected
-	if _, ok := h.ExtraHeaders["crit"]; ok {
-		return nil, refuse(ErrInvalidToken, "crit_header", nil)
-	}
-	if !c.typeAllowed(h.ExtraHeaders[jose.HeaderType]) {
-		return nil, refuse(ErrInvalidToken, "token_type", nil)
+	if !c.typeAllowed(jws.header.Typ) {
+		return compactJWS{}, refuse(ErrInvalidToken, "token_type", nil)
 	}
 	return jws, nil
 }

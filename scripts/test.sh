@@ -59,6 +59,7 @@ go test -run='^$' -fuzz='^FuzzVerifyLogoutToken$' -fuzztime=40000x .
 go test -run='^$' -fuzz='^FuzzMap$' -fuzztime=100000x ./internal/expiring/
 go test -run='^$' -fuzz='^FuzzParseAuthorization$' -fuzztime=75000x ./backend/
 go test -run='^$' -fuzz='^FuzzParseDPoPProof$' -fuzztime=20000x ./backend/
+go test -run='^$' -fuzz='^FuzzCompactJWS$' -fuzztime=50000x ./backend/
 
 echo "== go test -race"
 go test -race -count=1 ./...

@@ -125,18 +125,9 @@ func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src So
 	}
 	h := jws.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(h.Algorithm)
-	idx, seen, err := ks.index(ctx)
+	cands, err := ks.Keys(ctx, h.KeyID, alg, src)
 	if err != nil {
 		return nil, err
-	}
-	cands := idx.candidates(h.KeyID, alg)
-	if len(cands) == 0 {
-		if idx, err = ks.refetch(ctx, seen, src, h.KeyID); err != nil {
-			return nil, err
-		}
-		if cands = idx.candidates(h.KeyID, alg); len(cands) == 0 {
-			return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", h.KeyID, alg), Err: ErrUnknownKey}
-		}
 	}
 	for i := range cands {
 		if payload, err := jws.Verify(&cands[i]); err == nil {
@@ -144,6 +135,28 @@ func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src So
 		}
 	}
 	return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", h.KeyID, alg), Err: ErrBadSignature}
+}
+
+// Keys returns the provider's keys that may verify a signature by alg
+// with kid (any kid if empty), refetching the set once, as src allows,
+// when it has none. The keys are read-only: they may be the set's own.
+// The error is an *Error: Invalid (wrapping ErrUnknownKey), or
+// Unavailable when the keys could not be fetched.
+func (ks *KeySet) Keys(ctx context.Context, kid string, alg jose.SignatureAlgorithm, src Source) ([]jose.JSONWebKey, error) {
+	idx, seen, err := ks.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cands := idx.candidates(kid, alg); len(cands) > 0 {
+		return cands, nil
+	}
+	if idx, err = ks.refetch(ctx, seen, src, kid); err != nil {
+		return nil, err
+	}
+	if cands := idx.candidates(kid, alg); len(cands) > 0 {
+		return cands, nil
+	}
+	return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", kid, alg), Err: ErrUnknownKey}
 }
 
 // index returns the cached keys, fetching them first if there are none,
@@ -277,16 +290,29 @@ func (ks *KeySet) fetch(ctx context.Context) (*keyIndex, error) {
 
 // candidates returns the keys that may verify a signature by alg with kid
 // (any kid if empty): for signing, of alg's key type and curve, and of alg
-// if the key names one.
+// if the key names one. The result is read-only: when every key fits, as
+// is usual, it is the index's own slice rather than a copy per token.
 func (idx *keyIndex) candidates(kid string, alg jose.SignatureAlgorithm) []jose.JSONWebKey {
 	keys := idx.all
 	if kid != "" {
 		keys = idx.byKID[kid]
 	}
-	var out []jose.JSONWebKey
-	for _, k := range keys {
-		if (k.Use == "" || k.Use == "sig") && (k.Algorithm == "" || k.Algorithm == string(alg)) && suits(k.Key, alg) {
-			out = append(out, k)
+	fits := func(k *jose.JSONWebKey) bool {
+		return (k.Use == "" || k.Use == "sig") && (k.Algorithm == "" || k.Algorithm == string(alg)) && suits(k.Key, alg)
+	}
+	n := 0
+	for i := range keys {
+		if fits(&keys[i]) {
+			n++
+		}
+	}
+	if n == len(keys) {
+		return keys[:n:n]
+	}
+	out := make([]jose.JSONWebKey, 0, n)
+	for i := range keys {
+		if fits(&keys[i]) {
+			out = append(out, keys[i])
 		}
 	}
 	return out

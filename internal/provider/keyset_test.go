@@ -1,12 +1,16 @@
 package provider
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,4 +101,54 @@ func signingKey(t *testing.T, op *monocloudtest.Provider) (*rsa.PublicKey, strin
 	}
 	k := set.Keys[len(set.Keys)-1]
 	return k.Key.(*rsa.PublicKey), k.KeyID
+}
+
+// TestKeyIndexCandidates checks the keys a signature may be verified
+// with, and that a kid whose keys all fit hands over the index's own
+// keys without allocating.
+func TestKeyIndexCandidates(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []jose.JSONWebKey{
+		{Key: &rsaKey.PublicKey, KeyID: "mixed", Use: "sig"},
+		{Key: &ecKey.PublicKey, KeyID: "mixed"},
+		{Key: &rsaKey.PublicKey, KeyID: "enc", Use: "enc"},
+		{Key: &rsaKey.PublicKey, KeyID: "rs384", Algorithm: "RS384"},
+	}
+	idx := &keyIndex{all: keys, byKID: map[string][]jose.JSONWebKey{}}
+	for _, k := range keys {
+		idx.byKID[k.KeyID] = append(idx.byKID[k.KeyID], k)
+	}
+	for _, tc := range []struct {
+		kid  string
+		alg  jose.SignatureAlgorithm
+		want []string // Use of each candidate, in order
+	}{
+		{"mixed", jose.RS256, []string{"sig"}},
+		{"mixed", jose.ES256, []string{""}},
+		{"mixed", jose.ES384, nil},
+		{"enc", jose.RS256, nil},
+		{"rs384", jose.RS256, nil},
+		{"rs384", jose.RS384, []string{""}},
+		{"", jose.PS256, []string{"sig"}},
+		{"", jose.RS384, []string{"sig", ""}},
+		{"unknown", jose.RS256, nil},
+	} {
+		var got []string
+		for _, k := range idx.candidates(tc.kid, tc.alg) {
+			got = append(got, k.Use)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("candidates(%q, %s): uses %q, want %q", tc.kid, tc.alg, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { idx.candidates("rs384", jose.RS384) }); n != 0 {
+		t.Errorf("candidates of a kid whose keys all fit: %v allocations, want 0", n)
+	}
 }
