@@ -16,8 +16,9 @@ import (
 // IntrospectionCache shares introspection results between instances.
 // Keys are hex SHA-256 digests of tokens, never tokens; values are the
 // introspection response as JSON ({"active":false} for an inactive
-// token). Errors are logged and the token is then introspected: a cache
-// outage never refuses a valid token.
+// token). Each call's ctx expires after 500 ms, and Set is called once
+// the requests are answered. Errors are logged and the token is then
+// introspected: a cache outage never refuses a valid token.
 type IntrospectionCache interface {
 	// Get returns the value of key, or nil and no error if there is none.
 	Get(ctx context.Context, key string) ([]byte, error)
@@ -29,6 +30,12 @@ type IntrospectionCache interface {
 // random token costs one introspection per negativeTTL at most, and the
 // cache stays small.
 const negativeTTL = 30 * time.Second
+
+// sharedCacheTimeout bounds each operation of the shared cache, apart
+// from ResponseTimeout, which bounds the introspection: a cache that
+// hangs delays a token's first request by this much at most before it is
+// introspected.
+const sharedCacheTimeout = 500 * time.Millisecond
 
 // introspector introspects opaque tokens (RFC 7662): one call per token
 // for concurrent requests, results cached by token hash in memory (and in
@@ -68,16 +75,37 @@ func (in *introspector) claims(ctx context.Context, token string, key tokenKey) 
 		c.reportConfig(ctx, "introspection_not_configured", errors.New("an opaque token was refused: set ClientID and ClientSecret (MONOCLOUD_BACKEND_CLIENT_ID, MONOCLOUD_BACKEND_CLIENT_SECRET) to introspect opaque tokens"))
 		return nil, "", refuse(ErrInvalidToken, "introspection_not_configured", nil)
 	}
-	if in.positive != nil {
-		now := c.now()
-		if e, ok := in.positive.Get(key, now); ok && now.Before(e.until) {
-			return e.claims, outcomeIntrospectionCached, nil
-		}
-		if _, ok := in.negative.Get(key, now); ok {
-			return nil, "", refuse(ErrInvalidToken, "refused_cached", nil)
-		}
+	if claims, err, ok := in.cached(key); ok {
+		return claims, outcomeIntrospectionCached, err
 	}
+	return in.await(ctx, token, key)
+}
+
+// cached returns the verdict on key cached in memory, if any.
+func (in *introspector) cached(key tokenKey) (Claims, *Error, bool) {
+	if in.positive == nil {
+		return nil, nil, false
+	}
+	now := in.c.now()
+	if e, ok := in.positive.Get(key, now); ok && now.Before(e.until) {
+		return e.claims, nil, true
+	}
+	if _, ok := in.negative.Get(key, now); ok {
+		return nil, refuse(ErrInvalidToken, "refused_cached", nil), true
+	}
+	return nil, nil, false
+}
+
+// await returns the verdict of the introspection in flight for key,
+// starting one if there is none. It looks in the cache again under in.mu,
+// where a flight stores its verdict before it ends, so that a request that
+// missed the cache just before a flight ended does not introspect again.
+func (in *introspector) await(ctx context.Context, token string, key tokenKey) (Claims, string, *Error) {
 	in.mu.Lock()
+	if claims, err, ok := in.cached(key); ok {
+		in.mu.Unlock()
+		return claims, outcomeIntrospectionCached, err
+	}
 	f, ok := in.inFlight[key]
 	if !ok {
 		f = &flight{done: make(chan struct{})}
@@ -95,45 +123,61 @@ func (in *introspector) claims(ctx context.Context, token string, key tokenKey) 
 	}
 }
 
-// run makes the introspection of f and caches its verdict.
+// run makes the introspection of f, caches its verdict in memory, ends f,
+// and then shares a fresh verdict, so that no request waits for the
+// shared cache's write.
 func (in *introspector) run(ctx context.Context, token string, key tokenKey, f *flight) {
-	defer func() {
-		in.mu.Lock()
-		delete(in.inFlight, key)
-		in.mu.Unlock()
-		close(f.done)
-	}()
+	resp, ttl := in.introspect(ctx, token, key, f)
+	in.mu.Lock()
+	delete(in.inFlight, key)
+	in.mu.Unlock()
+	close(f.done)
+	in.share(ctx, key, resp, ttl)
+}
+
+// introspect fills f from the shared cache, else by introspection, and
+// caches the verdict in memory. It returns the response of a fresh
+// verdict to share and for how long (0: not to share).
+func (in *introspector) introspect(ctx context.Context, token string, key tokenKey, f *flight) (map[string]any, time.Duration) {
+	shared, ok := in.sharedGet(ctx, key)
 	ctx, cancel := context.WithTimeout(ctx, in.c.cfg.responseTimeout)
 	defer cancel()
-	hexKey := hex.EncodeToString(key[:])
-	if raw, ok := in.sharedGet(ctx, hexKey); ok {
-		if f.claims, f.err = in.verdict(ctx, raw, key, false); f.err == nil {
+	if ok {
+		if f.claims, _, f.err = in.verdict(ctx, shared, key); f.err == nil {
 			f.outcome = outcomeIntrospectionCached
 		}
-		return
+		return nil, 0
 	}
-	raw, err := in.call(ctx, token)
+	resp, err := in.call(ctx, token)
 	if err != nil {
+		if err.Code == ErrInvalidToken { // refused by the provider: as final as inactive
+			in.cacheInactive(key, in.c.now())
+		}
 		f.err = err
-		return
+		return nil, 0
 	}
 	f.outcome = outcomeIntrospected
-	f.claims, f.err = in.verdict(ctx, raw, key, true)
+	var ttl time.Duration
+	f.claims, ttl, f.err = in.verdict(ctx, resp, key)
+	if f.claims == nil {
+		resp = map[string]any{"active": false}
+	}
+	return resp, ttl
 }
 
 // verdict turns an introspection response into claims, or the refusal of
-// an inactive or invalid token, and caches it (in the shared cache too if
-// it is fresh).
-func (in *introspector) verdict(ctx context.Context, resp map[string]any, key tokenKey, fresh bool) (Claims, *Error) {
+// an inactive or invalid token, and caches it in memory. It returns for
+// how long the verdict may be shared: 0 if it is not the provider's alone
+// (the token is active, but not for this API) or nothing is cached.
+func (in *introspector) verdict(ctx context.Context, resp map[string]any, key tokenKey) (Claims, time.Duration, *Error) {
 	c := in.c
 	now := c.now()
 	if active, _ := resp["active"].(bool); !active {
-		in.cacheInactive(ctx, key, now, fresh)
-		return nil, refuse(ErrInvalidToken, "inactive", nil)
+		return nil, in.cacheInactive(key, now), refuse(ErrInvalidToken, "inactive", nil)
 	}
 	doc, err := c.disc.Get(ctx)
 	if err != nil {
-		return nil, c.providerFailure(ctx, err)
+		return nil, 0, c.providerFailure(ctx, err)
 	}
 	claims := make(Claims, len(resp))
 	for k, v := range resp {
@@ -144,37 +188,33 @@ func (in *introspector) verdict(ctx context.Context, resp map[string]any, key to
 	if e := c.checkClaims(claims, doc.Issuer, false, false); e != nil {
 		// Active, but not for this API (another audience, expired): as
 		// final as inactive, so cached likewise, here only.
-		in.cacheInactive(ctx, key, now, false)
-		return nil, e
+		in.cacheInactive(key, now)
+		return nil, 0, e
+	}
+	if in.positive == nil {
+		return claims, 0, nil
 	}
 	until := now.Add(c.cfg.introspectionTTL)
 	if exp, ok := claims.ExpiresAt(); ok && exp.Before(until) {
 		until = exp
 	}
-	if in.positive != nil {
-		in.positive.Put(key, cachedClaims{claims: claims, until: until}, now)
-		if fresh {
-			in.share(ctx, key, resp, until.Sub(now))
-		}
-	}
-	return claims, nil
+	in.positive.Put(key, cachedClaims{claims: claims, until: until}, now)
+	return claims, until.Sub(now), nil
 }
 
-// cacheInactive caches the verdict that a token is inactive or invalid,
-// briefly; in the shared cache too if the verdict is fresh.
-func (in *introspector) cacheInactive(ctx context.Context, key tokenKey, now time.Time, fresh bool) {
+// cacheInactive caches in memory, briefly, the verdict that a token is
+// inactive or invalid, and returns for how long (0: not cached).
+func (in *introspector) cacheInactive(key tokenKey, now time.Time) time.Duration {
 	if in.positive == nil {
-		return
+		return 0
 	}
 	ttl := min(in.c.cfg.introspectionTTL, negativeTTL)
 	in.negative.Put(key, now.Add(ttl), now)
-	if fresh {
-		in.share(ctx, key, map[string]any{"active": false}, ttl)
-	}
+	return ttl
 }
 
-// share stores an introspection response in the shared cache, if any; a
-// failure is logged.
+// share stores an introspection response in the shared cache, if any, for
+// ttl; a failure is logged.
 func (in *introspector) share(ctx context.Context, key tokenKey, resp map[string]any, ttl time.Duration) {
 	c := in.c
 	if c.cfg.sharedCache == nil || ttl <= 0 {
@@ -182,21 +222,25 @@ func (in *introspector) share(ctx context.Context, key tokenKey, resp map[string
 	}
 	value, err := json.Marshal(resp)
 	if err == nil {
-		err = c.cfg.sharedCache.Set(ctx, hex.EncodeToString(key[:]), value, ttl)
+		setCtx, cancel := context.WithTimeout(ctx, sharedCacheTimeout)
+		defer cancel()
+		err = c.cfg.sharedCache.Set(setCtx, hex.EncodeToString(key[:]), value, ttl)
 	}
 	if err != nil {
 		c.emit(ctx, Event{Kind: EventCacheError, Op: "set", Token: tokenTag(key), Err: err})
 	}
 }
 
-// sharedGet reads the shared cache; a failure is logged and counts as a
-// miss.
-func (in *introspector) sharedGet(ctx context.Context, hexKey string) (map[string]any, bool) {
+// sharedGet reads the verdict on key in the shared cache, if any; a
+// failure is logged and counts as a miss.
+func (in *introspector) sharedGet(ctx context.Context, key tokenKey) (map[string]any, bool) {
 	sc := in.c.cfg.sharedCache
 	if sc == nil || in.positive == nil {
 		return nil, false
 	}
-	value, err := sc.Get(ctx, hexKey)
+	getCtx, cancel := context.WithTimeout(ctx, sharedCacheTimeout)
+	defer cancel()
+	value, err := sc.Get(getCtx, hex.EncodeToString(key[:]))
 	if err == nil && value == nil {
 		return nil, false
 	}
@@ -205,13 +249,15 @@ func (in *introspector) sharedGet(ctx context.Context, hexKey string) (map[strin
 		err = json.Unmarshal(value, &resp)
 	}
 	if err != nil || resp == nil {
-		in.c.emit(ctx, Event{Kind: EventCacheError, Op: "get", Token: hexKey[:12], Err: err})
+		in.c.emit(ctx, Event{Kind: EventCacheError, Op: "get", Token: tokenTag(key), Err: err})
 		return nil, false
 	}
 	return resp, true
 }
 
-// call introspects token at the provider.
+// call introspects token at the provider. A failure is answered 503 if
+// the provider could not answer, 401 if it refused the token itself, and
+// 500 if its answer proves the configuration wrong.
 func (in *introspector) call(ctx context.Context, token string) (map[string]any, *Error) {
 	c := in.c
 	client, endpoint, err := c.introspectionClient(ctx)
@@ -224,14 +270,40 @@ func (in *introspector) call(ctx context.Context, token string) (map[string]any,
 	}
 	var oe *opclient.Error
 	errors.As(cerr, &oe)
-	if oe != nil && oe.Kind == opclient.KindHTTP && (oe.StatusCode == 0 || oe.StatusCode == http.StatusOK || oe.StatusCode >= 500 || oe.StatusCode == http.StatusTooManyRequests || oe.StatusCode == http.StatusRequestTimeout) {
+	switch {
+	case cannotAnswer(oe):
 		c.emit(ctx, Event{Kind: EventProviderError, Op: "introspection", Status: http.StatusServiceUnavailable, Err: cerr})
 		e := refuse(ErrUnavailable, "introspection_unavailable", cerr)
 		e.RetryAfter = retryAfter
 		return nil, e
+	case refusesToken(oe):
+		return nil, refuse(ErrInvalidToken, "introspection_bad_request", cerr)
 	}
 	c.reportConfig(ctx, "introspection_refused", cerr)
 	return nil, refuse(ErrMisconfigured, "introspection_refused", cerr)
+}
+
+// cannotAnswer reports whether a failed introspection got no usable
+// answer: no response, a server error, a rate limit or a timeout, or a
+// 200 that is not a JSON object.
+func cannotAnswer(oe *opclient.Error) bool {
+	if oe == nil || oe.Kind != opclient.KindHTTP {
+		return false
+	}
+	s := oe.StatusCode
+	return s == 0 || s == http.StatusOK || s >= 500 || s == http.StatusTooManyRequests || s == http.StatusRequestTimeout
+}
+
+// refusesToken reports whether a failed introspection refused the token
+// rather than the API: a 400 whose error, if any, does not blame the
+// client (RFC 7662 section 2.3, RFC 6749 section 5.2), as a client can
+// cause one with a malformed token. A 401 or 403 (the API may not
+// introspect) and a 404 (no endpoint there) prove the configuration wrong.
+func refusesToken(oe *opclient.Error) bool {
+	if oe == nil || oe.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	return oe.Code != "invalid_client" && oe.Code != "unauthorized_client"
 }
 
 // introspectionClient returns the client and endpoint of introspection:

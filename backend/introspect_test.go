@@ -11,8 +11,10 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,7 @@ type memoryCache struct {
 	ttls   map[string]time.Duration
 	fail   bool
 	gets   atomic.Int32
+	sets   atomic.Int32 // Set calls that returned
 }
 
 func newMemoryCache() *memoryCache {
@@ -50,11 +53,24 @@ func (m *memoryCache) Get(_ context.Context, key string) ([]byte, error) {
 func (m *memoryCache) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.sets.Add(1)
 	if m.fail {
 		return errors.New("cache down")
 	}
 	m.values[key], m.ttls[key] = value, ttl
 	return nil
+}
+
+// eventually waits until done reports true, as the shared cache is
+// written after the requests of a flight are answered; it fails t if that
+// takes unreasonably long.
+func eventually(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+	}
 }
 
 func (f *fixture) opaque(t *testing.T, a monocloudtest.AccessToken) string {
@@ -181,15 +197,41 @@ func TestIntrospectionSingleFlight(t *testing.T) {
 	}
 }
 
+// TestIntrospectionSingleFlightLateRequest follows a request that missed
+// the cache just before a flight stored its verdict, and reaches the
+// flight table after the flight has ended: it takes the stored verdict
+// instead of introspecting the token a second time.
+func TestIntrospectionSingleFlightLateRequest(t *testing.T) {
+	f := newFixture(t, nil)
+	active := f.opaque(t, monocloudtest.AccessToken{})
+	revoked := f.opaque(t, monocloudtest.AccessToken{})
+	f.op.RevokeOpaqueToken(revoked)
+	for _, token := range []string{active, revoked} {
+		_, first := f.c.ValidateAccessToken(t.Context(), token, nil)
+		n := f.op.IntrospectionRequests()
+		claims, outcome, err := f.c.introspection.await(t.Context(), token, keyOf(token))
+		if got := f.op.IntrospectionRequests() - n; got != 0 {
+			t.Errorf("%d introspections after the flight ended, want 0", got)
+		}
+		if (err == nil) != (first == nil) || (err == nil && (claims.Subject() != "user-1" || outcome != outcomeIntrospectionCached)) {
+			t.Errorf("late request: %v %q %v; the flight's: %v", claims, outcome, err, first)
+		}
+	}
+}
+
 func TestIntrospectionSharedCache(t *testing.T) {
 	shared := newMemoryCache()
 	f := newFixture(t, func(o *Options) { o.IntrospectionCache = shared })
 	token := f.opaque(t, monocloudtest.AccessToken{TTL: 100 * time.Second})
 	f.serve(bearer(token), nil)
-	if len(shared.values) != 1 {
-		t.Fatalf("shared cache holds %d entries, want 1", len(shared.values))
+	eventually(t, "the shared cache's write", func() bool { return shared.sets.Load() == 1 })
+	shared.mu.Lock()
+	entries, ttls := len(shared.values), maps.Clone(shared.ttls)
+	shared.mu.Unlock()
+	if entries != 1 {
+		t.Fatalf("shared cache holds %d entries, want 1", entries)
 	}
-	for key, ttl := range shared.ttls {
+	for key, ttl := range ttls {
 		if len(key) != 64 || key == token {
 			t.Errorf("shared cache key %q is not a token hash", key)
 		}
@@ -218,36 +260,132 @@ func TestIntrospectionSharedCacheOutageFallsBack(t *testing.T) {
 	if a := f.serve(bearer(token), nil); a.status != 200 {
 		t.Errorf("cache outage: status %d, want 200 by introspection", a.status)
 	}
-	if n := len(f.events.of(EventCacheError)); n != 2 {
-		t.Errorf("%d cache_error events, want 2 (get and set)", n)
+	eventually(t, "the shared cache's write", func() bool { return shared.sets.Load() == 1 })
+	var ops []string
+	for _, e := range f.events.of(EventCacheError) {
+		ops = append(ops, e.Op)
+	}
+	if !slices.Equal(ops, []string{"get", "set"}) {
+		t.Errorf("cache_error events for %v, want get and set", ops)
 	}
 }
 
+// hangingCache is an IntrospectionCache that hangs: each call returns
+// only when its ctx is done.
+type hangingCache struct{ sets atomic.Int32 }
+
+func (*hangingCache) Get(ctx context.Context, _ string) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (h *hangingCache) Set(ctx context.Context, _ string, _ []byte, _ time.Duration) error {
+	defer h.sets.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestIntrospectionSharedCacheHangingFallsBack sets the shortest
+// ResponseTimeout: a shared cache that hangs costs a bounded wait of its
+// own, then the token is introspected with the whole ResponseTimeout.
+func TestIntrospectionSharedCacheHangingFallsBack(t *testing.T) {
+	shared := &hangingCache{}
+	f := newFixture(t, func(o *Options) { o.IntrospectionCache, o.ResponseTimeout = shared, time.Second })
+	if a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil); a.status != 200 {
+		t.Fatalf("hanging cache: status %d, want 200 by introspection", a.status)
+	}
+	if n := f.op.IntrospectionRequests(); n != 1 {
+		t.Errorf("%d introspections, want 1", n)
+	}
+	eventually(t, "the shared cache's write", func() bool { return shared.sets.Load() == 1 })
+	var seen []string
+	for _, e := range f.events.all() {
+		seen = append(seen, string(e.Kind)+":"+e.Op)
+	}
+	get := slices.Index(seen, string(EventCacheError)+":get")
+	accepted := slices.Index(seen, string(EventTokenAccepted)+":")
+	if get < 0 || accepted < get || !slices.Contains(seen, string(EventCacheError)+":set") {
+		t.Errorf("events %v, want the get's cache_error, then token_accepted, and the set's cache_error", seen)
+	}
+}
+
+// TestIntrospectionFailures checks the answer to each failure of the
+// introspection endpoint: 503 when it cannot answer, 401 when its answer
+// depends on the token (a 400 that does not blame the client: RFC 7662
+// section 2.3, RFC 6749 section 5.2), 500 when its answer proves the
+// configuration wrong, reported once.
 func TestIntrospectionFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		fault  monocloudtest.Fault
 		status int
+		event  EventKind // the event of the failure, besides token_rejected
 	}{
-		{"server error", monocloudtest.Fault{Status: 500}, 503},
-		{"bad gateway", monocloudtest.Fault{Status: 502}, 503},
-		{"rate limited", monocloudtest.Fault{Status: 429}, 503},
-		{"not found", monocloudtest.Fault{Status: 404}, 500},
-		{"invalid client", monocloudtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`}, 500},
-		{"not JSON", monocloudtest.Fault{Status: 200, Body: "<html>"}, 503},
+		{"server error", monocloudtest.Fault{Status: 500}, 503, EventProviderError},
+		{"bad gateway", monocloudtest.Fault{Status: 502}, 503, EventProviderError},
+		{"rate limited", monocloudtest.Fault{Status: 429}, 503, EventProviderError},
+		{"not JSON", monocloudtest.Fault{Status: 200, Body: "<html>"}, 503, EventProviderError},
+		{"invalid request", monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_request"}`}, 401, ""},
+		{"invalid token", monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_token","error_description":"malformed"}`}, 401, ""},
+		{"400 without an error", monocloudtest.Fault{Status: 400, Body: `{}`}, 401, ""},
+		{"400 not JSON", monocloudtest.Fault{Status: 400, Body: "<html>"}, 401, ""},
+		{"400 invalid client", monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_client"}`}, 500, EventConfigError},
+		{"400 unauthorized client", monocloudtest.Fault{Status: 400, Body: `{"error":"unauthorized_client"}`}, 500, EventConfigError},
+		{"401 invalid client", monocloudtest.Fault{Status: 401, Body: `{"error":"invalid_client"}`}, 500, EventConfigError},
+		{"401 without a body", monocloudtest.Fault{Status: 401}, 500, EventConfigError},
+		{"403: the API may not introspect", monocloudtest.Fault{Status: 403, Body: `{"error":"insufficient_scope"}`}, 500, EventConfigError},
+		{"not found", monocloudtest.Fault{Status: 404}, 500, EventConfigError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)
 			f.op.SetIntrospectionFault(tc.fault)
-			a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil)
-			if a.status != tc.status {
-				t.Errorf("status %d, want %d", a.status, tc.status)
+			for range 2 { // two tokens: a configuration error is reported once
+				a := f.serve(bearer(f.opaque(t, monocloudtest.AccessToken{})), nil)
+				if a.status != tc.status {
+					t.Errorf("status %d, want %d", a.status, tc.status)
+				}
+				if tc.status == 503 && a.header.Get("Retry-After") == "" {
+					t.Error("503 without Retry-After")
+				}
+				if tc.status == 401 && !challengeHas(a.challenge, `error="invalid_token"`) {
+					t.Errorf("challenge %v, want invalid_token", a.challenge)
+				}
 			}
-			if tc.status == 503 && a.header.Get("Retry-After") == "" {
-				t.Error("503 without Retry-After")
+			var kinds []EventKind
+			for _, e := range f.events.all() {
+				if e.Kind != EventTokenRejected {
+					kinds = append(kinds, e.Kind)
+				}
+			}
+			want := []EventKind{tc.event, tc.event}
+			switch tc.event {
+			case "":
+				want = nil
+			case EventConfigError:
+				want = want[:1]
+			}
+			if !slices.Equal(kinds, want) {
+				t.Errorf("events %v, want %v", kinds, want)
 			}
 		})
 	}
+	t.Run("a token refused by a 400 is not cached positively", func(t *testing.T) {
+		f := newFixture(t, nil)
+		token := f.opaque(t, monocloudtest.AccessToken{})
+		f.op.SetIntrospectionFault(monocloudtest.Fault{Status: 400, Body: `{"error":"invalid_request"}`})
+		f.serve(bearer(token), nil)
+		f.op.SetIntrospectionFault(monocloudtest.Fault{})
+		if a := f.serve(bearer(token), nil); a.status != 401 {
+			t.Errorf("within the negative TTL: status %d, want 401", a.status)
+		}
+		f.clock.advance(negativeTTL + time.Second)
+		if a := f.serve(bearer(token), nil); a.status != 200 {
+			t.Errorf("after the negative TTL: status %d, want 200", a.status)
+		}
+		if n := f.op.IntrospectionRequests(); n != 2 {
+			t.Errorf("%d introspections, want 2", n)
+		}
+	})
 	t.Run("transport failures are not cached", func(t *testing.T) {
 		f := newFixture(t, nil)
 		token := f.opaque(t, monocloudtest.AccessToken{})

@@ -27,7 +27,11 @@ type IntrospectionCache struct {
 var _ backend.IntrospectionCache = (*IntrospectionCache)(nil)
 
 // NewIntrospectionCache returns an IntrospectionCache using client; an
-// empty prefix means DefaultIntrospectionPrefix.
+// empty prefix means DefaultIntrospectionPrefix. The backend package gives
+// each call 500 ms through its ctx, which go-redis honours only if the
+// client's ContextTimeoutEnabled is set; otherwise a Redis that hangs
+// holds a token's first request for the client's ReadTimeout (3 s by
+// default) before the token is introspected.
 func NewIntrospectionCache(client redis.UniversalClient, prefix string) *IntrospectionCache {
 	if prefix == "" {
 		prefix = DefaultIntrospectionPrefix
