@@ -221,6 +221,8 @@ func ExampleClaimsFromContext() {
 		fmt.Println("may write:", claims.HasScope("write:orders"))
 		fmt.Println("groups:", claims.Groups("groups")) // Options.GroupsClaim
 		fmt.Println("tenant:", claims["tenant"])        // any other claim
+		exp, ok := claims.ExpiresAt()
+		fmt.Println("expires:", ok && exp.After(time.Now()))
 	}))
 
 	token := op.MintAccessToken(exampleT{}, monocloudtest.AccessToken{
@@ -242,6 +244,7 @@ func ExampleClaimsFromContext() {
 	// may write: true
 	// groups: [admins grp_42 billing]
 	// tenant: acme
+	// expires: true
 }
 
 // A route can require groups of the user: any of them, or all of them
