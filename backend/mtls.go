@@ -66,7 +66,9 @@ const (
 // certificate a TLS-terminating proxy forwards in header, in format. The
 // header is believed only from a peer address in proxies; from any other
 // peer, the request's own TLS certificate is used, so that a client cannot
-// forge the header.
+// forge the header. Options.TrustedProxies does not apply here: pass the
+// same prefixes to both when one proxy forwards the certificate and the
+// request's URL.
 func ForwardedCertificate(header string, format CertificateFormat, proxies []netip.Prefix) CertificateSource {
 	return func(r *http.Request) ([]byte, error) {
 		if !fromProxy(r, proxies) {

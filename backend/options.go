@@ -127,12 +127,13 @@ type Options struct {
 	DPoPNonces NonceSource
 
 	// TrustedProxies are the addresses of proxies whose forwarded headers
-	// are believed: for the htu check of DPoP proofs, Forwarded (proto and
+	// are believed for the htu check of DPoP proofs: Forwarded (proto and
 	// host), X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Prefix
 	// (the path prefix a proxy stripped: a client calls
 	// https://api.example.com/orders-api/items, the server sees /items, the
-	// proof names the former); and the certificates of
-	// ForwardedCertificate. From any other peer these headers are ignored.
+	// proof names the former). From any other peer these headers are
+	// ignored. A forwarded client certificate is not among them:
+	// ForwardedCertificate takes its own list of proxies.
 	// MONOCLOUD_BACKEND_TRUSTED_PROXIES (space-separated addresses or CIDR
 	// prefixes).
 	TrustedProxies []netip.Prefix

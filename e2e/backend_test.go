@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -339,19 +340,79 @@ func TestBackendProviderDown(t *testing.T) {
 }
 
 // TestBackendAcceptsGetTokens closes the loop: the access token a web app
-// gets from GetTokens for a resource is accepted by that API's Protect.
+// gets from GetTokens for a resource is sent to that API over HTTP and
+// accepted by its Protect, whose handler sees the user's claims; the ID
+// token and a token for another API are refused.
 func TestBackendAcceptsGetTokens(t *testing.T) {
 	t.Parallel()
 	app := flowStart(t, flowConfig{})
 	browser := flowBrowser(t)
 	app.signIn(t, browser, "alice", "/protected")
-	tok, _ := app.tokens(t, browser, url.Values{"resource": {flowAPIOne.URL}})
 	c, err := backend.New(backend.Options{TenantDomain: app.op.Issuer(), Audience: flowAPIOne.URL, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims, err := c.ValidateAccessToken(t.Context(), tok.AccessToken, &backend.ProtectOptions{Scopes: []string{flowAPIOne.Scope}})
-	if err != nil || claims.Subject() != "alice" {
-		t.Errorf("GetTokens' token: claims %v, %v", claims, err)
+	// seen is what the handler behind Protect saw.
+	type seen struct {
+		Sub    string   `json:"sub"`
+		Aud    any      `json:"aud"`
+		Scopes []string `json:"scopes"`
+	}
+	api := httptest.NewServer(c.Protect(&backend.ProtectOptions{Scopes: []string{flowAPIOne.Scope}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := backend.ClaimsFromContext(r.Context())
+		json.NewEncoder(w).Encode(seen{Sub: claims.Subject(), Aud: claims["aud"], Scopes: claims.Scopes()})
+	})))
+	t.Cleanup(api.Close)
+	call := func(t *testing.T, token string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, api.URL+"/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+
+	t.Run("token for the API", func(t *testing.T) {
+		tok, _ := app.tokens(t, browser, url.Values{"resource": {flowAPIOne.URL}})
+		resp, body := call(t, tok.AccessToken)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %s %q %s, want 200", resp.Status, resp.Header.Get("WWW-Authenticate"), body)
+		}
+		var got seen
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("handler answer %s: %v", body, err)
+		}
+		aud, _ := got.Aud.(string)
+		if list, ok := got.Aud.([]any); ok && len(list) == 1 {
+			aud, _ = list[0].(string)
+		}
+		if got.Sub != "alice" || aud != flowAPIOne.URL || !slices.Contains(got.Scopes, flowAPIOne.Scope) {
+			t.Errorf("the handler saw %+v, want sub alice, aud %s and scope %s", got, flowAPIOne.URL, flowAPIOne.Scope)
+		}
+	})
+	for name, token := range map[string]func(t *testing.T) string{
+		"ID token": func(t *testing.T) string {
+			tok, _ := app.tokens(t, browser, nil)
+			return tok.IDToken
+		},
+		"token for another API": func(t *testing.T) string {
+			tok, _ := app.tokens(t, browser, url.Values{"resource": {flowAPITwo.URL}})
+			return tok.AccessToken
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := token(t)
+			if tok == "" {
+				t.Fatal("GetTokens returned no token")
+			}
+			resp, body := call(t, tok)
+			if ch := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) {
+				t.Errorf("status %s %q %s, want 401 invalid_token", resp.Status, ch, body)
+			}
+		})
 	}
 }
