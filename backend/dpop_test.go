@@ -289,6 +289,48 @@ func TestDPoPProofRecordedOnlyForAValidBoundToken(t *testing.T) {
 	}
 }
 
+// TestDPoPUnreadableConfirmation: a token whose cnf is present but not a
+// confirmation object is refused, whatever the DPoP and certificate
+// binding modes, rather than read as unbound.
+func TestDPoPUnreadableConfirmation(t *testing.T) {
+	key := monocloudtest.NewDPoPKey(t)
+	jkt := key.Thumbprint()
+	for _, mode := range []DPoPMode{DPoPAllowed, DPoPRequired, DPoPDisabled} {
+		f := newFixture(t, func(o *Options) { o.DPoP, o.CertificateBinding = mode, BindingIgnore })
+		for _, tc := range []struct {
+			name string
+			cnf  any
+		}{
+			{"a string", "jkt"},
+			{"a JSON string of an array", `["` + jkt + `"]`},
+			{"an array holding jkt", []any{map[string]any{"jkt": jkt}}},
+			{"a number", 7},
+			{"a jkt that is not a string", map[string]any{"jkt": 7}},
+			{"an empty jkt", map[string]any{"jkt": ""}},
+		} {
+			t.Run(string(mode)+"/"+tc.name, func(t *testing.T) {
+				token := f.mint(t, monocloudtest.AccessToken{Claims: map[string]any{"cnf": tc.cnf}})
+				requests := map[string]*http.Request{"Bearer": bearer(token)}
+				if mode != DPoPDisabled { // which does not read the DPoP scheme
+					requests["DPoP"] = dpopRequest(http.MethodGet, token, key.Proof(t, http.MethodGet, testURL, token))
+				}
+				for scheme, r := range requests {
+					if a := f.serve(r, nil); a.status != 401 || !challengeHas(a.challenge, `error="invalid_token"`) {
+						t.Errorf("%s: status %d %v, want 401 invalid_token", scheme, a.status, a.challenge)
+					}
+				}
+			})
+		}
+	}
+	t.Run("a readable cnf without jkt is unbound", func(t *testing.T) {
+		f := newFixture(t, func(o *Options) { o.CertificateBinding = BindingIgnore })
+		token := f.mint(t, monocloudtest.AccessToken{Claims: map[string]any{"cnf": map[string]any{"x5t#S256": "abc"}}})
+		if a := f.serve(bearer(token), nil); a.status != 200 {
+			t.Errorf("status %d %v, want 200", a.status, a.challenge)
+		}
+	})
+}
+
 // FuzzParseDPoPProof checks that no input panics the proof parser, and
 // that a parsed proof has the required claims.
 func FuzzParseDPoPProof(f *testing.F) {
