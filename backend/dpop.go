@@ -227,9 +227,11 @@ func badProof(reason string, err error) *Error {
 // normalizeURL returns u without query and fragment, normalised as RFC
 // 3986 section 6.2.2 says (scheme and host in lower case, no default
 // port, percent-encoding decoded where it may be, an empty path as /).
+// A URL with userinfo is refused: the htu check compares scheme, host
+// and path (RFC 9449 section 4.3), and no request URL has userinfo.
 func normalizeURL(raw string) (string, bool) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.User != nil {
 		return "", false
 	}
 	scheme := strings.ToLower(u.Scheme)

@@ -331,6 +331,36 @@ func TestDPoPUnreadableConfirmation(t *testing.T) {
 	})
 }
 
+// TestNormalizeURL: htu is compared by scheme, host and path (RFC 9449
+// section 4.3), normalised (RFC 3986 section 6.2.2); an htu with userinfo,
+// a relative one or one of another scheme is refused.
+func TestNormalizeURL(t *testing.T) {
+	for _, tc := range []struct {
+		htu, want string
+		ok        bool
+	}{
+		{"https://api.example.com/items", "https://api.example.com/items", true},
+		{"HTTP://API.Example.COM:80/items?x=1#f", "http://api.example.com/items", true},
+		{"https://api.example.com:8443", "https://api.example.com:8443/", true},
+		{"https://[::1]:443/a", "https://[::1]/a", true},
+		{"https://api.example.com/%7Eme", "https://api.example.com/~me", true},
+		{"http://user@api.example.com/items", "", false},
+		{"http://user:secret@api.example.com/items", "", false},
+		{"http://@api.example.com/items", "", false},
+		{"ftp://api.example.com/items", "", false},
+		{"/items", "", false},
+		{"https:///items", "", false},
+		{"http://api.example.com/%zz", "", false},
+	} {
+		t.Run(tc.htu, func(t *testing.T) {
+			got, ok := normalizeURL(tc.htu)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("normalizeURL(%q) = %q, %v; want %q, %v", tc.htu, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
 // FuzzParseDPoPProof checks that no input panics the proof parser, and
 // that a parsed proof has the required claims.
 func FuzzParseDPoPProof(f *testing.F) {
