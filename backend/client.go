@@ -69,7 +69,7 @@ func New(opts Options) (*Client, error) {
 	c.introspection = newIntrospector(c)
 	c.replay = cfg.replay
 	if c.replay == nil {
-		c.replay = newMemoryReplayStore(cfg.cacheSize, cfg.dpopLifetime+2*cfg.clockTolerance, func() time.Time { return c.now() })
+		c.replay = newMemoryReplayStore(cfg.replaySize, cfg.dpopLifetime+2*cfg.clockTolerance, func() time.Time { return c.now() })
 	}
 	return c, nil
 }

@@ -48,6 +48,7 @@ type config struct {
 	dpop         DPoPMode
 	dpopLifetime time.Duration
 	replay       ReplayStore
+	replaySize   int
 	nonces       NonceSource
 	proxies      []netip.Prefix
 
@@ -90,7 +91,10 @@ var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "P
 const (
 	defaultMaxTokenLength = 8192
 	defaultCacheSize      = 10000
-	defaultProofLifetime  = 60 * time.Second
+	// defaultReplayCacheSize holds the proofs of 555 DPoP requests a
+	// second over the default replay window of 180 s, in about 20 MB.
+	defaultReplayCacheSize = 100000
+	defaultProofLifetime   = 60 * time.Second
 	// minHMACSecretLength is the shortest client secret that can key HS256
 	// (RFC 7518 section 3.2).
 	minHMACSecretLength = 32
@@ -158,6 +162,11 @@ func resolve(o Options) (*config, error) {
 	}
 	c.dpopLifetime = r.duration(settings.Optional(o.DPoPProofLifetime), "DPoPProofLifetime", "MONOCLOUD_BACKEND_DPOP_PROOF_LIFETIME", time.Second, defaultProofLifetime)
 	c.replay = o.DPoPReplayStore
+	c.replaySize = r.Int(o.DPoPReplayCacheSize, "DPoPReplayCacheSize", "MONOCLOUD_BACKEND_DPOP_REPLAY_CACHE_SIZE", defaultReplayCacheSize)
+	if c.replaySize <= 0 {
+		r.Fail("DPoPReplayCacheSize", "MONOCLOUD_BACKEND_DPOP_REPLAY_CACHE_SIZE", "must be positive, got %d", c.replaySize)
+		c.replaySize = defaultReplayCacheSize
+	}
 	c.nonces = o.DPoPNonces
 	c.proxies = r.proxies(o.TrustedProxies)
 

@@ -14,6 +14,7 @@ func TestNewReportsEveryProblemWithFieldAndVariable(t *testing.T) {
 	t.Setenv("MONOCLOUD_BACKEND_CLOCK_SKEW", "-3")
 	t.Setenv("MONOCLOUD_BACKEND_RESPONSE_TIMEOUT", "500")
 	t.Setenv("MONOCLOUD_BACKEND_GROUPS_MATCH_ALL", "yes")
+	t.Setenv("MONOCLOUD_BACKEND_DPOP_REPLAY_CACHE_SIZE", "-1")
 	_, err := New(Options{ClientAuthMethod: "spiffe_jwt", Algorithms: []string{"HS256"}})
 	if err == nil {
 		t.Fatal("New succeeded")
@@ -26,6 +27,7 @@ func TestNewReportsEveryProblemWithFieldAndVariable(t *testing.T) {
 		"ResponseTimeout (MONOCLOUD_BACKEND_RESPONSE_TIMEOUT): must be at least 1s",
 		"GroupsMatchAll (MONOCLOUD_BACKEND_GROUPS_MATCH_ALL): must be true or false",
 		`Algorithms (MONOCLOUD_BACKEND_ALGORITHMS): "HS256" is not an asymmetric`,
+		"DPoPReplayCacheSize (MONOCLOUD_BACKEND_DPOP_REPLAY_CACHE_SIZE): must be positive",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -56,6 +58,7 @@ func TestNewReadsEnvironment(t *testing.T) {
 		"MONOCLOUD_BACKEND_INTROSPECTION_CACHE_DURATION": "0",
 		"MONOCLOUD_BACKEND_TRUST_STORE_ID":               "store",
 		"MONOCLOUD_BACKEND_DPOP":                         "required",
+		"MONOCLOUD_BACKEND_DPOP_REPLAY_CACHE_SIZE":       "500",
 		"MONOCLOUD_BACKEND_TRUSTED_PROXIES":              "10.0.0.0/8 192.0.2.1",
 		"MONOCLOUD_BACKEND_REQUIRE_EXP":                  "false",
 		"MONOCLOUD_BACKEND_STRICT_TOKEN_TYPE":            "true",
@@ -86,6 +89,7 @@ func TestNewReadsEnvironment(t *testing.T) {
 		{"introspectionTTL", cfg.introspectionTTL, time.Duration(0)},
 		{"trustStoreID", cfg.trustStoreID, "store"},
 		{"dpop", cfg.dpop, DPoPRequired},
+		{"replaySize", cfg.replaySize, 500},
 		{"proxies", len(cfg.proxies), 2},
 		{"requireExp", cfg.requireExp, false},
 		{"strictType", cfg.strictType, true},

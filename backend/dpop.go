@@ -119,13 +119,18 @@ func parseProof(proof string, algs []jose.SignatureAlgorithm) (*dpopProof, error
 // claims, sent with cred's scheme and, for the DPoP scheme, proof (already
 // checked against the request by readProof): a DPoP-bound token needs the
 // DPoP scheme and a proof by its key; the DPoP scheme needs a DPoP-bound
-// token.
-func (c *Client) checkDPoP(cred credentials, claims Claims, proof *dpopProof) *Error {
+// token. A cnf that cannot be read refuses the token in every mode, so
+// that it cannot pass for unbound. Only then, the token being valid and
+// bound to the proof's key, is the proof's jti recorded: a request
+// without a valid token cannot fill the replay store.
+func (c *Client) checkDPoP(ctx context.Context, cred credentials, claims Claims, proof *dpopProof) *Error {
+	jkt, ok := boundKey(claims)
+	if !ok {
+		return refuse(ErrInvalidToken, "cnf_malformed", nil)
+	}
 	if c.cfg.dpop == DPoPDisabled {
 		return nil
 	}
-	cnf, _ := confirmation(claims)
-	jkt, _ := cnf["jkt"].(string)
 	if cred.scheme != schemeDPoP {
 		switch {
 		case jkt != "":
@@ -141,64 +146,92 @@ func (c *Client) checkDPoP(cred credentials, claims Claims, proof *dpopProof) *E
 	if subtle.ConstantTimeCompare([]byte(jkt), []byte(proof.jkt)) != 1 {
 		return &Error{Code: ErrInvalidToken, Reason: "jkt_mismatch", Scheme: schemeDPoP}
 	}
-	return nil
+	return c.rememberProof(ctx, proof)
+}
+
+// boundKey returns the thumbprint of the key that claims are bound to
+// (cnf.jkt), empty for a token bound to none, and false if cnf or its jkt
+// cannot be read.
+func boundKey(claims Claims) (string, bool) {
+	cnf, ok := confirmation(claims)
+	if !ok {
+		return "", false
+	}
+	v, bound := cnf["jkt"]
+	if !bound {
+		return "", true
+	}
+	jkt, _ := v.(string)
+	return jkt, jkt != ""
 }
 
 // readProof parses the request's DPoP proof and checks it against the
 // request and the token (RFC 9449 section 4.3, checks 1 and 8 to 11):
-// one DPoP header, htm, htu, iat, ath, the nonce, and jti not replayed.
-func (c *Client) readProof(ctx context.Context, r *http.Request, token string) (*dpopProof, *Error) {
-	bad := func(reason string, err error) (*dpopProof, *Error) {
-		return nil, &Error{Code: ErrInvalidDPoPProof, Reason: reason, Scheme: schemeDPoP, Err: err}
-	}
+// one DPoP header, htm, htu, iat, ath and the nonce. These checks write
+// nothing; checkDPoP records the jti once the token is known.
+func (c *Client) readProof(r *http.Request, token string) (*dpopProof, *Error) {
 	values := r.Header.Values("DPoP")
 	switch {
 	case len(values) == 0:
-		return bad("proof_missing", nil)
+		return nil, badProof("proof_missing", nil)
 	case len(values) > 1:
-		return bad("several_proofs", nil)
+		return nil, badProof("several_proofs", nil)
 	}
 	p, err := parseProof(values[0], c.cfg.algs)
 	if err != nil {
-		return bad("proof_malformed", err)
+		return nil, badProof("proof_malformed", err)
 	}
 	if p.htm != r.Method {
-		return bad("htm", nil)
+		return nil, badProof("htm", nil)
 	}
 	if want, ok := normalizeURL(p.htu); !ok || want != c.requestURL(r) {
-		return bad("htu", nil)
+		return nil, badProof("htu", nil)
 	}
 	now := c.now().Add(c.cfg.clockSkew)
 	if p.iat.Before(now.Add(-c.cfg.dpopLifetime-c.cfg.clockTolerance)) || p.iat.After(now.Add(c.cfg.clockTolerance)) {
-		return bad("iat", nil)
+		return nil, badProof("iat", nil)
 	}
 	ath := sha256.Sum256([]byte(token))
 	if subtle.ConstantTimeCompare([]byte(p.ath), []byte(base64.RawURLEncoding.EncodeToString(ath[:]))) != 1 {
-		return bad("ath", nil)
+		return nil, badProof("ath", nil)
 	}
 	if c.cfg.nonces != nil && (p.nonce == "" || !c.cfg.nonces.Valid(p.nonce)) {
 		return nil, &Error{Code: ErrUseDPoPNonce, Reason: "nonce", Scheme: schemeDPoP}
 	}
-	replayKey := sha256.Sum256([]byte(p.jkt + " " + p.jti))
-	fresh, err := c.replay.Remember(ctx, hex.EncodeToString(replayKey[:]), p.iat.Add(c.cfg.dpopLifetime+2*c.cfg.clockTolerance))
+	return p, nil
+}
+
+// rememberProof records p's jti, with its key, in the replay store until
+// no clock within the tolerance accepts p's iat, and refuses p if it was
+// seen before (RFC 9449 section 11.1).
+func (c *Client) rememberProof(ctx context.Context, p *dpopProof) *Error {
+	key := sha256.Sum256([]byte(p.jkt + " " + p.jti))
+	fresh, err := c.replay.Remember(ctx, hex.EncodeToString(key[:]), p.iat.Add(c.cfg.dpopLifetime+2*c.cfg.clockTolerance))
 	if err != nil {
 		c.emit(ctx, Event{Kind: EventCacheError, Op: "replay", Err: err})
 		e := refuse(ErrUnavailable, "replay_store_unavailable", err)
 		e.Scheme, e.RetryAfter = schemeDPoP, retryAfter
-		return nil, e
+		return e
 	}
 	if !fresh {
-		return bad("replayed", nil)
+		return badProof("replayed", nil)
 	}
-	return p, nil
+	return nil
+}
+
+// badProof is the refusal of an invalid DPoP proof.
+func badProof(reason string, err error) *Error {
+	return &Error{Code: ErrInvalidDPoPProof, Reason: reason, Scheme: schemeDPoP, Err: err}
 }
 
 // normalizeURL returns u without query and fragment, normalised as RFC
 // 3986 section 6.2.2 says (scheme and host in lower case, no default
 // port, percent-encoding decoded where it may be, an empty path as /).
+// A URL with userinfo is refused: the htu check compares scheme, host
+// and path (RFC 9449 section 4.3), and no request URL has userinfo.
 func normalizeURL(raw string) (string, bool) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.User != nil {
 		return "", false
 	}
 	scheme := strings.ToLower(u.Scheme)

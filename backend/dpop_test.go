@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,6 +181,183 @@ func TestDPoPReplayStoreOutageIs503(t *testing.T) {
 	token := f.mint(t, monocloudtest.AccessToken{DPoPKey: key})
 	if a := f.serve(dpopRequest(http.MethodGet, token, key.Proof(t, http.MethodGet, "http://api.example.com/items", token)), nil); a.status != 503 {
 		t.Errorf("status %d, want 503", a.status)
+	}
+}
+
+// testURL is the URL of dpopRequest as the tests' requests, without TLS,
+// present it.
+const testURL = "http://api.example.com/items"
+
+// TestDPoPGarbageFloodCannotEvictAProof: a client without a valid token
+// sends proofs signed with its own key for the token "garbage" until a
+// replay store of their number would have evicted a captured proof; no
+// such proof takes room in the store, and the captured proof stays
+// refused (RFC 9449 section 11.1).
+func TestDPoPGarbageFloodCannotEvictAProof(t *testing.T) {
+	const size = 16
+	f := newFixture(t, func(o *Options) { o.DPoPReplayCacheSize = size })
+	key := monocloudtest.NewDPoPKey(t)
+	token := f.mint(t, monocloudtest.AccessToken{DPoPKey: key})
+	captured := key.Proof(t, http.MethodGet, testURL, token)
+	if a := f.serve(dpopRequest(http.MethodGet, token, captured), nil); a.status != 200 {
+		t.Fatalf("first use: status %d %v", a.status, a.challenge)
+	}
+	if a := f.serve(dpopRequest(http.MethodGet, token, captured), nil); a.status != 401 {
+		t.Fatalf("replay before the flood: status %d, want 401", a.status)
+	}
+	attacker := monocloudtest.NewDPoPKey(t)
+	for range 4 * size {
+		if a := f.serve(dpopRequest(http.MethodGet, "garbage", attacker.Proof(t, http.MethodGet, testURL, "garbage")), nil); a.status != 401 {
+			t.Fatalf("garbage token: status %d, want 401", a.status)
+		}
+	}
+	if n := f.c.replay.(*memoryReplayStore).seen.Len(); n != 1 {
+		t.Errorf("the replay store holds %d proofs after a flood of invalid tokens, want 1", n)
+	}
+	if a := f.serve(dpopRequest(http.MethodGet, token, captured), nil); a.status != 401 {
+		t.Fatalf("replay after a flood of invalid tokens: status %d, want 401", a.status)
+	}
+}
+
+// TestDPoPValidFloodRefusesAnEvictedProof: valid requests, one a second,
+// overflow the replay store and evict a captured proof that is still
+// within its iat window; its replay is refused rather than accepted, and
+// a fresh proof is still accepted.
+func TestDPoPValidFloodRefusesAnEvictedProof(t *testing.T) {
+	const size = 8
+	f := newFixture(t, func(o *Options) { o.DPoPReplayCacheSize = size })
+	key := monocloudtest.NewDPoPKey(t)
+	token := f.mint(t, monocloudtest.AccessToken{DPoPKey: key})
+	fresh := func() string {
+		return key.SignProof(t, monocloudtest.DPoPProof{Method: http.MethodGet, URL: testURL, AccessToken: token, IssuedAt: f.clock.now()})
+	}
+	captured := fresh()
+	if a := f.serve(dpopRequest(http.MethodGet, token, captured), nil); a.status != 200 {
+		t.Fatalf("first use: status %d %v", a.status, a.challenge)
+	}
+	for i := range 3 * size {
+		f.clock.advance(time.Second)
+		if a := f.serve(dpopRequest(http.MethodGet, token, fresh()), nil); a.status != 200 {
+			t.Fatalf("valid request %d: status %d %v", i, a.status, a.challenge)
+		}
+	}
+	if a := f.serve(dpopRequest(http.MethodGet, token, captured), nil); a.status != 401 || !challengeHas(a.challenge, `DPoP error="invalid_dpop_proof"`) {
+		t.Fatalf("replay of an evicted proof: status %d %v, want 401 invalid_dpop_proof", a.status, a.challenge)
+	}
+	f.clock.advance(time.Second)
+	if a := f.serve(dpopRequest(http.MethodGet, token, fresh()), nil); a.status != 200 {
+		t.Errorf("fresh proof after the flood: status %d %v", a.status, a.challenge)
+	}
+}
+
+// countingReplayStore accepts every proof and counts them.
+type countingReplayStore struct{ calls atomic.Int64 }
+
+func (s *countingReplayStore) Remember(context.Context, string, time.Time) (bool, error) {
+	s.calls.Add(1)
+	return true, nil
+}
+
+// TestDPoPProofRecordedOnlyForAValidBoundToken: a proof takes room in the
+// replay store (memory or shared) only once its token is valid and bound
+// to the proof's key, so that requests without a valid token write
+// nothing.
+func TestDPoPProofRecordedOnlyForAValidBoundToken(t *testing.T) {
+	store := &countingReplayStore{}
+	f := newFixture(t, func(o *Options) { o.DPoPReplayStore = store })
+	key := monocloudtest.NewDPoPKey(t)
+	for _, tc := range []struct {
+		name     string
+		token    string
+		status   int
+		recorded int64
+	}{
+		{"garbage token", "garbage", 401, 0},
+		{"expired token", f.mint(t, monocloudtest.AccessToken{DPoPKey: key, TTL: -time.Hour}), 401, 0},
+		{"token for another audience", f.mint(t, monocloudtest.AccessToken{DPoPKey: key, Audience: "https://other.example.com"}), 401, 0},
+		{"unbound token", f.mint(t, monocloudtest.AccessToken{}), 401, 0},
+		{"token bound to another key", f.mint(t, monocloudtest.AccessToken{DPoPKey: monocloudtest.NewDPoPKey(t)}), 401, 0},
+		{"valid bound token", f.mint(t, monocloudtest.AccessToken{DPoPKey: key}), 200, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := store.calls.Load()
+			a := f.serve(dpopRequest(http.MethodGet, tc.token, key.Proof(t, http.MethodGet, testURL, tc.token)), nil)
+			if recorded := store.calls.Load() - before; a.status != tc.status || recorded != tc.recorded {
+				t.Errorf("status %d, %d proofs recorded; want %d, %d", a.status, recorded, tc.status, tc.recorded)
+			}
+		})
+	}
+}
+
+// TestDPoPUnreadableConfirmation: a token whose cnf is present but not a
+// confirmation object is refused, whatever the DPoP and certificate
+// binding modes, rather than read as unbound.
+func TestDPoPUnreadableConfirmation(t *testing.T) {
+	key := monocloudtest.NewDPoPKey(t)
+	jkt := key.Thumbprint()
+	for _, mode := range []DPoPMode{DPoPAllowed, DPoPRequired, DPoPDisabled} {
+		f := newFixture(t, func(o *Options) { o.DPoP, o.CertificateBinding = mode, BindingIgnore })
+		for _, tc := range []struct {
+			name string
+			cnf  any
+		}{
+			{"a string", "jkt"},
+			{"a JSON string of an array", `["` + jkt + `"]`},
+			{"an array holding jkt", []any{map[string]any{"jkt": jkt}}},
+			{"a number", 7},
+			{"a jkt that is not a string", map[string]any{"jkt": 7}},
+			{"an empty jkt", map[string]any{"jkt": ""}},
+		} {
+			t.Run(string(mode)+"/"+tc.name, func(t *testing.T) {
+				token := f.mint(t, monocloudtest.AccessToken{Claims: map[string]any{"cnf": tc.cnf}})
+				requests := map[string]*http.Request{"Bearer": bearer(token)}
+				if mode != DPoPDisabled { // which does not read the DPoP scheme
+					requests["DPoP"] = dpopRequest(http.MethodGet, token, key.Proof(t, http.MethodGet, testURL, token))
+				}
+				for scheme, r := range requests {
+					if a := f.serve(r, nil); a.status != 401 || !challengeHas(a.challenge, `error="invalid_token"`) {
+						t.Errorf("%s: status %d %v, want 401 invalid_token", scheme, a.status, a.challenge)
+					}
+				}
+			})
+		}
+	}
+	t.Run("a readable cnf without jkt is unbound", func(t *testing.T) {
+		f := newFixture(t, func(o *Options) { o.CertificateBinding = BindingIgnore })
+		token := f.mint(t, monocloudtest.AccessToken{Claims: map[string]any{"cnf": map[string]any{"x5t#S256": "abc"}}})
+		if a := f.serve(bearer(token), nil); a.status != 200 {
+			t.Errorf("status %d %v, want 200", a.status, a.challenge)
+		}
+	})
+}
+
+// TestNormalizeURL: htu is compared by scheme, host and path (RFC 9449
+// section 4.3), normalised (RFC 3986 section 6.2.2); an htu with userinfo,
+// a relative one or one of another scheme is refused.
+func TestNormalizeURL(t *testing.T) {
+	for _, tc := range []struct {
+		htu, want string
+		ok        bool
+	}{
+		{"https://api.example.com/items", "https://api.example.com/items", true},
+		{"HTTP://API.Example.COM:80/items?x=1#f", "http://api.example.com/items", true},
+		{"https://api.example.com:8443", "https://api.example.com:8443/", true},
+		{"https://[::1]:443/a", "https://[::1]/a", true},
+		{"https://api.example.com/%7Eme", "https://api.example.com/~me", true},
+		{"http://user@api.example.com/items", "", false},
+		{"http://user:secret@api.example.com/items", "", false},
+		{"http://@api.example.com/items", "", false},
+		{"ftp://api.example.com/items", "", false},
+		{"/items", "", false},
+		{"https:///items", "", false},
+		{"http://api.example.com/%zz", "", false},
+	} {
+		t.Run(tc.htu, func(t *testing.T) {
+			got, ok := normalizeURL(tc.htu)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("normalizeURL(%q) = %q, %v; want %q, %v", tc.htu, got, ok, tc.want, tc.ok)
+			}
+		})
 	}
 }
 

@@ -122,6 +122,14 @@ type Options struct {
 	// memory, which protects one instance: share a store
 	// (redisstore.NewReplayStore) between several.
 	DPoPReplayStore ReplayStore
+	// DPoPReplayCacheSize bounds the in-memory replay store: the proofs
+	// of the last DPoPProofLifetime plus twice ClockTolerance (180 s by
+	// default) it holds, about 200 bytes each. Beyond that many proofs
+	// in that time, it evicts the oldest and refuses every proof issued
+	// no later than the newest one it evicted (the client sends a fresh
+	// proof), so that no evicted proof can be replayed.
+	// MONOCLOUD_BACKEND_DPOP_REPLAY_CACHE_SIZE; default 100000.
+	DPoPReplayCacheSize int
 	// DPoPNonces, if set, makes proofs carry a nonce it issued (RFC 9449
 	// section 9). See NewNonceSource.
 	DPoPNonces NonceSource

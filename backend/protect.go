@@ -99,21 +99,23 @@ func (c *Client) validateRequest(r *http.Request, req *requirements) (Claims, *d
 
 // validate validates a token read from r (nil for a bare token): its DPoP
 // proof first, which is cheap to refuse, then the token, from cache or
-// not, its sender constraints, and the route's requirements. It returns
-// the claims and the DPoP proof, if the token came with one.
+// not, its sender constraints, and the route's requirements. The proof's
+// jti is recorded only once the token is valid and bound to the proof's
+// key. It returns the claims and the DPoP proof, if the token came with
+// one.
 func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials, req *requirements) (Claims, *dpopProof, *Error) {
 	key := keyOf(cred.token)
 	var proof *dpopProof
 	if cred.scheme == schemeDPoP {
 		var err *Error
-		if proof, err = c.readProof(ctx, r, cred.token); err != nil {
+		if proof, err = c.readProof(r, cred.token); err != nil {
 			c.rejected(ctx, err, key, true)
 			return nil, nil, err
 		}
 	}
 	claims, outcome, err := c.tokenClaims(ctx, cred.token, key)
 	if err == nil {
-		err = c.checkDPoP(cred, claims, proof)
+		err = c.checkDPoP(ctx, cred, claims, proof)
 	}
 	if err == nil {
 		err = c.checkCertificate(r, claims)
