@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -25,9 +24,6 @@ import (
 	"strings"
 	"time"
 )
-
-// maxBodySize is the largest response body read from any endpoint.
-const maxBodySize = 1 << 20
 
 // AuthMethod is how a Client authenticates to the server
 // (RFC 6749 section 2.3.1).
@@ -407,22 +403,6 @@ func send(hc *http.Client, req *http.Request) (*http.Response, error) {
 		return nil, requestError(err)
 	}
 	return resp, nil
-}
-
-// readBody reads the body of resp, failing if it exceeds maxBodySize.
-func readBody(resp *http.Response) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
-	if err != nil {
-		return nil, &Error{Kind: KindHTTP, StatusCode: resp.StatusCode, Message: err.Error(), Err: err}
-	}
-	if len(body) > maxBodySize {
-		return nil, &Error{
-			Kind:       KindHTTP,
-			StatusCode: resp.StatusCode,
-			Message:    "Response body exceeds " + strconv.Itoa(maxBodySize) + " bytes",
-		}
-	}
-	return body, nil
 }
 
 var errNotObject = errors.New("response body is not a JSON object")

@@ -236,8 +236,8 @@ func TestPostOmitsEmptySecret(t *testing.T) {
 }
 
 func TestResponse(t *testing.T) {
-	// A body of exactly maxBodySize bytes, padded with white space, is read.
-	fullBody := tokenBody + strings.Repeat(" ", maxBodySize-len(tokenBody))
+	// A body of exactly MaxBodySize bytes, padded with white space, is read.
+	fullBody := tokenBody + strings.Repeat(" ", MaxBodySize-len(tokenBody))
 	now := time.Unix(1700000000, 0)
 	enc := base64.RawURLEncoding.EncodeToString
 	jwtAT := enc([]byte(`{"alg":"RS256","typ":"at+jwt"}`)) + "." + enc([]byte(`{"sub":"u","exp":1700003600}`)) + ".c2ln"
@@ -379,7 +379,7 @@ func TestUserInfoSigned(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	oversized := `{"access_token":"` + strings.Repeat("a", maxBodySize) + `"}`
+	oversized := `{"access_token":"` + strings.Repeat("a", MaxBodySize) + `"}`
 	const (
 		tokenJSON = "Failed to parse response body as JSON : "
 		expiresIn = "Invalid 'expires_in' field"
