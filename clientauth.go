@@ -22,63 +22,44 @@ type ClientAssertionKey struct {
 	Algorithm string
 }
 
-// minHMACSecretLength is the shortest client secret that can key HS256
-// (RFC 7518 section 3.2).
-const minHMACSecretLength = 32
-
-// clientAuth resolves the client authentication method and, for
-// private_key_jwt, its key: assertionKey if set, otherwise the private JWK
-// in secret. It checks the algorithm, key type, curve and RSA
-// size; it does not check that the provider knows the key.
+// clientAuth resolves the client authentication method named method ("" for
+// the default) and, for private_key_jwt, its key: assertionKey if set,
+// otherwise the private JWK in secret. It checks the algorithm, key type,
+// curve and RSA size; it does not check that the provider knows the key.
 func (r *resolver) clientAuth(method string, assertionKey *ClientAssertionKey, secret string) (opclient.AuthMethod, *opclient.AssertionKey) {
-	const field, env = "ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD"
-	def := "client_secret_basic"
-	if assertionKey != nil {
-		def = "private_key_jwt"
+	if method == "" {
+		method = "client_secret_basic"
+		if assertionKey != nil {
+			method = "private_key_jwt"
+		}
 	}
-	m := r.String(method, env, def)
-	if assertionKey != nil && m != "private_key_jwt" {
-		r.Fail("ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt, got %q", m)
+	if assertionKey != nil && method != "private_key_jwt" {
+		r.Fail("ClientAssertionKey", "", "requires ClientAuthMethod private_key_jwt, got %q", method)
 		return opclient.ClientSecretBasic, nil
 	}
-	switch m {
-	case "client_secret_basic":
+	m, err := opclient.ParseAuthMethod(method)
+	if err != nil {
+		r.Fail("ClientAuthMethod", "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "%v", err)
 		return opclient.ClientSecretBasic, nil
-	case "client_secret_post":
-		return opclient.ClientSecretPost, nil
-	case "client_secret_jwt":
-		if secret != "" && len(secret) < minHMACSecretLength {
-			r.Fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
-		}
-		return opclient.ClientSecretJWT, nil
-	case "private_key_jwt":
-		if k := assertionKey; k != nil {
-			key, err := opclient.NewAssertionKey(k.Signer, k.KeyID, k.Algorithm)
-			if err != nil {
-				r.Fail("ClientAssertionKey", "", "%v", err)
-			}
-			return opclient.PrivateKeyJWT, key
-		}
-		if secret == "" {
-			return opclient.PrivateKeyJWT, nil // reported as required
-		}
-		key, err := opclient.ParseAssertionJWK(secret)
+	}
+	if k := assertionKey; k != nil {
+		key, err := opclient.NewAssertionKey(k.Signer, k.KeyID, k.Algorithm)
 		if err != nil {
-			r.Fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "%v", err)
+			r.Fail("ClientAssertionKey", "", "%v", err)
 		}
-		return opclient.PrivateKeyJWT, key
+		return m, key
 	}
-	if method, ok := mutualTLSMethods[m]; ok {
-		return method, nil
+	key, err := m.ParseSecret(secret)
+	if err != nil {
+		r.Fail("ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET", "%v", err)
 	}
-	r.Fail(field, env, "must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", m)
-	return opclient.ClientSecretBasic, nil
+	return m, key
 }
 
-// mutualTLSMethods are the client authentication methods of RFC 8705, by
-// name: the client certificate authenticates the client, so they need no
+// mutualTLS reports whether method names a client authentication method of
+// RFC 8705: the client certificate authenticates the client, so it needs no
 // ClientSecret.
-var mutualTLSMethods = map[string]opclient.AuthMethod{
-	"tls_client_auth":             opclient.TLSClientAuth,
-	"self_signed_tls_client_auth": opclient.SelfSignedTLSClientAuth,
+func mutualTLS(method string) bool {
+	m, err := opclient.ParseAuthMethod(method)
+	return err == nil && m.MutualTLS()
 }

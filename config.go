@@ -55,13 +55,13 @@ func resolve(given Options) (*config, error) {
 
 	o.TenantDomain = r.Issuer(o.TenantDomain, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN")
 	o.ClientID = r.Required(o.ClientID, "ClientID", "MONOCLOUD_AUTH_CLIENT_ID")
-	_, mutualTLS := mutualTLSMethods[r.String(o.ClientAuthMethod, "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "")]
-	if o.ClientAssertionKey == nil && !mutualTLS {
+	authMethod := r.String(o.ClientAuthMethod, "MONOCLOUD_AUTH_CLIENT_AUTH_METHOD", "")
+	if o.ClientAssertionKey == nil && !mutualTLS(authMethod) {
 		o.ClientSecret = r.Required(o.ClientSecret, "ClientSecret", "MONOCLOUD_AUTH_CLIENT_SECRET")
 	} else {
 		o.ClientSecret = "" // the key or the certificate authenticates the client
 	}
-	c.authMethod, c.assertionKey = r.clientAuth(o.ClientAuthMethod, o.ClientAssertionKey, o.ClientSecret)
+	c.authMethod, c.assertionKey = r.clientAuth(authMethod, o.ClientAssertionKey, o.ClientSecret)
 	o.ClientAuthMethod = c.authMethod.String()
 	if k := o.ClientAssertionKey; k != nil {
 		o.ClientAssertionKey = new(*k)

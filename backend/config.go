@@ -95,9 +95,6 @@ const (
 	// second over the default replay window of 180 s, in about 20 MB.
 	defaultReplayCacheSize = 100000
 	defaultProofLifetime   = 60 * time.Second
-	// minHMACSecretLength is the shortest client secret that can key HS256
-	// (RFC 7518 section 3.2).
-	minHMACSecretLength = 32
 )
 
 // resolver reads the fields of Options (see settings.Reader) and checks
@@ -217,33 +214,14 @@ func cmpOr(v, def int) int {
 
 // clientAuth resolves the introspection client authentication.
 func (r *resolver) clientAuth(c *config, method string) {
-	const field, env = "ClientAuthMethod", "MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD"
-	switch method {
-	case "client_secret_post":
-		c.authMethod = opclient.ClientSecretPost
-	case "client_secret_basic":
-		c.authMethod = opclient.ClientSecretBasic
-	case "client_secret_jwt":
-		c.authMethod = opclient.ClientSecretJWT
-		if c.clientSecret != "" && len(c.clientSecret) < minHMACSecretLength {
-			r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
-		}
-	case "private_key_jwt":
-		c.authMethod = opclient.PrivateKeyJWT
-		if c.clientSecret != "" {
-			key, err := opclient.ParseAssertionJWK(c.clientSecret)
-			if err != nil {
-				r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "%v", err)
-			}
-			c.assertionKey = key
-		}
-	case "tls_client_auth":
-		c.authMethod = opclient.TLSClientAuth
-	case "self_signed_tls_client_auth":
-		c.authMethod = opclient.SelfSignedTLSClientAuth
-	default:
-		r.Fail(field, env, "must be client_secret_post, client_secret_basic, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", method)
+	m, err := opclient.ParseAuthMethod(method)
+	if err != nil {
+		r.Fail("ClientAuthMethod", "MONOCLOUD_BACKEND_CLIENT_AUTH_METHOD", "%v", err)
 		return
+	}
+	c.authMethod = m
+	if c.assertionKey, err = m.ParseSecret(c.clientSecret); err != nil {
+		r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "%v", err)
 	}
 	if c.clientID != "" && c.clientSecret == "" && !c.authMethod.MutualTLS() {
 		r.Fail("ClientSecret", "MONOCLOUD_BACKEND_CLIENT_SECRET", "is required with ClientID for %s", method)

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -25,9 +24,6 @@ import (
 	"strings"
 	"time"
 )
-
-// maxBodySize is the largest response body read from any endpoint.
-const maxBodySize = 1 << 20
 
 // AuthMethod is how a Client authenticates to the server
 // (RFC 6749 section 2.3.1).
@@ -79,6 +75,41 @@ func (m AuthMethod) String() string {
 		return "self_signed_tls_client_auth"
 	}
 	return fmt.Sprintf("AuthMethod(%d)", int(m))
+}
+
+// ParseAuthMethod returns the method that name spells, as
+// token_endpoint_auth_method does; its error lists the names.
+func ParseAuthMethod(name string) (AuthMethod, error) {
+	for m := ClientSecretBasic; m <= SelfSignedTLSClientAuth; m++ {
+		if m.String() == name {
+			return m, nil
+		}
+	}
+	return ClientSecretBasic, fmt.Errorf("must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth or self_signed_tls_client_auth, got %q", name)
+}
+
+// minHMACSecretLength is the shortest client secret that can key HS256
+// (RFC 7518 section 3.2).
+const minHMACSecretLength = 32
+
+// ParseSecret checks that secret suits m and returns, for PrivateKeyJWT,
+// the key it holds as a private JWK (see ParseAssertionJWK): a
+// ClientSecretJWT secret must be long enough to key HS256, the other
+// methods take any secret. An empty secret passes: whether one is
+// required is the caller's to say.
+func (m AuthMethod) ParseSecret(secret string) (*AssertionKey, error) {
+	if secret == "" {
+		return nil, nil
+	}
+	switch m {
+	case ClientSecretJWT:
+		if len(secret) < minHMACSecretLength {
+			return nil, fmt.Errorf("must be at least %d bytes long to sign client_secret_jwt assertions with HS256", minHMACSecretLength)
+		}
+	case PrivateKeyJWT:
+		return ParseAssertionJWK(secret)
+	}
+	return nil, nil
 }
 
 // Client makes requests to a server's token and PAR endpoints for one
@@ -407,22 +438,6 @@ func send(hc *http.Client, req *http.Request) (*http.Response, error) {
 		return nil, requestError(err)
 	}
 	return resp, nil
-}
-
-// readBody reads the body of resp, failing if it exceeds maxBodySize.
-func readBody(resp *http.Response) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
-	if err != nil {
-		return nil, &Error{Kind: KindHTTP, StatusCode: resp.StatusCode, Message: err.Error(), Err: err}
-	}
-	if len(body) > maxBodySize {
-		return nil, &Error{
-			Kind:       KindHTTP,
-			StatusCode: resp.StatusCode,
-			Message:    "Response body exceeds " + strconv.Itoa(maxBodySize) + " bytes",
-		}
-	}
-	return body, nil
 }
 
 var errNotObject = errors.New("response body is not a JSON object")

@@ -2,6 +2,9 @@ package opclient
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 const (
@@ -236,8 +241,8 @@ func TestPostOmitsEmptySecret(t *testing.T) {
 }
 
 func TestResponse(t *testing.T) {
-	// A body of exactly maxBodySize bytes, padded with white space, is read.
-	fullBody := tokenBody + strings.Repeat(" ", maxBodySize-len(tokenBody))
+	// A body of exactly MaxBodySize bytes, padded with white space, is read.
+	fullBody := tokenBody + strings.Repeat(" ", MaxBodySize-len(tokenBody))
 	now := time.Unix(1700000000, 0)
 	enc := base64.RawURLEncoding.EncodeToString
 	jwtAT := enc([]byte(`{"alg":"RS256","typ":"at+jwt"}`)) + "." + enc([]byte(`{"sub":"u","exp":1700003600}`)) + ".c2ln"
@@ -379,7 +384,7 @@ func TestUserInfoSigned(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	oversized := `{"access_token":"` + strings.Repeat("a", maxBodySize) + `"}`
+	oversized := `{"access_token":"` + strings.Repeat("a", MaxBodySize) + `"}`
 	const (
 		tokenJSON = "Failed to parse response body as JSON : "
 		expiresIn = "Invalid 'expires_in' field"
@@ -698,6 +703,45 @@ func TestChallengeParams(t *testing.T) {
 	for _, tt := range tests {
 		if got := challengeParams(tt.header); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("challengeParams(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+func TestParseAuthMethod(t *testing.T) {
+	for m := ClientSecretBasic; m <= SelfSignedTLSClientAuth; m++ {
+		if got, err := ParseAuthMethod(m.String()); got != m || err != nil {
+			t.Errorf("ParseAuthMethod(%q) = %v, %v, want %v", m.String(), got, err, m)
+		}
+	}
+	for _, name := range []string{"", "spiffe_jwt", "Client_Secret_Basic", "AuthMethod(6)"} {
+		if _, err := ParseAuthMethod(name); err == nil || !strings.Contains(err.Error(), "must be client_secret_basic,") {
+			t.Errorf("ParseAuthMethod(%q): %v, want the list of names", name, err)
+		}
+	}
+}
+
+func TestAuthMethodParseSecret(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: ec, KeyID: "k", Algorithm: "ES256"}) // fails the case that wants a key
+	short, long := strings.Repeat("s", minHMACSecretLength-1), strings.Repeat("s", minHMACSecretLength)
+	for _, tc := range []struct {
+		method  AuthMethod
+		secret  string
+		key, ok bool
+	}{
+		{ClientSecretBasic, short, false, true},
+		{ClientSecretPost, short, false, true},
+		{ClientSecretJWT, "", false, true},
+		{ClientSecretJWT, short, false, false},
+		{ClientSecretJWT, long, false, true},
+		{PrivateKeyJWT, "", false, true},
+		{PrivateKeyJWT, long, false, false},
+		{PrivateKeyJWT, string(jwk), true, true},
+		{TLSClientAuth, short, false, true},
+	} {
+		key, err := tc.method.ParseSecret(tc.secret)
+		if (key != nil) != tc.key || (err == nil) != tc.ok {
+			t.Errorf("%v.ParseSecret(%d bytes) = %v, %v", tc.method, len(tc.secret), key, err)
 		}
 	}
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
-)
 
-// MaxBodyBytes bounds every answer read from the provider.
-const MaxBodyBytes = 1 << 20
+	"github.com/monocloud/auth-go/internal/opclient"
+)
 
 // NewHTTPClient returns a client for provider calls: base's transport,
 // cookie jar and redirect policy (http.DefaultTransport when base is nil),
@@ -70,7 +68,7 @@ func WithClientCertificate(client *http.Client, cert *tls.Certificate) (*http.Cl
 
 // GetJSON GETs url and returns the answer's status and body. The error
 // reports a request that got no answer, or a body that could not be read
-// or exceeds MaxBodyBytes.
+// or exceeds opclient.MaxBodySize.
 func GetJSON(ctx context.Context, client *http.Client, url string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -82,23 +80,11 @@ func GetJSON(ctx context.Context, client *http.Client, url string) ([]byte, int,
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := ReadBody(resp.Body)
+	body, err := opclient.ReadBody(resp.Body)
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("reading the answer of %s: %w", url, err)
 	}
 	return body, resp.StatusCode, nil
-}
-
-// ReadBody reads body, failing if it exceeds MaxBodyBytes.
-func ReadBody(body io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxBodyBytes {
-		return nil, fmt.Errorf("the answer exceeds %d bytes", MaxBodyBytes)
-	}
-	return b, nil
 }
 
 // transient reports whether an answer with status is worth a retry.

@@ -16,8 +16,8 @@ import (
 // a logout token.
 const backChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
-// LogoutTokenMaxAge is how old (by iat) a logout token without exp may be.
-const LogoutTokenMaxAge = 5 * time.Minute
+// logoutTokenMaxAge is how old (by iat) a logout token without exp may be.
+const logoutTokenMaxAge = 5 * time.Minute
 
 // LogoutToken is a verified back-channel logout token. Subject, SessionID
 // or both are set.
@@ -28,7 +28,7 @@ type LogoutToken struct {
 	NoExp     bool      // exp was missing: the token was accepted as recent
 	IssuedAt  time.Time // iat
 	// Expires is when the token stops being accepted: exp, or
-	// LogoutTokenMaxAge after iat, plus the leeway.
+	// logoutTokenMaxAge after iat, plus the leeway.
 	Expires time.Time
 }
 
@@ -54,7 +54,7 @@ type logoutClaims struct {
 // sid or both.
 //
 // exp, which the specification requires, may be missing, as some providers
-// leave it out: such a token is accepted only within LogoutTokenMaxAge of
+// leave it out: such a token is accepted only within logoutTokenMaxAge of
 // its iat, and reported by NoExp. Either way the leeway applies.
 //
 // It does not check that jti is fresh: the caller checks it against the
@@ -102,7 +102,7 @@ func (v *Verifier) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutTo
 	if iat.After(now.Add(skew)) {
 		return nil, bad("iat %v is in the future", iat)
 	}
-	expires := iat.Add(LogoutTokenMaxAge + skew)
+	expires := iat.Add(logoutTokenMaxAge + skew)
 	if claims.Expiry != nil {
 		exp := time.Unix(int64(*claims.Expiry), 0)
 		if now.After(exp.Add(skew)) {
@@ -110,7 +110,7 @@ func (v *Verifier) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutTo
 		}
 		expires = exp.Add(skew)
 	} else if now.After(expires) {
-		return nil, bad("no exp, and iat %v is more than %v ago", iat, LogoutTokenMaxAge)
+		return nil, bad("no exp, and iat %v is more than %v ago", iat, logoutTokenMaxAge)
 	}
 	if claims.TokenID == "" {
 		return nil, bad("jti is missing")

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/monocloud/auth-go/internal/opclient"
 )
 
 // fakeOP serves a discovery document and a JWKS, counting requests.
@@ -58,7 +60,7 @@ func newFakeOP(t *testing.T) *fakeOP {
 			defer op.mu.Unlock()
 			json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: op.keys})
 		case "/big":
-			w.Write([]byte(strings.Repeat(" ", MaxBodyBytes+1)))
+			w.Write([]byte(strings.Repeat(" ", opclient.MaxBodySize+1)))
 		}
 	}))
 	t.Cleanup(op.srv.Close)
@@ -200,7 +202,7 @@ func TestKeySetRefetchBySource(t *testing.T) {
 func TestGetJSONCapsTheBody(t *testing.T) {
 	op := newFakeOP(t)
 	if _, _, err := GetJSON(t.Context(), op.srv.Client(), op.srv.URL+"/big"); err == nil {
-		t.Error("a body over MaxBodyBytes was read")
+		t.Error("a body over opclient.MaxBodySize was read")
 	}
 }
 
