@@ -201,6 +201,24 @@ func (c *config) cookieSecrets() []string {
 	return append([]string{c.opts.CookieSecret}, c.opts.PreviousCookieSecrets...)
 }
 
+// expiry returns when a session with lifetime l ends: Duration after its
+// creation, or after its last update when sliding, never beyond
+// MaximumDuration after creation.
+func (c *config) expiry(l lifetime) int64 {
+	s := &c.opts.Session
+	limit := l.C + int64(s.MaximumDuration/time.Second)
+	if !*s.Sliding {
+		return min(l.C+int64(s.Duration/time.Second), limit)
+	}
+	return min(l.U+int64(s.Duration/time.Second), limit)
+}
+
+// valid reports whether a session with lifetime l is still alive at now.
+// Duration applies to non-persistent cookies too.
+func (c *config) valid(l lifetime, now int64) bool {
+	return l.C <= now+60 && c.expiry(l) >= now
+}
+
 // boolOr returns *v, or def when v is nil.
 func boolOr(v *bool, def bool) bool {
 	if v == nil {
