@@ -41,16 +41,15 @@ const defaultFilteredClaims = "iss exp nbf aud nonce iat auth_time c_hash at_has
 const minSecretLength = 32
 
 // resolve returns the config of given: each field of Options replaced by
-// its final value, every problem found reported. The slices, the pointers
-// to bools, durations and ints, the HTTPClient and the ClientAssertionKey
-// given are copied: the caller's later changes do not reach the Client.
+// its final value, every problem found reported. It works on a clone of
+// given: the caller's later changes do not reach the Client.
 func resolve(given Options) (*config, error) {
 	lookup := os.LookupEnv
 	if given.IgnoreEnvironment {
 		lookup = noEnvironment
 	}
 	r := newResolver(lookup)
-	c := &config{opts: given}
+	c := &config{opts: given.clone()}
 	o := &c.opts // resolved field by field, in place
 
 	o.TenantDomain = r.Issuer(o.TenantDomain, "TenantDomain", "MONOCLOUD_AUTH_TENANT_DOMAIN")
@@ -63,9 +62,6 @@ func resolve(given Options) (*config, error) {
 	}
 	c.authMethod, c.assertionKey = r.clientAuth(authMethod, o.ClientAssertionKey, o.ClientSecret)
 	o.ClientAuthMethod = c.authMethod.String()
-	if k := o.ClientAssertionKey; k != nil {
-		o.ClientAssertionKey = new(*k)
-	}
 	appURL := r.String(o.AppURL, "MONOCLOUD_AUTH_APP_URL", "")
 	if c.appURL = r.appURL(appURL); c.appURL != nil {
 		o.AppURL = c.appURL.String()
@@ -76,7 +72,7 @@ func resolve(given Options) (*config, error) {
 	if o.CookieSecret != "" && len(o.CookieSecret) < minSecretLength {
 		r.Fail("CookieSecret", "MONOCLOUD_AUTH_COOKIE_SECRET", "length must be at least %d characters long (use e.g. openssl rand -hex 32)", minSecretLength)
 	}
-	o.PreviousCookieSecrets = slices.Clone(r.List(o.PreviousCookieSecrets, "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", ""))
+	o.PreviousCookieSecrets = r.List(o.PreviousCookieSecrets, "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", "")
 	for _, p := range o.PreviousCookieSecrets {
 		if len(p) < minSecretLength {
 			r.Fail("PreviousCookieSecrets", "MONOCLOUD_AUTH_PREVIOUS_COOKIE_SECRETS", "length must be at least %d characters long", minSecretLength)
@@ -123,9 +119,6 @@ func resolve(given Options) (*config, error) {
 	p.Scopes = r.scopes(r.String(p.Scopes, "MONOCLOUD_AUTH_SCOPES", "openid profile email"))
 	p.Resource = r.resource(r.String(p.Resource, "MONOCLOUD_AUTH_RESOURCE", ""), "DefaultAuthParams.Resource", "MONOCLOUD_AUTH_RESOURCE")
 	p.ACRValues = joinFields(p.ACRValues)
-	if p.MaxAge != nil {
-		p.MaxAge = new(*p.MaxAge)
-	}
 	if m := p.ResponseMode; m != "" && m != "query" && m != "form_post" {
 		r.Fail("DefaultAuthParams.ResponseMode", "", "must be query or form_post, got %q", m)
 	}
@@ -166,14 +159,11 @@ func resolve(given Options) (*config, error) {
 	if !slices.Contains(supportedAlgs, o.IDTokenSigningAlg) {
 		r.Fail("IDTokenSigningAlg", "MONOCLOUD_AUTH_ID_TOKEN_SIGNING_ALG", "must be one of %s, got %q", strings.Join(supportedAlgs, ", "), o.IDTokenSigningAlg)
 	}
-	o.FilteredIDTokenClaims = slices.Clone(r.List(o.FilteredIDTokenClaims, "MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS", defaultFilteredClaims))
+	o.FilteredIDTokenClaims = r.List(o.FilteredIDTokenClaims, "MONOCLOUD_AUTH_FILTERED_ID_TOKEN_CLAIMS", defaultFilteredClaims)
 	o.GroupsClaim = r.String(o.GroupsClaim, "MONOCLOUD_AUTH_GROUPS_CLAIM", "groups")
 	o.UserAgent = r.String(o.UserAgent, "", "monocloud-auth-go")
 	o.Logger = r.logger(o.Logger)
 	base := o.HTTPClient
-	if base != nil {
-		o.HTTPClient = new(*base)
-	}
 	if o.ClientCertificate != nil {
 		if !c.authMethod.MutualTLS() {
 			r.Fail("ClientCertificate", "", "requires ClientAuthMethod tls_client_auth or self_signed_tls_client_auth, got %s", c.authMethod)
@@ -199,6 +189,24 @@ func resolve(given Options) (*config, error) {
 // keys of the cookie codecs, the first one sealing.
 func (c *config) cookieSecrets() []string {
 	return append([]string{c.opts.CookieSecret}, c.opts.PreviousCookieSecrets...)
+}
+
+// expiry returns when a session with lifetime l ends: Duration after its
+// creation, or after its last update when sliding, never beyond
+// MaximumDuration after creation.
+func (c *config) expiry(l lifetime) int64 {
+	s := &c.opts.Session
+	limit := l.C + int64(s.MaximumDuration/time.Second)
+	if !*s.Sliding {
+		return min(l.C+int64(s.Duration/time.Second), limit)
+	}
+	return min(l.U+int64(s.Duration/time.Second), limit)
+}
+
+// valid reports whether a session with lifetime l is still alive at now.
+// Duration applies to non-persistent cookies too.
+func (c *config) valid(l lifetime, now int64) bool {
+	return l.C <= now+60 && c.expiry(l) >= now
 }
 
 // boolOr returns *v, or def when v is nil.

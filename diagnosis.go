@@ -50,12 +50,6 @@ func (c *Client) diagnoseOPError(r *http.Request, oe *OPError) string {
 	return ""
 }
 
-// onCallback reports whether r is served by the callback route.
-func (c *Client) onCallback(r *http.Request) bool {
-	st := c.reqState(r.Context())
-	return st != nil && st.callback
-}
-
 // credentialsHint names what authenticates the client, by method.
 func (c *Client) credentialsHint() string {
 	switch {

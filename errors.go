@@ -34,11 +34,12 @@ var ErrInvalidState error = &ValidationError{Message: "Invalid state"}
 
 // ErrNoRequestContext is returned by the context forms of the helpers
 // (GetTokens, Session, …) when ctx does not come from a request served under
-// AuthMiddleware or Handler. Routers whose handlers get their own context
-// type must pass the request's: with gin, c.Request.Context() (a
-// *gin.Context reaches it only when the engine's ContextWithFallback is
-// set); with echo, c.Request().Context().
-var ErrNoRequestContext = errors.New("monocloud: no request in context: pass r.Context() of a request served under Client.AuthMiddleware or Client.Handler (gin: c.Request.Context(), or set the engine's ContextWithFallback; echo: c.Request().Context()), or use the (r) or (w, r) form")
+// AuthMiddleware or Handler. Pass r.Context() of such a request, or use the
+// (r) or (w, r) form. Routers whose handlers get their own context type
+// must pass the request's: with gin, c.Request.Context() (a *gin.Context
+// reaches it only when the engine's ContextWithFallback is set); with echo,
+// c.Request().Context().
+var ErrNoRequestContext = errors.New("monocloud: no request in context (gin: pass c.Request.Context() or set ContextWithFallback)")
 
 // ErrProviderUnavailable is matched (errors.Is) by the errors of calls that
 // need the OpenID provider while it cannot be reached: its discovery

@@ -1,6 +1,7 @@
 package monocloud
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -182,22 +183,23 @@ type SignOutOptions struct {
 //
 //	mux.Handle("/signup", client.SignInHandler(&monocloud.SignInOptions{Register: true}))
 //
-// Under AuthMiddleware that path must be left unprotected. It panics with
-// a *ValidationError if opts.AuthParams or opts.RedirectURI is invalid.
+// Under AuthMiddleware that path must be left unprotected. It panics if
+// opts.AuthParams or opts.RedirectURI is invalid, with a *ValidationError
+// for each problem, joined with errors.Join as New does.
 func (c *Client) SignInHandler(opts *SignInOptions) http.Handler {
 	o := &SignInOptions{}
 	if opts != nil {
 		*o = *opts
 	}
 	o.ReturnURL = c.redirectOption("SignInOptions.ReturnURL", o.ReturnURL)
+	r := newResolver(noEnvironment)
 	if o.RedirectURI != "" {
 		u, ok := c.resolveReturnURL(o.RedirectURI)
 		if !ok || strings.Contains(u, "#") {
-			panic(&ValidationError{Field: "SignInOptions.RedirectURI", Message: "must be a path of the app or a URL on AppURL's origin, without a fragment, got " + o.RedirectURI})
+			r.Fail("SignInOptions.RedirectURI", "", "must be a path of the app or a URL on AppURL's origin, without a fragment, got %s", o.RedirectURI)
 		}
 		o.RedirectURI = u
 	}
-	r := newResolver(noEnvironment)
 	p := &o.AuthParams
 	if p.Scopes != "" {
 		p.Scopes = joinFields(p.Scopes)
@@ -214,7 +216,7 @@ func (c *Client) SignInHandler(opts *SignInOptions) http.Handler {
 		r.Fail("SignInOptions.AuthParams.MaxAge", "", "must not be negative, got %d", *p.MaxAge)
 	}
 	if errs := r.validationErrors(); len(errs) > 0 {
-		panic(errs[0])
+		panic(errors.Join(errs...))
 	}
 	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, o) })
 }

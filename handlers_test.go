@@ -351,11 +351,36 @@ func TestSignInHandler(t *testing.T) {
 			t.Errorf("CallbackOptions.RedirectURI: panicked with %v", ve)
 		}
 	})
+
+	t.Run("every invalid option is reported", func(t *testing.T) {
+		app := newHandlersApp(t, Options{}, func(c *Client, mux *http.ServeMux) {})
+		var err error
+		func() {
+			defer func() { err, _ = recover().(error) }()
+			app.client.SignInHandler(&SignInOptions{RedirectURI: "https://evil.com/callback", AuthParams: AuthParams{ResponseMode: "fragment", MaxAge: new(-1)}})
+		}()
+		var fields []string
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				if ve, ok := e.(*ValidationError); ok {
+					fields = append(fields, ve.Field)
+				}
+			}
+		}
+		if want := []string{"SignInOptions.RedirectURI", "SignInOptions.AuthParams.ResponseMode", "SignInOptions.AuthParams.MaxAge"}; fmt.Sprint(fields) != fmt.Sprint(want) {
+			t.Errorf("panicked with the problems of %v, want %v", fields, want)
+		}
+	})
 }
 
-// panicValue returns the *ValidationError f panics with, or nil.
+// panicValue returns the *ValidationError f panics with (the first, for
+// errors joined), or nil.
 func panicValue(f func()) (ve *ValidationError) {
-	defer func() { ve, _ = recover().(*ValidationError) }()
+	defer func() {
+		if err, ok := recover().(error); ok && !errors.As(err, &ve) {
+			ve = nil
+		}
+	}()
 	f()
 	return nil
 }

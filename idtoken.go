@@ -32,9 +32,9 @@ func unverifiedClaims(jwt string) map[string]any {
 	return m
 }
 
-// userClaims returns the ID token claims that become the user: all but the
-// filtered ones.
-func (c *Client) userClaims(claims map[string]any) map[string]any {
+// withoutFilteredClaims returns the claims that become the user's, of an ID
+// token or a signed userinfo: all but Options.FilteredIDTokenClaims.
+func (c *Client) withoutFilteredClaims(claims map[string]any) map[string]any {
 	out := make(map[string]any, len(claims))
 	for k, v := range claims {
 		if !slices.Contains(c.cfg.opts.FilteredIDTokenClaims, k) {

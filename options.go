@@ -320,40 +320,48 @@ type CookieOptions struct {
 // set. It is a copy: changing it does not change c; the Logger, the
 // Session.Store, the Coordinator, the hooks and a ClientAssertionKey's
 // Signer are shared, not copied. It holds the secrets: do not log it.
-func (c *Client) Options() Options {
-	o := c.cfg.opts
-	if k := o.ClientAssertionKey; k != nil {
-		o.ClientAssertionKey = new(*k)
-	}
+func (c *Client) Options() Options { return c.cfg.opts.clone() }
+
+// clone returns a copy of o that shares no slice, and no value pointed to,
+// with o: the caller's later changes do not reach the copy. Nil pointers
+// stay nil. The Logger, the Session.Store, the Coordinator, the hooks, the
+// ClientCertificate and a ClientAssertionKey's Signer are shared, not
+// copied.
+func (o Options) clone() Options {
+	o.ClientAssertionKey = clonePointer(o.ClientAssertionKey)
 	o.PreviousCookieSecrets = slices.Clone(o.PreviousCookieSecrets)
-	o.ClockSkew = new(*o.ClockSkew)
-	o.ClockTolerance = new(*o.ClockTolerance)
-	o.UsePAR = new(*o.UsePAR)
-	o.RequireProvider = new(*o.RequireProvider)
-	o.FederatedSignOut = new(*o.FederatedSignOut)
-	o.RevokeTokensOnSignOut = new(*o.RevokeTokensOnSignOut)
-	o.UserInfo = new(*o.UserInfo)
-	o.RefetchUserInfo = new(*o.RefetchUserInfo)
-	o.StrictProfileSync = new(*o.StrictProfileSync)
-	o.AllowQueryParamOverrides = new(*o.AllowQueryParamOverrides)
-	if o.DefaultAuthParams.MaxAge != nil {
-		o.DefaultAuthParams.MaxAge = new(*o.DefaultAuthParams.MaxAge)
-	}
+	o.ClockSkew = clonePointer(o.ClockSkew)
+	o.ClockTolerance = clonePointer(o.ClockTolerance)
+	o.UsePAR = clonePointer(o.UsePAR)
+	o.RequireProvider = clonePointer(o.RequireProvider)
+	o.FederatedSignOut = clonePointer(o.FederatedSignOut)
+	o.RevokeTokensOnSignOut = clonePointer(o.RevokeTokensOnSignOut)
+	o.UserInfo = clonePointer(o.UserInfo)
+	o.RefetchUserInfo = clonePointer(o.RefetchUserInfo)
+	o.StrictProfileSync = clonePointer(o.StrictProfileSync)
+	o.AllowQueryParamOverrides = clonePointer(o.AllowQueryParamOverrides)
+	o.DefaultAuthParams.MaxAge = clonePointer(o.DefaultAuthParams.MaxAge)
 	o.Resources = slices.Clone(o.Resources)
 	o.Session.Cookie = o.Session.Cookie.clone()
-	o.Session.Sliding = new(*o.Session.Sliding)
+	o.Session.Sliding = clonePointer(o.Session.Sliding)
 	o.State.Cookie = o.State.Cookie.clone()
 	o.FilteredIDTokenClaims = slices.Clone(o.FilteredIDTokenClaims)
-	if o.HTTPClient != nil {
-		o.HTTPClient = new(*o.HTTPClient)
-	}
+	o.HTTPClient = clonePointer(o.HTTPClient)
 	return o
 }
 
-// clone returns a copy of resolved cookie attributes o.
+// clone returns a copy of cookie attributes o.
 func (o CookieOptions) clone() CookieOptions {
-	o.HTTPOnly = new(*o.HTTPOnly)
-	o.Secure = new(*o.Secure)
-	o.Persistent = new(*o.Persistent)
+	o.HTTPOnly = clonePointer(o.HTTPOnly)
+	o.Secure = clonePointer(o.Secure)
+	o.Persistent = clonePointer(o.Persistent)
 	return o
+}
+
+// clonePointer returns a pointer to a copy of *p, or nil for nil.
+func clonePointer[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	return new(*p)
 }

@@ -79,7 +79,7 @@ type requestState struct {
 	queued    []Event // raised under mu or by the load, not yet emitted
 }
 
-// state returns the request state that c's AuthMiddleware or Handler put
+// reqState returns the request state that c's AuthMiddleware or Handler put
 // in ctx, or nil.
 func (c *Client) reqState(ctx context.Context) *requestState {
 	st, _ := ctx.Value(reqStateKey{c}).(*requestState)
@@ -330,4 +330,26 @@ func (st *requestState) adoptRefresh(r *refreshedSession) error {
 	}
 	st.current = r.sc
 	return nil
+}
+
+// withReqState serves r with a request state in its context and a response
+// writer that adds the state's cookies before the header goes out.
+func (c *Client) withReqState(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
+	if st := c.reqState(r.Context()); st != nil {
+		serve(w, r)
+		return
+	}
+	st := &requestState{c: c}
+	st.ctx = reqStateContext{Context: r.Context(), st: st}
+	r = r.WithContext(&st.ctx)
+	st.r = r
+	st.writer = cookieWriter{ResponseWriter: w, st: st}
+	serve(&st.writer, r)
+	st.commit(w.Header())
+}
+
+// onCallback reports whether r is served by the callback route.
+func (c *Client) onCallback(r *http.Request) bool {
+	st := c.reqState(r.Context())
+	return st != nil && st.callback
 }

@@ -100,13 +100,18 @@ type Lifetime struct {
 }
 
 // SessionStore keeps sessions server-side; the session cookie then holds only
-// a random key and the lifetime. Get returns (nil, nil) for an unknown or
-// expired key; an error is only for a failure of the store itself.
-// Implementations must be safe for concurrent use and should expire entries
-// at lifetime.Expires.
+// a random key and the lifetime. Its methods return an error only for a
+// failure of the store itself. Implementations must be safe for concurrent
+// use.
 type SessionStore interface {
+	// Get returns the session kept under key, or (nil, nil) when there is
+	// none (unknown or expired).
 	Get(ctx context.Context, key string) (*Session, error)
+	// Set keeps s under key, replacing the session kept there; the store
+	// should drop it at lifetime.Expires.
 	Set(ctx context.Context, key string, s *Session, lifetime Lifetime) error
+	// Delete removes the session kept under key; deleting an unknown key
+	// is not an error.
 	Delete(ctx context.Context, key string) error
 }
 

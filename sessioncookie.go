@@ -1,7 +1,6 @@
 package monocloud
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,13 +19,13 @@ import (
 
 // sessionCookie is the encrypted content of the session cookie.
 type sessionCookie struct {
-	Key      string   `json:"key"`
-	Lifetime lifetime `json:"lifetime"`
-	Session  *Session `json:"session,omitempty"`
+	Key      string
+	Lifetime lifetime
+	Session  *Session
 	// Version identifies, with a store, the refresh token of the session
 	// the browser last received, so a request carrying a cookie from before
 	// a refresh is recognised.
-	Version string `json:"v,omitempty"`
+	Version string
 	// user, when set, holds the user claims of Session, whose User is then
 	// nil: UnmarshalBinary leaves them encoded. Read them with userClaims,
 	// or take withUser; whoever gives sc another Session clears it.
@@ -44,31 +43,13 @@ func tokenVersion(refreshToken string) string {
 
 // lifetime is Lifetime in unix seconds.
 type lifetime struct {
-	C int64 `json:"c"`
-	U int64 `json:"u"`
-	E int64 `json:"e,omitempty"`
+	C int64 // Created
+	U int64 // Updated
+	E int64 // Expires
 }
 
 func (l lifetime) public() Lifetime {
 	return Lifetime{Created: time.Unix(l.C, 0), Updated: time.Unix(l.U, 0), Expires: time.Unix(l.E, 0)}
-}
-
-// expiry returns when a session with lifetime l ends: Duration after its
-// creation, or after its last update when sliding, never beyond
-// MaximumDuration after creation.
-func (c *config) expiry(l lifetime) int64 {
-	s := &c.opts.Session
-	limit := l.C + int64(s.MaximumDuration/time.Second)
-	if !*s.Sliding {
-		return min(l.C+int64(s.Duration/time.Second), limit)
-	}
-	return min(l.U+int64(s.Duration/time.Second), limit)
-}
-
-// valid reports whether a session with lifetime l is still alive at now.
-// Duration applies to non-persistent cookies too.
-func (c *config) valid(l lifetime, now int64) bool {
-	return l.C <= now+60 && c.expiry(l) >= now
 }
 
 // newSessionCookie returns a new session holding s: a new key, so a
@@ -107,16 +88,6 @@ func (c *Client) decodeSession(value string) (sessionCookie, bool, error) {
 	}
 	c.sessions.put(key, sc, stale, now)
 	return sc, stale, nil
-}
-
-// encodeSession saves sc to the session backend and returns the session
-// cookie value for it (with a store: its key, lifetime and version only).
-func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, error) {
-	payload, err := c.backend.save(ctx, sc)
-	if err != nil {
-		return "", err
-	}
-	return c.encodeSaved(payload)
 }
 
 // encodeSaved returns the session cookie value of payload, what the

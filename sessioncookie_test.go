@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -153,8 +152,7 @@ func FuzzSessionCookie(f *testing.F) {
 			t.Fatalf("re-encoding %+v: %v", sc, err)
 		}
 		if !bytes.Equal(again, p) {
-			js, _ := json.Marshal(sc)
-			t.Errorf("decoded %s from %x, which re-encodes as %x", js, p, again)
+			t.Errorf("decoded %+v, session %+v, from %x, which re-encodes as %x", sc, sc.withUser().Session, p, again)
 		}
 	})
 }

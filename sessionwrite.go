@@ -114,6 +114,16 @@ func (st *requestState) remove(ctx context.Context, sc *sessionCookie) {
 	st.expireFamily(nil)
 }
 
+// encodeSession saves sc to the session backend and returns the session
+// cookie value for it (with a store: its key, lifetime and version only).
+func (c *Client) encodeSession(ctx context.Context, sc *sessionCookie) (string, error) {
+	payload, err := c.backend.save(ctx, sc)
+	if err != nil {
+		return "", err
+	}
+	return c.encodeSaved(payload)
+}
+
 // write saves sc (to the store, if any) and makes it the request's session,
 // queueing its cookies.
 func (st *requestState) write(ctx context.Context, sc *sessionCookie) error {

@@ -210,7 +210,7 @@ func (c *Client) exchange(ctx context.Context, p *discoveredOP, code string, as 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	user := User(c.userClaims(claims))
+	user := User(c.withoutFilteredClaims(claims))
 	if userInfo && hasScope(resp.Scope, "openid") && p.userInfoURL != "" {
 		if info, err = c.fetchUserInfo(ctx, p, resp.AccessToken, user.Subject()); err != nil {
 			return nil, nil, nil, err

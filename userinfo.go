@@ -25,7 +25,7 @@ func (c *Client) fetchUserInfo(ctx context.Context, p *discoveredOP, accessToken
 		if info, err = p.verifier.VerifySignedUserInfo(ctx, resp.JWT); err != nil {
 			return nil, opError(err)
 		}
-		info = c.userClaims(info)
+		info = c.withoutFilteredClaims(info)
 	}
 	if got, _ := info["sub"].(string); sub != "" && got != sub {
 		return nil, &ValidationError{Message: "userinfo sub does not match the ID token sub"}
@@ -123,6 +123,6 @@ func (c *Client) syncProfile(s *Session, claims, info map[string]any) {
 		}
 		s.User = User{}
 	}
-	maps.Copy(s.User, c.userClaims(claims))
+	maps.Copy(s.User, c.withoutFilteredClaims(claims))
 	maps.Copy(s.User, info)
 }

@@ -46,7 +46,7 @@ func (s *Store) usedTokensKey(key string) string { return s.refreshedKey(key) + 
 // endedKey is both the sorted set of the ended sessions (scored by
 // their expiry, in unix milliseconds) and the channel they are published
 // on.
-func (s *Store) endedKey() string { return s.prefix + "revocations" }
+func (s *Store) endedKey() string { return s.prefix + "ended" }
 
 // PutRefreshed keeps value for the session with key, in place of the one
 // kept, adds usedToken to the hash of its used tokens, and makes both

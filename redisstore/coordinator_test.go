@@ -312,7 +312,7 @@ func expectAllExpire(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	}
 }
 
-// TestWatchEnded: a watch delivers the revocations recorded before
+// TestWatchEnded: a watch delivers the ended sessions recorded before
 // it started, then each new one; expired ones are not delivered, and the
 // set expires with its last member.
 func TestWatchEnded(t *testing.T) {
@@ -352,7 +352,7 @@ func TestWatchEnded(t *testing.T) {
 	select {
 	case <-loaded:
 	case <-time.After(5 * time.Second):
-		t.Fatal("loaded not called after the revocations recorded before the watch")
+		t.Fatal("loaded not called after the ended sessions recorded before the watch")
 	}
 	after := monocloud.EndedSession{Sub: "user 1", At: now, Expires: now.Add(2 * time.Hour)}
 	if err := store.EndSession(t.Context(), after); err != nil {
@@ -364,8 +364,8 @@ func TestWatchEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(bySID)
-	if ttl, err := rdb.PTTL(t.Context(), prefix+"revocations").Result(); err != nil || ttl <= time.Hour || ttl > 2*time.Hour {
-		t.Fatalf("revocation set PTTL %v, %v; want the last member's expiry", ttl, err)
+	if ttl, err := rdb.PTTL(t.Context(), prefix+"ended").Result(); err != nil || ttl <= time.Hour || ttl > 2*time.Hour {
+		t.Fatalf("set of ended sessions PTTL %v, %v; want the last member's expiry", ttl, err)
 	}
 	cancel()
 	if err := <-done; err == nil {
@@ -414,12 +414,12 @@ func status(h http.Handler, cookie string) int {
 	return w.Code
 }
 
-// TestRevocationSetIsBoundedPerUser: past its bound, the revocation set
-// keeps, for the users of the revocations it drops, one logout each, dated
+// TestEndedSetIsBoundedPerUser: past its bound, the set of ended sessions
+// keeps, for the users of the ended sessions it drops, one logout each, dated
 // by the latest one dropped: an instance started afterwards refuses a
 // signed-out cookie whose revocation was dropped, and serves the sessions
 // of other users, however many times one account signed out.
-func TestRevocationSetIsBoundedPerUser(t *testing.T) {
+func TestEndedSetIsBoundedPerUser(t *testing.T) {
 	const bound = 16
 	cl, _ := newCookieCluster(t, newClient(t), 1, cookieMode, time.Hour)
 	redisstore.SetMaxEnded(cl.store, bound)
@@ -442,8 +442,8 @@ func TestRevocationSetIsBoundedPerUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := cl.rdb.ZCard(t.Context(), cl.prefix+"revocations").Result(); err != nil || n != bound+2 {
-		t.Fatalf("revocation set of %d members, %v; want %d: the bound, and one per user of the dropped ones", n, err, bound+2)
+	if n, err := cl.rdb.ZCard(t.Context(), cl.prefix+"ended").Result(); err != nil || n != bound+2 {
+		t.Fatalf("set of ended sessions of %d members, %v; want %d: the bound, and one per user of the dropped ones", n, err, bound+2)
 	}
 	h := cl.startInstance(cl.store, nil)
 	cl.waitFor("the new instance to refuse the victim's signed-out cookie", func() bool {
@@ -469,7 +469,7 @@ func TestRevocationSetIsBoundedPerUser(t *testing.T) {
 }
 
 // TestNewInstanceWhileRedisIsPaused: an instance started while Redis does
-// not answer serves no session until it has loaded the revocations: each
+// not answer serves no session until it has loaded the ended sessions: each
 // request carrying one answers 503 after ResponseTimeout. Once Redis
 // answers, a session signed out before is refused and another served.
 func TestNewInstanceWhileRedisIsPaused(t *testing.T) {
@@ -501,7 +501,7 @@ func TestNewInstanceWhileRedisIsPaused(t *testing.T) {
 			t.Errorf("a signed-out session at an instance started while Redis is paused: %d; want 503", code)
 		}
 	}
-	cl.waitFor("the new instance to load the revocations", func() bool { return status(h, live) == http.StatusOK })
+	cl.waitFor("the new instance to load the ended sessions", func() bool { return status(h, live) == http.StatusOK })
 	if code := status(h, ended); code == http.StatusOK || code == http.StatusServiceUnavailable {
 		t.Errorf("the signed-out session once Redis answers: %d; want it refused", code)
 	}
@@ -611,10 +611,10 @@ func TestSignOutReachesAnInstanceWhoseConnectionsDied(t *testing.T) {
 }
 
 // TestCloseStopsABusyWatch: Close ends the watch of its Client, and its
-// subscription, while revocations keep flowing every 50 to 300 ms.
+// subscription, while ended sessions keep flowing every 50 to 300 ms.
 func TestCloseStopsABusyWatch(t *testing.T) {
 	cl, _ := newCookieCluster(t, newClient(t), 1, cookieMode, time.Hour)
-	channel := cl.prefix + "revocations"
+	channel := cl.prefix + "ended"
 	subscribers := func() int64 {
 		n, err := cl.rdb.PubSubNumSub(t.Context(), channel).Result()
 		if err != nil {

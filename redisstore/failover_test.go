@@ -331,7 +331,7 @@ func TestEndedSessionSurvivesFailover(t *testing.T) {
 				if st != nil {
 					return st.servers[0]
 				}
-				m, _ := ct.masterOfKey(t, rdb.(*redis.ClusterClient), prefix+"revocations")
+				m, _ := ct.masterOfKey(t, rdb.(*redis.ClusterClient), prefix+"ended")
 				return m
 			}()
 			master.kill()

@@ -364,13 +364,13 @@ func (cl *cluster) tryWaveAt(n int, path, cookie string, gated bool) ([]tokensBo
 }
 
 // sessionKeys returns the keys of the sessions in the store (without the
-// prefix); locks, indexes and revocations are left out.
+// prefix); locks, indexes and the ended sessions are left out.
 func (cl *cluster) sessionKeys() []string {
 	t := cl.t
 	t.Helper()
 	var sessions []string
 	for _, k := range keysUnder(t, cl.rdb, cl.prefix) {
-		if name := strings.TrimPrefix(k, cl.prefix); !strings.Contains(name, ":") && name != "revocations" {
+		if name := strings.TrimPrefix(k, cl.prefix); !strings.Contains(name, ":") && name != "ended" {
 			sessions = append(sessions, strings.TrimPrefix(k, cl.prefix))
 		}
 	}

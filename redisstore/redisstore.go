@@ -51,8 +51,8 @@
 //     sid:… and sub:… (indexes), refreshed:{key} and refreshed:{key}:used
 //     (the newest refresh a cookie session shared, and the digests of the
 //     refresh tokens its refreshes presented), used:… (logout tokens used,
-//     until they expire) and revocations (also the channel). Every one
-//     expires.
+//     until they expire) and ended (the ended sessions, also the
+//     channel). Every one expires.
 //   - The set of ended sessions holds at most 1,048,576 ended sessions, plus one
 //     entry per user whose ended sessions it dropped to stay within that
 //     bound (see Store.EndSession): about 215 MB at the bound, which an

@@ -12,7 +12,7 @@ import (
 )
 
 // roundTrips counts the round trips of a Redis client: a command or a
-// pipeline each. The watches' loads of the revocation set (ZRANGE) are
+// pipeline each. The watches' loads of the set of ended sessions (ZRANGE) are
 // counted apart, as they happen when a watch (re)connects, not on requests.
 type roundTrips struct{ n, loads atomic.Int64 }
 
@@ -53,7 +53,7 @@ func TestRedisRoundTrips(t *testing.T) {
 			var rt roundTrips
 			rdb.AddHook(&rt)
 			cl, _ := newCookieCluster(t, rdb, 2, tt.mode, time.Hour)
-			cl.waitFor("the watches to load the revocations", func() bool { return rt.loads.Load() >= 2 })
+			cl.waitFor("the watches to load the ended sessions", func() bool { return rt.loads.Load() >= 2 })
 			measure := func(what string, want int64, do func()) {
 				t.Helper()
 				do() // once before, so that the scripts are loaded

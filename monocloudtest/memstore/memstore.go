@@ -72,7 +72,7 @@ type Counts struct {
 	Gets, Sets, Deletes int
 	Locks               int // LockSession
 	Puts, GetRefreshed  int // PutRefreshed, GetRefreshed
-	Revokes             int
+	Ends                int // EndSession
 	TokenIDs            int // UseTokenID
 }
 
@@ -250,7 +250,7 @@ func (s *Store) GetRefreshed(_ context.Context, key, tokenHash string) ([]byte, 
 func (s *Store) EndSession(_ context.Context, r monocloud.EndedSession) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts.Revokes++
+	s.counts.Ends++
 	if s.down != nil {
 		return s.down
 	}
