@@ -75,7 +75,7 @@ func (c *Client) failLogout(w http.ResponseWriter, r *http.Request, err error) {
 		answer.Code = "temporarily_unavailable"
 	case errors.As(err, &te):
 		answer = oauthError{Code: "invalid_request", Description: te.Message}
-	case errors.As(err, &ve):
+	case status == http.StatusBadRequest && errors.As(err, &ve):
 		answer = oauthError{Code: "invalid_request", Description: ve.Message}
 	}
 	writeJSON(w, status, answer)
@@ -113,7 +113,8 @@ func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error, sta
 // when the provider did not answer in time, 502 when it answered with a
 // refusal or with something unusable, 400 for a request that fails a check
 // (an invalid state, or an error the provider sent through the browser),
-// 500 otherwise.
+// 500 otherwise: a *ValidationError naming an option (a discovery answer
+// that proves TenantDomain wrong, for example) is the configuration's fault.
 func errorStatus(err error) int {
 	var (
 		ve *ValidationError
@@ -133,7 +134,7 @@ func errorStatus(err error) int {
 		return http.StatusGatewayTimeout
 	case errors.As(err, &te), errors.As(err, &he):
 		return http.StatusBadGateway
-	case errors.As(err, &ve):
+	case errors.As(err, &ve) && ve.Field == "":
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

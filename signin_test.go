@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -1412,5 +1413,21 @@ func TestQueryParamOverridesOff(t *testing.T) {
 	resp, _ := app.get("/api/auth/signout?federated=false&post_logout_url=/bye")
 	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, app.op.Issuer()) || queryOf(t, loc).Get("post_logout_redirect_uri") != app.url("") {
 		t.Errorf("sign-out Location %q, want the provider, returning to the app", loc)
+	}
+}
+
+// TestSignInMisconfiguredProvider: a discovery answer that proves the
+// configuration wrong, served once the provider answers again after New,
+// is the configuration's fault: the auth routes answer 500 with the
+// generic page, not 400 with the page of an expired sign-in.
+func TestSignInMisconfiguredProvider(t *testing.T) {
+	app, clock := pvNewAppDown(t, pvDown, Options{})
+	app.op.SetDiscoveryFault(monocloudtest.Fault{Status: http.StatusNotFound, Body: "not found", ContentType: "text/plain"})
+	for _, route := range []string{"/api/auth/signin", "/api/auth/callback?state=s&code=c"} {
+		clock.Advance(provider.MaxBackoff)
+		resp, body := app.get(route)
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "expired") {
+			t.Errorf("%s with a discovery document answering 404: %d (page says expired: %t), want 500 with the generic page", route, resp.StatusCode, strings.Contains(body, "expired"))
+		}
 	}
 }
