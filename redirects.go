@@ -18,13 +18,14 @@ func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 		p = &AuthParams{}
 	}
 	q := url.Values{}
-	for name, v := range map[string]string{
-		"return_url": returnURL, "scope": p.Scopes, "resource": p.Resource,
-		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint,
-		"display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues, "audience": p.Audience,
-	} {
+	for name, v := range map[string]string{"return_url": returnURL, "scope": p.Scopes, "resource": p.Resource} {
 		if v != "" {
 			q.Set(name, v)
+		}
+	}
+	for _, f := range authParamFields {
+		if v := *f.field(p); v != "" && f.query {
+			q.Set(f.name, v)
 		}
 	}
 	if p.MaxAge != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -1428,6 +1429,47 @@ func TestSignInMisconfiguredProvider(t *testing.T) {
 		resp, body := app.get(route)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "expired") {
 			t.Errorf("%s with a discovery document answering 404: %d (page says expired: %t), want 500 with the generic page", route, resp.StatusCode, strings.Contains(body, "expired"))
+		}
+	}
+}
+
+// TestAuthParamFields: authParamFields names every string field of
+// AuthParams but Scopes and Resource (read apart) once, and the fields it
+// marks query travel from SignInURL through the sign-in route's query into
+// the authorization request.
+func TestAuthParamFields(t *testing.T) {
+	var p AuthParams
+	v := reflect.ValueOf(&p).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if v.Field(i).Kind() != reflect.String || name == "Scopes" || name == "Resource" {
+			continue
+		}
+		addr := v.Field(i).Addr().Interface().(*string)
+		n := 0
+		for _, f := range authParamFields {
+			if f.field(&p) == addr {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("AuthParams.%s is in authParamFields %d times, want once", name, n)
+		}
+	}
+
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
+	want := url.Values{}
+	for _, f := range authParamFields {
+		if f.query {
+			*f.field(&p) = "v-" + f.name
+			want.Set(f.name, "v-"+f.name)
+		}
+	}
+	_, loc := app.startSignIn(strings.TrimPrefix(app.client.SignInURL("", &p), app.origin()))
+	got := parseURL(t, loc).Query()
+	for name := range want {
+		if got.Get(name) != want.Get(name) {
+			t.Errorf("authorization request %s = %q, want %q", name, got.Get(name), want.Get(name))
 		}
 	}
 }
