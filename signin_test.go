@@ -1458,12 +1458,10 @@ func TestAuthParamFields(t *testing.T) {
 	}
 
 	app := newTestApp(t, appConfig{opcfg: adaClaims})
-	want := url.Values{}
-	for _, f := range authParamFields {
-		if f.query {
-			*f.field(&p) = "v-" + f.name
-			want.Set(f.name, "v-"+f.name)
-		}
+	p = AuthParams{Prompt: "login", LoginHint: "ada@example.com", AuthenticatorHint: "passkey", Display: "popup", UILocales: "fr", ACRValues: "urn:mfa", Audience: "https://api"}
+	want := url.Values{
+		"prompt": {"login"}, "login_hint": {"ada@example.com"}, "authenticator_hint": {"passkey"}, "display": {"popup"},
+		"ui_locales": {"fr"}, "acr_values": {"urn:mfa"}, "audience": {"https://api"},
 	}
 	_, loc := app.startSignIn(strings.TrimPrefix(app.client.SignInURL("", &p), app.origin()))
 	got := parseURL(t, loc).Query()
