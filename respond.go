@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -166,6 +167,21 @@ func noCache(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
+// writeHTML answers status with page, tmpl executed with data. A page may
+// not be stored, framed or sniffed as another type, and loads, runs, posts
+// and rebases nothing: its only resources are inline styles.
+func writeHTML(w http.ResponseWriter, status int, tmpl *template.Template, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = tmpl.Execute(w, data)
+}
+
+// writeJSON answers status with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
