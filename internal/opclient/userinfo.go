@@ -23,7 +23,8 @@ type UserInfoResponse struct {
 // UserInfo fetches the claims about the end-user from userinfoURL
 // (OpenID Connect Core section 5.3), presenting accessToken as a Bearer
 // token (RFC 6750 section 2.1) with the GET method, and checks that they
-// describe user sub (when sub is not empty). hc is required.
+// describe user sub (when sub is not empty). hc is required, and verify
+// for an answer of type application/jwt.
 //
 // accessToken must not be blank. The response must have status 200 and be
 // either a JSON object or, with Content-Type application/jwt, a JWT that
