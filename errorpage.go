@@ -104,14 +104,7 @@ func (p errorPage) answer() map[string]string {
 	}
 }
 
-// write writes p as an HTML page. The page may not be stored or framed,
-// and loads nothing.
+// write writes p as an HTML page (see writeHTML).
 func (p errorPage) write(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_ = errorPageTemplate.Execute(w, p)
+	writeHTML(w, p.Status, errorPageTemplate, p)
 }

@@ -89,22 +89,6 @@ func (c *Client) startAuthRoute(w http.ResponseWriter, r *http.Request, allowed 
 	return true
 }
 
-// redirect answers an auth route with a redirect to url: 307, as the SDK
-// does, or 303 after a POST (a form_post callback), so that the browser
-// does not post the form again to the next page.
-func redirect(w http.ResponseWriter, r *http.Request, url string) {
-	http.Redirect(w, r, url, redirectStatus(r))
-}
-
-// redirectStatus is 307 Temporary Redirect for GET and HEAD, else 303 See
-// Other, which a browser follows with a GET.
-func redirectStatus(r *http.Request) int {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return http.StatusSeeOther
-	}
-	return http.StatusTemporaryRedirect
-}
-
 // SignInOptions configures a sign-in handler made by SignInHandler. Zero
 // fields take the client's options.
 type SignInOptions struct {

@@ -190,8 +190,10 @@ func (p *discoveredOP) verifyIDToken(ctx context.Context, raw string, chk provid
 // error types, once for every caller: a provider that cannot be reached or
 // cannot serve its keys matches ErrProviderUnavailable (with an
 // *HTTPError), a discovery answer that proves the configuration wrong is a
-// *ValidationError naming TenantDomain, an invalid token a *TokenError, the
-// provider's OAuth error an *OPError.
+// *ValidationError naming TenantDomain (a 500 on the routes), an invalid
+// token or an access token the userinfo endpoint refused a *TokenError,
+// the provider's OAuth error an *OPError, an unusable answer (userinfo of
+// another user, for example) an *HTTPError.
 func opError(err error) error {
 	var pe *provider.Error
 	if errors.As(err, &pe) {
@@ -210,6 +212,8 @@ func opError(err error) error {
 	switch te.Kind {
 	case opclient.KindOAuth:
 		return &OPError{Code: te.Code, Description: te.Description, StatusCode: te.StatusCode, Raw: rawResponse(te)}
+	case opclient.KindRefused:
+		return &TokenError{Code: TokenErrorCode(te.Code), Message: te.Description, Raw: rawResponse(te), Err: err}
 	case opclient.KindValidation:
 		return &ValidationError{Message: te.Message, Err: te.Err}
 	}

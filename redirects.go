@@ -18,13 +18,14 @@ func (c *Client) SignInURL(returnURL string, p *AuthParams) string {
 		p = &AuthParams{}
 	}
 	q := url.Values{}
-	for name, v := range map[string]string{
-		"return_url": returnURL, "scope": p.Scopes, "resource": p.Resource,
-		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint,
-		"display": p.Display, "ui_locales": p.UILocales, "acr_values": p.ACRValues, "audience": p.Audience,
-	} {
+	for name, v := range map[string]string{"return_url": returnURL, "scope": p.Scopes, "resource": p.Resource} {
 		if v != "" {
 			q.Set(name, v)
+		}
+	}
+	for _, f := range authParamFields {
+		if v := *f.field(p); v != "" && f.query {
+			q.Set(f.name, v)
 		}
 	}
 	if p.MaxAge != nil {
@@ -54,7 +55,25 @@ func (c *Client) SignOutURL(postLogoutURL string) string {
 	return u
 }
 
-// RedirectToSignOut redirects (307) to SignOutURL(postLogoutURL).
+// RedirectToSignOut redirects to SignOutURL(postLogoutURL): 307 for GET
+// and HEAD, 303 for other methods, so that a form's POST is not replayed
+// against the sign-out route (which answers 405).
 func (c *Client) RedirectToSignOut(w http.ResponseWriter, r *http.Request, postLogoutURL string) {
-	http.Redirect(w, r, c.SignOutURL(postLogoutURL), http.StatusTemporaryRedirect)
+	redirect(w, r, c.SignOutURL(postLogoutURL))
+}
+
+// redirect answers an auth route with a redirect to url: 307, as the SDK
+// does, or 303 after a POST (a form_post callback), so that the browser
+// does not post the form again to the next page.
+func redirect(w http.ResponseWriter, r *http.Request, url string) {
+	http.Redirect(w, r, url, redirectStatus(r))
+}
+
+// redirectStatus is 307 Temporary Redirect for GET and HEAD, else 303 See
+// Other, which a browser follows with a GET.
+func redirectStatus(r *http.Request) int {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return http.StatusSeeOther
+	}
+	return http.StatusTemporaryRedirect
 }

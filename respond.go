@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func (c *Client) failLogout(w http.ResponseWriter, r *http.Request, err error) {
 		answer.Code = "temporarily_unavailable"
 	case errors.As(err, &te):
 		answer = oauthError{Code: "invalid_request", Description: te.Message}
-	case errors.As(err, &ve):
+	case status == http.StatusBadRequest && errors.As(err, &ve):
 		answer = oauthError{Code: "invalid_request", Description: ve.Message}
 	}
 	writeJSON(w, status, answer)
@@ -113,7 +114,8 @@ func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error, sta
 // when the provider did not answer in time, 502 when it answered with a
 // refusal or with something unusable, 400 for a request that fails a check
 // (an invalid state, or an error the provider sent through the browser),
-// 500 otherwise.
+// 500 otherwise: a *ValidationError naming an option (a discovery answer
+// that proves TenantDomain wrong, for example) is the configuration's fault.
 func errorStatus(err error) int {
 	var (
 		ve *ValidationError
@@ -133,7 +135,7 @@ func errorStatus(err error) int {
 		return http.StatusGatewayTimeout
 	case errors.As(err, &te), errors.As(err, &he):
 		return http.StatusBadGateway
-	case errors.As(err, &ve):
+	case errors.As(err, &ve) && ve.Field == "":
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
@@ -165,6 +167,21 @@ func noCache(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
+// writeHTML answers status with page, tmpl executed with data. A page may
+// not be stored, framed or sniffed as another type, and loads, runs, posts
+// and rebases nothing: its only resources are inline styles.
+func writeHTML(w http.ResponseWriter, status int, tmpl *template.Template, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = tmpl.Execute(w, data)
+}
+
+// writeJSON answers status with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

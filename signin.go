@@ -71,12 +71,9 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},
 	}
-	for name, v := range map[string]string{
-		"prompt": p.Prompt, "login_hint": p.LoginHint, "authenticator_hint": p.AuthenticatorHint, "display": p.Display,
-		"ui_locales": p.UILocales, "acr_values": p.ACRValues, "response_mode": p.ResponseMode, "audience": p.Audience, "id_token_hint": p.IDTokenHint,
-	} {
-		if v != "" {
-			params.Set(name, v)
+	for _, f := range authParamFields {
+		if v := *f.field(&p); v != "" {
+			params.Set(f.name, v)
 		}
 	}
 	if p.MaxAge != nil {
@@ -263,12 +260,9 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 				exchangeResource = over.Resource
 			}
 		}
-		for dst, v := range map[*string]string{
-			&p.Prompt: over.Prompt, &p.LoginHint: over.LoginHint, &p.AuthenticatorHint: over.AuthenticatorHint, &p.Display: over.Display,
-			&p.UILocales: over.UILocales, &p.ACRValues: over.ACRValues, &p.ResponseMode: over.ResponseMode, &p.Audience: over.Audience, &p.IDTokenHint: over.IDTokenHint,
-		} {
-			if v != "" {
-				*dst = v
+		for _, f := range authParamFields {
+			if v := *f.field(&over); v != "" {
+				*f.field(&p) = v
 			}
 		}
 		if over.MaxAge != nil {
@@ -278,19 +272,38 @@ func (c *Client) signInParams(o *SignInOptions, q url.Values) (p AuthParams, res
 	return p, resources, exchangeResource
 }
 
+// authParamFields are the fields of AuthParams sent as they are, by the
+// name of their authorization request parameter; Scopes, Resource and
+// MaxAge are read and checked apart. The sign-in route's query carries
+// those marked query (SignInURL writes them), not response_mode or
+// id_token_hint.
+var authParamFields = []struct {
+	name  string
+	field func(*AuthParams) *string
+	query bool
+}{
+	{"prompt", func(p *AuthParams) *string { return &p.Prompt }, true},
+	{"login_hint", func(p *AuthParams) *string { return &p.LoginHint }, true},
+	{"authenticator_hint", func(p *AuthParams) *string { return &p.AuthenticatorHint }, true},
+	{"display", func(p *AuthParams) *string { return &p.Display }, true},
+	{"ui_locales", func(p *AuthParams) *string { return &p.UILocales }, true},
+	{"acr_values", func(p *AuthParams) *string { return &p.ACRValues }, true},
+	{"audience", func(p *AuthParams) *string { return &p.Audience }, true},
+	{"response_mode", func(p *AuthParams) *string { return &p.ResponseMode }, false},
+	{"id_token_hint", func(p *AuthParams) *string { return &p.IDTokenHint }, false},
+}
+
 // queryAuthParams returns the authorization parameters of the sign-in
 // route's query; invalid values (scopes without openid, a resource that is
 // not a URL, a max_age that is not a number) are ignored.
 func queryAuthParams(q url.Values) AuthParams {
-	p := AuthParams{
-		Prompt:            q.Get("prompt"),
-		LoginHint:         q.Get("login_hint"),
-		AuthenticatorHint: q.Get("authenticator_hint"),
-		Display:           q.Get("display"),
-		UILocales:         q.Get("ui_locales"),
-		ACRValues:         joinFields(q.Get("acr_values")),
-		Audience:          q.Get("audience"),
+	var p AuthParams
+	for _, f := range authParamFields {
+		if f.query {
+			*f.field(&p) = q.Get(f.name)
+		}
 	}
+	p.ACRValues = joinFields(p.ACRValues)
 	if scopes := joinFields(q.Get("scope")); hasScope(scopes, "openid") {
 		p.Scopes = scopes
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
@@ -1412,5 +1414,60 @@ func TestQueryParamOverridesOff(t *testing.T) {
 	resp, _ := app.get("/api/auth/signout?federated=false&post_logout_url=/bye")
 	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, app.op.Issuer()) || queryOf(t, loc).Get("post_logout_redirect_uri") != app.url("") {
 		t.Errorf("sign-out Location %q, want the provider, returning to the app", loc)
+	}
+}
+
+// TestSignInMisconfiguredProvider: a discovery answer that proves the
+// configuration wrong, served once the provider answers again after New,
+// is the configuration's fault: the auth routes answer 500 with the
+// generic page, not 400 with the page of an expired sign-in.
+func TestSignInMisconfiguredProvider(t *testing.T) {
+	app, clock := pvNewAppDown(t, pvDown, Options{})
+	app.op.SetDiscoveryFault(monocloudtest.Fault{Status: http.StatusNotFound, Body: "not found", ContentType: "text/plain"})
+	for _, route := range []string{"/api/auth/signin", "/api/auth/callback?state=s&code=c"} {
+		clock.Advance(provider.MaxBackoff)
+		resp, body := app.get(route)
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "expired") {
+			t.Errorf("%s with a discovery document answering 404: %d (page says expired: %t), want 500 with the generic page", route, resp.StatusCode, strings.Contains(body, "expired"))
+		}
+	}
+}
+
+// TestAuthParamFields: authParamFields names every string field of
+// AuthParams but Scopes and Resource (read apart) once, and the fields it
+// marks query travel from SignInURL through the sign-in route's query into
+// the authorization request.
+func TestAuthParamFields(t *testing.T) {
+	var p AuthParams
+	v := reflect.ValueOf(&p).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if v.Field(i).Kind() != reflect.String || name == "Scopes" || name == "Resource" {
+			continue
+		}
+		addr := v.Field(i).Addr().Interface().(*string)
+		n := 0
+		for _, f := range authParamFields {
+			if f.field(&p) == addr {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("AuthParams.%s is in authParamFields %d times, want once", name, n)
+		}
+	}
+
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
+	p = AuthParams{Prompt: "login", LoginHint: "ada@example.com", AuthenticatorHint: "passkey", Display: "popup", UILocales: "fr", ACRValues: "urn:mfa", Audience: "https://api"}
+	want := url.Values{
+		"prompt": {"login"}, "login_hint": {"ada@example.com"}, "authenticator_hint": {"passkey"}, "display": {"popup"},
+		"ui_locales": {"fr"}, "acr_values": {"urn:mfa"}, "audience": {"https://api"},
+	}
+	_, loc := app.startSignIn(strings.TrimPrefix(app.client.SignInURL("", &p), app.origin()))
+	got := parseURL(t, loc).Query()
+	for name := range want {
+		if got.Get(name) != want.Get(name) {
+			t.Errorf("authorization request %s = %q, want %q", name, got.Get(name), want.Get(name))
+		}
 	}
 }

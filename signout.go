@@ -102,8 +102,8 @@ var signOutPage = template.Must(template.New("signout").Parse(`<!DOCTYPE html>
 // confirmSignOut answers a cross-site sign-out request with signOutPage,
 // without touching the session. The page's sign-out link repeats the
 // request's federated, and its post_logout_url when it is on the app's
-// origin (dropping it otherwise); the sign-out it leads to checks it again. The page may not be
-// framed, cached or run anything.
+// origin (dropping it otherwise); the sign-out it leads to checks it again.
+// The page is written as writeHTML says.
 func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
 	link := c.appURL(c.relativePath(r)) // this route, or a SignOutHandler
 	q, repeat := c.queryOverrides(r), url.Values{}
@@ -118,11 +118,5 @@ func (c *Client) confirmSignOut(w http.ResponseWriter, r *http.Request) {
 	if len(repeat) > 0 {
 		link += "?" + repeat.Encode()
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	_ = signOutPage.Execute(w, struct{ SignOut, Cancel string }{link, c.cfg.appRoot})
+	writeHTML(w, http.StatusOK, signOutPage, struct{ SignOut, Cancel string }{link, c.cfg.appRoot})
 }

@@ -2,47 +2,28 @@ package monocloud
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"net/http"
 
 	"github.com/monocloud/auth-go/internal/opclient"
 )
 
-// fetchUserInfo calls the userinfo endpoint of p and checks that it
-// describes the session's user. A refusal is a *TokenError (see
-// userInfoError). A signed answer (application/jwt) is verified as
-// provider.Verifier.VerifySignedUserInfo says, and loses the JWT claims
-// that the user drops from ID tokens (FilteredClaims: iss, aud, exp, iat,
-// ...).
+// fetchUserInfo fetches the user's claims from the userinfo endpoint of p
+// as opclient.UserInfo says: they must describe user sub, and a signed
+// answer (application/jwt) is verified as
+// provider.Verifier.VerifySignedUserInfo says and loses the JWT claims that
+// the user drops from ID tokens (FilteredIDTokenClaims: iss, aud, exp,
+// iat, ...). Its errors are as opError makes them: a refusal of the access
+// token is a *TokenError with the provider's code.
 func (c *Client) fetchUserInfo(ctx context.Context, p *discoveredOP, accessToken, sub string) (map[string]any, error) {
-	resp, err := opclient.UserInfo(ctx, c.cfg.httpClient, p.userInfoURL, accessToken)
+	resp, err := opclient.UserInfo(ctx, c.cfg.httpClient, p.userInfoURL, accessToken, sub, p.verifier.VerifySignedUserInfo)
 	if err != nil {
-		return nil, userInfoError(err)
+		return nil, opError(err)
 	}
-	info := resp.Claims
-	if resp.JWT != "" {
-		if info, err = p.verifier.VerifySignedUserInfo(ctx, resp.JWT); err != nil {
-			return nil, opError(err)
-		}
-		info = c.withoutFilteredClaims(info)
+	if resp.Signed {
+		return c.withoutFilteredClaims(resp.Claims), nil
 	}
-	if got, _ := info["sub"].(string); sub != "" && got != sub {
-		return nil, &ValidationError{Message: "userinfo sub does not match the ID token sub"}
-	}
-	return info, nil
-}
-
-// userInfoError returns the error of a failed userinfo call: the
-// provider's refusal (a Bearer challenge, or 403, which is
-// CodeInsufficientScope) is a *TokenError with its code, as in the SDK;
-// other failures are as opError makes them.
-func userInfoError(err error) error {
-	var oe *opclient.Error
-	if errors.As(err, &oe) && oe.Kind == opclient.KindOAuth {
-		return &TokenError{Code: TokenErrorCode(oe.Code), Message: oe.Description, Raw: rawResponse(oe), Err: err}
-	}
-	return opError(err)
+	return resp.Claims, nil
 }
 
 // userInfo answers the signed-in user's claims as JSON, or 204 without a

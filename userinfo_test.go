@@ -87,14 +87,14 @@ func TestHandlerUserInfo(t *testing.T) {
 		}
 	})
 
-	t.Run("should return bad request if there is an op error", func(t *testing.T) {
+	t.Run("should return bad gateway if there is an op error", func(t *testing.T) {
 		for _, tt := range []struct {
 			fault  monocloudtest.Fault
 			status int
 		}{
 			{monocloudtest.Fault{Status: http.StatusInternalServerError, Body: "down"}, http.StatusBadGateway},
 			{monocloudtest.Fault{Status: http.StatusOK, Body: "[]"}, http.StatusBadGateway},
-			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadRequest},
+			{monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}, http.StatusBadGateway},
 		} {
 			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RefetchUserInfo: new(true)}})
 			app.signInVia("/api/auth/signin")
@@ -121,6 +121,53 @@ func TestHandlerUserInfo(t *testing.T) {
 			t.Errorf("status %d, error %v", resp.StatusCode, rec.last())
 		}
 	})
+}
+
+// TestUserInfoOfAnotherUser: userinfo that describes another user than the
+// session's is the provider's fault: an *HTTPError, answered 502 on the
+// userinfo route and on the callback, returned by GetTokens on a refresh
+// that refetches userinfo; a refused access token is a *TokenError with
+// the provider's code.
+func TestUserInfoOfAnotherUser(t *testing.T) {
+	other := monocloudtest.Fault{Status: http.StatusOK, Body: `{"sub":"someone-else"}`}
+	for _, route := range []string{"userinfo", "callback"} {
+		// answer signs in (for the userinfo route), serves userinfo of
+		// another user and answers the route.
+		answer := func(onError func(http.ResponseWriter, *http.Request, error)) *http.Response {
+			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{UserInfo: new(true), RefetchUserInfo: new(true), OnError: onError}})
+			if route == "callback" {
+				app.op.SetUserinfoFault(other)
+				resp, _ := app.signInVia("/api/auth/signin")
+				return resp
+			}
+			app.signInVia("/api/auth/signin")
+			app.op.SetUserinfoFault(other)
+			resp, _ := app.get("/api/auth/userinfo")
+			return resp
+		}
+		if resp := answer(nil); resp.StatusCode != http.StatusBadGateway || resp.Request.URL.Path != "/api/auth/"+route {
+			t.Errorf("%s with userinfo of another user: %d at %s, want 502", route, resp.StatusCode, resp.Request.URL.Path)
+		}
+		rec := &errRecorder{}
+		answer(rec.hook)
+		var he *HTTPError
+		if err := rec.last(); !errors.As(err, &he) || !strings.Contains(he.Message, "sub does not match") {
+			t.Errorf("%s: error %T %v, want *HTTPError naming the sub", route, err, err)
+		}
+	}
+
+	app := newTokensApp(t, adaClaims, Options{RefetchUserInfo: new(true)})
+	app.signIn("")
+	app.op.SetUserinfoFault(other)
+	var he *HTTPError
+	if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.As(err, &he) {
+		t.Errorf("GetTokens refetching userinfo of another user: %T %v, want *HTTPError", err, err)
+	}
+	app.op.SetUserinfoFault(monocloudtest.Fault{Status: http.StatusForbidden})
+	var te *TokenError
+	if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.As(err, &te) || te.Code != CodeInsufficientScope || te.Raw == nil {
+		t.Errorf("GetTokens with userinfo refusing the token: %T %v, want *TokenError insufficient_scope with the answer", err, err)
+	}
 }
 
 // TestUserInfoSigned is the OpenID conformance test rp-userinfo-sig: a

@@ -102,7 +102,7 @@ var (
 		return err
 	}
 	userinfo call = func(ctx context.Context, c *Client, endpoint string) error {
-		_, err := UserInfo(ctx, c.HTTPClient, endpoint, "at")
+		_, err := UserInfo(ctx, c.HTTPClient, endpoint, "at", "", nil)
 		return err
 	}
 )
@@ -353,7 +353,7 @@ func TestPushAuthorizationResult(t *testing.T) {
 
 func TestUserInfo(t *testing.T) {
 	srv, seen := newServer(t, 200, `{"sub":"u1","email_verified":true,"n":2}`)
-	got, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c")
+	got, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c", "u1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,17 +368,52 @@ func TestUserInfo(t *testing.T) {
 }
 
 // TestUserInfoSigned: an application/jwt answer (OpenID Connect Core
-// section 5.3.2) is returned as received, for the caller to verify, even
-// with parameters on its media type.
+// section 5.3.2) is handed as received to verify, even with parameters on
+// its media type, and answers the claims verify returns; verify's error is
+// returned as is.
 func TestUserInfoSigned(t *testing.T) {
 	for _, contentType := range []string{"application/jwt", "application/jwt; charset=utf-8", "Application/JWT"} {
 		srv, _ := newServer(t, 200, "h.p.s\n", "Content-Type", contentType)
-		got, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c")
+		var verified string
+		verify := func(_ context.Context, jwt string) (map[string]any, error) {
+			verified = jwt
+			return map[string]any{"sub": "u1", "iss": "op"}, nil
+		}
+		got, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c", "u1", verify)
 		if err != nil {
 			t.Fatalf("%s: %v", contentType, err)
 		}
-		if want := (&UserInfoResponse{JWT: "h.p.s"}); !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: UserInfo = %+v, want %+v", contentType, got, want)
+		if want := (&UserInfoResponse{Claims: map[string]any{"sub": "u1", "iss": "op"}, Signed: true}); !reflect.DeepEqual(got, want) || verified != "h.p.s" {
+			t.Errorf("%s: UserInfo = %+v after verifying %q, want %+v after verifying h.p.s", contentType, got, verified, want)
+		}
+	}
+	srv, _ := newServer(t, 200, "h.p.s", "Content-Type", "application/jwt")
+	bad := errors.New("bad signature")
+	verify := func(context.Context, string) (map[string]any, error) { return nil, bad }
+	if _, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c", "u1", verify); err != bad {
+		t.Errorf("UserInfo with a JWT verify refuses: %v, want verify's error", err)
+	}
+}
+
+// TestUserInfoOfAnotherUser: claims whose sub is not the expected user's,
+// or that lack a sub, are a KindHTTP error, in a JSON answer or a signed
+// one; with sub empty any claims are answered.
+func TestUserInfoOfAnotherUser(t *testing.T) {
+	for _, tt := range []struct {
+		name, body, contentType, sub string
+		wantErr                      bool
+	}{
+		{"JSON of another user", `{"sub":"u2"}`, "application/json", "u1", true},
+		{"JSON without sub", `{"name":"Ada"}`, "application/json", "u1", true},
+		{"signed, of another user", "h.p.s", "application/jwt", "u1", true},
+		{"no user expected", `{"sub":"u2"}`, "application/json", "", false},
+	} {
+		srv, _ := newServer(t, 200, tt.body, "Content-Type", tt.contentType)
+		verify := func(context.Context, string) (map[string]any, error) { return map[string]any{"sub": "u2"}, nil }
+		_, err := UserInfo(t.Context(), srv.Client(), srv.URL, "a.b.c", tt.sub, verify)
+		var e *Error
+		if got := errors.As(err, &e) && e.Kind == KindHTTP && e.StatusCode == 200; got != tt.wantErr || (err != nil) != tt.wantErr {
+			t.Errorf("%s: %v, want a KindHTTP error: %t", tt.name, err, tt.wantErr)
 		}
 	}
 }
@@ -439,16 +474,16 @@ func TestErrors(t *testing.T) {
 		{name: "userinfo 401 without challenge", call: userinfo, status: 401, body: `{"error":"invalid_token"}`,
 			want: &Error{Kind: KindHTTP, StatusCode: 401, Message: "Error while fetching userinfo. Unexpected status code: 401"}},
 		{name: "userinfo 403", call: userinfo, status: 403, header: []string{"WWW-Authenticate", `Bearer error="insufficient_scope"`},
-			want: &Error{Kind: KindOAuth, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
+			want: &Error{Kind: KindRefused, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
 		{name: "userinfo 403 without a challenge", call: userinfo, status: 403,
-			want: &Error{Kind: KindOAuth, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
+			want: &Error{Kind: KindRefused, StatusCode: 403, Code: "insufficient_scope", Description: "The access token does not allow reading userinfo", Message: "insufficient_scope"}},
 
 		// Userinfo challenges.
 		{name: "userinfo 401 challenge", call: userinfo, status: 401,
 			header: []string{"WWW-Authenticate", `Bearer realm="op", error="invalid_token", error_description="The access token expired"`},
-			want:   &Error{Kind: KindOAuth, Code: "invalid_token", Description: "The access token expired", StatusCode: 401, Message: "invalid_token"}},
+			want:   &Error{Kind: KindRefused, Code: "invalid_token", Description: "The access token expired", StatusCode: 401, Message: "invalid_token"}},
 		{name: "userinfo 401 challenge defaults", call: userinfo, status: 401, header: []string{"WWW-Authenticate", `Bearer realm="op"`},
-			want: &Error{Kind: KindOAuth, Code: "userinfo_failed", Description: "Userinfo authentication error", StatusCode: 401, Message: "userinfo_failed"}},
+			want: &Error{Kind: KindRefused, Code: "userinfo_failed", Description: "Userinfo authentication error", StatusCode: 401, Message: "userinfo_failed"}},
 
 		// Bodies that cannot be read or parsed.
 		{name: "code grant garbage JSON", call: exchange, status: 200, body: `{"access_token":`,
@@ -584,7 +619,7 @@ func TestRejectedBeforeSending(t *testing.T) {
 		{
 			name: "blank access token",
 			err: func() error {
-				_, err := UserInfo(t.Context(), srv.Client(), srv.URL, " ")
+				_, err := UserInfo(t.Context(), srv.Client(), srv.URL, " ", "", nil)
 				return err
 			}(),
 			want: "Access token is required for fetching userinfo",

@@ -8,28 +8,32 @@ import (
 	"strings"
 )
 
-// A UserInfoResponse is a successful userinfo response: the claims of a
-// JSON object, or a JWT (OpenID Connect Core section 5.3.2).
+// A UserInfoResponse is a successful userinfo response (OpenID Connect
+// Core section 5.3.2) that describes the expected user.
 type UserInfoResponse struct {
 	// Claims are the members of a JSON response, as decoded by
-	// encoding/json (numbers as float64); nil for a JWT response.
+	// encoding/json (numbers as float64), or the claims of a JWT response
+	// as its verifier returned them.
 	Claims map[string]any
-	// JWT is a response of type application/jwt, as received: a signed
-	// (or encrypted) JWT the caller must verify before it uses its claims.
-	JWT string
+	// Signed reports a response of type application/jwt: Claims then hold
+	// the JWT's own claims (iss, aud, ...) too.
+	Signed bool
 }
 
 // UserInfo fetches the claims about the end-user from userinfoURL
 // (OpenID Connect Core section 5.3), presenting accessToken as a Bearer
-// token (RFC 6750 section 2.1) with the GET method. hc is required.
+// token (RFC 6750 section 2.1) with the GET method, and checks that they
+// describe user sub (when sub is not empty). hc is required, and verify
+// for an answer of type application/jwt.
 //
 // accessToken must not be blank. The response must have status 200 and be
-// either a JSON object or, with Content-Type application/jwt, a JWT, which
-// is returned unverified; its sub claim is not checked against the ID
-// token. A 401 with a WWW-Authenticate header is a KindOAuth error carrying
-// the error and error_description parameters of the header's first
-// challenge. Any error returned is an *Error.
-func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken string) (*UserInfoResponse, error) {
+// either a JSON object or, with Content-Type application/jwt, a JWT that
+// verify checks and turns into claims; verify's error is returned as is.
+// A 401 with a WWW-Authenticate header, or a 403, is a KindRefused error
+// carrying the error and error_description parameters of the header's
+// first challenge; claims of another user a KindHTTP error. Any other
+// error returned is an *Error.
+func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken, sub string, verify func(ctx context.Context, jwt string) (map[string]any, error)) (*UserInfoResponse, error) {
 	if strings.TrimSpace(accessToken) == "" {
 		return nil, validationError(0, "Access token is required for fetching userinfo", nil)
 	}
@@ -51,14 +55,20 @@ func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken str
 		if err != nil {
 			return nil, err
 		}
+		answer := &UserInfoResponse{}
 		if mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mediaType == "application/jwt" {
-			return &UserInfoResponse{JWT: strings.TrimSpace(string(body))}, nil
+			answer.Signed = true
+			answer.Claims, err = verify(ctx, strings.TrimSpace(string(body)))
+		} else if answer.Claims, err = decodeObject[any](body); err != nil {
+			err = parseError(resp.StatusCode, err)
 		}
-		claims, err := decodeObject[any](body)
 		if err != nil {
-			return nil, parseError(resp.StatusCode, err)
+			return nil, err
 		}
-		return &UserInfoResponse{Claims: claims}, nil
+		if got, _ := answer.Claims["sub"].(string); sub != "" && got != sub {
+			return nil, &Error{Kind: KindHTTP, StatusCode: resp.StatusCode, Message: "userinfo sub does not match the ID token sub"}
+		}
+		return answer, nil
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// RFC 6750 section 3.1: 403 is insufficient_scope.
 		code, description := "userinfo_failed", "Userinfo authentication error"
@@ -67,9 +77,9 @@ func UserInfo(ctx context.Context, hc *http.Client, userinfoURL, accessToken str
 		}
 		if challenge := resp.Header.Get("WWW-Authenticate"); challenge != "" || resp.StatusCode == http.StatusForbidden {
 			params := challengeParams(challenge)
-			return nil, oauthError(resp.StatusCode,
-				cmp.Or(params["error"], code),
-				cmp.Or(params["error_description"], description)).withAnswer(resp.Header, peekBody(resp))
+			refusal := oauthError(resp.StatusCode, cmp.Or(params["error"], code), cmp.Or(params["error_description"], description))
+			refusal.Kind = KindRefused
+			return nil, refusal.withAnswer(resp.Header, peekBody(resp))
 		}
 	}
 	return nil, unexpectedStatus("Error while fetching userinfo", resp.StatusCode).withAnswer(resp.Header, peekBody(resp))
