@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,7 +126,17 @@ func (c *Client) keySet(ctx context.Context) (*provider.KeySet, string, *Error) 
 
 // providerFailure maps an error of package provider to the package's
 // errors, once for every caller.
+//
+// A kid that the keys lack while they may not be refetched yet is 503, not
+// 401: it may be a key the provider rotated to since the last fetch, and a
+// client told invalid_token would throw a good token away. Retry-After is
+// rounded up to when the keys may be refetched, which the retry then does.
 func (c *Client) providerFailure(ctx context.Context, err error) *Error {
+	if limited, ok := errors.AsType[*provider.RefetchLimitedError](err); ok {
+		e := refuse(ErrUnavailable, "unknown_key_refetch_limited", err)
+		e.RetryAfter = (limited.RetryAfter + time.Second - 1).Truncate(time.Second)
+		return e
+	}
 	switch provider.KindOf(err) {
 	case provider.Invalid:
 		return refuse(ErrInvalidToken, "bad_signature", err)

@@ -55,7 +55,9 @@
 // kid, refreshed in the background before Options.JWKSCacheDuration
 // ends, and kept while the provider is down. A token signed with an
 // unknown key refetches the keys, at most once every 10 seconds for all
-// such tokens, so that forged tokens cannot keep the provider busy.
+// such tokens, so that forged tokens cannot keep the provider busy; within
+// those 10 seconds it is answered 503 with Retry-After, not 401, as it may
+// carry a key the provider has just rotated to.
 //
 // A validated JWT's claims are cached by the SHA-256 of the token until
 // its exp; introspection results likewise, at most

@@ -29,7 +29,8 @@ var (
 	// (403 insufficient_scope).
 	ErrInsufficientScope = errors.New("backend: insufficient scope")
 	// ErrUnavailable: the authorization server could not be reached and
-	// nothing cached can answer (503, with Retry-After).
+	// nothing cached can answer, or the token names a key the cached keys
+	// lack while they may not be refetched yet (503, with Retry-After).
 	ErrUnavailable = errors.New("backend: authorization server unavailable")
 	// ErrMisconfigured: the configuration is wrong, as the authorization
 	// server's answers prove (500). It is never caused by a client.

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an Error.
@@ -75,9 +76,33 @@ func KindOf(err error) Kind {
 
 // Errors a KeySet reports for tokens it cannot verify.
 var (
-	// ErrUnknownKey reports a token whose key is in no fetched key set,
-	// or whose refetch was rate-limited.
+	// ErrUnknownKey reports a token whose key is in no key set fetched
+	// since the token was seen, or, through a *RefetchLimitedError, in no
+	// key set fetched so far.
 	ErrUnknownKey = errors.New("no key of the provider's key set matches the token")
 	// ErrBadSignature reports a token that the key it names does not verify.
 	ErrBadSignature = errors.New("the token's signature does not verify")
 )
+
+// RefetchLimitedError reports a token whose key the cached key set lacks
+// while its source may not cause a refetch yet (see Source): a forged key,
+// or a key the provider rotated to since the last fetch, which cannot be
+// told apart until then. It matches ErrUnknownKey, so that a caller with
+// no better answer refuses the token; an API answers "retry later", as a
+// refusal would make clients throw away tokens that may be good.
+//
+// It is an Invalid *Error's cause rather than a Kind of its own, so that
+// callers that map Kinds (the web app's logout tokens, say) keep refusing
+// such tokens.
+type RefetchLimitedError struct {
+	// RetryAfter is how long until the key set may be refetched: a token
+	// seen then refetches it if no other has.
+	RetryAfter time.Duration
+}
+
+func (e *RefetchLimitedError) Error() string {
+	return fmt.Sprintf("key set refetch rate-limited for %v: %v", e.RetryAfter, ErrUnknownKey)
+}
+
+// Unwrap returns ErrUnknownKey.
+func (e *RefetchLimitedError) Unwrap() error { return ErrUnknownKey }

@@ -34,7 +34,9 @@ const (
 	// API or logout tokens: an unknown key refetches the set only if the
 	// last fetch started KeySet.RefetchInterval ago or more, so that forged
 	// tokens cost at most one fetch per interval; they never delay a fetch
-	// for a Trusted token.
+	// for a Trusted token. An unknown key within the interval is a
+	// *RefetchLimitedError, not a plain ErrUnknownKey: it may be a key
+	// rotated since the last fetch.
 	Untrusted
 )
 
@@ -59,6 +61,16 @@ const refreshAt = 0.8
 // fetch; the set is refreshed in the background before CacheDuration ends,
 // and kept (served stale) while refreshes fail. Set the fields before the
 // first call of Verify.
+//
+// A kid the cached set lacks is refused as unknown (ErrUnknownKey) only
+// when a fetch that started after the token was seen lacks it too. When
+// the token's Source may not cause that fetch yet, a forged kid and a key
+// the provider rotated to since the last fetch look the same, and Keys
+// reports a *RefetchLimitedError with the time until a refetch is allowed,
+// for the caller to answer "retry later". No caller waits that long (up
+// to RefetchInterval), and no timer refetches when it ends: the retry, or
+// any token with an unknown kid after it, does, and forged kids still
+// cost at most one fetch per interval.
 type KeySet struct {
 	// URL is the jwks_uri. Required.
 	URL string
@@ -140,7 +152,9 @@ func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src So
 // Keys returns the provider's keys that may verify a signature by alg
 // with kid (any kid if empty), refetching the set once, as src allows,
 // when it has none. The keys are read-only: they may be the set's own.
-// The error is an *Error: Invalid (wrapping ErrUnknownKey), or
+// The error is an *Error: Invalid wrapping ErrUnknownKey when a fetch
+// started after the call lacks kid, Invalid wrapping a
+// *RefetchLimitedError when src may not cause a fetch yet, or
 // Unavailable when the keys could not be fetched.
 func (ks *KeySet) Keys(ctx context.Context, kid string, alg jose.SignatureAlgorithm, src Source) ([]jose.JSONWebKey, error) {
 	idx, seen, err := ks.index(ctx)
@@ -150,13 +164,18 @@ func (ks *KeySet) Keys(ctx context.Context, kid string, alg jose.SignatureAlgori
 	if cands := idx.candidates(kid, alg); len(cands) > 0 {
 		return cands, nil
 	}
-	if idx, err = ks.refetch(ctx, seen, src, kid); err != nil {
+	idx, wait, err := ks.refetch(ctx, seen, src, kid)
+	if err != nil {
 		return nil, err
 	}
 	if cands := idx.candidates(kid, alg); len(cands) > 0 {
 		return cands, nil
 	}
-	return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", kid, alg), Err: ErrUnknownKey}
+	unknown := ErrUnknownKey
+	if wait > 0 {
+		unknown = &RefetchLimitedError{RetryAfter: wait}
+	}
+	return nil, &Error{Kind: Invalid, Op: "verify", Message: fmt.Sprintf("kid %q, alg %s", kid, alg), Err: unknown}
 }
 
 // index returns the cached keys, fetching them first if there are none,
@@ -176,19 +195,21 @@ func (ks *KeySet) index(ctx context.Context) (*keyIndex, view, error) {
 		return idx, seen, nil
 	}
 	ks.mu.Unlock()
-	idx, err := ks.refetch(ctx, seen, Trusted, "")
+	idx, _, err := ks.refetch(ctx, seen, Trusted, "") // never limited: there are no keys
 	return idx, seen, err
 }
 
-// refetch returns the keys of a fetch newer than the caller's view seen,
-// fetching them itself if src allows (see Source). A fetch started after
-// the view is as fresh as any; one in flight at the view is waited for
-// first, and then, like any fetch ended since the view, taken by an
-// Untrusted token, or by a Trusted one only when its kid may not cause
-// another fetch yet. When the fetch taken failed, its error is returned:
-// the caller cannot tell a forged key from a rotation it missed. The
-// fetch is not cancelled with ctx, as other callers may wait for it.
-func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string) (*keyIndex, error) {
+// refetch returns the keys of the first fetch started after the caller's
+// view seen, making that fetch itself if src allows (see Source); a fetch
+// in flight at the view is waited for first, as it may hold the key, but
+// does not count: it may have read the set before a key rotation that the
+// caller's token follows. When src may not cause a fetch yet, refetch
+// returns the newest keys and how long until src may: such keys prove
+// nothing about a kid they lack. When a fetch since the view failed, its
+// error is returned: the caller cannot tell a forged key from a rotation
+// it missed. The fetch is not cancelled with ctx, as other callers may
+// wait for it.
+func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string) (*keyIndex, time.Duration, error) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for ks.fetches <= seen.started {
@@ -198,19 +219,17 @@ func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string
 			case <-done:
 			case <-ctx.Done():
 				ks.mu.Lock()
-				return nil, &Error{Kind: Unavailable, Op: "jwks", Message: "gave up waiting", Err: ctx.Err()}
+				return nil, 0, &Error{Kind: Unavailable, Op: "jwks", Message: "gave up waiting", Err: ctx.Err()}
 			}
 			ks.mu.Lock()
 			continue
 		}
 		now := ks.now()
-		limited := src == Untrusted && ks.fetches > 0 && now.Sub(ks.untrustedSince()) < ks.refetchInterval() ||
-			src == Trusted && ks.keys.Load() != nil && kid == ks.lastKid && now.Sub(ks.lastKidAt) < TrustedRefetchFloor
-		if ks.fetches != seen.fetches && (src == Untrusted || limited) {
-			break // a fetch since the view, as fresh as allowed
-		}
-		if limited {
-			return nil, &Error{Kind: Invalid, Op: "verify", Message: "key set refetch rate-limited", Err: ErrUnknownKey}
+		if wait := ks.holdOff(now, src, kid); wait > 0 {
+			if ks.fetches != seen.fetches && ks.lastErr != nil {
+				return nil, 0, ks.lastErr
+			}
+			return ks.keys.Load(), wait, nil
 		}
 		if src == Trusted {
 			ks.lastKid, ks.lastKidAt = kid, now
@@ -221,9 +240,21 @@ func (ks *KeySet) refetch(ctx context.Context, seen view, src Source, kid string
 		go ks.run(context.WithoutCancel(ctx), done, false)
 	}
 	if ks.lastErr != nil {
-		return nil, ks.lastErr
+		return nil, 0, ks.lastErr
 	}
-	return ks.keys.Load(), nil
+	return ks.keys.Load(), 0, nil
+}
+
+// holdOff returns how long until src may cause a fetch for kid, 0 or less
+// if it may now. ks.mu is held.
+func (ks *KeySet) holdOff(now time.Time, src Source, kid string) time.Duration {
+	switch {
+	case src == Untrusted && ks.fetches > 0:
+		return ks.refetchInterval() - now.Sub(ks.untrustedSince())
+	case src == Trusted && ks.keys.Load() != nil && kid == ks.lastKid:
+		return TrustedRefetchFloor - now.Sub(ks.lastKidAt)
+	}
+	return 0
 }
 
 // startLocked marks a fetch in flight; ks.mu is held.

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -150,5 +151,65 @@ func TestKeyIndexCandidates(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { idx.candidates("rs384", jose.RS384) }); n != 0 {
 		t.Errorf("candidates of a kid whose keys all fit: %v allocations, want 0", n)
+	}
+}
+
+// TestKeySetUntrustedUnknownKey: an Untrusted token's unknown kid is
+// ErrUnknownKey when a fetch it caused lacks the kid, and a
+// *RefetchLimitedError with the time left when it may not refetch yet, as
+// a key rotated since the last refetch looks the same as a forged one.
+func TestKeySetUntrustedUnknownKey(t *testing.T) {
+	unpublished, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		forgedFirst bool          // a forged kid refetches the keys first
+		rotate      bool          // then the provider adds a key, which signs the token
+		after       time.Duration // then the clock moves on
+		wantErr     error         // nil, ErrUnknownKey or ErrUnknownKey with a wait
+		wantWait    time.Duration // RetryAfter of the *RefetchLimitedError
+		wantFetches int32         // JWKS fetches caused by the token
+	}{
+		{"forged kid refetches", false, false, 0, ErrUnknownKey, 0, 1},
+		{"forged kid within the interval", true, false, 3 * time.Second, ErrUnknownKey, 7 * time.Second, 0},
+		{"forged kid after the interval refetches", true, false, DefaultRefetchInterval, ErrUnknownKey, 0, 1},
+		{"rotated key refetches", false, true, 0, nil, 0, 1},
+		{"rotated key within the interval", true, true, 2 * time.Second, ErrUnknownKey, 8 * time.Second, 0},
+		{"rotated key after the interval refetches", true, true, DefaultRefetchInterval, nil, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op := newFakeOP(t)
+			known := op.addKey(t, "k1")
+			clk := &testClock{}
+			ks := &KeySet{URL: op.srv.URL + "/jwks", Client: op.srv.Client(), Timeout: 5 * time.Second, UntrustedOnly: true, Now: clk.now}
+			if _, err := ks.Verify(t.Context(), known, Untrusted); err != nil {
+				t.Fatal(err)
+			}
+			if tc.forgedFirst {
+				if _, err := ks.Verify(t.Context(), sign(t, unpublished, "first"), Untrusted); !errors.Is(err, ErrUnknownKey) {
+					t.Fatalf("first forged kid: %v, want ErrUnknownKey", err)
+				}
+			}
+			token := sign(t, unpublished, "forged")
+			if tc.rotate {
+				token = op.addKey(t, "k2")
+			}
+			clk.advance(tc.after)
+			before := op.jwks.Load()
+			_, err := ks.Verify(t.Context(), token, Untrusted)
+			limited, isLimited := errors.AsType[*RefetchLimitedError](err)
+			var wait time.Duration
+			if isLimited {
+				wait = limited.RetryAfter
+			}
+			if !errors.Is(err, tc.wantErr) || err != nil && KindOf(err) != Invalid || wait != tc.wantWait {
+				t.Errorf("err %v (wait %v), want %v (wait %v)", err, wait, tc.wantErr, tc.wantWait)
+			}
+			if n := op.jwks.Load() - before; n != tc.wantFetches {
+				t.Errorf("%d JWKS fetches, want %d", n, tc.wantFetches)
+			}
+		})
 	}
 }
