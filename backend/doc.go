@@ -78,6 +78,7 @@
 //	invalid DPoP proof                401  DPoP error="invalid_dpop_proof"
 //	missing scope or group            403  error="insufficient_scope", scope="<missing scopes>"
 //	provider unreachable, no cache    503  Retry-After
+//	unknown key, refetch rate-limited 503  Retry-After (the key may just have been rotated in)
 //	configuration error               500  (reported once as a config_error event)
 //
 // Bodies are JSON ({"error": ..., "message": ...}) and never carry
