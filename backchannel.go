@@ -8,7 +8,7 @@ import (
 )
 
 // backChannelLogout verifies a logout token (OpenID Connect Back-Channel
-// Logout 1.0), revokes the matching sessions (on every instance, and
+// Logout 1.0), ends the matching sessions (on every instance, and
 // deleting them from the store, with a Coordinator) and calls
 // OnBackChannelLogout. Invalid tokens get 400, as the specification asks;
 // a Coordinator that fails gets 503, so that the provider may retry. Errors

@@ -87,12 +87,12 @@ type EndedSession struct {
 	// Sub, alone, is a user logged out by the provider: every session of
 	// Sub created at or before At (with the clock skew) is ended. With Key
 	// or SID, it is the user of the session ended, when known: an instance
-	// that must forget the revocation before its expiry ends that user's
+	// that must forget the ended session before its expiry ends that user's
 	// sessions created at or before At instead.
 	Sub string
 	// At is when the session ended.
 	At time.Time
-	// Expires is when every session the revocation concerns has ended by
+	// Expires is when every session it concerns has ended by
 	// itself: At plus the maximum session duration.
 	Expires time.Time
 }
