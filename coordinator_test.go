@@ -130,6 +130,30 @@ func (f *fakeCoordinator) ReleaseTokenID(_ context.Context, id string) error {
 	return nil
 }
 
+// TestCoordinationStandalone: without a Coordinator, New chooses the
+// standalone coordination: there is nothing to load, token IDs are new to
+// it, ending a session records nothing elsewhere, and Close does nothing.
+func TestCoordinationStandalone(t *testing.T) {
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
+	if _, ok := app.client.coord.(standalone); !ok {
+		t.Fatalf("coordination %T, want standalone", app.client.coord)
+	}
+	if !app.client.ended.isLoaded() {
+		t.Error("ended sessions not loaded after New")
+	}
+	if first, err := app.client.coord.useTokenID(t.Context(), "logout:a", time.Now().Add(time.Minute)); !first || err != nil {
+		t.Errorf("useTokenID = %v, %v; want true, nil", first, err)
+	}
+	if err := app.client.coord.endSession(t.Context(), EndedSession{Key: "k", At: time.Now()}); err != nil {
+		t.Errorf("endSession: %v", err)
+	}
+	for range 2 {
+		if err := app.client.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+}
+
 // TestCoordinatorWatchRetriesUntilClose: a watch that fails is called
 // again, the revocations it then delivers apply, and Close ends it.
 func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {

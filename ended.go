@@ -1,6 +1,8 @@
 package monocloud
 
 import (
+	"context"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -46,10 +48,12 @@ type endedSessions struct {
 	// it is read from the session's ID token.
 	sidFromIDToken bool
 
-	// loaded is closed once the Coordinator's ended sessions were all
-	// delivered (see endedSessionsLoaded); nil without a Coordinator.
+	// loaded is closed once the ended sessions of every instance were all
+	// delivered (see markLoaded).
 	loaded     chan struct{}
 	loadedOnce sync.Once
+	// loadTimeout bounds the wait of a request for loaded (see waitLoaded).
+	loadTimeout time.Duration
 }
 
 // ending is an ended session key or sid: when (unix time) and whose.
@@ -66,6 +70,7 @@ func newEndedSessions(ttl time.Duration, capacity int, sidFromIDToken bool) *end
 		sids:           expiring.New[string, ending](capacity, ttl),
 		subs:           expiring.New[string, int64](capacity, ttl),
 		sidFromIDToken: sidFromIDToken,
+		loaded:         make(chan struct{}),
 	}
 	es.watermark.Store(math.MinInt64)
 	es.keys.OnEvict = es.evicted
@@ -159,11 +164,44 @@ func (es *endedSessions) includes(sc *sessionCookie) bool {
 	return ok && sub != "" && created <= t+es.skew
 }
 
-// markLoaded records that the Coordinator's ended sessions were all
-// delivered.
+// markLoaded records that the ended sessions of every instance were all
+// delivered once: the Coordinator's, or at once without one (see
+// coordination.watch).
 func (es *endedSessions) markLoaded() {
-	if es.loaded != nil {
-		es.loadedOnce.Do(func() { close(es.loaded) })
+	es.loadedOnce.Do(func() { close(es.loaded) })
+}
+
+// isLoaded reports whether markLoaded was called.
+func (es *endedSessions) isLoaded() bool {
+	select {
+	case <-es.loaded:
+		return true
+	default:
+		return false
+	}
+}
+
+// errEndedNotLoaded is the cause of the *StoreError a request carrying
+// a session gets while the Coordinator's ended sessions are not loaded.
+var errEndedNotLoaded = errors.New("the coordinator's ended sessions are not loaded yet")
+
+// waitLoaded is the wait of a request carrying a session until the ended
+// sessions of every instance were all delivered once: until then, a
+// session another instance ended would be served. It waits up to
+// loadTimeout, then returns a *StoreError.
+func (es *endedSessions) waitLoaded(ctx context.Context) error {
+	if es.isLoaded() {
+		return nil
+	}
+	t := time.NewTimer(es.loadTimeout)
+	defer t.Stop()
+	select {
+	case <-es.loaded:
+		return nil
+	case <-t.C:
+		return storeError("checking the session against the ended ones", errEndedNotLoaded)
+	case <-ctx.Done():
+		return storeError("checking the session against the ended ones", context.Cause(ctx))
 	}
 }
 

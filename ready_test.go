@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/monocloud/auth-go/internal/provider"
 	"github.com/monocloud/auth-go/monocloudtest"
@@ -73,14 +74,20 @@ func TestReady(t *testing.T) {
 	})
 
 	t.Run("not ready until the coordinator's ended sessions are loaded", func(t *testing.T) {
-		app := newTestApp(t, appConfig{opcfg: adaClaims})
-		app.client.ended.loaded = make(chan struct{}) // as New makes it with a Coordinator
+		hold := make(chan struct{})
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: &fakeCoordinator{holdLoad: hold}}})
+		t.Cleanup(func() { _ = app.client.Close() })
 		var se *StoreError
 		if err := app.client.Ready(t.Context()); !errors.As(err, &se) || !errors.Is(err, errEndedNotLoaded) {
 			t.Errorf("Ready: %v, want a *StoreError for the ended sessions", err)
 		}
 		wantNotReady(t, readyStatus(app.client), "ended sessions")
-		app.client.ended.markLoaded()
+		close(hold)
+		select {
+		case <-app.client.ended.loaded:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the ended sessions were not loaded once the coordinator delivered them")
+		}
 		if err := app.client.Ready(t.Context()); err != nil {
 			t.Errorf("Ready once loaded: %v", err)
 		}
