@@ -49,7 +49,8 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 			returnTo = u
 		}
 	}
-	st, sc, ok := c.lookupOrFail(w, r)
+	rt := route{onError: o.OnError}
+	st, sc, ok := c.lookupOrFail(w, r, rt)
 	if !ok {
 		return
 	}
@@ -63,12 +64,12 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		// Before anything ends: a retry must still end both sessions.
 		var err error
 		if p, err = c.provider(r.Context()); err != nil {
-			c.fail(w, r, err)
+			c.fail(w, r, rt, err)
 			return
 		}
 	}
 	if err := st.destroy(r.Context()); err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return
 	}
 	c.clearStates(w, r, "")
