@@ -85,6 +85,7 @@ func New(opts Options) (*Client, error) {
 	// unless RequireProvider; an answer that proves the configuration wrong
 	// fails New.
 	if _, err := c.provider(context.Background()); err != nil {
+		err = c.reportDiscovery(context.Background(), err)
 		var ve *ValidationError
 		if errors.As(err, &ve) || *cfg.opts.RequireProvider {
 			return nil, err

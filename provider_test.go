@@ -178,6 +178,48 @@ func TestProviderDownAtStart(t *testing.T) {
 	})
 }
 
+// TestProviderDiscoveryAttemptReportedOnce: a failed discovery attempt is
+// one provider_error event (op "discovery"), reported by the operation that
+// made it before its own failure, and a lookup failing fast during the
+// backoff reports none.
+func TestProviderDiscoveryAttemptReportedOnce(t *testing.T) {
+	rec := &logRecorder{}
+	app, clock := pvNewAppDown(t, pvDown, rec.options())
+	attempts := func() (n int, last int) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		last = -1
+		for i, e := range rec.events {
+			if e.Kind == EventProviderError && e.Op == "discovery" {
+				n, last = n+1, i
+			}
+		}
+		return n, last
+	}
+	if n, _ := attempts(); n != 1 {
+		t.Fatalf("New: %d discovery events, want 1", n)
+	}
+	if _, err := app.client.provider(t.Context()); err == nil || errors.As(err, new(*failedDiscovery)) {
+		t.Errorf("lookup during the backoff: %v, want a failure that made no attempt", err)
+	}
+	clock.Advance(2 * provider.MinBackoff)
+	app.get("/api/auth/signin")
+	n, last := attempts()
+	if n != 2 {
+		t.Fatalf("after a sign-in that made an attempt: %d discovery events, want 2", n)
+	}
+	rec.mu.Lock()
+	next := rec.events[last+1:]
+	rec.mu.Unlock()
+	if len(next) != 1 || next[0].Kind != EventProviderError || next[0].Path != "/api/auth/signin" {
+		t.Errorf("events after the attempt's: %+v, want the sign-in's failure", next)
+	}
+	app.get("/api/auth/signin") // fails fast
+	if n, _ := attempts(); n != 2 {
+		t.Errorf("after a sign-in during the backoff: %d discovery events, want 2", n)
+	}
+}
+
 func TestNewMisconfiguredProvider(t *testing.T) {
 	doc := func(issuer string, drop ...string) map[string]any {
 		d := map[string]any{"issuer": issuer, "authorization_endpoint": issuer + "/a", "token_endpoint": issuer + "/t", "jwks_uri": issuer + "/k"}

@@ -16,7 +16,7 @@ import (
 func (c *Client) Ready(ctx context.Context) error {
 	p, err := c.provider(ctx)
 	if err != nil {
-		return err
+		return c.reportDiscovery(ctx, err)
 	}
 	if err := p.verifier.Keys.Load(ctx); err != nil {
 		return opError(err)

@@ -99,9 +99,11 @@ type oauthError struct {
 }
 
 // handOver reports err, answered with status (an event, logged with what
-// to fix when that is known), and hands it to rt's OnError or
-// Options.OnError, the first one set. It reports whether a hook answered.
+// to fix when that is known, after that of the failed discovery attempt
+// err marks, if any), and hands it to rt's OnError or Options.OnError, the
+// first one set. It reports whether a hook answered.
 func (c *Client) handOver(w http.ResponseWriter, r *http.Request, rt route, err error, status int) (answered bool) {
+	err = c.reportDiscovery(r.Context(), err)
 	logged := err
 	if fix := c.diagnose(rt, err); fix != "" {
 		logged = &diagnosedError{err: err, fix: fix}

@@ -74,7 +74,9 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 	}
 	c.clearStates(w, r, "")
 	if *c.cfg.opts.RevokeTokensOnSignOut {
-		c.revokeOnSignOut(r.Context(), sc.Session)
+		if err := c.revokeOnSignOut(r.Context(), sc.Session); err != nil {
+			c.emit(r.Context(), Event{Kind: EventProviderError, Op: "revoking the tokens at sign-out", Err: err})
+		}
 	}
 	outcome := OutcomeLocal
 	if p != nil {
