@@ -185,14 +185,11 @@ func (es *endedSessions) isLoaded() bool {
 // a session gets while the Coordinator's ended sessions are not loaded.
 var errEndedNotLoaded = errors.New("the coordinator's ended sessions are not loaded yet")
 
-// waitLoaded is the wait of a request carrying a session until the ended
-// sessions of every instance were all delivered once: until then, a
-// session another instance ended would be served. It waits up to
-// loadTimeout, then returns a *StoreError.
+// waitLoaded is the wait of a request carrying a session, while isLoaded
+// is false, until the ended sessions of every instance were all delivered
+// once: until then, a session another instance ended would be served. It
+// waits up to loadTimeout, then returns a *StoreError.
 func (es *endedSessions) waitLoaded(ctx context.Context) error {
-	if es.isLoaded() {
-		return nil
-	}
 	t := time.NewTimer(es.loadTimeout)
 	defer t.Stop()
 	select {

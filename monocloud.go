@@ -78,7 +78,7 @@ func New(opts Options) (*Client, error) {
 	c.ended.skew = int64(*cfg.opts.ClockTolerance / time.Second)
 	c.ended.loadTimeout = cfg.opts.ResponseTimeout
 	c.coord = newCoordination(cfg)
-	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.coord, c.ended)
+	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.coord)
 	c.refreshes = refresh.New[*refreshedSession](cfg.opts.ResponseTimeout, func() time.Time { return c.now() })
 	c.disc = c.newDiscovery()
 	// A provider that cannot be reached is logged and retried on demand,

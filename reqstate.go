@@ -259,6 +259,11 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s.User = User{}
 		sc.Session = &s
 	}
+	if !st.c.ended.isLoaded() {
+		if err := st.c.ended.waitLoaded(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if st.c.ended.includes(&sc) {
 		st.remove(ctx, &sc)
 		return nil, nil

@@ -14,10 +14,8 @@ import (
 // state and the refresh call it without asking which it is.
 type sessionBackend interface {
 	// load completes cookie sc, read from the request, with its session
-	// (for stored sessions, the stored one) and, when it has one, waits
-	// until it can be checked against the ended sessions (see
-	// endedSessions.waitLoaded). It reports false when the store no longer
-	// has it.
+	// (for stored sessions, the stored one). It reports false when the
+	// store no longer has it.
 	load(ctx context.Context, sc *sessionCookie) (bool, error)
 	// ready returns a *StoreError when the store does not answer.
 	ready(ctx context.Context) error
@@ -66,32 +64,29 @@ type newest struct {
 // newSessionBackend returns the backend of cfg: cookieSessions without a
 // SessionStore, else storedSessions. A Coordinator shares the refreshes of
 // sessions that no SessionLocker serializes; coord records the sessions
-// cookieSessions end. A request carrying a session waits until ended has
-// loaded the ended sessions of every instance.
-func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, coord coordination, ended *endedSessions) sessionBackend {
+// cookieSessions end.
+func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, coord coordination) sessionBackend {
 	sharing := refreshSharing{coord: cfg.coordinator, codec: codec, now: now}
 	if cfg.opts.Session.Store == nil {
-		return &cookieSessions{sharing: sharing, coord: coord, ended: ended}
+		return &cookieSessions{sharing: sharing, coord: coord}
 	}
 	locker, _ := cfg.opts.Session.Store.(SessionLocker)
 	if locker != nil {
 		sharing = refreshSharing{}
 	}
-	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing, ended: ended}
+	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing}
 }
 
 // cookieSessions keeps each session in its cookie.
 type cookieSessions struct {
 	sharing refreshSharing
 	coord   coordination // records the sessions ended
-	ended   *endedSessions
 }
 
-func (b *cookieSessions) load(ctx context.Context, sc *sessionCookie) (bool, error) {
-	if sc.Session == nil {
-		return true, nil // a stored session's cookie: no session here
-	}
-	return true, b.ended.waitLoaded(ctx)
+// load has nothing to add: sc carries its session, or, for a stored
+// session's cookie, none.
+func (*cookieSessions) load(context.Context, *sessionCookie) (bool, error) {
+	return true, nil
 }
 
 func (*cookieSessions) ready(context.Context) error { return nil }
@@ -126,7 +121,6 @@ type storedSessions struct {
 	store   SessionStore
 	locker  SessionLocker  // the store, when it is one; else nil
 	sharing refreshSharing // without a locker
-	ended   *endedSessions
 }
 
 func (b *storedSessions) load(ctx context.Context, sc *sessionCookie) (bool, error) {
@@ -138,7 +132,7 @@ func (b *storedSessions) load(ctx context.Context, sc *sessionCookie) (bool, err
 		return false, nil
 	}
 	sc.Session, sc.user = s, nil
-	return true, b.ended.waitLoaded(ctx)
+	return true, nil
 }
 
 // readyProbeKey is the session key ready reads to reach the store; no
