@@ -109,11 +109,10 @@ type coordination interface {
 	useTokenID(ctx context.Context, id string, expires time.Time) (bool, error)
 	// releaseTokenID forgets id, which useTokenID recorded.
 	releaseTokenID(ctx context.Context, id string) error
-	// watch starts keeping this process's ended sessions current: it calls
-	// record with each session every instance ends, loaded once those
-	// ended before were all delivered, and emit with each failure, until
-	// stop is called.
-	watch(record func(EndedSession), loaded func(), emit func(context.Context, Event)) (stop func())
+	// watch starts keeping ended, this process's ended sessions, current
+	// with those of every instance until stop is called: it calls record
+	// with each session another instance ends, and emit with each failure.
+	watch(ended *endedSessions, record func(EndedSession), emit func(context.Context, Event)) (stop func())
 }
 
 // newCoordination returns the coordination of cfg.
@@ -126,7 +125,7 @@ func newCoordination(cfg *config) coordination {
 
 // standalone is the coordination of an instance without a Coordinator: it
 // ends sessions and uses token IDs in this process only, which its callers
-// do, and has no other instance's ended sessions to load.
+// do, and has no other instance's ended sessions to watch.
 type standalone struct{}
 
 func (standalone) endSession(context.Context, EndedSession) error { return nil }
@@ -135,8 +134,7 @@ func (standalone) useTokenID(context.Context, string, time.Time) (bool, error) {
 
 func (standalone) releaseTokenID(context.Context, string) error { return nil }
 
-func (standalone) watch(_ func(EndedSession), loaded func(), _ func(context.Context, Event)) func() {
-	loaded()
+func (standalone) watch(*endedSessions, func(EndedSession), func(context.Context, Event)) func() {
 	return func() {}
 }
 
@@ -164,9 +162,10 @@ func (cd coordinated) releaseTokenID(ctx context.Context, id string) error {
 	return cd.co.ReleaseTokenID(ctx, id)
 }
 
-func (cd coordinated) watch(record func(EndedSession), loaded func(), emit func(context.Context, Event)) func() {
+func (cd coordinated) watch(ended *endedSessions, record func(EndedSession), emit func(context.Context, Event)) func() {
+	ended.startLoading()
 	ctx, stop := context.WithCancel(context.Background())
-	go cd.watchEnded(ctx, record, loaded, emit)
+	go cd.watchEnded(ctx, record, ended.markLoaded, emit)
 	return stop
 }
 

@@ -48,10 +48,11 @@ type endedSessions struct {
 	// it is read from the session's ID token.
 	sidFromIDToken bool
 
-	// loaded is closed once the ended sessions of every instance were all
-	// delivered (see markLoaded).
-	loaded     chan struct{}
-	loadedOnce sync.Once
+	// loaded is closed while the ended sessions of every instance are all
+	// known: from the start without a Coordinator, else once it delivered
+	// them (see startLoading and markLoaded).
+	loaded   chan struct{}
+	loadedMu sync.Mutex // serializes closing loaded
 	// loadTimeout bounds the wait of a request for loaded (see waitLoaded).
 	loadTimeout time.Duration
 }
@@ -72,6 +73,7 @@ func newEndedSessions(ttl time.Duration, capacity int, sidFromIDToken bool) *end
 		sidFromIDToken: sidFromIDToken,
 		loaded:         make(chan struct{}),
 	}
+	close(es.loaded)
 	es.watermark.Store(math.MinInt64)
 	es.keys.OnEvict = es.evicted
 	es.sids.OnEvict = es.evicted
@@ -164,11 +166,21 @@ func (es *endedSessions) includes(sc *sessionCookie) bool {
 	return ok && sub != "" && created <= t+es.skew
 }
 
-// markLoaded records that the ended sessions of every instance were all
-// delivered once: the Coordinator's, or at once without one (see
-// coordination.watch).
+// startLoading marks the ended sessions as not loaded until markLoaded:
+// the Coordinator has those of the other instances to deliver. New calls
+// it, through coordination.watch, before serving any request.
+func (es *endedSessions) startLoading() {
+	es.loaded = make(chan struct{})
+}
+
+// markLoaded records that the Coordinator's ended sessions were all
+// delivered. It may be called again, after a reconnection.
 func (es *endedSessions) markLoaded() {
-	es.loadedOnce.Do(func() { close(es.loaded) })
+	es.loadedMu.Lock()
+	defer es.loadedMu.Unlock()
+	if !es.isLoaded() {
+		close(es.loaded)
+	}
 }
 
 // isLoaded reports whether markLoaded was called.

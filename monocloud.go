@@ -91,7 +91,7 @@ func New(opts Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	c.stopWatch = c.coord.watch(c.recordEnded, c.ended.markLoaded, c.emit)
+	c.stopWatch = c.coord.watch(c.ended, c.recordEnded, c.emit)
 	return c, nil
 }
 
