@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -256,5 +257,32 @@ func TestNewMisconfiguredProvider(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProviderDiscoveryAttemptOfARefreshInItsReport: a refresh that makes a
+// discovery attempt, which fails, files the attempt's provider_error in its
+// report, before its own failed refresh event, and the request that ran it
+// emits both.
+func TestProviderDiscoveryAttemptOfARefreshInItsReport(t *testing.T) {
+	rec := &logRecorder{}
+	app := newTokensApp(t, monocloudtest.Config{}, rec.options())
+	app.signIn("")
+	// As a client that has not discovered the provider yet.
+	app.op.SetDiscoveryFault(pvDown)
+	app.client.op.Store(nil)
+	app.client.disc = app.client.newDiscovery()
+	if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.Is(err, ErrProviderUnavailable) || errors.As(err, new(*failedDiscovery)) {
+		t.Fatalf("GetTokens: %v, want ErrProviderUnavailable, without the attempt's mark", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var kinds []string
+	for _, e := range rec.events {
+		kinds = append(kinds, string(e.Kind)+"/"+e.Op+string(e.Outcome))
+	}
+	want := []string{"provider_error/discovery", "refresh/failed"}
+	if got := kinds[len(kinds)-min(len(kinds), 2):]; !slices.Equal(got, want) {
+		t.Errorf("events %v, want them to end with %v", kinds, want)
 	}
 }
