@@ -23,7 +23,7 @@ var maxEnded = 1 << 20
 // so a copy of the cookie taken before sign-out is refused). Entries are
 // kept for the maximum session duration, after which every affected session
 // has ended anyway. They live in this process; with a Coordinator, every
-// instance records those of the others too (see watchEnded).
+// instance records those of the others too (see coordinated.watchEnded).
 //
 // Each kind holds at most a fixed number of entries. When one is full, its
 // oldest entry is evicted, and endedSessions fails closed for the user it
@@ -183,7 +183,8 @@ func (es *endedSessions) markLoaded() {
 	}
 }
 
-// isLoaded reports whether markLoaded was called.
+// isLoaded reports whether the ended sessions of every instance are all
+// known: always without a Coordinator, else once markLoaded was called.
 func (es *endedSessions) isLoaded() bool {
 	select {
 	case <-es.loaded:
