@@ -8,7 +8,7 @@ import (
 )
 
 // backChannelLogout verifies a logout token (OpenID Connect Back-Channel
-// Logout 1.0), revokes the matching sessions (on every instance, and
+// Logout 1.0), ends the matching sessions (on every instance, and
 // deleting them from the store, with a Coordinator) and calls
 // OnBackChannelLogout. Invalid tokens get 400, as the specification asks;
 // a Coordinator that fails gets 503, so that the provider may retry. Errors
@@ -47,8 +47,7 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		at = now
 	}
 	c.ended.add(lt.Subject, lt.SessionID, at)
-	rv := EndedSession{SID: lt.SessionID, Sub: lt.Subject, At: at}
-	if err := c.endSession(r.Context(), rv); err != nil {
+	if err := c.coord.endSession(r.Context(), EndedSession{SID: lt.SessionID, Sub: lt.Subject, At: at}); err != nil {
 		release() // the provider may retry
 		c.failLogout(w, r, err)
 		return
@@ -68,8 +67,8 @@ func (c *Client) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// useLogoutToken marks logout token lt used, in this process and with the
-// Coordinator, if any, until it expires. A token already used gives a
+// useLogoutToken marks logout token lt used, in this process and for every
+// instance, until it expires. A token already used gives a
 // *TokenError; a Coordinator that fails, a *StoreError. release forgets the
 // use, for a token whose logout failed.
 func (c *Client) useLogoutToken(ctx context.Context, lt *provider.LogoutToken) (release func(), err error) {
@@ -77,12 +76,8 @@ func (c *Client) useLogoutToken(ctx context.Context, lt *provider.LogoutToken) (
 	if !c.logoutJTIs.Add(lt.TokenID, struct{}{}, c.now()) {
 		return nil, used
 	}
-	co := c.cfg.coordinator
-	if co == nil {
-		return func() { c.logoutJTIs.Delete(lt.TokenID) }, nil
-	}
 	id := "logout:" + lt.TokenID
-	first, err := co.UseTokenID(ctx, id, lt.Expires)
+	first, err := c.coord.useTokenID(ctx, id, lt.Expires)
 	if err != nil || !first {
 		c.logoutJTIs.Delete(lt.TokenID)
 		if err != nil {
@@ -96,7 +91,7 @@ func (c *Client) useLogoutToken(ctx context.Context, lt *provider.LogoutToken) (
 		// cancellation.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.opts.ResponseTimeout)
 		defer cancel()
-		if err := co.ReleaseTokenID(ctx, id); err != nil {
+		if err := c.coord.releaseTokenID(ctx, id); err != nil {
 			c.emit(ctx, Event{Kind: EventStoreError, Op: "releasing a logout token with the coordinator", Err: err})
 		}
 	}, nil

@@ -87,32 +87,103 @@ type EndedSession struct {
 	// Sub, alone, is a user logged out by the provider: every session of
 	// Sub created at or before At (with the clock skew) is ended. With Key
 	// or SID, it is the user of the session ended, when known: an instance
-	// that must forget the revocation before its expiry ends that user's
+	// that must forget the ended session before its expiry ends that user's
 	// sessions created at or before At instead.
 	Sub string
 	// At is when the session ended.
 	At time.Time
-	// Expires is when every session the revocation concerns has ended by
+	// Expires is when every session it concerns has ended by
 	// itself: At plus the maximum session duration.
 	Expires time.Time
+}
+
+// coordination is what a Client asks of the Coordinator. New chooses it
+// once: coordinated with a Coordinator, else standalone, so that no caller
+// asks whether there is one.
+type coordination interface {
+	// endSession records r for every instance, filling in its expiry.
+	endSession(ctx context.Context, r EndedSession) error
+	// useTokenID records id, the ID of a token that may be used once,
+	// until expires, for every instance, and reports whether it was not
+	// recorded yet.
+	useTokenID(ctx context.Context, id string, expires time.Time) (bool, error)
+	// releaseTokenID forgets id, which useTokenID recorded.
+	releaseTokenID(ctx context.Context, id string) error
+	// watch starts keeping ended, this process's ended sessions, current
+	// with those of every instance until stop is called: it calls record
+	// with each session another instance ends, and emit with each failure.
+	watch(ended *endedSessions, record func(EndedSession), emit func(context.Context, Event)) (stop func())
+}
+
+// newCoordination returns the coordination of cfg.
+func newCoordination(cfg *config) coordination {
+	if cfg.coordinator == nil {
+		return standalone{}
+	}
+	return coordinated{co: cfg.coordinator, sessionDuration: cfg.opts.Session.MaximumDuration}
+}
+
+// standalone is the coordination of an instance without a Coordinator: it
+// ends sessions and uses token IDs in this process only, which its callers
+// do, and has no other instance's ended sessions to watch.
+type standalone struct{}
+
+func (standalone) endSession(context.Context, EndedSession) error { return nil }
+
+func (standalone) useTokenID(context.Context, string, time.Time) (bool, error) { return true, nil }
+
+func (standalone) releaseTokenID(context.Context, string) error { return nil }
+
+func (standalone) watch(*endedSessions, func(EndedSession), func(context.Context, Event)) func() {
+	return func() {}
+}
+
+// coordinated is the coordination of instances that share co.
+type coordinated struct {
+	co Coordinator
+	// sessionDuration is the maximum session duration: how long an ended
+	// session is recorded.
+	sessionDuration time.Duration
+}
+
+func (cd coordinated) endSession(ctx context.Context, r EndedSession) error {
+	r.Expires = r.At.Add(cd.sessionDuration)
+	if err := cd.co.EndSession(ctx, r); err != nil {
+		return storeError("recording the end of the session with the coordinator", err)
+	}
+	return nil
+}
+
+func (cd coordinated) useTokenID(ctx context.Context, id string, expires time.Time) (bool, error) {
+	return cd.co.UseTokenID(ctx, id, expires)
+}
+
+func (cd coordinated) releaseTokenID(ctx context.Context, id string) error {
+	return cd.co.ReleaseTokenID(ctx, id)
+}
+
+func (cd coordinated) watch(ended *endedSessions, record func(EndedSession), emit func(context.Context, Event)) func() {
+	ended.startLoading()
+	ctx, stop := context.WithCancel(context.Background())
+	go cd.watchEnded(ctx, record, ended.markLoaded, emit)
+	return stop
 }
 
 // watchRetry bounds the pause between two calls of WatchEnded after a
 // failure.
 const watchRetry = time.Second
 
-// watchEnded keeps c.ended current with the Coordinator's ended
-// sessions until ctx ends, calling WatchEnded again after each
-// failure: after 50 ms, doubling to watchRetry while it keeps failing.
-func (c *Client) watchEnded(ctx context.Context) {
+// watchEnded calls WatchEnded until ctx ends, again after each failure:
+// after 50 ms, doubling to watchRetry while it keeps failing.
+func (cd coordinated) watchEnded(ctx context.Context, record func(EndedSession), loaded func(), emit func(context.Context, Event)) {
 	wait := 50 * time.Millisecond
 	for {
 		started := time.Now()
-		err := c.cfg.coordinator.WatchEnded(ctx, c.recordEnded, c.ended.markLoaded)
+		err := cd.co.WatchEnded(ctx, record, loaded)
 		if ctx.Err() != nil {
 			return
 		}
-		c.emit(ctx, Event{Kind: EventStoreError, Op: "watching the coordinator's ended sessions", Err: err})
+		emit(ctx, Event{Kind: EventStoreError, Op: "watching the coordinator's ended sessions", Err: err})
 		if time.Since(started) > watchRetry {
 			wait = 50 * time.Millisecond
 		}
@@ -125,7 +196,7 @@ func (c *Client) watchEnded(ctx context.Context) {
 	}
 }
 
-// recordEnded records r in this process.
+// recordEnded records r, ended by any instance, in this process.
 func (c *Client) recordEnded(r EndedSession) {
 	switch {
 	case r.Key != "":
@@ -136,26 +207,11 @@ func (c *Client) recordEnded(r EndedSession) {
 	}
 }
 
-// endSession records r with the Coordinator, if any, filling in its
-// expiry.
-func (c *Client) endSession(ctx context.Context, r EndedSession) error {
-	if c.cfg.coordinator == nil {
-		return nil
-	}
-	r.Expires = r.At.Add(c.cfg.opts.Session.MaximumDuration)
-	if err := c.cfg.coordinator.EndSession(ctx, r); err != nil {
-		return storeError("recording the end of the session with the coordinator", err)
-	}
-	return nil
-}
-
 // Close stops the work New started in the background for the Coordinator
 // (watching its ended sessions); without a Coordinator it does nothing. The
 // Client still serves requests, but no longer learns of sessions ended on
 // other instances. Close may be called more than once.
 func (c *Client) Close() error {
-	if c.stopWatch != nil {
-		c.stopWatch()
-	}
+	c.stopWatch()
 	return nil
 }

@@ -30,7 +30,7 @@ type fakeCoordinator struct {
 	failEndSession bool
 	watchFailures  int
 	holdLoad       chan struct{} // when set, loaded waits for it to close
-	revoked        []EndedSession
+	ended          []EndedSession
 	watchers       map[*func(EndedSession)]bool
 	used           map[string]time.Time // token ID → expiry
 	refreshed      map[string][]byte    // session key → its newest shared refresh
@@ -70,7 +70,7 @@ func (f *fakeCoordinator) EndSession(_ context.Context, r EndedSession) error {
 	if f.failEndSession {
 		return errors.New("coordinator down")
 	}
-	f.revoked = append(f.revoked, r)
+	f.ended = append(f.ended, r)
 	for fn := range f.watchers {
 		(*fn)(r)
 	}
@@ -84,7 +84,7 @@ func (f *fakeCoordinator) WatchEnded(ctx context.Context, fn func(EndedSession),
 		f.mu.Unlock()
 		return errors.New("coordinator down")
 	}
-	for _, r := range f.revoked {
+	for _, r := range f.ended {
 		fn(r)
 	}
 	if f.watchers == nil {
@@ -130,19 +130,43 @@ func (f *fakeCoordinator) ReleaseTokenID(_ context.Context, id string) error {
 	return nil
 }
 
+// TestCoordinationStandalone: without a Coordinator, New chooses the
+// standalone coordination: there is nothing to load, token IDs are new to
+// it, ending a session records nothing elsewhere, and Close does nothing.
+func TestCoordinationStandalone(t *testing.T) {
+	app := newTestApp(t, appConfig{opcfg: adaClaims})
+	if _, ok := app.client.coord.(standalone); !ok {
+		t.Fatalf("coordination %T, want standalone", app.client.coord)
+	}
+	if !app.client.ended.isLoaded() {
+		t.Error("ended sessions not loaded after New")
+	}
+	if first, err := app.client.coord.useTokenID(t.Context(), "logout:a", time.Now().Add(time.Minute)); !first || err != nil {
+		t.Errorf("useTokenID = %v, %v; want true, nil", first, err)
+	}
+	if err := app.client.coord.endSession(t.Context(), EndedSession{Key: "k", At: time.Now()}); err != nil {
+		t.Errorf("endSession: %v", err)
+	}
+	for range 2 {
+		if err := app.client.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+}
+
 // TestCoordinatorWatchRetriesUntilClose: a watch that fails is called
-// again, the revocations it then delivers apply, and Close ends it.
+// again, the ended sessions it then delivers apply, and Close ends it.
 func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	now := time.Now()
 	f := &fakeCoordinator{watchFailures: 2, watchEnded: make(chan struct{}),
-		revoked: []EndedSession{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
+		ended: []EndedSession{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
 	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	c := a.client
 	s := &Session{User: User{"sub": "user-1", "sid": "sid-1"}}
 	deadline := time.Now().Add(5 * time.Second)
 	for !endedAt(c.ended, "k1", &Session{}, now.Unix()-1) || !endedAt(c.ended, "k2", s, now.Unix()-1) {
 		if time.Now().After(deadline) {
-			t.Fatal("the revocations of the watch that succeeded after two failures were not applied")
+			t.Fatal("the ended sessions of the watch that succeeded after two failures were not applied")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -182,17 +206,17 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.revoked) != 1 || f.revoked[0].Key == "" || !f.revoked[0].Expires.After(f.revoked[0].At) {
-		t.Fatalf("revocations recorded: %+v; want the session key, with an expiry", f.revoked)
+	if len(f.ended) != 1 || f.ended[0].Key == "" || !f.ended[0].Expires.After(f.ended[0].At) {
+		t.Fatalf("ended sessions recorded: %+v; want the session key, with an expiry", f.ended)
 	}
 }
 
-// TestSessionWaitsForTheCoordinatorsRevocations: until the Coordinator has
-// delivered the revocations recorded before the instance started, a
+// TestSessionWaitsForTheCoordinatorsEndedSessions: until the Coordinator has
+// delivered the ended sessions recorded before the instance started, a
 // request carrying a session waits up to ResponseTimeout and answers 503
 // (a *StoreError); a request without one is not held. Once loaded, a session signed out
 // elsewhere is refused and another one served.
-func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
+func TestSessionWaitsForTheCoordinatorsEndedSessions(t *testing.T) {
 	co := &fakeCoordinator{}
 	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
@@ -229,22 +253,22 @@ func TestSessionWaitsForTheCoordinatorsRevocations(t *testing.T) {
 		return err
 	}
 	if code := serveB(signedOut); code != http.StatusServiceUnavailable {
-		t.Errorf("a signed-out session before the revocations are loaded: %d; want 503", code)
+		t.Errorf("a signed-out session before the ended sessions are loaded: %d; want 503", code)
 	}
 	if err := sessionAtB(nil); !errors.Is(err, ErrNoSession) {
-		t.Errorf("a request without a session before the revocations are loaded: %v; want ErrNoSession at once", err)
+		t.Errorf("a request without a session before the ended sessions are loaded: %v; want ErrNoSession at once", err)
 	}
 	var storeErr *StoreError
 	if err := sessionAtB(live); !errors.As(err, &storeErr) {
-		t.Errorf("a live session before the revocations are loaded: %v; want a *StoreError", err)
+		t.Errorf("a live session before the ended sessions are loaded: %v; want a *StoreError", err)
 	}
 
 	close(co.holdLoad)
 	if err := sessionAtB(signedOut); !errors.Is(err, ErrNoSession) {
-		t.Errorf("a signed-out session once the revocations are loaded: %v; want ErrNoSession", err)
+		t.Errorf("a signed-out session once the ended sessions are loaded: %v; want ErrNoSession", err)
 	}
 	if err := sessionAtB(live); err != nil {
-		t.Errorf("a live session once the revocations are loaded: %v; want it served", err)
+		t.Errorf("a live session once the ended sessions are loaded: %v; want it served", err)
 	}
 }
 

@@ -3,13 +3,12 @@ package monocloud
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 )
 
-// diagnose says what to fix for err, a failure of r's route, naming the
+// diagnose says what to fix for err, a failure of route rt, naming the
 // configuration variable involved; "" when there is nothing to say.
-func (c *Client) diagnose(r *http.Request, err error) string {
+func (c *Client) diagnose(rt route, err error) string {
 	var (
 		oe *OPError
 		se *StoreError
@@ -23,7 +22,7 @@ func (c *Client) diagnose(r *http.Request, err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "the provider did not answer within MONOCLOUD_AUTH_RESPONSE_TIMEOUT (" + c.cfg.opts.ResponseTimeout.String() + ")"
 	case errors.As(err, &oe):
-		return c.diagnoseOPError(r, oe)
+		return c.diagnoseOPError(rt, oe)
 	case errors.As(err, &te) && strings.Contains(te.Message, "timestamp is in the future"):
 		return "the ID token's times do not fit this server's clock: sync the clock, or allow for the difference with MONOCLOUD_AUTH_CLOCK_SKEW"
 	}
@@ -31,7 +30,7 @@ func (c *Client) diagnose(r *http.Request, err error) string {
 }
 
 // diagnoseOPError is diagnose for an OAuth error of the provider.
-func (c *Client) diagnoseOPError(r *http.Request, oe *OPError) string {
+func (c *Client) diagnoseOPError(rt route, oe *OPError) string {
 	switch {
 	case oe.Code == "invalid_client":
 		return "the provider refused the client credentials: " + c.credentialsHint()
@@ -40,7 +39,7 @@ func (c *Client) diagnoseOPError(r *http.Request, oe *OPError) string {
 	case oe.Code == "invalid_redirect_uri" || mentionsRedirectURI(oe.Description):
 		return "the provider refused the redirect URI: register " + c.appURL(c.cfg.opts.Routes.Callback) +
 			" as a callback URL of the client, or set MONOCLOUD_AUTH_APP_URL (and MONOCLOUD_AUTH_CALLBACK_URL) to match the one registered; use one host spelling (localhost or 127.0.0.1) everywhere"
-	case oe.Code == "invalid_grant" && c.onCallback(r):
+	case oe.Code == "invalid_grant" && rt.callback:
 		return "the provider refused the authorization code (expired, already used, or redeemed with another redirect URI): if it repeats, check that MONOCLOUD_AUTH_APP_URL is the URL the browser uses"
 	case oe.Code == "invalid_scope":
 		return "the provider refused the scopes: check MONOCLOUD_AUTH_SCOPES against the scopes the client may request"

@@ -1,6 +1,8 @@
 package monocloud
 
 import (
+	"context"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -21,7 +23,7 @@ var maxEnded = 1 << 20
 // so a copy of the cookie taken before sign-out is refused). Entries are
 // kept for the maximum session duration, after which every affected session
 // has ended anyway. They live in this process; with a Coordinator, every
-// instance records those of the others too (see watchEnded).
+// instance records those of the others too (see coordinated.watchEnded).
 //
 // Each kind holds at most a fixed number of entries. When one is full, its
 // oldest entry is evicted, and endedSessions fails closed for the user it
@@ -46,10 +48,13 @@ type endedSessions struct {
 	// it is read from the session's ID token.
 	sidFromIDToken bool
 
-	// loaded is closed once the Coordinator's ended sessions were all
-	// delivered (see endedSessionsLoaded); nil without a Coordinator.
-	loaded     chan struct{}
-	loadedOnce sync.Once
+	// loaded is closed while the ended sessions of every instance are all
+	// known: from the start without a Coordinator, else once it delivered
+	// them (see startLoading and markLoaded).
+	loaded   chan struct{}
+	loadedMu sync.Mutex // serializes closing loaded
+	// loadTimeout bounds the wait of a request for loaded (see waitLoaded).
+	loadTimeout time.Duration
 }
 
 // ending is an ended session key or sid: when (unix time) and whose.
@@ -66,7 +71,9 @@ func newEndedSessions(ttl time.Duration, capacity int, sidFromIDToken bool) *end
 		sids:           expiring.New[string, ending](capacity, ttl),
 		subs:           expiring.New[string, int64](capacity, ttl),
 		sidFromIDToken: sidFromIDToken,
+		loaded:         make(chan struct{}),
 	}
+	close(es.loaded)
 	es.watermark.Store(math.MinInt64)
 	es.keys.OnEvict = es.evicted
 	es.sids.OnEvict = es.evicted
@@ -159,11 +166,52 @@ func (es *endedSessions) includes(sc *sessionCookie) bool {
 	return ok && sub != "" && created <= t+es.skew
 }
 
+// startLoading marks the ended sessions as not loaded until markLoaded:
+// the Coordinator has those of the other instances to deliver. New calls
+// it, through coordination.watch, before serving any request.
+func (es *endedSessions) startLoading() {
+	es.loaded = make(chan struct{})
+}
+
 // markLoaded records that the Coordinator's ended sessions were all
-// delivered.
+// delivered. It may be called again, after a reconnection.
 func (es *endedSessions) markLoaded() {
-	if es.loaded != nil {
-		es.loadedOnce.Do(func() { close(es.loaded) })
+	es.loadedMu.Lock()
+	defer es.loadedMu.Unlock()
+	if !es.isLoaded() {
+		close(es.loaded)
+	}
+}
+
+// isLoaded reports whether the ended sessions of every instance are all
+// known: always without a Coordinator, else once markLoaded was called.
+func (es *endedSessions) isLoaded() bool {
+	select {
+	case <-es.loaded:
+		return true
+	default:
+		return false
+	}
+}
+
+// errEndedNotLoaded is the cause of the *StoreError a request carrying
+// a session gets while the Coordinator's ended sessions are not loaded.
+var errEndedNotLoaded = errors.New("the coordinator's ended sessions are not loaded yet")
+
+// waitLoaded is the wait of a request carrying a session, while isLoaded
+// is false, until the ended sessions of every instance were all delivered
+// once: until then, a session another instance ended would be served. It
+// waits up to loadTimeout, then returns a *StoreError.
+func (es *endedSessions) waitLoaded(ctx context.Context) error {
+	t := time.NewTimer(es.loadTimeout)
+	defer t.Stop()
+	select {
+	case <-es.loaded:
+		return nil
+	case <-t.C:
+		return storeError("checking the session against the ended ones", errEndedNotLoaded)
+	case <-ctx.Done():
+		return storeError("checking the session against the ended ones", context.Cause(ctx))
 	}
 }
 

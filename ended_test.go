@@ -246,7 +246,7 @@ func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
 	}
 	co.mu.Lock()
 	defer co.mu.Unlock()
-	for _, r := range co.revoked {
+	for _, r := range co.ended {
 		if r.Key == "" || r.Sub == "" {
 			t.Fatalf("a sign-out recorded with the Coordinator: %+v; want its key and user", r)
 		}

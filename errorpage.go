@@ -51,12 +51,13 @@ a.secondary{background:#eef1f6;color:#1f2328}
 </html>
 `))
 
-// errorPage returns the page that answers r with status.
-func (c *Client) errorPage(r *http.Request, status int) errorPage {
+// errorPage returns the page that answers r, a request of route rt, with
+// status.
+func (c *Client) errorPage(r *http.Request, rt route, status int) errorPage {
 	home := pageLink{"Home", c.cfg.appRoot}
 	signIn := pageLink{"Sign in again", c.appURL(c.cfg.opts.Routes.SignIn)}
 	retry := signIn // a callback's state is used up: only a new sign-in helps
-	if !c.onCallback(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if !rt.callback && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		retry = pageLink{"Try again", c.appURL(c.returnPath(r))}
 	}
 	p := errorPage{Status: status}

@@ -232,9 +232,8 @@ func (st *requestState) emitQueued(ctx context.Context) {
 }
 
 // emitFailure reports err, which an auth route answers with status, as one
-// event: see Event.
-func (c *Client) emitFailure(ctx context.Context, path string, status int, err error) {
-	st := c.reqState(ctx)
+// event: see Event. callback marks the callback route.
+func (c *Client) emitFailure(ctx context.Context, path string, status int, err error, callback bool) {
 	e := Event{Kind: EventRouteFailed, Path: path, Status: status, Err: err}
 	var (
 		se *StoreError
@@ -245,7 +244,7 @@ func (c *Client) emitFailure(ctx context.Context, path string, status int, err e
 		e.Kind, e.Op = EventStoreError, se.Op
 	case errors.Is(err, ErrProviderUnavailable), errors.As(err, &he):
 		e.Kind = EventProviderError
-	case st != nil && st.callback:
+	case callback:
 		e.Kind = EventCallbackFailed
 	}
 	c.emit(ctx, e)

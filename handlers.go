@@ -202,7 +202,7 @@ func (c *Client) SignInHandler(opts *SignInOptions) http.Handler {
 	if errs := r.validationErrors(); len(errs) > 0 {
 		panic(errors.Join(errs...))
 	}
-	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, o) })
+	return c.routeHandler(func(w http.ResponseWriter, r *http.Request) { c.signIn(w, r, o) })
 }
 
 // CallbackHandler returns a handler that completes a sign-in as the
@@ -222,7 +222,7 @@ func (c *Client) CallbackHandler(opts *CallbackOptions) http.Handler {
 		}
 		o.RedirectURI = u
 	}
-	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.callback(w, r, o) })
+	return c.routeHandler(func(w http.ResponseWriter, r *http.Request) { c.callback(w, r, o) })
 }
 
 // UserInfoHandler returns a handler that answers the user's claims as the
@@ -232,7 +232,7 @@ func (c *Client) UserInfoHandler(opts *UserInfoOptions) http.Handler {
 	if opts != nil {
 		*o = *opts
 	}
-	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.userInfo(w, r, o) })
+	return c.routeHandler(func(w http.ResponseWriter, r *http.Request) { c.userInfo(w, r, o) })
 }
 
 // SignOutHandler returns a handler that signs out as the sign-out route
@@ -244,7 +244,7 @@ func (c *Client) SignOutHandler(opts *SignOutOptions) http.Handler {
 		*o = *opts
 	}
 	o.PostLogoutRedirectURI = c.redirectOption("SignOutOptions.PostLogoutRedirectURI", o.PostLogoutRedirectURI)
-	return c.routeHandler(o.OnError, func(w http.ResponseWriter, r *http.Request) { c.signOut(w, r, o) })
+	return c.routeHandler(func(w http.ResponseWriter, r *http.Request) { c.signOut(w, r, o) })
 }
 
 // redirectOption returns the absolute URL of v, a return URL option named
@@ -261,15 +261,9 @@ func (c *Client) redirectOption(field, v string) string {
 	return u
 }
 
-// routeHandler serves an auth route's handler with the request state, its
-// errors going to onError when it is set, instead of Options.OnError.
-func (c *Client) routeHandler(onError func(http.ResponseWriter, *http.Request, error), serve http.HandlerFunc) http.Handler {
+// routeHandler serves an auth route's handler with the request state.
+func (c *Client) routeHandler(serve http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.withReqState(w, r, func(w http.ResponseWriter, r *http.Request) {
-			if onError != nil {
-				c.reqState(r.Context()).onError = onError
-			}
-			serve(w, r)
-		})
+		c.withReqState(w, r, serve)
 	})
 }

@@ -28,7 +28,8 @@ type Client struct {
 	usedStates   *expiring.Map[string, struct{}] // states of the callbacks taken
 	logoutJTIs   *expiring.Map[string, struct{}] // IDs of the logout tokens accepted
 	ended        *endedSessions
-	stopWatch    context.CancelFunc // stops watchEnded; nil without a Coordinator
+	coord        coordination // what the Coordinator does, chosen by New
+	stopWatch    func()       // stops watching the Coordinator's ended sessions
 	now          func() time.Time
 
 	noRequestContextLogged atomic.Bool // see logNoRequestContext
@@ -75,26 +76,22 @@ func New(opts Options) (*Client, error) {
 		now:          time.Now,
 	}
 	c.ended.skew = int64(*cfg.opts.ClockTolerance / time.Second)
-	if cfg.coordinator != nil {
-		c.ended.loaded = make(chan struct{})
-	}
-	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.endSession, c.ended.loaded)
+	c.ended.loadTimeout = cfg.opts.ResponseTimeout
+	c.coord = newCoordination(cfg)
+	c.backend = newSessionBackend(cfg, sessionCodec, func() time.Time { return c.now() }, c.coord)
 	c.refreshes = refresh.New[*refreshedSession](cfg.opts.ResponseTimeout, func() time.Time { return c.now() })
 	c.disc = c.newDiscovery()
 	// A provider that cannot be reached is logged and retried on demand,
 	// unless RequireProvider; an answer that proves the configuration wrong
 	// fails New.
 	if _, err := c.provider(context.Background()); err != nil {
+		err = c.reportDiscovery(context.Background(), err)
 		var ve *ValidationError
 		if errors.As(err, &ve) || *cfg.opts.RequireProvider {
 			return nil, err
 		}
 	}
-	if cfg.coordinator != nil {
-		var watch context.Context
-		watch, c.stopWatch = context.WithCancel(context.Background())
-		go c.watchEnded(watch)
-	}
+	c.stopWatch = c.coord.watch(c.ended, c.recordEnded, c.emit)
 	return c, nil
 }
 

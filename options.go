@@ -197,8 +197,8 @@ type Options struct {
 	// sign-in and handed back to OnSessionCreating.
 	OnSetApplicationState func(r *http.Request) (map[string]any, error)
 	// OnBackChannelLogout is called after a valid logout token was received
-	// and the matching sessions were revoked. When nil the back-channel
-	// logout route still revokes sessions.
+	// and the matching sessions were ended. When nil the back-channel
+	// logout route still ends sessions.
 	OnBackChannelLogout func(ctx context.Context, sub, sid string) error
 	// OnError handles errors of the auth routes (for example an *OPError on
 	// the callback), served by Handler or AuthMiddleware; a handler made

@@ -66,7 +66,7 @@ func (c *Client) guard(w http.ResponseWriter, r *http.Request, rule accessRule, 
 	sc, err := c.reqState(r.Context()).lookupEncoded(r.Context())
 	switch {
 	case err != nil:
-		c.failWith(w, r, err, errorStatus(err), rule.answersJSON(c, r))
+		c.failWith(w, r, route{}, err, errorStatus(err), rule.answersJSON(c, r))
 	case sc == nil:
 		c.deny(w, r, rule, false, nil)
 	case !c.inGroup(sc, rule.GroupCheck):

@@ -35,7 +35,9 @@ type discoveredOP struct {
 const providerDiscoveredMessage = "monocloud: provider discovered"
 
 // newDiscovery returns the lazy discovery of c's provider (see
-// provider.Discovery), which reports each failed attempt as an event.
+// provider.Discovery). The failure of an attempt goes to the lookup that
+// made it (see Client.provider); the Client sets no CacheDuration, so every
+// attempt is made by a lookup.
 func (c *Client) newDiscovery() *provider.Discovery {
 	return &provider.Discovery{
 		Issuer:   c.cfg.opts.TenantDomain,
@@ -44,22 +46,65 @@ func (c *Client) newDiscovery() *provider.Discovery {
 		Required: []string{"authorization_endpoint", "token_endpoint", "jwks_uri"},
 		Now:      func() time.Time { return c.now() },
 		OnError: func(ctx context.Context, err error) {
-			c.emit(ctx, Event{Kind: EventProviderError, Op: "discovery", Err: opError(err)})
+			if failed, ok := ctx.Value(attemptKey{}).(*error); ok {
+				*failed = err
+			}
 		},
 	}
+}
+
+// attemptKey is the context key of the failure of the discovery attempt
+// that a provider lookup made, if it made one (see Client.provider).
+type attemptKey struct{}
+
+// failedDiscovery is the error of a provider lookup that made a discovery
+// attempt, which failed. The operation that made the lookup reports the
+// attempt at its top, once, with reportDiscovery or discoveryEvent,
+// whether or not it answers the error.
+type failedDiscovery struct{ err error }
+
+func (e *failedDiscovery) Error() string { return e.err.Error() }
+
+func (e *failedDiscovery) Unwrap() error { return e.err }
+
+// discoveryEvent returns err, as Client.provider returned it, without the
+// mark of a failed discovery attempt and, when it had one, the attempt's
+// event.
+func discoveryEvent(err error) (*Event, error) {
+	fd, ok := err.(*failedDiscovery)
+	if !ok {
+		return nil, err
+	}
+	return &Event{Kind: EventProviderError, Op: "discovery", Err: fd.err}, fd.err
+}
+
+// reportDiscovery emits the event of the failed discovery attempt err
+// marks, if any, and returns err without the mark.
+func (c *Client) reportDiscovery(ctx context.Context, err error) error {
+	e, err := discoveryEvent(err)
+	if e != nil {
+		c.emit(ctx, *e)
+	}
+	return err
 }
 
 // provider returns the discovered provider, discovering it first if needed
 // (see provider.Discovery: one attempt at a time for all callers, spaced by
 // a backoff after failures during which callers fail fast). Its errors
 // match ErrProviderUnavailable, or are a *ValidationError for an answer
-// that proves the configuration wrong.
+// that proves the configuration wrong. When this lookup made a discovery
+// attempt that failed, its error is a *failedDiscovery, for the caller to
+// report (see reportDiscovery).
 func (c *Client) provider(ctx context.Context) (*discoveredOP, error) {
 	if p := c.op.Load(); p != nil {
 		return p, nil
 	}
-	doc, err := c.disc.Get(ctx)
+	var attempt error
+	doc, err := c.disc.Get(context.WithValue(ctx, attemptKey{}, &attempt))
 	if err != nil {
+		if attempt != nil {
+			return nil, &failedDiscovery{opError(err)}
+		}
 		return nil, opError(err)
 	}
 	p, err := newDiscoveredOP(doc, c.cfg, func() time.Time { return c.now() })

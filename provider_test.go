@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -178,6 +179,48 @@ func TestProviderDownAtStart(t *testing.T) {
 	})
 }
 
+// TestProviderDiscoveryAttemptReportedOnce: a failed discovery attempt is
+// one provider_error event (op "discovery"), reported by the operation that
+// made it before its own failure, and a lookup failing fast during the
+// backoff reports none.
+func TestProviderDiscoveryAttemptReportedOnce(t *testing.T) {
+	rec := &logRecorder{}
+	app, clock := pvNewAppDown(t, pvDown, rec.options())
+	attempts := func() (n int, last int) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		last = -1
+		for i, e := range rec.events {
+			if e.Kind == EventProviderError && e.Op == "discovery" {
+				n, last = n+1, i
+			}
+		}
+		return n, last
+	}
+	if n, _ := attempts(); n != 1 {
+		t.Fatalf("New: %d discovery events, want 1", n)
+	}
+	if _, err := app.client.provider(t.Context()); err == nil || errors.As(err, new(*failedDiscovery)) {
+		t.Errorf("lookup during the backoff: %v, want a failure that made no attempt", err)
+	}
+	clock.Advance(2 * provider.MinBackoff)
+	app.get("/api/auth/signin")
+	n, last := attempts()
+	if n != 2 {
+		t.Fatalf("after a sign-in that made an attempt: %d discovery events, want 2", n)
+	}
+	rec.mu.Lock()
+	next := rec.events[last+1:]
+	rec.mu.Unlock()
+	if len(next) != 1 || next[0].Kind != EventProviderError || next[0].Path != "/api/auth/signin" {
+		t.Errorf("events after the attempt's: %+v, want the sign-in's failure", next)
+	}
+	app.get("/api/auth/signin") // fails fast
+	if n, _ := attempts(); n != 2 {
+		t.Errorf("after a sign-in during the backoff: %d discovery events, want 2", n)
+	}
+}
+
 func TestNewMisconfiguredProvider(t *testing.T) {
 	doc := func(issuer string, drop ...string) map[string]any {
 		d := map[string]any{"issuer": issuer, "authorization_endpoint": issuer + "/a", "token_endpoint": issuer + "/t", "jwks_uri": issuer + "/k"}
@@ -214,5 +257,32 @@ func TestNewMisconfiguredProvider(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProviderDiscoveryAttemptOfARefreshInItsReport: a refresh that makes a
+// discovery attempt, which fails, files the attempt's provider_error in its
+// report, before its own failed refresh event, and the request that ran it
+// emits both.
+func TestProviderDiscoveryAttemptOfARefreshInItsReport(t *testing.T) {
+	rec := &logRecorder{}
+	app := newTokensApp(t, monocloudtest.Config{}, rec.options())
+	app.signIn("")
+	// As a client that has not discovered the provider yet.
+	app.op.SetDiscoveryFault(pvDown)
+	app.client.op.Store(nil)
+	app.client.disc = app.client.newDiscovery()
+	if _, err := app.tokens(&GetTokensOptions{ForceRefresh: true}); !errors.Is(err, ErrProviderUnavailable) || errors.As(err, new(*failedDiscovery)) {
+		t.Fatalf("GetTokens: %v, want ErrProviderUnavailable, without the attempt's mark", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var kinds []string
+	for _, e := range rec.events {
+		kinds = append(kinds, string(e.Kind)+"/"+e.Op+string(e.Outcome))
+	}
+	want := []string{"provider_error/discovery", "refresh/failed"}
+	if got := kinds[len(kinds)-min(len(kinds), 2):]; !slices.Equal(got, want) {
+		t.Errorf("events %v, want them to end with %v", kinds, want)
 	}
 }

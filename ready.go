@@ -7,10 +7,6 @@ import (
 	"net/http"
 )
 
-// readyProbeKey is the session key Ready reads to reach the session
-// store; no session is stored under it.
-const readyProbeKey = "monocloud-ready-probe"
-
 // Ready reports whether c can serve sign-ins and sessions now: the provider
 // is discovered and its keys fetched, and, with a Coordinator, its
 // ended sessions are loaded, and, with a session store, the store answers.
@@ -20,24 +16,15 @@ const readyProbeKey = "monocloud-ready-probe"
 func (c *Client) Ready(ctx context.Context) error {
 	p, err := c.provider(ctx)
 	if err != nil {
-		return err
+		return c.reportDiscovery(ctx, err)
 	}
 	if err := p.verifier.Keys.Load(ctx); err != nil {
 		return opError(err)
 	}
-	if loaded := c.ended.loaded; loaded != nil {
-		select {
-		case <-loaded:
-		default:
-			return &StoreError{Op: "loading the coordinator's ended sessions", Err: errEndedNotLoaded}
-		}
+	if !c.ended.isLoaded() {
+		return &StoreError{Op: "loading the coordinator's ended sessions", Err: errEndedNotLoaded}
 	}
-	if store := c.cfg.opts.Session.Store; store != nil {
-		if _, err := store.Get(ctx, readyProbeKey); err != nil {
-			return &StoreError{Op: "reaching the session store", Err: err}
-		}
-	}
-	return nil
+	return c.backend.ready(ctx)
 }
 
 // readyRetryAfter is the Retry-After, in seconds, of ReadyHandler's 503.

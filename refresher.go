@@ -78,7 +78,8 @@ func (r *grantReport) take() []Event {
 // it holds a fresh token; else runs the grant, verifies and applies its
 // answer, saves the refreshed session and shares it. It files its report
 // in report: one event, refresh, or refresh_shared when it adopted another
-// instance's, after a store_error for what it could not save or share.
+// instance's, after a store_error for what it could not save or share, or
+// the provider_error of a discovery attempt it made that failed.
 func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q tokenQuery, report *grantReport) (out refresh.Outcome[*refreshedSession], err error) {
 	ctx = c.detached(ctx)
 	start := c.now()
@@ -88,6 +89,10 @@ func (c *Client) runRefresh(ctx context.Context, sc *sessionCookie, rt string, q
 	)
 	defer func() {
 		var events []Event
+		var failed *Event
+		if failed, err = discoveryEvent(err); failed != nil {
+			events = append(events, *failed)
+		}
 		if unsaved != nil {
 			events = append(events, *unsaved)
 		}

@@ -54,12 +54,6 @@ func (ctx *reqStateContext) Value(key any) any {
 type requestState struct {
 	c *Client
 	r *http.Request
-	// onError is the route handler's OnError, which overrides
-	// Options.OnError for its route.
-	onError func(http.ResponseWriter, *http.Request, error)
-	// callback marks a request of the callback route, whose failures are
-	// callback_failed events.
-	callback bool
 	// writer is the middleware's response writer, allocated with the state.
 	writer cookieWriter
 	ctx    reqStateContext // the context of r
@@ -212,12 +206,12 @@ func (st *requestState) loadOnce(ctx context.Context) (*sessionCookie, error) {
 
 // lookupOrFail is lookup for an auth route, which is always served with
 // its request state: it returns r's state and session (nil without one),
-// or answers a store failure and reports false.
-func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request) (*requestState, *sessionCookie, bool) {
+// or answers a store failure as rt's and reports false.
+func (c *Client) lookupOrFail(w http.ResponseWriter, r *http.Request, rt route) (*requestState, *sessionCookie, bool) {
 	st := c.reqState(r.Context())
 	sc, err := st.lookup(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return nil, nil, false
 	}
 	return st, sc, true
@@ -264,6 +258,11 @@ func (st *requestState) load(ctx context.Context) (*sessionCookie, error) {
 		s := *sc.Session // the decoded session may be shared through the cache
 		s.User = User{}
 		sc.Session = &s
+	}
+	if !st.c.ended.isLoaded() {
+		if err := st.c.ended.waitLoaded(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if st.c.ended.includes(&sc) {
 		st.remove(ctx, &sc)

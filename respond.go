@@ -11,34 +11,45 @@ import (
 	"time"
 )
 
-// fail answers an auth route's error: through the handler's OnError or
+// route is what the failure path needs to know of the auth route that
+// failed.
+type route struct {
+	// onError is the route handler's OnError, which overrides
+	// Options.OnError for its route; nil when it has none.
+	onError func(http.ResponseWriter, *http.Request, error)
+	// callback marks the callback route, whose failures are
+	// callback_failed events.
+	callback bool
+}
+
+// fail answers an error of auth route rt: through the handler's OnError or
 // Options.OnError, the first one set (see the package doc), else with a
 // status that fits the error and an error page, or JSON for a client that
 // asked for it.
-func (c *Client) fail(w http.ResponseWriter, r *http.Request, err error) {
-	c.failWith(w, r, err, errorStatus(err), wantsJSON(r))
+func (c *Client) fail(w http.ResponseWriter, r *http.Request, rt route, err error) {
+	c.failWith(w, r, rt, err, errorStatus(err), wantsJSON(r))
 }
 
 // failProvider is fail for an error the provider caused: a refusal, or an
 // answer that failed a check. It is a 502 Bad Gateway (or the 503 or 504
 // errorStatus gives), never a 4xx: the browser's request was fine.
-func (c *Client) failProvider(w http.ResponseWriter, r *http.Request, err error) {
+func (c *Client) failProvider(w http.ResponseWriter, r *http.Request, rt route, err error) {
 	status := errorStatus(err)
 	if status < http.StatusInternalServerError {
 		status = http.StatusBadGateway
 	}
-	c.failWith(w, r, err, status, wantsJSON(r))
+	c.failWith(w, r, rt, err, status, wantsJSON(r))
 }
 
 // failWith answers err with status: through a hook when one is set, else
 // with JSON (asJSON) or the error page. The details stay in the log: they
 // may hold internal addresses, and error_description on the callback is
 // attacker-supplied text.
-func (c *Client) failWith(w http.ResponseWriter, r *http.Request, err error, status int, asJSON bool) {
-	if c.handOver(w, r, err, status) {
+func (c *Client) failWith(w http.ResponseWriter, r *http.Request, rt route, err error, status int, asJSON bool) {
+	if c.handOver(w, r, rt, err, status) {
 		return
 	}
-	page := c.errorPage(r, status)
+	page := c.errorPage(r, rt, status)
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
 	}
@@ -67,7 +78,7 @@ func (c *Client) failLogout(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusBadGateway && errors.As(err, &te) {
 		status = http.StatusBadRequest // the caller's logout token
 	}
-	if c.handOver(w, r, err, status) {
+	if c.handOver(w, r, route{}, err, status) {
 		return
 	}
 	answer := oauthError{Code: "server_error", Description: http.StatusText(status)}
@@ -89,17 +100,19 @@ type oauthError struct {
 }
 
 // handOver reports err, answered with status (an event, logged with what
-// to fix when that is known), and hands it to the handler's OnError or
-// Options.OnError, the first one set. It reports whether a hook answered.
-func (c *Client) handOver(w http.ResponseWriter, r *http.Request, err error, status int) (answered bool) {
+// to fix when that is known, after that of the failed discovery attempt
+// err marks, if any), and hands it to rt's OnError or Options.OnError, the
+// first one set. It reports whether a hook answered.
+func (c *Client) handOver(w http.ResponseWriter, r *http.Request, rt route, err error, status int) (answered bool) {
+	err = c.reportDiscovery(r.Context(), err)
 	logged := err
-	if fix := c.diagnose(r, err); fix != "" {
+	if fix := c.diagnose(rt, err); fix != "" {
 		logged = &diagnosedError{err: err, fix: fix}
 	}
-	c.emitFailure(r.Context(), r.URL.Path, status, logged)
-	hook := c.cfg.opts.OnError
-	if st := c.reqState(r.Context()); st != nil && st.onError != nil {
-		hook = st.onError
+	c.emitFailure(r.Context(), r.URL.Path, status, logged, rt.callback)
+	hook := rt.onError
+	if hook == nil {
+		hook = c.cfg.opts.OnError
 	}
 	if hook == nil {
 		return false

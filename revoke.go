@@ -19,7 +19,7 @@ import (
 func (c *Client) RevokeTokens(ctx context.Context, s *Session) error {
 	p, err := c.provider(ctx)
 	if err != nil {
-		return err
+		return c.reportDiscovery(ctx, err)
 	}
 	if p.revocationURL == "" {
 		return ErrNoRevocationEndpoint
@@ -41,13 +41,13 @@ func (c *Client) RevokeTokens(ctx context.Context, s *Session) error {
 	return errors.Join(errs...)
 }
 
-// revokeOnSignOut revokes the tokens of a session that sign-out has ended.
-// A failure does not stop the sign-out: it is logged (without any token),
-// and a provider without a revocation_endpoint is skipped silently.
-func (c *Client) revokeOnSignOut(ctx context.Context, s *Session) {
-	err := c.RevokeTokens(ctx, s)
-	if err == nil || errors.Is(err, ErrNoRevocationEndpoint) {
-		return
+// revokeOnSignOut revokes the tokens of a session that sign-out has ended
+// and returns the failure for the sign-out to report (it does not stop
+// the sign-out); a provider without a revocation_endpoint is skipped
+// silently.
+func (c *Client) revokeOnSignOut(ctx context.Context, s *Session) error {
+	if err := c.RevokeTokens(ctx, s); err != nil && !errors.Is(err, ErrNoRevocationEndpoint) {
+		return err
 	}
-	c.emit(ctx, Event{Kind: EventProviderError, Op: "revoking the tokens at sign-out", Err: err})
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"time"
 
 	"github.com/monocloud/auth-go/internal/cookie"
@@ -15,11 +14,11 @@ import (
 // state and the refresh call it without asking which it is.
 type sessionBackend interface {
 	// load completes cookie sc, read from the request, with its session
-	// (for stored sessions, the stored one) and, when it has one, waits
-	// until it can be checked against the ended sessions (see
-	// endedSessionsLoaded). It reports false when the store no longer has
-	// it.
+	// (for stored sessions, the stored one). It reports false when the
+	// store no longer has it.
 	load(ctx context.Context, sc *sessionCookie) (bool, error)
+	// ready returns a *StoreError when the store does not answer.
+	ready(ctx context.Context) error
 	// save saves sc and returns what its cookie carries: sc itself, or
 	// only its key, lifetime and version.
 	save(ctx context.Context, sc *sessionCookie) (*sessionCookie, error)
@@ -64,73 +63,33 @@ type newest struct {
 
 // newSessionBackend returns the backend of cfg: cookieSessions without a
 // SessionStore, else storedSessions. A Coordinator shares the refreshes of
-// sessions that no SessionLocker serializes. endedLoaded is closed once the
-// Coordinator's ended sessions were all delivered; nil without a
-// Coordinator.
-func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, endSession func(context.Context, EndedSession) error, endedLoaded <-chan struct{}) sessionBackend {
+// sessions that no SessionLocker serializes; coord records the sessions
+// cookieSessions end.
+func newSessionBackend(cfg *config, codec *cookie.Codec, now func() time.Time, coord coordination) sessionBackend {
 	sharing := refreshSharing{coord: cfg.coordinator, codec: codec, now: now}
-	loaded := endedSessionsLoaded{done: endedLoaded, timeout: cfg.opts.ResponseTimeout}
 	if cfg.opts.Session.Store == nil {
-		return &cookieSessions{sharing: sharing, endSession: endSession, loaded: loaded}
+		return &cookieSessions{sharing: sharing, coord: coord}
 	}
 	locker, _ := cfg.opts.Session.Store.(SessionLocker)
 	if locker != nil {
 		sharing = refreshSharing{}
 	}
-	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing, loaded: loaded}
-}
-
-// endedSessionsLoaded is the wait of a request carrying a session for the
-// Coordinator's ended sessions: until they were all delivered once, a
-// session another instance ended would be served.
-type endedSessionsLoaded struct {
-	done    <-chan struct{} // closed once they were delivered; nil without a Coordinator
-	timeout time.Duration
-}
-
-// errEndedNotLoaded is the cause of the *StoreError a request carrying
-// a session gets while the Coordinator's ended sessions are not loaded.
-var errEndedNotLoaded = errors.New("the coordinator's ended sessions are not loaded yet")
-
-// wait waits until the Coordinator's ended sessions were all delivered
-// once, up to the timeout. It returns a *StoreError when they are not
-// loaded in time.
-func (l endedSessionsLoaded) wait(ctx context.Context) error {
-	if l.done == nil {
-		return nil
-	}
-	select {
-	case <-l.done:
-		return nil
-	default:
-	}
-	t := time.NewTimer(l.timeout)
-	defer t.Stop()
-	select {
-	case <-l.done:
-		return nil
-	case <-t.C:
-		return storeError("checking the session against the ended ones", errEndedNotLoaded)
-	case <-ctx.Done():
-		return storeError("checking the session against the ended ones", context.Cause(ctx))
-	}
+	return &storedSessions{store: cfg.opts.Session.Store, locker: locker, sharing: sharing}
 }
 
 // cookieSessions keeps each session in its cookie.
 type cookieSessions struct {
 	sharing refreshSharing
-	// endSession records an ended session with the Coordinator; without
-	// one it does nothing.
-	endSession func(context.Context, EndedSession) error
-	loaded     endedSessionsLoaded
+	coord   coordination // records the sessions ended
 }
 
-func (b *cookieSessions) load(ctx context.Context, sc *sessionCookie) (bool, error) {
-	if sc.Session == nil {
-		return true, nil // a stored session's cookie: no session here
-	}
-	return true, b.loaded.wait(ctx)
+// load has nothing to add: sc carries its session, or, for a stored
+// session's cookie, none.
+func (*cookieSessions) load(context.Context, *sessionCookie) (bool, error) {
+	return true, nil
 }
+
+func (*cookieSessions) ready(context.Context) error { return nil }
 
 func (*cookieSessions) save(_ context.Context, sc *sessionCookie) (*sessionCookie, error) {
 	return sc, nil
@@ -141,7 +100,7 @@ func (*cookieSessions) discard(context.Context, string) error { return nil }
 func (*cookieSessions) remove(context.Context, string) error { return nil }
 
 func (b *cookieSessions) end(ctx context.Context, _ *sessionCookie, r EndedSession) error {
-	return b.endSession(ctx, r)
+	return b.coord.endSession(ctx, r)
 }
 
 func (*cookieSessions) lockWrite(context.Context, string) (*Session, func(), error) {
@@ -162,7 +121,6 @@ type storedSessions struct {
 	store   SessionStore
 	locker  SessionLocker  // the store, when it is one; else nil
 	sharing refreshSharing // without a locker
-	loaded  endedSessionsLoaded
 }
 
 func (b *storedSessions) load(ctx context.Context, sc *sessionCookie) (bool, error) {
@@ -174,7 +132,18 @@ func (b *storedSessions) load(ctx context.Context, sc *sessionCookie) (bool, err
 		return false, nil
 	}
 	sc.Session, sc.user = s, nil
-	return true, b.loaded.wait(ctx)
+	return true, nil
+}
+
+// readyProbeKey is the session key ready reads to reach the store; no
+// session is stored under it.
+const readyProbeKey = "monocloud-ready-probe"
+
+func (b *storedSessions) ready(ctx context.Context) error {
+	if _, err := b.store.Get(ctx, readyProbeKey); err != nil {
+		return &StoreError{Op: "reaching the session store", Err: err}
+	}
+	return nil
 }
 
 func (b *storedSessions) save(ctx context.Context, sc *sessionCookie) (*sessionCookie, error) {

@@ -31,9 +31,10 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
+	rt := route{onError: o.OnError}
 	op, err := c.provider(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return
 	}
 	q := c.queryOverrides(r)
@@ -49,11 +50,11 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	if hook := c.cfg.opts.OnSetApplicationState; hook != nil {
 		s, err := hook(r)
 		if err != nil {
-			c.fail(w, r, err)
+			c.fail(w, r, rt, err)
 			return
 		}
 		if s == nil {
-			c.fail(w, r, &ValidationError{Message: "Invalid Application State. Expected state to be an object"})
+			c.fail(w, r, rt, &ValidationError{Message: "Invalid Application State. Expected state to be an object"})
 			return
 		}
 		appState = s
@@ -95,7 +96,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 		stateCookie, err = c.stateCookie(state, as, formPost)
 	}
 	if err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return
 	}
 
@@ -103,7 +104,7 @@ func (c *Client) signIn(w http.ResponseWriter, r *http.Request, o *SignInOptions
 	if *c.cfg.opts.UsePAR {
 		requestURI, err := op.tokens.PushAuthorization(r.Context(), op.parURL, params)
 		if err != nil {
-			c.failProvider(w, r, opError(err))
+			c.failProvider(w, r, rt, opError(err))
 			return
 		}
 		params = url.Values{"client_id": {c.cfg.opts.ClientID}, "request_uri": {requestURI}}
@@ -128,59 +129,57 @@ func (c *Client) callback(w http.ResponseWriter, r *http.Request, o *CallbackOpt
 	if !c.startAuthRoute(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
-	if st := c.reqState(r.Context()); st != nil {
-		st.callback = true
-	}
+	rt := route{onError: o.OnError, callback: true}
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
-			c.fail(w, r, &ValidationError{Message: "Invalid callback body", Err: err})
+			c.fail(w, r, rt, &ValidationError{Message: "Invalid callback body", Err: err})
 			return
 		}
 		params = r.PostForm
 	}
 	p, err := c.provider(r.Context())
 	if err != nil {
-		c.fail(w, r, err) // the state is kept: the callback can be retried
+		c.fail(w, r, rt, err) // the state is kept: the callback can be retried
 		return
 	}
 	as, err := c.takeSignInTxn(w, r, params.Get("state"))
 	if err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return
 	}
 	if code := params.Get("error"); code != "" {
-		c.fail(w, r, &OPError{Code: code, Description: params.Get("error_description")})
+		c.fail(w, r, rt, &OPError{Code: code, Description: params.Get("error_description")})
 		return
 	}
 	if iss := params.Get("iss"); iss != "" && iss != p.issuer {
-		c.fail(w, r, &ValidationError{Message: "Invalid issuer in the authorization response"})
+		c.fail(w, r, rt, &ValidationError{Message: "Invalid issuer in the authorization response"})
 		return
 	}
 	code := params.Get("code")
 	if code == "" {
-		c.fail(w, r, &ValidationError{Message: "Authorization code not found in the callback"})
+		c.fail(w, r, rt, &ValidationError{Message: "Authorization code not found in the callback"})
 		return
 	}
 	if o.RedirectURI != "" && o.RedirectURI != c.callbackURL(as) {
-		c.fail(w, r, &ValidationError{Message: "The sign-in sent the redirect URI " + c.callbackURL(as) + ", not this callback's " + o.RedirectURI})
+		c.fail(w, r, rt, &ValidationError{Message: "The sign-in sent the redirect URI " + c.callbackURL(as) + ", not this callback's " + o.RedirectURI})
 		return
 	}
 	session, claims, info, err := c.exchange(r.Context(), p, code, as, boolOr(o.UserInfo, *c.cfg.opts.UserInfo))
 	if err != nil {
-		c.failProvider(w, r, err)
+		c.failProvider(w, r, rt, err)
 		return
 	}
 	if hook := c.cfg.opts.OnSessionCreating; hook != nil {
 		if err := hook(r.Context(), session, claims, info, as.AppState); err != nil {
-			c.fail(w, r, err)
+			c.fail(w, r, rt, err)
 			return
 		}
 	}
 	st := c.reqState(r.Context()) // the auth routes are served with their request state
 	if err := st.create(r.Context(), session); err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return
 	}
 	if sc, err := st.lookup(r.Context()); err == nil && sc != nil {

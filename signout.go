@@ -49,7 +49,8 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 			returnTo = u
 		}
 	}
-	st, sc, ok := c.lookupOrFail(w, r)
+	rt := route{onError: o.OnError}
+	st, sc, ok := c.lookupOrFail(w, r, rt)
 	if !ok {
 		return
 	}
@@ -63,17 +64,19 @@ func (c *Client) signOut(w http.ResponseWriter, r *http.Request, o *SignOutOptio
 		// Before anything ends: a retry must still end both sessions.
 		var err error
 		if p, err = c.provider(r.Context()); err != nil {
-			c.fail(w, r, err)
+			c.fail(w, r, rt, err)
 			return
 		}
 	}
 	if err := st.destroy(r.Context()); err != nil {
-		c.fail(w, r, err)
+		c.fail(w, r, rt, err)
 		return
 	}
 	c.clearStates(w, r, "")
 	if *c.cfg.opts.RevokeTokensOnSignOut {
-		c.revokeOnSignOut(r.Context(), sc.Session)
+		if err := c.revokeOnSignOut(r.Context(), sc.Session); err != nil {
+			c.emit(r.Context(), Event{Kind: EventProviderError, Op: "revoking the tokens at sign-out", Err: err})
+		}
 	}
 	outcome := OutcomeLocal
 	if p != nil {

@@ -34,7 +34,8 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOpt
 	if !c.startAuthRoute(w, r, http.MethodGet) {
 		return
 	}
-	st, sc, ok := c.lookupOrFail(w, r)
+	rt := route{onError: o.OnError}
+	st, sc, ok := c.lookupOrFail(w, r, rt)
 	if !ok {
 		return
 	}
@@ -46,7 +47,7 @@ func (c *Client) userInfo(w http.ResponseWriter, r *http.Request, o *UserInfoOpt
 	if queryBool(c.queryOverrides(r), "refresh", boolOr(o.RefetchUserInfo, *c.cfg.opts.RefetchUserInfo)) {
 		u, err := c.refetchUserInfo(r.Context(), st)
 		if err != nil {
-			c.fail(w, r, err)
+			c.fail(w, r, rt, err)
 			return
 		}
 		user = u
