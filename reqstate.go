@@ -346,9 +346,3 @@ func (c *Client) withReqState(w http.ResponseWriter, r *http.Request, serve func
 	serve(&st.writer, r)
 	st.commit(w.Header())
 }
-
-// onCallback reports whether r is served by the callback route.
-func (c *Client) onCallback(r *http.Request) bool {
-	st := c.reqState(r.Context())
-	return st != nil && st.callback
-}
