@@ -106,7 +106,9 @@ func (c *Client) extract(r *http.Request) (credentials, *Error) {
 			return credentials{token: token, scheme: schemeBearer}, nil
 		}
 	}
-	cred, ok, err := parseAuthorization(r.Header.Values("Authorization"), c.cfg.maxTokenLength)
+	// Indexed with its canonical name: Header.Values would check that
+	// name's spelling again on every request.
+	cred, ok, err := parseAuthorization(r.Header["Authorization"], c.cfg.maxTokenLength)
 	if err != nil {
 		return credentials{}, err
 	}
