@@ -150,12 +150,18 @@ func decodeClaims(b []byte) (Claims, error) {
 	return m, nil
 }
 
-// checkClaims applies the rules every token's claims must pass (RFC 9068
-// section 4, RFC 7662 section 2.2): the issuer, equal to the discovered
-// one (required for JWTs, checked when present otherwise), the audience, a string sub, exp (required if
-// requireExp), nbf and iat with the tolerance.
+// checkClaims is checkClaimsAt now.
 func (c *Client) checkClaims(claims Claims, issuer string, requireIss, requireExp bool) *Error {
-	now := c.now().Add(c.cfg.clockSkew)
+	return c.checkClaimsAt(claims, issuer, c.now(), requireIss, requireExp)
+}
+
+// checkClaimsAt applies the rules every token's claims must pass (RFC 9068
+// section 4, RFC 7662 section 2.2) at now, the time the validation
+// started: the issuer, equal to the discovered one (required for JWTs,
+// checked when present otherwise), the audience, a string sub, exp
+// (required if requireExp), nbf and iat with the tolerance.
+func (c *Client) checkClaimsAt(claims Claims, issuer string, now time.Time, requireIss, requireExp bool) *Error {
+	now = now.Add(c.cfg.clockSkew)
 	tol := c.cfg.clockTolerance
 	if iss, ok := claims["iss"]; ok || requireIss {
 		if s, _ := iss.(string); s != issuer {

@@ -78,7 +78,7 @@ func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (C
 	if claims, ok := c.claims.get(key, now); ok {
 		return claims, outcomeJWTCached, nil
 	}
-	claims, err := c.validateJWT(ctx, token)
+	claims, err := c.validateJWT(ctx, token, now)
 	if err != nil {
 		return nil, "", err
 	}
@@ -92,8 +92,8 @@ func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (C
 
 // validateJWT validates a JWT access token (RFC 9068 section 4): the
 // algorithm allow-list, no crit, the typ policy, the signature by a key of
-// the provider, and the claims.
-func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error) {
+// the provider, and the claims at now.
+func (c *Client) validateJWT(ctx context.Context, token string, now time.Time) (Claims, *Error) {
 	jws, e := c.parseJWT(token)
 	if e != nil {
 		return nil, e
@@ -110,7 +110,7 @@ func (c *Client) validateJWT(ctx context.Context, token string) (Claims, *Error)
 		return nil, refuse(ErrInvalidToken, "bad_signature", err)
 	}
 	c.jwt.remember(&jws)
-	return c.jwtClaims(jws.payload, issuer)
+	return c.jwtClaims(jws.payload, issuer, now)
 }
 
 // parseJWT parses a JWS in compact serialization signed with an allowed
@@ -129,13 +129,14 @@ func (c *Client) parseJWT(token string) (compactJWS, *Error) {
 	return jws, nil
 }
 
-// jwtClaims decodes the verified payload of a JWT and checks its claims.
-func (c *Client) jwtClaims(payload []byte, issuer string) (Claims, *Error) {
+// jwtClaims decodes the verified payload of a JWT and checks its claims
+// at now.
+func (c *Client) jwtClaims(payload []byte, issuer string, now time.Time) (Claims, *Error) {
 	claims, err := decodeClaims(payload)
 	if err != nil {
 		return nil, refuse(ErrInvalidToken, "malformed_payload", err)
 	}
-	if e := c.checkClaims(claims, issuer, true, c.cfg.requireExp); e != nil {
+	if e := c.checkClaimsAt(claims, issuer, now, true, c.cfg.requireExp); e != nil {
 		return nil, e
 	}
 	return claims, nil
