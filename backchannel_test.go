@@ -532,7 +532,7 @@ func postLogoutTokenTo(app *testApp, h http.Handler, token string) int {
 func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
 	for _, by := range []string{"sid", "sub"} {
 		t.Run(by, func(t *testing.T) {
-			co := &fakeCoordinator{}
+			co := &fakeStore{}
 			app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: co}})
 			t.Cleanup(func() { _ = app.client.Close() })
 			app.useClock()
@@ -569,7 +569,7 @@ func TestBackChannelLogoutAtALaggingInstance(t *testing.T) {
 // dated by the token's iat: a session the user started after the logout
 // survives the token presented again later (a retry after a failure).
 func TestLogoutTokenReplayedAtAnotherInstance(t *testing.T) {
-	co := &fakeCoordinator{}
+	co := &fakeStore{}
 	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	clock := app.useClock()

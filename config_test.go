@@ -14,7 +14,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -815,32 +814,17 @@ func TestNewWithProvider(t *testing.T) {
 	})
 }
 
-// uaRecorder records the User-Agent of the requests it forwards.
-type uaRecorder struct {
-	mu  sync.Mutex
-	uas []string
-	rt  http.RoundTripper
-}
-
-func (u *uaRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	u.mu.Lock()
-	u.uas = append(u.uas, r.Header.Get("User-Agent"))
-	u.mu.Unlock()
-	return u.rt.RoundTrip(r)
-}
-
 func TestProviderCallsUseHTTPClientAndUserAgent(t *testing.T) {
 	for _, tt := range []struct{ ua, want string }{{"", "monocloud-auth-go"}, {"my-app/1.0", "my-app/1.0"}} {
 		t.Run(tt.want, func(t *testing.T) {
-			rec := &uaRecorder{rt: http.DefaultTransport}
-			app := newTestApp(t, appConfig{opts: Options{HTTPClient: &http.Client{Transport: rec}, UserAgent: tt.ua}})
+			tr := &fakeTransport{}
+			app := newTestApp(t, appConfig{opts: Options{HTTPClient: &http.Client{Transport: tr}, UserAgent: tt.ua}})
 			app.signInVia("/api/auth/signin")
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			if len(rec.uas) < 3 { // discovery, JWKS, token, userinfo
-				t.Fatalf("the HTTPClient's transport saw %d requests, want discovery, token, JWKS and userinfo", len(rec.uas))
+			uas := tr.seenUserAgents()
+			if len(uas) < 3 { // discovery, JWKS, token, userinfo
+				t.Fatalf("the HTTPClient's transport saw %d requests, want discovery, token, JWKS and userinfo", len(uas))
 			}
-			for i, ua := range rec.uas {
+			for i, ua := range uas {
 				if ua != tt.want {
 					t.Errorf("request %d: User-Agent %q, want %q", i, ua, tt.want)
 				}

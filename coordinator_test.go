@@ -1,7 +1,6 @@
 package monocloud
 
 import (
-	"context"
 	"errors"
 	"math/rand/v2"
 	"net/http"
@@ -13,122 +12,6 @@ import (
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
-
-// fakeCoordinator is the in-memory Coordinator of the package's tests,
-// shared by the instances of a test: LockSession serializes the refreshes
-// of a session, PutRefreshed shares their results (recording each TTL and
-// counting the reads of GetRefreshed), and
-// EndSession delivers each ended session to every watch, as redisstore does through
-// pub/sub. EndSession fails while failEndSession is set, WatchEnded fails
-// watchFailures times, and holds back loaded while holdLoad is open. Its
-// zero value is ready to use.
-//
-// monocloudtest/memstore.Store is the public one; these tests cannot import
-// it, as it imports this package.
-type fakeCoordinator struct {
-	mu             sync.Mutex
-	failEndSession bool
-	watchFailures  int
-	holdLoad       chan struct{} // when set, loaded waits for it to close
-	ended          []EndedSession
-	watchers       map[*func(EndedSession)]bool
-	used           map[string]time.Time // token ID → expiry
-	refreshed      map[string][]byte    // session key → its newest shared refresh
-	usedTokens     map[string]bool      // session key + " " + token digest → used
-	ttls           []time.Duration      // of each PutRefreshed
-	gets           int                  // GetRefreshed calls
-	watchEnded     chan struct{}        // closed when a watch returns for its ctx, when set
-	locks          sessionLocks
-}
-
-func (f *fakeCoordinator) LockSession(ctx context.Context, key string) (func(), error) {
-	return f.locks.lock(ctx, key)
-}
-
-func (f *fakeCoordinator) PutRefreshed(_ context.Context, key, usedToken string, v []byte, ttl time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.refreshed == nil {
-		f.refreshed, f.usedTokens = map[string][]byte{}, map[string]bool{}
-	}
-	f.refreshed[key] = v
-	f.usedTokens[key+" "+usedToken] = true
-	f.ttls = append(f.ttls, ttl)
-	return nil
-}
-
-func (f *fakeCoordinator) GetRefreshed(_ context.Context, key, tokenHash string) ([]byte, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.gets++
-	return f.refreshed[key], f.usedTokens[key+" "+tokenHash], nil
-}
-
-func (f *fakeCoordinator) EndSession(_ context.Context, r EndedSession) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failEndSession {
-		return errors.New("coordinator down")
-	}
-	f.ended = append(f.ended, r)
-	for fn := range f.watchers {
-		(*fn)(r)
-	}
-	return nil
-}
-
-func (f *fakeCoordinator) WatchEnded(ctx context.Context, fn func(EndedSession), loaded func()) error {
-	f.mu.Lock()
-	if f.watchFailures > 0 {
-		f.watchFailures--
-		f.mu.Unlock()
-		return errors.New("coordinator down")
-	}
-	for _, r := range f.ended {
-		fn(r)
-	}
-	if f.watchers == nil {
-		f.watchers = map[*func(EndedSession)]bool{}
-	}
-	f.watchers[&fn] = true
-	hold := f.holdLoad
-	f.mu.Unlock()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-		}
-	}
-	loaded()
-	<-ctx.Done()
-	f.mu.Lock()
-	delete(f.watchers, &fn)
-	f.mu.Unlock()
-	if f.watchEnded != nil {
-		close(f.watchEnded)
-	}
-	return ctx.Err()
-}
-
-func (f *fakeCoordinator) UseTokenID(_ context.Context, id string, expires time.Time) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if exp, ok := f.used[id]; ok && time.Now().Before(exp) {
-		return false, nil
-	}
-	if f.used == nil {
-		f.used = map[string]time.Time{}
-	}
-	f.used[id] = expires
-	return true, nil
-}
-
-func (f *fakeCoordinator) ReleaseTokenID(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.used, id)
-	return nil
-}
 
 // TestCoordinationStandalone: without a Coordinator, New chooses the
 // standalone coordination: there is nothing to load, token IDs are new to
@@ -158,7 +41,7 @@ func TestCoordinationStandalone(t *testing.T) {
 // again, the ended sessions it then delivers apply, and Close ends it.
 func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 	now := time.Now()
-	f := &fakeCoordinator{watchFailures: 2, watchEnded: make(chan struct{}),
+	f := &fakeStore{watchFailures: 2, watchEnded: make(chan struct{}),
 		ended: []EndedSession{{Key: "k1", At: now, Expires: now.Add(time.Hour)}, {SID: "sid-1", At: now, Expires: now.Add(time.Hour)}}}
 	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	c := a.client
@@ -188,7 +71,7 @@ func TestCoordinatorWatchRetriesUntilClose(t *testing.T) {
 // Coordinator cannot record answers 503 and ends nothing; once the
 // Coordinator works, sign-out records the session key with it.
 func TestCoordinatorFailureFailsSignOut(t *testing.T) {
-	f := &fakeCoordinator{failEndSession: true, watchEnded: make(chan struct{})}
+	f := &fakeStore{failEndSession: true, watchEnded: make(chan struct{})}
 	a := newTestApp(t, appConfig{opts: Options{Coordinator: f}})
 	t.Cleanup(func() { _ = a.client.Close() })
 	a.signInVia("/api/auth/signin")
@@ -217,7 +100,7 @@ func TestCoordinatorFailureFailsSignOut(t *testing.T) {
 // (a *StoreError); a request without one is not held. Once loaded, a session signed out
 // elsewhere is refused and another one served.
 func TestSessionWaitsForTheCoordinatorsEndedSessions(t *testing.T) {
-	co := &fakeCoordinator{}
+	co := &fakeStore{}
 	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	app.signIn("")
@@ -280,10 +163,10 @@ func TestSessionWaitsForTheCoordinatorsEndedSessions(t *testing.T) {
 // no session resurrected (at either instance), none lost; every logged-out
 // session refused at both instances, every replayed token refused.
 func TestIntegrityStressTwoInstances(t *testing.T) {
-	co := &fakeCoordinator{}
+	co := &fakeStore{}
 	opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}, Coordinator: co}
-	tr := &lateTransport{}
-	tr.delay.Store(int64(5 * time.Millisecond))
+	tr := &fakeTransport{}
+	tr.setDelay(5 * time.Millisecond)
 	opts.HTTPClient = &http.Client{Transport: tr}
 	opcfg := monocloudtest.Config{IDTokenTTL: 90 * 24 * time.Hour}
 	a := newTokensApp(t, opcfg, opts)

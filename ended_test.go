@@ -197,7 +197,7 @@ func scaleRevocations(t *testing.T, capacity int) {
 func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
 	const capacity = 32
 	scaleRevocations(t, capacity)
-	co := &fakeCoordinator{}
+	co := &fakeStore{}
 	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })
 	clock := app.useClock()

@@ -173,8 +173,8 @@ func TestProviderUnavailablePage(t *testing.T) {
 // TestStoreDownAnswers: a store that fails makes a protected API a 503 JSON
 // answer with Retry-After, and a page a 503 page.
 func TestStoreDownAnswers(t *testing.T) {
-	store := newMemStore()
-	app := newTestApp(t, appConfig{opts: Options{Session: SessionOptions{Store: store}}, build: func(c *Client) http.Handler {
+	store := &fakeStore{}
+	app := newTestApp(t, appConfig{store: store, build: func(c *Client) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("/api/auth/", c.Handler())
 		mux.Handle("/api/data", c.ProtectAPI(nil)(okHandler))
@@ -182,11 +182,11 @@ func TestStoreDownAnswers(t *testing.T) {
 		return mux
 	}})
 	app.signInVia("/api/auth/signin")
-	store.down.Store(true)
+	store.setDown(errStoreDown)
 	resp, body := app.get("/api/data")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Retry-After") != "5" || strings.Contains(body, "connection refused") {
 		t.Errorf("API: %d %q Retry-After %q %s, want 503 JSON with Retry-After", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Retry-After"), body)
 	}
 	resp, body = app.get("/page")
-	assertErrorPage(t, resp, body, http.StatusServiceUnavailable, []string{app.url("/page")}, "connection refused", "memStore")
+	assertErrorPage(t, resp, body, http.StatusServiceUnavailable, []string{app.url("/page")}, "connection refused", "fakeStore")
 }

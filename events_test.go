@@ -63,7 +63,7 @@ func TestEvents(t *testing.T) {
 		found.assertAbsent(t, rec.text.String())
 	})
 
-	co := &fakeCoordinator{watchEnded: make(chan struct{})}
+	co := &fakeStore{watchEnded: make(chan struct{})}
 	opts := rec.options()
 	opts.Coordinator = co
 	app := newTokensApp(t, adaClaims, opts)
@@ -163,14 +163,14 @@ func TestEvents(t *testing.T) {
 	})
 
 	t.Run("store down", func(t *testing.T) {
-		store := newMemStore()
+		store := &fakeStore{}
 		opts := rec.options()
-		opts.Session.Store = store
+		opts.Session.Store = store.asStore()
 		sapp := newTestApp(t, appConfig{opcfg: adaClaims, opts: opts})
 		sapp.signIn("")
 		found.session("stored", sapp.session())
 		found.cookies("stored", sapp.cookies())
-		store.down.Store(true)
+		store.setDown(errStoreDown)
 		if resp, _ := sapp.get(sapp.url("/private")); resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("GET /private with the store down: %d, want 503", resp.StatusCode)
 		}

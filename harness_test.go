@@ -1,7 +1,8 @@
 package monocloud
 
-// The test harness of the package: one application type, one fake clock and
-// one in-memory session store.
+// The test harness of the package: one application type, built from one
+// appConfig, and one fake clock. The fakes the tests share are in
+// fakes_test.go.
 //
 // A test that goes through HTTP starts an app with newTestApp, configured
 // by one appConfig: a Client against a monocloudtest provider, served by an
@@ -13,23 +14,16 @@ package monocloud
 // GET /session, runs on a tkClock shared with the provider, and call, tokens
 // and httpTokens reach GetTokens in each of its forms.
 //
-// A test of the session service alone starts newSessionApp: a Client with
-// no server, on a tkClock, whose sessions createSession, getSession,
-// updateSession and destroySession drive through the (w, r) forms.
-//
-// memStore is the store of every test that needs one (its down switch makes
-// every call fail); lockingStore is the same store as a SessionLocker, and
-// fakeCoordinator (coordinator_test.go) the Coordinator of every test that
-// needs one. They are private because monocloudtest/memstore, the public
-// store, imports this package, which its tests therefore cannot import.
-// useClock puts any app's Client on a tkClock.
+// A test of the session service alone starts newSessionApp: a Client at
+// https://app.example.com on a tkClock, whose sessions createSession,
+// getSession, updateSession and destroySession drive through the (w, r)
+// forms, its server unused. useClock puts any app's Client on a tkClock.
 //
 // Below the harness are the helpers that the tests of several units share:
 // cookies and URLs, fixtures, sign-in transactions and back-channel logout,
 // and assertions. Helpers that one unit's tests use live in its test file.
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -37,9 +31,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -58,8 +50,7 @@ import (
 
 const testSecret = "a-test-cookie-secret-of-32-bytes!"
 
-// testApp is an application using a Client. Apps of newSessionApp have no
-// server, browser or handler.
+// testApp is an application using a Client.
 type testApp struct {
 	t       testing.TB
 	op      *monocloudtest.Provider
@@ -70,8 +61,8 @@ type testApp struct {
 
 	clock *tkClock                        // the Client's clock; nil: the real one
 	mw    func(http.Handler) http.Handler // newTokensApp's middleware, protecting no route
-	store *memStore                       // newSessionApp's store; nil: sessions live in the cookie
-	t0    int64                           // newSessionApp's start on clock, unix seconds
+	store *fakeStore                      // the Client's session store; nil: sessions live in the cookie
+	t0    int64                           // the start on clock, unix seconds
 }
 
 // okHandler answers "ok <path>".
@@ -84,28 +75,36 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 // in front of okHandler.
 type appConfig struct {
 	opcfg    monocloudtest.Config         // the provider's configuration
-	op       *monocloudtest.Provider      // a provider the test set up first (with opcfg); nil: a new one
+	op       *monocloudtest.Provider      // a provider the test set up first (with opcfg); nil: a new one, unless opts names one
 	basePath string                       // AppURL is the server's URL + basePath, unless opts.AppURL is set
 	opts     Options                      // the Client's options, zero fields filled for the test (newTestClient)
 	mw       *MiddlewareOptions           // the middleware's options
 	build    func(c *Client) http.Handler // builds the app's handler; nil: the middleware in front of okHandler
+	clock    *tkClock                     // the Client's clock, set before build runs; nil: the real one
+	store    *fakeStore                   // the Client's session store, as a SessionStore only; nil: opts.Session.Store
 }
 
 // newTestApp starts the app cfg describes.
 func newTestApp(t testing.TB, cfg appConfig) *testApp {
 	t.Helper()
 	op := cfg.op
-	if op == nil {
+	if op == nil && cfg.opts.TenantDomain == "" {
 		op = monocloudtest.NewProvider(t, cfg.opcfg)
 	}
 	build := cfg.build
 	if build == nil {
 		build = func(c *Client) http.Handler { return c.AuthMiddleware(cfg.mw)(okHandler) }
 	}
-	a := &testApp{t: t, op: op}
+	if cfg.store != nil {
+		cfg.opts.Session.Store = cfg.store.asStore()
+	}
+	a := &testApp{t: t, op: op, store: cfg.store}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
 	a.client = newTestClient(t, cfg.opts, cfg.opcfg, op, a.srv.URL+cfg.basePath)
+	if cfg.clock != nil {
+		a.clock, a.client.now, a.t0 = cfg.clock, cfg.clock.Now, cfg.clock.Unix()
+	}
 	a.h = build(a.client)
 	jar, _ := cookiejar.New(nil)
 	a.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -344,8 +343,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 		opcfg.Now = clock.Now // tokens are issued and checked on one clock
 	}
 	var mw func(http.Handler) http.Handler
-	a := newTestApp(t, appConfig{opcfg: opcfg, opts: opts, build: func(c *Client) http.Handler {
-		c.now = clock.Now // before the server serves any request
+	a := newTestApp(t, appConfig{opcfg: opcfg, opts: opts, clock: clock, build: func(c *Client) http.Handler {
 		mw = c.AuthMiddleware(protectNone)
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -366,7 +364,7 @@ func newTokensApp(t testing.TB, opcfg monocloudtest.Config, opts Options) *testA
 		})
 		return mw(mux)
 	}})
-	a.clock, a.mw = clock, mw
+	a.mw = mw
 	return a
 }
 
@@ -498,24 +496,18 @@ func (a *testApp) httpTokensContext(ctx context.Context, cookies []*http.Cookie,
 	return resp.StatusCode, &tok, resp.Cookies(), nil
 }
 
-// newSessionApp returns an app with no server for tests of the session
-// service: a Client of opts at https://app.example.com, on a new fake
-// provider unless opts.TenantDomain names one, on a tkClock and, when
-// withStore is set, with a memStore.
+// newSessionApp returns an app for tests of the session service: a Client
+// of opts at https://app.example.com (newRequest's) unless opts names its
+// URL, on a new provider unless opts.TenantDomain names one, on a tkClock
+// and, when withStore is set, with its sessions in a fakeStore.
 func newSessionApp(t testing.TB, opts Options, withStore bool) *testApp {
 	t.Helper()
-	a := &testApp{t: t, clock: newTkClock()}
-	if opts.TenantDomain == "" {
-		a.op = monocloudtest.NewProvider(t, monocloudtest.Config{})
-	}
+	opts.AppURL = cmp.Or(opts.AppURL, "https://app.example.com")
+	cfg := appConfig{opts: opts, clock: newTkClock()}
 	if withStore {
-		a.store = newMemStore()
-		opts.Session.Store = a.store
+		cfg.store = &fakeStore{}
 	}
-	a.client = newTestClient(t, opts, monocloudtest.Config{}, a.op, "https://app.example.com")
-	a.client.now = a.clock.Now
-	a.t0 = a.clock.Unix()
-	return a
+	return newTestApp(t, cfg)
 }
 
 // createSession starts a session (as the callback does) for a browser
@@ -566,12 +558,12 @@ func (a *testApp) lifetime(have []*http.Cookie) lifetime {
 		if sc.Session != nil {
 			a.t.Errorf("cookie of a store session holds the session: %+v", sc.Session)
 		}
-		entry, ok := a.store.entry(sc.Key)
+		stored, ok := a.store.lifetime(sc.Key)
 		if !ok {
 			a.t.Fatalf("store has no entry for the cookie's key %q (keys %v)", sc.Key, a.store.keys())
 		}
-		if want := sc.Lifetime.public(); entry.lifetime != want {
-			a.t.Errorf("store lifetime = %+v, want the cookie's %+v", entry.lifetime, want)
+		if want := sc.Lifetime.public(); stored != want {
+			a.t.Errorf("store lifetime = %+v, want the cookie's %+v", stored, want)
 		}
 	}
 	return sc.Lifetime
@@ -592,141 +584,6 @@ func (c *tkClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *tkClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
 func (c *tkClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 func (c *tkClock) Unix() int64             { return c.Now().Unix() }
-
-// memStore is an in-memory SessionStore. It stores JSON copies, so callers
-// never share maps with it, and counts its calls. While down is set every
-// call fails with errStoreDown, as a Redis that is paused or killed.
-//
-// memStore is not a SessionLocker: a Client finds that out with a type
-// assertion, so a store that locks is a lockingStore.
-type memStore struct {
-	mu      sync.Mutex
-	entries map[string]memStoreEntry
-	deletes []string
-	sets    int
-	gets    atomic.Int64
-	down    atomic.Bool
-}
-
-type memStoreEntry struct {
-	data     []byte
-	lifetime Lifetime
-}
-
-var errStoreDown = errors.New("memStore: connection refused")
-
-func newMemStore() *memStore { return &memStore{entries: make(map[string]memStoreEntry)} }
-
-func (s *memStore) Get(_ context.Context, key string) (*Session, error) {
-	s.gets.Add(1)
-	if s.down.Load() {
-		return nil, errStoreDown
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[key]
-	if !ok {
-		return nil, nil
-	}
-	var out Session
-	if err := json.Unmarshal(e.data, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-func (s *memStore) Set(_ context.Context, key string, sess *Session, lt Lifetime) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	data, err := json.Marshal(sess)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.entries[key] = memStoreEntry{data: data, lifetime: lt}
-	s.sets++
-	return nil
-}
-
-func (s *memStore) Delete(_ context.Context, key string) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.entries, key)
-	s.deletes = append(s.deletes, key)
-	return nil
-}
-
-// setCount returns how many times Set was called.
-func (s *memStore) setCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sets
-}
-
-func (s *memStore) keys() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var keys []string
-	for k := range s.entries {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func (s *memStore) entry(key string) (memStoreEntry, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[key]
-	return e, ok
-}
-
-func (s *memStore) deleted() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.deletes)
-}
-
-// lockingStore is a memStore that also implements SessionLocker, standing
-// in for a store shared by several instances. It is a type of its own
-// because a Client finds a store's locker with a type assertion.
-type lockingStore struct {
-	*memStore
-	locks sessionLocks
-}
-
-func newLockingStore() *lockingStore { return &lockingStore{memStore: newMemStore()} }
-
-// LockSession takes key's lock, failing while the store is down or when ctx
-// ends first.
-func (s *lockingStore) LockSession(ctx context.Context, key string) (func(), error) {
-	if s.down.Load() {
-		return nil, errStoreDown
-	}
-	return s.locks.lock(ctx, key)
-}
-
-// sessionLocks are the in-memory session locks of lockingStore and
-// fakeCoordinator. The zero value is ready to use.
-type sessionLocks struct {
-	m sync.Map // session key → chan struct{}, holding a token while locked
-}
-
-// lock blocks until it holds key's lock or ctx ends.
-func (l *sessionLocks) lock(ctx context.Context, key string) (func(), error) {
-	ch, _ := l.m.LoadOrStore(key, make(chan struct{}, 1))
-	select {
-	case ch.(chan struct{}) <- struct{}{}:
-		return func() { <-ch.(chan struct{}) }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
 
 // Cookies, requests and URLs.
 
@@ -984,115 +841,7 @@ var adaGroupClaims = monocloudtest.Config{Claims: map[string]any{
 	"teams":         []any{map[string]any{"id": "t-1", "name": "editors"}},
 }}
 
-// Logs and events.
-
-// logRecorder is a slog.Handler that keeps every record at or above its
-// level, and every Event given to its hook, each also formatted as text.
-// It leaves out the Info line of the provider's discovery, which New logs
-// once before any test acts (see TestDiscoveryLogsTheIssuerOnce).
-type logRecorder struct {
-	level slog.Level
-
-	mu     sync.Mutex
-	recs   []slog.Record
-	text   bytes.Buffer
-	events []Event
-}
-
-func (h *logRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h *logRecorder) WithGroup(string) slog.Handler                { return h }
-
-func (h *logRecorder) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == providerDiscoveredMessage {
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.recs = append(h.recs, r.Clone())
-	return slog.NewJSONHandler(&h.text, nil).Handle(ctx, r)
-}
-
-func (h *logRecorder) onEvent(_ context.Context, e Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e)
-	fmt.Fprintf(&h.text, "%+v\n", e)
-}
-
-func (h *logRecorder) options() Options {
-	return Options{Logger: slog.New(h), OnEvent: h.onEvent}
-}
-
-// find returns the records of kind.
-func (h *logRecorder) find(kind EventKind) []slog.Record {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []slog.Record
-	for _, r := range h.recs {
-		if attrsOf(r)["event"] == string(kind) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// attrsOf returns a record's attributes as text.
-func attrsOf(r slog.Record) map[string]string {
-	m := map[string]string{}
-	r.Attrs(func(a slog.Attr) bool {
-		m[a.Key] = a.Value.String()
-		return true
-	})
-	return m
-}
-
-// expectEvent fails t unless h has a record of kind with message msg, at
-// level, holding the attributes of want ("" asks only that the key is
-// present), and returns its attributes.
-func (h *logRecorder) expectEvent(t *testing.T, kind EventKind, msg string, level slog.Level, want map[string]string) map[string]string {
-	t.Helper()
-	recs := h.find(kind)
-	for _, r := range recs {
-		got := attrsOf(r)
-		ok := r.Message == msg && r.Level == level
-		for k, v := range want {
-			if g, has := got[k]; !has || (v != "" && g != v) {
-				ok = false
-			}
-		}
-		if ok {
-			return got
-		}
-	}
-	var seen []string
-	for _, r := range recs {
-		seen = append(seen, fmt.Sprintf("%s %q %v", r.Level, r.Message, attrsOf(r)))
-	}
-	t.Fatalf("no %s record %q at %s with %v; have %q", kind, msg, level, want, seen)
-	return nil
-}
-
 // Sign-in transactions, back-channel logout and provider faults.
-
-// failingTransport fails the requests fail selects, and passes the others on.
-type failingTransport struct {
-	fail atomic.Pointer[func(*http.Request) bool]
-}
-
-func (tr *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if f := tr.fail.Load(); f != nil && (*f)(r) {
-		return nil, errors.New("tk: connection refused")
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (tr *failingTransport) failPath(suffix string) {
-	f := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, suffix) }
-	tr.fail.Store(&f)
-}
-
-func (tr *failingTransport) heal() { tr.fail.Store(nil) }
 
 // stateCookieOf returns the state cookie resp sets and decodes it.
 func stateCookieOf(t *testing.T, app *testApp, resp *http.Response) (*http.Cookie, *signInTxn) {

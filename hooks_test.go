@@ -66,22 +66,22 @@ func TestHooksThatReadTheSessionDoNotDeadlock(t *testing.T) {
 		name  string
 		store bool
 		opts  Options
-		run   func(t *testing.T, a *testApp, store *memStore)
+		run   func(t *testing.T, a *testApp, store *fakeStore)
 		want  []EventKind
 	}{
-		{"sign-in", false, Options{}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"sign-in", false, Options{}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.signIn("")
 		}, []EventKind{EventSignInStarted, EventSignInCompleted}},
-		{"sign-out", false, Options{}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"sign-out", false, Options{}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.signIn("")
 			a.get(a.url("/api/auth/signout"))
 		}, []EventKind{EventSignOut}},
-		{"refresh", false, Options{}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"refresh", false, Options{}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.signIn("")
 			a.expireDefault()
 			a.get(a.url("/tokens"))
 		}, []EventKind{EventRefresh}},
-		{"refresh after the header was written", false, Options{}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"refresh after the header was written", false, Options{}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.signIn("")
 			a.expireDefault()
 			a.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +89,7 @@ func TestHooksThatReadTheSessionDoNotDeadlock(t *testing.T) {
 				_, _ = a.client.GetTokens(r.Context(), nil)
 			})).ServeHTTP(httptest.NewRecorder(), a.request(http.MethodGet, "/stream"))
 		}, []EventKind{EventRefresh, EventSessionNotWritten}},
-		{"sliding re-write after the header was written", false, Options{Session: SessionOptions{Sliding: &sliding}}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"sliding re-write after the header was written", false, Options{Session: SessionOptions{Sliding: &sliding}}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.signIn("")
 			a.clock.Advance(5 * time.Minute)
 			a.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,24 +97,24 @@ func TestHooksThatReadTheSessionDoNotDeadlock(t *testing.T) {
 				_, _ = a.client.Session(r.Context())
 			})).ServeHTTP(httptest.NewRecorder(), a.request(http.MethodGet, "/stream"))
 		}, []EventKind{EventSessionNotWritten}},
-		{"store down, expired cookie", true, Options{}, func(t *testing.T, a *testApp, store *memStore) {
+		{"store down, expired cookie", true, Options{}, func(t *testing.T, a *testApp, store *fakeStore) {
 			a.signIn("")
 			a.clock.Advance(25 * time.Hour) // past Session.Duration
-			store.down.Store(true)
+			store.setDown(errStoreDown)
 			a.get(a.url("/session"))
 		}, []EventKind{EventStoreError}},
-		{"store down on a route", true, Options{}, func(t *testing.T, a *testApp, store *memStore) {
+		{"store down on a route", true, Options{}, func(t *testing.T, a *testApp, store *fakeStore) {
 			a.signIn("")
-			store.down.Store(true)
+			store.setDown(errStoreDown)
 			a.get(a.url("/api/auth/userinfo"))
 		}, []EventKind{EventStoreError}},
-		{"callback failed", false, Options{}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"callback failed", false, Options{}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.get(a.url("/api/auth/callback?code=x&state=unknown"))
 		}, []EventKind{EventCallbackFailed}},
-		{"route failed", false, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return nil, nil }}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"route failed", false, Options{OnSetApplicationState: func(*http.Request) (map[string]any, error) { return nil, nil }}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.get(a.url("/api/auth/signin"))
 		}, []EventKind{EventRouteFailed}},
-		{"large session", false, Options{}, func(t *testing.T, a *testApp, _ *memStore) {
+		{"large session", false, Options{}, func(t *testing.T, a *testApp, _ *fakeStore) {
 			a.signIn("")
 			a.mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s, err := a.client.Session(r.Context())
@@ -139,10 +139,10 @@ func TestHooksThatReadTheSessionDoNotDeadlock(t *testing.T) {
 				} else {
 					opts.Logger = slog.New(readingHandler{sr})
 				}
-				var store *memStore
+				var store *fakeStore
 				if tc.store {
-					store = newMemStore()
-					opts.Session.Store = store
+					store = &fakeStore{}
+					opts.Session.Store = store.asStore()
 				}
 				a := newTokensApp(t, monocloudtest.Config{}, opts)
 				sr.c.Store(a.client)

@@ -108,10 +108,10 @@ func TestOptions(t *testing.T) {
 			RequireProvider:       new(false),
 			DefaultAuthParams:     AuthParams{Prompt: "login", MaxAge: new(300), ACRValues: " a  b ", ResponseMode: "form_post"},
 			Resources:             []Indicator{{Resource: "https://api.example.com", Scopes: " read  write "}},
-			Session:               SessionOptions{Cookie: CookieOptions{Name: "sid", Domain: "app.example.com"}, Store: newMemStore()},
+			Session:               SessionOptions{Cookie: CookieOptions{Name: "sid", Domain: "app.example.com"}, Store: (&fakeStore{}).asStore()},
 			State:                 StateOptions{Cookie: CookieOptions{SameSite: http.SameSiteStrictMode}, MaxConcurrent: 2},
 			HTTPClient:            &http.Client{Timeout: time.Minute},
-			Coordinator:           &fakeCoordinator{},
+			Coordinator:           &fakeStore{},
 			OnError:               func(http.ResponseWriter, *http.Request, error) {},
 		}, map[string]string{
 			"MONOCLOUD_AUTH_TENANT_DOMAIN":            "op.example.com",

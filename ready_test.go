@@ -1,8 +1,6 @@
 package monocloud
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -10,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/monocloud/auth-go/internal/provider"
@@ -88,20 +85,15 @@ func TestReady(t *testing.T) {
 
 	t.Run("not ready while the session store fails", func(t *testing.T) {
 		down := errors.New("store down")
-		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Session: SessionOptions{Store: failingStore{err: down}}}})
+		store := &fakeStore{}
+		store.setDown(down)
+		app := newTestApp(t, appConfig{opcfg: adaClaims, store: store})
 		if err := app.client.Ready(t.Context()); !errors.Is(err, down) || !errors.As(err, new(*StoreError)) {
 			t.Errorf("Ready: %v, want a *StoreError wrapping the store's", err)
 		}
 		wantNotReady(t, readyStatus(app.client), "session store")
 	})
 }
-
-// failingStore is a SessionStore whose every call fails with err.
-type failingStore struct{ err error }
-
-func (s failingStore) Get(context.Context, string) (*Session, error)         { return nil, s.err }
-func (s failingStore) Set(context.Context, string, *Session, Lifetime) error { return s.err }
-func (s failingStore) Delete(context.Context, string) error                  { return s.err }
 
 // closedPortIssuer returns an http issuer on a loopback port nothing
 // listens on.
@@ -132,34 +124,18 @@ func TestNewRequireProvider(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestDiscoveryLogsTheIssuerOnce(t *testing.T) {
-	var logs lockedBuffer
-	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	logs := &logRecorder{discovery: true}
+	app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{Logger: slog.New(logs)}})
 	for range 3 {
 		if err := app.client.Ready(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := strings.Count(logs.String(), "monocloud: provider discovered"); n != 1 || !strings.Contains(logs.String(), "level=INFO") || !strings.Contains(logs.String(), "issuer="+app.op.Issuer()) {
-		t.Errorf("logs %q: want one Info line naming the issuer", logs.String())
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.recs) != 1 || logs.recs[0].Message != "monocloud: provider discovered" || logs.recs[0].Level != slog.LevelInfo || attrsOf(logs.recs[0])["issuer"] != app.op.Issuer() {
+		t.Errorf("logs %s: want one Info line naming the issuer", logs.text.String())
 	}
 }
 
@@ -177,14 +153,14 @@ func TestDiscoveryNamesLikelyMisconfiguration(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		t.Cleanup(srv.Close)
 		issuer := "https://" + strings.TrimPrefix(srv.URL, "http://")
-		var logs lockedBuffer
-		_, err := New(Options{TenantDomain: issuer, ClientID: "c", ClientSecret: "s", AppURL: "http://localhost:3000", CookieSecret: testSecret, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		logs := &logRecorder{}
+		_, err := New(Options{TenantDomain: issuer, ClientID: "c", ClientSecret: "s", AppURL: "http://localhost:3000", CookieSecret: testSecret, Logger: slog.New(logs)})
 		if err != nil {
 			t.Fatalf("New: %v, want the provider retried later", err)
 		}
-		for _, want := range []string{"level=WARN", "http:// rather than https://", "likely misconfiguration", "MONOCLOUD_AUTH_TENANT_DOMAIN"} {
-			if !strings.Contains(logs.String(), want) {
-				t.Errorf("warning %q does not name %q", logs.String(), want)
+		for _, want := range []string{`"level":"WARN"`, "http:// rather than https://", "likely misconfiguration", "MONOCLOUD_AUTH_TENANT_DOMAIN"} {
+			if !strings.Contains(logs.text.String(), want) {
+				t.Errorf("warning %q does not name %q", logs.text.String(), want)
 			}
 		}
 	})

@@ -36,12 +36,12 @@ type stressCounts struct {
 func TestIntegrityStress(t *testing.T) {
 	for _, mode := range []string{"cookie", "store"} {
 		t.Run(mode, func(t *testing.T) {
-			var store *lockingStore
+			var store *fakeStore
 			// Sessions outlive the test's clock, which moves half an hour every 40 ms.
 			opts := Options{Session: SessionOptions{Duration: 90 * 24 * time.Hour, MaximumDuration: 180 * 24 * time.Hour}}
 			if mode == "store" {
-				store = newLockingStore()
-				opts.Session.Store = store
+				store = &fakeStore{}
+				opts.Session.Store = store.asLockingStore()
 			}
 			// A hook that reads the session on every event (F2): a
 			// deadlock shows as a test that never ends.
@@ -52,8 +52,8 @@ func TestIntegrityStress(t *testing.T) {
 					_, _ = c.Session(ctx)
 				}
 			}
-			tr := &lateTransport{}
-			tr.delay.Store(int64(5 * time.Millisecond))
+			tr := &fakeTransport{}
+			tr.setDelay(5 * time.Millisecond)
 			opts.HTTPClient = &http.Client{Transport: tr}
 			// ID tokens outlive a refresh that is slow under load while
 			// the clock moves; access tokens (1 h) still expire.
@@ -101,7 +101,7 @@ func TestIntegrityStress(t *testing.T) {
 					}
 				}
 				if store != nil {
-					if _, ok := store.entry(key.(string)); ok {
+					if _, ok := store.lifetime(key.(string)); ok {
 						counts.resurrected.Add(1)
 					}
 				}

@@ -1,13 +1,11 @@
 package monocloud
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -87,11 +85,11 @@ func TestStaleResultWithinMarginIsNotShared(t *testing.T) {
 // token once it has expired: it refreshes again. Kills: the `!expired(tok)`
 // condition dropped from the adoption in Client.runRefresh.
 func TestAdoptedTokenIsNeverExpired(t *testing.T) {
-	store := newLockingStore()
-	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := &fakeStore{}
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asLockingStore()}})
 	a.signIn("")
 	c0 := a.cookies()
-	b := a.secondInstance(store)
+	b := a.secondInstance(store.asLockingStore())
 
 	// Instance A refreshes; its token then expires.
 	refreshedByA := a.mustTokens(&GetTokensOptions{ForceRefresh: true})
@@ -193,49 +191,11 @@ func TestEchoedRefreshTokenIsNotConsumed(t *testing.T) {
 	assertGrants(t, app.op, 2)
 }
 
-// lateTransport hands refresh responses back late: the provider carries
-// out the grant (and rotates the refresh token) whatever happens to the
-// caller, and its answer reaches the caller only after delay, or not at all
-// when the caller gives up first. This is the window in which a closed tab
-// or an aborted fetch used to lose the rotated refresh token.
-type lateTransport struct {
-	delay atomic.Int64 // nanoseconds; 0 passes responses through
-}
-
-func (t *lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	d := time.Duration(t.delay.Load())
-	if d == 0 || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/token") {
-		return http.DefaultTransport.RoundTrip(r)
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	detached := r.Clone(context.WithoutCancel(r.Context()))
-	detached.Body = io.NopCloser(bytes.NewReader(body))
-	resp, err := http.DefaultTransport.RoundTrip(detached)
-	if err != nil {
-		return nil, err
-	}
-	answer, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(answer))
-	select {
-	case <-time.After(d):
-		return resp, nil
-	case <-r.Context().Done():
-		return nil, r.Context().Err()
-	}
-}
-
 // newLateApp returns a tokens app whose provider answers refresh grants through
-// a lateTransport, signed in with an expired default token.
-func newLateApp(t *testing.T, opts Options) (*testApp, *lateTransport) {
+// a fakeTransport (setDelay), signed in with an expired default token.
+func newLateApp(t *testing.T, opts Options) (*testApp, *fakeTransport) {
 	t.Helper()
-	tr := &lateTransport{}
+	tr := &fakeTransport{}
 	opts.HTTPClient = &http.Client{Transport: tr}
 	a := newTokensApp(t, monocloudtest.Config{}, opts)
 	a.signIn("")
@@ -251,13 +211,13 @@ func newLateApp(t *testing.T, opts Options) (*testApp, *lateTransport) {
 func TestRefreshOutlivesAbortedRequest(t *testing.T) {
 	a, tr := newLateApp(t, Options{})
 	before := a.cookies()
-	tr.delay.Store(int64(400 * time.Millisecond))
+	tr.setDelay(400 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, _, _, err := a.httpTokensContext(ctx, before, ""); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("aborted request: %v, want the client's deadline", err)
 	}
-	tr.delay.Store(0)
+	tr.setDelay(0)
 
 	status, tok, _, err := a.httpTokens(before, "")
 	if status != http.StatusOK {
@@ -282,13 +242,13 @@ func TestRefreshOfAbortedRequestReportedOnce(t *testing.T) {
 	rec := &logRecorder{level: slog.LevelDebug}
 	a, tr := newLateApp(t, rec.options())
 	before := a.cookies()
-	tr.delay.Store(int64(400 * time.Millisecond))
+	tr.setDelay(400 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, _, _, err := a.httpTokensContext(ctx, before, ""); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("aborted request: %v, want the client's deadline", err)
 	}
-	tr.delay.Store(0)
+	tr.setDelay(0)
 	refreshes := func() int { return len(rec.find(EventRefresh)) }
 	for deadline := time.Now().Add(5 * time.Second); refreshes() == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
@@ -348,7 +308,7 @@ func TestPreRefreshCookieAfterManyOtherRefreshes(t *testing.T) {
 func TestRefreshWaiterGetsAbortedLeadersGrant(t *testing.T) {
 	a, tr := newLateApp(t, Options{})
 	cookies := a.cookies()
-	tr.delay.Store(int64(300 * time.Millisecond))
+	tr.setDelay(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -434,15 +394,15 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 	} {
 		mode := strings.Split(tt.mode, "/")[0]
 		t.Run(tt.mode, func(t *testing.T) {
-			var store *lockingStore
+			var store *fakeStore
 			opts := Options{}
 			if mode == "store" {
-				store = newLockingStore()
-				opts.Session.Store = store
+				store = &fakeStore{}
+				opts.Session.Store = store.asLockingStore()
 			}
 			a, tr := newLateApp(t, opts)
 			cookies := a.cookies()
-			tr.delay.Store(int64(200 * time.Millisecond))
+			tr.setDelay(200 * time.Millisecond)
 
 			var refreshSet []*http.Cookie
 			var wg sync.WaitGroup
@@ -471,8 +431,8 @@ func TestSignOutDuringRefreshStaysSignedOut(t *testing.T) {
 // keeps the rotated token, so the next grant (on any instance) does not
 // present the used one.
 func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
-	store := newLockingStore()
-	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := &fakeStore{}
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asLockingStore()}})
 	a.signIn("")
 	a.expireDefault()
 	a.op.SetTokenFault(monocloudtest.Fault{Body: `{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"openid profile email","refresh_token":"rotated-by-the-provider","id_token":"not.a.jwt"}`})
@@ -489,10 +449,10 @@ func TestRefreshKeepsRotatedTokenOfRefusedAnswer(t *testing.T) {
 // an expired token, spread over both, cause one refresh grant and no reuse
 // of a rotated refresh token.
 func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
-	store := newLockingStore()
-	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := &fakeStore{}
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asLockingStore()}})
 	a.signIn("")
-	b := a.secondInstance(store)
+	b := a.secondInstance(store.asLockingStore())
 	handler := func(c *Client) http.Handler {
 		return c.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := c.GetTokens(r.Context(), nil)
@@ -543,10 +503,10 @@ func TestRefreshExactlyOnceAcrossInstances(t *testing.T) {
 // the rotated tokens, so the consumed refresh token never returns to the
 // store (the provider would revoke the grant on its next use).
 func TestUpdateSessionKeepsAnotherInstancesRefresh(t *testing.T) {
-	store := newLockingStore()
-	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := &fakeStore{}
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asLockingStore()}})
 	a.signIn("")
-	b := a.secondInstance(store)
+	b := a.secondInstance(store.asLockingStore())
 	signedIn := a.session()
 
 	read, refreshed := make(chan struct{}), make(chan struct{})
@@ -816,10 +776,10 @@ func TestRefreshStorm(t *testing.T) {
 	for _, mode := range []string{"cookie", "store"} {
 		t.Run(mode, func(t *testing.T) {
 			opts := Options{}
-			var store *lockingStore
+			var store *fakeStore
 			if mode == "store" {
-				store = newLockingStore()
-				opts.Session.Store = store
+				store = &fakeStore{}
+				opts.Session.Store = store.asLockingStore()
 			}
 			a := newTokensApp(t, monocloudtest.Config{}, opts)
 			a.signIn("")
@@ -827,7 +787,7 @@ func TestRefreshStorm(t *testing.T) {
 			cookies := a.cookies()
 			setsBefore := 0
 			if store != nil {
-				setsBefore = store.setCount()
+				setsBefore = store.calls().sets
 			}
 
 			const n = 1000
@@ -863,7 +823,7 @@ func TestRefreshStorm(t *testing.T) {
 				t.Errorf("%d distinct session cookie values in %d responses, want 1", len(distinct), n)
 			}
 			if store != nil {
-				if sets := store.setCount() - setsBefore; sets != 1 {
+				if sets := store.calls().sets - setsBefore; sets != 1 {
 					t.Errorf("the store was written %d times, want 1", sets)
 				}
 			}
@@ -879,7 +839,7 @@ func TestRefreshStorm(t *testing.T) {
 // grant of its own.
 func TestSharedRefreshKeepsOnlyWhatAPreRefreshCookieLacks(t *testing.T) {
 	preferences := randomData(1500) // random, so that compression cannot hide it
-	co := &fakeCoordinator{watchEnded: make(chan struct{})}
+	co := &fakeStore{watchEnded: make(chan struct{})}
 	opts := Options{Coordinator: co, OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
 		if s.Extra == nil {
 			s.Extra = map[string]any{"preferences": preferences}
@@ -960,7 +920,7 @@ func TestShareUntil(t *testing.T) {
 // them one lookup each.
 func TestSharedRefreshKeepsOneRecordPerSession(t *testing.T) {
 	const refreshes = 5
-	co := &fakeCoordinator{watchEnded: make(chan struct{})}
+	co := &fakeStore{watchEnded: make(chan struct{})}
 	opts := Options{Coordinator: co}
 	app := newTokensApp(t, adaClaims, opts)
 	app.signIn("")
@@ -978,12 +938,12 @@ func TestSharedRefreshKeepsOneRecordPerSession(t *testing.T) {
 		t.Fatalf("%d shared refreshes and %d used tokens kept after %d refreshes of one session; want 1 and %d", len(co.refreshed), len(co.usedTokens), refreshes, refreshes)
 	}
 
-	gets := co.gets
+	lookups := co.calls().refreshLookups
 	tok, _ := tokensAtAnotherInstance(t, app, opts, first, &GetTokensOptions{ForceRefresh: true})
 	if tok.AccessToken != newest.AccessToken || tok.RefreshToken != newest.RefreshToken {
 		t.Fatalf("the cookie from before the first refresh got refresh token %q; want the newest, %q", tok.RefreshToken, newest.RefreshToken)
 	}
-	if lookups := co.gets - gets; lookups != 1 {
+	if lookups := co.calls().refreshLookups - lookups; lookups != 1 {
 		t.Errorf("the pre-refresh cookie looked up %d shared refreshes; want 1", lookups)
 	}
 	if g, r := app.op.RefreshGrants(), app.op.ReuseDetected(); g != refreshes || r != 0 {
@@ -999,7 +959,7 @@ func TestSharedRefreshKeepsOneRecordPerSession(t *testing.T) {
 func TestSharedRefreshCarriesWhatARefreshChanged(t *testing.T) {
 	var plan atomic.Value
 	plan.Store("free")
-	co := &fakeCoordinator{watchEnded: make(chan struct{})}
+	co := &fakeStore{watchEnded: make(chan struct{})}
 	opts := Options{Coordinator: co, OnSessionCreating: func(_ context.Context, s *Session, _, _, _ map[string]any) error {
 		s.User["plan"] = plan.Load()
 		s.Extra = map[string]any{"plan": plan.Load()}

@@ -1,10 +1,8 @@
 package monocloud
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,17 +10,6 @@ import (
 
 	"github.com/monocloud/auth-go/monocloudtest"
 )
-
-// failRevocation answers every request to the provider's revocation
-// endpoint with a 500, and passes the others to the provider.
-type failRevocation struct{ next http.RoundTripper }
-
-func (f failRevocation) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, "/revoke") {
-		return &http.Response{StatusCode: http.StatusInternalServerError, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
-	}
-	return f.next.RoundTrip(r)
-}
 
 func TestRevokeTokensOnSignOut(t *testing.T) {
 	on, off := true, false
@@ -83,17 +70,17 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 
 	t.Run("a failed revocation is logged and does not block the sign-out", func(t *testing.T) {
 		op := monocloudtest.NewProvider(t, adaClaims)
-		var log bytes.Buffer
+		tr := &fakeTransport{next: op.Client().Transport}
+		tr.failPath("/revoke", http.StatusInternalServerError)
+		log := &logRecorder{}
 		app := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: Options{
 			RevokeTokensOnSignOut: &on,
-			HTTPClient:            &http.Client{Transport: failRevocation{op.Client().Transport}},
-			Logger:                slog.New(slog.NewTextHandler(&log, nil)),
+			HTTPClient:            &http.Client{Transport: tr},
+			Logger:                slog.New(log),
 		}})
 		rt := signOut(t, app)
-		if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), `msg="monocloud: provider call failed" event=provider_error op="revoking the tokens at sign-out"`) {
-			t.Errorf("log %q, want a warning", log.String())
-		}
-		if strings.Contains(log.String(), rt) {
+		log.expectEvent(t, EventProviderError, "monocloud: provider call failed", slog.LevelWarn, map[string]string{"op": "revoking the tokens at sign-out"})
+		if strings.Contains(log.text.String(), rt) {
 			t.Error("the log holds the refresh token")
 		}
 		if err := refresh(t, app, rt); err != nil {
@@ -102,17 +89,16 @@ func TestRevokeTokensOnSignOut(t *testing.T) {
 	})
 
 	t.Run("a provider without a revocation endpoint is skipped", func(t *testing.T) {
-		var log bytes.Buffer
-		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RevokeTokensOnSignOut: &on, Logger: slog.New(slog.NewTextHandler(&log, nil))}})
+		log := &logRecorder{} // leaves out New's Info line of the discovery
+		app := newTestApp(t, appConfig{opcfg: adaClaims, opts: Options{RevokeTokensOnSignOut: &on, Logger: slog.New(log)}})
 		p, err := app.client.provider(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		p.revocationURL = ""
-		log.Reset() // New's Info line of the discovery
 		signOut(t, app)
-		if log.Len() != 0 {
-			t.Errorf("log %q, want nothing", log.String())
+		if log.text.Len() != 0 {
+			t.Errorf("log %q, want nothing", log.text.String())
 		}
 		if err := app.client.RevokeTokens(context.Background(), &Session{RefreshToken: "rt"}); !errors.Is(err, ErrNoRevocationEndpoint) {
 			t.Errorf("RevokeTokens: %v, want ErrNoRevocationEndpoint", err)
@@ -152,7 +138,9 @@ func TestRevokeTokens(t *testing.T) {
 
 	t.Run("a failure is returned", func(t *testing.T) {
 		op := monocloudtest.NewProvider(t, adaClaims)
-		app := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: Options{HTTPClient: &http.Client{Transport: failRevocation{op.Client().Transport}}}})
+		tr := &fakeTransport{next: op.Client().Transport}
+		tr.failPath("/revoke", http.StatusInternalServerError)
+		app := newTestApp(t, appConfig{op: op, opcfg: adaClaims, opts: Options{HTTPClient: &http.Client{Transport: tr}}})
 		var he *HTTPError
 		if err := app.client.RevokeTokens(context.Background(), &Session{RefreshToken: "rt", AccessTokens: []AccessToken{{AccessToken: "at"}}}); !errors.As(err, &he) || he.StatusCode != 500 {
 			t.Errorf("RevokeTokens: %v, want an *HTTPError with status 500", err)

@@ -53,7 +53,7 @@ func TestIsUserInGroup(t *testing.T) {
 	t.Run("a failing store is not a member", func(t *testing.T) {
 		app := newSessionApp(t, Options{}, true)
 		cookies := mintSession(t, app.client, &Session{User: User{"sub": "u", "groups": []any{"staff"}}})
-		app.store.down.Store(true)
+		app.store.setDown(errStoreDown)
 		if inGroup(app.client, newRequest("/", cookies), GroupCheck{Groups: []string{"staff"}}) {
 			t.Error("IsUserInGroup = true while the store fails")
 		}

@@ -230,8 +230,8 @@ func TestSessionService(t *testing.T) {
 					t.Fatalf("UpdateSession = %v, want ErrNoSession", err)
 				}
 				assertExpiresAll(t, resp, "session", "session")
-				if env.store != nil && env.store.sets != 0 {
-					t.Errorf("store written %d times", env.store.sets)
+				if env.store != nil && env.store.calls().sets != 0 {
+					t.Errorf("store written %d times", env.store.calls().sets)
 				}
 			})
 
@@ -641,7 +641,7 @@ func TestSessionServiceCustomStore(t *testing.T) {
 		have := env.signedIn(sampleSession(0))
 		key := decodeSessionCookie(t, env.client, have).Key
 		env.store.mu.Lock()
-		delete(env.store.entries, key)
+		delete(env.store.sessions, key)
 		env.store.mu.Unlock()
 		s, resp, err := env.getSession(have)
 		assertNoSession(t, s, err)
@@ -667,8 +667,8 @@ func TestSessionServiceCustomStore(t *testing.T) {
 	})
 
 	t.Run("sign-in through the provider rotates the key", func(t *testing.T) {
-		store := newMemStore()
-		app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+		store := &fakeStore{}
+		app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asStore()}})
 		app.signIn("")
 		first := store.keys()
 		app.signIn("")
@@ -1121,8 +1121,8 @@ func TestDestroySessionAfterHeaderWritten(t *testing.T) {
 // session read before another instance deleted it (sign-out, back-channel
 // logout) does not store it again.
 func TestUpdateSessionDoesNotResurrectDeletedSession(t *testing.T) {
-	store := newLockingStore()
-	app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := &fakeStore{}
+	app := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asLockingStore()}})
 	app.signIn("")
 	var updateErr error
 	h := app.client.AuthMiddleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1180,10 +1180,10 @@ func TestHookCallingHelpersDoesNotDeadlock(t *testing.T) {
 // sign-out answer 503 and leave the session and its cookie alone; once the
 // store is back the same cookie works, and sign-out then ends it.
 func TestStoreOutageIsNotSignOut(t *testing.T) {
-	store := newLockingStore()
-	app := newTestApp(t, appConfig{opts: Options{Session: SessionOptions{Store: store}}})
+	store := &fakeStore{}
+	app := newTestApp(t, appConfig{opts: Options{Session: SessionOptions{Store: store.asLockingStore()}}})
 	app.signIn("")
-	store.down.Store(true)
+	store.setDown(errStoreDown)
 
 	for _, path := range []string{"/dashboard", "/api/data", "/api/auth/signout", "/api/auth/userinfo"} {
 		resp, _ := app.get(path)
@@ -1204,7 +1204,7 @@ func TestStoreOutageIsNotSignOut(t *testing.T) {
 		t.Errorf("Session during the outage: %v, want a *StoreError", err)
 	}
 
-	store.down.Store(false)
+	store.setDown(nil)
 	if resp, body := app.get("/dashboard"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the outage: %d %s", resp.StatusCode, body)
 	}
@@ -1317,7 +1317,7 @@ func TestEncodeSession(t *testing.T) {
 
 	t.Run("a store failure is a *StoreError", func(t *testing.T) {
 		app := newSessionApp(t, Options{}, true)
-		app.store.down.Store(true)
+		app.store.setDown(errStoreDown)
 		_, err := app.client.EncodeSession(context.Background(), sampleSession(0))
 		var se *StoreError
 		if !errors.As(err, &se) || !errors.Is(err, errStoreDown) {

@@ -877,11 +877,11 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	}
 
 	t.Run("should return a failed result if server is unreachable", func(t *testing.T) {
-		tr := &failingTransport{}
+		tr := &fakeTransport{}
 		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
-		tr.failPath("/token")
+		tr.failPath("/token", 0)
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 		if he := asError[*HTTPError](t, err); he.StatusCode != 0 || !strings.Contains(he.Message, "connection refused") {
 			t.Fatalf("HTTPError %+v", he)
@@ -893,13 +893,13 @@ func TestGetTokensProviderFaults(t *testing.T) {
 	})
 
 	t.Run("should throw error if jwks fetch fails", func(t *testing.T) {
-		tr := &failingTransport{}
+		tr := &fakeTransport{}
 		app := newTokensApp(t, monocloudtest.Config{}, Options{HTTPClient: &http.Client{Transport: tr}})
 		app.signIn("")
 		before := app.session()
 		app.op.RotateKey(t) // the refreshed ID token needs the new key
 		app.clock.Advance(provider.DefaultRefetchInterval)
-		tr.failPath("/jwks")
+		tr.failPath("/jwks", 0)
 		_, err := app.tokens(&GetTokensOptions{ForceRefresh: true})
 		if err == nil {
 			t.Fatal("refresh succeeded without the provider's keys")
@@ -956,10 +956,10 @@ func TestGetTokensCookiePersistence(t *testing.T) {
 	for _, mode := range storeModes {
 		t.Run(mode.name, func(t *testing.T) {
 			var opts Options
-			var store *memStore
+			var store *fakeStore
 			if mode.store {
-				store = newMemStore()
-				opts.Session.Store = store
+				store = &fakeStore{}
+				opts.Session.Store = store.asStore()
 			}
 			app := newTokensApp(t, monocloudtest.Config{}, opts)
 			app.signIn("")
@@ -1195,19 +1195,19 @@ func TestGetTokensResourceNotRequestedWithoutRefreshToken(t *testing.T) {
 // TestGetTokensDuringStoreOutage: a refresh that cannot lock the session
 // does not call the provider, and the session is intact afterwards.
 func TestGetTokensDuringStoreOutage(t *testing.T) {
-	store := newLockingStore()
-	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store}})
+	store := &fakeStore{}
+	a := newTokensApp(t, monocloudtest.Config{}, Options{Session: SessionOptions{Store: store.asLockingStore()}})
 	a.signIn("")
 	a.expireDefault()
 	signedIn := a.session()
-	store.down.Store(true)
+	store.setDown(errStoreDown)
 	if status, _, _, _ := a.httpTokens(a.cookies(), ""); status == http.StatusOK {
 		t.Fatal("GetTokens succeeded with the store down")
 	}
 	if a.op.RefreshGrants() != 0 {
 		t.Fatalf("%d refresh grants with the store down", a.op.RefreshGrants())
 	}
-	store.down.Store(false)
+	store.setDown(nil)
 	if s := a.session(); s == nil || s.RefreshToken != signedIn.RefreshToken {
 		t.Fatal("session changed by the outage")
 	}
