@@ -342,6 +342,13 @@ func (h *logRecorder) options() Options {
 	return Options{Logger: slog.New(h), OnEvent: h.onEvent}
 }
 
+// logged returns the text of everything recorded so far.
+func (h *logRecorder) logged() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.text.String()
+}
+
 // find returns the records of kind.
 func (h *logRecorder) find(kind EventKind) []slog.Record {
 	h.mu.Lock()

@@ -159,8 +159,8 @@ func TestDiscoveryNamesLikelyMisconfiguration(t *testing.T) {
 			t.Fatalf("New: %v, want the provider retried later", err)
 		}
 		for _, want := range []string{`"level":"WARN"`, "http:// rather than https://", "likely misconfiguration", "MONOCLOUD_AUTH_TENANT_DOMAIN"} {
-			if !strings.Contains(logs.text.String(), want) {
-				t.Errorf("warning %q does not name %q", logs.text.String(), want)
+			if !strings.Contains(logs.logged(), want) {
+				t.Errorf("warning %q does not name %q", logs.logged(), want)
 			}
 		}
 	})
