@@ -87,7 +87,7 @@ func BenchmarkProtect(b *testing.B) {
 			if e != nil {
 				b.Fatal(e)
 			}
-			c.claims.m.Put(key, cachedClaims{claims: claims}, now)
+			c.claims.m.Put(key, newGrant(claims, c.cfg.groupsClaim, now), now)
 		}
 	})
 	b.Run("rsa-verify", func(b *testing.B) {
