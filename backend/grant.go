@@ -11,7 +11,10 @@ import (
 // the DPoP and certificate bindings, the cache's until), read the grant,
 // never the claims. Handlers receive the claims, one map shared by the
 // requests of a token: a handler that writes to it changes what the next
-// handlers read, not what any request is allowed.
+// handlers read, not what any request is allowed. (A copy of the claims
+// for each request would cost more than the cached path can spare, about
+// 130 ns and two allocations for a typical token, and would still share
+// nested values.)
 type grant struct {
 	claims Claims
 	scopes []string
