@@ -66,7 +66,15 @@ func (c Claims) HasScope(scope string) bool { return slices.Contains(c.Scopes(),
 // scopeList splits a scope parameter, scope tokens separated by spaces
 // (RFC 6749 section 3.3).
 func scopeList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' })
+	out := make([]string, 0, strings.Count(s, " ")+1)
+	for s != "" {
+		var scope string
+		scope, s, _ = strings.Cut(s, " ")
+		if scope != "" {
+			out = append(out, scope)
+		}
+	}
+	return out
 }
 
 // Groups returns the groups in claim (Options.GroupsClaim), each the

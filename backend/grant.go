@@ -35,23 +35,23 @@ type binding struct {
 
 // newGrant derives the grant of valid claims, served until until.
 func newGrant(claims Claims, groupsClaim string, until time.Time) *grant {
-	return &grant{
+	g := &grant{
 		claims: claims,
 		scopes: claims.Scopes(),
 		groups: claims.Groups(groupsClaim),
-		dpop:   bindingOf(claims, "jkt"),
-		cert:   bindingOf(claims, "x5t#S256"),
 		until:  until,
 	}
+	if cnf, ok := confirmation(claims); ok {
+		g.dpop, g.cert = bindingOf(cnf, "jkt"), bindingOf(cnf, "x5t#S256")
+	} else {
+		g.dpop, g.cert = binding{malformed: true}, binding{malformed: true}
+	}
+	return g
 }
 
-// bindingOf reads member of the cnf claim (RFC 7800 section 3.1): a
-// non-empty string if present.
-func bindingOf(claims Claims, member string) binding {
-	cnf, ok := confirmation(claims)
-	if !ok {
-		return binding{malformed: true}
-	}
+// bindingOf reads member of cnf, the confirmation claim as an object (RFC
+// 7800 section 3.1): a non-empty string if present.
+func bindingOf(cnf map[string]any, member string) binding {
 	v, bound := cnf[member]
 	if !bound {
 		return binding{}
