@@ -13,8 +13,15 @@ import (
 
 // Claims are the claims of a valid access token: the JWT payload, or the
 // introspection response without active. Numbers are float64, as
-// encoding/json decodes them. Treat Claims as read-only: the Client may
-// serve the same map to several requests.
+// encoding/json decodes them.
+//
+// The Client caches a token's claims and serves the same map to every
+// request that carries the token, concurrently: treat it as read-only. A
+// handler that needs changed claims copies them first (maps.Clone, and
+// the nested values it changes). Writing to the map never changes what a
+// token is allowed: the scopes, groups, bindings and expiry that
+// authorization checks were read from the claims when the token was
+// validated, and are kept apart from the map.
 type Claims map[string]any
 
 type claimsKey struct{}
@@ -36,11 +43,11 @@ func (c Claims) ClientID() string { return c.str("client_id") }
 // the scp array (or string) when there is no scope.
 func (c Claims) Scopes() []string {
 	if s, ok := c["scope"].(string); ok {
-		return strings.Fields(s)
+		return scopeList(s)
 	}
 	switch v := c["scp"].(type) {
 	case string:
-		return strings.Fields(v)
+		return scopeList(v)
 	case []any:
 		out := make([]string, 0, len(v))
 		for _, s := range v {
@@ -54,22 +61,20 @@ func (c Claims) Scopes() []string {
 }
 
 // HasScope reports whether scope was granted.
-func (c Claims) HasScope(scope string) bool { return c.granted(scope) }
+func (c Claims) HasScope(scope string) bool { return slices.Contains(c.Scopes(), scope) }
 
-// granted is HasScope without allocations, for every request.
-func (c Claims) granted(scope string) bool {
-	s, ok := c["scope"].(string)
-	if !ok {
-		return slices.Contains(c.Scopes(), scope)
-	}
+// scopeList splits a scope parameter, scope tokens separated by spaces
+// (RFC 6749 section 3.3).
+func scopeList(s string) []string {
+	out := make([]string, 0, strings.Count(s, " ")+1)
 	for s != "" {
-		var field string
-		field, s, _ = strings.Cut(strings.TrimLeft(s, " "), " ")
-		if field == scope {
-			return true
+		var scope string
+		scope, s, _ = strings.Cut(s, " ")
+		if scope != "" {
+			out = append(out, scope)
 		}
 	}
-	return false
+	return out
 }
 
 // Groups returns the groups in claim (Options.GroupsClaim), each the
@@ -207,29 +212,33 @@ type requirements struct {
 	matchAll          bool
 }
 
-// authorize checks the route's scopes and groups. It runs on every
-// request, cached claims included.
-func (c *Client) authorize(claims Claims, req *requirements) *Error {
+// authorize checks the route's scopes and groups against g. It runs on
+// every request, cached tokens included.
+//
+// The scope of a refusal (RFC 6750 section 3) names scopes that would
+// grant access: the missing ones of req.scopes and, if no scope of
+// req.anyScopes was granted, the first of them. Naming every alternative
+// would read as if all were required.
+func (c *Client) authorize(g *grant, req *requirements) *Error {
 	if req == nil || (len(req.scopes) == 0 && len(req.anyScopes) == 0 && len(req.groups) == 0) {
 		return nil
 	}
 	if len(req.scopes) > 0 || len(req.anyScopes) > 0 {
 		var missing []string
 		for _, s := range req.scopes {
-			if !claims.granted(s) {
+			if !g.granted(s) {
 				missing = append(missing, s)
 			}
 		}
-		if len(req.anyScopes) > 0 && !slices.ContainsFunc(req.anyScopes, claims.granted) {
-			missing = append(missing, req.anyScopes...)
+		if len(req.anyScopes) > 0 && !slices.ContainsFunc(req.anyScopes, g.granted) && !slices.Contains(missing, req.anyScopes[0]) {
+			missing = append(missing, req.anyScopes[0])
 		}
 		if len(missing) > 0 {
 			return &Error{Code: ErrInsufficientScope, Reason: "scope", MissingScopes: missing}
 		}
 	}
 	if len(req.groups) > 0 {
-		have := claims.Groups(c.cfg.groupsClaim)
-		in := func(g string) bool { return slices.Contains(have, g) }
+		in := func(group string) bool { return slices.Contains(g.groups, group) }
 		if req.matchAll && !all(req.groups, in) || !req.matchAll && !slices.ContainsFunc(req.groups, in) {
 			return refuse(ErrInsufficientScope, "groups", nil)
 		}

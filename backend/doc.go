@@ -65,7 +65,9 @@
 // and concurrent requests with one token share one introspection.
 // Options.IntrospectionCache shares results between instances. Scopes,
 // groups and sender constraints are checked on every request, cached
-// claims included.
+// tokens included, against what the token granted when it was validated:
+// the claims handlers receive are shared by the requests of a token (see
+// Claims), and writing to them changes no authorization.
 //
 // # Answers
 //

@@ -116,18 +116,18 @@ func parseProof(proof string, algs []jose.SignatureAlgorithm) (*dpopProof, error
 }
 
 // checkDPoP applies the DPoP rules (RFC 9449 section 7.1) to a token with
-// claims, sent with cred's scheme and, for the DPoP scheme, proof (already
+// grant g, sent with cred's scheme and, for the DPoP scheme, proof (already
 // checked against the request by readProof): a DPoP-bound token needs the
 // DPoP scheme and a proof by its key; the DPoP scheme needs a DPoP-bound
 // token. A cnf that cannot be read refuses the token in every mode, so
 // that it cannot pass for unbound. Only then, the token being valid and
 // bound to the proof's key, is the proof's jti recorded: a request
 // without a valid token cannot fill the replay store.
-func (c *Client) checkDPoP(ctx context.Context, cred credentials, claims Claims, proof *dpopProof) *Error {
-	jkt, ok := boundKey(claims)
-	if !ok {
+func (c *Client) checkDPoP(ctx context.Context, cred credentials, g *grant, proof *dpopProof) *Error {
+	if g.dpop.malformed {
 		return refuse(ErrInvalidToken, "cnf_malformed", nil)
 	}
+	jkt := g.dpop.thumbprint
 	if c.cfg.dpop == DPoPDisabled {
 		return nil
 	}
@@ -147,22 +147,6 @@ func (c *Client) checkDPoP(ctx context.Context, cred credentials, claims Claims,
 		return &Error{Code: ErrInvalidToken, Reason: "jkt_mismatch", Scheme: schemeDPoP}
 	}
 	return c.rememberProof(ctx, proof)
-}
-
-// boundKey returns the thumbprint of the key that claims are bound to
-// (cnf.jkt), empty for a token bound to none, and false if cnf or its jkt
-// cannot be read.
-func boundKey(claims Claims) (string, bool) {
-	cnf, ok := confirmation(claims)
-	if !ok {
-		return "", false
-	}
-	v, bound := cnf["jkt"]
-	if !bound {
-		return "", true
-	}
-	jkt, _ := v.(string)
-	return jkt, jkt != ""
 }
 
 // readProof parses the request's DPoP proof and checks it against the

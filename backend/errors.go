@@ -47,7 +47,11 @@ type Error struct {
 	// Scheme is the authorization scheme of the request: "Bearer" or
 	// "DPoP".
 	Scheme string
-	// MissingScopes are the required scopes the token lacks.
+	// MissingScopes are the required scopes the token lacks, for the
+	// scope of the challenge (RFC 6750 section 3): those of
+	// ProtectOptions.Scopes and, if it has none of ProtectOptions.AnyScopes,
+	// the first of those, as a token with these scopes would be accepted
+	// where naming every alternative would read as if all were required.
 	MissingScopes []string
 	// RetryAfter is when to retry, for ErrUnavailable.
 	RetryAfter time.Duration

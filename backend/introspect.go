@@ -42,7 +42,7 @@ const sharedCacheTimeout = 500 * time.Millisecond
 // the shared cache, if any).
 type introspector struct {
 	c        *Client
-	positive *expiring.Map[tokenKey, cachedClaims]
+	positive *expiring.Map[tokenKey, *grant]
 	negative *expiring.Map[tokenKey, time.Time] // inactive, until
 
 	mu       sync.Mutex
@@ -53,7 +53,7 @@ type introspector struct {
 // carry its token.
 type flight struct {
 	done    chan struct{}
-	claims  Claims
+	grant   *grant
 	outcome string
 	err     *Error
 }
@@ -61,34 +61,34 @@ type flight struct {
 func newIntrospector(c *Client) *introspector {
 	in := &introspector{c: c, inFlight: make(map[tokenKey]*flight)}
 	if ttl := c.cfg.introspectionTTL; ttl > 0 {
-		in.positive = expiring.New[tokenKey, cachedClaims](c.cfg.cacheSize, ttl)
+		in.positive = expiring.New[tokenKey, *grant](c.cfg.cacheSize, ttl)
 		in.negative = expiring.New[tokenKey, time.Time](c.cfg.cacheSize, min(ttl, negativeTTL))
 	}
 	return in
 }
 
-// claims returns the claims of an active token from the caches, else from
+// grant returns the grant of an active token from the caches, else from
 // the one introspection in flight for it.
-func (in *introspector) claims(ctx context.Context, token string, key tokenKey) (Claims, string, *Error) {
+func (in *introspector) grant(ctx context.Context, token string, key tokenKey) (*grant, string, *Error) {
 	c := in.c
 	if c.cfg.clientID == "" {
 		c.reportConfig(ctx, "introspection_not_configured", errors.New("an opaque token was refused: set ClientID and ClientSecret (MONOCLOUD_BACKEND_CLIENT_ID, MONOCLOUD_BACKEND_CLIENT_SECRET) to introspect opaque tokens"))
 		return nil, "", refuse(ErrInvalidToken, "introspection_not_configured", nil)
 	}
-	if claims, err, ok := in.cached(key); ok {
-		return claims, outcomeIntrospectionCached, err
+	if g, err, ok := in.cached(key); ok {
+		return g, outcomeIntrospectionCached, err
 	}
 	return in.await(ctx, token, key)
 }
 
 // cached returns the verdict on key cached in memory, if any.
-func (in *introspector) cached(key tokenKey) (Claims, *Error, bool) {
+func (in *introspector) cached(key tokenKey) (*grant, *Error, bool) {
 	if in.positive == nil {
 		return nil, nil, false
 	}
 	now := in.c.now()
-	if e, ok := in.positive.Get(key, now); ok && now.Before(e.until) {
-		return e.claims, nil, true
+	if g, ok := in.positive.Get(key, now); ok && now.Before(g.until) {
+		return g, nil, true
 	}
 	if _, ok := in.negative.Get(key, now); ok {
 		return nil, refuse(ErrInvalidToken, "refused_cached", nil), true
@@ -100,11 +100,11 @@ func (in *introspector) cached(key tokenKey) (Claims, *Error, bool) {
 // starting one if there is none. It looks in the cache again under in.mu,
 // where a flight stores its verdict before it ends, so that a request that
 // missed the cache just before a flight ended does not introspect again.
-func (in *introspector) await(ctx context.Context, token string, key tokenKey) (Claims, string, *Error) {
+func (in *introspector) await(ctx context.Context, token string, key tokenKey) (*grant, string, *Error) {
 	in.mu.Lock()
-	if claims, err, ok := in.cached(key); ok {
+	if g, err, ok := in.cached(key); ok {
 		in.mu.Unlock()
-		return claims, outcomeIntrospectionCached, err
+		return g, outcomeIntrospectionCached, err
 	}
 	f, ok := in.inFlight[key]
 	if !ok {
@@ -115,7 +115,7 @@ func (in *introspector) await(ctx context.Context, token string, key tokenKey) (
 	in.mu.Unlock()
 	select {
 	case <-f.done:
-		return f.claims, f.outcome, f.err
+		return f.grant, f.outcome, f.err
 	case <-ctx.Done():
 		e := refuse(ErrUnavailable, "introspection_wait_cancelled", ctx.Err())
 		e.RetryAfter = retryAfter
@@ -125,14 +125,16 @@ func (in *introspector) await(ctx context.Context, token string, key tokenKey) (
 
 // run makes the introspection of f, caches its verdict in memory, ends f,
 // and then shares a fresh verdict, so that no request waits for the
-// shared cache's write.
+// shared cache's write. The verdict is encoded before f ends: its claims
+// share nested values with the response, and handlers may write to them.
 func (in *introspector) run(ctx context.Context, token string, key tokenKey, f *flight) {
 	resp, ttl := in.introspect(ctx, token, key, f)
+	value := in.encode(ctx, key, resp, ttl)
 	in.mu.Lock()
 	delete(in.inFlight, key)
 	in.mu.Unlock()
 	close(f.done)
-	in.share(ctx, key, resp, ttl)
+	in.share(ctx, key, value, ttl)
 }
 
 // introspect fills f from the shared cache, else by introspection, and
@@ -143,7 +145,7 @@ func (in *introspector) introspect(ctx context.Context, token string, key tokenK
 	ctx, cancel := context.WithTimeout(ctx, in.c.cfg.responseTimeout)
 	defer cancel()
 	if ok {
-		if f.claims, _, f.err = in.verdict(ctx, shared, key); f.err == nil {
+		if f.grant, _, f.err = in.verdict(ctx, shared, key); f.err == nil {
 			f.outcome = outcomeIntrospectionCached
 		}
 		return nil, 0
@@ -158,18 +160,18 @@ func (in *introspector) introspect(ctx context.Context, token string, key tokenK
 	}
 	f.outcome = outcomeIntrospected
 	var ttl time.Duration
-	f.claims, ttl, f.err = in.verdict(ctx, resp, key)
-	if f.claims == nil {
+	f.grant, ttl, f.err = in.verdict(ctx, resp, key)
+	if f.grant == nil {
 		resp = map[string]any{"active": false}
 	}
 	return resp, ttl
 }
 
-// verdict turns an introspection response into claims, or the refusal of
+// verdict turns an introspection response into a grant, or the refusal of
 // an inactive or invalid token, and caches it in memory. It returns for
 // how long the verdict may be shared: 0 if it is not the provider's alone
 // (the token is active, but not for this API) or nothing is cached.
-func (in *introspector) verdict(ctx context.Context, resp map[string]any, key tokenKey) (Claims, time.Duration, *Error) {
+func (in *introspector) verdict(ctx context.Context, resp map[string]any, key tokenKey) (*grant, time.Duration, *Error) {
 	c := in.c
 	now := c.now()
 	if active, _ := resp["active"].(bool); !active {
@@ -191,15 +193,16 @@ func (in *introspector) verdict(ctx context.Context, resp map[string]any, key to
 		in.cacheInactive(key, now)
 		return nil, 0, e
 	}
-	if in.positive == nil {
-		return claims, 0, nil
-	}
 	until := now.Add(c.cfg.introspectionTTL)
 	if exp, ok := claims.ExpiresAt(); ok && exp.Before(until) {
 		until = exp
 	}
-	in.positive.Put(key, cachedClaims{claims: claims, until: until}, now)
-	return claims, until.Sub(now), nil
+	g := newGrant(claims, c.cfg.groupsClaim, until)
+	if in.positive == nil {
+		return g, 0, nil
+	}
+	in.positive.Put(key, g, now)
+	return g, until.Sub(now), nil
 }
 
 // cacheInactive caches in memory, briefly, the verdict that a token is
@@ -213,20 +216,31 @@ func (in *introspector) cacheInactive(key tokenKey, now time.Time) time.Duration
 	return ttl
 }
 
-// share stores an introspection response in the shared cache, if any, for
-// ttl; a failure is logged.
-func (in *introspector) share(ctx context.Context, key tokenKey, resp map[string]any, ttl time.Duration) {
-	c := in.c
-	if c.cfg.sharedCache == nil || ttl <= 0 {
-		return
+// encode returns the JSON of an introspection response to share for ttl,
+// or nil if there is no shared cache or nothing to share; a failure is
+// logged.
+func (in *introspector) encode(ctx context.Context, key tokenKey, resp map[string]any, ttl time.Duration) []byte {
+	if in.c.cfg.sharedCache == nil || ttl <= 0 {
+		return nil
 	}
 	value, err := json.Marshal(resp)
-	if err == nil {
-		setCtx, cancel := context.WithTimeout(ctx, sharedCacheTimeout)
-		defer cancel()
-		err = c.cfg.sharedCache.Set(setCtx, hex.EncodeToString(key[:]), value, ttl)
-	}
 	if err != nil {
+		in.c.emit(ctx, Event{Kind: EventCacheError, Op: "set", Token: tokenTag(key), Err: err})
+		return nil
+	}
+	return value
+}
+
+// share stores value, an encoded introspection response, in the shared
+// cache for ttl, if value is not nil; a failure is logged.
+func (in *introspector) share(ctx context.Context, key tokenKey, value []byte, ttl time.Duration) {
+	if value == nil {
+		return
+	}
+	c := in.c
+	setCtx, cancel := context.WithTimeout(ctx, sharedCacheTimeout)
+	defer cancel()
+	if err := c.cfg.sharedCache.Set(setCtx, hex.EncodeToString(key[:]), value, ttl); err != nil {
 		c.emit(ctx, Event{Kind: EventCacheError, Op: "set", Token: tokenTag(key), Err: err})
 	}
 }

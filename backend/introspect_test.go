@@ -209,12 +209,12 @@ func TestIntrospectionSingleFlightLateRequest(t *testing.T) {
 	for _, token := range []string{active, revoked} {
 		_, first := f.c.ValidateAccessToken(t.Context(), token, nil)
 		n := f.op.IntrospectionRequests()
-		claims, outcome, err := f.c.introspection.await(t.Context(), token, keyOf(token))
+		g, outcome, err := f.c.introspection.await(t.Context(), token, keyOf(token))
 		if got := f.op.IntrospectionRequests() - n; got != 0 {
 			t.Errorf("%d introspections after the flight ended, want 0", got)
 		}
-		if (err == nil) != (first == nil) || (err == nil && (claims.Subject() != "user-1" || outcome != outcomeIntrospectionCached)) {
-			t.Errorf("late request: %v %q %v; the flight's: %v", claims, outcome, err, first)
+		if (err == nil) != (first == nil) || (err == nil && (g.claims.Subject() != "user-1" || outcome != outcomeIntrospectionCached)) {
+			t.Errorf("late request: %v %q %v; the flight's: %v", g, outcome, err, first)
 		}
 	}
 }

@@ -205,30 +205,23 @@ func confirmation(claims Claims) (map[string]any, bool) {
 	return nil, false
 }
 
-// checkCertificate checks the certificate binding of claims (RFC 8705
+// checkCertificate checks the certificate binding of g (RFC 8705
 // section 3) against the client certificate of r, by the client's mode.
 // A cnf that cannot be read counts as certificate-bound, so that it fails
 // closed.
-func (c *Client) checkCertificate(r *http.Request, claims Claims) *Error {
+func (c *Client) checkCertificate(r *http.Request, g *grant) *Error {
 	mode := c.cfg.binding
-	if mode == BindingIgnore {
+	switch {
+	case mode == BindingIgnore:
+		return nil
+	case g.cert.malformed:
+		return refuse(ErrInvalidToken, "cnf_malformed", nil)
+	case g.cert.thumbprint == "" && mode == BindingRequired:
+		return refuse(ErrInvalidToken, "not_certificate_bound", nil)
+	case g.cert.thumbprint == "":
 		return nil
 	}
-	cnf, ok := confirmation(claims)
-	if !ok {
-		return refuse(ErrInvalidToken, "cnf_malformed", nil)
-	}
-	want, bound := cnf["x5t#S256"]
-	if !bound {
-		if mode == BindingRequired {
-			return refuse(ErrInvalidToken, "not_certificate_bound", nil)
-		}
-		return nil
-	}
-	thumb, _ := want.(string)
-	if thumb == "" {
-		return refuse(ErrInvalidToken, "cnf_malformed", nil)
-	}
+	thumb := g.cert.thumbprint
 	var der []byte
 	var err error
 	if r != nil {

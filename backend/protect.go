@@ -99,7 +99,8 @@ func (c *Client) validateRequest(r *http.Request, req *requirements) (Claims, *d
 
 // validate validates a token read from r (nil for a bare token): its DPoP
 // proof first, which is cheap to refuse, then the token, from cache or
-// not, its sender constraints, and the route's requirements. The proof's
+// not, its sender constraints, and the route's requirements, these read
+// from the token's grant, never from the claims handlers receive. The proof's
 // jti is recorded only once the token is valid and bound to the proof's
 // key. It returns the claims and the DPoP proof, if the token came with
 // one.
@@ -113,15 +114,15 @@ func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials
 			return nil, nil, err
 		}
 	}
-	claims, outcome, err := c.tokenClaims(ctx, cred.token, key)
+	g, outcome, err := c.tokenGrant(ctx, cred.token, key)
 	if err == nil {
-		err = c.checkDPoP(ctx, cred, claims, proof)
+		err = c.checkDPoP(ctx, cred, g, proof)
 	}
 	if err == nil {
-		err = c.checkCertificate(r, claims)
+		err = c.checkCertificate(r, g)
 	}
 	if err == nil {
-		err = c.authorize(claims, req)
+		err = c.authorize(g, req)
 	}
 	if err != nil {
 		if err.Scheme == "" {
@@ -133,7 +134,7 @@ func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials
 	if c.observed(ctx, slog.LevelDebug) {
 		c.emit(ctx, Event{Kind: EventTokenAccepted, Outcome: outcome, Token: tokenTag(key)})
 	}
-	return claims, proof, nil
+	return g.claims, proof, nil
 }
 
 // rejected reports a refusal.

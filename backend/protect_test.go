@@ -49,6 +49,8 @@ func TestProtectAnswers(t *testing.T) {
 		}, nil, 400, []string{`error="invalid_request"`}, "invalid_request"},
 		{"missing scope", func() *http.Request { return bearer(valid) }, &ProtectOptions{Scopes: []string{"read", "write"}}, 403,
 			[]string{`Bearer realm="api", error="insufficient_scope", scope="write"`}, "insufficient_scope"},
+		{"missing any scope", func() *http.Request { return bearer(valid) }, &ProtectOptions{Scopes: []string{"write"}, AnyScopes: []string{"admin", "root"}}, 403,
+			[]string{`error="insufficient_scope", scope="write admin"`}, "insufficient_scope"},
 		{"missing group", func() *http.Request { return bearer(valid) }, &ProtectOptions{Groups: []string{"admins"}}, 403,
 			[]string{`error="insufficient_scope"`}, "insufficient_scope"},
 		{"valid", func() *http.Request { return bearer(valid) }, &ProtectOptions{Scopes: []string{"read"}}, 200, nil, ""},

@@ -37,29 +37,22 @@ const (
 	outcomeIntrospectionCached = "introspection_cached"
 )
 
-// cachedClaims are the claims of a token validated earlier, until when
-// they may be served.
-type cachedClaims struct {
-	claims Claims
-	until  time.Time
-}
-
-// claimsCache holds the claims of validated JWTs by token hash, bounded,
+// claimsCache holds the grants of validated JWTs by token hash, bounded,
 // each until the token's exp (and at most the cache's TTL).
 type claimsCache struct {
-	m *expiring.Map[tokenKey, cachedClaims]
+	m *expiring.Map[tokenKey, *grant]
 }
 
 func newClaimsCache(size int, ttl time.Duration) *claimsCache {
-	return &claimsCache{m: expiring.New[tokenKey, cachedClaims](size, max(ttl, time.Second))}
+	return &claimsCache{m: expiring.New[tokenKey, *grant](size, max(ttl, time.Second))}
 }
 
-func (cc *claimsCache) get(key tokenKey, now time.Time) (Claims, bool) {
-	e, ok := cc.m.Get(key, now)
-	if !ok || !now.Before(e.until) {
+func (cc *claimsCache) get(key tokenKey, now time.Time) (*grant, bool) {
+	g, ok := cc.m.Get(key, now)
+	if !ok || !now.Before(g.until) {
 		return nil, false
 	}
-	return e.claims, true
+	return g, true
 }
 
 // isJWT reports whether token has the three segments of a JWS in compact
@@ -68,15 +61,15 @@ func isJWT(token string) bool {
 	return strings.Count(token, ".") == 2
 }
 
-// tokenClaims returns the claims of a valid token (without the route's
+// tokenGrant returns the grant of a valid token (without the route's
 // checks): a JWT validated locally, else introspected, either from cache.
-func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (Claims, string, *Error) {
+func (c *Client) tokenGrant(ctx context.Context, token string, key tokenKey) (*grant, string, *Error) {
 	if !isJWT(token) || c.cfg.introspectJWT {
-		return c.introspection.claims(ctx, token, key)
+		return c.introspection.grant(ctx, token, key)
 	}
 	now := c.now()
-	if claims, ok := c.claims.get(key, now); ok {
-		return claims, outcomeJWTCached, nil
+	if g, ok := c.claims.get(key, now); ok {
+		return g, outcomeJWTCached, nil
 	}
 	claims, err := c.validateJWT(ctx, token, now)
 	if err != nil {
@@ -86,8 +79,9 @@ func (c *Client) tokenClaims(ctx context.Context, token string, key tokenKey) (C
 	if exp, ok := claims.ExpiresAt(); ok {
 		until = exp.Add(c.cfg.clockTolerance - c.cfg.clockSkew)
 	}
-	c.claims.m.Put(key, cachedClaims{claims: claims, until: until}, now)
-	return claims, outcomeJWT, nil
+	g := newGrant(claims, c.cfg.groupsClaim, until)
+	c.claims.m.Put(key, g, now)
+	return g, outcomeJWT, nil
 }
 
 // validateJWT validates a JWT access token (RFC 9068 section 4): the
