@@ -19,7 +19,7 @@ import (
 // validated, with the forms of its values that the requests use.
 type config struct {
 	// opts holds every final value, normalized, with every pointer field
-	// set: what Client.Options returns a copy of.
+	// that has a default set: what Client.Options returns a copy of.
 	opts Options
 
 	appURL       *url.URL               // opts.AppURL, parsed

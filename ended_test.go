@@ -11,7 +11,7 @@ import (
 	"github.com/monocloud/auth-go/monocloudtest"
 )
 
-// rvTTL is the revocations' TTL in these tests: the default maximum
+// rvTTL is the ended sessions' TTL in these tests: the default maximum
 // session duration.
 const rvTTL = 7 * 24 * time.Hour
 
@@ -21,11 +21,11 @@ func endedAt(rv *endedSessions, key string, s *Session, created int64) bool {
 	return rv.includes(&sessionCookie{Key: key, Lifetime: lifetime{C: created}, Session: s})
 }
 
-// TestSignOutRevocationsSurviveAFloodPastTheBound: sign-outs recorded just
+// TestSignOutEndedSessionsSurviveAFloodPastTheBound: sign-outs recorded just
 // before a flood of one account's sign-outs past the bound still revoke
 // their sessions (the evicted ones as a logout of their user), the bound
 // holds, and the flood ends no session of another user.
-func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
+func TestSignOutEndedSessionsSurviveAFloodPastTheBound(t *testing.T) {
 	const capacity = 64
 	rv := newEndedSessions(rvTTL, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
@@ -66,9 +66,9 @@ func TestSignOutRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 	}
 }
 
-// TestEvictedRevocationOfUnknownUserFailsClosedForAll: a sign-out whose
+// TestEvictedEndedSessionOfUnknownUserFailsClosedForAll: a sign-out whose
 // user is unknown, evicted, revokes every session created until then.
-func TestEvictedRevocationOfUnknownUserFailsClosedForAll(t *testing.T) {
+func TestEvictedEndedSessionOfUnknownUserFailsClosedForAll(t *testing.T) {
 	rv := newEndedSessions(rvTTL, 1, false)
 	start := time.Unix(1_700_000_000, 0)
 	rv.addKey("a", "", start)
@@ -82,9 +82,9 @@ func TestEvictedRevocationOfUnknownUserFailsClosedForAll(t *testing.T) {
 	}
 }
 
-// TestExpiredRevocationsDoNotFailClosed: revocations dropped after their
+// TestExpiredEndedSessionsDoNotFailClosed: ended sessions dropped after their
 // TTL do not raise the watermark: the sessions they concerned have ended.
-func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
+func TestExpiredEndedSessionsDoNotFailClosed(t *testing.T) {
 	const capacity = 4
 	rv := newEndedSessions(time.Hour, capacity, false)
 	start := time.Unix(1_700_000_000, 0)
@@ -100,10 +100,10 @@ func TestExpiredRevocationsDoNotFailClosed(t *testing.T) {
 	}
 }
 
-// TestBackChannelRevocationsSurviveAFloodPastTheBound: logouts by sid and
+// TestBackChannelEndedSessionsSurviveAFloodPastTheBound: logouts by sid and
 // by sub recorded before a flood past the bound still revoke the sessions
 // created before them.
-func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
+func TestBackChannelEndedSessionsSurviveAFloodPastTheBound(t *testing.T) {
 	const capacity = 16
 	start := time.Unix(1_700_000_000, 0)
 	for _, kind := range []string{"sid", "sub"} {
@@ -133,7 +133,7 @@ func TestBackChannelRevocationsSurviveAFloodPastTheBound(t *testing.T) {
 }
 
 // TestRevokedAllocatesNothing: the check on every request allocates
-// nothing, with or without revocations on record (keys and claims longer
+// nothing, with or without ended sessions on record (keys and claims longer
 // than the 32 bytes Go concatenates on the stack).
 func TestRevokedAllocatesNothing(t *testing.T) {
 	rv := newEndedSessions(rvTTL, maxEnded, false)
@@ -146,7 +146,7 @@ func TestRevokedAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: revoked allocates %.0f times", what, n)
 		}
 	}
-	check("no revocations")
+	check("no ended sessions")
 	rv.addKey("other-key", "other", time.Now())
 	check("a sign-out on record")
 	rv.add("other", "other-sid", time.Now())
@@ -180,23 +180,23 @@ func TestCopiedCookieStaysSignedOutPastTheBound(t *testing.T) {
 	}
 }
 
-// scaleRevocations makes the Clients built during the test keep at most
-// capacity revocations of each kind.
-func scaleRevocations(t *testing.T, capacity int) {
+// scaleEndedSessions makes the Clients built during the test keep at most
+// capacity ended sessions of each kind.
+func scaleEndedSessions(t *testing.T, capacity int) {
 	saved := maxEnded
 	maxEnded = capacity
 	t.Cleanup(func() { maxEnded = saved })
 }
 
 // TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut: one account that
-// signs in and out more times than the revocation bound, through the real
+// signs in and out more times than the ended-sessions bound, through the real
 // routes, ends no session of another user on either of two instances that
 // share a Coordinator. The sign-out of its first session, forgotten by
 // then, still refuses a copy of that session's cookie: at both instances,
 // as a logout of its user.
 func TestOneAccountCyclingPastTheBoundSignsOnlyItselfOut(t *testing.T) {
 	const capacity = 32
-	scaleRevocations(t, capacity)
+	scaleEndedSessions(t, capacity)
 	co := &fakeStore{}
 	app := newTestApp(t, appConfig{opts: Options{Coordinator: co}})
 	t.Cleanup(func() { _ = app.client.Close() })

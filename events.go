@@ -107,16 +107,18 @@ const (
 //	    default); past it they refuse every request of the browser before
 //	    it reaches the app. See docs/known-limits.md.
 //
-// A failing auth route (or the middleware) reports one event: store_error
-// for a *StoreError, provider_error for ErrProviderUnavailable or an
-// *HTTPError, else callback_failed on the callback route and route_failed
-// on the others. It is reported whether or not Options.OnError handles the
-// error. store_error and provider_error without a path are failures the
-// request went on without: a rotated refresh token or a shared refresh not
-// saved, the Coordinator's ended sessions not watched, a stale session not
-// deleted, a failed discovery attempt (op "discovery"), tokens not revoked
-// at sign-out. One fault can show as several events: a refresh that failed
-// and the route that answered its error.
+// A failing auth route (or the middleware) reports one event for its
+// failure: store_error for a *StoreError, provider_error for
+// ErrProviderUnavailable or an *HTTPError, else callback_failed on the
+// callback route and route_failed on the others. It is reported whether or
+// not Options.OnError handles the error. An operation that made a failed
+// discovery attempt reports it first, once (provider_error, op
+// "discovery"), whether or not it then fails. store_error and
+// provider_error without a path are failures the request went on without:
+// a rotated refresh token or a shared refresh not saved, the Coordinator's
+// ended sessions not watched, a stale session not deleted, tokens not
+// revoked at sign-out. One fault can show as several events: a refresh
+// that failed and the route that answered its error.
 //
 // No event holds a token, an authorization code, a cookie value, the client
 // secret or assertion, a state or nonce value, or the user's sub or email:

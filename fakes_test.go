@@ -405,8 +405,8 @@ func (h *logRecorder) expectEvent(t *testing.T, kind EventKind, msg string, leve
 // provider carries out the grant (and rotates the refresh token) whatever
 // happens to the caller, and its answer reaches the caller only after the
 // delay, or not at all when the caller gives up first. This is the window
-// in which a closed tab or an aborted fetch used to lose the rotated
-// refresh token. It passes the requests on to next, or to
+// in which a closed tab or an aborted fetch would lose the rotated
+// refresh token if the grant ran on the caller's context. It passes the requests on to next, or to
 // http.DefaultTransport when next is nil.
 type fakeTransport struct {
 	next http.RoundTripper

@@ -316,10 +316,11 @@ type CookieOptions struct {
 // Options returns the options c runs with: those given to New, with the
 // environment and the defaults applied and values normalized as New did
 // (https:// added to a bare TenantDomain, routes with a leading slash,
-// space-separated lists joined with single spaces). Every pointer field is
-// set. It is a copy: changing it does not change c; the Logger, the
-// Session.Store, the Coordinator, the hooks and a ClientAssertionKey's
-// Signer are shared, not copied. It holds the secrets: do not log it.
+// space-separated lists joined with single spaces). Every pointer field
+// that has a default is set. It is a copy: changing it does not change c;
+// the Logger, the Session.Store, the Coordinator, the hooks and a
+// ClientAssertionKey's Signer are shared, not copied. It holds the
+// secrets: do not log it.
 func (c *Client) Options() Options { return c.cfg.opts.clone() }
 
 // clone returns a copy of o that shares no slice, and no value pointed to,

@@ -119,8 +119,7 @@ func TestAdoptedTokenIsNeverExpired(t *testing.T) {
 
 // TestSharedResultCarriesTheNewestRefreshToken: a request with an old
 // cookie that shares an old result gets the lineage's newest refresh token,
-// not the (consumed) one of that result. Kills: withLatest returning res
-// unchanged.
+// not the (consumed) one of that result.
 func TestSharedResultCarriesTheNewestRefreshToken(t *testing.T) {
 	app := newTokensApp(t, monocloudtest.Config{}, Options{})
 	app.signIn("")

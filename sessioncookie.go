@@ -272,7 +272,7 @@ func (sc *sessionCookie) withUser() *sessionCookie {
 // Decoded session cookies are cached by a hash of their encoded value, so a
 // user's requests after the first skip the MAC check, decryption and
 // decoding, and pay a hash of the value and one map lookup. Only values
-// that decoded successfully are put, and lifetime and revocation checks
+// that decoded successfully are put, and lifetime and ended-session checks
 // still run on every request.
 //
 // The hash is not cryptographic: two maphash hashes with seeds drawn for

@@ -359,7 +359,7 @@ func TestStateCookieFitsInABrowser(t *testing.T) {
 }
 
 // TestJunkStateCookiesBoundTheAnswer: a sign-in whose Cookie header holds
-// thousands of state.<junk> names expires at most maxStateCookies of them,
+// thousands of state.<junk> names expires at most State.MaxConcurrent of them,
 // as many as a browser of this library holds, instead of one Set-Cookie
 // line per name. (2,900 names: r.Cookies reads none past its limit of
 // 3,000 cookies, GODEBUG httpcookiemaxnum.)

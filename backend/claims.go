@@ -155,7 +155,7 @@ func decodeClaims(b []byte) (Claims, error) {
 	return m, nil
 }
 
-// checkClaims is checkClaimsAt now.
+// checkClaims is checkClaimsAt at c.now().
 func (c *Client) checkClaims(claims Claims, issuer string, requireIss, requireExp bool) *Error {
 	return c.checkClaimsAt(claims, issuer, c.now(), requireIss, requireExp)
 }

@@ -78,6 +78,7 @@
 //	DPoP-bound token sent as Bearer   401  Bearer error="invalid_token" and a DPoP challenge
 //	malformed request                 400  error="invalid_request"
 //	invalid DPoP proof                401  DPoP error="invalid_dpop_proof"
+//	proof without the required nonce  401  DPoP error="use_dpop_nonce" and DPoP-Nonce
 //	missing scope or group            403  error="insufficient_scope", scope="<scopes that would grant access>"
 //	provider unreachable, no cache    503  Retry-After
 //	unknown key, refetch rate-limited 503  Retry-After (the key may just have been rotated in)

@@ -141,7 +141,7 @@ func xfccCert(v string) (string, bool) {
 	for _, kv := range splitQuoted(elems[len(elems)-1], ';') {
 		k, val, _ := strings.Cut(strings.TrimSpace(kv), "=")
 		if strings.EqualFold(k, "Cert") {
-			return strings.Trim(val, `"`), true
+			return unquote(strings.TrimSpace(val)), true
 		}
 	}
 	return "", false

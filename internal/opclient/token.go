@@ -48,7 +48,8 @@ const (
 	// TLSClientAuth and SelfSignedTLSClientAuth send client_id only: the
 	// client certificate that HTTPClient presents authenticates the client
 	// (RFC 8705 section 2), issued by a CA the server trusts or registered
-	// as it is. The caller sends the requests to the mTLS endpoint aliases.
+	// as it is. The caller sends the requests to the mTLS endpoint aliases, where
+	// published (RFC 8705 section 5).
 	TLSClientAuth
 	SelfSignedTLSClientAuth
 )

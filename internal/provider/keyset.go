@@ -60,7 +60,7 @@ const refreshAt = 0.8
 // cached with the keys parsed, indexed by kid. Concurrent callers share one
 // fetch; the set is refreshed in the background before CacheDuration ends,
 // and kept (served stale) while refreshes fail. Set the fields before the
-// first call of Verify.
+// first call of Verify or Keys.
 //
 // A kid the cached set lacks is refused as unknown (ErrUnknownKey) only
 // when a fetch that started after the token was seen lacks it too. When

@@ -166,6 +166,6 @@ func TestStoreWatchEnded(t *testing.T) {
 		t.Errorf("WatchEnded returned %v; want context.Canceled", err)
 	}
 	if n := len(s.Ended()); n != 3 {
-		t.Errorf("Ended holds %d revocations; want 3", n)
+		t.Errorf("Ended holds %d ended sessions; want 3", n)
 	}
 }
