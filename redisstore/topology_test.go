@@ -181,8 +181,12 @@ func startSentinel(t *testing.T) *sentinelTopology {
 	master := startNode(t)
 	host, port, _ := net.SplitHostPort(master.addr)
 	st := &sentinelTopology{servers: []*node{master}}
-	for range 2 {
-		st.servers = append(st.servers, startNode(t, "--replicaof", host, port))
+	// Distinct priorities make every sentinel choose the same replica to
+	// promote: with equal ones, two elections in a row (each sentinel may
+	// lead one) can promote one replica and then the other, and the writes
+	// made on the first are lost when it becomes a replica again.
+	for i := range 2 {
+		st.servers = append(st.servers, startNode(t, "--replicaof", host, port, "--replica-priority", strconv.Itoa(10*(i+1))))
 	}
 	waitForReplicas(t, st.servers)
 	for range 3 {
@@ -205,7 +209,12 @@ func startSentinel(t *testing.T) *sentinelTopology {
 			t.Fatal(err)
 		}
 		n := &node{addr: addr, cmd: cmd}
-		t.Cleanup(n.kill)
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("redis-sentinel on %s:\n%s", addr, out.String())
+			}
+		})
 		if err := waitForPing(addr, 10*time.Second); err != nil {
 			t.Fatalf("redis-sentinel on %s: %v\n%s", addr, err, out.String())
 		}
