@@ -46,8 +46,11 @@ const (
 	sentinelMaster = "mymaster"
 	// failoverAfter is how long a master is unanswered before Sentinel or
 	// the Cluster promotes one of its replicas (down-after-milliseconds,
-	// cluster-node-timeout).
-	failoverAfter = time.Second
+	// cluster-node-timeout). Sentinel pings once a second: with 1 s, one
+	// late answer on a loaded machine marked a just-promoted master down
+	// and promoted the other replica too, losing the writes made on the
+	// first (seen in the sentinels' logs). 3 s takes three missed pings.
+	failoverAfter = 3 * time.Second
 )
 
 // ownServerTests matches the tests that start and fault their own servers
