@@ -210,13 +210,7 @@ func newLateApp(t *testing.T, opts Options) (*testApp, *fakeTransport) {
 func TestRefreshOutlivesAbortedRequest(t *testing.T) {
 	a, tr := newLateApp(t, Options{})
 	before := a.cookies()
-	tr.setDelay(400 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, _, _, err := a.httpTokensContext(ctx, before, ""); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("aborted request: %v, want the client's deadline", err)
-	}
-	tr.setDelay(0)
+	abortRefresh(t, a, tr, before)
 
 	status, tok, _, err := a.httpTokens(before, "")
 	if status != http.StatusOK {
@@ -232,6 +226,19 @@ func TestRefreshOutlivesAbortedRequest(t *testing.T) {
 	}
 }
 
+// abortRefresh makes a request with cookies that starts a refresh and goes
+// away before the provider, delayed by tr, answers.
+func abortRefresh(t *testing.T, a *testApp, tr *fakeTransport, cookies []*http.Cookie) {
+	t.Helper()
+	tr.setDelay(400 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := a.httpTokensContext(ctx, cookies, ""); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("aborted request: %v, want the client's deadline", err)
+	}
+	tr.setDelay(0)
+}
+
 // TestRefreshOfAbortedRequestReportedOnce: a grant reports itself through
 // the request that started it, at the top of its GetTokens; when that
 // request stopped waiting, the grant reports itself when it ends. Either
@@ -241,13 +248,7 @@ func TestRefreshOfAbortedRequestReportedOnce(t *testing.T) {
 	rec := &logRecorder{level: slog.LevelDebug}
 	a, tr := newLateApp(t, rec.options())
 	before := a.cookies()
-	tr.setDelay(400 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, _, _, err := a.httpTokensContext(ctx, before, ""); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("aborted request: %v, want the client's deadline", err)
-	}
-	tr.setDelay(0)
+	abortRefresh(t, a, tr, before)
 	refreshes := func() int { return len(rec.find(EventRefresh)) }
 	for deadline := time.Now().Add(5 * time.Second); refreshes() == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
