@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
@@ -63,7 +64,7 @@ type compactJWS struct {
 	header        jwsHeader
 	encodedHeader string
 	signingInput  string // the encoded header and payload, what the signature covers
-	payload       []byte
+	payload       string // decoded
 	signature     []byte
 }
 
@@ -131,10 +132,20 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 	}
 	jws := compactJWS{encodedHeader: header, signingInput: token[:len(header)+1+len(payload)]}
 	isKnown := known != nil && known.encoded == header
-	size := len(payload) + len(sig)
+	size := len(sig)
 	if !isKnown {
 		size += len(header)
 	}
+	// The payload is decoded into a buffer of its own, which no one
+	// writes to after, and kept as a string over it: the claims decoded
+	// from it share its memory rather than copy it again, and keep
+	// nothing else alive (the signature and header share another).
+	payloadBuf := make([]byte, base64.RawURLEncoding.DecodedLen(len(payload)))
+	n, err := base64URL.Decode(payloadBuf, bytesOf(payload))
+	if err != nil {
+		return compactJWS{}, fmt.Errorf("payload: %w", err)
+	}
+	jws.payload = unsafe.String(unsafe.SliceData(payloadBuf), n)
 	buf := make([]byte, base64.RawURLEncoding.DecodedLen(size))
 	decode := func(part, name string) ([]byte, error) {
 		n, err := base64URL.Decode(buf, bytesOf(part))
@@ -144,10 +155,6 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 		out := buf[:n:n]
 		buf = buf[n:]
 		return out, nil
-	}
-	var err error
-	if jws.payload, err = decode(payload, "payload"); err != nil {
-		return compactJWS{}, err
 	}
 	if jws.signature, err = decode(sig, "signature"); err != nil {
 		return compactJWS{}, err

@@ -47,6 +47,16 @@ func TestProtectAnswers(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer a b")
 			return r
 		}, nil, 400, []string{`error="invalid_request"`}, "invalid_request"},
+		// parseAuthorization leaves a JWS-shaped token's characters to
+		// the JWT parser: one that is not a token68 is still a malformed
+		// request, not an invalid token.
+		{"three parts, not a token68", func() *http.Request { return bearer("a,b.c.d") }, nil, 400,
+			[]string{`error="invalid_request"`}, "invalid_request"},
+		{"a valid token with a character that is not token68's", func() *http.Request {
+			return bearer(valid[:len(valid)-1] + "!")
+		}, nil, 400, []string{`error="invalid_request"`}, "invalid_request"},
+		{"a valid token with padding", func() *http.Request { return bearer(valid + "==") }, nil, 401,
+			[]string{`error="invalid_token"`}, "invalid_token"},
 		{"missing scope", func() *http.Request { return bearer(valid) }, &ProtectOptions{Scopes: []string{"read", "write"}}, 403,
 			[]string{`Bearer realm="api", error="insufficient_scope", scope="write"`}, "insufficient_scope"},
 		{"missing any scope", func() *http.Request { return bearer(valid) }, &ProtectOptions{Scopes: []string{"write"}, AnyScopes: []string{"admin", "root"}}, 403,

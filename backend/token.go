@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/monocloud/auth-go/backend/internal/claimsjson"
 	"github.com/monocloud/auth-go/internal/expiring"
 	"github.com/monocloud/auth-go/internal/provider"
 )
@@ -65,6 +66,9 @@ func isJWT(token string) bool {
 // checks): a JWT validated locally, else introspected, either from cache.
 func (c *Client) tokenGrant(ctx context.Context, token string, key tokenKey) (*grant, string, *Error) {
 	if !isJWT(token) || c.cfg.introspectJWT {
+		if isJWT(token) && !isToken68(token) { // see parseAuthorization
+			return nil, "", refuse(ErrInvalidRequest, "malformed_token", nil)
+		}
 		return c.introspection.grant(ctx, token, key)
 	}
 	now := c.now()
@@ -112,6 +116,9 @@ func (c *Client) validateJWT(ctx context.Context, token string, now time.Time) (
 func (c *Client) parseJWT(token string) (compactJWS, *Error) {
 	jws, err := c.jwt.parse(token)
 	if err != nil {
+		if !isToken68(token) { // see parseAuthorization
+			return compactJWS{}, refuse(ErrInvalidRequest, "malformed_token", nil)
+		}
 		return compactJWS{}, refuse(ErrInvalidToken, "malformed_jwt", err)
 	}
 	if jws.header.Crit != nil {
@@ -124,9 +131,12 @@ func (c *Client) parseJWT(token string) (compactJWS, *Error) {
 }
 
 // jwtClaims decodes the verified payload of a JWT and checks its claims
-// at now.
-func (c *Client) jwtClaims(payload []byte, issuer string, now time.Time) (Claims, *Error) {
-	claims, err := decodeClaims(payload)
+// at now. The payload is decoded as encoding/json would decode it into a
+// map, but duplicate member names (a token with two aud claims means one
+// thing to us and another to someone else) and invalid UTF-8 are refused,
+// as encoding/json/v2 does (package claimsjson).
+func (c *Client) jwtClaims(payload string, issuer string, now time.Time) (Claims, *Error) {
+	claims, err := claimsjson.Decode(payload)
 	if err != nil {
 		return nil, refuse(ErrInvalidToken, "malformed_payload", err)
 	}
