@@ -23,12 +23,6 @@ type credentials struct {
 // (scheme matched in any case) must hold exactly one token68 of at most
 // maxLen characters. Two headers, or a token that is not one token68, are
 // ErrInvalidRequest.
-//
-// That a token in JWS form (three parts) is a token68 is checked only if
-// it fails to parse as a JWS (Client.parseJWT), or is introspected: a JWS
-// that parses is a token68 (its parts are base64url, without padding), so
-// the characters of a JWT, a kilobyte or so, are read once on its first
-// validation, and not at all when its claims are cached.
 func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool, err *Error) {
 	switch len(values) {
 	case 0:
@@ -56,7 +50,7 @@ func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool,
 		return credentials{}, false, &Error{Code: ErrInvalidRequest, Reason: "empty_token", Scheme: cred.scheme}
 	case len(token) > maxLen:
 		return credentials{}, false, &Error{Code: ErrInvalidToken, Reason: "token_too_long", Scheme: cred.scheme}
-	case !isJWT(token) && !isToken68(token):
+	case !isToken68(token):
 		return credentials{}, false, &Error{Code: ErrInvalidRequest, Reason: "malformed_token", Scheme: cred.scheme}
 	}
 	cred.token = token

@@ -139,9 +139,7 @@ func TestIsToken68(t *testing.T) {
 }
 
 // FuzzParseAuthorization checks that any header value either yields one
-// token within the cap, a token68 unless it has three parts (whose
-// characters the JWT parser checks), or no token, or a refusal, without
-// panicking.
+// token68 within the cap, or no token, or a refusal, without panicking.
 func FuzzParseAuthorization(f *testing.F) {
 	for _, s := range []string{"Bearer abc", "DPoP a.b.c", "bearer  x==", "Basic x", "Bearer a b", "", "Bearer", "Bearer \x00"} {
 		f.Add(s)
@@ -157,8 +155,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		if !ok {
 			return
 		}
-		if !token68.MatchString(cred.token) && !isJWT(cred.token) || strings.ContainsAny(cred.token, " \t") ||
-			len(cred.token) > 128 || !strings.Contains(v, cred.token) {
+		if !token68.MatchString(cred.token) || len(cred.token) > 128 || !strings.Contains(v, cred.token) {
 			t.Fatalf("token %q from %q", cred.token, v)
 		}
 		if cred.scheme != schemeBearer && cred.scheme != schemeDPoP {

@@ -25,10 +25,6 @@ import (
 // x5c chain.
 const maxHeaderLength = 8 << 10
 
-// base64URL decodes the parts of a JWS: unpadded, and with the unused
-// bits of the last character zero.
-var base64URL = base64.RawURLEncoding.Strict()
-
 var (
 	errCompactForm  = errors.New("not a JWS in compact serialization")
 	errHeaderLength = fmt.Errorf("protected header longer than %d bytes", maxHeaderLength)
@@ -112,9 +108,10 @@ func (p *jwtParser) remember(jws *compactJWS) {
 }
 
 // parseCompactJWS splits token into its three parts, decodes them, each
-// unpadded base64url (RFC 7515 section 2) without line breaks, into one
-// buffer, decodes the header (unless it is known's), and checks that it
-// names an algorithm of algs.
+// unpadded base64url (RFC 7515 section 2) without line breaks
+// (decodeBase64URL), the payload into a buffer of its own and the
+// signature and header into another, decodes the header (unless it is
+// known's), and checks that it names an algorithm of algs.
 func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownHeader) (compactJWS, error) {
 	header, rest, ok := strings.Cut(token, ".")
 	if !ok {
@@ -127,9 +124,6 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 	if len(header) > maxHeaderLength {
 		return compactJWS{}, errHeaderLength
 	}
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 { // base64 decoding would skip them
-		return compactJWS{}, errCompactForm
-	}
 	jws := compactJWS{encodedHeader: header, signingInput: token[:len(header)+1+len(payload)]}
 	isKnown := known != nil && known.encoded == header
 	size := len(sig)
@@ -141,14 +135,14 @@ func parseCompactJWS(token string, algs []jose.SignatureAlgorithm, known *knownH
 	// from it share its memory rather than copy it again, and keep
 	// nothing else alive (the signature and header share another).
 	payloadBuf := make([]byte, base64.RawURLEncoding.DecodedLen(len(payload)))
-	n, err := base64URL.Decode(payloadBuf, bytesOf(payload))
+	n, err := decodeBase64URL(payloadBuf, payload)
 	if err != nil {
 		return compactJWS{}, fmt.Errorf("payload: %w", err)
 	}
 	jws.payload = unsafe.String(unsafe.SliceData(payloadBuf), n)
 	buf := make([]byte, base64.RawURLEncoding.DecodedLen(size))
 	decode := func(part, name string) ([]byte, error) {
-		n, err := base64URL.Decode(buf, bytesOf(part))
+		n, err := decodeBase64URL(buf, part)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

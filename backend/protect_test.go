@@ -47,8 +47,7 @@ func TestProtectAnswers(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer a b")
 			return r
 		}, nil, 400, []string{`error="invalid_request"`}, "invalid_request"},
-		// parseAuthorization leaves a JWS-shaped token's characters to
-		// the JWT parser: one that is not a token68 is still a malformed
+		// A token of three parts that is not a token68 is a malformed
 		// request, not an invalid token.
 		{"three parts, not a token68", func() *http.Request { return bearer("a,b.c.d") }, nil, 400,
 			[]string{`error="invalid_request"`}, "invalid_request"},

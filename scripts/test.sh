@@ -60,6 +60,7 @@ go test -run='^$' -fuzz='^FuzzMap$' -fuzztime=100000x ./internal/expiring/
 go test -run='^$' -fuzz='^FuzzParseAuthorization$' -fuzztime=75000x ./backend/
 go test -run='^$' -fuzz='^FuzzParseDPoPProof$' -fuzztime=20000x ./backend/
 go test -run='^$' -fuzz='^FuzzCompactJWS$' -fuzztime=50000x ./backend/
+go test -run='^$' -fuzz='^FuzzDecodeBase64URL$' -fuzztime=100000x ./backend/
 go test -run='^$' -fuzz='^FuzzDecode$' -fuzztime=50000x ./backend/internal/claimsjson/
 go test -run='^$' -fuzz='^FuzzForwardedHeaders$' -fuzztime=50000x ./backend/
 

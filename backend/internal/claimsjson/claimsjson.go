@@ -28,19 +28,21 @@ const maxDepth = 10000
 // ErrNotObject is returned for JSON that is valid but not an object.
 var ErrNotObject = errors.New("claims: not a JSON object")
 
-// SyntaxError is JSON that Decode refuses, and where.
-type SyntaxError struct {
+// Error is JSON that Decode refuses (not JSON, a duplicate member name, a
+// number out of float64's range, invalid UTF-8, nesting too deep), and
+// where.
+type Error struct {
 	Offset int    // the byte offset in the input
 	Msg    string // what was wrong there
 }
 
-func (e *SyntaxError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("claims: %s at offset %d", e.Msg, e.Offset)
 }
 
 // Decode decodes text, a JSON object, into a map: objects as
-// map[string]any, arrays as []any, numbers as float64, strings, booleans
-// and null as nil.
+// map[string]any, arrays as []any, numbers as float64, strings as string,
+// true and false as bool, and null as nil.
 //
 // The strings that need no unescaping share text's memory: the map keeps
 // it alive.
@@ -70,7 +72,7 @@ type decoder struct {
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
-	return &SyntaxError{Offset: d.i, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Offset: d.i, Msg: fmt.Sprintf(format, args...)}
 }
 
 // skipSpace skips the four whitespace characters of RFC 8259 section 2.
@@ -156,8 +158,8 @@ func (d *decoder) object() (map[string]any, error) {
 		}
 		n := len(m)
 		m[name] = v
-		if len(m) == n {
-			return nil, &SyntaxError{Offset: at, Msg: fmt.Sprintf("duplicate member name %q", name)}
+		if len(m) == n { // name was there: one map access, not two
+			return nil, &Error{Offset: at, Msg: fmt.Sprintf("duplicate member name %q", name)}
 		}
 		done, err := d.next('}')
 		if err != nil {
@@ -401,7 +403,7 @@ func (d *decoder) number() (any, error) {
 	}
 	f, err := strconv.ParseFloat(d.s[start:d.i], 64)
 	if err != nil {
-		return nil, &SyntaxError{Offset: start, Msg: "number out of float64's range"}
+		return nil, &Error{Offset: start, Msg: "number out of float64's range"}
 	}
 	return f, nil
 }
