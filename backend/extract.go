@@ -15,6 +15,10 @@ const (
 type credentials struct {
 	token  string
 	scheme string // schemeBearer or schemeDPoP
+	// token68Deferred is set for a Bearer token of three parts from the
+	// request, whose check as a token68 parseAuthorization leaves to
+	// tokenGrant.
+	token68Deferred bool
 }
 
 // parseAuthorization parses the Authorization header values of a request
@@ -23,6 +27,15 @@ type credentials struct {
 // (scheme matched in any case) must hold exactly one token68 of at most
 // maxLen characters. Two headers, or a token that is not one token68, are
 // ErrInvalidRequest.
+//
+// A Bearer token of three parts (a JWT) is not read here: tokenGrant
+// checks it as a token68 only if its claims are not cached and it does
+// not parse as a JWS, as one that parses is a token68 (its parts are
+// base64url). The answers are those of a check here, as nothing a Bearer
+// token meets before tokenGrant answers a request, and the characters of
+// a JWT, a kilobyte or so, are read once on its first validation and not
+// at all once its claims are cached. A DPoP token meets its proof first,
+// and is checked here.
 func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool, err *Error) {
 	switch len(values) {
 	case 0:
@@ -50,11 +63,18 @@ func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool,
 		return credentials{}, false, &Error{Code: ErrInvalidRequest, Reason: "empty_token", Scheme: cred.scheme}
 	case len(token) > maxLen:
 		return credentials{}, false, &Error{Code: ErrInvalidToken, Reason: "token_too_long", Scheme: cred.scheme}
+	case cred.scheme == schemeBearer && isJWT(token):
+		cred.token68Deferred = true
 	case !isToken68(token):
-		return credentials{}, false, &Error{Code: ErrInvalidRequest, Reason: "malformed_token", Scheme: cred.scheme}
+		return credentials{}, false, malformedToken(cred.scheme)
 	}
 	cred.token = token
 	return cred, true, nil
+}
+
+// malformedToken is the refusal of a token that is not a token68.
+func malformedToken(scheme string) *Error {
+	return &Error{Code: ErrInvalidRequest, Reason: "malformed_token", Scheme: scheme}
 }
 
 // token68Chars is 1 for the characters of a token68 before its padding,

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/monocloud/auth-go/monocloudtest"
 )
 
 func TestParseAuthorization(t *testing.T) {
@@ -139,7 +142,8 @@ func TestIsToken68(t *testing.T) {
 }
 
 // FuzzParseAuthorization checks that any header value either yields one
-// token68 within the cap, or no token, or a refusal, without panicking.
+// token68 within the cap (a Bearer token of three parts: one within the
+// cap, its check deferred), or no token, or a refusal, without panicking.
 func FuzzParseAuthorization(f *testing.F) {
 	for _, s := range []string{"Bearer abc", "DPoP a.b.c", "bearer  x==", "Basic x", "Bearer a b", "", "Bearer", "Bearer \x00"} {
 		f.Add(s)
@@ -155,11 +159,52 @@ func FuzzParseAuthorization(f *testing.F) {
 		if !ok {
 			return
 		}
-		if !token68.MatchString(cred.token) || len(cred.token) > 128 || !strings.Contains(v, cred.token) {
+		if cred.token68Deferred != (cred.scheme == schemeBearer && isJWT(cred.token)) {
+			t.Fatalf("token %q from %q: check deferred %v", cred.token, v, cred.token68Deferred)
+		}
+		if !cred.token68Deferred && !token68.MatchString(cred.token) || len(cred.token) > 128 || !strings.Contains(v, cred.token) {
 			t.Fatalf("token %q from %q", cred.token, v)
 		}
 		if cred.scheme != schemeBearer && cred.scheme != schemeDPoP {
 			t.Fatalf("scheme %q", cred.scheme)
 		}
 	})
+}
+
+// TestToken68CheckDeferred checks that leaving a Bearer JWT's token68
+// check to tokenGrant changes no answer: a token of three parts that is
+// not a token68 is a malformed request however it comes (Bearer, from
+// the query, a DPoP token with or without a proof, to be introspected,
+// after its valid form was cached), before the provider is asked, as
+// when parseAuthorization checked it; a token passed to
+// ValidateAccessToken was never a request's and is still only invalid.
+func TestToken68CheckDeferred(t *testing.T) {
+	yes := true
+	f := newFixture(t, func(o *Options) { o.AllowQueryToken = true })
+	introspecting := newFixture(t, func(o *Options) { o.IntrospectJWTTokens = &yes })
+	valid := f.mint(t, monocloudtest.AccessToken{})
+	if a := f.serve(bearer(valid), nil); a.status != 200 { // cached
+		t.Fatalf("valid token: status %d", a.status)
+	}
+	for _, token := range []string{"a,b.c.d", "a.b c.d", "a.b.c\x7f", valid[:len(valid)-1] + "!", "!" + valid, strings.Replace(valid, ".", ".@", 1)} {
+		query := httptest.NewRequest(http.MethodGet, "https://api.example.com/items?access_token="+url.QueryEscape(token), nil)
+		for name, a := range map[string]answer{
+			"Bearer":                f.serve(bearer(token), nil),
+			"query":                 f.serve(query, nil),
+			"DPoP without a proof":  f.serve(dpopRequest(http.MethodGet, token, ""), nil),
+			"DPoP with a proof":     f.serve(dpopRequest(http.MethodGet, token, "x.y.z"), nil),
+			"Bearer, introspecting": introspecting.serve(bearer(token), nil),
+		} {
+			if a.status != 400 || !challengeHas(a.challenge, `error="invalid_request"`) {
+				t.Errorf("%q, %s: status %d, challenges %q; want 400 invalid_request", token, name, a.status, a.challenge)
+			}
+		}
+		_, err := f.c.ValidateAccessToken(t.Context(), token, nil)
+		if e, ok := errors.AsType[*Error](err); !ok || e.Code != ErrInvalidToken {
+			t.Errorf("%q, ValidateAccessToken: %v, want ErrInvalidToken", token, err)
+		}
+	}
+	if n := introspecting.op.IntrospectionRequests(); n != 0 {
+		t.Errorf("%d introspections of malformed tokens", n)
+	}
 }

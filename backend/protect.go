@@ -114,7 +114,7 @@ func (c *Client) validate(ctx context.Context, r *http.Request, cred credentials
 			return nil, nil, err
 		}
 	}
-	g, outcome, err := c.tokenGrant(ctx, cred.token, key)
+	g, outcome, err := c.tokenGrant(ctx, cred, key)
 	if err == nil {
 		err = c.checkDPoP(ctx, cred, g, proof)
 	}

@@ -64,8 +64,16 @@ func isJWT(token string) bool {
 
 // tokenGrant returns the grant of a valid token (without the route's
 // checks): a JWT validated locally, else introspected, either from cache.
-func (c *Client) tokenGrant(ctx context.Context, token string, key tokenKey) (*grant, string, *Error) {
+// It checks the token as a token68 if parseAuthorization left that to it:
+// before introspection, or once a JWT is not cached and does not validate
+// (a JWT that parses is a token68, and one that does not fails before
+// anything else is done).
+func (c *Client) tokenGrant(ctx context.Context, cred credentials, key tokenKey) (*grant, string, *Error) {
+	token := cred.token
 	if !isJWT(token) || c.cfg.introspectJWT {
+		if cred.token68Deferred && !isToken68(token) {
+			return nil, "", malformedToken(cred.scheme)
+		}
 		return c.introspection.grant(ctx, token, key)
 	}
 	now := c.now()
@@ -74,6 +82,9 @@ func (c *Client) tokenGrant(ctx context.Context, token string, key tokenKey) (*g
 	}
 	claims, err := c.validateJWT(ctx, token, now)
 	if err != nil {
+		if cred.token68Deferred && !isToken68(token) {
+			return nil, "", malformedToken(cred.scheme)
+		}
 		return nil, "", err
 	}
 	until := now.Add(c.cfg.jwksTTL)
