@@ -101,16 +101,17 @@ func (c Claims) Groups(claim string) []string {
 }
 
 // ExpiresAt returns the exp claim, and whether there is a valid one.
-func (c Claims) ExpiresAt() (time.Time, bool) { return c.time("exp") }
+func (c Claims) ExpiresAt() (time.Time, bool) { return numericDate(c["exp"]) }
 
 func (c Claims) str(name string) string {
 	s, _ := c[name].(string)
 	return s
 }
 
-// time returns a NumericDate claim, and whether it is present and valid.
-func (c Claims) time(name string) (time.Time, bool) {
-	f, ok := c[name].(float64)
+// numericDate returns the time of a NumericDate claim's value, and
+// whether it is one.
+func numericDate(v any) (time.Time, bool) {
+	f, ok := v.(float64)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
 		return time.Time{}, false
 	}
@@ -156,8 +157,8 @@ func (c *Client) checkClaimsAt(claims Claims, issuer string, now time.Time, requ
 	if !claims.hasAudience(c.cfg.audience) {
 		return refuse(ErrInvalidToken, "audience", nil)
 	}
-	if _, ok := claims["exp"]; ok || requireExp {
-		exp, ok := claims.time("exp")
+	if v, ok := claims["exp"]; ok || requireExp {
+		exp, ok := numericDate(v)
 		switch {
 		case !ok:
 			return refuse(ErrInvalidToken, "exp_missing", nil)
@@ -166,10 +167,11 @@ func (c *Client) checkClaimsAt(claims Claims, issuer string, now time.Time, requ
 		}
 	}
 	for _, name := range []string{"nbf", "iat"} {
-		if _, ok := claims[name]; !ok {
+		v, ok := claims[name]
+		if !ok {
 			continue
 		}
-		t, ok := claims.time(name)
+		t, ok := numericDate(v)
 		if !ok {
 			return refuse(ErrInvalidToken, name+"_invalid", nil)
 		}

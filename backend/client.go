@@ -79,7 +79,7 @@ func New(opts Options) (*Client, error) {
 // than at the first request, so that a wrong configuration is reported at
 // start-up. Its error matches ErrMisconfigured or ErrUnavailable.
 func (c *Client) Discover(ctx context.Context) error {
-	ks, _, perr := c.keySet(ctx)
+	ks, _, perr := c.keySet(ctx, c.now())
 	if perr != nil {
 		return perr
 	}
@@ -89,11 +89,11 @@ func (c *Client) Discover(ctx context.Context) error {
 	return nil
 }
 
-// keySet returns the provider's key set and issuer, discovering them first
-// if needed. The key set is read without a lock; it is replaced, under
-// c.mu, only when the discovered jwks_uri changes.
-func (c *Client) keySet(ctx context.Context) (*provider.KeySet, string, *Error) {
-	doc, err := c.disc.Get(ctx)
+// keySet returns the provider's key set and issuer at now, discovering
+// them first if needed. The key set is read without a lock; it is
+// replaced, under c.mu, only when the discovered jwks_uri changes.
+func (c *Client) keySet(ctx context.Context, now time.Time) (*provider.KeySet, string, *Error) {
+	doc, err := c.disc.GetAt(ctx, now)
 	if err != nil {
 		return nil, "", c.providerFailure(ctx, err)
 	}

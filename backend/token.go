@@ -104,11 +104,11 @@ func (c *Client) validateJWT(ctx context.Context, token string, now time.Time) (
 	if e != nil {
 		return nil, e
 	}
-	ks, issuer, e := c.keySet(ctx)
+	ks, issuer, e := c.keySet(ctx, now)
 	if e != nil {
 		return nil, e
 	}
-	keys, err := ks.Keys(ctx, jws.header.Kid, jws.header.Alg, provider.Untrusted)
+	keys, err := ks.KeysAt(ctx, now, jws.header.Kid, jws.header.Alg, provider.Untrusted)
 	if err != nil {
 		return nil, c.providerFailure(ctx, err)
 	}

@@ -83,9 +83,15 @@ type Discovery struct {
 // Get returns the discovery document, discovering it first if needed.
 // Errors are *Error of Kind Unavailable or Misconfigured.
 func (d *Discovery) Get(ctx context.Context) (*Metadata, error) {
+	return d.GetAt(ctx, d.now())
+}
+
+// GetAt is Get for a caller that has read the clock: now is the time of
+// the call, by the same clock as Now.
+func (d *Discovery) GetAt(ctx context.Context, now time.Time) (*Metadata, error) {
 	d.mu.Lock()
 	if doc := d.doc; doc != nil {
-		if d.CacheDuration > 0 && d.attempt == nil && !d.now().Before(d.fetchedAt.Add(d.CacheDuration)) && !d.now().Before(d.retryAt) {
+		if d.CacheDuration > 0 && d.attempt == nil && !now.Before(d.fetchedAt.Add(d.CacheDuration)) && !now.Before(d.retryAt) {
 			done := d.start()
 			go d.run(context.WithoutCancel(ctx), done)
 		}
@@ -106,7 +112,7 @@ func (d *Discovery) Get(ctx context.Context) (*Metadata, error) {
 		}
 		return nil, d.err
 	}
-	if d.now().Before(d.retryAt) {
+	if now.Before(d.retryAt) {
 		defer d.mu.Unlock()
 		return nil, d.err
 	}

@@ -157,7 +157,13 @@ func (ks *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature, src So
 // *RefetchLimitedError when src may not cause a fetch yet, or
 // Unavailable when the keys could not be fetched.
 func (ks *KeySet) Keys(ctx context.Context, kid string, alg jose.SignatureAlgorithm, src Source) ([]jose.JSONWebKey, error) {
-	idx, seen, err := ks.index(ctx)
+	return ks.KeysAt(ctx, ks.now(), kid, alg, src)
+}
+
+// KeysAt is Keys for a caller that has read the clock: now is the time of
+// the call, by the same clock as Now.
+func (ks *KeySet) KeysAt(ctx context.Context, now time.Time, kid string, alg jose.SignatureAlgorithm, src Source) ([]jose.JSONWebKey, error) {
+	idx, seen, err := ks.index(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +186,11 @@ func (ks *KeySet) Keys(ctx context.Context, kid string, alg jose.SignatureAlgori
 
 // index returns the cached keys, fetching them first if there are none,
 // and the caller's view of the set. It starts a background refresh when
-// the keys are due for one.
-func (ks *KeySet) index(ctx context.Context) (*keyIndex, view, error) {
+// the keys are due for one at now.
+func (ks *KeySet) index(ctx context.Context, now time.Time) (*keyIndex, view, error) {
 	ks.mu.Lock()
 	idx, seen := ks.keys.Load(), view{started: ks.started, fetches: ks.fetches}
 	if idx != nil {
-		now := ks.now()
 		due := ks.fetchedAt.Add(time.Duration(float64(ks.cacheDuration()) * refreshAt))
 		if ks.attempt == nil && !now.Before(due) && !now.Before(ks.retryAt) {
 			done := ks.startLocked(now)
@@ -410,6 +415,6 @@ func (ks *KeySet) now() time.Time {
 // Load fetches the key set unless it is cached, so that a caller can
 // report a provider that cannot serve keys before a token needs them.
 func (ks *KeySet) Load(ctx context.Context) error {
-	_, _, err := ks.index(ctx)
+	_, _, err := ks.index(ctx, ks.now())
 	return err
 }
