@@ -223,9 +223,9 @@ func (d *decoder) string() (string, error) {
 	d.i++ // the opening quote
 	start := d.i
 	for d.i < len(d.s) {
-		if plain[d.s[d.i]] {
-			d.i++
-			continue
+		d.i += plainRun(d.s[d.i:])
+		if d.i == len(d.s) {
+			break
 		}
 		switch c := d.s[d.i]; {
 		case c == '"':
@@ -242,6 +242,16 @@ func (d *decoder) string() (string, error) {
 		}
 	}
 	return "", d.errorf("unterminated string")
+}
+
+// plainRun returns the length of the run of plain bytes s starts with.
+func plainRun(s string) int {
+	for i := range len(s) {
+		if !plain[s[i]] {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // plain marks the bytes that stand for themselves in a string: ASCII but
