@@ -3,12 +3,13 @@ package backend
 import "encoding/base64"
 
 // The parts of a JWS are decoded by decodeBase64URL rather than by
-// encoding/base64, which decodes them at about 0.8 ns a character on the
+// encoding/base64, which reads them at 0.6 to 0.8 ns a character on the
 // machines this package is measured on: the payload and the signature of
-// a first validation, some 700 characters, cost more than the claims'
-// checks put together. decodeBase64URL reads eight characters at a time
-// through four tables of their values already shifted into place, at
-// about half that cost; FuzzDecodeBase64URL holds it to encoding/base64.
+// a first validation, some 600 characters, cost more than the claims'
+// checks put together. decodeBase64URL reads eight characters a step
+// through four tables of their values already shifted into place, in
+// about two thirds of that time (130 ns against 200 for 344 characters);
+// FuzzDecodeBase64URL holds it to encoding/base64.
 
 // invalidChar marks, in the tables, a byte that is not a base64url
 // character.

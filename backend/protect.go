@@ -72,9 +72,11 @@ func (c *Client) requirements(opts *ProtectOptions) *requirements {
 	if opts == nil {
 		return nil
 	}
-	for _, s := range append(append([]string(nil), opts.Scopes...), opts.AnyScopes...) {
-		if s == "" || strings.ContainsAny(s, "\" \\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-			panic(fmt.Sprintf("backend: invalid scope %q in ProtectOptions", s))
+	for _, scopes := range [...][]string{opts.Scopes, opts.AnyScopes} {
+		for _, s := range scopes {
+			if s == "" || strings.ContainsAny(s, "\" \\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+				panic(fmt.Sprintf("backend: invalid scope %q in ProtectOptions", s))
+			}
 		}
 	}
 	return &requirements{

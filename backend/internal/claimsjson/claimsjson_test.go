@@ -81,9 +81,9 @@ func TestDecodeNumbers(t *testing.T) {
 }
 
 // checkAgainstJSONv2 checks that Decode and the JSON v2 package, which
-// decodeClaims used before, accept and refuse the same texts, with the
-// same value, and that what Decode accepts, encoding/json decodes to the
-// same value.
+// decoded the claims before it, accept and refuse the same texts, with
+// the same value, and that what Decode accepts, encoding/json decodes to
+// the same value.
 func checkAgainstJSONv2(t *testing.T, text []byte) {
 	t.Helper()
 	got, err := Decode(string(text))
