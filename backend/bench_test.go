@@ -25,8 +25,8 @@ import (
 // dropped each iteration), the work of a first validation but the
 // signature check, and RSA-2048 signature verification alone, the floor
 // of a first validation. cached − bare is what every request costs (the
-// token's syntax, its SHA-256 for the cache, the route's checks against
-// the token's grant, the request's context).
+// header's parsing, the token's SHA-256 for the cache, the route's checks
+// against the token's grant, the request's context).
 //
 // On a shared machine, RSA verification swings from run to run by more
 // than the rest of a first validation costs, so first − rsa-verify, from

@@ -32,9 +32,10 @@ type credentials struct {
 // checks it as a token68 only if its claims are not cached and it does
 // not parse as a JWS, as one that parses is a token68 (its parts are
 // base64url). The answers are those of a check here, as nothing a Bearer
-// token meets before tokenGrant answers a request, and the characters of
-// a JWT, a kilobyte or so, are read once on its first validation and not
-// at all once its claims are cached. A DPoP token meets its proof first,
+// token meets before tokenGrant answers a request (but a query token
+// beside it: extract checks the header's then), and a JWT, a kilobyte or
+// so, is checked once, as base64url on its first validation, rather than
+// also as a token68 on every request. A DPoP token meets its proof first,
 // and is checked here.
 func parseAuthorization(values []string, maxLen int) (cred credentials, ok bool, err *Error) {
 	switch len(values) {
@@ -89,10 +90,11 @@ var token68Chars = func() (t [256]uint8) {
 // isToken68 reports whether s is a token68 (RFC 9110 section 11.2):
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 //
-// It runs on every request over the whole token, a kilobyte or so: the
-// characters are looked up eight at a time and their marks ANDed, without
-// a branch per character, which is about twice as fast as stopping at the
-// first character that is not in the table.
+// It runs over the whole token, a kilobyte or so, on every request but
+// those with a Bearer JWT (see parseAuthorization): the characters are
+// looked up eight at a time and their marks ANDed, without a branch per
+// character, which is about twice as fast as stopping at the first
+// character that is not in the table.
 func isToken68(s string) bool {
 	s = strings.TrimRight(s, "=")
 	if s == "" {
@@ -134,6 +136,9 @@ func (c *Client) extract(r *http.Request) (credentials, *Error) {
 	}
 	if c.cfg.allowQuery {
 		if q := r.URL.Query()["access_token"]; len(q) > 0 {
+			if ok && cred.token68Deferred && !isToken68(cred.token) {
+				return credentials{}, malformedToken(cred.scheme) // as if checked by parseAuthorization
+			}
 			if ok || len(q) > 1 {
 				return credentials{}, refuse(ErrInvalidRequest, "several_tokens", nil)
 			}

@@ -173,11 +173,12 @@ func FuzzParseAuthorization(f *testing.F) {
 
 // TestToken68CheckDeferred checks that leaving a Bearer JWT's token68
 // check to tokenGrant changes no answer: a token of three parts that is
-// not a token68 is a malformed request however it comes (Bearer, from
-// the query, a DPoP token with or without a proof, to be introspected,
-// after its valid form was cached), before the provider is asked, as
-// when parseAuthorization checked it; a token passed to
-// ValidateAccessToken was never a request's and is still only invalid.
+// not a token68 is a malformed request however it comes (Bearer, from the
+// query, a DPoP token with or without a proof, to be introspected, after
+// its valid form was cached), before the provider is asked, as when
+// parseAuthorization checked it, and before a query token beside it makes
+// two tokens; a token passed to ValidateAccessToken was never a request's
+// and is still only invalid.
 func TestToken68CheckDeferred(t *testing.T) {
 	yes := true
 	f := newFixture(t, func(o *Options) { o.AllowQueryToken = true })
@@ -188,6 +189,12 @@ func TestToken68CheckDeferred(t *testing.T) {
 	}
 	for _, token := range []string{"a,b.c.d", "a.b c.d", "a.b.c\x7f", valid[:len(valid)-1] + "!", "!" + valid, strings.Replace(valid, ".", ".@", 1)} {
 		query := httptest.NewRequest(http.MethodGet, "https://api.example.com/items?access_token="+url.QueryEscape(token), nil)
+		headerAndQuery := httptest.NewRequest(http.MethodGet, "https://api.example.com/items?access_token="+url.QueryEscape(valid), nil)
+		headerAndQuery.Header.Set("Authorization", "Bearer "+token)
+		_, err := f.c.ValidateRequest(headerAndQuery, nil)
+		if e, ok := errors.AsType[*Error](err); !ok || e.Reason != "malformed_token" || e.Scheme != schemeBearer {
+			t.Errorf("%q in the header, a token in the query: %#v, want the header's malformed_token", token, err)
+		}
 		for name, a := range map[string]answer{
 			"Bearer":                f.serve(bearer(token), nil),
 			"query":                 f.serve(query, nil),
@@ -199,7 +206,7 @@ func TestToken68CheckDeferred(t *testing.T) {
 				t.Errorf("%q, %s: status %d, challenges %q; want 400 invalid_request", token, name, a.status, a.challenge)
 			}
 		}
-		_, err := f.c.ValidateAccessToken(t.Context(), token, nil)
+		_, err = f.c.ValidateAccessToken(t.Context(), token, nil)
 		if e, ok := errors.AsType[*Error](err); !ok || e.Code != ErrInvalidToken {
 			t.Errorf("%q, ValidateAccessToken: %v, want ErrInvalidToken", token, err)
 		}
